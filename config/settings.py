@@ -1,0 +1,287 @@
+"""Typed, frozen settings of the centre, loaded once: packaged file → HOTLINE_CONFIG → environment.
+
+Invalid settings raise `SettingsError` whose message names the bad key, so start-up stops
+with something an admin can act on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_FILE = Path(__file__).with_name("hotline.toml")
+ENV_PREFIX = "HOTLINE_"
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
+
+
+class SettingsError(ValueError):
+    """Settings that cannot run the centre; the message names each bad key."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _loopback(host: str) -> str:
+    if host == "localhost":
+        return host
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError(f"{host} is not a loopback address")
+    return host
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port")
+    _loopback(host)
+    return value
+
+
+class Centre(_Frozen):
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,8}$")] = "LY"
+    name: str = "12345政务服务便民热线"
+    inbound_number: Extension = "12345"
+
+
+class Paths(_Frozen):
+    state_dir: Path = Path("var")
+
+
+class Listener(_Frozen):
+    host: str = "127.0.0.1"
+    port: Port
+
+    _check_host = field_validator("host")(_loopback)
+
+
+class Sip(Listener):
+    port: Port = 5060
+    rtp_start: Port = 20000
+    rtp_end: Port = 20999
+
+    @model_validator(mode="after")
+    def _rtp_range(self) -> Sip:
+        if self.rtp_end <= self.rtp_start:
+            raise ValueError("rtp_end must be above rtp_start")
+        return self
+
+
+class Ami(Listener):
+    port: Port = 5038
+    username: Name = "hotline"
+    secret: SecretStr = SecretStr("change-me-in-env")
+
+
+class Agi(Listener):
+    port: Port = 4573
+
+
+class Http(Listener):
+    port: Port = 8080
+
+
+class Redis(_Frozen):
+    url: str = ""
+    port: Port = 6390
+
+
+class Database(_Frozen):
+    url: str = ""
+
+
+class Carrier(_Frozen):
+    match: str = "127.0.0.2"
+
+    _check_match = field_validator("match")(_loopback)
+
+
+class Agent(_Frozen):
+    extension: Extension
+    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    skills: tuple[Name, ...] = ()
+    contact: Annotated[str, StringConstraints(pattern=r"^sip:[0-9A-Za-z]+@[0-9.]+:[0-9]+$")]
+
+    @field_validator("contact")
+    @classmethod
+    def _contact_on_loopback(cls, value: str) -> str:
+        _host_port(value.split("@", 1)[1])
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if any(ch in value for ch in '"\\,;\r\n|'):
+            raise ValueError("must not contain quotes, backslashes, commas, semicolons or |")
+        return value
+
+
+class Queue(_Frozen):
+    name: Name
+    skill: Name
+    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"] = (
+        "rrmemory"
+    )
+    ring_timeout_s: Annotated[int, Field(ge=5, le=120)] = 15
+    wrapup_s: Annotated[int, Field(ge=0, le=600)] = 3
+    announce_position: bool = True
+    max_wait_s: Annotated[int, Field(ge=30, le=86400)] = 3600
+    overflow_skill: Name | None = None
+    overflow_after_s: Annotated[int, Field(ge=0, le=3600)] = 30
+
+
+class Ivr(_Frozen):
+    queues: Mapping[Annotated[str, StringConstraints(pattern=r"^[0-9]$")], Name] = Field(
+        default_factory=lambda: {"0": "hotline"}
+    )
+
+
+class Trunk(_Frozen):
+    number: Extension
+    primary: str
+    backup: str | None = None
+    dial_timeout_s: Annotated[int, Field(ge=3, le=120)] = 10
+
+    @field_validator("primary", "backup")
+    @classmethod
+    def _on_loopback(cls, value: str | None) -> str | None:
+        return value if value is None else _host_port(value)
+
+
+class Settings(_Frozen):
+    centre: Centre = Centre()
+    paths: Paths = Paths()
+    sip: Sip = Sip()
+    ami: Ami = Ami()
+    agi: Agi = Agi()
+    http: Http = Http()
+    redis: Redis = Redis()
+    database: Database = Database()
+    carrier: Carrier = Carrier()
+    agents: tuple[Agent, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    ivr: Ivr = Ivr()
+    trunks: Mapping[Name, Trunk] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        _unique("agents", [a.extension for a in self.agents])
+        _unique("queues", [q.name for q in self.queues])
+        _unique("trunks", [t.number for t in self.trunks.values()])
+        queue_names = {q.name for q in self.queues}
+        for digit, queue in self.ivr.queues.items():
+            if queue not in queue_names:
+                raise ValueError(f"ivr.queues.{digit}: unknown queue {queue!r}")
+        skills = {s for a in self.agents for s in a.skills}
+        for i, q in enumerate(self.queues):
+            if q.skill not in skills:
+                raise ValueError(f"queues.{i}.skill: no agent has skill {q.skill!r}")
+        ports = {
+            "sip.port": self.sip.port,
+            "ami.port": self.ami.port,
+            "agi.port": self.agi.port,
+            "http.port": self.http.port,
+        }
+        if not self.redis.url:
+            ports["redis.port"] = self.redis.port
+        _unique("ports", list(ports.values()), names=list(ports))
+        return self
+
+    @property
+    def state_dir(self) -> Path:
+        return self.paths.state_dir.resolve()
+
+    def queue_members(self, queue: Queue) -> list[tuple[Agent, int]]:
+        """Agents serving `queue` with their penalty: 0 for its skill, 1 for overflow seats."""
+        members: list[tuple[Agent, int]] = []
+        for agent in self.agents:
+            if queue.skill in agent.skills:
+                members.append((agent, 0))
+            elif queue.overflow_skill and queue.overflow_skill in agent.skills:
+                members.append((agent, 1))
+        return members
+
+
+def _unique(key: str, values: list[Any], names: list[str] | None = None) -> None:
+    seen: dict[Any, int] = {}
+    for i, value in enumerate(values):
+        if value in seen:
+            where = names[i] if names else f"{key}.{i}"
+            raise ValueError(f"{where}: {value!r} is used twice")
+        seen[value] = i
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """HOTLINE_AMI__SECRET=x → {"ami": {"secret": "x"}}; HOTLINE_CONFIG is the file, not a key."""
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return tree
+
+
+def _format_errors(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "settings"
+        lines.append(f"{key}: {item['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+def parse_settings(data: Mapping[str, Any]) -> Settings:
+    """Validate a settings tree; raise SettingsError naming the bad keys."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_format_errors(exc)) from None
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the settings file, apply environment and explicit overrides, validate once."""
+    environ = os.environ if environ is None else environ
+    path = path or Path(environ.get("HOTLINE_CONFIG", DEFAULT_FILE))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc}") from None
+    data = _deep_merge(data, _env_overrides(environ))
+    if overrides:
+        data = _deep_merge(data, overrides)
+    return parse_settings(data)

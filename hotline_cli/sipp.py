@@ -1,0 +1,178 @@
+"""Real SIP peers for the demo, the end-to-end tests and the benchmarks: SIPp callers and phones.
+
+Scenarios are XML templates in `scenarios/`; what SIPp cannot take as a keyword (pause
+lengths, the DTMF pcap) is filled in here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+SCENARIOS = Path(__file__).with_name("scenarios")
+DTMF_PCAPS = Path("/usr/share/sip-tester")
+_DTMF_NAMES = {**{str(d): str(d) for d in range(10)}, "*": "star", "#": "pound"}
+
+# Each SIPp instance binds a media and a control port besides its SIP port: hand out
+# distinct ones so that parallel instances never collide.
+_aux_ports = itertools.count(0)
+
+
+def _aux(base: int) -> int:
+    return base + next(_aux_ports) * 2
+
+
+@dataclass(frozen=True)
+class CallerPlan:
+    """What one batch of simulated citizens does once Asterisk answers."""
+
+    dtmf: str | None = "1"
+    dtmf_after_ms: int = 1500
+    hangup_after_ms: int = 8000
+
+
+def render_caller(plan: CallerPlan) -> str:
+    if plan.dtmf is not None and plan.dtmf not in _DTMF_NAMES:
+        raise ValueError(f"no DTMF recording for {plan.dtmf!r}")
+    dtmf = ""
+    if plan.dtmf is not None:
+        pcap = DTMF_PCAPS / f"dtmf_2833_{_DTMF_NAMES[plan.dtmf]}.pcap"
+        dtmf = (
+            f'  <pause milliseconds="{plan.dtmf_after_ms}"/>\n'
+            f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
+        )
+    template = string.Template((SCENARIOS / "caller.xml").read_text(encoding="utf-8"))
+    return template.substitute(dtmf=dtmf, hangup_after_ms=plan.hangup_after_ms)
+
+
+def render_agent(ring_ms: int) -> str:
+    template = string.Template((SCENARIOS / "agent.xml").read_text(encoding="utf-8"))
+    return template.substitute(ring_ms=ring_ms)
+
+
+class _SippProcess:
+    def __init__(self, workdir: Path, args: Sequence[str]) -> None:
+        self.workdir = workdir
+        self.args = list(args)
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = await asyncio.create_subprocess_exec(
+            "sipp", *self.args,
+            cwd=self.workdir,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGUSR1)  # SIPp's "quit now"
+            try:
+                await asyncio.wait_for(self.process.wait(), 3)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+class AgentPhone(_SippProcess):
+    """An agent's desk phone (SIPp UAS) on host:port that rings `ring_ms` before answering."""
+
+    def __init__(self, workdir: Path, host: str, port: int, ring_ms: int = 1000) -> None:
+        scenario = workdir / f"agent-{port}.xml"
+        workdir.mkdir(parents=True, exist_ok=True)
+        scenario.write_text(render_agent(ring_ms), encoding="utf-8")
+        super().__init__(
+            workdir,
+            [
+                "-sf", str(scenario), "-i", host, "-p", str(port),
+                "-mp", str(_aux(30000)), "-cp", str(_aux(18000)),
+                "-nostdin", "-trace_err", "-error_file", str(workdir / f"agent-{port}.err"),
+            ],
+        )
+
+    async def __aenter__(self) -> AgentPhone:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    name: str
+    number: str
+
+
+@dataclass(frozen=True)
+class CallerResult:
+    ok: bool
+    returncode: int
+    errors: str
+
+
+def _injection_file(callers: Sequence[CallerIdentity]) -> str:
+    """SIPp's CSV: one line per call, fields separated by ';' with no escaping at all."""
+    lines = ["SEQUENTIAL"]
+    for caller in callers:
+        for field in (caller.name, caller.number):
+            if any(ch in field for ch in ";\r\n"):
+                raise ValueError(f"SIPp cannot carry {field!r} in an injection file")
+        lines.append(f"{caller.name};{caller.number};")
+    return "\n".join(lines) + "\n"
+
+
+async def place_calls(
+    workdir: Path,
+    *,
+    target: str,
+    service: str,
+    callers: Sequence[CallerIdentity],
+    plan: CallerPlan,
+    source_ip: str = "127.0.0.2",
+    rate_per_s: float = 1.0,
+    timeout_s: float = 120.0,
+) -> CallerResult:
+    """Place one call per identity through SIPp and wait until all have ended."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    tag = next(_aux_ports)
+    scenario = workdir / f"caller-{tag}.xml"
+    scenario.write_text(render_caller(plan), encoding="utf-8")
+    injection = workdir / f"callers-{tag}.csv"
+    injection.write_text(_injection_file(callers), encoding="utf-8")
+    errors = workdir / f"caller-{tag}.err"
+    rate_period_ms = 1000
+    proc = _SippProcess(
+        workdir,
+        [
+            target, "-sf", str(scenario), "-s", service, "-inf", str(injection),
+            "-i", source_ip, "-p", str(_aux(40000)),
+            "-mp", str(_aux(32000)), "-cp", str(_aux(19000)),
+            "-m", str(len(callers)), "-r", str(rate_per_s), "-rp", str(rate_period_ms),
+            "-l", str(max(1, len(callers))), "-nostdin",
+            "-timeout", f"{int(timeout_s)}s", "-timeout_error",
+            "-trace_err", "-error_file", str(errors),
+        ],
+    )
+    await proc.start()
+    assert proc.process is not None
+    try:
+        await asyncio.wait_for(proc.process.wait(), timeout_s + 5)
+    finally:
+        await proc.stop()
+    code = proc.process.returncode if proc.process.returncode is not None else -1
+    text = errors.read_text(encoding="utf-8", errors="replace") if errors.exists() else ""
+    return CallerResult(ok=code == 0, returncode=code, errors=text)

@@ -1,0 +1,484 @@
+"""Render a complete, private Asterisk 16 configuration from the centre's settings.
+
+`render` is pure (settings in, file texts out) so every file can be unit-tested; `write_config`
+is the one place that touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from config.settings import Settings, Trunk
+
+MODULES_DIR = Path("/usr/lib/asterisk/modules")
+SYSTEM_DATA_DIR = Path("/usr/share/asterisk")
+
+# Loaded explicitly (autoload=no): start-up in ~2 s and nothing we did not ask for.
+MODULES = (
+    "res_timing_timerfd",
+    "res_pjproject",
+    "res_sorcery_config",
+    "res_sorcery_memory",
+    "res_sorcery_astdb",
+    "res_pjsip",
+    "res_pjsip_session",
+    "res_pjsip_pubsub",
+    "res_pjsip_sdp_rtp",
+    "res_pjsip_acl",
+    "res_pjsip_caller_id",
+    "res_pjsip_dtmf_info",
+    "res_pjsip_endpoint_identifier_ip",
+    "res_pjsip_endpoint_identifier_user",
+    "res_pjsip_authenticator_digest",
+    "res_pjsip_registrar",
+    "res_pjsip_nat",
+    "res_pjsip_refer",
+    "res_pjsip_rfc3326",
+    "res_pjsip_diversion",
+    "res_pjsip_header_funcs",
+    "res_pjsip_logger",
+    "res_rtp_asterisk",
+    "chan_pjsip",
+    "chan_bridge_media",
+    "bridge_simple",
+    "bridge_native_rtp",
+    "bridge_softmix",
+    "bridge_holding",
+    "bridge_builtin_features",
+    "res_musiconhold",
+    "res_speech",  # res_agi needs it (ast_speech_change) when autoload=no
+    "res_agi",
+    "app_queue",
+    "app_dial",
+    "app_playback",
+    "app_read",
+    "app_mixmonitor",
+    "app_chanspy",
+    "app_confbridge",
+    "app_stack",
+    "app_verbose",
+    "app_senddtmf",
+    "app_userevent",
+    "app_exec",
+    "app_echo",
+    "pbx_config",
+    "func_callerid",
+    "func_channel",
+    "func_strings",
+    "func_logic",
+    "func_global",
+    "func_hangupcause",
+    "func_timeout",
+    "codec_ulaw",
+    "codec_alaw",
+    "codec_a_mu",
+    "codec_gsm",
+    "codec_resample",
+    "format_wav",
+    "format_pcm",
+    "format_gsm",
+    "format_sln",
+)
+
+# Only these events reach the backend (manager.conf whitelist filters, OR-ed by Asterisk).
+AMI_EVENTS = (
+    "FullyBooted",
+    "Shutdown",
+    "Reload",
+    "Newchannel",
+    "Newstate",
+    "NewCallerid",
+    "Hangup",
+    "DialBegin",
+    "DialEnd",
+    "BridgeEnter",
+    "BridgeLeave",
+    "Hold",
+    "Unhold",
+    "BlindTransfer",
+    "AttendedTransfer",
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueCallerAbandon",
+    "AgentCalled",
+    "AgentRingNoAnswer",
+    "AgentConnect",
+    "AgentComplete",
+    "AgentDump",
+    "QueueMemberStatus",
+    "QueueMemberAdded",
+    "QueueMemberRemoved",
+    "QueueMemberPause",
+    "MixMonitorStart",
+    "MixMonitorStop",
+    "ChanSpyStart",
+    "ChanSpyStop",
+    "ConfbridgeJoin",
+    "ConfbridgeLeave",
+    "UserEvent",
+)
+
+# Channel variables the IVR sets; only their VarSet events are let through.
+CHANNEL_VARIABLE_PREFIX = "HOTLINE_"
+
+CONTEXT_INBOUND = "hotline-inbound"
+CONTEXT_AGENTS = "hotline-agents"
+CONTEXT_EMERGENCY = "hotline-emergency"
+CONTEXT_TRUNK_IN = "hotline-trunk-in"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one private Asterisk instance keeps its files."""
+
+    base: Path
+
+    @property
+    def etc(self) -> Path:
+        return self.base / "etc"
+
+    @property
+    def run(self) -> Path:
+        return self.base / "run"
+
+    @property
+    def log(self) -> Path:
+        return self.base / "log"
+
+    @property
+    def spool(self) -> Path:
+        return self.base / "spool"
+
+    @property
+    def lib(self) -> Path:
+        return self.base / "lib"
+
+    @property
+    def monitor(self) -> Path:
+        return self.spool / "monitor"
+
+    @property
+    def sounds(self) -> Path:
+        return self.base / "sounds"
+
+    @property
+    def moh(self) -> Path:
+        return self.sounds / "moh"
+
+    @property
+    def asterisk_conf(self) -> Path:
+        return self.etc / "asterisk.conf"
+
+    @property
+    def control_socket(self) -> Path:
+        return self.run / "asterisk.ctl"
+
+
+def layout_for(settings: Settings) -> Layout:
+    return Layout(settings.state_dir / "asterisk")
+
+
+def render(settings: Settings, layout: Layout) -> dict[str, str]:
+    """Every configuration file of the private instance, by file name."""
+    return {
+        "asterisk.conf": _asterisk_conf(layout),
+        "modules.conf": _modules_conf(),
+        "logger.conf": _logger_conf(),
+        "manager.conf": _manager_conf(settings),
+        "pjsip.conf": _pjsip_conf(settings),
+        "rtp.conf": _rtp_conf(settings),
+        "queues.conf": _queues_conf(settings),
+        "queuerules.conf": _queuerules_conf(settings),
+        "extensions.conf": _extensions_conf(settings, layout),
+        "features.conf": _features_conf(),
+        "musiconhold.conf": _musiconhold_conf(layout),
+        "confbridge.conf": _confbridge_conf(),
+        "indications.conf": _section("general", "country = cn")
+        + _section(
+            "cn",
+            "description = China",
+            "ringcadence = 1000,4000",
+            "dial = 450",
+            "ring = 450/1000,0/4000",
+            "busy = 450/350,0/350",
+            "congestion = 450/700,0/700",
+            "callwaiting = 450/400,0/4000",
+            "dialrecall = 450",
+            "record = 950/400,0/10000",
+            "info = 450/100,0/100,450/100,0/100,450/100,0/100,450/400,0/400",
+        ),
+        "pjproject.conf": _section("startup", "log_level = 1"),
+        "ccss.conf": "",
+        "udptl.conf": "",
+        "acl.conf": "",
+        "cdr.conf": "[general]\nenable=no\n",
+        "cel.conf": "[general]\nenable=no\n",
+    }
+
+
+def write_config(settings: Settings, layout: Layout) -> list[Path]:
+    """Write the rendered files and create the private directories; return files written."""
+    for directory in (
+        layout.etc,
+        layout.run,
+        layout.log,
+        layout.spool,
+        layout.lib,
+        layout.monitor,
+        layout.moh,
+    ):
+        directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render(settings, layout).items():
+        path = layout.etc / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _section(name: str, *lines: str) -> str:
+    return "\n".join([f"[{name}]", *lines]) + "\n\n"
+
+
+def _asterisk_conf(layout: Layout) -> str:
+    return _section(
+        "directories",
+        f"astetcdir => {layout.etc}",
+        f"astmoddir => {MODULES_DIR}",
+        f"astvarlibdir => {layout.lib}",
+        f"astdbdir => {layout.lib}",
+        f"astkeydir => {layout.lib}",
+        f"astdatadir => {SYSTEM_DATA_DIR}",
+        f"astagidir => {layout.lib}/agi-bin",
+        f"astspooldir => {layout.spool}",
+        f"astrundir => {layout.run}",
+        f"astlogdir => {layout.log}",
+        "astsbindir => /usr/sbin",
+    ) + _section(
+        "options",
+        "verbose = 0",
+        "debug = 0",
+        "timestamp = yes",
+        "highpriority = no",
+        "transmit_silence = yes",
+        "languageprefix = yes",
+        "defaultlanguage = zh",
+        "hideconnect = yes",
+    )
+
+
+def _modules_conf() -> str:
+    return _section("modules", "autoload = no", *(f"load = {m}.so" for m in MODULES))
+
+
+def _logger_conf() -> str:
+    return _section("general", "dateformat = %F %T.%3q") + _section(
+        "logfiles", "messages => notice,warning,error", "console => warning,error"
+    )
+
+
+def _manager_conf(settings: Settings) -> str:
+    ami = settings.ami
+    events = "|".join(AMI_EVENTS)
+    return _section(
+        "general",
+        "enabled = yes",
+        "webenabled = no",
+        f"port = {ami.port}",
+        f"bindaddr = {ami.host}",
+        "displayconnects = no",
+        "timestampevents = yes",
+        "authtimeout = 5",
+        "authlimit = 10",
+    ) + _section(
+        ami.username,
+        f"secret = {ami.secret.get_secret_value()}",
+        "deny = 0.0.0.0/0.0.0.0",
+        "permit = 127.0.0.0/255.0.0.0",
+        # read: the call/agent/system classes carry our events; reporting lists channels.
+        "read = system,call,agent,user,dialplan,reporting",
+        # write: queue members and originate/redirect; system for reload; no command/config.
+        "write = system,call,agent,originate,reporting",
+        "writetimeout = 1000",
+        f"eventfilter = ^Event: ({events})[[:space:]]",
+        f"eventfilter = ^Event: VarSet[[:space:]].*Variable: {CHANNEL_VARIABLE_PREFIX}",
+    )
+
+
+def _pjsip_conf(settings: Settings) -> str:
+    codecs = ("disallow = all", "allow = ulaw,alaw")
+    out = _section(
+        "transport-udp",
+        "type = transport",
+        "protocol = udp",
+        f"bind = {settings.sip.host}:{settings.sip.port}",
+    )
+    out += _section(
+        "carrier",
+        "type = endpoint",
+        f"context = {CONTEXT_INBOUND}",
+        *codecs,
+        "direct_media = no",
+        "rtp_symmetric = yes",
+        "dtmf_mode = rfc4733",
+    )
+    out += _section("carrier-identify", "type = identify", "endpoint = carrier",
+                    f"match = {settings.carrier.match}")
+    for agent in settings.agents:
+        out += _section(
+            agent.extension,
+            "type = endpoint",
+            f"context = {CONTEXT_AGENTS}",
+            *codecs,
+            "direct_media = no",
+            "rtp_symmetric = yes",
+            "dtmf_mode = rfc4733",
+            f"aors = {agent.extension}",
+            f'callerid = "{agent.name}" <{agent.extension}>',
+        )
+        out += _section(agent.extension, "type = aor", f"contact = {agent.contact}",
+                        "max_contacts = 1")
+    for trunk in settings.trunks.values():
+        for role, hostport in _trunk_legs(trunk):
+            name = f"trunk-{trunk.number}-{role}"
+            out += _section(
+                name,
+                "type = endpoint",
+                f"context = {CONTEXT_TRUNK_IN}",
+                *codecs,
+                "direct_media = no",
+                "rtp_symmetric = yes",
+                f"aors = {name}",
+            )
+            out += _section(name, "type = aor", f"contact = sip:{trunk.number}@{hostport}")
+    return out
+
+
+def _trunk_legs(trunk: Trunk) -> list[tuple[str, str]]:
+    legs = [("primary", trunk.primary)]
+    if trunk.backup:
+        legs.append(("backup", trunk.backup))
+    return legs
+
+
+def _rtp_conf(settings: Settings) -> str:
+    return _section(
+        "general", f"rtpstart = {settings.sip.rtp_start}", f"rtpend = {settings.sip.rtp_end}"
+    )
+
+
+def _queues_conf(settings: Settings) -> str:
+    """Queues without static members: agents log in and out (QueueAdd/QueueRemove)."""
+    out = _section(
+        "general",
+        "persistentmembers = yes",
+        "shared_lastcall = yes",
+        "log_membername_as_agent = yes",
+    )
+    for queue in settings.queues:
+        out += _section(
+            queue.name,
+            f"strategy = {queue.strategy}",
+            f"timeout = {queue.ring_timeout_s}",
+            "retry = 1",
+            f"wrapuptime = {queue.wrapup_s}",
+            f"announce-position = {'yes' if queue.announce_position else 'no'}",
+            "announce-frequency = 30",
+            "announce-holdtime = no",
+            "joinempty = yes",
+            "leavewhenempty = no",
+            "ringinuse = no",
+            "servicelevel = 15",
+            "setinterfacevar = yes",
+            "setqueueentryvar = yes",
+            "reportholdtime = no",
+            "timeoutpriority = app",
+            f"defaultrule = {_rule_name(queue.name)}",
+            "musicclass = default",
+        )
+    return out
+
+
+def _rule_name(queue: str) -> str:
+    return f"{queue}-overflow"
+
+
+def _queuerules_conf(settings: Settings) -> str:
+    """Overflow seats have penalty 1: callers start with max penalty 0, widened after a wait."""
+    out = ""
+    for queue in settings.queues:
+        lines = ["penaltychange => 0,0"]
+        if queue.overflow_skill:
+            lines.append(f"penaltychange => {queue.overflow_after_s},1")
+        out += _section(_rule_name(queue.name), *lines)
+    return out
+
+
+def _extensions_conf(settings: Settings, layout: Layout) -> str:
+    agi = f"agi://{settings.agi.host}:{settings.agi.port}/ivr"
+    default_queue = settings.ivr.queues.get("0", settings.queues[0].name if settings.queues else "")
+    inbound = _section(
+        "general", "static = yes", "writeprotect = yes", "clearglobalvars = yes"
+    ) + _section(
+        CONTEXT_INBOUND,
+        f"exten => {settings.centre.inbound_number},1,NoOp(hotline inbound call)",
+        " same => n,Answer()",
+        f" same => n,Set(HOTLINE_QUEUE={default_queue})",
+        f" same => n,AGI({agi})",
+        " same => n,Set(HOTLINE_RECORDING=${STRFTIME(${EPOCH},,%Y%m%d)}/${UNIQUEID}.wav)",
+        f" same => n,MixMonitor({layout.monitor}/${{HOTLINE_RECORDING}},b)",
+        " same => n,Set(QUEUE_MAX_PENALTY=0)",
+        # t: the agent may transfer; the last argument bounds the caller's wait.
+        f" same => n,Queue(${{HOTLINE_QUEUE}},t,,,{_max_wait(settings)})",
+        " same => n,Hangup()",
+        "exten => _X.,1,Hangup(1)",
+        "exten => i,1,Hangup(1)",
+    )
+    agents = _section(
+        CONTEXT_AGENTS,
+        *(
+            f"exten => {a.extension},1,Dial(PJSIP/{a.extension},30,t)"
+            for a in settings.agents
+        ),
+        *(
+            f"exten => {t.number},1,Goto({CONTEXT_EMERGENCY},{t.number},1)"
+            for t in settings.trunks.values()
+        ),
+    )
+    emergency_lines = []
+    for trunk in settings.trunks.values():
+        emergency_lines.append(f"exten => {trunk.number},1,NoOp(emergency {trunk.number})")
+        for role, _hostport in _trunk_legs(trunk):
+            emergency_lines += [
+                f" same => n,Dial(PJSIP/trunk-{trunk.number}-{role},{trunk.dial_timeout_s})",
+                f' same => n,GotoIf($["${{DIALSTATUS}}" = "ANSWER"]?done)',
+            ]
+        emergency_lines += [
+            " same => n,UserEvent(HotlineTrunkFailed,Number: " + trunk.number + ")",
+            " same => n,Congestion(5)",
+            " same => n(done),Hangup()",
+        ]
+    emergency = _section(CONTEXT_EMERGENCY, *emergency_lines)
+    trunk_in = _section(CONTEXT_TRUNK_IN, "exten => _X.,1,Hangup(1)")
+    return inbound + agents + emergency + trunk_in
+
+
+def _max_wait(settings: Settings) -> int:
+    return max((q.max_wait_s for q in settings.queues), default=3600)
+
+
+def _features_conf() -> str:
+    return _section(
+        "general", "transferdigittimeout = 3", "atxfernoanswertimeout = 20", "atxferabort = *3"
+    ) + _section("featuremap", "blindxfer = #1", "atxfer = *2")
+
+
+def _musiconhold_conf(layout: Layout) -> str:
+    return _section("default", "mode = files", f"directory = {layout.moh}", "sort = alpha")
+
+
+def _confbridge_conf() -> str:
+    return _section("general") + _section("default_bridge", "type = bridge") + _section(
+        "default_user", "type = user", "quiet = yes"
+    )
