@@ -1,0 +1,134 @@
+"""The statutory life of a work order as one transition table, with no I/O.
+
+Every change of an order goes through `decide`, which answers "may this actor do this action
+to an order in this state, and where does it land?". Keeping the whole table here, as data,
+makes the allowed paths reviewable against the regulations in one screen.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from crm.domain.enums import EMERGENCY_TYPES, Action, OrderType, Role, Status
+
+_CENTRE = frozenset({Role.AGENT, Role.SUPERVISOR})
+_SUPERVISOR = frozenset({Role.SUPERVISOR})
+_HANDLER = frozenset({Role.HANDLER})
+
+# (from state, action) -> (to state, roles allowed). Self-loops record work that does not move
+# the order (extensions, supervision) but must still be checked and audited.
+TRANSITIONS: Mapping[tuple[Status, Action], tuple[Status, frozenset[Role]]] = {
+    # intake decisions by the centre
+    (Status.REGISTERED, Action.DISPATCH): (Status.DISPATCHED, _CENTRE),
+    (Status.REGISTERED, Action.NOT_ACCEPT): (Status.NOT_ACCEPTED, _CENTRE),
+    (Status.REGISTERED, Action.ANSWER_NOW): (Status.ANSWERED, _CENTRE),
+    (Status.REGISTERED, Action.TRANSFER): (Status.TRANSFERRED, _CENTRE),
+    (Status.TRANSFERRED, Action.TRANSFER_FEEDBACK): (Status.CLOSED, _CENTRE),
+    # the handling unit signs for the order or sends it back
+    (Status.DISPATCHED, Action.ACCEPT): (Status.ACCEPTED, _HANDLER),
+    (Status.DISPATCHED, Action.RETURN): (Status.RETURNED, _HANDLER),
+    (Status.RETURNED, Action.DISPATCH): (Status.DISPATCHED, _CENTRE),
+    (Status.RETURNED, Action.TRANSFER): (Status.TRANSFERRED, _CENTRE),
+    (Status.RETURNED, Action.NOT_ACCEPT): (Status.NOT_ACCEPTED, _SUPERVISOR),
+    # "2+1": first contact, reply with the result, then the centre's callback
+    (Status.ACCEPTED, Action.LOG_CONTACT): (Status.CONTACTED, _HANDLER),
+    (Status.CONTACTED, Action.REPLY): (Status.REPLIED, _HANDLER),
+    (Status.REPLIED, Action.CALLBACK): (Status.CLOSED, _CENTRE),
+    (Status.REPLIED, Action.REWORK): (Status.REOPENED, _CENTRE),
+    (Status.CLOSED, Action.REOPEN): (Status.REOPENED, _SUPERVISOR),
+    (Status.REOPENED, Action.DISPATCH): (Status.DISPATCHED, _CENTRE),
+    # extensions: the unit asks, the centre's supervisor approves or refuses
+    (Status.ACCEPTED, Action.REQUEST_EXTENSION): (Status.ACCEPTED, _HANDLER),
+    (Status.CONTACTED, Action.REQUEST_EXTENSION): (Status.CONTACTED, _HANDLER),
+    (Status.ACCEPTED, Action.DECIDE_EXTENSION): (Status.ACCEPTED, _SUPERVISOR),
+    (Status.CONTACTED, Action.DECIDE_EXTENSION): (Status.CONTACTED, _SUPERVISOR),
+    # supervision notices (督办) while a unit still owes work
+    (Status.DISPATCHED, Action.SUPERVISE): (Status.DISPATCHED, _SUPERVISOR),
+    (Status.ACCEPTED, Action.SUPERVISE): (Status.ACCEPTED, _SUPERVISOR),
+    (Status.CONTACTED, Action.SUPERVISE): (Status.CONTACTED, _SUPERVISOR),
+    (Status.REOPENED, Action.SUPERVISE): (Status.REOPENED, _SUPERVISOR),
+}
+
+# Emergencies go to 110/119/120 or the emergency centre, never to an ordinary department or
+# the knowledge base.
+_NOT_FOR_EMERGENCIES = frozenset({Action.DISPATCH, Action.ANSWER_NOW})
+
+# Handler actions are reserved to the lead unit; assisting units only see the order.
+_LEAD_UNIT_ACTIONS = frozenset(
+    {Action.ACCEPT, Action.RETURN, Action.LOG_CONTACT, Action.REPLY, Action.REQUEST_EXTENSION}
+)
+
+
+class TransitionError(Exception):
+    """A refused command; `code` is stable for API clients."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Forbidden(TransitionError):
+    """The actor's role or unit may not do this."""
+
+
+class IllegalTransition(TransitionError):
+    """The order is not in a state where this can happen."""
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    status: Status
+    order_type: OrderType
+    lead_unit_id: int | None
+    extension_pending: bool
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    role: Role
+    unit_id: int | None
+
+
+def check_register(actor: Actor) -> Status:
+    """Orders are born at the centre (call-takers and supervisors), in the registered state."""
+    if actor.role not in _CENTRE:
+        raise Forbidden("role_forbidden", f"role {actor.role.value} may not register orders")
+    return Status.REGISTERED
+
+
+def decide(order: OrderFacts, actor: Actor, action: Action) -> Status:
+    """Return the state the order moves to, or raise why it may not."""
+    entry = TRANSITIONS.get((order.status, action))
+    if entry is None:
+        raise IllegalTransition(
+            "illegal_transition", f"cannot {action.value} an order that is {order.status.value}"
+        )
+    target, roles = entry
+    if actor.role not in roles:
+        raise Forbidden("role_forbidden", f"role {actor.role.value} may not {action.value}")
+    if action in _LEAD_UNIT_ACTIONS and actor.unit_id != order.lead_unit_id:
+        raise Forbidden("not_lead_unit", "only the lead unit's handlers may do this")
+    if action in _NOT_FOR_EMERGENCIES and order.order_type in EMERGENCY_TYPES:
+        raise IllegalTransition(
+            "emergency_must_transfer", "emergency orders are transferred, not dispatched"
+        )
+    if action is Action.REQUEST_EXTENSION and order.extension_pending:
+        raise IllegalTransition("extension_pending", "an extension request is already pending")
+    if action is Action.DECIDE_EXTENSION and not order.extension_pending:
+        raise IllegalTransition("no_extension_pending", "there is no extension request to decide")
+    return target
+
+
+def allowed_actions(order: OrderFacts, actor: Actor) -> list[Action]:
+    """Actions this actor could take now; lets a desktop show only the buttons that work."""
+    allowed: list[Action] = []
+    for (source, action), _ in TRANSITIONS.items():
+        if source is not order.status:
+            continue
+        try:
+            decide(order, actor, action)
+        except TransitionError:
+            continue
+        allowed.append(action)
+    return allowed

@@ -1,0 +1,34 @@
+"""Refusals the CRM reports to its callers, each with a stable code and an HTTP status.
+
+Use cases raise these; the API turns them into ``{"error": {"code", "message", "field"}}``.
+"""
+
+
+class CrmError(Exception):
+    status = 400
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(CrmError):
+    status = 400
+
+
+class Unauthenticated(CrmError):
+    status = 401
+
+
+class Denied(CrmError):
+    status = 403
+
+
+class NotFound(CrmError):
+    status = 404
+
+
+class Conflict(CrmError):
+    status = 409

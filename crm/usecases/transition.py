@@ -1,0 +1,208 @@
+"""Applying a command to an existing order: check it, change the order, audit it.
+
+The lifecycle table decides whether the command is allowed; this module only carries out its
+consequences (dates, units, outcome fields) and writes the audit entry in the same transaction,
+so a refused command changes nothing and an accepted one is always traced.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db.models import OrderUnit, SupervisionNotice, WorkOrder
+from crm.domain import commands as c
+from crm.domain import deadlines, lifecycle
+from crm.domain.calendar import WorkCalendar
+from crm.domain.clock import local_date
+from crm.domain.enums import Action, Role, Status, UnitKind, UnitRole
+from crm.errors import Conflict, Denied, InvalidInput, NotFound
+from crm.repo import audit, directory, orders
+
+
+def facts(order: WorkOrder) -> lifecycle.OrderFacts:
+    return lifecycle.OrderFacts(
+        status=order.status,
+        order_type=order.order_type,
+        lead_unit_id=order.lead_unit_id,
+        extension_pending=order.extension_requested_days is not None,
+    )
+
+
+def visibility_unit(actor: lifecycle.Actor) -> int | None:
+    """Unit whose orders a handler may see; None means the centre, which sees all."""
+    if actor.role is Role.HANDLER:
+        return actor.unit_id if actor.unit_id is not None else -1
+    return None
+
+
+async def load_visible(
+    session: AsyncSession, order_id: int, actor: lifecycle.Actor, *, for_update: bool = False
+) -> WorkOrder:
+    """The order if the actor may see it; otherwise 404, so other units learn nothing of it."""
+    order = await orders.get_order(
+        session, order_id, visible_to_unit=visibility_unit(actor), for_update=for_update
+    )
+    if order is None:
+        raise NotFound("order_not_found", f"no order {order_id}")
+    return order
+
+
+async def _check_units(session: AsyncSession, command: c.Dispatch) -> None:
+    for field, unit_id in [("lead_unit_id", command.lead_unit_id)] + [
+        ("assist_unit_ids", u) for u in command.assist_unit_ids
+    ]:
+        unit = await directory.get_unit(session, unit_id)
+        if unit is None or not unit.active:
+            raise InvalidInput("unknown_unit", f"no active unit {unit_id}", field)
+        if field == "assist_unit_ids" and unit.kind is UnitKind.CENTRE:
+            raise InvalidInput("centre_cannot_assist", "the centre is not an assisting unit", field)
+    if command.lead_unit_id in command.assist_unit_ids:
+        raise InvalidInput(
+            "lead_also_assists", "the lead unit cannot also assist", "assist_unit_ids"
+        )
+
+
+def _recompute_due(order: WorkOrder, calendar: WorkCalendar) -> None:
+    due = deadlines.due_date(
+        order.limit_start,
+        order.order_type,
+        order.urgency,
+        calendar,
+        extension_days=order.extension_days,
+        statutory_days=order.statutory_days,
+    )
+    order.due_date = due.day if due else None
+    order.due_provisional = due.provisional if due else False
+
+
+def _policy(order: WorkOrder) -> deadlines.LimitPolicy | None:
+    return deadlines.policy_for(order.order_type, order.urgency, order.statutory_days)
+
+
+async def _carry_out(
+    session: AsyncSession,
+    order: WorkOrder,
+    command: c.Command,
+    actor: lifecycle.Actor,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> dict[str, Any]:
+    """Change the order for an allowed command; returns what the audit entry records."""
+    match command:
+        case c.Dispatch(lead_unit_id=lead, assist_unit_ids=assists, note=note):
+            await _check_units(session, command)
+            if order.status is Status.REOPENED:
+                # rework is a new round: a fresh limit from today, extensions start over
+                order.rework_count += 1
+                order.limit_start = local_date(now)
+                order.extension_days = 0
+                order.extensions_granted = 0
+                _recompute_due(order, calendar)
+            order.lead_unit_id = lead
+            order.assists = [
+                OrderUnit(unit_id=u, unit_role=UnitRole.ASSIST) for u in dict.fromkeys(assists)
+            ]
+            return {"lead_unit_id": lead, "assist_unit_ids": list(assists), "note": note}
+        case c.Accept(note=note):
+            return {"note": note}
+        case c.Return(reason=reason):
+            return {"reason": reason, "unit_id": order.lead_unit_id}
+        case c.LogContact(note=note):
+            return {"note": note}
+        case c.Reply(result=result):
+            order.result = result
+            return {"result": result}
+        case c.Callback(satisfaction=satisfaction, note=note):
+            order.satisfaction = satisfaction
+            if command.action is Action.CALLBACK:
+                order.closed_at = now
+            return {"satisfaction": satisfaction.value, "note": note}
+        case c.Reopen(reason=reason):
+            order.closed_at = None
+            return {"reason": reason}
+        case c.NotAccept(reason=reason, explanation=explanation):
+            order.not_accepted_reason = reason
+            order.closed_at = now
+            order.due_date = None
+            return {"reason": reason.value, "explanation": explanation}
+        case c.AnswerNow(answer=answer, knowledge_ref=ref):
+            order.result = answer
+            order.closed_at = now
+            order.due_date = None
+            return {"answer": answer, "knowledge_ref": ref}
+        case c.Transfer(target=target, note=note):
+            order.transfer_target = target
+            order.transferred_at = now
+            order.due_date = None
+            late = order.transfer_due_at is not None and now > order.transfer_due_at
+            return {"target": target.value, "late": late, "note": note}
+        case c.TransferFeedback(result=result):
+            order.result = result
+            order.closed_at = now
+            return {"result": result}
+        case c.RequestExtension(days=days, reason=reason):
+            _grant(order, days)  # refuse at once what could never be approved
+            order.extension_requested_days = days
+            return {"days": days, "reason": reason}
+        case c.DecideExtension(approve=approve, note=note):
+            days = order.extension_requested_days or 0
+            if approve:
+                order.extension_days += _grant(order, days)
+                order.extensions_granted += 1
+                _recompute_due(order, calendar)
+            order.extension_requested_days = None
+            return {"approve": approve, "days": days, "note": note, "due_date": _iso(order)}
+        case c.Supervise(note=note):
+            session.add(
+                SupervisionNotice(
+                    order_id=order.id,
+                    unit_id=order.lead_unit_id,
+                    issued_at=now,
+                    issued_by=actor.user_id,
+                    due_date=order.due_date,
+                    note=note,
+                )
+            )
+            return {"note": note, "unit_id": order.lead_unit_id, "due_date": _iso(order)}
+    raise TypeError(f"unhandled command {command!r}")
+
+
+def _iso(order: WorkOrder) -> str | None:
+    return order.due_date.isoformat() if order.due_date else None
+
+
+def _grant(order: WorkOrder, days: int) -> int:
+    try:
+        return deadlines.grant_extension(
+            _policy(order), order.extensions_granted, order.extension_days, days
+        )
+    except deadlines.ExtensionRefused as exc:
+        raise Conflict("extension_refused", exc.message) from exc
+
+
+async def apply_command(
+    session: AsyncSession,
+    order_id: int,
+    command: c.Command,
+    actor: lifecycle.Actor,
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> WorkOrder:
+    """Check and carry out one command; raises without touching the order if refused."""
+    order = await load_visible(session, order_id, actor, for_update=True)
+    action = command.action
+    try:
+        target = lifecycle.decide(facts(order), actor, action)
+    except lifecycle.Forbidden as exc:
+        raise Denied(exc.code, exc.message) from exc
+    except lifecycle.IllegalTransition as exc:
+        raise Conflict(exc.code, exc.message) from exc
+    source = order.status
+    detail = await _carry_out(session, order, command, actor, now, calendar)
+    order.status = target
+    order.updated_at = now
+    await audit.append(session, order.id, actor, action.value, source, target, now, detail)
+    await session.flush()
+    return order
