@@ -1,0 +1,153 @@
+"""HTTP handlers for the directory and the admin-edited tables (rules, calendar)."""
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+
+from crm.api.context import Ctx
+from crm.api.endpoint import Endpoint, json
+from crm.api.schemas import (
+    CalendarDayOut,
+    CalendarList,
+    CalendarPut,
+    CalendarPutOut,
+    CalendarQuery,
+    RuleIn,
+    RuleList,
+    RuleOut,
+    UnitIn,
+    UnitList,
+    UnitOut,
+    UserCreated,
+    UserIn,
+)
+from crm.db.models import ResponsibilityRuleRow
+from crm.domain.enums import Role
+from crm.errors import Conflict, InvalidInput, NotFound
+from crm.repo import calendar as calendar_repo
+from crm.repo import directory, rules
+from crm.usecases import calendar as calendar_usecase
+
+ADMIN = frozenset({Role.ADMIN})
+CENTRE_STAFF = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+
+async def list_units(ctx: Ctx) -> web.StreamResponse:
+    units = await directory.list_units(ctx.session)
+    return json(UnitList(items=[UnitOut.model_validate(u) for u in units]))
+
+
+async def create_unit(ctx: Ctx) -> web.StreamResponse:
+    body = ctx.input(UnitIn)
+    if await directory.unit_by_code(ctx.session, body.code) is not None:
+        raise Conflict("duplicate_code", f"unit code {body.code} exists", "code")
+    unit = await directory.create_unit(ctx.session, body.code, body.name, body.kind)
+    return json(UnitOut.model_validate(unit), status=201)
+
+
+async def _require_unit(ctx: Ctx, unit_id: int) -> None:
+    if await directory.get_unit(ctx.session, unit_id) is None:
+        raise InvalidInput("unknown_unit", f"no unit {unit_id}", "unit_id")
+
+
+async def create_user(ctx: Ctx) -> web.StreamResponse:
+    body = ctx.input(UserIn)
+    if body.role is Role.HANDLER and body.unit_id is None:
+        raise InvalidInput("unit_required", "a department handler belongs to a unit", "unit_id")
+    if body.unit_id is not None:
+        await _require_unit(ctx, body.unit_id)
+    user, token = await directory.create_user(ctx.session, body.name, body.role, body.unit_id)
+    created = UserCreated(
+        id=user.id, name=user.name, role=user.role, unit_id=user.unit_id, token=token
+    )
+    return json(created, status=201)
+
+
+async def list_rules(ctx: Ctx) -> web.StreamResponse:
+    rows = await rules.list_rows(ctx.session)
+    return json(RuleList(items=[RuleOut.model_validate(r) for r in rows]))
+
+
+def _fill(row: ResponsibilityRuleRow, body: RuleIn) -> None:
+    row.unit_id = body.unit_id
+    row.unit_role = body.unit_role
+    row.keywords = list(dict.fromkeys(body.keywords))
+    row.order_types = [t.value for t in dict.fromkeys(body.order_types)]
+    row.note = body.note
+
+
+async def create_rule(ctx: Ctx) -> web.StreamResponse:
+    body = ctx.input(RuleIn)
+    if not body.keywords and not body.order_types:
+        raise InvalidInput("empty_rule", "give keywords, order types or both", "keywords")
+    await _require_unit(ctx, body.unit_id)
+    row = ResponsibilityRuleRow()
+    _fill(row, body)
+    ctx.session.add(row)
+    await ctx.session.flush()
+    return json(RuleOut.model_validate(row), status=201)
+
+
+async def _rule(ctx: Ctx) -> ResponsibilityRuleRow:
+    row = await rules.get_row(ctx.session, ctx.int_param("rule_id"))
+    if row is None:
+        raise NotFound("rule_not_found", f"no rule {ctx.int_param('rule_id')}")
+    return row
+
+
+async def update_rule(ctx: Ctx) -> web.StreamResponse:
+    body = ctx.input(RuleIn)
+    row = await _rule(ctx)
+    await _require_unit(ctx, body.unit_id)
+    _fill(row, body)
+    await ctx.session.flush()
+    return json(RuleOut.model_validate(row))
+
+
+async def delete_rule(ctx: Ctx) -> web.StreamResponse:
+    await ctx.session.delete(await _rule(ctx))
+    await ctx.session.flush()
+    return web.Response(status=204)
+
+
+async def list_calendar(ctx: Ctx) -> web.StreamResponse:
+    days = await calendar_repo.list_days(ctx.session, ctx.input(CalendarQuery).year)
+    items = [CalendarDayOut(day=d.day, workday=d.is_workday, name=d.name) for d in days]
+    return json(CalendarList(items=items))
+
+
+async def put_calendar(ctx: Ctx) -> web.StreamResponse:
+    body = ctx.input(CalendarPut)
+    days = [(d.day, d.workday, d.name) for d in body.days]
+    if len({d for d, _, _ in days}) != len(days):
+        raise InvalidInput("duplicate_day", "a day appears twice", "days")
+    try:
+        recounted = await calendar_usecase.put_days(ctx.session, days)
+    except IntegrityError as exc:  # a concurrent admin wrote the same day first
+        raise Conflict("concurrent_edit", "calendar changed meanwhile, retry") from exc
+    return json(CalendarPutOut(written=len(days), recounted_orders=recounted))
+
+
+RULE = "/api/routing/rules/{rule_id:\\d+}"
+
+ENDPOINTS = (
+    Endpoint("GET", "/api/units", list_units, "Units (centre and departments)",
+             response=UnitList),
+    Endpoint("POST", "/api/units", create_unit, "Add a unit", ADMIN, body=UnitIn,
+             response=UnitOut, status=201),
+    Endpoint("POST", "/api/users", create_user, "Add a user; returns its token once", ADMIN,
+             body=UserIn, response=UserCreated, status=201),
+    Endpoint("GET", "/api/routing/rules", list_rules, "The responsibility list", CENTRE_STAFF,
+             response=RuleList),
+    Endpoint("POST", "/api/routing/rules", create_rule, "Add a responsibility rule", ADMIN,
+             body=RuleIn, response=RuleOut, status=201),
+    Endpoint("PUT", RULE, update_rule, "Replace a responsibility rule", ADMIN, body=RuleIn,
+             response=RuleOut),
+    Endpoint("DELETE", RULE, delete_rule, "Remove a responsibility rule", ADMIN, status=204),
+    Endpoint("GET", "/api/calendar/days", list_calendar,
+             "Admin-entered holidays and adjusted working days", query=CalendarQuery,
+             response=CalendarList),
+    Endpoint("PUT", "/api/calendar/days", put_calendar,
+             "Add or replace calendar days (years chinese-calendar does not know yet); "
+             "recounts provisional due dates", ADMIN, body=CalendarPut,
+             response=CalendarPutOut),
+)  # fmt: skip

@@ -1,0 +1,47 @@
+"""`create_app`: the CRM's aiohttp application, mountable by the wiring root."""
+
+from aiohttp import web
+
+from crm.api import admin, openapi, orders
+from crm.api.context import CLOCK, SEGMENTER, SESSIONS, SETTINGS, Clock, LazySegmenter, Settings
+from crm.api.endpoint import bind
+from crm.api.errors import error_middleware
+from crm.db.engine import SessionFactory
+from crm.domain.clock import utc_now
+from crm.domain.numbering import valid_centre_code
+from crm.segmenter import Segmenter
+
+ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS
+API_VERSION = "1.0.0"
+
+
+def create_app(
+    sessions: SessionFactory,
+    *,
+    centre_code: str,
+    max_body_bytes: int = Settings.max_body_bytes,
+    clock: Clock = utc_now,
+    segmenter: Segmenter | None = None,
+) -> web.Application:
+    """Build the REST API on a session factory; the caller owns (and disposes) the engine.
+
+    The schema must already be migrated (crm.db.migrate.migrate). `clock` and `segmenter`
+    exist so tests can fix the time and share one jieba dictionary.
+    """
+    if not valid_centre_code(centre_code):
+        raise ValueError(f"invalid centre code {centre_code!r}")
+    settings = Settings(centre_code=centre_code, max_body_bytes=max_body_bytes)
+    app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
+    app[SESSIONS] = sessions
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[SEGMENTER] = LazySegmenter(segmenter)
+    document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION)
+
+    async def serve_openapi(_request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/api/openapi.json", serve_openapi)
+    for endpoint in ENDPOINTS:
+        app.router.add_route(endpoint.method, endpoint.path, bind(endpoint))
+    return app

@@ -1,0 +1,242 @@
+"""HTTP handlers for work orders: thin adapters from JSON to the use cases and back."""
+
+import csv
+import io
+from datetime import timedelta
+
+from aiohttp import web
+
+from crm.api.context import SEGMENTER, Ctx
+from crm.api.endpoint import Endpoint, json
+from crm.api.schemas import (
+    AuditList,
+    AuditOut,
+    CallIn,
+    HistoryOut,
+    HistoryQuery,
+    ListQuery,
+    OrderIn,
+    OrderOut,
+    OrderPage,
+    SuggestionOut,
+    SweepOut,
+    TransitionIn,
+)
+from crm.api.views import aware, history_out, order_out
+from crm.domain.clock import local_midnight_utc
+from crm.domain.enums import CENTRE_ROLES, Role
+from crm.domain.masking import caller_view
+from crm.domain.routing import suggest
+from crm.errors import NotFound
+from crm.repo import audit, directory, orders, rules
+from crm.repo.calendar import load_calendar
+from crm.usecases.register import CallRef, NewOrder, register_order
+from crm.usecases.supervision import issue_overdue_notices
+from crm.usecases.transition import apply_command, load_visible, visibility_unit
+
+CALL_TAKERS = frozenset({Role.AGENT, Role.SUPERVISOR})
+EXPORT_LIMIT = 10_000
+
+
+async def create_order(ctx: Ctx) -> web.StreamResponse:
+    body = ctx.input(OrderIn)
+    new = NewOrder(
+        channel=body.channel,
+        text=body.text,
+        order_type=body.order_type,
+        caller_name=body.caller_name,
+        caller_number=body.caller_number,
+        confidential=body.confidential,
+        location=body.location,
+        urgency=body.urgency,
+        severity=body.severity,
+        statutory_days=body.statutory_days,
+        calls=tuple(CallRef(k.linkedid, k.recording) for k in body.calls),
+    )
+    order = await register_order(
+        ctx.session,
+        new,
+        ctx.actor,
+        centre_code=ctx.settings.centre_code,
+        now=ctx.now,
+        calendar=await load_calendar(ctx.session),
+    )
+    return json(order_out(order, ctx.actor, ctx.today, ctx.now), status=201)
+
+
+def _filter(query: ListQuery) -> orders.OrderFilter:
+    before = query.date_to + timedelta(days=1) if query.date_to else None
+    return orders.OrderFilter(
+        status=query.status,
+        unit_id=query.unit_id,
+        order_type=query.order_type,
+        overdue=query.overdue,
+        registered_from=local_midnight_utc(query.date_from) if query.date_from else None,
+        registered_before=local_midnight_utc(before) if before else None,
+        caller_number=query.caller_number,
+    )
+
+
+async def list_orders(ctx: Ctx) -> web.StreamResponse:
+    query = ctx.input(ListQuery)
+    total, items = await orders.list_orders(
+        ctx.session,
+        _filter(query),
+        visible_to_unit=visibility_unit(ctx.actor),
+        today=ctx.today,
+        now=ctx.now,
+        offset=(query.page - 1) * query.page_size,
+        limit=query.page_size,
+    )
+    page = OrderPage(
+        total=total,
+        page=query.page,
+        page_size=query.page_size,
+        items=[order_out(o, ctx.actor, ctx.today, ctx.now) for o in items],
+    )
+    return json(page)
+
+
+_EXPORT_COLUMNS = (
+    "number", "registered_at", "channel", "order_type", "urgency", "severity", "status",
+    "caller_name", "caller_number", "location", "lead_unit_id", "due_date", "text",
+)  # fmt: skip
+
+
+async def export_orders(ctx: Ctx) -> web.StreamResponse:
+    """CSV of the filtered orders (first 10,000), masked for the reader like API answers."""
+    query = ctx.input(ListQuery)
+    _, items = await orders.list_orders(
+        ctx.session,
+        _filter(query),
+        visible_to_unit=visibility_unit(ctx.actor),
+        today=ctx.today,
+        now=ctx.now,
+        offset=0,
+        limit=EXPORT_LIMIT,
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_EXPORT_COLUMNS)
+    for o in items:
+        caller = caller_view(o.caller_name, o.caller_number, o.confidential, ctx.actor.role)
+        writer.writerow(
+            [
+                o.number, aware(o.registered_at).isoformat(), o.channel.value,
+                o.order_type.value, o.urgency.value, o.severity.value, o.status.value,
+                caller.name, caller.number, o.location, o.lead_unit_id or "",
+                o.due_date.isoformat() if o.due_date else "", o.text,
+            ]
+        )  # fmt: skip
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+    )
+
+
+async def get_order(ctx: Ctx) -> web.StreamResponse:
+    order = await load_visible(ctx.session, ctx.int_param("order_id"), ctx.actor)
+    return json(order_out(order, ctx.actor, ctx.today, ctx.now))
+
+
+async def transition(ctx: Ctx) -> web.StreamResponse:
+    command = ctx.input(TransitionIn).root.command()
+    order = await apply_command(
+        ctx.session,
+        ctx.int_param("order_id"),
+        command,
+        ctx.actor,
+        now=ctx.now,
+        calendar=await load_calendar(ctx.session),
+    )
+    return json(order_out(order, ctx.actor, ctx.today, ctx.now))
+
+
+async def order_audit(ctx: Ctx) -> web.StreamResponse:
+    order = await load_visible(ctx.session, ctx.int_param("order_id"), ctx.actor)
+    entries = await audit.history(ctx.session, order.id)
+    return json(
+        AuditList(
+            items=[
+                AuditOut.model_validate(e).model_copy(update={"at": aware(e.at)})
+                for e in entries
+            ]
+        )
+    )
+
+
+async def attach_call(ctx: Ctx) -> web.StreamResponse:
+    body = ctx.input(CallIn)
+    order = await load_visible(ctx.session, ctx.int_param("order_id"), ctx.actor, for_update=True)
+    if orders.add_call(order, body.linkedid, body.recording, ctx.now):
+        await audit.append(
+            ctx.session, order.id, ctx.actor, "attach_call", order.status, order.status,
+            ctx.now, {"linkedid": body.linkedid, "recording": body.recording},
+        )  # fmt: skip
+    await ctx.session.flush()
+    return json(order_out(order, ctx.actor, ctx.today, ctx.now))
+
+
+async def suggestion(ctx: Ctx) -> web.StreamResponse:
+    order = await load_visible(ctx.session, ctx.int_param("order_id"), ctx.actor)
+    centre = await directory.centre_unit(ctx.session)
+    if centre is None:
+        raise NotFound("no_centre_unit", "no centre unit is configured")
+    rule_list = await rules.load_rules(ctx.session)
+    segmenter = ctx.request.app[SEGMENTER].get()
+    segmenter.add_words(k for r in rule_list for k in r.keywords)
+    words = segmenter.words(f"{order.text} {order.location}")
+    s = suggest(words, order.order_type, rule_list, centre.id)
+    return json(
+        SuggestionOut(
+            lead_unit_id=s.lead_unit_id,
+            assist_unit_ids=list(s.assist_unit_ids),
+            matched_rule_ids=list(s.matched_rule_ids),
+            matched_keywords=list(s.matched_keywords),
+            first_contact=s.first_contact,
+        )
+    )
+
+
+async def caller_history(ctx: Ctx) -> web.StreamResponse:
+    number = ctx.request.match_info["number"]
+    items = await orders.caller_history(ctx.session, number, ctx.input(HistoryQuery).limit)
+    return json(HistoryOut(number=number, items=[history_out(i, ctx.actor) for i in items]))
+
+
+async def supervision_sweep(ctx: Ctx) -> web.StreamResponse:
+    noticed = await issue_overdue_notices(
+        ctx.session, ctx.actor, now=ctx.now, calendar=await load_calendar(ctx.session)
+    )
+    return json(SweepOut(issued=[o.number for o in noticed]))
+
+
+ORDER = "/api/orders/{order_id:\\d+}"
+
+ENDPOINTS = (
+    Endpoint("POST", "/api/orders", create_order, "Register a work order", CALL_TAKERS,
+             body=OrderIn, response=OrderOut, status=201),
+    Endpoint("GET", "/api/orders", list_orders, "List orders (handlers: their unit's only)",
+             query=ListQuery, response=OrderPage),
+    Endpoint("GET", "/api/orders/export.csv", export_orders, "Export orders as CSV",
+             query=ListQuery, content_type="text/csv"),
+    Endpoint("GET", ORDER, get_order, "One order", response=OrderOut),
+    Endpoint("POST", ORDER + "/transitions", transition,
+             "Apply a lifecycle action (409 if the order's state does not allow it)",
+             body=TransitionIn, response=OrderOut),
+    Endpoint("GET", ORDER + "/audit", order_audit, "The order's audit trail",
+             response=AuditList),
+    Endpoint("POST", ORDER + "/calls", attach_call, "Link a call (Linkedid) and its recording",
+             CALL_TAKERS, body=CallIn, response=OrderOut),
+    Endpoint("GET", ORDER + "/suggestion", suggestion,
+             "Suggested lead and assisting units from the responsibility list",
+             CALL_TAKERS, response=SuggestionOut),
+    Endpoint("GET", "/api/callers/{number:[0-9+*#-]{1,32}}/history", caller_history,
+             "A caller's newest orders (screen pop)", CENTRE_ROLES,
+             query=HistoryQuery, response=HistoryOut),
+    Endpoint("POST", "/api/supervision/sweep", supervision_sweep,
+             "Issue supervision notices (督办) for overdue orders",
+             frozenset({Role.SUPERVISOR}), response=SweepOut),
+)  # fmt: skip

@@ -1,0 +1,417 @@
+"""Request and response bodies of the REST API (pydantic), the source of its OpenAPI document.
+
+Every request model forbids unknown fields and bounds every string and list, so a typo or a
+runaway client is refused with a 400 naming the field instead of being silently ignored.
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from crm.domain import commands as c
+from crm.domain.enums import (
+    Action,
+    Channel,
+    NotAcceptedReason,
+    OrderType,
+    Role,
+    Satisfaction,
+    Severity,
+    Status,
+    TransferTarget,
+    UnitKind,
+    UnitRole,
+    Urgency,
+)
+
+Note = Annotated[str, Field(max_length=2000)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+PhoneNumber = Annotated[str, Field(max_length=32, pattern=r"^[0-9+*#-]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---- orders -------------------------------------------------------------------------------
+
+
+class CallIn(Strict):
+    linkedid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    recording: str = Field(default="", max_length=500)
+
+
+class OrderIn(Strict):
+    channel: Channel = Channel.PHONE
+    caller_name: str = Field(default="", max_length=100)
+    caller_number: PhoneNumber = ""
+    confidential: bool = False
+    location: str = Field(default="", max_length=300)
+    text: str = Field(min_length=1, max_length=4000)
+    order_type: OrderType
+    urgency: Urgency = Urgency.NORMAL
+    severity: Severity = Severity.GENERAL
+    statutory_days: int | None = Field(default=None, ge=1, le=365)
+    calls: list[CallIn] = Field(default_factory=list, max_length=20)
+
+
+class CallOut(Out):
+    linkedid: str
+    recording: str
+    attached_at: datetime
+
+
+class OrderOut(Out):
+    id: int
+    number: str
+    channel: Channel
+    caller_name: str
+    caller_number: str
+    confidential: bool
+    location: str
+    text: str
+    order_type: OrderType
+    urgency: Urgency
+    severity: Severity
+    status: Status
+    lead_unit_id: int | None
+    assist_unit_ids: list[int]
+    registered_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    due_date: date | None
+    due_provisional: bool
+    overdue: bool
+    transfer_due_at: datetime | None
+    transferred_at: datetime | None
+    transfer_target: TransferTarget | None
+    extensions_granted: int
+    extension_days: int
+    extension_requested_days: int | None
+    result: str
+    satisfaction: Satisfaction | None
+    rework_count: int
+    not_accepted_reason: NotAcceptedReason | None
+    repeat_of_id: int | None
+    calls: list[CallOut]
+    allowed_actions: list[Action]
+
+
+class OrderPage(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[OrderOut]
+
+
+class ListQuery(Strict):
+    """Filters of the order list; dates are China-local registration dates, inclusive."""
+
+    status: Status | None = None
+    unit_id: int | None = None
+    order_type: OrderType | None = None
+    overdue: bool | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    caller_number: PhoneNumber | None = None
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=50, ge=1, le=200)
+
+
+class AuditOut(Out):
+    id: int
+    at: datetime
+    actor_id: int
+    actor_role: Role
+    action: str
+    from_status: Status | None
+    to_status: Status
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    items: list[AuditOut]
+
+
+class HistoryItemOut(Out):
+    id: int
+    number: str
+    registered_at: datetime
+    order_type: OrderType
+    status: Status
+    excerpt: str
+    caller_name: str
+    confidential: bool
+
+
+class HistoryOut(BaseModel):
+    number: str
+    items: list[HistoryItemOut]
+
+
+class HistoryQuery(Strict):
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class SuggestionOut(Out):
+    lead_unit_id: int
+    assist_unit_ids: list[int]
+    matched_rule_ids: list[int]
+    matched_keywords: list[str]
+    first_contact: bool
+
+
+# ---- transitions: one body per action, told apart by "action" ------------------------------
+
+
+class DispatchIn(Strict):
+    action: Literal["dispatch"]
+    lead_unit_id: int
+    assist_unit_ids: list[int] = Field(default_factory=list, max_length=20)
+    note: Note = ""
+
+    def command(self) -> c.Command:
+        return c.Dispatch(self.lead_unit_id, tuple(self.assist_unit_ids), self.note)
+
+
+class AcceptIn(Strict):
+    action: Literal["accept"]
+    note: Note = ""
+
+    def command(self) -> c.Command:
+        return c.Accept(self.note)
+
+
+class ReturnIn(Strict):
+    action: Literal["return"]
+    reason: Reason
+
+    def command(self) -> c.Command:
+        return c.Return(self.reason)
+
+
+class LogContactIn(Strict):
+    action: Literal["log_contact"]
+    note: Reason
+
+    def command(self) -> c.Command:
+        return c.LogContact(self.note)
+
+
+class ReplyIn(Strict):
+    action: Literal["reply"]
+    result: Reason
+
+    def command(self) -> c.Command:
+        return c.Reply(self.result)
+
+
+class CallbackIn(Strict):
+    action: Literal["callback"]
+    satisfaction: Satisfaction
+    note: Note = ""
+
+    def command(self) -> c.Command:
+        return c.Callback(self.satisfaction, self.note)
+
+
+class ReopenIn(Strict):
+    action: Literal["reopen"]
+    reason: Reason
+
+    def command(self) -> c.Command:
+        return c.Reopen(self.reason)
+
+
+class NotAcceptIn(Strict):
+    action: Literal["not_accept"]
+    reason: NotAcceptedReason
+    explanation: Note = ""
+
+    def command(self) -> c.Command:
+        return c.NotAccept(self.reason, self.explanation)
+
+
+class AnswerNowIn(Strict):
+    action: Literal["answer_now"]
+    answer: Reason
+    knowledge_ref: str = Field(default="", max_length=200)
+
+    def command(self) -> c.Command:
+        return c.AnswerNow(self.answer, self.knowledge_ref)
+
+
+class TransferIn(Strict):
+    action: Literal["transfer"]
+    target: TransferTarget
+    note: Note = ""
+
+    def command(self) -> c.Command:
+        return c.Transfer(self.target, self.note)
+
+
+class TransferFeedbackIn(Strict):
+    action: Literal["transfer_feedback"]
+    result: Reason
+
+    def command(self) -> c.Command:
+        return c.TransferFeedback(self.result)
+
+
+class RequestExtensionIn(Strict):
+    action: Literal["request_extension"]
+    days: int = Field(ge=1, le=30)
+    reason: Reason
+
+    def command(self) -> c.Command:
+        return c.RequestExtension(self.days, self.reason)
+
+
+class DecideExtensionIn(Strict):
+    action: Literal["decide_extension"]
+    approve: bool
+    note: Note = ""
+
+    def command(self) -> c.Command:
+        return c.DecideExtension(self.approve, self.note)
+
+
+class SuperviseIn(Strict):
+    action: Literal["supervise"]
+    note: Note = ""
+
+    def command(self) -> c.Command:
+        return c.Supervise(self.note)
+
+
+class TransitionIn(
+    RootModel[
+        Annotated[
+            DispatchIn
+            | AcceptIn
+            | ReturnIn
+            | LogContactIn
+            | ReplyIn
+            | CallbackIn
+            | ReopenIn
+            | NotAcceptIn
+            | AnswerNowIn
+            | TransferIn
+            | TransferFeedbackIn
+            | RequestExtensionIn
+            | DecideExtensionIn
+            | SuperviseIn,
+            Field(discriminator="action"),
+        ]
+    ]
+):
+    """A command on an order; the fields allowed depend on `action`."""
+
+
+# ---- supervision ---------------------------------------------------------------------------
+
+
+class SweepOut(BaseModel):
+    issued: list[str]
+
+
+# ---- directory and configuration -----------------------------------------------------------
+
+
+class UnitIn(Strict):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: UnitKind = UnitKind.DEPARTMENT
+
+
+class UnitOut(Out):
+    id: int
+    code: str
+    name: str
+    kind: UnitKind
+    active: bool
+
+
+class UnitList(BaseModel):
+    items: list[UnitOut]
+
+
+class UserIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    role: Role
+    unit_id: int | None = None
+
+
+class UserCreated(BaseModel):
+    id: int
+    name: str
+    role: Role
+    unit_id: int | None
+    token: str = Field(description="Bearer token; shown only once.")
+
+
+class RuleIn(Strict):
+    unit_id: int
+    unit_role: UnitRole = UnitRole.LEAD
+    keywords: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=200
+    )
+    order_types: list[OrderType] = Field(default_factory=list, max_length=20)
+    note: Note = ""
+
+
+class RuleOut(Out):
+    id: int
+    unit_id: int
+    unit_role: UnitRole
+    keywords: list[str]
+    order_types: list[OrderType]
+    note: str
+
+
+class RuleList(BaseModel):
+    items: list[RuleOut]
+
+
+class CalendarDayIn(Strict):
+    day: date
+    workday: bool
+    name: str = Field(default="", max_length=100)
+
+
+class CalendarPut(Strict):
+    days: list[CalendarDayIn] = Field(min_length=1, max_length=400)
+
+
+class CalendarQuery(Strict):
+    year: int | None = Field(default=None, ge=2000, le=2100)
+
+
+class CalendarDayOut(BaseModel):
+    day: date
+    workday: bool
+    name: str
+
+
+class CalendarList(BaseModel):
+    items: list[CalendarDayOut]
+
+
+class CalendarPutOut(BaseModel):
+    written: int
+    recounted_orders: int
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
