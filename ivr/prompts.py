@@ -1,0 +1,116 @@
+"""Mandarin voice prompts, synthesised with espeak-ng and converted by sox for Asterisk.
+
+Asterisk plays 8 kHz mono 16-bit WAV without transcoding on narrow-band calls. The plain
+``cmn`` voice spells Chinese with English letter names; ``cmn-latn-pinyin`` reads it with
+tones. 12345 is written 一二三四五 so it is read digit by digit, as callers dial it.
+
+Building is idempotent: a sidecar ``<name>.txt`` records a digest of the text and of every
+synthesis setting, and a prompt whose WAV exists with an unchanged digest is skipped.
+"""
+
+# The prompt texts use Chinese full-width punctuation on purpose.
+# ruff: noqa: RUF001
+
+import argparse
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+WELCOME = "hotline-welcome"
+TRANSFER = "hotline-transfer"
+INVALID = "hotline-invalid"
+GOODBYE = "hotline-goodbye"
+SURVEY = "hotline-survey"
+
+PROMPTS: Mapping[str, str] = {
+    WELCOME: "您好，欢迎致电一二三四五政务服务便民热线。"
+    "咨询请按一，投诉举报请按二，求助请按三，人工服务请按零。",
+    TRANSFER: "正在为您转接人工服务，请稍候。",
+    INVALID: "输入有误，请重新选择。",
+    GOODBYE: "感谢您的来电，再见。",
+    SURVEY: "请对本次服务进行评价，满意请按一，基本满意请按二，不满意请按三。",
+}
+
+_ESPEAK = ("espeak-ng", "-v", "cmn-latn-pinyin", "-b", "1", "--stdin", "--stdout")
+# -v 0.8 before the input: espeak-ng's peaks clip after resampling otherwise.
+_SOX = ("sox", "-v", "0.8", "-t", "wav", "-", "-t", "wav", "-r", "8000", "-c", "1", "-b", "16")
+
+
+class PromptError(RuntimeError):
+    """A prompt could not be synthesised (tool missing or failing)."""
+
+
+def recipe_digest(text: str) -> str:
+    """Digest of everything that shapes the audio, so a change of text or settings rebuilds."""
+    recipe = "\0".join((text, *_ESPEAK, *_SOX))
+    return "sha256:" + hashlib.sha256(recipe.encode()).hexdigest()
+
+
+def _stored_digest(sidecar: Path) -> str | None:
+    try:
+        return sidecar.read_text(encoding="utf-8").partition("\n")[0]
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _run(command: tuple[str, ...], stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(command, input=stdin, capture_output=True, check=True)
+    except FileNotFoundError:
+        raise PromptError(f"{command[0]} is not installed") from None
+    except subprocess.CalledProcessError as exc:
+        stderr = exc.stderr.decode(errors="replace").strip()
+        raise PromptError(f"{command[0]} failed ({exc.returncode}): {stderr}") from None
+
+
+def _synthesise(text: str, wav: Path) -> None:
+    """Write ``wav`` atomically: a half-written file would look built on the next run."""
+    speech = _run(_ESPEAK, text.encode()).stdout
+    partial = wav.with_name(f".{wav.name}.partial")
+    converted = _run((*_SOX, str(partial)), speech)
+    if converted.stderr.strip():
+        log.warning("sox on %s: %s", wav.name, converted.stderr.decode(errors="replace").strip())
+    os.replace(partial, wav)
+
+
+def build_prompts(target_dir: Path) -> list[Path]:
+    """Make every prompt in ``target_dir``; return the WAV paths, built or already current.
+
+    Asterisk plays them as ``target_dir / name`` without the extension.
+    """
+    target_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in PROMPTS.items():
+        wav = target_dir / f"{name}.wav"
+        sidecar = target_dir / f"{name}.txt"
+        digest = recipe_digest(text)
+        if wav.is_file() and _stored_digest(sidecar) == digest:
+            log.debug("prompt %s is current", wav)
+        else:
+            _synthesise(text, wav)
+            sidecar.write_text(f"{digest}\n{text}\n", encoding="utf-8")
+            log.info("prompt %s built", wav)
+        paths.append(wav)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ivr.prompts DIR``: for the installer, which runs before the app exists."""
+    parser = argparse.ArgumentParser(description="Build the hotline's Mandarin prompts.")
+    parser.add_argument("target_dir", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        for path in build_prompts(args.target_dir):
+            print(path)
+    except PromptError as exc:
+        sys.exit(f"error: {exc}")
+
+
+if __name__ == "__main__":
+    main()

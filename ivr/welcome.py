@@ -1,0 +1,80 @@
+"""The first IVR flow: greet the caller, read one menu key, tell the dialplan where to queue.
+
+The flow only sets channel variables and returns; the dialplan then runs
+``Queue(${HOTLINE_QUEUE})``. Variables set on every call that reaches the end:
+
+- ``HOTLINE_IVR_CHOICE``: the menu key (``1``, ``2``, ``3``, ``0``) or ``""`` for none;
+- ``HOTLINE_IVR_LABEL``: ``consult``, ``complaint``, ``help`` or ``operator``;
+- ``HOTLINE_QUEUE``: the queue for that label.
+"""
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from ivr.agi import AgiCommandError
+from ivr.menu import DEFAULT_QUEUE, choose, queue_map
+from ivr.prompts import INVALID, WELCOME
+from ivr.sanitize import DTMF_KEYS
+from ivr.session import AgiSession
+
+log = logging.getLogger(__name__)
+
+_ANY_KEY = "".join(sorted(DTMF_KEYS))
+
+
+class WelcomeFlow:
+    """Greeting + one-key menu; an invalid key replays the menu once, then goes to operator.
+
+    ``prompt_dir`` is where ``build_prompts`` wrote the WAVs (Asterisk is given the path
+    without extension); ``queues`` maps labels to queue names, all ``default_queue`` if absent.
+    """
+
+    def __init__(
+        self,
+        prompt_dir: Path,
+        *,
+        queues: Mapping[str, str] | None = None,
+        default_queue: str = DEFAULT_QUEUE,
+        choice_timeout_ms: int = 5000,
+    ) -> None:
+        self._welcome = str(prompt_dir / WELCOME)
+        self._invalid = str(prompt_dir / INVALID)
+        self._queues = queue_map(queues, default_queue)
+        self._choice_timeout_ms = choice_timeout_ms
+
+    async def __call__(self, session: AgiSession) -> None:
+        await session.answer()
+        replays_left = 1
+        while (choice := choose(await self._ask(session), replays_left=replays_left)) is None:
+            replays_left -= 1
+            await self._play(session, self._invalid)
+        queue = self._queues[choice.label]
+        await session.set_variable("HOTLINE_IVR_CHOICE", choice.digit)
+        await session.set_variable("HOTLINE_IVR_LABEL", choice.label)
+        await session.set_variable("HOTLINE_QUEUE", queue)
+        caller = session.variables.get("agi_callerid", "")
+        name = session.variables.get("agi_calleridname", "")
+        log.info(
+            "IVR %r from %r %r: %s → queue %s",
+            session.variables.get("agi_uniqueid", ""),
+            caller,
+            name,
+            choice.label,
+            queue,
+        )
+        await session.verbose(f"hotline IVR: {caller} {name} chose {choice.label}, queue {queue}")
+
+    async def _ask(self, session: AgiSession) -> str | None:
+        """Play the greeting, interruptible by any key; then wait for one if none came."""
+        key = await self._play(session, self._welcome, _ANY_KEY)
+        return key or await session.wait_for_digit(self._choice_timeout_ms)
+
+    @staticmethod
+    async def _play(session: AgiSession, path: str, escape_digits: str = "") -> str | None:
+        """A missing prompt must not cost the caller the call: log it and go on."""
+        try:
+            return await session.stream_file(path, escape_digits)
+        except AgiCommandError as exc:
+            log.warning("prompt %s not played: %s", path, exc)
+            return None

@@ -1,0 +1,177 @@
+"""The welcome flow served over a real socket to a scripted Asterisk."""
+
+import asyncio
+import logging
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from ivr import FastAgiServer, WelcomeFlow
+from ivr.sanitize import MAX_VALUE_CHARS
+from ivr.testing import (
+    FakeAsterisk,
+    asterisk_answer,
+    asterisk_parse_args,
+    header_block,
+    wait_until,
+)
+
+SOUNDS = Path("/var/lib/hotline/sounds")
+WELCOME = f'STREAM FILE "{SOUNDS}/hotline-welcome" "#*0123456789"'
+INVALID = f'STREAM FILE "{SOUNDS}/hotline-invalid" ""'
+WAIT = "WAIT FOR DIGIT 4000"
+CLOSE = "<close the socket>"
+
+
+def key(digit: str) -> str:
+    """Asterisk's reply to a playback or wait interrupted by ``digit``."""
+    return f"200 result={ord(digit)} endpos=1234"
+
+
+class Script:
+    """Replies for STREAM FILE / WAIT FOR DIGIT in order; other commands succeed.
+
+    ``None`` is "no key pressed"; ``CLOSE`` drops the connection as a hang-up can.
+    """
+
+    def __init__(self, *keys: str | None) -> None:
+        self._replies: Iterator[str | None] = iter(
+            asterisk_answer(WAIT) if k is None else k for k in keys
+        )
+
+    def __call__(self, command: str) -> str | None:
+        if command.startswith(("STREAM FILE", "WAIT FOR DIGIT")):
+            reply = next(self._replies)
+            return None if reply == CLOSE else reply
+        return asterisk_answer(command)
+
+
+async def run_call(
+    script: Script,
+    queues: Mapping[str, str] | None = None,
+    **headers: str,
+) -> list[str]:
+    flow = WelcomeFlow(SOUNDS, queues=queues, choice_timeout_ms=4000)
+    async with FastAgiServer("127.0.0.1", 0, {"ivr": flow}) as server:
+        peer = await FakeAsterisk.connect(server.port)
+        await peer.send(header_block(**headers))
+        async with asyncio.timeout(3):
+            return await peer.converse(script)
+
+
+def variables(commands: list[str]) -> dict[str, str]:
+    """The channel variables set, as Asterisk would parse the commands."""
+    found = {}
+    for command in commands:
+        args = asterisk_parse_args(command)
+        if args[:2] == ["SET", "VARIABLE"]:
+            found[args[2]] = args[3]
+    return found
+
+
+def chose(digit: str, label: str, queue: str = "hotline") -> dict[str, str]:
+    return {"HOTLINE_IVR_CHOICE": digit, "HOTLINE_IVR_LABEL": label, "HOTLINE_QUEUE": queue}
+
+
+async def test_key_pressed_during_greeting() -> None:
+    commands = await run_call(Script(key("1")))
+    assert commands[:2] == ["ANSWER", WELCOME]
+    assert commands[2:5] == [
+        'SET VARIABLE HOTLINE_IVR_CHOICE "1"',
+        'SET VARIABLE HOTLINE_IVR_LABEL "consult"',
+        'SET VARIABLE HOTLINE_QUEUE "hotline"',
+    ]
+    assert commands[5].startswith('VERBOSE "hotline IVR: 13800138000 张三 chose consult')
+    assert len(commands) == 6
+
+
+async def test_key_pressed_after_greeting() -> None:
+    commands = await run_call(Script(None, key("3")))
+    assert commands[1:3] == [WELCOME, WAIT]
+    assert variables(commands) == chose("3", "help")
+
+
+async def test_no_key_goes_to_operator_with_empty_choice() -> None:
+    commands = await run_call(Script(None, None))
+    assert commands[1:3] == [WELCOME, WAIT]
+    assert variables(commands) == chose("", "operator")
+
+
+async def test_zero_is_operator() -> None:
+    assert variables(await run_call(Script(key("0")))) == chose("0", "operator")
+
+
+async def test_invalid_key_replays_the_menu_once() -> None:
+    commands = await run_call(Script(key("5"), None, None, key("2")))
+    assert commands[1:5] == [WELCOME, INVALID, WELCOME, WAIT]
+    assert variables(commands) == chose("2", "complaint")
+
+
+@pytest.mark.parametrize("second", ["*", "9"])
+async def test_invalid_key_twice_goes_to_operator(second: str) -> None:
+    commands = await run_call(Script(key("#"), None, key(second)))
+    assert commands[1:4] == [WELCOME, INVALID, WELCOME]
+    assert commands.count(WELCOME) == 2
+    assert variables(commands) == chose("", "operator")
+
+
+async def test_queue_per_choice_from_the_constructor() -> None:
+    queues = {"complaint": "complaints", "operator": "operators"}
+    assert variables(await run_call(Script(key("2")), queues)) == chose(
+        "2", "complaint", "complaints"
+    )
+    assert variables(await run_call(Script(None, None), queues)) == chose(
+        "", "operator", "operators"
+    )
+    assert variables(await run_call(Script(key("1")), queues)) == chose("1", "consult")
+
+
+def test_unsafe_queue_name_is_refused_when_the_flow_is_built() -> None:
+    with pytest.raises(ValueError, match="dialplan token"):
+        WelcomeFlow(SOUNDS, queues={"help": "help,t"})
+
+
+async def test_missing_prompt_does_not_lose_the_call(caplog: pytest.LogCaptureFixture) -> None:
+    """STREAM FILE answers ``result=-1`` for a missing file: go on, the caller can still press."""
+    commands = await run_call(Script("200 result=-1 endpos=0", key("1")))
+    assert commands[1:3] == [WELCOME, WAIT]
+    assert variables(commands) == chose("1", "consult")
+    assert "prompt /var/lib/hotline/sounds/hotline-welcome not played" in caplog.text
+
+
+@pytest.mark.parametrize("hangup", ["HANGUP", CLOSE])
+async def test_caller_hangs_up_during_greeting(
+    caplog: pytest.LogCaptureFixture, hangup: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="ivr")
+
+    def hung_up() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "caller hung up" in r.message]
+
+    async with FastAgiServer("127.0.0.1", 0, {"ivr": WelcomeFlow(SOUNDS)}) as server:
+        peer = await FakeAsterisk.connect(server.port)
+        await peer.send(header_block(agi_uniqueid="1700000000.7"))
+        async with asyncio.timeout(3):
+            commands = await peer.converse(Script(hangup))
+            # the server may see the closed socket a moment after the peer closed it
+            await wait_until(lambda: bool(hung_up()))
+    assert commands == ["ANSWER", WELCOME]
+    [record] = hung_up()
+    assert "1700000000.7" in record.message
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+async def test_hostile_caller_id_never_escapes_its_argument() -> None:
+    """Caller ID is the one outside value the flow sends (in VERBOSE): quotes, backslashes,
+    semicolons, a CR and 5,000 characters must arrive as one capped argument."""
+    number = '"; EXEC Dial(PJSIP/evil)\r;\\' + "9" * 5000
+    name = '张三" SET VARIABLE HOTLINE_QUEUE vip \\'
+    commands = await run_call(Script(key("1")), agi_callerid=number, agi_calleridname=name)
+    [verbose] = [c for c in commands if c.startswith("VERBOSE")]
+    args = asterisk_parse_args(verbose)
+    assert args[0] == "VERBOSE" and args[2] == "1" and len(args) == 3
+    assert len(args[1]) == MAX_VALUE_CHARS
+    assert args[1].startswith('hotline IVR: "; EXEC Dial(PJSIP/evil);\\999')
+    assert variables(commands) == chose("1", "consult")
+    assert sum(c.startswith("SET VARIABLE") for c in commands) == 3

@@ -1,0 +1,108 @@
+"""Prompts are real 8 kHz mono speech files, and rebuilding is a no-op unless needed.
+
+These run espeak-ng and sox (about 0.1 s for all prompts): the point is the real audio.
+"""
+
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from ivr.prompts import PROMPTS, PromptError, build_prompts, recipe_digest
+
+NAMES = [
+    "hotline-welcome",
+    "hotline-transfer",
+    "hotline-invalid",
+    "hotline-goodbye",
+    "hotline-survey",
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    target = tmp_path_factory.mktemp("sounds")
+    return target, build_prompts(target)
+
+
+def mtimes(directory: Path) -> dict[str, int]:
+    return {path.name: path.stat().st_mtime_ns for path in directory.iterdir()}
+
+
+def test_one_wav_per_prompt_with_ascii_names(built: tuple[Path, list[Path]]) -> None:
+    target, paths = built
+    assert paths == [target / f"{name}.wav" for name in NAMES]
+    assert sorted(path.name for path in target.iterdir()) == sorted(
+        [f"{name}.wav" for name in NAMES] + [f"{name}.txt" for name in NAMES]
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wav_is_8khz_mono_16bit_speech(built: tuple[Path, list[Path]], name: str) -> None:
+    target, _ = built
+    with wave.open(str(target / f"{name}.wav")) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        seconds = wav.getnframes() / wav.getframerate()
+        frames = wav.readframes(wav.getnframes())
+    assert seconds > 1.0
+    assert len(PROMPTS[name]) / seconds < 8, "slower than 8 characters/s of speech"
+    samples = memoryview(frames).cast("h")
+    assert max(abs(s) for s in samples) > 3000, "audible"
+    assert max(abs(s) for s in samples) < 32767, "not clipped"
+
+
+def test_welcome_reads_12345_digit_by_digit() -> None:
+    assert "一二三四五" in PROMPTS["hotline-welcome"]
+
+
+def test_sidecar_holds_digest_and_text(built: tuple[Path, list[Path]]) -> None:
+    target, _ = built
+    text = PROMPTS["hotline-survey"]
+    sidecar = (target / "hotline-survey.txt").read_text(encoding="utf-8")
+    assert sidecar == f"{recipe_digest(text)}\n{text}\n"
+
+
+def test_rerun_is_a_no_op(tmp_path: Path) -> None:
+    build_prompts(tmp_path)
+    before = mtimes(tmp_path)
+    assert build_prompts(tmp_path) == [tmp_path / f"{name}.wav" for name in NAMES]
+    assert mtimes(tmp_path) == before
+
+
+def test_changed_text_or_missing_wav_is_rebuilt(tmp_path: Path) -> None:
+    build_prompts(tmp_path)
+    (tmp_path / "hotline-goodbye.txt").write_text("sha256:old\n旧的文字\n", encoding="utf-8")
+    (tmp_path / "hotline-invalid.wav").unlink()
+    before = mtimes(tmp_path)
+    build_prompts(tmp_path)
+    after = mtimes(tmp_path)
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed == {
+        "hotline-goodbye.wav",
+        "hotline-goodbye.txt",
+        "hotline-invalid.wav",
+        "hotline-invalid.txt",
+    }
+    assert not list(tmp_path.glob(".*"))  # no partial files left
+
+
+def test_command_line_for_the_installer(built: tuple[Path, list[Path]]) -> None:
+    target, paths = built
+    before = mtimes(target)
+    run = subprocess.run(
+        [sys.executable, "-m", "ivr.prompts", str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.split() == [str(path) for path in paths]
+    assert mtimes(target) == before
+
+
+def test_missing_tool_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(PromptError, match="espeak-ng is not installed"):
+        build_prompts(tmp_path / "sounds")
+    assert not list((tmp_path / "sounds").iterdir())
