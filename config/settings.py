@@ -148,10 +148,18 @@ class Queue(_Frozen):
     overflow_after_s: Annotated[int, Field(ge=0, le=3600)] = 30
 
 
+IvrLabel = Literal["consult", "complaint", "help", "operator"]
+
+
 class Ivr(_Frozen):
-    queues: Mapping[Annotated[str, StringConstraints(pattern=r"^[0-9]$")], Name] = Field(
-        default_factory=lambda: {"0": "hotline"}
-    )
+    """Queue per IVR menu choice; `operator` (key 0, or no key) is also the fallback queue."""
+
+    queues: Mapping[IvrLabel, Name] = Field(default_factory=dict)
+    choice_timeout_ms: Annotated[int, Field(ge=1000, le=30000)] = 5000
+
+    @property
+    def operator_queue(self) -> str:
+        return self.queues.get("operator", "hotline")  # the name rendered queues start with
 
 
 class Trunk(_Frozen):
@@ -187,9 +195,9 @@ class Settings(_Frozen):
         _unique("queues", [q.name for q in self.queues])
         _unique("trunks", [t.number for t in self.trunks.values()])
         queue_names = {q.name for q in self.queues}
-        for digit, queue in self.ivr.queues.items():
+        for label, queue in {**self.ivr.queues, "operator": self.ivr.operator_queue}.items():
             if queue not in queue_names:
-                raise ValueError(f"ivr.queues.{digit}: unknown queue {queue!r}")
+                raise ValueError(f"ivr.queues.{label}: unknown queue {queue!r}")
         skills = {s for a in self.agents for s in a.skills}
         for i, q in enumerate(self.queues):
             if q.skill not in skills:

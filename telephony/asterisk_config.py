@@ -257,7 +257,7 @@ def _asterisk_conf(layout: Layout) -> str:
         "astsbindir => /usr/sbin",
     ) + _section(
         "options",
-        "verbose = 0",
+        "verbose = 3",
         "debug = 0",
         "timestamp = yes",
         "highpriority = no",
@@ -274,7 +274,7 @@ def _modules_conf() -> str:
 
 def _logger_conf() -> str:
     return _section("general", "dateformat = %F %T.%3q") + _section(
-        "logfiles", "messages => notice,warning,error", "console => warning,error"
+        "logfiles", "messages => notice,warning,error,verbose(3)", "console => warning,error"
     )
 
 
@@ -380,6 +380,7 @@ def _queues_conf(settings: Settings) -> str:
         out += _section(
             queue.name,
             f"strategy = {queue.strategy}",
+            "autofill = yes",  # ring free agents for every waiting caller, not the head only
             f"timeout = {queue.ring_timeout_s}",
             "retry = 1",
             f"wrapuptime = {queue.wrapup_s}",
@@ -417,14 +418,14 @@ def _queuerules_conf(settings: Settings) -> str:
 
 def _extensions_conf(settings: Settings, layout: Layout) -> str:
     agi = f"agi://{settings.agi.host}:{settings.agi.port}/ivr"
-    default_queue = settings.ivr.queues.get("0", settings.queues[0].name if settings.queues else "")
     inbound = _section(
         "general", "static = yes", "writeprotect = yes", "clearglobalvars = yes"
     ) + _section(
         CONTEXT_INBOUND,
         f"exten => {settings.centre.inbound_number},1,NoOp(hotline inbound call)",
         " same => n,Answer()",
-        f" same => n,Set(HOTLINE_QUEUE={default_queue})",
+        # The operator queue unless the IVR says otherwise (also if the IVR is down).
+        f" same => n,Set(HOTLINE_QUEUE={settings.ivr.operator_queue})",
         f" same => n,AGI({agi})",
         " same => n,Set(HOTLINE_RECORDING=${STRFTIME(${EPOCH},,%Y%m%d)}/${UNIQUEID}.wav)",
         f" same => n,MixMonitor({layout.monitor}/${{HOTLINE_RECORDING}},b)",

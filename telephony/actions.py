@@ -1,0 +1,47 @@
+"""Queue-member actions over AMI: the only place that knows their AMI spelling."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from telephony.ami import AmiActionError
+
+log = logging.getLogger(__name__)
+
+
+class AmiActions(Protocol):
+    async def action(self, name: str, timeout: float = ..., **headers: str) -> dict[str, str]: ...
+
+
+def interface_of(extension: str) -> str:
+    return f"PJSIP/{extension}"
+
+
+async def add_queue_member(
+    ami: AmiActions, queue: str, extension: str, name: str, penalty: int = 0
+) -> bool:
+    """Log an agent into a queue; False if it was already a member (nothing to do)."""
+    interface = interface_of(extension)
+    try:
+        await ami.action(
+            "QueueAdd", Queue=queue, Interface=interface, MemberName=name,
+            StateInterface=interface, Penalty=str(penalty),
+        )
+    except AmiActionError as exc:
+        if "Already there" in str(exc):
+            return False
+        raise
+    log.info("agent %s (%s) logged into queue %s, penalty %d", extension, name, queue, penalty)
+    return True
+
+
+async def remove_queue_member(ami: AmiActions, queue: str, extension: str) -> bool:
+    """Log an agent out of a queue; False if it was not a member."""
+    try:
+        await ami.action("QueueRemove", Queue=queue, Interface=interface_of(extension))
+    except AmiActionError as exc:
+        if "Not there" in str(exc):
+            return False
+        raise
+    return True

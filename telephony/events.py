@@ -1,0 +1,343 @@
+"""Typed, frozen domain events, and the pure translation of AMI events into them.
+
+The rest of the backend never sees AMI header names: `translate` is the one place that knows
+them. An event we do not use translates to None; an event missing what we need raises
+`MalformedEvent`, which the consumer logs and skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from telephony.asterisk_config import CHANNEL_VARIABLE_PREFIX
+
+
+class MalformedEvent(ValueError):
+    """An AMI event lacked a header or held a value we cannot read."""
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    at: float  # Asterisk's own Timestamp header (timestampevents=yes)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvent(DomainEvent):
+    linkedid: str
+    uniqueid: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCreated(ChannelEvent):
+    caller_number: str
+    caller_name: str
+    context: str
+    exten: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelVariableSet(ChannelEvent):
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHungUp(ChannelEvent):
+    cause: int
+    cause_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStarted(ChannelEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CallerJoinedQueue(ChannelEvent):
+    queue: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAbandonedQueue(ChannelEvent):
+    queue: str
+    hold_time_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEvent(ChannelEvent):
+    """A queue event about one agent and the caller's channel (`channel`/`uniqueid`)."""
+
+    queue: str
+    interface: str
+    member_name: str
+    agent_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRinging(AgentEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRingNoAnswer(AgentEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAnswered(AgentEvent):
+    hold_time_s: int
+    ring_time_s: int
+
+
+class CompleteReason(StrEnum):
+    CALLER = "caller"
+    AGENT = "agent"
+    TRANSFER = "transfer"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCompleted(AgentEvent):
+    reason: CompleteReason
+    talk_time_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred(ChannelEvent):
+    """A blind or attended transfer of the call that `linkedid` names."""
+
+    kind: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberChanged(DomainEvent):
+    queue: str
+    interface: str
+    member_name: str
+    status: int
+    paused: bool
+    paused_reason: str
+    in_call: bool
+    removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AsteriskBooted(DomainEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AsteriskShuttingDown(DomainEvent):
+    pass
+
+
+def _req(headers: Mapping[str, str], key: str) -> str:
+    value = headers.get(key)
+    if value is None:
+        raise MalformedEvent(f"{headers.get('Event', '?')} without {key}")
+    return value
+
+
+def _int(headers: Mapping[str, str], key: str, default: int = 0) -> int:
+    value = headers.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise MalformedEvent(f"{headers.get('Event', '?')}: {key}={value[:40]!r}") from None
+
+
+def _at(headers: Mapping[str, str]) -> float:
+    value = _req(headers, "Timestamp")
+    try:
+        return float(value)
+    except ValueError:
+        raise MalformedEvent(f"bad Timestamp {value[:40]!r}") from None
+
+
+_ChannelFields = tuple[float, str, str, str]
+_AgentFields = tuple[float, str, str, str, str, str, str, str]
+
+
+def _channel(h: Mapping[str, str]) -> _ChannelFields:
+    """ChannelEvent's fields in order: at, linkedid, uniqueid, channel."""
+    return _at(h), _req(h, "Linkedid"), _req(h, "Uniqueid"), _req(h, "Channel")
+
+
+def _agent(h: Mapping[str, str]) -> _AgentFields:
+    """AgentEvent's fields in order: the channel's, then queue, interface, member, agent leg."""
+    return (
+        *_channel(h),
+        _req(h, "Queue"),
+        _req(h, "Interface"),
+        h.get("MemberName", ""),
+        h.get("DestChannel", ""),
+    )
+
+
+def _unknown(value: str | None) -> str:
+    return "" if value in (None, "<unknown>") else str(value)
+
+
+def _newchannel(h: Mapping[str, str]) -> ChannelCreated:
+    return ChannelCreated(
+        *_channel(h),
+        caller_number=_unknown(h.get("CallerIDNum")),
+        caller_name=_unknown(h.get("CallerIDName")),
+        context=h.get("Context", ""),
+        exten=h.get("Exten", ""),
+    )
+
+
+def _varset(h: Mapping[str, str]) -> ChannelVariableSet | None:
+    name = _req(h, "Variable")
+    if not name.startswith(CHANNEL_VARIABLE_PREFIX):
+        return None
+    return ChannelVariableSet(*_channel(h), name=name, value=h.get("Value", ""))
+
+
+def _hangup(h: Mapping[str, str]) -> ChannelHungUp:
+    return ChannelHungUp(
+        *_channel(h),
+        cause=_int(h, "Cause"),
+        cause_text=h.get("Cause-txt", ""),
+    )
+
+
+def _complete(h: Mapping[str, str]) -> AgentCompleted:
+    reason = h.get("Reason", "")
+    try:
+        parsed = CompleteReason(reason)
+    except ValueError:
+        raise MalformedEvent(f"AgentComplete with Reason={reason[:40]!r}") from None
+    return AgentCompleted(*_agent(h), reason=parsed, talk_time_s=_int(h, "TalkTime"))
+
+
+def _member(h: Mapping[str, str], removed: bool = False) -> QueueMemberChanged:
+    return QueueMemberChanged(
+        at=_at(h),
+        queue=_req(h, "Queue"),
+        interface=_req(h, "Interface"),
+        member_name=h.get("MemberName", ""),
+        status=_int(h, "Status"),
+        paused=h.get("Paused") == "1",
+        paused_reason=h.get("PausedReason", ""),
+        in_call=h.get("InCall") == "1",
+        removed=removed,
+    )
+
+
+def _blind(h: Mapping[str, str]) -> CallTransferred:
+    return CallTransferred(
+        at=_at(h),
+        linkedid=_req(h, "TransfereeLinkedid"),
+        uniqueid=_req(h, "TransfereeUniqueid"),
+        channel=_req(h, "TransfereeChannel"),
+        kind="blind",
+        target=h.get("Extension", ""),
+    )
+
+
+def _attended(h: Mapping[str, str]) -> CallTransferred:
+    return CallTransferred(
+        at=_at(h),
+        linkedid=_req(h, "OrigTransfererLinkedid"),
+        uniqueid=_req(h, "OrigTransfererUniqueid"),
+        channel=_req(h, "OrigTransfererChannel"),
+        kind="attended",
+        target=h.get("SecondTransfererExten", ""),
+    )
+
+
+_TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
+    "Newchannel": _newchannel,
+    "VarSet": _varset,
+    "Hangup": _hangup,
+    "MixMonitorStart": lambda h: RecordingStarted(*_channel(h)),
+    "QueueCallerJoin": lambda h: CallerJoinedQueue(
+        *_channel(h), queue=_req(h, "Queue"), position=_int(h, "Position")
+    ),
+    "QueueCallerAbandon": lambda h: CallerAbandonedQueue(
+        *_channel(h), queue=_req(h, "Queue"), hold_time_s=_int(h, "HoldTime")
+    ),
+    "AgentCalled": lambda h: AgentRinging(*_agent(h)),
+    "AgentRingNoAnswer": lambda h: AgentRingNoAnswer(*_agent(h)),
+    "AgentConnect": lambda h: AgentAnswered(
+        *_agent(h), hold_time_s=_int(h, "HoldTime"), ring_time_s=_int(h, "RingTime")
+    ),
+    "AgentComplete": _complete,
+    "BlindTransfer": _blind,
+    "AttendedTransfer": _attended,
+    "QueueMemberStatus": _member,
+    "QueueMemberAdded": _member,
+    "QueueMemberPause": _member,
+    "QueueMemberRemoved": lambda h: _member(h, removed=True),
+    "FullyBooted": lambda h: AsteriskBooted(at=_at(h)) if "Timestamp" in h else None,
+    "Shutdown": lambda h: AsteriskShuttingDown(at=_at(h)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSnapshot:
+    """One channel as `CoreShowChannels` lists it."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    context: str
+    application: str
+    bridge_id: str
+    caller_number: str
+    caller_name: str
+    duration_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntrySnapshot:
+    """One waiting caller as `QueueStatus` lists it."""
+
+    queue: str
+    uniqueid: str
+    wait_s: int
+
+
+def _duration(value: str) -> int:
+    """CoreShowChannel's Duration, HH:MM:SS, in seconds."""
+    try:
+        hours, minutes, seconds = (int(part) for part in value.split(":"))
+    except ValueError:
+        raise MalformedEvent(f"bad Duration {value[:40]!r}") from None
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def channel_snapshot(h: Mapping[str, str]) -> ChannelSnapshot:
+    """One `CoreShowChannel` list item."""
+    return ChannelSnapshot(
+        uniqueid=_req(h, "Uniqueid"),
+        linkedid=_req(h, "Linkedid"),
+        channel=_req(h, "Channel"),
+        context=h.get("Context", ""),
+        application=h.get("Application", ""),
+        bridge_id=h.get("BridgeId", ""),
+        caller_number=_unknown(h.get("CallerIDNum")),
+        caller_name=_unknown(h.get("CallerIDName")),
+        duration_s=_duration(h.get("Duration", "00:00:00")),
+    )
+
+
+def queue_entry_snapshot(h: Mapping[str, str]) -> QueueEntrySnapshot:
+    """One `QueueEntry` item of a `QueueStatus` list."""
+    return QueueEntrySnapshot(
+        queue=_req(h, "Queue"), uniqueid=_req(h, "Uniqueid"), wait_s=_int(h, "Wait")
+    )
+
+
+def translate(name: str, headers: Mapping[str, str]) -> DomainEvent | None:
+    """The domain event for one AMI event, None if we have no use for it."""
+    translator = _TRANSLATORS.get(name)
+    return None if translator is None else translator(headers)

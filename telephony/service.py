@@ -1,0 +1,163 @@
+"""The one consumer of the AMI event queue: translate, track, hand effects to listeners.
+
+Order matters (a Hangup before its QueueCallerJoin would lose a call), so exactly one task
+drains the queue; listeners run inside it, one after another, and a failing listener is
+logged without stopping the others or the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+
+from telephony.ami import AmiConnected, AmiConnectionLost, AmiDisconnected, AmiEvent, AmiItem
+from telephony.events import (
+    MalformedEvent,
+    channel_snapshot,
+    queue_entry_snapshot,
+    translate,
+)
+from telephony.tracker import CallTracker, Effect, calls_from_snapshot
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Effect], Awaitable[None]]
+
+
+class AmiSource(Protocol):
+    """What the service needs of the AMI client."""
+
+    events: asyncio.Queue[AmiItem]
+
+    async def action_list(
+        self, name: str, timeout: float = ..., **headers: str
+    ) -> list[dict[str, str]]: ...
+
+
+@dataclass
+class ServiceStats:
+    events: int = 0
+    translated: int = 0
+    malformed: int = 0
+    listener_errors: int = 0
+    resyncs: int = 0
+    connected: bool = False
+    last_disconnect: str = ""
+    last_disconnect_at: float | None = None
+    by_name: dict[str, int] = field(default_factory=dict)
+
+
+class TelephonyService:
+    """Owns the consumer task; `idle()` waits until everything queued so far is handled."""
+
+    def __init__(
+        self, ami: AmiSource, tracker: CallTracker, listeners: Sequence[Listener] = ()
+    ) -> None:
+        self.ami = ami
+        self.tracker = tracker
+        self.listeners = list(listeners)
+        self.stats = ServiceStats()
+        self._task: asyncio.Task[None] | None = None
+        self._resynced = asyncio.Event()
+
+    async def __aenter__(self) -> TelephonyService:
+        self._task = asyncio.create_task(self._consume(), name="telephony-consumer")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def wait_synced(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait for the re-sync that follows the current connection."""
+        await asyncio.wait_for(self._resynced.wait(), timeout)
+
+    async def _consume(self) -> None:
+        while True:
+            item = await self.ami.events.get()
+            try:
+                await self.handle(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("telephony consumer: unexpected error on %r", item)
+            finally:
+                self.ami.events.task_done()
+
+    async def handle(self, item: AmiItem) -> None:
+        if isinstance(item, AmiEvent):
+            effects = self._on_event(item)
+        elif isinstance(item, AmiConnected):
+            self.stats.connected = True
+            effects = await self._resync()
+        else:
+            effects = self._on_disconnect(item)
+        for effect in effects:
+            await self._notify(effect)
+
+    def _on_event(self, item: AmiEvent) -> list[Effect]:
+        self.stats.events += 1
+        self.stats.by_name[item.name] = self.stats.by_name.get(item.name, 0) + 1
+        try:
+            event = translate(item.name, item.headers)
+        except MalformedEvent as exc:
+            self.stats.malformed += 1
+            log.warning("malformed AMI event skipped: %s", exc)
+            return []
+        if event is None:
+            return []
+        self.stats.translated += 1
+        return self.tracker.apply(event)
+
+    def _on_disconnect(self, item: AmiDisconnected) -> list[Effect]:
+        self.stats.connected = False
+        self.stats.last_disconnect = item.reason
+        self.stats.last_disconnect_at = item.at
+        self._resynced.clear()
+        effects = self.tracker.connection_lost(item.at, item.reason)
+        log.warning("AMI connection lost (%s): %d live calls ended", item.reason, len(effects))
+        return effects
+
+    async def _resync(self) -> list[Effect]:
+        """Rebuild the live calls from CoreShowChannels and QueueStatus after a (re)connect."""
+        try:
+            channels = await self.ami.action_list("CoreShowChannels")
+            status = await self.ami.action_list("QueueStatus")
+        except (AmiConnectionLost, TimeoutError) as exc:
+            log.warning("re-sync failed (%s); it runs again on the next connection", exc)
+            return []
+        try:
+            snapshot = [channel_snapshot(h) for h in channels if h.get("Event") == "CoreShowChannel"]
+            entries = [queue_entry_snapshot(h) for h in status if h.get("Event") == "QueueEntry"]
+        except MalformedEvent as exc:
+            log.warning("re-sync skipped a malformed list: %s", exc)
+            return []
+        now = time.time()
+        live = calls_from_snapshot(snapshot, entries, now, self.tracker.inbound_context)
+        effects = self.tracker.resync(live, now)
+        self.stats.resyncs += 1
+        self._resynced.set()
+        log.info("re-synced: %d channels, %d live calls", len(snapshot), len(live))
+        return effects
+
+    async def _notify(self, effect: Effect) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(effect)
+            except Exception:
+                self.stats.listener_errors += 1
+                log.exception("call listener %r failed", listener)

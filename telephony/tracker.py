@@ -1,0 +1,323 @@
+"""The call tracker: a pure state machine over domain events, one call per Linkedid.
+
+States: in IVR → queued → ringing agent → talking → transferred → ended / abandoned.
+`TRANSITIONS` is the whole machine: (event type, state) → how the call changes. Anything not
+in the table leaves the call as it is. The tracker does no I/O; it returns `CallChanged`
+effects for adapters to carry out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from telephony.asterisk_config import CONTEXT_INBOUND
+from telephony.events import (
+    AgentAnswered,
+    AgentCompleted,
+    AgentRinging,
+    AgentRingNoAnswer,
+    CallerAbandonedQueue,
+    CallerJoinedQueue,
+    CallTransferred,
+    ChannelCreated,
+    ChannelEvent,
+    ChannelHungUp,
+    ChannelSnapshot,
+    ChannelVariableSet,
+    CompleteReason,
+    DomainEvent,
+    QueueEntrySnapshot,
+)
+
+
+class CallState(StrEnum):
+    IN_IVR = "in_ivr"
+    QUEUED = "queued"
+    RINGING = "ringing"
+    TALKING = "talking"
+    TRANSFERRED = "transferred"
+    ENDED = "ended"
+    ABANDONED = "abandoned"
+
+
+FINAL = frozenset({CallState.ENDED, CallState.ABANDONED})
+WAITING = frozenset({CallState.QUEUED, CallState.RINGING})
+CONNECTED = frozenset({CallState.TALKING, CallState.TRANSFERRED})
+
+# Channel variables the IVR and dialplan set, and the call field each one fills.
+VARIABLE_FIELDS = {
+    "HOTLINE_IVR_CHOICE": "ivr_choice",
+    "HOTLINE_IVR_LABEL": "ivr_label",
+    "HOTLINE_QUEUE": "queue",
+    "HOTLINE_RECORDING": "recording",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    linkedid: str
+    uniqueid: str  # the caller's channel
+    channel: str
+    caller_number: str
+    caller_name: str
+    started_at: float
+    state: CallState = CallState.IN_IVR
+    ivr_choice: str = ""
+    ivr_label: str = ""
+    queue: str = ""
+    queued_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    agent_interface: str = ""
+    agent_name: str = ""
+    ringing: tuple[str, ...] = ()  # interfaces ringing for this call now
+    completed_by: str = ""  # caller / agent / transfer, from AgentComplete
+    recording: str = ""
+    end_reason: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.state not in FINAL
+
+    @property
+    def wait_time_s(self) -> float | None:
+        """Seconds in queue until answered, or until the caller gave up."""
+        if self.queued_at is None:
+            return None
+        until = self.answered_at if self.answered_at is not None else self.ended_at
+        return None if until is None else max(0.0, until - self.queued_at)
+
+    @property
+    def talk_time_s(self) -> float | None:
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.answered_at)
+
+
+@dataclass(frozen=True, slots=True)
+class CallChanged:
+    """What an adapter acts on: the call as it is now, what it was, and why it changed."""
+
+    call: Call
+    previous: CallState | None
+    cause: DomainEvent | None
+
+
+Effect = CallChanged
+Handler = Callable[[Call, Any], Call]
+
+
+def _queued(call: Call, e: CallerJoinedQueue) -> Call:
+    return dataclasses.replace(
+        call, state=CallState.QUEUED, queue=e.queue, queued_at=e.at, answered_at=None,
+        agent_interface="", agent_name="", ringing=(),
+    )
+
+
+def _ringing(call: Call, e: AgentRinging) -> Call:
+    ringing = call.ringing if e.interface in call.ringing else (*call.ringing, e.interface)
+    return dataclasses.replace(call, state=CallState.RINGING, ringing=ringing)
+
+
+def _no_answer(call: Call, e: AgentRingNoAnswer) -> Call:
+    ringing = tuple(i for i in call.ringing if i != e.interface)
+    state = CallState.RINGING if ringing else CallState.QUEUED
+    return dataclasses.replace(call, state=state, ringing=ringing)
+
+
+def _answered(call: Call, e: AgentAnswered) -> Call:
+    return dataclasses.replace(
+        call, state=CallState.TALKING, answered_at=e.at, agent_interface=e.interface,
+        agent_name=e.member_name, ringing=(), queue=e.queue,
+    )
+
+
+def _completed(call: Call, e: AgentCompleted) -> Call:
+    state = CallState.TRANSFERRED if e.reason is CompleteReason.TRANSFER else call.state
+    return dataclasses.replace(call, state=state, completed_by=e.reason.value)
+
+
+def _transferred(call: Call, e: CallTransferred) -> Call:
+    return dataclasses.replace(call, state=CallState.TRANSFERRED)
+
+
+def _abandoned(call: Call, e: DomainEvent) -> Call:
+    return dataclasses.replace(
+        call, state=CallState.ABANDONED, ended_at=e.at, ringing=(),
+        end_reason="caller hung up while waiting in queue",
+    )
+
+
+def _ended_in_ivr(call: Call, e: ChannelHungUp) -> Call:
+    return dataclasses.replace(
+        call, state=CallState.ENDED, ended_at=e.at, end_reason="caller hung up in IVR"
+    )
+
+
+def _ended_after_talk(call: Call, e: ChannelHungUp) -> Call:
+    by = call.completed_by or "caller"
+    return dataclasses.replace(
+        call, state=CallState.ENDED, ended_at=e.at, end_reason=f"hung up by {by}"
+    )
+
+
+def _variable(call: Call, e: ChannelVariableSet) -> Call:
+    field = VARIABLE_FIELDS.get(e.name)
+    changes: dict[str, Any] = {} if field is None else {field: e.value}
+    return dataclasses.replace(call, **changes)
+
+
+_ACTIVE = tuple(s for s in CallState if s not in FINAL)
+
+TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
+    **{(CallerJoinedQueue, s): _queued for s in (CallState.IN_IVR, *WAITING, *CONNECTED)},
+    **{(AgentRinging, s): _ringing for s in WAITING},
+    (AgentRingNoAnswer, CallState.RINGING): _no_answer,
+    **{(AgentAnswered, s): _answered for s in WAITING},
+    **{(AgentCompleted, s): _completed for s in CONNECTED},
+    (CallTransferred, CallState.TALKING): _transferred,
+    **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
+    (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,
+    **{(ChannelHungUp, s): _abandoned for s in WAITING},
+    **{(ChannelHungUp, s): _ended_after_talk for s in CONNECTED},
+    **{(ChannelVariableSet, s): _variable for s in _ACTIVE},
+}
+
+
+def _interface_of(channel: str) -> str:
+    """PJSIP/1001-0000000b → PJSIP/1001: the queue member behind an agent's channel."""
+    base, sep, _suffix = channel.rpartition("-")
+    return base if sep else channel
+
+
+def calls_from_snapshot(
+    channels: Iterable[ChannelSnapshot],
+    entries: Iterable[QueueEntrySnapshot],
+    at: float,
+    inbound_context: str = CONTEXT_INBOUND,
+) -> dict[str, Call]:
+    """Rebuild the live calls from what Asterisk lists, as best the lists allow."""
+    channels = list(channels)
+    waiting = {e.uniqueid: e for e in entries}
+    by_bridge: dict[str, list[ChannelSnapshot]] = {}
+    for ch in channels:
+        if ch.bridge_id:
+            by_bridge.setdefault(ch.bridge_id, []).append(ch)
+    calls = {}
+    for ch in channels:
+        if ch.uniqueid != ch.linkedid or ch.context != inbound_context:
+            continue
+        call = Call(
+            linkedid=ch.linkedid, uniqueid=ch.uniqueid, channel=ch.channel,
+            caller_number=ch.caller_number, caller_name=ch.caller_name,
+            started_at=at - ch.duration_s,
+        )
+        entry = waiting.get(ch.uniqueid)
+        peers = [p for p in by_bridge.get(ch.bridge_id, []) if p.uniqueid != ch.uniqueid]
+        if entry is not None:
+            call = dataclasses.replace(
+                call, state=CallState.QUEUED, queue=entry.queue, queued_at=at - entry.wait_s
+            )
+        elif peers:
+            call = dataclasses.replace(
+                call, state=CallState.TALKING, answered_at=at,
+                agent_interface=_interface_of(peers[0].channel), agent_name=peers[0].caller_name,
+            )
+        calls[call.linkedid] = call
+    return calls
+
+
+class CallTracker:
+    """Live calls by Linkedid, plus the most recent ended ones (for re-sync and queries)."""
+
+    def __init__(self, inbound_context: str = CONTEXT_INBOUND, keep_ended: int = 1000) -> None:
+        self.inbound_context = inbound_context
+        self.calls: dict[str, Call] = {}
+        self.ended: OrderedDict[str, Call] = OrderedDict()
+        self.keep_ended = keep_ended
+        self.ignored = 0  # events that matched no transition (counted, not errors)
+
+    def get(self, linkedid: str) -> Call | None:
+        return self.calls.get(linkedid) or self.ended.get(linkedid)
+
+    def apply(self, event: DomainEvent) -> list[Effect]:
+        if isinstance(event, ChannelCreated):
+            return self._created(event)
+        if not isinstance(event, ChannelEvent):
+            return []
+        call = self.calls.get(event.linkedid)
+        if call is None:
+            self.ignored += 1
+            return []
+        if isinstance(event, ChannelHungUp) and event.uniqueid != call.uniqueid:
+            return []  # another leg of the call (agent, transfer target) ended
+        handler = TRANSITIONS.get((type(event), call.state))
+        if handler is None:
+            self.ignored += 1
+            return []
+        return self._store(handler(call, event), call.state, event)
+
+    def connection_lost(self, at: float, reason: str) -> list[Effect]:
+        """Asterisk is gone (it runs beside us, so a lost link means a crash or stop)."""
+        effects = []
+        for call in list(self.calls.values()):
+            ended = dataclasses.replace(
+                call, state=CallState.ENDED, ended_at=at, ringing=(),
+                end_reason=f"asterisk connection lost: {reason}",
+            )
+            effects += self._store(ended, call.state, None)
+        return effects
+
+    def resync(self, live: Mapping[str, Call], at: float) -> list[Effect]:
+        """Make our calls match Asterisk's after a (re)connect: Asterisk is the truth."""
+        effects = []
+        for linkedid, call in list(self.calls.items()):
+            if linkedid not in live:
+                gone = dataclasses.replace(
+                    call, state=CallState.ENDED, ended_at=at, ringing=(),
+                    end_reason="not found in Asterisk after re-sync",
+                )
+                effects += self._store(gone, call.state, None)
+        for linkedid, seen in live.items():
+            known = self.calls.get(linkedid) or self.ended.pop(linkedid, None)
+            if known is None:
+                effects += self._store(seen, None, None)
+            elif known.state != seen.state or not known.active:
+                merged = dataclasses.replace(
+                    known, state=seen.state, ended_at=None, end_reason="",
+                    queue=seen.queue or known.queue,
+                    queued_at=known.queued_at if known.queued_at is not None else seen.queued_at,
+                    answered_at=known.answered_at or seen.answered_at,
+                    agent_interface=known.agent_interface or seen.agent_interface,
+                    agent_name=known.agent_name or seen.agent_name,
+                )
+                effects += self._store(merged, known.state, None)
+        return effects
+
+    def _created(self, e: ChannelCreated) -> list[Effect]:
+        if e.uniqueid != e.linkedid or e.context != self.inbound_context:
+            return []
+        if e.linkedid in self.calls:
+            return []  # already known from a re-sync snapshot
+        call = Call(
+            linkedid=e.linkedid, uniqueid=e.uniqueid, channel=e.channel,
+            caller_number=e.caller_number, caller_name=e.caller_name, started_at=e.at,
+        )
+        return self._store(call, None, e)
+
+    def _store(
+        self, call: Call, previous: CallState | None, cause: DomainEvent | None
+    ) -> list[Effect]:
+        if call.active:
+            self.calls[call.linkedid] = call
+        else:
+            self.calls.pop(call.linkedid, None)
+            self.ended[call.linkedid] = call
+            while len(self.ended) > self.keep_ended:
+                self.ended.popitem(last=False)
+        return [CallChanged(call, previous, cause)]
