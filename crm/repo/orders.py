@@ -107,9 +107,18 @@ async def find_open_repeat(
 
 def overdue_condition(today: date, now: datetime) -> ColumnElement[bool]:
     """Past the working-day limit, or an emergency still not transferred after 10 minutes."""
+    # explicit IS NOT NULL keeps the condition two-valued, so its negation works too
     return or_(
-        and_(WorkOrder.status.in_(DUE_STATUSES), WorkOrder.due_date < today),
-        and_(WorkOrder.status == Status.REGISTERED, WorkOrder.transfer_due_at < now),
+        and_(
+            WorkOrder.status.in_(DUE_STATUSES),
+            WorkOrder.due_date.is_not(None),
+            WorkOrder.due_date < today,
+        ),
+        and_(
+            WorkOrder.status == Status.REGISTERED,
+            WorkOrder.transfer_due_at.is_not(None),
+            WorkOrder.transfer_due_at < now,
+        ),
     )
 
 

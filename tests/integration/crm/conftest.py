@@ -18,7 +18,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from crm_support import Api, FakeClock, seed
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +25,7 @@ from crm.api import create_app
 from crm.db.engine import create_engine, session_factory
 from crm.db.migrate import upgrade
 from crm.segmenter import Segmenter
+from tests.integration.crm.crm_support import Api, FakeClock, seed
 
 
 def _pg_bin(name: str) -> str:

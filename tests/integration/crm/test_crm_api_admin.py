@@ -1,0 +1,81 @@
+"""Admin-edited tables: units, users, the responsibility list and the calendar."""
+
+import pytest
+
+from tests.integration.crm.crm_support import Api
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_units_and_users(api: Api) -> None:
+    status, unit = await api.post("/api/units", {"code": "WATER", "name": "水务局"}, "admin")
+    assert status == 201 and unit["kind"] == "department"
+    status, err = await api.post("/api/units", {"code": "WATER", "name": "again"}, "admin")
+    assert (status, err["error"]["field"]) == (409, "code")
+    body = {"name": "王五", "role": "handler", "unit_id": unit["id"]}
+    status, user = await api.post("/api/users", body, "admin")
+    assert status == 201 and user["token"]
+    api.seed.tokens["water"] = user["token"]
+    status, page = await api.get("/api/orders", "water")
+    assert status == 200 and page["total"] == 0
+    status, err = await api.post("/api/users", {"name": "x", "role": "handler"}, "admin")
+    assert (status, err["error"]["code"]) == (400, "unit_required")
+
+
+async def test_responsibility_list_drives_suggestions(api: Api) -> None:
+    urban, env, power = (api.seed.units[k] for k in ("URBAN", "ENV", "POWER"))
+    oid = (await api.new_order(text="楼下饭店油烟很大。晚上噪音扰民。门口路灯也坏了"))["id"]
+    status, s = await api.get(f"/api/orders/{oid}/suggestion")
+    assert status == 200 and s["first_contact"] and s["lead_unit_id"] == api.seed.units["CENTRE"]
+    rules = [
+        {"unit_id": urban, "keywords": ["占道经营", "路灯"]},
+        {"unit_id": env, "keywords": ["油烟", "噪音扰民"]},
+        {"unit_id": power, "unit_role": "assist", "keywords": ["路灯"]},
+    ]
+    created = []
+    for rule in rules:
+        status, row = await api.post("/api/routing/rules", rule, "admin")
+        assert status == 201, row
+        created.append(row)
+    status, s = await api.get(f"/api/orders/{oid}/suggestion")
+    assert s["lead_unit_id"] == env and set(s["assist_unit_ids"]) == {urban, power}
+    assert "噪音扰民" in s["matched_keywords"]
+    status, row = await api.call("PUT", f"/api/routing/rules/{created[1]['id']}", "admin",
+                                 json={"unit_id": env, "keywords": ["垃圾"]})  # fmt: skip
+    assert status == 200
+    status, s = await api.get(f"/api/orders/{oid}/suggestion")
+    assert s["lead_unit_id"] == urban
+    status, _ = await api.call("DELETE", f"/api/routing/rules/{created[0]['id']}", "admin")
+    assert status == 204
+    status, listing = await api.get("/api/routing/rules", "supervisor")
+    assert len(listing["items"]) == 2
+    status, err = await api.post("/api/routing/rules", {"unit_id": urban}, "admin")
+    assert (status, err["error"]["code"]) == (400, "empty_rule")
+    status, err = await api.call("DELETE", "/api/routing/rules/9999", "admin")
+    assert status == 404
+    status, err = await api.post("/api/routing/rules", rules[0], "supervisor")
+    assert status == 403
+
+
+async def test_calendar_for_a_year_the_package_does_not_know(api: Api) -> None:
+    api.clock.now = api.clock.now.replace(year=2026, month=12, day=24)  # Thursday
+    order = await api.new_order(order_type="complaint")
+    assert order["due_provisional"] is True
+    assert order["due_date"] == "2027-01-14"  # Mon-Fri guess over New Year 2027
+    days = [
+        {"day": "2027-01-01", "workday": False, "name": "元旦"},
+        {"day": "2027-01-04", "workday": False, "name": "元旦"},
+        {"day": "2027-01-09", "workday": True, "name": "元旦调休"},
+    ]
+    status, err = await api.call("PUT", "/api/calendar/days", "supervisor", json={"days": days})
+    assert status == 403
+    status, body = await api.call("PUT", "/api/calendar/days", "admin", json={"days": days})
+    assert status == 200 and body == {"written": 3, "recounted_orders": 1}
+    status, order = await api.get(f"/api/orders/{order['id']}")
+    # two days off (Jan 1, 4) and one working Saturday (Jan 9): one day later
+    assert (order["due_date"], order["due_provisional"]) == ("2027-01-15", False)
+    status, listing = await api.get("/api/calendar/days?year=2027")
+    assert [d["day"] for d in listing["items"]] == ["2027-01-01", "2027-01-04", "2027-01-09"]
+    status, err = await api.call("PUT", "/api/calendar/days", "admin",
+                                 json={"days": [days[0], days[0]]})  # fmt: skip
+    assert (status, err["error"]["code"]) == (400, "duplicate_day")
