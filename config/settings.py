@@ -264,8 +264,9 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 def _format_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"]) or "settings"
-        lines.append(f"{key}: {item['msg']}")
+        message = item["msg"].removeprefix("Value error, ")
+        key = ".".join(str(p) for p in item["loc"])
+        lines.append(f"{key}: {message}" if key else message)  # cross-key checks name their keys
     return "invalid settings: " + "; ".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""`hotline demo`: the whole hotline with real SIPp phones and callers, and what became of each call."""
+"""`hotline demo`: the hotline with real SIPp phones and callers; what became of each call."""
 
 from __future__ import annotations
 
@@ -61,8 +61,10 @@ def _seconds(value: float | None) -> str:
 
 
 def report(calls: Sequence[Call]) -> str:
-    header = f"{'caller':<22} {'IVR':<10} {'queue':<10} {'outcome':<10} {'waited':>7} " \
-             f"{'answered by':<18} {'talked':>7}  end"
+    header = (
+        f"{'caller':<22} {'IVR':<10} {'queue':<10} {'outcome':<10} {'waited':>7} "
+        f"{'answered by':<18} {'talked':>7}  end"
+    )
     lines = [header, "-" * len(header)]
     for call in sorted(calls, key=lambda c: c.started_at):
         caller = f"{call.caller_name} {call.caller_number}"
@@ -117,8 +119,10 @@ async def run_demo(settings: Settings, groups: Sequence[CallerGroup] = DEMO_GROU
     print(report(finished))
     failed = [g.title for g, r in zip(groups, results, strict=True) if not r.ok]
     if failed or len(finished) < expected:
-        print(f"\ndemo FAILED: SIPp groups failing: {failed}; calls seen ended: "
-              f"{len(finished)}/{expected}; SIPp files in {workdir}")
+        print(
+            f"\ndemo FAILED: SIPp groups failing: {failed}; calls seen ended: "
+            f"{len(finished)}/{expected}; SIPp files in {workdir}"
+        )
         return 1
     print(f"\n{len(finished)} calls, all accounted for.")
     return 0

@@ -32,8 +32,10 @@ def cmd_config_render(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    print(f"settings OK: {len(settings.agents)} agents, {len(settings.queues)} queues, "
-          f"{len(settings.trunks)} trunks")
+    print(
+        f"settings OK: {len(settings.agents)} agents, {len(settings.queues)} queues, "
+        f"{len(settings.trunks)} trunks"
+    )
     return 0
 
 
@@ -76,8 +78,7 @@ def describe(settings: Settings, redis_url: str) -> str:
     ]
     for q in s.queues:
         members = ", ".join(
-            f"{a.extension} {a.name}" + (" (overflow)" if p else "")
-            for a, p in s.queue_members(q)
+            f"{a.extension} {a.name}" + (" (overflow)" if p else "") for a, p in s.queue_members(q)
         )
         lines.append(f"  queue {q.name:<10} {members}")
     return "\n".join(lines)
@@ -96,8 +97,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
-    parser.add_argument("--config", type=Path, help="settings file (default: HOTLINE_CONFIG or "
-                        "the packaged config/hotline.toml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="settings file (default: HOTLINE_CONFIG or the packaged config/hotline.toml)",
+    )
     parser.add_argument("--state-dir", type=Path, help="override paths.state_dir")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,9 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     render = config_sub.add_parser("render", help="write the private Asterisk configuration")
     render.add_argument("--out", type=Path, help="base directory (default: state_dir/asterisk)")
     render.set_defaults(func=cmd_config_render)
-    config_sub.add_parser("check", help="validate the settings").set_defaults(
-        func=cmd_config_check
-    )
+    config_sub.add_parser("check", help="validate the settings").set_defaults(func=cmd_config_check)
 
     prompts = sub.add_parser("prompts", help="IVR prompts and hold music")
     prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)
@@ -118,9 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("up", help="start Asterisk, Redis and the backend").set_defaults(func=cmd_up)
-    sub.add_parser("demo", help="up, then real SIPp agents and callers").set_defaults(
-        func=cmd_demo
-    )
+    sub.add_parser("demo", help="up, then real SIPp agents and callers").set_defaults(func=cmd_demo)
     return parser
 
 

@@ -114,7 +114,11 @@ class AsteriskProcess(_Supervised):
     async def cli(self, command: str, timeout: float = 10.0) -> str:
         """Run a CLI command over the instance's control socket (`asterisk -rx`)."""
         proc = await asyncio.create_subprocess_exec(
-            "asterisk", "-C", str(self.layout.asterisk_conf), "-rx", command,
+            "asterisk",
+            "-C",
+            str(self.layout.asterisk_conf),
+            "-rx",
+            command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -184,14 +188,22 @@ class RedisProcess(_Supervised):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return [
             "redis-server",
-            "--port", str(self.port),
-            "--bind", self.host,
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--protected-mode", "yes",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--port",
+            str(self.port),
+            "--bind",
+            self.host,
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
 
     async def _ping(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
+import socket
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,13 +20,16 @@ SCENARIOS = Path(__file__).with_name("scenarios")
 DTMF_PCAPS = Path("/usr/share/sip-tester")
 _DTMF_NAMES = {**{str(d): str(d) for d in range(10)}, "*": "star", "#": "pound"}
 
-# Each SIPp instance binds a media and a control port besides its SIP port: hand out
-# distinct ones so that parallel instances never collide.
-_aux_ports = itertools.count(0)
+_file_tags = itertools.count(1)
 
 
-def _aux(base: int) -> int:
-    return base + next(_aux_ports) * 2
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port nobody holds now. SIPp binds a media and a control port besides its SIP
+    port: each gets one of these, so that parallel instances never collide."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ class _SippProcess:
     async def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = await asyncio.create_subprocess_exec(
-            "sipp", *self.args,
+            "sipp",
+            *self.args,
             cwd=self.workdir,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
@@ -92,9 +97,20 @@ class AgentPhone(_SippProcess):
         super().__init__(
             workdir,
             [
-                "-sf", str(scenario), "-i", host, "-p", str(port),
-                "-mp", str(_aux(30000)), "-cp", str(_aux(18000)),
-                "-nostdin", "-trace_err", "-error_file", str(workdir / f"agent-{port}.err"),
+                "-sf",
+                str(scenario),
+                "-i",
+                host,
+                "-p",
+                str(port),
+                "-mp",
+                str(free_udp_port()),
+                "-cp",
+                str(free_udp_port()),
+                "-nostdin",
+                "-trace_err",
+                "-error_file",
+                str(workdir / f"agent-{port}.err"),
             ],
         )
 
@@ -124,6 +140,10 @@ class CallerResult:
     errors: str
 
 
+def _read_errors(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
 def _injection_file(callers: Sequence[CallerIdentity]) -> str:
     """SIPp's CSV: one line per call, fields separated by ';' with no escaping at all."""
     lines = ["SEQUENTIAL"]
@@ -133,6 +153,19 @@ def _injection_file(callers: Sequence[CallerIdentity]) -> str:
                 raise ValueError(f"SIPp cannot carry {field!r} in an injection file")
         lines.append(f"{caller.name};{caller.number};")
     return "\n".join(lines) + "\n"
+
+
+def _caller_files(
+    workdir: Path, plan: CallerPlan, callers: Sequence[CallerIdentity]
+) -> tuple[Path, Path, Path]:
+    """Scenario and injection file for one SIPp run, and where its errors will go."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    tag = next(_file_tags)
+    scenario = workdir / f"caller-{tag}.xml"
+    scenario.write_text(render_caller(plan), encoding="utf-8")
+    injection = workdir / f"callers-{tag}.csv"
+    injection.write_text(_injection_file(callers), encoding="utf-8")
+    return scenario, injection, workdir / f"caller-{tag}.err"
 
 
 async def place_calls(
@@ -147,24 +180,41 @@ async def place_calls(
     timeout_s: float = 120.0,
 ) -> CallerResult:
     """Place one call per identity through SIPp and wait until all have ended."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    tag = next(_aux_ports)
-    scenario = workdir / f"caller-{tag}.xml"
-    scenario.write_text(render_caller(plan), encoding="utf-8")
-    injection = workdir / f"callers-{tag}.csv"
-    injection.write_text(_injection_file(callers), encoding="utf-8")
-    errors = workdir / f"caller-{tag}.err"
+    scenario, injection, errors = _caller_files(workdir, plan, callers)
     rate_period_ms = 1000
     proc = _SippProcess(
         workdir,
         [
-            target, "-sf", str(scenario), "-s", service, "-inf", str(injection),
-            "-i", source_ip, "-p", str(_aux(40000)),
-            "-mp", str(_aux(32000)), "-cp", str(_aux(19000)),
-            "-m", str(len(callers)), "-r", str(rate_per_s), "-rp", str(rate_period_ms),
-            "-l", str(max(1, len(callers))), "-nostdin",
-            "-timeout", f"{int(timeout_s)}s", "-timeout_error",
-            "-trace_err", "-error_file", str(errors),
+            target,
+            "-sf",
+            str(scenario),
+            "-s",
+            service,
+            "-inf",
+            str(injection),
+            "-i",
+            source_ip,
+            "-p",
+            str(free_udp_port(source_ip)),
+            "-mp",
+            str(free_udp_port()),
+            "-cp",
+            str(free_udp_port()),
+            "-m",
+            str(len(callers)),
+            "-r",
+            str(rate_per_s),
+            "-rp",
+            str(rate_period_ms),
+            "-l",
+            str(max(1, len(callers))),
+            "-nostdin",
+            "-timeout",
+            f"{int(timeout_s)}s",
+            "-timeout_error",
+            "-trace_err",
+            "-error_file",
+            str(errors),
         ],
     )
     await proc.start()
@@ -174,5 +224,5 @@ async def place_calls(
     finally:
         await proc.stop()
     code = proc.process.returncode if proc.process.returncode is not None else -1
-    text = errors.read_text(encoding="utf-8", errors="replace") if errors.exists() else ""
+    text = await asyncio.to_thread(_read_errors, errors)
     return CallerResult(ok=code == 0, returncode=code, errors=text)

@@ -11,8 +11,25 @@ from telephony.asterisk_config import Layout
 HOLD_MUSIC = "hold.wav"
 # A soft two-tone chime, repeated by Asterisk's files mode: enough for callers to know
 # they are still connected, and no licensing question.
-_HOLD_SYNTH = ("synth", "0.6", "sine", "523", "sine", "659", "fade", "0.05", "0.6", "0.3",
-               "pad", "0", "1.4", "repeat", "3", "vol", "0.25")
+_HOLD_SYNTH = (
+    "synth",
+    "0.6",
+    "sine",
+    "523",
+    "sine",
+    "659",
+    "fade",
+    "0.05",
+    "0.6",
+    "0.3",
+    "pad",
+    "0",
+    "1.4",
+    "repeat",
+    "3",
+    "vol",
+    "0.25",
+)
 
 
 def prompt_dir(layout: Layout) -> Path:
@@ -27,7 +44,8 @@ def build_sounds(layout: Layout) -> list[Path]:
         hold.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(hold), *_HOLD_SYNTH],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         made.append(hold)
     return made

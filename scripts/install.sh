@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 BULLSEYE_LIST=/etc/apt/sources.list.d/hotline-bullseye.sources
 PINNING=/etc/apt/preferences.d/hotline-bullseye
-DEB_PACKAGES=(asterisk sip-tester redis-server postgresql espeak-ng sox chromium
+DEB_PACKAGES=(asterisk sip-tester redis-server postgresql espeak-ng sox
               python3-venv ca-certificates procps)
 
 need_apt=0

@@ -25,8 +25,12 @@ async def add_queue_member(
     interface = interface_of(extension)
     try:
         await ami.action(
-            "QueueAdd", Queue=queue, Interface=interface, MemberName=name,
-            StateInterface=interface, Penalty=str(penalty),
+            "QueueAdd",
+            Queue=queue,
+            Interface=interface,
+            MemberName=name,
+            StateInterface=interface,
+            Penalty=str(penalty),
         )
     except AmiActionError as exc:
         if "Already there" in str(exc):

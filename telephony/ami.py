@@ -321,7 +321,7 @@ class AmiClient:
             if task is not None and task.cancelling():
                 raise
 
-    async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109
+    async def wait_connected(self, timeout: float) -> None:
         """Wait until logged in; TimeoutError otherwise."""
         async with asyncio.timeout(timeout):
             await self._is_connected.wait()
@@ -329,7 +329,7 @@ class AmiClient:
     async def action(
         self,
         name: str,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
         **headers: HeaderValue,
     ) -> dict[str, str]:
         """Send an action, return its response. Header names are as Asterisk spells them
@@ -341,7 +341,7 @@ class AmiClient:
     async def action_list(
         self,
         name: str,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
         **headers: HeaderValue,
     ) -> list[dict[str, str]]:
         """Send an EventList action (CoreShowChannels, QueueStatus…) and return its item events,
@@ -349,7 +349,7 @@ class AmiClient:
         _, items = await self._send(name, headers, timeout, is_list=True)
         return items
 
-    async def command(self, cli: str, timeout: float = 10.0) -> str:  # noqa: ASYNC109
+    async def command(self, cli: str, timeout: float = 10.0) -> str:
         """Run a CLI command; its output lines (Asterisk 14+ ``Output`` headers) joined by LF."""
         response = await self.action("Command", timeout, Command=cli)
         return response.get("Output", "")

@@ -323,8 +323,12 @@ def _pjsip_conf(settings: Settings) -> str:
         "rtp_symmetric = yes",
         "dtmf_mode = rfc4733",
     )
-    out += _section("carrier-identify", "type = identify", "endpoint = carrier",
-                    f"match = {settings.carrier.match}")
+    out += _section(
+        "carrier-identify",
+        "type = identify",
+        "endpoint = carrier",
+        f"match = {settings.carrier.match}",
+    )
     for agent in settings.agents:
         out += _section(
             agent.extension,
@@ -337,8 +341,9 @@ def _pjsip_conf(settings: Settings) -> str:
             f"aors = {agent.extension}",
             f'callerid = "{agent.name}" <{agent.extension}>',
         )
-        out += _section(agent.extension, "type = aor", f"contact = {agent.contact}",
-                        "max_contacts = 1")
+        out += _section(
+            agent.extension, "type = aor", f"contact = {agent.contact}", "max_contacts = 1"
+        )
     for trunk in settings.trunks.values():
         for role, hostport in _trunk_legs(trunk):
             name = f"trunk-{trunk.number}-{role}"
@@ -438,10 +443,7 @@ def _extensions_conf(settings: Settings, layout: Layout) -> str:
     )
     agents = _section(
         CONTEXT_AGENTS,
-        *(
-            f"exten => {a.extension},1,Dial(PJSIP/{a.extension},30,t)"
-            for a in settings.agents
-        ),
+        *(f"exten => {a.extension},1,Dial(PJSIP/{a.extension},30,t)" for a in settings.agents),
         *(
             f"exten => {t.number},1,Goto({CONTEXT_EMERGENCY},{t.number},1)"
             for t in settings.trunks.values()
@@ -453,7 +455,7 @@ def _extensions_conf(settings: Settings, layout: Layout) -> str:
         for role, _hostport in _trunk_legs(trunk):
             emergency_lines += [
                 f" same => n,Dial(PJSIP/trunk-{trunk.number}-{role},{trunk.dial_timeout_s})",
-                f' same => n,GotoIf($["${{DIALSTATUS}}" = "ANSWER"]?done)',
+                ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
             ]
         emergency_lines += [
             " same => n,UserEvent(HotlineTrunkFailed,Number: " + trunk.number + ")",
@@ -480,6 +482,8 @@ def _musiconhold_conf(layout: Layout) -> str:
 
 
 def _confbridge_conf() -> str:
-    return _section("general") + _section("default_bridge", "type = bridge") + _section(
-        "default_user", "type = user", "quiet = yes"
+    return (
+        _section("general")
+        + _section("default_bridge", "type = bridge")
+        + _section("default_user", "type = user", "quiet = yes")
     )

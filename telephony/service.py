@@ -8,6 +8,7 @@ logged without stopping the others or the consumer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -77,12 +78,10 @@ class TelephonyService:
     ) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
-    async def wait_synced(self, timeout: float) -> None:  # noqa: ASYNC109
+    async def wait_synced(self, timeout: float) -> None:
         """Wait for the re-sync that follows the current connection."""
         await asyncio.wait_for(self._resynced.wait(), timeout)
 
@@ -141,7 +140,9 @@ class TelephonyService:
             log.warning("re-sync failed (%s); it runs again on the next connection", exc)
             return []
         try:
-            snapshot = [channel_snapshot(h) for h in channels if h.get("Event") == "CoreShowChannel"]
+            snapshot = [
+                channel_snapshot(h) for h in channels if h.get("Event") == "CoreShowChannel"
+            ]
             entries = [queue_entry_snapshot(h) for h in status if h.get("Event") == "QueueEntry"]
         except MalformedEvent as exc:
             log.warning("re-sync skipped a malformed list: %s", exc)

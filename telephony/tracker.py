@@ -114,8 +114,14 @@ Handler = Callable[[Call, Any], Call]
 
 def _queued(call: Call, e: CallerJoinedQueue) -> Call:
     return dataclasses.replace(
-        call, state=CallState.QUEUED, queue=e.queue, queued_at=e.at, answered_at=None,
-        agent_interface="", agent_name="", ringing=(),
+        call,
+        state=CallState.QUEUED,
+        queue=e.queue,
+        queued_at=e.at,
+        answered_at=None,
+        agent_interface="",
+        agent_name="",
+        ringing=(),
     )
 
 
@@ -132,8 +138,13 @@ def _no_answer(call: Call, e: AgentRingNoAnswer) -> Call:
 
 def _answered(call: Call, e: AgentAnswered) -> Call:
     return dataclasses.replace(
-        call, state=CallState.TALKING, answered_at=e.at, agent_interface=e.interface,
-        agent_name=e.member_name, ringing=(), queue=e.queue,
+        call,
+        state=CallState.TALKING,
+        answered_at=e.at,
+        agent_interface=e.interface,
+        agent_name=e.member_name,
+        ringing=(),
+        queue=e.queue,
     )
 
 
@@ -148,7 +159,10 @@ def _transferred(call: Call, e: CallTransferred) -> Call:
 
 def _abandoned(call: Call, e: DomainEvent) -> Call:
     return dataclasses.replace(
-        call, state=CallState.ABANDONED, ended_at=e.at, ringing=(),
+        call,
+        state=CallState.ABANDONED,
+        ended_at=e.at,
+        ringing=(),
         end_reason="caller hung up while waiting in queue",
     )
 
@@ -213,8 +227,11 @@ def calls_from_snapshot(
         if ch.uniqueid != ch.linkedid or ch.context != inbound_context:
             continue
         call = Call(
-            linkedid=ch.linkedid, uniqueid=ch.uniqueid, channel=ch.channel,
-            caller_number=ch.caller_number, caller_name=ch.caller_name,
+            linkedid=ch.linkedid,
+            uniqueid=ch.uniqueid,
+            channel=ch.channel,
+            caller_number=ch.caller_number,
+            caller_name=ch.caller_name,
             started_at=at - ch.duration_s,
         )
         entry = waiting.get(ch.uniqueid)
@@ -225,8 +242,11 @@ def calls_from_snapshot(
             )
         elif peers:
             call = dataclasses.replace(
-                call, state=CallState.TALKING, answered_at=at,
-                agent_interface=_interface_of(peers[0].channel), agent_name=peers[0].caller_name,
+                call,
+                state=CallState.TALKING,
+                answered_at=at,
+                agent_interface=_interface_of(peers[0].channel),
+                agent_name=peers[0].caller_name,
             )
         calls[call.linkedid] = call
     return calls
@@ -267,7 +287,10 @@ class CallTracker:
         effects = []
         for call in list(self.calls.values()):
             ended = dataclasses.replace(
-                call, state=CallState.ENDED, ended_at=at, ringing=(),
+                call,
+                state=CallState.ENDED,
+                ended_at=at,
+                ringing=(),
                 end_reason=f"asterisk connection lost: {reason}",
             )
             effects += self._store(ended, call.state, None)
@@ -279,7 +302,10 @@ class CallTracker:
         for linkedid, call in list(self.calls.items()):
             if linkedid not in live:
                 gone = dataclasses.replace(
-                    call, state=CallState.ENDED, ended_at=at, ringing=(),
+                    call,
+                    state=CallState.ENDED,
+                    ended_at=at,
+                    ringing=(),
                     end_reason="not found in Asterisk after re-sync",
                 )
                 effects += self._store(gone, call.state, None)
@@ -289,7 +315,10 @@ class CallTracker:
                 effects += self._store(seen, None, None)
             elif known.state != seen.state or not known.active:
                 merged = dataclasses.replace(
-                    known, state=seen.state, ended_at=None, end_reason="",
+                    known,
+                    state=seen.state,
+                    ended_at=None,
+                    end_reason="",
                     queue=seen.queue or known.queue,
                     queued_at=known.queued_at if known.queued_at is not None else seen.queued_at,
                     answered_at=known.answered_at or seen.answered_at,
@@ -305,8 +334,12 @@ class CallTracker:
         if e.linkedid in self.calls:
             return []  # already known from a re-sync snapshot
         call = Call(
-            linkedid=e.linkedid, uniqueid=e.uniqueid, channel=e.channel,
-            caller_number=e.caller_number, caller_name=e.caller_name, started_at=e.at,
+            linkedid=e.linkedid,
+            uniqueid=e.uniqueid,
+            channel=e.channel,
+            caller_number=e.caller_number,
+            caller_name=e.caller_name,
+            started_at=e.at,
         )
         return self._store(call, None, e)
 

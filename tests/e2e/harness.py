@@ -1,0 +1,150 @@
+"""What the end-to-end tests share: a private hotline on free loopback ports, and a call log."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config.settings import Settings, load_settings
+from hotline_cli.app import Hotline, running_hotline
+from hotline_cli.sipp import (
+    AgentPhone,
+    CallerIdentity,
+    CallerPlan,
+    CallerResult,
+    free_udp_port,
+    place_calls,
+)
+from telephony.tracker import Call, CallChanged
+
+AGENTS = (
+    ("1001", "王芳", ["general"]),
+    ("1002", "李娜", ["general", "complaint"]),
+    ("1901", "赵敏", ["overflow"]),
+)
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def e2e_settings(state_dir: Path) -> Settings:
+    """The packaged settings, moved onto free ports and a private state directory."""
+    rtp = 30000 + secrets.randbelow(300) * 100
+    agents = [
+        {
+            "extension": ext,
+            "name": name,
+            "skills": skills,
+            "contact": f"sip:{ext}@127.0.0.1:{free_udp_port()}",
+        }
+        for ext, name, skills in AGENTS
+    ]
+    return load_settings(
+        overrides={
+            "paths": {"state_dir": str(state_dir)},
+            "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 99},
+            "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
+            "agi": {"port": free_tcp_port()},
+            "http": {"port": free_tcp_port()},
+            "redis": {"port": free_tcp_port()},
+            "agents": agents,
+            "queues": [
+                {
+                    "name": "hotline",
+                    "skill": "general",
+                    "wrapup_s": 0,
+                    "ring_timeout_s": 10,
+                    "overflow_skill": "overflow",
+                    "overflow_after_s": 60,
+                },
+                {"name": "complaint", "skill": "complaint", "wrapup_s": 0, "ring_timeout_s": 10},
+            ],
+            "ivr": {
+                "queues": {
+                    "consult": "hotline",
+                    "complaint": "complaint",
+                    "help": "hotline",
+                    "operator": "hotline",
+                },
+                "choice_timeout_ms": 2000,
+            },
+        }
+    )
+
+
+@dataclass
+class CallLog:
+    """Every effect the tracker produced, and a way to wait for one without fixed sleeps."""
+
+    effects: list[CallChanged] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def __call__(self, effect: CallChanged) -> None:
+        async with self.changed:
+            self.effects.append(effect)
+            self.changed.notify_all()
+
+    def ended(self) -> list[Call]:
+        return [e.call for e in self.effects if not e.call.active]
+
+    async def wait_for(
+        self, predicate: Callable[[CallChanged], bool], timeout: float
+    ) -> CallChanged:
+        """The first effect (already seen or to come) that matches, within `timeout` seconds."""
+        async with asyncio.timeout(timeout), self.changed:
+            while True:
+                for effect in self.effects:
+                    if predicate(effect):
+                        return effect
+                await self.changed.wait()
+
+    async def wait_ended(self, caller_number: str, timeout: float = 30) -> Call:
+        effect = await self.wait_for(
+            lambda e: e.call.caller_number == caller_number and not e.call.active, timeout
+        )
+        return effect.call
+
+
+@dataclass
+class Centre:
+    hotline: Hotline
+    log: CallLog
+    workdir: Path
+
+    async def call(
+        self, callers: Sequence[CallerIdentity], plan: CallerPlan, timeout_s: float = 60
+    ) -> CallerResult:
+        s = self.hotline.settings
+        return await place_calls(
+            self.workdir,
+            target=f"{s.sip.host}:{s.sip.port}",
+            service=s.centre.inbound_number,
+            callers=callers,
+            plan=plan,
+            source_ip=s.carrier.match,
+            rate_per_s=10,
+            timeout_s=timeout_s,
+        )
+
+
+@asynccontextmanager
+async def running_centre(state_dir: Path, ring_ms: int = 800) -> AsyncIterator[Centre]:
+    """A whole hotline with every agent logged in and a SIPp phone on every agent's desk."""
+    settings = e2e_settings(state_dir)
+    log = CallLog()
+    workdir = state_dir / "sipp"
+    async with running_hotline(settings, [log]) as hotline, AsyncExitStack() as phones:
+        await hotline.staff_queues()
+        for agent in settings.agents:
+            host, port = agent.contact.split("@", 1)[1].split(":")
+            await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring_ms))
+        yield Centre(hotline, log, workdir)

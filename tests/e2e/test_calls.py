@@ -1,0 +1,106 @@
+"""A real Asterisk, SIPp callers and SIPp agent phones: what the call tracker makes of calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline_cli.sipp import CallerIdentity, CallerPlan
+from telephony.tracker import CallState
+from tests.e2e.harness import Centre
+
+
+async def test_answered_call_is_tracked_from_ivr_to_hang_up(centre: Centre) -> None:
+    result = await centre.call(
+        [CallerIdentity("张三丰", "13900000001")],
+        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=4000),
+    )
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000001")
+
+    assert call.state is CallState.ENDED
+    assert call.caller_name == "张三丰"  # UTF-8 intact from SIP through AMI
+    assert call.ivr_choice == "1" and call.ivr_label == "consult"
+    assert call.queue == "hotline"
+    assert call.agent_interface in {"PJSIP/1001", "PJSIP/1002"}
+    assert call.agent_name in {"王芳", "李娜"}
+    assert call.end_reason == "hung up by caller"
+    assert call.recording.endswith(f"/{call.uniqueid}.wav")
+    # The phone rings 0.8 s before it answers: the wait covers at least that.
+    assert call.wait_time_s is not None and 0.5 <= call.wait_time_s < 5
+    assert call.talk_time_s is not None and call.talk_time_s > 0.5
+    states = [e.call.state for e in centre.log.effects if e.call.linkedid == call.linkedid]
+    for expected in (CallState.IN_IVR, CallState.QUEUED, CallState.RINGING, CallState.TALKING):
+        assert expected in states
+    assert (
+        states.index(CallState.QUEUED)
+        < states.index(CallState.RINGING)
+        < states.index(CallState.TALKING)
+    )
+
+
+@pytest.mark.parametrize(
+    ("digit", "label", "queue"),
+    [("2", "complaint", "complaint"), ("3", "help", "hotline"), ("0", "operator", "hotline")],
+)
+async def test_dtmf_choice_reaches_the_tracker(
+    centre: Centre, digit: str, label: str, queue: str
+) -> None:
+    number = f"1370000000{digit}"
+    result = await centre.call(
+        [CallerIdentity("李四", number)],
+        CallerPlan(dtmf=digit, dtmf_after_ms=600, hangup_after_ms=3000),
+    )
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended(number)
+    assert (call.ivr_choice, call.ivr_label, call.queue) == (digit, label, queue)
+    assert call.state is CallState.ENDED
+
+
+async def test_caller_who_hangs_up_in_the_ivr(centre: Centre) -> None:
+    result = await centre.call(
+        [CallerIdentity("王五", "13900000003")], CallerPlan(dtmf=None, hangup_after_ms=1000)
+    )
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000003")
+    assert call.state is CallState.ENDED
+    assert call.end_reason == "caller hung up in IVR"
+    assert call.queued_at is None and call.agent_interface == ""
+
+
+async def test_caller_who_hangs_up_while_queued_is_abandoned(centre: Centre) -> None:
+    ami = centre.hotline.ami
+    await ami.action("QueuePause", Interface="PJSIP/1001", Paused="true", Reason="午休")
+    await ami.action("QueuePause", Interface="PJSIP/1002", Paused="true", Reason="午休")
+    try:
+        result = await centre.call(
+            [CallerIdentity("赵六", "13900000004")],
+            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=3500),
+        )
+    finally:
+        await ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+        await ami.action("QueuePause", Interface="PJSIP/1002", Paused="false")
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000004")
+    assert call.state is CallState.ABANDONED
+    assert call.answered_at is None and call.agent_interface == ""
+    assert call.wait_time_s is not None and 1.0 < call.wait_time_s < 4.0
+
+
+async def test_hostile_caller_id_is_carried_as_data(centre: Centre) -> None:
+    """Quotes, backslashes, dialplan syntax and a 1,000-character name: a normal call.
+
+    (SIPp's injection file cannot carry ';': semicolons are covered where they can arrive,
+    the AMI and AGI unit tests.)"""
+    hostile = 'Robert\\" ), Hangup() ${SHELL(id)} ' + "长" * 1000
+    result = await centre.call(
+        [CallerIdentity(hostile, "13900000005")],
+        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=3000),
+    )
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000005")
+    assert call.state is CallState.ENDED
+    assert call.ivr_label == "consult" and call.agent_interface
+    # Asterisk keeps the SIP escaping and cuts the name short; it stays inert data.
+    assert call.caller_name.startswith("Robert\\")
+    assert "), Hangup() ${SHELL(id)} 长长" in call.caller_name
+    assert centre.hotline.service.stats.malformed == 0

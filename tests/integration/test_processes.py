@@ -1,0 +1,90 @@
+"""The private Asterisk and Redis supervisors, and the `hotline` command, for real."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hotline_cli.processes import AsteriskProcess, ProcessError, RedisProcess
+from telephony.asterisk_config import Layout, write_config
+from tests.e2e.harness import e2e_settings, free_tcp_port
+
+
+async def test_asterisk_starts_fully_booted_and_stops(tmp_path: Path) -> None:
+    settings = e2e_settings(tmp_path)
+    layout = Layout(tmp_path / "asterisk")
+    write_config(settings, layout)
+    async with AsteriskProcess(layout) as asterisk:
+        assert isinstance(asterisk, AsteriskProcess) and await asterisk.healthy()
+        modules = await asterisk.cli("module show like app_queue")
+        assert "app_queue.so" in modules and "Running" in modules
+        endpoints = await asterisk.cli("pjsip show endpoints")
+        assert "1001" in endpoints and "trunk-110-backup" in endpoints
+        messages = (layout.log / "messages").read_text(encoding="utf-8")
+        assert "ERROR" not in messages, messages
+    assert not asterisk.running
+
+
+async def test_asterisk_that_cannot_start_is_reported(tmp_path: Path) -> None:
+    layout = Layout(tmp_path / "asterisk")  # nothing rendered: no asterisk.conf
+    with pytest.raises(ProcessError):
+        await AsteriskProcess(layout).start(timeout=5)
+
+
+async def test_killed_asterisk_is_unhealthy(tmp_path: Path) -> None:
+    settings = e2e_settings(tmp_path)
+    layout = Layout(tmp_path / "asterisk")
+    write_config(settings, layout)
+    asterisk = AsteriskProcess(layout)
+    await asterisk.start()
+    asterisk.kill()
+    assert asterisk.process is not None
+    await asterisk.process.wait()
+    assert not await asterisk.healthy()
+    await asterisk.stop()
+
+
+async def test_private_redis_persists_across_a_kill(tmp_path: Path) -> None:
+    redis = RedisProcess(free_tcp_port(), tmp_path / "redis")
+    async with redis:
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(redis.url)
+        await client.set("hotline:test", "张三")
+        await client.aclose()
+        assert await redis.healthy()
+        redis.kill()
+        assert redis.process is not None
+        await redis.process.wait()
+        await redis.start()
+        client = aioredis.from_url(redis.url)
+        assert await client.get("hotline:test") == "张三".encode()
+        await client.aclose()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotline_cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_config_render_writes_the_files(tmp_path: Path) -> None:
+    result = run_cli("--state-dir", str(tmp_path), "config", "render")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "asterisk" / "etc" / "manager.conf").is_file()
+    assert "pjsip.conf" in result.stdout
+
+
+def test_cli_rejects_bad_settings_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sip]\nport = 99999\n", encoding="utf-8")
+    result = run_cli("--config", str(bad), "config", "check")
+    assert result.returncode == 2
+    assert "sip.port" in result.stderr

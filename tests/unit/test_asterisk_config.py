@@ -1,0 +1,95 @@
+"""The rendered Asterisk configuration: complete, private, least-privilege."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from config.settings import Settings, load_settings
+from telephony.asterisk_config import AMI_EVENTS, MODULES, Layout, render, write_config
+
+LAYOUT = Layout(Path("/srv/hotline/asterisk"))
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return load_settings(environ={"HOTLINE_AMI__SECRET": "s3cret-from-env"})
+
+
+@pytest.fixture(scope="module")
+def files(settings: Settings) -> dict[str, str]:
+    return render(settings, LAYOUT)
+
+
+def test_every_directory_is_private(files: dict[str, str]) -> None:
+    dirs = dict(re.findall(r"^(ast\w+dir) => (.+)$", files["asterisk.conf"], re.M))
+    for key in ("astetcdir", "astvarlibdir", "astdbdir", "astspooldir", "astrundir", "astlogdir"):
+        assert dirs[key].startswith("/srv/hotline/asterisk/"), key
+
+
+def test_modules_are_an_explicit_list(files: dict[str, str]) -> None:
+    text = files["modules.conf"]
+    assert "autoload = no" in text
+    loaded = re.findall(r"^load = (\w+)\.so$", text, re.M)
+    assert loaded == list(MODULES)
+    # Debian's res_agi needs res_speech when nothing is autoloaded.
+    assert loaded.index("res_speech") < loaded.index("res_agi")
+    assert {"chan_pjsip", "app_queue", "app_mixmonitor", "app_chanspy", "res_pjsip_pubsub"} <= set(
+        loaded
+    )
+
+
+def test_manager_is_least_privilege_on_loopback(files: dict[str, str]) -> None:
+    text = files["manager.conf"]
+    assert "bindaddr = 127.0.0.1" in text and "timestampevents = yes" in text
+    assert "deny = 0.0.0.0/0.0.0.0" in text and "permit = 127.0.0.0/255.0.0.0" in text
+    assert "secret = s3cret-from-env" in text
+    write = re.search(r"^write = (.+)$", text, re.M)
+    assert write and not {"command", "config", "all"} & set(write.group(1).split(","))
+    filters = re.findall(r"^eventfilter = (.+)$", text, re.M)
+    assert len(filters) == 2
+    assert all(name in filters[0] for name in AMI_EVENTS)
+    assert "Newexten" not in filters[0] and "HOTLINE_" in filters[1]
+
+
+def test_agents_trunks_and_carrier_in_pjsip(files: dict[str, str], settings: Settings) -> None:
+    text = files["pjsip.conf"]
+    assert "bind = 127.0.0.1:5060" in text
+    assert "match = 127.0.0.2" in text
+    for agent in settings.agents:
+        assert f"contact = {agent.contact}" in text
+        assert f'callerid = "{agent.name}" <{agent.extension}>' in text
+    assert "contact = sip:110@127.0.0.1:5081" in text and "contact = sip:110@127.0.0.1:5082" in text
+    assert text.count("direct_media = no") == text.count("type = endpoint")
+
+
+def test_queues_have_no_static_members_and_overflow_rule(files: dict[str, str]) -> None:
+    queues = files["queues.conf"]
+    assert "member =>" not in queues  # agents log in and out dynamically
+    assert "[hotline]" in queues and "strategy = rrmemory" in queues
+    assert "announce-position = yes" in queues and "autofill = yes" in queues
+    rules = files["queuerules.conf"]
+    assert "[hotline-overflow]\npenaltychange => 0,0\npenaltychange => 30,1" in rules
+
+
+def test_dialplan_ivr_recording_queue_and_trunk_failover(files: dict[str, str]) -> None:
+    text = files["extensions.conf"]
+    assert "exten => 12345,1," in text
+    ivr = text.index("AGI(agi://127.0.0.1:4573/ivr)")
+    record = text.index("MixMonitor(/srv/hotline/asterisk/spool/monitor/${HOTLINE_RECORDING},b)")
+    queue = text.index("Queue(${HOTLINE_QUEUE},t,,,3600)")
+    assert ivr < record < queue
+    primary = text.index("Dial(PJSIP/trunk-110-primary,10)")
+    backup = text.index("Dial(PJSIP/trunk-110-backup,10)")
+    assert primary < backup
+    assert "${CALLERID(name)}" not in text  # caller data never lands in dialplan arguments
+
+
+def test_write_config_creates_directories(tmp_path: Path, settings: Settings) -> None:
+    layout = Layout(tmp_path / "asterisk")
+    written = write_config(settings, layout)
+    assert {p.name for p in written} == set(render(settings, layout))
+    for directory in (layout.run, layout.log, layout.monitor, layout.moh, layout.lib):
+        assert directory.is_dir()

@@ -1,0 +1,124 @@
+"""AMI → domain event translation, including what a hostile or broken peer can send."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephony.events import (
+    AgentAnswered,
+    AgentCompleted,
+    CallerJoinedQueue,
+    CallTransferred,
+    ChannelCreated,
+    ChannelHungUp,
+    ChannelVariableSet,
+    CompleteReason,
+    MalformedEvent,
+    QueueMemberChanged,
+    channel_snapshot,
+    queue_entry_snapshot,
+    translate,
+)
+from telephony.replay import ami_events, load_stream
+
+BASE = {
+    "Timestamp": "1795306669.558183",
+    "Channel": "PJSIP/carrier-0000000a",
+    "Uniqueid": "1795306669.10",
+    "Linkedid": "1795306669.10",
+}
+
+
+def recorded(name: str) -> dict[str, str]:
+    """The first event of that name in the recorded answered call."""
+    return next(h for h in ami_events(load_stream("answered")) if h["Event"] == name)
+
+
+def test_newchannel_from_the_recording() -> None:
+    event = translate("Newchannel", recorded("Newchannel"))
+    assert isinstance(event, ChannelCreated)
+    assert event.caller_name == "张三丰" and event.context == "hotline-inbound"
+    assert event.uniqueid == event.linkedid and event.at > 1.7e9
+
+
+def test_queue_events_from_the_recording() -> None:
+    joined = translate("QueueCallerJoin", recorded("QueueCallerJoin"))
+    assert isinstance(joined, CallerJoinedQueue) and joined.queue == "hotline"
+    answered = translate("AgentConnect", recorded("AgentConnect"))
+    assert isinstance(answered, AgentAnswered)
+    assert answered.interface == "PJSIP/1001" and answered.member_name == "王芳"
+    complete = translate("AgentComplete", recorded("AgentComplete"))
+    assert isinstance(complete, AgentCompleted) and complete.reason is CompleteReason.CALLER
+    member = translate("QueueMemberStatus", recorded("QueueMemberStatus"))
+    assert isinstance(member, QueueMemberChanged) and member.interface == "PJSIP/1001"
+
+
+def test_hangup_cause() -> None:
+    event = translate("Hangup", {**BASE, "Cause": "16", "Cause-txt": "Normal Clearing"})
+    assert isinstance(event, ChannelHungUp) and event.cause == 16
+
+
+def test_unknown_and_unused_events_translate_to_none() -> None:
+    assert translate("TestEvent", {"Event": "TestEvent"}) is None
+    assert translate("Newexten", {**BASE, "Application": "AGI"}) is None
+    assert translate("VarSet", {**BASE, "Variable": "BRIDGEPEER", "Value": "x"}) is None
+
+
+def test_only_hotline_variables_are_kept() -> None:
+    event = translate("VarSet", {**BASE, "Variable": "HOTLINE_IVR_CHOICE", "Value": "2"})
+    assert isinstance(event, ChannelVariableSet) and event.value == "2"
+
+
+@pytest.mark.parametrize(
+    ("name", "headers"),
+    [
+        ("Newchannel", {k: v for k, v in BASE.items() if k != "Linkedid"}),
+        ("Hangup", {**BASE, "Timestamp": "yesterday"}),
+        ("Hangup", {**BASE, "Cause": "16; DROP TABLE"}),
+        ("QueueCallerJoin", {**BASE, "Position": "1"}),  # no Queue
+        ("AgentComplete", {**BASE, "Queue": "q", "Interface": "PJSIP/1", "Reason": "boom"}),
+        ("Hangup", {"Event": "Hangup"}),  # truncated to its first line
+    ],
+)
+def test_malformed_events_raise_a_clear_error(name: str, headers: dict[str, str]) -> None:
+    with pytest.raises(MalformedEvent):
+        translate(name, headers)
+
+
+def test_hostile_values_are_kept_as_inert_data() -> None:
+    hostile = 'x"\\;\nAction: Hangup ${SHELL(rm -rf /)}' + "长" * 5000
+    event = translate("Newchannel", {**BASE, "CallerIDName": hostile, "CallerIDNum": "<unknown>"})
+    assert isinstance(event, ChannelCreated)
+    assert event.caller_name == hostile and event.caller_number == ""
+
+
+def test_transfers() -> None:
+    blind = translate(
+        "BlindTransfer",
+        {
+            "Timestamp": "1.0",
+            "TransfereeChannel": "PJSIP/carrier-1",
+            "TransfereeUniqueid": "1.1",
+            "TransfereeLinkedid": "1.1",
+            "Extension": "110",
+        },
+    )
+    assert isinstance(blind, CallTransferred) and blind.kind == "blind" and blind.target == "110"
+
+
+def test_snapshots() -> None:
+    ch = channel_snapshot(
+        {
+            **BASE,
+            "Context": "hotline-inbound",
+            "Application": "Queue",
+            "BridgeId": "",
+            "Duration": "01:02:03",
+            "CallerIDName": "张三",
+        }
+    )
+    assert ch.duration_s == 3723 and ch.caller_name == "张三"
+    with pytest.raises(MalformedEvent):
+        channel_snapshot({**BASE, "Duration": "forever"})
+    entry = queue_entry_snapshot({"Queue": "hotline", "Uniqueid": "1.1", "Wait": "7"})
+    assert entry.wait_s == 7

@@ -1,0 +1,82 @@
+"""Real AMI traffic recorded from Asterisk 16 (tests/fixtures/ami), replayed through parser,
+translator and call tracker without Asterisk."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephony.replay import ami_events, load_stream, replay
+from telephony.tracker import CallState
+
+# Chunk sizes that cut messages, lines and UTF-8 characters at every kind of place.
+CHUNKS = [1, 7, 100, 4096, 1 << 20]
+
+
+@pytest.mark.parametrize("chunk", CHUNKS)
+def test_answered_call(chunk: int) -> None:
+    tracker, effects, malformed = replay(load_stream("answered"), chunk_size=chunk)
+    assert malformed == 0 and tracker.calls == {}
+    [call] = tracker.ended.values()
+    assert call.caller_name == "张三丰" and call.caller_number == "13900000001"
+    assert call.state is CallState.ENDED and call.end_reason == "hung up by caller"
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("1", "consult", "hotline")
+    assert call.agent_interface == "PJSIP/1001" and call.agent_name == "王芳"
+    assert call.recording == f"{call.recording.split('/')[0]}/{call.uniqueid}.wav"
+    assert call.wait_time_s is not None and 0.7 < call.wait_time_s < 2
+    assert call.talk_time_s is not None and call.talk_time_s > 1
+    assert [e.call.state for e in effects] == [
+        CallState.IN_IVR,  # Newchannel
+        CallState.IN_IVR,  # HOTLINE_QUEUE default
+        CallState.IN_IVR,  # HOTLINE_IVR_CHOICE
+        CallState.IN_IVR,  # HOTLINE_IVR_LABEL
+        CallState.IN_IVR,  # HOTLINE_QUEUE from the IVR
+        CallState.IN_IVR,  # HOTLINE_RECORDING
+        CallState.QUEUED,
+        CallState.RINGING,
+        CallState.TALKING,
+        CallState.TALKING,  # AgentComplete: who ended it
+        CallState.ENDED,
+    ]
+
+
+@pytest.mark.parametrize("chunk", CHUNKS)
+def test_dtmf_choice_for_the_complaint_queue(chunk: int) -> None:
+    tracker, _, _ = replay(load_stream("complaint_choice"), chunk_size=chunk)
+    [call] = tracker.ended.values()
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("2", "complaint", "complaint")
+    assert call.agent_name == "李娜"
+
+
+def test_hang_up_in_the_ivr() -> None:
+    tracker, _, _ = replay(load_stream("ivr_hangup"))
+    [call] = tracker.ended.values()
+    assert call.state is CallState.ENDED and call.end_reason == "caller hung up in IVR"
+    assert call.queued_at is None and call.wait_time_s is None and call.talk_time_s is None
+
+
+def test_abandoned_in_the_queue() -> None:
+    tracker, effects, _ = replay(load_stream("abandoned"))
+    [call] = tracker.ended.values()
+    assert call.state is CallState.ABANDONED and call.answered_at is None
+    assert call.wait_time_s is not None and 2 < call.wait_time_s < 3.5
+    # QueueCallerAbandon ends it; the Hangup that follows changes nothing more.
+    assert [e.call.state for e in effects].count(CallState.ABANDONED) == 1
+
+
+def test_busy_hour_every_call_accounted_for() -> None:
+    stream = load_stream("busy_hour")
+    tracker, _, malformed = replay(stream, chunk_size=333)
+    calls = list(tracker.ended.values())
+    assert malformed == 0 and tracker.calls == {} and len(calls) == 12
+    assert {c.state for c in calls} == {CallState.ENDED, CallState.ABANDONED}
+    answered = [c for c in calls if c.answered_at is not None]
+    assert {c.agent_interface for c in answered} == {"PJSIP/1001", "PJSIP/1002"}
+    assert all(c.caller_name.startswith("市民") for c in calls)
+
+
+def test_the_event_filter_kept_the_stream_small() -> None:
+    """manager.conf's whitelist: no Newexten, no RTCP, only HOTLINE_ VarSets."""
+    names = [h["Event"] for h in ami_events(load_stream("answered"))]
+    assert "Newexten" not in names and not any(n.startswith("RTCP") for n in names)
+    varsets = [h["Variable"] for h in ami_events(load_stream("answered")) if h["Event"] == "VarSet"]
+    assert varsets and all(v.startswith("HOTLINE_") for v in varsets)

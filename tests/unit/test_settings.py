@@ -1,0 +1,83 @@
+"""Settings load once, typed and frozen; a bad key stops start-up with its name in the message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from config.settings import SettingsError, load_settings, parse_settings
+
+
+def test_the_packaged_settings_load() -> None:
+    s = load_settings(environ={})
+    assert s.centre.inbound_number == "12345"
+    assert {q.name for q in s.queues} == {"hotline", "complaint"}
+    assert s.trunks["police"].number == "110" and s.trunks["police"].backup
+    assert s.ivr.operator_queue == "hotline"
+
+
+def test_settings_are_frozen() -> None:
+    s = load_settings(environ={})
+    with pytest.raises(pydantic.ValidationError):
+        s.sip.port = 1
+
+
+def test_environment_overrides_and_secret_stays_hidden() -> None:
+    s = load_settings(environ={"HOTLINE_AMI__SECRET": "t0p", "HOTLINE_SIP__PORT": "5099"})
+    assert s.ami.secret.get_secret_value() == "t0p" and s.sip.port == 5099
+    assert "t0p" not in repr(s) and "t0p" not in str(s.model_dump())
+
+
+def test_overflow_seats_get_penalty_one() -> None:
+    s = load_settings(environ={})
+    hotline = next(q for q in s.queues if q.name == "hotline")
+    members = {a.extension: p for a, p in s.queue_members(hotline)}
+    assert members == {"1001": 0, "1002": 0, "1003": 0, "1901": 1}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"sip": {"port": 70000}}, "sip.port"),
+        ({"sip": {"host": "10.0.0.1"}}, "sip.host"),
+        ({"ami": {"username": "bad user"}}, "ami.username"),
+        ({"agentz": []}, "agentz"),
+        (
+            {"queues": [{"name": "q", "skill": "general", "strategy": "fastest"}]},
+            "queues.0.strategy",
+        ),
+        (
+            {"agents": [{"extension": "1x", "name": "a", "contact": "sip:1@127.0.0.1:5"}]},
+            "agents.0.extension",
+        ),
+        (
+            {"agents": [{"extension": "1001", "name": 'a"b', "contact": "sip:1@127.0.0.1:5"}]},
+            "agents.0.name",
+        ),
+        (
+            {"trunks": {"police": {"number": "110", "primary": "8.8.8.8:5060"}}},
+            "trunks.police.primary",
+        ),
+        ({"ivr": {"queues": {"consult": "nowhere"}}}, "ivr.queues.consult"),
+        ({"ivr": {"queues": {"sing": "hotline"}}}, "ivr.queues.sing"),
+        ({"ami": {"port": 5060}}, "ami.port: 5060 is used twice"),
+    ],
+)
+def test_bad_settings_name_the_key(overrides: dict[str, object], key: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={}, overrides=overrides)
+    assert key in str(err.value)
+
+
+def test_a_settings_tree_is_validated_whole() -> None:
+    with pytest.raises(SettingsError, match=r"agents\.0\.contact"):
+        parse_settings({"agents": [{"extension": "1001", "name": "a", "contact": "tel:1"}]})
+
+
+def test_unreadable_file_is_a_settings_error(tmp_path: Path) -> None:
+    bad = tmp_path / "hotline.toml"
+    bad.write_text("[sip\nport = ", encoding="utf-8")
+    with pytest.raises(SettingsError, match="cannot read settings file"):
+        load_settings(bad, environ={})
