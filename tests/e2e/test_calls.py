@@ -87,11 +87,11 @@ async def test_caller_who_hangs_up_while_queued_is_abandoned(centre: Centre) -> 
 
 
 async def test_hostile_caller_id_is_carried_as_data(centre: Centre) -> None:
-    """Quotes, backslashes, dialplan syntax and a 1,000-character name: a normal call.
+    """Quotes, backslashes, dialplan syntax and a 5,000-character name: a normal call.
 
     (SIPp's injection file cannot carry ';': semicolons are covered where they can arrive,
     the AMI and AGI unit tests.)"""
-    hostile = 'Robert\\" ), Hangup() ${SHELL(id)} ' + "长" * 1000
+    hostile = 'Robert\\" ), Hangup() ${SHELL(id)} ' + "长" * 5000
     result = await centre.call(
         [CallerIdentity(hostile, "13900000005")],
         CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=3000),

@@ -1,0 +1,57 @@
+"""`hotline up` as an operator runs it: everything starts, /health answers, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import urllib.request
+from pathlib import Path
+
+from hotline_cli.sipp import free_udp_port
+from tests.e2e.harness import free_tcp_port
+
+
+def _get(url: str) -> tuple[int, dict[str, object]]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, json.loads(response.read())
+
+
+async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    http = free_tcp_port()
+    env = {
+        **os.environ,
+        "HOTLINE_SIP__PORT": str(free_udp_port()),
+        "HOTLINE_AMI__PORT": str(free_tcp_port()),
+        "HOTLINE_AMI__SECRET": "up-test-secret",
+        "HOTLINE_AGI__PORT": str(free_tcp_port()),
+        "HOTLINE_HTTP__PORT": str(http),
+        "HOTLINE_REDIS__PORT": str(free_tcp_port()),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline_cli.main", "--state-dir", str(tmp_path), "up",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while not lines or "Ctrl-C" not in lines[-1]:
+                line = (await proc.stdout.readline()).decode()
+                assert line, "hotline up exited early:\n" + "".join(lines)
+                lines.append(line)
+        text = "".join(lines)
+        assert "12345" in text and f"http://127.0.0.1:{http}/health" in text
+        assert "queue hotline" in text and "王芳" in text
+        status, health = await asyncio.to_thread(_get, f"http://127.0.0.1:{http}/health")
+        assert status == 200 and health["ami_connected"] is True
+        pid_file = tmp_path / "asterisk" / "run" / "asterisk.pid"
+        asterisk_pid = int(pid_file.read_text().strip())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            await proc.wait()
+    assert proc.returncode == 0
+    assert not Path(f"/proc/{asterisk_pid}").exists()  # Asterisk was stopped with the backend
