@@ -1,18 +1,20 @@
 """The CRM's database engine: SQLite file by default, PostgreSQL by URL.
 
 SQLite allows one writer; a single pooled connection in WAL mode avoids "database is locked"
-between our own requests, and is fast because each statement stays in-process.
+between our own requests, and its calls run inline on the loop (see inline_sqlite).
 """
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from crm.db import inline_sqlite
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -41,7 +43,10 @@ def async_url(url: str) -> str:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = async_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, **kwargs)
+        path = make_url(url).database or ":memory:"
+        engine = create_async_engine(
+            url, async_creator=inline_sqlite.creator(path), pool_size=1, max_overflow=0, **kwargs
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, **kwargs)

@@ -227,4 +227,3 @@ class OrderSequence(Base):
     centre_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
-
