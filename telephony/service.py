@@ -14,10 +14,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from telephony.ami import AmiConnected, AmiConnectionLost, AmiDisconnected, AmiEvent, AmiItem
 from telephony.events import (
+    DomainEvent,
     MalformedEvent,
     channel_snapshot,
     queue_entry_snapshot,
@@ -28,6 +29,7 @@ from telephony.tracker import CallTracker, Effect, calls_from_snapshot
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Effect], Awaitable[None]]
+EventListener = Callable[[DomainEvent], Awaitable[None]]
 
 
 class AmiSource(Protocol):
@@ -54,14 +56,23 @@ class ServiceStats:
 
 
 class TelephonyService:
-    """Owns the consumer task; `idle()` waits until everything queued so far is handled."""
+    """Owns the consumer task.
+
+    `event_listeners` see every domain event before the tracker applies it (queue members,
+    agents ringing); `listeners` see the tracker's call effects.
+    """
 
     def __init__(
-        self, ami: AmiSource, tracker: CallTracker, listeners: Sequence[Listener] = ()
+        self,
+        ami: AmiSource,
+        tracker: CallTracker,
+        listeners: Sequence[Listener] = (),
+        event_listeners: Sequence[EventListener] = (),
     ) -> None:
         self.ami = ami
         self.tracker = tracker
         self.listeners = list(listeners)
+        self.event_listeners = list(event_listeners)
         self.stats = ServiceStats()
         self._task: asyncio.Task[None] | None = None
         self._resynced = asyncio.Event()
@@ -99,16 +110,22 @@ class TelephonyService:
 
     async def handle(self, item: AmiItem) -> None:
         if isinstance(item, AmiEvent):
-            effects = self._on_event(item)
+            event = self._translate(item)
+            if event is None:
+                return
+            for event_listener in self.event_listeners:
+                await self._call(event_listener, event)
+            effects = self.tracker.apply(event)
         elif isinstance(item, AmiConnected):
             self.stats.connected = True
             effects = await self._resync()
         else:
             effects = self._on_disconnect(item)
         for effect in effects:
-            await self._notify(effect)
+            for listener in self.listeners:
+                await self._call(listener, effect)
 
-    def _on_event(self, item: AmiEvent) -> list[Effect]:
+    def _translate(self, item: AmiEvent) -> DomainEvent | None:
         self.stats.events += 1
         self.stats.by_name[item.name] = self.stats.by_name.get(item.name, 0) + 1
         try:
@@ -116,11 +133,10 @@ class TelephonyService:
         except MalformedEvent as exc:
             self.stats.malformed += 1
             log.warning("malformed AMI event skipped: %s", exc)
-            return []
-        if event is None:
-            return []
-        self.stats.translated += 1
-        return self.tracker.apply(event)
+            return None
+        if event is not None:
+            self.stats.translated += 1
+        return event
 
     def _on_disconnect(self, item: AmiDisconnected) -> list[Effect]:
         self.stats.connected = False
@@ -155,10 +171,9 @@ class TelephonyService:
         log.info("re-synced: %d channels, %d live calls", len(snapshot), len(live))
         return effects
 
-    async def _notify(self, effect: Effect) -> None:
-        for listener in self.listeners:
-            try:
-                await listener(effect)
-            except Exception:
-                self.stats.listener_errors += 1
-                log.exception("call listener %r failed", listener)
+    async def _call(self, listener: Callable[[Any], Awaitable[None]], what: object) -> None:
+        try:
+            await listener(what)
+        except Exception:
+            self.stats.listener_errors += 1
+            log.exception("listener %r failed on %r", listener, what)

@@ -75,6 +75,7 @@ class Call:
     ended_at: float | None = None
     agent_interface: str = ""
     agent_name: str = ""
+    agent_channel: str = ""  # the answering agent's leg, for hang-up and transfer actions
     ringing: tuple[str, ...] = ()  # interfaces ringing for this call now
     completed_by: str = ""  # caller / agent / transfer, from AgentComplete
     recording: str = ""
@@ -121,6 +122,7 @@ def _queued(call: Call, e: CallerJoinedQueue) -> Call:
         answered_at=None,
         agent_interface="",
         agent_name="",
+        agent_channel="",
         ringing=(),
     )
 
@@ -143,6 +145,7 @@ def _answered(call: Call, e: AgentAnswered) -> Call:
         answered_at=e.at,
         agent_interface=e.interface,
         agent_name=e.member_name,
+        agent_channel=e.agent_channel,
         ringing=(),
         queue=e.queue,
     )
@@ -247,6 +250,7 @@ def calls_from_snapshot(
                 answered_at=at,
                 agent_interface=_interface_of(peers[0].channel),
                 agent_name=peers[0].caller_name,
+                agent_channel=peers[0].channel,
             )
         calls[call.linkedid] = call
     return calls
@@ -324,6 +328,7 @@ class CallTracker:
                     answered_at=known.answered_at or seen.answered_at,
                     agent_interface=known.agent_interface or seen.agent_interface,
                     agent_name=known.agent_name or seen.agent_name,
+                    agent_channel=known.agent_channel or seen.agent_channel,
                 )
                 effects += self._store(merged, known.state, None)
         return effects

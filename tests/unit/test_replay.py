@@ -21,6 +21,7 @@ def test_answered_call(chunk: int) -> None:
     assert call.state is CallState.ENDED and call.end_reason == "hung up by caller"
     assert (call.ivr_choice, call.ivr_label, call.queue) == ("1", "consult", "hotline")
     assert call.agent_interface == "PJSIP/1001" and call.agent_name == "王芳"
+    assert call.agent_channel.startswith("PJSIP/1001-")
     assert call.recording == f"{call.recording.split('/')[0]}/{call.uniqueid}.wav"
     assert call.wait_time_s is not None and 0.7 < call.wait_time_s < 2
     assert call.talk_time_s is not None and call.talk_time_s > 1

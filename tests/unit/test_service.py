@@ -12,6 +12,7 @@ from types import MappingProxyType
 import pytest
 
 from telephony.ami import AmiConnected, AmiConnectionLost, AmiDisconnected, AmiEvent, AmiItem
+from telephony.events import DomainEvent
 from telephony.replay import ami_events, load_stream
 from telephony.service import TelephonyService
 from telephony.tracker import CallChanged, CallState, CallTracker
@@ -86,6 +87,25 @@ async def test_bad_events_are_logged_and_the_consumer_goes_on(
     if bad["Event"] != "SomethingNew":
         assert service.stats.malformed == 1
         assert "malformed AMI event skipped" in caplog.text
+
+
+async def test_event_listeners_see_every_domain_event_before_the_tracker() -> None:
+    ami = CannedAmi()
+    order: list[str] = []
+    tracker = CallTracker()
+
+    async def on_event(event: DomainEvent) -> None:
+        order.append(f"event:{type(event).__name__}:{len(tracker.ended)}")
+
+    async def on_effect(effect: CallChanged) -> None:
+        order.append(f"effect:{effect.call.state}")
+
+    async with TelephonyService(ami, tracker, [on_effect], [on_event]):
+        ami.feed("answered")
+        await drain(ami)
+    assert "event:QueueMemberChanged:0" in order  # not a call event, still seen
+    hangup = order.index("event:ChannelHungUp:0")
+    assert order[hangup + 1] == "effect:ended"
 
 
 async def test_a_failing_listener_does_not_stop_the_others() -> None:
