@@ -1,0 +1,158 @@
+"""The message bus between the backend and the gateways, on Redis streams.
+
+One stream carries every message for desktops. Entry ids are `<seq>-0` where seq comes from a
+counter incremented in the same Lua script as the XADD: one global, strictly increasing
+sequence that every gateway process sees identically, so a desktop can resume on any gateway
+from the last seq it saw. A second stream carries agent commands from gateways to the backend,
+read through a consumer group so a command is handled once and survives a backend restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+_PUBLISH = """
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'topic', ARGV[1], 'body', ARGV[2])
+return seq
+"""
+
+_PAGE = 1000
+_BLOCK_MS = 5000
+_RETRY_S = (0.1, 0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BusMessage:
+    seq: int
+    topic: str
+    body: dict[str, Any]
+
+
+class ResumeGap(Exception):
+    """The messages after the requested seq are no longer all on the bus: take a snapshot."""
+
+
+class Bus:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        stream: str = "hotline:bus",
+        commands: str = "hotline:commands",
+        maxlen: int = 100_000,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.commands_stream = commands
+        self.maxlen = maxlen
+        self._counter = f"{stream}:seq"
+        self._publish = redis.register_script(_PUBLISH)
+
+    async def publish(self, topic: str, body: Mapping[str, Any]) -> int:
+        """Append a message (body has a "type"); returns its seq."""
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        args: list[str | int] = [topic, data, self.maxlen]
+        seq = await self._publish(keys=[self.stream, self._counter], args=args)
+        return int(seq)
+
+    async def last_seq(self) -> int:
+        value = await self.redis.get(self._counter)
+        return int(value) if value is not None else 0
+
+    async def since(self, after_seq: int, topics: Collection[str]) -> list[BusMessage]:
+        """Every message on `topics` after `after_seq`, oldest first; ResumeGap if some are gone."""
+        last = await self.last_seq()
+        if after_seq > last:
+            raise ResumeGap(f"seq {after_seq} is ahead of the bus ({last})")
+        found: list[BusMessage] = []
+        cursor, first = after_seq, True
+        while cursor < last:
+            page: Any = await self.redis.xrange(self.stream, f"({cursor}-0", "+", count=_PAGE)
+            if not page:
+                break
+            messages = [_message(entry_id, fields) for entry_id, fields in page]
+            if first and messages[0].seq != after_seq + 1:
+                raise ResumeGap(f"seq {after_seq + 1} has been trimmed from the bus")
+            first = False
+            found += [m for m in messages if m.topic in topics]
+            cursor = messages[-1].seq
+        if first and after_seq < last:
+            raise ResumeGap(f"seq {after_seq + 1} has been trimmed from the bus")
+        return found
+
+    async def follow(self, after_seq: int) -> AsyncIterator[BusMessage]:
+        """Every message after `after_seq`, forever; rides out Redis outages by retrying."""
+        cursor, failures = after_seq, 0
+        while True:
+            try:
+                reply: Any = await self.redis.xread(
+                    {self.stream: f"{cursor}-0"}, count=_PAGE, block=_BLOCK_MS
+                )
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                delay = _RETRY_S[min(failures, len(_RETRY_S) - 1)]
+                failures += 1
+                log.warning("bus read failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            for _stream, entries in reply or []:
+                for entry_id, fields in entries:
+                    message = _message(entry_id, fields)
+                    cursor = message.seq
+                    yield message
+
+    async def submit_command(self, command: Mapping[str, Any]) -> None:
+        data = json.dumps(command, ensure_ascii=False, separators=(",", ":"))
+        await self.redis.xadd(self.commands_stream, {"command": data}, maxlen=self.maxlen)
+
+    async def commands(
+        self, group: str = "backend", consumer: str = "backend-1"
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Commands for the backend: first those this consumer took but never acked, then new."""
+        try:
+            await self.redis.xgroup_create(self.commands_stream, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        cursor = "0"  # first our pending entries (taken before a crash, never acked)
+        while True:
+            reply: Any = await self.redis.xreadgroup(
+                group, consumer, {self.commands_stream: cursor}, count=_PAGE, block=_BLOCK_MS
+            )
+            entries = [e for _stream, batch in reply or [] for e in batch]
+            if cursor != ">":
+                cursor = _text(entries[-1][0]) if entries else ">"
+            for entry_id, fields in entries:
+                if fields:  # a pending entry trimmed from the stream comes back empty
+                    yield _text(entry_id), json.loads(_text(_field(fields, "command")))
+
+    async def ack_command(self, entry_id: str, group: str = "backend") -> None:
+        await self.redis.xack(self.commands_stream, group, entry_id)
+
+
+def _message(entry_id: bytes | str, fields: Mapping[Any, Any]) -> BusMessage:
+    seq = int(_text(entry_id).partition("-")[0])
+    body = json.loads(_text(_field(fields, "body")))
+    return BusMessage(seq, _text(_field(fields, "topic")), body)
+
+
+def _field(fields: Mapping[Any, Any], name: str) -> Any:
+    """A stream field whatever the client's decode_responses setting."""
+    return fields[name] if name in fields else fields[name.encode()]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

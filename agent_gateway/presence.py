@@ -1,0 +1,141 @@
+"""Agent presence: a pure state machine kept as one transition table.
+
+The backend feeds it inputs derived from AMI events and agent commands; it returns the new
+presence or raises IllegalTransition. Raising (rather than silently keeping the state) makes
+an out-of-order event or a refused command visible where it happens: the backend logs it or
+answers the command with the reason, and the stored presence stays as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from agent_gateway.protocol import Presence, PresenceState
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedOut:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unpaused:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ringing:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpDone:
+    pass
+
+
+PresenceInput = (
+    LoggedIn | LoggedOut | Paused | Unpaused | Ringing | Answered | CallEnded | WrapUpDone
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPresence:
+    extension: str
+    name: str
+    state: PresenceState
+    reason: str | None
+    since: float
+    call_id: str | None
+
+    @classmethod
+    def logged_out(cls, extension: str, name: str, at: float) -> AgentPresence:
+        return cls(extension, name, PresenceState.LOGGED_OUT, None, at, None)
+
+    def to_message(self) -> Presence:
+        """The `presence` message desktops receive (publish its model_dump(mode="json"))."""
+        return Presence(
+            extension=self.extension,
+            name=self.name,
+            state=self.state,
+            reason=self.reason,
+            since=self.since,
+            call_id=self.call_id,
+        )
+
+
+class IllegalTransition(Exception):
+    """The input makes no sense in the agent's current state; the presence is unchanged."""
+
+    def __init__(self, presence: AgentPresence, event: PresenceInput, why: str) -> None:
+        super().__init__(
+            f"agent {presence.extension}: {type(event).__name__} not allowed when "
+            f"{presence.state}: {why}"
+        )
+        self.presence = presence
+        self.event = event
+
+
+S = PresenceState
+# What the agent becomes: (state it is in, input) → new state. Nothing else is legal.
+TRANSITIONS: dict[tuple[PresenceState, type[PresenceInput]], PresenceState] = {
+    (S.LOGGED_OUT, LoggedIn): S.AVAILABLE,
+    (S.AVAILABLE, Ringing): S.RINGING,
+    (S.AVAILABLE, Paused): S.PAUSED,
+    (S.RINGING, Answered): S.TALKING,
+    (S.RINGING, CallEnded): S.AVAILABLE,  # missed: rang out or the caller gave up
+    (S.TALKING, CallEnded): S.WRAP_UP,
+    (S.WRAP_UP, WrapUpDone): S.AVAILABLE,
+    (S.WRAP_UP, Paused): S.PAUSED,
+    (S.PAUSED, Paused): S.PAUSED,  # a new reason (lunch → training)
+    (S.PAUSED, Unpaused): S.AVAILABLE,
+    **{(state, LoggedOut): S.LOGGED_OUT for state in PresenceState},
+}
+
+
+def apply(presence: AgentPresence, event: PresenceInput, at: float) -> AgentPresence:
+    """The presence after `event` at time `at`; raises IllegalTransition if not allowed."""
+    new_state = TRANSITIONS.get((presence.state, type(event)))
+    if new_state is None:
+        raise IllegalTransition(presence, event, "no such transition")
+    # Inputs about a call must name the call the agent is on.
+    if isinstance(event, Answered | CallEnded) and event.call_id != presence.call_id:
+        raise IllegalTransition(
+            presence, event, f"call {event.call_id} is not the agent's call {presence.call_id}"
+        )
+    return dataclasses.replace(
+        presence,
+        state=new_state,
+        reason=event.reason if isinstance(event, Paused) else None,
+        since=at,
+        call_id=_call_id_after(presence, event, new_state),
+    )
+
+
+def _call_id_after(
+    presence: AgentPresence, event: PresenceInput, new_state: PresenceState
+) -> str | None:
+    """Ringing brings a call; talking and wrap-up keep it (the order is saved in wrap-up)."""
+    if isinstance(event, Ringing):
+        return event.call_id
+    return presence.call_id if new_state in (S.TALKING, S.WRAP_UP) else None

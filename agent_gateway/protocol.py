@@ -1,0 +1,366 @@
+"""The agent desktop protocol: JSON text frames over a websocket, versioned by PROTOCOL_VERSION.
+
+Pure: no I/O. Client → server messages are validated strictly (unknown fields are refused) so
+a desktop bug shows up as a clear error instead of a half-understood command. Server → client
+models are what the backend uses to build bus bodies; the gateway itself forwards bus bodies
+as they are (plus "seq") and does not re-validate them. docs/agent_protocol.md describes every
+message; docs/agent_protocol.schema.json is generated from this module by `json_schema()`.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+from pydantic.json_schema import models_json_schema
+
+PROTOCOL_VERSION = 1
+
+# Largest save_order payload, JSON-encoded: an order is a form, not a document store.
+MAX_ORDER_BYTES = 16 * 1024
+
+Role: TypeAlias = Literal["agent", "supervisor", "admin"]
+
+
+class PresenceState(StrEnum):
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    RINGING = "ringing"
+    TALKING = "talking"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+class ErrorCode(StrEnum):
+    """Why the gateway refused a client message (sent in `error` or `command_result`)."""
+
+    MALFORMED_JSON = "malformed_json"
+    INVALID_MESSAGE = "invalid_message"
+    UNKNOWN_TYPE = "unknown_type"
+    UNKNOWN_COMMAND = "unknown_command"
+    INVALID_ARGS = "invalid_args"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
+    RESUME_GAP = "resume_gap"
+
+
+class ProtocolError(Exception):
+    """A client message the gateway refuses; `command_id` is set when the reply can name it."""
+
+    def __init__(self, code: ErrorCode, message: str, command_id: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.command_id = command_id
+
+
+# --- client → server -------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+QueueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+class Resume(_Strict):
+    """Replay what was published after `last_seq`, then continue live."""
+
+    type: Literal["resume"]
+    last_seq: NonNegativeInt
+
+
+class Ping(_Strict):
+    type: Literal["ping"]
+
+
+class QueuesArgs(_Strict):
+    queues: list[QueueName] | None = Field(default=None, max_length=32)
+
+
+class NoArgs(_Strict):
+    pass
+
+
+class PauseArgs(_Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class TransferArgs(_Strict):
+    target: Annotated[str, StringConstraints(pattern=r"^[0-9]{2,15}$")]
+    mode: Literal["blind"] = "blind"
+
+
+class SaveOrderArgs(_Strict):
+    """The order form's fields; the CRM validates their meaning, we only bound the size."""
+
+    order: dict[str, Any]
+
+    @field_validator("order")
+    @classmethod
+    def _bounded(cls, order: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(order, ensure_ascii=False).encode())
+        if size > MAX_ORDER_BYTES:
+            raise ValueError(f"order is {size} bytes, at most {MAX_ORDER_BYTES} allowed")
+        return order
+
+
+class _Command(_Strict):
+    type: Literal["command"]
+    id: CommandId
+
+
+class Login(_Command):
+    name: Literal["login"]
+    args: QueuesArgs = QueuesArgs()
+
+
+class Logout(_Command):
+    name: Literal["logout"]
+    args: QueuesArgs = QueuesArgs()
+
+
+class Pause(_Command):
+    name: Literal["pause"]
+    args: PauseArgs
+
+
+class Unpause(_Command):
+    name: Literal["unpause"]
+    args: NoArgs = NoArgs()
+
+
+class Hangup(_Command):
+    name: Literal["hangup"]
+    args: NoArgs = NoArgs()
+
+
+class Transfer(_Command):
+    name: Literal["transfer"]
+    args: TransferArgs
+
+
+class WrapupDone(_Command):
+    name: Literal["wrapup_done"]
+    args: NoArgs = NoArgs()
+
+
+class SaveOrder(_Command):
+    name: Literal["save_order"]
+    args: SaveOrderArgs
+
+
+Command = Annotated[
+    Login | Logout | Pause | Unpause | Hangup | Transfer | WrapupDone | SaveOrder,
+    Field(discriminator="name"),
+]
+ClientMessage = Annotated[Resume | Ping | Command, Field(discriminator="type")]
+
+COMMAND_NAMES = frozenset(
+    ("login", "logout", "pause", "unpause", "hangup", "transfer", "wrapup_done", "save_order")
+)
+_CLIENT_TYPES = frozenset(("resume", "ping", "command"))
+_client_adapter: TypeAdapter[Resume | Ping | Command] = TypeAdapter(ClientMessage)
+
+
+def parse_client_message(text: str | bytes) -> Resume | Ping | Command:
+    """Parse one client frame, or raise ProtocolError saying precisely what is wrong."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(ErrorCode.MALFORMED_JSON, f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "a message is a JSON object")
+    kind = raw.get("type")
+    if kind not in _CLIENT_TYPES:
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {_short(kind)}")
+    raw_id = raw.get("id")
+    command_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 64 else None
+    if kind == "command" and raw.get("name") not in COMMAND_NAMES:
+        raise ProtocolError(
+            ErrorCode.UNKNOWN_COMMAND, f"unknown command {_short(raw.get('name'))}", command_id
+        )
+    try:
+        return _client_adapter.validate_python(raw)
+    except ValidationError as exc:
+        if kind == "command":
+            raise ProtocolError(ErrorCode.INVALID_ARGS, _describe(exc, 2), command_id) from None
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, _describe(exc, 1)) from None
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _describe(exc: ValidationError, tags: int) -> str:
+    """Pydantic's errors without the offending input (which may be large or hostile)."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        # The loc starts with the discriminators' tags ("command", "pause"): drop them.
+        where = ".".join(str(p) for p in err["loc"][tags:]) or "message"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+# --- server → client -------------------------------------------------------------------------
+
+
+class _Out(BaseModel):
+    """Built by the backend and the gateway; extra fields refused so typos fail at once."""
+
+    # Every field is always sent, defaults included: the schema says so.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
+
+
+class User(_Out):
+    id: int
+    name: str
+    role: Role
+    extension: str | None
+
+
+class Hello(_Out):
+    type: Literal["hello"] = "hello"
+    v: int = PROTOCOL_VERSION
+    user: User
+    last_seq: int = Field(description="the newest seq on the bus when the desktop connected")
+
+
+class Snapshot(_Out):
+    type: Literal["snapshot"] = "snapshot"
+    seq: int = Field(description="the state includes every message up to this seq")
+    presence: dict[str, dict[str, Any]] = Field(description="extension → presence message")
+    calls: list[dict[str, Any]]
+
+
+class Caller(_Out):
+    number: str
+    name: str | None = None
+    masked: bool = False
+
+
+class IvrChoice(_Out):
+    choice: str | None = None
+    label: str | None = None
+
+
+class ScreenPop(_Out):
+    type: Literal["screen_pop"] = "screen_pop"
+    call_id: str = Field(description="the call's Linkedid")
+    extension: str
+    caller: Caller
+    ivr: IvrChoice
+    queue: str | None
+    wait_s: float
+    ami_ts: float | None = Field(description="Asterisk's event timestamp (epoch seconds)")
+    history: list[dict[str, Any]] = Field(description="summaries of the caller's earlier orders")
+    open_orders: list[dict[str, Any]]
+    draft_order: dict[str, Any]
+
+
+class CallUpdate(_Out):
+    type: Literal["call_update"] = "call_update"
+    call_id: str
+    state: str = Field(description="e.g. ringing, answered, held, transferred, ended, abandoned")
+    agent_extension: str | None
+    at: float
+    reason: str | None = None
+
+
+class Presence(_Out):
+    type: Literal["presence"] = "presence"
+    extension: str
+    name: str
+    state: PresenceState
+    reason: str | None
+    since: float
+    call_id: str | None
+
+
+class QueueStats(_Out):
+    type: Literal["queue_stats"] = "queue_stats"
+    queue: str
+    waiting: int
+    longest_wait_s: float
+    agents_by_state: dict[str, int]
+    answered_today: int
+    abandoned_today: int
+    service_level_15s: float | None = Field(
+        description="share (0..1) of today's answered calls answered within 15 s"
+    )
+
+
+class ErrorInfo(_Out):
+    code: str
+    message: str
+
+
+class CommandResult(_Out):
+    type: Literal["command_result"] = "command_result"
+    id: str
+    ok: bool
+    error: ErrorInfo | None = None
+    result: dict[str, Any] | None = None
+
+
+class Error(_Out):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+
+
+class Pong(_Out):
+    type: Literal["pong"] = "pong"
+
+
+# Messages the backend publishes on the bus; the gateway adds "seq" when forwarding them.
+BUS_MESSAGES: tuple[type[_Out], ...] = (ScreenPop, CallUpdate, Presence, QueueStats, CommandResult)
+DIRECT_MESSAGES: tuple[type[_Out], ...] = (Hello, Snapshot, Error, Pong)
+CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
+    Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
+)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of every message, as kept in docs/agent_protocol.schema.json."""
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (m, "validation") for m in CLIENT_MESSAGES
+    ]
+    models += [(m, "serialization") for m in (*DIRECT_MESSAGES, *BUS_MESSAGES)]
+    _, schema = models_json_schema(models, ref_template="#/$defs/{model}")
+    defs: dict[str, Any] = schema["$defs"]
+    for model in BUS_MESSAGES:
+        # Forwarded bus messages carry their position on the bus; a command_result sent
+        # directly by the gateway (a refused command) has none.
+        props = defs[model.__name__]["properties"]
+        props["seq"] = {"type": "integer", "description": "position on the bus (resume point)"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"hotline agent protocol v{PROTOCOL_VERSION}",
+        "client_to_server": [{"$ref": f"#/$defs/{m.__name__}"} for m in CLIENT_MESSAGES],
+        "server_to_client": [
+            {"$ref": f"#/$defs/{m.__name__}"} for m in (*DIRECT_MESSAGES, *BUS_MESSAGES)
+        ],
+        "$defs": defs,
+    }
+
+
+def encode(message: BaseModel) -> str:
+    """A server message as the text frame sent to desktops."""
+    return message.model_dump_json()

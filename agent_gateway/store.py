@@ -1,0 +1,75 @@
+"""The shared live state desktops' snapshots are built from, in two Redis hashes.
+
+The backend writes them (and must write before it publishes the matching bus message, so a
+snapshot taken at seq S includes every change up to S); gateways only read them.
+`hotline:presence`: extension → presence message JSON; `hotline:calls`: Linkedid → call JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+PRESENCE_KEY = "hotline:presence"
+CALLS_KEY = "hotline:calls"
+
+
+async def write_presence(redis: Redis, extension: str, presence: Mapping[str, Any]) -> None:
+    await redis.hset(PRESENCE_KEY, extension, _dumps(presence))
+
+
+async def read_presence(redis: Redis) -> dict[str, dict[str, Any]]:
+    raw: Mapping[Any, Any] = await redis.hgetall(PRESENCE_KEY)
+    return {_text(k): v for k, v in _loads_each(raw).items()}
+
+
+async def write_call(redis: Redis, call_id: str, call: Mapping[str, Any]) -> None:
+    await redis.hset(CALLS_KEY, call_id, _dumps(call))
+
+
+async def remove_call(redis: Redis, call_id: str) -> None:
+    await redis.hdel(CALLS_KEY, call_id)
+
+
+async def read_calls(redis: Redis) -> list[dict[str, Any]]:
+    raw: Mapping[Any, Any] = await redis.hgetall(CALLS_KEY)
+    return list(_loads_each(raw).values())
+
+
+def calls_for_extension(calls: list[dict[str, Any]], extension: str) -> list[dict[str, Any]]:
+    """The calls an agent's desktop may see: the one it talks on and those ringing it."""
+    return [
+        call
+        for call in calls
+        if call.get("agent_extension") == extension
+        or extension in (call.get("ringing_extensions") or ())
+    ]
+
+
+def _loads_each(raw: Mapping[Any, Any]) -> dict[Any, dict[str, Any]]:
+    """Decode each value; one corrupt entry is logged and left out, not fatal to a snapshot."""
+    decoded = {}
+    for key, value in raw.items():
+        try:
+            item = json.loads(value)
+        except ValueError:
+            item = None
+        if isinstance(item, dict):
+            decoded[key] = item
+        else:
+            log.error("ignoring undecodable entry %r in a snapshot hash", _text(key))
+    return decoded
+
+
+def _dumps(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
