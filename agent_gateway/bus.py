@@ -78,18 +78,19 @@ class Bus:
         if after_seq > last:
             raise ResumeGap(f"seq {after_seq} is ahead of the bus ({last})")
         found: list[BusMessage] = []
-        cursor, first = after_seq, True
+        cursor = after_seq
         while cursor < last:
             page: Any = await self.redis.xrange(self.stream, f"({cursor}-0", "+", count=_PAGE)
             if not page:
                 break
-            messages = [_message(entry_id, fields) for entry_id, fields in page]
-            if first and messages[0].seq != after_seq + 1:
+            if cursor == after_seq and _seq(page[0][0]) != after_seq + 1:
                 raise ResumeGap(f"seq {after_seq + 1} has been trimmed from the bus")
-            first = False
-            found += [m for m in messages if m.topic in topics]
-            cursor = messages[-1].seq
-        if first and after_seq < last:
+            for entry_id, fields in page:
+                message = _message(entry_id, fields)
+                if message is not None and message.topic in topics:
+                    found.append(message)
+            cursor = _seq(page[-1][0])
+        if cursor == after_seq < last:
             raise ResumeGap(f"seq {after_seq + 1} has been trimmed from the bus")
         return found
 
@@ -110,9 +111,10 @@ class Bus:
             failures = 0
             for _stream, entries in reply or []:
                 for entry_id, fields in entries:
+                    cursor = _seq(entry_id)
                     message = _message(entry_id, fields)
-                    cursor = message.seq
-                    yield message
+                    if message is not None:
+                        yield message
 
     async def submit_command(self, command: Mapping[str, Any]) -> None:
         data = json.dumps(command, ensure_ascii=False, separators=(",", ":"))
@@ -143,10 +145,21 @@ class Bus:
         await self.redis.xack(self.commands_stream, group, entry_id)
 
 
-def _message(entry_id: bytes | str, fields: Mapping[Any, Any]) -> BusMessage:
-    seq = int(_text(entry_id).partition("-")[0])
-    body = json.loads(_text(_field(fields, "body")))
-    return BusMessage(seq, _text(_field(fields, "topic")), body)
+def _message(entry_id: bytes | str, fields: Mapping[Any, Any]) -> BusMessage | None:
+    """The entry as a message; None (logged) if it is not one: one bad entry stops nothing."""
+    try:
+        seq = _seq(entry_id)
+        body = json.loads(_text(_field(fields, "body")))
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            raise ValueError("the body is not an object with a string type")
+        return BusMessage(seq, _text(_field(fields, "topic")), body)
+    except (KeyError, ValueError) as exc:
+        log.error("skipping bus entry %s: %s", _text(entry_id), exc)
+        return None
+
+
+def _seq(entry_id: bytes | str) -> int:
+    return int(_text(entry_id).partition("-")[0])
 
 
 def _field(fields: Mapping[Any, Any], name: str) -> Any:

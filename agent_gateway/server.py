@@ -1,0 +1,176 @@
+"""The websocket edge: handshake checks, one bus reader per process, one Session per desktop.
+
+Stateless apart from its connections: it needs only Redis and the ticket secret, so any number
+of gateway processes can serve desktops side by side; each reads the whole bus once and fans
+out locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Collection
+from dataclasses import dataclass
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+from redis.asyncio import Redis
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from agent_gateway.bus import Bus
+from agent_gateway.hub import Hub
+from agent_gateway.ratelimit import RateLimiter
+from agent_gateway.session import CLOSE_TIMEOUT_S, Session
+from agent_gateway.tickets import InvalidTicket, TicketClaims, verify_ticket
+
+log = logging.getLogger(__name__)
+
+# A client flooding at more than `ABUSE_FACTOR` bursts of refusals is disconnected.
+ABUSE_FACTOR = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    claims: TicketClaims
+    last_seq: int | None
+
+
+class GatewayServer:
+    """Async context manager: entering listens and starts the bus reader, leaving stops both."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        redis: Redis,
+        *,
+        host: str,
+        port: int,
+        secret: bytes,
+        allowed_origins: Collection[str],
+        max_message_bytes: int = 64 * 1024,
+        queue_size: int = 1000,
+        commands_per_second: int = 20,
+    ) -> None:
+        self.bus = bus
+        self.redis = redis
+        self.host = host
+        self.requested_port = port
+        self.secret = secret
+        self.allowed_origins = frozenset(allowed_origins)
+        self.max_message_bytes = max_message_bytes
+        self.queue_size = queue_size
+        self.commands_per_second = commands_per_second
+        self.hub = Hub()
+        # What the handshake learnt, for the connection handler (websockets keeps no user data).
+        self._admitted: weakref.WeakKeyDictionary[ServerConnection, _Admitted] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._server: Server | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the gateway is not listening")
+        port: int = next(iter(self._server.sockets)).getsockname()[1]
+        return port
+
+    async def __aenter__(self) -> GatewayServer:
+        start = await self.bus.last_seq()
+        self._reader = asyncio.create_task(self.hub.pump(self.bus.follow(start)))
+        try:
+            self._server = await serve(
+                self._serve,
+                self.host,
+                self.requested_port,
+                process_request=self._check_handshake,
+                max_size=self.max_message_bytes,
+                # Per-message deflate costs ~100 KB of zlib state per connection and CPU per
+                # frame; screen pops are small and latency matters more.
+                compression=None,
+                close_timeout=CLOSE_TIMEOUT_S,
+            )
+        except BaseException:
+            await self._stop_reader()
+            raise
+        log.info("agent gateway listening on ws://%s:%d", self.host, self.port)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        await self._stop_reader()
+
+    async def wait(self) -> None:
+        """Return only if the bus reader fails (it rides out Redis outages by itself)."""
+        if self._reader is None:
+            raise RuntimeError("the gateway is not running")
+        await asyncio.shield(self._reader)
+
+    async def _stop_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    def _check_handshake(self, ws: ServerConnection, request: Request) -> Response | None:
+        """Refuse a foreign page (403), a missing or bad ticket (401), a bad last_seq (400)."""
+        origins = request.headers.get_all("Origin")
+        if len(origins) > 1 or (origins and origins[0] not in self.allowed_origins):
+            return _refuse(ws, 403, f"origin {origins} not allowed")
+        query = parse_qs(urlsplit(request.path).query)
+        tickets = query.get("ticket", [])
+        if len(tickets) != 1:
+            return _refuse(ws, 401, "one ticket query parameter is required")
+        try:
+            claims = verify_ticket(self.secret, tickets[0], time.time())
+        except InvalidTicket as exc:
+            return _refuse(ws, 401, f"invalid ticket: {exc}")
+        last_seq: int | None = None
+        if "last_seq" in query:
+            text = query["last_seq"][-1]
+            if not text.isdigit() or not text.isascii():
+                return _refuse(ws, 400, f"last_seq {text[:20]!r} is not a sequence number")
+            last_seq = int(text)
+        self._admitted[ws] = _Admitted(claims, last_seq)
+        return None
+
+    async def _serve(self, ws: ServerConnection) -> None:
+        admitted = self._admitted.pop(ws)
+        subscriber = self.hub.subscribe(admitted.claims.topics, self.queue_size)
+        rate = self.commands_per_second
+        limiter = RateLimiter(rate, rate, ABUSE_FACTOR * rate, time.monotonic())
+        try:
+            session = Session(ws, admitted.claims, self.bus, self.redis, subscriber, limiter)
+            await session.run(admitted.last_seq)
+        finally:
+            self.hub.unsubscribe(subscriber)
+
+
+def _refuse(ws: ServerConnection, status: int, why: str) -> Response:
+    log.warning("refused websocket handshake from %s: %d %s", ws.remote_address, status, why)
+    return ws.respond(status, why + "\n")
+
+
+async def run_gateway(
+    redis_url: str, host: str, port: int, secret: bytes, allowed_origins: Collection[str]
+) -> None:
+    """Serve desktops until cancelled (the `python -m agent_gateway` process)."""
+    redis = Redis.from_url(redis_url)
+    try:
+        async with GatewayServer(
+            Bus(redis), redis, host=host, port=port, secret=secret, allowed_origins=allowed_origins
+        ) as server:
+            await server.wait()
+    finally:
+        await redis.aclose()

@@ -1,0 +1,215 @@
+"""One desktop's connection: bring it up to date, forward its frames, answer what it sends.
+
+Ordering without loss or repeats rests on one number, `_sent`: the bus position the desktop
+has been brought up to. The subscriber is registered with the hub *before* the catch-up reads
+Redis, so nothing published meanwhile is missed; any frame the hub queued that the catch-up
+already covered (seq ≤ `_sent`) is skipped by the forwarder. A lock keeps catch-up and
+forwarding from interleaving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from redis.asyncio import Redis
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from agent_gateway.bus import Bus, ResumeGap
+from agent_gateway.hub import Subscriber, encode_message
+from agent_gateway.protocol import (
+    Command,
+    CommandResult,
+    Error,
+    ErrorCode,
+    ErrorInfo,
+    Hello,
+    Ping,
+    Pong,
+    ProtocolError,
+    Resume,
+    Snapshot,
+    User,
+    encode,
+    parse_client_message,
+)
+from agent_gateway.ratelimit import RateLimiter, Verdict
+from agent_gateway.store import calls_for_extension, read_calls, read_presence
+from agent_gateway.tickets import TicketClaims
+
+log = logging.getLogger(__name__)
+
+CLOSE_TOO_SLOW = 4008
+CLOSE_ABUSE = 4029
+CLOSE_TIMEOUT_S = 2.0
+
+
+class Session:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        claims: TicketClaims,
+        bus: Bus,
+        redis: Redis,
+        subscriber: Subscriber,
+        limiter: RateLimiter,
+    ) -> None:
+        self.ws = ws
+        self.claims = claims
+        self.bus = bus
+        self.redis = redis
+        self.subscriber = subscriber
+        self.limiter = limiter
+        self._lock = asyncio.Lock()
+        self._sent: int | None = None
+        self._refusing = False
+        host, port, *_ = ws.remote_address
+        self._who = (
+            f"{claims.role} {claims.name} (user {claims.user_id}, ext {claims.extension}, "
+            f"from {host}:{port})"
+        )
+
+    async def run(self, last_seq: int | None) -> None:
+        """Serve the desktop until it leaves, falls behind or abuses; returns once closed."""
+        log.info("%s connected (resume from %s)", self._who, last_seq)
+        user = User(
+            id=self.claims.user_id,
+            name=self.claims.name,
+            role=self.claims.role,
+            extension=self.claims.extension,
+        )
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            await self.ws.send(encode(Hello(user=user, last_seq=await self.bus.last_seq())))
+            await self._catch_up(last_seq)
+            forward = asyncio.create_task(self._forward())
+            lagging = asyncio.create_task(self._lagging())
+            tasks = {forward, lagging, asyncio.create_task(self._read())}
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if lagging in done:
+                await self._drop(CLOSE_TOO_SLOW, f"too slow, resume from seq {self._sent}")
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                    await task
+        log.info("%s disconnected (%s %s)", self._who, self.ws.close_code, self.ws.close_reason)
+
+    async def _drop(self, code: int, reason: str) -> None:
+        """Close with a reason; abort if the client does not read even that in time."""
+        log.warning("%s: closing with %d: %s", self._who, code, reason)
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.ws.close(code, reason)
+        except TimeoutError:
+            self.ws.transport.abort()
+
+    async def _catch_up(self, after: int | None) -> None:
+        """Send what the desktop lacks after seq `after`; a snapshot if None or too old."""
+        async with self._lock:
+            if after is not None and self._sent is not None and after >= self._sent:
+                return
+            head = await self.bus.last_seq()
+            if after is not None:
+                try:
+                    missed = await self.bus.since(after, self.claims.topics)
+                except ResumeGap as exc:
+                    log.info("%s: cannot resume (%s): sending a snapshot", self._who, exc)
+                else:
+                    if self._sent is not None:  # mid-connection: it has the live ones past it
+                        upto = self._sent
+                    else:
+                        upto = max(head, missed[-1].seq) if missed else head
+                    for message in missed:
+                        if message.seq <= upto:
+                            await self.ws.send(encode_message(message).text)
+                    self._sent = upto
+                    return
+            await self._send_snapshot(head)
+
+    async def _send_snapshot(self, seq: int) -> None:
+        """State as of `seq` (the backend writes the hashes before it publishes)."""
+        presence = await read_presence(self.redis)
+        calls = await read_calls(self.redis)
+        extension = self.claims.extension
+        if self.claims.role == "agent" and extension is not None:
+            presence = {extension: presence[extension]} if extension in presence else {}
+            calls = calls_for_extension(calls, extension)
+        await self.ws.send(encode(Snapshot(seq=seq, presence=presence, calls=calls)))
+        self._sent = seq
+
+    async def _forward(self) -> None:
+        queue = self.subscriber.queue
+        while True:
+            frame = await queue.get()
+            async with self._lock:
+                if self._sent is None or frame.seq > self._sent:
+                    await self.ws.send(frame.text)
+                    self._sent = frame.seq
+
+    async def _lagging(self) -> None:
+        await self.subscriber.overflowed.wait()
+
+    async def _read(self) -> None:
+        async for data in self.ws:
+            verdict = self.limiter.check(time.monotonic())
+            if verdict is Verdict.ABUSE:
+                await self._drop(CLOSE_ABUSE, "too many messages")
+                return
+            try:
+                message = parse_client_message(data)
+                if verdict is Verdict.REFUSE:
+                    command_id = None if isinstance(message, Resume | Ping) else message.id
+                    raise ProtocolError(ErrorCode.RATE_LIMITED, "", command_id)
+                await self._handle(message)
+            except ProtocolError as exc:
+                if verdict is Verdict.REFUSE:  # over the rate, whatever else is wrong with it
+                    rate = f"more than {self.limiter.rate:g} messages per second"
+                    exc = ProtocolError(ErrorCode.RATE_LIMITED, rate, exc.command_id)
+                await self._refuse(exc)
+            else:
+                self._refusing = False
+
+    async def _handle(self, message: Resume | Ping | Command) -> None:
+        if isinstance(message, Ping):
+            await self.ws.send(encode(Pong()))
+        elif isinstance(message, Resume):
+            await self._catch_up(message.last_seq)
+        elif self.claims.role != "agent":
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN, f"a {self.claims.role} may not send agent commands", message.id
+            )
+        else:
+            await self.bus.submit_command(
+                {
+                    "id": message.id,
+                    "name": message.name,
+                    "args": message.args.model_dump(mode="json"),
+                    "user_id": self.claims.user_id,
+                    "user_name": self.claims.name,
+                    "role": self.claims.role,
+                    "extension": self.claims.extension,
+                    "reply_topic": f"agent.{self.claims.extension}",
+                    "gateway_ts": time.time(),
+                }
+            )
+            log.info("%s: command %s %s submitted", self._who, message.name, message.id)
+
+    async def _refuse(self, exc: ProtocolError) -> None:
+        # A flood would log every message: log the first refusal of a run only.
+        if exc.code is not ErrorCode.RATE_LIMITED or not self._refusing:
+            log.warning("%s: refused message: %s: %s", self._who, exc.code, exc.message)
+        self._refusing = exc.code is ErrorCode.RATE_LIMITED
+        error = ErrorInfo(code=exc.code, message=exc.message)
+        if exc.command_id is not None:
+            reply = encode(CommandResult(id=exc.command_id, ok=False, error=error))
+        else:
+            reply = encode(Error(code=exc.code, message=exc.message))
+        await self.ws.send(reply)
+

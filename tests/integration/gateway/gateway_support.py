@@ -1,0 +1,72 @@
+"""Helpers for the gateway tests: tickets, URLs, and reading frames with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+
+from agent_gateway.bus import Bus
+from agent_gateway.protocol import Role
+from agent_gateway.server import GatewayServer
+from agent_gateway.tickets import issue_ticket
+
+SECRET = b"gateway-test-secret"
+ORIGIN = "http://127.0.0.1:8080"
+
+
+def ticket(
+    role: Role = "agent",
+    extension: str | None = "1001",
+    *,
+    user_id: int = 7,
+    name: str = "王芳",
+    ttl_s: int = 60,
+    secret: bytes = SECRET,
+) -> str:
+    return issue_ticket(secret, user_id, name, role, extension, ttl_s, time.time())
+
+
+def ws_url(port: int, ticket: str, last_seq: int | None = None) -> str:
+    url = f"ws://127.0.0.1:{port}/?ticket={ticket}"
+    return url if last_seq is None else f"{url}&last_seq={last_seq}"
+
+
+async def recv_json(ws: ClientConnection, timeout: float = 3.0) -> dict[str, Any]:
+    message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    assert isinstance(message, dict)
+    return message
+
+
+async def recv_until(ws: ClientConnection, kind: str, timeout: float = 3.0) -> dict[str, Any]:
+    """The next message of type `kind`, failing on anything else in between."""
+    message = await recv_json(ws, timeout)
+    assert message["type"] == kind, message
+    return message
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running_gateway(bus: Bus, **options: Any) -> AsyncIterator[GatewayServer]:
+    """A gateway on a free loopback port, accepting the test ORIGIN and SECRET."""
+    async with GatewayServer(
+        bus,
+        bus.redis,
+        host="127.0.0.1",
+        port=0,
+        secret=SECRET,
+        allowed_origins=[ORIGIN],
+        **options,
+    ) as gateway:
+        yield gateway
