@@ -157,24 +157,34 @@ class Session:
         await self.subscriber.overflowed.wait()
 
     async def _read(self) -> None:
-        async for data in self.ws:
-            verdict = self.limiter.check(time.monotonic())
-            if verdict is Verdict.ABUSE:
-                await self._drop(CLOSE_ABUSE, "too many messages")
-                return
-            try:
-                message = parse_client_message(data)
-                if verdict is Verdict.REFUSE:
-                    command_id = None if isinstance(message, Resume | Ping) else message.id
-                    raise ProtocolError(ErrorCode.RATE_LIMITED, "", command_id)
-                await self._handle(message)
-            except ProtocolError as exc:
-                if verdict is Verdict.REFUSE:  # over the rate, whatever else is wrong with it
-                    rate = f"more than {self.limiter.rate:g} messages per second"
-                    exc = ProtocolError(ErrorCode.RATE_LIMITED, rate, exc.command_id)
-                await self._refuse(exc)
-            else:
-                self._refusing = False
+        dropping: asyncio.Task[None] | None = None
+        try:
+            async for data in self.ws:
+                if dropping is not None:
+                    continue  # closing: drain what still comes so the client's close gets in
+                verdict = self.limiter.check(time.monotonic())
+                if verdict is Verdict.ABUSE:
+                    dropping = asyncio.create_task(self._drop(CLOSE_ABUSE, "too many messages"))
+                else:
+                    await self._answer(data, verdict)
+        finally:
+            if dropping is not None:
+                await dropping
+
+    async def _answer(self, data: str | bytes, verdict: Verdict) -> None:
+        try:
+            message = parse_client_message(data)
+            if verdict is Verdict.REFUSE:
+                command_id = None if isinstance(message, Resume | Ping) else message.id
+                raise ProtocolError(ErrorCode.RATE_LIMITED, "", command_id)
+            await self._handle(message)
+        except ProtocolError as exc:
+            if verdict is Verdict.REFUSE:  # over the rate, whatever else is wrong with it
+                rate = f"more than {self.limiter.rate:g} messages per second"
+                exc = ProtocolError(ErrorCode.RATE_LIMITED, rate, exc.command_id)
+            await self._refuse(exc)
+        else:
+            self._refusing = False
 
     async def _handle(self, message: Resume | Ping | Command) -> None:
         if isinstance(message, Ping):
