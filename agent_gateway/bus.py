@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncGenerator, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +94,7 @@ class Bus:
             raise ResumeGap(f"seq {after_seq + 1} has been trimmed from the bus")
         return found
 
-    async def follow(self, after_seq: int) -> AsyncIterator[BusMessage]:
+    async def follow(self, after_seq: int) -> AsyncGenerator[BusMessage, None]:
         """Every message after `after_seq`, forever; rides out Redis outages by retrying."""
         cursor, failures = after_seq, 0
         while True:
@@ -122,7 +122,7 @@ class Bus:
 
     async def commands(
         self, group: str = "backend", consumer: str = "backend-1"
-    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
         """Commands for the backend: first those this consumer took but never acked, then new."""
         try:
             await self.redis.xgroup_create(self.commands_stream, group, id="0", mkstream=True)

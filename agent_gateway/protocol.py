@@ -196,9 +196,10 @@ def parse_client_message(text: str | bytes) -> Resume | Ping | Command:
     try:
         return _client_adapter.validate_python(raw)
     except ValidationError as exc:
-        if kind == "command":
+        if command_id is not None:  # a command we can name: its arguments are wrong
             raise ProtocolError(ErrorCode.INVALID_ARGS, _describe(exc, 2), command_id) from None
-        raise ProtocolError(ErrorCode.INVALID_MESSAGE, _describe(exc, 1)) from None
+        tags = 2 if kind == "command" else 1
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, _describe(exc, tags)) from None
 
 
 def _short(value: object) -> str:
@@ -364,3 +365,8 @@ def json_schema() -> dict[str, Any]:
 def encode(message: BaseModel) -> str:
     """A server message as the text frame sent to desktops."""
     return message.model_dump_json()
+
+
+if __name__ == "__main__":
+    # python -m agent_gateway.protocol > docs/agent_protocol.schema.json
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))

@@ -102,7 +102,7 @@ async def test_supervisor_may_not_command_an_agents_call(gateway: GatewayServer,
         ("[1, 2]", "invalid_message"),
         ('{"type": "dance"}', "unknown_type"),
         ('{"type": "resume", "last_seq": "yesterday"}', "invalid_message"),
-        ('{"type": "command", "name": "pause", "args": {"reason": "x"}}', "invalid_args"),
+        ('{"type": "command", "name": "pause", "args": {"reason": "x"}}', "invalid_message"),
     ],
 )
 async def test_bad_message_gets_an_error_and_the_connection_stays(

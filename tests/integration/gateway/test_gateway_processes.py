@@ -58,23 +58,23 @@ async def gateway_process(redis_url: str) -> AsyncIterator[int]:
 async def test_an_agent_on_either_gateway_gets_its_messages(
     gateway: GatewayServer, bus: Bus, redis_url: str
 ) -> None:
-    async with gateway_process(redis_url) as other_port:
-        async with (
-            connect(ws_url(gateway.port, ticket(extension="1001"))) as here,
-            connect(ws_url(other_port, ticket(extension="1001"))) as there,
-            connect(ws_url(other_port, ticket(extension="1002", user_id=8))) as other_agent,
-        ):
-            for ws in (here, there, other_agent):
-                await recv_until(ws, "hello")
-                await recv_until(ws, "snapshot")
-            pop = await bus.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
-            for ws in (here, there):
-                assert await recv_json(ws) == {"type": "screen_pop", "call_id": "L1", "seq": pop}
-            mine = await bus.publish("agent.1002", {"type": "screen_pop", "call_id": "L2"})
-            assert (await recv_json(other_agent))["seq"] == mine
+    async with (
+        gateway_process(redis_url) as other_port,
+        connect(ws_url(gateway.port, ticket(extension="1001"))) as here,
+        connect(ws_url(other_port, ticket(extension="1001"))) as there,
+        connect(ws_url(other_port, ticket(extension="1002", user_id=8))) as other_agent,
+    ):
+        for ws in (here, there, other_agent):
+            await recv_until(ws, "hello")
+            await recv_until(ws, "snapshot")
+        pop = await bus.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
+        for ws in (here, there):
+            assert await recv_json(ws) == {"type": "screen_pop", "call_id": "L1", "seq": pop}
+        mine = await bus.publish("agent.1002", {"type": "screen_pop", "call_id": "L2"})
+        assert (await recv_json(other_agent))["seq"] == mine
 
-            # A command sent through the other process reaches the same commands stream.
-            await there.send('{"type": "command", "id": "x1", "name": "unpause"}')
-            async with aclosing(bus.commands()) as commands:
-                _, command = await anext(commands)
-            assert command["id"] == "x1" and command["extension"] == "1001"
+        # A command sent through the other process reaches the same commands stream.
+        await there.send('{"type": "command", "id": "x1", "name": "unpause"}')
+        async with aclosing(bus.commands()) as commands:
+            _, command = await anext(commands)
+        assert command["id"] == "x1" and command["extension"] == "1001"

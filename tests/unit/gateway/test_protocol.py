@@ -1,0 +1,104 @@
+"""Client messages: what is accepted, and the precise error for what is not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_gateway.protocol import (
+    ErrorCode,
+    Login,
+    Pause,
+    Ping,
+    ProtocolError,
+    Resume,
+    SaveOrder,
+    ScreenPop,
+    Transfer,
+    json_schema,
+    parse_client_message,
+)
+
+SCHEMA_FILE = Path(__file__).parents[3] / "docs" / "agent_protocol.schema.json"
+
+
+def cmd(name: str, **extra: Any) -> str:
+    return json.dumps({"type": "command", "id": "c1", "name": name, **extra}, ensure_ascii=False)
+
+
+def test_accepted_messages() -> None:
+    assert parse_client_message('{"type": "ping"}') == Ping(type="ping")
+    assert parse_client_message(b'{"type": "resume", "last_seq": 12}') == Resume(
+        type="resume", last_seq=12
+    )
+    login = parse_client_message(cmd("login"))
+    assert isinstance(login, Login) and login.args.queues is None
+    pause = parse_client_message(cmd("pause", args={"reason": "午饭"}))
+    assert isinstance(pause, Pause) and pause.args.reason == "午饭"
+    transfer = parse_client_message(cmd("transfer", args={"target": "12345"}))
+    assert isinstance(transfer, Transfer) and transfer.args.mode == "blind"
+    order = parse_client_message(cmd("save_order", args={"order": {"标题": "<b>路灯</b>"}}))
+    assert isinstance(order, SaveOrder) and order.args.order == {"标题": "<b>路灯</b>"}
+    for name in ("logout", "unpause", "hangup", "wrapup_done"):
+        assert parse_client_message(cmd(name)).name == name  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "command_id", "says"),
+    [
+        ("{", ErrorCode.MALFORMED_JSON, None, "not JSON"),
+        (b"\xff\xfe", ErrorCode.MALFORMED_JSON, None, "not JSON"),
+        ('"ping"', ErrorCode.INVALID_MESSAGE, None, "JSON object"),
+        ('{"type": "hello"}', ErrorCode.UNKNOWN_TYPE, None, '"hello"'),
+        ("{}", ErrorCode.UNKNOWN_TYPE, None, "null"),
+        ('{"type": "ping", "x": 1}', ErrorCode.INVALID_MESSAGE, None, "x: Extra inputs"),
+        ('{"type": "resume", "last_seq": -1}', ErrorCode.INVALID_MESSAGE, None, "last_seq"),
+        (cmd("reboot"), ErrorCode.UNKNOWN_COMMAND, "c1", '"reboot"'),
+        ('{"type": "command", "name": "hangup"}', ErrorCode.INVALID_MESSAGE, None, "id: Field"),
+        (cmd("hangup", id="x" * 65), ErrorCode.INVALID_MESSAGE, None, "id: String should"),
+        (cmd("pause"), ErrorCode.INVALID_ARGS, "c1", "args: Field required"),
+        (cmd("pause", args={"reason": ""}), ErrorCode.INVALID_ARGS, "c1", "args.reason"),
+        (cmd("pause", args={"reason": "x" * 33}), ErrorCode.INVALID_ARGS, "c1", "args.reason"),
+        (cmd("transfer", args={"target": "1"}), ErrorCode.INVALID_ARGS, "c1", "args.target"),
+        (cmd("transfer", args={"target": "1002", "mode": "attended"}), ErrorCode.INVALID_ARGS,
+         "c1", "args.mode"),
+        (cmd("login", args={"queues": ["a b"]}), ErrorCode.INVALID_ARGS, "c1", "args.queues.0"),
+        (cmd("hangup", args={"channel": "x"}), ErrorCode.INVALID_ARGS, "c1", "args.channel"),
+        (cmd("save_order", args={"order": {"t": "长" * 6000}}), ErrorCode.INVALID_ARGS, "c1",
+         "at most 16384"),
+        (cmd("save_order", args={"order": []}), ErrorCode.INVALID_ARGS, "c1", "args.order"),
+    ],
+)
+def test_refused_messages(
+    text: str | bytes, code: ErrorCode, command_id: str | None, says: str
+) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_message(text)
+    assert refused.value.code is code
+    assert refused.value.command_id == command_id
+    assert says in refused.value.message
+
+
+def test_errors_do_not_echo_the_input() -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_message(cmd("pause", args={"reason": "<script>" + "x" * 100}))
+    assert "<script>" not in refused.value.message
+
+
+def test_screen_pop_builds_the_documented_body() -> None:
+    pop = ScreenPop.model_validate(
+        {"call_id": "1700000000.12", "extension": "1001",
+         "caller": {"number": "138****5678", "name": "张三", "masked": True},
+         "ivr": {"choice": "2", "label": "投诉"}, "queue": "complaint", "wait_s": 12.5,
+         "ami_ts": 1700000000.5, "history": [], "open_orders": [], "draft_order": {}}
+    )
+    assert pop.model_dump(mode="json")["type"] == "screen_pop"
+
+
+def test_schema_file_is_up_to_date() -> None:
+    """Regenerate: .venv/bin/python -m agent_gateway.protocol > docs/agent_protocol.schema.json"""
+    expected = json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == expected

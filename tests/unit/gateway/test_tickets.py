@@ -1,0 +1,82 @@
+"""Websocket tickets: what verifies, and every way one is refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from agent_gateway.tickets import InvalidTicket, TicketClaims, issue_ticket, verify_ticket
+
+SECRET = b"s3cret"
+NOW = 1_700_000_000.0
+
+
+def test_round_trip() -> None:
+    ticket = issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW)
+    claims = verify_ticket(SECRET, ticket, NOW + 59)
+    assert claims == TicketClaims(7, "王芳", "agent", "1001", NOW + 60)
+    assert claims.topics == {"agent.1001"}
+    assert ticket.isascii() and "=" not in ticket  # fits a URL query as it is
+
+
+def test_supervisor_without_extension_gets_the_supervisors_topic() -> None:
+    claims = verify_ticket(SECRET, issue_ticket(SECRET, 2, "赵", "supervisor", None, 60, NOW), NOW)
+    assert claims.topics == {"supervisors"}
+
+
+def test_expired() -> None:
+    ticket = issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW)
+    with pytest.raises(InvalidTicket, match="expired"):
+        verify_ticket(SECRET, ticket, NOW + 60)
+
+
+def test_wrong_secret() -> None:
+    ticket = issue_ticket(b"other", 7, "王芳", "agent", "1001", 60, NOW)
+    with pytest.raises(InvalidTicket, match="bad signature"):
+        verify_ticket(SECRET, ticket, NOW)
+
+
+def forge(claims: dict[str, object], signature: str) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{payload}.{signature}"
+
+
+def test_tampered_claims_keep_an_old_signature_and_fail() -> None:
+    ticket = issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW)
+    signature = ticket.partition(".")[2]
+    promoted = {"user_id": 7, "name": "王芳", "role": "admin", "extension": "1001",
+                "exp": NOW + 60}
+    with pytest.raises(InvalidTicket, match="bad signature"):
+        verify_ticket(SECRET, forge(promoted, signature), NOW)
+
+
+@pytest.mark.parametrize(
+    ("ticket", "why"),
+    [("", "not a ticket"), ("abc", "not a ticket"), ("a.b!c", "base64url"),
+     ("x" * 3000, "too long"), ("é.é", "base64url")],
+)
+def test_garbage(ticket: str, why: str) -> None:
+    with pytest.raises(InvalidTicket, match=why):
+        verify_ticket(SECRET, ticket, NOW)
+
+
+def test_signed_but_malformed_claims_are_refused() -> None:
+    payload = base64.urlsafe_b64encode(b'{"user_id": "7"}').rstrip(b"=").decode()
+    mac = hmac.new(SECRET, payload.encode(), hashlib.sha256).digest()
+    signature = base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    with pytest.raises(InvalidTicket, match="malformed claims"):
+        verify_ticket(SECRET, f"{payload}.{signature}", NOW)
+
+
+@pytest.mark.parametrize(
+    ("role", "extension", "why"),
+    [("agent", None, "needs an extension"), ("agent", "10a1", "bad extension"),
+     ("root", None, "unknown role")],
+)
+def test_bad_claims_are_not_issued(role: str, extension: str | None, why: str) -> None:
+    with pytest.raises(InvalidTicket, match=why):
+        issue_ticket(SECRET, 7, "x", role, extension, 60, NOW)  # type: ignore[arg-type]
