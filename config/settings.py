@@ -99,6 +99,17 @@ class Http(Listener):
     port: Port = 8080
 
 
+class Gateway(Listener):
+    """The agent desktops' websocket gateway and the tickets that admit desktops to it."""
+
+    port: Port = 8765
+    secret: SecretStr = SecretStr("change-me-in-env")
+    allowed_origins: tuple[str, ...] = ()  # besides the backend's own HTTP origin
+    ticket_ttl_s: Annotated[int, Field(ge=60, le=7 * 86400)] = 12 * 3600
+    # After a call an agent is in wrap-up (not rung) until they say done, or this long.
+    max_wrapup_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
+
 class Redis(_Frozen):
     url: str = ""
     port: Port = 6390
@@ -181,6 +192,7 @@ class Settings(_Frozen):
     ami: Ami = Ami()
     agi: Agi = Agi()
     http: Http = Http()
+    gateway: Gateway = Gateway()
     redis: Redis = Redis()
     database: Database = Database()
     carrier: Carrier = Carrier()
@@ -207,6 +219,7 @@ class Settings(_Frozen):
             "ami.port": self.ami.port,
             "agi.port": self.agi.port,
             "http.port": self.http.port,
+            "gateway.port": self.gateway.port,
         }
         if not self.redis.url:
             ports["redis.port"] = self.redis.port
@@ -216,6 +229,24 @@ class Settings(_Frozen):
     @property
     def state_dir(self) -> Path:
         return self.paths.state_dir.resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.state_dir / 'hotline.db'}"
+
+    @property
+    def desktop_origins(self) -> tuple[str, ...]:
+        """Origins whose pages may open the gateway: our own pages, plus any configured."""
+        own = (f"http://{self.http.host}:{self.http.port}", f"http://localhost:{self.http.port}")
+        return own + self.gateway.allowed_origins
+
+    def agent_queues(self) -> dict[str, list[tuple[str, int]]]:
+        """Extension → the queues it serves, with its penalty in each."""
+        serving: dict[str, list[tuple[str, int]]] = {a.extension: [] for a in self.agents}
+        for queue in self.queues:
+            for agent, penalty in self.queue_members(queue):
+                serving[agent.extension].append((queue.name, penalty))
+        return serving
 
     def queue_members(self, queue: Queue) -> list[tuple[Agent, int]]:
         """Agents serving `queue` with their penalty: 0 for its skill, 1 for overflow seats."""

@@ -1,28 +1,43 @@
 """The wiring root: builds every adapter from the settings, each as one async context.
 
-Start-up order is the order callers need things: Redis, the FastAGI server (so the IVR is
-there before the first call), Asterisk, then the AMI link and its consumer, then HTTP.
-Shutdown runs the same stack backwards.
+Start-up order is the order callers need things: the database and Redis, the FastAGI server
+(so the IVR is there before the first call), Asterisk, the AMI link and its consumer (with
+the desktops' listeners), the command executor, the websocket gateway, then HTTP. Shutdown
+runs the same stack backwards.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent_gateway.bus import Bus
+from agent_gateway.commands import CommandExecutor
+from agent_gateway.desk_http import DeskHttp
+from agent_gateway.desk_orders import DeskOrders
+from agent_gateway.desk_service import DeskService
+from agent_gateway.server import GatewayServer
 from config.settings import Settings
+from crm.api import create_app as create_crm_app
+from crm.db.engine import SessionFactory, create_engine, session_factory
+from crm.db.migrate import migrate
 from hotline_cli.processes import AsteriskProcess, RedisProcess
 from hotline_cli.sounds import build_sounds, prompt_dir
-from hotline_cli.status_api import create_status_app
+from hotline_cli.status_api import add_status_routes
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
 from telephony.actions import add_queue_member
 from telephony.ami import AmiClient
-from telephony.asterisk_config import Layout, layout_for, write_config
+from telephony.asterisk_config import CONTEXT_AGENTS, Layout, layout_for, write_config
 from telephony.service import Listener, TelephonyService
 from telephony.tracker import CallTracker
 
@@ -34,11 +49,16 @@ class Hotline:
     settings: Settings
     layout: Layout
     asterisk: AsteriskProcess
-    redis: RedisProcess | None
+    redis: Redis
     redis_url: str
     ami: AmiClient
     service: TelephonyService
     agi: FastAgiServer
+    engine: AsyncEngine
+    sessions: SessionFactory
+    bus: Bus
+    desk: DeskService
+    gateway: GatewayServer
 
     @property
     def tracker(self) -> CallTracker:
@@ -47,12 +67,48 @@ class Hotline:
     async def staff_queues(self) -> int:
         """Log every configured agent into the queues its skills serve; return how many joined."""
         joined = 0
-        for queue in self.settings.queues:
-            for agent, penalty in self.settings.queue_members(queue):
+        for agent in self.settings.agents:
+            for queue, penalty in self.settings.agent_queues()[agent.extension]:
                 joined += await add_queue_member(
-                    self.ami, queue.name, agent.extension, agent.name, penalty
+                    self.ami, queue, agent.extension, agent.name, penalty
                 )
         return joined
+
+
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
+    async with AsyncExitStack() as stack:
+        url = settings.redis.url
+        if not url:
+            server = RedisProcess(settings.redis.port, settings.state_dir / "redis")
+            await stack.enter_async_context(server)
+            url = server.url
+        client = Redis.from_url(url)
+        stack.push_async_callback(client.aclose)
+        yield client, url
+
+
+@asynccontextmanager
+async def _task(name: str, work: asyncio.Future[None] | asyncio.Task[None]) -> AsyncIterator[None]:
+    """A background task that lives exactly as long as the block."""
+    try:
+        yield
+    finally:
+        work.cancel()
+        # redis-py turns a cancelled blocking read into TimeoutError: both mean "stopped".
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError, RedisTimeoutError):
+            await work
+        log.debug("%s stopped", name)
 
 
 @asynccontextmanager
@@ -64,12 +120,10 @@ async def running_hotline(
     write_config(settings, layout)
     build_sounds(layout)
     async with AsyncExitStack() as stack:
-        redis = None
-        redis_url = settings.redis.url
-        if not redis_url:
-            redis = RedisProcess(settings.redis.port, settings.state_dir / "redis")
-            await stack.enter_async_context(redis)
-            redis_url = redis.url
+        engine = await stack.enter_async_context(_database(settings))
+        sessions = session_factory(engine)
+        redis, redis_url = await stack.enter_async_context(_redis(settings))
+        bus = Bus(redis)
         ivr = WelcomeFlow(
             prompt_dir(layout),
             queues={str(label): queue for label, queue in settings.ivr.queues.items()},
@@ -89,13 +143,44 @@ async def running_hotline(
                 secret=settings.ami.secret.get_secret_value(),
             )
         )
-        service = TelephonyService(ami, CallTracker(), listeners)
+        tracker = CallTracker()
+        orders = DeskOrders(sessions, settings.centre.code)
+        desk = DeskService(
+            bus, redis, ami, tracker,
+            agents={a.extension: a.name for a in settings.agents},
+            queues=[q.name for q in settings.queues],
+            load_history=orders.history, max_wrapup_s=settings.gateway.max_wrapup_s,
+        )  # fmt: skip
+        await desk.start()
+        stack.push_async_callback(desk.close)
+        service = TelephonyService(ami, tracker, [desk.on_call, *listeners], [desk.on_event])
         await stack.enter_async_context(service)
         await ami.wait_connected(10)
         await service.wait_synced(10)
+        executor = CommandExecutor(
+            bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS
+        )
+        runner = asyncio.create_task(executor.run(), name="agent commands")
+        await stack.enter_async_context(_task("agent commands", runner))
+        secret = settings.gateway.secret.get_secret_value().encode()
+        gateway = await stack.enter_async_context(
+            GatewayServer(
+                bus, redis, host=settings.gateway.host, port=settings.gateway.port,
+                secret=secret, allowed_origins=settings.desktop_origins,
+            )
+        )  # fmt: skip
         if http:
-            runner = web.AppRunner(create_status_app(service))
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
-            await web.TCPSite(runner, settings.http.host, settings.http.port).start()
-        yield Hotline(settings, layout, asterisk, redis, redis_url, ami, service, agi)
+            app = create_crm_app(sessions, centre_code=settings.centre.code)
+            add_status_routes(app, service)
+            DeskHttp(
+                sessions, secret, {a.extension for a in settings.agents},
+                f"ws://{settings.gateway.host}:{gateway.port}/", settings.gateway.ticket_ttl_s,
+            ).add_routes(app)  # fmt: skip
+            web_runner = web.AppRunner(app)
+            await web_runner.setup()
+            stack.push_async_callback(web_runner.cleanup)
+            await web.TCPSite(web_runner, settings.http.host, settings.http.port).start()
+        yield Hotline(
+            settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
+            bus, desk, gateway,
+        )  # fmt: skip

@@ -72,7 +72,9 @@ def describe(settings: Settings, redis_url: str) -> str:
         f" (carrier from {s.carrier.match})",
         f"  Asterisk AMI     {s.ami.host}:{s.ami.port} (user {s.ami.username})",
         f"  FastAGI (IVR)    {s.agi.host}:{s.agi.port}",
-        f"  HTTP             http://{s.http.host}:{s.http.port}/health  /api/calls",
+        f"  HTTP             http://{s.http.host}:{s.http.port}/health  /agent  /supervisor"
+        f"  /api/openapi.json",
+        f"  agent gateway    ws://{s.gateway.host}:{s.gateway.port}/",
         f"  Redis            {redis_url}",
         f"  state            {s.state_dir}",
     ]

@@ -49,3 +49,21 @@ async def remove_queue_member(ami: AmiActions, queue: str, extension: str) -> bo
             return False
         raise
     return True
+
+
+async def pause_member(ami: AmiActions, extension: str, paused: bool, reason: str = "") -> None:
+    """Pause or resume an agent in every queue (Asterisk stops or starts ringing them)."""
+    interface = interface_of(extension)
+    if paused:
+        await ami.action("QueuePause", Interface=interface, Paused="true", Reason=reason)
+    else:
+        await ami.action("QueuePause", Interface=interface, Paused="false")
+
+
+async def hang_up(ami: AmiActions, channel: str) -> None:
+    await ami.action("Hangup", Channel=channel, Cause="16")
+
+
+async def blind_transfer(ami: AmiActions, channel: str, context: str, exten: str) -> None:
+    """Send the party bridged with `channel` (the caller) to `exten`; the agent leg drops."""
+    await ami.action("BlindTransfer", Channel=channel, Context=context, Exten=exten)

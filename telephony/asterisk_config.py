@@ -257,7 +257,7 @@ def _asterisk_conf(layout: Layout) -> str:
         "astsbindir => /usr/sbin",
     ) + _section(
         "options",
-        "verbose = 3",
+        "verbose = 0",
         "debug = 0",
         "timestamp = yes",
         "highpriority = no",
@@ -274,7 +274,7 @@ def _modules_conf() -> str:
 
 def _logger_conf() -> str:
     return _section("general", "dateformat = %F %T.%3q") + _section(
-        "logfiles", "messages => notice,warning,error,verbose(3)", "console => warning,error"
+        "logfiles", "messages => notice,warning,error", "console => warning,error"
     )
 
 

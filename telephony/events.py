@@ -126,6 +126,13 @@ class QueueMemberChanged(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class QueueMembersListed(DomainEvent):
+    """Every queue member as `QueueStatus` listed them after a (re)connect: the whole truth."""
+
+    members: tuple[QueueMemberChanged, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AsteriskBooted(DomainEvent):
     pass
 
@@ -334,6 +341,20 @@ def queue_entry_snapshot(h: Mapping[str, str]) -> QueueEntrySnapshot:
     """One `QueueEntry` item of a `QueueStatus` list."""
     return QueueEntrySnapshot(
         queue=_req(h, "Queue"), uniqueid=_req(h, "Uniqueid"), wait_s=_int(h, "Wait")
+    )
+
+
+def queue_member_snapshot(h: Mapping[str, str], at: float) -> QueueMemberChanged:
+    """One `QueueMember` item of a `QueueStatus` list (it names the interface `Location`)."""
+    return QueueMemberChanged(
+        at=at,
+        queue=_req(h, "Queue"),
+        interface=_req(h, "Location"),
+        member_name=h.get("Name", ""),
+        status=_int(h, "Status"),
+        paused=h.get("Paused") == "1",
+        paused_reason=h.get("PausedReason", ""),
+        in_call=h.get("InCall") == "1",
     )
 
 

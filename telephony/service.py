@@ -20,8 +20,10 @@ from telephony.ami import AmiConnected, AmiConnectionLost, AmiDisconnected, AmiE
 from telephony.events import (
     DomainEvent,
     MalformedEvent,
+    QueueMembersListed,
     channel_snapshot,
     queue_entry_snapshot,
+    queue_member_snapshot,
     translate,
 )
 from telephony.tracker import CallTracker, Effect, calls_from_snapshot
@@ -118,7 +120,10 @@ class TelephonyService:
             effects = self.tracker.apply(event)
         elif isinstance(item, AmiConnected):
             self.stats.connected = True
-            effects = await self._resync()
+            listed, effects = await self._resync()
+            if listed is not None:
+                for event_listener in self.event_listeners:
+                    await self._call(event_listener, listed)
         else:
             effects = self._on_disconnect(item)
         for effect in effects:
@@ -147,29 +152,32 @@ class TelephonyService:
         log.warning("AMI connection lost (%s): %d live calls ended", item.reason, len(effects))
         return effects
 
-    async def _resync(self) -> list[Effect]:
-        """Rebuild the live calls from CoreShowChannels and QueueStatus after a (re)connect."""
+    async def _resync(self) -> tuple[QueueMembersListed | None, list[Effect]]:
+        """Rebuild the live calls (and list the queue members) after a (re)connect."""
         try:
             channels = await self.ami.action_list("CoreShowChannels")
             status = await self.ami.action_list("QueueStatus")
         except (AmiConnectionLost, TimeoutError) as exc:
             log.warning("re-sync failed (%s); it runs again on the next connection", exc)
-            return []
+            return None, []
+        now = time.time()
         try:
             snapshot = [
                 channel_snapshot(h) for h in channels if h.get("Event") == "CoreShowChannel"
             ]
             entries = [queue_entry_snapshot(h) for h in status if h.get("Event") == "QueueEntry"]
+            members = [
+                queue_member_snapshot(h, now) for h in status if h.get("Event") == "QueueMember"
+            ]
         except MalformedEvent as exc:
             log.warning("re-sync skipped a malformed list: %s", exc)
-            return []
-        now = time.time()
+            return None, []
         live = calls_from_snapshot(snapshot, entries, now, self.tracker.inbound_context)
         effects = self.tracker.resync(live, now)
         self.stats.resyncs += 1
         self._resynced.set()
         log.info("re-synced: %d channels, %d live calls", len(snapshot), len(live))
-        return effects
+        return QueueMembersListed(now, tuple(members)), effects
 
     async def _call(self, listener: Callable[[Any], Awaitable[None]], what: object) -> None:
         try:

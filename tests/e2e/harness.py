@@ -55,6 +55,11 @@ def e2e_settings(state_dir: Path) -> Settings:
             "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
             "agi": {"port": free_tcp_port()},
             "http": {"port": free_tcp_port()},
+        "gateway": {
+            "port": free_tcp_port(),
+            "secret": secrets.token_hex(16),
+            "max_wrapup_s": 0.5,
+        },
             "redis": {"port": free_tcp_port()},
             "agents": agents,
             "queues": [

@@ -48,7 +48,7 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         status, health = await asyncio.to_thread(_get, f"http://127.0.0.1:{http}/health")
         assert status == 200 and health["ami_connected"] is True
         pid_file = tmp_path / "asterisk" / "run" / "asterisk.pid"
-        asterisk_pid = int(pid_file.read_text().strip())
+        asterisk_pid = int((await asyncio.to_thread(pid_file.read_text)).strip())
     finally:
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(30):

@@ -1,0 +1,164 @@
+"""Agent commands from the desktops, carried out in the backend through AMI and the CRM.
+
+Commands arrive on the bus's commands stream (the gateway already checked their shape and
+the sender's role). Each gets one `command_result` on the sender's topic: ok with a result,
+or the reason it failed. What a command changes (presence, the call) is confirmed by the
+Asterisk events that follow, not by the result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent_gateway.bus import Bus
+from agent_gateway.desk_orders import DeskOrders, OrderRejected
+from agent_gateway.desk_service import DeskService
+from agent_gateway.presence import IllegalTransition, WrapUpDone
+from agent_gateway.protocol import CommandResult, ErrorInfo, PresenceState
+from telephony.actions import (
+    AmiActions,
+    add_queue_member,
+    blind_transfer,
+    hang_up,
+    pause_member,
+    remove_queue_member,
+)
+from telephony.ami import AmiActionError, AmiConnectionLost
+from telephony.tracker import CONNECTED, Call, CallTracker
+
+log = logging.getLogger(__name__)
+
+
+class CommandFailed(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class CommandExecutor:
+    def __init__(
+        self,
+        bus: Bus,
+        desk: DeskService,
+        ami: AmiActions,
+        tracker: CallTracker,
+        orders: DeskOrders,
+        agent_queues: Mapping[str, Sequence[tuple[str, int]]],
+        transfer_context: str,
+    ) -> None:
+        self.bus = bus
+        self.desk = desk
+        self.ami = ami
+        self.tracker = tracker
+        self.orders = orders
+        self.agent_queues = agent_queues  # extension → (queue, penalty) it serves
+        self.transfer_context = transfer_context
+
+    async def run(self) -> None:
+        """Carry out commands as they come, each acknowledged once its result is published."""
+        async for entry_id, command in self.bus.commands():
+            result = await self.execute(command)
+            reply_topic = command.get("reply_topic")
+            if isinstance(reply_topic, str):
+                await self.bus.publish(reply_topic, result.model_dump(mode="json"))
+            await self.bus.ack_command(entry_id)
+
+    async def execute(self, command: Mapping[str, Any]) -> CommandResult:
+        command_id = str(command.get("id", ""))[:64]
+        name = command.get("name")
+        extension = command.get("extension")
+        try:
+            if not isinstance(extension, str) or extension not in self.agent_queues:
+                raise CommandFailed("no_extension", "this desktop is not an agent's desk")
+            handler = getattr(self, f"_{name}", None) if isinstance(name, str) else None
+            if handler is None:
+                raise CommandFailed("unknown_command", f"unknown command {name!r}")
+            result: dict[str, Any] = await handler(extension, command.get("args") or {}, command)
+        except CommandFailed as exc:
+            log.info("command %s %s from %s failed: %s", name, command_id, extension, exc)
+            return CommandResult(
+                id=command_id, ok=False, error=ErrorInfo(code=exc.code, message=exc.message)
+            )
+        except AmiActionError as exc:
+            return _failed(command_id, "asterisk_refused", str(exc))
+        except (AmiConnectionLost, TimeoutError) as exc:
+            return _failed(command_id, "asterisk_unavailable", str(exc))
+        return CommandResult(id=command_id, ok=True, result=result)
+
+    async def _login(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
+        serving = dict(self.agent_queues[ext])
+        wanted = args.get("queues") or list(serving)
+        unknown = [q for q in wanted if q not in serving]
+        if unknown:
+            raise CommandFailed("unknown_queue", f"extension {ext} does not serve {unknown}")
+        name = self.desk.presences[ext].name
+        for queue in wanted:
+            await add_queue_member(self.ami, queue, ext, name, serving[queue])
+        return {"queues": wanted}
+
+    async def _logout(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
+        queues = args.get("queues") or sorted(self.desk.members.get(ext, ()))
+        for queue in queues:
+            await remove_queue_member(self.ami, queue, ext)
+        return {"queues": queues}
+
+    async def _pause(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
+        self._require_logged_in(ext)
+        await pause_member(self.ami, ext, True, str(args["reason"]))
+        return {}
+
+    async def _unpause(self, ext: str, _a: Mapping[str, Any], _c: Any) -> dict[str, Any]:
+        self._require_logged_in(ext)
+        await pause_member(self.ami, ext, False)
+        return {}
+
+    async def _hangup(self, ext: str, _a: Mapping[str, Any], _c: Any) -> dict[str, Any]:
+        call = self._current_call(ext)
+        await hang_up(self.ami, call.agent_channel)
+        return {"call_id": call.linkedid}
+
+    async def _transfer(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
+        call = self._current_call(ext)
+        target = str(args["target"])
+        await blind_transfer(self.ami, call.agent_channel, self.transfer_context, target)
+        return {"call_id": call.linkedid, "target": target}
+
+    async def _wrapup_done(self, ext: str, _a: Mapping[str, Any], _c: Any) -> dict[str, Any]:
+        try:
+            await self.desk.apply_command_input(ext, WrapUpDone())
+        except IllegalTransition:
+            raise CommandFailed("not_in_wrap_up", "no call to wrap up") from None
+        return {}
+
+    async def _save_order(
+        self, ext: str, args: Mapping[str, Any], command: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        form = dict(args.get("order") or {})
+        call_id = form.get("call_id") or self.desk.presences[ext].call_id
+        call = self.tracker.get(str(call_id)) if call_id else None
+        if call is None:
+            raise CommandFailed("no_call", "no call to attach the order to (give call_id)")
+        try:
+            return await self.orders.save(
+                int(command.get("user_id", 0)), str(command.get("role", "")), form, call
+            )
+        except OrderRejected as exc:
+            raise CommandFailed("invalid_order", str(exc)) from None
+
+    def _require_logged_in(self, ext: str) -> None:
+        if self.desk.presences[ext].state is PresenceState.LOGGED_OUT:
+            raise CommandFailed("logged_out", "log in to a queue first")
+
+    def _current_call(self, ext: str) -> Call:
+        call_id = self.desk.presences[ext].call_id
+        call = self.tracker.calls.get(call_id) if call_id else None
+        if call is None or call.state not in CONNECTED or not call.agent_channel:
+            raise CommandFailed("no_call", "no call in progress")
+        return call
+
+
+def _failed(command_id: str, code: str, message: str) -> CommandResult:
+    return CommandResult(id=command_id, ok=False, error=ErrorInfo(code=code, message=message))

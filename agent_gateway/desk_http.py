@@ -1,0 +1,107 @@
+"""HTTP for agent desktops: websocket tickets for CRM users, and the desktop pages.
+
+A desktop logs in with its CRM bearer token and gets a short signed ticket for the gateway
+(browsers cannot put headers on a websocket handshake; gateways need no database).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent_gateway.protocol import Role as DeskRole
+from agent_gateway.tickets import issue_ticket
+from crm.db.engine import SessionFactory
+from crm.domain.enums import Role
+from crm.repo.directory import user_by_token
+
+STATIC = Path(__file__).with_name("static")
+DESK_ROLES: dict[Role, DeskRole] = {
+    Role.AGENT: "agent",
+    Role.SUPERVISOR: "supervisor",
+    Role.ADMIN: "admin",
+}
+
+
+class TicketIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    extension: str | None = Field(default=None, pattern=r"^[0-9]{2,8}$")
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    body = {"error": {"code": code, "message": message, "field": field}}
+    return web.json_response(body, status=status)
+
+
+class DeskHttp:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        secret: bytes,
+        extensions: Collection[str],
+        ws_url: str,
+        ticket_ttl_s: int,
+    ) -> None:
+        self.sessions = sessions
+        self.secret = secret
+        self.extensions = frozenset(extensions)
+        self.ws_url = ws_url
+        self.ticket_ttl_s = ticket_ttl_s
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/api/desk/ticket", self.ticket)
+        app.router.add_get("/agent", self._page("agent.html"))
+        app.router.add_get("/supervisor", self._page("supervisor.html"))
+        if STATIC.is_dir():
+            app.router.add_static("/static/", STATIC)
+
+    async def ticket(self, request: web.Request) -> web.Response:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _error(401, "unauthenticated", "a bearer token is required")
+        try:
+            raw: Any = await request.json() if request.can_read_body else {}
+            body = TicketIn.model_validate(raw)
+        except ValueError as exc:
+            field = None
+            if isinstance(exc, ValidationError):
+                field = ".".join(map(str, exc.errors()[0]["loc"])) or None
+            return _error(400, "invalid_body", "expected {\"extension\": \"1001\"}", field)
+        async with self.sessions() as session:
+            user = await user_by_token(session, token.strip())
+        if user is None:
+            return _error(401, "unauthenticated", "unknown or disabled token")
+        role = DESK_ROLES.get(user.role)
+        if role is None:
+            return _error(403, "forbidden", "department handlers have no agent desktop")
+        if role == "agent" and body.extension not in self.extensions:
+            return _error(400, "invalid_extension", "choose your desk's extension", "extension")
+        now = time.time()
+        extension = body.extension if role == "agent" else None
+        ticket = issue_ticket(
+            self.secret, user.id, user.name, role, extension, self.ticket_ttl_s, now
+        )
+        user_out = {"id": user.id, "name": user.name, "role": role, "extension": extension}
+        return web.json_response(
+            {
+                "ticket": ticket,
+                "ws_url": self.ws_url,
+                "expires_at": now + self.ticket_ttl_s,
+                "user": user_out,
+            }
+        )
+
+    @staticmethod
+    def _page(name: str) -> Any:
+        async def page(_request: web.Request) -> web.StreamResponse:
+            path = STATIC / name
+            if not path.is_file():
+                raise web.HTTPNotFound(text=f"{name} is not built")
+            return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+        return page

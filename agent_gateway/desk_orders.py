@@ -1,0 +1,88 @@
+"""The CRM as agent desktops use it: the caller's history for pops, the order of a call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from crm.api.schemas import OrderIn
+from crm.db.engine import SessionFactory
+from crm.domain.clock import utc_now
+from crm.domain.enums import Role
+from crm.domain.lifecycle import Actor
+from crm.repo.calendar import load_calendar
+from crm.repo.orders import caller_history
+from crm.usecases.register import CallRef, NewOrder, register_order
+from telephony.tracker import Call
+
+HISTORY_LIMIT = 10
+
+
+class OrderRejected(ValueError):
+    """The order form does not make a valid order; `field` names the first bad field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class DeskOrders:
+    def __init__(self, sessions: SessionFactory, centre_code: str) -> None:
+        self.sessions = sessions
+        self.centre_code = centre_code
+
+    async def history(self, number: str) -> list[dict[str, Any]]:
+        """The caller's newest orders, as the screen pop lists them."""
+        async with self.sessions() as session:
+            items = await caller_history(session, number, HISTORY_LIMIT)
+        return [
+            {
+                "id": item.id,
+                "number": item.number,
+                "registered_at": item.registered_at.isoformat(),
+                "order_type": item.order_type.value,
+                "status": item.status.value,
+                "excerpt": item.excerpt,
+                "confidential": item.confidential,
+            }
+            for item in items
+        ]
+
+    async def save(
+        self, user_id: int, role: str, form: dict[str, Any], call: Call
+    ) -> dict[str, Any]:
+        """Register the order of `call` from the desktop's form; the call fills in the caller."""
+        fields = {k: v for k, v in form.items() if k != "call_id"}
+        fields.setdefault("caller_number", call.caller_number)
+        fields.setdefault("caller_name", call.caller_name[:100])
+        fields["calls"] = [{"linkedid": call.linkedid, "recording": call.recording}]
+        try:
+            body = OrderIn.model_validate(fields)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            raise OrderRejected(".".join(map(str, first["loc"])) or "order", first["msg"]) from None
+        new = NewOrder(
+            channel=body.channel,
+            text=body.text,
+            order_type=body.order_type,
+            caller_name=body.caller_name,
+            caller_number=body.caller_number,
+            confidential=body.confidential,
+            location=body.location,
+            urgency=body.urgency,
+            severity=body.severity,
+            statutory_days=body.statutory_days,
+            calls=tuple(CallRef(c.linkedid, c.recording) for c in body.calls),
+        )
+        actor = Actor(user_id=user_id, role=Role(role), unit_id=None)
+        async with self.sessions() as session, session.begin():
+            order = await register_order(
+                session,
+                new,
+                actor,
+                centre_code=self.centre_code,
+                now=utc_now(),
+                calendar=await load_calendar(session),
+            )
+            return {"order_id": order.id, "number": order.number, "call_id": call.linkedid}

@@ -1,0 +1,252 @@
+"""The backend side of agent desktops: calls and queue events in, bus messages out.
+
+Runs inside the telephony consumer (as its listeners), so it sees events in Asterisk's
+order. It keeps each agent's presence (the one writer of it), publishes screen pops, call
+updates, presence and queue figures on the bus, and mirrors live calls and presence into
+Redis for the snapshot a (re)connecting desktop gets. The caller's earlier orders are fetched
+as soon as the call arrives, so the pop does not wait for the database when the phone rings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from agent_gateway.bus import Bus
+from agent_gateway.desk import (
+    WRAP_UP_REASON,
+    audience,
+    call_record,
+    call_update,
+    memberships,
+    presence_input_for_member,
+    presence_input_for_ring_no_answer,
+    presence_inputs_for_call,
+    presence_inputs_for_listing,
+    screen_pop,
+)
+from agent_gateway.desk_figures import QueueFigures
+from agent_gateway.presence import (
+    AgentPresence,
+    IllegalTransition,
+    PresenceInput,
+    WrapUpDone,
+    apply,
+)
+from agent_gateway.protocol import PresenceState
+from agent_gateway.store import CALLS_KEY, remove_call, write_call, write_presence
+from telephony.actions import AmiActions, pause_member
+from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
+from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, CallTracker
+
+log = logging.getLogger(__name__)
+
+SUPERVISORS = "supervisors"
+POP_HISTORY_WAIT_S = 0.2  # a pop never waits longer than this for the caller's history
+
+HistoryLoader = Callable[[str], Coroutine[Any, Any, list[dict[str, Any]]]]
+
+
+def agent_topic(extension: str) -> str:
+    return f"agent.{extension}"
+
+
+def _json(model: Any) -> dict[str, Any]:
+    data: dict[str, Any] = model.model_dump(mode="json")
+    return data
+
+
+class DeskService:
+    def __init__(
+        self,
+        bus: Bus,
+        redis: Redis,
+        ami: AmiActions,
+        tracker: CallTracker,
+        agents: dict[str, str],
+        queues: Iterable[str],
+        load_history: HistoryLoader,
+        max_wrapup_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bus = bus
+        self.redis = redis
+        self.ami = ami
+        self.tracker = tracker
+        self.queues = list(queues)
+        self.load_history = load_history
+        self.max_wrapup_s = max_wrapup_s
+        self.clock = clock
+        now = clock()
+        self.presences = {
+            ext: AgentPresence.logged_out(ext, name, now) for ext, name in agents.items()
+        }
+        self.members: dict[str, set[str]] = {ext: set() for ext in agents}
+        self.figures = QueueFigures()
+        self._history: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Start from a clean mirror: live calls are re-announced by the tracker's re-sync."""
+        await self.redis.delete(CALLS_KEY)
+        for ext, presence in self.presences.items():
+            await write_presence(self.redis, ext, _json(presence.to_message()))
+
+    async def close(self) -> None:
+        for task in [*self._background, *self._history.values()]:
+            task.cancel()
+        for task in [*self._background, *self._history.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # --- telephony listeners -------------------------------------------------------------
+
+    async def on_event(self, event: DomainEvent) -> None:
+        """Queue-member events and unanswered rings: what Asterisk says about agents."""
+        if isinstance(event, QueueMemberChanged):
+            await self._member_changed(event)
+        elif isinstance(event, QueueMembersListed):
+            self.members = memberships(event, self.presences)
+            for ext, presence_input in presence_inputs_for_listing(event, self.presences):
+                await self._apply(ext, presence_input, at=event.at)
+            for queue in self.queues:
+                await self.publish_stats(queue)
+        elif (found := presence_input_for_ring_no_answer(event)) is not None:
+            await self._apply(*found, at=event.at)
+
+    async def on_call(self, effect: CallChanged) -> None:
+        call = effect.call
+        if effect.previous is None and call.caller_number:
+            self._prefetch(call)
+        if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
+            await self._pop(call, effect.cause)
+        targets = audience(call, self.presences.values())
+        update = _json(call_update(call, self.clock()))
+        for ext in sorted(targets):
+            await self.bus.publish(agent_topic(ext), update)
+        await self.bus.publish(SUPERVISORS, update)
+        for ext, presence_input in presence_inputs_for_call(effect, self.presences.values()):
+            await self._apply(ext, presence_input, at=effect.cause.at if effect.cause else None)
+        await self._mirror(call)
+        if call.queue and (call.state in FINAL or call.state is CallState.TALKING):
+            self.figures.record(call, self.clock())
+        if call.queue and (call.state in FINAL or effect.previous in (None, *WAITING)):
+            await self.publish_stats(call.queue)
+
+    # --- what desktops see -----------------------------------------------------------------
+
+    async def publish_stats(self, queue: str) -> None:
+        members = [ext for ext, queues in self.members.items() if queue in queues]
+        by_state: dict[str, int] = {}
+        for ext in members:
+            state = self.presences[ext].state.value
+            by_state[state] = by_state.get(state, 0) + 1
+        figures = self.figures.snapshot(queue, self.tracker.calls.values(), by_state, self.clock())
+        await self.bus.publish(SUPERVISORS, {"type": "queue_stats", **figures})
+
+    async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
+        """A presence change the agent asked for (wrap-up done); raises IllegalTransition."""
+        presence = self.presences[extension]
+        await self._store(apply(presence, presence_input, self.clock()), presence.state)
+
+    async def _pop(self, call: Call, ringing: AgentRinging) -> None:
+        ext = self._extension(ringing.interface)
+        if ext is None:
+            return
+        history = await self._history_for(call)
+        confidential = any(item.get("confidential") for item in history)
+        pop = screen_pop(call, ext, ringing.at, history, confidential)
+        await self.bus.publish(agent_topic(ext), _json(pop))
+
+    def _prefetch(self, call: Call) -> None:
+        self._history[call.linkedid] = asyncio.create_task(
+            self.load_history(call.caller_number), name=f"history {call.linkedid}"
+        )
+
+    async def _history_for(self, call: Call) -> list[dict[str, Any]]:
+        task = self._history.get(call.linkedid)
+        if task is None:
+            return []
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), POP_HISTORY_WAIT_S)
+        except TimeoutError:
+            log.warning("caller history for %s not ready in time; pop without it", call.linkedid)
+        except Exception:
+            log.exception("caller history for %s failed", call.linkedid)
+        return []
+
+    async def _mirror(self, call: Call) -> None:
+        if call.active:
+            await write_call(self.redis, call.linkedid, call_record(call))
+            return
+        await remove_call(self.redis, call.linkedid)
+        task = self._history.pop(call.linkedid, None)
+        if task is not None and not task.done():
+            task.cancel()
+
+    # --- presence --------------------------------------------------------------------------
+
+    def _extension(self, interface: str) -> str | None:
+        tech, _, ext = interface.partition("/")
+        return ext if tech == "PJSIP" and ext in self.presences else None
+
+    async def _member_changed(self, event: QueueMemberChanged) -> None:
+        ext = self._extension(event.interface)
+        if ext is None:
+            return
+        queues = self.members[ext]
+        if event.removed:
+            queues.discard(event.queue)
+        else:
+            queues.add(event.queue)
+        found = presence_input_for_member(event, self.presences[ext], bool(queues))
+        if found is not None:
+            await self._apply(ext, found, at=event.at)
+        await self.publish_stats(event.queue)
+
+    async def _apply(self, ext: str, presence_input: PresenceInput, at: float | None) -> None:
+        presence = self.presences.get(ext)
+        if presence is None:
+            return
+        try:
+            new = apply(presence, presence_input, at if at is not None else self.clock())
+        except IllegalTransition as exc:
+            log.info("presence input ignored: %s", exc)
+            return
+        await self._store(new, presence.state)
+
+    async def _store(self, new: AgentPresence, before: PresenceState) -> None:
+        self.presences[new.extension] = new
+        message = _json(new.to_message())
+        await write_presence(self.redis, new.extension, message)
+        await self.bus.publish(agent_topic(new.extension), message)
+        await self.bus.publish(SUPERVISORS, message)
+        if new.state is PresenceState.WRAP_UP and before is not PresenceState.WRAP_UP:
+            self._in_background(pause_member(self.ami, new.extension, True, WRAP_UP_REASON))
+            self._in_background(self._end_wrap_up_later(new))
+        elif before is PresenceState.WRAP_UP and new.state is PresenceState.AVAILABLE:
+            self._in_background(pause_member(self.ami, new.extension, False))
+
+    async def _end_wrap_up_later(self, wrapping: AgentPresence) -> None:
+        """Nobody wraps up forever: after `max_wrapup_s` the agent is available again."""
+        await asyncio.sleep(self.max_wrapup_s)
+        if self.presences[wrapping.extension] == wrapping:
+            log.info("agent %s: wrap-up of %s timed out", wrapping.extension, wrapping.call_id)
+            await self._apply(wrapping.extension, WrapUpDone(), at=None)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """AMI actions that must not hold up the event consumer; failures are logged."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background AMI action failed: %s", task.exception())

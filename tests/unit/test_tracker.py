@@ -1,0 +1,224 @@
+"""The call tracker's transition table, re-sync and connection loss, on made-up events."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from telephony.events import (
+    AgentAnswered,
+    AgentCompleted,
+    AgentRinging,
+    AgentRingNoAnswer,
+    CallerAbandonedQueue,
+    CallerJoinedQueue,
+    CallTransferred,
+    ChannelCreated,
+    ChannelHungUp,
+    ChannelSnapshot,
+    ChannelVariableSet,
+    CompleteReason,
+    DomainEvent,
+    QueueEntrySnapshot,
+)
+from telephony.tracker import (
+    TRANSITIONS,
+    Call,
+    CallState,
+    CallTracker,
+    calls_from_snapshot,
+)
+
+L = "100.1"  # linkedid = caller's uniqueid
+CALLER = "PJSIP/carrier-00000001"
+
+
+def created(
+    at: float = 100.0, context: str = "hotline-inbound", uniqueid: str = L
+) -> ChannelCreated:
+    return ChannelCreated(at, L, uniqueid, CALLER, "13800000000", "张三", context, "12345")
+
+
+def joined(at: float = 101.0) -> CallerJoinedQueue:
+    return CallerJoinedQueue(at, L, L, CALLER, "hotline", 1)
+
+
+def ringing(at: float = 101.5, iface: str = "PJSIP/1001") -> AgentRinging:
+    return AgentRinging(at, L, L, CALLER, "hotline", iface, "王芳", f"{iface}-00000002")
+
+
+def no_answer(at: float = 102.0, iface: str = "PJSIP/1001") -> AgentRingNoAnswer:
+    return AgentRingNoAnswer(at, L, L, CALLER, "hotline", iface, "王芳", f"{iface}-00000002")
+
+
+def answered(at: float = 103.0) -> AgentAnswered:
+    return AgentAnswered(at, L, L, CALLER, "hotline", "PJSIP/1001", "王芳", "x", 2, 1)
+
+
+def completed(at: float = 110.0, reason: CompleteReason = CompleteReason.AGENT) -> AgentCompleted:
+    return AgentCompleted(at, L, L, CALLER, "hotline", "PJSIP/1001", "王芳", "x", reason, 7)
+
+
+def hangup(at: float = 110.5, uniqueid: str = L) -> ChannelHungUp:
+    return ChannelHungUp(at, L, uniqueid, CALLER, 16, "Normal Clearing")
+
+
+def variable(name: str, value: str, at: float = 100.5) -> ChannelVariableSet:
+    return ChannelVariableSet(at, L, L, CALLER, name, value)
+
+
+def run(*events: DomainEvent) -> CallTracker:
+    tracker = CallTracker()
+    for event in events:
+        tracker.apply(event)
+    return tracker
+
+
+def test_a_whole_answered_call() -> None:
+    t = run(
+        created(),
+        variable("HOTLINE_IVR_CHOICE", "1"),
+        joined(),
+        ringing(),
+        answered(),
+        completed(),
+        hangup(),
+    )
+    call = t.ended[L]
+    assert call.state is CallState.ENDED and call.end_reason == "hung up by agent"
+    assert call.ivr_choice == "1" and call.agent_name == "王芳"
+    assert call.wait_time_s == 2.0 and call.talk_time_s == 7.5
+
+
+def test_ring_no_answer_goes_back_to_queued_then_another_agent() -> None:
+    t = run(created(), joined(), ringing(), no_answer())
+    assert t.calls[L].state is CallState.QUEUED and t.calls[L].ringing == ()
+    t.apply(ringing(iface="PJSIP/1002"))
+    t.apply(ringing(iface="PJSIP/1003"))
+    t.apply(no_answer(iface="PJSIP/1002"))
+    assert t.calls[L].state is CallState.RINGING and t.calls[L].ringing == ("PJSIP/1003",)
+
+
+def test_abandon_while_ringing() -> None:
+    t = run(created(), joined(), ringing(), CallerAbandonedQueue(105.0, L, L, CALLER, "hotline", 4))
+    call = t.ended[L]
+    assert call.state is CallState.ABANDONED and call.wait_time_s == 4.0
+    assert t.apply(hangup()) == []  # already final: nothing more
+
+
+def test_hang_up_in_ivr_and_while_queued() -> None:
+    assert run(created(), hangup(101.0)).ended[L].end_reason == "caller hung up in IVR"
+    assert run(created(), joined(), hangup(104.0)).ended[L].state is CallState.ABANDONED
+
+
+def test_transfer() -> None:
+    t = run(created(), joined(), answered(), completed(reason=CompleteReason.TRANSFER))
+    assert t.calls[L].state is CallState.TRANSFERRED
+    t2 = run(created(), joined(), answered(), CallTransferred(104.0, L, L, CALLER, "blind", "110"))
+    assert t2.calls[L].state is CallState.TRANSFERRED
+    t2.apply(hangup())
+    assert t2.ended[L].state is CallState.ENDED
+
+
+def test_agent_leg_hang_up_does_not_end_the_call() -> None:
+    t = run(created(), joined(), answered(), hangup(uniqueid="100.2"))
+    assert t.calls[L].state is CallState.TALKING
+
+
+def test_only_inbound_caller_channels_start_calls() -> None:
+    assert run(created(context="hotline-agents")).calls == {}
+    assert run(created(uniqueid="100.9")).calls == {}
+    t = run(created(), created())  # a second Newchannel (e.g. after re-sync) changes nothing
+    assert len(t.calls) == 1
+
+
+def test_events_for_unknown_calls_are_counted_not_fatal() -> None:
+    t = run(joined(), answered(), hangup())
+    assert t.calls == {} and t.ignored == 3
+
+
+ALL_EVENTS: list[DomainEvent] = [
+    joined(),
+    ringing(),
+    no_answer(),
+    answered(),
+    completed(),
+    hangup(),
+    CallerAbandonedQueue(1.0, L, L, CALLER, "hotline", 1),
+    CallTransferred(1.0, L, L, CALLER, "blind", "110"),
+    variable("HOTLINE_X", "y"),
+]
+
+
+@pytest.mark.parametrize(
+    "state", [s for s in CallState if s not in {CallState.ENDED, CallState.ABANDONED}]
+)
+@pytest.mark.parametrize("event", ALL_EVENTS, ids=lambda e: type(e).__name__)
+def test_every_pair_outside_the_table_leaves_the_call_alone(
+    state: CallState, event: DomainEvent
+) -> None:
+    tracker = CallTracker()
+    tracker.apply(created())
+    tracker.calls[L] = dataclasses.replace(tracker.calls[L], state=state)
+    before = tracker.calls[L]
+    effects = tracker.apply(event)
+    if (type(event), state) in TRANSITIONS:
+        assert len(effects) == 1 and effects[0].previous is state
+    else:
+        assert effects == [] and tracker.calls[L] == before
+
+
+def test_connection_lost_ends_every_live_call_with_a_reason() -> None:
+    t = run(created(), joined())
+    effects = t.connection_lost(120.0, "connection reset")
+    assert [e.call.state for e in effects] == [CallState.ENDED]
+    assert t.ended[L].end_reason == "asterisk connection lost: connection reset"
+    assert t.calls == {}
+
+
+def snapshot(app: str, bridge: str = "") -> list[ChannelSnapshot]:
+    channels = [ChannelSnapshot(L, L, CALLER, "hotline-inbound", app, bridge, "138", "张三", 30)]
+    if bridge:
+        channels.append(
+            ChannelSnapshot(
+                "100.2",
+                L,
+                "PJSIP/1001-00000002",
+                "hotline-agents",
+                "AppQueue",
+                bridge,
+                "1001",
+                "王芳",
+                20,
+            )
+        )
+    return channels
+
+
+def test_calls_from_snapshot() -> None:
+    talking = calls_from_snapshot(snapshot("Queue", "b1"), [], at=200.0)[L]
+    assert talking.state is CallState.TALKING and talking.agent_interface == "PJSIP/1001"
+    assert talking.started_at == 170.0
+    queued = calls_from_snapshot(snapshot("Queue"), [QueueEntrySnapshot("hotline", L, 12)], 200.0)
+    assert queued[L].state is CallState.QUEUED and queued[L].queued_at == 188.0
+    assert calls_from_snapshot(snapshot("AGI"), [], 200.0)[L].state is CallState.IN_IVR
+
+
+def test_resync_makes_the_tracker_match_asterisk() -> None:
+    t = run(created(), joined())
+    other = Call("900.1", "900.1", "PJSIP/carrier-9", "139", "李四", 150.0, CallState.TALKING)
+    effects = t.resync({"900.1": other}, at=200.0)
+    assert set(t.calls) == {"900.1"}
+    assert t.ended[L].end_reason == "not found in Asterisk after re-sync"
+    assert len(effects) == 2
+
+
+def test_resync_revives_a_call_ended_by_a_lost_link_that_asterisk_still_has() -> None:
+    t = run(created(), joined(), ringing(), answered())
+    t.connection_lost(150.0, "network blip")
+    live = calls_from_snapshot(snapshot("Queue", "b1"), [], at=160.0)
+    t.resync(live, at=160.0)
+    call = t.calls[L]
+    assert call.state is CallState.TALKING and call.end_reason == "" and call.ended_at is None
+    assert call.answered_at == 103.0  # what we knew beats the snapshot's guess
