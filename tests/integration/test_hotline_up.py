@@ -54,4 +54,5 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         async with asyncio.timeout(30):
             await proc.wait()
     assert proc.returncode == 0
-    assert not Path(f"/proc/{asterisk_pid}").exists()  # Asterisk was stopped with the backend
+    # Asterisk was stopped with the backend.
+    assert not await asyncio.to_thread(Path(f"/proc/{asterisk_pid}").exists)
