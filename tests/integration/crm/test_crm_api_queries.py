@@ -3,6 +3,7 @@
 import csv
 import io
 import logging
+from typing import Any
 
 import pytest
 
@@ -10,11 +11,15 @@ from tests.integration.crm.crm_support import Api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-SECRET = {"caller_name": "张三丰", "caller_number": "13812345678", "confidential": True}
+SECRET: dict[str, Any] = {
+    "caller_name": "张三丰",
+    "caller_number": "13812345678",
+    "confidential": True,
+}
 
 
 async def _dispatched_secret(api: Api) -> int:
-    oid = (await api.new_order(**SECRET))["id"]
+    oid = int((await api.new_order(**SECRET))["id"])
     await api.ok(oid, "dispatch", "agent", lead_unit_id=api.seed.units["URBAN"])
     return oid
 

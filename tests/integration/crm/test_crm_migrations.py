@@ -30,7 +30,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
             assert await _tables(conn) == TABLES | {"alembic_version"}
             indexes = await conn.run_sync(lambda c: inspect(c).get_indexes("work_orders"))
         assert {"caller_number", "registered_at"} == set(
-            next(i for i in indexes if i["name"].startswith("ix_work_orders_caller"))[
+            next(i for i in indexes if (i["name"] or "").startswith("ix_work_orders_caller"))[
                 "column_names"
             ]
         )
