@@ -10,7 +10,6 @@ forwarding from interleaving.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -91,14 +90,14 @@ class Session:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if lagging in done:
                 await self._drop(CLOSE_TOO_SLOW, f"too slow, resume from seq {self._sent}")
+            for task in done:
+                task.result()  # an unexpected error: websockets logs it and closes with 1011
         except ConnectionClosed:
             pass
         finally:
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                    await task
+            await asyncio.gather(*tasks, return_exceptions=True)
         log.info("%s disconnected (%s %s)", self._who, self.ws.close_code, self.ws.close_reason)
 
     async def _drop(self, code: int, reason: str) -> None:

@@ -8,7 +8,6 @@ import json
 import socket
 
 import pytest
-from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -20,6 +19,7 @@ from tests.integration.gateway.gateway_support import (
     recv_until,
     running_gateway,
     ticket,
+    wait_until,
     ws_url,
 )
 
@@ -149,18 +149,22 @@ async def read_until_closed(ws: ClientConnection) -> list[int]:
     return seqs
 
 
-async def test_slow_client_is_dropped_with_4008_and_resumes_losing_nothing(
-    bus: Bus, redis: Redis
-) -> None:
+async def test_slow_client_is_dropped_with_4008_and_resumes_losing_nothing(bus: Bus) -> None:
     async with running_gateway(bus, queue_size=4) as gateway:
         url = ws_url(gateway.port, ticket())
         sock = tiny_receive_buffer(gateway.port)
-        async with connect(url, sock=sock, max_queue=1) as slow:
-            await recv_until(slow, "hello")
-            snapshot = await recv_until(slow, "snapshot")
+        async with (
+            connect(url, sock=sock, max_queue=1) as slow,
+            connect(url) as fast,  # the same agent on a second screen, reading
+        ):
+            for ws in (slow, fast):
+                await recv_until(ws, "hello")
+                snapshot = await recv_until(ws, "snapshot")
+            fast_seqs: list[int] = []
+            fast_reader = asyncio.create_task(keep_reading(fast, fast_seqs))
             published: list[int] = []
             padding = "话" * 8000
-            while len(gateway.hub):  # until the hub gave up on it, without it reading
+            while len(gateway.hub) == 2:  # until the hub gives up on the one not reading
                 assert len(published) < 5000, "the slow client was never dropped"
                 for _ in range(20):
                     published.append(
@@ -171,6 +175,11 @@ async def test_slow_client_is_dropped_with_4008_and_resumes_losing_nothing(
             assert slow.close_code == 4008
             assert slow.close_reason is not None
             assert slow.close_reason.startswith("too slow, resume from seq ")
+            # Meanwhile the hub kept serving the other screen, which misses nothing.
+            await wait_until(lambda: len(fast_seqs) == len(published))
+            assert fast_seqs == published
+            fast_reader.cancel()
+            await asyncio.gather(fast_reader, return_exceptions=True)
         assert received == published[: len(received)] and len(received) < len(published)
 
         async with connect(ws_url(gateway.port, ticket(), last_seq=received[-1])) as again:
@@ -178,3 +187,8 @@ async def test_slow_client_is_dropped_with_4008_and_resumes_losing_nothing(
             rest = [(await recv_json(again))["seq"] for _ in published[len(received):]]
         assert snapshot["seq"] < received[0]
         assert received + rest == published
+
+
+async def keep_reading(ws: ClientConnection, seqs: list[int]) -> None:
+    async for frame in ws:
+        seqs.append(json.loads(frame)["seq"])
