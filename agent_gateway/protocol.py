@@ -52,7 +52,6 @@ class ErrorCode(StrEnum):
     INVALID_ARGS = "invalid_args"
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
-    RESUME_GAP = "resume_gap"
 
 
 class ProtocolError(Exception):
