@@ -103,6 +103,7 @@ class Bus:
                     {self.stream: f"{cursor}-0"}, count=_PAGE, block=_BLOCK_MS
                 )
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                _raise_if_cancelling()
                 delay = _RETRY_S[min(failures, len(_RETRY_S) - 1)]
                 failures += 1
                 log.warning("bus read failed (%s); retrying in %.1f s", exc, delay)
@@ -143,6 +144,14 @@ class Bus:
 
     async def ack_command(self, entry_id: str, group: str = "backend") -> None:
         await self.redis.xack(self.commands_stream, group, entry_id)
+
+
+def _raise_if_cancelling() -> None:
+    """redis-py turns the cancellation of a blocking read into a timeout error: a retry loop
+    must not mistake our own shutdown for a Redis outage and read on forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _message(entry_id: bytes | str, fields: Mapping[Any, Any]) -> BusMessage | None:

@@ -9,7 +9,6 @@ runs the same stack backwards.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -42,6 +41,8 @@ from telephony.service import Listener, TelephonyService
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -99,16 +100,23 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
 
 
 @asynccontextmanager
-async def _task(name: str, work: asyncio.Future[None] | asyncio.Task[None]) -> AsyncIterator[None]:
-    """A background task that lives exactly as long as the block."""
+async def _task(name: str, work: asyncio.Task[None]) -> AsyncIterator[None]:
+    """A background task that lives as long as the block.
+
+    redis-py can swallow the cancellation of a blocking stream read (or turn it into a
+    TimeoutError), so the wait for the task is bounded; closing Redis ends it anyway.
+    """
     try:
         yield
     finally:
         work.cancel()
-        # redis-py turns a cancelled blocking read into TimeoutError: both mean "stopped".
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError, RedisTimeoutError):
-            await work
-        log.debug("%s stopped", name)
+        done, _ = await asyncio.wait({work}, timeout=STOP_TIMEOUT_S)
+        if not done:
+            log.warning("%s did not stop within %.0f s; leaving it", name, STOP_TIMEOUT_S)
+        elif not work.cancelled() and not isinstance(
+            work.exception(), TimeoutError | RedisTimeoutError | None
+        ):
+            log.error("%s failed: %r", name, work.exception())
 
 
 @asynccontextmanager

@@ -29,6 +29,7 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         "HOTLINE_AGI__PORT": str(free_tcp_port()),
         "HOTLINE_HTTP__PORT": str(http),
         "HOTLINE_REDIS__PORT": str(free_tcp_port()),
+        "HOTLINE_GATEWAY__PORT": str(free_tcp_port()),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline_cli.main", "--state-dir", str(tmp_path), "up",
