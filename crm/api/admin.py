@@ -3,7 +3,7 @@
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from crm.api.context import Ctx
+from crm.api.context import CALENDAR, Ctx
 from crm.api.endpoint import Endpoint, json
 from crm.api.schemas import (
     CalendarDayOut,
@@ -124,6 +124,7 @@ async def put_calendar(ctx: Ctx) -> web.StreamResponse:
         recounted = await calendar_usecase.put_days(ctx.session, days)
     except IntegrityError as exc:  # a concurrent admin wrote the same day first
         raise Conflict("concurrent_edit", "calendar changed meanwhile, retry") from exc
+    ctx.after_commit.append(ctx.request.app[CALENDAR].invalidate)
     return json(CalendarPutOut(written=len(days), recounted_orders=recounted))
 
 

@@ -3,10 +3,22 @@
 from aiohttp import web
 
 from crm.api import admin, openapi, orders
-from crm.api.context import CLOCK, SEGMENTER, SESSIONS, SETTINGS, Clock, LazySegmenter, Settings
+from crm.api.caches import CACHE_TTL_S, Authenticator, CalendarCache
+from crm.api.context import (
+    AUTH,
+    CALENDAR,
+    CLOCK,
+    ENGINE,
+    SEGMENTER,
+    SESSIONS,
+    SETTINGS,
+    Clock,
+    LazySegmenter,
+    Settings,
+)
 from crm.api.endpoint import bind
 from crm.api.errors import error_middleware
-from crm.db.engine import SessionFactory
+from crm.db.engine import SessionFactory, bound_engine
 from crm.domain.clock import utc_now
 from crm.domain.numbering import valid_centre_code
 from crm.segmenter import Segmenter
@@ -22,20 +34,25 @@ def create_app(
     max_body_bytes: int = Settings.max_body_bytes,
     clock: Clock = utc_now,
     segmenter: Segmenter | None = None,
+    cache_ttl_s: float = CACHE_TTL_S,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
     The schema must already be migrated (crm.db.migrate.migrate). `clock` and `segmenter`
-    exist so tests can fix the time and share one jieba dictionary.
+    exist so tests can fix the time and share one jieba dictionary. `cache_ttl_s` bounds how
+    long a token or calendar change made outside this app goes unseen (0 turns caching off).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
     settings = Settings(centre_code=centre_code, max_body_bytes=max_body_bytes)
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
     app[SESSIONS] = sessions
+    app[ENGINE] = bound_engine(sessions)
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[SEGMENTER] = LazySegmenter(segmenter)
+    app[AUTH] = Authenticator(sessions, cache_ttl_s)
+    app[CALENDAR] = CalendarCache(cache_ttl_s)
     document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION)
 
     async def serve_openapi(_request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@
 Each endpoint names its request body, query and response models and the roles that may call
 it; `bind` wraps the handler with authentication, the role check, input parsing and one
 database transaction per request (the request's unit of work): any refusal rolls it back.
+Authentication and parsing come before the transaction, which is held only for the work itself.
 """
 
 from collections.abc import Awaitable, Callable
@@ -11,12 +12,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel, RootModel, ValidationError
 
-from crm.api.context import CLOCK, SESSIONS, Ctx
+from crm.api.context import AUTH, CLOCK, ENGINE, Ctx
 from crm.api.errors import invalid_input
 from crm.domain.enums import Role
-from crm.domain.lifecycle import Actor
 from crm.errors import Denied, InvalidInput, Unauthenticated
-from crm.repo.directory import user_by_token
 
 ALL_ROLES = frozenset(Role)
 HandlerFn = Callable[[Ctx], Awaitable[web.StreamResponse]]
@@ -65,21 +64,23 @@ async def _inputs(request: web.Request, endpoint: Endpoint) -> tuple[BaseModel, 
 
 def bind(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
-        token = _bearer(request)
-        async with request.app[SESSIONS]() as session, session.begin():
-            user = await user_by_token(session, token)
-            if user is None:
-                raise Unauthenticated("unauthenticated", "unknown or disabled token")
-            if user.role not in endpoint.roles:
-                raise Denied("role_forbidden", f"role {user.role.value} may not do this")
-            ctx = Ctx(
-                request=request,
-                session=session,
-                actor=Actor(user.id, user.role, user.unit_id),
-                now=request.app[CLOCK](),
-                inputs=await _inputs(request, endpoint),
-            )
-            return await endpoint.handler(ctx)
+        actor = await request.app[AUTH].actor(_bearer(request))
+        if actor.role not in endpoint.roles:
+            raise Denied("role_forbidden", f"role {actor.role.value} may not do this")
+        inputs = await _inputs(request, endpoint)
+        now = request.app[CLOCK]()
+        async with request.app[ENGINE].begin() as connection:
+            ctx = Ctx(request=request, connection=connection, actor=actor, now=now, inputs=inputs)
+            try:
+                response = await endpoint.handler(ctx)
+                if (session := ctx.opened_session()) is not None:
+                    await session.flush()
+            finally:
+                if (session := ctx.opened_session()) is not None:
+                    await session.close()
+        for hook in ctx.after_commit:
+            hook()
+        return response
 
     return handle
 

@@ -23,13 +23,13 @@ from crm.api.schemas import (
     TransitionIn,
 )
 from crm.api.views import aware, history_out, order_out
+from crm.db.prepared import DriverConnection
 from crm.domain.clock import local_midnight_utc
 from crm.domain.enums import CENTRE_ROLES, Role
 from crm.domain.masking import caller_view
 from crm.domain.routing import suggest
 from crm.errors import NotFound
 from crm.repo import audit, directory, orders, rules
-from crm.repo.calendar import load_calendar
 from crm.usecases.register import CallRef, NewOrder, register_order
 from crm.usecases.supervision import issue_overdue_notices
 from crm.usecases.transition import apply_command, load_visible, visibility_unit
@@ -54,12 +54,12 @@ async def create_order(ctx: Ctx) -> web.StreamResponse:
         calls=tuple(CallRef(k.linkedid, k.recording) for k in body.calls),
     )
     order = await register_order(
-        ctx.session,
+        ctx.connection,
         new,
         ctx.actor,
         centre_code=ctx.settings.centre_code,
         now=ctx.now,
-        calendar=await load_calendar(ctx.session),
+        calendar=await ctx.calendar(),
     )
     return json(order_out(order, ctx.actor, ctx.today, ctx.now), status=201)
 
@@ -149,7 +149,7 @@ async def transition(ctx: Ctx) -> web.StreamResponse:
         command,
         ctx.actor,
         now=ctx.now,
-        calendar=await load_calendar(ctx.session),
+        calendar=await ctx.calendar(),
     )
     return json(order_out(order, ctx.actor, ctx.today, ctx.now))
 
@@ -172,8 +172,9 @@ async def attach_call(ctx: Ctx) -> web.StreamResponse:
     order = await load_visible(ctx.session, ctx.int_param("order_id"), ctx.actor, for_update=True)
     if orders.add_call(order, body.linkedid, body.recording, ctx.now):
         await audit.append(
-            ctx.session, order.id, ctx.actor, "attach_call", order.status, order.status,
-            ctx.now, {"linkedid": body.linkedid, "recording": body.recording},
+            await DriverConnection.of(ctx.session), order.id, ctx.actor, "attach_call",
+            order.status, order.status, ctx.now,
+            {"linkedid": body.linkedid, "recording": body.recording},
         )  # fmt: skip
     await ctx.session.flush()
     return json(order_out(order, ctx.actor, ctx.today, ctx.now))
@@ -208,7 +209,7 @@ async def caller_history(ctx: Ctx) -> web.StreamResponse:
 
 async def supervision_sweep(ctx: Ctx) -> web.StreamResponse:
     noticed = await issue_overdue_notices(
-        ctx.session, ctx.actor, now=ctx.now, calendar=await load_calendar(ctx.session)
+        ctx.session, ctx.actor, now=ctx.now, calendar=await ctx.calendar()
     )
     return json(SweepOut(issued=[o.number for o in noticed]))
 

@@ -8,7 +8,11 @@ from crm.domain import deadlines, lifecycle
 from crm.domain.enums import DUE_STATUSES, Status
 from crm.domain.masking import caller_view
 from crm.repo.orders import HistoryItem
+from crm.usecases.register import RegisteredOrder
 from crm.usecases.transition import facts
+
+# a stored order, or one just registered (answered without loading it back)
+OrderLike = WorkOrder | RegisteredOrder
 
 
 def aware(value: datetime) -> datetime:
@@ -19,7 +23,7 @@ def maybe_aware(value: datetime | None) -> datetime | None:
     return aware(value) if value is not None else None
 
 
-def is_overdue(order: WorkOrder, today: date, now: datetime) -> bool:
+def is_overdue(order: OrderLike, today: date, now: datetime) -> bool:
     if order.status in DUE_STATUSES and deadlines.is_overdue(order.due_date, today):
         return True
     return (
@@ -29,7 +33,7 @@ def is_overdue(order: WorkOrder, today: date, now: datetime) -> bool:
     )
 
 
-def order_out(order: WorkOrder, actor: lifecycle.Actor, today: date, now: datetime) -> OrderOut:
+def order_out(order: OrderLike, actor: lifecycle.Actor, today: date, now: datetime) -> OrderOut:
     caller = caller_view(order.caller_name, order.caller_number, order.confidential, actor.role)
     return OrderOut(
         id=order.id,

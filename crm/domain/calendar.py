@@ -9,6 +9,7 @@ provisional and recomputed once the data arrives.
 
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Protocol
 
 import chinese_calendar
@@ -20,7 +21,9 @@ class WorkCalendar(Protocol):
     def knows(self, day: date) -> bool: ...
 
 
+@lru_cache(maxsize=8192)
 def _package_is_workday(day: date) -> bool | None:
+    """Memoized: the package scans its whole holiday table on every call (~30 us a day)."""
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:

@@ -1,19 +1,29 @@
-"""The append-only audit trail: rows are only ever inserted (the database refuses the rest)."""
+"""The append-only audit trail: rows are only ever inserted (the database refuses the rest).
+
+Entries are written at once with a prepared insert (see crm.db.prepared): nothing is ever
+read back or changed, so the ORM's unit of work would only add cost to every order change.
+"""
 
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models import AuditEntry
+from crm.db.prepared import DriverConnection, Prepared
 from crm.domain.enums import Status
 from crm.domain.lifecycle import Actor
 
+_INSERT = Prepared(
+    insert(AuditEntry),
+    ["order_id", "at", "actor_id", "actor_role", "action", "from_status", "to_status", "detail"],
+)
+
 
 async def append(
-    session: AsyncSession,
+    db: DriverConnection,
     order_id: int,
     actor: Actor,
     action: str,
@@ -22,17 +32,18 @@ async def append(
     at: datetime,
     detail: dict[str, Any],
 ) -> None:
-    session.add(
-        AuditEntry(
-            order_id=order_id,
-            at=at,
-            actor_id=actor.user_id,
-            actor_role=actor.role,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            detail=detail,
-        )
+    await db.rows(
+        _INSERT,
+        {
+            "order_id": order_id,
+            "at": at,
+            "actor_id": actor.user_id,
+            "actor_role": actor.role,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "detail": detail,
+        },
     )
 
 

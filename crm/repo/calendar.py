@@ -4,14 +4,14 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import extract, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from crm.db.models import CalendarDay
 from crm.domain.calendar import ChineseWorkCalendar
 
 
-async def load_calendar(session: AsyncSession) -> ChineseWorkCalendar:
-    rows = (await session.execute(select(CalendarDay.day, CalendarDay.is_workday))).all()
+async def load_calendar(db: AsyncSession | AsyncConnection) -> ChineseWorkCalendar:
+    rows = (await db.execute(select(CalendarDay.day, CalendarDay.is_workday))).all()
     return ChineseWorkCalendar({day: workday for day, workday in rows})
 
 

@@ -1,16 +1,30 @@
 """Reading and writing work orders; every function takes the caller's session."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from crm.db.models import OrderCall, OrderSequence, OrderUnit, WorkOrder
+from crm.db.prepared import DriverConnection, Prepared
 from crm.domain.enums import DUE_STATUSES, OPEN_STATUSES, OrderType, Status
 
 HISTORY_EXCERPT = 80
@@ -41,19 +55,29 @@ class OrderFilter:
     caller_number: str | None = None
 
 
-async def next_sequence(session: AsyncSession, centre_code: str, day: date) -> int:
-    """Atomically take the next daily sequence (one upsert, safe under concurrent writers)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
+def _sequence_upsert(insert: Callable[[type[OrderSequence]], Any]) -> Prepared:
+    return Prepared(
         insert(OrderSequence)
-        .values(centre_code=centre_code, day=day, last=1)
         .on_conflict_do_update(
             index_elements=[OrderSequence.centre_code, OrderSequence.day],
             set_={"last": OrderSequence.last + 1},
         )
-        .returning(OrderSequence.last)
+        .returning(OrderSequence.last),
+        columns=["centre_code", "day", "last"],
     )
-    return int((await session.execute(stmt)).scalar_one())
+
+
+_SEQUENCE_UPSERTS = {
+    "postgresql": _sequence_upsert(pg_insert),
+    "sqlite": _sequence_upsert(sqlite_insert),
+}
+
+
+async def next_sequence(db: DriverConnection, centre_code: str, day: date) -> int:
+    """Atomically take the next daily sequence (one upsert, safe under concurrent writers)."""
+    upsert = _SEQUENCE_UPSERTS[db.dialect.name]
+    (row,) = await db.rows(upsert, {"centre_code": centre_code, "day": day, "last": 1})
+    return int(row[0])
 
 
 def _visible_to_unit(unit_id: int) -> ColumnElement[bool]:
@@ -81,33 +105,75 @@ async def get_order(
     return await session.scalar(query)
 
 
+_OPEN = sorted(OPEN_STATUSES)
+
+
+def _newest_open(column: InstrumentedAttribute[str], value: str) -> Select[datetime, int]:
+    # open statuses as fixed parameters: an expanding IN would be re-rendered on every execution
+    is_open = WorkOrder.status.in_([literal(s, WorkOrder.status.type) for s in _OPEN])
+    return (
+        select(WorkOrder.registered_at, WorkOrder.id)
+        .where(column == bindparam(value), WorkOrder.order_type == bindparam("order_type"), is_open)
+        .order_by(WorkOrder.registered_at.desc(), WorkOrder.id.desc())
+        .limit(1)
+    )
+
+
+def _newest_of_both() -> Select[int]:
+    both = union_all(
+        select(_newest_open(WorkOrder.caller_number, "caller_number").subquery()),
+        select(_newest_open(WorkOrder.location, "location").subquery()),
+    ).subquery()
+    return select(both.c.id).order_by(both.c.registered_at.desc(), both.c.id.desc()).limit(1)
+
+
+# one statement for whichever of the two keys the new order has
+_REPEAT_QUERIES = {
+    (True, True): Prepared(_newest_of_both()),
+    (True, False): Prepared(_newest_open(WorkOrder.caller_number, "caller_number")),
+    (False, True): Prepared(_newest_open(WorkOrder.location, "location")),
+}
+
+
 async def find_open_repeat(
-    session: AsyncSession, caller_number: str, location: str, order_type: OrderType
+    db: DriverConnection, caller_number: str, location: str, order_type: OrderType
 ) -> int | None:
     """Newest open order of the same type from the same number or at the same place.
 
     Two lookups, each served by its own index, instead of one OR that planners turn into a
-    scan of every open order.
+    scan of every open order; they run as one statement.
     """
-    newest: tuple[datetime, int] | None = None
-    for column, value in ((WorkOrder.caller_number, caller_number), (WorkOrder.location, location)):
-        if not value:
-            continue
-        row = (
-            await session.execute(
-                select(WorkOrder.registered_at, WorkOrder.id)
-                .where(
-                    column == value,
-                    WorkOrder.order_type == order_type,
-                    WorkOrder.status.in_(OPEN_STATUSES),
-                )
-                .order_by(WorkOrder.registered_at.desc(), WorkOrder.id.desc())
-                .limit(1)
-            )
-        ).first()
-        if row is not None and (newest is None or tuple(row) > newest):
-            newest = (row[0], row[1])
-    return newest[1] if newest else None
+    query = _REPEAT_QUERIES.get((bool(caller_number), bool(location)))
+    if query is None:
+        return None
+    params = {"caller_number": caller_number, "location": location, "order_type": order_type}
+    rows = await db.rows(query, params)
+    return int(rows[0][-1]) if rows else None
+
+
+ORDER_COLUMNS = (
+    "number", "channel", "caller_name", "caller_number", "confidential", "location", "text",
+    "order_type", "urgency", "severity", "status", "registered_by", "registered_at",
+    "updated_at", "limit_start", "due_date", "due_provisional", "statutory_days",
+    "extensions_granted", "extension_days", "transfer_due_at", "result", "rework_count",
+    "repeat_of_id",
+)  # fmt: skip
+_INSERT_ORDER = Prepared(insert(WorkOrder).returning(WorkOrder.id), ORDER_COLUMNS)
+_INSERT_CALL = Prepared(insert(OrderCall), ["order_id", "linkedid", "recording", "attached_at"])
+
+
+async def insert_order(
+    db: DriverConnection, values: Mapping[str, Any], calls: Sequence[Mapping[str, Any]]
+) -> int:
+    """Store a new order (every column of ORDER_COLUMNS) and its calls; returns the order's id.
+
+    Registration writes rows it already knows in full, so the ORM's unit of work (and
+    loading the order back) would only add cost.
+    """
+    ((order_id,),) = await db.rows(_INSERT_ORDER, values)
+    for call in calls:
+        await db.rows(_INSERT_CALL, {**call, "order_id": order_id})
+    return int(order_id)
 
 
 def overdue_condition(today: date, now: datetime) -> ColumnElement[bool]:
@@ -128,8 +194,11 @@ def overdue_condition(today: date, now: datetime) -> ColumnElement[bool]:
 
 
 def _filtered(
-    query: Select[WorkOrder], flt: OrderFilter, visible_to_unit: int | None,
-    today: date, now: datetime,
+    query: Select[WorkOrder],
+    flt: OrderFilter,
+    visible_to_unit: int | None,
+    today: date,
+    now: datetime,
 ) -> Select[WorkOrder]:
     if visible_to_unit is not None:
         query = query.where(_visible_to_unit(visible_to_unit))

@@ -2,15 +2,16 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from crm.db.models import WorkOrder
+from crm.db.prepared import DriverConnection
 from crm.domain import deadlines, lifecycle, numbering
 from crm.domain.calendar import WorkCalendar
 from crm.domain.clock import local_date
-from crm.domain.enums import EMERGENCY_TYPES, Channel, OrderType, Severity, Urgency
+from crm.domain.enums import EMERGENCY_TYPES, Channel, OrderType, Severity, Status, Urgency
 from crm.domain.masking import caller_view
 from crm.repo import audit, orders
 
@@ -38,63 +39,125 @@ class NewOrder:
     calls: tuple[CallRef, ...] = ()
 
 
+@dataclass(frozen=True)
+class StoredCall:
+    linkedid: str
+    recording: str
+    attached_at: datetime
+
+
+@dataclass(frozen=True)
+class RegisteredOrder:
+    """A just-stored order, as the API answers it, without loading it back through the ORM.
+
+    The fields mirror WorkOrder's columns; those a new order cannot have yet (units, outcome,
+    transfer, extension request) keep their empty defaults.
+    """
+
+    id: int
+    number: str
+    channel: Channel
+    caller_name: str
+    caller_number: str
+    confidential: bool
+    location: str
+    text: str
+    order_type: OrderType
+    urgency: Urgency
+    severity: Severity
+    status: Status
+    registered_by: int
+    registered_at: datetime
+    updated_at: datetime
+    limit_start: date
+    due_date: date | None
+    due_provisional: bool
+    statutory_days: int | None
+    extensions_granted: int
+    extension_days: int
+    transfer_due_at: datetime | None
+    result: str
+    rework_count: int
+    repeat_of_id: int | None
+    calls: tuple[StoredCall, ...]
+    lead_unit_id: None = None
+    assists: tuple[()] = ()
+    closed_at: None = None
+    transferred_at: None = None
+    transfer_target: None = None
+    extension_requested_days: None = None
+    satisfaction: None = None
+    not_accepted_reason: None = None
+
+
+def _calls(refs: tuple[CallRef, ...], at: datetime) -> tuple[StoredCall, ...]:
+    """One call per Linkedid: a repeated one only fills in its recording (as add_call does)."""
+    recordings: dict[str, str] = {}
+    for ref in refs:
+        if ref.linkedid not in recordings or ref.recording:
+            recordings[ref.linkedid] = ref.recording
+    return tuple(StoredCall(linkedid, rec, at) for linkedid, rec in recordings.items())
+
+
 async def register_order(
-    session: AsyncSession,
+    db: AsyncSession | AsyncConnection,
     new: NewOrder,
     actor: lifecycle.Actor,
     *,
     centre_code: str,
     now: datetime,
     calendar: WorkCalendar,
-) -> WorkOrder:
-    """Number, time-limit and store a new order, link it to an open repeat, and audit it."""
+) -> RegisteredOrder:
+    """Number, time-limit and store a new order, link it to an open repeat, and audit it.
+
+    Prepared statements with rows known in full (see crm.db.prepared): this is the hot path of
+    every call, and the ORM's bookkeeping cost several times the database work.
+    """
     status = lifecycle.check_register(actor)
     today = local_date(now)
     due = deadlines.due_date(
         today, new.order_type, new.urgency, calendar, statutory_days=new.statutory_days
     )
-    sequence = await orders.next_sequence(session, centre_code, today)
+    driver = await DriverConnection.of(db)
+    sequence = await orders.next_sequence(driver, centre_code, today)
     repeat_of = await orders.find_open_repeat(
-        session, new.caller_number, new.location, new.order_type
+        driver, new.caller_number, new.location, new.order_type
     )
-    order = WorkOrder(
-        number=numbering.order_number(centre_code, today, sequence),
-        channel=new.channel,
-        caller_name=new.caller_name,
-        caller_number=new.caller_number,
-        confidential=new.confidential,
-        location=new.location,
-        text=new.text,
-        order_type=new.order_type,
-        urgency=new.urgency,
-        severity=new.severity,
-        status=status,
-        registered_by=actor.user_id,
-        registered_at=now,
-        updated_at=now,
-        limit_start=today,
-        due_date=due.day if due else None,
-        due_provisional=due.provisional if due else False,
-        statutory_days=new.statutory_days,
-        extensions_granted=0,
-        extension_days=0,
-        transfer_due_at=(
+    values: dict[str, Any] = {
+        "number": numbering.order_number(centre_code, today, sequence),
+        "channel": new.channel,
+        "caller_name": new.caller_name,
+        "caller_number": new.caller_number,
+        "confidential": new.confidential,
+        "location": new.location,
+        "text": new.text,
+        "order_type": new.order_type,
+        "urgency": new.urgency,
+        "severity": new.severity,
+        "status": status,
+        "registered_by": actor.user_id,
+        "registered_at": now,
+        "updated_at": now,
+        "limit_start": today,
+        "due_date": due.day if due else None,
+        "due_provisional": due.provisional if due else False,
+        "statutory_days": new.statutory_days,
+        "extensions_granted": 0,
+        "extension_days": 0,
+        "transfer_due_at": (
             deadlines.transfer_due_at(now) if new.order_type in EMERGENCY_TYPES else None
         ),
-        result="",
-        rework_count=0,
-        repeat_of_id=repeat_of,
-        assists=[],
-        calls=[],
-    )
-    for call in new.calls:
-        orders.add_call(order, call.linkedid, call.recording, now)
-    session.add(order)
-    await session.flush()
-    detail: dict[str, object] = {"number": order.number}
+        "result": "",
+        "rework_count": 0,
+        "repeat_of_id": repeat_of,
+    }
+    calls = _calls(new.calls, now)
+    rows = [{"linkedid": k.linkedid, "recording": k.recording, "attached_at": now} for k in calls]
+    order_id = await orders.insert_order(driver, values, rows)
+    detail: dict[str, object] = {"number": values["number"]}
     if repeat_of is not None:
         detail["repeat_of"] = repeat_of
-    await audit.append(session, order.id, actor, "register", None, status, now, detail)
+    await audit.append(driver, order_id, actor, "register", None, status, now, detail)
     shown = caller_view(new.caller_name, new.caller_number, new.confidential, None)
-    log.info("order %s registered (%s) from %s", order.number, new.order_type, shown.number)
-    return order
+    log.info("order %s registered (%s) from %s", values["number"], new.order_type, shown.number)
+    return RegisteredOrder(id=order_id, calls=calls, **values)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models import OrderUnit, SupervisionNotice, WorkOrder
+from crm.db.prepared import DriverConnection
 from crm.domain import commands as c
 from crm.domain import deadlines, lifecycle
 from crm.domain.calendar import WorkCalendar
@@ -18,9 +19,10 @@ from crm.domain.clock import local_date
 from crm.domain.enums import Action, Role, Status, UnitKind, UnitRole
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
 from crm.repo import audit, directory, orders
+from crm.usecases.register import RegisteredOrder
 
 
-def facts(order: WorkOrder) -> lifecycle.OrderFacts:
+def facts(order: WorkOrder | RegisteredOrder) -> lifecycle.OrderFacts:
     return lifecycle.OrderFacts(
         status=order.status,
         order_type=order.order_type,
@@ -203,6 +205,7 @@ async def apply_command(
     detail = await _carry_out(session, order, command, actor, now, calendar)
     order.status = target
     order.updated_at = now
-    await audit.append(session, order.id, actor, action.value, source, target, now, detail)
+    db = await DriverConnection.of(session)
+    await audit.append(db, order.id, actor, action.value, source, target, now, detail)
     await session.flush()
     return order

@@ -1,0 +1,107 @@
+"""Per-app caches of what nearly every request reads: the caller's token and the work calendar.
+
+Both were a query per request, a large share of an order's cost. Each entry lives `ttl_s`
+seconds (CACHE_TTL_S by default), which bounds how long a change made outside this process
+goes unseen: a user disabled in the database is refused at most that long afterwards, in every
+process. Calendar edits made through this app's API are seen at once (`CalendarCache.invalidate`
+runs when the edit commits); only other processes wait out the TTL.
+"""
+
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from crm.db.engine import SessionFactory
+from crm.domain.calendar import ChineseWorkCalendar
+from crm.domain.lifecycle import Actor
+from crm.errors import Unauthenticated
+from crm.repo.calendar import load_calendar
+from crm.repo.directory import hash_token, user_by_token
+
+CACHE_TTL_S = 2.0
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Expiring(Generic[K, V]):
+    """Loaded values kept for `ttl_s` seconds; `invalidate` forgets them all.
+
+    A load that overlaps an invalidation is returned but not kept, so a value read before an
+    edit committed cannot outlive the invalidation that follows the commit. A failed load (an
+    exception) keeps nothing.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float,
+        *,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[K, tuple[float, V]] = {}
+        self._generation = 0
+
+    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        started = self._clock()
+        hit = self._entries.get(key)
+        if hit is not None and started < hit[0]:
+            return hit[1]
+        generation = self._generation
+        value = await load()
+        if generation == self._generation and self._ttl_s > 0:
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()
+            self._entries[key] = (started + self._ttl_s, value)
+        return value
+
+    def invalidate(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+
+
+class Authenticator:
+    """Bearer token to Actor; only tokens of active users are remembered, by their digest."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        ttl_s: float = CACHE_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._actors: Expiring[str, Actor] = Expiring(ttl_s, clock=clock)
+
+    async def actor(self, token: str) -> Actor:
+        """The token's user, or Unauthenticated for an unknown or disabled token."""
+        return await self._actors.get(hash_token(token), lambda: self._load(token))
+
+    async def _load(self, token: str) -> Actor:
+        async with self._sessions() as session:
+            user = await user_by_token(session, token)
+        if user is None:
+            raise Unauthenticated("unauthenticated", "unknown or disabled token")
+        return Actor(user.id, user.role, user.unit_id)
+
+
+class CalendarCache:
+    """The working calendar (package data plus admin-entered days), loaded at most once per TTL.
+
+    Loads run on the caller's connection: SQLite's single pooled connection is already theirs.
+    """
+
+    def __init__(
+        self, ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._calendar: Expiring[str, ChineseWorkCalendar] = Expiring(ttl_s, clock=clock)
+
+    async def get(self, db: AsyncSession | AsyncConnection) -> ChineseWorkCalendar:
+        return await self._calendar.get("calendar", lambda: load_calendar(db))
+
+    def invalidate(self) -> None:
+        self._calendar.invalidate()
