@@ -30,7 +30,8 @@ return seq
 """
 
 _PAGE = 1000
-_BLOCK_MS = 5000
+# Below redis-py's default 5 s socket timeout, or an idle blocking read ends in a timeout error.
+_BLOCK_MS = 2000
 _RETRY_S = (0.1, 0.5, 1.0, 2.0)
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -70,3 +74,36 @@ async def running_gateway(bus: Bus, **options: Any) -> AsyncIterator[GatewayServ
         **options,
     ) as gateway:
         yield gateway
+
+
+@asynccontextmanager
+async def gateway_process(
+    redis_url: str, secret: bytes = SECRET, origin: str = ORIGIN
+) -> AsyncIterator[int]:
+    """`python -m agent_gateway` on a free port; yields the port, stops it with SIGTERM."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent_gateway",
+        "--redis-url", redis_url, "--port", "0",
+        "--secret-env", "TEST_GATEWAY_SECRET", "--origin", origin,
+        env={**os.environ, "TEST_GATEWAY_SECRET": secret.decode()},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    log: list[str] = []
+    try:
+        while not (listening := re.search(r"listening on ws://[\d.]+:(\d+)", "".join(log))):
+            line = await asyncio.wait_for(process.stderr.readline(), 10)
+            assert line, f"the gateway process exited: {''.join(log)}"
+            log.append(line.decode())
+        # Keep draining its log so the pipe never fills.
+        drain = asyncio.create_task(process.stderr.read())
+        yield int(listening.group(1))
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0, (await drain).decode()
+        await drain
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

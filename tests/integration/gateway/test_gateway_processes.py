@@ -2,57 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import re
-import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing
 
 from websockets.asyncio.client import connect
 
 from agent_gateway.bus import Bus
 from agent_gateway.server import GatewayServer
 from tests.integration.gateway.gateway_support import (
-    ORIGIN,
-    SECRET,
+    gateway_process,
     recv_json,
     recv_until,
     ticket,
     ws_url,
 )
-
-
-@asynccontextmanager
-async def gateway_process(redis_url: str) -> AsyncIterator[int]:
-    """`python -m agent_gateway` on a free port; yields the port, stops it with SIGTERM."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent_gateway",
-        "--redis-url", redis_url, "--port", "0",
-        "--secret-env", "TEST_GATEWAY_SECRET", "--origin", ORIGIN,
-        env={**os.environ, "TEST_GATEWAY_SECRET": SECRET.decode()},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    log: list[str] = []
-    try:
-        while not (listening := re.search(r"listening on ws://[\d.]+:(\d+)", "".join(log))):
-            line = await asyncio.wait_for(process.stderr.readline(), 10)
-            assert line, f"the gateway process exited: {''.join(log)}"
-            log.append(line.decode())
-        # Keep draining its log so the pipe never fills.
-        drain = asyncio.create_task(process.stderr.read())
-        yield int(listening.group(1))
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 10) == 0, (await drain).decode()
-        await drain
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def test_an_agent_on_either_gateway_gets_its_messages(
