@@ -228,6 +228,9 @@ class DeskService:
         await self.bus.publish(agent_topic(new.extension), message)
         await self.bus.publish(SUPERVISORS, message)
         if new.state is PresenceState.WRAP_UP and before is not PresenceState.WRAP_UP:
+            if self.max_wrapup_s <= 0:  # a centre that works without wrap-up time
+                await self._apply(new.extension, WrapUpDone(), at=new.since)
+                return
             self._in_background(pause_member(self.ami, new.extension, True, WRAP_UP_REASON))
             self._in_background(self._end_wrap_up_later(new))
         elif before is PresenceState.WRAP_UP and new.state is PresenceState.AVAILABLE:

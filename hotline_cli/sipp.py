@@ -9,27 +9,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
-import socket
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from hotline_cli.ports import free_udp_port
+
 SCENARIOS = Path(__file__).with_name("scenarios")
 DTMF_PCAPS = Path("/usr/share/sip-tester")
 _DTMF_NAMES = {**{str(d): str(d) for d in range(10)}, "*": "star", "#": "pound"}
 
 _file_tags = itertools.count(1)
-
-
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    """A UDP port nobody holds now. SIPp binds a media and a control port besides its SIP
-    port: each gets one of these, so that parallel instances never collide."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

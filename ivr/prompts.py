@@ -8,9 +8,6 @@ Building is idempotent: a sidecar ``<name>.txt`` records a digest of the text an
 synthesis setting, and a prompt whose WAV exists with an unchanged digest is skipped.
 """
 
-# The prompt texts use Chinese full-width punctuation on purpose.
-# ruff: noqa: RUF001
-
 import argparse
 import hashlib
 import logging

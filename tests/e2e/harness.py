@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,12 +11,12 @@ from pathlib import Path
 
 from config.settings import Settings, load_settings
 from hotline_cli.app import Hotline, running_hotline
+from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import (
     AgentPhone,
     CallerIdentity,
     CallerPlan,
     CallerResult,
-    free_udp_port,
     place_calls,
 )
 from telephony.tracker import Call, CallChanged
@@ -27,13 +26,6 @@ AGENTS = (
     ("1002", "李娜", ["general", "complaint"]),
     ("1901", "赵敏", ["overflow"]),
 )
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def e2e_settings(state_dir: Path) -> Settings:

@@ -10,8 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from hotline_cli.sipp import free_udp_port
-from tests.e2e.harness import free_tcp_port
+from hotline_cli.ports import free_tcp_port, free_udp_port
 
 
 def _get(url: str) -> tuple[int, dict[str, object]]:

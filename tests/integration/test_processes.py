@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from hotline_cli.ports import free_tcp_port
 from hotline_cli.processes import AsteriskProcess, ProcessError, RedisProcess
 from telephony.asterisk_config import Layout, write_config
-from tests.e2e.harness import e2e_settings, free_tcp_port
+from tests.e2e.harness import e2e_settings
 
 
 async def test_asterisk_starts_fully_booted_and_stops(tmp_path: Path) -> None:

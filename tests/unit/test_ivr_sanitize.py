@@ -73,7 +73,7 @@ def test_random_hostile_strings_round_trip() -> None:
 
 
 def test_clean_text_keeps_chinese_and_punctuation() -> None:
-    text = "张三（市民）；“你好”"  # noqa: RUF001 -- Chinese punctuation is the point
+    text = "张三（市民）；“你好”"
     assert clean_text(text) == text
 
 
@@ -93,7 +93,7 @@ def test_clean_text_strips_controls_and_keeps_words_apart() -> None:
         (None, ""),
         ("A", ""),  # DTMF A-D exist but are not ours
         ("1a", ""),
-        ("１", ""),  # noqa: RUF001 -- full-width digit
+        ("１", ""),
         ("1\n", ""),
         ("-1", ""),
         (" 1", ""),

@@ -9,8 +9,8 @@ from redis.asyncio import Redis
 
 from agent_gateway.bus import Bus
 from agent_gateway.server import GatewayServer
+from hotline_cli.ports import free_tcp_port
 from hotline_cli.processes import RedisProcess
-from tests.e2e.harness import free_tcp_port
 from tests.integration.gateway.gateway_support import running_gateway
 
 

@@ -1,0 +1,252 @@
+"""Screen-pop latency under load, and the gateway's cost with many idle desktops.
+
+Starts a private hotline (real Asterisk, Redis, backend) in a child process, a separate
+gateway process (`python -m agent_gateway`) on the same Redis, one websocket desktop per
+agent on that gateway, one SIPp phone answering for every agent, and SIPp callers at a
+steady rate. Latency is Asterisk's AMI timestamp of the `AgentCalled` event (the phone starts
+ringing) to the `screen_pop` frame arriving at the desktop. A pop is lost when Asterisk rang
+an agent (AgentCalled, counted on a separate AMI login) and that agent's desktop never got
+the pop. Then 1,000 idle desktops connect to the gateway: its RSS and CPU while idle.
+
+    .venv/bin/python bench/screen_pop.py [--rate 20] [--calls 200] [--desktops 50]
+
+Ends with one JSON line: p50_ms, p99_ms, max_ms, lost, calls, idle_1000_rss_mb,
+idle_1000_cpu_pct.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from agent_gateway.tickets import issue_ticket
+from hotline_cli.ports import free_tcp_port, free_udp_port
+from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+
+IDLE_DESKTOPS = 1000
+CPU_WINDOW_S = 10.0
+
+
+def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
+    rtp = 30000 + secrets.randbelow(200) * 100
+    return {
+        "paths": {"state_dir": str(state_dir)},
+        "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 1999},
+        "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
+        "agi": {"port": free_tcp_port()},
+        "http": {"port": free_tcp_port()},
+        "redis": {"port": free_tcp_port()},
+        "gateway": {"port": free_tcp_port(), "secret": secrets.token_hex(16), "max_wrapup_s": 0},
+        "agents": [
+            {"extension": str(2000 + i), "name": f"坐席{i:02d}", "skills": ["general"],
+             "contact": f"sip:{2000 + i}@127.0.0.1:{phone_port}"}
+            for i in range(agents)
+        ],
+        "queues": [{"name": "hotline", "skill": "general", "strategy": "rrmemory",
+                    "wrapup_s": 0, "ring_timeout_s": 15, "announce_position": False}],
+        "ivr": {"queues": {"operator": "hotline"}, "choice_timeout_ms": 1000},
+    }  # fmt: skip
+
+
+async def serve_backend(raw: str) -> None:
+    """Child-process mode: the whole hotline from these overrides, until SIGTERM."""
+    from config.settings import load_settings
+    from hotline_cli.app import running_hotline
+
+    settings = load_settings(overrides=json.loads(raw))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with running_hotline(settings, http=False) as hotline:
+        await hotline.staff_queues()
+        print(f"READY {hotline.redis_url}", flush=True)
+        await stop.wait()
+
+
+@asynccontextmanager
+async def child(args: list[str], ready: str) -> AsyncIterator[tuple[int, re.Match[str]]]:
+    """A child process that prints a line matching `ready` once it serves; SIGTERM at exit."""
+    process = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while not (found := re.search(ready, "".join(seen))):
+                line = await process.stdout.readline()
+                if not line:
+                    raise RuntimeError("child exited:\n" + "".join(seen))
+                seen.append(line.decode(errors="replace"))
+        drain = asyncio.create_task(process.stdout.read())
+        yield process.pid, found
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+        await drain
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+class PopDesk:
+    """One agent's desktop: the arrival time of every screen pop."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.pops: list[tuple[float, dict[str, Any]]] = []
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for raw in self.ws:
+            at = time.time()
+            frame = json.loads(raw)
+            if frame.get("type") == "screen_pop":
+                self.pops.append((at, frame))
+
+
+async def agent_called(settings: dict[str, Any], seen: set[tuple[str, str]]) -> None:
+    """Asterisk's own count of rings: every AgentCalled (Linkedid, extension) on a tap login."""
+    ami = settings["ami"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", ami["port"])
+    writer.write(f"Action: Login\r\nUsername: hotline\r\nSecret: {ami['secret']}\r\n\r\n".encode())
+    await writer.drain()
+    buffer = b""
+    try:
+        while data := await reader.read(65536):
+            buffer += data
+            *messages, buffer = buffer.split(b"\r\n\r\n")
+            for message in messages:
+                if b"Event: AgentCalled\r\n" in message:
+                    headers = dict(
+                        line.split(": ", 1) for line in message.decode().split("\r\n")
+                        if ": " in line
+                    )  # fmt: skip
+                    seen.add((headers["Linkedid"], headers["Interface"].split("/")[1]))
+    finally:
+        writer.close()
+
+
+def proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
+        state = Path(tmp)
+        phone_port = free_udp_port()
+        conf = overrides(state, desktops, phone_port)
+        secret = conf["gateway"]["secret"].encode()
+        async with AsyncExitStack() as stack:
+            _, ready = await stack.enter_async_context(child(
+                [sys.executable, __file__, "--serve-backend", json.dumps(conf)], r"READY (\S+)"
+            ))  # fmt: skip
+            redis_url = ready.group(1)
+            os.environ["BENCH_GATEWAY_SECRET"] = secret.decode()
+            gateway_pid, listening = await stack.enter_async_context(child(
+                [sys.executable, "-m", "agent_gateway", "--redis-url", redis_url, "--port", "0",
+                 "--secret-env", "BENCH_GATEWAY_SECRET"],
+                r"listening on ws://[\d.]+:(\d+)",
+            ))  # fmt: skip
+            port = int(listening.group(1))
+            phones = AgentPhone(state / "sipp", "127.0.0.1", phone_port, ring_ms=300)
+            await stack.enter_async_context(phones)
+            now = time.time()
+            desks: dict[str, PopDesk] = {}
+            for agent in conf["agents"]:
+                ext = agent["extension"]
+                ticket = issue_ticket(secret, int(ext), agent["name"], "agent", ext, 3600, now)
+                ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{port}/?ticket={ticket}"))
+                desks[ext] = PopDesk(ws)
+            rung: set[tuple[str, str]] = set()
+            tap = asyncio.create_task(agent_called(conf, rung))
+            callers = [CallerIdentity(f"市民{i:04d}", f"139{i:08d}") for i in range(calls)]
+            started = time.monotonic()
+            result = await place_calls(
+                state / "sipp", target=f"127.0.0.1:{conf['sip']['port']}", service="12345",
+                callers=callers, source_ip="127.0.0.2", rate_per_s=rate, timeout_s=120,
+                plan=CallerPlan(dtmf="0", dtmf_after_ms=300, hangup_after_ms=2500),
+            )  # fmt: skip
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(1.0)  # the last pops in flight
+            tap.cancel()
+            received = {(f["call_id"], f["extension"]): at - f["ami_ts"]
+                        for d in desks.values() for at, f in d.pops}  # fmt: skip
+            latencies = sorted(ms * 1000 for ms in received.values())
+            lost = len(rung - set(received))
+            for desk in desks.values():
+                desk.task.cancel()
+
+            idle = []
+            for i in range(IDLE_DESKTOPS):
+                ticket = issue_ticket(secret, 10_000 + i, f"idle{i}", "supervisor", None, 3600, now)
+                idle.append(await stack.enter_async_context(
+                    connect(f"ws://127.0.0.1:{port}/?ticket={ticket}")))  # fmt: skip
+            await asyncio.sleep(2.0)  # let the connections settle
+            cpu_before, wall_before = proc_cpu_s(gateway_pid), time.monotonic()
+            await asyncio.sleep(CPU_WINDOW_S)
+            busy_s = proc_cpu_s(gateway_pid) - cpu_before
+            cpu_pct = 100 * busy_s / (time.monotonic() - wall_before)
+            rss = proc_rss_mb(gateway_pid)
+    return {
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
+        "max_ms": round(latencies[-1], 2) if latencies else None,
+        "lost": lost,
+        "calls": calls,
+        "rings": len(rung),
+        "pops": len(received),
+        "sipp_ok": result.ok,
+        "rate_achieved": round(calls / elapsed, 1),
+        "desktops": desktops,
+        "idle_1000_rss_mb": round(rss, 1),
+        "idle_1000_cpu_pct": round(cpu_pct, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--desktops", type=int, default=50)
+    parser.add_argument("--serve-backend", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_backend:
+        asyncio.run(serve_backend(args.serve_backend))
+        return
+    figures = asyncio.run(run(args.rate, args.calls, args.desktops))
+    print(f"{figures['calls']} calls at {args.rate}/s ({figures['rate_achieved']}/s achieved), "
+          f"{figures['desktops']} desktops: {figures['rings']} rings, {figures['pops']} pops")
+    print(f"  pop latency  p50 {figures['p50_ms']} ms  p99 {figures['p99_ms']} ms  "
+          f"max {figures['max_ms']} ms  lost {figures['lost']}")
+    print(f"  gateway with {IDLE_DESKTOPS} idle desktops: {figures['idle_1000_rss_mb']} MB RSS, "
+          f"{figures['idle_1000_cpu_pct']} % CPU")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
