@@ -13,7 +13,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 BULLSEYE_LIST=/etc/apt/sources.list.d/hotline-bullseye.sources
 PINNING=/etc/apt/preferences.d/hotline-bullseye
 DEB_PACKAGES=(asterisk sip-tester redis-server postgresql espeak-ng sox
-              python3-venv ca-certificates procps)
+              python3-venv ca-certificates procps
+              chromium fonts-wqy-microhei)  # browser tests of the desktops, Chinese glyphs
 
 need_apt=0
 for pkg in "${DEB_PACKAGES[@]}"; do

@@ -1,0 +1,453 @@
+// The agent desktop: presence, screen pop, call control and the order form of the call.
+// Caller data is shown as text only (see desk.js).
+
+import {
+  CALL_STATE_LABELS,
+  DeskConnection,
+  FINAL_CALL_STATES,
+  IVR_LABELS,
+  ORDER_STATUS_LABELS,
+  ORDER_TYPE_LABELS,
+  PRESENCE_LABELS,
+  PROTOCOL_VERSION,
+  STATUS_LABELS,
+  TicketError,
+  $,
+  callReason,
+  describeError,
+  el,
+  formatClock,
+  formatDateTime,
+  formatSeconds,
+  formatWait,
+  label,
+  setText,
+} from "./desk.js";
+
+const OPEN_STATUSES = new Set([
+  "registered", "dispatched", "returned", "accepted", "contacted", "replied", "reopened",
+  "transferred",
+]);
+const CONNECTED_STATES = new Set(["talking", "answered", "held", "transferred"]);
+const COMMAND_LABELS = {
+  login: "签入",
+  logout: "签出",
+  pause: "示忙",
+  unpause: "示闲",
+  hangup: "挂断",
+  transfer: "转接",
+  wrapup_done: "话后处理完成",
+  save_order: "保存工单",
+};
+const SESSION_KEY = "hotline.agent.login";
+
+const state = {
+  connection: null,
+  user: null,
+  presence: null, // this agent's presence message
+  calls: new Map(), // call_id → {call_id, state, ...} (snapshot records, updated by call_update)
+  pop: null, // the screen pop shown (a screen_pop message, or one rebuilt from a snapshot)
+  orderCallId: null, // the call the order form belongs to
+  saving: false,
+  draftChannel: null, // the draft order's channel (phone)
+};
+
+// --- login -------------------------------------------------------------------------------
+
+function showDesk(visible) {
+  $("login-form").hidden = visible;
+  $("desk").hidden = !visible;
+  $("logout-page").hidden = !visible;
+}
+
+function showStatus(status, detail) {
+  const node = $("conn");
+  node.dataset.status = status;
+  setText(node, STATUS_LABELS[status] || status);
+  setText($("conn-detail"), detail || "");
+  if (status === "failed") {
+    sessionStorage.removeItem(SESSION_KEY);
+    showDesk(false);
+    setText($("login-error"), `登录已失效：${detail}`);
+  }
+  updateButtons();
+}
+
+async function login(token, extension) {
+  setText($("login-error"), "");
+  $("login-submit").disabled = true;
+  const connection = new DeskConnection({
+    token,
+    extension,
+    onMessage: receive,
+    onStatus: showStatus,
+    onUser: (user) => {
+      state.user = user;
+      setText($("who"), `${user.name}（分机 ${user.extension}）`);
+    },
+  });
+  try {
+    await connection.start();
+  } catch (exc) {
+    const why = exc instanceof TicketError ? exc.message : String(exc);
+    setText($("login-error"), `登录失败：${why}`);
+    showStatus("idle", "");
+    sessionStorage.removeItem(SESSION_KEY);
+    return;
+  } finally {
+    $("login-submit").disabled = false;
+  }
+  state.connection = connection;
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token, extension }));
+  showDesk(true);
+}
+
+function logoutPage() {
+  if (state.connection) state.connection.stop();
+  state.connection = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  state.presence = null;
+  state.calls.clear();
+  clearPop();
+  showDesk(false);
+  setText($("who"), "");
+}
+
+// --- messages ----------------------------------------------------------------------------
+
+function receive(message) {
+  switch (message.type) {
+    case "hello":
+      if (message.v !== PROTOCOL_VERSION) {
+        showCommandMessage(`服务器协议版本 ${message.v} 与本页面（${PROTOCOL_VERSION}）不一致`, true);
+      }
+      break;
+    case "snapshot":
+      applySnapshot(message);
+      break;
+    case "presence":
+      if (!state.user || message.extension === state.user.extension) {
+        state.presence = message;
+        renderPresence();
+      }
+      break;
+    case "screen_pop":
+      showPop(message);
+      break;
+    case "call_update":
+      applyCallUpdate(message);
+      break;
+    case "command_result":
+      // Results of this page's commands are handled where they were sent (runCommand).
+      break;
+    case "error":
+      showCommandMessage(`服务器拒绝了消息：${describeError(message)}`, true);
+      break;
+    default:
+      break;
+  }
+}
+
+function applySnapshot(snapshot) {
+  const mine = state.user && snapshot.presence ? snapshot.presence[state.user.extension] : null;
+  state.presence = mine || null;
+  state.calls.clear();
+  for (const call of snapshot.calls || []) {
+    state.calls.set(call.call_id, { ...call });
+  }
+  // The pop's call is gone from the live calls: it ended while the desktop was away.
+  if (state.pop && !state.calls.has(state.pop.call_id)) {
+    state.calls.set(state.pop.call_id, { call_id: state.pop.call_id, state: "ended" });
+  }
+  // A live call the desktop has no pop for (a reload mid-call): show what the snapshot says.
+  const shown = state.pop ? state.calls.get(state.pop.call_id) : null;
+  if (!shown || FINAL_CALL_STATES.has(shown.state)) {
+    const live = [...state.calls.values()].find((c) => !FINAL_CALL_STATES.has(c.state));
+    if (live) showPop(popFromRecord(live));
+  }
+  renderPresence();
+  renderCall();
+}
+
+function popFromRecord(call) {
+  return {
+    type: "screen_pop",
+    call_id: call.call_id,
+    caller: { number: call.caller_number || "", name: call.caller_name || null, masked: false },
+    ivr: { choice: null, label: call.ivr_label || null },
+    queue: call.queue || null,
+    wait_s: call.queued_at && call.answered_at ? call.answered_at - call.queued_at : null,
+    history: [],
+    open_orders: [],
+    draft_order: { call_id: call.call_id, caller_name: call.caller_name || "" },
+    fromSnapshot: true,
+  };
+}
+
+function applyCallUpdate(update) {
+  const known = state.calls.get(update.call_id) || { call_id: update.call_id };
+  state.calls.set(update.call_id, {
+    ...known,
+    state: update.state,
+    agent_extension: update.agent_extension,
+    reason: update.reason,
+    at: update.at,
+  });
+  renderCall();
+}
+
+// --- presence ----------------------------------------------------------------------------
+
+function renderPresence() {
+  const presence = state.presence;
+  const current = presence ? presence.state : "logged_out";
+  const node = $("presence-state");
+  node.dataset.state = current;
+  setText(node, label(PRESENCE_LABELS, current));
+  const reason = $("presence-reason");
+  reason.hidden = !(presence && presence.reason);
+  setText(reason, presence && presence.reason ? presence.reason : "");
+  renderSince();
+  updateButtons();
+}
+
+function renderSince() {
+  const presence = state.presence;
+  if (!presence || !presence.since) {
+    setText($("presence-since"), "");
+    return;
+  }
+  const lasted = Date.now() / 1000 - presence.since;
+  setText($("presence-since"), `自 ${formatClock(presence.since)} 起，已 ${formatSeconds(lasted)}`);
+}
+
+function updateButtons() {
+  const online = Boolean(state.connection && state.connection.connected);
+  const current = state.presence ? state.presence.state : "logged_out";
+  const enable = (id, on) => {
+    $(id).disabled = !(online && on);
+  };
+  enable("btn-login", current === "logged_out");
+  enable("btn-logout", current !== "logged_out" && current !== "talking" && current !== "ringing");
+  enable("btn-pause", current === "available" || current === "wrap_up" || current === "paused");
+  enable("btn-unpause", current === "paused");
+  enable("btn-wrapup-done", current === "wrap_up");
+  // Call control and saving stay available whenever connected: the backend knows best whether
+  // there is a call (the page may have missed it), and says so in the command's result.
+  enable("btn-hangup", true);
+  enable("btn-transfer", true);
+  for (const button of document.querySelectorAll(".quick-transfer")) button.disabled = !online;
+  $("order-save").disabled = !online || state.saving || !state.orderCallId;
+}
+
+// --- commands ----------------------------------------------------------------------------
+
+function showCommandMessage(text, isError) {
+  const node = $("command-message");
+  node.className = `message ${isError ? "error" : "success"}`;
+  setText(node, text);
+}
+
+async function runCommand(name, args) {
+  if (!state.connection) return null;
+  const title = COMMAND_LABELS[name] || name;
+  showCommandMessage(`${title}：处理中…`, false);
+  const result = await state.connection.command(name, args);
+  if (result.ok) {
+    showCommandMessage(`${title}：成功`, false);
+  } else {
+    showCommandMessage(`${title}失败：${describeError(result.error)}`, true);
+  }
+  return result;
+}
+
+function transfer(target) {
+  const digits = String(target || "").trim();
+  $("transfer-target").value = digits;
+  return runCommand("transfer", { target: digits, mode: "blind" });
+}
+
+// --- screen pop and call ------------------------------------------------------------------
+
+function clearPop() {
+  state.pop = null;
+  state.orderCallId = null;
+  $("pop").hidden = true;
+  $("pop-empty").hidden = false;
+  renderHistory([], []);
+  renderCall();
+}
+
+function showPop(pop) {
+  state.pop = pop;
+  if (!state.calls.has(pop.call_id)) {
+    state.calls.set(pop.call_id, { call_id: pop.call_id, state: "ringing" });
+  }
+  const caller = pop.caller || {};
+  setText($("pop-number"), caller.number || "未知号码");
+  $("pop-masked").hidden = !caller.masked;
+  setText($("pop-name"), caller.name || "（未提供）");
+  const ivr = pop.ivr || {};
+  const ivrText = ivr.label ? label(IVR_LABELS, ivr.label) : "—";
+  setText($("pop-ivr"), ivr.choice ? `${ivrText}（按键 ${ivr.choice}）` : ivrText);
+  setText($("pop-queue"), pop.queue || "—");
+  setText($("pop-wait"), formatWait(pop.wait_s));
+  setText($("pop-call-id"), pop.call_id);
+  $("pop").hidden = false;
+  $("pop-empty").hidden = true;
+  renderHistory(pop.history || [], pop.open_orders || []);
+  fillOrderForm(pop);
+  renderCall();
+}
+
+function renderCall() {
+  const badge = $("call-state");
+  const call = state.pop ? state.calls.get(state.pop.call_id) : null;
+  if (!call) {
+    setText(badge, "无通话");
+    badge.dataset.state = "";
+    return;
+  }
+  let text = label(CALL_STATE_LABELS, call.state);
+  if (call.reason && (FINAL_CALL_STATES.has(call.state) || call.state === "transferred")) {
+    text += `（${callReason(call.reason)}）`;
+  }
+  setText(badge, text);
+  badge.dataset.state = call.state || "";
+  badge.classList.toggle("warn", !CONNECTED_STATES.has(call.state));
+}
+
+function renderHistory(history, openOrders) {
+  const body = $("history-body");
+  body.replaceChildren();
+  const openNumbers = new Set(openOrders.map((o) => o.number));
+  for (const item of history) {
+    const open = openNumbers.has(item.number) || OPEN_STATUSES.has(item.status);
+    const row = el(
+      "tr",
+      { className: open ? "open" : "", dataset: { number: String(item.number ?? "") } },
+      el("td", {}, item.number ?? ""),
+      el("td", {}, formatDateTime(item.registered_at)),
+      el("td", {}, label(ORDER_TYPE_LABELS, item.order_type)),
+      el("td", {}, label(ORDER_STATUS_LABELS, item.status), open ? el("span", { className: "badge warn" }, "未办结") : null),
+      el("td", { className: "excerpt" }, item.title ?? item.excerpt ?? ""),
+    );
+    body.append(row);
+  }
+  // Open orders that are not in the history list (the backend may send them apart).
+  const listed = new Set(history.map((h) => h.number));
+  for (const item of openOrders) {
+    if (listed.has(item.number)) continue;
+    body.append(
+      el(
+        "tr",
+        { className: "open", dataset: { number: String(item.number ?? "") } },
+        el("td", {}, item.number ?? ""),
+        el("td", {}, formatDateTime(item.registered_at)),
+        el("td", {}, label(ORDER_TYPE_LABELS, item.order_type)),
+        el("td", {}, label(ORDER_STATUS_LABELS, item.status), el("span", { className: "badge warn" }, "未办结")),
+        el("td", { className: "excerpt" }, item.title ?? item.excerpt ?? ""),
+      ),
+    );
+  }
+  const count = body.children.length;
+  setText($("history-count"), String(count));
+  const openCount = body.querySelectorAll("tr.open").length;
+  $("open-count").hidden = openCount === 0;
+  setText($("open-count"), `未办结 ${openCount} 件`);
+  $("history-table").hidden = count === 0;
+  $("history-empty").hidden = count !== 0;
+}
+
+// --- order form --------------------------------------------------------------------------
+
+function fillOrderForm(pop) {
+  if (state.orderCallId === pop.call_id) return; // keep what the agent typed for this call
+  const draft = pop.draft_order || {};
+  state.orderCallId = draft.call_id || pop.call_id;
+  const type = $("order-type");
+  type.value = ORDER_TYPE_LABELS[draft.order_type] ? draft.order_type : "consultation";
+  $("order-urgency").value = draft.urgency || "normal";
+  $("order-severity").value = draft.severity || "general";
+  $("order-caller-name").value = String(draft.caller_name ?? pop.caller?.name ?? "").slice(0, 100);
+  $("order-location").value = String(draft.location ?? "");
+  $("order-text").value = String(draft.text ?? "");
+  $("order-confidential").checked = Boolean(draft.confidential);
+  state.draftChannel = draft.channel || null;
+  setText($("order-call"), `关联通话 ${state.orderCallId}`);
+  const result = $("order-result");
+  result.className = "message";
+  setText(result, "");
+  updateButtons();
+}
+
+async function saveOrder(event) {
+  event.preventDefault();
+  if (!state.orderCallId || state.saving) return;
+  const order = {
+    call_id: state.orderCallId,
+    order_type: $("order-type").value,
+    text: $("order-text").value.trim(),
+    caller_name: $("order-caller-name").value.trim(),
+    location: $("order-location").value.trim(),
+    confidential: $("order-confidential").checked,
+    urgency: $("order-urgency").value,
+    severity: $("order-severity").value,
+  };
+  if (state.draftChannel) order.channel = state.draftChannel;
+  const node = $("order-result");
+  state.saving = true;
+  updateButtons();
+  node.className = "message";
+  setText(node, "正在保存…");
+  try {
+    const result = await runCommand("save_order", { order });
+    if (result && result.ok) {
+      const number = result.result && result.result.number ? result.result.number : "";
+      node.className = "message success";
+      node.replaceChildren("工单已保存，编号 ", el("strong", { id: "order-number" }, number));
+    } else if (result) {
+      node.className = "message error";
+      setText(node, `保存失败：${describeError(result.error)}`);
+    }
+  } finally {
+    state.saving = false;
+    updateButtons();
+  }
+}
+
+// --- wiring ------------------------------------------------------------------------------
+
+function wire() {
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    login($("login-token").value.trim(), $("login-extension").value.trim());
+  });
+  $("logout-page").addEventListener("click", logoutPage);
+  $("btn-login").addEventListener("click", () => runCommand("login"));
+  $("btn-logout").addEventListener("click", () => runCommand("logout"));
+  $("btn-pause").addEventListener("click", () => runCommand("pause", { reason: $("pause-reason").value }));
+  $("btn-unpause").addEventListener("click", () => runCommand("unpause"));
+  $("btn-wrapup-done").addEventListener("click", () => runCommand("wrapup_done"));
+  $("btn-hangup").addEventListener("click", () => runCommand("hangup"));
+  $("btn-transfer").addEventListener("click", () => transfer($("transfer-target").value));
+  for (const button of document.querySelectorAll(".quick-transfer")) {
+    button.addEventListener("click", () => transfer(button.dataset.target));
+  }
+  $("order-form").addEventListener("submit", saveOrder);
+  setInterval(renderSince, 1000);
+  updateButtons();
+  const params = new URLSearchParams(window.location.search);
+  if (params.get("ext")) $("login-extension").value = params.get("ext");
+  const saved = sessionStorage.getItem(SESSION_KEY);
+  if (saved) {
+    try {
+      const { token, extension } = JSON.parse(saved);
+      if (token && extension) login(token, extension);
+    } catch {
+      sessionStorage.removeItem(SESSION_KEY);
+    }
+  }
+}
+
+wire();

@@ -1,0 +1,263 @@
+// The supervisor desktop: live queue figures, every agent's presence, live calls.
+// Everything from the server is shown as text only (see desk.js).
+
+import {
+  CALL_STATE_LABELS,
+  DeskConnection,
+  FINAL_CALL_STATES,
+  IVR_LABELS,
+  PRESENCE_LABELS,
+  STATUS_LABELS,
+  TicketError,
+  $,
+  callReason,
+  el,
+  formatClock,
+  formatSeconds,
+  label,
+  setText,
+} from "./desk.js";
+
+const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
+const FINAL_CALL_KEPT_MS = 10000; // an ended call stays listed (greyed) this long
+const SESSION_KEY = "hotline.supervisor.login";
+
+const state = {
+  connection: null,
+  queues: new Map(), // queue → queue_stats message (with receivedAt)
+  agents: new Map(), // extension → presence message
+  calls: new Map(), // call_id → record
+};
+
+function showDesk(visible) {
+  $("login-form").hidden = visible;
+  $("desk").hidden = !visible;
+  $("logout-page").hidden = !visible;
+}
+
+function showStatus(status, detail) {
+  const node = $("conn");
+  node.dataset.status = status;
+  setText(node, STATUS_LABELS[status] || status);
+  setText($("conn-detail"), detail || "");
+  if (status === "failed") {
+    sessionStorage.removeItem(SESSION_KEY);
+    showDesk(false);
+    setText($("login-error"), `登录已失效：${detail}`);
+  }
+}
+
+async function login(token) {
+  setText($("login-error"), "");
+  $("login-submit").disabled = true;
+  const connection = new DeskConnection({
+    token,
+    onMessage: receive,
+    onStatus: showStatus,
+    onUser: (user) => setText($("who"), `${user.name}（${user.role === "admin" ? "管理员" : "班长"}）`),
+  });
+  try {
+    await connection.start();
+  } catch (exc) {
+    setText($("login-error"), `登录失败：${exc instanceof TicketError ? exc.message : String(exc)}`);
+    showStatus("idle", "");
+    sessionStorage.removeItem(SESSION_KEY);
+    return;
+  } finally {
+    $("login-submit").disabled = false;
+  }
+  state.connection = connection;
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token }));
+  showDesk(true);
+}
+
+function logoutPage() {
+  if (state.connection) state.connection.stop();
+  state.connection = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  state.queues.clear();
+  state.agents.clear();
+  state.calls.clear();
+  renderAll();
+  showDesk(false);
+  setText($("who"), "");
+}
+
+function receive(message) {
+  switch (message.type) {
+    case "snapshot":
+      state.agents.clear();
+      for (const [ext, presence] of Object.entries(message.presence || {})) {
+        state.agents.set(ext, presence);
+      }
+      state.calls.clear();
+      for (const call of message.calls || []) state.calls.set(call.call_id, { ...call });
+      renderAll();
+      break;
+    case "presence":
+      state.agents.set(message.extension, message);
+      renderAgents();
+      break;
+    case "queue_stats":
+      state.queues.set(message.queue, { ...message, receivedAt: Date.now() / 1000 });
+      renderQueues();
+      break;
+    case "call_update":
+      applyCallUpdate(message);
+      break;
+    default:
+      break;
+  }
+}
+
+function applyCallUpdate(update) {
+  const known = state.calls.get(update.call_id) || { call_id: update.call_id };
+  const record = {
+    ...known,
+    state: update.state,
+    agent_extension: update.agent_extension ?? known.agent_extension ?? null,
+    reason: update.reason,
+    at: update.at,
+  };
+  state.calls.set(update.call_id, record);
+  if (FINAL_CALL_STATES.has(update.state)) {
+    setTimeout(() => {
+      const now = state.calls.get(update.call_id);
+      if (now && FINAL_CALL_STATES.has(now.state)) {
+        state.calls.delete(update.call_id);
+        renderCalls();
+      }
+    }, FINAL_CALL_KEPT_MS);
+  }
+  renderCalls();
+}
+
+// --- rendering ---------------------------------------------------------------------------
+
+function renderAll() {
+  renderQueues();
+  renderAgents();
+  renderCalls();
+}
+
+function percent(share) {
+  if (share === null || share === undefined) return "—";
+  return `${(Number(share) * 100).toFixed(1)}%`;
+}
+
+function renderQueues() {
+  const body = $("queues-body");
+  body.replaceChildren();
+  for (const name of [...state.queues.keys()].sort()) {
+    const q = state.queues.get(name);
+    const by = q.agents_by_state || {};
+    const count = (key) => String(by[key] ?? 0);
+    body.append(
+      el(
+        "tr",
+        { dataset: { queue: name } },
+        el("td", {}, name),
+        el("td", { className: "num", dataset: { field: "waiting" } }, String(q.waiting ?? 0)),
+        el("td", { className: "num", dataset: { field: "longest_wait" } }, formatSeconds(q.longest_wait_s)),
+        el("td", { className: "num", dataset: { field: "available" } }, count("available")),
+        el("td", { className: "num", dataset: { field: "ringing" } }, count("ringing")),
+        el("td", { className: "num", dataset: { field: "talking" } }, count("talking")),
+        el("td", { className: "num", dataset: { field: "wrap_up" } }, count("wrap_up")),
+        el("td", { className: "num", dataset: { field: "paused" } }, count("paused")),
+        el("td", { className: "num", dataset: { field: "answered" } }, String(q.answered_today ?? 0)),
+        el("td", { className: "num", dataset: { field: "abandoned" } }, String(q.abandoned_today ?? 0)),
+        el("td", { className: "num", dataset: { field: "service_level" } }, percent(q.service_level_15s)),
+        el("td", { className: "muted" }, formatClock(q.receivedAt)),
+      ),
+    );
+  }
+  $("queues-table").hidden = state.queues.size === 0;
+  $("queues-empty").hidden = state.queues.size !== 0;
+}
+
+function renderAgents() {
+  const body = $("agents-body");
+  body.replaceChildren();
+  const now = Date.now() / 1000;
+  const counts = {};
+  for (const ext of [...state.agents.keys()].sort()) {
+    const p = state.agents.get(ext);
+    counts[p.state] = (counts[p.state] || 0) + 1;
+    body.append(
+      el(
+        "tr",
+        { dataset: { ext, state: p.state } },
+        el("td", {}, ext),
+        el("td", {}, p.name ?? ""),
+        el("td", { className: "presence-state-cell" }, label(PRESENCE_LABELS, p.state)),
+        el("td", {}, p.reason ?? ""),
+        el("td", { className: "since", dataset: { since: String(p.since ?? "") } }, p.since ? formatSeconds(now - p.since) : "—"),
+        el("td", { className: "muted" }, p.call_id ?? ""),
+      ),
+    );
+  }
+  const summary = PRESENCE_ORDER.filter((s) => counts[s])
+    .map((s) => `${PRESENCE_LABELS[s]} ${counts[s]}`)
+    .join(" · ");
+  setText($("agents-summary"), summary || "无");
+  $("agents-table").hidden = state.agents.size === 0;
+  $("agents-empty").hidden = state.agents.size !== 0;
+}
+
+function tickDurations() {
+  const now = Date.now() / 1000;
+  for (const cell of document.querySelectorAll("#agents-body td.since")) {
+    const since = Number(cell.dataset.since);
+    if (since) setText(cell, formatSeconds(now - since));
+  }
+}
+
+function renderCalls() {
+  const body = $("calls-body");
+  body.replaceChildren();
+  const calls = [...state.calls.values()].sort((a, b) => String(a.call_id).localeCompare(String(b.call_id)));
+  for (const call of calls) {
+    const agent = call.agent_extension
+      ? `${call.agent_extension}${state.agents.get(call.agent_extension)?.name ? ` ${state.agents.get(call.agent_extension).name}` : ""}`
+      : (call.ringing_extensions || []).length ? `振铃：${call.ringing_extensions.join("、")}` : "—";
+    let stateText = label(CALL_STATE_LABELS, call.state);
+    if (call.reason) stateText += `（${callReason(call.reason)}）`;
+    const queue = call.queue ? call.queue + (call.ivr_label ? `（${label(IVR_LABELS, call.ivr_label)}）` : "") : "—";
+    body.append(
+      el(
+        "tr",
+        { className: FINAL_CALL_STATES.has(call.state) ? "final" : "", dataset: { callId: String(call.call_id), state: String(call.state ?? "") } },
+        el("td", { className: "muted" }, call.call_id),
+        el("td", {}, call.caller_number || "—"),
+        el("td", {}, call.caller_name || "—"),
+        el("td", {}, queue),
+        el("td", {}, stateText),
+        el("td", {}, agent),
+        el("td", { className: "muted" }, formatClock(call.at ?? call.answered_at ?? call.queued_at)),
+      ),
+    );
+  }
+  setText($("calls-count"), String(calls.filter((c) => !FINAL_CALL_STATES.has(c.state)).length));
+  $("calls-table").hidden = calls.length === 0;
+  $("calls-empty").hidden = calls.length !== 0;
+}
+
+function wire() {
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    login($("login-token").value.trim());
+  });
+  $("logout-page").addEventListener("click", logoutPage);
+  setInterval(tickDurations, 1000);
+  const saved = sessionStorage.getItem(SESSION_KEY);
+  if (saved) {
+    try {
+      const { token } = JSON.parse(saved);
+      if (token) login(token);
+    } catch {
+      sessionStorage.removeItem(SESSION_KEY);
+    }
+  }
+}
+
+wire();

@@ -1,0 +1,82 @@
+"""Helpers of the browser tests: CRM users and orders, and a page on the hotline's HTTP server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from playwright.async_api import Page
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from crm.db.models import WorkOrder
+from crm.domain.enums import Role
+from crm.repo.directory import create_user
+from tests.e2e.harness import Centre
+
+SCREENSHOTS = "/tmp"
+
+
+@dataclass
+class DeskPage:
+    page: Page
+    base_url: str
+    problems: list[str]
+
+    async def open(self, path: str) -> None:
+        await self.page.goto(f"{self.base_url}{path}")
+
+    async def login_agent(self, token: str, extension: str) -> None:
+        await self.open("/agent")
+        await self.page.fill("#login-token", token)
+        await self.page.fill("#login-extension", extension)
+        await self.page.click("#login-submit")
+        await self.page.locator('#conn[data-status="connected"]').wait_for()
+
+    async def login_supervisor(self, token: str) -> None:
+        await self.open("/supervisor")
+        await self.page.fill("#login-token", token)
+        await self.page.click("#login-submit")
+        await self.page.locator('#conn[data-status="connected"]').wait_for()
+
+    async def screenshot(self, name: str) -> str:
+        path = f"{SCREENSHOTS}/{name}.png"
+        await self.page.screenshot(path=path, full_page=True)
+        return path
+
+
+async def crm_user(centre: Centre, name: str, role: Role) -> str:
+    """A CRM user of the centre; returns its bearer token."""
+    async with centre.hotline.sessions() as session:
+        _, token = await create_user(session, name, role, None)
+        await session.commit()
+    return token
+
+
+async def register_order_over_http(centre: Centre, token: str, order: dict[str, Any]) -> str:
+    """An order registered through the CRM's HTTP API, as a call taker would; its number."""
+    http = centre.hotline.settings.http
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(
+            f"http://{http.host}:{http.port}/api/orders",
+            json=order,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):
+        body = await response.json()
+        assert response.status == 201, body
+        number: str = body["number"]
+        return number
+
+
+async def order_by_number(centre: Centre, number: str) -> WorkOrder:
+    async with centre.hotline.sessions() as session:
+        order = await session.scalar(
+            select(WorkOrder)
+            .where(WorkOrder.number == number)
+            .options(selectinload(WorkOrder.calls))
+        )
+    assert order is not None, f"no order {number} in the CRM"
+    return order

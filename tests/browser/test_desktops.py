@@ -1,0 +1,294 @@
+"""The agent and supervisor pages in Chromium, against a real hotline with real SIPp calls.
+
+Agent 1002 (李娜) alone serves the complaint queue (IVR choice 2), so those calls ring her.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from playwright.async_api import WebSocketRoute, expect
+
+from crm.domain.enums import OrderType, Role
+from hotline_cli.sipp import CallerIdentity, CallerPlan
+from telephony.tracker import CallState
+from tests.browser.support import (
+    DeskPage,
+    crm_user,
+    order_by_number,
+    register_order_over_http,
+)
+from tests.e2e.harness import Centre
+
+expect.set_options(timeout=10_000)
+
+COMPLAINT_EXT = "1002"  # the only member of the complaint queue
+COMPLAINT = CallerPlan(dtmf="2", dtmf_after_ms=500, hangup_after_ms=5000)
+
+
+async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
+    centre: Centre, desk: DeskPage
+) -> None:
+    number = "13800138001"
+    agent_token = await crm_user(centre, "李娜", Role.AGENT)
+    earlier = await register_order_over_http(
+        centre,
+        agent_token,
+        {
+            "order_type": "complaint",
+            "text": "幸福路小区路灯不亮已经一周",
+            "caller_name": "张秀英",
+            "caller_number": number,
+            "location": "幸福路 12 号",
+        },
+    )
+    page = desk.page
+
+    await desk.login_agent(agent_token, COMPLAINT_EXT)
+    await expect(page.locator("#who")).to_have_text("李娜（分机 1002）")
+    await expect(page.locator("#presence-state")).to_have_text("空闲")  # staffed by the harness
+
+    # Presence commands round-trip through the backend and Asterisk.
+    await page.select_option("#pause-reason", "培训")
+    await page.click("#btn-pause")
+    await expect(page.locator("#presence-state")).to_have_text("示忙")
+    await expect(page.locator("#presence-reason")).to_have_text("培训")
+    await page.click("#btn-unpause")
+    await expect(page.locator("#presence-state")).to_have_text("空闲")
+    # A command the backend refuses shows its error in the page.
+    await page.click("#btn-hangup")
+    await expect(page.locator("#command-message")).to_contain_text("当前没有通话")
+    await expect(page.locator("#command-message")).to_contain_text("no_call")
+
+    calling = asyncio.create_task(centre.call([CallerIdentity("张秀英", number)], COMPLAINT))
+    try:
+        pop = page.locator("#pop")
+        await expect(pop).to_be_visible()
+        await expect(page.locator("#pop-number")).to_have_text(number)
+        await expect(page.locator("#pop-masked")).to_be_hidden()
+        await expect(page.locator("#pop-name")).to_have_text("张秀英")
+        await expect(page.locator("#pop-ivr")).to_have_text("投诉（按键 2）")
+        await expect(page.locator("#pop-queue")).to_have_text("complaint")
+        await expect(page.locator("#pop-wait")).to_have_text(re.compile(r"^\d+\.\d 秒$"))
+        # The earlier order is listed, and highlighted as still open.
+        earlier_row = page.locator(f'#history-body tr[data-number="{earlier}"]')
+        await expect(earlier_row).to_have_class("open")
+        await expect(earlier_row).to_contain_text("幸福路小区路灯不亮已经一周")
+        await expect(earlier_row).to_contain_text("投诉")
+        await expect(page.locator("#open-count")).to_have_text("未办结 1 件")
+        call_id = await page.locator("#pop-call-id").inner_text()
+
+        # The form is the pop's draft order.
+        await expect(page.locator("#order-type")).to_have_value("complaint")
+        await expect(page.locator("#order-caller-name")).to_have_value("张秀英")
+        await expect(page.locator("#order-call")).to_have_text(f"关联通话 {call_id}")
+        await expect(page.locator("#call-state")).to_have_text("通话中")  # the phone answered
+
+        await page.fill("#order-text", "来电人再次反映幸福路小区路灯不亮，请尽快维修")
+        await page.fill("#order-location", "幸福路 12 号小区东门")
+        await page.click("#order-save")
+        saved = page.locator("#order-number")
+        await expect(saved).to_have_text(re.compile(r"\S+"))
+        await expect(page.locator("#order-result")).to_contain_text("工单已保存")
+        order_number = await saved.inner_text()
+        await desk.screenshot("hotline_agent_desk")
+
+        # The caller hangs up: the call's state follows.
+        await expect(page.locator("#call-state")).to_have_text(
+            "已结束（来电人挂机）", timeout=15_000
+        )
+    finally:
+        result = await calling
+    assert result.ok, result.errors
+
+    call = await centre.log.wait_ended(number)
+    assert call.state is CallState.ENDED and call.linkedid == call_id
+    order = await order_by_number(centre, order_number)
+    assert order.order_type is OrderType.COMPLAINT
+    assert order.caller_number == number and order.caller_name == "张秀英"
+    assert order.text == "来电人再次反映幸福路小区路灯不亮，请尽快维修"
+    assert order.location == "幸福路 12 号小区东门"
+    assert [c.linkedid for c in order.calls] == [call.linkedid]
+
+
+async def test_hostile_caller_data_is_shown_as_text(centre: Centre, desk: DeskPage) -> None:
+    """Markup in the caller's name (over SIP) and in an earlier order (over the CRM) is text.
+
+    The pages' Content-Security-Policy would block an inline handler anyway, so the test also
+    checks that no element was made from the data. (SIPp's injection file cannot carry ';'.)
+    """
+    number = "13800138002"
+    hostile_name = "<img src=x onerror=window.__xss=1><b>坏人</b>"
+    hostile_text = "<script>window.__xss=2</script><img src=y onerror=window.__xss=3>"
+    token = await crm_user(centre, "李娜", Role.AGENT)
+    earlier = await register_order_over_http(
+        centre,
+        token,
+        {"order_type": "other", "text": hostile_text, "caller_number": number},
+    )
+    page = desk.page
+    await desk.login_agent(token, COMPLAINT_EXT)
+    await expect(page.locator("#presence-state")).to_have_text("空闲", timeout=15_000)
+
+    calling = asyncio.create_task(
+        centre.call([CallerIdentity(hostile_name, number)], CallerPlan("2", 500, 2500))
+    )
+    try:
+        await expect(page.locator("#pop-number")).to_have_text(number)
+        await expect(page.locator("#pop-name")).to_have_text(hostile_name)
+        await expect(page.locator("#order-caller-name")).to_have_value(hostile_name)
+        row = page.locator(f'#history-body tr[data-number="{earlier}"]')
+        await expect(row.locator("td.excerpt")).to_have_text(hostile_text)
+        await desk.screenshot("hotline_agent_hostile")
+    finally:
+        result = await calling
+    assert result.ok, result.errors
+    assert await page.locator("#desk img, #desk script, #desk b").count() == 0
+    assert await page.evaluate("typeof window.__xss") == "undefined"
+
+
+async def test_supervisor_sees_queue_figures_presence_and_live_calls(
+    centre: Centre, desk: DeskPage
+) -> None:
+    number = "13800138003"
+    token = await crm_user(centre, "陈班长", Role.SUPERVISOR)
+    calling = asyncio.create_task(
+        centre.call([CallerIdentity("刘大爷", number)], CallerPlan("2", 500, 4000))
+    )
+    try:
+        # Open the page while the call is up: the snapshot carries it.
+        await centre.log.wait_for(
+            lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 15
+        )
+        page = desk.page
+        await desk.login_supervisor(token)
+        await expect(page.locator("#who")).to_have_text("陈班长（班长）")
+
+        agents = page.locator("#agents-body")
+        await expect(agents.locator("tr")).to_have_count(3)
+        await expect(agents.locator('tr[data-ext="1001"]')).to_contain_text("王芳")
+        await expect(agents.locator('tr[data-ext="1901"]')).to_contain_text("赵敏")
+        talking = agents.locator('tr[data-ext="1002"]')
+        await expect(talking).to_contain_text("李娜")
+        await expect(talking).to_contain_text("通话中")
+
+        live = page.locator("#calls-body tr").filter(has_text=number)
+        await expect(live).to_contain_text("刘大爷")
+        await expect(live).to_contain_text("通话中")
+        await expect(live).to_contain_text("1002 李娜")
+
+        # A pause shows at once in the presence table and in the queue's agent figures.
+        await centre.hotline.ami.action(
+            "QueuePause", Interface="PJSIP/1001", Paused="true", Reason="培训"
+        )
+        wang = agents.locator('tr[data-ext="1001"]')
+        await expect(wang).to_contain_text("示忙")
+        await expect(wang).to_contain_text("培训")
+        hotline = page.locator('#queues-body tr[data-queue="hotline"]')
+        await expect(hotline.locator('[data-field="paused"]')).to_have_text("1")
+
+        # The caller hangs up: the call ends and the complaint queue counts it as answered.
+        await expect(live).to_contain_text("已结束（来电人挂机）", timeout=15_000)
+        complaint = page.locator('#queues-body tr[data-queue="complaint"]')
+        await expect(complaint.locator('[data-field="answered"]')).not_to_have_text("0")
+        await expect(complaint.locator('[data-field="waiting"]')).to_have_text("0")
+        await expect(complaint.locator('[data-field="service_level"]')).to_have_text(
+            re.compile(r"^\d+\.\d%$")
+        )
+        await desk.screenshot("hotline_supervisor")
+    finally:
+        await centre.hotline.ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+        result = await calling
+    assert result.ok, result.errors
+
+
+async def test_agent_page_resumes_after_a_disconnect_without_losing_messages(
+    centre: Centre, desk: DeskPage
+) -> None:
+    """The gateway connection drops; what happened meanwhile arrives on the resumed one.
+
+    Playwright sits between page and gateway: it records each connection's URL and the seqs
+    the page was sent, cuts the first connection, and lets the second one through only once
+    the agent's presence changed in the backend (so that change can only come as a resume).
+    """
+    ext = "1001"
+    token = await crm_user(centre, "王芳", Role.AGENT)
+    urls: list[str] = []
+    seqs: list[list[int]] = []
+    kinds: list[list[str]] = []
+    routes: list[WebSocketRoute] = []
+    paused = asyncio.Event()
+    cut: set[int] = set()  # connections whose page side was closed
+
+    async def through(ws: WebSocketRoute) -> None:
+        urls.append(ws.url)
+        if len(urls) > 1:
+            await paused.wait()
+        server = ws.connect_to_server()
+        mine_seqs: list[int] = []
+        mine_kinds: list[str] = []
+        seqs.append(mine_seqs)
+        kinds.append(mine_kinds)
+        routes.append(ws)
+
+        number = len(routes) - 1
+
+        def forward(message: str | bytes) -> None:
+            if number in cut:
+                return  # the page no longer listens: nothing reaches it
+            body = json.loads(message)
+            mine_kinds.append(body["type"])
+            if isinstance(body.get("seq"), int):
+                mine_seqs.append(body["seq"])
+            ws.send(message)
+
+        server.on_message(forward)
+
+    page = desk.page
+    await page.route_web_socket(re.compile(r"^ws://"), through)
+    await desk.login_agent(token, ext)
+    await expect(page.locator("#presence-state")).to_have_text("空闲")
+    assert kinds[0][:2] == ["hello", "snapshot"]
+
+    cut.add(0)
+    await routes[0].close(code=1001, reason="gateway restarting")
+    await expect(page.locator("#conn")).not_to_have_attribute("data-status", "connected")
+    try:
+        start = await centre.hotline.bus.last_seq()
+        await centre.hotline.ami.action(
+            "QueuePause", Interface=f"PJSIP/{ext}", Paused="true", Reason="会议"
+        )
+        await published(centre, start, f"agent.{ext}", {"type": "presence", "reason": "会议"})
+        paused.set()
+
+        await expect(page.locator("#conn")).to_have_attribute("data-status", "connected")
+        await expect(page.locator("#presence-state")).to_have_text("示忙")
+        await expect(page.locator("#presence-reason")).to_have_text("会议")
+    finally:
+        paused.set()
+        await centre.hotline.ami.action("QueuePause", Interface=f"PJSIP/{ext}", Paused="false")
+    await expect(page.locator("#presence-state")).to_have_text("空闲")
+
+    first, second = (parse_qs(urlparse(url).query) for url in urls[:2])
+    assert "last_seq" not in first and first["ticket"]
+    assert second["last_seq"] == [str(max(seqs[0]))]  # the highest seq it had processed
+    assert second["ticket"] == first["ticket"]  # still valid: no new ticket needed
+    assert "snapshot" not in kinds[1]  # a resume, not a fresh start
+    assert kinds[1][0] == "hello" and "presence" in kinds[1]
+    assert min(seqs[1]) > max(seqs[0])  # nothing repeated
+
+
+async def published(centre: Centre, after: int, topic: str, fields: dict[str, Any]) -> None:
+    """Wait (10 s at most) until the backend publishes a message with `fields` on `topic`."""
+    async with (
+        asyncio.timeout(10),
+        contextlib.aclosing(centre.hotline.bus.follow(after)) as messages,
+    ):
+        async for message in messages:
+            if message.topic == topic and fields.items() <= message.body.items():
+                return
