@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -64,10 +65,16 @@ class Bus:
 
     async def publish(self, topic: str, body: Mapping[str, Any]) -> int:
         """Append a message (body has a "type"); returns its seq."""
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        args: list[str | int] = [topic, data, self.maxlen]
-        seq = await self._publish(keys=[self.stream, self._counter], args=args)
+        seq = await self._publish(keys=[self.stream, self._counter], args=self._args(topic, body))
         return int(seq)
+
+    async def publish_in(self, pipeline: Pipeline, topic: str, body: Mapping[str, Any]) -> None:
+        """Queue a publish on `pipeline`, to go out with other writes in one round trip."""
+        keys = [self.stream, self._counter]
+        await self._publish(keys=keys, args=self._args(topic, body), client=pipeline)
+
+    def _args(self, topic: str, body: Mapping[str, Any]) -> list[str | int]:
+        return [topic, json.dumps(body, ensure_ascii=False, separators=(",", ":")), self.maxlen]
 
     async def last_seq(self) -> int:
         value = await self.redis.get(self._counter)

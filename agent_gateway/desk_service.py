@@ -32,6 +32,7 @@ from agent_gateway.desk import (
     screen_pop,
 )
 from agent_gateway.desk_figures import QueueFigures
+from agent_gateway.desk_outbox import Outbox
 from agent_gateway.presence import (
     AgentPresence,
     IllegalTransition,
@@ -40,7 +41,7 @@ from agent_gateway.presence import (
     apply,
 )
 from agent_gateway.protocol import PresenceState
-from agent_gateway.store import CALLS_KEY, remove_call, write_call, write_presence
+from agent_gateway.store import CALLS_KEY, write_presence
 from telephony.actions import AmiActions, pause_member
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, CallTracker
@@ -105,64 +106,71 @@ class DeskService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    # --- telephony listeners -------------------------------------------------------------
+    # --- telephony listeners: each event's writes go out in one round trip ------------------
 
     async def on_event(self, event: DomainEvent) -> None:
         """Queue-member events and unanswered rings: what Asterisk says about agents."""
+        out = Outbox(self.bus)
         if isinstance(event, QueueMemberChanged):
-            await self._member_changed(event)
+            await self._member_changed(out, event)
         elif isinstance(event, QueueMembersListed):
             self.members = memberships(event, self.presences)
             for ext, presence_input in presence_inputs_for_listing(event, self.presences):
-                await self._apply(ext, presence_input, at=event.at)
+                await self._apply(out, ext, presence_input, at=event.at)
             for queue in self.queues:
-                await self.publish_stats(queue)
+                await self._stats(out, queue)
         elif (found := presence_input_for_ring_no_answer(event)) is not None:
-            await self._apply(*found, at=event.at)
+            await self._apply(out, *found, at=event.at)
+        await out.flush()
 
     async def on_call(self, effect: CallChanged) -> None:
         call = effect.call
+        out = Outbox(self.bus)
         if effect.previous is None and call.caller_number:
             self._prefetch(call)
         if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
-            await self._pop(call, effect.cause)
-        targets = audience(call, self.presences.values())
+            await self._pop(out, call, effect.cause)
+        self._mirror(out, call)
         update = _json(call_update(call, self.clock()))
-        for ext in sorted(targets):
-            await self.bus.publish(agent_topic(ext), update)
-        await self.bus.publish(SUPERVISORS, update)
+        for ext in sorted(audience(call, self.presences.values())):
+            await out.publish(agent_topic(ext), update)
+        await out.publish(SUPERVISORS, update)
         for ext, presence_input in presence_inputs_for_call(effect, self.presences.values()):
-            await self._apply(ext, presence_input, at=effect.cause.at if effect.cause else None)
-        await self._mirror(call)
+            await self._apply(
+                out, ext, presence_input, at=effect.cause.at if effect.cause else None
+            )
         if call.queue and (call.state in FINAL or call.state is CallState.TALKING):
             self.figures.record(call, self.clock())
         if call.queue and (call.state in FINAL or effect.previous in (None, *WAITING)):
-            await self.publish_stats(call.queue)
+            await self._stats(out, call.queue)
+        await out.flush()
+
+    async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
+        """A presence change the agent asked for (wrap-up done); raises IllegalTransition."""
+        presence = self.presences[extension]
+        out = Outbox(self.bus)
+        await self._store(out, apply(presence, presence_input, self.clock()), presence.state)
+        await out.flush()
 
     # --- what desktops see -----------------------------------------------------------------
 
-    async def publish_stats(self, queue: str) -> None:
+    async def _stats(self, out: Outbox, queue: str) -> None:
         members = [ext for ext, queues in self.members.items() if queue in queues]
         by_state: dict[str, int] = {}
         for ext in members:
             state = self.presences[ext].state.value
             by_state[state] = by_state.get(state, 0) + 1
         figures = self.figures.snapshot(queue, self.tracker.calls.values(), by_state, self.clock())
-        await self.bus.publish(SUPERVISORS, {"type": "queue_stats", **figures})
+        await out.publish(SUPERVISORS, {"type": "queue_stats", **figures})
 
-    async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
-        """A presence change the agent asked for (wrap-up done); raises IllegalTransition."""
-        presence = self.presences[extension]
-        await self._store(apply(presence, presence_input, self.clock()), presence.state)
-
-    async def _pop(self, call: Call, ringing: AgentRinging) -> None:
+    async def _pop(self, out: Outbox, call: Call, ringing: AgentRinging) -> None:
         ext = self._extension(ringing.interface)
         if ext is None:
             return
         history = await self._history_for(call)
         confidential = any(item.get("confidential") for item in history)
         pop = screen_pop(call, ext, ringing.at, history, confidential)
-        await self.bus.publish(agent_topic(ext), _json(pop))
+        await out.publish(agent_topic(ext), _json(pop))
 
     def _prefetch(self, call: Call) -> None:
         self._history[call.linkedid] = asyncio.create_task(
@@ -181,11 +189,11 @@ class DeskService:
             log.exception("caller history for %s failed", call.linkedid)
         return []
 
-    async def _mirror(self, call: Call) -> None:
+    def _mirror(self, out: Outbox, call: Call) -> None:
         if call.active:
-            await write_call(self.redis, call.linkedid, call_record(call))
+            out.write_call(call.linkedid, call_record(call))
             return
-        await remove_call(self.redis, call.linkedid)
+        out.remove_call(call.linkedid)
         task = self._history.pop(call.linkedid, None)
         if task is not None and not task.done():
             task.cancel()
@@ -196,7 +204,7 @@ class DeskService:
         tech, _, ext = interface.partition("/")
         return ext if tech == "PJSIP" and ext in self.presences else None
 
-    async def _member_changed(self, event: QueueMemberChanged) -> None:
+    async def _member_changed(self, out: Outbox, event: QueueMemberChanged) -> None:
         ext = self._extension(event.interface)
         if ext is None:
             return
@@ -207,10 +215,12 @@ class DeskService:
             queues.add(event.queue)
         found = presence_input_for_member(event, self.presences[ext], bool(queues))
         if found is not None:
-            await self._apply(ext, found, at=event.at)
-        await self.publish_stats(event.queue)
+            await self._apply(out, ext, found, at=event.at)
+        await self._stats(out, event.queue)
 
-    async def _apply(self, ext: str, presence_input: PresenceInput, at: float | None) -> None:
+    async def _apply(
+        self, out: Outbox, ext: str, presence_input: PresenceInput, at: float | None
+    ) -> None:
         presence = self.presences.get(ext)
         if presence is None:
             return
@@ -219,17 +229,17 @@ class DeskService:
         except IllegalTransition as exc:
             log.info("presence input ignored: %s", exc)
             return
-        await self._store(new, presence.state)
+        await self._store(out, new, presence.state)
 
-    async def _store(self, new: AgentPresence, before: PresenceState) -> None:
+    async def _store(self, out: Outbox, new: AgentPresence, before: PresenceState) -> None:
         self.presences[new.extension] = new
         message = _json(new.to_message())
-        await write_presence(self.redis, new.extension, message)
-        await self.bus.publish(agent_topic(new.extension), message)
-        await self.bus.publish(SUPERVISORS, message)
+        out.write_presence(new.extension, message)
+        await out.publish(agent_topic(new.extension), message)
+        await out.publish(SUPERVISORS, message)
         if new.state is PresenceState.WRAP_UP and before is not PresenceState.WRAP_UP:
             if self.max_wrapup_s <= 0:  # a centre that works without wrap-up time
-                await self._apply(new.extension, WrapUpDone(), at=new.since)
+                await self._apply(out, new.extension, WrapUpDone(), at=new.since)
                 return
             self._in_background(pause_member(self.ami, new.extension, True, WRAP_UP_REASON))
             self._in_background(self._end_wrap_up_later(new))
@@ -241,7 +251,9 @@ class DeskService:
         await asyncio.sleep(self.max_wrapup_s)
         if self.presences[wrapping.extension] == wrapping:
             log.info("agent %s: wrap-up of %s timed out", wrapping.extension, wrapping.call_id)
-            await self._apply(wrapping.extension, WrapUpDone(), at=None)
+            out = Outbox(self.bus)
+            await self._apply(out, wrapping.extension, WrapUpDone(), at=None)
+            await out.flush()
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """AMI actions that must not hold up the event consumer; failures are logged."""

@@ -21,7 +21,7 @@ CALLS_KEY = "hotline:calls"
 
 
 async def write_presence(redis: Redis, extension: str, presence: Mapping[str, Any]) -> None:
-    await redis.hset(PRESENCE_KEY, extension, _dumps(presence))
+    await redis.hset(PRESENCE_KEY, extension, dumps(presence))
 
 
 async def read_presence(redis: Redis) -> dict[str, dict[str, Any]]:
@@ -30,7 +30,7 @@ async def read_presence(redis: Redis) -> dict[str, dict[str, Any]]:
 
 
 async def write_call(redis: Redis, call_id: str, call: Mapping[str, Any]) -> None:
-    await redis.hset(CALLS_KEY, call_id, _dumps(call))
+    await redis.hset(CALLS_KEY, call_id, dumps(call))
 
 
 async def remove_call(redis: Redis, call_id: str) -> None:
@@ -67,7 +67,7 @@ def _loads_each(raw: Mapping[Any, Any]) -> dict[Any, dict[str, Any]]:
     return decoded
 
 
-def _dumps(value: Mapping[str, Any]) -> str:
+def dumps(value: Mapping[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
