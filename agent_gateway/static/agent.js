@@ -79,6 +79,7 @@ async function login(token, extension) {
   const connection = new DeskConnection({
     token,
     extension,
+    roles: ["agent"],
     onMessage: receive,
     onStatus: showStatus,
     onUser: (user) => {

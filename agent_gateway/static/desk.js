@@ -177,6 +177,8 @@ export function formatDateTime(iso) {
 
 // --- the gateway connection -------------------------------------------------------------
 
+export const ROLE_LABELS = { agent: "坐席", supervisor: "班长", admin: "管理员" };
+
 export const STATUS_LABELS = {
   idle: "未连接",
   ticket: "正在获取凭证…",
@@ -235,9 +237,10 @@ export async function fetchTicket(token, extension) {
 // One desktop's websocket to the gateway: ticket, hello/snapshot, resume with last_seq after a
 // disconnect (a fresh ticket when the old one expired or was refused), commands with results.
 export class DeskConnection {
-  constructor({ token, extension = null, onMessage, onStatus, onUser }) {
+  constructor({ token, extension = null, roles = null, onMessage, onStatus, onUser }) {
     this.token = token;
     this.extension = extension;
+    this.roles = roles; // the roles this page is for (null: any)
     this.onMessage = onMessage;
     this.onStatus = onStatus || (() => {});
     this.onUser = onUser || (() => {});
@@ -257,8 +260,12 @@ export class DeskConnection {
   // rejects with TicketError when the token or extension is refused.
   async start() {
     this._status("ticket");
-    this.ticket = await fetchTicket(this.token, this.extension);
-    this.onUser(this.ticket.user);
+    const ticket = await fetchTicket(this.token, this.extension);
+    if (this.roles && !this.roles.includes(ticket.user.role)) {
+      throw new TicketError(403, "wrong_role", `该账号（${ROLE_LABELS[ticket.user.role] || ticket.user.role}）不能使用本页面`);
+    }
+    this.ticket = ticket;
+    this.onUser(ticket.user);
     this._open(false);
   }
 

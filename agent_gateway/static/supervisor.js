@@ -52,6 +52,7 @@ async function login(token) {
   $("login-submit").disabled = true;
   const connection = new DeskConnection({
     token,
+    roles: ["supervisor", "admin"],
     onMessage: receive,
     onStatus: showStatus,
     onUser: (user) => setText($("who"), `${user.name}（${user.role === "admin" ? "管理员" : "班长"}）`),
@@ -59,7 +60,11 @@ async function login(token) {
   try {
     await connection.start();
   } catch (exc) {
-    setText($("login-error"), `登录失败：${exc instanceof TicketError ? exc.message : String(exc)}`);
+    let why = exc instanceof TicketError ? exc.message : String(exc);
+    if (exc instanceof TicketError && exc.code === "invalid_extension") {
+      why = "该账号是坐席账号，请使用坐席工作台（/agent）";
+    }
+    setText($("login-error"), `登录失败：${why}`);
     showStatus("idle", "");
     sessionStorage.removeItem(SESSION_KEY);
     return;

@@ -65,7 +65,7 @@ async def desk(browser: Browser, centre: Centre) -> AsyncIterator[DeskPage]:
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
-            problems.append(f"console error: {message.text}")
+            problems.append(f"console error: {message.text} at {message.location.get('url')}")
 
     page.on("console", on_console)
     page.on(

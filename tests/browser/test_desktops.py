@@ -31,6 +31,29 @@ COMPLAINT_EXT = "1002"  # the only member of the complaint queue
 COMPLAINT = CallerPlan(dtmf="2", dtmf_after_ms=500, hangup_after_ms=5000)
 
 
+async def test_login_is_refused_with_a_reason(centre: Centre, desk: DeskPage) -> None:
+    page = desk.page
+    agent = await crm_user(centre, "王芳", Role.AGENT)
+    supervisor = await crm_user(centre, "陈班长", Role.SUPERVISOR)
+    error = page.locator("#login-error")
+    for token, extension, why in (
+        ("not-a-token", "1001", "令牌无效或已停用"),
+        (agent, "9999", "分机号不存在"),
+        (supervisor, "1001", "该账号（班长）不能使用本页面"),
+    ):
+        await desk.open("/agent")
+        await page.fill("#login-token", token)
+        await page.fill("#login-extension", extension)
+        await page.click("#login-submit")
+        await expect(error).to_contain_text(f"登录失败：{why}")
+        await expect(page.locator("#desk")).to_be_hidden()
+    await desk.open("/supervisor")
+    await page.fill("#login-token", agent)
+    await page.click("#login-submit")
+    await expect(error).to_contain_text("请使用坐席工作台")
+    desk.forgive("/api/desk/ticket")
+
+
 async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
     centre: Centre, desk: DeskPage
 ) -> None:
