@@ -142,6 +142,8 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
 async def test_hostile_caller_data_is_shown_as_text(centre: Centre, desk: DeskPage) -> None:
     """Markup in the caller's name (over SIP) and in an earlier order (over the CRM) is text.
 
+    The earlier order is confidential, so the pop masks the caller's number.
+
     The pages' Content-Security-Policy would block an inline handler anyway, so the test also
     checks that no element was made from the data. (SIPp's injection file cannot carry ';'.)
     """
@@ -152,7 +154,12 @@ async def test_hostile_caller_data_is_shown_as_text(centre: Centre, desk: DeskPa
     earlier = await register_order_over_http(
         centre,
         token,
-        {"order_type": "other", "text": hostile_text, "caller_number": number},
+        {
+            "order_type": "other",
+            "text": hostile_text,
+            "caller_number": number,
+            "confidential": True,
+        },
     )
     page = desk.page
     await desk.login_agent(token, COMPLAINT_EXT)
@@ -162,7 +169,10 @@ async def test_hostile_caller_data_is_shown_as_text(centre: Centre, desk: DeskPa
         centre.call([CallerIdentity(hostile_name, number)], CallerPlan("2", 500, 2500))
     )
     try:
-        await expect(page.locator("#pop-number")).to_have_text(number)
+        # A caller with a confidential earlier order: the number comes masked, and says so.
+        await expect(page.locator("#pop-number")).to_have_text("138****8002")
+        await expect(page.locator("#pop-masked")).to_be_visible()
+        await expect(page.locator("#order-confidential")).to_be_checked()
         await expect(page.locator("#pop-name")).to_have_text(hostile_name)
         await expect(page.locator("#order-caller-name")).to_have_value(hostile_name)
         row = page.locator(f'#history-body tr[data-number="{earlier}"]')
