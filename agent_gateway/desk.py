@@ -35,6 +35,8 @@ from telephony.tracker import FINAL, Call, CallChanged, CallState
 # that Asterisk does not ring them; it is not a pause the agent chose.
 WRAP_UP_REASON = "wrap-up"
 
+MAX_ORDER_NAME = 100  # the CRM's limit on a caller's name
+
 # The order type the IVR choice suggests for the draft order.
 ORDER_TYPE_FOR_LABEL = {
     "consult": "consultation",
@@ -58,6 +60,12 @@ def mask_number(number: str) -> str:
     return number[:keep] + "*" * (len(number) - keep - 4) + number[-4:]
 
 
+def caller_of(call: Call, confidential: bool) -> Caller:
+    """The caller as desktops show them: the number masked when they asked for confidentiality."""
+    number = mask_number(call.caller_number) if confidential else call.caller_number
+    return Caller(number=number, name=call.caller_name or None, masked=confidential)
+
+
 def screen_pop(
     call: Call,
     extension: str,
@@ -66,13 +74,12 @@ def screen_pop(
     confidential: bool,
 ) -> ScreenPop:
     """The pop an agent's desktop shows while their phone rings for `call`."""
-    number = mask_number(call.caller_number) if confidential else call.caller_number
     open_orders = [h for h in history if h.get("status") not in ("closed", "not_accepted")]
     waited = 0.0 if call.queued_at is None else max(0.0, ami_ts - call.queued_at)
     return ScreenPop(
         call_id=call.linkedid,
         extension=extension,
-        caller=Caller(number=number, name=call.caller_name or None, masked=confidential),
+        caller=caller_of(call, confidential),
         ivr=IvrChoice(choice=call.ivr_choice or None, label=call.ivr_label or None),
         queue=call.queue or None,
         wait_s=round(waited, 3),
@@ -83,30 +90,34 @@ def screen_pop(
             "call_id": call.linkedid,
             "channel": "phone",
             "order_type": ORDER_TYPE_FOR_LABEL.get(call.ivr_label, "consultation"),
-            "caller_name": call.caller_name,
+            "caller_name": call.caller_name[:MAX_ORDER_NAME],
             "confidential": confidential,
             "text": "",
         },
     )
 
 
-def call_update(call: Call, at: float) -> CallUpdate:
+def call_update(call: Call, at: float, confidential: bool) -> CallUpdate:
     return CallUpdate(
         call_id=call.linkedid,
         state=call.state.value,
         agent_extension=extension_of(call.agent_interface),
         at=at,
         reason=call.end_reason or None,
+        caller=caller_of(call, confidential),
+        queue=call.queue or None,
     )
 
 
-def call_record(call: Call) -> dict[str, Any]:
+def call_record(call: Call, confidential: bool) -> dict[str, Any]:
     """What a (re)connecting desktop's snapshot says about a live call."""
+    caller = caller_of(call, confidential)
     return {
         "call_id": call.linkedid,
         "state": call.state.value,
-        "caller_number": call.caller_number,
+        "caller_number": caller.number,
         "caller_name": call.caller_name,
+        "masked": confidential,
         "queue": call.queue,
         "ivr_label": call.ivr_label,
         "queued_at": call.queued_at,

@@ -71,7 +71,7 @@ class DeskHttp:
             field = None
             if isinstance(exc, ValidationError):
                 field = ".".join(map(str, exc.errors()[0]["loc"])) or None
-            return _error(400, "invalid_body", "expected {\"extension\": \"1001\"}", field)
+            return _error(400, "invalid_body", 'expected {"extension": "1001"}', field)
         async with self.sessions() as session:
             user = await user_by_token(session, token.strip())
         if user is None:

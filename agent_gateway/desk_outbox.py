@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent_gateway.bus import Bus
-from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, dumps
+from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps
 
 
 class Outbox:
@@ -30,6 +30,10 @@ class Outbox:
 
     def write_call(self, call_id: str, call: Mapping[str, Any]) -> None:
         self._pipeline.hset(CALLS_KEY, call_id, dumps(call))
+        self._queued += 1
+
+    def write_queue_stats(self, queue: str, stats: Mapping[str, Any]) -> None:
+        self._pipeline.hset(QUEUE_STATS_KEY, queue, dumps(stats))
         self._queued += 1
 
     def remove_call(self, call_id: str) -> None:

@@ -41,7 +41,7 @@ from agent_gateway.presence import (
     apply,
 )
 from agent_gateway.protocol import PresenceState
-from agent_gateway.store import CALLS_KEY, write_presence
+from agent_gateway.store import CALLS_KEY, QUEUE_STATS_KEY, write_presence
 from telephony.actions import AmiActions, pause_member
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, CallTracker
@@ -95,7 +95,7 @@ class DeskService:
 
     async def start(self) -> None:
         """Start from a clean mirror: live calls are re-announced by the tracker's re-sync."""
-        await self.redis.delete(CALLS_KEY)
+        await self.redis.delete(CALLS_KEY, QUEUE_STATS_KEY)
         for ext, presence in self.presences.items():
             await write_presence(self.redis, ext, _json(presence.to_message()))
 
@@ -130,8 +130,9 @@ class DeskService:
             self._prefetch(call)
         if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
             await self._pop(out, call, effect.cause)
-        self._mirror(out, call)
-        update = _json(call_update(call, self.clock()))
+        confidential = self._confidential(call)
+        self._mirror(out, call, confidential)
+        update = _json(call_update(call, self.clock(), confidential))
         for ext in sorted(audience(call, self.presences.values())):
             await out.publish(agent_topic(ext), update)
         await out.publish(SUPERVISORS, update)
@@ -161,15 +162,16 @@ class DeskService:
             state = self.presences[ext].state.value
             by_state[state] = by_state.get(state, 0) + 1
         figures = self.figures.snapshot(queue, self.tracker.calls.values(), by_state, self.clock())
-        await out.publish(SUPERVISORS, {"type": "queue_stats", **figures})
+        stats = {"type": "queue_stats", **figures}
+        out.write_queue_stats(queue, stats)
+        await out.publish(SUPERVISORS, stats)
 
     async def _pop(self, out: Outbox, call: Call, ringing: AgentRinging) -> None:
         ext = self._extension(ringing.interface)
         if ext is None:
             return
         history = await self._history_for(call)
-        confidential = any(item.get("confidential") for item in history)
-        pop = screen_pop(call, ext, ringing.at, history, confidential)
+        pop = screen_pop(call, ext, ringing.at, history, self._confidential(call))
         await out.publish(agent_topic(ext), _json(pop))
 
     def _prefetch(self, call: Call) -> None:
@@ -189,9 +191,16 @@ class DeskService:
             log.exception("caller history for %s failed", call.linkedid)
         return []
 
-    def _mirror(self, out: Outbox, call: Call) -> None:
+    def _confidential(self, call: Call) -> bool:
+        """Whether the caller asked for confidentiality on an earlier order (as far as known)."""
+        task = self._history.get(call.linkedid)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return False
+        return any(item.get("confidential") for item in task.result())
+
+    def _mirror(self, out: Outbox, call: Call, confidential: bool) -> None:
         if call.active:
-            out.write_call(call.linkedid, call_record(call))
+            out.write_call(call.linkedid, call_record(call, confidential))
             return
         out.remove_call(call.linkedid)
         task = self._history.pop(call.linkedid, None)

@@ -247,6 +247,9 @@ class Snapshot(_Out):
     seq: int = Field(description="the state includes every message up to this seq")
     presence: dict[str, dict[str, Any]] = Field(description="extension → presence message")
     calls: list[dict[str, Any]]
+    queues: list[dict[str, Any]] = Field(
+        default_factory=list, description="supervisors: the latest queue_stats of each queue"
+    )
 
 
 class Caller(_Out):
@@ -277,10 +280,14 @@ class ScreenPop(_Out):
 class CallUpdate(_Out):
     type: Literal["call_update"] = "call_update"
     call_id: str
-    state: str = Field(description="e.g. ringing, answered, held, transferred, ended, abandoned")
+    state: str = Field(
+        description="in_ivr, queued, ringing, talking, transferred, ended or abandoned"
+    )
     agent_extension: str | None
     at: float
     reason: str | None = None
+    caller: Caller | None = Field(default=None, description="masked when confidential")
+    queue: str | None = None
 
 
 class Presence(_Out):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from redis.asyncio import Redis
 from websockets.asyncio.server import ServerConnection
@@ -36,7 +37,12 @@ from agent_gateway.protocol import (
     parse_client_message,
 )
 from agent_gateway.ratelimit import RateLimiter, Verdict
-from agent_gateway.store import calls_for_extension, read_calls, read_presence
+from agent_gateway.store import (
+    calls_for_extension,
+    read_calls,
+    read_presence,
+    read_queue_stats,
+)
 from agent_gateway.tickets import TicketClaims
 
 log = logging.getLogger(__name__)
@@ -136,11 +142,15 @@ class Session:
         """State as of `seq` (the backend writes the hashes before it publishes)."""
         presence = await read_presence(self.redis)
         calls = await read_calls(self.redis)
+        queues: list[dict[str, Any]] = []
         extension = self.claims.extension
         if self.claims.role == "agent" and extension is not None:
             presence = {extension: presence[extension]} if extension in presence else {}
             calls = calls_for_extension(calls, extension)
-        await self.ws.send(encode(Snapshot(seq=seq, presence=presence, calls=calls)))
+        else:
+            queues = await read_queue_stats(self.redis)
+        snapshot = Snapshot(seq=seq, presence=presence, calls=calls, queues=queues)
+        await self.ws.send(encode(snapshot))
         self._sent = seq
 
     async def _forward(self) -> None:
@@ -221,4 +231,3 @@ class Session:
         else:
             reply = encode(Error(code=exc.code, message=exc.message))
         await self.ws.send(reply)
-

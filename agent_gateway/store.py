@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 PRESENCE_KEY = "hotline:presence"
 CALLS_KEY = "hotline:calls"
+QUEUE_STATS_KEY = "hotline:queue_stats"
 
 
 async def write_presence(redis: Redis, extension: str, presence: Mapping[str, Any]) -> None:
@@ -40,6 +41,11 @@ async def remove_call(redis: Redis, call_id: str) -> None:
 async def read_calls(redis: Redis) -> list[dict[str, Any]]:
     raw: Mapping[Any, Any] = await redis.hgetall(CALLS_KEY)
     return list(_loads_each(raw).values())
+
+
+async def read_queue_stats(redis: Redis) -> list[dict[str, Any]]:
+    raw: Mapping[Any, Any] = await redis.hgetall(QUEUE_STATS_KEY)
+    return [_loads_each(raw)[key] for key in sorted(_loads_each(raw))]
 
 
 def calls_for_extension(calls: list[dict[str, Any]], extension: str) -> list[dict[str, Any]]:

@@ -59,7 +59,8 @@ def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
         ],
         "queues": [{"name": "hotline", "skill": "general", "strategy": "rrmemory",
                     "wrapup_s": 0, "ring_timeout_s": 15, "announce_position": False}],
-        "ivr": {"queues": {"operator": "hotline"}, "choice_timeout_ms": 1000},
+        "ivr": {"queues": dict.fromkeys(("consult", "complaint", "help", "operator"), "hotline"),
+                "choice_timeout_ms": 1000},
     }  # fmt: skip
 
 
