@@ -56,8 +56,8 @@ def mask_number(number: str) -> str:
     """138****0001: enough for the agent to recognise a caller, not to leak the number."""
     if len(number) <= 4:
         return "*" * len(number)
-    keep = 3 if len(number) >= 7 else 1
-    return number[:keep] + "*" * (len(number) - keep - 4) + number[-4:]
+    head, tail = (3, 4) if len(number) >= 8 else (1, 2)
+    return number[:head] + "*" * (len(number) - head - tail) + number[-tail:]
 
 
 def caller_of(call: Call, confidential: bool) -> Caller:

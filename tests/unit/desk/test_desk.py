@@ -1,0 +1,155 @@
+"""What desktops are told about calls and agents: pops, updates, records, presence inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from agent_gateway.desk import (
+    WRAP_UP_REASON,
+    audience,
+    call_record,
+    call_update,
+    extension_of,
+    mask_number,
+    memberships,
+    presence_input_for_member,
+    presence_input_for_ring_no_answer,
+    presence_inputs_for_call,
+    presence_inputs_for_listing,
+    screen_pop,
+)
+from agent_gateway.presence import (
+    AgentPresence,
+    Answered,
+    CallEnded,
+    LoggedIn,
+    LoggedOut,
+    Paused,
+    Ringing,
+    Unpaused,
+)
+from agent_gateway.protocol import PresenceState
+from telephony.events import (
+    AgentAnswered,
+    AgentRinging,
+    AgentRingNoAnswer,
+    QueueMemberChanged,
+    QueueMembersListed,
+)
+from telephony.tracker import Call, CallChanged, CallState
+
+L = "100.1"
+CALL = Call(
+    linkedid=L, uniqueid=L, channel="PJSIP/carrier-1", caller_number="13800001234",
+    caller_name="张三" * 60, started_at=100.0, state=CallState.RINGING, ivr_choice="2",
+    ivr_label="complaint", queue="complaint", queued_at=101.0, ringing=("PJSIP/1002",),
+)  # fmt: skip
+
+
+def presence(ext: str, state: PresenceState, call_id: str | None = None, reason: str | None = None
+             ) -> AgentPresence:  # fmt: skip
+    return AgentPresence(ext, "王芳", state, reason, 1.0, call_id)
+
+
+def member(iface: str = "PJSIP/1001", paused: bool = False, reason: str = "", removed: bool = False,
+           queue: str = "hotline") -> QueueMemberChanged:  # fmt: skip
+    return QueueMemberChanged(1.0, queue, iface, "王芳", 1, paused, reason, False, removed)
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [("13800001234", "138****1234"), ("12345", "1**45"), ("8765432", "8****32"), ("110", "***"), ("", "")],
+)
+def test_mask_number(number: str, masked: str) -> None:
+    assert mask_number(number) == masked
+
+
+def test_extension_of_only_agent_phones() -> None:
+    assert extension_of("PJSIP/1001") == "1001"
+    assert extension_of("PJSIP/trunk-110-primary") is None
+    assert extension_of("Local/1001@x") is None
+
+
+def test_screen_pop_lists_history_and_masks_confidential_callers() -> None:
+    history = [{"number": "A", "status": "dispatched"}, {"number": "B", "status": "closed"}]
+    pop = screen_pop(CALL, "1002", 103.5, history, confidential=True)
+    assert pop.caller.number == "138****1234" and pop.caller.masked
+    assert pop.wait_s == 2.5 and pop.ami_ts == 103.5
+    assert [h["number"] for h in pop.open_orders] == ["A"] and len(pop.history) == 2
+    assert pop.draft_order["order_type"] == "complaint"
+    assert len(pop.draft_order["caller_name"]) == 100  # the CRM's limit
+    assert screen_pop(CALL, "1002", 103.5, [], confidential=False).caller.number == "13800001234"
+
+
+def test_call_update_and_record_mask_the_same_way() -> None:
+    update = call_update(CALL, 104.0, confidential=True)
+    assert update.caller is not None and update.caller.number == "138****1234"
+    record = call_record(CALL, confidential=True)
+    assert record["caller_number"] == "138****1234" and record["masked"] is True
+    assert record["ringing_extensions"] == ["1002"]
+
+
+def test_audience_includes_agents_who_rang_for_the_call() -> None:
+    ended = dataclasses.replace(CALL, state=CallState.ABANDONED, ringing=())
+    assert audience(ended, [presence("1002", PresenceState.RINGING, L)]) == {"1002"}
+    assert audience(CALL, []) == {"1002"}
+
+
+def test_presence_inputs_for_call_lifecycle() -> None:
+    ring = AgentRinging(101.5, L, L, "c", "complaint", "PJSIP/1002", "李娜", "PJSIP/1002-1")
+    assert presence_inputs_for_call(CallChanged(CALL, CallState.QUEUED, ring), []) == [
+        ("1002", Ringing(L))
+    ]
+    answer = AgentAnswered(102.0, L, L, "c", "complaint", "PJSIP/1002", "李娜", "x", 1, 1)
+    talking = dataclasses.replace(CALL, state=CallState.TALKING)
+    assert presence_inputs_for_call(CallChanged(talking, CallState.RINGING, answer), []) == [
+        ("1002", Answered(L))
+    ]
+    ended = dataclasses.replace(CALL, state=CallState.ENDED)
+    others = [presence("1002", PresenceState.TALKING, L), presence("1001", PresenceState.AVAILABLE)]
+    assert presence_inputs_for_call(CallChanged(ended, CallState.TALKING, None), others) == [
+        ("1002", CallEnded(L))
+    ]
+
+
+def test_ring_no_answer_frees_the_agent() -> None:
+    event = AgentRingNoAnswer(1.0, L, L, "c", "hotline", "PJSIP/1001", "王芳", "x")
+    assert presence_input_for_ring_no_answer(event) == ("1001", CallEnded(L))
+
+
+def test_member_events_as_presence_inputs() -> None:
+    out = presence("1001", PresenceState.LOGGED_OUT)
+    available = presence("1001", PresenceState.AVAILABLE)
+    assert presence_input_for_member(member(), out, True) == LoggedIn()
+    assert presence_input_for_member(member(paused=True, reason="午餐"), available, True) == Paused(
+        "午餐"
+    )
+    paused = presence("1001", PresenceState.PAUSED, reason="午餐")
+    assert presence_input_for_member(member(paused=True, reason="午餐"), paused, True) is None
+    assert presence_input_for_member(member(), paused, True) == Unpaused()
+    wrap = presence("1001", PresenceState.WRAP_UP, L)
+    assert presence_input_for_member(member(paused=True, reason=WRAP_UP_REASON), wrap, True) is None
+    assert presence_input_for_member(member(removed=True), available, True) is None
+    assert presence_input_for_member(member(removed=True), available, False) == LoggedOut()
+
+
+def test_listing_after_reconnect_brings_presence_in_line() -> None:
+    listed = QueueMembersListed(5.0, (
+        member("PJSIP/1001", paused=True, reason="培训"),
+        member("PJSIP/1002", queue="complaint"),
+        member("PJSIP/9999"),
+    ))  # fmt: skip
+    presences = {
+        "1001": presence("1001", PresenceState.AVAILABLE),
+        "1002": presence("1002", PresenceState.LOGGED_OUT),
+        "1003": presence("1003", PresenceState.AVAILABLE),
+    }
+    assert memberships(listed, presences) == {"1001": {"hotline"}, "1002": {"complaint"},
+                                              "1003": set()}  # fmt: skip
+    assert presence_inputs_for_listing(listed, presences) == [
+        ("1001", Paused("培训")),
+        ("1002", LoggedIn()),
+        ("1003", LoggedOut()),
+    ]

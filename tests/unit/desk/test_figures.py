@@ -1,0 +1,50 @@
+"""Queue figures for supervisors: waiting now, today's counts and the 15-second service level."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from agent_gateway.desk_figures import CENTRE_TZ, QueueFigures
+from telephony.tracker import Call, CallState
+
+
+def at(hour: int, minute: int = 0, second: float = 0) -> float:
+    return datetime(2026, 10, 9, hour, minute, int(second), tzinfo=CENTRE_TZ).timestamp()
+
+
+def call(linkedid: str, queued: float, **changes: object) -> Call:
+    base = Call(linkedid, linkedid, "c", "138", "张三", queued - 5, CallState.QUEUED,
+                queue="hotline", queued_at=queued)  # fmt: skip
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_counts_answered_in_time_late_and_abandoned_once() -> None:
+    figures = QueueFigures()
+    fast = call("a", at(9), state=CallState.TALKING, answered_at=at(9, 0, 10))
+    slow = call("b", at(9), state=CallState.TALKING, answered_at=at(9, 0, 40))
+    gone = call("c", at(9), state=CallState.ABANDONED, ended_at=at(9, 1))
+    for c in (fast, slow, gone, dataclasses.replace(fast, state=CallState.ENDED)):
+        figures.record(c, at(9, 2))
+    waiting = [call("d", at(9, 1)), call("e", at(9, 1, 30), state=CallState.RINGING)]
+    stats = figures.snapshot("hotline", waiting, {"talking": 2}, at(9, 2))
+    assert stats == {
+        "queue": "hotline", "waiting": 2, "longest_wait_s": 60.0,
+        "agents_by_state": {"talking": 2}, "answered_today": 2, "abandoned_today": 1,
+        "service_level_15s": round(1 / 3, 3),
+    }  # fmt: skip
+
+
+def test_a_new_day_starts_from_zero() -> None:
+    figures = QueueFigures()
+    figures.record(call("a", at(23), state=CallState.TALKING, answered_at=at(23, 0, 5)), at(23))
+    tomorrow = at(23) + 2 * 3600
+    stats = figures.snapshot("hotline", [], {}, tomorrow)
+    assert stats["answered_today"] == 0 and stats["service_level_15s"] is None
+
+
+def test_calls_still_in_the_ivr_are_not_counted() -> None:
+    figures = QueueFigures()
+    figures.record(call("a", at(9), queue=""), at(9))
+    figures.record(call("b", at(9)), at(9))  # queued, not yet answered or abandoned
+    assert figures.snapshot("hotline", [], {}, at(9))["answered_today"] == 0
