@@ -21,6 +21,7 @@ from agent_gateway.presence import (
     Unpaused,
 )
 from agent_gateway.protocol import Caller, CallUpdate, IvrChoice, PresenceState, ScreenPop
+from crm.domain.masking import mask_number
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
@@ -50,14 +51,6 @@ def extension_of(interface: str) -> str | None:
     """PJSIP/1001 → 1001; None for anything that is not an agent's phone."""
     tech, _, resource = interface.partition("/")
     return resource if tech == "PJSIP" and resource.isdigit() else None
-
-
-def mask_number(number: str) -> str:
-    """138****0001: enough for the agent to recognise a caller, not to leak the number."""
-    if len(number) <= 4:
-        return "*" * len(number)
-    head, tail = (3, 4) if len(number) >= 8 else (1, 2)
-    return number[:head] + "*" * (len(number) - head - tail) + number[-tail:]
 
 
 def caller_of(call: Call, confidential: bool) -> Caller:
