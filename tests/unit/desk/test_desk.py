@@ -60,7 +60,13 @@ def member(iface: str = "PJSIP/1001", paused: bool = False, reason: str = "", re
 
 @pytest.mark.parametrize(
     ("number", "masked"),
-    [("13800001234", "138****1234"), ("12345", "*2345"), ("8765432", "***5432"), ("110", "***"), ("", "")],
+    [
+        ("13800001234", "138****1234"),
+        ("12345", "*2345"),
+        ("8765432", "***5432"),
+        ("110", "***"),
+        ("", ""),
+    ],
 )
 def test_mask_number(number: str, masked: str) -> None:
     assert mask_number(number) == masked
