@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
+import time
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from websockets.asyncio.client import ClientConnection, connect
+
+from agent_gateway.tickets import issue_ticket
 from config.settings import Settings
-from hotline_cli.app import running_hotline
+from hotline_cli.app import Hotline, running_hotline
 from hotline_cli.main import describe
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult, place_calls
 from telephony.tracker import Call, CallChanged
@@ -60,10 +65,43 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
-def report(calls: Sequence[Call]) -> str:
+def _pop(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms:.0f}ms"
+
+
+class DemoDesktops:
+    """One websocket desktop per agent, as the agent page would be: it notes each pop."""
+
+    def __init__(self) -> None:
+        self.pop_ms: dict[str, float] = {}  # Linkedid → ms from Asterisk's ring to the pop
+        self._readers: list[asyncio.Task[None]] = []
+
+    async def connect(self, stack: AsyncExitStack, hotline: Hotline) -> None:
+        settings = hotline.settings
+        secret = settings.gateway.secret.get_secret_value().encode()
+        for agent in settings.agents:
+            ticket = issue_ticket(
+                secret, 0, agent.name, "agent", agent.extension, 3600, time.time()
+            )
+            url = f"ws://{settings.gateway.host}:{hotline.gateway.port}/?ticket={ticket}"
+            ws = await stack.enter_async_context(connect(url))
+            self._readers.append(asyncio.create_task(self._read(ws)))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame.get("type") == "screen_pop":
+                self.pop_ms[frame["call_id"]] = (time.time() - frame["ami_ts"]) * 1000
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.cancel()
+
+
+def report(calls: Sequence[Call], pop_ms: dict[str, float]) -> str:
     header = (
         f"{'caller':<22} {'IVR':<10} {'queue':<10} {'outcome':<10} {'waited':>7} "
-        f"{'answered by':<18} {'talked':>7}  end"
+        f"{'answered by':<18} {'talked':>7} {'pop':>7}  end"
     )
     lines = [header, "-" * len(header)]
     for call in sorted(calls, key=lambda c: c.started_at):
@@ -72,7 +110,8 @@ def report(calls: Sequence[Call]) -> str:
         lines.append(
             f"{caller:<22} {call.ivr_label or '-':<10} {call.queue or '-':<10} "
             f"{call.state.value:<10} {_seconds(call.wait_time_s):>7} {agent:<18} "
-            f"{_seconds(call.talk_time_s):>7}  {call.end_reason}"
+            f"{_seconds(call.talk_time_s):>7} {_pop(pop_ms.get(call.linkedid)):>7}  "
+            f"{call.end_reason}"
         )
     return "\n".join(lines)
 
@@ -103,9 +142,11 @@ async def run_demo(settings: Settings, groups: Sequence[CallerGroup] = DEMO_GROU
                 all_done.set()
 
     workdir = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
+    desktops = DemoDesktops()
     async with running_hotline(settings, [collect]) as hotline, AsyncExitStack() as phones:
         await hotline.staff_queues()
         print(describe(settings, hotline.redis_url), flush=True)
+        await desktops.connect(phones, hotline)
         for agent in settings.agents:
             host, port = agent.contact.split("@", 1)[1].split(":")
             await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring_ms=1500))
@@ -115,8 +156,10 @@ async def run_demo(settings: Settings, groups: Sequence[CallerGroup] = DEMO_GROU
             await asyncio.wait_for(all_done.wait(), 10)
         except TimeoutError:
             print("some calls were still live when the demo ended")
+        desktops.close()
     print()
-    print(report(finished))
+    print(report(finished, desktops.pop_ms))
+    print("(pop: from Asterisk ringing the agent's phone to the screen pop at the agent's desktop)")
     failed = [g.title for g, r in zip(groups, results, strict=True) if not r.ok]
     if failed or len(finished) < expected:
         print(
