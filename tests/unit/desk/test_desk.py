@@ -12,7 +12,6 @@ from agent_gateway.desk import (
     call_record,
     call_update,
     extension_of,
-    mask_number,
     memberships,
     presence_input_for_member,
     presence_input_for_ring_no_answer,
@@ -31,6 +30,7 @@ from agent_gateway.presence import (
     Unpaused,
 )
 from agent_gateway.protocol import PresenceState
+from crm.domain.masking import mask_number
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
