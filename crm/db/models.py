@@ -21,10 +21,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from crm.domain.enums import (
+    OPEN_STATUSES,
     Channel,
     NotAcceptedReason,
     OrderType,
@@ -93,7 +95,6 @@ class WorkOrder(Base):
         Index("ix_work_orders_caller_number_registered_at", "caller_number", "registered_at"),
         Index("ix_work_orders_lead_unit_id_status", "lead_unit_id", "status"),
         Index("ix_work_orders_status_due_date", "status", "due_date"),
-        Index("ix_work_orders_location_order_type", "location", "order_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +142,31 @@ class WorkOrder(Base):
     calls: Mapped[list["OrderCall"]] = relationship(
         cascade="all, delete-orphan", lazy="raise", order_by="OrderCall.id"
     )
+
+
+# Open orders, with the statuses as literals: a partial index only serves queries whose own
+# predicate matches it, textually for SQLite and provably for PostgreSQL, and bound parameters
+# never do. Migration 0002 holds a copy; keep the two (and their order) identical.
+OPEN_ORDER = WorkOrder.status.in_([literal_column(f"'{s.value}'") for s in sorted(OPEN_STATUSES)])
+
+# repeat detection looks for the newest open order of a type from a number or at a place:
+# one index seek each, over open orders only (history keeps its own caller index)
+Index(
+    "ix_work_orders_open_caller",
+    WorkOrder.caller_number,
+    WorkOrder.order_type,
+    WorkOrder.registered_at,
+    sqlite_where=OPEN_ORDER,
+    postgresql_where=OPEN_ORDER,
+)
+Index(
+    "ix_work_orders_open_location",
+    WorkOrder.location,
+    WorkOrder.order_type,
+    WorkOrder.registered_at,
+    sqlite_where=OPEN_ORDER,
+    postgresql_where=OPEN_ORDER,
+)
 
 
 class OrderUnit(Base):

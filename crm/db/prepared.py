@@ -11,11 +11,12 @@ see them.
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 @dataclass(frozen=True)
@@ -54,16 +55,21 @@ class Prepared:
         return found
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self._statement.compile(dialect=dialect, column_keys=self._columns)
+        compiled = cast(
+            SQLCompiler, self._statement.compile(dialect=dialect, column_keys=self._columns)
+        )
+        # what an execution context would otherwise supply: fail here, not with wrong rows
+        if compiled.insert_prefetch or compiled.post_compile_params or compiled.escaped_bind_names:
+            raise ValueError("give every defaulted column; no expanding IN or escaped names")
         fixed: dict[str, Any] = {}
         processors: dict[str, Callable[[Any], Any]] = {}
-        for bind, name in compiled.bind_names.items():  # type: ignore[attr-defined]
+        for bind, name in compiled.bind_names.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if not bind.required:
                 fixed[name] = process(bind.effective_value) if process else bind.effective_value
             elif process is not None:
                 processors[name] = process
-        positions = tuple(compiled.positiontup or ()) if compiled.positional else None  # type: ignore[attr-defined]
+        positions = tuple(compiled.positiontup or ()) if compiled.positional else None
         return _Compiled(compiled.string, positions, fixed, processors)
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal,
     or_,
     select,
     union_all,
@@ -23,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
-from crm.db.models import OrderCall, OrderSequence, OrderUnit, WorkOrder
+from crm.db.models import OPEN_ORDER, OrderCall, OrderSequence, OrderUnit, WorkOrder
 from crm.db.prepared import DriverConnection, Prepared
 from crm.domain.enums import DUE_STATUSES, OPEN_STATUSES, OrderType, Status
 
@@ -105,15 +104,13 @@ async def get_order(
     return await session.scalar(query)
 
 
-_OPEN = sorted(OPEN_STATUSES)
-
-
 def _newest_open(column: InstrumentedAttribute[str], value: str) -> Select[datetime, int]:
-    # open statuses as fixed parameters: an expanding IN would be re-rendered on every execution
-    is_open = WorkOrder.status.in_([literal(s, WorkOrder.status.type) for s in _OPEN])
+    # OPEN_ORDER as is, so the partial indexes over open orders serve it
     return (
         select(WorkOrder.registered_at, WorkOrder.id)
-        .where(column == bindparam(value), WorkOrder.order_type == bindparam("order_type"), is_open)
+        .where(
+            column == bindparam(value), WorkOrder.order_type == bindparam("order_type"), OPEN_ORDER
+        )
         .order_by(WorkOrder.registered_at.desc(), WorkOrder.id.desc())
         .limit(1)
     )
@@ -127,8 +124,8 @@ def _newest_of_both() -> Select[int]:
     return select(both.c.id).order_by(both.c.registered_at.desc(), both.c.id.desc()).limit(1)
 
 
-# one statement for whichever of the two keys the new order has
-_REPEAT_QUERIES = {
+# what find_open_repeat runs, by which of (caller number, location) the new order has
+REPEAT_QUERIES = {
     (True, True): Prepared(_newest_of_both()),
     (True, False): Prepared(_newest_open(WorkOrder.caller_number, "caller_number")),
     (False, True): Prepared(_newest_open(WorkOrder.location, "location")),
@@ -140,10 +137,10 @@ async def find_open_repeat(
 ) -> int | None:
     """Newest open order of the same type from the same number or at the same place.
 
-    Two lookups, each served by its own index, instead of one OR that planners turn into a
-    scan of every open order; they run as one statement.
+    Two lookups, each one seek in a partial index over open orders, instead of one OR that
+    planners turn into a scan of every open order; they run as one statement.
     """
-    query = _REPEAT_QUERIES.get((bool(caller_number), bool(location)))
+    query = REPEAT_QUERIES.get((bool(caller_number), bool(location)))
     if query is None:
         return None
     params = {"caller_number": caller_number, "location": location, "order_type": order_type}

@@ -29,10 +29,22 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         async with engine.connect() as conn:
             assert await _tables(conn) == TABLES | {"alembic_version"}
             indexes = await conn.run_sync(lambda c: inspect(c).get_indexes("work_orders"))
-        assert {"caller_number", "registered_at"} == set(
-            next(i for i in indexes if (i["name"] or "").startswith("ix_work_orders_caller"))[
-                "column_names"
-            ]
-        )
+        columns = {i["name"]: i["column_names"] for i in indexes}
+        assert columns["ix_work_orders_caller_number_registered_at"] == [
+            "caller_number",
+            "registered_at",
+        ]
+        # repeat detection: partial indexes over open orders (0002)
+        assert columns["ix_work_orders_open_caller"] == [
+            "caller_number",
+            "order_type",
+            "registered_at",
+        ]
+        assert columns["ix_work_orders_open_location"] == [
+            "location",
+            "order_type",
+            "registered_at",
+        ]
+        assert "ix_work_orders_location_order_type" not in columns
     finally:
         await engine.dispose()

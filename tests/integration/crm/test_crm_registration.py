@@ -1,0 +1,136 @@
+"""Registration's fast path: what it answers is what it stored, in one transaction, and the
+caches in front of it (tokens, calendar) never outlive their bound."""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.api import create_app
+from crm.db.engine import session_factory
+from crm.db.models import AuditEntry, OrderCall, OrderSequence, User, WorkOrder
+from crm.domain.calendar import ChineseWorkCalendar
+from crm.domain.enums import Channel, OrderType, Role
+from crm.domain.lifecycle import Actor
+from crm.repo.directory import create_user
+from crm.repo.orders import REPEAT_QUERIES
+from crm.segmenter import Segmenter
+from crm.usecases.register import CallRef, NewOrder, register_order
+from tests.integration.crm.crm_support import START, Api, FakeClock, seed
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_the_answer_is_what_was_stored(api: Api) -> None:
+    first = await api.new_order(caller_number="13700000000", location="人民路1号")
+    order = await api.new_order(
+        caller_number="13700000000",
+        caller_name="王五",
+        location="人民路1号",
+        urgency="urgent",
+        severity="major",
+        calls=[
+            {"linkedid": "1727575200.1"},
+            {"linkedid": "1727575200.2", "recording": "a.wav"},
+            {"linkedid": "1727575200.1", "recording": "b.wav"},  # the recording, reported later
+        ],
+    )
+    status, stored = await api.get(f"/api/orders/{order['id']}")
+    assert status == 200 and stored == order
+    assert order["repeat_of_id"] == first["id"]
+    assert [(k["linkedid"], k["recording"]) for k in order["calls"]] == [
+        ("1727575200.1", "b.wav"),
+        ("1727575200.2", "a.wav"),
+    ]
+    (entry,) = await api.audit(order["id"])
+    assert (entry["action"], entry["from_status"], entry["to_status"]) == (
+        "register",
+        None,
+        "registered",
+    )
+    assert entry["detail"] == {"number": order["number"], "repeat_of": first["id"]}
+
+
+async def _count(engine: AsyncEngine, model: type[Any]) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_registration_is_one_transaction(engine: AsyncEngine) -> None:
+    """Its statements bypass the ORM but not the transaction: a rollback leaves no trace."""
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        user, _ = await create_user(session, "agent", Role.AGENT, None)
+    new = NewOrder(
+        channel=Channel.PHONE,
+        text="路灯不亮",
+        order_type=OrderType.HELP,
+        caller_number="13600000000",
+        calls=(CallRef("1727575200.9"),),
+    )
+    with pytest.raises(RuntimeError, match="after registering"):
+        async with sessions() as session, session.begin():
+            await register_order(session, new, Actor(user.id, Role.AGENT, None),
+                                 centre_code="SZ12345", now=START,
+                                 calendar=ChineseWorkCalendar())  # fmt: skip
+            raise RuntimeError("after registering")
+    for model in (WorkOrder, OrderCall, AuditEntry, OrderSequence):
+        assert await _count(engine, model) == 0
+
+
+async def test_repeat_lookups_use_the_open_order_indexes(engine: AsyncEngine) -> None:
+    """The literal open-status predicate must keep matching the partial indexes' own."""
+    async with engine.connect() as conn:
+        compiled = REPEAT_QUERIES[(True, True)].compiled(conn.dialect)
+        values = {"caller_number": "1", "location": "人民路1号", "order_type": OrderType.HELP}
+        params = compiled.parameters(values)
+        if conn.dialect.name == "sqlite":
+            explain = "EXPLAIN QUERY PLAN "
+        else:
+            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            explain = "EXPLAIN "
+        plan = " ".join(
+            str(row[-1])
+            for row in await conn.exec_driver_sql(
+                explain + compiled.sql, params if isinstance(params, dict) else tuple(params)
+            )
+        )
+    assert "ix_work_orders_open_caller" in plan and "ix_work_orders_open_location" in plan
+
+
+async def test_calendar_edits_apply_to_the_next_order(api: Api) -> None:
+    api.clock.now = api.clock.now.replace(year=2026, month=12, day=24)
+    before = await api.new_order(order_type="complaint")  # the calendar is cached now
+    assert (before["due_date"], before["due_provisional"]) == ("2027-01-14", True)
+    days = [{"day": "2027-01-01", "workday": False, "name": "元旦"}]
+    status, _ = await api.call("PUT", "/api/calendar/days", "admin", json={"days": days})
+    assert status == 200
+    after = await api.new_order(order_type="complaint")
+    assert (after["due_date"], after["due_provisional"]) == ("2027-01-15", False)
+
+
+async def test_a_disabled_token_stops_working_within_the_cache_ttl(
+    engine: AsyncEngine, clock: FakeClock, segmenter: Segmenter
+) -> None:
+    sessions = session_factory(engine)
+    seeded = await seed(sessions)
+    ttl = timedelta(milliseconds=200)
+    app = create_app(sessions, centre_code="SZ12345", clock=clock, segmenter=segmenter,
+                     cache_ttl_s=ttl.total_seconds())  # fmt: skip
+    async with TestClient(TestServer(app)) as client:
+        api = Api(client, seeded, clock)
+        status, _ = await api.get("/api/units")
+        assert status == 200
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(User).where(User.id == seeded.user_ids["agent"]).values(active=False)
+            )
+        await asyncio.sleep(ttl.total_seconds())
+        status, err = await api.get("/api/units")
+        assert (status, err["error"]["code"]) == (401, "unauthenticated")
+        status, _ = await api.get("/api/units", "supervisor")  # other tokens are unaffected
+        assert status == 200
