@@ -106,6 +106,7 @@ class Bus:
         """Every message after `after_seq`, forever; rides out Redis outages by retrying."""
         cursor, failures = after_seq, 0
         while True:
+            _raise_if_cancelling()
             try:
                 reply: Any = await self.redis.xread(
                     {self.stream: f"{cursor}-0"}, count=_PAGE, block=_BLOCK_MS
@@ -140,6 +141,7 @@ class Bus:
                 raise
         cursor = "0"  # first our pending entries (taken before a crash, never acked)
         while True:
+            _raise_if_cancelling()
             reply: Any = await self.redis.xreadgroup(
                 group, consumer, {self.commands_stream: cursor}, count=_PAGE, block=_BLOCK_MS
             )
@@ -155,8 +157,8 @@ class Bus:
 
 
 def _raise_if_cancelling() -> None:
-    """redis-py turns the cancellation of a blocking read into a timeout error: a retry loop
-    must not mistake our own shutdown for a Redis outage and read on forever."""
+    """redis-py can swallow the cancellation of a blocking read, or turn it into a timeout
+    error: a reading loop checks for it itself, or it would read on forever after shutdown."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError

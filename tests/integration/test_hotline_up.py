@@ -51,8 +51,13 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         asterisk_pid = int((await asyncio.to_thread(pid_file.read_text)).strip())
     finally:
         proc.send_signal(signal.SIGINT)
-        async with asyncio.timeout(30):
-            await proc.wait()
+        try:
+            async with asyncio.timeout(30):
+                await proc.wait()
+        finally:
+            if proc.returncode is None:  # leave no hotline behind, whatever failed
+                proc.kill()
+                await proc.wait()
     assert proc.returncode == 0
     # Asterisk was stopped with the backend.
     assert not await asyncio.to_thread(Path(f"/proc/{asterisk_pid}").exists)
