@@ -288,6 +288,7 @@ class CallUpdate(_Out):
     reason: str | None = None
     caller: Caller | None = Field(default=None, description="masked when confidential")
     queue: str | None = None
+    held: bool = Field(default=False, description="the call is on hold")
 
 
 class Presence(_Out):

@@ -114,6 +114,13 @@ class CallTransferred(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class CallHeld(ChannelEvent):
+    """A party of the call put it on hold (held=True) or took it off (held=False)."""
+
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
 class QueueMemberChanged(DomainEvent):
     queue: str
     interface: str
@@ -278,6 +285,8 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
         *_agent(h), hold_time_s=_int(h, "HoldTime"), ring_time_s=_int(h, "RingTime")
     ),
     "AgentComplete": _complete,
+    "Hold": lambda h: CallHeld(*_channel(h), held=True),
+    "Unhold": lambda h: CallHeld(*_channel(h), held=False),
     "BlindTransfer": _blind,
     "AttendedTransfer": _attended,
     "QueueMemberStatus": _member,

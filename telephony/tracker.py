@@ -23,6 +23,7 @@ from telephony.events import (
     AgentRingNoAnswer,
     CallerAbandonedQueue,
     CallerJoinedQueue,
+    CallHeld,
     CallTransferred,
     ChannelCreated,
     ChannelEvent,
@@ -78,6 +79,7 @@ class Call:
     agent_channel: str = ""  # the answering agent's leg, for hang-up and transfer actions
     ringing: tuple[str, ...] = ()  # interfaces ringing for this call now
     completed_by: str = ""  # caller / agent / transfer, from AgentComplete
+    held: bool = False
     recording: str = ""
     end_reason: str = ""
 
@@ -156,6 +158,10 @@ def _completed(call: Call, e: AgentCompleted) -> Call:
     return dataclasses.replace(call, state=state, completed_by=e.reason.value)
 
 
+def _held(call: Call, e: CallHeld) -> Call:
+    return dataclasses.replace(call, held=e.held)
+
+
 def _transferred(call: Call, e: CallTransferred) -> Call:
     return dataclasses.replace(call, state=CallState.TRANSFERRED)
 
@@ -198,6 +204,7 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     **{(AgentAnswered, s): _answered for s in WAITING},
     **{(AgentCompleted, s): _completed for s in CONNECTED},
     (CallTransferred, CallState.TALKING): _transferred,
+    (CallHeld, CallState.TALKING): _held,
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
     (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,
     **{(ChannelHungUp, s): _abandoned for s in WAITING},

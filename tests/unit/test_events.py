@@ -8,6 +8,7 @@ from telephony.events import (
     AgentAnswered,
     AgentCompleted,
     CallerJoinedQueue,
+    CallHeld,
     CallTransferred,
     ChannelCreated,
     ChannelHungUp,
@@ -90,6 +91,13 @@ def test_hostile_values_are_kept_as_inert_data() -> None:
     event = translate("Newchannel", {**BASE, "CallerIDName": hostile, "CallerIDNum": "<unknown>"})
     assert isinstance(event, ChannelCreated)
     assert event.caller_name == hostile and event.caller_number == ""
+
+
+def test_hold() -> None:
+    held = translate("Hold", {**BASE, "MusicClass": "default"})
+    assert isinstance(held, CallHeld) and held.held
+    unheld = translate("Unhold", BASE)
+    assert isinstance(unheld, CallHeld) and not unheld.held
 
 
 def test_transfers() -> None:

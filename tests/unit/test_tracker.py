@@ -13,6 +13,7 @@ from telephony.events import (
     AgentRingNoAnswer,
     CallerAbandonedQueue,
     CallerJoinedQueue,
+    CallHeld,
     CallTransferred,
     ChannelCreated,
     ChannelHungUp,
@@ -121,6 +122,13 @@ def test_transfer() -> None:
     assert t2.ended[L].state is CallState.ENDED
 
 
+def test_hold_and_unhold_while_talking() -> None:
+    t = run(created(), joined(), answered(), CallHeld(104.0, L, L, CALLER, held=True))
+    assert t.calls[L].held and t.calls[L].state is CallState.TALKING
+    t.apply(CallHeld(105.0, L, L, CALLER, held=False))
+    assert not t.calls[L].held
+
+
 def test_agent_leg_hang_up_does_not_end_the_call() -> None:
     t = run(created(), joined(), answered(), hangup(uniqueid="100.2"))
     assert t.calls[L].state is CallState.TALKING
@@ -148,6 +156,7 @@ ALL_EVENTS: list[DomainEvent] = [
     CallerAbandonedQueue(1.0, L, L, CALLER, "hotline", 1),
     CallTransferred(1.0, L, L, CALLER, "blind", "110"),
     variable("HOTLINE_X", "y"),
+    CallHeld(1.0, L, L, CALLER, held=True),
 ]
 
 
