@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from crm.api.schemas import OrderIn
 from crm.db.engine import SessionFactory
+from crm.db.models import OrderCall, WorkOrder
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
@@ -49,10 +51,30 @@ class DeskOrders:
             for item in items
         ]
 
+    async def order_of(self, linkedid: str) -> dict[str, Any] | None:
+        """The order already registered for a call, if any."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(WorkOrder.id, WorkOrder.number)
+                    .join(OrderCall, OrderCall.order_id == WorkOrder.id)
+                    .where(OrderCall.linkedid == linkedid)
+                    .limit(1)
+                )
+            ).first()
+        return None if row is None else {"order_id": row[0], "number": row[1]}
+
     async def save(
         self, user_id: int, role: str, form: dict[str, Any], call: Call
     ) -> dict[str, Any]:
-        """Register the order of `call` from the desktop's form; the call fills in the caller."""
+        """Register the order of `call` from the desktop's form; the call fills in the caller.
+
+        A call has one order: saving again (a double click, a retry after a lost reply) returns
+        the order already registered instead of a second one.
+        """
+        existing = await self.order_of(call.linkedid)
+        if existing is not None:
+            return {**existing, "call_id": call.linkedid, "existing": True}
         fields = {k: v for k, v in form.items() if k != "call_id"}
         fields.setdefault("caller_number", call.caller_number)
         fields.setdefault("caller_name", call.caller_name[:100])

@@ -144,6 +144,8 @@ async def test_pop_before_answer_then_order_with_the_linkedid(
         "order_type": "complaint", "text": "噪音扰民 夜间施工", "location": "建设路 8 号",
     })  # fmt: skip
     assert result["ok"], result
+    again = await desk.command("save_order", order={"order_type": "complaint", "text": "重复提交"})
+    assert again["result"] == {**result["result"], "existing": True}  # one call, one order
     async with centre.hotline.sessions() as session:
         order = await session.scalar(
             select(WorkOrder).where(WorkOrder.number == result["result"]["number"])
