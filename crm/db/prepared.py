@@ -74,8 +74,8 @@ class Prepared:
 
 
 class DriverConnection:
-    """The DBAPI connection under a session's transaction: SQLite's inline connection or
-    psycopg's async one, which share the cursor calls used here."""
+    """The DBAPI connection of a transaction: SQLite's inline connection or psycopg's async
+    one, which share the cursor calls used here."""
 
     def __init__(self, dialect: Dialect, connection: Any) -> None:
         self.dialect = dialect
@@ -83,8 +83,14 @@ class DriverConnection:
 
     @classmethod
     async def of(cls, db: AsyncSession | AsyncConnection) -> "DriverConnection":
-        """The connection of a session's transaction (which this begins if need be)."""
+        """The connection of `db`'s transaction, begun here if need be (the caller commits).
+
+        SQLAlchemy would not know of a transaction the driver opened behind its back, and would
+        roll it back when the connection goes back to the pool.
+        """
         connection = await db.connection() if isinstance(db, AsyncSession) else db
+        if not connection.in_transaction():
+            await connection.begin()
         raw = await connection.get_raw_connection()
         return cls(connection.dialect, raw.driver_connection)
 

@@ -110,8 +110,9 @@ async def register_order(
 ) -> RegisteredOrder:
     """Number, time-limit and store a new order, link it to an open repeat, and audit it.
 
-    Prepared statements with rows known in full (see crm.db.prepared): this is the hot path of
-    every call, and the ORM's bookkeeping cost several times the database work.
+    Every write joins `db`'s transaction (begun if need be); the caller commits. Prepared
+    statements with rows known in full (see crm.db.prepared): this is the hot path of every
+    call, and the ORM's bookkeeping cost several times the database work.
     """
     status = lifecycle.check_register(actor)
     today = local_date(now)

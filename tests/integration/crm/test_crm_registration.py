@@ -80,6 +80,12 @@ async def test_registration_is_one_transaction(engine: AsyncEngine) -> None:
             raise RuntimeError("after registering")
     for model in (WorkOrder, OrderCall, AuditEntry, OrderSequence):
         assert await _count(engine, model) == 0
+    async with engine.connect() as conn:  # no transaction yet: registering begins one
+        await register_order(conn, new, Actor(user.id, Role.AGENT, None), centre_code="SZ12345",
+                             now=START, calendar=ChineseWorkCalendar())  # fmt: skip
+        await conn.commit()
+    for model in (WorkOrder, OrderCall, AuditEntry, OrderSequence):
+        assert await _count(engine, model) == 1
 
 
 async def test_repeat_lookups_use_the_open_order_indexes(engine: AsyncEngine) -> None:
