@@ -32,7 +32,7 @@ from agent_gateway.desk import (
     screen_pop,
 )
 from agent_gateway.desk_figures import QueueFigures
-from agent_gateway.desk_outbox import Outbox
+from agent_gateway.desk_outbox import Outbox, OutboxWriter
 from agent_gateway.presence import (
     AgentPresence,
     IllegalTransition,
@@ -92,14 +92,17 @@ class DeskService:
         self.figures = QueueFigures()
         self._history: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self.writer = OutboxWriter(bus)
 
     async def start(self) -> None:
         """Start from a clean mirror: live calls are re-announced by the tracker's re-sync."""
         await self.redis.delete(CALLS_KEY, QUEUE_STATS_KEY)
         for ext, presence in self.presences.items():
             await write_presence(self.redis, ext, _json(presence.to_message()))
+        self.writer.start()
 
     async def close(self) -> None:
+        await self.writer.stop()
         for task in [*self._background, *self._history.values()]:
             task.cancel()
         for task in [*self._background, *self._history.values()]:
@@ -121,21 +124,25 @@ class DeskService:
                 await self._stats(out, queue)
         elif (found := presence_input_for_ring_no_answer(event)) is not None:
             await self._apply(out, *found, at=event.at)
-        await out.flush()
+        self.writer.submit(out)
 
     async def on_call(self, effect: CallChanged) -> None:
         call = effect.call
         out = Outbox(self.bus)
         if effect.previous is None and call.caller_number:
             self._prefetch(call)
-        if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
-            await self._pop(out, call, effect.cause)
         confidential = self._confidential(call)
         self._mirror(out, call, confidential)
+        if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
+            # The pop goes out first, on its own: the phone is ringing now.
+            await self._pop(out, call, effect.cause)
+            self.writer.submit(out)
+            await asyncio.sleep(0)  # let the writer send it before the consumer goes on
+            out = Outbox(self.bus)
         update = _json(call_update(call, self.clock(), confidential))
         for ext in sorted(audience(call, self.presences.values())):
-            await out.publish(agent_topic(ext), update)
-        await out.publish(SUPERVISORS, update)
+            out.publish(agent_topic(ext), update)
+        out.publish(SUPERVISORS, update)
         for ext, presence_input in presence_inputs_for_call(effect, self.presences.values()):
             await self._apply(
                 out, ext, presence_input, at=effect.cause.at if effect.cause else None
@@ -144,14 +151,14 @@ class DeskService:
             self.figures.record(call, self.clock())
         if call.queue and (call.state in FINAL or effect.previous in (None, *WAITING)):
             await self._stats(out, call.queue)
-        await out.flush()
+        self.writer.submit(out)
 
     async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
         """A presence change the agent asked for (wrap-up done); raises IllegalTransition."""
         presence = self.presences[extension]
         out = Outbox(self.bus)
         await self._store(out, apply(presence, presence_input, self.clock()), presence.state)
-        await out.flush()
+        self.writer.submit(out)
 
     # --- what desktops see -----------------------------------------------------------------
 
@@ -164,7 +171,7 @@ class DeskService:
         figures = self.figures.snapshot(queue, self.tracker.calls.values(), by_state, self.clock())
         stats = {"type": "queue_stats", **figures}
         out.write_queue_stats(queue, stats)
-        await out.publish(SUPERVISORS, stats)
+        out.publish(SUPERVISORS, stats)
 
     async def _pop(self, out: Outbox, call: Call, ringing: AgentRinging) -> None:
         ext = self._extension(ringing.interface)
@@ -172,7 +179,7 @@ class DeskService:
             return
         history = await self._history_for(call)
         pop = screen_pop(call, ext, ringing.at, history, self._confidential(call))
-        await out.publish(agent_topic(ext), _json(pop))
+        out.publish(agent_topic(ext), _json(pop))
 
     def _prefetch(self, call: Call) -> None:
         self._history[call.linkedid] = asyncio.create_task(
@@ -244,8 +251,8 @@ class DeskService:
         self.presences[new.extension] = new
         message = _json(new.to_message())
         out.write_presence(new.extension, message)
-        await out.publish(agent_topic(new.extension), message)
-        await out.publish(SUPERVISORS, message)
+        out.publish(agent_topic(new.extension), message)
+        out.publish(SUPERVISORS, message)
         if new.state is PresenceState.WRAP_UP and before is not PresenceState.WRAP_UP:
             if self.max_wrapup_s <= 0:  # a centre that works without wrap-up time
                 await self._apply(out, new.extension, WrapUpDone(), at=new.since)
@@ -262,7 +269,7 @@ class DeskService:
             log.info("agent %s: wrap-up of %s timed out", wrapping.extension, wrapping.call_id)
             out = Outbox(self.bus)
             await self._apply(out, wrapping.extension, WrapUpDone(), at=None)
-            await out.flush()
+            self.writer.submit(out)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """AMI actions that must not hold up the event consumer; failures are logged."""
