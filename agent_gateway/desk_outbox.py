@@ -99,13 +99,13 @@ class OutboxWriter:
     async def _write(self, batch: list[Outbox]) -> None:
         failures = 0
         while True:
-            # MULTI/EXEC: a retried batch was either applied whole or not at all.
-            pipeline = self.bus.redis.pipeline(transaction=True)
-            for outbox in batch:
-                for write in outbox.writes:
-                    await write(pipeline)
             try:
-                await pipeline.execute()
+                # MULTI/EXEC: a retried batch was either applied whole or not at all.
+                async with self.bus.redis.pipeline(transaction=True) as pipeline:
+                    for outbox in batch:
+                        for write in outbox.writes:
+                            await write(pipeline)
+                    await pipeline.execute()
                 return
             except (RedisError, OSError) as exc:
                 delay = RETRY_S[min(failures, len(RETRY_S) - 1)]
