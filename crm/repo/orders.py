@@ -1,4 +1,4 @@
-"""Reading and writing work orders; every function takes the caller's session."""
+"""Reading and writing work orders in the caller's transaction (session or DriverConnection)."""
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
