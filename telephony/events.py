@@ -114,6 +114,11 @@ class CallTransferred(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelLeftBridge(ChannelEvent):
+    """A channel left a bridge: the first to leave a two-party call is the one who ended it."""
+
+
+@dataclass(frozen=True, slots=True)
 class CallHeld(ChannelEvent):
     """A party of the call put it on hold (held=True) or took it off (held=False)."""
 
@@ -285,6 +290,7 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
         *_agent(h), hold_time_s=_int(h, "HoldTime"), ring_time_s=_int(h, "RingTime")
     ),
     "AgentComplete": _complete,
+    "BridgeLeave": lambda h: ChannelLeftBridge(*_channel(h)),
     "Hold": lambda h: CallHeld(*_channel(h), held=True),
     "Unhold": lambda h: CallHeld(*_channel(h), held=False),
     "BlindTransfer": _blind,

@@ -28,6 +28,7 @@ from telephony.events import (
     ChannelCreated,
     ChannelEvent,
     ChannelHungUp,
+    ChannelLeftBridge,
     ChannelSnapshot,
     ChannelVariableSet,
     CompleteReason,
@@ -154,8 +155,19 @@ def _answered(call: Call, e: AgentAnswered) -> Call:
 
 
 def _completed(call: Call, e: AgentCompleted) -> Call:
-    state = CallState.TRANSFERRED if e.reason is CompleteReason.TRANSFER else call.state
-    return dataclasses.replace(call, state=state, completed_by=e.reason.value)
+    if e.reason is CompleteReason.TRANSFER:
+        return dataclasses.replace(call, state=CallState.TRANSFERRED, completed_by=e.reason.value)
+    # Asterisk 16 says Reason=caller also when the agent's leg was hung up (AMI Hangup):
+    # who left the bridge first, if we saw it, is the better witness.
+    return dataclasses.replace(call, completed_by=call.completed_by or e.reason.value)
+
+
+def _left_bridge(call: Call, e: ChannelLeftBridge) -> Call:
+    if call.completed_by:
+        return call
+    return dataclasses.replace(
+        call, completed_by="caller" if e.uniqueid == call.uniqueid else "agent"
+    )
 
 
 def _held(call: Call, e: CallHeld) -> Call:
@@ -205,6 +217,7 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     **{(AgentCompleted, s): _completed for s in CONNECTED},
     (CallTransferred, CallState.TALKING): _transferred,
     (CallHeld, CallState.TALKING): _held,
+    (ChannelLeftBridge, CallState.TALKING): _left_bridge,
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
     (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,
     **{(ChannelHungUp, s): _abandoned for s in WAITING},
@@ -291,7 +304,10 @@ class CallTracker:
         if handler is None:
             self.ignored += 1
             return []
-        return self._store(handler(call, event), call.state, event)
+        changed = handler(call, event)
+        if changed == call:
+            return []  # nothing new for anyone (a repeated variable, a second bridge leave)
+        return self._store(changed, call.state, event)
 
     def connection_lost(self, at: float, reason: str) -> list[Effect]:
         """Asterisk is gone (it runs beside us, so a lost link means a crash or stop)."""

@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from crm.db.models import OrderCall, WorkOrder
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
-from hotline_cli.sipp import CallerIdentity, CallerPlan
+from hotline_cli.sipp import CallerIdentity, CallerPlan, CallerResult
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre
 from tests.integration.gateway.gateway_support import gateway_process
@@ -194,3 +194,54 @@ async def test_commands_confirmed_by_asterisk_and_refused_with_a_reason(
     assert any(m.get("Location") == "PJSIP/1001" for m in members if m["Event"] == "QueueMember")
     assert centre.hotline.desk.presences["1001"].state.value == "available"
     assert all(c.state is not CallState.RINGING for c in centre.hotline.tracker.calls.values())
+
+
+async def _answered_by_desktop(
+    centre: Centre, desktops: dict[str, Desktop], caller: CallerIdentity, hangup_after_ms: int
+) -> tuple[asyncio.Task[CallerResult], Desktop, str]:
+    """Place a call and wait until one of the two agent desktops is talking on it."""
+    call = asyncio.create_task(centre.call(
+        [caller], CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=hangup_after_ms)
+    ))  # fmt: skip
+    agents = [desktops["1001"], desktops["1002"]]
+    waits = [
+        asyncio.create_task(d.wait_for("call_update", state="talking", agent_extension=ext))
+        for d, ext in zip(agents, ("1001", "1002"), strict=True)
+    ]
+    done, pending = await asyncio.wait(waits, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    talking = done.pop().result()
+    desk = agents[0] if talking["agent_extension"] == "1001" else agents[1]
+    return call, desk, talking["call_id"]
+
+
+async def test_agent_hangs_up_from_the_desktop(
+    centre: Centre, desktops: dict[str, Desktop]
+) -> None:
+    caller = CallerIdentity("孙七", "13911113333")
+    call, desk, call_id = await _answered_by_desktop(centre, desktops, caller, 15000)
+    result = await desk.command("hangup")
+    assert result["ok"] and result["result"]["call_id"] == call_id
+    ended = await desk.wait_for("call_update", call_id=call_id, state="ended")
+    assert ended["reason"] == "hung up by agent"
+    await call  # the SIPp caller saw a BYE; whatever SIPp thinks of it, the call is over
+    tracked = centre.hotline.tracker.get(call_id)
+    assert tracked is not None and tracked.completed_by == "agent"
+
+
+async def test_agent_blind_transfers_the_caller(
+    centre: Centre, desktops: dict[str, Desktop]
+) -> None:
+    caller = CallerIdentity("周八", "13911114444")
+    call, desk, call_id = await _answered_by_desktop(centre, desktops, caller, 6000)
+    other = "1002" if desk is desktops["1001"] else "1001"
+    result = await desk.command("transfer", target=other)
+    assert result["ok"], result
+    transferred = await desk.wait_for("call_update", call_id=call_id, state="transferred")
+    assert transferred["agent_extension"] is not None
+    assert (await call).ok  # the caller stayed on the line, talking to the other phone
+    ended = await desk.wait_for("call_update", call_id=call_id, state="ended")
+    assert ended["reason"]
+    refused = await desk.command("transfer", target="110")
+    assert refused["ok"] is False and refused["error"]["code"] == "no_call"

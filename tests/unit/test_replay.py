@@ -29,13 +29,12 @@ def test_answered_call(chunk: int) -> None:
         CallState.IN_IVR,  # Newchannel
         CallState.IN_IVR,  # HOTLINE_QUEUE default
         CallState.IN_IVR,  # HOTLINE_IVR_CHOICE
-        CallState.IN_IVR,  # HOTLINE_IVR_LABEL
-        CallState.IN_IVR,  # HOTLINE_QUEUE from the IVR
+        CallState.IN_IVR,  # HOTLINE_IVR_LABEL (the IVR's HOTLINE_QUEUE is the same: no change)
         CallState.IN_IVR,  # HOTLINE_RECORDING
         CallState.QUEUED,
         CallState.RINGING,
         CallState.TALKING,
-        CallState.TALKING,  # AgentComplete: who ended it
+        CallState.TALKING,  # AgentComplete (before any BridgeLeave here): who ended it
         CallState.ENDED,
     ]
 
@@ -62,6 +61,13 @@ def test_abandoned_in_the_queue() -> None:
     assert call.wait_time_s is not None and 2 < call.wait_time_s < 3.5
     # QueueCallerAbandon ends it; the Hangup that follows changes nothing more.
     assert [e.call.state for e in effects].count(CallState.ABANDONED) == 1
+
+
+def test_agent_hangs_up() -> None:
+    """Asterisk's AgentComplete says Reason=caller here; the bridge knows better."""
+    tracker, _, _ = replay(load_stream("agent_hangup"))
+    [call] = tracker.ended.values()
+    assert call.completed_by == "agent" and call.end_reason == "hung up by agent"
 
 
 def test_busy_hour_every_call_accounted_for() -> None:

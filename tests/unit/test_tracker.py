@@ -155,7 +155,7 @@ ALL_EVENTS: list[DomainEvent] = [
     hangup(),
     CallerAbandonedQueue(1.0, L, L, CALLER, "hotline", 1),
     CallTransferred(1.0, L, L, CALLER, "blind", "110"),
-    variable("HOTLINE_X", "y"),
+    variable("HOTLINE_IVR_CHOICE", "3"),
     CallHeld(1.0, L, L, CALLER, held=True),
 ]
 
