@@ -23,20 +23,33 @@ from tests.integration.gateway.gateway_support import (
     ws_url,
 )
 
-SUPERVISOR = ticket("supervisor", None, user_id=2, name="赵主管")
+
+def supervisor_ticket() -> str:
+    """Made when used: a ticket made at import would expire in a long test run."""
+    return ticket("supervisor", None, user_id=2, name="赵主管")
 
 
 def presence(extension: str, state: str) -> dict[str, object]:
-    return {"type": "presence", "extension": extension, "name": "x", "state": state,
-            "reason": None, "since": 1.0, "call_id": None}
+    return {
+        "type": "presence",
+        "extension": extension,
+        "name": "x",
+        "state": state,
+        "reason": None,
+        "since": 1.0,
+        "call_id": None,
+    }
 
 
 async def test_hello_then_snapshot_filtered_by_role(gateway: GatewayServer, bus: Bus) -> None:
     redis = bus.redis
     await write_presence(redis, "1001", presence("1001", "ringing"))
     await write_presence(redis, "1002", presence("1002", "available"))
-    await write_call(redis, "L1", {"call_id": "L1", "agent_extension": None,
-                                   "ringing_extensions": ["1001", "1003"]})
+    await write_call(
+        redis,
+        "L1",
+        {"call_id": "L1", "agent_extension": None, "ringing_extensions": ["1001", "1003"]},
+    )
     await write_call(redis, "L2", {"call_id": "L2", "agent_extension": "1002"})
     await write_call(redis, "L3", {"call_id": "L3", "agent_extension": "1001"})
     seq = await bus.publish("supervisors", {"type": "queue_stats", "queue": "general"})
@@ -50,7 +63,7 @@ async def test_hello_then_snapshot_filtered_by_role(gateway: GatewayServer, bus:
         assert list(snapshot["presence"]) == ["1001"]
         assert sorted(c["call_id"] for c in snapshot["calls"]) == ["L1", "L3"]
 
-    async with connect(ws_url(gateway.port, SUPERVISOR)) as supervisor:
+    async with connect(ws_url(gateway.port, supervisor_ticket())) as supervisor:
         assert (await recv_until(supervisor, "hello"))["user"]["role"] == "supervisor"
         snapshot = await recv_until(supervisor, "snapshot")
         assert sorted(snapshot["presence"]) == ["1001", "1002"]
@@ -61,7 +74,7 @@ async def test_each_desktop_gets_its_own_topics_only(gateway: GatewayServer, bus
     async with (
         connect(ws_url(gateway.port, ticket(extension="1001"))) as a1001,
         connect(ws_url(gateway.port, ticket(extension="1002", user_id=8))) as a1002,
-        connect(ws_url(gateway.port, SUPERVISOR)) as supervisor,
+        connect(ws_url(gateway.port, supervisor_ticket())) as supervisor,
     ):
         for ws in (a1001, a1002, supervisor):
             await recv_until(ws, "hello")
@@ -70,8 +83,12 @@ async def test_each_desktop_gets_its_own_topics_only(gateway: GatewayServer, bus
         stats = await bus.publish("supervisors", {"type": "queue_stats", "waiting": 2})
         mine = await bus.publish("agent.1002", {"type": "call_update", "call_id": "L8"})
 
-        assert await recv_json(a1001) == {"type": "screen_pop", "call_id": "L9", "名": "张三",
-                                          "seq": pop}
+        assert await recv_json(a1001) == {
+            "type": "screen_pop",
+            "call_id": "L9",
+            "名": "张三",
+            "seq": pop,
+        }
         # The next thing each receives is its own message: nothing of the others' in between.
         assert await recv_json(a1002) == {"type": "call_update", "call_id": "L8", "seq": mine}
         assert await recv_json(supervisor) == {"type": "queue_stats", "waiting": 2, "seq": stats}
@@ -184,7 +201,7 @@ async def test_slow_client_is_dropped_with_4008_and_resumes_losing_nothing(bus: 
 
         async with connect(ws_url(gateway.port, ticket(), last_seq=received[-1])) as again:
             await recv_until(again, "hello")
-            rest = [(await recv_json(again))["seq"] for _ in published[len(received):]]
+            rest = [(await recv_json(again))["seq"] for _ in published[len(received) :]]
         assert snapshot["seq"] < received[0]
         assert received + rest == published
 
