@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from crm.api.orders import new_order
 from crm.api.schemas import OrderIn
 from crm.db.engine import SessionFactory
 from crm.db.models import OrderCall, WorkOrder
@@ -15,7 +16,7 @@ from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
 from crm.repo.calendar import load_calendar
 from crm.repo.orders import caller_history
-from crm.usecases.register import CallRef, NewOrder, register_order
+from crm.usecases.register import register_order
 from telephony.tracker import Call
 
 HISTORY_LIMIT = 10
@@ -84,19 +85,7 @@ class DeskOrders:
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_input=False)[0]
             raise OrderRejected(".".join(map(str, first["loc"])) or "order", first["msg"]) from None
-        new = NewOrder(
-            channel=body.channel,
-            text=body.text,
-            order_type=body.order_type,
-            caller_name=body.caller_name,
-            caller_number=body.caller_number,
-            confidential=body.confidential,
-            location=body.location,
-            urgency=body.urgency,
-            severity=body.severity,
-            statutory_days=body.statutory_days,
-            calls=tuple(CallRef(c.linkedid, c.recording) for c in body.calls),
-        )
+        new = new_order(body)
         actor = Actor(user_id=user_id, role=Role(role), unit_id=None)
         async with self.sessions() as session, session.begin():
             order = await register_order(

@@ -38,9 +38,9 @@ CALL_TAKERS = frozenset({Role.AGENT, Role.SUPERVISOR})
 EXPORT_LIMIT = 10_000
 
 
-async def create_order(ctx: Ctx) -> web.StreamResponse:
-    body = ctx.input(OrderIn)
-    new = NewOrder(
+def new_order(body: OrderIn) -> NewOrder:
+    """The use case's input from a validated order form (the API's and the desktops')."""
+    return NewOrder(
         channel=body.channel,
         text=body.text,
         order_type=body.order_type,
@@ -53,9 +53,12 @@ async def create_order(ctx: Ctx) -> web.StreamResponse:
         statutory_days=body.statutory_days,
         calls=tuple(CallRef(k.linkedid, k.recording) for k in body.calls),
     )
+
+
+async def create_order(ctx: Ctx) -> web.StreamResponse:
     order = await register_order(
         ctx.connection,
-        new,
+        new_order(ctx.input(OrderIn)),
         ctx.actor,
         centre_code=ctx.settings.centre_code,
         now=ctx.now,
