@@ -117,6 +117,8 @@ class Redis(_Frozen):
 
 class Database(_Frozen):
     url: str = ""
+    # How often overdue orders are looked for and given a supervision notice (督办).
+    supervision_interval_s: Annotated[float, Field(ge=10, le=86400)] = 900.0
 
 
 class Carrier(_Frozen):

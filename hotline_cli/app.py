@@ -32,6 +32,7 @@ from crm.db.migrate import migrate
 from hotline_cli.processes import AsteriskProcess, RedisProcess
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import add_status_routes
+from hotline_cli.supervision import sweep_forever
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
 from telephony.actions import add_queue_member
@@ -170,6 +171,10 @@ async def running_hotline(
         )
         runner = asyncio.create_task(executor.run(), name="agent commands")
         await stack.enter_async_context(_task("agent commands", runner))
+        sweeps = asyncio.create_task(
+            sweep_forever(sessions, settings.database.supervision_interval_s), name="督办"
+        )
+        await stack.enter_async_context(_task("supervision sweeps", sweeps))
         secret = settings.gateway.secret.get_secret_value().encode()
         gateway = await stack.enter_async_context(
             GatewayServer(
