@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-from telephony.ami import AmiConnected, AmiConnectionLost, AmiDisconnected, AmiEvent, AmiItem
+from telephony.ami import (
+    AmiActionError,
+    AmiConnected,
+    AmiConnectionLost,
+    AmiDisconnected,
+    AmiEvent,
+    AmiItem,
+)
 from telephony.events import (
     DomainEvent,
     MalformedEvent,
@@ -78,6 +85,7 @@ class TelephonyService:
         self.stats = ServiceStats()
         self._task: asyncio.Task[None] | None = None
         self._resynced = asyncio.Event()
+        self._booting = False  # connected, waiting for FullyBooted before the re-sync
 
     async def __aenter__(self) -> TelephonyService:
         self._task = asyncio.create_task(self._consume(), name="telephony-consumer")
@@ -111,7 +119,15 @@ class TelephonyService:
                 self.ami.events.task_done()
 
     async def handle(self, item: AmiItem) -> None:
-        if isinstance(item, AmiEvent):
+        if isinstance(item, AmiEvent) and item.name == "FullyBooted" and self._booting:
+            # Asterisk sends FullyBooted on login once booted, or when its boot ends: only
+            # then are its modules (app_queue's QueueStatus) there to re-sync from.
+            self._booting = False
+            listed, effects = await self._resync()
+            if listed is not None:
+                for event_listener in self.event_listeners:
+                    await self._call(event_listener, listed)
+        elif isinstance(item, AmiEvent):
             event = self._translate(item)
             if event is None:
                 return
@@ -120,10 +136,8 @@ class TelephonyService:
             effects = self.tracker.apply(event)
         elif isinstance(item, AmiConnected):
             self.stats.connected = True
-            listed, effects = await self._resync()
-            if listed is not None:
-                for event_listener in self.event_listeners:
-                    await self._call(event_listener, listed)
+            self._booting = True
+            return
         else:
             effects = self._on_disconnect(item)
         for effect in effects:
@@ -157,7 +171,7 @@ class TelephonyService:
         try:
             channels = await self.ami.action_list("CoreShowChannels")
             status = await self.ami.action_list("QueueStatus")
-        except (AmiConnectionLost, TimeoutError) as exc:
+        except (AmiConnectionLost, AmiActionError, TimeoutError) as exc:
             log.warning("re-sync failed (%s); it runs again on the next connection", exc)
             return None, []
         now = time.time()

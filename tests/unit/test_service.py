@@ -35,6 +35,11 @@ class CannedAmi:
             self.events.put_nowait(AmiEvent(h["Event"], MappingProxyType(h)))
 
 
+BOOTED = AmiEvent(
+    "FullyBooted", MappingProxyType({"Event": "FullyBooted", "Status": "Fully Booted"})
+)
+
+
 async def drain(ami: CannedAmi) -> None:
     async with asyncio.timeout(5):
         await ami.events.join()
@@ -159,6 +164,9 @@ async def test_disconnect_ends_calls_and_reconnect_resyncs_from_asterisk() -> No
         assert tracker.calls == {} and not service.stats.connected
         assert tracker.ended[talking.linkedid].end_reason.startswith("asterisk connection lost")
         ami.events.put_nowait(AmiConnected(2.0))
+        await drain(ami)
+        assert service.stats.resyncs == 0  # Asterisk may still be booting: no re-sync yet
+        ami.events.put_nowait(BOOTED)
         await service.wait_synced(5)
     assert service.stats.connected and service.stats.resyncs == 1
     assert set(tracker.calls) == {"9.9"} and tracker.calls["9.9"].state is CallState.QUEUED
@@ -167,8 +175,10 @@ async def test_disconnect_ends_calls_and_reconnect_resyncs_from_asterisk() -> No
 async def test_resync_failure_is_logged_and_retried_on_next_connect(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    ami = CannedAmi()  # no list answers: the actions fail as on a dropped link
+    ami = CannedAmi()  # no list answers: the actions fail as on a dropped link (or, while
+    # Asterisk still boots, as an unknown action: both are retried on the next connection)
     async with TelephonyService(ami, CallTracker()) as service:
         ami.events.put_nowait(AmiConnected(1.0))
+        ami.events.put_nowait(BOOTED)
         await drain(ami)
     assert service.stats.resyncs == 0 and "re-sync failed" in caplog.text
