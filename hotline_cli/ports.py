@@ -1,15 +1,25 @@
-"""Free loopback ports for private instances (tests, benchmarks, the SIPp peers)."""
+"""Free loopback ports for private instances (tests, benchmarks, the SIPp peers).
+
+A port is free when asked for, and the OS may hand the same one out again once the probing
+socket is closed: each port is given out once per process, so one set of settings never
+gets the same port twice.
+"""
 
 from __future__ import annotations
 
 import socket
 
+_handed_out: set[tuple[socket.SocketKind, int]] = set()
+
 
 def _free(kind: socket.SocketKind, host: str) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    while True:
+        with socket.socket(socket.AF_INET, kind) as sock:
+            sock.bind((host, 0))
+            port: int = sock.getsockname()[1]
+        if (kind, port) not in _handed_out:
+            _handed_out.add((kind, port))
+            return port
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

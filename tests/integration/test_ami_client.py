@@ -338,20 +338,23 @@ async def test_panoramisk_manager_misses_a_silent_connection() -> None:
 
 
 async def test_backoff_doubles_to_the_cap_and_resets_after_login() -> None:
+    # Sleeps never end early, so lower bounds are exact; upper bounds only need to tell the
+    # next step apart (a loaded CI machine delays timers by tenths of a second).
     async with (
-        FakeAsterisk(reject_logins=4) as server,
-        client_for(server, backoff_initial=0.05, backoff_max=0.2) as client,
+        FakeAsterisk(reject_logins=5) as server,
+        client_for(server, backoff_initial=0.05, backoff_max=0.4) as client,
     ):
-        await client.wait_connected(3)
+        await client.wait_connected(5)
         times = server.login_times
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-        for gap, expected in zip(gaps, [0.05, 0.1, 0.2, 0.2], strict=True):  # doubled, capped
-            assert expected <= gap < expected + 0.05
+        for gap, expected in zip(gaps, [0.05, 0.1, 0.2, 0.4, 0.4], strict=True):  # doubled
+            assert gap >= expected - 0.005
+        assert gaps[-1] < 0.8  # capped: not doubled again
         server.drop()
         await next_of(client, AmiDisconnected)
         before = time.monotonic()
         await next_of(client, AmiConnected)
-        assert time.monotonic() - before < 0.15  # back to the initial delay
+        assert time.monotonic() - before < 0.4  # back to the initial delay, not the cap
 
 
 async def test_reconnects_when_asterisk_comes_back_on_the_same_port() -> None:

@@ -1,0 +1,9 @@
+"""Free ports: never the same one twice in a process, even when the OS would reuse it."""
+
+from hotline_cli.ports import free_tcp_port, free_udp_port
+
+
+def test_ports_are_never_handed_out_twice() -> None:
+    tcp = [free_tcp_port() for _ in range(200)]
+    udp = [free_udp_port() for _ in range(200)]
+    assert len(set(tcp)) == 200 and len(set(udp)) == 200
