@@ -86,6 +86,28 @@ def describe(settings: Settings, redis_url: str) -> str:
     return "\n".join(lines)
 
 
+async def _add_user(settings: Settings, name: str, role: str) -> str:
+    from crm.db.engine import create_engine, session_factory
+    from crm.db.migrate import migrate
+    from crm.domain.enums import Role
+    from crm.repo.directory import create_user
+
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        async with session_factory(engine)() as session, session.begin():
+            user, token = await create_user(session, name, Role(role), None)
+            return f"user {user.id} {name} ({role}); bearer token (shown once): {token}"
+    finally:
+        await engine.dispose()
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """The first admin (and any desk user) without going through the API."""
+    print(asyncio.run(_add_user(_settings(args), args.name, args.role)))
+    return 0
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     asyncio.run(_up(_settings(args)))
     return 0
@@ -120,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     prompts_sub.add_parser("build", help="synthesise missing audio").set_defaults(
         func=cmd_prompts_build
     )
+
+    user = sub.add_parser("user", help="CRM and desktop users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add a user and print its bearer token once")
+    add.add_argument("name")
+    add.add_argument("--role", choices=("agent", "supervisor", "handler", "admin"), default="agent")
+    add.set_defaults(func=cmd_user_add)
 
     sub.add_parser("up", help="start Asterisk, Redis and the backend").set_defaults(func=cmd_up)
     sub.add_parser("demo", help="up, then real SIPp agents and callers").set_defaults(func=cmd_demo)

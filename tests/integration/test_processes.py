@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from crm.db.engine import create_engine, session_factory
+from crm.domain.enums import Role
+from crm.repo.directory import user_by_token
 from hotline_cli.ports import free_tcp_port
 from hotline_cli.processes import AsteriskProcess, ProcessError, RedisProcess
 from telephony.asterisk_config import Layout, write_config
@@ -81,6 +85,22 @@ def test_cli_config_render_writes_the_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "asterisk" / "etc" / "manager.conf").is_file()
     assert "pjsip.conf" in result.stdout
+
+
+async def test_cli_adds_a_user_whose_token_works(tmp_path: Path) -> None:
+    result = await asyncio.to_thread(
+        run_cli, "--state-dir", str(tmp_path), "user", "add", "值班长", "--role", "admin"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "值班长 (admin)" in result.stdout
+    token = result.stdout.rsplit(": ", 1)[1].strip()
+    engine = create_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
+    try:
+        async with session_factory(engine)() as session:
+            user = await user_by_token(session, token)
+        assert user is not None and user.name == "值班长" and user.role is Role.ADMIN
+    finally:
+        await engine.dispose()
 
 
 def test_cli_rejects_bad_settings_naming_the_key(tmp_path: Path) -> None:
