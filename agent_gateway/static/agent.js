@@ -2,6 +2,8 @@
 // Caller data is shown as text only (see desk.js).
 
 import {
+  showDesk,
+  statusShower,
   CALL_STATE_LABELS,
   DeskConnection,
   FINAL_CALL_STATES,
@@ -10,7 +12,6 @@ import {
   ORDER_TYPE_LABELS,
   PRESENCE_LABELS,
   PROTOCOL_VERSION,
-  STATUS_LABELS,
   TicketError,
   $,
   callReason,
@@ -54,24 +55,7 @@ const state = {
 
 // --- login -------------------------------------------------------------------------------
 
-function showDesk(visible) {
-  $("login-form").hidden = visible;
-  $("desk").hidden = !visible;
-  $("logout-page").hidden = !visible;
-}
-
-function showStatus(status, detail) {
-  const node = $("conn");
-  node.dataset.status = status;
-  setText(node, STATUS_LABELS[status] || status);
-  setText($("conn-detail"), detail || "");
-  if (status === "failed") {
-    sessionStorage.removeItem(SESSION_KEY);
-    showDesk(false);
-    setText($("login-error"), `登录已失效：${detail}`);
-  }
-  updateButtons();
-}
+const showStatus = statusShower(SESSION_KEY, () => updateButtons());
 
 async function login(token, extension) {
   setText($("login-error"), "");

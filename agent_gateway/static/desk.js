@@ -405,3 +405,27 @@ export class DeskConnection {
     if (!this.stopped) this._open(true);
   }
 }
+
+// --- the login/desk switch and the connection status, the same on both pages ----------------
+
+export function showDesk(visible) {
+  $("login-form").hidden = visible;
+  $("desk").hidden = !visible;
+  $("logout-page").hidden = !visible;
+}
+
+/** The connection-status handler of a page whose saved login is kept under `sessionKey`. */
+export function statusShower(sessionKey, afterEach = () => {}) {
+  return (status, detail) => {
+    const node = $("conn");
+    node.dataset.status = status;
+    setText(node, STATUS_LABELS[status] || status);
+    setText($("conn-detail"), detail || "");
+    if (status === "failed") {
+      sessionStorage.removeItem(sessionKey);
+      showDesk(false);
+      setText($("login-error"), `登录已失效：${detail}`);
+    }
+    afterEach();
+  };
+}

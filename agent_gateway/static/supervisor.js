@@ -2,12 +2,13 @@
 // Everything from the server is shown as text only (see desk.js).
 
 import {
+  showDesk,
+  statusShower,
   CALL_STATE_LABELS,
   DeskConnection,
   FINAL_CALL_STATES,
   IVR_LABELS,
   PRESENCE_LABELS,
-  STATUS_LABELS,
   TicketError,
   $,
   callReason,
@@ -29,23 +30,7 @@ const state = {
   calls: new Map(), // call_id → record
 };
 
-function showDesk(visible) {
-  $("login-form").hidden = visible;
-  $("desk").hidden = !visible;
-  $("logout-page").hidden = !visible;
-}
-
-function showStatus(status, detail) {
-  const node = $("conn");
-  node.dataset.status = status;
-  setText(node, STATUS_LABELS[status] || status);
-  setText($("conn-detail"), detail || "");
-  if (status === "failed") {
-    sessionStorage.removeItem(SESSION_KEY);
-    showDesk(false);
-    setText($("login-error"), `登录已失效：${detail}`);
-  }
-}
+const showStatus = statusShower(SESSION_KEY);
 
 async function login(token) {
   setText($("login-error"), "");
