@@ -7,6 +7,7 @@ leaving stops it (politely, then by force).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -107,6 +108,69 @@ class AsteriskProcess(_Supervised):
     def __init__(self, layout: Layout) -> None:
         super().__init__()
         self.layout = layout
+        self.adopted_pid: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.adopted_pid if self.adopted_pid is not None else super().pid
+
+    @property
+    def running(self) -> bool:
+        if self.adopted_pid is None:
+            return super().running
+        try:
+            os.kill(self.adopted_pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    async def start(self, timeout: float = 30.0) -> None:
+        """Start Asterisk, or adopt the one still running on this layout.
+
+        A backend that crashed and comes back must not take the calls down with it: the
+        Asterisk it left keeps its calls, and is adopted (its configuration reloaded).
+        """
+        pid = await self._running_pid()
+        if pid is None:
+            await super().start(timeout)
+            return
+        log.warning("adopting the Asterisk still running on %s (pid %d)", self.layout.base, pid)
+        self.adopted_pid = pid
+        await self.cli("core reload", timeout=timeout)
+        await self.wait_ready(timeout)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        if self.adopted_pid is None:
+            await super().stop(timeout)
+            return
+        with contextlib.suppress(ProcessError):
+            await self.polite_stop()
+        for _ in range(int(timeout / 0.05)):  # not our child: poll for its end
+            if not self.running:
+                break
+            await asyncio.sleep(0.05)
+        if self.running:
+            log.warning("adopted asterisk did not stop in %.0f s: killing it", timeout)
+            self.kill()
+        self.adopted_pid = None
+
+    def kill(self) -> None:
+        if self.adopted_pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.adopted_pid, signal.SIGKILL)
+            return
+        super().kill()
+
+    async def _running_pid(self) -> int | None:
+        """The pid of an Asterisk answering on this layout's control socket, if one does."""
+        pidfile = self.layout.run / "asterisk.pid"
+        if not self.layout.control_socket.exists() or not pidfile.exists():
+            return None
+        try:
+            await self.cli("core show uptime", timeout=3.0)
+        except ProcessError:
+            return None  # a stale socket left by a crash
+        return int(pidfile.read_text(encoding="ascii").strip())
 
     def command(self) -> list[str]:
         return ["asterisk", "-f", "-n", "-C", str(self.layout.asterisk_conf)]

@@ -109,3 +109,23 @@ def test_cli_rejects_bad_settings_naming_the_key(tmp_path: Path) -> None:
     result = run_cli("--config", str(bad), "config", "check")
     assert result.returncode == 2
     assert "sip.port" in result.stderr
+
+
+async def test_an_asterisk_left_running_is_adopted_not_doubled(tmp_path: Path) -> None:
+    """A backend that crashed and restarts finds its Asterisk (and its calls) still there."""
+    settings = e2e_settings(tmp_path)
+    layout = Layout(tmp_path / "asterisk")
+    write_config(settings, layout)
+    first = AsteriskProcess(layout)
+    await first.start()
+    try:
+        second = AsteriskProcess(layout)  # as a restarted backend would
+        await second.start()
+        assert second.adopted_pid == first.pid and second.running
+        assert await second.healthy()
+        await second.stop()
+        assert first.process is not None
+        await asyncio.wait_for(first.process.wait(), 10)  # stopped through the adopter
+        assert not second.running
+    finally:
+        await first.stop()
