@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from redis.asyncio import Redis
+
 from telephony.asterisk_config import Layout
 
 log = logging.getLogger(__name__)
@@ -26,12 +28,17 @@ class ProcessError(RuntimeError):
 
 
 class _Supervised:
-    """A child process started in the foreground so that we own its PID and its end."""
+    """A server started in the foreground so that we own its PID and its end, or adopted.
+
+    A backend that crashed and comes back must not take the calls down with it: the server
+    it left running (in its own session) is adopted instead of started twice.
+    """
 
     name = "process"
 
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
+        self.adopted_pid: int | None = None
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -39,20 +46,42 @@ class _Supervised:
     async def wait_ready(self, timeout: float) -> None:
         raise NotImplementedError
 
+    async def find_running(self) -> int | None:
+        """The pid of our server if it is already running (left by an earlier backend)."""
+        return None
+
+    async def adopt(self, timeout: float) -> None:
+        """Bring an adopted server in line; by default, just wait until it is ready."""
+        await self.wait_ready(timeout)
+
     async def polite_stop(self) -> None:
         """Ask the server to stop; the default is SIGTERM."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
+        if self.running and self.pid is not None:
+            os.kill(self.pid, signal.SIGTERM)
 
     @property
     def pid(self) -> int | None:
+        if self.adopted_pid is not None:
+            return self.adopted_pid
         return self.process.pid if self.process else None
 
     @property
     def running(self) -> bool:
+        if self.adopted_pid is not None:
+            try:
+                os.kill(self.adopted_pid, 0)
+            except ProcessLookupError:
+                return False
+            return True
         return self.process is not None and self.process.returncode is None
 
     async def start(self, timeout: float = 30.0) -> None:
+        pid = await self.find_running()
+        if pid is not None:
+            log.warning("adopting the %s still running (pid %d)", self.name, pid)
+            self.adopted_pid = pid
+            await self.adopt(timeout)
+            return
         cmd = self.command()
         if shutil.which(cmd[0]) is None:
             raise ProcessError(f"{cmd[0]} is not installed: run scripts/install.sh")
@@ -71,6 +100,9 @@ class _Supervised:
             raise
 
     async def stop(self, timeout: float = 10.0) -> None:
+        if self.adopted_pid is not None:
+            await self._stop_adopted(timeout)
+            return
         process = self.process
         if process is None or process.returncode is not None:
             return
@@ -84,8 +116,21 @@ class _Supervised:
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: nothing is flushed, nothing is said goodbye."""
-        if self.process is not None and self.process.returncode is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.running and self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+
+    async def _stop_adopted(self, timeout: float) -> None:
+        with contextlib.suppress(ProcessError, OSError):
+            await self.polite_stop()
+        for _ in range(int(timeout / 0.05)):  # not our child: poll for its end
+            if not self.running:
+                break
+            await asyncio.sleep(0.05)
+        if self.running:
+            log.warning("adopted %s did not stop in %.0f s: killing it", self.name, timeout)
+            self.kill()
+        self.adopted_pid = None
 
     async def __aenter__(self) -> _Supervised:
         await self.start()
@@ -108,60 +153,11 @@ class AsteriskProcess(_Supervised):
     def __init__(self, layout: Layout) -> None:
         super().__init__()
         self.layout = layout
-        self.adopted_pid: int | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.adopted_pid if self.adopted_pid is not None else super().pid
-
-    @property
-    def running(self) -> bool:
-        if self.adopted_pid is None:
-            return super().running
-        try:
-            os.kill(self.adopted_pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-    async def start(self, timeout: float = 30.0) -> None:
-        """Start Asterisk, or adopt the one still running on this layout.
-
-        A backend that crashed and comes back must not take the calls down with it: the
-        Asterisk it left keeps its calls, and is adopted (its configuration reloaded).
-        """
-        pid = await self._running_pid()
-        if pid is None:
-            await super().start(timeout)
-            return
-        log.warning("adopting the Asterisk still running on %s (pid %d)", self.layout.base, pid)
-        self.adopted_pid = pid
-        await self.cli("core reload", timeout=timeout)
+    async def adopt(self, timeout: float) -> None:
+        await self.cli("core reload", timeout=timeout)  # the settings may have changed
         await self.wait_ready(timeout)
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        if self.adopted_pid is None:
-            await super().stop(timeout)
-            return
-        with contextlib.suppress(ProcessError):
-            await self.polite_stop()
-        for _ in range(int(timeout / 0.05)):  # not our child: poll for its end
-            if not self.running:
-                break
-            await asyncio.sleep(0.05)
-        if self.running:
-            log.warning("adopted asterisk did not stop in %.0f s: killing it", timeout)
-            self.kill()
-        self.adopted_pid = None
-
-    def kill(self) -> None:
-        if self.adopted_pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.adopted_pid, signal.SIGKILL)
-            return
-        super().kill()
-
-    async def _running_pid(self) -> int | None:
+    async def find_running(self) -> int | None:
         """The pid of an Asterisk answering on this layout's control socket, if one does."""
         pidfile = self.layout.run / "asterisk.pid"
         if not self.layout.control_socket.exists() or not pidfile.exists():
@@ -242,7 +238,7 @@ class RedisProcess(_Supervised):
         super().__init__()
         self.port = port
         self.host = host
-        self.data_dir = data_dir
+        self.data_dir = data_dir.resolve()
 
     @property
     def url(self) -> str:
@@ -296,3 +292,17 @@ class RedisProcess(_Supervised):
 
     async def healthy(self) -> bool:
         return self.running and await self._ping()
+
+    async def find_running(self) -> int | None:
+        """Our redis-server if it still answers on our port from our data directory."""
+        if not await self._ping():
+            return None
+        client = Redis.from_url(self.url, decode_responses=True)
+        try:
+            directory = str((await client.config_get("dir"))["dir"])
+            pid = int((await client.info("server"))["process_id"])
+        finally:
+            await client.aclose()
+        if directory != str(self.data_dir):  # Redis reports its working directory resolved
+            raise ProcessError(f"port {self.port} is taken by another redis-server ({directory})")
+        return pid

@@ -52,6 +52,23 @@ async def test_killed_asterisk_is_unhealthy(tmp_path: Path) -> None:
     await asterisk.stop()
 
 
+async def test_a_redis_left_running_is_adopted_and_a_stranger_refused(tmp_path: Path) -> None:
+    port = free_tcp_port()
+    first = RedisProcess(port, tmp_path / "redis")
+    await first.start()
+    try:
+        second = RedisProcess(port, tmp_path / "redis")
+        await second.start()
+        assert second.adopted_pid == first.pid and await second.healthy()
+        with pytest.raises(ProcessError, match="taken by another redis-server"):
+            await RedisProcess(port, tmp_path / "elsewhere").start()
+        await second.stop()
+        assert first.process is not None
+        await asyncio.wait_for(first.process.wait(), 10)
+    finally:
+        await first.stop()
+
+
 async def test_private_redis_persists_across_a_kill(tmp_path: Path) -> None:
     redis = RedisProcess(free_tcp_port(), tmp_path / "redis")
     async with redis:
