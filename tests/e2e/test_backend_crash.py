@@ -1,0 +1,123 @@
+"""The backend killed with SIGKILL during a call: the call goes on, the new backend adopts
+Asterisk and Redis, re-syncs, and finds the call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from hotline_cli.ports import free_tcp_port, free_udp_port
+from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+
+
+def _config(tmp: Path, phone_port: int) -> Path:
+    path = tmp / "hotline.toml"
+    path.write_text(
+        f"""
+[paths]
+state_dir = "{tmp / 'state'}"
+[sip]
+port = {free_udp_port()}
+[ami]
+port = {free_tcp_port()}
+secret = "crash-test"
+[agi]
+port = {free_tcp_port()}
+[http]
+port = {free_tcp_port()}
+[gateway]
+port = {free_tcp_port()}
+[redis]
+port = {free_tcp_port()}
+[[agents]]
+extension = "1001"
+name = "王芳"
+skills = ["general"]
+contact = "sip:1001@127.0.0.1:{phone_port}"
+[[queues]]
+name = "hotline"
+skill = "general"
+[ivr]
+queues = {{ operator = "hotline" }}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+_drains: set[asyncio.Task[bytes]] = set()
+
+
+async def _health(port: int) -> dict[str, Any]:
+    def get() -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3) as r:
+            body: dict[str, Any] = json.loads(r.read())
+            return body
+
+    return await asyncio.to_thread(get)
+
+
+async def _backend(config: Path) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline_cli.main", "--config", str(config), "up",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    async with asyncio.timeout(60):
+        while b"Ctrl-C" not in (line := await proc.stdout.readline()):
+            assert line, "hotline up exited early"
+    _drains.add(asyncio.create_task(proc.stdout.read()))  # keep draining its log
+    return proc
+
+
+async def _live_calls(http_port: int, want: int) -> None:
+    for _ in range(200):  # polled with a deadline: the figure is only on /health
+        if (await _health(http_port)).get("live_calls") == want:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"live calls never became {want}")
+
+
+async def test_a_call_survives_a_backend_crash(tmp_path: Path) -> None:
+    phone_port = free_udp_port()
+    config = _config(tmp_path, phone_port)
+    text = config.read_text(encoding="utf-8")
+    http = int(text.split("[http]\nport = ")[1].split()[0])
+    sip = int(text.split("[sip]\nport = ")[1].split()[0])
+    first = await _backend(config)
+    second: asyncio.subprocess.Process | None = None
+    try:
+        async with AgentPhone(tmp_path / "sipp", "127.0.0.1", phone_port, ring_ms=300):
+            call = asyncio.create_task(place_calls(
+                tmp_path / "sipp", target=f"127.0.0.1:{sip}", service="12345",
+                callers=[CallerIdentity("吴九", "13900009999")],
+                plan=CallerPlan(dtmf="0", dtmf_after_ms=500, hangup_after_ms=12000),
+            ))  # fmt: skip
+            await _live_calls(http, 1)
+            first.kill()  # the backend dies; Asterisk and Redis run on in their own sessions
+            await first.wait()
+            second = await _backend(config)
+            await _live_calls(http, 1)  # adopted Asterisk, re-synced: the call is known again
+            result = await call
+            assert result.ok, result.errors  # the caller talked on and hung up normally
+            await _live_calls(http, 0)
+    finally:
+        for proc in (second, first):
+            if proc is not None and proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(proc.wait(), 30)
+                except TimeoutError:
+                    proc.kill()
+        pidfile = tmp_path / "state" / "asterisk" / "run" / "asterisk.pid"
+        if await asyncio.to_thread(pidfile.exists):  # nothing left behind, whatever failed
+            pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
