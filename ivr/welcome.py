@@ -9,6 +9,7 @@ The flow only sets channel variables and returns; the dialplan then runs
 """
 
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from ivr.sanitize import DTMF_KEYS
 from ivr.session import AgiSession
 
 log = logging.getLogger(__name__)
+
+_ENDPOS = re.compile(r"endpos=(\d+)")
 
 _ANY_KEY = "".join(sorted(DTMF_KEYS))
 
@@ -76,5 +79,14 @@ class WelcomeFlow:
         try:
             return await session.stream_file(path, escape_digits)
         except AgiCommandError as exc:
-            log.warning("prompt %s not played: %s", path, exc)
+            if _played_some(exc):  # stopped part-way: the caller hung up, nothing is wrong
+                log.info("prompt %s interrupted: %s", path, exc)
+            else:
+                log.warning("prompt %s not played: %s", path, exc)
             return None
+
+
+def _played_some(exc: AgiCommandError) -> bool:
+    """STREAM FILE's ``result=-1 endpos=N``: N > 0 samples were played before it stopped."""
+    found = _ENDPOS.search(str(exc))
+    return found is not None and int(found.group(1)) > 0

@@ -140,6 +140,14 @@ async def test_missing_prompt_does_not_lose_the_call(caplog: pytest.LogCaptureFi
     assert "prompt /var/lib/hotline/sounds/hotline-welcome not played" in caplog.text
 
 
+async def test_a_greeting_cut_short_is_not_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """``result=-1 endpos=8160``: played a while, then the caller went: no warning for it."""
+    caplog.set_level("INFO")
+    await run_call(Script("200 result=-1 endpos=8160", key("1")))
+    assert "prompt /var/lib/hotline/sounds/hotline-welcome interrupted" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 @pytest.mark.parametrize("hangup", ["HANGUP", CLOSE])
 async def test_caller_hangs_up_during_greeting(
     caplog: pytest.LogCaptureFixture, hangup: str
