@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
+from crm.domain.clock import CHINA_TZ
 from telephony.tracker import WAITING, Call, CallState
 
 SERVICE_LEVEL_S = 15.0
-CENTRE_TZ = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
 
 
 def local_day(at: float) -> date:
-    return datetime.fromtimestamp(at, CENTRE_TZ).date()
+    return datetime.fromtimestamp(at, CHINA_TZ).date()
 
 
 @dataclass

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from agent_gateway.desk_figures import CENTRE_TZ, QueueFigures
+from agent_gateway.desk_figures import QueueFigures
+from crm.domain.clock import CHINA_TZ
 from telephony.tracker import Call, CallState
 
 
 def at(hour: int, minute: int = 0, second: float = 0) -> float:
-    return datetime(2026, 10, 9, hour, minute, int(second), tzinfo=CENTRE_TZ).timestamp()
+    return datetime(2026, 10, 9, hour, minute, int(second), tzinfo=CHINA_TZ).timestamp()
 
 
 def call(linkedid: str, queued: float, **changes: object) -> Call:
