@@ -69,8 +69,9 @@ class Hotline:
     async def staff_queues(self) -> int:
         """Log every configured agent into the queues its skills serve; return how many joined."""
         joined = 0
+        serving = self.settings.agent_queues()
         for agent in self.settings.agents:
-            for queue, penalty in self.settings.agent_queues()[agent.extension]:
+            for queue, penalty in serving[agent.extension]:
                 joined += await add_queue_member(
                     self.ami, queue, agent.extension, agent.name, penalty
                 )
