@@ -1,10 +1,12 @@
 """The message bus between the backend and the gateways, on Redis streams.
 
-One stream carries every message for desktops. Entry ids are `<seq>-0` where seq comes from a
-counter incremented in the same Lua script as the XADD: one global, strictly increasing
-sequence that every gateway process sees identically, so a desktop can resume on any gateway
-from the last seq it saw. A second stream carries agent commands from gateways to the backend,
-read through a consumer group so a command is handled once and survives a backend restart.
+One stream carries every message for desktops. Entry ids are `<seq>-0`: one global, strictly
+increasing sequence that every gateway process sees identically, so a desktop can resume on any
+gateway from the last seq it saw. The backend numbers its messages itself (it is the one
+publisher, see `desk_outbox`) so that its own gateway can deliver them before Redis has them;
+Redis refuses an id that is not above the stream's last, which makes a retried write harmless.
+A second stream carries agent commands from gateways to the backend, read through a consumer
+group so a command is handled once and survives a backend restart.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
+# KEYS: stream, counter. ARGV: seq (0: the next one), topic, body, maxlen. XADD comes first:
+# an id at or below the stream's last fails it, and then the counter is left alone.
 _PUBLISH = """
-local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'topic', ARGV[1], 'body', ARGV[2])
+local seq = tonumber(ARGV[1])
+if seq == 0 then seq = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'topic', ARGV[2], 'body', ARGV[3])
+redis.call('SET', KEYS[2], seq)
 return seq
 """
 
@@ -34,6 +40,8 @@ _PAGE = 1000
 # Below redis-py's default 5 s socket timeout, or an idle blocking read ends in a timeout error.
 _BLOCK_MS = 2000
 _RETRY_S = (0.1, 0.5, 1.0, 2.0)
+AHEAD_WAIT_S = 2.0
+AHEAD_POLL_S = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,29 +68,39 @@ class Bus:
         self.stream = stream
         self.commands_stream = commands
         self.maxlen = maxlen
-        self._counter = f"{stream}:seq"
-        self._publish = redis.register_script(_PUBLISH)
+        self._keys = (stream, f"{stream}:seq")
 
     async def publish(self, topic: str, body: Mapping[str, Any]) -> int:
-        """Append a message (body has a "type"); returns its seq."""
-        seq = await self._publish(keys=[self.stream, self._counter], args=self._args(topic, body))
-        return int(seq)
+        """Append a message (body has a "type") as the next seq, numbered by Redis; returns it.
+        For tools and tests: the backend numbers its own (`publish_in`)."""
+        reply = await self.redis.eval(_PUBLISH, 2, *self._keys, *self._args(0, topic, body))
+        return int(reply)
 
-    async def publish_in(self, pipeline: Pipeline, topic: str, body: Mapping[str, Any]) -> None:
-        """Queue a publish on `pipeline`, to go out with other writes in one round trip."""
-        keys = [self.stream, self._counter]
-        await self._publish(keys=keys, args=self._args(topic, body), client=pipeline)
+    def publish_in(self, pipeline: Pipeline, message: BusMessage) -> None:
+        """Queue the append of an already numbered message on `pipeline` (EVAL, not EVALSHA:
+        redis-py would check the script's presence with an extra round trip per batch)."""
+        args = self._args(message.seq, message.topic, message.body)
+        pipeline.eval(_PUBLISH, 2, *self._keys, *args)
 
-    def _args(self, topic: str, body: Mapping[str, Any]) -> list[str | int]:
-        return [topic, json.dumps(body, ensure_ascii=False, separators=(",", ":")), self.maxlen]
+    def _args(self, seq: int, topic: str, body: Mapping[str, Any]) -> list[str | int]:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        return [seq, topic, text, self.maxlen]
 
     async def last_seq(self) -> int:
-        value = await self.redis.get(self._counter)
+        value = await self.redis.get(self._keys[1])
         return int(value) if value is not None else 0
 
     async def since(self, after_seq: int, topics: Collection[str]) -> list[BusMessage]:
-        """Every message on `topics` after `after_seq`, oldest first; ResumeGap if some are gone."""
+        """Every message on `topics` after `after_seq`, oldest first; ResumeGap if some are gone.
+
+        A desktop of the backend's own gateway can hold a seq the backend has not written to
+        Redis yet: a seq ahead of the bus is waited for (briefly) before it counts as unknown.
+        """
         last = await self.last_seq()
+        deadline = asyncio.get_running_loop().time() + AHEAD_WAIT_S
+        while after_seq > last and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(AHEAD_POLL_S)
+            last = await self.last_seq()
         if after_seq > last:
             raise ResumeGap(f"seq {after_seq} is ahead of the bus ({last})")
         found: list[BusMessage] = []

@@ -63,7 +63,7 @@ class CommandExecutor:
             result = await self.execute(command)
             reply_topic = command.get("reply_topic")
             if isinstance(reply_topic, str):
-                await self.bus.publish(reply_topic, result.model_dump(mode="json"))
+                await self.desk.writer.publish(reply_topic, result.model_dump(mode="json"))
             await self.bus.ack_command(entry_id)
 
     async def execute(self, command: Mapping[str, Any]) -> CommandResult:

@@ -1,40 +1,47 @@
-"""What events change for desktops, written to Redis by one task, in order, in batches.
+"""The backend's one publisher: numbers bus messages, delivers them locally, writes Redis behind.
 
-The snapshot hashes are written before the bus messages that announce the change (a
-snapshot taken at seq S must include every change up to S). The telephony consumer only
-queues its writes: one writer task sends everything queued so far in one pipelined round
-trip, so the consumer never waits for Redis and a burst of events costs few round trips.
-If Redis is away the writer keeps the batch and tries again: nothing is dropped.
+A screen pop must reach the desktop within milliseconds; a Redis round trip and a second
+process on the way cost more than that on a busy machine. So the backend numbers each
+message itself the moment it is submitted (it is the bus's only publisher; the numbering
+starts from the bus's last seq) and hands it at once to its in-process gateway, while one
+writer task sends everything queued so far to Redis in one MULTI/EXEC round trip, in order,
+for the other gateway processes and for desktops that resume.
+
+The snapshot hashes are written before the bus messages that announce the change, in the same
+transaction (a snapshot taken at seq S includes every change up to S). A batch that fails is
+retried whole until Redis takes it; a message already stored by an earlier try is refused by
+Redis (its id is not above the stream's last) and counts as stored: nothing lost, nothing
+twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
-from agent_gateway.bus import Bus
+from agent_gateway.bus import Bus, BusMessage
 from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps
 
 log = logging.getLogger(__name__)
 
-Write = Callable[[Pipeline], Awaitable[Any]]
+Write = Callable[[Pipeline], object]  # queues one command on the pipeline
+Sink = Callable[[BusMessage], None]
 RETRY_S = (0.1, 0.5, 1.0, 2.0)
 
 
 class Outbox:
     """The writes of one event, in the order they must reach Redis."""
 
-    def __init__(self, bus: Bus) -> None:
-        self.bus = bus
-        self.writes: list[Write] = []
+    def __init__(self) -> None:
+        self.writes: list[Write | tuple[str, Mapping[str, Any]]] = []
 
     def publish(self, topic: str, body: Mapping[str, Any]) -> None:
-        self.writes.append(lambda p: self.bus.publish_in(p, topic, body))
+        self.writes.append((topic, body))
 
     def write_presence(self, extension: str, presence: Mapping[str, Any]) -> None:
         self._hset(PRESENCE_KEY, extension, dumps(presence))
@@ -46,35 +53,68 @@ class Outbox:
         self._hset(QUEUE_STATS_KEY, queue, dumps(stats))
 
     def remove_call(self, call_id: str) -> None:
-        async def hdel(pipeline: Pipeline) -> None:
-            pipeline.hdel(CALLS_KEY, call_id)  # queued on the pipeline, not sent yet
-
-        self.writes.append(hdel)
+        self.writes.append(lambda pipeline: pipeline.hdel(CALLS_KEY, call_id))
 
     def _hset(self, key: str, field: str, value: str) -> None:
-        async def hset(pipeline: Pipeline) -> None:
-            pipeline.hset(key, field, value)  # queued on the pipeline, not sent yet
-
-        self.writes.append(hset)
+        self.writes.append(lambda pipeline: pipeline.hset(key, field, value))
 
 
 class OutboxWriter:
-    """The one task that writes outboxes to Redis; `drained()` waits for all sent so far."""
+    """Numbers and delivers on `submit`; one task writes to Redis; `stored(seq)` waits for it."""
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
-        self._queue: asyncio.Queue[Outbox] = asyncio.Queue()
+        self._queue: asyncio.Queue[list[Write | BusMessage]] = asyncio.Queue()
+        self._sinks: list[Sink] = []
+        self._seq = 0
+        self._stored = 0
+        self._stored_changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
 
+    async def start(self) -> None:
+        """Number on from the bus's last seq, and start writing."""
+        self._seq = self._stored = await self.bus.last_seq()
+        self._task = asyncio.create_task(self._run(), name="desk outbox writer")
+
+    def attach(self, sink: Sink) -> None:
+        """Hand every message to `sink` (the in-process gateway's hub) as it is submitted."""
+        self._sinks.append(sink)
+
+    def detach(self, sink: Sink) -> None:
+        self._sinks.remove(sink)
+
     def submit(self, outbox: Outbox) -> None:
-        if outbox.writes:
-            self._queue.put_nowait(outbox)
+        if not outbox.writes:
+            return
+        batch: list[Write | BusMessage] = []
+        for write in outbox.writes:
+            if isinstance(write, tuple):
+                self._seq += 1
+                message = BusMessage(self._seq, write[0], dict(write[1]))
+                for sink in self._sinks:
+                    sink(message)
+                batch.append(message)
+            else:
+                batch.append(write)
+        self._queue.put_nowait(batch)
+
+    async def publish(self, topic: str, body: Mapping[str, Any]) -> int:
+        """Publish one message and return its seq once Redis holds it."""
+        out = Outbox()
+        out.publish(topic, body)
+        self.submit(out)
+        seq = self._seq
+        await self.stored(seq)
+        return seq
+
+    async def stored(self, seq: int) -> None:
+        """Wait until Redis holds every message up to `seq`."""
+        if seq > self._stored:
+            async with self._stored_changed:
+                await self._stored_changed.wait_for(lambda: self._stored >= seq)
 
     async def drained(self) -> None:
         await self._queue.join()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="desk outbox writer")
 
     async def stop(self) -> None:
         """Send what is queued (briefly), then stop."""
@@ -92,23 +132,37 @@ class OutboxWriter:
             batch = [await self._queue.get()]
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._write(batch)
+            writes = [write for outbox in batch for write in outbox]
+            await self._write(writes)
+            stored = [w.seq for w in writes if isinstance(w, BusMessage)]
+            if stored:
+                async with self._stored_changed:
+                    self._stored = stored[-1]
+                    self._stored_changed.notify_all()
             for _ in batch:
                 self._queue.task_done()
 
-    async def _write(self, batch: list[Outbox]) -> None:
+    async def _write(self, writes: list[Write | BusMessage]) -> None:
         failures = 0
         while True:
             try:
-                # MULTI/EXEC: a retried batch was either applied whole or not at all.
                 async with self.bus.redis.pipeline(transaction=True) as pipeline:
-                    for outbox in batch:
-                        for write in outbox.writes:
-                            await write(pipeline)
-                    await pipeline.execute()
-                return
+                    for write in writes:
+                        if isinstance(write, BusMessage):
+                            self.bus.publish_in(pipeline, write)
+                        else:
+                            write(pipeline)
+                    replies = await pipeline.execute(raise_on_error=False)
             except (RedisError, OSError) as exc:
                 delay = RETRY_S[min(failures, len(RETRY_S) - 1)]
                 failures += 1
                 log.warning("desk writes failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
+                continue
+            for write, reply in zip(writes, replies, strict=True):
+                if isinstance(reply, ResponseError):
+                    # A retried batch: stored by the try whose answer was lost. Anything else
+                    # (another publisher on this bus) is a deployment error worth shouting.
+                    level = logging.INFO if failures else logging.ERROR
+                    log.log(level, "Redis refused %r: %s", write, reply)
+            return

@@ -99,7 +99,7 @@ class DeskService:
         await self.redis.delete(CALLS_KEY, QUEUE_STATS_KEY)
         for ext, presence in self.presences.items():
             await write_presence(self.redis, ext, _json(presence.to_message()))
-        self.writer.start()
+        await self.writer.start()
 
     async def close(self) -> None:
         await self.writer.stop()
@@ -113,7 +113,7 @@ class DeskService:
 
     async def on_event(self, event: DomainEvent) -> None:
         """Queue-member events and unanswered rings: what Asterisk says about agents."""
-        out = Outbox(self.bus)
+        out = Outbox()
         if isinstance(event, QueueMemberChanged):
             await self._member_changed(out, event)
         elif isinstance(event, QueueMembersListed):
@@ -128,7 +128,7 @@ class DeskService:
 
     async def on_call(self, effect: CallChanged) -> None:
         call = effect.call
-        out = Outbox(self.bus)
+        out = Outbox()
         if effect.previous is None and call.caller_number:
             self._prefetch(call)
         confidential = self._confidential(call)
@@ -136,9 +136,9 @@ class DeskService:
         if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
             # The pop goes out first, on its own: the phone is ringing now.
             await self._pop(out, call, effect.cause)
-            self.writer.submit(out)
-            await asyncio.sleep(0)  # let the writer send it before the consumer goes on
-            out = Outbox(self.bus)
+            self.writer.submit(out)  # on its way to this process's desktops already
+            await asyncio.sleep(0)  # let their connections send it before the consumer goes on
+            out = Outbox()
         update = _json(call_update(call, self.clock(), confidential))
         for ext in sorted(audience(call, self.presences.values())):
             out.publish(agent_topic(ext), update)
@@ -156,7 +156,7 @@ class DeskService:
     async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
         """A presence change the agent asked for (wrap-up done); raises IllegalTransition."""
         presence = self.presences[extension]
-        out = Outbox(self.bus)
+        out = Outbox()
         await self._store(out, apply(presence, presence_input, self.clock()), presence.state)
         self.writer.submit(out)
 
@@ -190,6 +190,8 @@ class DeskService:
         task = self._history.get(call.linkedid)
         if task is None:
             return []
+        if task.done() and not task.cancelled() and task.exception() is None:
+            return task.result()  # the usual case, without a turn of the event loop
         try:
             return await asyncio.wait_for(asyncio.shield(task), POP_HISTORY_WAIT_S)
         except TimeoutError:
@@ -267,7 +269,7 @@ class DeskService:
         await asyncio.sleep(self.max_wrapup_s)
         if self.presences[wrapping.extension] == wrapping:
             log.info("agent %s: wrap-up of %s timed out", wrapping.extension, wrapping.call_id)
-            out = Outbox(self.bus)
+            out = Outbox()
             await self._apply(out, wrapping.extension, WrapUpDone(), at=None)
             self.writer.submit(out)
 

@@ -1,6 +1,7 @@
 """Fan-out of bus messages to this process's desktops, never waiting on any of them.
 
-The gateway's single bus reader hands every message to `Hub.dispatch`, which is synchronous:
+The gateway's single bus reader (or, in the backend, the publisher itself) hands every
+message to `Hub.dispatch`, which is synchronous:
 it encodes the frame once and puts it on each interested subscriber's bounded queue. A
 subscriber whose queue is full has fallen behind; it is dropped on the spot and its
 connection is told to close (and the desktop resumes from its last seq, losing nothing).
@@ -51,6 +52,7 @@ class Hub:
     def __init__(self) -> None:
         self._by_topic: dict[str, set[Subscriber]] = defaultdict(set)
         self._count = 0
+        self.dispatched = 0  # the seq of the last message dispatched
 
     def __len__(self) -> int:
         return self._count
@@ -75,6 +77,7 @@ class Hub:
         self._count -= removed
 
     def dispatch(self, message: BusMessage) -> None:
+        self.dispatched = message.seq
         members = self._by_topic.get(message.topic)
         if not members:
             return

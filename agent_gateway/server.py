@@ -2,7 +2,8 @@
 
 Stateless apart from its connections: it needs only Redis and the ticket secret, so any number
 of gateway processes can serve desktops side by side; each reads the whole bus once and fans
-out locally.
+out locally. The backend's own gateway reads no bus: the backend's publisher hands it every
+message as it is numbered, before Redis has it (a screen pop's shortest way to a desktop).
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from redis.asyncio import Redis
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from agent_gateway.bus import Bus
+from agent_gateway.bus import Bus, BusMessage
 from agent_gateway.hub import Hub
 from agent_gateway.ratelimit import RateLimiter
 from agent_gateway.session import CLOSE_TIMEOUT_S, Session
@@ -33,6 +35,16 @@ log = logging.getLogger(__name__)
 ABUSE_FACTOR = 3
 
 
+class LocalPublisher(Protocol):
+    """The bus's publisher in this very process (the backend's `OutboxWriter`)."""
+
+    def attach(self, sink: Callable[[BusMessage], None]) -> None: ...
+
+    def detach(self, sink: Callable[[BusMessage], None]) -> None: ...
+
+    async def stored(self, seq: int) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Admitted:
     claims: TicketClaims
@@ -40,7 +52,8 @@ class _Admitted:
 
 
 class GatewayServer:
-    """Async context manager: entering listens and starts the bus reader, leaving stops both."""
+    """Async context manager: entering listens and starts the bus reader (or attaches to the
+    `local` publisher), leaving stops both."""
 
     def __init__(
         self,
@@ -54,6 +67,7 @@ class GatewayServer:
         max_message_bytes: int = 64 * 1024,
         queue_size: int = 1000,
         commands_per_second: int = 20,
+        local: LocalPublisher | None = None,
     ) -> None:
         self.bus = bus
         self.redis = redis
@@ -65,6 +79,7 @@ class GatewayServer:
         self.queue_size = queue_size
         self.commands_per_second = commands_per_second
         self.hub = Hub()
+        self.local = local
         # What the handshake learnt, for the connection handler (websockets keeps no user data).
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, _Admitted] = (
             weakref.WeakKeyDictionary()
@@ -80,8 +95,11 @@ class GatewayServer:
         return port
 
     async def __aenter__(self) -> GatewayServer:
-        start = await self.bus.last_seq()
-        self._reader = asyncio.create_task(self.hub.pump(self.bus.follow(start)))
+        if self.local is not None:
+            self.local.attach(self.hub.dispatch)
+        else:
+            start = await self.bus.last_seq()
+            self._reader = asyncio.create_task(self.hub.pump(self.bus.follow(start)))
         try:
             self._server = await serve(
                 self._serve,
@@ -110,11 +128,19 @@ class GatewayServer:
             self._server.close()
             await self._server.wait_closed()
         await self._stop_reader()
+        if self.local is not None:
+            self.local.detach(self.hub.dispatch)
+
+    async def settle(self) -> None:
+        """Wait until Redis holds every message this process's hub has dispatched, so that a
+        snapshot or catch-up read from Redis after it misses nothing the hub sent before."""
+        if self.local is not None:
+            await self.local.stored(self.hub.dispatched)
 
     async def wait(self) -> None:
         """Return only if the bus reader fails (it rides out Redis outages by itself)."""
         if self._reader is None:
-            raise RuntimeError("the gateway is not running")
+            raise RuntimeError("the gateway has no bus reader")
         await asyncio.shield(self._reader)
 
     async def _stop_reader(self) -> None:
@@ -151,7 +177,9 @@ class GatewayServer:
         rate = self.commands_per_second
         limiter = RateLimiter(rate, rate, ABUSE_FACTOR * rate, time.monotonic())
         try:
-            session = Session(ws, admitted.claims, self.bus, self.redis, subscriber, limiter)
+            session = Session(
+                ws, admitted.claims, self.bus, self.redis, subscriber, limiter, self.settle
+            )
             await session.run(admitted.last_seq)
         finally:
             self.hub.unsubscribe(subscriber)

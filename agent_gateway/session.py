@@ -2,9 +2,10 @@
 
 Ordering without loss or repeats rests on one number, `_sent`: the bus position the desktop
 has been brought up to. The subscriber is registered with the hub *before* the catch-up reads
-Redis, so nothing published meanwhile is missed; any frame the hub queued that the catch-up
-already covered (seq ≤ `_sent`) is skipped by the forwarder. A lock keeps catch-up and
-forwarding from interleaving.
+Redis (and the catch-up first lets Redis hold all the hub has dispatched: `settle`), so
+nothing published meanwhile is missed; any frame the hub queued that the catch-up already
+covered (seq ≤ `_sent`) is skipped by the forwarder. A lock keeps catch-up and forwarding
+from interleaving.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -61,6 +63,7 @@ class Session:
         redis: Redis,
         subscriber: Subscriber,
         limiter: RateLimiter,
+        settle: Callable[[], Awaitable[None]],
     ) -> None:
         self.ws = ws
         self.claims = claims
@@ -68,6 +71,7 @@ class Session:
         self.redis = redis
         self.subscriber = subscriber
         self.limiter = limiter
+        self.settle = settle
         self._lock = asyncio.Lock()
         self._sent: int | None = None
         self._refusing = False
@@ -88,6 +92,7 @@ class Session:
         )
         tasks: set[asyncio.Task[None]] = set()
         try:
+            await self.settle()
             await self.ws.send(encode(Hello(user=user, last_seq=await self.bus.last_seq())))
             await self._catch_up(last_seq)
             forward = asyncio.create_task(self._forward())
@@ -120,6 +125,7 @@ class Session:
         async with self._lock:
             if after is not None and self._sent is not None and after >= self._sent:
                 return
+            await self.settle()
             head = await self.bus.last_seq()
             if after is not None:
                 try:

@@ -1,12 +1,15 @@
 """Screen-pop latency under load, and the gateway's cost with many idle desktops.
 
-Starts a private hotline (real Asterisk, Redis, backend) in a child process, a separate
-gateway process (`python -m agent_gateway`) on the same Redis, one websocket desktop per
-agent on that gateway, one SIPp phone answering for every agent, and SIPp callers at a
-steady rate. Latency is Asterisk's AMI timestamp of the `AgentCalled` event (the phone starts
-ringing) to the `screen_pop` frame arriving at the desktop. A pop is lost when Asterisk rang
-an agent (AgentCalled, counted on a separate AMI login) and that agent's desktop never got
-the pop. Then 1,000 idle desktops connect to the gateway: its RSS and CPU while idle.
+Starts a private hotline (real Asterisk, Redis, backend) in a child process, one websocket
+desktop per agent on the backend's gateway, one SIPp phone answering for every agent, and
+SIPp callers at a steady rate. Latency is Asterisk's AMI timestamp of the `AgentCalled` event
+(the phone starts ringing) to the `screen_pop` frame arriving at the desktop. A pop is lost
+when Asterisk rang an agent (AgentCalled, counted by a tap process on its own AMI login) and
+that agent's desktop never got the pop. Then a separate gateway process
+(`python -m agent_gateway`, as added to scale out) takes 1,000 idle desktops: its RSS and CPU.
+
+Everything shares this machine's cores; the tap and the gateway process are started where
+they do not compete with the pops they are not part of.
 
     .venv/bin/python bench/screen_pop.py [--rate 20] [--calls 200] [--desktops 50]
 
@@ -78,8 +81,26 @@ async def serve_backend(raw: str) -> None:
         await stop.wait()
 
 
+class Child:
+    """A child process that printed a line matching `ready`; `stop()` ends it, returns the rest
+    of its output."""
+
+    def __init__(self, process: asyncio.subprocess.Process, found: re.Match[str]) -> None:
+        assert process.stdout is not None
+        self.process = process
+        self.pid = process.pid
+        self.found = found
+        self._rest = asyncio.create_task(process.stdout.read())
+
+    async def stop(self) -> str:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.process.wait(), 30)
+        return (await self._rest).decode(errors="replace")
+
+
 @asynccontextmanager
-async def child(args: list[str], ready: str) -> AsyncIterator[tuple[int, re.Match[str]]]:
+async def child(args: list[str], ready: str) -> AsyncIterator[Child]:
     """A child process that prints a line matching `ready` once it serves; SIGTERM at exit."""
     process = await asyncio.create_subprocess_exec(
         *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -94,11 +115,9 @@ async def child(args: list[str], ready: str) -> AsyncIterator[tuple[int, re.Matc
                 if not line:
                     raise RuntimeError("child exited:\n" + "".join(seen))
                 seen.append(line.decode(errors="replace"))
-        drain = asyncio.create_task(process.stdout.read())
-        yield process.pid, found
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 30)
-        await drain
+        running = Child(process, found)
+        yield running
+        await running.stop()
     finally:
         if process.returncode is None:
             process.kill()
@@ -121,13 +140,19 @@ class PopDesk:
                 self.pops.append((at, frame))
 
 
-async def agent_called(settings: dict[str, Any], seen: dict[tuple[str, str], float]) -> None:
-    """Asterisk's own count of rings: every AgentCalled (Linkedid, extension) on a tap login,
-    with how late it reached us after its Timestamp (Asterisk's own delivery delay)."""
-    ami = settings["ami"]
+async def tap_agent_called(raw: str) -> None:
+    """Child-process mode: Asterisk's own count of rings, every AgentCalled (Linkedid,
+    extension) on a login of its own, with how late it reached us after its Timestamp
+    (Asterisk's own delivery delay); printed as JSON at SIGTERM."""
+    ami = json.loads(raw)["ami"]
     reader, writer = await asyncio.open_connection("127.0.0.1", ami["port"])
     writer.write(f"Action: Login\r\nUsername: hotline\r\nSecret: {ami['secret']}\r\n\r\n".encode())
     await writer.drain()
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    print("TAPPING", flush=True)
+    seen: list[tuple[str, str, float, float]] = []
     buffer = b""
     try:
         while data := await reader.read(65536):
@@ -139,10 +164,14 @@ async def agent_called(settings: dict[str, Any], seen: dict[tuple[str, str], flo
                         line.split(": ", 1) for line in message.decode().split("\r\n")
                         if ": " in line
                     )  # fmt: skip
-                    key = (headers["Linkedid"], headers["Interface"].split("/")[1])
-                    seen[key] = time.time() - float(headers["Timestamp"])
+                    at = float(headers["Timestamp"])
+                    ext = headers["Interface"].split("/")[1]
+                    seen.append((headers["Linkedid"], ext, at, time.time() - at))
+    except asyncio.CancelledError:
+        pass
     finally:
         writer.close()
+        print(json.dumps(seen), flush=True)
 
 
 def proc_rss_mb(pid: int) -> float:
@@ -164,17 +193,11 @@ async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
         conf = overrides(state, desktops, phone_port)
         secret = conf["gateway"]["secret"].encode()
         async with AsyncExitStack() as stack:
-            _, ready = await stack.enter_async_context(child(
+            backend = await stack.enter_async_context(child(
                 [sys.executable, __file__, "--serve-backend", json.dumps(conf)], r"READY (\S+)"
             ))  # fmt: skip
-            redis_url = ready.group(1)
-            os.environ["BENCH_GATEWAY_SECRET"] = secret.decode()
-            gateway_pid, listening = await stack.enter_async_context(child(
-                [sys.executable, "-m", "agent_gateway", "--redis-url", redis_url, "--port", "0",
-                 "--secret-env", "BENCH_GATEWAY_SECRET"],
-                r"listening on ws://[\d.]+:(\d+)",
-            ))  # fmt: skip
-            port = int(listening.group(1))
+            redis_url = backend.found.group(1)
+            port = conf["gateway"]["port"]  # the backend's own gateway
             phones = AgentPhone(state / "sipp", "127.0.0.1", phone_port, ring_ms=300)
             await stack.enter_async_context(phones)
             now = time.time()
@@ -182,20 +205,23 @@ async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
             for agent in conf["agents"]:
                 ext = agent["extension"]
                 ticket = issue_ticket(secret, int(ext), agent["name"], "agent", ext, 3600, now)
-                ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{port}/?ticket={ticket}"))
+                ws = await stack.enter_async_context(
+                    connect(f"ws://127.0.0.1:{port}/?ticket={ticket}")
+                )
                 desks[ext] = PopDesk(ws)
-            rung: dict[tuple[str, str], float] = {}
-            tap = asyncio.create_task(agent_called(conf, rung))
+            tap = await stack.enter_async_context(
+                child([sys.executable, __file__, "--tap", json.dumps(conf)], "TAPPING")
+            )
             callers = [CallerIdentity(f"市民{i:04d}", f"139{i:08d}") for i in range(calls)]
-            started = time.monotonic()
             result = await place_calls(
                 state / "sipp", target=f"127.0.0.1:{conf['sip']['port']}", service="12345",
                 callers=callers, source_ip="127.0.0.2", rate_per_s=rate, timeout_s=120,
                 plan=CallerPlan(dtmf="0", dtmf_after_ms=300, hangup_after_ms=2500),
             )  # fmt: skip
-            elapsed = time.monotonic() - started
             await asyncio.sleep(1.0)  # the last pops in flight
-            tap.cancel()
+            tapped = json.loads(await tap.stop())
+            rung = {(linkedid, ext): late for linkedid, ext, _, late in tapped}
+            ring_times = sorted(at for _, _, at, _ in tapped)
             received = {(f["call_id"], f["extension"]): at - f["ami_ts"]
                         for d in desks.values() for at, f in d.pops}  # fmt: skip
             latencies = sorted(ms * 1000 for ms in received.values())
@@ -204,6 +230,13 @@ async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
             for desk in desks.values():
                 desk.task.cancel()
 
+            os.environ["BENCH_GATEWAY_SECRET"] = secret.decode()
+            gateway = await stack.enter_async_context(child(
+                [sys.executable, "-m", "agent_gateway", "--redis-url", redis_url, "--port", "0",
+                 "--secret-env", "BENCH_GATEWAY_SECRET"],
+                r"listening on ws://[\d.]+:(\d+)",
+            ))  # fmt: skip
+            gateway_pid, port = gateway.pid, int(gateway.found.group(1))
             idle = []
             for i in range(IDLE_DESKTOPS):
                 ticket = issue_ticket(secret, 10_000 + i, f"idle{i}", "supervisor", None, 3600, now)
@@ -225,7 +258,10 @@ async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
         "ami_delivery_p50_ms": round(statistics.median(delivery), 2) if delivery else None,
         "pops": len(received),
         "sipp_ok": result.ok,
-        "rate_achieved": round(calls / elapsed, 1),
+        # Rings per second between the first and the last (Asterisk's clock).
+        "ring_rate": round((len(ring_times) - 1) / (ring_times[-1] - ring_times[0]), 1)
+        if len(ring_times) > 1
+        else None,
         "desktops": desktops,
         "idle_1000_rss_mb": round(rss, 1),
         "idle_1000_cpu_pct": round(cpu_pct, 2),
@@ -238,19 +274,31 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--desktops", type=int, default=50)
     parser.add_argument("--serve-backend", help=argparse.SUPPRESS)
+    parser.add_argument("--tap", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_backend:
         asyncio.run(serve_backend(args.serve_backend))
         return
+    if args.tap:
+        asyncio.run(tap_agent_called(args.tap))
+        return
     figures = asyncio.run(run(args.rate, args.calls, args.desktops))
-    print(f"{figures['calls']} calls at {args.rate}/s ({figures['rate_achieved']}/s achieved), "
-          f"{figures['desktops']} desktops: {figures['rings']} rings, {figures['pops']} pops")
-    print(f"  pop latency  p50 {figures['p50_ms']} ms  p99 {figures['p99_ms']} ms  "
-          f"max {figures['max_ms']} ms  lost {figures['lost']}")
-    print(f"  of which Asterisk's own AMI delivery (a separate login), p50: "
-          f"{figures['ami_delivery_p50_ms']} ms")
-    print(f"  gateway with {IDLE_DESKTOPS} idle desktops: {figures['idle_1000_rss_mb']} MB RSS, "
-          f"{figures['idle_1000_cpu_pct']} % CPU")
+    print(
+        f"{figures['calls']} calls at {args.rate}/s ({figures['ring_rate']} rings/s), "
+        f"{figures['desktops']} desktops: {figures['rings']} rings, {figures['pops']} pops"
+    )
+    print(
+        f"  pop latency  p50 {figures['p50_ms']} ms  p99 {figures['p99_ms']} ms  "
+        f"max {figures['max_ms']} ms  lost {figures['lost']}"
+    )
+    print(
+        f"  of which Asterisk's own AMI delivery (a separate login), p50: "
+        f"{figures['ami_delivery_p50_ms']} ms"
+    )
+    print(
+        f"  gateway with {IDLE_DESKTOPS} idle desktops: {figures['idle_1000_rss_mb']} MB RSS, "
+        f"{figures['idle_1000_cpu_pct']} % CPU"
+    )
     print(json.dumps(figures))
 
 

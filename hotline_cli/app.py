@@ -180,7 +180,7 @@ async def running_hotline(
         gateway = await stack.enter_async_context(
             GatewayServer(
                 bus, redis, host=settings.gateway.host, port=settings.gateway.port,
-                secret=secret, allowed_origins=settings.desktop_origins,
+                secret=secret, allowed_origins=settings.desktop_origins, local=desk.writer,
             )
         )  # fmt: skip
         if http:

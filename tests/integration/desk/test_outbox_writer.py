@@ -20,9 +20,9 @@ async def test_writes_arrive_in_order_and_survive_a_redis_restart(tmp_path: Path
         redis = Redis.from_url(server.url, socket_timeout=1, socket_connect_timeout=1)
         bus = Bus(redis)
         writer = OutboxWriter(bus)
-        writer.start()
+        await writer.start()
         for n in range(50):
-            out = Outbox(bus)
+            out = Outbox()
             out.write_call(f"call-{n}", {"call_id": f"call-{n}", "n": n})
             out.publish("supervisors", {"type": "call_update", "n": n})
             writer.submit(out)
@@ -32,7 +32,7 @@ async def test_writes_arrive_in_order_and_survive_a_redis_restart(tmp_path: Path
         server.kill()  # Redis crashes with writes still to come
         assert server.process is not None
         await server.process.wait()
-        late = Outbox(bus)
+        late = Outbox()
         late.remove_call("call-0")
         late.publish("supervisors", {"type": "call_update", "n": 50})
         writer.submit(late)
