@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings, load_settings
-from telephony.asterisk_config import AMI_EVENTS, MODULES, Layout, render, write_config
+from telephony.asterisk_config import (
+    AMI_EVENTS,
+    MODULES,
+    Layout,
+    render,
+    stasis_pool_size,
+    write_config,
+)
 
 LAYOUT = Layout(Path("/srv/hotline/asterisk"))
 
@@ -72,6 +79,29 @@ def test_queues_have_no_static_members_and_overflow_rule(files: dict[str, str]) 
     assert "announce-position = yes" in queues and "autofill = yes" in queues
     rules = files["queuerules.conf"]
     assert "[hotline-overflow]\npenaltychange => 0,0\npenaltychange => 30,1" in rules
+
+
+def test_stasis_declines_only_messages_nobody_reads_and_sizes_its_pool(
+    files: dict[str, str],
+) -> None:
+    text = files["stasis.conf"]
+    assert f"[threadpool]\nmax_size = {stasis_pool_size()}\n" in text and stasis_pool_size() >= 4
+    declined = set(re.findall(r"^decline = (\S+)$", text, re.MULTILINE))
+    assert {"ast_test_suite_message_type", "agi_exec_start_type", "agi_exec_end_type"} <= declined
+    needed = {  # what the events we consume are made from
+        "ast_channel_snapshot_type",
+        "ast_channel_varset_type",
+        "ast_channel_dial_type",
+        "ast_channel_hold_type",
+        "ast_channel_entered_bridge_type",
+        "ast_channel_mixmonitor_start_type",
+        "ast_multi_user_event_type",
+        "ast_device_state_message_type",
+    }
+    assert not needed & declined
+    assert not any(name.startswith("queue_") for name in declined)
+    queues = files["queues.conf"]
+    assert "setinterfacevar = no" in queues and "setqueueentryvar = no" in queues
 
 
 def test_dialplan_ivr_recording_queue_and_trunk_failover(files: dict[str, str]) -> None:

@@ -6,8 +6,9 @@ import asyncio
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
-from agent_gateway.bus import Bus
+from agent_gateway.bus import Bus, BusMessage
 from agent_gateway.desk_outbox import Outbox, OutboxWriter
 from agent_gateway.store import read_calls
 from hotline_cli.ports import free_tcp_port
@@ -45,4 +46,59 @@ async def test_writes_arrive_in_order_and_survive_a_redis_restart(tmp_path: Path
         assert [m.seq for m in messages] == list(range(1, 52))
         assert len(await read_calls(redis)) == 49
         await writer.stop()
+        await redis.aclose()
+
+
+async def test_messages_are_numbered_and_delivered_locally_before_redis_has_them(
+    tmp_path: Path,
+) -> None:
+    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
+    async with server:
+        redis = Redis.from_url(server.url, socket_timeout=3)
+        bus = Bus(redis)
+        earlier = await bus.publish("supervisors", {"type": "queue_stats"})  # a previous run
+        writer = OutboxWriter(bus)
+        await writer.start()
+        delivered: list[BusMessage] = []
+        writer.attach(delivered.append)
+
+        await redis.client_pause(1500, all=False)  # Redis stalls
+        out = Outbox()
+        out.write_call("L1", {"call_id": "L1"})
+        out.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
+        writer.submit(out)
+        assert [(m.seq, m.topic) for m in delivered] == [(earlier + 1, "agent.1001")]
+        assert await bus.last_seq() == earlier  # not in Redis yet, already delivered
+
+        await asyncio.wait_for(writer.stored(earlier + 1), 5)  # once the pause is over
+        assert [m.body for m in await bus.since(earlier, {"agent.1001"})] == [
+            {"type": "screen_pop", "call_id": "L1"}
+        ]
+        assert await read_calls(redis) == [{"call_id": "L1"}]
+
+        seq = await asyncio.wait_for(writer.publish("agent.1001", {"type": "command_result"}), 5)
+        assert seq == earlier + 2 == await bus.last_seq()  # published means stored
+        writer.detach(delivered.append)
+        await writer.stop()
+        await redis.aclose()
+
+
+async def test_a_stored_message_written_again_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """What makes a retried batch harmless: the try whose answer was lost did store it."""
+    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
+    async with server:
+        redis = Redis.from_url(server.url)
+        bus = Bus(redis)
+        message = BusMessage(1, "supervisors", {"type": "call_update", "n": 1})
+        for attempt in range(2):
+            async with redis.pipeline(transaction=True) as pipeline:
+                bus.publish_in(pipeline, message)
+                pipeline.hset("other", "k", attempt)
+                replies = await pipeline.execute(raise_on_error=False)
+            assert isinstance(replies[0], ResponseError) == (attempt == 1)
+        assert [m.seq for m in await bus.since(0, {"supervisors"})] == [1]
+        assert await bus.last_seq() == 1
+        assert await redis.hget("other", "k") == b"1"  # the rest of the batch still applied
         await redis.aclose()
