@@ -86,6 +86,11 @@ class Bus:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         return [seq, topic, text, self.maxlen]
 
+    async def skip(self, count: int) -> int:
+        """Move the sequence `count` past its last value (no message takes those seqs); return
+        where it stands now."""
+        return int(await self.redis.incrby(self._keys[1], count))
+
     async def last_seq(self) -> int:
         value = await self.redis.get(self._keys[1])
         return int(value) if value is not None else 0

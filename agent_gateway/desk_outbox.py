@@ -12,6 +12,10 @@ transaction (a snapshot taken at seq S includes every change up to S). A batch t
 retried whole until Redis takes it; a message already stored by an earlier try is refused by
 Redis (its id is not above the stream's last) and counts as stored: nothing lost, nothing
 twice.
+
+A backend that stops (or crashes) may have delivered messages that never reached Redis. Its
+successor must not give their seqs to other messages (a desktop holding such a seq would skip
+them), so it numbers on after a gap: a desktop resuming across the gap gets a snapshot.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 Write = Callable[[Pipeline], object]  # queues one command on the pipeline
 Sink = Callable[[BusMessage], None]
 RETRY_S = (0.1, 0.5, 1.0, 2.0)
+# More than a backend can deliver unstored: each restart skips this many seqs.
+RESTART_GAP = 1_000_000
 
 
 class Outbox:
@@ -72,8 +78,9 @@ class OutboxWriter:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Number on from the bus's last seq, and start writing."""
-        self._seq = self._stored = await self.bus.last_seq()
+        """Number on after a gap (recorded in Redis, so the next start skips past this one's
+        numbers too), and start writing."""
+        self._seq = self._stored = await self.bus.skip(RESTART_GAP)
         self._task = asyncio.create_task(self._run(), name="desk outbox writer")
 
     def attach(self, sink: Sink) -> None:

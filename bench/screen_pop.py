@@ -11,7 +11,8 @@ that agent's desktop never got the pop. Then a separate gateway process
 Everything shares this machine's cores; the tap and the gateway process are started where
 they do not compete with the pops they are not part of.
 
-    .venv/bin/python bench/screen_pop.py [--rate 20] [--calls 200] [--desktops 50]
+    .venv/bin/python bench/screen_pop.py [--rate 20] [--calls 400] [--desktops 50]
+                                         [--via-gateway-process]
 
 Ends with one JSON line: p50_ms, p99_ms, max_ms, lost, calls, idle_1000_rss_mb,
 idle_1000_cpu_pct.
@@ -186,7 +187,7 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
+async def run(rate: int, calls: int, desktops: int, via_process: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
         state = Path(tmp)
         phone_port = free_udp_port()
@@ -197,7 +198,17 @@ async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
                 [sys.executable, __file__, "--serve-backend", json.dumps(conf)], r"READY (\S+)"
             ))  # fmt: skip
             redis_url = backend.found.group(1)
+            os.environ["BENCH_GATEWAY_SECRET"] = secret.decode()
+            gateway_process = [
+                sys.executable, "-m", "agent_gateway", "--redis-url", redis_url, "--port", "0",
+                "--secret-env", "BENCH_GATEWAY_SECRET",
+            ]  # fmt: skip
+            listening = r"listening on ws://[\d.]+:(\d+)"
+            gateway: Child | None = None
             port = conf["gateway"]["port"]  # the backend's own gateway
+            if via_process:  # the pops take the Redis hop to a gateway process of their own
+                gateway = await stack.enter_async_context(child(gateway_process, listening))
+                port = int(gateway.found.group(1))
             phones = AgentPhone(state / "sipp", "127.0.0.1", phone_port, ring_ms=300)
             await stack.enter_async_context(phones)
             now = time.time()
@@ -230,12 +241,8 @@ async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
             for desk in desks.values():
                 desk.task.cancel()
 
-            os.environ["BENCH_GATEWAY_SECRET"] = secret.decode()
-            gateway = await stack.enter_async_context(child(
-                [sys.executable, "-m", "agent_gateway", "--redis-url", redis_url, "--port", "0",
-                 "--secret-env", "BENCH_GATEWAY_SECRET"],
-                r"listening on ws://[\d.]+:(\d+)",
-            ))  # fmt: skip
+            if gateway is None:
+                gateway = await stack.enter_async_context(child(gateway_process, listening))
             gateway_pid, port = gateway.pid, int(gateway.found.group(1))
             idle = []
             for i in range(IDLE_DESKTOPS):
@@ -263,6 +270,7 @@ async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
         if len(ring_times) > 1
         else None,
         "desktops": desktops,
+        "desktops_on": "gateway process" if via_process else "backend",
         "idle_1000_rss_mb": round(rss, 1),
         "idle_1000_cpu_pct": round(cpu_pct, 2),
     }
@@ -271,8 +279,13 @@ async def run(rate: int, calls: int, desktops: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=int, default=20)
-    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--desktops", type=int, default=50)
+    parser.add_argument(
+        "--via-gateway-process",
+        action="store_true",
+        help="desktops on a separate gateway process (the Redis hop) instead of the backend's",
+    )
     parser.add_argument("--serve-backend", help=argparse.SUPPRESS)
     parser.add_argument("--tap", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -282,10 +295,11 @@ def main() -> None:
     if args.tap:
         asyncio.run(tap_agent_called(args.tap))
         return
-    figures = asyncio.run(run(args.rate, args.calls, args.desktops))
+    figures = asyncio.run(run(args.rate, args.calls, args.desktops, args.via_gateway_process))
     print(
         f"{figures['calls']} calls at {args.rate}/s ({figures['ring_rate']} rings/s), "
-        f"{figures['desktops']} desktops: {figures['rings']} rings, {figures['pops']} pops"
+        f"{figures['desktops']} desktops on the {figures['desktops_on']}: "
+        f"{figures['rings']} rings, {figures['pops']} pops"
     )
     print(
         f"  pop latency  p50 {figures['p50_ms']} ms  p99 {figures['p99_ms']} ms  "

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from agent_gateway.bus import Bus, BusMessage
-from agent_gateway.desk_outbox import Outbox, OutboxWriter
+from agent_gateway.bus import Bus, BusMessage, ResumeGap
+from agent_gateway.desk_outbox import RESTART_GAP, Outbox, OutboxWriter
 from agent_gateway.store import read_calls
 from hotline_cli.ports import free_tcp_port
 from hotline_cli.processes import RedisProcess
@@ -28,7 +29,9 @@ async def test_writes_arrive_in_order_and_survive_a_redis_restart(tmp_path: Path
             out.publish("supervisors", {"type": "call_update", "n": n})
             writer.submit(out)
         await asyncio.wait_for(writer.drained(), 5)
-        assert [m.body["n"] for m in await bus.since(0, {"supervisors"})] == list(range(50))
+        assert [m.body["n"] for m in await bus.since(RESTART_GAP, {"supervisors"})] == list(
+            range(50)
+        )
 
         server.kill()  # Redis crashes with writes still to come
         assert server.process is not None
@@ -41,9 +44,9 @@ async def test_writes_arrive_in_order_and_survive_a_redis_restart(tmp_path: Path
         await server.start()
         await asyncio.wait_for(writer.drained(), 10)
 
-        messages = await bus.since(0, {"supervisors"})
+        messages = await bus.since(RESTART_GAP, {"supervisors"})
         assert [m.body["n"] for m in messages] == list(range(51))  # none lost, none twice
-        assert [m.seq for m in messages] == list(range(1, 52))
+        assert [m.seq for m in messages] == list(range(RESTART_GAP + 1, RESTART_GAP + 52))
         assert len(await read_calls(redis)) == 49
         await writer.stop()
         await redis.aclose()
@@ -67,17 +70,18 @@ async def test_messages_are_numbered_and_delivered_locally_before_redis_has_them
         out.write_call("L1", {"call_id": "L1"})
         out.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
         writer.submit(out)
-        assert [(m.seq, m.topic) for m in delivered] == [(earlier + 1, "agent.1001")]
-        assert await bus.last_seq() == earlier  # not in Redis yet, already delivered
+        first = earlier + RESTART_GAP + 1
+        assert [(m.seq, m.topic) for m in delivered] == [(first, "agent.1001")]
+        assert await bus.last_seq() < first  # not in Redis yet, already delivered
 
-        await asyncio.wait_for(writer.stored(earlier + 1), 5)  # once the pause is over
-        assert [m.body for m in await bus.since(earlier, {"agent.1001"})] == [
+        await asyncio.wait_for(writer.stored(first), 5)  # once the pause is over
+        assert [m.body for m in await bus.since(first - 1, {"agent.1001"})] == [
             {"type": "screen_pop", "call_id": "L1"}
         ]
         assert await read_calls(redis) == [{"call_id": "L1"}]
 
         seq = await asyncio.wait_for(writer.publish("agent.1001", {"type": "command_result"}), 5)
-        assert seq == earlier + 2 == await bus.last_seq()  # published means stored
+        assert seq == first + 1 == await bus.last_seq()  # published means stored
         writer.detach(delivered.append)
         await writer.stop()
         await redis.aclose()
@@ -101,4 +105,30 @@ async def test_a_stored_message_written_again_is_refused_and_changes_nothing(
         assert [m.seq for m in await bus.since(0, {"supervisors"})] == [1]
         assert await bus.last_seq() == 1
         assert await redis.hget("other", "k") == b"1"  # the rest of the batch still applied
+        await redis.aclose()
+
+
+async def test_a_successor_never_reuses_a_seq_its_predecessor_delivered_unstored(
+    tmp_path: Path,
+) -> None:
+    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
+    async with server:
+        redis = Redis.from_url(server.url, socket_timeout=5)
+        bus = Bus(redis)
+        crashed = OutboxWriter(bus)
+        await crashed.start()
+        delivered: list[int] = []
+        crashed.attach(lambda message: delivered.append(message.seq))
+        await crashed.stop()  # as if the process died between delivering and writing:
+        out = Outbox()
+        out.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
+        crashed.submit(out)  # the pop reaches a desktop, never Redis
+
+        successor = OutboxWriter(bus)
+        await successor.start()
+        later = await successor.publish("agent.1001", {"type": "call_update", "call_id": "L2"})
+        assert later > delivered[-1]
+        with pytest.raises(ResumeGap):  # the desktop holding the lost seq gets a snapshot
+            await bus.since(delivered[-1], {"agent.1001"})
+        await successor.stop()
         await redis.aclose()
