@@ -113,7 +113,7 @@ class GatewayServer:
                 close_timeout=CLOSE_TIMEOUT_S,
             )
         except BaseException:
-            await self._stop_reader()
+            await self._stop_feed()
             raise
         log.info("agent gateway listening on ws://%s:%d", self.host, self.port)
         return self
@@ -127,9 +127,7 @@ class GatewayServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        await self._stop_reader()
-        if self.local is not None:
-            self.local.detach(self.hub.dispatch)
+        await self._stop_feed()
 
     async def settle(self) -> None:
         """Wait until Redis holds every message this process's hub has dispatched, so that a
@@ -143,7 +141,9 @@ class GatewayServer:
             raise RuntimeError("the gateway has no bus reader")
         await asyncio.shield(self._reader)
 
-    async def _stop_reader(self) -> None:
+    async def _stop_feed(self) -> None:
+        if self.local is not None:
+            self.local.detach(self.hub.dispatch)
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
