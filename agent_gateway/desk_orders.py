@@ -14,8 +14,10 @@ from crm.db.models import OrderCall, WorkOrder
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
+from crm.errors import CrmError
 from crm.repo.calendar import load_calendar
 from crm.repo.orders import caller_history
+from crm.usecases.amend import AMENDABLE, amend_order
 from crm.usecases.register import register_order
 from telephony.tracker import Call
 
@@ -68,14 +70,12 @@ class DeskOrders:
     async def save(
         self, user_id: int, role: str, form: dict[str, Any], call: Call
     ) -> dict[str, Any]:
-        """Register the order of `call` from the desktop's form; the call fills in the caller.
+        """Register the order of `call` from the desktop's form (the call fills in the caller),
+        or, if the call has its order already, amend it with the form's fields.
 
-        A call has one order: saving again (a double click, a retry after a lost reply) returns
-        the order already registered instead of a second one.
+        A call has one order: saving again (a correction, a double click, a retry after a lost
+        reply) amends that order, which changes nothing when the form is the same.
         """
-        existing = await self.order_of(call.linkedid)
-        if existing is not None:
-            return {**existing, "call_id": call.linkedid, "existing": True}
         fields = {k: v for k, v in form.items() if k != "call_id"}
         fields.setdefault("caller_number", call.caller_number)
         fields.setdefault("caller_name", call.caller_name[:100])
@@ -85,8 +85,13 @@ class DeskOrders:
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_input=False)[0]
             raise OrderRejected(".".join(map(str, first["loc"])) or "order", first["msg"]) from None
-        new = new_order(body)
         actor = Actor(user_id=user_id, role=Role(role), unit_id=None)
+        existing = await self.order_of(call.linkedid)
+        if existing is not None:
+            changes = {name: getattr(body, name) for name in AMENDABLE & form.keys()}
+            changed = await self._amend(existing["order_id"], changes, actor)
+            return {**existing, "call_id": call.linkedid, "amended": changed}
+        new = new_order(body)
         async with self.sessions() as session, session.begin():
             order = await register_order(
                 session,
@@ -97,3 +102,18 @@ class DeskOrders:
                 calendar=await load_calendar(session),
             )
             return {"order_id": order.id, "number": order.number, "call_id": call.linkedid}
+
+    async def _amend(self, order_id: int, changes: dict[str, Any], actor: Actor) -> list[str]:
+        try:
+            async with self.sessions() as session, session.begin():
+                _, diff = await amend_order(
+                    session,
+                    order_id,
+                    changes,
+                    actor,
+                    now=utc_now(),
+                    calendar=await load_calendar(session),
+                )
+        except CrmError as exc:
+            raise OrderRejected(exc.field or "order", exc.message) from None
+        return sorted(diff)

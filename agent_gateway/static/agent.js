@@ -389,8 +389,10 @@ async function saveOrder(event) {
     const result = await runCommand("save_order", { order });
     if (result && result.ok) {
       const number = result.result && result.result.number ? result.result.number : "";
+      const amended = result.result ? result.result.amended : undefined;
+      const said = amended === undefined ? "工单已保存" : amended.length ? "工单已更新" : "工单无改动";
       node.className = "message success";
-      node.replaceChildren("工单已保存，编号 ", el("strong", { id: "order-number" }, number));
+      node.replaceChildren(`${said}，编号 `, el("strong", { id: "order-number" }, number));
     } else if (result) {
       node.className = "message error";
       setText(node, `保存失败：${describeError(result.error)}`);

@@ -18,6 +18,7 @@ from crm.api.schemas import (
     OrderIn,
     OrderOut,
     OrderPage,
+    OrderPatch,
     SuggestionOut,
     SweepOut,
     TransitionIn,
@@ -30,6 +31,7 @@ from crm.domain.masking import caller_view
 from crm.domain.routing import suggest
 from crm.errors import NotFound
 from crm.repo import audit, directory, orders, rules
+from crm.usecases.amend import amend_order
 from crm.usecases.register import CallRef, NewOrder, register_order
 from crm.usecases.supervision import issue_overdue_notices
 from crm.usecases.transition import apply_command, load_visible, visibility_unit
@@ -157,6 +159,18 @@ async def transition(ctx: Ctx) -> web.StreamResponse:
     return json(order_out(order, ctx.actor, ctx.today, ctx.now))
 
 
+async def amend(ctx: Ctx) -> web.StreamResponse:
+    order, _ = await amend_order(
+        ctx.session,
+        ctx.int_param("order_id"),
+        ctx.input(OrderPatch).model_dump(exclude_unset=True),
+        ctx.actor,
+        now=ctx.now,
+        calendar=await ctx.calendar(),
+    )
+    return json(order_out(order, ctx.actor, ctx.today, ctx.now))
+
+
 async def order_audit(ctx: Ctx) -> web.StreamResponse:
     order = await load_visible(ctx.session, ctx.int_param("order_id"), ctx.actor)
     entries = await audit.history(ctx.session, order.id)
@@ -227,6 +241,9 @@ ENDPOINTS = (
     Endpoint("GET", "/api/orders/export.csv", export_orders, "Export orders as CSV",
              query=ListQuery, content_type="text/csv"),
     Endpoint("GET", ORDER, get_order, "One order", response=OrderOut),
+    Endpoint("PATCH", ORDER, amend,
+             "Correct the intake details before dispatch (409 once dispatched)", CALL_TAKERS,
+             body=OrderPatch, response=OrderOut),
     Endpoint("POST", ORDER + "/transitions", transition,
              "Apply a lifecycle action (409 if the order's state does not allow it)",
              body=TransitionIn, response=OrderOut),

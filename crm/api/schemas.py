@@ -60,6 +60,19 @@ class OrderIn(Strict):
     calls: list[CallIn] = Field(default_factory=list, max_length=20)
 
 
+class OrderPatch(Strict):
+    """The intake details the centre may correct before dispatch; only those given change."""
+
+    caller_name: str = Field(default="", max_length=100)
+    confidential: bool = False
+    location: str = Field(default="", max_length=300)
+    text: str = Field(default="", min_length=1, max_length=4000)
+    order_type: OrderType = OrderType.CONSULTATION
+    urgency: Urgency = Urgency.NORMAL
+    severity: Severity = Severity.GENERAL
+    statutory_days: int | None = Field(default=None, ge=1, le=365)
+
+
 class CallOut(Out):
     linkedid: str
     recording: str

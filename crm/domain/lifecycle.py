@@ -97,6 +97,17 @@ def check_register(actor: Actor) -> Status:
     return Status.REGISTERED
 
 
+def check_amend(status: Status, actor: Actor) -> None:
+    """The centre corrects an order's intake details until it is dispatched; after that the
+    units work from what they were sent, and changes go through the lifecycle."""
+    if actor.role not in _CENTRE:
+        raise Forbidden("role_forbidden", f"role {actor.role.value} may not amend orders")
+    if status is not Status.REGISTERED:
+        raise IllegalTransition(
+            "order_locked", f"an order that is {status.value} can no longer be amended"
+        )
+
+
 def decide(order: OrderFacts, actor: Actor, action: Action) -> Status:
     """Return the state the order moves to, or raise why it may not."""
     entry = TRANSITIONS.get((order.status, action))

@@ -119,6 +119,11 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
         await expect(saved).to_have_text(re.compile(r"\S+"))
         await expect(page.locator("#order-result")).to_contain_text("工单已保存")
         order_number = await saved.inner_text()
+        # A correction while still talking: saving again amends the same order.
+        await page.fill("#order-location", "幸福路 12 号小区东门岗亭旁")
+        await page.click("#order-save")
+        await expect(page.locator("#order-result")).to_contain_text("工单已更新")
+        await expect(saved).to_have_text(order_number)
         await desk.screenshot("hotline_agent_desk")
 
         # The caller hangs up: the call's state follows.
@@ -135,7 +140,7 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
     assert order.order_type is OrderType.COMPLAINT
     assert order.caller_number == number and order.caller_name == "张秀英"
     assert order.text == "来电人再次反映幸福路小区路灯不亮，请尽快维修"
-    assert order.location == "幸福路 12 号小区东门"
+    assert order.location == "幸福路 12 号小区东门岗亭旁"
     assert [c.linkedid for c in order.calls] == [call.linkedid]
 
 

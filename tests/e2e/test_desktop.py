@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 
-from crm.db.models import OrderCall, WorkOrder
+from crm.db.models import AuditEntry, OrderCall, WorkOrder
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from hotline_cli.sipp import CallerIdentity, CallerPlan, CallerResult
@@ -144,13 +144,21 @@ async def test_pop_before_answer_then_order_with_the_linkedid(
         "order_type": "complaint", "text": "噪音扰民 夜间施工", "location": "建设路 8 号",
     })  # fmt: skip
     assert result["ok"], result
-    again = await desk.command("save_order", order={"order_type": "complaint", "text": "重复提交"})
-    assert again["result"] == {**result["result"], "existing": True}  # one call, one order
+    # Saving again amends that order (one call, one order); the same form again changes nothing.
+    corrected = {"order_type": "complaint", "text": "噪音扰民 夜间施工 已持续一周"}
+    again = await desk.command("save_order", order=corrected)
+    assert again["result"] == {**result["result"], "amended": ["text"]}, again
+    same = await desk.command("save_order", order=corrected)
+    assert same["result"] == {**result["result"], "amended": []}, same
     async with centre.hotline.sessions() as session:
         order = await session.scalar(
             select(WorkOrder).where(WorkOrder.number == result["result"]["number"])
         )
         assert order is not None and order.caller_number == CALLER.number
+        assert (order.text, order.location) == (corrected["text"], "建设路 8 号")
+        trail = await session.scalars(select(AuditEntry.action).where(
+            AuditEntry.order_id == order.id).order_by(AuditEntry.id))  # fmt: skip
+        assert list(trail) == ["register", "amend"]
         linked = await session.scalars(select(OrderCall.linkedid).where(
             OrderCall.order_id == order.id))  # fmt: skip
         assert list(linked) == [pop["call_id"]]

@@ -1,0 +1,85 @@
+"""Amending an order's intake details before dispatch: the call-taker corrects what they typed."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db.models import WorkOrder
+from crm.db.prepared import DriverConnection
+from crm.domain import deadlines, lifecycle
+from crm.domain.calendar import WorkCalendar
+from crm.domain.enums import EMERGENCY_TYPES
+from crm.errors import Conflict, Denied
+from crm.repo import audit
+from crm.usecases.transition import load_visible
+
+AMENDABLE = frozenset(
+    {
+        "caller_name",
+        "confidential",
+        "location",
+        "text",
+        "order_type",
+        "urgency",
+        "severity",
+        "statutory_days",
+    }
+)
+_TIME_LIMIT_FIELDS = frozenset({"order_type", "urgency", "statutory_days"})
+
+
+async def amend_order(
+    session: AsyncSession,
+    order_id: int,
+    changes: Mapping[str, Any],
+    actor: lifecycle.Actor,
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> tuple[WorkOrder, dict[str, list[Any]]]:
+    """Apply `changes` (AMENDABLE fields only) and audit them as one entry; return the order
+    and what changed, field → [before, after] (empty: nothing changed, nothing written). A new
+    type or urgency counts the time limit again from the intake day. The caller commits."""
+    unknown = changes.keys() - AMENDABLE
+    if unknown:
+        raise ValueError(f"not amendable: {sorted(unknown)}")
+    order = await load_visible(session, order_id, actor, for_update=True)
+    try:
+        lifecycle.check_amend(order.status, actor)
+    except lifecycle.Forbidden as exc:
+        raise Denied(exc.code, exc.message) from exc
+    except lifecycle.IllegalTransition as exc:
+        raise Conflict(exc.code, exc.message) from exc
+    diff = {
+        name: [getattr(order, name), value]
+        for name, value in changes.items()
+        if getattr(order, name) != value
+    }
+    if not diff:
+        return order, {}
+    for name, (_, value) in diff.items():
+        setattr(order, name, value)
+    if diff.keys() & _TIME_LIMIT_FIELDS:
+        due = deadlines.due_date(
+            order.limit_start,
+            order.order_type,
+            order.urgency,
+            calendar,
+            extension_days=order.extension_days,
+            statutory_days=order.statutory_days,
+        )
+        order.due_date = due.day if due else None
+        order.due_provisional = due.provisional if due else False
+        order.transfer_due_at = (
+            deadlines.transfer_due_at(order.registered_at)
+            if order.order_type in EMERGENCY_TYPES
+            else None
+        )
+    order.updated_at = now
+    await session.flush()
+    driver = await DriverConnection.of(session)
+    status = order.status
+    await audit.append(driver, order.id, actor, "amend", status, status, now, {"changes": diff})
+    return order, diff

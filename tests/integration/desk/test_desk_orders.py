@@ -1,0 +1,59 @@
+"""The order of a call as desktops save it, on a real (SQLite) CRM database: one order per
+call, corrected by saving again until it is dispatched."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent_gateway.desk_orders import DeskOrders, OrderRejected
+from crm.db.engine import create_engine, session_factory
+from crm.db.migrate import migrate
+from crm.domain.clock import utc_now
+from crm.domain.commands import Dispatch
+from crm.domain.enums import Role, UnitKind
+from crm.domain.lifecycle import Actor
+from crm.repo.calendar import load_calendar
+from crm.repo.directory import create_unit, create_user
+from crm.usecases.transition import apply_command
+from telephony.tracker import Call, CallState
+
+CALL = Call("1700000000.7", "1700000000.7", "PJSIP/carrier-00000007", "13800001111", "李雷",
+            1_700_000_000.0, CallState.TALKING, recording="20261122/1700000000.7.wav")  # fmt: skip
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}")
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def test_saving_again_amends_until_dispatched(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        agent, _ = await create_user(session, "agent", Role.AGENT, None)
+        unit = await create_unit(session, "URBAN", "城市管理局", UnitKind.DEPARTMENT)
+    desk = DeskOrders(sessions, "SZ12345")
+    form = {"order_type": "complaint", "text": "路灯不亮", "location": "幸福路"}
+
+    saved = await desk.save(agent.id, "agent", form, CALL)
+    assert saved.keys() == {"order_id", "number", "call_id"}
+    fixed = await desk.save(agent.id, "agent", {**form, "text": "路灯不亮一周"}, CALL)
+    assert fixed == {**saved, "amended": ["text"]}
+    with pytest.raises(OrderRejected) as bad:
+        await desk.save(agent.id, "agent", {**form, "text": ""}, CALL)
+    assert bad.value.field == "text"
+
+    async with sessions() as session, session.begin():
+        actor = Actor(agent.id, Role.AGENT, None)
+        await apply_command(
+            session, saved["order_id"], Dispatch(lead_unit_id=unit.id), actor,
+            now=utc_now(), calendar=await load_calendar(session),
+        )  # fmt: skip
+    with pytest.raises(OrderRejected, match="no longer be amended"):
+        await desk.save(agent.id, "agent", {**form, "text": "再改"}, CALL)
