@@ -201,10 +201,13 @@ class DeskService:
         return []
 
     def _confidential(self, call: Call) -> bool:
-        """Whether the caller asked for confidentiality on an earlier order (as far as known)."""
+        """Whether the caller asked for confidentiality on an earlier order. Not known yet (the
+        history is late or failed) counts as yes: a number is never shown by mistake."""
         task = self._history.get(call.linkedid)
-        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
-            return False
+        if task is None:
+            return False  # no number to hide (an anonymous caller), or the call is over
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return bool(call.caller_number)
         return any(item.get("confidential") for item in task.result())
 
     def _mirror(self, out: Outbox, call: Call, confidential: bool) -> None:
