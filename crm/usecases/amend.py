@@ -13,7 +13,7 @@ from crm.domain.calendar import WorkCalendar
 from crm.domain.enums import EMERGENCY_TYPES
 from crm.errors import Conflict, Denied
 from crm.repo import audit
-from crm.usecases.transition import load_visible
+from crm.usecases.transition import load_visible, recompute_due
 
 AMENDABLE = frozenset(
     {
@@ -62,16 +62,7 @@ async def amend_order(
     for name, (_, value) in diff.items():
         setattr(order, name, value)
     if diff.keys() & _TIME_LIMIT_FIELDS:
-        due = deadlines.due_date(
-            order.limit_start,
-            order.order_type,
-            order.urgency,
-            calendar,
-            extension_days=order.extension_days,
-            statutory_days=order.statutory_days,
-        )
-        order.due_date = due.day if due else None
-        order.due_provisional = due.provisional if due else False
+        recompute_due(order, calendar)
         order.transfer_due_at = (
             deadlines.transfer_due_at(order.registered_at)
             if order.order_type in EMERGENCY_TYPES

@@ -65,7 +65,8 @@ async def _check_units(session: AsyncSession, command: c.Dispatch) -> None:
         )
 
 
-def _recompute_due(order: WorkOrder, calendar: WorkCalendar) -> None:
+def recompute_due(order: WorkOrder, calendar: WorkCalendar) -> None:
+    """The due date from the intake day, the type, urgency and granted extension days."""
     due = deadlines.due_date(
         order.limit_start,
         order.order_type,
@@ -100,7 +101,7 @@ async def _carry_out(
                 order.limit_start = local_date(now)
                 order.extension_days = 0
                 order.extensions_granted = 0
-                _recompute_due(order, calendar)
+                recompute_due(order, calendar)
             order.lead_unit_id = lead
             order.assists = [
                 OrderUnit(unit_id=u, unit_role=UnitRole.ASSIST) for u in dict.fromkeys(assists)
@@ -152,7 +153,7 @@ async def _carry_out(
             if approve:
                 order.extension_days += _grant(order, days)
                 order.extensions_granted += 1
-                _recompute_due(order, calendar)
+                recompute_due(order, calendar)
             order.extension_requested_days = None
             return {"approve": approve, "days": days, "note": note, "due_date": _iso(order)}
         case c.Supervise(note=note):

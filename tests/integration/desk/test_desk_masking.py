@@ -4,18 +4,13 @@ masked as well while that is not known (history late or failed): never shown by 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis
 
 from agent_gateway.bus import Bus, BusMessage
 from agent_gateway.desk_service import DeskService
-from hotline_cli.ports import free_tcp_port
-from hotline_cli.processes import RedisProcess
 from telephony.events import AgentRinging
 from telephony.tracker import Call, CallChanged, CallState, CallTracker
 
@@ -23,15 +18,6 @@ from telephony.tracker import Call, CallChanged, CallState, CallTracker
 class NoAmi:
     async def action(self, name: str, timeout: float = 5.0, **headers: str) -> dict[str, str]:
         return {"Response": "Success"}
-
-
-@pytest.fixture
-async def redis(tmp_path: Path) -> AsyncIterator[Redis]:
-    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
-    async with server:
-        client = Redis.from_url(server.url)
-        yield client
-        await client.aclose()
 
 
 async def pop_for(redis: Redis, history: Any) -> dict[str, Any]:

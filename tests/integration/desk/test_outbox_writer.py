@@ -3,132 +3,105 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from agent_gateway.bus import Bus, BusMessage, ResumeGap
 from agent_gateway.desk_outbox import RESTART_GAP, Outbox, OutboxWriter
 from agent_gateway.store import read_calls
-from hotline_cli.ports import free_tcp_port
 from hotline_cli.processes import RedisProcess
 
 
-async def test_writes_arrive_in_order_and_survive_a_redis_restart(tmp_path: Path) -> None:
-    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
-    async with server:
-        redis = Redis.from_url(server.url, socket_timeout=1, socket_connect_timeout=1)
-        bus = Bus(redis)
-        writer = OutboxWriter(bus)
-        await writer.start()
-        for n in range(50):
-            out = Outbox()
-            out.write_call(f"call-{n}", {"call_id": f"call-{n}", "n": n})
-            out.publish("supervisors", {"type": "call_update", "n": n})
-            writer.submit(out)
-        await asyncio.wait_for(writer.drained(), 5)
-        assert [m.body["n"] for m in await bus.since(RESTART_GAP, {"supervisors"})] == list(
-            range(50)
-        )
-
-        server.kill()  # Redis crashes with writes still to come
-        assert server.process is not None
-        await server.process.wait()
-        late = Outbox()
-        late.remove_call("call-0")
-        late.publish("supervisors", {"type": "call_update", "n": 50})
-        writer.submit(late)
-        await asyncio.sleep(0.5)  # the writer is retrying meanwhile
-        await server.start()
-        await asyncio.wait_for(writer.drained(), 10)
-
-        messages = await bus.since(RESTART_GAP, {"supervisors"})
-        assert [m.body["n"] for m in messages] == list(range(51))  # none lost, none twice
-        assert [m.seq for m in messages] == list(range(RESTART_GAP + 1, RESTART_GAP + 52))
-        assert len(await read_calls(redis)) == 49
-        await writer.stop()
-        await redis.aclose()
-
-
-async def test_messages_are_numbered_and_delivered_locally_before_redis_has_them(
-    tmp_path: Path,
+async def test_writes_arrive_in_order_and_survive_a_redis_restart(
+    redis_server: RedisProcess, bus: Bus
 ) -> None:
-    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
-    async with server:
-        redis = Redis.from_url(server.url, socket_timeout=3)
-        bus = Bus(redis)
-        earlier = await bus.publish("supervisors", {"type": "queue_stats"})  # a previous run
-        writer = OutboxWriter(bus)
-        await writer.start()
-        delivered: list[BusMessage] = []
-        writer.attach(delivered.append)
-
-        await redis.client_pause(1500, all=False)  # Redis stalls
+    writer = OutboxWriter(bus)
+    await writer.start()
+    for n in range(50):
         out = Outbox()
-        out.write_call("L1", {"call_id": "L1"})
-        out.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
+        out.write_call(f"call-{n}", {"call_id": f"call-{n}", "n": n})
+        out.publish("supervisors", {"type": "call_update", "n": n})
         writer.submit(out)
-        first = earlier + RESTART_GAP + 1
-        assert [(m.seq, m.topic) for m in delivered] == [(first, "agent.1001")]
-        assert await bus.last_seq() < first  # not in Redis yet, already delivered
+    await asyncio.wait_for(writer.drained(), 5)
+    assert [m.body["n"] for m in await bus.since(RESTART_GAP, {"supervisors"})] == list(range(50))
 
-        await asyncio.wait_for(writer.stored(first), 5)  # once the pause is over
-        assert [m.body for m in await bus.since(first - 1, {"agent.1001"})] == [
-            {"type": "screen_pop", "call_id": "L1"}
-        ]
-        assert await read_calls(redis) == [{"call_id": "L1"}]
+    redis_server.kill()  # Redis crashes with writes still to come
+    assert redis_server.process is not None
+    await redis_server.process.wait()
+    late = Outbox()
+    late.remove_call("call-0")
+    late.publish("supervisors", {"type": "call_update", "n": 50})
+    writer.submit(late)
+    await asyncio.sleep(0.5)  # the writer is retrying meanwhile
+    await redis_server.start()
+    await asyncio.wait_for(writer.drained(), 10)
 
-        seq = await asyncio.wait_for(writer.publish("agent.1001", {"type": "command_result"}), 5)
-        assert seq == first + 1 == await bus.last_seq()  # published means stored
-        writer.detach(delivered.append)
-        await writer.stop()
-        await redis.aclose()
+    messages = await bus.since(RESTART_GAP, {"supervisors"})
+    assert [m.body["n"] for m in messages] == list(range(51))  # none lost, none twice
+    assert [m.seq for m in messages] == list(range(RESTART_GAP + 1, RESTART_GAP + 52))
+    assert len(await read_calls(bus.redis)) == 49
+    await writer.stop()
 
 
-async def test_a_stored_message_written_again_is_refused_and_changes_nothing(
-    tmp_path: Path,
-) -> None:
+async def test_messages_are_numbered_and_delivered_locally_before_redis_has_them(bus: Bus) -> None:
+    redis = bus.redis
+    earlier = await bus.publish("supervisors", {"type": "queue_stats"})  # a previous run
+    writer = OutboxWriter(bus)
+    await writer.start()
+    delivered: list[BusMessage] = []
+    writer.attach(delivered.append)
+
+    await redis.client_pause(1500, all=False)  # Redis stalls
+    out = Outbox()
+    out.write_call("L1", {"call_id": "L1"})
+    out.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
+    writer.submit(out)
+    first = earlier + RESTART_GAP + 1
+    assert [(m.seq, m.topic) for m in delivered] == [(first, "agent.1001")]
+    assert await bus.last_seq() < first  # not in Redis yet, already delivered
+
+    await asyncio.wait_for(writer.stored(first), 5)  # once the pause is over
+    assert [m.body for m in await bus.since(first - 1, {"agent.1001"})] == [
+        {"type": "screen_pop", "call_id": "L1"}
+    ]
+    assert await read_calls(redis) == [{"call_id": "L1"}]
+
+    seq = await asyncio.wait_for(writer.publish("agent.1001", {"type": "command_result"}), 5)
+    assert seq == first + 1 == await bus.last_seq()  # published means stored
+    writer.detach(delivered.append)
+    await writer.stop()
+
+
+async def test_a_stored_message_written_again_is_refused_and_changes_nothing(bus: Bus) -> None:
     """What makes a retried batch harmless: the try whose answer was lost did store it."""
-    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
-    async with server:
-        redis = Redis.from_url(server.url)
-        bus = Bus(redis)
-        message = BusMessage(1, "supervisors", {"type": "call_update", "n": 1})
-        for attempt in range(2):
-            async with redis.pipeline(transaction=True) as pipeline:
-                bus.publish_in(pipeline, message)
-                pipeline.hset("other", "k", attempt)
-                replies = await pipeline.execute(raise_on_error=False)
-            assert isinstance(replies[0], ResponseError) == (attempt == 1)
-        assert [m.seq for m in await bus.since(0, {"supervisors"})] == [1]
-        assert await bus.last_seq() == 1
-        assert await redis.hget("other", "k") == b"1"  # the rest of the batch still applied
-        await redis.aclose()
+    redis = bus.redis
+    message = BusMessage(1, "supervisors", {"type": "call_update", "n": 1})
+    for attempt in range(2):
+        async with redis.pipeline(transaction=True) as pipeline:
+            bus.publish_in(pipeline, message)
+            pipeline.hset("other", "k", attempt)
+            replies = await pipeline.execute(raise_on_error=False)
+        assert isinstance(replies[0], ResponseError) == (attempt == 1)
+    assert [m.seq for m in await bus.since(0, {"supervisors"})] == [1]
+    assert await bus.last_seq() == 1
+    assert await redis.hget("other", "k") == b"1"  # the rest of the batch still applied
 
 
-async def test_a_successor_never_reuses_a_seq_its_predecessor_delivered_unstored(
-    tmp_path: Path,
-) -> None:
-    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
-    async with server:
-        redis = Redis.from_url(server.url, socket_timeout=5)
-        bus = Bus(redis)
-        crashed = OutboxWriter(bus)
-        await crashed.start()
-        delivered: list[int] = []
-        crashed.attach(lambda message: delivered.append(message.seq))
-        await crashed.stop()  # as if the process died between delivering and writing:
-        out = Outbox()
-        out.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
-        crashed.submit(out)  # the pop reaches a desktop, never Redis
+async def test_a_successor_never_reuses_a_seq_its_predecessor_delivered_unstored(bus: Bus) -> None:
+    crashed = OutboxWriter(bus)
+    await crashed.start()
+    delivered: list[int] = []
+    crashed.attach(lambda message: delivered.append(message.seq))
+    await crashed.stop()  # as if the process died between delivering and writing:
+    out = Outbox()
+    out.publish("agent.1001", {"type": "screen_pop", "call_id": "L1"})
+    crashed.submit(out)  # the pop reaches a desktop, never Redis
 
-        successor = OutboxWriter(bus)
-        await successor.start()
-        later = await successor.publish("agent.1001", {"type": "call_update", "call_id": "L2"})
-        assert later > delivered[-1]
-        with pytest.raises(ResumeGap):  # the desktop holding the lost seq gets a snapshot
-            await bus.since(delivered[-1], {"agent.1001"})
-        await successor.stop()
-        await redis.aclose()
+    successor = OutboxWriter(bus)
+    await successor.start()
+    later = await successor.publish("agent.1001", {"type": "call_update", "call_id": "L2"})
+    assert later > delivered[-1]
+    with pytest.raises(ResumeGap):  # the desktop holding the lost seq gets a snapshot
+        await bus.since(delivered[-1], {"agent.1001"})
+    await successor.stop()
