@@ -22,6 +22,7 @@ from telephony.actions import (
     add_queue_member,
     blind_transfer,
     hang_up,
+    interface_of,
     pause_member,
     remove_queue_member,
 )
@@ -141,6 +142,8 @@ class CommandExecutor:
         call = self.tracker.get(str(call_id)) if call_id else None
         if call is None:
             raise CommandFailed("no_call", "no call to attach the order to (give call_id)")
+        if call.agent_interface != interface_of(ext):
+            raise CommandFailed("not_your_call", "this call was not answered at your desk")
         try:
             return await self.orders.save(
                 int(command.get("user_id", 0)), str(command.get("role", "")), form, call

@@ -150,6 +150,9 @@ async def test_pop_before_answer_then_order_with_the_linkedid(
     assert again["result"] == {**result["result"], "amended": ["text"]}, again
     same = await desk.command("save_order", order=corrected)
     assert same["result"] == {**result["result"], "amended": []}, same
+    (other,) = (d for ext, d in agents.items() if ext != pop["extension"])
+    stranger = await other.command("save_order", order={**corrected, "call_id": pop["call_id"]})
+    assert stranger["error"]["code"] == "not_your_call", stranger  # rang there, not answered
     async with centre.hotline.sessions() as session:
         order = await session.scalar(
             select(WorkOrder).where(WorkOrder.number == result["result"]["number"])
