@@ -2,8 +2,8 @@
 
 A screen pop must reach the desktop within milliseconds; a Redis round trip and a second
 process on the way cost more than that on a busy machine. So the backend numbers each
-message itself the moment it is submitted (it is the bus's only publisher; the numbering
-starts from the bus's last seq) and hands it at once to its in-process gateway, while one
+message itself the moment it is submitted (it is the bus's only publisher) and hands it at
+once to its in-process gateway, while one
 writer task sends everything queued so far to Redis in one MULTI/EXEC round trip, in order,
 for the other gateway processes and for desktops that resume.
 
