@@ -28,7 +28,7 @@ AGENTS = (
 )
 
 
-def e2e_settings(state_dir: Path) -> Settings:
+def e2e_settings(state_dir: Path, overflow_after_s: int = 60) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory."""
     rtp = 30000 + secrets.randbelow(300) * 100
     agents = [
@@ -61,7 +61,7 @@ def e2e_settings(state_dir: Path) -> Settings:
                     "wrapup_s": 0,
                     "ring_timeout_s": 10,
                     "overflow_skill": "overflow",
-                    "overflow_after_s": 60,
+                    "overflow_after_s": overflow_after_s,
                 },
                 {"name": "complaint", "skill": "complaint", "wrapup_s": 0, "ring_timeout_s": 10},
             ],
@@ -134,9 +134,11 @@ class Centre:
 
 
 @asynccontextmanager
-async def running_centre(state_dir: Path, ring_ms: int = 800) -> AsyncIterator[Centre]:
+async def running_centre(
+    state_dir: Path, ring_ms: int = 800, overflow_after_s: int = 60
+) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk."""
-    settings = e2e_settings(state_dir)
+    settings = e2e_settings(state_dir, overflow_after_s)
     log = CallLog()
     workdir = state_dir / "sipp"
     async with running_hotline(settings, [log]) as hotline, AsyncExitStack() as phones:

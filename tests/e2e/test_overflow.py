@@ -1,0 +1,60 @@
+"""Overflow seats: when the hotline's own agents are all busy, a caller who has waited
+`overflow_after_s` is offered to the overflow seats too (penalty 1, widened by a queue rule).
+
+app_queue checks its penalty rules only between ring rounds, and a round in which nobody may
+be rung still lasts the ring timeout: the seat is offered up to one ring timeout late."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from hotline_cli.sipp import CallerIdentity, CallerPlan
+from telephony.tracker import CallState
+from tests.e2e.harness import Centre, running_centre
+
+OVERFLOW_AFTER_S = 3
+RING_TIMEOUT_S = 10  # the hotline queue's, in the E2E settings
+
+
+@pytest.fixture(scope="module")
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    state = tmp_path_factory.mktemp("overflow")
+    async with running_centre(state, overflow_after_s=OVERFLOW_AFTER_S) as centre:
+        yield centre
+
+
+async def test_overflow_seat_answers_after_the_wait_and_not_before(centre: Centre) -> None:
+    ami = centre.hotline.ami
+    await ami.action("QueuePause", Interface="PJSIP/1001", Paused="true", Reason="会议")
+    await ami.action("QueuePause", Interface="PJSIP/1002", Paused="true", Reason="会议")
+    try:
+        result = await centre.call(
+            [CallerIdentity("孙七", "13900000077")],
+            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=20_000),
+        )
+    finally:
+        await ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+        await ami.action("QueuePause", Interface="PJSIP/1002", Paused="false")
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000077")
+    assert call.state is CallState.ENDED and call.queue == "hotline"
+    assert (call.agent_interface, call.agent_name) == ("PJSIP/1901", "赵敏")
+    # Not offered before the wait; at most a ring round (+ the 1 s retry) late; the phone
+    # then rings 0.8 s before it answers.
+    assert call.wait_time_s is not None
+    assert OVERFLOW_AFTER_S < call.wait_time_s < OVERFLOW_AFTER_S + RING_TIMEOUT_S + 3
+
+
+async def test_with_an_agent_free_the_overflow_seat_is_not_rung(centre: Centre) -> None:
+    result = await centre.call(
+        [CallerIdentity("周八", "13900000078")],
+        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=4000),
+    )
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000078")
+    assert call.agent_interface in {"PJSIP/1001", "PJSIP/1002"}
+    mine = [e.call for e in centre.log.effects if e.call.linkedid == call.linkedid]
+    rung = {interface for state in mine for interface in state.ringing}
+    assert "PJSIP/1901" not in rung
