@@ -90,6 +90,11 @@ class OutboxWriter:
     def detach(self, sink: Sink) -> None:
         self._sinks.remove(sink)
 
+    @property
+    def submitted(self) -> int:
+        """The seq of the last message submitted (delivered locally, perhaps not yet stored)."""
+        return self._seq
+
     def submit(self, outbox: Outbox) -> None:
         if not outbox.writes:
             return
@@ -110,7 +115,7 @@ class OutboxWriter:
         out = Outbox()
         out.publish(topic, body)
         self.submit(out)
-        seq = self._seq
+        seq = self.submitted
         await self.stored(seq)
         return seq
 

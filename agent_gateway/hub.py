@@ -52,7 +52,6 @@ class Hub:
     def __init__(self) -> None:
         self._by_topic: dict[str, set[Subscriber]] = defaultdict(set)
         self._count = 0
-        self.dispatched = 0  # the seq of the last message dispatched
 
     def __len__(self) -> int:
         return self._count
@@ -77,7 +76,6 @@ class Hub:
         self._count -= removed
 
     def dispatch(self, message: BusMessage) -> None:
-        self.dispatched = message.seq
         members = self._by_topic.get(message.topic)
         if not members:
             return

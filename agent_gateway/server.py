@@ -42,6 +42,9 @@ class LocalPublisher(Protocol):
 
     def detach(self, sink: Callable[[BusMessage], None]) -> None: ...
 
+    @property
+    def submitted(self) -> int: ...
+
     async def stored(self, seq: int) -> None: ...
 
 
@@ -130,10 +133,11 @@ class GatewayServer:
         await self._stop_feed()
 
     async def settle(self) -> None:
-        """Wait until Redis holds every message this process's hub has dispatched, so that a
-        snapshot or catch-up read from Redis after it misses nothing the hub sent before."""
+        """Wait until Redis holds every message published so far in this process (those the
+        hub dispatched, and any from before it was attached), so that a snapshot or catch-up
+        read from Redis after it misses nothing the hub sent before."""
         if self.local is not None:
-            await self.local.stored(self.hub.dispatched)
+            await self.local.stored(self.local.submitted)
 
     async def wait(self) -> None:
         """Return only if the bus reader fails (it rides out Redis outages by itself)."""

@@ -2,7 +2,7 @@
 
 Ordering without loss or repeats rests on one number, `_sent`: the bus position the desktop
 has been brought up to. The subscriber is registered with the hub *before* the catch-up reads
-Redis (and the catch-up first lets Redis hold all the hub has dispatched: `settle`), so
+Redis (and the catch-up first lets Redis hold all published so far: `settle`), so
 nothing published meanwhile is missed; any frame the hub queued that the catch-up already
 covered (seq ≤ `_sent`) is skipped by the forwarder. A lock keeps catch-up and forwarding
 from interleaving.

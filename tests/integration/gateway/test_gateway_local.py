@@ -67,3 +67,20 @@ async def test_resume_elsewhere_from_a_seq_redis_does_not_hold_yet_loses_and_rep
         update = await recv_json(desktop, timeout=5)  # no snapshot, no repeated pop
         assert update == {"type": "call_update", "call_id": "L2", "seq": later}
     await writer.stop()
+
+
+async def test_what_was_published_before_the_gateway_started_is_in_its_first_snapshot(
+    bus: Bus,
+) -> None:
+    writer = OutboxWriter(bus)
+    await writer.start()
+    await bus.redis.client_pause(800, all=False)
+    writer.submit(ringing_call("L3"))  # the backend at work before its gateway listens
+    async with (
+        running_gateway(bus, local=writer) as gateway,
+        connect(ws_url(gateway.port, ticket())) as agent,
+    ):
+        await recv_until(agent, "hello", timeout=5)
+        snapshot = await recv_until(agent, "snapshot")
+        assert [call["call_id"] for call in snapshot["calls"]] == ["L3"]
+    await writer.stop()
