@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from config.settings import Settings, load_settings
 from hotline_cli.app import Hotline, running_hotline
@@ -28,8 +29,11 @@ AGENTS = (
 )
 
 
-def e2e_settings(state_dir: Path, overflow_after_s: int = 60) -> Settings:
-    """The packaged settings, moved onto free ports and a private state directory."""
+def e2e_settings(
+    state_dir: Path, overflow_after_s: int = 60, trunks: dict[str, Any] | None = None
+) -> Settings:
+    """The packaged settings, moved onto free ports and a private state directory (`trunks`
+    replaces the packaged 110/119/120 trunks)."""
     rtp = 30000 + secrets.randbelow(300) * 100
     agents = [
         {
@@ -54,6 +58,7 @@ def e2e_settings(state_dir: Path, overflow_after_s: int = 60) -> Settings:
         },
             "redis": {"port": free_tcp_port()},
             "agents": agents,
+            **({"trunks": trunks} if trunks is not None else {}),
             "queues": [
                 {
                     "name": "hotline",
@@ -135,10 +140,13 @@ class Centre:
 
 @asynccontextmanager
 async def running_centre(
-    state_dir: Path, ring_ms: int = 800, overflow_after_s: int = 60
+    state_dir: Path,
+    ring_ms: int = 800,
+    overflow_after_s: int = 60,
+    trunks: dict[str, Any] | None = None,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk."""
-    settings = e2e_settings(state_dir, overflow_after_s)
+    settings = e2e_settings(state_dir, overflow_after_s, trunks)
     log = CallLog()
     workdir = state_dir / "sipp"
     async with running_hotline(settings, [log]) as hotline, AsyncExitStack() as phones:

@@ -1,0 +1,68 @@
+"""A caller sent on to 110 when the police trunk's primary is down: the backup takes the call
+(the dialplan tries the primary for `dial_timeout_s`, then the backup)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hotline_cli.ports import free_udp_port
+from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan
+from telephony.actions import blind_transfer
+from telephony.asterisk_config import CONTEXT_AGENTS
+from telephony.tracker import CallState
+from tests.e2e.harness import Centre, running_centre
+
+PRIMARY, BACKUP = free_udp_port(), free_udp_port()  # nothing ever answers on the primary
+
+
+@pytest.fixture(scope="module")
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    police = {
+        "number": "110",
+        "primary": f"127.0.0.1:{PRIMARY}",
+        "backup": f"127.0.0.1:{BACKUP}",
+        "dial_timeout_s": 3,
+    }
+    state = tmp_path_factory.mktemp("failover")
+    async with running_centre(state, trunks={"police": police}) as centre:
+        yield centre
+
+
+async def trunk_legs(centre: Centre) -> dict[str, str]:
+    """Trunk channels Asterisk has now, by endpoint, with their state."""
+    channels = await centre.hotline.ami.action_list("CoreShowChannels")
+    return {
+        c["Channel"].rsplit("-", 1)[0]: c.get("ChannelStateDesc", "")
+        for c in channels
+        if c.get("Channel", "").startswith("PJSIP/trunk-")
+    }
+
+
+async def test_transfer_to_110_fails_over_to_the_backup_trunk(
+    centre: Centre, tmp_path: Path
+) -> None:
+    number = "13911115555"
+    async with AgentPhone(tmp_path, "127.0.0.1", BACKUP, ring_ms=300):  # the backup's far end
+        call = asyncio.create_task(centre.call(
+            [CallerIdentity("吴九", number)],
+            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=16_000),
+        ))  # fmt: skip
+        talking = await centre.log.wait_for(
+            lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
+        )
+        await blind_transfer(centre.hotline.ami, talking.call.agent_channel, CONTEXT_AGENTS, "110")
+
+        seen: list[dict[str, str]] = []
+        async with asyncio.timeout(10):
+            while (legs := await trunk_legs(centre)).get("PJSIP/trunk-110-backup") != "Up":
+                seen.append(legs)
+                await asyncio.sleep(0.2)
+        assert "PJSIP/trunk-110-primary" in {leg for legs in seen for leg in legs}  # tried first
+        assert "PJSIP/trunk-110-primary" not in legs  # and given up
+        assert (await call).ok  # the caller stayed on the line, now with the backup trunk
+    ended = await centre.log.wait_ended(number)
+    assert ended.state is CallState.ENDED
