@@ -138,6 +138,19 @@ class Centre:
         )
 
 
+    @asynccontextmanager
+    async def agents_paused(self, *extensions: str, reason: str) -> AsyncIterator[None]:
+        """The agents paused in every queue for the block (a meeting), unpaused after it."""
+        ami = self.hotline.ami
+        for ext in extensions:
+            await ami.action("QueuePause", Interface=f"PJSIP/{ext}", Paused="true", Reason=reason)
+        try:
+            yield
+        finally:
+            for ext in extensions:
+                await ami.action("QueuePause", Interface=f"PJSIP/{ext}", Paused="false")
+
+
 @asynccontextmanager
 async def running_centre(
     state_dir: Path,

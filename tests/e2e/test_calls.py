@@ -68,17 +68,11 @@ async def test_caller_who_hangs_up_in_the_ivr(centre: Centre) -> None:
 
 
 async def test_caller_who_hangs_up_while_queued_is_abandoned(centre: Centre) -> None:
-    ami = centre.hotline.ami
-    await ami.action("QueuePause", Interface="PJSIP/1001", Paused="true", Reason="午休")
-    await ami.action("QueuePause", Interface="PJSIP/1002", Paused="true", Reason="午休")
-    try:
+    async with centre.agents_paused("1001", "1002", reason="午休"):
         result = await centre.call(
             [CallerIdentity("赵六", "13900000004")],
             CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=3500),
         )
-    finally:
-        await ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
-        await ami.action("QueuePause", Interface="PJSIP/1002", Paused="false")
     assert result.ok, result.errors
     call = await centre.log.wait_ended("13900000004")
     assert call.state is CallState.ABANDONED

@@ -26,17 +26,11 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
 
 
 async def test_overflow_seat_answers_after_the_wait_and_not_before(centre: Centre) -> None:
-    ami = centre.hotline.ami
-    await ami.action("QueuePause", Interface="PJSIP/1001", Paused="true", Reason="会议")
-    await ami.action("QueuePause", Interface="PJSIP/1002", Paused="true", Reason="会议")
-    try:
+    async with centre.agents_paused("1001", "1002", reason="会议"):
         result = await centre.call(
             [CallerIdentity("孙七", "13900000077")],
             CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=20_000),
         )
-    finally:
-        await ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
-        await ami.action("QueuePause", Interface="PJSIP/1002", Paused="false")
     assert result.ok, result.errors
     call = await centre.log.wait_ended("13900000077")
     assert call.state is CallState.ENDED and call.queue == "hotline"
