@@ -30,7 +30,10 @@ AGENTS = (
 
 
 def e2e_settings(
-    state_dir: Path, overflow_after_s: int = 60, trunks: dict[str, Any] | None = None
+    state_dir: Path,
+    overflow_after_s: int = 60,
+    trunks: dict[str, Any] | None = None,
+    announce_position: bool = True,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks)."""
@@ -67,6 +70,7 @@ def e2e_settings(
                     "ring_timeout_s": 10,
                     "overflow_skill": "overflow",
                     "overflow_after_s": overflow_after_s,
+                    "announce_position": announce_position,
                 },
                 {"name": "complaint", "skill": "complaint", "wrapup_s": 0, "ring_timeout_s": 10},
             ],
@@ -157,9 +161,10 @@ async def running_centre(
     ring_ms: int = 800,
     overflow_after_s: int = 60,
     trunks: dict[str, Any] | None = None,
+    announce_position: bool = True,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk."""
-    settings = e2e_settings(state_dir, overflow_after_s, trunks)
+    settings = e2e_settings(state_dir, overflow_after_s, trunks, announce_position)
     log = CallLog()
     workdir = state_dir / "sipp"
     async with running_hotline(settings, [log]) as hotline, AsyncExitStack() as phones:
