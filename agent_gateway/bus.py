@@ -24,6 +24,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from agent_gateway.store import dumps, text
+
 log = logging.getLogger(__name__)
 
 # KEYS: stream, counter. ARGV: seq (0: the next one), topic, body, maxlen. XADD comes first:
@@ -83,8 +85,7 @@ class Bus:
         pipeline.eval(_PUBLISH, 2, *self._keys, *args)
 
     def _args(self, seq: int, topic: str, body: Mapping[str, Any]) -> list[str | int]:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        return [seq, topic, text, self.maxlen]
+        return [seq, topic, dumps(body), self.maxlen]
 
     async def skip(self, count: int) -> int:
         """Move the sequence `count` past its last value (no message takes those seqs); return
@@ -150,7 +151,7 @@ class Bus:
                         yield message
 
     async def submit_command(self, command: Mapping[str, Any]) -> None:
-        data = json.dumps(command, ensure_ascii=False, separators=(",", ":"))
+        data = dumps(command)
         await self.redis.xadd(self.commands_stream, {"command": data}, maxlen=self.maxlen)
 
     async def commands(
@@ -170,10 +171,10 @@ class Bus:
             )
             entries = [e for _stream, batch in reply or [] for e in batch]
             if cursor != ">":
-                cursor = _text(entries[-1][0]) if entries else ">"
+                cursor = text(entries[-1][0]) if entries else ">"
             for entry_id, fields in entries:
                 if fields:  # a pending entry trimmed from the stream comes back empty
-                    yield _text(entry_id), json.loads(_text(_field(fields, "command")))
+                    yield text(entry_id), json.loads(text(_field(fields, "command")))
 
     async def ack_command(self, entry_id: str, group: str = "backend") -> None:
         await self.redis.xack(self.commands_stream, group, entry_id)
@@ -191,23 +192,19 @@ def _message(entry_id: bytes | str, fields: Mapping[Any, Any]) -> BusMessage | N
     """The entry as a message; None (logged) if it is not one: one bad entry stops nothing."""
     try:
         seq = _seq(entry_id)
-        body = json.loads(_text(_field(fields, "body")))
+        body = json.loads(text(_field(fields, "body")))
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise ValueError("the body is not an object with a string type")
-        return BusMessage(seq, _text(_field(fields, "topic")), body)
+        return BusMessage(seq, text(_field(fields, "topic")), body)
     except (KeyError, ValueError) as exc:
-        log.error("skipping bus entry %s: %s", _text(entry_id), exc)
+        log.error("skipping bus entry %s: %s", text(entry_id), exc)
         return None
 
 
 def _seq(entry_id: bytes | str) -> int:
-    return int(_text(entry_id).partition("-")[0])
+    return int(text(entry_id).partition("-")[0])
 
 
 def _field(fields: Mapping[Any, Any], name: str) -> Any:
     """A stream field whatever the client's decode_responses setting."""
     return fields[name] if name in fields else fields[name.encode()]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

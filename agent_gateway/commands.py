@@ -80,9 +80,7 @@ class CommandExecutor:
             result: dict[str, Any] = await handler(extension, command.get("args") or {}, command)
         except CommandFailed as exc:
             log.info("command %s %s from %s failed: %s", name, command_id, extension, exc)
-            return CommandResult(
-                id=command_id, ok=False, error=ErrorInfo(code=exc.code, message=exc.message)
-            )
+            return _failed(command_id, exc.code, exc.message)
         except AmiActionError as exc:
             return _failed(command_id, "asterisk_refused", str(exc))
         except (AmiConnectionLost, TimeoutError) as exc:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from agent_gateway.desk import MAX_ORDER_NAME
 from crm.api.orders import new_order
 from crm.api.schemas import OrderIn
 from crm.db.engine import SessionFactory
@@ -78,7 +79,7 @@ class DeskOrders:
         """
         fields = {k: v for k, v in form.items() if k != "call_id"}
         fields.setdefault("caller_number", call.caller_number)
-        fields.setdefault("caller_name", call.caller_name[:100])
+        fields.setdefault("caller_name", call.caller_name[:MAX_ORDER_NAME])
         fields["calls"] = [{"linkedid": call.linkedid, "recording": call.recording}]
         try:
             body = OrderIn.model_validate(fields)

@@ -24,6 +24,7 @@ from agent_gateway.desk import (
     audience,
     call_record,
     call_update,
+    extension_of,
     memberships,
     presence_input_for_member,
     presence_input_for_ring_no_answer,
@@ -40,22 +41,17 @@ from agent_gateway.presence import (
     WrapUpDone,
     apply,
 )
-from agent_gateway.protocol import PresenceState
-from agent_gateway.store import CALLS_KEY, QUEUE_STATS_KEY, write_presence
+from agent_gateway.protocol import SUPERVISORS, PresenceState, agent_topic
+from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps
 from telephony.actions import AmiActions, pause_member
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, CallTracker
 
 log = logging.getLogger(__name__)
 
-SUPERVISORS = "supervisors"
 POP_HISTORY_WAIT_S = 0.2  # a pop never waits longer than this for the caller's history
 
 HistoryLoader = Callable[[str], Coroutine[Any, Any, list[dict[str, Any]]]]
-
-
-def agent_topic(extension: str) -> str:
-    return f"agent.{extension}"
 
 
 def _json(model: Any) -> dict[str, Any]:
@@ -76,7 +72,6 @@ class DeskService:
         max_wrapup_s: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.bus = bus
         self.redis = redis
         self.ami = ami
         self.tracker = tracker
@@ -96,9 +91,14 @@ class DeskService:
 
     async def start(self) -> None:
         """Start from a clean mirror: live calls are re-announced by the tracker's re-sync."""
-        await self.redis.delete(CALLS_KEY, QUEUE_STATS_KEY)
-        for ext, presence in self.presences.items():
-            await write_presence(self.redis, ext, _json(presence.to_message()))
+        async with self.redis.pipeline(transaction=True) as pipeline:
+            pipeline.delete(CALLS_KEY, QUEUE_STATS_KEY)
+            if self.presences:
+                mirror: dict[Any, str] = {
+                    ext: dumps(_json(p.to_message())) for ext, p in self.presences.items()
+                }
+                pipeline.hset(PRESENCE_KEY, mapping=mirror)
+            await pipeline.execute()
         await self.writer.start()
 
     async def close(self) -> None:
@@ -121,7 +121,7 @@ class DeskService:
             for ext, presence_input in presence_inputs_for_listing(event, self.presences):
                 await self._apply(out, ext, presence_input, at=event.at)
             for queue in self.queues:
-                await self._stats(out, queue)
+                self._stats(out, queue)
         elif (found := presence_input_for_ring_no_answer(event)) is not None:
             await self._apply(out, *found, at=event.at)
         self.writer.submit(out)
@@ -150,7 +150,7 @@ class DeskService:
         if call.queue and (call.state in FINAL or call.state is CallState.TALKING):
             self.figures.record(call, self.clock())
         if call.queue and (call.state in FINAL or effect.previous in (None, *WAITING)):
-            await self._stats(out, call.queue)
+            self._stats(out, call.queue)
         self.writer.submit(out)
 
     async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
@@ -162,7 +162,7 @@ class DeskService:
 
     # --- what desktops see -----------------------------------------------------------------
 
-    async def _stats(self, out: Outbox, queue: str) -> None:
+    def _stats(self, out: Outbox, queue: str) -> None:
         members = [ext for ext, queues in self.members.items() if queue in queues]
         by_state: dict[str, int] = {}
         for ext in members:
@@ -222,8 +222,8 @@ class DeskService:
     # --- presence --------------------------------------------------------------------------
 
     def _extension(self, interface: str) -> str | None:
-        tech, _, ext = interface.partition("/")
-        return ext if tech == "PJSIP" and ext in self.presences else None
+        ext = extension_of(interface)
+        return ext if ext in self.presences else None
 
     async def _member_changed(self, out: Outbox, event: QueueMemberChanged) -> None:
         ext = self._extension(event.interface)
@@ -237,7 +237,7 @@ class DeskService:
         found = presence_input_for_member(event, self.presences[ext], bool(queues))
         if found is not None:
             await self._apply(out, ext, found, at=event.at)
-        await self._stats(out, event.queue)
+        self._stats(out, event.queue)
 
     async def _apply(
         self, out: Outbox, ext: str, presence_input: PresenceInput, at: float | None

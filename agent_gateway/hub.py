@@ -10,12 +10,12 @@ connection is told to close (and the desktop resumes from its last seq, losing n
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import defaultdict
 from collections.abc import AsyncIterable, Collection
 from dataclasses import dataclass
 
 from agent_gateway.bus import BusMessage
+from agent_gateway.store import dumps
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class Frame:
 def encode_message(message: BusMessage) -> Frame:
     """The bus body as sent to desktops: as published, plus its "seq"."""
     body = {**message.body, "seq": message.seq}
-    return Frame(message.seq, json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+    return Frame(message.seq, dumps(body))
 
 
 class Subscriber:

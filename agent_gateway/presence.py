@@ -74,14 +74,7 @@ class AgentPresence:
 
     def to_message(self) -> Presence:
         """The `presence` message desktops receive (publish its model_dump(mode="json"))."""
-        return Presence(
-            extension=self.extension,
-            name=self.name,
-            state=self.state,
-            reason=self.reason,
-            since=self.since,
-            call_id=self.call_id,
-        )
+        return Presence(**dataclasses.asdict(self))
 
 
 class IllegalTransition(Exception):

@@ -26,6 +26,13 @@ from pydantic import (
 from pydantic.json_schema import models_json_schema
 
 PROTOCOL_VERSION = 1
+SUPERVISORS = "supervisors"  # the bus topic of every supervisor's and admin's desktop
+
+
+def agent_topic(extension: str) -> str:
+    """The bus topic of one agent's desktop."""
+    return f"agent.{extension}"
+
 
 # Largest save_order payload, JSON-encoded: an order is a form, not a document store.
 MAX_ORDER_BYTES = 16 * 1024

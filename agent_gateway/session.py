@@ -35,6 +35,7 @@ from agent_gateway.protocol import (
     Resume,
     Snapshot,
     User,
+    agent_topic,
     encode,
     parse_client_message,
 )
@@ -220,7 +221,7 @@ class Session:
                     "user_name": self.claims.name,
                     "role": self.claims.role,
                     "extension": self.claims.extension,
-                    "reply_topic": f"agent.{self.claims.extension}",
+                    "reply_topic": agent_topic(str(self.claims.extension)),
                     "gateway_ts": time.time(),
                 }
             )

@@ -27,15 +27,11 @@ async def write_presence(redis: Redis, extension: str, presence: Mapping[str, An
 
 async def read_presence(redis: Redis) -> dict[str, dict[str, Any]]:
     raw: Mapping[Any, Any] = await redis.hgetall(PRESENCE_KEY)
-    return {_text(k): v for k, v in _loads_each(raw).items()}
+    return {text(k): v for k, v in _loads_each(raw).items()}
 
 
 async def write_call(redis: Redis, call_id: str, call: Mapping[str, Any]) -> None:
     await redis.hset(CALLS_KEY, call_id, dumps(call))
-
-
-async def remove_call(redis: Redis, call_id: str) -> None:
-    await redis.hdel(CALLS_KEY, call_id)
 
 
 async def read_calls(redis: Redis) -> list[dict[str, Any]]:
@@ -45,7 +41,8 @@ async def read_calls(redis: Redis) -> list[dict[str, Any]]:
 
 async def read_queue_stats(redis: Redis) -> list[dict[str, Any]]:
     raw: Mapping[Any, Any] = await redis.hgetall(QUEUE_STATS_KEY)
-    return [_loads_each(raw)[key] for key in sorted(_loads_each(raw))]
+    decoded = _loads_each(raw)
+    return [decoded[key] for key in sorted(decoded)]
 
 
 def calls_for_extension(calls: list[dict[str, Any]], extension: str) -> list[dict[str, Any]]:
@@ -69,13 +66,15 @@ def _loads_each(raw: Mapping[Any, Any]) -> dict[Any, dict[str, Any]]:
         if isinstance(item, dict):
             decoded[key] = item
         else:
-            log.error("ignoring undecodable entry %r in a snapshot hash", _text(key))
+            log.error("ignoring undecodable entry %r in a snapshot hash", text(key))
     return decoded
 
 
 def dumps(value: Mapping[str, Any]) -> str:
+    """Compact JSON with Chinese as is: hashes, bus bodies and frames are all written so."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
+    """A Redis reply as str, whatever the client's decode_responses setting."""
     return value.decode() if isinstance(value, bytes) else value

@@ -17,7 +17,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, get_args
 
-from agent_gateway.protocol import Role
+from agent_gateway.protocol import SUPERVISORS, Role, agent_topic
 
 EXTENSION_PATTERN = re.compile(r"[0-9]{2,15}")
 MAX_TICKET_CHARS = 2048
@@ -39,8 +39,8 @@ class TicketClaims:
     def topics(self) -> frozenset[str]:
         """The bus topics this user's desktop receives."""
         if self.role == "agent":
-            return frozenset({f"agent.{self.extension}"})
-        return frozenset({"supervisors"})
+            return frozenset({agent_topic(str(self.extension))})
+        return frozenset({SUPERVISORS})
 
 
 def issue_ticket(

@@ -121,10 +121,12 @@ async def test_pop_before_answer_then_order_with_the_linkedid(
         centre.call([CALLER], CallerPlan(dtmf="2", dtmf_after_ms=600, hangup_after_ms=5000))
     )
     agents = {ext: desktops[ext] for ext in ("1001", "1002")}
-    done, _ = await asyncio.wait(
+    done, pending = await asyncio.wait(
         [asyncio.create_task(d.wait_for("screen_pop")) for d in agents.values()],
         timeout=20, return_when=asyncio.FIRST_COMPLETED,
     )  # fmt: skip
+    for task in pending:
+        task.cancel()  # the other desk was not rung (or not first)
     pop = done.pop().result()
     desk = agents[pop["extension"]]
 
