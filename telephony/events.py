@@ -51,11 +51,6 @@ class ChannelHungUp(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class RecordingStarted(ChannelEvent):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
 class CallerJoinedQueue(ChannelEvent):
     queue: str
     position: int
@@ -142,16 +137,6 @@ class QueueMembersListed(DomainEvent):
     """Every queue member as `QueueStatus` listed them after a (re)connect: the whole truth."""
 
     members: tuple[QueueMemberChanged, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AsteriskBooted(DomainEvent):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class AsteriskShuttingDown(DomainEvent):
-    pass
 
 
 def _req(headers: Mapping[str, str], key: str) -> str:
@@ -277,7 +262,6 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "Newchannel": _newchannel,
     "VarSet": _varset,
     "Hangup": _hangup,
-    "MixMonitorStart": lambda h: RecordingStarted(*_channel(h)),
     "QueueCallerJoin": lambda h: CallerJoinedQueue(
         *_channel(h), queue=_req(h, "Queue"), position=_int(h, "Position")
     ),
@@ -299,8 +283,6 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "QueueMemberAdded": _member,
     "QueueMemberPause": _member,
     "QueueMemberRemoved": lambda h: _member(h, removed=True),
-    "FullyBooted": lambda h: AsteriskBooted(at=_at(h)) if "Timestamp" in h else None,
-    "Shutdown": lambda h: AsteriskShuttingDown(at=_at(h)),
 }
 
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -54,14 +54,11 @@ class AmiSource(Protocol):
 @dataclass
 class ServiceStats:
     events: int = 0
-    translated: int = 0
     malformed: int = 0
     listener_errors: int = 0
     resyncs: int = 0
     connected: bool = False
     last_disconnect: str = ""
-    last_disconnect_at: float | None = None
-    by_name: dict[str, int] = field(default_factory=dict)
 
 
 class TelephonyService:
@@ -146,21 +143,16 @@ class TelephonyService:
 
     def _translate(self, item: AmiEvent) -> DomainEvent | None:
         self.stats.events += 1
-        self.stats.by_name[item.name] = self.stats.by_name.get(item.name, 0) + 1
         try:
-            event = translate(item.name, item.headers)
+            return translate(item.name, item.headers)
         except MalformedEvent as exc:
             self.stats.malformed += 1
             log.warning("malformed AMI event skipped: %s", exc)
             return None
-        if event is not None:
-            self.stats.translated += 1
-        return event
 
     def _on_disconnect(self, item: AmiDisconnected) -> list[Effect]:
         self.stats.connected = False
         self.stats.last_disconnect = item.reason
-        self.stats.last_disconnect_at = item.at
         self._resynced.clear()
         effects = self.tracker.connection_lost(item.at, item.reason)
         log.warning("AMI connection lost (%s): %d live calls ended", item.reason, len(effects))

@@ -141,6 +141,13 @@ def _no_answer(call: Call, e: AgentRingNoAnswer) -> Call:
     return dataclasses.replace(call, state=state, ringing=ringing)
 
 
+def _forced_end(call: Call, at: float, reason: str) -> Call:
+    """A call we end ourselves because Asterisk no longer has it."""
+    return dataclasses.replace(
+        call, state=CallState.ENDED, ended_at=at, ringing=(), end_reason=reason
+    )
+
+
 def _answered(call: Call, e: AgentAnswered) -> Call:
     return dataclasses.replace(
         call,
@@ -313,13 +320,7 @@ class CallTracker:
         """Asterisk is gone (it runs beside us, so a lost link means a crash or stop)."""
         effects = []
         for call in list(self.calls.values()):
-            ended = dataclasses.replace(
-                call,
-                state=CallState.ENDED,
-                ended_at=at,
-                ringing=(),
-                end_reason=f"asterisk connection lost: {reason}",
-            )
+            ended = _forced_end(call, at, f"asterisk connection lost: {reason}")
             effects += self._store(ended, call.state, None)
         return effects
 
@@ -328,13 +329,7 @@ class CallTracker:
         effects = []
         for linkedid, call in list(self.calls.items()):
             if linkedid not in live:
-                gone = dataclasses.replace(
-                    call,
-                    state=CallState.ENDED,
-                    ended_at=at,
-                    ringing=(),
-                    end_reason="not found in Asterisk after re-sync",
-                )
+                gone = _forced_end(call, at, "not found in Asterisk after re-sync")
                 effects += self._store(gone, call.state, None)
         for linkedid, seen in live.items():
             known = self.calls.get(linkedid) or self.ended.pop(linkedid, None)
