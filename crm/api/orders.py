@@ -26,7 +26,7 @@ from crm.api.schemas import (
 from crm.api.views import aware, history_out, order_out
 from crm.db.prepared import DriverConnection
 from crm.domain.clock import local_midnight_utc
-from crm.domain.enums import CENTRE_ROLES, Role
+from crm.domain.enums import CALL_TAKER_ROLES, CENTRE_ROLES, Role
 from crm.domain.masking import caller_view
 from crm.domain.routing import suggest
 from crm.errors import NotFound
@@ -36,7 +36,6 @@ from crm.usecases.register import CallRef, NewOrder, register_order
 from crm.usecases.supervision import issue_overdue_notices
 from crm.usecases.transition import apply_command, load_visible, visibility_unit
 
-CALL_TAKERS = frozenset({Role.AGENT, Role.SUPERVISOR})
 EXPORT_LIMIT = 10_000
 
 
@@ -234,7 +233,7 @@ async def supervision_sweep(ctx: Ctx) -> web.StreamResponse:
 ORDER = "/api/orders/{order_id:\\d+}"
 
 ENDPOINTS = (
-    Endpoint("POST", "/api/orders", create_order, "Register a work order", CALL_TAKERS,
+    Endpoint("POST", "/api/orders", create_order, "Register a work order", CALL_TAKER_ROLES,
              body=OrderIn, response=OrderOut, status=201),
     Endpoint("GET", "/api/orders", list_orders, "List orders (handlers: their unit's only)",
              query=ListQuery, response=OrderPage),
@@ -242,7 +241,7 @@ ENDPOINTS = (
              query=ListQuery, content_type="text/csv"),
     Endpoint("GET", ORDER, get_order, "One order", response=OrderOut),
     Endpoint("PATCH", ORDER, amend,
-             "Correct the intake details before dispatch (409 once dispatched)", CALL_TAKERS,
+             "Correct the intake details before dispatch (409 once dispatched)", CALL_TAKER_ROLES,
              body=OrderPatch, response=OrderOut),
     Endpoint("POST", ORDER + "/transitions", transition,
              "Apply a lifecycle action (409 if the order's state does not allow it)",
@@ -250,10 +249,10 @@ ENDPOINTS = (
     Endpoint("GET", ORDER + "/audit", order_audit, "The order's audit trail",
              response=AuditList),
     Endpoint("POST", ORDER + "/calls", attach_call, "Link a call (Linkedid) and its recording",
-             CALL_TAKERS, body=CallIn, response=OrderOut),
+             CALL_TAKER_ROLES, body=CallIn, response=OrderOut),
     Endpoint("GET", ORDER + "/suggestion", suggestion,
              "Suggested lead and assisting units from the responsibility list",
-             CALL_TAKERS, response=SuggestionOut),
+             CALL_TAKER_ROLES, response=SuggestionOut),
     Endpoint("GET", "/api/callers/{number:[0-9+*#-]{1,32}}/history", caller_history,
              "A caller's newest orders (screen pop)", CENTRE_ROLES,
              query=HistoryQuery, response=HistoryOut),

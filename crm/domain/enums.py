@@ -87,6 +87,7 @@ class Role(StrEnum):
 
 
 CENTRE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+CALL_TAKER_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})  # who takes calls and registers
 
 
 class Action(StrEnum):

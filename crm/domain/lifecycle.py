@@ -8,9 +8,8 @@ makes the allowed paths reviewable against the regulations in one screen.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crm.domain.enums import EMERGENCY_TYPES, Action, OrderType, Role, Status
+from crm.domain.enums import CALL_TAKER_ROLES, EMERGENCY_TYPES, Action, OrderType, Role, Status
 
-_CENTRE = frozenset({Role.AGENT, Role.SUPERVISOR})
 _SUPERVISOR = frozenset({Role.SUPERVISOR})
 _HANDLER = frozenset({Role.HANDLER})
 
@@ -18,24 +17,24 @@ _HANDLER = frozenset({Role.HANDLER})
 # the order (extensions, supervision) but must still be checked and audited.
 TRANSITIONS: Mapping[tuple[Status, Action], tuple[Status, frozenset[Role]]] = {
     # intake decisions by the centre
-    (Status.REGISTERED, Action.DISPATCH): (Status.DISPATCHED, _CENTRE),
-    (Status.REGISTERED, Action.NOT_ACCEPT): (Status.NOT_ACCEPTED, _CENTRE),
-    (Status.REGISTERED, Action.ANSWER_NOW): (Status.ANSWERED, _CENTRE),
-    (Status.REGISTERED, Action.TRANSFER): (Status.TRANSFERRED, _CENTRE),
-    (Status.TRANSFERRED, Action.TRANSFER_FEEDBACK): (Status.CLOSED, _CENTRE),
+    (Status.REGISTERED, Action.DISPATCH): (Status.DISPATCHED, CALL_TAKER_ROLES),
+    (Status.REGISTERED, Action.NOT_ACCEPT): (Status.NOT_ACCEPTED, CALL_TAKER_ROLES),
+    (Status.REGISTERED, Action.ANSWER_NOW): (Status.ANSWERED, CALL_TAKER_ROLES),
+    (Status.REGISTERED, Action.TRANSFER): (Status.TRANSFERRED, CALL_TAKER_ROLES),
+    (Status.TRANSFERRED, Action.TRANSFER_FEEDBACK): (Status.CLOSED, CALL_TAKER_ROLES),
     # the handling unit signs for the order or sends it back
     (Status.DISPATCHED, Action.ACCEPT): (Status.ACCEPTED, _HANDLER),
     (Status.DISPATCHED, Action.RETURN): (Status.RETURNED, _HANDLER),
-    (Status.RETURNED, Action.DISPATCH): (Status.DISPATCHED, _CENTRE),
-    (Status.RETURNED, Action.TRANSFER): (Status.TRANSFERRED, _CENTRE),
+    (Status.RETURNED, Action.DISPATCH): (Status.DISPATCHED, CALL_TAKER_ROLES),
+    (Status.RETURNED, Action.TRANSFER): (Status.TRANSFERRED, CALL_TAKER_ROLES),
     (Status.RETURNED, Action.NOT_ACCEPT): (Status.NOT_ACCEPTED, _SUPERVISOR),
     # "2+1": first contact, reply with the result, then the centre's callback
     (Status.ACCEPTED, Action.LOG_CONTACT): (Status.CONTACTED, _HANDLER),
     (Status.CONTACTED, Action.REPLY): (Status.REPLIED, _HANDLER),
-    (Status.REPLIED, Action.CALLBACK): (Status.CLOSED, _CENTRE),
-    (Status.REPLIED, Action.REWORK): (Status.REOPENED, _CENTRE),
+    (Status.REPLIED, Action.CALLBACK): (Status.CLOSED, CALL_TAKER_ROLES),
+    (Status.REPLIED, Action.REWORK): (Status.REOPENED, CALL_TAKER_ROLES),
     (Status.CLOSED, Action.REOPEN): (Status.REOPENED, _SUPERVISOR),
-    (Status.REOPENED, Action.DISPATCH): (Status.DISPATCHED, _CENTRE),
+    (Status.REOPENED, Action.DISPATCH): (Status.DISPATCHED, CALL_TAKER_ROLES),
     # extensions: the unit asks, the centre's supervisor approves or refuses
     (Status.ACCEPTED, Action.REQUEST_EXTENSION): (Status.ACCEPTED, _HANDLER),
     (Status.CONTACTED, Action.REQUEST_EXTENSION): (Status.CONTACTED, _HANDLER),
@@ -92,7 +91,7 @@ class Actor:
 
 def check_register(actor: Actor) -> Status:
     """Orders are born at the centre (call-takers and supervisors), in the registered state."""
-    if actor.role not in _CENTRE:
+    if actor.role not in CALL_TAKER_ROLES:
         raise Forbidden("role_forbidden", f"role {actor.role.value} may not register orders")
     return Status.REGISTERED
 
@@ -100,7 +99,7 @@ def check_register(actor: Actor) -> Status:
 def check_amend(status: Status, actor: Actor) -> None:
     """The centre corrects an order's intake details until it is dispatched; after that the
     units work from what they were sent, and changes go through the lifecycle."""
-    if actor.role not in _CENTRE:
+    if actor.role not in CALL_TAKER_ROLES:
         raise Forbidden("role_forbidden", f"role {actor.role.value} may not amend orders")
     if status is not Status.REGISTERED:
         raise IllegalTransition(

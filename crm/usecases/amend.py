@@ -10,10 +10,8 @@ from crm.db.models import WorkOrder
 from crm.db.prepared import DriverConnection
 from crm.domain import deadlines, lifecycle
 from crm.domain.calendar import WorkCalendar
-from crm.domain.enums import EMERGENCY_TYPES
-from crm.errors import Conflict, Denied
 from crm.repo import audit
-from crm.usecases.transition import load_visible, recompute_due
+from crm.usecases.transition import load_visible, recompute_due, refused
 
 AMENDABLE = frozenset(
     {
@@ -46,12 +44,8 @@ async def amend_order(
     if unknown:
         raise ValueError(f"not amendable: {sorted(unknown)}")
     order = await load_visible(session, order_id, actor, for_update=True)
-    try:
+    with refused():
         lifecycle.check_amend(order.status, actor)
-    except lifecycle.Forbidden as exc:
-        raise Denied(exc.code, exc.message) from exc
-    except lifecycle.IllegalTransition as exc:
-        raise Conflict(exc.code, exc.message) from exc
     diff = {
         name: [getattr(order, name), value]
         for name, value in changes.items()
@@ -63,10 +57,8 @@ async def amend_order(
         setattr(order, name, value)
     if diff.keys() & _TIME_LIMIT_FIELDS:
         recompute_due(order, calendar)
-        order.transfer_due_at = (
-            deadlines.transfer_due_at(order.registered_at)
-            if order.order_type in EMERGENCY_TYPES
-            else None
+        order.transfer_due_at = deadlines.emergency_transfer_due(
+            order.order_type, order.registered_at
         )
     order.updated_at = now
     await session.flush()

@@ -11,7 +11,7 @@ from crm.db.prepared import DriverConnection
 from crm.domain import deadlines, lifecycle, numbering
 from crm.domain.calendar import WorkCalendar
 from crm.domain.clock import local_date
-from crm.domain.enums import EMERGENCY_TYPES, Channel, OrderType, Severity, Status, Urgency
+from crm.domain.enums import Channel, OrderType, Severity, Status, Urgency
 from crm.domain.masking import caller_view
 from crm.repo import audit, orders
 
@@ -145,9 +145,7 @@ async def register_order(
         "statutory_days": new.statutory_days,
         "extensions_granted": 0,
         "extension_days": 0,
-        "transfer_due_at": (
-            deadlines.transfer_due_at(now) if new.order_type in EMERGENCY_TYPES else None
-        ),
+        "transfer_due_at": deadlines.emergency_transfer_due(new.order_type, now),
         "result": "",
         "rework_count": 0,
         "repeat_of_id": repeat_of,

@@ -5,6 +5,8 @@ consequences (dates, units, outcome fields) and writes the audit entry in the sa
 so a refused command changes nothing and an accepted one is always traced.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,17 @@ from crm.domain.enums import Action, Role, Status, UnitKind, UnitRole
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
 from crm.repo import audit, directory, orders
 from crm.usecases.register import RegisteredOrder
+
+
+@contextmanager
+def refused() -> Iterator[None]:
+    """The lifecycle's refusals as the CRM's errors: 403 for who, 409 for when."""
+    try:
+        yield
+    except lifecycle.Forbidden as exc:
+        raise Denied(exc.code, exc.message) from exc
+    except lifecycle.IllegalTransition as exc:
+        raise Conflict(exc.code, exc.message) from exc
 
 
 def facts(order: WorkOrder | RegisteredOrder) -> lifecycle.OrderFacts:
@@ -196,12 +209,8 @@ async def apply_command(
     """Check and carry out one command; raises without touching the order if refused."""
     order = await load_visible(session, order_id, actor, for_update=True)
     action = command.action
-    try:
+    with refused():
         target = lifecycle.decide(facts(order), actor, action)
-    except lifecycle.Forbidden as exc:
-        raise Denied(exc.code, exc.message) from exc
-    except lifecycle.IllegalTransition as exc:
-        raise Conflict(exc.code, exc.message) from exc
     source = order.status
     detail = await _carry_out(session, order, command, actor, now, calendar)
     order.status = target
