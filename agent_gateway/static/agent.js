@@ -2,27 +2,27 @@
 // Caller data is shown as text only (see desk.js).
 
 import {
-  showDesk,
-  statusShower,
+  $,
   CALL_STATE_LABELS,
-  DeskConnection,
   FINAL_CALL_STATES,
   IVR_LABELS,
   ORDER_STATUS_LABELS,
   ORDER_TYPE_LABELS,
   PRESENCE_LABELS,
   PROTOCOL_VERSION,
-  TicketError,
-  $,
   callReason,
   describeError,
   el,
+  endDesk,
   formatClock,
   formatDateTime,
   formatSeconds,
   formatWait,
   label,
+  restoreLogin,
   setText,
+  startDesk,
+  statusShower,
 } from "./desk.js";
 
 const OPEN_STATUSES = new Set([
@@ -58,9 +58,7 @@ const state = {
 const showStatus = statusShower(SESSION_KEY, () => updateButtons());
 
 async function login(token, extension) {
-  setText($("login-error"), "");
-  $("login-submit").disabled = true;
-  const connection = new DeskConnection({
+  const options = {
     token,
     extension,
     roles: ["agent"],
@@ -70,32 +68,17 @@ async function login(token, extension) {
       state.user = user;
       setText($("who"), `${user.name}（分机 ${user.extension}）`);
     },
-  });
-  try {
-    await connection.start();
-  } catch (exc) {
-    const why = exc instanceof TicketError ? exc.message : String(exc);
-    setText($("login-error"), `登录失败：${why}`);
-    showStatus("idle", "");
-    sessionStorage.removeItem(SESSION_KEY);
-    return;
-  } finally {
-    $("login-submit").disabled = false;
-  }
-  state.connection = connection;
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token, extension }));
-  showDesk(true);
+  };
+  const connection = await startDesk(SESSION_KEY, options, { token, extension });
+  if (connection) state.connection = connection;
 }
 
 function logoutPage() {
-  if (state.connection) state.connection.stop();
+  endDesk(state.connection, SESSION_KEY);
   state.connection = null;
-  sessionStorage.removeItem(SESSION_KEY);
   state.presence = null;
   state.calls.clear();
   clearPop();
-  showDesk(false);
-  setText($("who"), "");
 }
 
 // --- messages ----------------------------------------------------------------------------
@@ -302,38 +285,29 @@ function renderCall() {
   badge.classList.toggle("warn", !CONNECTED_STATES.has(call.state));
 }
 
+function historyRow(item, open) {
+  return el(
+    "tr",
+    { className: open ? "open" : "", dataset: { number: String(item.number ?? "") } },
+    el("td", {}, item.number ?? ""),
+    el("td", {}, formatDateTime(item.registered_at)),
+    el("td", {}, label(ORDER_TYPE_LABELS, item.order_type)),
+    el("td", {}, label(ORDER_STATUS_LABELS, item.status), open ? el("span", { className: "badge warn" }, "未办结") : null),
+    el("td", { className: "excerpt" }, item.title ?? item.excerpt ?? ""),
+  );
+}
+
 function renderHistory(history, openOrders) {
   const body = $("history-body");
   body.replaceChildren();
   const openNumbers = new Set(openOrders.map((o) => o.number));
   for (const item of history) {
-    const open = openNumbers.has(item.number) || OPEN_STATUSES.has(item.status);
-    const row = el(
-      "tr",
-      { className: open ? "open" : "", dataset: { number: String(item.number ?? "") } },
-      el("td", {}, item.number ?? ""),
-      el("td", {}, formatDateTime(item.registered_at)),
-      el("td", {}, label(ORDER_TYPE_LABELS, item.order_type)),
-      el("td", {}, label(ORDER_STATUS_LABELS, item.status), open ? el("span", { className: "badge warn" }, "未办结") : null),
-      el("td", { className: "excerpt" }, item.title ?? item.excerpt ?? ""),
-    );
-    body.append(row);
+    body.append(historyRow(item, openNumbers.has(item.number) || OPEN_STATUSES.has(item.status)));
   }
   // Open orders that are not in the history list (the backend may send them apart).
   const listed = new Set(history.map((h) => h.number));
   for (const item of openOrders) {
-    if (listed.has(item.number)) continue;
-    body.append(
-      el(
-        "tr",
-        { className: "open", dataset: { number: String(item.number ?? "") } },
-        el("td", {}, item.number ?? ""),
-        el("td", {}, formatDateTime(item.registered_at)),
-        el("td", {}, label(ORDER_TYPE_LABELS, item.order_type)),
-        el("td", {}, label(ORDER_STATUS_LABELS, item.status), el("span", { className: "badge warn" }, "未办结")),
-        el("td", { className: "excerpt" }, item.title ?? item.excerpt ?? ""),
-      ),
-    );
+    if (!listed.has(item.number)) body.append(historyRow(item, true));
   }
   const count = body.children.length;
   setText($("history-count"), String(count));
@@ -426,15 +400,9 @@ function wire() {
   updateButtons();
   const params = new URLSearchParams(window.location.search);
   if (params.get("ext")) $("login-extension").value = params.get("ext");
-  const saved = sessionStorage.getItem(SESSION_KEY);
-  if (saved) {
-    try {
-      const { token, extension } = JSON.parse(saved);
-      if (token && extension) login(token, extension);
-    } catch {
-      sessionStorage.removeItem(SESSION_KEY);
-    }
-  }
+  restoreLogin(SESSION_KEY, ({ token, extension }) => {
+    if (token && extension) login(token, extension);
+  });
 }
 
 wire();

@@ -429,3 +429,47 @@ export function statusShower(sessionKey, afterEach = () => {}) {
     afterEach();
   };
 }
+
+/** Log in from the page's form: open the connection, keep `saved` for a reload, show the
+ *  desk. Returns the connection, or null with the reason shown under the form. */
+export async function startDesk(sessionKey, options, saved, explain = explainLogin) {
+  setText($("login-error"), "");
+  $("login-submit").disabled = true;
+  const connection = new DeskConnection(options);
+  try {
+    await connection.start();
+  } catch (exc) {
+    setText($("login-error"), `登录失败：${explain(exc)}`);
+    options.onStatus("idle", "");
+    sessionStorage.removeItem(sessionKey);
+    return null;
+  } finally {
+    $("login-submit").disabled = false;
+  }
+  sessionStorage.setItem(sessionKey, JSON.stringify(saved));
+  showDesk(true);
+  return connection;
+}
+
+export function explainLogin(exc) {
+  return exc instanceof TicketError ? exc.message : String(exc);
+}
+
+/** Log out of the page: close the connection, forget the saved login, show the form. */
+export function endDesk(connection, sessionKey) {
+  if (connection) connection.stop();
+  sessionStorage.removeItem(sessionKey);
+  showDesk(false);
+  setText($("who"), "");
+}
+
+/** After a reload: log in again with the login saved under `sessionKey`, if readable. */
+export function restoreLogin(sessionKey, resume) {
+  const saved = sessionStorage.getItem(sessionKey);
+  if (!saved) return;
+  try {
+    resume(JSON.parse(saved));
+  } catch {
+    sessionStorage.removeItem(sessionKey);
+  }
+}

@@ -2,21 +2,24 @@
 // Everything from the server is shown as text only (see desk.js).
 
 import {
-  showDesk,
-  statusShower,
+  $,
   CALL_STATE_LABELS,
-  DeskConnection,
   FINAL_CALL_STATES,
   IVR_LABELS,
   PRESENCE_LABELS,
+  ROLE_LABELS,
   TicketError,
-  $,
   callReason,
   el,
+  endDesk,
+  explainLogin,
   formatClock,
   formatSeconds,
   label,
+  restoreLogin,
   setText,
+  startDesk,
+  statusShower,
 } from "./desk.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
@@ -32,45 +35,32 @@ const state = {
 
 const showStatus = statusShower(SESSION_KEY);
 
+function explain(exc) {
+  if (exc instanceof TicketError && exc.code === "invalid_extension") {
+    return "该账号是坐席账号，请使用坐席工作台（/agent）";
+  }
+  return explainLogin(exc);
+}
+
 async function login(token) {
-  setText($("login-error"), "");
-  $("login-submit").disabled = true;
-  const connection = new DeskConnection({
+  const options = {
     token,
     roles: ["supervisor", "admin"],
     onMessage: receive,
     onStatus: showStatus,
-    onUser: (user) => setText($("who"), `${user.name}（${user.role === "admin" ? "管理员" : "班长"}）`),
-  });
-  try {
-    await connection.start();
-  } catch (exc) {
-    let why = exc instanceof TicketError ? exc.message : String(exc);
-    if (exc instanceof TicketError && exc.code === "invalid_extension") {
-      why = "该账号是坐席账号，请使用坐席工作台（/agent）";
-    }
-    setText($("login-error"), `登录失败：${why}`);
-    showStatus("idle", "");
-    sessionStorage.removeItem(SESSION_KEY);
-    return;
-  } finally {
-    $("login-submit").disabled = false;
-  }
-  state.connection = connection;
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token }));
-  showDesk(true);
+    onUser: (user) => setText($("who"), `${user.name}（${label(ROLE_LABELS, user.role)}）`),
+  };
+  const connection = await startDesk(SESSION_KEY, options, { token }, explain);
+  if (connection) state.connection = connection;
 }
 
 function logoutPage() {
-  if (state.connection) state.connection.stop();
+  endDesk(state.connection, SESSION_KEY);
   state.connection = null;
-  sessionStorage.removeItem(SESSION_KEY);
   state.queues.clear();
   state.agents.clear();
   state.calls.clear();
   renderAll();
-  showDesk(false);
-  setText($("who"), "");
 }
 
 function receive(message) {
@@ -179,7 +169,7 @@ function renderAgents() {
         { dataset: { ext, state: p.state } },
         el("td", {}, ext),
         el("td", {}, p.name ?? ""),
-        el("td", { className: "presence-state-cell" }, label(PRESENCE_LABELS, p.state)),
+        el("td", {}, label(PRESENCE_LABELS, p.state)),
         el("td", {}, p.reason ?? ""),
         el("td", { className: "since", dataset: { since: String(p.since ?? "") } }, p.since ? formatSeconds(now - p.since) : "—"),
         el("td", { className: "muted" }, p.call_id ?? ""),
@@ -239,15 +229,9 @@ function wire() {
   });
   $("logout-page").addEventListener("click", logoutPage);
   setInterval(tickDurations, 1000);
-  const saved = sessionStorage.getItem(SESSION_KEY);
-  if (saved) {
-    try {
-      const { token } = JSON.parse(saved);
-      if (token) login(token);
-    } catch {
-      sessionStorage.removeItem(SESSION_KEY);
-    }
-  }
+  restoreLogin(SESSION_KEY, ({ token }) => {
+    if (token) login(token);
+  });
 }
 
 wire();
