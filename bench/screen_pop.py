@@ -41,6 +41,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from agent_gateway.tickets import issue_ticket
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from telephony.ami_protocol import AmiParser
 
 IDLE_DESKTOPS = 1000
 CPU_WINDOW_S = 10.0
@@ -154,17 +155,11 @@ async def tap_agent_called(raw: str) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     print("TAPPING", flush=True)
     seen: list[tuple[str, str, float, float]] = []
-    buffer = b""
+    parser = AmiParser()
     try:
         while data := await reader.read(65536):
-            buffer += data
-            *messages, buffer = buffer.split(b"\r\n\r\n")
-            for message in messages:
-                if b"Event: AgentCalled\r\n" in message:
-                    headers = dict(
-                        line.split(": ", 1) for line in message.decode().split("\r\n")
-                        if ": " in line
-                    )  # fmt: skip
+            for headers in parser.feed(data):
+                if headers.get("Event") == "AgentCalled":
                     at = float(headers["Timestamp"])
                     ext = headers["Interface"].split("/")[1]
                     seen.append((headers["Linkedid"], ext, at, time.time() - at))
