@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import aiohttp
 from playwright.async_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.db.models import WorkOrder
-from crm.domain.enums import Role
-from crm.repo.directory import create_user
 from tests.e2e.harness import Centre
 
 SCREENSHOTS = "/tmp"
@@ -48,31 +44,6 @@ class DeskPage:
         path = f"{SCREENSHOTS}/{name}.png"
         await self.page.screenshot(path=path, full_page=True)
         return path
-
-
-async def crm_user(centre: Centre, name: str, role: Role) -> str:
-    """A CRM user of the centre; returns its bearer token."""
-    async with centre.hotline.sessions() as session:
-        _, token = await create_user(session, name, role, None)
-        await session.commit()
-    return token
-
-
-async def register_order_over_http(centre: Centre, token: str, order: dict[str, Any]) -> str:
-    """An order registered through the CRM's HTTP API, as a call taker would; its number."""
-    http = centre.hotline.settings.http
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(
-            f"http://{http.host}:{http.port}/api/orders",
-            json=order,
-            headers={"Authorization": f"Bearer {token}"},
-        ) as response,
-    ):
-        body = await response.json()
-        assert response.status == 201, body
-        number: str = body["number"]
-        return number
 
 
 async def order_by_number(centre: Centre, number: str) -> WorkOrder:

@@ -17,13 +17,8 @@ from playwright.async_api import WebSocketRoute, expect
 from crm.domain.enums import OrderType, Role
 from hotline_cli.sipp import CallerIdentity, CallerPlan
 from telephony.tracker import CallState
-from tests.browser.support import (
-    DeskPage,
-    crm_user,
-    order_by_number,
-    register_order_over_http,
-)
-from tests.e2e.harness import Centre
+from tests.browser.support import DeskPage, order_by_number
+from tests.e2e.harness import Centre, crm_user, register_order_over_http
 
 expect.set_options(timeout=10_000)
 

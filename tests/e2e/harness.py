@@ -10,7 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from config.settings import Settings, load_settings
+from crm.domain.enums import Role
+from crm.repo.directory import create_user
 from hotline_cli.app import Hotline, running_hotline
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import (
@@ -173,3 +177,28 @@ async def running_centre(
             host, port = agent.contact.split("@", 1)[1].split(":")
             await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring_ms))
         yield Centre(hotline, log, workdir)
+
+
+async def crm_user(centre: Centre, name: str, role: Role) -> str:
+    """A CRM user of the centre; returns its bearer token."""
+    async with centre.hotline.sessions() as session:
+        _, token = await create_user(session, name, role, None)
+        await session.commit()
+    return token
+
+
+async def register_order_over_http(centre: Centre, token: str, order: dict[str, Any]) -> str:
+    """An order registered through the CRM's HTTP API, as a call taker would; its number."""
+    http = centre.hotline.settings.http
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(
+            f"http://{http.host}:{http.port}/api/orders",
+            json=order,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):
+        body = await response.json()
+        assert response.status == 201, body
+        number: str = body["number"]
+        return number

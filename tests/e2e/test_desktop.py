@@ -17,10 +17,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from crm.db.models import AuditEntry, OrderCall, WorkOrder
 from crm.domain.enums import Role
-from crm.repo.directory import create_user
 from hotline_cli.sipp import CallerIdentity, CallerPlan, CallerResult
 from telephony.tracker import CallState
-from tests.e2e.harness import Centre
+from tests.e2e.harness import Centre, crm_user, register_order_over_http
 from tests.integration.gateway.gateway_support import gateway_process
 
 CALLER = CallerIdentity("张三丰", "13911112222")
@@ -63,12 +62,6 @@ class Desktop:
         await self.ws.close()
 
 
-async def _token(centre: Centre, name: str, role: Role) -> str:
-    async with centre.hotline.sessions() as session, session.begin():
-        _, token = await create_user(session, name, role, None)
-    return token
-
-
 async def _ticket(http: aiohttp.ClientSession, centre: Centre, token: str, ext: str | None) -> str:
     url = f"http://127.0.0.1:{centre.hotline.settings.http.port}/api/desk/ticket"
     body = {"extension": ext} if ext else {}
@@ -91,7 +84,7 @@ async def desktops(centre: Centre) -> AsyncIterator[dict[str, Desktop]]:
         found = {}
         for who, port in ports.items():
             role = Role.SUPERVISOR if who == "sup" else Role.AGENT
-            token = await _token(centre, f"user {who}", role)
+            token = await crm_user(centre, f"user {who}", role)
             ticket = await _ticket(http, centre, token, None if who == "sup" else who)
             ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{port}/?ticket={ticket}"))
             found[who] = Desktop(ws)
@@ -101,16 +94,10 @@ async def desktops(centre: Centre) -> AsyncIterator[dict[str, Desktop]]:
 
 
 async def _earlier_order(centre: Centre) -> str:
-    token = await _token(centre, "受理员", Role.AGENT)
-    url = f"http://127.0.0.1:{centre.hotline.settings.http.port}/api/orders"
+    token = await crm_user(centre, "受理员", Role.AGENT)
     order = {"text": "小区路灯不亮", "order_type": "help", "caller_name": CALLER.name,
-             "caller_number": CALLER.number, "location": "幸福路 12 号"}
-    async with aiohttp.ClientSession() as http, http.post(
-        url, json=order, headers={"Authorization": f"Bearer {token}"}
-    ) as response:
-        assert response.status == 201, await response.text()
-        number: str = (await response.json())["number"]
-        return number
+             "caller_number": CALLER.number, "location": "幸福路 12 号"}  # fmt: skip
+    return await register_order_over_http(centre, token, order)
 
 
 async def test_pop_before_answer_then_order_with_the_linkedid(

@@ -8,7 +8,6 @@ stopped and removed at the end. Each test gets a fresh database cloned from a mi
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -25,6 +24,7 @@ from crm.api import create_app
 from crm.db.engine import create_engine, session_factory
 from crm.db.migrate import upgrade
 from crm.segmenter import Segmenter
+from hotline_cli.ports import free_tcp_port
 from tests.integration.crm.crm_support import Api, FakeClock, seed
 
 
@@ -37,12 +37,6 @@ def _pg_bin(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
@@ -53,7 +47,7 @@ def postgres_url() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="crm-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_tcp_port()
     subprocess.run(
         _as_postgres([_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                       "-E", "UTF8", "--locale=C", "--no-sync"]),

@@ -11,7 +11,7 @@ from websockets.typing import Origin
 
 from agent_gateway.server import GatewayServer
 from agent_gateway.tickets import issue_ticket
-from tests.integration.gateway.gateway_support import ORIGIN, recv_until, ticket, ws_url
+from tests.integration.gateway.gateway_support import ORIGIN, SECRET, recv_until, ticket, ws_url
 
 NOW = time.time()
 
@@ -29,7 +29,7 @@ async def refused_status(url: str, origin: Origin | None = None) -> int:
         "",
         "not-a-ticket",
         ticket(secret=b"another secret"),
-        issue_ticket(b"gateway-test-secret", 7, "王芳", "agent", "1001", 60, NOW - 120),
+        issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW - 120),
         ticket()[:-3] + "AAA",
     ],
     ids=["empty", "garbage", "wrong-secret", "expired", "tampered"],
