@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from agent_gateway.desk import MAX_ORDER_NAME
+from crm.api.caches import CalendarCache
 from crm.api.orders import new_order
 from crm.api.schemas import OrderIn
 from crm.db.engine import SessionFactory
@@ -16,7 +17,6 @@ from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
 from crm.errors import CrmError
-from crm.repo.calendar import load_calendar
 from crm.repo.orders import caller_history
 from crm.usecases.amend import AMENDABLE, amend_order
 from crm.usecases.register import register_order
@@ -37,6 +37,7 @@ class DeskOrders:
     def __init__(self, sessions: SessionFactory, centre_code: str) -> None:
         self.sessions = sessions
         self.centre_code = centre_code
+        self.calendar = CalendarCache()  # read once per TTL, not on every save
 
     async def history(self, number: str) -> list[dict[str, Any]]:
         """The caller's newest orders, as the screen pop lists them."""
@@ -100,7 +101,7 @@ class DeskOrders:
                 actor,
                 centre_code=self.centre_code,
                 now=utc_now(),
-                calendar=await load_calendar(session),
+                calendar=await self.calendar.get(session),
             )
             return {"order_id": order.id, "number": order.number, "call_id": call.linkedid}
 
@@ -113,7 +114,7 @@ class DeskOrders:
                     changes,
                     actor,
                     now=utc_now(),
-                    calendar=await load_calendar(session),
+                    calendar=await self.calendar.get(session),
                 )
         except CrmError as exc:
             raise OrderRejected(exc.field or "order", exc.message) from None

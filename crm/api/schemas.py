@@ -28,6 +28,11 @@ from crm.domain.enums import (
 Note = Annotated[str, Field(max_length=2000)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 PhoneNumber = Annotated[str, Field(max_length=32, pattern=r"^[0-9+*#-]*$")]
+# An order's intake fields, the same for registering and for amending.
+CallerName = Annotated[str, Field(max_length=100)]
+Location = Annotated[str, Field(max_length=300)]
+OrderText = Annotated[str, Field(min_length=1, max_length=4000)]
+StatutoryDays = Annotated[int, Field(ge=1, le=365)]
 
 
 class Strict(BaseModel):
@@ -48,29 +53,29 @@ class CallIn(Strict):
 
 class OrderIn(Strict):
     channel: Channel = Channel.PHONE
-    caller_name: str = Field(default="", max_length=100)
+    caller_name: CallerName = ""
     caller_number: PhoneNumber = ""
     confidential: bool = False
-    location: str = Field(default="", max_length=300)
-    text: str = Field(min_length=1, max_length=4000)
+    location: Location = ""
+    text: OrderText
     order_type: OrderType
     urgency: Urgency = Urgency.NORMAL
     severity: Severity = Severity.GENERAL
-    statutory_days: int | None = Field(default=None, ge=1, le=365)
+    statutory_days: StatutoryDays | None = None
     calls: list[CallIn] = Field(default_factory=list, max_length=20)
 
 
 class OrderPatch(Strict):
     """The intake details the centre may correct before dispatch; only those given change."""
 
-    caller_name: str = Field(default="", max_length=100)
+    caller_name: CallerName = ""
     confidential: bool = False
-    location: str = Field(default="", max_length=300)
-    text: str = Field(default="", min_length=1, max_length=4000)
+    location: Location = ""
+    text: OrderText = ""
     order_type: OrderType = OrderType.CONSULTATION
     urgency: Urgency = Urgency.NORMAL
     severity: Severity = Severity.GENERAL
-    statutory_days: int | None = Field(default=None, ge=1, le=365)
+    statutory_days: StatutoryDays | None = None
 
 
 class CallOut(Out):
