@@ -32,9 +32,17 @@ HeaderValue = str | Sequence[str]
 """One header value, or several for a header that repeats (e.g. Originate's ``Variable``)."""
 
 
-def _clip(text: str, limit: int = 120) -> str:
+def clip(text: str, limit: int = 120) -> str:
     """Short repr for logs: a hostile peer must not be able to flood the log with one line."""
     return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text)} chars)"
+
+
+def clip_headers(headers: Mapping[str, str], limit: int = 60, most: int = 24) -> str:
+    """A message's headers for a log line, each value clipped and at most `most` of them."""
+    shown = [f"{name}={clip(value, limit)}" for name, value in list(headers.items())[:most]]
+    if len(headers) > most:
+        shown.append(f"… ({len(headers)} headers)")
+    return ", ".join(shown)
 
 
 def parse_message(frame: str) -> dict[str, str] | None:
@@ -54,10 +62,10 @@ def parse_message(frame: str) -> dict[str, str] | None:
         if not sep:
             key, sep, value = line.partition(":")
             if not sep:
-                log.warning("AMI line without a colon ignored: %s", _clip(line))
+                log.warning("AMI line without a colon ignored: %s", clip(line))
                 continue
         if not key:
-            log.warning("AMI line without a header name ignored: %s", _clip(line))
+            log.warning("AMI line without a header name ignored: %s", clip(line))
             continue
         if key in headers:
             if repeated is None:
@@ -69,9 +77,33 @@ def parse_message(frame: str) -> dict[str, str] | None:
         for key, values in repeated.items():
             headers[key] = "\n".join(values)
     if "Event" not in headers and "Response" not in headers:
-        log.warning("AMI message with neither Event nor Response dropped: %s", _clip(frame))
+        log.warning("AMI message with neither Event nor Response dropped: %s", clip(frame))
         return None
     return headers
+
+
+def _drop_cut_character(exc: UnicodeError) -> tuple[str, int]:
+    """Decoding errors: a character cut short at the end of a line is dropped, other bytes that
+    do not decode become U+FFFD (corruption stays visible).
+
+    Asterisk truncates long values (a caller's display name) by bytes, which can cut the
+    last character in the middle; the name should end at its last whole character instead."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    at_line_end = exc.object[exc.end : exc.end + 1] in (b"\r", b"\n")
+    return ("" if at_line_end and _is_cut_character(bad) else "\ufffd"), exc.end
+
+
+def _is_cut_character(data: bytes) -> bool:
+    """Whether `data` is the start of a multi-byte UTF-8 character, without its end."""
+    if not data or not 0xC2 <= data[0] <= 0xF4:
+        return False
+    needed = 2 if data[0] < 0xE0 else 3 if data[0] < 0xF0 else 4
+    return len(data) < needed and all(0x80 <= byte <= 0xBF for byte in data[1:])
+
+
+codecs.register_error("hotline-drop-cut-character", _drop_cut_character)
 
 
 class AmiParser:
@@ -79,13 +111,14 @@ class AmiParser:
 
     Make one per connection: it holds the banner state, the bytes of a character cut by a read
     boundary (in the incremental decoder) and the start of a message still incomplete.
-    Undecodable bytes become U+FFFD rather than disappearing, so corruption stays visible.
+    Undecodable bytes become U+FFFD rather than disappearing, so corruption stays visible;
+    only a character that Asterisk cut at the end of a value is dropped.
     """
 
     def __init__(
         self, encoding: str = "utf-8", max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
     ) -> None:
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="hotline-drop-cut-character")
         self._max = max_message_chars
         self._parts: list[str] = []
         self._buffered = 0
@@ -112,7 +145,7 @@ class AmiParser:
         """The stream ended: log a message cut off by the close (it is dropped)."""
         rest = "".join(self._parts) + self._decoder.decode(b"", final=True)
         if rest.strip() and not self._discarding:
-            log.warning("AMI stream ended inside a message, dropped: %s", _clip(rest))
+            log.warning("AMI stream ended inside a message, dropped: %s", clip(rest))
         self._parts.clear()
 
     def _take_banner(self, text: str) -> str:
@@ -127,7 +160,7 @@ class AmiParser:
             line, rest = "", head
         self.banner = line
         if not line.startswith(BANNER_PREFIX):
-            log.warning("peer is not an Asterisk manager, banner %s", _clip(line))
+            log.warning("peer is not an Asterisk manager, banner %s", clip(line))
         return rest
 
     def _frames(self, text: str) -> list[str]:
@@ -165,7 +198,7 @@ class AmiParser:
 def _check(text: str, what: str) -> None:
     for char in _FORBIDDEN:
         if char in text:
-            raise ValueError(f"AMI {what} contains {char!r}: {_clip(text)}")
+            raise ValueError(f"AMI {what} contains {char!r}: {clip(text)}")
 
 
 def encode_action(

@@ -24,6 +24,7 @@ from telephony.ami import (
     AmiEvent,
     AmiItem,
 )
+from telephony.ami_protocol import clip, clip_headers
 from telephony.events import (
     DomainEvent,
     MalformedEvent,
@@ -147,7 +148,10 @@ class TelephonyService:
             return translate(item.name, item.headers)
         except MalformedEvent as exc:
             self.stats.malformed += 1
-            log.warning("malformed AMI event skipped: %s", exc)
+            log.warning(
+                "malformed AMI event %s skipped: %s; headers: %s",
+                clip(item.name), exc, clip_headers(item.headers),
+            )  # fmt: skip
             return None
 
     def _on_disconnect(self, item: AmiDisconnected) -> list[Effect]:

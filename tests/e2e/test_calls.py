@@ -98,3 +98,18 @@ async def test_hostile_caller_id_is_carried_as_data(centre: Centre) -> None:
     assert call.caller_name.startswith("Robert\\")
     assert "), Hangup() ${SHELL(id)} 长长" in call.caller_name
     assert centre.hotline.service.stats.malformed == 0
+
+
+async def test_a_name_asterisk_cuts_ends_at_its_last_whole_character(centre: Centre) -> None:
+    """chan_pjsip keeps a display name's first 79 bytes only, which can cut the last character
+    in the middle; the call's name (which pops, updates and drafts show) ends at the last whole
+    character instead of U+FFFD."""
+    sent = "xx" + "张" * 40  # 79 bytes are "xx", 25 characters and 2 bytes of the 26th
+    result = await centre.call(
+        [CallerIdentity(sent, "13900000006")],
+        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=2000),
+    )
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000006")
+    name = call.caller_name
+    assert name == "xx" + "张" * 25, f"{len(name.encode())} bytes: {name!r}"

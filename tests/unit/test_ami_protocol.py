@@ -149,6 +149,26 @@ def test_garbage_bytes_are_replaced_not_dropped() -> None:
     assert event["CallerIDName"] == "\ufffd\ufffd"
 
 
+@pytest.mark.parametrize(
+    ("name", "cut_bytes"),
+    [("张三丰", 1), ("张三丰", 2), ("Zoë", 1), ("号😀", 1), ("号😀", 2), ("号😀", 3)],
+)
+def test_a_character_cut_at_the_end_of_a_value_is_dropped(name: str, cut_bytes: int) -> None:
+    """Asterisk truncates a long display name by bytes: it ends at its last whole character."""
+    raw = name.encode()[:-cut_bytes]
+    data = BANNER + b"Event: Newchannel\r\nCallerIDName: " + raw + b"\r\nState: Up\r\n\r\n"
+    whole = name[:-1]
+    assert AmiParser().feed(data) == [{"Event": "Newchannel", "CallerIDName": whole, "State": "Up"}]
+    parser = AmiParser()  # the same, with the stream arriving one byte per read
+    events = [event for i in range(len(data)) for event in parser.feed(data[i : i + 1])]
+    assert events == [{"Event": "Newchannel", "CallerIDName": whole, "State": "Up"}]
+
+
+def test_a_cut_character_inside_a_value_stays_visible() -> None:
+    [event] = parse_message_list(b"Event: X\r\nAppData: \xe5\xbc,Queue\r\n\r\n")
+    assert event["AppData"] == "\ufffd,Queue"
+
+
 def test_extra_blank_lines_between_messages_are_harmless() -> None:
     assert parse_message_list(b"\r\n\r\nEvent: A\r\n\r\n\r\n\r\n\r\nEvent: B\r\n\r\n") == [
         {"Event": "A"},
