@@ -130,3 +130,16 @@ def test_snapshots() -> None:
         channel_snapshot({**BASE, "Duration": "forever"})
     entry = queue_entry_snapshot({"Queue": "hotline", "Uniqueid": "1.1", "Wait": "7"})
     assert entry.wait_s == 7
+
+
+def test_agent_complete_without_its_channels_is_not_malformed() -> None:
+    """As Asterisk 16 sent it under load (app_queue found both channels destroyed)."""
+    seen = {
+        "Event": "AgentComplete", "Privilege": "agent,all", "Timestamp": "1796109094.784877",
+        "Queue": "hotline", "Interface": "PJSIP/1002", "MemberName": "李娜", "HoldTime": "1",
+        "TalkTime": "2", "Reason": "caller",
+    }  # fmt: skip
+    assert translate("AgentComplete", seen) is None
+    with pytest.raises(MalformedEvent):  # with its caller channel, a broken one is still refused
+        translate("AgentComplete", {**seen, "Uniqueid": "1.1", "Channel": "PJSIP/c-1"})
+

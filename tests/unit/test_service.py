@@ -91,7 +91,8 @@ async def test_bad_events_are_logged_and_the_consumer_goes_on(
     assert call.state is CallState.ENDED  # everything after the bad event was applied
     if bad["Event"] != "SomethingNew":
         assert service.stats.malformed == 1
-        assert "malformed AMI event skipped" in caplog.text
+        assert f"malformed AMI event {bad['Event']!r} skipped" in caplog.text
+        assert f"headers: Event={bad['Event']!r}" in caplog.text
 
 
 async def test_event_listeners_see_every_domain_event_before_the_tracker() -> None:
