@@ -99,6 +99,7 @@ def call_update(call: Call, at: float, confidential: bool) -> CallUpdate:
         reason=call.end_reason or None,
         caller=caller_of(call, confidential),
         queue=call.queue or None,
+        ivr=IvrChoice(choice=call.ivr_choice or None, label=call.ivr_label or None),
         held=call.held,
     )
 

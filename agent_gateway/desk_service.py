@@ -90,9 +90,15 @@ class DeskService:
         self.writer = OutboxWriter(bus)
 
     async def start(self) -> None:
-        """Start from a clean mirror: live calls are re-announced by the tracker's re-sync."""
+        """Start from a clean mirror: live calls are re-announced by the tracker's re-sync.
+
+        Every configured queue has its figures from the start (nobody in it yet), so that a
+        supervisor's snapshot lists each queue even before the re-sync or its first call."""
         async with self.redis.pipeline(transaction=True) as pipeline:
             pipeline.delete(CALLS_KEY, QUEUE_STATS_KEY)
+            if self.queues:
+                figures: dict[Any, str] = {q: dumps(self._queue_stats(q)) for q in self.queues}
+                pipeline.hset(QUEUE_STATS_KEY, mapping=figures)
             if self.presences:
                 mirror: dict[Any, str] = {
                     ext: dumps(_json(p.to_message())) for ext, p in self.presences.items()
@@ -163,15 +169,18 @@ class DeskService:
     # --- what desktops see -----------------------------------------------------------------
 
     def _stats(self, out: Outbox, queue: str) -> None:
+        stats = self._queue_stats(queue)
+        out.write_queue_stats(queue, stats)
+        out.publish(SUPERVISORS, stats)
+
+    def _queue_stats(self, queue: str) -> dict[str, Any]:
         members = [ext for ext, queues in self.members.items() if queue in queues]
         by_state: dict[str, int] = {}
         for ext in members:
             state = self.presences[ext].state.value
             by_state[state] = by_state.get(state, 0) + 1
         figures = self.figures.snapshot(queue, self.tracker.calls.values(), by_state, self.clock())
-        stats = {"type": "queue_stats", **figures}
-        out.write_queue_stats(queue, stats)
-        out.publish(SUPERVISORS, stats)
+        return {"type": "queue_stats", **figures}
 
     async def _pop(self, out: Outbox, call: Call, ringing: AgentRinging) -> None:
         ext = self._extension(ringing.interface)

@@ -295,6 +295,7 @@ class CallUpdate(_Out):
     reason: str | None = None
     caller: Caller | None = Field(default=None, description="masked when confidential")
     queue: str | None = None
+    ivr: IvrChoice | None = Field(default=None, description="the caller's IVR menu choice")
     held: bool = Field(default=False, description="the call is on hold")
 
 

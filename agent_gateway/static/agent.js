@@ -66,7 +66,7 @@ async function login(token, extension) {
     onStatus: showStatus,
     onUser: (user) => {
       state.user = user;
-      setText($("who"), `${user.name}（分机 ${user.extension}）`);
+      renderWho();
     },
   };
   const connection = await startDesk(SESSION_KEY, options, { token, extension });
@@ -76,6 +76,7 @@ async function login(token, extension) {
 function logoutPage() {
   endDesk(state.connection, SESSION_KEY);
   state.connection = null;
+  state.user = null;
   state.presence = null;
   state.calls.clear();
   clearPop();
@@ -162,11 +163,28 @@ function applyCallUpdate(update) {
     at: update.at,
   });
   renderCall();
+  updateButtons();
 }
 
 // --- presence ----------------------------------------------------------------------------
 
+// The header names the agent at this desk (extension and configured name, from the presence
+// messages) first, and the CRM account logged in (the ticket's user) after it.
+function renderWho() {
+  const who = $("who");
+  if (!state.user) {
+    who.replaceChildren();
+    return;
+  }
+  const name = state.presence && state.presence.name ? ` ${state.presence.name}` : "";
+  who.replaceChildren(
+    el("strong", { id: "who-agent" }, `坐席 ${state.user.extension}${name}`),
+    el("span", { id: "who-user", className: "who-user" }, `登录账号：${state.user.name}`),
+  );
+}
+
 function renderPresence() {
+  renderWho();
   const presence = state.presence;
   const current = presence ? presence.state : "logged_out";
   const node = $("presence-state");
@@ -200,12 +218,16 @@ function updateButtons() {
   enable("btn-pause", current === "available" || current === "wrap_up" || current === "paused");
   enable("btn-unpause", current === "paused");
   enable("btn-wrapup-done", current === "wrap_up");
-  // Call control and saving stay available whenever connected: the backend knows best whether
-  // there is a call (the page may have missed it), and says so in the command's result.
-  enable("btn-hangup", true);
-  enable("btn-transfer", true);
-  for (const button of document.querySelectorAll(".quick-transfer")) button.disabled = !online;
-  $("order-save").disabled = !online || state.saving || !state.orderCallId;
+  // Hang-up and transfer act on the call the agent talks on (the backend refuses them while
+  // the phone only rings); the order can be saved once its call was answered at this desk,
+  // and still after it ended, to finish writing it.
+  const talking = current === "talking";
+  enable("btn-hangup", talking);
+  enable("btn-transfer", talking);
+  for (const button of document.querySelectorAll(".quick-transfer")) button.disabled = !(online && talking);
+  const orderCall = state.orderCallId ? state.calls.get(state.orderCallId) : null;
+  const answeredHere = Boolean(orderCall && state.user && orderCall.agent_extension === state.user.extension);
+  $("order-save").disabled = !online || state.saving || !answeredHere;
 }
 
 // --- commands ----------------------------------------------------------------------------

@@ -72,6 +72,8 @@ function receive(message) {
       }
       state.calls.clear();
       for (const call of message.calls || []) state.calls.set(call.call_id, { ...call });
+      state.queues.clear();
+      for (const stats of message.queues || []) receiveQueueStats(stats);
       renderAll();
       break;
     case "presence":
@@ -79,7 +81,7 @@ function receive(message) {
       renderAgents();
       break;
     case "queue_stats":
-      state.queues.set(message.queue, { ...message, receivedAt: Date.now() / 1000 });
+      receiveQueueStats(message);
       renderQueues();
       break;
     case "call_update":
@@ -90,12 +92,25 @@ function receive(message) {
   }
 }
 
+function receiveQueueStats(stats) {
+  if (stats && stats.queue) state.queues.set(stats.queue, { ...stats, receivedAt: Date.now() / 1000 });
+}
+
+// A call update names the caller as {number, name, masked} (the number masked as the backend
+// decided) and the IVR choice as {choice, label}, where a snapshot's call record has
+// caller_number, caller_name, masked and ivr_label.
 function applyCallUpdate(update) {
   const known = state.calls.get(update.call_id) || { call_id: update.call_id };
+  const caller = update.caller || null;
   const record = {
     ...known,
     state: update.state,
     agent_extension: update.agent_extension ?? known.agent_extension ?? null,
+    caller_number: caller ? caller.number : known.caller_number,
+    caller_name: caller ? caller.name : known.caller_name,
+    masked: caller ? Boolean(caller.masked) : known.masked,
+    queue: update.queue ?? known.queue ?? null,
+    ivr_label: update.ivr?.label ?? known.ivr_label ?? null,
     reason: update.reason,
     at: update.at,
   };
@@ -208,7 +223,7 @@ function renderCalls() {
         "tr",
         { className: FINAL_CALL_STATES.has(call.state) ? "final" : "", dataset: { callId: String(call.call_id), state: String(call.state ?? "") } },
         el("td", { className: "muted" }, call.call_id),
-        el("td", {}, call.caller_number || "—"),
+        el("td", {}, call.caller_number || "—", call.caller_number && call.masked ? el("span", { className: "muted" }, "（保密）") : null),
         el("td", {}, call.caller_name || "—"),
         el("td", {}, queue),
         el("td", {}, stateText),

@@ -9,11 +9,13 @@ import asyncio
 import contextlib
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from playwright.async_api import WebSocketRoute, expect
 
+from agent_gateway.protocol import PresenceState
 from crm.domain.enums import OrderType, Role
 from hotline_cli.sipp import CallerIdentity, CallerPlan
 from telephony.tracker import CallState
@@ -68,7 +70,7 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
     page = desk.page
 
     await desk.login_agent(agent_token, COMPLAINT_EXT)
-    await expect(page.locator("#who")).to_have_text("李娜（分机 1002）")
+    await expect(page.locator("#who-agent")).to_have_text("坐席 1002 李娜")
     await expect(page.locator("#presence-state")).to_have_text("空闲")  # staffed by the harness
 
     # Presence commands round-trip through the backend and Asterisk.
@@ -78,10 +80,8 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
     await expect(page.locator("#presence-reason")).to_have_text("培训")
     await page.click("#btn-unpause")
     await expect(page.locator("#presence-state")).to_have_text("空闲")
-    # A command the backend refuses shows its error in the page.
-    await page.click("#btn-hangup")
-    await expect(page.locator("#command-message")).to_contain_text("当前没有通话")
-    await expect(page.locator("#command-message")).to_contain_text("no_call")
+    # No call yet: nothing to hang up.
+    await expect(page.locator("#btn-hangup")).to_be_disabled()
 
     calling = asyncio.create_task(centre.call([CallerIdentity("张秀英", number)], COMPLAINT))
     try:
@@ -325,3 +325,153 @@ async def published(centre: Centre, after: int, topic: str, fields: dict[str, An
         async for message in messages:
             if message.topic == topic and fields.items() <= message.body.items():
                 return
+
+
+async def quiet(centre: Centre, timeout: float = 30) -> None:
+    """Wait until no call is live and every agent is available (earlier tests' calls over)."""
+    deadline = time.monotonic() + timeout
+    while any(c.active for c in centre.hotline.tracker.calls.values()) or any(
+        p.state is not PresenceState.AVAILABLE for p in centre.hotline.desk.presences.values()
+    ):
+        assert time.monotonic() < deadline, "calls or agents still busy"
+        await asyncio.sleep(0.1)
+
+
+async def idle_members_in_asterisk(centre: Centre) -> dict[str, int]:
+    """Asterisk's own count of unpaused members per queue (its QueueStatus list)."""
+    status = await centre.hotline.ami.action_list("QueueStatus")
+    counts: dict[str, int] = {}
+    for item in status:
+        if item.get("Event") == "QueueParams":
+            counts.setdefault(item["Queue"], 0)
+        elif item.get("Event") == "QueueMember" and item.get("Paused") != "1":
+            counts[item["Queue"]] = counts.get(item["Queue"], 0) + 1
+    return counts
+
+
+async def test_supervisor_shows_the_snapshot_queue_figures_at_once(
+    centre: Centre, desk: DeskPage
+) -> None:
+    """Nothing changes after the page loads: the figures it shows come from the snapshot."""
+    await quiet(centre)
+    members = await idle_members_in_asterisk(centre)
+    assert set(members) == {"hotline", "complaint"}, members
+    token = await crm_user(centre, "陈班长", Role.SUPERVISOR)
+    page = desk.page
+    await desk.login_supervisor(token)
+    await expect(page.locator("#queues-empty")).to_be_hidden()
+    for queue, idle in members.items():
+        row = page.locator(f'#queues-body tr[data-queue="{queue}"]')
+        await expect(row.locator('[data-field="available"]')).to_have_text(str(idle))
+        await expect(row.locator('[data-field="waiting"]')).to_have_text("0")
+        await expect(row.locator('[data-field="talking"]')).to_have_text("0")
+
+
+async def test_supervisor_lists_every_configured_queue(centre: Centre, desk: DeskPage) -> None:
+    """A change in one queue does not hide the others: each configured queue has its row."""
+    await quiet(centre)
+    token = await crm_user(centre, "陈班长", Role.SUPERVISOR)
+    page = desk.page
+    await desk.login_supervisor(token)
+    try:
+        # 王芳 serves the hotline queue only: the complaint queue sees no change.
+        await centre.hotline.ami.action(
+            "QueuePause", Interface="PJSIP/1001", Paused="true", Reason="小休"
+        )
+        hotline = page.locator('#queues-body tr[data-queue="hotline"]')
+        await expect(hotline.locator('[data-field="paused"]')).to_have_text("1")
+        configured = sorted(q.name for q in centre.hotline.settings.queues)
+        rows = page.locator("#queues-body tr")
+        await expect(rows).to_have_count(len(configured))
+        assert await rows.evaluate_all("rows => rows.map(r => r.dataset.queue)") == configured
+        complaint = page.locator('#queues-body tr[data-queue="complaint"]')
+        await expect(complaint.locator('[data-field="paused"]')).to_have_text("0")
+    finally:
+        await centre.hotline.ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+
+
+async def test_supervisor_shows_number_caller_and_queue_of_a_call_after_loading(
+    centre: Centre, desk: DeskPage
+) -> None:
+    """A call that starts once the page is open: its number (masked, the caller asked for
+    confidentiality before), caller name and queue come from the call updates alone."""
+    number = "13800138004"
+    agent = await crm_user(centre, "李娜", Role.AGENT)
+    await register_order_over_http(
+        centre,
+        agent,
+        {
+            "order_type": "complaint",
+            "text": "楼下噪音扰民",
+            "caller_number": number,
+            "confidential": True,
+        },
+    )
+    await quiet(centre)
+    token = await crm_user(centre, "陈班长", Role.SUPERVISOR)
+    page = desk.page
+    await desk.login_supervisor(token)
+    await expect(page.locator("#agents-body tr")).to_have_count(3)  # the snapshot is in
+    await expect(page.locator("#calls-empty")).to_be_visible()
+
+    calling = asyncio.create_task(
+        centre.call([CallerIdentity("孙阿姨", number)], CallerPlan("2", 500, 4000))
+    )
+    try:
+        live = page.locator("#calls-body tr").filter(has_text="孙阿姨")
+        await expect(live).to_contain_text("通话中", timeout=15_000)
+        cells = live.locator("td")
+        await expect(cells.nth(1)).to_have_text("138****8004（保密）")
+        await expect(cells.nth(2)).to_have_text("孙阿姨")
+        await expect(cells.nth(3)).to_have_text("complaint（投诉）")
+        await expect(cells.nth(5)).to_have_text("1002 李娜")
+        await expect(live).to_contain_text("已结束（来电人挂机）", timeout=15_000)
+        await expect(cells.nth(1)).to_have_text("138****8004（保密）")  # the end keeps them
+        await expect(cells.nth(3)).to_have_text("complaint（投诉）")
+    finally:
+        result = await calling
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended(number)
+    assert call.queue == "complaint" and call.caller_name == "孙阿姨"
+
+
+async def test_agent_page_header_names_the_agent(centre: Centre, desk: DeskPage) -> None:
+    """The CRM user's login name differs from the agent's configured name: both are shown,
+    the agent (extension and name) first."""
+    token = await crm_user(centre, "前台七号", Role.AGENT)
+    page = desk.page
+    await desk.login_agent(token, COMPLAINT_EXT)
+    await expect(page.locator("#who")).to_contain_text("坐席 1002 李娜")
+    await expect(page.locator("#who-agent")).to_have_text("坐席 1002 李娜")
+    await expect(page.locator("#who-user")).to_have_text("登录账号：前台七号")
+
+
+async def test_agent_call_controls_follow_the_call(centre: Centre, desk: DeskPage) -> None:
+    """Hang-up and transfer only while talking; saving the order once the call is answered
+    here (and still after it ended, to finish the order)."""
+    await quiet(centre)
+    token = await crm_user(centre, "李娜", Role.AGENT)
+    page = desk.page
+    await desk.login_agent(token, COMPLAINT_EXT)
+    await expect(page.locator("#presence-state")).to_have_text("空闲")
+    controls = ["#btn-hangup", "#btn-transfer", ".quick-transfer >> nth=0",
+                ".quick-transfer >> nth=1", ".quick-transfer >> nth=2"]  # fmt: skip
+    for control in [*controls, "#order-save"]:
+        await expect(page.locator(control)).to_be_disabled()
+
+    number = "13800138005"
+    plan = CallerPlan(dtmf="2", dtmf_after_ms=500, hangup_after_ms=8000)
+    calling = asyncio.create_task(centre.call([CallerIdentity("周先生", number)], plan))
+    try:
+        await expect(page.locator("#call-state")).to_have_text("通话中", timeout=15_000)
+        for control in [*controls, "#order-save"]:
+            await expect(page.locator(control)).to_be_enabled()
+        await expect(page.locator("#call-state")).to_have_text(
+            "已结束（来电人挂机）", timeout=15_000
+        )
+        for control in controls:
+            await expect(page.locator(control)).to_be_disabled()
+        await expect(page.locator("#order-save")).to_be_enabled()
+    finally:
+        result = await calling
+    assert result.ok, result.errors

@@ -97,6 +97,13 @@ def test_call_update_and_record_mask_the_same_way() -> None:
     assert record["ringing_extensions"] == ["1002"]
 
 
+def test_call_update_names_queue_and_ivr_choice_as_the_record_does() -> None:
+    update = call_update(CALL, 104.0, confidential=False)
+    assert update.queue == "complaint" and update.caller is not None
+    assert update.caller.name == CALL.caller_name and update.caller.number == "13800001234"
+    assert update.ivr is not None and (update.ivr.choice, update.ivr.label) == ("2", "complaint")
+
+
 def test_audience_includes_agents_who_rang_for_the_call() -> None:
     ended = dataclasses.replace(CALL, state=CallState.ABANDONED, ringing=())
     assert audience(ended, [presence("1002", PresenceState.RINGING, L)]) == {"1002"}
