@@ -216,8 +216,9 @@ def _hangup(h: Mapping[str, str]) -> ChannelHungUp:
 def _complete(h: Mapping[str, str]) -> AgentCompleted | None:
     if "Uniqueid" not in h and "DestUniqueid" not in h:
         # Asterisk 16 trap: app_queue looks both channels up only when it handles the
-        # caller's hang-up; under load they are already destroyed and the event comes without
-        # them. Nothing is lost: the Hangup and BridgeLeave of that call carry the same facts.
+        # hang-up; when they are already destroyed (under load, or after the agent's leg was
+        # hung up) the event comes without them. Nothing is lost: the Hangup and BridgeLeave
+        # of that call carry the same facts.
         return None
     reason = h.get("Reason", "")
     try:
