@@ -61,9 +61,8 @@ def free_spells(
             member.free_since, member.waiting, member.ringing = at, waiting, len(ringing)
         elif (rung or not member.free) and member.free_since is not None:
             if member.waiting > member.ringing:
-                spells.append(
-                    FreeSpell(interface, member.free_since, member.waiting, member.ringing, at, rung)
-                )
+                since, waited, rang = member.free_since, member.waiting, member.ringing
+                spells.append(FreeSpell(interface, since, waited, rang, at, rung))
             member.free_since = None
 
     for event in events:
@@ -74,11 +73,7 @@ def free_spells(
         member = members.get(interface)
         if name in ("QueueCallerJoin", "QueueCallerLeave"):
             waiting = int(event.get("Count", "0"))
-            if name == "QueueCallerLeave":
-                ringing.discard(event.get("Uniqueid", ""))
-        elif name == "QueueCallerAbandon":
-            ringing.discard(event.get("Uniqueid", ""))
-        elif name in ("AgentRingNoAnswer", "AgentDump"):
+        if name in ("QueueCallerLeave", "QueueCallerAbandon", "AgentRingNoAnswer", "AgentDump"):
             ringing.discard(event.get("Uniqueid", ""))
         if member is None:
             continue

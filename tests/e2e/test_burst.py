@@ -1,5 +1,6 @@
 """A burst: many callers wait in one queue, position announcements on, two agents who take
-short calls. Whatever the backlog, an agent who becomes free must be rung within a second.
+short calls. Whatever the backlog, an agent who becomes free must be rung within a second,
+and every caller who waits is still told their position.
 
 The delay is measured on Asterisk's clock (AMI event timestamps) from the moment app_queue
 sees the agent free (`QueueMemberStatus` not in use and not paused, which after a call is
@@ -113,3 +114,18 @@ async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre:
     assert sum(x.rung for x in spells) >= SPELLS_WANTED, describe(spells)
     late = [x for x in spells if x.delay_s is not None and x.delay_s >= 1.0]
     assert not late, describe(spells)
+    assert not_told(tap.events) == set()
+
+
+def not_told(events: list[dict[str, str]]) -> set[str]:
+    """Callers who waited 3 s or more and were never whispered their position (ChanSpyStart
+    on their channel, as Asterisk reports it)."""
+    end = float(events[-1]["Timestamp"])
+    joined = {
+        e["Uniqueid"]: float(e["Timestamp"]) for e in events if e.get("Event") == "QueueCallerJoin"
+    }
+    left = {
+        e["Uniqueid"]: float(e["Timestamp"]) for e in events if e.get("Event") == "QueueCallerLeave"
+    }
+    told = {e.get("SpyeeUniqueid") for e in events if e.get("Event") == "ChanSpyStart"}
+    return {u for u, at in joined.items() if left.get(u, end) - at >= 3 and u not in told}
