@@ -37,7 +37,14 @@ from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
 from telephony.actions import add_queue_member
 from telephony.ami import AmiClient
-from telephony.asterisk_config import CONTEXT_AGENTS, Layout, layout_for, write_config
+from telephony.announcer import PositionAnnouncer
+from telephony.asterisk_config import (
+    CONTEXT_AGENTS,
+    CONTEXT_POSITION,
+    Layout,
+    layout_for,
+    write_config,
+)
 from telephony.service import Listener, TelephonyService
 from telephony.tracker import CallTracker
 
@@ -163,13 +170,21 @@ async def running_hotline(
         )  # fmt: skip
         await desk.start()
         stack.push_async_callback(desk.close)
-        service = TelephonyService(ami, tracker, [desk.on_call, *listeners], [desk.on_event])
+        announcer = PositionAnnouncer(
+            ami, tracker, [q.name for q in settings.queues if q.announce_position],
+            CONTEXT_POSITION,
+        )  # fmt: skip
+        service = TelephonyService(
+            ami, tracker, [desk.on_call, announcer.on_call, *listeners], [desk.on_event]
+        )
         await stack.enter_async_context(service)
         await ami.wait_connected(10)
         await service.wait_synced(10)
         executor = CommandExecutor(
             bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS
         )
+        announcing = asyncio.create_task(announcer.run(), name="queue positions")
+        await stack.enter_async_context(_task("queue positions", announcing))
         runner = asyncio.create_task(executor.run(), name="agent commands")
         await stack.enter_async_context(_task("agent commands", runner))
         sweeps = asyncio.create_task(

@@ -127,6 +127,7 @@ CONTEXT_INBOUND = "hotline-inbound"
 CONTEXT_AGENTS = "hotline-agents"
 CONTEXT_EMERGENCY = "hotline-emergency"
 CONTEXT_TRUNK_IN = "hotline-trunk-in"
+CONTEXT_POSITION = "hotline-position"  # plays a queue position, whispered to the caller
 
 
 @dataclass(frozen=True)
@@ -424,8 +425,12 @@ def _queues_conf(settings: Settings) -> str:
             f"timeout = {queue.ring_timeout_s}",
             "retry = 1",
             f"wrapuptime = {queue.wrapup_s}",
-            f"announce-position = {'yes' if queue.announce_position else 'no'}",
-            "announce-frequency = 30",
+            # app_queue's own announcements block its loop: a caller hearing one is not
+            # rung, and nobody behind them is either. The backend announces positions by
+            # whisper instead (telephony/announcer.py).
+            "announce-position = no",
+            "announce-frequency = 0",
+            "periodic-announce-frequency = 0",
             "announce-holdtime = no",
             "joinempty = yes",
             "leavewhenempty = no",
@@ -501,7 +506,32 @@ def _extensions_conf(settings: Settings, layout: Layout) -> str:
         ]
     emergency = _section(CONTEXT_EMERGENCY, *emergency_lines)
     trunk_in = _section(CONTEXT_TRUNK_IN, "exten => _X.,1,Hangup(1)")
-    return inbound + agents + emergency + trunk_in
+    return inbound + agents + emergency + trunk_in + _position_context()
+
+
+def _position_context() -> str:
+    """The announcer's half of a position whisper (extension = position): the words app_queue
+    used to say. The short wait lets ChanSpy attach to the caller before the first word."""
+    start = (" same => n,Answer()", " same => n,Wait(0.3)")
+    end = (" same => n,Playback(queue-thankyou)", " same => n,Hangup()")
+    many = (
+        *start,
+        " same => n,Playback(queue-thereare)",
+        " same => n,SayNumber(${EXTEN})",
+        " same => n,Playback(queue-callswaiting)",
+        *end,
+    )
+    return _section(
+        CONTEXT_POSITION,
+        "exten => 1,1,NoOp(next in line)",
+        *start,
+        " same => n,Playback(queue-youarenext)",
+        *end,
+        "exten => _[2-9],1,NoOp(position)",
+        *many,
+        "exten => _[1-9]X!,1,NoOp(position)",
+        *many,
+    )
 
 
 def _max_wait(settings: Settings) -> int:

@@ -76,7 +76,10 @@ def test_queues_have_no_static_members_and_overflow_rule(files: dict[str, str]) 
     queues = files["queues.conf"]
     assert "member =>" not in queues  # agents log in and out dynamically
     assert "[hotline]" in queues and "strategy = rrmemory" in queues
-    assert "announce-position = yes" in queues and "autofill = yes" in queues
+    assert "autofill = yes" in queues
+    # app_queue never announces itself (it would block its loop): the backend whispers.
+    assert "announce-position = no" in queues and "announce-frequency = 0" in queues
+    assert "periodic-announce-frequency = 0" in queues
     rules = files["queuerules.conf"]
     assert "[hotline-overflow]\npenaltychange => 0,0\npenaltychange => 30,1" in rules
 

@@ -1,0 +1,92 @@
+"""Queue position announcements that do not hold up app_queue.
+
+Each announcement is a Local channel that whispers into the waiting caller (ChanSpy with
+private whisper on the caller's Uniqueid) while its other half plays the position
+(`CONTEXT_POSITION` in the dialplan). The caller hears it over the hold music; app_queue's
+loop never waits for it, so a free agent is rung as soon as app_queue looks (README,
+"free agents left unrung"). The whisper is hung up when the caller's agent starts ringing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+
+from telephony.actions import AmiActions
+from telephony.ami import AmiActionError, AmiConnectionLost
+from telephony.positions import ANNOUNCE_EVERY_S, Announcement, due
+from telephony.tracker import WAITING, CallChanged, CallState, CallTracker
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5
+LONGEST_ANNOUNCEMENT_S = 15.0  # a whisper older than this has ended by itself
+
+
+class PositionAnnouncer:
+    def __init__(
+        self,
+        ami: AmiActions,
+        tracker: CallTracker,
+        queues: Iterable[str],
+        context: str,
+        every_s: float = ANNOUNCE_EVERY_S,
+    ) -> None:
+        self.ami = ami
+        self.tracker = tracker
+        self.queues = frozenset(queues)
+        self.context = context
+        self.every_s = every_s
+        self.last_said: dict[str, float] = {}  # caller Uniqueid -> when last told
+        self.whispers: dict[str, tuple[str, float]] = {}  # caller Uniqueid -> (channel id, at)
+
+    async def run(self) -> None:
+        """Tell every due caller their position, twice a second, until cancelled."""
+        while True:
+            if self.queues:
+                for announcement in due(
+                    self.tracker.calls.values(), self.queues, self.last_said, time.time(),
+                    self.every_s,
+                ):  # fmt: skip
+                    await self._announce(announcement)
+            await asyncio.sleep(TICK_S)
+
+    async def on_call(self, effect: CallChanged) -> None:
+        """Listener: stop the whisper once the caller stops waiting for a free agent."""
+        call = effect.call
+        if call.state is not CallState.QUEUED:
+            await self._stop_whisper(call.uniqueid)
+        if call.state not in WAITING:
+            self.last_said.pop(call.uniqueid, None)
+
+    async def _announce(self, a: Announcement) -> None:
+        self.last_said[a.uniqueid] = time.time()
+        channel_id = f"hotline-pos-{uuid.uuid4().hex[:12]}"
+        try:
+            await self.ami.action(
+                "Originate",
+                Channel=f"Local/{a.position}@{self.context}/n",
+                Application="ChanSpy",
+                # u: by Uniqueid (a name prefix could match another call); q: no beep;
+                # W: private whisper (the announcer does not listen); E/S: end with the caller.
+                Data=f"{a.uniqueid},quWES",
+                ChannelId=channel_id,
+                OtherChannelId=f"{channel_id}-2",
+                CallerID=f"queue position <{a.position}>",
+                Async="true",
+            )
+        except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
+            log.warning("position announcement for %s in %s failed: %s", a.uniqueid, a.queue, exc)
+            return
+        self.whispers[a.uniqueid] = (channel_id, time.time())
+
+    async def _stop_whisper(self, uniqueid: str) -> None:
+        whisper = self.whispers.pop(uniqueid, None)
+        if whisper is None or time.time() - whisper[1] > LONGEST_ANNOUNCEMENT_S:
+            return
+        with contextlib.suppress(AmiActionError, AmiConnectionLost, TimeoutError):
+            await self.ami.action("Hangup", Channel=whisper[0], Cause="16")  # may have ended

@@ -1,0 +1,131 @@
+"""A burst: many callers wait in one queue, position announcements on, two agents who take
+short calls. Whatever the backlog, an agent who becomes free must be rung within a second,
+and every caller who waits is still told their position.
+
+The delay is measured on Asterisk's clock (AMI event timestamps) from the moment app_queue
+sees the agent free (`QueueMemberStatus` not in use and not paused, which after a call is
+the end of the desk's wrap-up pause) to `AgentCalled` for that agent. Agents end each call
+themselves shortly after answering (AMI `Hangup` of their leg, as the desktop's 挂断 does),
+so each of them becomes free again and again while the backlog lasts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import suppress
+
+import pytest
+
+from hotline_cli.sipp import CallerIdentity, CallerPlan, place_calls
+from telephony.ami import AmiClient, AmiEvent
+from tests.e2e.free_agents import FreeSpell, free_spells
+from tests.e2e.harness import Centre, running_centre
+
+CALLERS = 40
+ARRIVALS_PER_S = 20
+TALK_S = 0.5
+SPELLS_WANTED = 12
+AGENTS = ("PJSIP/1001", "PJSIP/1002")  # the hotline queue's own agents (1901 is overflow)
+
+
+@pytest.fixture(scope="module")
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    async with running_centre(tmp_path_factory.mktemp("burst"), announce_position=True) as c:
+        yield c
+
+
+class Tap:
+    """Our own AMI login: keeps every event, and hangs up each agent leg `TALK_S` after the
+    agent answered."""
+
+    def __init__(self, ami: AmiClient) -> None:
+        self.ami = ami
+        self.events: list[dict[str, str]] = []
+        self.hangups: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        while True:
+            item = await self.ami.events.get()
+            if not isinstance(item, AmiEvent):
+                continue
+            self.events.append(dict(item.headers))
+            if item.name == "AgentConnect" and item.get("Queue") == "hotline":
+                task = asyncio.create_task(self._hang_up_later(item.get("DestChannel", "")))
+                self.hangups.add(task)
+                task.add_done_callback(self.hangups.discard)
+
+    async def _hang_up_later(self, channel: str) -> None:
+        await asyncio.sleep(TALK_S)
+        with suppress(Exception):  # the caller may be gone already
+            await self.ami.action("Hangup", Channel=channel, Cause="16")
+
+    def spells(self) -> list[FreeSpell]:
+        return [s for s in free_spells(self.events, "hotline", AGENTS) if s.ended_at is not None]
+
+
+def describe(spells: list[FreeSpell]) -> str:
+    return "\n".join(
+        f"{s.interface} free at {s.free_at:.3f} with {s.waiting} waiting ({s.ringing} ringing):"
+        f" {'rung' if s.rung else 'no longer free'} after {s.delay_s:.3f} s"
+        for s in spells
+    )
+
+
+async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre: Centre) -> None:
+    s = centre.hotline.settings
+    callers = [CallerIdentity(f"来电{i:02d}", f"1390000{i:04d}") for i in range(CALLERS)]
+    async with AmiClient(
+        host=s.ami.host,
+        port=s.ami.port,
+        username=s.ami.username,
+        secret=s.ami.secret.get_secret_value(),
+    ) as ami:
+        await ami.wait_connected(10)
+        tap = Tap(ami)
+        tapping = asyncio.create_task(tap.run())
+        calling = asyncio.create_task(
+            place_calls(
+                centre.workdir,
+                target=f"{s.sip.host}:{s.sip.port}",
+                service=s.centre.inbound_number,
+                callers=callers,
+                # Patient callers: nobody hangs up while the test looks.
+                plan=CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=120_000),
+                source_ip=s.carrier.match,
+                rate_per_s=ARRIVALS_PER_S,
+                timeout_s=150,
+            )
+        )
+        try:
+            async with asyncio.timeout(50):
+                while sum(x.rung for x in tap.spells()) < SPELLS_WANTED:
+                    assert not calling.done(), calling.result()
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            pass
+        finally:
+            spells = tap.spells()
+            for task in (calling, tapping, *tap.hangups):
+                task.cancel()
+            await asyncio.gather(calling, tapping, *tap.hangups, return_exceptions=True)
+    joined = [e for e in tap.events if e.get("Event") == "QueueCallerJoin"]
+    assert len(joined) == CALLERS  # the backlog was real: every caller queued
+    print(describe(spells))  # the figures, for `pytest -s`
+    assert sum(x.rung for x in spells) >= SPELLS_WANTED, describe(spells)
+    late = [x for x in spells if x.delay_s is not None and x.delay_s >= 1.0]
+    assert not late, describe(spells)
+    assert not_told(tap.events) == set()
+
+
+def not_told(events: list[dict[str, str]]) -> set[str]:
+    """Callers who waited 3 s or more and were never whispered their position (ChanSpyStart
+    on their channel, as Asterisk reports it)."""
+    end = float(events[-1]["Timestamp"])
+    joined = {
+        e["Uniqueid"]: float(e["Timestamp"]) for e in events if e.get("Event") == "QueueCallerJoin"
+    }
+    left = {
+        e["Uniqueid"]: float(e["Timestamp"]) for e in events if e.get("Event") == "QueueCallerLeave"
+    }
+    told = {e.get("SpyeeUniqueid") for e in events if e.get("Event") == "ChanSpyStart"}
+    return {u for u, at in joined.items() if left.get(u, end) - at >= 3 and u not in told}
