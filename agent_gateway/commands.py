@@ -67,18 +67,19 @@ class CommandExecutor:
         self.max_age_s = max_age_s
 
     async def run(self) -> None:
-        """Carry out commands as they come, each acknowledged once it is answered."""
+        """Carry out commands as they come, each acknowledged as soon as it was carried out
+        (before it is answered: stopped in between, it is not carried out twice)."""
         async for entry in self.bus.commands():
-            await self._answer(entry)
+            if entry.refused is None:
+                result = await self.execute(entry.command)
+            else:  # the bus set it aside (and acked it): it is answered, never carried out
+                message = f"set aside, not carried out: {entry.refused}"
+                result = _failed(_command_id(entry.command), "internal_error", message)
             await self.bus.ack_command(entry.entry_id)
+            await self._answer(entry, result)
 
-    async def _answer(self, entry: CommandEntry) -> None:
+    async def _answer(self, entry: CommandEntry, result: CommandResult) -> None:
         command = entry.command
-        if entry.refused is None:
-            result = await self.execute(command)
-        else:  # the bus set it aside (and acked it): it is answered, never carried out
-            message = f"set aside, not carried out: {entry.refused}"
-            result = _failed(_command_id(command), "internal_error", message)
         reply_topic = command.get("reply_topic")
         if not isinstance(reply_topic, str):
             log.error("command %s has no reply topic: %s", entry.entry_id, result.error)

@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 
 BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 STEADY_S = 60.0  # a run this long was healthy: the next failure backs off from the start
-STOP_TIMEOUT_S = 2.0
+# redis-py can swallow the cancellation of a blocking stream read (2 s at most, bus.py): the
+# reading loop then notices at its next turn, within this.
+STOP_TIMEOUT_S = 3.0
 
 
 @dataclass
@@ -55,7 +57,6 @@ class Tasks:
             yield health
         finally:
             task.cancel()
-            # redis-py can swallow the cancellation of a blocking stream read: bounded wait.
             done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
             if not done:
                 log.warning("%s did not stop within %.0f s; leaving it", name, STOP_TIMEOUT_S)
