@@ -8,7 +8,8 @@ Asterisk events that follow, not by the result.
 Each command is handled in isolation: whatever it raises becomes an `internal_error` result
 (logged with its traceback at once) and the command is acknowledged, so one bad command never
 stops the others. A command older than `max_age_s` (it waited while the executor was down)
-is answered `expired` and not carried out: a pause clicked minutes ago is no longer wanted.
+is answered `expired` and not carried out: a pause clicked minutes ago is no longer wanted
+(the age is measured against the gateway's clock: gateway hosts keep their clocks in sync).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class CommandExecutor:
             return _failed(command_id, "asterisk_unavailable", str(exc))
         except Exception as exc:
             log.exception("command %r %s from %r failed unexpectedly", name, command_id, extension)
-            message = f"unexpected {type(exc).__name__}; the command was not carried out"
+            message = f"unexpected {type(exc).__name__} (logged); check what was done"
             return _failed(command_id, "internal_error", message)
         return CommandResult(id=command_id, ok=True, result=result)
 

@@ -50,7 +50,8 @@ class Tasks:
     ) -> AsyncIterator[TaskHealth]:
         """Run `work()` for as long as the block lasts, restarting it whenever it ends; its
         failures and restarts are counted in `health` (which `work` may count in too)."""
-        health = health or TaskHealth()
+        if health is None:
+            health = TaskHealth()
         self.watch(name, lambda: health)
         task = asyncio.create_task(self._keep(name, work, health), name=name)
         try:
