@@ -6,7 +6,9 @@ gateway from the last seq it saw. The backend numbers its messages itself (it is
 publisher, see `desk_outbox`) so that its own gateway can deliver them before Redis has them;
 Redis refuses an id that is not above the stream's last, which makes a retried write harmless.
 A second stream carries agent commands from gateways to the backend, read through a consumer
-group so a command is handled once and survives a backend restart.
+group so a command is handled once and survives a backend restart. A command that is not one,
+or that was delivered `MAX_DELIVERIES` times without ever being acknowledged (it brought the
+backend down each time), is moved aside to a dead-letter stream instead of being replayed.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ _BLOCK_MS = 2000
 _RETRY_S = (0.1, 0.5, 1.0, 2.0)
 AHEAD_WAIT_S = 2.0
 AHEAD_POLL_S = 0.01
+MAX_DELIVERIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,16 @@ class BusMessage:
     seq: int
     topic: str
     body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandEntry:
+    """One entry of the commands stream; `refused` says why it was moved aside (already
+    acknowledged then: answer it, never carry it out)."""
+
+    entry_id: str
+    command: dict[str, Any]
+    refused: str | None = None
 
 
 class ResumeGap(Exception):
@@ -69,6 +82,7 @@ class Bus:
         self.redis = redis
         self.stream = stream
         self.commands_stream = commands
+        self.dead_commands_stream = f"{commands}:dead"
         self.maxlen = maxlen
         self._keys = (stream, f"{stream}:seq")
 
@@ -156,25 +170,78 @@ class Bus:
 
     async def commands(
         self, group: str = "backend", consumer: str = "backend-1"
-    ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
-        """Commands for the backend: first those this consumer took but never acked, then new."""
+    ) -> AsyncGenerator[CommandEntry, None]:
+        """Commands for the backend: first those this consumer took but never acked (it
+        crashed while carrying them out), then new ones, one at a time (only the command in
+        hand is left pending by a crash, so only it counts a delivery more)."""
         try:
             await self.redis.xgroup_create(self.commands_stream, group, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-        cursor = "0"  # first our pending entries (taken before a crash, never acked)
+        async for entry in self._pending_commands(group, consumer):
+            yield entry
         while True:
             _raise_if_cancelling()
             reply: Any = await self.redis.xreadgroup(
-                group, consumer, {self.commands_stream: cursor}, count=_PAGE, block=_BLOCK_MS
+                group, consumer, {self.commands_stream: ">"}, count=1, block=_BLOCK_MS
             )
-            entries = [e for _stream, batch in reply or [] for e in batch]
-            if cursor != ">":
-                cursor = text(entries[-1][0]) if entries else ">"
-            for entry_id, fields in entries:
-                if fields:  # a pending entry trimmed from the stream comes back empty
-                    yield text(entry_id), json.loads(text(_field(fields, "command")))
+            for _stream, batch in reply or []:
+                for entry_id, fields in batch:
+                    yield await self._command_entry(group, text(entry_id), fields, 1)
+
+    async def _pending_commands(
+        self, group: str, consumer: str
+    ) -> AsyncGenerator[CommandEntry, None]:
+        """Re-deliver this consumer's unacknowledged entries, counting each delivery (XCLAIM
+        to itself increments the count that XPENDING reports)."""
+        after = "-"
+        while True:
+            page: Any = await self.redis.xpending_range(
+                self.commands_stream, group, min=after, max="+", count=_PAGE,
+                consumername=consumer,
+            )  # fmt: skip
+            if not page:
+                return
+            for pending in page:
+                entry_id = text(pending["message_id"])
+                after = f"({entry_id}"
+                claimed: Any = await self.redis.xclaim(
+                    self.commands_stream, group, consumer, 0, [entry_id]
+                )
+                if not claimed or not claimed[0][1]:  # trimmed from the stream meanwhile
+                    await self.ack_command(entry_id, group)
+                    continue
+                deliveries = int(pending["times_delivered"]) + 1
+                yield await self._command_entry(group, entry_id, claimed[0][1], deliveries)
+
+    async def _command_entry(
+        self, group: str, entry_id: str, fields: Mapping[Any, Any], deliveries: int
+    ) -> CommandEntry:
+        raw = ""
+        try:
+            raw = text(_field(fields, "command"))
+            command = json.loads(raw)
+            if not isinstance(command, dict):
+                raise ValueError("not a JSON object")
+        except (KeyError, ValueError) as exc:
+            return await self._set_aside(group, entry_id, raw, {}, f"not a command: {exc}")
+        if deliveries > MAX_DELIVERIES:
+            reason = f"delivered {deliveries} times, never carried out to the end"
+            return await self._set_aside(group, entry_id, raw, command, reason)
+        return CommandEntry(entry_id, command)
+
+    async def _set_aside(
+        self, group: str, entry_id: str, raw: str, command: dict[str, Any], reason: str
+    ) -> CommandEntry:
+        """Move the entry to the dead-letter stream and ack it, in one transaction."""
+        log.error("command entry %s moved to %s: %s", entry_id, self.dead_commands_stream, reason)
+        fields: dict[Any, Any] = {"entry_id": entry_id, "reason": reason, "command": raw}
+        async with self.redis.pipeline(transaction=True) as pipeline:
+            pipeline.xadd(self.dead_commands_stream, fields, maxlen=self.maxlen)
+            pipeline.xack(self.commands_stream, group, entry_id)
+            await pipeline.execute()
+        return CommandEntry(entry_id, command, refused=reason)
 
     async def ack_command(self, entry_id: str, group: str = "backend") -> None:
         await self.redis.xack(self.commands_stream, group, entry_id)

@@ -4,15 +4,22 @@ Commands arrive on the bus's commands stream (the gateway already checked their 
 the sender's role). Each gets one `command_result` on the sender's topic: ok with a result,
 or the reason it failed. What a command changes (presence, the call) is confirmed by the
 Asterisk events that follow, not by the result.
+
+Each command is handled in isolation: whatever it raises becomes an `internal_error` result
+(logged with its traceback at once) and the command is acknowledged, so one bad command never
+stops the others. A command older than `max_age_s` (it waited while the executor was down)
+is answered `expired` and not carried out: a pause clicked minutes ago is no longer wanted
+(the age is measured against the gateway's clock: gateway hosts keep their clocks in sync).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent_gateway.bus import Bus
+from agent_gateway.bus import Bus, CommandEntry
 from agent_gateway.desk_orders import DeskOrders, OrderRejected
 from agent_gateway.desk_service import DeskService
 from agent_gateway.presence import IllegalTransition, WrapUpDone
@@ -49,6 +56,7 @@ class CommandExecutor:
         orders: DeskOrders,
         agent_queues: Mapping[str, Sequence[tuple[str, int]]],
         transfer_context: str,
+        max_age_s: float = 5.0,
     ) -> None:
         self.bus = bus
         self.desk = desk
@@ -57,21 +65,38 @@ class CommandExecutor:
         self.orders = orders
         self.agent_queues = agent_queues  # extension → (queue, penalty) it serves
         self.transfer_context = transfer_context
+        self.max_age_s = max_age_s
 
     async def run(self) -> None:
-        """Carry out commands as they come, each acknowledged once its result is published."""
-        async for entry_id, command in self.bus.commands():
-            result = await self.execute(command)
-            reply_topic = command.get("reply_topic")
-            if isinstance(reply_topic, str):
-                await self.desk.writer.publish(reply_topic, result.model_dump(mode="json"))
-            await self.bus.ack_command(entry_id)
+        """Carry out commands as they come, each acknowledged as soon as it was carried out
+        (before it is answered: stopped in between, it is not carried out twice)."""
+        async for entry in self.bus.commands():
+            if entry.refused is None:
+                result = await self.execute(entry.command)
+            else:  # the bus set it aside (and acked it): it is answered, never carried out
+                message = f"set aside, not carried out: {entry.refused}"
+                result = _failed(_command_id(entry.command), "internal_error", message)
+            await self.bus.ack_command(entry.entry_id)
+            await self._answer(entry, result)
+
+    async def _answer(self, entry: CommandEntry, result: CommandResult) -> None:
+        command = entry.command
+        reply_topic = command.get("reply_topic")
+        if not isinstance(reply_topic, str):
+            log.error("command %s has no reply topic: %s", entry.entry_id, result.error)
+            return
+        try:
+            await self.desk.writer.publish(reply_topic, result.model_dump(mode="json"))
+        except Exception:
+            log.exception("answering command %s failed", entry.entry_id)
 
     async def execute(self, command: Mapping[str, Any]) -> CommandResult:
-        command_id = str(command.get("id", ""))[:64]
+        """Carry out one command; never raises (but for cancellation)."""
+        command_id = _command_id(command)
         name = command.get("name")
         extension = command.get("extension")
         try:
+            self._refuse_if_expired(command)
             if not isinstance(extension, str) or extension not in self.agent_queues:
                 raise CommandFailed("no_extension", "this desktop is not an agent's desk")
             handler = getattr(self, f"_{name}", None) if isinstance(name, str) else None
@@ -85,7 +110,21 @@ class CommandExecutor:
             return _failed(command_id, "asterisk_refused", str(exc))
         except (AmiConnectionLost, TimeoutError) as exc:
             return _failed(command_id, "asterisk_unavailable", str(exc))
+        except Exception as exc:
+            log.exception("command %r %s from %r failed unexpectedly", name, command_id, extension)
+            message = f"unexpected {type(exc).__name__} (logged); check what was done"
+            return _failed(command_id, "internal_error", message)
         return CommandResult(id=command_id, ok=True, result=result)
+
+    def _refuse_if_expired(self, command: Mapping[str, Any]) -> None:
+        submitted = command.get("gateway_ts")
+        if not isinstance(submitted, int | float):
+            raise CommandFailed("expired", "the command carries no submission time")
+        age = time.time() - submitted
+        if age > self.max_age_s:
+            raise CommandFailed(
+                "expired", f"waited {age:.1f} s (more than {self.max_age_s:g} s): not carried out"
+            )
 
     async def _login(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
         serving = dict(self.agent_queues[ext])
@@ -159,6 +198,10 @@ class CommandExecutor:
         if call is None or call.state not in CONNECTED or not call.agent_channel:
             raise CommandFailed("no_call", "no call in progress")
         return call
+
+
+def _command_id(command: Mapping[str, Any]) -> str:
+    return str(command.get("id", ""))[:64]
 
 
 def _failed(command_id: str, code: str, message: str) -> CommandResult:

@@ -76,6 +76,7 @@ class OutboxWriter:
         self._stored = 0
         self._stored_changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self.failures = 0  # batches that failed other than by Redis being away (logged)
 
     async def start(self) -> None:
         """Number on after a gap (recorded in Redis, so the next start skips past this one's
@@ -145,7 +146,12 @@ class OutboxWriter:
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             writes = [write for outbox in batch for write in outbox]
-            await self._write(writes)
+            try:
+                await self._write(writes)
+            except Exception:
+                self.failures += 1
+                log.exception("desk writes failed; writing them outbox by outbox")
+                await self._write_each(batch)
             stored = [w.seq for w in writes if isinstance(w, BusMessage)]
             if stored:
                 async with self._stored_changed:
@@ -153,6 +159,15 @@ class OutboxWriter:
                     self._stored_changed.notify_all()
             for _ in batch:
                 self._queue.task_done()
+
+    async def _write_each(self, batch: list[list[Write | BusMessage]]) -> None:
+        """Write a failed batch one outbox at a time, dropping (and logging) the outboxes that
+        cannot be written (say, a body that is not JSON): one bad message stops nothing."""
+        for writes in batch:
+            try:
+                await self._write(writes)
+            except Exception:
+                log.exception("desk outbox dropped: %r", writes)
 
     async def _write(self, writes: list[Write | BusMessage]) -> None:
         failures = 0

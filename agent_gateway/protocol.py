@@ -10,10 +10,12 @@ message; docs/agent_protocol.schema.json is generated from this module by `json_
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -78,7 +80,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Control characters (C0, DEL, C1, line/paragraph separators): a CR/LF in a value that reaches
+# AMI, AGI or the dialplan would inject headers or commands. Free text may keep LF and tab.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("control characters (CR, LF, NUL, ...) are not allowed")
+    return value
+
+
+def _no_control_in(value: Any, where: str) -> None:
+    """Refuse control characters but LF and tab in every string of a JSON value."""
+    if isinstance(value, str):
+        if _CONTROL_IN_TEXT.search(value):
+            raise ValueError(f"{where} holds a control character (only LF and tab are allowed)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _CONTROL.search(key):
+                raise ValueError(f"a key of {where} holds a control character")
+            _no_control_in(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_control_in(item, f"{where}[{index}]")
+
+
+OneLine = AfterValidator(_one_line)
+CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine]
 QueueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
@@ -102,7 +132,7 @@ class NoArgs(_Strict):
 
 
 class PauseArgs(_Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=32), OneLine]
 
 
 class TransferArgs(_Strict):
@@ -111,7 +141,8 @@ class TransferArgs(_Strict):
 
 
 class SaveOrderArgs(_Strict):
-    """The order form's fields; the CRM validates their meaning, we only bound the size."""
+    """The order form's fields; the CRM validates their meaning, we only bound the size and
+    refuse control characters."""
 
     order: dict[str, Any]
 
@@ -121,6 +152,7 @@ class SaveOrderArgs(_Strict):
         size = len(json.dumps(order, ensure_ascii=False).encode())
         if size > MAX_ORDER_BYTES:
             raise ValueError(f"order is {size} bytes, at most {MAX_ORDER_BYTES} allowed")
+        _no_control_in(order, "order")
         return order
 
 
@@ -194,7 +226,8 @@ def parse_client_message(text: str | bytes) -> Resume | Ping | Command:
     if kind not in _CLIENT_TYPES:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {_short(kind)}")
     raw_id = raw.get("id")
-    command_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 64 else None
+    nameable = isinstance(raw_id, str) and 0 < len(raw_id) <= 64 and not _CONTROL.search(raw_id)
+    command_id = raw_id if nameable else None
     if kind == "command" and raw.get("name") not in COMMAND_NAMES:
         raise ProtocolError(
             ErrorCode.UNKNOWN_COMMAND, f"unknown command {_short(raw.get('name'))}", command_id

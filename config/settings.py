@@ -108,6 +108,8 @@ class Gateway(Listener):
     ticket_ttl_s: Annotated[int, Field(ge=60, le=7 * 86400)] = 12 * 3600
     # After a call an agent is in wrap-up (not rung) until they say done, or this long.
     max_wrapup_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    # A command that waited longer than this (the executor was down) is answered "expired".
+    command_max_age_s: Annotated[float, Field(gt=0, le=300)] = 5.0
 
 
 class Redis(_Frozen):

@@ -8,7 +8,6 @@ runs the same stack backwards.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -16,7 +15,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_gateway.bus import Bus
@@ -33,6 +31,7 @@ from hotline_cli.processes import AsteriskProcess, RedisProcess
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import add_status_routes
 from hotline_cli.supervision import sweep_forever
+from hotline_cli.tasks import TaskHealth, Tasks
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
 from telephony.actions import add_queue_member
@@ -50,8 +49,6 @@ from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT_S = 2.0
-
 
 @dataclass
 class Hotline:
@@ -68,6 +65,7 @@ class Hotline:
     bus: Bus
     desk: DeskService
     gateway: GatewayServer
+    tasks: Tasks
 
     @property
     def tracker(self) -> CallTracker:
@@ -109,30 +107,15 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
 
 
 @asynccontextmanager
-async def _task(name: str, work: asyncio.Task[None]) -> AsyncIterator[None]:
-    """A background task that lives as long as the block.
-
-    redis-py can swallow the cancellation of a blocking stream read (or turn it into a
-    TimeoutError), so the wait for the task is bounded; closing Redis ends it anyway.
-    """
-    try:
-        yield
-    finally:
-        work.cancel()
-        done, _ = await asyncio.wait({work}, timeout=STOP_TIMEOUT_S)
-        if not done:
-            log.warning("%s did not stop within %.0f s; leaving it", name, STOP_TIMEOUT_S)
-        elif not work.cancelled() and not isinstance(
-            work.exception(), TimeoutError | RedisTimeoutError | None
-        ):
-            log.error("%s failed: %r", name, work.exception())
-
-
-@asynccontextmanager
 async def running_hotline(
-    settings: Settings, listeners: Sequence[Listener] = (), *, http: bool = True
+    settings: Settings,
+    listeners: Sequence[Listener] = (),
+    *,
+    http: bool = True,
+    commands: bool = True,
 ) -> AsyncIterator[Hotline]:
-    """Everything up and connected on entry; everything stopped on exit."""
+    """Everything up and connected on entry; everything stopped on exit (`commands=False`:
+    no command executor, for tests that run their own)."""
     layout = layout_for(settings)
     write_config(settings, layout)
     build_sounds(layout)
@@ -180,17 +163,23 @@ async def running_hotline(
         await stack.enter_async_context(service)
         await ami.wait_connected(10)
         await service.wait_synced(10)
-        executor = CommandExecutor(
-            bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS
+        tasks = Tasks()
+        tasks.watch("ami consumer", lambda: TaskHealth(
+            service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
+        tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
+        if commands:
+            executor = CommandExecutor(
+                bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS,
+                settings.gateway.command_max_age_s,
+            )  # fmt: skip
+            await stack.enter_async_context(tasks.supervised("agent commands", executor.run))
+        swept = TaskHealth()  # counts failed sweeps too, which do not end the task
+        interval_s = settings.database.supervision_interval_s
+        sweeps = tasks.supervised(
+            "supervision sweeps", lambda: sweep_forever(sessions, interval_s, swept), swept
         )
-        announcing = asyncio.create_task(announcer.run(), name="queue positions")
-        await stack.enter_async_context(_task("queue positions", announcing))
-        runner = asyncio.create_task(executor.run(), name="agent commands")
-        await stack.enter_async_context(_task("agent commands", runner))
-        sweeps = asyncio.create_task(
-            sweep_forever(sessions, settings.database.supervision_interval_s), name="督办"
-        )
-        await stack.enter_async_context(_task("supervision sweeps", sweeps))
+        await stack.enter_async_context(sweeps)
+        await stack.enter_async_context(tasks.supervised("queue positions", announcer.run))
         secret = settings.gateway.secret.get_secret_value().encode()
         gateway = await stack.enter_async_context(
             GatewayServer(
@@ -200,7 +189,7 @@ async def running_hotline(
         )  # fmt: skip
         if http:
             app = create_crm_app(sessions, centre_code=settings.centre.code)
-            add_status_routes(app, service)
+            add_status_routes(app, service, tasks)
             DeskHttp(
                 sessions, secret, {a.extension for a in settings.agents},
                 f"ws://{settings.gateway.host}:{gateway.port}/", settings.gateway.ticket_ttl_s,
@@ -211,5 +200,5 @@ async def running_hotline(
             await web.TCPSite(web_runner, settings.http.host, settings.http.port).start()
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway,
+            bus, desk, gateway, tasks,
         )  # fmt: skip

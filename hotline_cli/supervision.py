@@ -19,6 +19,7 @@ from crm.domain.lifecycle import Actor
 from crm.repo.calendar import load_calendar
 from crm.repo.directory import create_user
 from crm.usecases.supervision import issue_overdue_notices
+from hotline_cli.tasks import TaskHealth
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ async def sweep_once(sessions: SessionFactory, actor: Actor) -> list[str]:
         return [order.number for order in noticed]
 
 
-async def sweep_forever(sessions: SessionFactory, interval_s: float) -> None:
+async def sweep_forever(sessions: SessionFactory, interval_s: float, health: TaskHealth) -> None:
+    """Sweep every `interval_s`; a failed sweep is counted in `health` and tried again at the
+    next interval (a failure outside a sweep ends the task, and its supervisor restarts it)."""
     actor = await system_actor(sessions)
     while True:
         try:
@@ -52,5 +55,6 @@ async def sweep_forever(sessions: SessionFactory, interval_s: float) -> None:
             if numbers:
                 log.info("supervision notices issued for %d overdue orders", len(numbers))
         except Exception:
+            health.failures += 1
             log.exception("supervision sweep failed; next try in %.0f s", interval_s)
         await asyncio.sleep(interval_s)

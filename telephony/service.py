@@ -57,6 +57,7 @@ class ServiceStats:
     events: int = 0
     malformed: int = 0
     listener_errors: int = 0
+    consumer_errors: int = 0  # an item that failed outside any listener (logged, skipped)
     resyncs: int = 0
     connected: bool = False
     last_disconnect: str = ""
@@ -112,6 +113,7 @@ class TelephonyService:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self.stats.consumer_errors += 1
                 log.exception("telephony consumer: unexpected error on %r", item)
             finally:
                 self.ami.events.task_done()

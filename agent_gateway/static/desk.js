@@ -100,6 +100,8 @@ export const ERROR_LABELS = {
   invalid_order: "工单内容有误",
   asterisk_refused: "交换机拒绝执行",
   asterisk_unavailable: "交换机暂不可用",
+  expired: "操作已过期，未执行",
+  internal_error: "服务器内部错误，未执行",
   timeout: "等待结果超时",
   disconnected: "未连接到服务器",
 };

@@ -166,12 +166,15 @@ async def running_centre(
     overflow_after_s: int = 60,
     trunks: dict[str, Any] | None = None,
     announce_position: bool = True,
+    commands: bool = True,
 ) -> AsyncIterator[Centre]:
-    """A whole hotline with every agent logged in and a SIPp phone on every agent's desk."""
+    """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
+    (`commands=False`: without the command executor, for tests that run their own)."""
     settings = e2e_settings(state_dir, overflow_after_s, trunks, announce_position)
     log = CallLog()
     workdir = state_dir / "sipp"
-    async with running_hotline(settings, [log]) as hotline, AsyncExitStack() as phones:
+    hotline_up = running_hotline(settings, [log], commands=commands)
+    async with hotline_up as hotline, AsyncExitStack() as phones:
         await hotline.staff_queues()
         for agent in settings.agents:
             host, port = agent.contact.split("@", 1)[1].split(":")

@@ -47,6 +47,12 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         assert "queue hotline" in text and "王芳" in text
         status, health = await asyncio.to_thread(_get, f"http://127.0.0.1:{http}/health")
         assert status == 200 and health["ami_connected"] is True
+        healthy = {"failures": 0, "restarts": 0}
+        assert health["tasks"] == {
+            name: healthy
+            for name in ("ami consumer", "desk outbox writer", "agent commands",
+                         "supervision sweeps")
+        }  # fmt: skip
         pid_file = tmp_path / "asterisk" / "run" / "asterisk.pid"
         asterisk_pid = int((await asyncio.to_thread(pid_file.read_text)).strip())
     finally:

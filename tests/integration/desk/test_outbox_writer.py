@@ -105,3 +105,28 @@ async def test_a_successor_never_reuses_a_seq_its_predecessor_delivered_unstored
     with pytest.raises(ResumeGap):  # the desktop holding the lost seq gets a snapshot
         await bus.since(delivered[-1], {"agent.1001"})
     await successor.stop()
+
+
+async def test_a_message_that_cannot_be_written_is_dropped_and_the_writer_goes_on(
+    bus: Bus,
+) -> None:
+    writer = OutboxWriter(bus)
+    await writer.start()
+    bad = Outbox()
+    bad.publish("supervisors", {"type": "call_update", "n": object()})  # not JSON
+    writer.submit(bad)
+    good = Outbox()
+    good.write_call("L7", {"call_id": "L7"})
+    good.publish("supervisors", {"type": "call_update", "n": 1})
+    writer.submit(good)
+    await asyncio.wait_for(writer.stored(writer.submitted), 5)
+
+    with pytest.raises(ResumeGap):  # the dropped message's seq: a resume across it snapshots
+        await bus.since(RESTART_GAP, {"supervisors"})
+    messages = await bus.since(RESTART_GAP + 1, {"supervisors"})
+    assert [(m.seq, m.body["n"]) for m in messages] == [(RESTART_GAP + 2, 1)]
+    assert [c["call_id"] for c in await read_calls(bus.redis)] == ["L7"]
+    assert writer.failures == 1
+    later = await asyncio.wait_for(writer.publish("supervisors", {"type": "x", "n": 2}), 5)
+    assert later == writer.submitted
+    await writer.stop()

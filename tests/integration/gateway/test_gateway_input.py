@@ -30,9 +30,9 @@ async def submitted(bus: Bus, count: int) -> list[dict[str, Any]]:
     """The next `count` commands on the commands stream, as the backend reads them."""
     commands = []
     async with aclosing(bus.commands()) as stream:
-        async for entry_id, command in stream:
-            await bus.ack_command(entry_id)
-            commands.append(command)
+        async for entry in stream:
+            await bus.ack_command(entry.entry_id)
+            commands.append(entry.command)
             if len(commands) == count:
                 return commands
     raise AssertionError("unreachable")

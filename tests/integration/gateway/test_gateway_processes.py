@@ -38,5 +38,5 @@ async def test_an_agent_on_either_gateway_gets_its_messages(
         # A command sent through the other process reaches the same commands stream.
         await there.send('{"type": "command", "id": "x1", "name": "unpause"}')
         async with aclosing(bus.commands()) as commands:
-            _, command = await anext(commands)
+            command = (await anext(commands)).command
         assert command["id"] == "x1" and command["extension"] == "1001"

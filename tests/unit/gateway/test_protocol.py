@@ -82,6 +82,49 @@ def test_refused_messages(
     assert says in refused.value.message
 
 
+HOSTILE = "a\r\nAction: Hangup"
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (cmd("pause", args={"reason": HOSTILE}), "args.reason"),
+        (cmd("pause", args={"reason": "午餐\x00"}), "args.reason"),
+        (cmd("pause", args={"reason": "午餐\n"}), "args.reason"),
+        (cmd("pause", args={"reason": "a\x85b"}), "args.reason"),  # C1 NEL
+        (cmd("pause", args={"reason": "a\u2028b"}), "args.reason"),
+        (cmd("pause", args={"reason": "a\x7fb"}), "args.reason"),
+        (cmd("transfer", args={"target": "1002\r\n"}), "args.target"),
+        (cmd("login", args={"queues": ["hotline\r\nAction: Hangup"]}), "args.queues.0"),
+        (cmd("logout", args={"queues": ["hotline\n"]}), "args.queues.0"),
+        (cmd("save_order", args={"order": {"text": "路灯\r\n"}}), "order.text"),
+        (cmd("save_order", args={"order": {"location": "x\x00"}}), "order.location"),
+        (cmd("save_order", args={"order": {"call_id": "1.2\x1b[0m"}}), "order.call_id"),
+        (cmd("save_order", args={"order": {"t\nx": "ok"}}), "a key of order"),
+        (cmd("save_order", args={"order": {"tags": ["ok", "\x07"]}}), "order.tags[1]"),
+    ],
+)
+def test_control_characters_are_refused_naming_the_field(text: str, field: str) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_message(text)
+    assert refused.value.code is ErrorCode.INVALID_ARGS
+    assert refused.value.command_id == "c1"
+    assert field in refused.value.message
+
+
+def test_a_command_id_with_control_characters_is_not_echoed_back() -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_message(cmd("unpause", id="c1\r\nx"))
+    assert refused.value.code is ErrorCode.INVALID_MESSAGE and refused.value.command_id is None
+    assert "id: Value error, control characters" in refused.value.message
+
+
+def test_free_text_of_an_order_keeps_line_feeds_and_tabs() -> None:
+    form = {"text": "夜间施工\n已持续一周\t（多次）", "location": "建设路 8 号"}
+    order = parse_client_message(cmd("save_order", args={"order": form}))
+    assert isinstance(order, SaveOrder) and order.args.order == form
+
+
 def test_errors_do_not_echo_the_input() -> None:
     with pytest.raises(ProtocolError) as refused:
         parse_client_message(cmd("pause", args={"reason": "<script>" + "x" * 100}))
