@@ -8,13 +8,13 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from tests.e2e.harness import backend_process
 
 
 def _config(tmp: Path, phone_port: int) -> Path:
@@ -52,9 +52,6 @@ queues = {{ operator = "hotline" }}
     return path
 
 
-_drains: set[asyncio.Task[bytes]] = set()
-
-
 async def _health(port: int) -> dict[str, Any]:
     def get() -> dict[str, Any]:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3) as r:
@@ -62,19 +59,6 @@ async def _health(port: int) -> dict[str, Any]:
             return body
 
     return await asyncio.to_thread(get)
-
-
-async def _backend(config: Path) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hotline_cli.main", "--config", str(config), "up",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        while b"Ctrl-C" not in (line := await proc.stdout.readline()):
-            assert line, "hotline up exited early"
-    _drains.add(asyncio.create_task(proc.stdout.read()))  # keep draining its log
-    return proc
 
 
 async def _live_calls(http_port: int, want: int) -> None:
@@ -91,7 +75,7 @@ async def test_a_call_survives_a_backend_crash(tmp_path: Path) -> None:
     text = config.read_text(encoding="utf-8")
     http = int(text.split("[http]\nport = ")[1].split()[0])
     sip = int(text.split("[sip]\nport = ")[1].split()[0])
-    first = await _backend(config)
+    first = await backend_process(config)
     second: asyncio.subprocess.Process | None = None
     try:
         async with AgentPhone(tmp_path / "sipp", "127.0.0.1", phone_port, ring_ms=300):
@@ -103,7 +87,7 @@ async def test_a_call_survives_a_backend_crash(tmp_path: Path) -> None:
             await _live_calls(http, 1)
             first.kill()  # the backend dies; Asterisk and Redis run on in their own sessions
             await first.wait()
-            second = await _backend(config)
+            second = await backend_process(config)
             await _live_calls(http, 1)  # adopted Asterisk, re-synced: the call is known again
             result = await call
             assert result.ok, result.errors  # the caller talked on and hung up normally
