@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
 from agent_gateway.desk import WRAP_UP_REASON
+from agent_gateway.store import read_presence
 from config.settings import Settings, load_settings
 from crm.domain.enums import Role
 from hotline_cli.app import running_hotline
@@ -114,11 +115,12 @@ async def _until_member(
     raise AssertionError(f"PJSIP/{ext} never became paused={paused} {reason!r}: {seen}")
 
 
-async def _until_recorded(redis: Redis, ext: str) -> None:
-    """The first backend wrote the wrap-up behind (precondition of the branch under test)."""
+async def _until_stored_wrapping_up(redis: Redis, ext: str) -> None:
+    """The first backend stored the agent's wrap-up where snapshots are read from (what it
+    records about the wrap-up goes in the same transaction)."""
     async with asyncio.timeout(10):
         while True:
-            if await redis.hexists("hotline:wrap_ups", ext):
+            if (await read_presence(redis)).get(ext, {}).get("state") == "wrap_up":
                 return
             await asyncio.sleep(POLL_S)
 
@@ -183,7 +185,7 @@ async def test_presence_after_a_backend_restart_comes_from_asterisk(tmp_path: Pa
                 )  # fmt: skip
             assert result.ok, result.errors
             wrap_up_seen = await _until_member(ami, "1001", True, WRAP_UP_REASON)  # 王芳 took it
-            await _until_recorded(redis, "1001")
+            await _until_stored_wrapping_up(redis, "1001")
 
             first.kill()  # the backend dies in 1001's wrap-up; Asterisk and Redis run on
             await first.wait()
