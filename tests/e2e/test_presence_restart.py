@@ -1,6 +1,7 @@
-"""Presence after a backend restart comes from Asterisk: an agent Asterisk holds in the
-backend's wrap-up pause is shown wrapping up and released at the deadline the dead backend
-recorded; a pause the agent chose stays; a wrap-up pause nobody recorded is lifted at once."""
+"""Presence after a backend or Asterisk restart comes from Asterisk: an agent Asterisk holds
+in the backend's wrap-up pause is shown wrapping up and released at the deadline the dead
+backend recorded; a pause the agent chose stays; a wrap-up pause nobody recorded (or whose
+end was lost) is lifted at once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,8 @@ from hotline_cli.app import running_hotline
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
-from tests.e2e.harness import CallLog, Centre, backend_process, crm_user
+from telephony.service import AmiSource
+from tests.e2e.harness import CallLog, Centre, backend_process, crm_user, running_centre
 
 WRAP_UP_S = 20.0  # the first backend's max_wrapup_s: long enough to outlast the restart
 LATER_WRAP_UP_S = 600.0  # the restarted backend's: a fresh timer would release nobody in time
@@ -90,7 +93,7 @@ def _ami(settings: Settings) -> AmiClient:
     )
 
 
-async def _member(ami: AmiClient, ext: str) -> dict[str, str]:
+async def _member(ami: AmiSource, ext: str) -> dict[str, str]:
     """The agent's entry in Asterisk's own QueueStatus list of the hotline queue."""
     listed = await ami.action_list("QueueStatus", Queue="hotline")
     for item in listed:
@@ -100,7 +103,7 @@ async def _member(ami: AmiClient, ext: str) -> dict[str, str]:
 
 
 async def _until_member(
-    ami: AmiClient, ext: str, paused: bool, reason: str = "", timeout: float = 20
+    ami: AmiSource, ext: str, paused: bool, reason: str = "", timeout: float = 20
 ) -> float:
     """When Asterisk first listed the member so (polled with a deadline)."""
     want = ("1" if paused else "0", reason if paused else "")
@@ -123,6 +126,27 @@ async def _until_stored_wrapping_up(redis: Redis, ext: str) -> None:
             if (await read_presence(redis)).get(ext, {}).get("state") == "wrap_up":
                 return
             await asyncio.sleep(POLL_S)
+
+
+async def _until_persisted(astdb: Path, *parts: str) -> None:
+    """Until Asterisk's astdb holds, committed, the hotline queue's members with `parts`."""
+
+    def committed() -> str:
+        with contextlib.closing(sqlite3.connect(f"file:{astdb}?mode=ro", uri=True)) as db:
+            row = db.execute(
+                "SELECT value FROM astdb WHERE key = '/Queue/PersistentMembers/hotline'"
+            ).fetchone()
+        return str(row[0]) if row else ""
+
+    value = ""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(10):
+            while True:
+                value = await asyncio.to_thread(committed)
+                if all(part in value for part in parts):
+                    return
+                await asyncio.sleep(POLL_S)
+    raise AssertionError(f"astdb never held {parts}: {value!r}")
 
 
 async def _snapshot(centre: Centre) -> dict[str, Any]:
@@ -215,3 +239,33 @@ async def test_presence_after_a_backend_restart_comes_from_asterisk(tmp_path: Pa
             await first.wait()
         await redis.aclose()
         await _leave_nothing_behind(tmp_path / "state", settings.redis.port)
+
+
+async def test_presence_after_an_asterisk_restart_comes_from_asterisk(tmp_path: Path) -> None:
+    async with running_centre(tmp_path) as centre:
+        hotline = centre.hotline
+        # 1001: held in a wrap-up pause whose end the backend could not tell Asterisk (its
+        # timer fired while Asterisk was down): no wrap-up of ours is running for it.
+        await hotline.ami.action(
+            "QueuePause", Interface="PJSIP/1001", Paused="true", Reason=WRAP_UP_REASON
+        )
+        await hotline.ami.action("QueuePause", Interface="PJSIP/1002", Paused="true", Reason="午餐")
+        # astdb commits at most once a second: wait until both pauses are on disk.
+        await _until_persisted(hotline.layout.lib / "astdb.sqlite3", "PJSIP/1001;0;1;", ";午餐;")
+
+        hotline.asterisk.kill()
+        async with asyncio.timeout(10):  # the AMI link notices (and forgets its re-sync)
+            while True:
+                if not hotline.service.stats.connected:
+                    break
+                await asyncio.sleep(POLL_S)
+        await hotline.asterisk.start()
+        await hotline.ami.wait_connected(10)
+        await hotline.service.wait_synced(10)
+
+        await _until_member(hotline.ami, "1001", paused=False, timeout=5)
+        member = await _member(hotline.ami, "1002")
+        assert (member["Paused"], member["PausedReason"]) == ("1", "午餐")
+        presence = await read_presence(hotline.redis)
+        assert presence["1001"]["state"] == "available", presence
+        assert (presence["1002"]["state"], presence["1002"]["reason"]) == ("paused", "午餐")
