@@ -101,9 +101,12 @@ class DeskService:
         found, bad = wrap_ups_from_records({text(k): v for k, v in raw.items()})
         self.wrap_ups = {ext: w for ext, w in found.items() if ext in self.presences}
         if bad:
-            log.warning("unusable wrap-up records of %s ignored", ", ".join(sorted(bad)))
+            log.warning("unusable wrap-up records of %s dropped", ", ".join(sorted(bad)))
+        dropped = [ext for ext in (*found, *bad) if ext not in self.wrap_ups]
         async with self.redis.pipeline(transaction=True) as pipeline:
             pipeline.delete(CALLS_KEY, QUEUE_STATS_KEY)
+            if dropped:  # unusable, or of an extension no longer configured
+                pipeline.hdel(WRAP_UPS_KEY, *dropped)
             if self.presences:
                 mirror: dict[Any, str] = {
                     ext: dumps(_json(p.to_message())) for ext, p in self.presences.items()
@@ -288,8 +291,8 @@ class DeskService:
         if new.state is PresenceState.WRAP_UP and before is not PresenceState.WRAP_UP:
             await self._wrap_up(out, new, cause)
         elif before is PresenceState.WRAP_UP:
-            self.wrap_ups.pop(new.extension, None)
-            out.remove_wrap_up(new.extension)
+            if self.wrap_ups.pop(new.extension, None) is not None:
+                out.remove_wrap_up(new.extension)
             if new.state is PresenceState.AVAILABLE:
                 self._in_background(pause_member(self.ami, new.extension, False))
 
