@@ -6,19 +6,24 @@ inputs that calls and queue-member events mean for each agent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agent_gateway.presence import (
     AgentPresence,
     Answered,
     CallEnded,
+    FoundTalking,
+    FoundWrappingUp,
     LoggedIn,
     LoggedOut,
     Paused,
     PresenceInput,
     Ringing,
     Unpaused,
+    WrapUpDone,
 )
 from agent_gateway.protocol import Caller, CallUpdate, IvrChoice, PresenceState, ScreenPop
 from crm.domain.masking import mask_number
@@ -175,37 +180,160 @@ def presence_input_for_member(
     return None
 
 
-def memberships(listed: QueueMembersListed, extensions: Iterable[str]) -> dict[str, set[str]]:
-    """Queues each known agent is a member of, by Asterisk's own list."""
-    members: dict[str, set[str]] = {ext: set() for ext in extensions}
+@dataclass(frozen=True, slots=True)
+class WrapUp:
+    """A wrap-up the backend started: Asterisk holds the agent paused (WRAP_UP_REASON) until
+    `deadline` (epoch seconds). Kept in Redis, so a restarted backend releases the agent on
+    time instead of never (or a whole `max_wrapup_s` late)."""
+
+    call_id: str
+    deadline: float
+
+    def to_record(self) -> dict[str, Any]:
+        return {"call_id": self.call_id, "deadline": self.deadline}
+
+
+def wrap_ups_from_records(
+    records: Mapping[str, str | bytes],
+) -> tuple[dict[str, WrapUp], list[str]]:
+    """The wrap-ups read back (JSON by extension), and the extensions whose record is unusable."""
+    found: dict[str, WrapUp] = {}
+    bad: list[str] = []
+    for ext, raw in records.items():
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            record = None
+        call_id = record.get("call_id") if isinstance(record, dict) else None
+        deadline = record.get("deadline") if isinstance(record, dict) else None
+        if isinstance(call_id, str) and call_id and isinstance(deadline, int | float):
+            found[ext] = WrapUp(call_id, float(deadline))
+        else:
+            bad.append(ext)
+    return found, bad
+
+
+def _members_by_extension(
+    listed: QueueMembersListed, extensions: Iterable[str]
+) -> dict[str, list[QueueMemberChanged]]:
+    by_ext: dict[str, list[QueueMemberChanged]] = {ext: [] for ext in extensions}
     for member in listed.members:
         ext = extension_of(member.interface)
-        if ext is not None and ext in members:
-            members[ext].add(member.queue)
-    return members
+        if ext is not None and ext in by_ext:
+            by_ext[ext].append(member)
+    return by_ext
+
+
+def memberships(listed: QueueMembersListed, extensions: Iterable[str]) -> dict[str, set[str]]:
+    """Queues each known agent is a member of, by Asterisk's own list."""
+    return {
+        ext: {m.queue for m in entries}
+        for ext, entries in _members_by_extension(listed, extensions).items()
+    }
+
+
+def _chosen_pause(entries: Sequence[QueueMemberChanged]) -> str | None:
+    """The reason of a pause the agent (or a supervisor) chose, if Asterisk holds one."""
+    for m in entries:
+        if m.paused and m.paused_reason != WRAP_UP_REASON:
+            return m.paused_reason or "暂停"
+    return None
+
+
+def _held_for_wrap_up(entries: Sequence[QueueMemberChanged]) -> bool:
+    return any(m.paused and m.paused_reason == WRAP_UP_REASON for m in entries)
+
+
+def _running(wrap_up: WrapUp | None, now: float) -> WrapUp | None:
+    return wrap_up if wrap_up is not None and wrap_up.deadline > now else None
+
+
+def stale_wrap_up_pauses(
+    listed: QueueMembersListed, wrap_ups: Mapping[str, WrapUp], extensions: Iterable[str]
+) -> list[str]:
+    """Agents Asterisk holds in a wrap-up pause that is over or unknown (the backend that set
+    it died with its timer): they are to be unpaused now. A pause they chose stays."""
+    return [
+        ext
+        for ext, entries in _members_by_extension(listed, extensions).items()
+        if _held_for_wrap_up(entries)
+        and _chosen_pause(entries) is None
+        and _running(wrap_ups.get(ext), listed.at) is None
+    ]
+
+
+def _listed_input(
+    entries: Sequence[QueueMemberChanged], talking: str | None, wrap_up: WrapUp | None, now: float
+) -> PresenceInput | None:
+    """What Asterisk's list says the agent is, as the input that takes an available agent there
+    (None: available)."""
+    if not entries:
+        return LoggedOut()
+    if talking is not None:
+        return FoundTalking(talking)
+    if (reason := _chosen_pause(entries)) is not None:
+        return Paused(reason)
+    if _held_for_wrap_up(entries) and (running := _running(wrap_up, now)) is not None:
+        return FoundWrappingUp(running.call_id, running.deadline)
+    return None  # unpaused, or a stale wrap-up pause that is being lifted
+
+
+def _is_already(presence: AgentPresence, wanted: PresenceInput | None) -> bool:
+    if wanted is None:
+        return presence.state is PresenceState.AVAILABLE
+    if isinstance(wanted, Paused):
+        return presence.state is PresenceState.PAUSED and presence.reason == wanted.reason
+    if isinstance(wanted, FoundTalking):
+        return presence.state is PresenceState.TALKING and presence.call_id == wanted.call_id
+    if isinstance(wanted, FoundWrappingUp):
+        return presence.state is PresenceState.WRAP_UP and presence.call_id == wanted.call_id
+    return presence.state is PresenceState.LOGGED_OUT  # LoggedOut
+
+
+def _inputs_towards(presence: AgentPresence, wanted: PresenceInput | None) -> list[PresenceInput]:
+    """The legal inputs that take `presence` to what Asterisk's list says."""
+    if _is_already(presence, wanted):
+        return []
+    if isinstance(wanted, LoggedOut):
+        return [wanted]
+    state = presence.state
+    if isinstance(wanted, Paused) and state in (PresenceState.PAUSED, PresenceState.WRAP_UP):
+        return [wanted]
+    to_available: list[PresenceInput]
+    if state is PresenceState.LOGGED_OUT:
+        to_available = [LoggedIn()]
+    elif state is PresenceState.PAUSED:
+        to_available = [Unpaused()]
+    elif state is PresenceState.WRAP_UP:
+        to_available = [WrapUpDone()]
+    elif state is PresenceState.AVAILABLE:
+        to_available = []
+    else:  # ringing or talking on a call Asterisk no longer has
+        to_available = [LoggedOut(), LoggedIn()]
+    return to_available if wanted is None else [*to_available, wanted]
 
 
 def presence_inputs_for_listing(
-    listed: QueueMembersListed, presences: Mapping[str, AgentPresence]
+    listed: QueueMembersListed,
+    presences: Mapping[str, AgentPresence],
+    calls: Iterable[Call] = (),
+    wrap_ups: Mapping[str, WrapUp] | None = None,
 ) -> list[tuple[str, PresenceInput]]:
-    """Bring each agent's presence in line with Asterisk's member list after a (re)connect."""
-    by_ext: dict[str, list[QueueMemberChanged]] = {}
-    for member in listed.members:
-        ext = extension_of(member.interface)
-        if ext is not None and ext in presences:
-            by_ext.setdefault(ext, []).append(member)
+    """Bring each agent's presence in line with Asterisk's member list after a (re)connect.
+
+    `calls` are the live calls the tracker re-synced (an agent on one is talking); `wrap_ups`
+    the wrap-ups the backend started (an agent Asterisk holds in a wrap-up pause is wrapping
+    up until its deadline, or available if it is over or unknown). A pause the agent chose
+    is kept with its reason; a member of no queue is logged out.
+    """
+    talking: dict[str, str] = {}
+    for call in calls:
+        ext = extension_of(call.agent_interface)
+        if call.state is CallState.TALKING and ext is not None:
+            talking[ext] = call.linkedid
+    wrap_ups = wrap_ups or {}
     inputs: list[tuple[str, PresenceInput]] = []
-    for ext, presence in presences.items():
-        entries = by_ext.get(ext, [])
-        if not entries:
-            if presence.state is not PresenceState.LOGGED_OUT:
-                inputs.append((ext, LoggedOut()))
-            continue
-        if presence.state is PresenceState.LOGGED_OUT:
-            inputs.append((ext, LoggedIn()))
-        paused = [m for m in entries if m.paused and m.paused_reason != WRAP_UP_REASON]
-        if paused and presence.reason != paused[0].paused_reason:
-            inputs.append((ext, Paused(paused[0].paused_reason or "暂停")))
-        elif not paused and presence.state is PresenceState.PAUSED:
-            inputs.append((ext, Unpaused()))
+    for ext, entries in _members_by_extension(listed, presences).items():
+        wanted = _listed_input(entries, talking.get(ext), wrap_ups.get(ext), listed.at)
+        inputs += [(ext, step) for step in _inputs_towards(presences[ext], wanted)]
     return inputs

@@ -38,6 +38,9 @@ Sink = Callable[[BusMessage], None]
 RETRY_S = (0.1, 0.5, 1.0, 2.0)
 # More than a backend can deliver unstored: each restart skips this many seqs.
 RESTART_GAP = 1_000_000
+# The wrap-ups the backend started, by extension: {call_id, deadline}. The backend's own
+# record (no gateway reads it), kept so that a restarted backend releases agents on time.
+WRAP_UPS_KEY = "hotline:wrap_ups"
 
 
 class Outbox:
@@ -60,6 +63,12 @@ class Outbox:
 
     def remove_call(self, call_id: str) -> None:
         self.writes.append(lambda pipeline: pipeline.hdel(CALLS_KEY, call_id))
+
+    def write_wrap_up(self, extension: str, wrap_up: Mapping[str, Any]) -> None:
+        self._hset(WRAP_UPS_KEY, extension, dumps(wrap_up))
+
+    def remove_wrap_up(self, extension: str) -> None:
+        self.writes.append(lambda pipeline: pipeline.hdel(WRAP_UPS_KEY, extension))
 
     def _hset(self, key: str, field: str, value: str) -> None:
         self.writes.append(lambda pipeline: pipeline.hset(key, field, value))

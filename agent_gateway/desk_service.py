@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from agent_gateway.bus import Bus
 from agent_gateway.desk import (
     WRAP_UP_REASON,
+    WrapUp,
     audience,
     call_record,
     call_update,
@@ -31,18 +32,21 @@ from agent_gateway.desk import (
     presence_inputs_for_call,
     presence_inputs_for_listing,
     screen_pop,
+    stale_wrap_up_pauses,
+    wrap_ups_from_records,
 )
 from agent_gateway.desk_figures import QueueFigures
-from agent_gateway.desk_outbox import Outbox, OutboxWriter
+from agent_gateway.desk_outbox import WRAP_UPS_KEY, Outbox, OutboxWriter
 from agent_gateway.presence import (
     AgentPresence,
+    FoundWrappingUp,
     IllegalTransition,
     PresenceInput,
     WrapUpDone,
     apply,
 )
 from agent_gateway.protocol import SUPERVISORS, PresenceState, agent_topic
-from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps
+from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
 from telephony.actions import AmiActions, pause_member
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, CallTracker
@@ -84,6 +88,7 @@ class DeskService:
             ext: AgentPresence.logged_out(ext, name, now) for ext, name in agents.items()
         }
         self.members: dict[str, set[str]] = {ext: set() for ext in agents}
+        self.wrap_ups: dict[str, WrapUp] = {}  # the wrap-ups we started, mirrored in Redis
         self.figures = QueueFigures()
         self._history: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -91,14 +96,22 @@ class DeskService:
 
     async def start(self) -> None:
         """Start from a clean mirror: live calls are re-announced by the tracker's re-sync.
-
         Every configured queue has its figures from the start (nobody in it yet), so that a
-        supervisor's snapshot lists each queue even before the re-sync or its first call."""
+        supervisor's snapshot lists each queue even before the re-sync or its first call.
+        The wrap-ups an earlier backend started are read back: the re-sync resumes them."""
+        raw: dict[Any, Any] = await self.redis.hgetall(WRAP_UPS_KEY)
+        found, bad = wrap_ups_from_records({text(k): v for k, v in raw.items()})
+        self.wrap_ups = {ext: w for ext, w in found.items() if ext in self.presences}
+        if bad:
+            log.warning("unusable wrap-up records of %s dropped", ", ".join(sorted(bad)))
+        dropped = [ext for ext in (*found, *bad) if ext not in self.wrap_ups]
         async with self.redis.pipeline(transaction=True) as pipeline:
             pipeline.delete(CALLS_KEY, QUEUE_STATS_KEY)
             if self.queues:
                 figures: dict[Any, str] = {q: dumps(self._queue_stats(q)) for q in self.queues}
                 pipeline.hset(QUEUE_STATS_KEY, mapping=figures)
+            if dropped:  # unusable, or of an extension no longer configured
+                pipeline.hdel(WRAP_UPS_KEY, *dropped)
             if self.presences:
                 mirror: dict[Any, str] = {
                     ext: dumps(_json(p.to_message())) for ext, p in self.presences.items()
@@ -123,11 +136,7 @@ class DeskService:
         if isinstance(event, QueueMemberChanged):
             await self._member_changed(out, event)
         elif isinstance(event, QueueMembersListed):
-            self.members = memberships(event, self.presences)
-            for ext, presence_input in presence_inputs_for_listing(event, self.presences):
-                await self._apply(out, ext, presence_input, at=event.at)
-            for queue in self.queues:
-                self._stats(out, queue)
+            await self._listed(out, event)
         elif (found := presence_input_for_ring_no_answer(event)) is not None:
             await self._apply(out, *found, at=event.at)
         self.writer.submit(out)
@@ -163,7 +172,8 @@ class DeskService:
         """A presence change the agent asked for (wrap-up done); raises IllegalTransition."""
         presence = self.presences[extension]
         out = Outbox()
-        await self._store(out, apply(presence, presence_input, self.clock()), presence.state)
+        new = apply(presence, presence_input, self.clock())
+        await self._store(out, new, presence.state, presence_input)
         self.writer.submit(out)
 
     # --- what desktops see -----------------------------------------------------------------
@@ -234,6 +244,23 @@ class DeskService:
         ext = extension_of(interface)
         return ext if ext in self.presences else None
 
+    async def _listed(self, out: Outbox, event: QueueMembersListed) -> None:
+        """After a (re)connect, every agent's presence comes from Asterisk's member list; our
+        own wrap-up pauses are resumed to their recorded deadline, or lifted if it is unknown
+        or over."""
+        self.members = memberships(event, self.presences)
+        for ext in stale_wrap_up_pauses(event, self.wrap_ups, self.presences):
+            log.info("agent %s: wrap-up pause with no running wrap-up lifted", ext)
+            self._in_background(pause_member(self.ami, ext, False))
+        calls = self.tracker.calls.values()  # the tracker has re-synced already
+        for ext, found in presence_inputs_for_listing(event, self.presences, calls, self.wrap_ups):
+            await self._apply(out, ext, found, at=event.at)
+        for ext in [e for e, p in self.presences.items() if p.state is not PresenceState.WRAP_UP]:
+            if self.wrap_ups.pop(ext, None) is not None:  # over (an earlier backend's record)
+                out.remove_wrap_up(ext)
+        for queue in self.queues:
+            self._stats(out, queue)
+
     async def _member_changed(self, out: Outbox, event: QueueMemberChanged) -> None:
         ext = self._extension(event.interface)
         if ext is None:
@@ -259,26 +286,43 @@ class DeskService:
         except IllegalTransition as exc:
             log.info("presence input ignored: %s", exc)
             return
-        await self._store(out, new, presence.state)
+        await self._store(out, new, presence.state, presence_input)
 
-    async def _store(self, out: Outbox, new: AgentPresence, before: PresenceState) -> None:
+    async def _store(
+        self, out: Outbox, new: AgentPresence, before: PresenceState, cause: PresenceInput
+    ) -> None:
         self.presences[new.extension] = new
         message = _json(new.to_message())
         out.write_presence(new.extension, message)
         out.publish(agent_topic(new.extension), message)
         out.publish(SUPERVISORS, message)
         if new.state is PresenceState.WRAP_UP and before is not PresenceState.WRAP_UP:
-            if self.max_wrapup_s <= 0:  # a centre that works without wrap-up time
-                await self._apply(out, new.extension, WrapUpDone(), at=new.since)
-                return
-            self._in_background(pause_member(self.ami, new.extension, True, WRAP_UP_REASON))
-            self._in_background(self._end_wrap_up_later(new))
-        elif before is PresenceState.WRAP_UP and new.state is PresenceState.AVAILABLE:
-            self._in_background(pause_member(self.ami, new.extension, False))
+            await self._wrap_up(out, new, cause)
+        elif before is PresenceState.WRAP_UP:
+            if self.wrap_ups.pop(new.extension, None) is not None:
+                out.remove_wrap_up(new.extension)
+            if new.state is PresenceState.AVAILABLE:
+                self._in_background(pause_member(self.ami, new.extension, False))
 
-    async def _end_wrap_up_later(self, wrapping: AgentPresence) -> None:
-        """Nobody wraps up forever: after `max_wrapup_s` the agent is available again."""
-        await asyncio.sleep(self.max_wrapup_s)
+    async def _wrap_up(self, out: Outbox, new: AgentPresence, cause: PresenceInput) -> None:
+        """Pause the agent in Asterisk for the wrap-up and record its deadline where a
+        restarted backend finds it; a wrap-up the re-sync found keeps its pause and deadline."""
+        if isinstance(cause, FoundWrappingUp):
+            deadline = cause.deadline
+        elif self.max_wrapup_s <= 0:  # a centre that works without wrap-up time
+            await self._apply(out, new.extension, WrapUpDone(), at=new.since)
+            return
+        else:
+            deadline = self.clock() + self.max_wrapup_s
+            self._in_background(pause_member(self.ami, new.extension, True, WRAP_UP_REASON))
+        wrap_up = WrapUp(new.call_id or "", deadline)
+        self.wrap_ups[new.extension] = wrap_up
+        out.write_wrap_up(new.extension, wrap_up.to_record())
+        self._in_background(self._end_wrap_up_at(new, deadline))
+
+    async def _end_wrap_up_at(self, wrapping: AgentPresence, deadline: float) -> None:
+        """Nobody wraps up forever: at the deadline the agent is available again."""
+        await asyncio.sleep(max(0.0, deadline - self.clock()))
         if self.presences[wrapping.extension] == wrapping:
             log.info("agent %s: wrap-up of %s timed out", wrapping.extension, wrapping.call_id)
             out = Outbox()

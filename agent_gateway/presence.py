@@ -54,8 +54,32 @@ class WrapUpDone:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class FoundTalking:
+    """The re-sync after a (re)connect found the agent on this call."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FoundWrappingUp:
+    """The re-sync found the agent still wrapping up this call, until `deadline` (epoch s)."""
+
+    call_id: str
+    deadline: float
+
+
 PresenceInput = (
-    LoggedIn | LoggedOut | Paused | Unpaused | Ringing | Answered | CallEnded | WrapUpDone
+    LoggedIn
+    | LoggedOut
+    | Paused
+    | Unpaused
+    | Ringing
+    | Answered
+    | CallEnded
+    | WrapUpDone
+    | FoundTalking
+    | FoundWrappingUp
 )
 
 
@@ -102,6 +126,8 @@ TRANSITIONS: dict[tuple[PresenceState, type[PresenceInput]], PresenceState] = {
     (S.WRAP_UP, Paused): S.PAUSED,
     (S.PAUSED, Paused): S.PAUSED,  # a new reason (lunch → training)
     (S.PAUSED, Unpaused): S.AVAILABLE,
+    (S.AVAILABLE, FoundTalking): S.TALKING,  # the re-sync: Asterisk's word after a (re)connect
+    (S.AVAILABLE, FoundWrappingUp): S.WRAP_UP,
     **{(state, LoggedOut): S.LOGGED_OUT for state in PresenceState},
 }
 
@@ -128,7 +154,8 @@ def apply(presence: AgentPresence, event: PresenceInput, at: float) -> AgentPres
 def _call_id_after(
     presence: AgentPresence, event: PresenceInput, new_state: PresenceState
 ) -> str | None:
-    """Ringing brings a call; talking and wrap-up keep it (the order is saved in wrap-up)."""
-    if isinstance(event, Ringing):
+    """Ringing (or the re-sync) brings a call; talking and wrap-up keep it (the order is saved
+    in wrap-up)."""
+    if isinstance(event, Ringing | FoundTalking | FoundWrappingUp):
         return event.call_id
     return presence.call_id if new_state in (S.TALKING, S.WRAP_UP) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -205,3 +206,20 @@ async def register_order_over_http(centre: Centre, token: str, order: dict[str, 
         assert response.status == 201, body
         number: str = body["number"]
         return number
+
+
+_drains: set[asyncio.Task[bytes]] = set()
+
+
+async def backend_process(config: Path) -> asyncio.subprocess.Process:
+    """`hotline up` in a process of its own (to be killed as a crash would), once it is up."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline_cli.main", "--config", str(config), "up",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    async with asyncio.timeout(60):
+        while b"Ctrl-C" not in (line := await proc.stdout.readline()):
+            assert line, "hotline up exited early"
+    _drains.add(asyncio.create_task(proc.stdout.read()))  # keep draining its log
+    return proc

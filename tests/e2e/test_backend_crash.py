@@ -1,5 +1,5 @@
 """The backend killed with SIGKILL during a call: the call goes on, the new backend adopts
-Asterisk and Redis, re-syncs, and finds the call."""
+Asterisk and Redis, re-syncs, and finds the call (and the agent on it)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
+
+from agent_gateway.store import read_presence
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from tests.e2e.harness import backend_process
 
 
 def _config(tmp: Path, phone_port: int) -> Path:
@@ -52,9 +55,6 @@ queues = {{ operator = "hotline" }}
     return path
 
 
-_drains: set[asyncio.Task[bytes]] = set()
-
-
 async def _health(port: int) -> dict[str, Any]:
     def get() -> dict[str, Any]:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3) as r:
@@ -62,19 +62,6 @@ async def _health(port: int) -> dict[str, Any]:
             return body
 
     return await asyncio.to_thread(get)
-
-
-async def _backend(config: Path) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hotline_cli.main", "--config", str(config), "up",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        while b"Ctrl-C" not in (line := await proc.stdout.readline()):
-            assert line, "hotline up exited early"
-    _drains.add(asyncio.create_task(proc.stdout.read()))  # keep draining its log
-    return proc
 
 
 async def _live_calls(http_port: int, want: int) -> None:
@@ -85,13 +72,27 @@ async def _live_calls(http_port: int, want: int) -> None:
     raise AssertionError(f"live calls never became {want}")
 
 
+async def _presence(redis_port: int, ext: str, state: str) -> None:
+    """Wait until desktops' snapshots would show the agent in `state`."""
+    redis = Redis(host="127.0.0.1", port=redis_port)
+    try:
+        for _ in range(200):
+            if (await read_presence(redis)).get(ext, {}).get("state") == state:
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await redis.aclose()
+    raise AssertionError(f"agent {ext} never shown {state}")
+
+
 async def test_a_call_survives_a_backend_crash(tmp_path: Path) -> None:
     phone_port = free_udp_port()
     config = _config(tmp_path, phone_port)
     text = config.read_text(encoding="utf-8")
     http = int(text.split("[http]\nport = ")[1].split()[0])
     sip = int(text.split("[sip]\nport = ")[1].split()[0])
-    first = await _backend(config)
+    redis = int(text.split("[redis]\nport = ")[1].split()[0])
+    first = await backend_process(config)
     second: asyncio.subprocess.Process | None = None
     try:
         async with AgentPhone(tmp_path / "sipp", "127.0.0.1", phone_port, ring_ms=300):
@@ -103,11 +104,13 @@ async def test_a_call_survives_a_backend_crash(tmp_path: Path) -> None:
             await _live_calls(http, 1)
             first.kill()  # the backend dies; Asterisk and Redis run on in their own sessions
             await first.wait()
-            second = await _backend(config)
+            second = await backend_process(config)
             await _live_calls(http, 1)  # adopted Asterisk, re-synced: the call is known again
+            await _presence(redis, "1001", "talking")  # and the agent on it, not available
             result = await call
             assert result.ok, result.errors  # the caller talked on and hung up normally
             await _live_calls(http, 0)
+            await _presence(redis, "1001", "wrap_up")
     finally:
         for proc in (second, first):
             if proc is not None and proc.returncode is None:

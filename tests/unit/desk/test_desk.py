@@ -8,6 +8,7 @@ import pytest
 
 from agent_gateway.desk import (
     WRAP_UP_REASON,
+    WrapUp,
     audience,
     call_record,
     call_update,
@@ -18,16 +19,21 @@ from agent_gateway.desk import (
     presence_inputs_for_call,
     presence_inputs_for_listing,
     screen_pop,
+    stale_wrap_up_pauses,
+    wrap_ups_from_records,
 )
 from agent_gateway.presence import (
     AgentPresence,
     Answered,
     CallEnded,
+    FoundTalking,
+    FoundWrappingUp,
     LoggedIn,
     LoggedOut,
     Paused,
     Ringing,
     Unpaused,
+    WrapUpDone,
 )
 from agent_gateway.protocol import PresenceState
 from crm.domain.masking import mask_number
@@ -166,3 +172,117 @@ def test_listing_after_reconnect_brings_presence_in_line() -> None:
         ("1002", LoggedIn()),
         ("1003", LoggedOut()),
     ]
+
+
+# --- presence after a restart or an AMI reconnect: Asterisk's member list is the truth ------
+
+AGENTS = ("1001", "1002", "1003", "1004")
+LOGGED_OUT = {ext: presence(ext, PresenceState.LOGGED_OUT) for ext in AGENTS}  # a fresh backend
+
+
+def test_after_a_restart_a_wrap_up_pause_resumes_to_its_recorded_deadline() -> None:
+    listed = QueueMembersListed(50.0, (
+        member("PJSIP/1001", paused=True, reason=WRAP_UP_REASON),
+        member("PJSIP/1001", paused=True, reason=WRAP_UP_REASON, queue="complaint"),
+        member("PJSIP/1002", paused=True, reason=WRAP_UP_REASON),  # its deadline has passed
+        member("PJSIP/1003", paused=True, reason=WRAP_UP_REASON),  # nothing recorded
+        member("PJSIP/1004"),
+    ))  # fmt: skip
+    wrap_ups = {"1001": WrapUp("L9", 62.5), "1002": WrapUp("L8", 49.0)}
+    assert presence_inputs_for_listing(listed, LOGGED_OUT, (), wrap_ups) == [
+        ("1001", LoggedIn()),
+        ("1001", FoundWrappingUp("L9", 62.5)),
+        ("1002", LoggedIn()),
+        ("1003", LoggedIn()),
+        ("1004", LoggedIn()),
+    ]
+    assert stale_wrap_up_pauses(listed, wrap_ups, AGENTS) == ["1002", "1003"]
+
+
+def test_after_a_restart_a_pause_the_agent_chose_is_kept_with_its_reason() -> None:
+    listed = QueueMembersListed(50.0, (
+        member("PJSIP/1001", paused=True, reason="休息"),
+        member("PJSIP/1002", paused=True, reason=""),
+        member("PJSIP/1003", paused=True, reason="午餐"),
+        member("PJSIP/1003", paused=True, reason=WRAP_UP_REASON, queue="complaint"),
+    ))  # fmt: skip
+    assert presence_inputs_for_listing(listed, LOGGED_OUT, (), {}) == [
+        ("1001", LoggedIn()),
+        ("1001", Paused("休息")),
+        ("1002", LoggedIn()),
+        ("1002", Paused("暂停")),
+        ("1003", LoggedIn()),
+        ("1003", Paused("午餐")),
+    ]  # 1004, in no queue, stays logged out
+    # Lifting 1003's wrap-up pause would lift its lunch too (QueuePause covers every queue).
+    assert stale_wrap_up_pauses(listed, {}, AGENTS) == []
+
+
+def test_after_a_restart_an_agent_on_a_re_synced_call_is_talking() -> None:
+    talking = dataclasses.replace(CALL, state=CallState.TALKING, agent_interface="PJSIP/1002",
+                                  ringing=())  # fmt: skip
+    queued = dataclasses.replace(CALL, linkedid="200.1", state=CallState.QUEUED, ringing=())
+    listed = QueueMembersListed(50.0, (member("PJSIP/1001"), member("PJSIP/1002")))
+    presences = {ext: LOGGED_OUT[ext] for ext in ("1001", "1002")}
+    assert presence_inputs_for_listing(listed, presences, (talking, queued), {}) == [
+        ("1001", LoggedIn()),
+        ("1002", LoggedIn()),
+        ("1002", FoundTalking(L)),
+    ]
+
+
+def test_after_an_ami_reconnect_presence_follows_asterisk() -> None:
+    listed = QueueMembersListed(50.0, (
+        member("PJSIP/1001", paused=True, reason=WRAP_UP_REASON),  # still wrapping up
+        member("PJSIP/1002"),  # Asterisk restarted without our wrap-up pause
+        member("PJSIP/1003"),  # the lunch pause is gone
+        member("PJSIP/1004", paused=True, reason="培训"),
+    ))  # fmt: skip
+    presences = {
+        "1001": presence("1001", PresenceState.WRAP_UP, "L1"),
+        "1002": presence("1002", PresenceState.WRAP_UP, "L2"),
+        "1003": presence("1003", PresenceState.PAUSED, reason="午餐"),
+        "1004": presence("1004", PresenceState.WRAP_UP, "L4"),
+    }
+    wrap_ups = {"1001": WrapUp("L1", 60.0), "1002": WrapUp("L2", 60.0), "1004": WrapUp("L4", 60.0)}
+    assert presence_inputs_for_listing(listed, presences, (), wrap_ups) == [
+        ("1002", WrapUpDone()),
+        ("1003", Unpaused()),
+        ("1004", Paused("培训")),
+    ]
+    assert stale_wrap_up_pauses(listed, wrap_ups, AGENTS) == []
+
+
+def test_after_an_ami_reconnect_a_lost_call_or_a_lost_membership_is_set_right() -> None:
+    listed = QueueMembersListed(50.0, (
+        member("PJSIP/1001"),
+        member("PJSIP/1002", paused=True, reason=WRAP_UP_REASON),
+    ))  # fmt: skip
+    presences = {
+        "1001": presence("1001", PresenceState.TALKING, "L1"),  # a call Asterisk no longer has
+        "1002": presence("1002", PresenceState.PAUSED, reason="午餐"),
+        "1003": presence("1003", PresenceState.WRAP_UP, "L3"),  # in no queue any more
+    }
+    wrap_ups = {"1002": WrapUp("L2", 70.0)}
+    assert presence_inputs_for_listing(listed, presences, (), wrap_ups) == [
+        ("1001", LoggedOut()),
+        ("1001", LoggedIn()),
+        ("1002", Unpaused()),
+        ("1002", FoundWrappingUp("L2", 70.0)),
+        ("1003", LoggedOut()),
+    ]
+
+
+def test_wrap_up_records_read_back_from_redis() -> None:
+    records: dict[str, str | bytes] = {
+        "1001": '{"call_id":"L1","deadline":1700000060.5}',
+        "1002": b'{"call_id":"L2","deadline":1700000070}',
+        "1003": "not json",
+        "1004": '{"call_id":"","deadline":1}',
+        "1005": '{"call_id":"L5","deadline":"soon"}',
+        "1006": '["L6", 1]',
+    }
+    found, bad = wrap_ups_from_records(records)
+    assert found == {"1001": WrapUp("L1", 1700000060.5), "1002": WrapUp("L2", 1700000070.0)}
+    assert bad == ["1003", "1004", "1005", "1006"]
+    assert WrapUp("L1", 5.5).to_record() == {"call_id": "L1", "deadline": 5.5}

@@ -10,6 +10,8 @@ from agent_gateway.presence import (
     AgentPresence,
     Answered,
     CallEnded,
+    FoundTalking,
+    FoundWrappingUp,
     IllegalTransition,
     LoggedIn,
     LoggedOut,
@@ -31,6 +33,8 @@ INPUTS: dict[str, PresenceInput] = {
     "Answered": Answered("L1"),
     "CallEnded": CallEnded("L1"),
     "WrapUpDone": WrapUpDone(),
+    "FoundTalking": FoundTalking("L1"),
+    "FoundWrappingUp": FoundWrappingUp("L1", 260.0),
 }
 
 # Written out independently of the module's table: the rules of the issue, one per line.
@@ -45,6 +49,8 @@ LEGAL = {
     (S.WRAP_UP, "Paused"): S.PAUSED,
     (S.PAUSED, "Paused"): S.PAUSED,
     (S.PAUSED, "Unpaused"): S.AVAILABLE,
+    (S.AVAILABLE, "FoundTalking"): S.TALKING,  # what the re-sync after a (re)connect found
+    (S.AVAILABLE, "FoundWrappingUp"): S.WRAP_UP,
     **{(state, "LoggedOut"): S.LOGGED_OUT for state in S},
 }
 
