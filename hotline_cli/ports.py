@@ -1,7 +1,8 @@
 """Free loopback ports for private instances (tests, benchmarks, the SIPp peers).
 
 A port is free when asked for, and the OS may hand the same one out again once the probing
-socket is closed: each port is given out once per process, so one set of settings never
+socket is closed: each port number is given out once per process, TCP and UDP alike (the
+settings refuse a number used twice whatever its protocol), so one set of settings never
 gets the same port twice.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import socket
 
-_handed_out: set[tuple[socket.SocketKind, int]] = set()
+_handed_out: set[int] = set()
 
 
 def _free(kind: socket.SocketKind, host: str) -> int:
@@ -17,8 +18,8 @@ def _free(kind: socket.SocketKind, host: str) -> int:
         with socket.socket(socket.AF_INET, kind) as sock:
             sock.bind((host, 0))
             port: int = sock.getsockname()[1]
-        if (kind, port) not in _handed_out:
-            _handed_out.add((kind, port))
+        if port not in _handed_out:
+            _handed_out.add(port)
             return port
 
 
