@@ -106,7 +106,7 @@ class OrderOut(Out):
     due_provisional: bool = Field(
         description="counted over a year whose holidays are not published: its statutory "
         "holidays are predicted from the rules, its adjusted working weekends (调休) cannot be; "
-        "recounted when the year is published or an admin enters it"
+        "recounted when an admin enters the year's days (PUT /api/calendar/days)"
     )
     due_date_note: str | None = Field(
         description="why a provisional due date may still move (Chinese, for display); "
