@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,6 +16,7 @@ from crm.api.schemas import OrderIn
 from crm.db.engine import SessionFactory
 from crm.db.models import OrderCall, WorkOrder
 from crm.domain.clock import utc_now
+from crm.domain.deadlines import PROVISIONAL_NOTE
 from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
 from crm.errors import CrmError
@@ -34,9 +37,15 @@ class OrderRejected(ValueError):
 
 
 class DeskOrders:
-    def __init__(self, sessions: SessionFactory, centre_code: str) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        centre_code: str,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.sessions = sessions
         self.centre_code = centre_code
+        self.clock = clock
         self.calendar = CalendarCache()  # read once per TTL, not on every save
 
     async def history(self, number: str) -> list[dict[str, Any]]:
@@ -91,8 +100,8 @@ class DeskOrders:
         existing = await self.order_of(call.linkedid)
         if existing is not None:
             changes = {name: getattr(body, name) for name in AMENDABLE & form.keys()}
-            changed = await self._amend(existing["order_id"], changes, actor)
-            return {**existing, "call_id": call.linkedid, "amended": changed}
+            due, changed = await self._amend(existing["order_id"], changes, actor)
+            return {**existing, "call_id": call.linkedid, **due, "amended": changed}
         new = new_order(body)
         async with self.sessions() as session, session.begin():
             order = await register_order(
@@ -100,22 +109,38 @@ class DeskOrders:
                 new,
                 actor,
                 centre_code=self.centre_code,
-                now=utc_now(),
+                now=self.clock(),
                 calendar=await self.calendar.get(session),
             )
-            return {"order_id": order.id, "number": order.number, "call_id": call.linkedid}
+            return {
+                "order_id": order.id,
+                "number": order.number,
+                "call_id": call.linkedid,
+                **_due(order.due_date, order.due_provisional),
+            }
 
-    async def _amend(self, order_id: int, changes: dict[str, Any], actor: Actor) -> list[str]:
+    async def _amend(
+        self, order_id: int, changes: dict[str, Any], actor: Actor
+    ) -> tuple[dict[str, str | None], list[str]]:
         try:
             async with self.sessions() as session, session.begin():
-                _, diff = await amend_order(
+                order, diff = await amend_order(
                     session,
                     order_id,
                     changes,
                     actor,
-                    now=utc_now(),
+                    now=self.clock(),
                     calendar=await self.calendar.get(session),
                 )
+                due = _due(order.due_date, order.due_provisional)
         except CrmError as exc:
             raise OrderRejected(exc.field or "order", exc.message) from None
-        return sorted(diff)
+        return due, sorted(diff)
+
+
+def _due(day: date | None, provisional: bool) -> dict[str, str | None]:
+    """The time limit as the desk shows it, with why a provisional one may still move."""
+    return {
+        "due_date": day.isoformat() if day is not None else None,
+        "due_date_note": PROVISIONAL_NOTE if provisional else None,
+    }

@@ -389,6 +389,10 @@ async function saveOrder(event) {
       const said = amended === undefined ? "工单已保存" : amended.length ? "工单已更新" : "工单无改动";
       node.className = "message success";
       node.replaceChildren(`${said}，编号 `, el("strong", { id: "order-number" }, number));
+      // a provisional limit was counted over predicted holidays: 调休 may still move it
+      const { due_date: due, due_date_note: note } = result.result || {};
+      const limit = note ? `${due}（${note}）` : due;
+      if (due) node.append("，办理时限 ", el("span", { id: "order-due" }, limit));
     } else if (result) {
       node.className = "message error";
       setText(node, `保存失败：${describeError(result.error)}`);

@@ -148,7 +148,9 @@ ENDPOINTS = (
              "Admin-entered holidays and adjusted working days", query=CalendarQuery,
              response=CalendarList),
     Endpoint("PUT", "/api/calendar/days", put_calendar,
-             "Add or replace calendar days (years chinese-calendar does not know yet); "
-             "recounts provisional due dates", ADMIN, body=CalendarPut,
+             "Add or replace calendar days (years chinese-calendar does not know yet, counted "
+             "until then over predicted statutory holidays, without the unpublished adjusted "
+             "working weekends); the year's days are then taken as published, and provisional "
+             "due dates are recounted", ADMIN, body=CalendarPut,
              response=CalendarPutOut),
 )  # fmt: skip

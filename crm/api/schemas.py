@@ -103,7 +103,15 @@ class OrderOut(Out):
     updated_at: datetime
     closed_at: datetime | None
     due_date: date | None
-    due_provisional: bool
+    due_provisional: bool = Field(
+        description="counted over a year whose holidays are not published: its statutory "
+        "holidays are predicted from the rules, its adjusted working weekends (调休) cannot be; "
+        "recounted when an admin enters the year's days (PUT /api/calendar/days)"
+    )
+    due_date_note: str | None = Field(
+        description="why a provisional due date may still move (Chinese, for display); "
+        "null when the due date is final"
+    )
     overdue: bool
     transfer_due_at: datetime | None
     transferred_at: datetime | None

@@ -55,6 +55,7 @@ def order_out(order: OrderLike, actor: lifecycle.Actor, today: date, now: dateti
         closed_at=maybe_aware(order.closed_at),
         due_date=order.due_date,
         due_provisional=order.due_provisional,
+        due_date_note=deadlines.PROVISIONAL_NOTE if order.due_provisional else None,
         overdue=is_overdue(order, today, now),
         transfer_due_at=maybe_aware(order.transfer_due_at),
         transferred_at=maybe_aware(order.transferred_at),

@@ -2,9 +2,10 @@
 
 chinese-calendar only knows the years the State Council has published; later years raise.
 Admins enter the exceptions (holidays and working weekends) of such years into the database,
-and this calendar layers them over the package. A year with neither source falls back to the
-Monday-to-Friday rule and is reported as not known, so deadlines computed over it are flagged
-provisional and recomputed once the data arrives.
+and this calendar layers them over the package. A year with neither source is counted Monday
+to Friday less the statutory holidays its rules predict (crm.domain.holidays), and is reported
+as not known: its adjusted working weekends (调休) are unknown until published, so deadlines
+computed over it are flagged provisional and recomputed once the data arrives.
 """
 
 from collections.abc import Mapping
@@ -13,6 +14,8 @@ from functools import lru_cache
 from typing import Protocol
 
 import chinese_calendar
+
+from crm.domain.holidays import predicted_holidays
 
 
 class WorkCalendar(Protocol):
@@ -31,7 +34,8 @@ def _package_is_workday(day: date) -> bool | None:
 
 
 class ChineseWorkCalendar:
-    """The package's calendar with admin overrides on top (overrides win)."""
+    """The package's calendar with admin overrides on top (overrides win); the rules' predicted
+    holidays only for a year neither knows."""
 
     def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
         self._overrides = dict(overrides or {})
@@ -43,7 +47,10 @@ class ChineseWorkCalendar:
         known = _package_is_workday(day)
         if known is not None:
             return known
-        return day.weekday() < 5
+        if day.weekday() >= 5:
+            return False
+        # an admin-entered year is the published one: its make-up days may differ from the rule
+        return day.year in self._override_years or day not in predicted_holidays(day.year)
 
     def knows(self, day: date) -> bool:
         return day.year in self._override_years or _package_is_workday(day) is not None

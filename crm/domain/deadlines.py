@@ -44,6 +44,10 @@ class ExtensionRefused(Exception):
         self.message = message
 
 
+# What a provisional due date means, for the agents and handlers who read it.
+PROVISIONAL_NOTE = "预估：按法定节假日规则推算，未含尚未公布的调休安排"
+
+
 @dataclass(frozen=True)
 class DueDate:
     day: date

@@ -137,6 +137,12 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
     assert order.text == "来电人再次反映幸福路小区路灯不亮，请尽快维修"
     assert order.location == "幸福路 12 号小区东门岗亭旁"
     assert [c.linkedid for c in order.calls] == [call.linkedid]
+    # the save result shows the stored time limit, and whether 调休 may still move it
+    assert order.due_date is not None
+    due = order.due_date.isoformat()
+    note = "预估：按法定节假日规则推算，未含尚未公布的调休安排"
+    shown = f"{due}（{note}）" if order.due_provisional else due
+    await expect(page.locator("#order-due")).to_have_text(shown)
 
 
 async def test_hostile_caller_data_is_shown_as_text(centre: Centre, desk: DeskPage) -> None:

@@ -61,21 +61,26 @@ async def test_calendar_for_a_year_the_package_does_not_know(api: Api) -> None:
     api.clock.now = api.clock.now.replace(year=2026, month=12, day=24)  # Thursday
     order = await api.new_order(order_type="complaint")
     assert order["due_provisional"] is True
-    assert order["due_date"] == "2027-01-14"  # Mon-Fri guess over New Year 2027
+    assert "调休" in order["due_date_note"]
+    # Dec 25, 28-31 (5), Jan 4-8 (10), Jan 11-15 (15): the predicted 元旦 Jan 1 is skipped
+    assert order["due_date"] == "2027-01-15"
     days = [
         {"day": "2027-01-01", "workday": False, "name": "元旦"},
         {"day": "2027-01-04", "workday": False, "name": "元旦"},
+        {"day": "2027-01-05", "workday": False, "name": "元旦"},
         {"day": "2027-01-09", "workday": True, "name": "元旦调休"},
     ]
     status, err = await api.call("PUT", "/api/calendar/days", "supervisor", json={"days": days})
     assert status == 403
     status, body = await api.call("PUT", "/api/calendar/days", "admin", json={"days": days})
-    assert status == 200 and body == {"written": 3, "recounted_orders": 1}
+    assert status == 200 and body == {"written": 4, "recounted_orders": 1}
     status, order = await api.get(f"/api/orders/{order['id']}")
-    # two days off (Jan 1, 4) and one working Saturday (Jan 9): one day later
-    assert (order["due_date"], order["due_provisional"]) == ("2027-01-15", False)
+    # two more days off (Jan 4, 5) and one working Saturday (Jan 9): one day later
+    assert (order["due_date"], order["due_provisional"]) == ("2027-01-18", False)
+    assert order["due_date_note"] is None
     status, listing = await api.get("/api/calendar/days?year=2027")
-    assert [d["day"] for d in listing["items"]] == ["2027-01-01", "2027-01-04", "2027-01-09"]
+    listed = [d["day"] for d in listing["items"]]
+    assert listed == ["2027-01-01", "2027-01-04", "2027-01-05", "2027-01-09"]
     status, err = await api.call("PUT", "/api/calendar/days", "admin",
                                  json={"days": [days[0], days[0]]})  # fmt: skip
     assert (status, err["error"]["code"]) == (400, "duplicate_day")

@@ -108,15 +108,34 @@ async def test_repeat_lookups_use_the_open_order_indexes(engine: AsyncEngine) ->
     assert "ix_work_orders_open_caller" in plan and "ix_work_orders_open_location" in plan
 
 
+async def test_a_2027_due_date_skips_the_predicted_spring_festival_and_says_so(api: Api) -> None:
+    api.clock.now = api.clock.now.replace(year=2027, month=1, day=15)  # Friday
+    order = await api.new_order(order_type="complaint")
+    # 15 working days: Jan 18-22, Jan 25-29, Feb 1-4, then 除夕 Feb 5 to Feb 10 off (初一~初三
+    # and the two days made up for the weekend), Feb 11; Monday to Friday it was 除夕 itself
+    assert (order["due_date"], order["due_provisional"]) == ("2027-02-11", True)
+    assert order["due_date_note"] == "预估：按法定节假日规则推算，未含尚未公布的调休安排"
+    status, stored = await api.get(f"/api/orders/{order['id']}")
+    assert status == 200
+    assert (stored["due_date"], stored["due_date_note"]) == ("2027-02-11", order["due_date_note"])
+    api.clock.now = api.clock.now.replace(year=2026, month=12, day=1)
+    today = await api.new_order(order_type="consultation")
+    final = (today["due_date"], today["due_provisional"], today["due_date_note"])
+    assert final == ("2026-12-02", False, None)
+
+
 async def test_calendar_edits_apply_to_the_next_order(api: Api) -> None:
     api.clock.now = api.clock.now.replace(year=2026, month=12, day=24)
     before = await api.new_order(order_type="complaint")  # the calendar is cached now
-    assert (before["due_date"], before["due_provisional"]) == ("2027-01-14", True)
-    days = [{"day": "2027-01-01", "workday": False, "name": "元旦"}]
+    assert (before["due_date"], before["due_provisional"]) == ("2027-01-15", True)
+    days = [
+        {"day": "2027-01-01", "workday": False, "name": "元旦"},
+        {"day": "2027-01-04", "workday": False, "name": "元旦"},
+    ]
     status, _ = await api.call("PUT", "/api/calendar/days", "admin", json={"days": days})
     assert status == 200
     after = await api.new_order(order_type="complaint")
-    assert (after["due_date"], after["due_provisional"]) == ("2027-01-15", False)
+    assert (after["due_date"], after["due_provisional"]) == ("2027-01-18", False)
 
 
 async def test_a_disabled_token_stops_working_within_the_cache_ttl(

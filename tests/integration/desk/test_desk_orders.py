@@ -4,6 +4,8 @@ call, corrected by saving again until it is dispatched."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -42,7 +44,7 @@ async def test_saving_again_amends_until_dispatched(engine: AsyncEngine) -> None
     form = {"order_type": "complaint", "text": "路灯不亮", "location": "幸福路"}
 
     saved = await desk.save(agent.id, "agent", form, CALL)
-    assert saved.keys() == {"order_id", "number", "call_id"}
+    assert saved.keys() == {"order_id", "number", "call_id", "due_date", "due_date_note"}
     fixed = await desk.save(agent.id, "agent", {**form, "text": "路灯不亮一周"}, CALL)
     assert fixed == {**saved, "amended": ["text"]}
     with pytest.raises(OrderRejected) as bad:
@@ -57,3 +59,28 @@ async def test_saving_again_amends_until_dispatched(engine: AsyncEngine) -> None
         )  # fmt: skip
     with pytest.raises(OrderRejected, match="no longer be amended"):
         await desk.save(agent.id, "agent", {**form, "text": "再改"}, CALL)
+
+
+async def test_the_saved_order_tells_its_time_limit_and_whether_it_may_move(
+    engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        agent, _ = await create_user(session, "agent", Role.AGENT, None)
+    form = {"order_type": "complaint", "text": "路灯不亮", "location": "幸福路"}
+
+    today = DeskOrders(sessions, "SZ12345", clock=lambda: datetime(2026, 12, 1, 2, 0))
+    saved = await today.save(agent.id, "agent", {**form, "order_type": "consultation"}, CALL)
+    assert (saved["due_date"], saved["due_date_note"]) == ("2026-12-02", None)  # Tue -> Wed
+
+    # Fri Jan 15 2027, a year chinese-calendar does not know: 15 working days skip the
+    # predicted Spring Festival (除夕 Feb 5 to Feb 10 off) and fall due on Feb 11, provisionally
+    later = DeskOrders(sessions, "SZ12345", clock=lambda: datetime(2027, 1, 15, 2, 0))
+    call = replace(CALL, linkedid="1800000000.1", uniqueid="1800000000.1")
+    saved = await later.save(agent.id, "agent", form, call)
+    assert saved["due_date"] == "2027-02-11"
+    assert saved["due_date_note"] == "预估：按法定节假日规则推算，未含尚未公布的调休安排"
+    # retyped as a consultation: one working day, Mon Jan 18, still provisional
+    fixed = await later.save(agent.id, "agent", {**form, "order_type": "consultation"}, call)
+    assert (fixed["due_date"], fixed["amended"]) == ("2027-01-18", ["order_type"])
+    assert fixed["due_date_note"] == saved["due_date_note"]

@@ -144,11 +144,43 @@ class TestExtensionLimits:
 
 
 class TestCalendarBeyondThePackage:
-    """chinese-calendar 1.11 stops at 2026; admins supply later years."""
+    """chinese-calendar 1.11 stops at 2026; admins supply later years, the rules predict them."""
 
     def test_unknown_year_falls_back_to_weekdays_and_is_provisional(self) -> None:
         due = add_working_days(date(2027, 1, 1), 1, CAL)  # Fri -> Mon
         assert due == DueDate(date(2027, 1, 4), provisional=True)
+
+    def test_new_year_2027_is_not_a_working_day(self) -> None:
+        # Thu Dec 31 2026 (known) + 1: Fri Jan 1 2027 is 元旦, so Mon Jan 4
+        due = due_date(date(2026, 12, 31), OrderType.CONSULTATION, Urgency.NORMAL, CAL)
+        assert due == DueDate(date(2027, 1, 4), provisional=True)
+
+    def test_complaint_from_mid_january_2027_skips_the_spring_festival(self) -> None:
+        # 2027: 除夕 Fri Feb 5, 初一~初三 Sat Feb 6 - Mon Feb 8, made up Tue 9 and Wed 10 for the
+        # weekend. From Fri Jan 15: Jan 18-22 (5), Jan 25-29 (10), Feb 1-4 (14), Feb 11 (15).
+        # Counted Monday to Friday it fell due on 除夕 itself.
+        due = due_date(date(2027, 1, 15), OrderType.COMPLAINT, Urgency.NORMAL, CAL)
+        assert due == DueDate(date(2027, 2, 11), provisional=True)
+
+    def test_complaint_registered_after_the_new_year_runs_past_the_festival_week(self) -> None:
+        # From Mon Jan 25: Jan 26-29 (4), Feb 1-4 (8), Feb 11-12 (10), Feb 15-19 (15)
+        due = due_date(date(2027, 1, 25), OrderType.COMPLAINT, Urgency.NORMAL, CAL)
+        assert due == DueDate(date(2027, 2, 19), provisional=True)
+
+    def test_predicted_days_off_in_2027_and_weekends_stay_off(self) -> None:
+        off = [date(2027, 4, 5), date(2027, 5, 3), date(2027, 6, 9), date(2027, 9, 15),
+               date(2027, 10, 4), date(2027, 10, 5), date(2027, 2, 13)]  # fmt: skip
+        assert not any(CAL.is_workday(d) for d in off)
+        assert CAL.is_workday(date(2027, 4, 6)) and CAL.is_workday(date(2027, 10, 6))
+        assert not CAL.knows(date(2027, 4, 5))
+
+    def test_an_admin_entered_year_is_taken_as_published_without_predictions(self) -> None:
+        # the admin's schedule moves the make-up day of Dragon Boat 2028 (Sun May 28) to Fri
+        # May 26: the rule's Monday May 29 is then a working day
+        cal = ChineseWorkCalendar({date(2028, 5, 26): False, date(2028, 5, 28): False})
+        assert cal.knows(date(2028, 5, 29)) and cal.is_workday(date(2028, 5, 29))
+        assert not cal.is_workday(date(2028, 5, 26))
+        assert not CAL.is_workday(date(2028, 5, 29)) and CAL.is_workday(date(2028, 5, 26))
 
     def test_counting_into_an_unknown_year_is_provisional(self) -> None:
         due = due_date(date(2026, 12, 24), OrderType.COMPLAINT, Urgency.NORMAL, CAL)
