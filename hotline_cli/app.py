@@ -24,6 +24,7 @@ from agent_gateway.commands import CommandExecutor
 from agent_gateway.desk_http import DeskHttp
 from agent_gateway.desk_orders import DeskOrders
 from agent_gateway.desk_service import DeskService
+from agent_gateway.desk_users import DeskUsers
 from agent_gateway.server import GatewayServer
 from config.settings import Settings
 from crm.api import create_app as create_crm_app
@@ -61,6 +62,7 @@ class Hotline:
     bus: Bus
     desk: DeskService
     gateway: GatewayServer
+    desk_users: DeskUsers
 
     @property
     def tracker(self) -> CallTracker:
@@ -176,18 +178,25 @@ async def running_hotline(
             sweep_forever(sessions, settings.database.supervision_interval_s), name="督办"
         )
         await stack.enter_async_context(_task("supervision sweeps", sweeps))
+        desk_users = DeskUsers(sessions, redis)
+        await desk_users.publish()
+        publishing = asyncio.create_task(desk_users.run(settings.gateway.recheck_s))
+        await stack.enter_async_context(_task("desk users", publishing))
         secret = settings.gateway.secret.get_secret_value().encode()
         gateway = await stack.enter_async_context(
             GatewayServer(
                 bus, redis, host=settings.gateway.host, port=settings.gateway.port,
                 secret=secret, allowed_origins=settings.desktop_origins, local=desk.writer,
+                recheck_s=settings.gateway.recheck_s,
             )
         )  # fmt: skip
         if http:
-            app = create_crm_app(sessions, centre_code=settings.centre.code)
+            app = create_crm_app(
+                sessions, centre_code=settings.centre.code, users_changed=desk_users.changed
+            )
             add_status_routes(app, service)
             DeskHttp(
-                sessions, secret, {a.extension for a in settings.agents},
+                sessions, redis, secret, {a.extension for a in settings.agents},
                 f"ws://{settings.gateway.host}:{gateway.port}/", settings.gateway.ticket_ttl_s,
             ).add_routes(app)  # fmt: skip
             web_runner = web.AppRunner(app)
@@ -196,5 +205,5 @@ async def running_hotline(
             await web.TCPSite(web_runner, settings.http.host, settings.http.port).start()
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway,
+            bus, desk, gateway, desk_users,
         )  # fmt: skip

@@ -84,7 +84,7 @@ async def desktops(centre: Centre) -> AsyncIterator[dict[str, Desktop]]:
         found = {}
         for who, port in ports.items():
             role = Role.SUPERVISOR if who == "sup" else Role.AGENT
-            token = await crm_user(centre, f"user {who}", role)
+            token = await crm_user(centre, f"user {who}", role, None if who == "sup" else who)
             ticket = await _ticket(http, centre, token, None if who == "sup" else who)
             ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{port}/?ticket={ticket}"))
             found[who] = Desktop(ws)

@@ -29,7 +29,7 @@ async def refused_status(url: str, origin: Origin | None = None) -> int:
         "",
         "not-a-ticket",
         ticket(secret=b"another secret"),
-        issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW - 120),
+        issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW - 120, version=1),
         ticket()[:-3] + "AAA",
     ],
     ids=["empty", "garbage", "wrong-secret", "expired", "tampered"],
