@@ -93,7 +93,7 @@ async def active_user_at(session: AsyncSession, extension: str) -> User | None:
 async def desk_generations(session: AsyncSession) -> dict[int, int]:
     """Active user id → credential generation: who may keep a desktop open."""
     rows = await session.execute(select(User.id, User.generation).where(User.active.is_(True)))
-    return {user_id: generation for user_id, generation in rows.tuples()}
+    return {user_id: generation for user_id, generation in rows}
 
 
 async def record_change(
