@@ -193,7 +193,7 @@ def cmd_user_rotate_token(args: argparse.Namespace) -> int:
     async def work(session: AsyncSession, now: datetime) -> str:
         user = await require_user(session, args.id)
         token = await rotate_token(session, None, now, user)
-        return f"user {user.id} {user.name}: new bearer token (shown once): {token}; {CUT_OFF}"
+        return f"user {user.id} {user.name}: {CUT_OFF}; new bearer token (shown once): {token}"
 
     return _run_user_work(args, work)
 
