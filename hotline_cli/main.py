@@ -1,4 +1,4 @@
-"""`hotline`: the one console command (config render, prompts build, up, demo)."""
+"""`hotline`: the one console command (config render, prompts build, user, up, demo)."""
 
 from __future__ import annotations
 

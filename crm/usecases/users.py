@@ -17,8 +17,13 @@ from crm.repo import directory
 
 
 async def _check_binding(
-    session: AsyncSession, role: Role, extension: str | None, user_id: int | None = None
+    session: AsyncSession,
+    role: Role,
+    extension: str | None,
+    user_id: int | None = None,
+    active: bool = True,
 ) -> None:
+    """Only an agent is bound; an active one to an extension no other active user holds."""
     if extension is None:
         return
     if role is not Role.AGENT:
@@ -26,7 +31,7 @@ async def _check_binding(
             "binding_needs_agent", "only an agent is bound to an agent extension",
             "agent_extension",
         )  # fmt: skip
-    holder = await directory.active_user_at(session, extension)
+    holder = await directory.active_user_at(session, extension) if active else None
     if holder is not None and holder.id != user_id:
         raise Conflict(
             "extension_taken", f"extension {extension} is bound to user {holder.id}",
@@ -75,8 +80,7 @@ async def change_user(
     (None: unbound). Returns whether anything changed."""
     new_active = user.active if active is None else active
     new_extension = agent_extension if rebind else user.agent_extension
-    if new_active:
-        await _check_binding(session, user.role, new_extension, user.id)
+    await _check_binding(session, user.role, new_extension, user.id, new_active)
     changes: dict[str, list[object]] = {}
     if new_active != user.active:
         changes["active"] = [user.active, new_active]

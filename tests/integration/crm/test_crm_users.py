@@ -136,6 +136,9 @@ async def test_unknown_user_and_bad_binding_are_refused(api: Api) -> None:
     assert (status, err["error"]["field"]) == (400, "agent_extension")
     status, err = await _patch(api, api.seed.user_ids["agent"], {"token_hash": "x"})
     assert (status, err["error"]["code"]) == (400, "unknown_field")
+    body = {"active": False, "agent_extension": "1003"}  # disabled or not: agents only
+    status, err = await _patch(api, api.seed.user_ids["supervisor"], body)
+    assert (status, err["error"]["code"]) == (400, "binding_needs_agent")
 
 
 async def test_the_users_trail_is_append_only_in_the_database(api: Api) -> None:
