@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 
-from agent_gateway.server import run_gateway
+from agent_gateway.server import RECHECK_S, run_gateway
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,6 +23,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         required=True,
         metavar="NAME",
         help="environment variable holding the ticket secret (never on the command line)",
+    )
+    parser.add_argument(
+        "--recheck-s",
+        type=float,
+        default=RECHECK_S,
+        help="how often connected users are checked against the backend's list (seconds)",
     )
     parser.add_argument(
         "--origin",
@@ -39,7 +45,7 @@ async def _serve_until_signalled(args: argparse.Namespace, secret: bytes) -> Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, task.cancel)
-    await run_gateway(args.redis_url, args.host, args.port, secret, args.origin)
+    await run_gateway(args.redis_url, args.host, args.port, secret, args.origin, args.recheck_s)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,11 +1,14 @@
 """HTTP for agent desktops: websocket tickets for CRM users, and the desktop pages.
 
 A desktop logs in with its CRM bearer token and gets a short signed ticket for the gateway
-(browsers cannot put headers on a websocket handshake; gateways need no database).
+(browsers cannot put headers on a websocket handshake; gateways need no database). An agent
+user gets a ticket only for the agent it is bound to (`users.agent_extension`): a desk is not
+taken by naming another extension.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -13,12 +16,17 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from agent_gateway.admission import allow_desk_user
 from agent_gateway.protocol import Role as DeskRole
 from agent_gateway.tickets import issue_ticket
 from crm.db.engine import SessionFactory
 from crm.domain.enums import Role
 from crm.repo.directory import user_by_token
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
 DESK_ROLES: dict[Role, DeskRole] = {
@@ -29,11 +37,14 @@ DESK_ROLES: dict[Role, DeskRole] = {
 
 
 class TicketIn(BaseModel):
+    """`extension`, optional, is the desk the agent believes it is at: refused if not theirs."""
+
     model_config = ConfigDict(extra="forbid")
     extension: str | None = Field(default=None, pattern=r"^[0-9]{2,8}$")
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    log.warning("desk ticket refused: %d %s: %s", status, code, message)
     body = {"error": {"code": code, "message": message, "field": field}}
     return web.json_response(body, status=status)
 
@@ -42,12 +53,14 @@ class DeskHttp:
     def __init__(
         self,
         sessions: SessionFactory,
+        redis: Redis,
         secret: bytes,
         extensions: Collection[str],
         ws_url: str,
         ticket_ttl_s: int,
     ) -> None:
         self.sessions = sessions
+        self.redis = redis
         self.secret = secret
         self.extensions = frozenset(extensions)
         self.ws_url = ws_url
@@ -79,13 +92,32 @@ class DeskHttp:
         role = DESK_ROLES.get(user.role)
         if role is None:
             return _error(403, "forbidden", "department handlers have no agent desktop")
-        if role == "agent" and body.extension not in self.extensions:
-            return _error(400, "invalid_extension", "choose your desk's extension", "extension")
+        extension = None
+        if role == "agent":
+            extension = user.agent_extension
+            if extension is None:
+                return _error(
+                    409, "no_agent_binding",
+                    "this agent user works as no agent yet: an admin binds it to one",
+                )  # fmt: skip
+            if extension not in self.extensions:
+                return _error(
+                    409, "unknown_extension", f"extension {extension} is not a configured agent"
+                )
+            if body.extension is not None and body.extension != extension:
+                return _error(
+                    403, "not_your_extension",
+                    f"you are agent {extension}, not {body.extension}", "extension",
+                )  # fmt: skip
+        try:  # as the database has the user now, even before the next full publication
+            await allow_desk_user(self.redis, user.id, user.generation)
+        except RedisError as exc:
+            return _error(503, "unavailable", f"cannot issue a ticket now: {exc}")
         now = time.time()
-        extension = body.extension if role == "agent" else None
         ticket = issue_ticket(
-            self.secret, user.id, user.name, role, extension, self.ticket_ttl_s, now
-        )
+            self.secret, user.id, user.name, role, extension, self.ticket_ttl_s, now,
+            version=user.generation,
+        )  # fmt: skip
         user_out = {"id": user.id, "name": user.name, "role": role, "extension": extension}
         return web.json_response(
             {

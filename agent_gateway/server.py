@@ -20,9 +20,11 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from agent_gateway.admission import claim_ticket, desk_user_generation, desk_users
 from agent_gateway.bus import Bus, BusMessage
 from agent_gateway.hub import Hub
 from agent_gateway.ratelimit import RateLimiter
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # A client flooding at more than `ABUSE_FACTOR` bursts of refusals is disconnected.
 ABUSE_FACTOR = 3
+# How often every session's user is checked against the backend's list (agent_gateway.admission).
+RECHECK_S = 5.0
 
 
 class LocalPublisher(Protocol):
@@ -71,6 +75,7 @@ class GatewayServer:
         queue_size: int = 1000,
         commands_per_second: int = 20,
         local: LocalPublisher | None = None,
+        recheck_s: float = RECHECK_S,
     ) -> None:
         self.bus = bus
         self.redis = redis
@@ -83,12 +88,15 @@ class GatewayServer:
         self.commands_per_second = commands_per_second
         self.hub = Hub()
         self.local = local
+        self.recheck_s = recheck_s
+        self._sessions: set[Session] = set()
         # What the handshake learnt, for the connection handler (websockets keeps no user data).
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, _Admitted] = (
             weakref.WeakKeyDictionary()
         )
         self._server: Server | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._recheck: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -118,6 +126,7 @@ class GatewayServer:
         except BaseException:
             await self._stop_feed()
             raise
+        self._recheck = asyncio.create_task(self._recheck_forever(), name="desk users recheck")
         log.info("agent gateway listening on ws://%s:%d", self.host, self.port)
         return self
 
@@ -127,6 +136,10 @@ class GatewayServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -153,8 +166,9 @@ class GatewayServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
 
-    def _check_handshake(self, ws: ServerConnection, request: Request) -> Response | None:
-        """Refuse a foreign page (403), a missing or bad ticket (401), a bad last_seq (400)."""
+    async def _check_handshake(self, ws: ServerConnection, request: Request) -> Response | None:
+        """Refuse a foreign page (403), a missing, bad, expired or used ticket or a user no
+        longer allowed a desk (401), a bad last_seq (400); 503 while Redis cannot say."""
         origins = request.headers.get_all("Origin")
         if len(origins) > 1 or (origins and origins[0] not in self.allowed_origins):
             return _refuse(ws, 403, f"origin {origins} not allowed")
@@ -162,8 +176,9 @@ class GatewayServer:
         tickets = query.get("ticket", [])
         if len(tickets) != 1:
             return _refuse(ws, 401, "one ticket query parameter is required")
+        now = time.time()
         try:
-            claims = verify_ticket(self.secret, tickets[0], time.time())
+            claims = verify_ticket(self.secret, tickets[0], now)
         except InvalidTicket as exc:
             return _refuse(ws, 401, f"invalid ticket: {exc}")
         last_seq: int | None = None
@@ -172,20 +187,47 @@ class GatewayServer:
             if not text.isdigit() or not text.isascii():
                 return _refuse(ws, 400, f"last_seq {text[:20]!r} is not a sequence number")
             last_seq = int(text)
+        try:
+            generation = await desk_user_generation(self.redis, claims.user_id)
+            if generation != claims.version:
+                return _refuse(ws, 401, f"user {claims.user_id} is no longer allowed a desk")
+            if not await claim_ticket(self.redis, claims.jti, claims.exp - now + 1):
+                return _refuse(ws, 401, "ticket already used: get a new one")
+        except RedisError as exc:
+            return _refuse(ws, 503, f"cannot check the ticket now: {exc}")
         self._admitted[ws] = _Admitted(claims, last_seq)
         return None
+
+    async def _recheck_forever(self) -> None:
+        """Close the sessions of users the backend no longer lists with their ticket's
+        generation. While Redis is unreachable sessions are left as they are (logged)."""
+        while True:
+            await asyncio.sleep(self.recheck_s)
+            try:
+                allowed = await desk_users(self.redis)
+            except RedisError as exc:
+                log.warning("cannot re-check desk users: %s", exc)
+                continue
+            doomed = [
+                session
+                for session in self._sessions
+                if allowed.get(session.claims.user_id) != session.claims.version
+            ]
+            await asyncio.gather(*(session.revoke() for session in doomed))
 
     async def _serve(self, ws: ServerConnection) -> None:
         admitted = self._admitted.pop(ws)
         subscriber = self.hub.subscribe(admitted.claims.topics, self.queue_size)
         rate = self.commands_per_second
         limiter = RateLimiter(rate, rate, ABUSE_FACTOR * rate, time.monotonic())
+        session = Session(
+            ws, admitted.claims, self.bus, self.redis, subscriber, limiter, self.settle
+        )
+        self._sessions.add(session)
         try:
-            session = Session(
-                ws, admitted.claims, self.bus, self.redis, subscriber, limiter, self.settle
-            )
             await session.run(admitted.last_seq)
         finally:
+            self._sessions.discard(session)
             self.hub.unsubscribe(subscriber)
 
 
@@ -195,14 +237,20 @@ def _refuse(ws: ServerConnection, status: int, why: str) -> Response:
 
 
 async def run_gateway(
-    redis_url: str, host: str, port: int, secret: bytes, allowed_origins: Collection[str]
+    redis_url: str,
+    host: str,
+    port: int,
+    secret: bytes,
+    allowed_origins: Collection[str],
+    recheck_s: float = RECHECK_S,
 ) -> None:
     """Serve desktops until cancelled (the `python -m agent_gateway` process)."""
     redis = Redis.from_url(redis_url)
     try:
         async with GatewayServer(
-            Bus(redis), redis, host=host, port=port, secret=secret, allowed_origins=allowed_origins
-        ) as server:
+            Bus(redis), redis, host=host, port=port, secret=secret,
+            allowed_origins=allowed_origins, recheck_s=recheck_s,
+        ) as server:  # fmt: skip
             await server.wait()
     finally:
         await redis.aclose()

@@ -51,6 +51,7 @@ from agent_gateway.tickets import TicketClaims
 log = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 4008
+CLOSE_REVOKED = 4401  # the user was disabled, their token revoked or rotated, or rebound
 CLOSE_ABUSE = 4029
 CLOSE_TIMEOUT_S = 2.0
 
@@ -111,6 +112,10 @@ class Session:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         log.info("%s disconnected (%s %s)", self._who, self.ws.close_code, self.ws.close_reason)
+
+    async def revoke(self) -> None:
+        """End the session of a user the backend no longer allows a desk."""
+        await self._drop(CLOSE_REVOKED, "user disabled or credentials changed: log in again")
 
     async def _drop(self, code: int, reason: str) -> None:
         """Close with a reason; abort if the client does not read even that in time."""

@@ -3,7 +3,11 @@
 Browsers cannot set headers on a websocket handshake, so the desktop first trades its CRM
 bearer token for a ticket over HTTP, then puts the ticket in the websocket URL. A ticket is
 `base64url(JSON claims) "." base64url(HMAC-SHA256(secret, first part))`: gateways need only
-the shared secret, no database. Pure: the caller passes the clock.
+the shared secret, no database. A ticket lives about a minute and admits one handshake: its
+`jti` is claimed in Redis by the gateway that admits it (`agent_gateway.admission`), and its
+`version` is the user's credential generation, which the gateway compares with the one the
+backend publishes (a disabled user, a revoked or rotated token ends the session). Pure: the
+caller passes the clock.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 from dataclasses import asdict, dataclass
 from typing import Any, get_args
 
 from agent_gateway.protocol import SUPERVISORS, Role, agent_topic
 
 EXTENSION_PATTERN = re.compile(r"[0-9]{2,15}")
+JTI_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MAX_TICKET_CHARS = 2048
 
 
@@ -34,6 +40,8 @@ class TicketClaims:
     role: Role
     extension: str | None
     exp: float
+    version: int  # the user's credential generation when the ticket was issued
+    jti: str  # unique: a ticket admits one handshake
 
     @property
     def topics(self) -> frozenset[str]:
@@ -49,10 +57,15 @@ def issue_ticket(
     name: str,
     role: Role,
     extension: str | None,
-    ttl_s: int,
+    ttl_s: float,
     now: float,
+    *,
+    version: int,
+    jti: str | None = None,
 ) -> str:
-    claims = TicketClaims(user_id, name, role, extension, now + ttl_s)
+    """A signed ticket; `jti` defaults to a fresh random id."""
+    jti = jti or secrets.token_urlsafe(16)
+    claims = TicketClaims(user_id, name, role, extension, now + ttl_s, version, jti)
     _check_claims(claims)
     payload = _b64(json.dumps(asdict(claims), ensure_ascii=False).encode())
     return f"{payload}.{_b64(_sign(secret, payload))}"
@@ -80,15 +93,21 @@ def verify_ticket(secret: bytes, ticket: str, now: float) -> TicketClaims:
     return claims
 
 
+_FIELDS = {"user_id", "name", "role", "extension", "exp", "version", "jti"}
+
+
 def _claims_from(raw: Any) -> TicketClaims:
-    if not isinstance(raw, dict) or set(raw) != {"user_id", "name", "role", "extension", "exp"}:
+    if not isinstance(raw, dict) or set(raw) != _FIELDS:
         raise ValueError("unexpected fields")
     user_id, name, extension, exp = raw["user_id"], raw["name"], raw["extension"], raw["exp"]
+    version, jti = raw["version"], raw["jti"]
     if type(user_id) is not int or not isinstance(name, str):
         raise TypeError("user_id or name has the wrong type")
     if not isinstance(exp, int | float) or not isinstance(extension, str | None):
         raise TypeError("exp or extension has the wrong type")
-    return TicketClaims(user_id, name, raw["role"], extension, exp)
+    if type(version) is not int or not isinstance(jti, str):
+        raise TypeError("version or jti has the wrong type")
+    return TicketClaims(user_id, name, raw["role"], extension, exp, version, jti)
 
 
 def _check_claims(claims: TicketClaims) -> None:
@@ -98,6 +117,8 @@ def _check_claims(claims: TicketClaims) -> None:
         raise InvalidTicket(f"bad extension {claims.extension!r}")
     if claims.role == "agent" and claims.extension is None:
         raise InvalidTicket("an agent ticket needs an extension")
+    if not JTI_PATTERN.fullmatch(claims.jti):
+        raise InvalidTicket("bad ticket id")
 
 
 def _sign(secret: bytes, payload: str) -> bytes:

@@ -36,9 +36,15 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
+from agent_gateway.desk_users import DeskUsers
 from agent_gateway.tickets import issue_ticket
+from config.settings import load_settings
+from crm.db.engine import create_engine, session_factory
+from crm.domain.enums import Role
+from crm.repo.directory import create_user
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami_protocol import AmiParser
@@ -142,6 +148,33 @@ class PopDesk:
                 self.pops.append((at, frame))
 
 
+async def desk_users(
+    conf: dict[str, Any], redis_url: str, idle: int
+) -> tuple[dict[str, int], list[int]]:
+    """CRM users for the desktops, published to the gateways as the backend does: an agent
+    user bound to each agent (extension → id) and `idle` supervisors (ids)."""
+    engine = create_engine(load_settings(overrides=conf).database_url)
+    redis = Redis.from_url(redis_url)
+    try:
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            agents = {}
+            for agent in conf["agents"]:
+                ext = agent["extension"]
+                user, _ = await create_user(session, agent["name"], Role.AGENT, None,
+                                            agent_extension=ext)  # fmt: skip
+                agents[ext] = user.id
+            supervisors = [
+                (await create_user(session, f"idle{i}", Role.SUPERVISOR, None))[0].id
+                for i in range(idle)
+            ]
+        await DeskUsers(sessions, redis).publish()
+        return agents, supervisors
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
 async def tap_agent_called(raw: str) -> None:
     """Child-process mode: Asterisk's own count of rings, every AgentCalled (Linkedid,
     extension) on a login of its own, with how late it reached us after its Timestamp
@@ -206,11 +239,12 @@ async def run(rate: int, calls: int, desktops: int, via_process: bool) -> dict[s
                 port = int(gateway.found.group(1))
             phones = AgentPhone(state / "sipp", "127.0.0.1", phone_port, ring_ms=300)
             await stack.enter_async_context(phones)
-            now = time.time()
+            agent_ids, idle_ids = await desk_users(conf, redis_url, IDLE_DESKTOPS)
             desks: dict[str, PopDesk] = {}
             for agent in conf["agents"]:
                 ext = agent["extension"]
-                ticket = issue_ticket(secret, int(ext), agent["name"], "agent", ext, 3600, now)
+                ticket = issue_ticket(secret, agent_ids[ext], agent["name"], "agent", ext, 60,
+                                      time.time(), version=1)  # fmt: skip
                 ws = await stack.enter_async_context(
                     connect(f"ws://127.0.0.1:{port}/?ticket={ticket}")
                 )
@@ -240,8 +274,9 @@ async def run(rate: int, calls: int, desktops: int, via_process: bool) -> dict[s
                 gateway = await stack.enter_async_context(child(gateway_process, listening))
             gateway_pid, port = gateway.pid, int(gateway.found.group(1))
             idle = []
-            for i in range(IDLE_DESKTOPS):
-                ticket = issue_ticket(secret, 10_000 + i, f"idle{i}", "supervisor", None, 3600, now)
+            for i, user_id in enumerate(idle_ids):
+                ticket = issue_ticket(secret, user_id, f"idle{i}", "supervisor", None, 60,
+                                      time.time(), version=1)  # fmt: skip
                 idle.append(await stack.enter_async_context(
                     connect(f"ws://127.0.0.1:{port}/?ticket={ticket}")))  # fmt: skip
             await asyncio.sleep(2.0)  # let the connections settle

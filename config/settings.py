@@ -105,7 +105,11 @@ class Gateway(Listener):
     port: Port = 8765
     secret: SecretStr = SecretStr("change-me-in-env")
     allowed_origins: tuple[str, ...] = ()  # besides the backend's own HTTP origin
-    ticket_ttl_s: Annotated[int, Field(ge=60, le=7 * 86400)] = 12 * 3600
+    # A ticket admits one handshake within this many seconds of being issued.
+    ticket_ttl_s: Annotated[int, Field(ge=5, le=600)] = 60
+    # How often gateways check that each connected user is still allowed a desk, and the
+    # backend refreshes that list from the CRM (changes made outside its API: the CLI).
+    recheck_s: Annotated[float, Field(ge=0.1, le=60)] = 5.0
     # After a call an agent is in wrap-up (not rung) until they say done, or this long.
     max_wrapup_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
     # A command that waited longer than this (the executor was down) is answered "expired".

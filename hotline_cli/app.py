@@ -22,6 +22,7 @@ from agent_gateway.commands import CommandExecutor
 from agent_gateway.desk_http import DeskHttp
 from agent_gateway.desk_orders import DeskOrders
 from agent_gateway.desk_service import DeskService
+from agent_gateway.desk_users import DeskUsers
 from agent_gateway.server import GatewayServer
 from config.settings import Settings
 from crm.api import create_app as create_crm_app
@@ -66,6 +67,7 @@ class Hotline:
     desk: DeskService
     gateway: GatewayServer
     tasks: Tasks
+    desk_users: DeskUsers
 
     @property
     def tracker(self) -> CallTracker:
@@ -180,18 +182,26 @@ async def running_hotline(
         )
         await stack.enter_async_context(sweeps)
         await stack.enter_async_context(tasks.supervised("queue positions", announcer.run))
+        desk_users = DeskUsers(sessions, redis)
+        await desk_users.publish()
+        await stack.enter_async_context(
+            tasks.supervised("desk users", lambda: desk_users.run(settings.gateway.recheck_s))
+        )
         secret = settings.gateway.secret.get_secret_value().encode()
         gateway = await stack.enter_async_context(
             GatewayServer(
                 bus, redis, host=settings.gateway.host, port=settings.gateway.port,
                 secret=secret, allowed_origins=settings.desktop_origins, local=desk.writer,
+                recheck_s=settings.gateway.recheck_s,
             )
         )  # fmt: skip
         if http:
-            app = create_crm_app(sessions, centre_code=settings.centre.code)
+            app = create_crm_app(
+                sessions, centre_code=settings.centre.code, users_changed=desk_users.changed
+            )
             add_status_routes(app, service, tasks)
             DeskHttp(
-                sessions, secret, {a.extension for a in settings.agents},
+                sessions, redis, secret, {a.extension for a in settings.agents},
                 f"ws://{settings.gateway.host}:{gateway.port}/", settings.gateway.ticket_ttl_s,
             ).add_routes(app)  # fmt: skip
             web_runner = web.AppRunner(app)
@@ -200,5 +210,5 @@ async def running_hotline(
             await web.TCPSite(web_runner, settings.http.host, settings.http.port).start()
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks,
+            bus, desk, gateway, tasks, desk_users,
         )  # fmt: skip

@@ -15,6 +15,11 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from agent_gateway.tickets import issue_ticket
 from config.settings import Settings
+from crm.db.models import User
+from crm.domain.clock import utc_now
+from crm.domain.enums import Role
+from crm.repo.directory import active_user_at
+from crm.usecases.users import add_user
 from hotline_cli.app import Hotline, running_hotline
 from hotline_cli.main import describe
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult, place_calls
@@ -77,12 +82,16 @@ class DemoDesktops:
         self._readers: list[asyncio.Task[None]] = []
 
     async def connect(self, stack: AsyncExitStack, hotline: Hotline) -> None:
+        """Each desktop as the user bound to its agent (made on the first demo run)."""
         settings = hotline.settings
         secret = settings.gateway.secret.get_secret_value().encode()
+        users = await demo_users(hotline)
         for agent in settings.agents:
+            user = users[agent.extension]
             ticket = issue_ticket(
-                secret, 0, agent.name, "agent", agent.extension, 3600, time.time()
-            )
+                secret, user.id, user.name, "agent", agent.extension,
+                settings.gateway.ticket_ttl_s, time.time(), version=user.generation,
+            )  # fmt: skip
             url = f"ws://{settings.gateway.host}:{hotline.gateway.port}/?ticket={ticket}"
             ws = await stack.enter_async_context(connect(url))
             self._readers.append(asyncio.create_task(self._read(ws)))
@@ -96,6 +105,21 @@ class DemoDesktops:
     def close(self) -> None:
         for reader in self._readers:
             reader.cancel()
+
+
+async def demo_users(hotline: Hotline) -> dict[str, User]:
+    """The active user bound to each configured agent, created where there is none."""
+    found = {}
+    async with hotline.sessions() as session, session.begin():
+        for agent in hotline.settings.agents:
+            user = await active_user_at(session, agent.extension)
+            if user is None:
+                user, _ = await add_user(
+                    session, None, utc_now(), agent.name, Role.AGENT, None, agent.extension
+                )
+            found[agent.extension] = user
+    await hotline.desk_users.publish()
+    return found
 
 
 def report(calls: Sequence[Call], pop_ms: dict[str, float]) -> str:

@@ -1,4 +1,4 @@
-"""`hotline`: the one console command (config render, prompts build, up, demo)."""
+"""`hotline`: the one console command (config render, prompts build, user, up, demo)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings, SettingsError, load_settings
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import Layout, layout_for, write_config
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("hotline")
 
@@ -86,26 +91,122 @@ def describe(settings: Settings, redis_url: str) -> str:
     return "\n".join(lines)
 
 
-async def _add_user(settings: Settings, name: str, role: str) -> str:
+UserWork = Callable[["AsyncSession", datetime], Awaitable[str]]
+
+
+async def _user_work(settings: Settings, work: UserWork) -> str:
+    """Run one change to users in a transaction on the (migrated) database."""
     from crm.db.engine import create_engine, session_factory
     from crm.db.migrate import migrate
-    from crm.domain.enums import Role
-    from crm.repo.directory import create_user
+    from crm.domain.clock import utc_now
 
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
         async with session_factory(engine)() as session, session.begin():
-            user, token = await create_user(session, name, Role(role), None)
-            return f"user {user.id} {name} ({role}); bearer token (shown once): {token}"
+            return await work(session, utc_now())
     finally:
         await engine.dispose()
 
 
+def _run_user_work(args: argparse.Namespace, work: UserWork) -> int:
+    """Print the outcome; a refusal (unknown user, extension taken...) exits 1 with its reason."""
+    from crm.errors import CrmError
+
+    try:
+        print(asyncio.run(_user_work(_settings(args), work)))
+    except CrmError as exc:
+        print(f"hotline: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _configured_agent(args: argparse.Namespace, extension: str | None) -> str | None:
+    if extension is not None and extension not in {a.extension for a in _settings(args).agents}:
+        raise SettingsError(f"extension {extension} is not a configured agent (see [[agents]])")
+    return extension
+
+
+# Open desktops of a user changed here are closed once the running backend has re-read the
+# users and its gateways re-checked their sessions: two gateway.recheck_s.
+CUT_OFF = "its open desktops are closed within seconds"
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     """The first admin (and any desk user) without going through the API."""
-    print(asyncio.run(_add_user(_settings(args), args.name, args.role)))
-    return 0
+    from crm.domain.enums import Role
+    from crm.usecases.users import add_user
+
+    extension = _configured_agent(args, args.agent)
+
+    async def work(session: AsyncSession, now: datetime) -> str:
+        user, token = await add_user(session, None, now, args.name, Role(args.role), None,
+                                     extension)  # fmt: skip
+        desk = f", agent {extension}" if extension else ""
+        return f"user {user.id} {args.name} ({args.role}{desk}); bearer token (shown once): {token}"
+
+    return _run_user_work(args, work)
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from crm.repo.directory import list_users
+
+    async def work(session: AsyncSession, _now: datetime) -> str:
+        lines = [f"{'id':>5}  {'name':<16} {'role':<10} {'agent':<8} state"]
+        for u in await list_users(session):
+            state = "active" if u.active else "disabled"
+            lines.append(
+                f"{u.id:>5}  {u.name:<16} {u.role.value:<10} {u.agent_extension or '-':<8} {state}"
+            )
+        return "\n".join(lines)
+
+    return _run_user_work(args, work)
+
+
+def cmd_user_change(args: argparse.Namespace) -> int:
+    """disable, enable, bind, unbind."""
+    from crm.usecases.users import change_user, require_user
+
+    extension = _configured_agent(args, getattr(args, "agent", None))
+    changes: dict[str, dict[str, Any]] = {
+        "disable": {"active": False},
+        "enable": {"active": True},
+        "bind": {"agent_extension": extension, "rebind": True},
+        "unbind": {"agent_extension": None, "rebind": True},
+    }
+    change = changes[args.user_command]
+    done = {"disable": "disabled", "enable": "enabled", "bind": f"bound to agent {extension}",
+            "unbind": "unbound"}[args.user_command]  # fmt: skip
+
+    async def work(session: AsyncSession, now: datetime) -> str:
+        user = await require_user(session, args.id)
+        if not await change_user(session, None, now, user, **change):
+            return f"user {user.id} {user.name}: nothing to change"
+        return f"user {user.id} {user.name}: {done}; {CUT_OFF}"
+
+    return _run_user_work(args, work)
+
+
+def cmd_user_rotate_token(args: argparse.Namespace) -> int:
+    from crm.usecases.users import require_user, rotate_token
+
+    async def work(session: AsyncSession, now: datetime) -> str:
+        user = await require_user(session, args.id)
+        token = await rotate_token(session, None, now, user)
+        return f"user {user.id} {user.name}: {CUT_OFF}; new bearer token (shown once): {token}"
+
+    return _run_user_work(args, work)
+
+
+def cmd_user_revoke_token(args: argparse.Namespace) -> int:
+    from crm.usecases.users import require_user, revoke_token
+
+    async def work(session: AsyncSession, now: datetime) -> str:
+        user = await require_user(session, args.id)
+        await revoke_token(session, None, now, user)
+        return f"user {user.id} {user.name}: no token works any more; {CUT_OFF}"
+
+    return _run_user_work(args, work)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -148,7 +249,26 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_sub.add_parser("add", help="add a user and print its bearer token once")
     add.add_argument("name")
     add.add_argument("--role", choices=("agent", "supervisor", "handler", "admin"), default="agent")
+    add.add_argument("--agent", metavar="EXTENSION", help="the agent an agent user works as")
     add.set_defaults(func=cmd_user_add)
+    user_sub.add_parser("list", help="users, their agents and state").set_defaults(
+        func=cmd_user_list
+    )
+    for name, what, func in (
+        ("disable", "disable a user (its open desktops are closed)", cmd_user_change),
+        ("enable", "enable a disabled user", cmd_user_change),
+        ("bind", "bind an agent user to the agent it works as", cmd_user_change),
+        ("unbind", "unbind an agent user from its agent", cmd_user_change),
+        ("rotate-token", "give a user a new token (printed once); the old one stops working",
+         cmd_user_rotate_token),
+        ("revoke-token", "revoke a user's token: none works until rotated",
+         cmd_user_revoke_token),
+    ):  # fmt: skip
+        command = user_sub.add_parser(name, help=what)
+        command.add_argument("id", type=int, help="the user's id (hotline user list)")
+        if name == "bind":
+            command.add_argument("agent", metavar="EXTENSION")
+        command.set_defaults(func=func)
 
     sub.add_parser("up", help="start Asterisk, Redis and the backend").set_defaults(func=cmd_up)
     sub.add_parser("demo", help="up, then real SIPp agents and callers").set_defaults(func=cmd_demo)

@@ -193,7 +193,6 @@ export const STATUS_LABELS = {
 
 const COMMAND_TIMEOUT_MS = 15000;
 const PING_EVERY_MS = 25000;
-const TICKET_MARGIN_S = 30; // fetch a fresh ticket when the current one is this close to expiry
 
 export class TicketError extends Error {
   constructor(status, code, message) {
@@ -228,7 +227,9 @@ export async function fetchTicket(token, extension) {
     const reasons = {
       unauthenticated: "令牌无效或已停用",
       forbidden: "该用户没有坐席工作台权限",
-      invalid_extension: "分机号不存在，请输入本席位的分机号",
+      not_your_extension: "该分机不是您的席位，请输入本账号绑定的分机号",
+      no_agent_binding: "该坐席账号尚未绑定分机，请联系管理员",
+      unknown_extension: "本账号绑定的分机未配置，请联系管理员",
       invalid_body: "请求格式错误",
     };
     throw new TicketError(response.status, code, reasons[code] || error.message || `HTTP ${response.status}`);
@@ -237,7 +238,8 @@ export async function fetchTicket(token, extension) {
 }
 
 // One desktop's websocket to the gateway: ticket, hello/snapshot, resume with last_seq after a
-// disconnect (a fresh ticket when the old one expired or was refused), commands with results.
+// disconnect (a ticket admits one handshake: a fresh one for every reconnect), commands with
+// results.
 export class DeskConnection {
   constructor({ token, extension = null, roles = null, onMessage, onStatus, onUser }) {
     this.token = token;
@@ -318,9 +320,7 @@ export class DeskConnection {
     this._status(resuming ? "reconnecting" : "connecting");
     const ws = new WebSocket(url.toString());
     this.ws = ws;
-    let opened = false;
     ws.onopen = () => {
-      opened = true;
       this.attempt = 0;
       this._status("connected");
       clearInterval(this.pinger);
@@ -344,7 +344,7 @@ export class DeskConnection {
       this.ws = null;
       this._failPending({ code: "disconnected", message: "连接已断开，结果未知" });
       if (this.stopped) return;
-      this._reconnectLater(event.code, opened);
+      this._reconnectLater(event.code);
     };
   }
 
@@ -375,34 +375,31 @@ export class DeskConnection {
     this.pending.clear();
   }
 
-  _reconnectLater(code, opened) {
+  _reconnectLater(code) {
     this.attempt += 1;
     let delay = Math.min(15000, 500 * 2 ** Math.min(this.attempt - 1, 5));
     if (code === 4029) delay = Math.max(delay, 10000); // flood: back off
     delay += Math.floor(Math.random() * 250);
     this._status("reconnecting", `${Math.ceil(delay / 1000)} 秒后重连（第 ${this.attempt} 次）`);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this._reconnect(opened), delay);
+    this.timer = setTimeout(() => this._reconnect(), delay);
   }
 
-  async _reconnect(lastOpened) {
+  async _reconnect() {
     if (this.stopped) return;
-    // A handshake refused before opening may be an expired or rejected ticket (a browser does
-    // not see the 401): get a fresh one then, and when the current one is about to expire.
-    const expiring = this.ticket.expires_at - Date.now() / 1000 < TICKET_MARGIN_S;
-    if (!lastOpened || expiring) {
-      try {
-        this._status("ticket");
-        this.ticket = await fetchTicket(this.token, this.extension);
-      } catch (exc) {
-        if (exc instanceof TicketError && (exc.status === 401 || exc.status === 403)) {
-          this.stopped = true;
-          this._status("failed", exc.message);
-          return;
-        }
-        this._reconnectLater(0, false);
+    // A ticket admits one handshake, and a refused or revoked login (4401) shows here as the
+    // ticket endpoint's 401/403.
+    try {
+      this._status("ticket");
+      this.ticket = await fetchTicket(this.token, this.extension);
+    } catch (exc) {
+      if (exc instanceof TicketError && [401, 403, 409].includes(exc.status)) {
+        this.stopped = true;
+        this._status("failed", exc.message);
         return;
       }
+      this._reconnectLater(0);
+      return;
     }
     if (!this.stopped) this._open(true);
   }

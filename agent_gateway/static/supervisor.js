@@ -36,7 +36,7 @@ const state = {
 const showStatus = statusShower(SESSION_KEY);
 
 function explain(exc) {
-  if (exc instanceof TicketError && exc.code === "invalid_extension") {
+  if (exc instanceof TicketError && exc.code === "wrong_role") { // only agents have other desks
     return "该账号是坐席账号，请使用坐席工作台（/agent）";
   }
   return explainLogin(exc);

@@ -3,7 +3,7 @@
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from crm.api.context import CALENDAR, Ctx
+from crm.api.context import AUTH, CALENDAR, USERS_CHANGED, Ctx
 from crm.api.endpoint import Endpoint, json
 from crm.api.schemas import (
     CalendarDayOut,
@@ -14,11 +14,15 @@ from crm.api.schemas import (
     RuleIn,
     RuleList,
     RuleOut,
+    TokenOut,
     UnitIn,
     UnitList,
     UnitOut,
     UserCreated,
     UserIn,
+    UserList,
+    UserOut,
+    UserPatch,
 )
 from crm.db.models import ResponsibilityRuleRow
 from crm.domain.enums import Role
@@ -26,6 +30,7 @@ from crm.errors import Conflict, InvalidInput, NotFound
 from crm.repo import calendar as calendar_repo
 from crm.repo import directory, rules
 from crm.usecases import calendar as calendar_usecase
+from crm.usecases import users
 
 ADMIN = frozenset({Role.ADMIN})
 CENTRE_STAFF = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -49,17 +54,63 @@ async def _require_unit(ctx: Ctx, unit_id: int) -> None:
         raise InvalidInput("unknown_unit", f"no unit {unit_id}", "unit_id")
 
 
+def _users_changed(ctx: Ctx) -> None:
+    """Once committed: forget cached tokens here, and tell the desktops' side."""
+    ctx.after_commit.append(ctx.request.app[AUTH].invalidate)
+    ctx.after_commit.append(ctx.request.app[USERS_CHANGED])
+
+
+async def list_users(ctx: Ctx) -> web.StreamResponse:
+    found = await directory.list_users(ctx.session)
+    return json(UserList(items=[UserOut.model_validate(u) for u in found]))
+
+
 async def create_user(ctx: Ctx) -> web.StreamResponse:
     body = ctx.input(UserIn)
     if body.role is Role.HANDLER and body.unit_id is None:
         raise InvalidInput("unit_required", "a department handler belongs to a unit", "unit_id")
     if body.unit_id is not None:
         await _require_unit(ctx, body.unit_id)
-    user, token = await directory.create_user(ctx.session, body.name, body.role, body.unit_id)
-    created = UserCreated(
-        id=user.id, name=user.name, role=user.role, unit_id=user.unit_id, token=token
-    )
-    return json(created, status=201)
+    try:
+        user, token = await users.add_user(
+            ctx.session, ctx.actor.user_id, ctx.now, body.name, body.role, body.unit_id,
+            body.agent_extension,
+        )  # fmt: skip
+    except IntegrityError as exc:  # a concurrent admin bound the extension first
+        raise Conflict("extension_taken", "extension bound meanwhile", "agent_extension") from exc
+    _users_changed(ctx)
+    out = UserOut.model_validate(user).model_dump()
+    return json(UserCreated(**out, token=token), status=201)
+
+
+async def update_user(ctx: Ctx) -> web.StreamResponse:
+    body = ctx.input(UserPatch)
+    user = await users.require_user(ctx.session, ctx.int_param("user_id"))
+    try:
+        changed = await users.change_user(
+            ctx.session, ctx.actor.user_id, ctx.now, user, active=body.active,
+            agent_extension=body.agent_extension,
+            rebind="agent_extension" in body.model_fields_set,
+        )  # fmt: skip
+    except IntegrityError as exc:
+        raise Conflict("extension_taken", "extension bound meanwhile", "agent_extension") from exc
+    if changed:
+        _users_changed(ctx)
+    return json(UserOut.model_validate(user))
+
+
+async def rotate_token(ctx: Ctx) -> web.StreamResponse:
+    user = await users.require_user(ctx.session, ctx.int_param("user_id"))
+    token = await users.rotate_token(ctx.session, ctx.actor.user_id, ctx.now, user)
+    _users_changed(ctx)
+    return json(TokenOut(id=user.id, token=token))
+
+
+async def revoke_token(ctx: Ctx) -> web.StreamResponse:
+    user = await users.require_user(ctx.session, ctx.int_param("user_id"))
+    await users.revoke_token(ctx.session, ctx.actor.user_id, ctx.now, user)
+    _users_changed(ctx)
+    return web.Response(status=204)
 
 
 async def list_rules(ctx: Ctx) -> web.StreamResponse:
@@ -129,14 +180,26 @@ async def put_calendar(ctx: Ctx) -> web.StreamResponse:
 
 
 RULE = "/api/routing/rules/{rule_id:\\d+}"
+USER = "/api/users/{user_id:\\d+}"
 
 ENDPOINTS = (
     Endpoint("GET", "/api/units", list_units, "Units (centre and departments)",
              response=UnitList),
     Endpoint("POST", "/api/units", create_unit, "Add a unit", ADMIN, body=UnitIn,
              response=UnitOut, status=201),
-    Endpoint("POST", "/api/users", create_user, "Add a user; returns its token once", ADMIN,
-             body=UserIn, response=UserCreated, status=201),
+    Endpoint("GET", "/api/users", list_users, "Users (never their tokens)", ADMIN,
+             response=UserList),
+    Endpoint("POST", "/api/users", create_user,
+             "Add a user (an agent with the agent extension it works as); returns its token "
+             "once", ADMIN, body=UserIn, response=UserCreated, status=201),
+    Endpoint("PATCH", USER, update_user,
+             "Disable or enable a user, bind or unbind its agent extension; audited, and "
+             "ends the user's open desktops", ADMIN, body=UserPatch, response=UserOut),
+    Endpoint("POST", f"{USER}/token", rotate_token,
+             "Rotate the user's token: returns the new one once, the old one stops working",
+             ADMIN, response=TokenOut),
+    Endpoint("DELETE", f"{USER}/token", revoke_token,
+             "Revoke the user's token: none works until it is rotated", ADMIN, status=204),
     Endpoint("GET", "/api/routing/rules", list_rules, "The responsibility list", CENTRE_STAFF,
              response=RuleList),
     Endpoint("POST", "/api/routing/rules", create_rule, "Add a responsibility rule", ADMIN,

@@ -12,9 +12,12 @@ from crm.api.context import (
     SEGMENTER,
     SESSIONS,
     SETTINGS,
+    USERS_CHANGED,
     Clock,
     LazySegmenter,
     Settings,
+    UsersChanged,
+    nobody_listens,
 )
 from crm.api.endpoint import bind
 from crm.api.errors import error_middleware
@@ -35,12 +38,14 @@ def create_app(
     clock: Clock = utc_now,
     segmenter: Segmenter | None = None,
     cache_ttl_s: float = CACHE_TTL_S,
+    users_changed: UsersChanged = nobody_listens,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
     The schema must already be migrated (crm.db.migrate.migrate). `clock` and `segmenter`
     exist so tests can fix the time and share one jieba dictionary. `cache_ttl_s` bounds how
     long a token or calendar change made outside this app goes unseen (0 turns caching off).
+    `users_changed` is awaited after every committed change to users.
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -53,6 +58,7 @@ def create_app(
     app[SEGMENTER] = LazySegmenter(segmenter)
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
     app[CALENDAR] = CalendarCache(cache_ttl_s)
+    app[USERS_CHANGED] = users_changed
     document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION)
 
     async def serve_openapi(_request: web.Request) -> web.Response:

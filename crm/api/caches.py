@@ -81,6 +81,10 @@ class Authenticator:
         """The token's user, or Unauthenticated for an unknown or disabled token."""
         return await self._actors.get(hash_token(token), lambda: self._load(token))
 
+    def invalidate(self) -> None:
+        """Forget every cached token (a user was changed through this app)."""
+        self._actors.invalidate()
+
     async def _load(self, token: str) -> Actor:
         async with self._sessions() as session:
             user = await user_by_token(session, token)

@@ -1,6 +1,6 @@
 """What a handler gets: the request, its transaction, the caller and the settings."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -44,6 +44,17 @@ class Clock(Protocol):
     def __call__(self) -> datetime: ...
 
 
+class UsersChanged(Protocol):
+    """Called once a change to users has committed (the wiring root tells the desktops' side
+    who may still be connected); must not raise."""
+
+    def __call__(self) -> Awaitable[None]: ...
+
+
+async def nobody_listens() -> None:
+    """The default `UsersChanged`: a CRM without desktops."""
+
+
 SESSIONS = web.AppKey("crm_sessions", SessionFactory)
 ENGINE = web.AppKey("crm_engine", AsyncEngine)
 SETTINGS = web.AppKey("crm_settings", Settings)
@@ -51,6 +62,7 @@ CLOCK = web.AppKey("crm_clock", Clock)
 SEGMENTER = web.AppKey("crm_segmenter", LazySegmenter)
 AUTH = web.AppKey("crm_auth", Authenticator)
 CALENDAR = web.AppKey("crm_calendar", CalendarCache)
+USERS_CHANGED = web.AppKey("crm_users_changed", UsersChanged)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,8 +75,9 @@ class Ctx:
     actor: Actor
     now: datetime
     inputs: tuple[BaseModel, ...] = ()
-    # run once the request's transaction has committed, e.g. to drop a cache of what it changed
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # run (and awaited if async) once the request's transaction has committed, e.g. to drop a
+    # cache of what it changed
+    after_commit: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
 
     @cached_property
     def session(self) -> AsyncSession:

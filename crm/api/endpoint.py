@@ -6,6 +6,7 @@ database transaction per request (the request's unit of work): any refusal rolls
 Authentication and parsing come before the transaction, which is held only for the work itself.
 """
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -79,7 +80,8 @@ def bind(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
                 if (session := ctx.opened_session()) is not None:
                     await session.close()
         for hook in ctx.after_commit:
-            hook()
+            if inspect.isawaitable(done := hook()):
+                await done
         return response
 
     return handle

@@ -367,18 +367,48 @@ class UnitList(BaseModel):
     items: list[UnitOut]
 
 
+AgentExtension = Annotated[
+    str, Field(pattern=r"^[0-9]{2,8}$", description="A configured agent's extension.")
+]
+
+
 class UserIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     role: Role
     unit_id: int | None = None
+    agent_extension: AgentExtension | None = Field(
+        default=None, description="Agents only: the agent this user works as (its desk)."
+    )
 
 
-class UserCreated(BaseModel):
+class UserOut(Out):
     id: int
     name: str
     role: Role
     unit_id: int | None
+    agent_extension: str | None
+    active: bool
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class UserCreated(UserOut):
     token: str = Field(description="Bearer token; shown only once.")
+
+
+class UserPatch(Strict):
+    """Only the fields given change; `agent_extension: null` unbinds. Disabling, unbinding
+    or rebinding ends the user's open desktops."""
+
+    active: bool | None = None
+    agent_extension: AgentExtension | None = None
+
+
+class TokenOut(BaseModel):
+    id: int
+    token: str = Field(description="The user's new bearer token; shown only once.")
 
 
 class RuleIn(Strict):

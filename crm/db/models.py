@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     literal_column,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -79,6 +80,16 @@ class Unit(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (
+        # an agent's desk is one phone: one active user per extension (migration 0003)
+        Index(
+            "ux_users_active_agent_extension",
+            "agent_extension",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -86,6 +97,24 @@ class User(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the configured agent (extension) this user works as; agents only
+    agent_extension: Mapped[str | None] = mapped_column(String(15))
+    # bumped by every change that must end the user's open desktops (disabled, token revoked
+    # or rotated, rebound); desktop tickets carry it
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class UserChange(Base):
+    """Append-only trail of admin changes to users (never a token or its digest)."""
+
+    __tablename__ = "user_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the CLI
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class WorkOrder(Base):

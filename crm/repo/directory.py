@@ -1,13 +1,16 @@
-"""Units and users: who works where, and who a bearer token belongs to."""
+"""Units and users: who works where, who a bearer token belongs to, and the trail of changes
+made to users."""
 
 import hashlib
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db.models import Unit, User
+from crm.db.models import Unit, User, UserChange
 from crm.domain.enums import Role, UnitKind
 
 
@@ -42,15 +45,76 @@ async def centre_unit(session: AsyncSession) -> Unit | None:
     )
 
 
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 async def create_user(
-    session: AsyncSession, name: str, role: Role, unit_id: int | None, token: str | None = None
+    session: AsyncSession,
+    name: str,
+    role: Role,
+    unit_id: int | None,
+    token: str | None = None,
+    agent_extension: str | None = None,
 ) -> tuple[User, str]:
-    """Create a user and return it with its bearer token (shown once, stored hashed)."""
-    token = token or secrets.token_urlsafe(32)
-    user = User(name=name, role=role, unit_id=unit_id, token_hash=hash_token(token), active=True)
+    """Create a user and return it with its bearer token (shown once, stored hashed).
+
+    Checks nothing: `crm.usecases.users` applies the rules (binding, uniqueness, audit)."""
+    token = token or new_token()
+    user = User(
+        name=name,
+        role=role,
+        unit_id=unit_id,
+        token_hash=hash_token(token),
+        active=True,
+        agent_extension=agent_extension,
+        generation=1,
+    )
     session.add(user)
     await session.flush()
     return user, token
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def list_users(session: AsyncSession) -> Sequence[User]:
+    return (await session.scalars(select(User).order_by(User.id))).all()
+
+
+async def active_user_at(session: AsyncSession, extension: str) -> User | None:
+    """The active user bound to agent `extension`, if any."""
+    return await session.scalar(
+        select(User).where(User.agent_extension == extension, User.active.is_(True))
+    )
+
+
+async def desk_generations(session: AsyncSession) -> dict[int, int]:
+    """Active user id → credential generation: who may keep a desktop open."""
+    rows = await session.execute(select(User.id, User.generation).where(User.active.is_(True)))
+    return {user_id: generation for user_id, generation in rows}
+
+
+async def record_change(
+    session: AsyncSession,
+    user_id: int,
+    actor_id: int | None,
+    action: str,
+    at: datetime,
+    detail: dict[str, Any],
+) -> None:
+    session.add(UserChange(user_id=user_id, actor_id=actor_id, action=action, at=at,
+                           detail=detail))  # fmt: skip
+    await session.flush()
+
+
+async def changes_of(session: AsyncSession, user_id: int) -> Sequence[UserChange]:
+    return (
+        await session.scalars(
+            select(UserChange).where(UserChange.user_id == user_id).order_by(UserChange.id)
+        )
+    ).all()
 
 
 async def user_by_token(session: AsyncSession, token: str) -> User | None:

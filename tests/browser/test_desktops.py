@@ -30,12 +30,15 @@ COMPLAINT = CallerPlan(dtmf="2", dtmf_after_ms=500, hangup_after_ms=5000)
 
 async def test_login_is_refused_with_a_reason(centre: Centre, desk: DeskPage) -> None:
     page = desk.page
-    agent = await crm_user(centre, "王芳", Role.AGENT)
+    agent = await crm_user(centre, "王芳", Role.AGENT, "1001")
+    unbound = await crm_user(centre, "孙丽", Role.AGENT)
     supervisor = await crm_user(centre, "陈班长", Role.SUPERVISOR)
     error = page.locator("#login-error")
     for token, extension, why in (
         ("not-a-token", "1001", "令牌无效或已停用"),
-        (agent, "9999", "分机号不存在"),
+        (agent, "9999", "该分机不是您的席位"),
+        (agent, "1002", "该分机不是您的席位"),
+        (unbound, "1001", "该坐席账号尚未绑定分机"),
         (supervisor, "1001", "该账号（班长）不能使用本页面"),
     ):
         await desk.open("/agent")
@@ -55,7 +58,7 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
     centre: Centre, desk: DeskPage
 ) -> None:
     number = "13800138001"
-    agent_token = await crm_user(centre, "李娜", Role.AGENT)
+    agent_token = await crm_user(centre, "李娜", Role.AGENT, COMPLAINT_EXT)
     earlier = await register_order_over_http(
         centre,
         agent_token,
@@ -156,7 +159,7 @@ async def test_hostile_caller_data_is_shown_as_text(centre: Centre, desk: DeskPa
     number = "13800138002"
     hostile_name = "<img src=x onerror=window.__xss=1><b>坏人</b>"
     hostile_text = "<script>window.__xss=2</script><img src=y onerror=window.__xss=3>"
-    token = await crm_user(centre, "李娜", Role.AGENT)
+    token = await crm_user(centre, "李娜", Role.AGENT, COMPLAINT_EXT)
     earlier = await register_order_over_http(
         centre,
         token,
@@ -256,7 +259,7 @@ async def test_agent_page_resumes_after_a_disconnect_without_losing_messages(
     the agent's presence changed in the backend (so that change can only come as a resume).
     """
     ext = "1001"
-    token = await crm_user(centre, "王芳", Role.AGENT)
+    token = await crm_user(centre, "王芳", Role.AGENT, ext)
     urls: list[str] = []
     seqs: list[list[int]] = []
     kinds: list[list[str]] = []
@@ -316,7 +319,7 @@ async def test_agent_page_resumes_after_a_disconnect_without_losing_messages(
     first, second = (parse_qs(urlparse(url).query) for url in urls[:2])
     assert "last_seq" not in first and first["ticket"]
     assert second["last_seq"] == [str(max(seqs[0]))]  # the highest seq it had processed
-    assert second["ticket"] == first["ticket"]  # still valid: no new ticket needed
+    assert second["ticket"] != first["ticket"]  # a ticket admits one handshake
     assert "snapshot" not in kinds[1]  # a resume, not a fresh start
     assert kinds[1][0] == "hello" and "presence" in kinds[1]
     assert min(seqs[1]) > max(seqs[0])  # nothing repeated

@@ -14,8 +14,10 @@ from typing import Any
 import aiohttp
 
 from config.settings import Settings, load_settings
+from crm.domain.clock import utc_now
 from crm.domain.enums import Role
-from crm.repo.directory import create_user
+from crm.repo.directory import active_user_at
+from crm.usecases.users import add_user, change_user
 from hotline_cli.app import Hotline, running_hotline
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import (
@@ -183,11 +185,14 @@ async def running_centre(
         yield Centre(hotline, log, workdir)
 
 
-async def crm_user(centre: Centre, name: str, role: Role) -> str:
-    """A CRM user of the centre; returns its bearer token."""
-    async with centre.hotline.sessions() as session:
-        _, token = await create_user(session, name, role, None)
-        await session.commit()
+async def crm_user(centre: Centre, name: str, role: Role, agent: str | None = None) -> str:
+    """A CRM user of the centre (an agent bound to extension `agent`, taken from whoever held
+    it in an earlier test); returns its bearer token."""
+    async with centre.hotline.sessions() as session, session.begin():
+        if agent is not None and (holder := await active_user_at(session, agent)) is not None:
+            await change_user(session, None, utc_now(), holder, agent_extension=None, rebind=True)
+        _, token = await add_user(session, None, utc_now(), name, role, None, agent)
+    await centre.hotline.desk_users.publish()
     return token
 
 

@@ -4,6 +4,7 @@ gateway processes sharing one Redis."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from crm.db.models import AuditEntry, OrderCall, WorkOrder
 from crm.domain.enums import Role
@@ -35,10 +37,11 @@ class Desktop:
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        async for raw in self.ws:
-            async with self._arrived:
-                self.frames.append((time.time(), json.loads(raw)))
-                self._arrived.notify_all()
+        with contextlib.suppress(ConnectionClosed):  # e.g. a revoked login (4401)
+            async for raw in self.ws:
+                async with self._arrived:
+                    self.frames.append((time.time(), json.loads(raw)))
+                    self._arrived.notify_all()
 
     async def wait_for(self, kind: str, timeout: float = 20, **match: Any) -> dict[str, Any]:
         async with asyncio.timeout(timeout), self._arrived:
@@ -84,7 +87,7 @@ async def desktops(centre: Centre) -> AsyncIterator[dict[str, Desktop]]:
         found = {}
         for who, port in ports.items():
             role = Role.SUPERVISOR if who == "sup" else Role.AGENT
-            token = await crm_user(centre, f"user {who}", role)
+            token = await crm_user(centre, f"user {who}", role, None if who == "sup" else who)
             ticket = await _ticket(http, centre, token, None if who == "sup" else who)
             ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{port}/?ticket={ticket}"))
             found[who] = Desktop(ws)
@@ -245,3 +248,38 @@ async def test_agent_blind_transfers_the_caller(
     assert ended["reason"]
     refused = await desk.command("transfer", target="110")
     assert refused["ok"] is False and refused["error"]["code"] == "no_call"
+
+
+async def test_an_agent_gets_no_other_desk_and_is_cut_off_once_disabled(centre: Centre) -> None:
+    """Through the running hotline's HTTP: agent 1001's token gets no ticket for 1002; once an
+    admin disables the user, its desktops on both kinds of gateway close with 4401."""
+    hotline = centre.hotline
+    secret = hotline.settings.gateway.secret.get_secret_value().encode()
+    base = f"http://127.0.0.1:{hotline.settings.http.port}"
+    admin = await crm_user(centre, "管理员", Role.ADMIN)
+    token = await crm_user(centre, "王芳", Role.AGENT, "1001")
+    async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        other = await stack.enter_async_context(gateway_process(hotline.redis_url, secret))
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.post(f"{base}/api/desk/ticket", json={"extension": "1002"},
+                             headers=auth) as r:  # fmt: skip
+            assert r.status == 403 and (await r.json())["error"]["code"] == "not_your_extension"
+        async with http.post(f"{base}/api/desk/ticket", json={}, headers=auth) as r:
+            user_id = (await r.json())["user"]["id"]
+        desks = []
+        for port in (hotline.gateway.port, other):
+            ticket = await _ticket(http, centre, token, "1001")
+            ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{port}/?ticket={ticket}"))
+            desks.append(Desktop(ws))
+            await desks[-1].wait_for("snapshot")
+        async with http.patch(f"{base}/api/users/{user_id}", json={"active": False},
+                              headers={"Authorization": f"Bearer {admin}"}) as r:  # fmt: skip
+            assert r.status == 200, await r.text()
+        disabled_at = time.monotonic()
+        for desk in desks:
+            await asyncio.wait_for(desk.ws.wait_closed(), 30)
+            assert desk.ws.close_code == 4401
+        print(f"desktops closed {time.monotonic() - disabled_at:.1f} s after the user was disabled")
+        async with http.post(f"{base}/api/desk/ticket", json={}, headers=auth) as r:
+            assert r.status == 401

@@ -51,7 +51,7 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         assert health["tasks"] == {
             name: healthy
             for name in ("ami consumer", "desk outbox writer", "agent commands",
-                         "supervision sweeps", "queue positions")
+                         "supervision sweeps", "queue positions", "desk users")
         }  # fmt: skip
         pid_file = tmp_path / "asterisk" / "run" / "asterisk.pid"
         asterisk_pid = int((await asyncio.to_thread(pid_file.read_text)).strip())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from config.settings import SettingsError, load_settings, parse_settings
+from config.settings import Gateway, SettingsError, load_settings, parse_settings
 
 
 def test_the_packaged_settings_load() -> None:
@@ -81,3 +81,9 @@ def test_unreadable_file_is_a_settings_error(tmp_path: Path) -> None:
     bad.write_text("[sip\nport = ", encoding="utf-8")
     with pytest.raises(SettingsError, match="cannot read settings file"):
         load_settings(bad, environ={})
+
+
+def test_desktop_tickets_live_about_a_minute() -> None:
+    """A leaked ticket (it travels in a URL) is worth a minute, once; the issue asks for it."""
+    assert load_settings(environ={}).gateway.ticket_ttl_s <= 60
+    assert Gateway().ticket_ttl_s <= 60  # also where a settings file says nothing

@@ -1,17 +1,19 @@
 """The schema is created by the packaged migrations, and they run both ways."""
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm.db.engine import create_engine
+from crm.db.engine import create_engine, session_factory
 from crm.db.migrate import downgrade, migrate
+from crm.repo.directory import hash_token, user_by_token
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 TABLES = {
     "units", "users", "work_orders", "order_units", "order_calls", "audit_entries",
     "supervision_notices", "responsibility_rules", "calendar_days", "order_sequences",
+    "user_changes",
 }  # fmt: skip
 
 
@@ -46,5 +48,33 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
             "registered_at",
         ]
         assert "ix_work_orders_location_order_type" not in columns
+        # one active user per agent extension (0003)
+        async with engine.connect() as conn:
+            user_indexes = await conn.run_sync(lambda c: inspect(c).get_indexes("users"))
+        binding = next(i for i in user_indexes if i["name"] == "ux_users_active_agent_extension")
+        assert binding["column_names"] == ["agent_extension"] and binding["unique"]
+    finally:
+        await engine.dispose()
+
+
+async def test_users_of_an_older_schema_keep_working_unbound(database_url: str) -> None:
+    """0003 on a database with users: they keep their token, are bound to no agent yet (an
+    admin binds them) and start at generation 1."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(downgrade, "0002")
+            await conn.execute(
+                text(
+                    "INSERT INTO users (name, role, token_hash, active) "
+                    "VALUES ('王芳', 'agent', :digest, true)"
+                ),
+                {"digest": hash_token("old-token")},
+            )
+        await migrate(engine)
+        async with session_factory(engine)() as session:
+            user = await user_by_token(session, "old-token")
+        assert user is not None
+        assert (user.name, user.agent_extension, user.generation) == ("王芳", None, 1)
     finally:
         await engine.dispose()

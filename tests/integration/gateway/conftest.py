@@ -1,4 +1,5 @@
-"""Gateway fixtures: one private redis-server per session, emptied before every test."""
+"""Gateway fixtures: one private redis-server per session, emptied before every test (but for
+the list of the test users allowed a desk)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from agent_gateway.admission import publish_desk_users
 from agent_gateway.bus import Bus
 from agent_gateway.server import GatewayServer
 from hotline_cli.ports import free_tcp_port
 from hotline_cli.processes import RedisProcess
-from tests.integration.gateway.gateway_support import running_gateway
+from tests.integration.gateway.gateway_support import DESK_USERS, running_gateway
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +27,7 @@ async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[s
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     await client.flushall()
+    await publish_desk_users(client, DESK_USERS)
     yield client
     await client.aclose()
 

@@ -22,6 +22,8 @@ from agent_gateway.tickets import issue_ticket
 
 SECRET = b"gateway-test-secret"
 ORIGIN = "http://127.0.0.1:8080"
+# The users the tests' tickets are for, as the backend would publish them (user id → generation).
+DESK_USERS = {7: 1, 8: 1, 2: 1}
 
 
 def ticket(
@@ -30,10 +32,11 @@ def ticket(
     *,
     user_id: int = 7,
     name: str = "王芳",
-    ttl_s: int = 60,
+    ttl_s: float = 60,
     secret: bytes = SECRET,
+    version: int = 1,
 ) -> str:
-    return issue_ticket(secret, user_id, name, role, extension, ttl_s, time.time())
+    return issue_ticket(secret, user_id, name, role, extension, ttl_s, time.time(), version=version)
 
 
 def ws_url(port: int, ticket: str, last_seq: int | None = None) -> str:
@@ -82,9 +85,17 @@ async def gateway_process(
 ) -> AsyncIterator[int]:
     """`python -m agent_gateway` on a free port; yields the port, stops it with SIGTERM."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent_gateway",
-        "--redis-url", redis_url, "--port", "0",
-        "--secret-env", "TEST_GATEWAY_SECRET", "--origin", origin,
+        sys.executable,
+        "-m",
+        "agent_gateway",
+        "--redis-url",
+        redis_url,
+        "--port",
+        "0",
+        "--secret-env",
+        "TEST_GATEWAY_SECRET",
+        "--origin",
+        origin,
         env={**os.environ, "TEST_GATEWAY_SECRET": secret.decode()},
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,

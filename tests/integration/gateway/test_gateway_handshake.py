@@ -29,7 +29,7 @@ async def refused_status(url: str, origin: Origin | None = None) -> int:
         "",
         "not-a-ticket",
         ticket(secret=b"another secret"),
-        issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW - 120),
+        issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW - 120, version=1),
         ticket()[:-3] + "AAA",
     ],
     ids=["empty", "garbage", "wrong-secret", "expired", "tampered"],
@@ -56,3 +56,17 @@ async def test_allowed_origin_and_no_origin_are_accepted(gateway: GatewayServer)
 async def test_bad_last_seq_is_400(gateway: GatewayServer) -> None:
     url = ws_url(gateway.port, ticket()) + "&last_seq=-1"
     assert await refused_status(url) == 400
+
+
+async def test_a_user_the_backend_does_not_list_is_401(gateway: GatewayServer) -> None:
+    """A signed, fresh ticket is not enough: the user must still be allowed a desk (listed
+    with the ticket's generation: not disabled, token not rotated since)."""
+    for stale in (ticket(user_id=99), ticket(version=2)):
+        assert await refused_status(ws_url(gateway.port, stale)) == 401
+
+
+async def test_a_ticket_is_good_for_one_handshake(gateway: GatewayServer) -> None:
+    url = ws_url(gateway.port, ticket())
+    async with connect(url) as ws:
+        await recv_until(ws, "hello")
+    assert await refused_status(url) == 401

@@ -168,11 +168,10 @@ async def read_until_closed(ws: ClientConnection) -> list[int]:
 
 async def test_slow_client_is_dropped_with_4008_and_resumes_losing_nothing(bus: Bus) -> None:
     async with running_gateway(bus, queue_size=4) as gateway:
-        url = ws_url(gateway.port, ticket())
         sock = tiny_receive_buffer(gateway.port)
         async with (
-            connect(url, sock=sock, max_queue=1) as slow,
-            connect(url) as fast,  # the same agent on a second screen, reading
+            connect(ws_url(gateway.port, ticket()), sock=sock, max_queue=1) as slow,
+            connect(ws_url(gateway.port, ticket())) as fast,  # a second screen, reading
         ):
             for ws in (slow, fast):
                 await recv_until(ws, "hello")
