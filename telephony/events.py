@@ -214,11 +214,11 @@ def _hangup(h: Mapping[str, str]) -> ChannelHungUp:
 
 
 def _complete(h: Mapping[str, str]) -> AgentCompleted | None:
-    if "Uniqueid" not in h and "DestUniqueid" not in h:
-        # Asterisk 16 trap: app_queue looks both channels up only when it handles the
-        # hang-up; when they are already destroyed (under load, or after the agent's leg was
-        # hung up) the event comes without them. Nothing is lost: the Hangup and BridgeLeave
-        # of that call carry the same facts.
+    if "Uniqueid" not in h:
+        # Asterisk 16 trap: app_queue looks the channels up only when it handles the hang-up;
+        # when the caller's is already destroyed (under load, or after the agent's leg was
+        # hung up) the event comes without it (and often without the agent's). Nothing is
+        # lost: the caller's Hangup and the BridgeLeave carry the same facts.
         return None
     reason = h.get("Reason", "")
     try:

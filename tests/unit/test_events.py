@@ -140,6 +140,9 @@ def test_agent_complete_without_its_channels_is_not_malformed() -> None:
         "TalkTime": "2", "Reason": "caller",
     }  # fmt: skip
     assert translate("AgentComplete", seen) is None
+    agent_leg = {"DestChannel": "PJSIP/1002-00000009", "DestUniqueid": "1796109090.21",
+                 "DestLinkedid": "1796109090.20"}  # fmt: skip
+    assert translate("AgentComplete", {**seen, **agent_leg}) is None  # only the caller's gone
     with pytest.raises(MalformedEvent):  # with its caller channel, a broken one is still refused
         translate("AgentComplete", {**seen, "Uniqueid": "1.1", "Channel": "PJSIP/c-1"})
 
