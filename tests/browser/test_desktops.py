@@ -447,7 +447,7 @@ async def test_supervisor_shows_number_caller_and_queue_of_a_call_after_loading(
 async def test_agent_page_header_names_the_agent(centre: Centre, desk: DeskPage) -> None:
     """The CRM user's login name differs from the agent's configured name: both are shown,
     the agent (extension and name) first."""
-    token = await crm_user(centre, "前台七号", Role.AGENT)
+    token = await crm_user(centre, "前台七号", Role.AGENT, COMPLAINT_EXT)
     page = desk.page
     await desk.login_agent(token, COMPLAINT_EXT)
     await expect(page.locator("#who")).to_contain_text("坐席 1002 李娜")
@@ -459,7 +459,7 @@ async def test_agent_call_controls_follow_the_call(centre: Centre, desk: DeskPag
     """Hang-up and transfer only while talking; saving the order once the call is answered
     here (and still after it ended, to finish the order)."""
     await quiet(centre)
-    token = await crm_user(centre, "李娜", Role.AGENT)
+    token = await crm_user(centre, "李娜", Role.AGENT, COMPLAINT_EXT)
     page = desk.page
     await desk.login_agent(token, COMPLAINT_EXT)
     await expect(page.locator("#presence-state")).to_have_text("空闲")

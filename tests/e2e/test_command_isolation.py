@@ -57,7 +57,7 @@ async def executor(centre: Centre) -> AsyncIterator[TaskHealth]:
 async def desk(centre: Centre) -> AsyncIterator[Desktop]:
     """Agent 1001's desktop on the backend's gateway; 1001 unpaused in Asterisk afterwards."""
     hotline = centre.hotline
-    token = await crm_user(centre, "王芳", Role.AGENT)
+    token = await crm_user(centre, "王芳", Role.AGENT, "1001")
     url = f"http://127.0.0.1:{hotline.settings.http.port}/api/desk/ticket"
     async with aiohttp.ClientSession() as http, http.post(
         url, json={"extension": "1001"}, headers={"Authorization": f"Bearer {token}"}
