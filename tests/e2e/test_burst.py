@@ -25,7 +25,7 @@ import pytest
 from hotline_cli.sipp import CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient, AmiEvent
 from telephony.asterisk_config import CONTEXT_POSITION, layout_for
-from tests.e2e.free_agents import FreeSpell, free_spells
+from telephony.free_agents import FreeSpell, free_spells
 from tests.e2e.harness import Centre, running_centre
 
 CALLERS = 40
