@@ -1,12 +1,14 @@
-"""The audio Asterisk plays: the IVR's Mandarin prompts and the queue's hold music."""
+"""The audio Asterisk plays: the IVR's and the queue positions' Mandarin prompts, and the
+queue's hold music."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-from ivr.prompts import build_prompts
+from ivr.prompts import CLIP_END, build_prompts
 from telephony.asterisk_config import Layout
+from telephony.position_words import POSITION_PROMPTS
 
 HOLD_MUSIC = "hold.wav"
 # A soft two-tone chime, repeated by Asterisk's files mode: enough for callers to know
@@ -33,12 +35,13 @@ _HOLD_SYNTH = (
 
 
 def prompt_dir(layout: Layout) -> Path:
-    return layout.sounds / "prompts"
+    return layout.prompts
 
 
 def build_sounds(layout: Layout) -> list[Path]:
     """Make whatever audio is missing; files already there are left alone."""
     made = build_prompts(prompt_dir(layout))
+    made += build_prompts(prompt_dir(layout), POSITION_PROMPTS, CLIP_END)
     hold = layout.moh / HOLD_MUSIC
     if not hold.exists():
         hold.parent.mkdir(parents=True, exist_ok=True)

@@ -37,15 +37,18 @@ PROMPTS: Mapping[str, str] = {
 _ESPEAK = ("espeak-ng", "-v", "cmn-latn-pinyin", "-b", "1", "--stdin", "--stdout")
 # -v 0.8 before the input: espeak-ng's peaks clip after resampling otherwise.
 _SOX = ("sox", "-v", "0.8", "-t", "wav", "-", "-t", "wav", "-r", "8000", "-c", "1", "-b", "16")
+# For pieces played back to back (a number syllable by syllable): espeak-ng ends every text
+# with ~0.3 s of silence, which would make "二 十 三" sound like three separate words.
+CLIP_END = ("reverse", "silence", "1", "0.005", "0.3%", "reverse", "pad", "0", "0.04")
 
 
 class PromptError(RuntimeError):
     """A prompt could not be synthesised (tool missing or failing)."""
 
 
-def recipe_digest(text: str) -> str:
+def recipe_digest(text: str, effects: tuple[str, ...] = ()) -> str:
     """Digest of everything that shapes the audio, so a change of text or settings rebuilds."""
-    recipe = "\0".join((text, *_ESPEAK, *_SOX))
+    recipe = "\0".join((text, *_ESPEAK, *_SOX, *effects))
     return "sha256:" + hashlib.sha256(recipe.encode()).hexdigest()
 
 
@@ -66,31 +69,34 @@ def _run(command: tuple[str, ...], stdin: bytes) -> subprocess.CompletedProcess[
         raise PromptError(f"{command[0]} failed ({exc.returncode}): {stderr}") from None
 
 
-def _synthesise(text: str, wav: Path) -> None:
+def _synthesise(text: str, wav: Path, effects: tuple[str, ...]) -> None:
     """Write ``wav`` atomically: a half-written file would look built on the next run."""
     speech = _run(_ESPEAK, text.encode()).stdout
     partial = wav.with_name(f".{wav.name}.partial")
-    converted = _run((*_SOX, str(partial)), speech)
+    converted = _run((*_SOX, str(partial), *effects), speech)
     if converted.stderr.strip():
         log.warning("sox on %s: %s", wav.name, converted.stderr.decode(errors="replace").strip())
     os.replace(partial, wav)
 
 
-def build_prompts(target_dir: Path) -> list[Path]:
-    """Make every prompt in ``target_dir``; return the WAV paths, built or already current.
+def build_prompts(
+    target_dir: Path, prompts: Mapping[str, str] = PROMPTS, effects: tuple[str, ...] = ()
+) -> list[Path]:
+    """Make every prompt (name -> text) in ``target_dir``, passing the audio through the sox
+    ``effects``; return the WAV paths, built or already current.
 
     Asterisk plays them as ``target_dir / name`` without the extension.
     """
     target_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, text in PROMPTS.items():
+    for name, text in prompts.items():
         wav = target_dir / f"{name}.wav"
         sidecar = target_dir / f"{name}.txt"
-        digest = recipe_digest(text)
+        digest = recipe_digest(text, effects)
         if wav.is_file() and _stored_digest(sidecar) == digest:
             log.debug("prompt %s is current", wav)
         else:
-            _synthesise(text, wav)
+            _synthesise(text, wav, effects)
             sidecar.write_text(f"{digest}\n{text}\n", encoding="utf-8")
             log.info("prompt %s built", wav)
         paths.append(wav)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import Settings, Trunk
+from telephony.position_words import LAST_SAID_POSITION, position_words
 
 MODULES_DIR = Path("/usr/lib/asterisk/modules")
 SYSTEM_DATA_DIR = Path("/usr/share/asterisk")
@@ -163,6 +164,11 @@ class Layout:
     @property
     def sounds(self) -> Path:
         return self.base / "sounds"
+
+    @property
+    def prompts(self) -> Path:
+        """The Mandarin prompts (`hotline prompts build`), played by absolute path."""
+        return self.sounds / "prompts"
 
     @property
     def moh(self) -> Path:
@@ -506,31 +512,27 @@ def _extensions_conf(settings: Settings, layout: Layout) -> str:
         ]
     emergency = _section(CONTEXT_EMERGENCY, *emergency_lines)
     trunk_in = _section(CONTEXT_TRUNK_IN, "exten => _X.,1,Hangup(1)")
-    return inbound + agents + emergency + trunk_in + _position_context()
+    return inbound + agents + emergency + trunk_in + _position_context(layout)
 
 
-def _position_context() -> str:
-    """The announcer's half of a position whisper (extension = position): the words app_queue
-    used to say. The short wait lets ChanSpy attach to the caller before the first word."""
-    start = (" same => n,Answer()", " same => n,Wait(0.3)")
-    end = (" same => n,Playback(queue-thankyou)", " same => n,Hangup()")
-    many = (
-        *start,
-        " same => n,Playback(queue-thereare)",
-        " same => n,SayNumber(${EXTEN})",
-        " same => n,Playback(queue-callswaiting)",
-        *end,
-    )
-    return _section(
+def _position_context(layout: Layout) -> str:
+    """The announcer's half of a position whisper (extension = position): the Mandarin
+    sentence of `position_words`, one extension per position said exactly, 很多位 beyond.
+    The short wait lets ChanSpy attach to the caller before the first word."""
+    prompts = "${POSITION_PROMPTS}"
+
+    def say(words: tuple[str, ...]) -> str:
+        return "Gosub(say,1(" + "&".join(f"{prompts}/{w}" for w in words) + "))"
+
+    return _section("globals", f"POSITION_PROMPTS={layout.prompts}") + _section(
         CONTEXT_POSITION,
-        "exten => 1,1,NoOp(next in line)",
-        *start,
-        " same => n,Playback(queue-youarenext)",
-        *end,
-        "exten => _[2-9],1,NoOp(position)",
-        *many,
-        "exten => _[1-9]X!,1,NoOp(position)",
-        *many,
+        *(f"exten => {p},1,{say(position_words(p))}" for p in range(1, LAST_SAID_POSITION + 1)),
+        # Four digits or more (LAST_SAID_POSITION is 999): no overlap with the ones above.
+        f"exten => _[1-9]XXX!,1,{say(position_words(LAST_SAID_POSITION + 1))}",
+        "exten => say,1,Answer()",
+        " same => n,Wait(0.3)",
+        " same => n,Playback(${ARG1})",
+        " same => n,Hangup()",
     )
 
 

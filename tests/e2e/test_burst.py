@@ -6,19 +6,26 @@ The delay is measured on Asterisk's clock (AMI event timestamps) from the moment
 sees the agent free (`QueueMemberStatus` not in use and not paused, which after a call is
 the end of the desk's wrap-up pause) to `AgentCalled` for that agent. Agents end each call
 themselves shortly after answering (AMI `Hangup` of their leg, as the desktop's 挂断 does),
-so each of them becomes free again and again while the backlog lasts."""
+so each of them becomes free again and again while the backlog lasts.
+
+What the whisper plays is read from Asterisk itself: the whisper channels' running
+application (`CoreShowChannels`: `Playback` and its files) and Asterisk's own log (no file it
+could not open)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import suppress
+from pathlib import Path
 
 import pytest
 
 from hotline_cli.sipp import CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient, AmiEvent
-from tests.e2e.free_agents import FreeSpell, free_spells
+from telephony.asterisk_config import CONTEXT_POSITION, layout_for
+from telephony.free_agents import FreeSpell, free_spells
 from tests.e2e.harness import Centre, running_centre
 
 CALLERS = 40
@@ -26,6 +33,18 @@ ARRIVALS_PER_S = 20
 TALK_S = 0.5
 SPELLS_WANTED = 12
 AGENTS = ("PJSIP/1001", "PJSIP/1002")  # the hotline queue's own agents (1901 is overflow)
+WHISPERS_WANTED = 10
+# Callers ahead, as a caller at position 2, 3, ... must hear it.
+AHEAD = (
+    "一", "两", "三", "四", "五", "六", "七", "八", "九", "十",
+    "十一", "十二", "十三", "十四", "十五", "十六", "十七", "十八", "十九", "二十",
+    "二十一", "二十二", "二十三", "二十四", "二十五", "二十六", "二十七", "二十八", "二十九",
+    "三十",
+    "三十一", "三十二", "三十三", "三十四", "三十五", "三十六", "三十七", "三十八", "三十九",
+)  # fmt: skip
+SAID = {1: "您是下一位，请稍候。"} | {
+    position: f"您前面还有{ahead}位来电，请耐心等待。" for position, ahead in enumerate(AHEAD, 2)
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +82,34 @@ class Tap:
         return [s for s in free_spells(self.events, "hotline", AGENTS) if s.ended_at is not None]
 
 
+class Whispers:
+    """Asterisk's own view of the position whispers: every few hundred ms, which files the
+    whisper channels (`Local/<position>@hotline-position`, the half that plays) are playing."""
+
+    def __init__(self, ami: AmiClient) -> None:
+        self.ami = ami
+        self.playing: dict[str, tuple[int, str]] = {}  # channel -> (position, Playback data)
+
+    async def run(self) -> None:
+        pattern = re.compile(rf"Local/(\d+)@{CONTEXT_POSITION}-\w+;2")
+        while True:
+            with suppress(Exception):  # a busy moment: look again next time
+                for channel in await self.ami.action_list("CoreShowChannels"):
+                    found = pattern.fullmatch(channel.get("Channel", ""))
+                    if found and channel.get("Application") == "Playback":
+                        data = channel.get("ApplicationData", "")
+                        self.playing[channel["Channel"]] = (int(found.group(1)), data)
+            await asyncio.sleep(0.3)
+
+
+def sentence(playback_data: str) -> str:
+    """What a Playback of `a&b&c` says, from each prompt's text sidecar (absolute paths only:
+    Asterisk's stock English sounds are relative names)."""
+    files = [Path(f) for f in playback_data.split("&")]
+    assert all(f.is_absolute() for f in files), playback_data
+    return "".join(f.with_suffix(".txt").read_text(encoding="utf-8").split("\n")[1] for f in files)
+
+
 def describe(spells: list[FreeSpell]) -> str:
     return "\n".join(
         f"{s.interface} free at {s.free_at:.3f} with {s.waiting} waiting ({s.ringing} ringing):"
@@ -83,6 +130,8 @@ async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre:
         await ami.wait_connected(10)
         tap = Tap(ami)
         tapping = asyncio.create_task(tap.run())
+        whispers = Whispers(ami)
+        watching = asyncio.create_task(whispers.run())
         calling = asyncio.create_task(
             place_calls(
                 centre.workdir,
@@ -105,9 +154,9 @@ async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre:
             pass
         finally:
             spells = tap.spells()
-            for task in (calling, tapping, *tap.hangups):
+            for task in (calling, tapping, watching, *tap.hangups):
                 task.cancel()
-            await asyncio.gather(calling, tapping, *tap.hangups, return_exceptions=True)
+            await asyncio.gather(calling, tapping, watching, *tap.hangups, return_exceptions=True)
     joined = [e for e in tap.events if e.get("Event") == "QueueCallerJoin"]
     assert len(joined) == CALLERS  # the backlog was real: every caller queued
     print(describe(spells))  # the figures, for `pytest -s`
@@ -115,6 +164,13 @@ async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre:
     late = [x for x in spells if x.delay_s is not None and x.delay_s >= 1.0]
     assert not late, describe(spells)
     assert not_told(tap.events) == set()
+    # The whispers spoke Mandarin, from files Asterisk could open.
+    assert len(whispers.playing) >= WHISPERS_WANTED, whispers.playing
+    heard = {position: sentence(data) for position, data in whispers.playing.values()}
+    print(f"{len(whispers.playing)} whispers seen playing:", sorted(heard.items()))
+    assert {p: SAID[p] for p in heard} == heard
+    log = (layout_for(s).log / "messages").read_text(encoding="utf-8", errors="replace")
+    assert not re.findall(r".*(?:Unable to open|Playback failed).*", log)
 
 
 def not_told(events: list[dict[str, str]]) -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from hotline_cli.sipp import CallerIdentity, CallerPlan
@@ -36,6 +38,25 @@ async def test_answered_call_is_tracked_from_ivr_to_hang_up(centre: Centre) -> N
         < states.index(CallState.RINGING)
         < states.index(CallState.TALKING)
     )
+
+
+async def test_a_call_the_agent_ends_is_a_clean_call_for_the_caller(centre: Centre) -> None:
+    """The simulated citizen answers the centre's BYE instead of failing: benches and tests
+    whose agents hang up can count failed calls."""
+    calling = asyncio.create_task(
+        centre.call(
+            [CallerIdentity("李四", "13900000009")],
+            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=30_000),
+        )
+    )
+    talking = await centre.log.wait_for(
+        lambda e: e.call.caller_number == "13900000009" and e.call.state is CallState.TALKING, 20
+    )
+    await centre.hotline.ami.action("Hangup", Channel=talking.call.agent_channel, Cause="16")
+    result = await asyncio.wait_for(calling, 20)
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000009")
+    assert call.end_reason == "hung up by agent"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,89 @@
+"""The position whisper's dialplan plays Mandarin prompts that `build_sounds` really made.
+
+Real espeak-ng and sox into a private layout, then the rendered `hotline-position` context
+read back as Asterisk would expand it: every file it plays exists, and what each extension
+says, read from the prompts' own text sidecars, is the sentence a caller should hear.
+"""
+
+from __future__ import annotations
+
+import re
+import wave
+from pathlib import Path
+
+import pytest
+
+from config.settings import load_settings
+from hotline_cli.sounds import build_sounds
+from telephony.asterisk_config import CONTEXT_POSITION, Layout, render
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> Layout:
+    layout = Layout(tmp_path_factory.mktemp("hotline") / "asterisk")
+    build_sounds(layout)
+    return layout
+
+
+def sections(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for block in re.split(r"^\[", text, flags=re.M)[1:]:
+        name, _, body = block.partition("]\n")
+        out[name] = [line for line in body.splitlines() if line.strip()]
+    return out
+
+
+def played(layout: Layout) -> dict[str, list[Path]]:
+    """Files each extension of the position context plays, globals expanded."""
+    conf = sections(render(load_settings(), layout)["extensions.conf"])
+    variables = dict(line.split("=", 1) for line in conf["globals"])
+    out: dict[str, list[Path]] = {}
+    for line in conf[CONTEXT_POSITION]:
+        found = re.fullmatch(r"exten => ([^,]+),1,Gosub\(say,1\((.*)\)\)", line)
+        if found:
+            files = re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], found.group(2))
+            out[found.group(1)] = [Path(f) for f in files.split("&")]
+    assert "exten => say,1,Answer()" in conf[CONTEXT_POSITION]
+    assert " same => n,Playback(${ARG1})" in conf[CONTEXT_POSITION]
+    return out
+
+
+def said(files: list[Path]) -> str:
+    return "".join(f.with_suffix(".txt").read_text(encoding="utf-8").splitlines()[1] for f in files)
+
+
+def test_every_position_plays_only_prompts_that_were_built(layout: Layout) -> None:
+    by_extension = played(layout)
+    assert len(by_extension) == 1000  # 1..999 and the pattern beyond
+    for extension, files in by_extension.items():
+        for f in files:
+            assert f.parent == layout.prompts, (extension, f)
+            assert f.with_suffix(".wav").is_file(), (extension, f)
+
+
+@pytest.mark.parametrize(
+    ("extension", "sentence"),
+    [
+        ("1", "您是下一位，请稍候。"),
+        ("2", "您前面还有一位来电，请耐心等待。"),
+        ("3", "您前面还有两位来电，请耐心等待。"),
+        ("40", "您前面还有三十九位来电，请耐心等待。"),
+        ("206", "您前面还有两百零五位来电，请耐心等待。"),
+        ("_[1-9]XXX!", "您前面还有很多位来电，请耐心等待。"),
+    ],
+)
+def test_each_position_says_the_callers_ahead_in_mandarin(
+    layout: Layout, extension: str, sentence: str
+) -> None:
+    assert said(played(layout)[extension]) == sentence
+
+
+def test_number_pieces_end_without_the_synthesiser_pause(layout: Layout) -> None:
+    """Pieces are played back to back: "二 十 三" must not sound like three sentences."""
+    with wave.open(str(layout.prompts / "hotline-num-3.wav")) as wav:
+        frames = wav.readframes(wav.getnframes())
+        rate = wav.getframerate()
+    samples = memoryview(frames).cast("h")
+    last_loud = max(i for i, s in enumerate(samples) if abs(s) > 300)
+    assert (len(samples) - last_loud) / rate < 0.12
+    assert len(samples) / rate < 0.45
