@@ -23,6 +23,7 @@ from agent_gateway.desk_http import DeskHttp
 from agent_gateway.desk_orders import DeskOrders
 from agent_gateway.desk_service import DeskService
 from agent_gateway.server import GatewayServer
+from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.api import create_app as create_crm_app
 from crm.db.engine import SessionFactory, create_engine, session_factory
@@ -98,7 +99,10 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
     async with AsyncExitStack() as stack:
         url = settings.redis.url
         if not url:
-            server = RedisProcess(settings.redis.port, settings.state_dir / "redis")
+            server = RedisProcess(
+                settings.redis.port, settings.state_dir / "redis",
+                password=settings.redis.password.get_secret_value(),
+            )  # fmt: skip
             await stack.enter_async_context(server)
             url = server.url
         client = Redis.from_url(url)
@@ -116,6 +120,7 @@ async def running_hotline(
 ) -> AsyncIterator[Hotline]:
     """Everything up and connected on entry; everything stopped on exit (`commands=False`:
     no command executor, for tests that run their own)."""
+    settings = resolve_secrets(settings)  # Hotline.settings carries the secrets in use
     layout = layout_for(settings)
     write_config(settings, layout)
     build_sounds(layout)

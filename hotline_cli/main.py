@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from config.secrets import resolve_secrets
 from config.settings import Settings, SettingsError, load_settings
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import Layout, layout_for, write_config
@@ -23,7 +24,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_config_render(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = resolve_secrets(_settings(args))
     layout = Layout(args.out) if args.out else layout_for(settings)
     for path in write_config(settings, layout):
         print(path)

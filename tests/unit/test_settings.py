@@ -25,9 +25,10 @@ def test_settings_are_frozen() -> None:
 
 
 def test_environment_overrides_and_secret_stays_hidden() -> None:
-    s = load_settings(environ={"HOTLINE_AMI__SECRET": "t0p", "HOTLINE_SIP__PORT": "5099"})
-    assert s.ami.secret.get_secret_value() == "t0p" and s.sip.port == 5099
-    assert "t0p" not in repr(s) and "t0p" not in str(s.model_dump())
+    secret = "t0p-secret-of-the-env"
+    s = load_settings(environ={"HOTLINE_AMI__SECRET": secret, "HOTLINE_SIP__PORT": "5099"})
+    assert s.ami.secret.get_secret_value() == secret and s.sip.port == 5099
+    assert secret not in repr(s) and secret not in str(s.model_dump())
 
 
 def test_overflow_seats_get_penalty_one() -> None:
@@ -81,3 +82,28 @@ def test_unreadable_file_is_a_settings_error(tmp_path: Path) -> None:
     bad.write_text("[sip\nport = ", encoding="utf-8")
     with pytest.raises(SettingsError, match="cannot read settings file"):
         load_settings(bad, environ={})
+
+
+@pytest.mark.parametrize(
+    ("key", "environ"),
+    [
+        ("ami.secret", {"HOTLINE_AMI__SECRET": "change-me-in-env"}),
+        ("gateway.secret", {"HOTLINE_GATEWAY__SECRET": "change-me-in-env"}),
+        ("gateway.secret", {"HOTLINE_GATEWAY__SECRET": "short-secret"}),
+        ("redis.password", {"HOTLINE_REDIS__PASSWORD": "fifteen-chars!!"}),
+        ("ami.secret", {"HOTLINE_AMI__SECRET": "a long secret with blanks"}),
+        ("ami.secret", {"HOTLINE_AMI__SECRET": "long-enough;but-a-comment"}),
+    ],
+)
+def test_placeholder_short_or_unrenderable_secrets_are_refused(
+    key: str, environ: dict[str, str]
+) -> None:
+    with pytest.raises(SettingsError, match=key):
+        load_settings(environ=environ)
+
+
+def test_a_placeholder_phone_password_is_refused() -> None:
+    agent = {"extension": "1001", "name": "王芳", "contact": "sip:1001@127.0.0.1:5071",
+             "sip_password": "change-me-in-env"}  # fmt: skip
+    with pytest.raises(SettingsError, match="agents.0.sip_password"):
+        parse_settings({"agents": [agent]})
