@@ -24,6 +24,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from agent_gateway.bus import Bus, BusMessage
+from agent_gateway.command_seal import seal_key
 from agent_gateway.hub import Hub
 from agent_gateway.ratelimit import RateLimiter
 from agent_gateway.session import CLOSE_TIMEOUT_S, Session
@@ -182,8 +183,9 @@ class GatewayServer:
         limiter = RateLimiter(rate, rate, ABUSE_FACTOR * rate, time.monotonic())
         try:
             session = Session(
-                ws, admitted.claims, self.bus, self.redis, subscriber, limiter, self.settle
-            )
+                ws, admitted.claims, self.bus, self.redis, subscriber, limiter, self.settle,
+                seal_key=seal_key(self.secret),
+            )  # fmt: skip
             await session.run(admitted.last_seq)
         finally:
             self.hub.unsubscribe(subscriber)

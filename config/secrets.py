@@ -57,9 +57,7 @@ def resolve_secrets(settings: Settings) -> Settings:
     agents = tuple(
         agent.model_copy(
             update={
-                "sip_password": _or_stored(
-                    agent.sip_password, directory, f"sip-{agent.extension}"
-                )
+                "sip_password": _or_stored(agent.sip_password, directory, f"sip-{agent.extension}")
             }
         )
         for agent in settings.agents

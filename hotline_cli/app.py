@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_gateway.bus import Bus
+from agent_gateway.command_seal import seal_key
 from agent_gateway.commands import CommandExecutor
 from agent_gateway.desk_http import DeskHttp
 from agent_gateway.desk_orders import DeskOrders
@@ -176,6 +177,7 @@ async def running_hotline(
             executor = CommandExecutor(
                 bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS,
                 settings.gateway.command_max_age_s,
+                seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
             )  # fmt: skip
             await stack.enter_async_context(tasks.supervised("agent commands", executor.run))
         swept = TaskHealth()  # counts failed sweeps too, which do not end the task

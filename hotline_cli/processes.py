@@ -15,7 +15,6 @@ import signal
 import time
 from pathlib import Path
 from types import TracebackType
-
 from urllib.parse import quote
 
 from redis.asyncio import Redis

@@ -105,5 +105,5 @@ def test_placeholder_short_or_unrenderable_secrets_are_refused(
 def test_a_placeholder_phone_password_is_refused() -> None:
     agent = {"extension": "1001", "name": "王芳", "contact": "sip:1001@127.0.0.1:5071",
              "sip_password": "change-me-in-env"}  # fmt: skip
-    with pytest.raises(SettingsError, match="agents.0.sip_password"):
+    with pytest.raises(SettingsError, match=r"agents\.0\.sip_password"):
         parse_settings({"agents": [agent]})
