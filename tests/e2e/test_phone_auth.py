@@ -47,7 +47,6 @@ async def test_only_the_carriers_address_reaches_the_inbound_context(centre: Cen
 
 
 async def test_an_agent_phone_without_credentials_places_no_call(centre: Centre) -> None:
-    s = centre.hotline.settings
     for number in ("1002", "110"):  # a colleague, an emergency trunk
         result = await _unauthenticated(centre, ["1001"], number, "127.0.0.1")
         assert result.ok, result.errors
@@ -75,8 +74,10 @@ async def test_an_agent_phone_answering_the_challenge_places_its_call(centre: Ce
             await asyncio.sleep(0.1)
     result = await call
     assert result.ok, result.errors
-    async with asyncio.timeout(10):
-        while await _channels(centre):
+    async with asyncio.timeout(10):  # and the call ended in Asterisk
+        while True:
+            if not await _channels(centre):
+                break
             await asyncio.sleep(0.1)
 
 
