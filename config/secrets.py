@@ -31,14 +31,15 @@ def stored_secret(path: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _read(path)
+        return read_secret(path)
     value = secrets.token_urlsafe(GENERATED_BYTES)
     with os.fdopen(fd, "w", encoding="ascii") as file:
         file.write(value + "\n")
     return value
 
 
-def _read(path: Path) -> str:
+def read_secret(path: Path) -> str:
+    """A stored secret; refused if others can read the file or it holds too little."""
     if path.stat().st_mode & 0o077:
         raise SettingsError(f"{path} is readable by others: chmod 600 it (or delete it)")
     value = path.read_text(encoding="ascii").strip()

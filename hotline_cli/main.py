@@ -9,8 +9,9 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from config.secrets import resolve_secrets
+from config.secrets import resolve_secrets, secrets_dir
 from config.settings import Settings, SettingsError, load_settings
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import Layout, layout_for, write_config
@@ -65,6 +66,13 @@ async def _up(settings: Settings) -> None:
         print("stopping…", flush=True)
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=f":***@{parts.hostname}:{parts.port}").geturl()
+
+
 def describe(settings: Settings, redis_url: str) -> str:
     s = settings
     lines = [
@@ -76,8 +84,8 @@ def describe(settings: Settings, redis_url: str) -> str:
         f"  HTTP             http://{s.http.host}:{s.http.port}/health  /agent  /supervisor"
         f"  /api/openapi.json",
         f"  agent gateway    ws://{s.gateway.host}:{s.gateway.port}/",
-        f"  Redis            {redis_url}",
-        f"  state            {s.state_dir}",
+        f"  Redis            {_without_password(redis_url)}",
+        f"  state            {s.state_dir} (generated secrets in {secrets_dir(s.state_dir)})",
     ]
     for q in s.queues:
         members = ", ".join(
