@@ -9,8 +9,12 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from agent_gateway.server import RECHECK_S, run_gateway
+from config.secrets import read_secret, secrets_dir
+from config.settings import MIN_SECRET_CHARS, SettingsError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -20,7 +24,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument(
         "--secret-env",
-        required=True,
         metavar="NAME",
         help="environment variable holding the ticket secret (never on the command line)",
     )
@@ -29,6 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=RECHECK_S,
         help="how often connected users are checked against the backend's list (seconds)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="the backend's state directory: the ticket secret (without --secret-env) and the"
+        " private Redis's password (if --redis-url has none) are read from its secrets/",
     )
     parser.add_argument(
         "--origin",
@@ -48,14 +57,35 @@ async def _serve_until_signalled(args: argparse.Namespace, secret: bytes) -> Non
     await run_gateway(args.redis_url, args.host, args.port, secret, args.origin, args.recheck_s)
 
 
+def _secrets(args: argparse.Namespace) -> tuple[str, bytes]:
+    """The Redis URL with its password, and the ticket secret; exits naming what is missing."""
+    stored = secrets_dir(args.state_dir) if args.state_dir else None
+    try:
+        if args.secret_env:
+            secret = os.environ.get(args.secret_env, "")
+            if len(secret) < MIN_SECRET_CHARS:
+                sys.exit(f"the environment variable {args.secret_env} (the ticket secret) is"
+                         f" empty or shorter than {MIN_SECRET_CHARS} characters")  # fmt: skip
+        elif stored is not None:
+            secret = read_secret(stored / "gateway")
+        else:
+            sys.exit("give --secret-env NAME or --state-dir DIR for the ticket secret")
+        url = args.redis_url
+        parts = urlsplit(url)
+        if parts.password is None and stored is not None and (stored / "redis").exists():
+            password = quote(read_secret(stored / "redis"), safe="")
+            url = parts._replace(netloc=f":{password}@{parts.netloc}").geturl()
+    except (OSError, SettingsError) as exc:
+        sys.exit(f"cannot read the secrets: {exc}")
+    return url, secret.encode()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    secret = os.environ.get(args.secret_env, "")
-    if not secret:
-        sys.exit(f"the environment variable {args.secret_env} (the ticket secret) is empty")
+    args.redis_url, secret = _secrets(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(_serve_until_signalled(args, secret.encode()))
+        asyncio.run(_serve_until_signalled(args, secret))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Agent commands from the desktops, carried out in the backend through AMI and the CRM.
 
 Commands arrive on the bus's commands stream (the gateway already checked their shape and
-the sender's role). Each gets one `command_result` on the sender's topic: ok with a result,
-or the reason it failed. What a command changes (presence, the call) is confirmed by the
-Asterisk events that follow, not by the result.
+the sender's role, and sealed who sent it: a command without a valid seal is refused, since
+anything that can write to Redis could claim any user, role and extension). Each gets one
+`command_result` on the sender's topic: ok with a result, or the reason it failed. What a
+command changes (presence, the call) is confirmed by the Asterisk events that follow, not by
+the result.
 
 Each command is handled in isolation: whatever it raises becomes an `internal_error` result
 (logged with its traceback at once) and the command is acknowledged, so one bad command never
@@ -20,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent_gateway.bus import Bus, CommandEntry
+from agent_gateway.command_seal import BadSeal, check_seal
 from agent_gateway.desk_orders import DeskOrders, OrderRejected
 from agent_gateway.desk_service import DeskService
 from agent_gateway.presence import IllegalTransition, WrapUpDone
@@ -57,6 +60,8 @@ class CommandExecutor:
         agent_queues: Mapping[str, Sequence[tuple[str, int]]],
         transfer_context: str,
         max_age_s: float = 5.0,
+        *,
+        seal_key: bytes,
     ) -> None:
         self.bus = bus
         self.desk = desk
@@ -66,6 +71,7 @@ class CommandExecutor:
         self.agent_queues = agent_queues  # extension → (queue, penalty) it serves
         self.transfer_context = transfer_context
         self.max_age_s = max_age_s
+        self.seal_key = seal_key  # who sent a command is believed only under a gateway's seal
 
     async def run(self) -> None:
         """Carry out commands as they come, each acknowledged as soon as it was carried out
@@ -96,6 +102,7 @@ class CommandExecutor:
         name = command.get("name")
         extension = command.get("extension")
         try:
+            self._refuse_if_forged(command)
             self._refuse_if_expired(command)
             if not isinstance(extension, str) or extension not in self.agent_queues:
                 raise CommandFailed("no_extension", "this desktop is not an agent's desk")
@@ -115,6 +122,21 @@ class CommandExecutor:
             message = f"unexpected {type(exc).__name__} (logged); check what was done"
             return _failed(command_id, "internal_error", message)
         return CommandResult(id=command_id, ok=True, result=result)
+
+    def _refuse_if_forged(self, command: Mapping[str, Any]) -> None:
+        """Only a gateway that verified the sender's ticket can seal a command: one written
+        into Redis by anything else claims an identity nobody checked."""
+        try:
+            check_seal(self.seal_key, command)
+        except BadSeal as exc:
+            log.error(
+                "command %s refused, its sender unproven (%s): user %r, role %r, extension %r",
+                _command_id(command), exc, command.get("user_id"), command.get("role"),
+                command.get("extension"),
+            )  # fmt: skip
+            raise CommandFailed("forbidden", f"not carried out: {exc}") from None
+        if command.get("role") != "agent":
+            raise CommandFailed("forbidden", "only an agent's desk sends agent commands")
 
     def _refuse_if_expired(self, command: Mapping[str, Any]) -> None:
         submitted = command.get("gateway_ts")

@@ -26,6 +26,7 @@ from websockets.http11 import Request, Response
 
 from agent_gateway.admission import claim_ticket, desk_user_generation, desk_users
 from agent_gateway.bus import Bus, BusMessage
+from agent_gateway.command_seal import seal_key
 from agent_gateway.hub import Hub
 from agent_gateway.ratelimit import RateLimiter
 from agent_gateway.session import CLOSE_TIMEOUT_S, Session
@@ -221,8 +222,9 @@ class GatewayServer:
         rate = self.commands_per_second
         limiter = RateLimiter(rate, rate, ABUSE_FACTOR * rate, time.monotonic())
         session = Session(
-            ws, admitted.claims, self.bus, self.redis, subscriber, limiter, self.settle
-        )
+            ws, admitted.claims, self.bus, self.redis, subscriber, limiter, self.settle,
+            seal_key=seal_key(self.secret),
+        )  # fmt: skip
         self._sessions.add(session)
         try:
             await session.run(admitted.last_seq)

@@ -21,6 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from agent_gateway.bus import Bus, ResumeGap
+from agent_gateway.command_seal import sealed
 from agent_gateway.hub import Subscriber, encode_message
 from agent_gateway.protocol import (
     Command,
@@ -66,8 +67,11 @@ class Session:
         subscriber: Subscriber,
         limiter: RateLimiter,
         settle: Callable[[], Awaitable[None]],
+        *,
+        seal_key: bytes,
     ) -> None:
         self.ws = ws
+        self.seal_key = seal_key  # seals what this user sends: the executor trusts only that
         self.claims = claims
         self.bus = bus
         self.redis = redis
@@ -217,8 +221,7 @@ class Session:
                 ErrorCode.FORBIDDEN, f"a {self.claims.role} may not send agent commands", message.id
             )
         else:
-            await self.bus.submit_command(
-                {
+            await self.bus.submit_command(sealed(self.seal_key, {
                     "id": message.id,
                     "name": message.name,
                     "args": message.args.model_dump(mode="json"),
@@ -228,8 +231,7 @@ class Session:
                     "extension": self.claims.extension,
                     "reply_topic": agent_topic(str(self.claims.extension)),
                     "gateway_ts": time.time(),
-                }
-            )
+                }))  # fmt: skip
             log.info("%s: command %s %s submitted", self._who, message.name, message.id)
 
     async def _refuse(self, exc: ProtocolError) -> None:

@@ -36,6 +36,29 @@ class SettingsError(ValueError):
     """Settings that cannot run the centre; the message names each bad key."""
 
 
+# Secrets this repository shipped are known to every reader (shorter ones fail the length).
+PLACEHOLDER_SECRETS = frozenset({"change-me-in-env"})
+# Generated secrets are 32 url-safe characters; anything configured under 16 is a password a
+# person typed, guessable offline from one signed ticket or a captured digest.
+MIN_SECRET_CHARS = 16
+
+
+def _strong_secret(value: SecretStr) -> SecretStr:
+    """An empty secret means "generate one" (config/secrets.py); a configured one must be
+    neither a known placeholder nor short."""
+    text = value.get_secret_value()
+    if not text:
+        return value
+    if text.strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError("is a published placeholder: set your own or leave it empty")
+    if len(text) < MIN_SECRET_CHARS:
+        raise ValueError(f"is shorter than {MIN_SECRET_CHARS} characters")
+    if any(ch.isspace() or not ch.isprintable() or ch in ';"\\' for ch in text):
+        # Asterisk's config files end a value at ';' and trim blanks.
+        raise ValueError("must not contain blanks, control characters, ';', '\"' or '\\'")
+    return value
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -88,7 +111,9 @@ class Sip(Listener):
 class Ami(Listener):
     port: Port = 5038
     username: Name = "hotline"
-    secret: SecretStr = SecretStr("change-me-in-env")
+    secret: SecretStr = SecretStr("")  # empty: generated into state_dir/secrets
+
+    _check_secret = field_validator("secret")(_strong_secret)
 
 
 class Agi(Listener):
@@ -103,7 +128,7 @@ class Gateway(Listener):
     """The agent desktops' websocket gateway and the tickets that admit desktops to it."""
 
     port: Port = 8765
-    secret: SecretStr = SecretStr("change-me-in-env")
+    secret: SecretStr = SecretStr("")  # empty: generated into state_dir/secrets
     allowed_origins: tuple[str, ...] = ()  # besides the backend's own HTTP origin
     # A ticket admits one handshake within this many seconds of being issued.
     ticket_ttl_s: Annotated[int, Field(ge=5, le=600)] = 60
@@ -115,10 +140,15 @@ class Gateway(Listener):
     # A command that waited longer than this (the executor was down) is answered "expired".
     command_max_age_s: Annotated[float, Field(gt=0, le=300)] = 5.0
 
+    _check_secret = field_validator("secret")(_strong_secret)
+
 
 class Redis(_Frozen):
-    url: str = ""
+    url: str = ""  # an external Redis: its password goes in the URL
     port: Port = 6390
+    password: SecretStr = SecretStr("")  # the private Redis's; empty: generated
+
+    _check_secret = field_validator("password")(_strong_secret)
 
 
 class Database(_Frozen):
@@ -138,6 +168,10 @@ class Agent(_Frozen):
     name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     skills: tuple[Name, ...] = ()
     contact: Annotated[str, StringConstraints(pattern=r"^sip:[0-9A-Za-z]+@[0-9.]+:[0-9]+$")]
+    # The phone's digest password towards Asterisk; empty: generated per agent.
+    sip_password: SecretStr = SecretStr("")
+
+    _check_secret = field_validator("sip_password")(_strong_secret)
 
     @field_validator("contact")
     @classmethod

@@ -18,12 +18,14 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_gateway.bus import Bus
+from agent_gateway.command_seal import seal_key
 from agent_gateway.commands import CommandExecutor
 from agent_gateway.desk_http import DeskHttp
 from agent_gateway.desk_orders import DeskOrders
 from agent_gateway.desk_service import DeskService
 from agent_gateway.desk_users import DeskUsers
 from agent_gateway.server import GatewayServer
+from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.api import create_app as create_crm_app
 from crm.db.engine import SessionFactory, create_engine, session_factory
@@ -100,7 +102,10 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
     async with AsyncExitStack() as stack:
         url = settings.redis.url
         if not url:
-            server = RedisProcess(settings.redis.port, settings.state_dir / "redis")
+            server = RedisProcess(
+                settings.redis.port, settings.state_dir / "redis",
+                password=settings.redis.password.get_secret_value(),
+            )  # fmt: skip
             await stack.enter_async_context(server)
             url = server.url
         client = Redis.from_url(url)
@@ -118,6 +123,7 @@ async def running_hotline(
 ) -> AsyncIterator[Hotline]:
     """Everything up and connected on entry; everything stopped on exit (`commands=False`:
     no command executor, for tests that run their own)."""
+    settings = resolve_secrets(settings)  # Hotline.settings carries the secrets in use
     layout = layout_for(settings)
     write_config(settings, layout)
     build_sounds(layout)
@@ -173,6 +179,7 @@ async def running_hotline(
             executor = CommandExecutor(
                 bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS,
                 settings.gateway.command_max_age_s,
+                seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
             )  # fmt: skip
             await stack.enter_async_context(tasks.supervised("agent commands", executor.run))
         swept = TaskHealth()  # counts failed sweeps too, which do not end the task

@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from config.secrets import resolve_secrets, secrets_dir
 from config.settings import Settings, SettingsError, load_settings
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import Layout, layout_for, write_config
@@ -28,7 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_config_render(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = resolve_secrets(_settings(args))
     layout = Layout(args.out) if args.out else layout_for(settings)
     for path in write_config(settings, layout):
         print(path)
@@ -69,6 +71,13 @@ async def _up(settings: Settings) -> None:
         print("stopping…", flush=True)
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=f":***@{parts.hostname}:{parts.port}").geturl()
+
+
 def describe(settings: Settings, redis_url: str) -> str:
     s = settings
     lines = [
@@ -80,8 +89,8 @@ def describe(settings: Settings, redis_url: str) -> str:
         f"  HTTP             http://{s.http.host}:{s.http.port}/health  /agent  /supervisor"
         f"  /api/openapi.json",
         f"  agent gateway    ws://{s.gateway.host}:{s.gateway.port}/",
-        f"  Redis            {redis_url}",
-        f"  state            {s.state_dir}",
+        f"  Redis            {_without_password(redis_url)}",
+        f"  state            {s.state_dir} (generated secrets in {secrets_dir(s.state_dir)})",
     ]
     for q in s.queues:
         members = ", ".join(

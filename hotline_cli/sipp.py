@@ -173,6 +173,59 @@ async def place_calls(
 ) -> CallerResult:
     """Place one call per identity through SIPp and wait until all have ended."""
     scenario, injection, errors = _caller_files(workdir, plan, callers)
+    return await run_uac(
+        workdir, scenario, errors, target=target, service=service, source_ip=source_ip,
+        calls=len(callers), rate_per_s=rate_per_s, timeout_s=timeout_s,
+        extra_args=["-inf", str(injection)],
+    )  # fmt: skip
+
+
+def render_phone_call(user: str, talk_ms: int) -> str:
+    template = string.Template((SCENARIOS / "phone_call.xml").read_text(encoding="utf-8"))
+    return template.substitute(user=user, talk_ms=talk_ms)
+
+
+def _phone_call_files(workdir: Path, user: str, talk_ms: int) -> tuple[Path, Path]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    tag = next(_file_tags)
+    scenario = workdir / f"phone-call-{tag}.xml"
+    scenario.write_text(render_phone_call(user, talk_ms), encoding="utf-8")
+    return scenario, workdir / f"phone-call-{tag}.err"
+
+
+async def place_phone_call(
+    workdir: Path,
+    *,
+    target: str,
+    number: str,
+    user: str,
+    password: str,
+    source_ip: str = "127.0.0.1",
+    talk_ms: int = 3000,
+    timeout_s: float = 30.0,
+) -> CallerResult:
+    """An agent's phone calling `number`, answering Asterisk's digest challenge as `user`."""
+    scenario, errors = _phone_call_files(workdir, user, talk_ms)
+    return await run_uac(
+        workdir, scenario, errors, target=target, service=number,
+        source_ip=source_ip, timeout_s=timeout_s, extra_args=["-au", user, "-ap", password],
+    )  # fmt: skip
+
+
+async def run_uac(
+    workdir: Path,
+    scenario: Path,
+    errors: Path,
+    *,
+    target: str,
+    service: str,
+    source_ip: str,
+    calls: int = 1,
+    rate_per_s: float = 1.0,
+    timeout_s: float = 120.0,
+    extra_args: Sequence[str] = (),
+) -> CallerResult:
+    """Run SIPp as a client on `scenario` for `calls` calls and wait until all have ended."""
     rate_period_ms = 1000
     proc = _SippProcess(
         workdir,
@@ -182,8 +235,7 @@ async def place_calls(
             str(scenario),
             "-s",
             service,
-            "-inf",
-            str(injection),
+            *extra_args,
             "-i",
             source_ip,
             "-p",
@@ -193,13 +245,13 @@ async def place_calls(
             "-cp",
             str(free_udp_port()),
             "-m",
-            str(len(callers)),
+            str(calls),
             "-r",
             str(rate_per_s),
             "-rp",
             str(rate_period_ms),
             "-l",
-            str(max(1, len(callers))),
+            str(max(1, calls)),
             "-nostdin",
             "-timeout",
             f"{int(timeout_s)}s",

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from config.settings import Settings, Trunk
 from telephony.position_words import LAST_SAID_POSITION, position_words
 
@@ -120,6 +122,18 @@ AMI_EVENTS = (
     "ConfbridgeLeave",
     "UserEvent",
 )
+
+# The AMI user's classes: only what the backend uses (Asterisk grants an action to a user
+# holding any one of the classes it lists; `manager show command <Action>` shows them).
+# Events: system (FullyBooted starts the re-sync, Shutdown), call (channels, bridges, dials,
+# transfers, MixMonitor, ChanSpy, ConfBridge), agent (queue callers and members), user
+# (UserEvent), dialplan (VarSet of the IVR's variables).
+AMI_READ_CLASSES = ("system", "call", "agent", "user", "dialplan")
+# Actions: call (Hangup, BlindTransfer), agent (QueueAdd/QueueRemove/QueuePause), originate
+# (the position whispers), reporting (CoreShowChannels, whose other class is system).
+# QueueStatus and Ping need none. No system (restart, reload, shell via Originate), command
+# (any CLI command) or config (rewrite any file).
+AMI_WRITE_CLASSES = ("call", "agent", "originate", "reporting")
 
 # Channel variables the IVR sets; only their VarSet events are let through.
 CHANNEL_VARIABLE_PREFIX = "HOTLINE_"
@@ -238,12 +252,23 @@ def write_config(settings: Settings, layout: Layout) -> list[Path]:
         layout.moh,
     ):
         directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(layout.etc, 0o700)
     written = []
     for name, text in render(settings, layout).items():
-        path = layout.etc / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
+        written.append(_write_private(layout.etc / name, text))
     return written
+
+
+def _write_private(path: Path, text: str) -> Path:
+    """Write a file only its owner may read (manager.conf and pjsip.conf hold secrets),
+    replacing the old one at once so Asterisk never reads half a file."""
+    partial = path.with_name(f".{path.name}.new")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.chmod(partial, 0o600)  # a partial file left by a crash kept its old mode
+    os.replace(partial, path)
+    return path
 
 
 # Stasis messages nothing here reads (no AMI event we consume, no module we load needs them;
@@ -320,6 +345,14 @@ def _logger_conf() -> str:
     )
 
 
+def _secret(value: SecretStr, key: str) -> str:
+    """A secret to render: never an empty one (settings not passed through resolve_secrets)."""
+    text = value.get_secret_value()
+    if not text:
+        raise ValueError(f"{key} is empty: resolve the settings' secrets first")
+    return text
+
+
 def _manager_conf(settings: Settings) -> str:
     ami = settings.ami
     events = "|".join(AMI_EVENTS)
@@ -335,13 +368,11 @@ def _manager_conf(settings: Settings) -> str:
         "authlimit = 10",
     ) + _section(
         ami.username,
-        f"secret = {ami.secret.get_secret_value()}",
+        f"secret = {_secret(ami.secret, 'ami.secret')}",
         "deny = 0.0.0.0/0.0.0.0",
         "permit = 127.0.0.0/255.0.0.0",
-        # read: the call/agent/system classes carry our events; reporting lists channels.
-        "read = system,call,agent,user,dialplan,reporting",
-        # write: queue members and originate/redirect; system for reload; no command/config.
-        "write = system,call,agent,originate,reporting",
+        f"read = {','.join(AMI_READ_CLASSES)}",
+        f"write = {','.join(AMI_WRITE_CLASSES)}",
         "writetimeout = 1000",
         f"eventfilter = ^Event: ({events})[[:space:]]",
         f"eventfilter = ^Event: VarSet[[:space:]].*Variable: {CHANNEL_VARIABLE_PREFIX}",
@@ -356,10 +387,14 @@ def _pjsip_conf(settings: Settings) -> str:
         "protocol = udp",
         f"bind = {settings.sip.host}:{settings.sip.port}",
     )
+    # Requests are matched to an endpoint by source address first, then by the From user
+    # (agents only); nothing else gets an endpoint, and there is no anonymous one.
+    out += _section("global", "type = global", "endpoint_identifier_order = ip,username")
     out += _section(
         "carrier",
         "type = endpoint",
         f"context = {CONTEXT_INBOUND}",
+        "identify_by = ip",  # never by a From user "carrier" from anywhere else
         *codecs,
         "direct_media = no",
         "rtp_symmetric = yes",
@@ -382,6 +417,16 @@ def _pjsip_conf(settings: Settings) -> str:
             "dtmf_mode = rfc4733",
             f"aors = {agent.extension}",
             f'callerid = "{agent.name}" <{agent.extension}>',
+            "identify_by = username",
+            # Every request from the phone is challenged (Asterisk calling it is not).
+            f"auth = {agent.extension}-auth",
+        )
+        out += _section(
+            f"{agent.extension}-auth",
+            "type = auth",
+            "auth_type = userpass",
+            f"username = {agent.extension}",
+            f"password = {_secret(agent.sip_password, f'agents.{agent.extension}.sip_password')}",
         )
         out += _section(
             agent.extension, "type = aor", f"contact = {agent.contact}", "max_contacts = 1"
@@ -393,6 +438,7 @@ def _pjsip_conf(settings: Settings) -> str:
                 name,
                 "type = endpoint",
                 f"context = {CONTEXT_TRUNK_IN}",
+                "identify_by = ip",  # no identify section: nothing reaches it
                 *codecs,
                 "direct_media = no",
                 "rtp_symmetric = yes",

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
@@ -43,7 +44,7 @@ def e2e_settings(
     announce_position: bool = True,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
-    replaces the packaged 110/119/120 trunks)."""
+    replaces the packaged 110/119/120 trunks), with the secrets generated there."""
     rtp = 30000 + secrets.randbelow(300) * 100
     agents = [
         {
@@ -54,7 +55,7 @@ def e2e_settings(
         }
         for ext, name, skills in AGENTS
     ]
-    return load_settings(
+    return resolve_secrets(load_settings(
         overrides={
             "paths": {"state_dir": str(state_dir)},
             "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 99},
@@ -91,7 +92,7 @@ def e2e_settings(
                 "choice_timeout_ms": 2000,
             },
         }
-    )
+    ))
 
 
 @dataclass

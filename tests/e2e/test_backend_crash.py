@@ -30,7 +30,7 @@ state_dir = "{tmp / 'state'}"
 port = {free_udp_port()}
 [ami]
 port = {free_tcp_port()}
-secret = "crash-test"
+secret = "crash-test-ami-secret"
 [agi]
 port = {free_tcp_port()}
 [http]

@@ -21,6 +21,7 @@ import pytest
 from redis.exceptions import ResponseError
 from websockets.asyncio.client import connect
 
+from agent_gateway.command_seal import seal_key, sealed
 from agent_gateway.commands import CommandExecutor
 from agent_gateway.desk_orders import DeskOrders
 from agent_gateway.protocol import agent_topic
@@ -48,6 +49,7 @@ async def executor(centre: Centre) -> AsyncIterator[TaskHealth]:
     commands = CommandExecutor(
         h.bus, h.desk, h.ami, h.tracker, DeskOrders(h.sessions, s.centre.code),
         s.agent_queues(), CONTEXT_AGENTS, s.gateway.command_max_age_s,
+        seal_key=_seal_key(centre),
     )  # fmt: skip
     async with Tasks().supervised("agent commands", commands.run) as health:
         yield health
@@ -86,13 +88,22 @@ async def _member(centre: Centre, extension: str) -> dict[str, str]:
     return member
 
 
-async def _put_on_stream(centre: Centre, command_id: str, name: str, **args: Any) -> str:
-    """A command straight on the commands stream, as a buggy gateway could write it."""
+def _seal_key(centre: Centre) -> bytes:
+    return seal_key(centre.hotline.settings.gateway.secret.get_secret_value().encode())
+
+
+async def _put_on_stream(
+    centre: Centre, command_id: str, name: str, *, seal: bool = True, **args: Any
+) -> str:
+    """A command straight on the commands stream, as a buggy gateway could write it (sealed),
+    or anything else that can write to Redis (`seal=False`)."""
     command = {
         "id": command_id, "name": name, "args": args, "user_id": 1, "user_name": "王芳",
         "role": "agent", "extension": "1001", "reply_topic": agent_topic("1001"),
         "gateway_ts": time.time(),
     }  # fmt: skip
+    if seal:
+        command = sealed(_seal_key(centre), command)
     bus = centre.hotline.bus
     entry_id: Any = await bus.redis.xadd(bus.commands_stream, {"command": json.dumps(command)})
     return str(entry_id.decode())
@@ -188,3 +199,23 @@ async def test_a_command_that_waited_past_its_age_limit_is_expired_not_carried_o
         fresh = await desk.command("pause", reason="会议")
         assert fresh["ok"], fresh  # a fresh one is carried out
         await _paused_in_asterisk(centre, desk, "会议")
+
+
+async def test_a_command_written_into_redis_with_an_unproven_sender_is_refused(
+    centre: Centre, desk: Desktop, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with executor(centre) as health:
+        await _put_on_stream(centre, "forged-1", "pause", seal=False, reason="冒充")
+        forged = await desk.wait_for("command_result", id="forged-1")
+        assert forged["ok"] is False and forged["error"]["code"] == "forbidden", forged
+        assert "no seal" in forged["error"]["message"]
+        await _none_pending(centre)
+        member = await _member(centre, "1001")
+        assert member["Paused"] == "0", member  # Asterisk: nothing happened
+        assert (await desk.command("pause", reason="会议"))["ok"]  # a sealed one is
+        await _paused_in_asterisk(centre, desk, "会议")
+        assert health == TaskHealth()
+    assert any(
+        r.levelname == "ERROR" and "forged-1" in r.getMessage() and "unproven" in r.getMessage()
+        for r in caplog.records
+    )

@@ -24,7 +24,6 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         **os.environ,
         "HOTLINE_SIP__PORT": str(free_udp_port()),
         "HOTLINE_AMI__PORT": str(free_tcp_port()),
-        "HOTLINE_AMI__SECRET": "up-test-secret",
         "HOTLINE_AGI__PORT": str(free_tcp_port()),
         "HOTLINE_HTTP__PORT": str(http),
         "HOTLINE_REDIS__PORT": str(free_tcp_port()),
@@ -53,6 +52,15 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
             for name in ("ami consumer", "desk outbox writer", "agent commands",
                          "supervision sweeps", "queue positions", "desk users")
         }  # fmt: skip
+        # Nothing configured a secret: each was generated, private, and is the one in use.
+        for name in ("ami", "gateway", "redis", "sip-1001"):
+            mode = (tmp_path / "secrets" / name).stat().st_mode & 0o777
+            assert mode == 0o600, name
+        ami_secret = (tmp_path / "secrets" / "ami").read_text().strip()
+        manager = (tmp_path / "asterisk" / "etc" / "manager.conf").read_text()
+        assert f"secret = {ami_secret}\n" in manager  # and AMI is connected with it (above)
+        redis_password = (tmp_path / "secrets" / "redis").read_text().strip()
+        assert ami_secret not in text and redis_password not in text  # never printed
         pid_file = tmp_path / "asterisk" / "run" / "asterisk.pid"
         asterisk_pid = int((await asyncio.to_thread(pid_file.read_text)).strip())
     finally:

@@ -87,6 +87,27 @@ async def test_private_redis_persists_across_a_kill(tmp_path: Path) -> None:
         await client.aclose()
 
 
+async def test_the_private_redis_refuses_clients_without_its_password(tmp_path: Path) -> None:
+    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
+    async with server:
+        import redis.asyncio as aioredis
+        from redis.exceptions import AuthenticationError
+
+        anonymous = aioredis.from_url(f"redis://{server.host}:{server.port}/0")
+        with pytest.raises(AuthenticationError):
+            await anonymous.get("hotline:presence")  # NOAUTH
+        await anonymous.aclose()
+        wrong = aioredis.from_url(f"redis://:not-the-password@{server.host}:{server.port}/0")
+        with pytest.raises(AuthenticationError):
+            await wrong.ping()
+        await wrong.aclose()
+        client = aioredis.from_url(server.url)
+        assert await client.ping()
+        await client.aclose()
+        assert server.password not in " ".join(server.command())  # not on the command line
+        assert server.config_file.stat().st_mode & 0o777 == 0o600
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hotline_cli.main", *args],

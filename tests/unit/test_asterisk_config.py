@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
 from telephony.asterisk_config import (
     AMI_EVENTS,
@@ -20,9 +21,14 @@ from telephony.asterisk_config import (
 LAYOUT = Layout(Path("/srv/hotline/asterisk"))
 
 
+AMI_SECRET = "s3cret-from-the-env"
+
+
 @pytest.fixture(scope="module")
-def settings() -> Settings:
-    return load_settings(environ={"HOTLINE_AMI__SECRET": "s3cret-from-env"})
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    state = tmp_path_factory.mktemp("state")
+    environ = {"HOTLINE_AMI__SECRET": AMI_SECRET, "HOTLINE_PATHS__STATE_DIR": str(state)}
+    return resolve_secrets(load_settings(environ=environ))
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +58,7 @@ def test_manager_is_least_privilege_on_loopback(files: dict[str, str]) -> None:
     text = files["manager.conf"]
     assert "bindaddr = 127.0.0.1" in text and "timestampevents = yes" in text
     assert "deny = 0.0.0.0/0.0.0.0" in text and "permit = 127.0.0.0/255.0.0.0" in text
-    assert "secret = s3cret-from-env" in text
-    write = re.search(r"^write = (.+)$", text, re.M)
-    assert write and not {"command", "config", "all"} & set(write.group(1).split(","))
+    assert f"secret = {AMI_SECRET}" in text
     filters = re.findall(r"^eventfilter = (.+)$", text, re.M)
     assert len(filters) == 2
     assert all(name in filters[0] for name in AMI_EVENTS)
@@ -126,3 +130,52 @@ def test_write_config_creates_directories(tmp_path: Path, settings: Settings) ->
     assert {p.name for p in written} == set(render(settings, layout))
     for directory in (layout.run, layout.log, layout.monitor, layout.moh, layout.lib):
         assert directory.is_dir()
+
+
+def _classes(text: str, key: str) -> set[str]:
+    (value,) = re.findall(rf"^{key} = (.+)$", text, re.M)
+    return set(value.split(","))
+
+
+def test_the_ami_user_holds_only_the_classes_the_backend_uses(files: dict[str, str]) -> None:
+    """Hangup/BlindTransfer need call, queue members agent, the position whispers originate,
+    CoreShowChannels reporting (Asterisk 16's `manager show command`); nothing grants system,
+    command or config, each of which reaches beyond calls (restart, CLI, rewriting files)."""
+    text = files["manager.conf"]
+    assert _classes(text, "write") == {"call", "agent", "originate", "reporting"}
+    # system is read only: FullyBooted (the re-sync waits for it) and Shutdown are system events.
+    assert _classes(text, "read") == {"system", "call", "agent", "user", "dialplan"}
+
+
+def test_agent_phones_must_authenticate_and_only_the_carrier_reaches_the_inbound_context(
+    files: dict[str, str], settings: Settings
+) -> None:
+    sections = re.findall(r"^\[([^\]]+)\]\n((?:.+\n)+)", files["pjsip.conf"], re.M)
+    endpoints = {name: body for name, body in sections if "type = endpoint" in body}
+    auths = {name: body for name, body in sections if "type = auth" in body}
+    inbound = [name for name, body in endpoints.items() if "context = hotline-inbound" in body]
+    assert inbound == ["carrier"] and "identify_by = ip\n" in endpoints["carrier"]
+    assert "endpoint_identifier_order = ip,username\n" in dict(sections)["global"]
+    for agent in settings.agents:
+        auth = auths[f"{agent.extension}-auth"]
+        assert f"auth = {agent.extension}-auth" in endpoints[agent.extension]
+        password = agent.sip_password.get_secret_value()
+        assert len(password) >= 16 and f"password = {password}\n" in auth
+        assert f"username = {agent.extension}\n" in auth
+    passwords = {a.sip_password.get_secret_value() for a in settings.agents}
+    assert len(passwords) == len(settings.agents)  # one per phone
+
+
+def test_files_holding_secrets_are_readable_by_their_owner_only(
+    tmp_path: Path, settings: Settings
+) -> None:
+    layout = Layout(tmp_path / "asterisk")
+    layout.etc.mkdir(parents=True)
+    (layout.etc / "manager.conf").write_text("old")  # left world-readable by an older version
+    (layout.etc / "manager.conf").chmod(0o644)
+    write_config(settings, layout)
+    assert layout.etc.stat().st_mode & 0o777 == 0o700
+    for name in ("manager.conf", "pjsip.conf"):
+        path = layout.etc / name
+        assert path.stat().st_mode & 0o777 == 0o600, name
+    assert AMI_SECRET in (layout.etc / "manager.conf").read_text()

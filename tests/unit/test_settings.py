@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pydantic
@@ -25,9 +26,10 @@ def test_settings_are_frozen() -> None:
 
 
 def test_environment_overrides_and_secret_stays_hidden() -> None:
-    s = load_settings(environ={"HOTLINE_AMI__SECRET": "t0p", "HOTLINE_SIP__PORT": "5099"})
-    assert s.ami.secret.get_secret_value() == "t0p" and s.sip.port == 5099
-    assert "t0p" not in repr(s) and "t0p" not in str(s.model_dump())
+    secret = "t0p-secret-of-the-env"
+    s = load_settings(environ={"HOTLINE_AMI__SECRET": secret, "HOTLINE_SIP__PORT": "5099"})
+    assert s.ami.secret.get_secret_value() == secret and s.sip.port == 5099
+    assert secret not in repr(s) and secret not in str(s.model_dump())
 
 
 def test_overflow_seats_get_penalty_one() -> None:
@@ -87,3 +89,28 @@ def test_desktop_tickets_live_about_a_minute() -> None:
     """A leaked ticket (it travels in a URL) is worth a minute, once; the issue asks for it."""
     assert load_settings(environ={}).gateway.ticket_ttl_s <= 60
     assert Gateway().ticket_ttl_s <= 60  # also where a settings file says nothing
+
+
+@pytest.mark.parametrize(
+    ("key", "environ", "why"),
+    [
+        ("ami.secret", {"HOTLINE_AMI__SECRET": "change-me-in-env"}, "placeholder"),
+        ("gateway.secret", {"HOTLINE_GATEWAY__SECRET": "change-me-in-env"}, "placeholder"),
+        ("gateway.secret", {"HOTLINE_GATEWAY__SECRET": "short-secret"}, "shorter than 16"),
+        ("redis.password", {"HOTLINE_REDIS__PASSWORD": "fifteen-chars!!"}, "shorter than 16"),
+        ("ami.secret", {"HOTLINE_AMI__SECRET": "a long secret with blanks"}, "blanks"),
+        ("ami.secret", {"HOTLINE_AMI__SECRET": "long-enough;but-a-comment"}, "';'"),
+    ],
+)
+def test_placeholder_short_or_unrenderable_secrets_are_refused(
+    key: str, environ: dict[str, str], why: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"{re.escape(key)}: [^;]*{re.escape(why)}"):
+        load_settings(environ=environ)
+
+
+def test_a_placeholder_phone_password_is_refused() -> None:
+    agent = {"extension": "1001", "name": "王芳", "contact": "sip:1001@127.0.0.1:5071",
+             "sip_password": "change-me-in-env"}  # fmt: skip
+    with pytest.raises(SettingsError, match=r"agents\.0\.sip_password: is a published placeholder"):
+        parse_settings({"agents": [agent]})
