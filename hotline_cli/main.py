@@ -86,17 +86,21 @@ def describe(settings: Settings, redis_url: str) -> str:
     return "\n".join(lines)
 
 
-async def _add_user(settings: Settings, name: str, role: str) -> str:
+async def _add_user(settings: Settings, name: str, role: str, unit_code: str | None) -> str:
     from crm.db.engine import create_engine, session_factory
     from crm.db.migrate import migrate
     from crm.domain.enums import Role
-    from crm.repo.directory import create_user
+    from crm.repo.directory import create_user, unit_by_code
 
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
         async with session_factory(engine)() as session, session.begin():
-            user, token = await create_user(session, name, Role(role), None)
+            unit = await unit_by_code(session, unit_code) if unit_code is not None else None
+            if unit_code is not None and unit is None:
+                raise SystemExit(f"hotline: no unit with code {unit_code}")
+            unit_id = unit.id if unit is not None else None
+            user, token = await create_user(session, name, Role(role), unit_id)
             return f"user {user.id} {name} ({role}); bearer token (shown once): {token}"
     finally:
         await engine.dispose()
@@ -104,7 +108,10 @@ async def _add_user(settings: Settings, name: str, role: str) -> str:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     """The first admin (and any desk user) without going through the API."""
-    print(asyncio.run(_add_user(_settings(args), args.name, args.role)))
+    if args.role == "handler" and args.unit is None:
+        # a handler sees only its unit's orders: without one it would see nothing
+        raise SystemExit("hotline: a department handler belongs to a unit: give --unit CODE")
+    print(asyncio.run(_add_user(_settings(args), args.name, args.role, args.unit)))
     return 0
 
 
@@ -148,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_sub.add_parser("add", help="add a user and print its bearer token once")
     add.add_argument("name")
     add.add_argument("--role", choices=("agent", "supervisor", "handler", "admin"), default="agent")
+    add.add_argument("--unit", metavar="CODE", help="the unit's code (required for handlers)")
     add.set_defaults(func=cmd_user_add)
 
     sub.add_parser("up", help="start Asterisk, Redis and the backend").set_defaults(func=cmd_up)

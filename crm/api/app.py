@@ -1,5 +1,7 @@
 """`create_app`: the CRM's aiohttp application, mountable by the wiring root."""
 
+from collections.abc import Iterable
+
 from aiohttp import web
 
 from crm.api import admin, openapi, orders
@@ -35,12 +37,15 @@ def create_app(
     clock: Clock = utc_now,
     segmenter: Segmenter | None = None,
     cache_ttl_s: float = CACHE_TTL_S,
+    documented: Iterable[openapi.Operation] = (),
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
     The schema must already be migrated (crm.db.migrate.migrate). `clock` and `segmenter`
     exist so tests can fix the time and share one jieba dictionary. `cache_ttl_s` bounds how
     long a token or calendar change made outside this app goes unseen (0 turns caching off).
+    `documented` describes the routes the caller mounts beside the CRM's, for the OpenAPI
+    document.
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -53,7 +58,7 @@ def create_app(
     app[SEGMENTER] = LazySegmenter(segmenter)
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
     app[CALENDAR] = CalendarCache(cache_ttl_s)
-    document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION)
+    document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION, documented)
 
     async def serve_openapi(_request: web.Request) -> web.Response:
         return web.json_response(document)
