@@ -9,9 +9,9 @@ database. Every text field is one of two shared types, `Line` or `Prose` (see `c
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
-from crm.api.text import Line, Prose
+from crm.api.text import Line, Prose, iso_day
 from crm.domain import commands as c
 from crm.domain.enums import (
     Action,
@@ -35,7 +35,9 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # a day later or the China-local midnight before still exists.
 MIN_DAY, MAX_DAY = date(1900, 1, 1), date(2199, 12, 31)
 Day = Annotated[
-    date, Field(ge=MIN_DAY, le=MAX_DAY, description="between 1900-01-01 and 2199-12-31")
+    date,
+    Field(ge=MIN_DAY, le=MAX_DAY, description="between 1900-01-01 and 2199-12-31"),
+    BeforeValidator(iso_day),
 ]
 # Calendar years admins may enter (the years the calendar query may ask for).
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -43,6 +45,7 @@ CalendarDay = Annotated[
     date,
     Field(ge=date(MIN_YEAR, 1, 1), le=date(MAX_YEAR, 12, 31),
           description="between 2000-01-01 and 2100-12-31"),
+    BeforeValidator(iso_day),
 ]  # fmt: skip
 
 Note = Annotated[Prose, Field(max_length=2000)]

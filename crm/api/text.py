@@ -6,10 +6,12 @@ exports and desktops. So C0 controls, DEL and C1 controls are refused with a 400
 field on both databases. `Prose` (an order's text, notes, reasons, results) may span lines and
 keeps TAB, LF and CR; `Line` (names, places, codes, keywords) keeps none of them.
 
-Surrounding whitespace is trimmed (a blank required text is refused), as before.
+Surrounding whitespace is trimmed (a blank required text is refused), as before. Dates are
+read as YYYY-MM-DD only.
 """
 
 import re
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, StringConstraints
@@ -19,6 +21,7 @@ _LINE_FORBIDDEN = "\\x00-\\x1f\\x7f-\\x9f"
 _PROSE_FORBIDDEN = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
 LINE_PATTERN = f"^[^{_LINE_FORBIDDEN}]*$"
 PROSE_PATTERN = f"^[^{_PROSE_FORBIDDEN}]*$"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LINE_BAD = re.compile(f"[{_LINE_FORBIDDEN}]")
 _PROSE_BAD = re.compile(f"[{_PROSE_FORBIDDEN}]")
 
@@ -52,3 +55,15 @@ Prose = Annotated[
     StringConstraints(pattern=PROSE_PATTERN),
     BeforeValidator(_checker(_PROSE_BAD, "text; tab and line breaks are fine")),
 ]
+
+
+def iso_day(value: Any) -> Any:
+    """A date is written YYYY-MM-DD: pydantic alone would read "0" as a Unix timestamp."""
+    if not isinstance(value, str):
+        return value  # the date validator refuses it (strict)
+    try:
+        if _ISO_DAY.fullmatch(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD (a real day)")
