@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -92,7 +93,7 @@ class DeskOrders:
         fields.setdefault("caller_name", call.caller_name[:MAX_ORDER_NAME])
         fields["calls"] = [{"linkedid": call.linkedid, "recording": call.recording}]
         try:
-            body = OrderIn.model_validate(fields)
+            body = OrderIn.model_validate_json(json.dumps(fields))  # strict, JSON semantics
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_input=False)[0]
             raise OrderRejected(".".join(map(str, first["loc"])) or "order", first["msg"]) from None

@@ -30,6 +30,7 @@ from config.settings import Settings
 from crm.api import create_app as create_crm_app
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
+from hotline_cli.http_doc import DOCUMENTED
 from hotline_cli.processes import AsteriskProcess, RedisProcess
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import add_status_routes
@@ -204,8 +205,9 @@ async def running_hotline(
         )  # fmt: skip
         if http:
             app = create_crm_app(
-                sessions, centre_code=settings.centre.code, users_changed=desk_users.changed
-            )
+                sessions, centre_code=settings.centre.code, users_changed=desk_users.changed,
+                documented=DOCUMENTED,
+            )  # fmt: skip
             add_status_routes(app, service, tasks)
             DeskHttp(
                 sessions, redis, secret, {a.extension for a in settings.agents},

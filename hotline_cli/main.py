@@ -144,12 +144,20 @@ CUT_OFF = "its open desktops are closed within seconds"
 def cmd_user_add(args: argparse.Namespace) -> int:
     """The first admin (and any desk user) without going through the API."""
     from crm.domain.enums import Role
+    from crm.repo.directory import unit_by_code
     from crm.usecases.users import add_user
 
     extension = _configured_agent(args, args.agent)
+    if args.role == "handler" and args.unit is None:
+        # a handler sees only its unit's orders: without one it would see nothing
+        raise SystemExit("hotline: a department handler belongs to a unit: give --unit CODE")
 
     async def work(session: AsyncSession, now: datetime) -> str:
-        user, token = await add_user(session, None, now, args.name, Role(args.role), None,
+        unit = await unit_by_code(session, args.unit) if args.unit is not None else None
+        if args.unit is not None and unit is None:
+            raise SystemExit(f"hotline: no unit with code {args.unit}")
+        unit_id = unit.id if unit is not None else None
+        user, token = await add_user(session, None, now, args.name, Role(args.role), unit_id,
                                      extension)  # fmt: skip
         desk = f", agent {extension}" if extension else ""
         return f"user {user.id} {args.name} ({args.role}{desk}); bearer token (shown once): {token}"
@@ -259,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", choices=("agent", "supervisor", "handler", "admin"), default="agent")
     add.add_argument("--agent", metavar="EXTENSION", help="the agent an agent user works as")
+    add.add_argument("--unit", metavar="CODE", help="the unit's code (required for handlers)")
     add.set_defaults(func=cmd_user_add)
     user_sub.add_parser("list", help="users, their agents and state").set_defaults(
         func=cmd_user_list

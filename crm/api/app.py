@@ -1,5 +1,7 @@
 """`create_app`: the CRM's aiohttp application, mountable by the wiring root."""
 
+from collections.abc import Iterable
+
 from aiohttp import web
 
 from crm.api import admin, openapi, orders
@@ -39,6 +41,7 @@ def create_app(
     segmenter: Segmenter | None = None,
     cache_ttl_s: float = CACHE_TTL_S,
     users_changed: UsersChanged = nobody_listens,
+    documented: Iterable[openapi.Operation] = (),
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -46,6 +49,8 @@ def create_app(
     exist so tests can fix the time and share one jieba dictionary. `cache_ttl_s` bounds how
     long a token or calendar change made outside this app goes unseen (0 turns caching off).
     `users_changed` is awaited after every committed change to users.
+    `documented` describes the routes the caller mounts beside the CRM's, for the OpenAPI
+    document.
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -59,7 +64,7 @@ def create_app(
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
     app[CALENDAR] = CalendarCache(cache_ttl_s)
     app[USERS_CHANGED] = users_changed
-    document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION)
+    document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION, documented)
 
     async def serve_openapi(_request: web.Request) -> web.Response:
         return web.json_response(document)

@@ -11,10 +11,12 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from crm.api.caches import Authenticator, CalendarCache
+from crm.api.schemas import MAX_ID
 from crm.db.engine import SessionFactory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.clock import local_date
 from crm.domain.lifecycle import Actor
+from crm.errors import InvalidInput
 from crm.segmenter import Segmenter
 
 
@@ -115,5 +117,9 @@ class Ctx:
         return await self.request.app[CALENDAR].get(self.connection)
 
     def int_param(self, name: str) -> int:
-        """A numeric path parameter; routes only match digits, so this cannot fail."""
-        return int(self.request.match_info[name])
+        """A numeric path parameter (routes match digits only) within the databases' ids."""
+        raw = self.request.match_info[name]
+        value = int(raw) if len(raw) <= 10 else 0  # no 10,000-digit int() from a URL
+        if not 1 <= value <= MAX_ID:
+            raise InvalidInput("invalid_value", f"{name} must be between 1 and {MAX_ID}", name)
+        return value

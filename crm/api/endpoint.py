@@ -15,8 +15,9 @@ from pydantic import BaseModel, RootModel, ValidationError
 
 from crm.api.context import AUTH, CLOCK, ENGINE, Ctx
 from crm.api.errors import invalid_input
+from crm.db.integrity import INTEGRITY_ERRORS, is_conflict
 from crm.domain.enums import Role
-from crm.errors import Denied, InvalidInput, Unauthenticated
+from crm.errors import Conflict, Denied, InvalidInput, Unauthenticated
 
 ALL_ROLES = frozenset(Role)
 HandlerFn = Callable[[Ctx], Awaitable[web.StreamResponse]]
@@ -37,10 +38,11 @@ class Endpoint:
 
 
 def _parse(model: type[BaseModel], raw: bytes | dict[str, str]) -> BaseModel:
+    """A JSON body, or a query string whose values are strings parsed as the field's type."""
     try:
         if isinstance(raw, bytes):
             return model.model_validate_json(raw or b"null")
-        return model.model_validate(raw)
+        return model.model_validate_strings(raw)
     except ValidationError as exc:
         raise invalid_input(exc, issubclass(model, RootModel)) from exc
 
@@ -70,15 +72,21 @@ def bind(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
             raise Denied("role_forbidden", f"role {actor.role.value} may not do this")
         inputs = await _inputs(request, endpoint)
         now = request.app[CLOCK]()
-        async with request.app[ENGINE].begin() as connection:
-            ctx = Ctx(request=request, connection=connection, actor=actor, now=now, inputs=inputs)
-            try:
-                response = await endpoint.handler(ctx)
-                if (session := ctx.opened_session()) is not None:
-                    await session.flush()
-            finally:
-                if (session := ctx.opened_session()) is not None:
-                    await session.close()
+        try:
+            async with request.app[ENGINE].begin() as connection:
+                ctx = Ctx(request=request, connection=connection, actor=actor, now=now,
+                          inputs=inputs)  # fmt: skip
+                try:
+                    response = await endpoint.handler(ctx)
+                    if (session := ctx.opened_session()) is not None:
+                        await session.flush()
+                finally:
+                    if (session := ctx.opened_session()) is not None:
+                        await session.close()
+        except INTEGRITY_ERRORS as exc:
+            if not is_conflict(exc):
+                raise
+            raise Conflict("concurrent_change", "a concurrent request changed this; retry") from exc
         for hook in ctx.after_commit:
             if inspect.isawaitable(done := hook()):
                 await done

@@ -1,4 +1,8 @@
-"""One error body for every refusal: {"error": {"code", "message", "field"}}."""
+"""One error body for every refusal: {"error": {"code", "message", "field"}}.
+
+Also for aiohttp's own refusals (404, 405 with its `Allow`, 413) and for any unexpected
+exception, which is logged once with its traceback and answered with a JSON 500.
+"""
 
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,9 +24,15 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
-    return web.json_response(body.model_dump(mode="json"), status=status)
+    return web.json_response(body.model_dump(mode="json"), status=status, headers=headers)
 
 
 def invalid_input(exc: ValidationError, tagged_union: bool) -> InvalidInput:
@@ -48,4 +58,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
-        return error_response(exc.status, code, exc.reason)
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_response(exc.status, code, exc.reason, headers=allow)
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "unexpected server error (logged)")

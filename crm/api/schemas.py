@@ -1,14 +1,17 @@
 """Request and response bodies of the REST API (pydantic), the source of its OpenAPI document.
 
-Every request model forbids unknown fields and bounds every string and list, so a typo or a
-runaway client is refused with a 400 naming the field instead of being silently ignored.
+Every request model is strict (no `1` for true, no `true` or `1e2` for a number), forbids
+unknown fields and bounds every string, number, date and list, so a typo or a runaway client
+is refused with a 400 naming the field instead of being silently ignored or failing in the
+database. Every text field is one of two shared types, `Line` or `Prose` (see `crm.api.text`).
 """
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
+from crm.api.text import Line, Prose, iso_day
 from crm.domain import commands as c
 from crm.domain.enums import (
     Action,
@@ -25,18 +28,45 @@ from crm.domain.enums import (
     Urgency,
 )
 
-Note = Annotated[str, Field(max_length=2000)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+# Ids are database integers: 1..2^31-1 fits SQLite and PostgreSQL's INTEGER alike.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Dates a caller may name (filters): wide enough for any real order, narrow enough that
+# a day later or the China-local midnight before still exists.
+MIN_DAY, MAX_DAY = date(1900, 1, 1), date(2199, 12, 31)
+Day = Annotated[
+    date,
+    Field(ge=MIN_DAY, le=MAX_DAY, description="between 1900-01-01 and 2199-12-31"),
+    BeforeValidator(iso_day),
+]
+# Calendar years admins may enter (the years the calendar query may ask for).
+MIN_YEAR, MAX_YEAR = 2000, 2100
+CalendarDay = Annotated[
+    date,
+    Field(ge=date(MIN_YEAR, 1, 1), le=date(MAX_YEAR, 12, 31),
+          description="between 2000-01-01 and 2100-12-31"),
+    BeforeValidator(iso_day),
+]  # fmt: skip
+
+Note = Annotated[Prose, Field(max_length=2000)]
+Reason = Annotated[Prose, Field(min_length=1, max_length=2000)]
 PhoneNumber = Annotated[str, Field(max_length=32, pattern=r"^[0-9+*#-]*$")]
 # An order's intake fields, the same for registering and for amending.
-CallerName = Annotated[str, Field(max_length=100)]
-Location = Annotated[str, Field(max_length=300)]
-OrderText = Annotated[str, Field(min_length=1, max_length=4000)]
+CallerName = Annotated[Line, Field(max_length=100)]
+Location = Annotated[Line, Field(max_length=300)]
+OrderText = Annotated[Prose, Field(min_length=1, max_length=4000)]
 StatutoryDays = Annotated[int, Field(ge=1, le=365)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _unchanged_when_omitted(schema: dict[str, Any]) -> None:
+    """A PATCH field has no default: omitted means unchanged, whatever Python's default."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+        prop["description"] = "unchanged when omitted"
 
 
 class Out(BaseModel):
@@ -48,7 +78,7 @@ class Out(BaseModel):
 
 class CallIn(Strict):
     linkedid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    recording: str = Field(default="", max_length=500)
+    recording: Line = Field(default="", max_length=500)
 
 
 class OrderIn(Strict):
@@ -67,6 +97,8 @@ class OrderIn(Strict):
 
 class OrderPatch(Strict):
     """The intake details the centre may correct before dispatch; only those given change."""
+
+    model_config = ConfigDict(json_schema_extra=_unchanged_when_omitted)
 
     caller_name: CallerName = ""
     confidential: bool = False
@@ -139,11 +171,11 @@ class ListQuery(Strict):
     """Filters of the order list; dates are China-local registration dates, inclusive."""
 
     status: Status | None = None
-    unit_id: int | None = None
+    unit_id: Id | None = None
     order_type: OrderType | None = None
     overdue: bool | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
     caller_number: PhoneNumber | None = None
     page: int = Field(default=1, ge=1, le=100_000)
     page_size: int = Field(default=50, ge=1, le=200)
@@ -197,8 +229,8 @@ class SuggestionOut(Out):
 
 class DispatchIn(Strict):
     action: Literal["dispatch"]
-    lead_unit_id: int
-    assist_unit_ids: list[int] = Field(default_factory=list, max_length=20)
+    lead_unit_id: Id
+    assist_unit_ids: list[Id] = Field(default_factory=list, max_length=20)
     note: Note = ""
 
     def command(self) -> c.Command:
@@ -266,7 +298,7 @@ class NotAcceptIn(Strict):
 class AnswerNowIn(Strict):
     action: Literal["answer_now"]
     answer: Reason
-    knowledge_ref: str = Field(default="", max_length=200)
+    knowledge_ref: Line = Field(default="", max_length=200)
 
     def command(self) -> c.Command:
         return c.AnswerNow(self.answer, self.knowledge_ref)
@@ -351,7 +383,7 @@ class SweepOut(BaseModel):
 
 class UnitIn(Strict):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     kind: UnitKind = UnitKind.DEPARTMENT
 
 
@@ -373,9 +405,9 @@ AgentExtension = Annotated[
 
 
 class UserIn(Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     role: Role
-    unit_id: int | None = None
+    unit_id: Id | None = None
     agent_extension: AgentExtension | None = Field(
         default=None, description="Agents only: the agent this user works as (its desk)."
     )
@@ -412,9 +444,9 @@ class TokenOut(BaseModel):
 
 
 class RuleIn(Strict):
-    unit_id: int
+    unit_id: Id
     unit_role: UnitRole = UnitRole.LEAD
-    keywords: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+    keywords: list[Annotated[Line, Field(min_length=1, max_length=50)]] = Field(
         default_factory=list, max_length=200
     )
     order_types: list[OrderType] = Field(default_factory=list, max_length=20)
@@ -435,9 +467,9 @@ class RuleList(BaseModel):
 
 
 class CalendarDayIn(Strict):
-    day: date
+    day: CalendarDay
     workday: bool
-    name: str = Field(default="", max_length=100)
+    name: Line = Field(default="", max_length=100)
 
 
 class CalendarPut(Strict):
@@ -445,7 +477,7 @@ class CalendarPut(Strict):
 
 
 class CalendarQuery(Strict):
-    year: int | None = Field(default=None, ge=2000, le=2100)
+    year: int | None = Field(default=None, ge=MIN_YEAR, le=MAX_YEAR)
 
 
 class CalendarDayOut(BaseModel):

@@ -1,0 +1,56 @@
+"""Schemathesis against the live API, as every role: no 5xx, every answer as documented.
+
+Each operation gets a short run of generated requests (valid and invalid ones) per role;
+`bench/api_fuzz.py` is the long run. The document fuzzed is checked to be the one served.
+"""
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import checks
+
+from crm.api.app import API_VERSION, ENDPOINTS
+from crm.api.openapi import build
+from hotline_cli.http_doc import DOCUMENTED
+from tests.integration.crm.live_api import ROLES, LiveApi, live_api
+
+MAX_EXAMPLES = int(os.environ.get("HOTLINE_FUZZ_EXAMPLES", "10"))
+# Schema-valid requests the domain refuses are right to be 400s the document cannot foresee:
+# an unknown unit, a day given twice, an extension not at this desk, 204.0 for an integer
+# (JSON Schema counts it as one; the models are strict).
+EXCLUDED = [checks.positive_data_acceptance]
+# /health is 503 by design here: the AMI link of this harness never connects.
+HEALTH_EXCLUDED = [*EXCLUDED, checks.not_a_server_error]
+DOCUMENT = build(ENDPOINTS, "hotline CRM", API_VERSION, DOCUMENTED)
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    with live_api(tmp_path_factory.mktemp("fuzz")) as served:
+        yield served
+
+
+def test_the_fuzzed_document_is_the_served_one(api: LiveApi) -> None:
+    served = requests.get(f"{api.base_url}/api/openapi.json", timeout=10)
+    assert served.status_code == 200 and served.json() == DOCUMENT
+
+
+@pytest.mark.parametrize("role", ROLES)
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None,
+          suppress_health_check=list(HealthCheck), database=None)  # fmt: skip
+def test_every_operation_as_every_role(
+    case: schemathesis.Case[Any], role: str, api: LiveApi
+) -> None:
+    excluded = HEALTH_EXCLUDED if case.operation.path == "/health" else EXCLUDED
+    case.call_and_validate(
+        base_url=api.base_url,
+        headers={"Authorization": f"Bearer {api.tokens[role]}"},
+        excluded_checks=excluded,
+    )
