@@ -1,5 +1,7 @@
 """`create_app`: the CRM's aiohttp application, mountable by the wiring root."""
 
+from collections.abc import Sequence
+
 from aiohttp import web
 
 from crm.api import admin, openapi, orders
@@ -21,6 +23,7 @@ from crm.api.context import (
 )
 from crm.api.endpoint import bind
 from crm.api.errors import error_middleware
+from crm.api.headers import security_headers
 from crm.db.engine import SessionFactory, bound_engine
 from crm.domain.clock import utc_now
 from crm.domain.numbering import valid_centre_code
@@ -39,13 +42,16 @@ def create_app(
     segmenter: Segmenter | None = None,
     cache_ttl_s: float = CACHE_TTL_S,
     users_changed: UsersChanged = nobody_listens,
+    connect_src: Sequence[str] = (),
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
     The schema must already be migrated (crm.db.migrate.migrate). `clock` and `segmenter`
     exist so tests can fix the time and share one jieba dictionary. `cache_ttl_s` bounds how
     long a token or calendar change made outside this app goes unseen (0 turns caching off).
-    `users_changed` is awaited after every committed change to users.
+    `users_changed` is awaited after every committed change to users. `connect_src` are the
+    addresses besides this server that pages served by the app may connect to (the agent
+    gateway's websocket URL), for the Content-Security-Policy of every response.
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -59,6 +65,7 @@ def create_app(
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
     app[CALENDAR] = CalendarCache(cache_ttl_s)
     app[USERS_CHANGED] = users_changed
+    app.on_response_prepare.append(security_headers(connect_src))
     document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION)
 
     async def serve_openapi(_request: web.Request) -> web.Response:

@@ -35,6 +35,9 @@ OrderText = Annotated[str, Field(min_length=1, max_length=4000)]
 StatutoryDays = Annotated[int, Field(ge=1, le=365)]
 
 
+RECORDING_PATTERN = r"^(?:[0-9]{8}/[0-9]{1,20}\.[0-9]{1,20}\.wav)?$"
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -48,7 +51,9 @@ class Out(BaseModel):
 
 class CallIn(Strict):
     linkedid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    recording: str = Field(default="", max_length=500)
+    # only the form the dialplan's MixMonitor writes (telephony.asterisk_config): a day
+    # directory and the channel's UNIQUEID, so no path can point elsewhere
+    recording: str = Field(default="", max_length=64, pattern=RECORDING_PATTERN)
 
 
 class OrderIn(Strict):
