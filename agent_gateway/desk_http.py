@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from agent_gateway.admission import allow_desk_user
 from agent_gateway.protocol import Role as DeskRole
 from agent_gateway.tickets import issue_ticket
+from crm.api.throttle import FailureThrottle
 from crm.db.engine import SessionFactory
 from crm.domain.enums import Role
 from crm.repo.directory import user_by_token
@@ -65,6 +66,7 @@ class DeskHttp:
         self.extensions = frozenset(extensions)
         self.ws_url = ws_url
         self.ticket_ttl_s = ticket_ttl_s
+        self.throttle = FailureThrottle()
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/api/desk/ticket", self.ticket)
@@ -77,6 +79,13 @@ class DeskHttp:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _error(401, "unauthenticated", "a bearer token is required")
+        client = request.remote or ""
+        if (wait := self.throttle.retry_after(client)) is not None:
+            refused = _error(
+                429, "too_many_attempts", f"too many failed attempts, retry in {wait} s"
+            )
+            refused.headers["Retry-After"] = str(wait)
+            return refused
         try:
             raw: Any = await request.json() if request.can_read_body else {}
             body = TicketIn.model_validate(raw)
@@ -88,6 +97,7 @@ class DeskHttp:
         async with self.sessions() as session:
             user = await user_by_token(session, token.strip())
         if user is None:
+            self.throttle.failed(client)
             return _error(401, "unauthenticated", "unknown or disabled token")
         role = DESK_ROLES.get(user.role)
         if role is None:

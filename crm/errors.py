@@ -32,3 +32,13 @@ class NotFound(CrmError):
 
 class Conflict(CrmError):
     status = 409
+
+
+class Throttled(CrmError):
+    """Too many failed attempts from one client: try again after `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too_many_attempts", f"too many failed attempts, retry in {retry_after} s")
+        self.retry_after = retry_after

@@ -28,6 +28,7 @@ from agent_gateway.server import GatewayServer
 from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.api import create_app as create_crm_app
+from crm.api.access_log import PathOnlyAccessLogger
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from hotline_cli.http_doc import DOCUMENTED
@@ -204,16 +205,18 @@ async def running_hotline(
             )
         )  # fmt: skip
         if http:
+            ws_url = f"ws://{settings.gateway.host}:{gateway.port}/"
             app = create_crm_app(
                 sessions, centre_code=settings.centre.code, users_changed=desk_users.changed,
                 documented=DOCUMENTED,
+                connect_src=[ws_url],
             )  # fmt: skip
             add_status_routes(app, service, tasks)
             DeskHttp(
-                sessions, redis, secret, {a.extension for a in settings.agents},
-                f"ws://{settings.gateway.host}:{gateway.port}/", settings.gateway.ticket_ttl_s,
+                sessions, redis, secret, {a.extension for a in settings.agents}, ws_url,
+                settings.gateway.ticket_ttl_s,
             ).add_routes(app)  # fmt: skip
-            web_runner = web.AppRunner(app)
+            web_runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
             await web_runner.setup()
             stack.push_async_callback(web_runner.cleanup)
             await web.TCPSite(web_runner, settings.http.host, settings.http.port).start()

@@ -40,6 +40,7 @@ DOCUMENTED = (
             "not this agent's (not_your_extension)",
             "409": "This agent user is bound to no configured agent (no_agent_binding, "
             "unknown_extension)",
+            "429": "Too many bad tokens from this address: wait Retry-After seconds",
             "503": "Redis is unreachable: no ticket can be issued now",
         },
     ),

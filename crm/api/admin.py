@@ -1,5 +1,7 @@
 """HTTP handlers for the directory and the admin-edited tables (rules, calendar)."""
 
+from typing import Any
+
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
@@ -27,8 +29,8 @@ from crm.api.schemas import (
 from crm.db.models import ResponsibilityRuleRow
 from crm.domain.enums import Role
 from crm.errors import Conflict, InvalidInput, NotFound
+from crm.repo import admin_changes, directory, rules
 from crm.repo import calendar as calendar_repo
-from crm.repo import directory, rules
 from crm.usecases import calendar as calendar_usecase
 from crm.usecases import users
 
@@ -46,12 +48,25 @@ async def create_unit(ctx: Ctx) -> web.StreamResponse:
     if await directory.unit_by_code(ctx.session, body.code) is not None:
         raise Conflict("duplicate_code", f"unit code {body.code} exists", "code")
     unit = await directory.create_unit(ctx.session, body.code, body.name, body.kind)
+    await _audit(ctx, "unit", unit.id, "created", body.model_dump(mode="json"))
     return json(UnitOut.model_validate(unit), status=201)
 
 
 async def _require_unit(ctx: Ctx, unit_id: int) -> None:
     if await directory.get_unit(ctx.session, unit_id) is None:
         raise InvalidInput("unknown_unit", f"no unit {unit_id}", "unit_id")
+
+
+async def _audit(
+    ctx: Ctx, subject: str, subject_id: int | None, action: str, detail: dict[str, Any]
+) -> None:
+    await admin_changes.record(
+        ctx.session, ctx.actor.user_id, ctx.now, subject, subject_id, action, detail
+    )
+
+
+def _rule_detail(row: ResponsibilityRuleRow) -> dict[str, Any]:
+    return RuleOut.model_validate(row).model_dump(mode="json", exclude={"id"})
 
 
 def _users_changed(ctx: Ctx) -> None:
@@ -135,6 +150,7 @@ async def create_rule(ctx: Ctx) -> web.StreamResponse:
     _fill(row, body)
     ctx.session.add(row)
     await ctx.session.flush()
+    await _audit(ctx, "rule", row.id, "created", _rule_detail(row))
     return json(RuleOut.model_validate(row), status=201)
 
 
@@ -149,13 +165,20 @@ async def update_rule(ctx: Ctx) -> web.StreamResponse:
     body = ctx.input(RuleIn)
     row = await _rule(ctx)
     await _require_unit(ctx, body.unit_id)
+    before = _rule_detail(row)
     _fill(row, body)
     await ctx.session.flush()
+    after = _rule_detail(row)
+    changes = {k: [v, after[k]] for k, v in before.items() if v != after[k]}
+    if changes:
+        await _audit(ctx, "rule", row.id, "changed", {"changes": changes})
     return json(RuleOut.model_validate(row))
 
 
 async def delete_rule(ctx: Ctx) -> web.StreamResponse:
-    await ctx.session.delete(await _rule(ctx))
+    row = await _rule(ctx)
+    await _audit(ctx, "rule", row.id, "deleted", _rule_detail(row))
+    await ctx.session.delete(row)
     await ctx.session.flush()
     return web.Response(status=204)
 
@@ -172,7 +195,7 @@ async def put_calendar(ctx: Ctx) -> web.StreamResponse:
     if len({d for d, _, _ in days}) != len(days):
         raise InvalidInput("duplicate_day", "a day appears twice", "days")
     try:
-        recounted = await calendar_usecase.put_days(ctx.session, days)
+        recounted = await calendar_usecase.put_days(ctx.session, days, ctx.actor, ctx.now)
     except IntegrityError as exc:  # a concurrent admin wrote the same day first
         raise Conflict("concurrent_edit", "calendar changed meanwhile, retry") from exc
     ctx.after_commit.append(ctx.request.app[CALENDAR].invalidate)

@@ -1,6 +1,6 @@
 """`create_app`: the CRM's aiohttp application, mountable by the wiring root."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from aiohttp import web
 
@@ -23,6 +23,7 @@ from crm.api.context import (
 )
 from crm.api.endpoint import bind
 from crm.api.errors import error_middleware
+from crm.api.headers import security_headers
 from crm.db.engine import SessionFactory, bound_engine
 from crm.domain.clock import utc_now
 from crm.domain.numbering import valid_centre_code
@@ -42,13 +43,16 @@ def create_app(
     cache_ttl_s: float = CACHE_TTL_S,
     users_changed: UsersChanged = nobody_listens,
     documented: Iterable[openapi.Operation] = (),
+    connect_src: Sequence[str] = (),
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
     The schema must already be migrated (crm.db.migrate.migrate). `clock` and `segmenter`
     exist so tests can fix the time and share one jieba dictionary. `cache_ttl_s` bounds how
     long a token or calendar change made outside this app goes unseen (0 turns caching off).
-    `users_changed` is awaited after every committed change to users.
+    `users_changed` is awaited after every committed change to users. `connect_src` are the
+    addresses besides this server that pages served by the app may connect to (the agent
+    gateway's websocket URL), for the Content-Security-Policy of every response.
     `documented` describes the routes the caller mounts beside the CRM's, for the OpenAPI
     document.
     """
@@ -64,6 +68,7 @@ def create_app(
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
     app[CALENDAR] = CalendarCache(cache_ttl_s)
     app[USERS_CHANGED] = users_changed
+    app.on_response_prepare.append(security_headers(connect_src))
     document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION, documented)
 
     async def serve_openapi(_request: web.Request) -> web.Response:

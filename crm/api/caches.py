@@ -13,10 +13,11 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from crm.api.throttle import FailureThrottle
 from crm.db.engine import SessionFactory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.lifecycle import Actor
-from crm.errors import Unauthenticated
+from crm.errors import Throttled, Unauthenticated
 from crm.repo.calendar import load_calendar
 from crm.repo.directory import hash_token, user_by_token
 
@@ -66,20 +67,32 @@ class Expiring(Generic[K, V]):
 
 
 class Authenticator:
-    """Bearer token to Actor; only tokens of active users are remembered, by their digest."""
+    """Bearer token to Actor; only tokens of active users are remembered, by their digest.
+
+    A client (address) that keeps presenting bad tokens is throttled before the lookup.
+    """
 
     def __init__(
         self,
         sessions: SessionFactory,
         ttl_s: float = CACHE_TTL_S,
         clock: Callable[[], float] = time.monotonic,
+        throttle: FailureThrottle | None = None,
     ) -> None:
         self._sessions = sessions
         self._actors: Expiring[str, Actor] = Expiring(ttl_s, clock=clock)
+        self._throttle = throttle or FailureThrottle(clock=clock)
 
-    async def actor(self, token: str) -> Actor:
-        """The token's user, or Unauthenticated for an unknown or disabled token."""
-        return await self._actors.get(hash_token(token), lambda: self._load(token))
+    async def actor(self, token: str, client: str = "") -> Actor:
+        """The token's user; Unauthenticated for an unknown or disabled token, Throttled
+        while `client` has failed too often."""
+        if (wait := self._throttle.retry_after(client)) is not None:
+            raise Throttled(wait)
+        try:
+            return await self._actors.get(hash_token(token), lambda: self._load(token))
+        except Unauthenticated:
+            self._throttle.failed(client)
+            raise
 
     def invalidate(self) -> None:
         """Forget every cached token (a user was changed through this app)."""

@@ -67,7 +67,7 @@ async def _inputs(request: web.Request, endpoint: Endpoint) -> tuple[BaseModel, 
 
 def bind(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
-        actor = await request.app[AUTH].actor(_bearer(request))
+        actor = await request.app[AUTH].actor(_bearer(request), request.remote or "")
         if actor.role not in endpoint.roles:
             raise Denied("role_forbidden", f"role {actor.role.value} may not do this")
         inputs = await _inputs(request, endpoint)

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from crm.api.schemas import ErrorBody, ErrorDetail
-from crm.errors import CrmError, InvalidInput
+from crm.errors import CrmError, InvalidInput, Throttled
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except CrmError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        response = error_response(exc.status, exc.code, exc.message, exc.field)
+        if isinstance(exc, Throttled):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -22,6 +22,7 @@ _ERRORS = {
     "404": "No such resource, or not visible to the caller",
     "409": "Not allowed in the order's current state, a rule limit is reached, "
     "or a concurrent request changed the same data",
+    "429": "Too many bad tokens from this address: wait Retry-After seconds",
 }
 # answered for any route by the application itself
 _ALWAYS = {

@@ -1,8 +1,7 @@
 """HTTP handlers for work orders: thin adapters from JSON to the use cases and back."""
 
-import csv
-import io
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -23,20 +22,23 @@ from crm.api.schemas import (
     SweepOut,
     TransitionIn,
 )
+from crm.api.spreadsheet import BOM, csv_rows
 from crm.api.views import aware, history_out, order_out
+from crm.db.models import WorkOrder
 from crm.db.prepared import DriverConnection
 from crm.domain.clock import local_midnight_utc
 from crm.domain.enums import CALL_TAKER_ROLES, CENTRE_ROLES, Role
-from crm.domain.masking import caller_view
+from crm.domain.lifecycle import Actor
+from crm.domain.masking import caller_view, mask_audit_detail, sees_confidential
 from crm.domain.routing import suggest
-from crm.errors import NotFound
+from crm.errors import Denied, NotFound
 from crm.repo import audit, directory, orders, rules
 from crm.usecases.amend import amend_order
 from crm.usecases.register import CallRef, NewOrder, register_order
 from crm.usecases.supervision import issue_overdue_notices
 from crm.usecases.transition import apply_command, load_visible, visibility_unit
 
-EXPORT_LIMIT = 10_000
+EXPORT_PAGE = 500
 
 
 def new_order(body: OrderIn) -> NewOrder:
@@ -68,7 +70,19 @@ async def create_order(ctx: Ctx) -> web.StreamResponse:
     return json(order_out(order, ctx.actor, ctx.today, ctx.now), status=201)
 
 
-def _filter(query: ListQuery) -> orders.OrderFilter:
+def _filter(query: ListQuery, actor: Actor) -> orders.OrderFilter:
+    """The repository's filter; searching by caller number is for those who see numbers.
+
+    Anyone else sees confidential callers' numbers masked, and matching a guessed number
+    against them would unmask it (10,000 guesses cover four hidden digits), so they are
+    refused outright rather than given a filtered answer that still says "no match".
+    """
+    if query.caller_number is not None and not sees_confidential(actor.role):
+        raise Denied(
+            "caller_number_filter_forbidden",
+            f"role {actor.role.value} may not search orders by caller number",
+            "caller_number",
+        )
     before = query.date_to + timedelta(days=1) if query.date_to else None
     return orders.OrderFilter(
         status=query.status,
@@ -85,7 +99,7 @@ async def list_orders(ctx: Ctx) -> web.StreamResponse:
     query = ctx.input(ListQuery)
     total, items = await orders.list_orders(
         ctx.session,
-        _filter(query),
+        _filter(query, ctx.actor),
         visible_to_unit=visibility_unit(ctx.actor),
         today=ctx.today,
         now=ctx.now,
@@ -108,36 +122,44 @@ _EXPORT_COLUMNS = (
 
 
 async def export_orders(ctx: Ctx) -> web.StreamResponse:
-    """CSV of the filtered orders (first 10,000), masked for the reader like API answers."""
-    query = ctx.input(ListQuery)
-    _, items = await orders.list_orders(
-        ctx.session,
-        _filter(query),
-        visible_to_unit=visibility_unit(ctx.actor),
-        today=ctx.today,
-        now=ctx.now,
-        offset=0,
-        limit=EXPORT_LIMIT,
+    """CSV of every filtered order, masked for the reader like API answers.
+
+    Streamed in keyset pages of EXPORT_PAGE rows, each written (and the client's reading
+    awaited) before the next is fetched, so a large export neither sits whole in memory nor
+    holds the event loop. The order list's `page` and `page_size` do not apply.
+    """
+    flt = _filter(ctx.input(ListQuery), ctx.actor)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="orders.csv"',
+        }
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_EXPORT_COLUMNS)
-    for o in items:
-        caller = caller_view(o.caller_name, o.caller_number, o.confidential, ctx.actor.role)
-        writer.writerow(
-            [
-                o.number, aware(o.registered_at).isoformat(), o.channel.value,
-                o.order_type.value, o.urgency.value, o.severity.value, o.status.value,
-                caller.name, caller.number, o.location, o.lead_unit_id or "",
-                o.due_date.isoformat() if o.due_date else "", o.text,
-            ]
+    await response.prepare(ctx.request)
+    await response.write((BOM + csv_rows([_EXPORT_COLUMNS])).encode())
+    after = None
+    while True:
+        page = await orders.export_page(
+            ctx.session, flt, visible_to_unit=visibility_unit(ctx.actor), today=ctx.today,
+            now=ctx.now, after=after, limit=EXPORT_PAGE,
         )  # fmt: skip
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
-    )
+        if not page:
+            break
+        await response.write(csv_rows(_export_row(o, ctx.actor) for o in page).encode())
+        after = (page[-1].registered_at, page[-1].id)
+        ctx.session.expunge_all()  # read only: keep memory flat however many pages
+    await response.write_eof()
+    return response
+
+
+def _export_row(o: WorkOrder, actor: Actor) -> list[Any]:
+    caller = caller_view(o.caller_name, o.caller_number, o.confidential, actor.role)
+    return [
+        o.number, aware(o.registered_at).isoformat(), o.channel.value,
+        o.order_type.value, o.urgency.value, o.severity.value, o.status.value,
+        caller.name, caller.number, o.location, o.lead_unit_id or "",
+        o.due_date.isoformat() if o.due_date else "", o.text,
+    ]  # fmt: skip
 
 
 async def get_order(ctx: Ctx) -> web.StreamResponse:
@@ -173,10 +195,19 @@ async def amend(ctx: Ctx) -> web.StreamResponse:
 async def order_audit(ctx: Ctx) -> web.StreamResponse:
     order = await load_visible(ctx.session, ctx.int_param("order_id"), ctx.actor)
     entries = await audit.history(ctx.session, order.id)
+    # an order once confidential keeps its earlier caller details hidden too
+    confidential = order.confidential or any(
+        True in e.detail.get("changes", {}).get("confidential", ()) for e in entries
+    )
     return json(
         AuditList(
             items=[
-                AuditOut.model_validate(e).model_copy(update={"at": aware(e.at)})
+                AuditOut.model_validate(e).model_copy(
+                    update={
+                        "at": aware(e.at),
+                        "detail": mask_audit_detail(e.detail, confidential, ctx.actor.role),
+                    }
+                )
                 for e in entries
             ]
         )

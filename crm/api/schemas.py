@@ -9,7 +9,7 @@ database. Every text field is one of two shared types, `Line` or `Prose` (see `c
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
 
 from crm.api.text import Line, Prose, iso_day
 from crm.domain import commands as c
@@ -58,6 +58,10 @@ OrderText = Annotated[Prose, Field(min_length=1, max_length=4000)]
 StatutoryDays = Annotated[int, Field(ge=1, le=365)]
 
 
+RECORDING_PATTERN = r"^(?:[0-9]{8}/[0-9]{1,20}\.[0-9]{1,20}\.wav)?$"
+Recording = Annotated[Line, StringConstraints(max_length=64, pattern=RECORDING_PATTERN)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -78,7 +82,9 @@ class Out(BaseModel):
 
 class CallIn(Strict):
     linkedid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    recording: Line = Field(default="", max_length=500)
+    # only the form the dialplan's MixMonitor writes (telephony.asterisk_config): a day
+    # directory and the channel's UNIQUEID, so no path can point elsewhere
+    recording: Recording = ""
 
 
 class OrderIn(Strict):

@@ -117,6 +117,21 @@ class UserChange(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class AdminChange(Base):
+    """Append-only trail of admin changes to units, routing rules and the calendar (users
+    have their own, `user_changes`)."""
+
+    __tablename__ = "admin_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    subject: Mapped[str] = mapped_column(String(16))  # unit, rule, calendar
+    subject_id: Mapped[int | None] = mapped_column()  # the unit's or rule's id
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class WorkOrder(Base):
     __tablename__ = "work_orders"
     __table_args__ = (

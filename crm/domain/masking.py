@@ -5,6 +5,7 @@ a caller's name and number.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from crm.domain.enums import CENTRE_ROLES, Role
 
@@ -40,3 +41,30 @@ def caller_view(name: str, number: str, confidential: bool, role: Role | None) -
     if not confidential or sees_confidential(role):
         return CallerView(name, number)
     return CallerView(mask_name(name), mask_number(number))
+
+
+_CALLER_FIELDS = {"caller_name": mask_name, "caller_number": mask_number}
+
+
+def mask_audit_detail(
+    detail: dict[str, Any], confidential: bool, role: Role | None
+) -> dict[str, Any]:
+    """An audit entry's detail for `role`: a confidential caller's name and number masked
+    wherever the trail records them (an amend's before/after values, or a field itself)."""
+    if not confidential or sees_confidential(role):
+        return detail
+    masked = dict(detail)
+    for name, mask in _CALLER_FIELDS.items():
+        if isinstance(masked.get(name), str):
+            masked[name] = mask(masked[name])
+    changes = detail.get("changes")
+    if isinstance(changes, dict):
+        masked["changes"] = {field: _masked_values(field, v) for field, v in changes.items()}
+    return masked
+
+
+def _masked_values(field: str, values: Any) -> Any:
+    mask = _CALLER_FIELDS.get(field)
+    if mask is None or not isinstance(values, list):
+        return values
+    return [mask(v) if isinstance(v, str) else v for v in values]

@@ -238,6 +238,31 @@ async def list_orders(
     return int(total or 0), (await session.scalars(page)).all()
 
 
+async def export_page(
+    session: AsyncSession,
+    flt: OrderFilter,
+    *,
+    visible_to_unit: int | None,
+    today: date,
+    now: datetime,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Sequence[WorkOrder]:
+    """The next `limit` orders, newest first, after the (registered_at, id) of the last one
+    read: a keyset, so each page costs the same however deep the export goes."""
+    query = _filtered(select(WorkOrder), flt, visible_to_unit, today, now)
+    if after is not None:
+        at, order_id = after
+        query = query.where(
+            or_(
+                WorkOrder.registered_at < at,
+                and_(WorkOrder.registered_at == at, WorkOrder.id < order_id),
+            )
+        )
+    page = query.order_by(WorkOrder.registered_at.desc(), WorkOrder.id.desc()).limit(limit)
+    return (await session.scalars(page)).all()
+
+
 async def caller_history(session: AsyncSession, number: str, limit: int = 10) -> list[HistoryItem]:
     """A caller's newest orders by phone number: feeds the agent's screen pop.
 

@@ -1,21 +1,27 @@
 """Admin edits of the working calendar, and their effect on provisional due dates."""
 
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.db.prepared import DriverConnection
 from crm.domain import deadlines
+from crm.domain.lifecycle import Actor
+from crm.repo import admin_changes, audit, orders
 from crm.repo import calendar as calendar_repo
-from crm.repo import orders
 
 
-async def put_days(session: AsyncSession, days: Iterable[tuple[date, bool, str]]) -> int:
-    """Store days, then recount due dates that were counted over unknown years.
+async def put_days(
+    session: AsyncSession, days: Sequence[tuple[date, bool, str]], actor: Actor, now: datetime
+) -> int:
+    """Store days, then recount due dates that were counted over unknown years; the edit goes
+    into the admin trail, and each moved due date into its order's audit trail.
 
     Returns how many orders got a new due date.
     """
     await calendar_repo.put_days(session, days)
+    written = [{"day": d.isoformat(), "workday": w, "name": n} for d, w, n in days]
     calendar = await calendar_repo.load_calendar(session)
     changed = 0
     for order in await orders.provisional_orders(session):
@@ -29,8 +35,19 @@ async def put_days(session: AsyncSession, days: Iterable[tuple[date, bool, str]]
         )
         if due is None:
             continue
-        changed += due.day != order.due_date
+        if due.day != order.due_date:
+            changed += 1
+            detail = {"due_date": [_iso(order.due_date), due.day.isoformat()], "by": "calendar"}
+            db = await DriverConnection.of(session)
+            status = order.status
+            await audit.append(db, order.id, actor, "due_recounted", status, status, now, detail)
         order.due_date = due.day
         order.due_provisional = due.provisional
     await session.flush()
+    await admin_changes.record(session, actor.user_id, now, "calendar", None, "days_put",
+                               {"days": written, "recounted_orders": changed})  # fmt: skip
     return changed
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -1,7 +1,13 @@
 """Admin-edited tables: units, users, the responsibility list and the calendar."""
 
-import pytest
+from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from crm.api.context import SESSIONS
+from crm.repo import admin_changes
 from tests.integration.crm.crm_support import Api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -84,3 +90,52 @@ async def test_calendar_for_a_year_the_package_does_not_know(api: Api) -> None:
     status, err = await api.call("PUT", "/api/calendar/days", "admin",
                                  json={"days": [days[0], days[0]]})  # fmt: skip
     assert (status, err["error"]["code"]) == (400, "duplicate_day")
+
+
+async def _admin_trail(api: Api) -> list[tuple[str, int | None, str, dict[str, Any]]]:
+    async with api.client.app[SESSIONS]() as session:
+        found = await admin_changes.changes(session)
+    assert {c.actor_id for c in found} <= {api.seed.user_ids["admin"]}
+    return [(c.subject, c.subject_id, c.action, c.detail) for c in found]
+
+
+async def test_admin_changes_to_units_and_rules_are_audited(api: Api) -> None:
+    status, unit = await api.post("/api/units", {"code": "WATER", "name": "水务局"}, "admin")
+    assert status == 201
+    rule = {"unit_id": unit["id"], "keywords": ["停水"], "order_types": [], "note": ""}
+    status, created = await api.post("/api/routing/rules", rule, "admin")
+    assert status == 201
+    path = f"/api/routing/rules/{created['id']}"
+    status, _ = await api.call("PUT", path, "admin", json={**rule, "keywords": ["停水", "水压"]})
+    assert status == 200
+    status, _ = await api.call("DELETE", path, "admin")
+    assert status == 204
+    trail = await _admin_trail(api)
+    assert [(s, i, a) for s, i, a, _ in trail] == [
+        ("unit", unit["id"], "created"),
+        ("rule", created["id"], "created"),
+        ("rule", created["id"], "changed"),
+        ("rule", created["id"], "deleted"),
+    ]
+    assert trail[0][3]["code"] == "WATER"
+    assert trail[2][3] == {"changes": {"keywords": [["停水"], ["停水", "水压"]]}}
+    assert trail[3][3]["keywords"] == ["停水", "水压"]
+    for statement in ("UPDATE admin_changes SET action = 'x'", "DELETE FROM admin_changes"):
+        async with api.client.app[SESSIONS]() as session:
+            with pytest.raises(DBAPIError):
+                await session.execute(text(statement))
+
+
+async def test_calendar_edits_that_move_due_dates_are_audited(api: Api) -> None:
+    api.clock.now = api.clock.now.replace(year=2026, month=12, day=24)
+    order = await api.new_order(order_type="complaint")
+    days = [{"day": "2027-01-01", "workday": False, "name": "元旦"},
+            {"day": "2027-01-04", "workday": False, "name": "元旦"}]  # fmt: skip
+    status, body = await api.call("PUT", "/api/calendar/days", "admin", json={"days": days})
+    assert status == 200 and body["recounted_orders"] == 1
+    (recount,) = [e for e in await api.audit(order["id"]) if e["action"] == "due_recounted"]
+    assert recount["actor_id"] == api.seed.user_ids["admin"]
+    assert recount["detail"]["due_date"] == [order["due_date"], "2027-01-18"]
+    ((subject, _, action, detail),) = await _admin_trail(api)
+    assert (subject, action) == ("calendar", "days_put")
+    assert detail == {"days": days, "recounted_orders": 1}

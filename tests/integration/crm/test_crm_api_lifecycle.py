@@ -157,12 +157,12 @@ async def test_repeat_is_linked_to_the_open_order(api: Api) -> None:
 async def test_calls_and_recordings_are_linked(api: Api) -> None:
     order = await api.new_order(calls=[{"linkedid": "1727575200.42"}])
     oid = order["id"]
-    recording = {"linkedid": "1727575200.42", "recording": "2025/09/29/a.wav"}
+    recording = {"linkedid": "1727575200.42", "recording": "20250929/1727575200.42.wav"}
     status, order = await api.post(f"/api/orders/{oid}/calls", recording)
     assert status == 200
     status, order = await api.post(f"/api/orders/{oid}/calls", {"linkedid": "1727575999.7"})
     assert [(c["linkedid"], c["recording"]) for c in order["calls"]] == [
-        ("1727575200.42", "2025/09/29/a.wav"), ("1727575999.7", ""),
+        ("1727575200.42", "20250929/1727575200.42.wav"), ("1727575999.7", ""),
     ]  # fmt: skip
     assert [e["action"] for e in await api.audit(oid)].count("attach_call") == 1
 

@@ -35,16 +35,17 @@ async def test_the_answer_is_what_was_stored(api: Api) -> None:
         severity="major",
         calls=[
             {"linkedid": "1727575200.1"},
-            {"linkedid": "1727575200.2", "recording": "a.wav"},
-            {"linkedid": "1727575200.1", "recording": "b.wav"},  # the recording, reported later
+            {"linkedid": "1727575200.2", "recording": "20250929/1727575200.2.wav"},
+            # the recording, reported later
+            {"linkedid": "1727575200.1", "recording": "20250929/1727575200.1.wav"},
         ],
     )
     status, stored = await api.get(f"/api/orders/{order['id']}")
     assert status == 200 and stored == order
     assert order["repeat_of_id"] == first["id"]
     assert [(k["linkedid"], k["recording"]) for k in order["calls"]] == [
-        ("1727575200.1", "b.wav"),
-        ("1727575200.2", "a.wav"),
+        ("1727575200.1", "20250929/1727575200.1.wav"),
+        ("1727575200.2", "20250929/1727575200.2.wav"),
     ]
     (entry,) = await api.audit(order["id"])
     assert (entry["action"], entry["from_status"], entry["to_status"]) == (

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import TCPConnector
 from aiohttp.test_utils import TestClient, TestServer
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
@@ -96,8 +97,9 @@ async def running_desk(bus: Bus, tmp_path: Path, ticket_ttl_s: int = 60) -> Asyn
     await users.publish()
     try:
         async with running_gateway(bus, recheck_s=RECHECK_S) as gateway:
-            app = create_app(sessions, centre_code="SZ12345", users_changed=users.changed)
             ws_url = f"ws://127.0.0.1:{gateway.port}/"
+            app = create_app(sessions, centre_code="SZ12345", users_changed=users.changed,
+                             connect_src=[ws_url])  # fmt: skip
             DeskHttp(sessions, bus.redis, SECRET, {"1001", "1002"}, ws_url,
                      ticket_ttl_s).add_routes(app)  # fmt: skip
             async with TestClient(TestServer(app)) as client:
@@ -168,6 +170,41 @@ async def test_a_ticket_admits_one_handshake_on_any_gateway(desk: Desk, redis_ur
             await recv_until(ws, "hello")
         assert await handshake_status(here) == 401
         assert await handshake_status(there) == 401
+
+
+async def test_bad_tokens_are_throttled_per_address(desk: Desk) -> None:
+    statuses = []
+    for i in range(30):
+        status, body = await desk.call("POST", "/api/desk/ticket", f"guess-{i}", {})
+        statuses.append(status)
+        if status == 429:
+            assert body["error"]["code"] == "too_many_attempts"
+    assert statuses[:10] == [401] * 10 and set(statuses[10:]) == {429}
+    # the flood's address is told when to come back; others are served as before
+    headers = {"Authorization": "Bearer nope"}
+    async with desk.client.post("/api/desk/ticket", json={}, headers=headers) as response:
+        assert response.status == 429 and 1 <= int(response.headers["Retry-After"]) <= 60
+    connector = TCPConnector(local_addr=("127.0.0.2", 0))
+    other: TestClient[Any, Any] = TestClient(desk.client.server, connector=connector)
+    good = {"Authorization": f"Bearer {desk.tokens['wang']}"}
+    async with other, other.post("/api/desk/ticket", json={}, headers=good) as response:
+        assert response.status == 200
+
+
+async def test_pages_may_connect_to_this_gateway_only(desk: Desk) -> None:
+    ws_url = f"ws://127.0.0.1:{desk.gateway.port}/"
+    for path in ("/agent", "/supervisor", "/static/agent.js", "/static/desk.css"):
+        async with desk.client.get(path) as response:
+            assert response.status == 200, path
+            policy = dict(
+                part.strip().split(" ", 1)
+                for part in response.headers["Content-Security-Policy"].split(";")
+            )
+            assert policy["connect-src"] == f"'self' {ws_url}", path
+            assert policy["frame-ancestors"] == "'none'"
+            assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
 async def test_an_expired_ticket_is_refused(bus: Bus, tmp_path: Path) -> None:
