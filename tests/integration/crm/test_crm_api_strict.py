@@ -4,6 +4,7 @@ unexpected failures each get a JSON 4xx (or the JSON 500), never aiohttp's plain
 import asyncio
 from typing import Any
 
+import psycopg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -14,7 +15,6 @@ from hotline_cli.http_doc import DOCUMENTED
 from tests.integration.crm.crm_support import Api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-RACERS = 8  # enough that several pass the existence check before the first insert commits
 
 
 def _refused(status: int, body: Any, field: str | None) -> None:
@@ -141,16 +141,42 @@ async def test_extension_days_are_strict(api: Api) -> None:
     _refused(status, err, "approve")
 
 
-async def test_concurrent_duplicate_unit_codes(api: Api) -> None:
-    """Both pass the existence check; the database's unique index refuses one: 409, not 500."""
-    body = {"code": "RACE", "name": "并发局"}
-    results = await asyncio.gather(*(api.post("/api/units", body, "admin") for _ in range(RACERS)))
-    assert sorted(status for status, _ in results) == [201] + [409] * (RACERS - 1), results
-    for status, refused in results:
-        if status == 409:
-            assert refused["error"]["code"] in {"duplicate_code", "concurrent_change"}
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_unit_code_lost_in_a_forced_race_is_a_409(api: Api, database_url: str) -> None:
+    """The race made certain: another transaction holds the code uncommitted, so the API's
+    existence check passes and its insert waits on the unique index; once the other commits,
+    the insert fails. 409, not 500 (PostgreSQL only: SQLite has one writer at a time)."""
+    async with await psycopg.AsyncConnection.connect(database_url) as first:
+        await first.execute(
+            "INSERT INTO units (code, name, kind, active) "
+            "VALUES ('RACE', '先到局', 'department', true)"
+        )
+        creating = asyncio.create_task(
+            api.post("/api/units", {"code": "RACE", "name": "后到局"}, "admin")
+        )
+        await _until_an_insert_waits_on_a_lock(database_url)
+        await first.commit()
+    status, refused = await creating
+    assert status == 409, refused
+    assert refused["error"]["code"] in {"duplicate_code", "concurrent_change"}
     status, units = await api.get("/api/units", "admin")
-    assert [u["code"] for u in units["items"]].count("RACE") == 1
+    assert [u["name"] for u in units["items"] if u["code"] == "RACE"] == ["先到局"]
+
+
+async def _until_an_insert_waits_on_a_lock(database_url: str, timeout_s: float = 10) -> None:
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO units%'"
+    )
+    async with (
+        asyncio.timeout(timeout_s),
+        await psycopg.AsyncConnection.connect(database_url, autocommit=True) as watcher,
+    ):
+        while True:
+            row = await (await watcher.execute(waiting)).fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await asyncio.sleep(0.02)
 
 
 async def test_method_not_allowed_is_json_with_allow(api: Api) -> None:
