@@ -15,6 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from agent_gateway.store import read_presence
+from config.secrets import read_secret, secrets_dir
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from tests.e2e.harness import backend_process
@@ -72,9 +73,11 @@ async def _live_calls(http_port: int, want: int) -> None:
     raise AssertionError(f"live calls never became {want}")
 
 
-async def _presence(redis_port: int, ext: str, state: str) -> None:
-    """Wait until desktops' snapshots would show the agent in `state`."""
-    redis = Redis(host="127.0.0.1", port=redis_port)
+async def _presence(redis_port: int, state_dir: Path, ext: str, state: str) -> None:
+    """Wait until desktops' snapshots would show the agent in `state` (the private Redis
+    wants the password the backend generated into its state directory)."""
+    password = read_secret(secrets_dir(state_dir) / "redis")
+    redis = Redis(host="127.0.0.1", port=redis_port, password=password)
     try:
         for _ in range(200):
             if (await read_presence(redis)).get(ext, {}).get("state") == state:
@@ -106,11 +109,12 @@ async def test_a_call_survives_a_backend_crash(tmp_path: Path) -> None:
             await first.wait()
             second = await backend_process(config)
             await _live_calls(http, 1)  # adopted Asterisk, re-synced: the call is known again
-            await _presence(redis, "1001", "talking")  # and the agent on it, not available
+            state = tmp_path / "state"
+            await _presence(redis, state, "1001", "talking")  # the agent on it, not available
             result = await call
             assert result.ok, result.errors  # the caller talked on and hung up normally
             await _live_calls(http, 0)
-            await _presence(redis, "1001", "wrap_up")
+            await _presence(redis, state, "1001", "wrap_up")
     finally:
         for proc in (second, first):
             if proc is not None and proc.returncode is None:
