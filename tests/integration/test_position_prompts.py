@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from config.secrets import resolve_secrets
 from config.settings import load_settings
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import CONTEXT_POSITION, Layout, render
@@ -35,7 +36,9 @@ def sections(text: str) -> dict[str, list[str]]:
 
 def played(layout: Layout) -> dict[str, list[Path]]:
     """Files each extension of the position context plays, globals expanded."""
-    conf = sections(render(load_settings(), layout)["extensions.conf"])
+    state = {"HOTLINE_PATHS__STATE_DIR": str(layout.base.parent / "state")}
+    settings = resolve_secrets(load_settings(environ=state))
+    conf = sections(render(settings, layout)["extensions.conf"])
     variables = dict(line.split("=", 1) for line in conf["globals"])
     out: dict[str, list[Path]] = {}
     for line in conf[CONTEXT_POSITION]:
