@@ -22,6 +22,7 @@ from websockets.asyncio.client import connect
 
 from agent_gateway.desk import WRAP_UP_REASON
 from agent_gateway.store import read_presence
+from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
 from crm.domain.enums import Role
 from hotline_cli.app import running_hotline
@@ -170,14 +171,14 @@ async def _snapshot(centre: Centre) -> dict[str, Any]:
                 return frame
 
 
-async def _leave_nothing_behind(state: Path, redis_port: int) -> None:
+async def _leave_nothing_behind(state: Path, redis_port: int, password: str) -> None:
     """Asterisk and Redis run in sessions of their own: end them whatever failed."""
     pidfile = state / "asterisk" / "run" / "asterisk.pid"
     if await asyncio.to_thread(pidfile.exists):
         pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-    redis = Redis(host="127.0.0.1", port=redis_port)
+    redis = Redis(host="127.0.0.1", port=redis_port, password=password)
     with contextlib.suppress(Exception):
         await redis.shutdown(nosave=True)
     await redis.aclose()
@@ -188,8 +189,12 @@ async def test_presence_after_a_backend_restart_comes_from_asterisk(tmp_path: Pa
     config = _config(tmp_path, phone_port)
     # The restarted backend with a much longer max_wrapup_s: the wrap-up under way must end
     # at the deadline the first backend recorded, not a fresh max_wrapup_s after the restart.
-    settings = load_settings(config, overrides={"gateway": {"max_wrapup_s": LATER_WRAP_UP_S}})
-    redis = Redis(host="127.0.0.1", port=settings.redis.port)
+    # Secrets resolved here first: the backends then find (and use) the same generated ones.
+    settings = resolve_secrets(
+        load_settings(config, overrides={"gateway": {"max_wrapup_s": LATER_WRAP_UP_S}})
+    )
+    password = settings.redis.password.get_secret_value()
+    redis = Redis(host="127.0.0.1", port=settings.redis.port, password=password)
     first = await backend_process(config)
     try:
         async with _ami(settings) as ami:
@@ -238,7 +243,7 @@ async def test_presence_after_a_backend_restart_comes_from_asterisk(tmp_path: Pa
             first.kill()
             await first.wait()
         await redis.aclose()
-        await _leave_nothing_behind(tmp_path / "state", settings.redis.port)
+        await _leave_nothing_behind(tmp_path / "state", settings.redis.port, password)
 
 
 async def test_presence_after_an_asterisk_restart_comes_from_asterisk(tmp_path: Path) -> None:
