@@ -165,9 +165,13 @@ class AsteriskProcess(_Supervised):
         if not self.layout.control_socket.exists() or not pidfile.exists():
             return None
         try:
-            await self.cli("core show uptime", timeout=3.0)
+            uptime = await self.cli("core show uptime", timeout=3.0)
         except ProcessError:
             return None  # a stale socket left by a crash
+        # An Asterisk still dying of a SIGKILL can accept the connection and close it without
+        # a word (`asterisk -rx` then exits 0): only an answer proves it is running.
+        if "uptime" not in uptime.lower():
+            return None
         return int(pidfile.read_text(encoding="ascii").strip())
 
     def command(self) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +33,23 @@ async def test_asterisk_starts_fully_booted_and_stops(tmp_path: Path) -> None:
         messages = (layout.log / "messages").read_text(encoding="utf-8")
         assert "ERROR" not in messages, messages
     assert not asterisk.running
+
+
+async def test_a_dying_asterisk_is_not_adopted(tmp_path: Path) -> None:
+    """An Asterisk still dying of a SIGKILL: its control socket takes the connection but
+    never answers, and `asterisk -rx` exits 0 on the reset. Adopting it failed the restart."""
+    settings = e2e_settings(tmp_path)
+    layout = Layout(tmp_path / "asterisk")
+    write_config(settings, layout)
+    (layout.run / "asterisk.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
+    with socket.socket(socket.AF_UNIX) as dying:
+        dying.bind(str(layout.control_socket))
+        dying.listen(8)  # never accepted: what a process being torn down does
+        closing = asyncio.get_running_loop().call_later(0.5, dying.close)
+        try:
+            assert await AsteriskProcess(layout).find_running() is None
+        finally:
+            closing.cancel()
 
 
 async def test_asterisk_that_cannot_start_is_reported(tmp_path: Path) -> None:
