@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -104,7 +105,10 @@ async def test_pops_and_health_while_exports_stream(centre: Centre) -> None:
                 call = asyncio.create_task(centre.call(
                     [CALLER], CallerPlan(dtmf="2", dtmf_after_ms=300, hangup_after_ms=4000)
                 ))  # fmt: skip
-                arrived, pop = await asyncio.wait_for(popped, 30)
+                try:
+                    arrived, pop = await asyncio.wait_for(popped, 30)
+                except TimeoutError:
+                    pytest.fail("no screen pop within 30 s while the exports ran")
                 under_way = sum(not task.done() for task in exports)
             finally:
                 stop.set()
