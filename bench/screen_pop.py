@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ from telephony.ami_protocol import AmiParser
 
 IDLE_DESKTOPS = 1000
 CPU_WINDOW_S = 10.0
+LISTENING = r"listening on ws://[\d.]+:(\d+)"
 
 
 def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def serve_backend(raw: str) -> None:
+async def serve_backend(raw: str, http: bool = False) -> None:
     """Child-process mode: the whole hotline from these overrides, until SIGTERM."""
     from config.settings import load_settings
     from hotline_cli.app import running_hotline
@@ -83,7 +85,7 @@ async def serve_backend(raw: str) -> None:
     settings = load_settings(overrides=json.loads(raw))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with running_hotline(settings, http=False) as hotline:
+    async with running_hotline(settings, http=http) as hotline:
         await hotline.staff_queues()
         print(f"READY {hotline.redis_url}", flush=True)
         await stop.wait()
@@ -215,31 +217,50 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(rate: int, calls: int, desktops: int, via_process: bool) -> dict[str, Any]:
+@dataclass
+class Rig:
+    """A backend in a child process with a desktop per agent, and its SIPp phones."""
+
+    conf: dict[str, Any]
+    state: Path
+    secret: bytes
+    redis_url: str
+    desks: dict[str, PopDesk]
+    idle_ids: list[int]
+    gateway_process: list[str]
+    gateway: Child | None  # the gateway process the desktops are on, if not the backend's
+
+
+@asynccontextmanager
+async def pop_rig(
+    desktops: int, *, via_process: bool = False, http: bool = False, idle: int = IDLE_DESKTOPS
+) -> AsyncIterator[Rig]:
+    """The backend (`http`: with its HTTP app) and `desktops` agents each on a SIPp phone and a
+    websocket desktop; `idle` supervisor users for idle desktops."""
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
         state = Path(tmp)
         phone_port = free_udp_port()
         conf = overrides(state, desktops, phone_port)
         secret = conf["gateway"]["secret"].encode()
         async with AsyncExitStack() as stack:
-            backend = await stack.enter_async_context(child(
-                [sys.executable, __file__, "--serve-backend", json.dumps(conf)], r"READY (\S+)"
-            ))  # fmt: skip
+            serve = [sys.executable, __file__, "--serve-backend", json.dumps(conf)]
+            backend = await stack.enter_async_context(
+                child(serve + (["--with-http"] if http else []), r"READY (\S+)")
+            )
             redis_url = backend.found.group(1)
             os.environ["BENCH_GATEWAY_SECRET"] = secret.decode()
             gateway_process = [
                 sys.executable, "-m", "agent_gateway", "--redis-url", redis_url, "--port", "0",
                 "--secret-env", "BENCH_GATEWAY_SECRET",
             ]  # fmt: skip
-            listening = r"listening on ws://[\d.]+:(\d+)"
             gateway: Child | None = None
             port = conf["gateway"]["port"]  # the backend's own gateway
             if via_process:  # the pops take the Redis hop to a gateway process of their own
-                gateway = await stack.enter_async_context(child(gateway_process, listening))
+                gateway = await stack.enter_async_context(child(gateway_process, LISTENING))
                 port = int(gateway.found.group(1))
             phones = AgentPhone(state / "sipp", "127.0.0.1", phone_port, ring_ms=300)
             await stack.enter_async_context(phones)
-            agent_ids, idle_ids = await desk_users(conf, redis_url, IDLE_DESKTOPS)
+            agent_ids, idle_ids = await desk_users(conf, redis_url, idle)
             desks: dict[str, PopDesk] = {}
             for agent in conf["agents"]:
                 ext = agent["extension"]
@@ -249,47 +270,38 @@ async def run(rate: int, calls: int, desktops: int, via_process: bool) -> dict[s
                     connect(f"ws://127.0.0.1:{port}/?ticket={ticket}")
                 )
                 desks[ext] = PopDesk(ws)
-            tap = await stack.enter_async_context(
-                child([sys.executable, __file__, "--tap", json.dumps(conf)], "TAPPING")
-            )
-            callers = [CallerIdentity(f"市民{i:04d}", f"139{i:08d}") for i in range(calls)]
-            result = await place_calls(
-                state / "sipp", target=f"127.0.0.1:{conf['sip']['port']}", service="12345",
-                callers=callers, source_ip="127.0.0.2", rate_per_s=rate, timeout_s=120,
-                plan=CallerPlan(dtmf="0", dtmf_after_ms=300, hangup_after_ms=2500),
-            )  # fmt: skip
-            await asyncio.sleep(1.0)  # the last pops in flight
-            tapped = json.loads(await tap.stop())
-            rung = {(linkedid, ext): late for linkedid, ext, _, late in tapped}
-            ring_times = sorted(at for _, _, at, _ in tapped)
-            received = {(f["call_id"], f["extension"]): at - f["ami_ts"]
-                        for d in desks.values() for at, f in d.pops}  # fmt: skip
-            latencies = sorted(ms * 1000 for ms in received.values())
-            lost = len(set(rung) - set(received))
-            delivery = sorted(ms * 1000 for ms in rung.values())
+            yield Rig(conf, state, secret, redis_url, desks, idle_ids, gateway_process, gateway)
             for desk in desks.values():
                 desk.task.cancel()
 
-            if gateway is None:
-                gateway = await stack.enter_async_context(child(gateway_process, listening))
-            gateway_pid, port = gateway.pid, int(gateway.found.group(1))
-            idle = []
-            for i, user_id in enumerate(idle_ids):
-                ticket = issue_ticket(secret, user_id, f"idle{i}", "supervisor", None, 60,
-                                      time.time(), version=1)  # fmt: skip
-                idle.append(await stack.enter_async_context(
-                    connect(f"ws://127.0.0.1:{port}/?ticket={ticket}")))  # fmt: skip
-            await asyncio.sleep(2.0)  # let the connections settle
-            cpu_before, wall_before = proc_cpu_s(gateway_pid), time.monotonic()
-            await asyncio.sleep(CPU_WINDOW_S)
-            busy_s = proc_cpu_s(gateway_pid) - cpu_before
-            cpu_pct = 100 * busy_s / (time.monotonic() - wall_before)
-            rss = proc_rss_mb(gateway_pid)
+
+async def measure_pops(rig: Rig, rate: int, calls: int, first: int = 0) -> dict[str, Any]:
+    """Place `calls` SIPp calls at `rate`/s (callers numbered from `first`); the pops' figures."""
+    conf = rig.conf
+    for desk in rig.desks.values():
+        desk.pops.clear()
+    tapping = child([sys.executable, __file__, "--tap", json.dumps(conf)], "TAPPING")
+    async with tapping as tap:
+        numbers = range(first, first + calls)
+        callers = [CallerIdentity(f"市民{i:04d}", f"139{i:08d}") for i in numbers]
+        result = await place_calls(
+            rig.state / "sipp", target=f"127.0.0.1:{conf['sip']['port']}", service="12345",
+            callers=callers, source_ip="127.0.0.2", rate_per_s=rate, timeout_s=120,
+            plan=CallerPlan(dtmf="0", dtmf_after_ms=300, hangup_after_ms=2500),
+        )  # fmt: skip
+        await asyncio.sleep(1.0)  # the last pops in flight
+        tapped = json.loads(await tap.stop())
+    rung = {(linkedid, ext): late for linkedid, ext, _, late in tapped}
+    ring_times = sorted(at for _, _, at, _ in tapped)
+    received = {(f["call_id"], f["extension"]): at - f["ami_ts"]
+                for d in rig.desks.values() for at, f in d.pops}  # fmt: skip
+    latencies = sorted(ms * 1000 for ms in received.values())
+    delivery = sorted(ms * 1000 for ms in rung.values())
     return {
         "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
         "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
         "max_ms": round(latencies[-1], 2) if latencies else None,
-        "lost": lost,
+        "lost": len(set(rung) - set(received)),
         "calls": calls,
         "rings": len(rung),
         "ami_delivery_p50_ms": round(statistics.median(delivery), 2) if delivery else None,
@@ -299,6 +311,30 @@ async def run(rate: int, calls: int, desktops: int, via_process: bool) -> dict[s
         "ring_rate": round((len(ring_times) - 1) / (ring_times[-1] - ring_times[0]), 1)
         if len(ring_times) > 1
         else None,
+    }
+
+
+async def run(rate: int, calls: int, desktops: int, via_process: bool) -> dict[str, Any]:
+    async with pop_rig(desktops, via_process=via_process) as rig, AsyncExitStack() as stack:
+        figures = await measure_pops(rig, rate, calls)
+        gateway = rig.gateway
+        if gateway is None:
+            gateway = await stack.enter_async_context(child(rig.gateway_process, LISTENING))
+        gateway_pid, port = gateway.pid, int(gateway.found.group(1))
+        idle = []
+        for i, user_id in enumerate(rig.idle_ids):
+            ticket = issue_ticket(rig.secret, user_id, f"idle{i}", "supervisor", None, 60,
+                                  time.time(), version=1)  # fmt: skip
+            idle.append(await stack.enter_async_context(
+                connect(f"ws://127.0.0.1:{port}/?ticket={ticket}")))  # fmt: skip
+        await asyncio.sleep(2.0)  # let the connections settle
+        cpu_before, wall_before = proc_cpu_s(gateway_pid), time.monotonic()
+        await asyncio.sleep(CPU_WINDOW_S)
+        busy_s = proc_cpu_s(gateway_pid) - cpu_before
+        cpu_pct = 100 * busy_s / (time.monotonic() - wall_before)
+        rss = proc_rss_mb(gateway_pid)
+    return {
+        **figures,
         "desktops": desktops,
         "desktops_on": "gateway process" if via_process else "backend",
         "idle_1000_rss_mb": round(rss, 1),
@@ -317,10 +353,11 @@ def main() -> None:
         help="desktops on a separate gateway process (the Redis hop) instead of the backend's",
     )
     parser.add_argument("--serve-backend", help=argparse.SUPPRESS)
+    parser.add_argument("--with-http", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tap", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_backend:
-        asyncio.run(serve_backend(args.serve_backend))
+        asyncio.run(serve_backend(args.serve_backend, args.with_http))
         return
     if args.tap:
         asyncio.run(tap_agent_called(args.tap))

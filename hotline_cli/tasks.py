@@ -42,7 +42,9 @@ class Tasks:
         self._probes[name] = probe
 
     def report(self) -> dict[str, dict[str, int]]:
-        return {name: asdict(probe()) for name, probe in self._probes.items()}
+        """Safe from another thread (/health runs on the HTTP loop): it copies the registry
+        first, and the probes read plain counters."""
+        return {name: asdict(probe()) for name, probe in list(self._probes.items())}
 
     @asynccontextmanager
     async def supervised(

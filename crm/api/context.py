@@ -73,7 +73,9 @@ M = TypeVar("M", bound=BaseModel)
 @dataclass(frozen=True)
 class Ctx:
     request: web.Request
-    connection: AsyncConnection  # in the request's transaction
+    # in the request's transaction; None for an endpoint that opens short sessions of its own
+    # (`Endpoint.transaction`)
+    connection: AsyncConnection | None
     actor: Actor
     now: datetime
     inputs: tuple[BaseModel, ...] = ()
@@ -88,9 +90,18 @@ class Ctx:
         Registering an order (the hot path) needs none; a session costs ~100 us to set up.
         It never commits: `bind` flushes it and commits the connection's transaction.
         """
-        return self.request.app[SESSIONS](
-            bind=self.connection, join_transaction_mode="rollback_only"
-        )
+        return self.request.app[SESSIONS](bind=self.tx, join_transaction_mode="rollback_only")
+
+    @property
+    def tx(self) -> AsyncConnection:
+        """The connection in the request's transaction."""
+        if self.connection is None:
+            raise RuntimeError("this endpoint runs without a request transaction")
+        return self.connection
+
+    def short_session(self) -> AsyncSession:
+        """A session of its own, outside the request's transaction, for one short read."""
+        return self.request.app[SESSIONS]()
 
     def opened_session(self) -> AsyncSession | None:
         """The session if a handler used one (cached_property keeps it in __dict__)."""
@@ -114,7 +125,7 @@ class Ctx:
 
     async def calendar(self) -> ChineseWorkCalendar:
         """The working calendar, cached per app (see crm.api.caches)."""
-        return await self.request.app[CALENDAR].get(self.connection)
+        return await self.request.app[CALENDAR].get(self.tx)
 
     def int_param(self, name: str) -> int:
         """A numeric path parameter (routes match digits only) within the databases' ids."""

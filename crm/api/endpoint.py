@@ -35,6 +35,9 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     content_type: str = "application/json"
+    # False: the handler opens short sessions of its own (a long read must not hold the
+    # request's transaction, and with it SQLite's one connection, while it streams)
+    transaction: bool = True
 
 
 def _parse(model: type[BaseModel], raw: bytes | dict[str, str]) -> BaseModel:
@@ -72,6 +75,10 @@ def bind(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
             raise Denied("role_forbidden", f"role {actor.role.value} may not do this")
         inputs = await _inputs(request, endpoint)
         now = request.app[CLOCK]()
+        if not endpoint.transaction:
+            return await endpoint.handler(
+                Ctx(request=request, connection=None, actor=actor, now=now, inputs=inputs)
+            )
         try:
             async with request.app[ENGINE].begin() as connection:
                 ctx = Ctx(request=request, connection=connection, actor=actor, now=now,
