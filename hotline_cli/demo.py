@@ -79,6 +79,7 @@ class DemoDesktops:
 
     def __init__(self) -> None:
         self.pop_ms: dict[str, float] = {}  # Linkedid → ms from Asterisk's ring to the pop
+        self.states: dict[str, str] = {}  # extension → presence state the desk last showed
         self._readers: list[asyncio.Task[None]] = []
 
     async def connect(self, stack: AsyncExitStack, hotline: Hotline) -> None:
@@ -101,6 +102,22 @@ class DemoDesktops:
             frame = json.loads(raw)
             if frame.get("type") == "screen_pop":
                 self.pop_ms[frame["call_id"]] = (time.time() - frame["ami_ts"]) * 1000
+            elif frame.get("type") == "presence":
+                self.states[frame["extension"]] = frame["state"]
+                if frame["state"] == "wrap_up":  # the agent presses 话后处理完成 at once
+                    command = {"type": "command", "id": f"wrapup-{frame['seq']}",
+                               "name": "wrapup_done", "args": {}}  # fmt: skip
+                    await ws.send(json.dumps(command))
+
+    async def wait_wrapped_up(self, timeout_s: float = 10.0) -> bool:
+        """Whether every desk left wrap-up in time: an agent left paused in Asterisk (which
+        keeps pauses across restarts) would leave the next demo's callers unanswered."""
+        deadline = time.monotonic() + timeout_s
+        while "wrap_up" in self.states.values():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     def close(self) -> None:
         for reader in self._readers:
@@ -154,7 +171,17 @@ async def _run_group(group: CallerGroup, workdir: Path, settings: Settings) -> C
     )
 
 
-async def run_demo(settings: Settings, groups: Sequence[CallerGroup] = DEMO_GROUPS) -> int:
+@dataclass(frozen=True)
+class DemoOutcome:
+    calls: list[Call]  # every call of the demo, as it ended
+    pop_ms: dict[str, float]
+    failed_groups: list[str]  # SIPp groups whose callers did not behave as planned
+    expected: int
+    workdir: Path
+
+
+async def play_demo(settings: Settings, groups: Sequence[CallerGroup] = DEMO_GROUPS) -> DemoOutcome:
+    """Run the hotline, its phones and desktops, and the demo's callers; what became of them."""
     finished: list[Call] = []
     expected = sum(len(g.callers) for g in groups)
     all_done = asyncio.Event()
@@ -180,16 +207,23 @@ async def run_demo(settings: Settings, groups: Sequence[CallerGroup] = DEMO_GROU
             await asyncio.wait_for(all_done.wait(), 10)
         except TimeoutError:
             print("some calls were still live when the demo ended")
+        if not await desktops.wait_wrapped_up():
+            print("some agents were still in wrap-up when the demo ended")
         desktops.close()
-    print()
-    print(report(finished, desktops.pop_ms))
-    print("(pop: from Asterisk ringing the agent's phone to the screen pop at the agent's desktop)")
     failed = [g.title for g, r in zip(groups, results, strict=True) if not r.ok]
-    if failed or len(finished) < expected:
+    return DemoOutcome(finished, desktops.pop_ms, failed, expected, workdir)
+
+
+async def run_demo(settings: Settings, groups: Sequence[CallerGroup] = DEMO_GROUPS) -> int:
+    outcome = await play_demo(settings, groups)
+    print()
+    print(report(outcome.calls, outcome.pop_ms))
+    print("(pop: from Asterisk ringing the agent's phone to the screen pop at the agent's desktop)")
+    if outcome.failed_groups or len(outcome.calls) < outcome.expected:
         print(
-            f"\ndemo FAILED: SIPp groups failing: {failed}; calls seen ended: "
-            f"{len(finished)}/{expected}; SIPp files in {workdir}"
+            f"\ndemo FAILED: SIPp groups failing: {outcome.failed_groups}; calls seen ended: "
+            f"{len(outcome.calls)}/{outcome.expected}; SIPp files in {outcome.workdir}"
         )
         return 1
-    print(f"\n{len(finished)} calls, all accounted for.")
+    print(f"\n{len(outcome.calls)} calls, all accounted for.")
     return 0
