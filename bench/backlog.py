@@ -8,7 +8,7 @@ called; they are patient, so a backlog builds up and drains. Each agent ends eac
 Figures, all from Asterisk itself (its event timestamps and /proc):
 - free-agent-to-ring delay: from app_queue seeing an agent free (`QueueMemberStatus` not in
   use and not paused) to `AgentCalled` for them, while callers waited unrung
-  (`telephony/free_agents.py`, shared with `tests/e2e/test_burst.py`);
+  (`tests/e2e/free_agents.py`, shared with `tests/e2e/test_burst.py`);
 - whispers: position whispers started (`ChanSpyStart`);
 - Asterisk's CPU over the run (% of one core) and the machine's load average (shared cores);
 - lost: callers never connected to an agent (never queued, gave up, or their call failed
@@ -32,7 +32,6 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +39,11 @@ from config.settings import load_settings
 from hotline_cli.app import running_hotline
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
-from telephony.ami import AmiClient, AmiEvent
-from telephony.free_agents import free_spells
+from telephony.ami import AmiClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the measuring code is in tests/
+
+from tests.e2e.free_agents import AgentLegTap, free_spells
 
 QUEUE = "hotline"
 
@@ -69,36 +71,6 @@ def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class Tap:
-    """Our own AMI login: keeps every event, and hangs up each agent leg `talk_s` after the
-    agent answered."""
-
-    def __init__(self, ami: AmiClient, talk_s: float) -> None:
-        self.ami = ami
-        self.talk_s = talk_s
-        self.events: list[dict[str, str]] = []
-        self.hangups: set[asyncio.Task[None]] = set()
-
-    async def run(self) -> None:
-        while True:
-            item = await self.ami.events.get()
-            if not isinstance(item, AmiEvent):
-                continue
-            self.events.append(dict(item.headers))
-            if item.name == "AgentConnect" and item.get("Queue") == QUEUE:
-                task = asyncio.create_task(self._hang_up_later(item.get("DestChannel", "")))
-                self.hangups.add(task)
-                task.add_done_callback(self.hangups.discard)
-
-    async def _hang_up_later(self, channel: str) -> None:
-        await asyncio.sleep(self.talk_s)
-        with suppress(Exception):  # the caller may be gone already
-            await self.ami.action("Hangup", Channel=channel, Cause="16")
-
-    def named(self, name: str) -> list[dict[str, str]]:
-        return [e for e in self.events if e.get("Event") == name]
-
-
 def proc_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -123,7 +95,7 @@ async def run(callers: int, rate: float, agents: int, talk_s: float) -> dict[str
         ):  # fmt: skip
             await hotline.staff_queues()
             await ami.wait_connected(10)
-            tap = Tap(ami, talk_s)
+            tap = AgentLegTap(ami, QUEUE, talk_s)
             tapping = asyncio.create_task(tap.run())
             pid = hotline.asterisk.pid
             assert pid is not None

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from hotline_cli.sipp import CallerIdentity, CallerPlan, place_calls
-from telephony.ami import AmiClient, AmiEvent
+from telephony.ami import AmiClient
 from telephony.asterisk_config import CONTEXT_POSITION, layout_for
-from telephony.free_agents import FreeSpell, free_spells
+from tests.e2e.free_agents import AgentLegTap, FreeSpell, free_spells
 from tests.e2e.harness import Centre, running_centre
 
 CALLERS = 40
@@ -53,30 +53,9 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
         yield c
 
 
-class Tap:
-    """Our own AMI login: keeps every event, and hangs up each agent leg `TALK_S` after the
-    agent answered."""
-
+class Tap(AgentLegTap):
     def __init__(self, ami: AmiClient) -> None:
-        self.ami = ami
-        self.events: list[dict[str, str]] = []
-        self.hangups: set[asyncio.Task[None]] = set()
-
-    async def run(self) -> None:
-        while True:
-            item = await self.ami.events.get()
-            if not isinstance(item, AmiEvent):
-                continue
-            self.events.append(dict(item.headers))
-            if item.name == "AgentConnect" and item.get("Queue") == "hotline":
-                task = asyncio.create_task(self._hang_up_later(item.get("DestChannel", "")))
-                self.hangups.add(task)
-                task.add_done_callback(self.hangups.discard)
-
-    async def _hang_up_later(self, channel: str) -> None:
-        await asyncio.sleep(TALK_S)
-        with suppress(Exception):  # the caller may be gone already
-            await self.ami.action("Hangup", Channel=channel, Cause="16")
+        super().__init__(ami, "hotline", TALK_S)
 
     def spells(self) -> list[FreeSpell]:
         return [s for s in free_spells(self.events, "hotline", AGENTS) if s.ended_at is not None]

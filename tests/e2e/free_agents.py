@@ -5,13 +5,19 @@ An agent is free in a queue when app_queue could ring them: their device is not 
 `AgentCalled` for them (the ring) or with them stopping being free without a ring (paused,
 or their phone taken for something else). Times are Asterisk's event timestamps
 (`timestampevents=yes`), so the measure does not depend on how loaded this process is.
-Pure functions over event header maps: the E2E test and the burst bench share them.
+Pure functions over event header maps, and the AMI tap that collects the events and ends the
+agents' calls: the E2E test and the burst bench share them (test and bench support, not a
+part of the backend).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
+
+from telephony.ami import AmiClient, AmiEvent
 
 NOT_IN_USE = "1"
 RINGING = "6"
@@ -94,3 +100,35 @@ def free_spells(
                 FreeSpell(interface, member.free_since, member.waiting, member.ringing, None, False)
             )
     return spells
+
+
+class AgentLegTap:
+    """Our own AMI login: keeps every event, and hangs up each agent leg of `queue` `talk_s`
+    after the agent answered (as the desktop's hang-up button would)."""
+
+    def __init__(self, ami: AmiClient, queue: str, talk_s: float) -> None:
+        self.ami = ami
+        self.queue = queue
+        self.talk_s = talk_s
+        self.events: list[dict[str, str]] = []
+        self.hangups: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        while True:
+            item = await self.ami.events.get()
+            if not isinstance(item, AmiEvent):
+                continue
+            self.events.append(dict(item.headers))
+            if item.name == "AgentConnect" and item.get("Queue") == self.queue:
+                task = asyncio.create_task(self._hang_up_later(item.get("DestChannel", "")))
+                self.hangups.add(task)
+                task.add_done_callback(self.hangups.discard)
+
+    async def _hang_up_later(self, channel: str) -> None:
+        await asyncio.sleep(self.talk_s)
+        with suppress(Exception):  # the caller may be gone already
+            await self.ami.action("Hangup", Channel=channel, Cause="16")
+
+    def named(self, name: str) -> list[dict[str, str]]:
+        return [e for e in self.events if e.get("Event") == name]
+
