@@ -217,6 +217,55 @@ async def register_order_over_http(centre: Centre, token: str, order: dict[str, 
 _drains: set[asyncio.Task[bytes]] = set()
 
 
+def backend_config(
+    tmp: Path, agents: Sequence[tuple[str, str, int]], max_wrapup_s: float | None = None
+) -> Path:
+    """A settings file for a backend in a process of its own: free ports, one `hotline` queue
+    served by `agents` (extension, name, phone port), every IVR choice to it."""
+    agent_tables = "".join(
+        f"""
+[[agents]]
+extension = "{ext}"
+name = "{name}"
+skills = ["general"]
+contact = "sip:{ext}@127.0.0.1:{port}"
+"""
+        for ext, name, port in agents
+    )
+    wrap_up = "" if max_wrapup_s is None else f"max_wrapup_s = {max_wrapup_s}"
+    path = tmp / "hotline.toml"
+    path.write_text(
+        f"""
+[paths]
+state_dir = "{tmp / 'state'}"
+[sip]
+port = {free_udp_port()}
+[ami]
+port = {free_tcp_port()}
+secret = "{secrets.token_hex(12)}"
+[agi]
+port = {free_tcp_port()}
+[http]
+port = {free_tcp_port()}
+[gateway]
+port = {free_tcp_port()}
+secret = "{secrets.token_hex(16)}"
+{wrap_up}
+[redis]
+port = {free_tcp_port()}
+{agent_tables}
+[[queues]]
+name = "hotline"
+skill = "general"
+wrapup_s = 0
+[ivr]
+queues = {{ operator = "hotline" }}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
 async def backend_process(config: Path) -> asyncio.subprocess.Process:
     """`hotline up` in a process of its own (to be killed as a crash would), once it is up."""
     proc = await asyncio.create_subprocess_exec(

@@ -16,44 +16,13 @@ from redis.asyncio import Redis
 
 from agent_gateway.store import read_presence
 from config.secrets import read_secret, secrets_dir
-from hotline_cli.ports import free_tcp_port, free_udp_port
+from hotline_cli.ports import free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
-from tests.e2e.harness import backend_process
+from tests.e2e.harness import backend_config, backend_process
 
 
 def _config(tmp: Path, phone_port: int) -> Path:
-    path = tmp / "hotline.toml"
-    path.write_text(
-        f"""
-[paths]
-state_dir = "{tmp / 'state'}"
-[sip]
-port = {free_udp_port()}
-[ami]
-port = {free_tcp_port()}
-secret = "crash-test-ami-secret"
-[agi]
-port = {free_tcp_port()}
-[http]
-port = {free_tcp_port()}
-[gateway]
-port = {free_tcp_port()}
-[redis]
-port = {free_tcp_port()}
-[[agents]]
-extension = "1001"
-name = "王芳"
-skills = ["general"]
-contact = "sip:1001@127.0.0.1:{phone_port}"
-[[queues]]
-name = "hotline"
-skill = "general"
-[ivr]
-queues = {{ operator = "hotline" }}
-""",
-        encoding="utf-8",
-    )
-    return path
+    return backend_config(tmp, [("1001", "王芳", phone_port)])
 
 
 async def _health(port: int) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import signal
 import sqlite3
 import time
@@ -26,11 +25,18 @@ from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
 from crm.domain.enums import Role
 from hotline_cli.app import running_hotline
-from hotline_cli.ports import free_tcp_port, free_udp_port
+from hotline_cli.ports import free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
 from telephony.service import AmiSource
-from tests.e2e.harness import CallLog, Centre, backend_process, crm_user, running_centre
+from tests.e2e.harness import (
+    CallLog,
+    Centre,
+    backend_config,
+    backend_process,
+    crm_user,
+    running_centre,
+)
 
 WRAP_UP_S = 20.0  # the first backend's max_wrapup_s: long enough to outlast the restart
 LATER_WRAP_UP_S = 600.0  # the restarted backend's: a fresh timer would release nobody in time
@@ -38,51 +44,9 @@ POLL_S = 0.1
 
 
 def _config(tmp: Path, phone_port: int) -> Path:
-    agents = "".join(
-        f"""
-[[agents]]
-extension = "{ext}"
-name = "{name}"
-skills = ["general"]
-contact = "sip:{ext}@127.0.0.1:{port}"
-"""
-        for ext, name, port in (
-            ("1001", "王芳", phone_port),
-            ("1002", "李娜", free_udp_port()),
-            ("1003", "赵敏", free_udp_port()),
-        )
-    )
-    path = tmp / "hotline.toml"
-    path.write_text(
-        f"""
-[paths]
-state_dir = "{tmp / 'state'}"
-[sip]
-port = {free_udp_port()}
-[ami]
-port = {free_tcp_port()}
-secret = "{secrets.token_hex(12)}"
-[agi]
-port = {free_tcp_port()}
-[http]
-port = {free_tcp_port()}
-[gateway]
-port = {free_tcp_port()}
-secret = "{secrets.token_hex(16)}"
-max_wrapup_s = {WRAP_UP_S}
-[redis]
-port = {free_tcp_port()}
-{agents}
-[[queues]]
-name = "hotline"
-skill = "general"
-wrapup_s = 0
-[ivr]
-queues = {{ operator = "hotline" }}
-""",
-        encoding="utf-8",
-    )
-    return path
+    agents = [("1001", "王芳", phone_port), ("1002", "李娜", free_udp_port()),
+              ("1003", "赵敏", free_udp_port())]  # fmt: skip
+    return backend_config(tmp, agents, WRAP_UP_S)
 
 
 def _ami(settings: Settings) -> AmiClient:
