@@ -1,6 +1,7 @@
 """The long API fuzz run: schemathesis against the live application, as every role.
 
     .venv/bin/python bench/api_fuzz.py --examples 200
+    .venv/bin/python bench/api_fuzz.py --database-url postgresql://user@host/empty_db
 
 Same harness and checks as tests/integration/crm/test_crm_api_fuzz.py, with many more
 generated requests per operation and role. The last line printed is JSON: requests,
@@ -57,10 +58,16 @@ def fuzz(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", type=int, default=200, help="per operation and role")
+    parser.add_argument(
+        "--database-url", help="an empty database to serve from (default: a new SQLite file)"
+    )
     args = parser.parse_args()
     schema = schemathesis.openapi.from_dict(DOCUMENT)
     counts = {"requests": 0, "server_errors": 0, "violations": 0}
-    with tempfile.TemporaryDirectory() as tmp, live_api(Path(tmp)) as api:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        live_api(Path(tmp), database_url=args.database_url) as api,
+    ):
         for result in schema.get_all_operations():
             operation = result.ok()  # type: ignore[union-attr]
             for role in ROLES:

@@ -184,9 +184,11 @@ async def delete_rule(ctx: Ctx) -> web.StreamResponse:
 
 
 async def list_calendar(ctx: Ctx) -> web.StreamResponse:
-    days = await calendar_repo.list_days(ctx.session, ctx.input(CalendarQuery).year)
+    year = ctx.input(CalendarQuery).year
+    days = await calendar_repo.list_days(ctx.session, year)
     items = [CalendarDayOut(day=d.day, workday=d.is_workday, name=d.name) for d in days]
-    return json(CalendarList(items=items))
+    published = await calendar_repo.published_years(ctx.session, year)
+    return json(CalendarList(items=items, published_years=published))
 
 
 async def put_calendar(ctx: Ctx) -> web.StreamResponse:
@@ -194,8 +196,11 @@ async def put_calendar(ctx: Ctx) -> web.StreamResponse:
     days = [(d.day, d.workday, d.name) for d in body.days]
     if len({d for d, _, _ in days}) != len(days):
         raise InvalidInput("duplicate_day", "a day appears twice", "days")
+    years = sorted(set(body.published_years))
+    if not days and not years:
+        raise InvalidInput("nothing_to_put", "give days or published years", "days")
     try:
-        recounted = await calendar_usecase.put_days(ctx.session, days, ctx.actor, ctx.now)
+        recounted = await calendar_usecase.put_days(ctx.session, days, ctx.actor, ctx.now, years)
     except IntegrityError as exc:  # a concurrent admin wrote the same day first
         raise Conflict("concurrent_edit", "calendar changed meanwhile, retry") from exc
     ctx.after_commit.append(ctx.request.app[CALENDAR].invalidate)
@@ -234,9 +239,10 @@ ENDPOINTS = (
              "Admin-entered holidays and adjusted working days", query=CalendarQuery,
              response=CalendarList),
     Endpoint("PUT", "/api/calendar/days", put_calendar,
-             "Add or replace calendar days (years chinese-calendar does not know yet, counted "
-             "until then over predicted statutory holidays, without the unpublished adjusted "
-             "working weekends); the year's days are then taken as published, and provisional "
-             "due dates are recounted", ADMIN, body=CalendarPut,
+             "Add or replace calendar days (years chinese-calendar does not know yet are counted "
+             "over predicted statutory holidays, without the unpublished adjusted working "
+             "weekends; each entered day wins over the prediction), and mark years whose whole "
+             "schedule is entered as published (counted without predictions, no longer "
+             "provisional); provisional due dates are recounted", ADMIN, body=CalendarPut,
              response=CalendarPutOut),
 )  # fmt: skip

@@ -479,7 +479,12 @@ class CalendarDayIn(Strict):
 
 
 class CalendarPut(Strict):
-    days: list[CalendarDayIn] = Field(min_length=1, max_length=400)
+    days: list[CalendarDayIn] = Field(default=[], max_length=400)
+    # years whose whole schedule is now entered: counted without predictions, no longer
+    # provisional
+    published_years: list[Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]] = Field(
+        default=[], max_length=10
+    )
 
 
 class CalendarQuery(Strict):
@@ -494,6 +499,7 @@ class CalendarDayOut(BaseModel):
 
 class CalendarList(BaseModel):
     items: list[CalendarDayOut]
+    published_years: list[int]
 
 
 class CalendarPutOut(BaseModel):

@@ -289,6 +289,15 @@ class CalendarDay(Base):
     name: Mapped[str] = mapped_column(String(100), default="")
 
 
+class PublishedYear(Base):
+    """A year whose whole schedule an admin has entered: counted without predicted holidays,
+    and its due dates are no longer provisional."""
+
+    __tablename__ = "published_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
 class OrderSequence(Base):
     """Last order number handed out per centre and local day."""
 

@@ -1,14 +1,16 @@
 """Which days are working days in mainland China, including adjusted working weekends (调休).
 
 chinese-calendar only knows the years the State Council has published; later years raise.
-Admins enter the exceptions (holidays and working weekends) of such years into the database,
-and this calendar layers them over the package. A year with neither source is counted Monday
-to Friday less the statutory holidays its rules predict (crm.domain.holidays), and is reported
-as not known: its adjusted working weekends (调休) are unknown until published, so deadlines
-computed over it are flagged provisional and recomputed once the data arrives.
+Admins enter the days of such years into the database, and this calendar layers them over
+the package, day by day. A year the package lacks is counted Monday to Friday less the
+statutory holidays its rules predict (crm.domain.holidays), with the admin's days on top, and
+is reported as not known until an admin marks its schedule published: one entered day says
+nothing about the others, and the adjusted working weekends (调休) are unknown until the
+whole schedule is in, so deadlines computed over it are flagged provisional and recomputed.
+A published year is the admin's schedule alone, without predictions.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Protocol
@@ -34,12 +36,17 @@ def _package_is_workday(day: date) -> bool | None:
 
 
 class ChineseWorkCalendar:
-    """The package's calendar with admin overrides on top (overrides win); the rules' predicted
-    holidays only for a year neither knows."""
+    """The package's calendar with admin overrides on top (each overridden day wins); the rules'
+    predicted holidays for the other days of a year the package lacks, unless the admin
+    published that year's whole schedule."""
 
-    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+    def __init__(
+        self,
+        overrides: Mapping[date, bool] | None = None,
+        published_years: Collection[int] = (),
+    ) -> None:
         self._overrides = dict(overrides or {})
-        self._override_years = frozenset(d.year for d in self._overrides)
+        self._published = frozenset(published_years)
 
     def is_workday(self, day: date) -> bool:
         if day in self._overrides:
@@ -49,8 +56,8 @@ class ChineseWorkCalendar:
             return known
         if day.weekday() >= 5:
             return False
-        # an admin-entered year is the published one: its make-up days may differ from the rule
-        return day.year in self._override_years or day not in predicted_holidays(day.year)
+        # a published year's days off are all entered: its make-up days may differ from the rule
+        return day.year in self._published or day not in predicted_holidays(day.year)
 
     def knows(self, day: date) -> bool:
-        return day.year in self._override_years or _package_is_workday(day) is not None
+        return day.year in self._published or _package_is_workday(day) is not None

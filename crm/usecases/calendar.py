@@ -13,14 +13,20 @@ from crm.repo import calendar as calendar_repo
 
 
 async def put_days(
-    session: AsyncSession, days: Sequence[tuple[date, bool, str]], actor: Actor, now: datetime
+    session: AsyncSession,
+    days: Sequence[tuple[date, bool, str]],
+    actor: Actor,
+    now: datetime,
+    published_years: Sequence[int] = (),
 ) -> int:
-    """Store days, then recount due dates that were counted over unknown years; the edit goes
-    into the admin trail, and each moved due date into its order's audit trail.
+    """Store days and mark years published (their schedule complete), then recount due dates
+    that were counted over unknown years; the edit goes into the admin trail, and each moved
+    due date into its order's audit trail.
 
     Returns how many orders got a new due date.
     """
     await calendar_repo.put_days(session, days)
+    published = await calendar_repo.publish_years(session, published_years)
     written = [{"day": d.isoformat(), "workday": w, "name": n} for d, w, n in days]
     calendar = await calendar_repo.load_calendar(session)
     changed = 0
@@ -44,8 +50,10 @@ async def put_days(
         order.due_date = due.day
         order.due_provisional = due.provisional
     await session.flush()
-    await admin_changes.record(session, actor.user_id, now, "calendar", None, "days_put",
-                               {"days": written, "recounted_orders": changed})  # fmt: skip
+    change: dict[str, object] = {"days": written, "recounted_orders": changed}
+    if published_years:
+        change["published_years"] = published
+    await admin_changes.record(session, actor.user_id, now, "calendar", None, "days_put", change)
     return changed
 
 

@@ -1,9 +1,9 @@
 """The backend's HTTP application on a real loopback port, for clients that block (schemathesis).
 
-The same routes as `hotline up` mounts (the CRM's, the desktops' ticket, /health) on a fresh
-migrated SQLite file, with one user of each role (the handler in a department), served from a
-thread of its own so synchronous clients can call it. /health answers for an AMI link that
-never connected (503).
+The same routes as `hotline up` mounts (the CRM's, the desktops' ticket, /health) on an empty
+database (a fresh SQLite file unless a URL is given), migrated, with one user of each role (the
+handler in a department), served from a thread of its own so synchronous clients can call it.
+/health answers for an AMI link that never connected (503).
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from pathlib import Path
 
 from aiohttp import web
 from redis.asyncio import Redis
-from sqlalchemy import create_engine as create_sync_engine
 
 from agent_gateway.desk_http import DeskHttp
 from crm.api import create_app
 from crm.db.engine import SessionFactory, create_engine, session_factory
-from crm.db.migrate import upgrade
+from crm.db.migrate import migrate
 from crm.domain.enums import Role, UnitKind
 from crm.repo.directory import create_unit, create_user
 from hotline_cli.http_doc import DOCUMENTED
@@ -59,13 +58,12 @@ async def _seed(sessions: SessionFactory) -> dict[str, str]:
 
 
 @contextmanager
-def live_api(directory: Path, max_body_bytes: int = 64 * 1024) -> Iterator[LiveApi]:
-    """Serve the application until the block ends."""
-    path = directory / "crm.db"
-    sync_engine = create_sync_engine(f"sqlite:///{path}")
-    with sync_engine.begin() as conn:
-        upgrade(conn)
-    sync_engine.dispose()
+def live_api(
+    directory: Path, max_body_bytes: int = 64 * 1024, database_url: str | None = None
+) -> Iterator[LiveApi]:
+    """Serve the application until the block ends, on `database_url` (an empty database) or a
+    new SQLite file in `directory`."""
+    url = database_url or f"sqlite:///{directory / 'crm.db'}"
     loop = asyncio.new_event_loop()
     port = free_tcp_port()
     started: dict[str, str] = {}
@@ -76,7 +74,8 @@ def live_api(directory: Path, max_body_bytes: int = 64 * 1024) -> Iterator[LiveA
         redis_server = RedisProcess(free_tcp_port(), directory / "redis")
         await redis_server.start()
         redis = Redis.from_url(redis_server.url)
-        engine = create_engine(f"sqlite:///{path}")
+        engine = create_engine(url)
+        await migrate(engine)
         sessions = session_factory(engine)
         started.update(await _seed(sessions))
         app = create_app(sessions, centre_code="SZ12345", max_body_bytes=max_body_bytes,

@@ -76,9 +76,10 @@ async def test_calendar_for_a_year_the_package_does_not_know(api: Api) -> None:
         {"day": "2027-01-05", "workday": False, "name": "元旦"},
         {"day": "2027-01-09", "workday": True, "name": "元旦调休"},
     ]
-    status, err = await api.call("PUT", "/api/calendar/days", "supervisor", json={"days": days})
+    put = {"days": days, "published_years": [2027]}
+    status, err = await api.call("PUT", "/api/calendar/days", "supervisor", json=put)
     assert status == 403
-    status, body = await api.call("PUT", "/api/calendar/days", "admin", json={"days": days})
+    status, body = await api.call("PUT", "/api/calendar/days", "admin", json=put)
     assert status == 200 and body == {"written": 4, "recounted_orders": 1}
     status, order = await api.get(f"/api/orders/{order['id']}")
     # two more days off (Jan 4, 5) and one working Saturday (Jan 9): one day later
@@ -87,6 +88,7 @@ async def test_calendar_for_a_year_the_package_does_not_know(api: Api) -> None:
     status, listing = await api.get("/api/calendar/days?year=2027")
     listed = [d["day"] for d in listing["items"]]
     assert listed == ["2027-01-01", "2027-01-04", "2027-01-05", "2027-01-09"]
+    assert listing["published_years"] == [2027]
     status, err = await api.call("PUT", "/api/calendar/days", "admin",
                                  json={"days": [days[0], days[0]]})  # fmt: skip
     assert (status, err["error"]["code"]) == (400, "duplicate_day")
@@ -139,3 +141,38 @@ async def test_calendar_edits_that_move_due_dates_are_audited(api: Api) -> None:
     ((subject, _, action, detail),) = await _admin_trail(api)
     assert (subject, action) == ("calendar", "days_put")
     assert detail == {"days": days, "recounted_orders": 1}
+
+
+async def test_one_entered_day_keeps_due_dates_provisional_until_the_year_is_published(
+    api: Api,
+) -> None:
+    api.clock.now = api.clock.now.replace(year=2027, month=1, day=15)  # Friday
+    order = await api.new_order(order_type="complaint")
+    # Jan 18-22 (5), Jan 25-29 (10), Feb 1-4 (14); 除夕 Feb 5 to the make-up Feb 10 off: Feb 11
+    assert (order["due_date"], order["due_provisional"]) == ("2027-02-11", True)
+    saturday = [{"day": "2027-02-20", "workday": True, "name": "春节调休"}]
+    status, body = await api.call("PUT", "/api/calendar/days", "admin", json={"days": saturday})
+    assert status == 200 and body == {"written": 1, "recounted_orders": 0}
+    status, order = await api.get(f"/api/orders/{order['id']}")
+    # the predicted Spring Festival still holds, and the rest of 2027 is still unknown
+    assert (order["due_date"], order["due_provisional"]) == ("2027-02-11", True)
+    assert "调休" in order["due_date_note"]
+    status, listing = await api.get("/api/calendar/days?year=2027")
+    assert listing["published_years"] == []
+    status, err = await api.call("PUT", "/api/calendar/days", "admin", json={"days": []})
+    assert (status, err["error"]["code"]) == (400, "nothing_to_put")
+    # the admin enters the rest of the schedule: 除夕 Feb 5 to Feb 11 off, working Sat Feb 20
+    festival = [{"day": f"2027-02-{d:02d}", "workday": False, "name": "春节"} for d in range(5, 12)]
+    status, body = await api.call("PUT", "/api/calendar/days", "admin",
+                                  json={"days": festival, "published_years": [2027]})  # fmt: skip
+    assert status == 200 and body == {"written": 7, "recounted_orders": 1}
+    status, order = await api.get(f"/api/orders/{order['id']}")
+    # Feb 1-4 (14), Feb 12 (15): final now
+    assert (order["due_date"], order["due_provisional"]) == ("2027-02-12", False)
+    assert order["due_date_note"] is None
+    (recount,) = [e for e in await api.audit(order["id"]) if e["action"] == "due_recounted"]
+    assert recount["detail"]["due_date"] == ["2027-02-11", "2027-02-12"]
+    trail = await _admin_trail(api)
+    assert [(s, a) for s, _, a, _ in trail] == [("calendar", "days_put")] * 2
+    assert trail[1][3]["published_years"] == [2027] and trail[1][3]["recounted_orders"] == 1
+    assert "published_years" not in trail[0][3]

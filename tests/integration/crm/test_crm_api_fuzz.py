@@ -1,6 +1,7 @@
 """Schemathesis against the live API, as every role: no 5xx, every answer as documented.
 
-Each operation gets a short run of generated requests (valid and invalid ones) per role;
+Each operation gets a short run of generated requests (valid and invalid ones) per role, on
+SQLite and on PostgreSQL (whose integer range, NUL and unique races fail differently);
 `bench/api_fuzz.py` is the long run. The document fuzzed is checked to be the one served.
 """
 
@@ -8,6 +9,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 import schemathesis
@@ -19,7 +21,7 @@ from crm.api.openapi import build
 from hotline_cli.http_doc import DOCUMENTED
 from tests.integration.crm.live_api import ROLES, LiveApi, live_api
 
-MAX_EXAMPLES = int(os.environ.get("HOTLINE_FUZZ_EXAMPLES", "10"))
+MAX_EXAMPLES = int(os.environ.get("HOTLINE_FUZZ_EXAMPLES", "5"))  # per database
 # Schema-valid requests the domain refuses are right to be 400s the document cannot foresee:
 # an unknown unit, a day given twice, an extension not at this desk, 204.0 for an integer
 # (JSON Schema counts it as one; the models are strict).
@@ -30,10 +32,24 @@ DOCUMENT = build(ENDPOINTS, "hotline CRM", API_VERSION, DOCUMENTED)
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    with live_api(tmp_path_factory.mktemp("fuzz")) as served:
-        yield served
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApi]:
+    directory = tmp_path_factory.mktemp("fuzz")
+    if request.param == "sqlite":
+        with live_api(directory) as served:
+            yield served
+        return
+    server = request.getfixturevalue("postgres_url")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE crm_fuzz")
+    try:
+        with live_api(directory, database_url=f"{server}/crm_fuzz") as served:
+            yield served
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE crm_fuzz WITH (FORCE)")
 
 
 def test_the_fuzzed_document_is_the_served_one(api: LiveApi) -> None:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 TABLES = {
     "units", "users", "work_orders", "order_units", "order_calls", "audit_entries",
     "supervision_notices", "responsibility_rules", "calendar_days", "order_sequences",
-    "user_changes", "admin_changes",
+    "user_changes", "admin_changes", "published_years",
 }  # fmt: skip
 
 

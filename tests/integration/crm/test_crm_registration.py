@@ -133,7 +133,8 @@ async def test_calendar_edits_apply_to_the_next_order(api: Api) -> None:
         {"day": "2027-01-01", "workday": False, "name": "元旦"},
         {"day": "2027-01-04", "workday": False, "name": "元旦"},
     ]
-    status, _ = await api.call("PUT", "/api/calendar/days", "admin", json={"days": days})
+    put = {"days": days, "published_years": [2027]}
+    status, _ = await api.call("PUT", "/api/calendar/days", "admin", json=put)
     assert status == 200
     after = await api.new_order(order_type="complaint")
     assert (after["due_date"], after["due_provisional"]) == ("2027-01-18", False)

@@ -174,10 +174,11 @@ class TestCalendarBeyondThePackage:
         assert CAL.is_workday(date(2027, 4, 6)) and CAL.is_workday(date(2027, 10, 6))
         assert not CAL.knows(date(2027, 4, 5))
 
-    def test_an_admin_entered_year_is_taken_as_published_without_predictions(self) -> None:
+    def test_a_published_year_is_counted_without_predictions(self) -> None:
         # the admin's schedule moves the make-up day of Dragon Boat 2028 (Sun May 28) to Fri
         # May 26: the rule's Monday May 29 is then a working day
-        cal = ChineseWorkCalendar({date(2028, 5, 26): False, date(2028, 5, 28): False})
+        days = {date(2028, 5, 26): False, date(2028, 5, 28): False}
+        cal = ChineseWorkCalendar(days, published_years={2028})
         assert cal.knows(date(2028, 5, 29)) and cal.is_workday(date(2028, 5, 29))
         assert not cal.is_workday(date(2028, 5, 26))
         assert not CAL.is_workday(date(2028, 5, 29)) and CAL.is_workday(date(2028, 5, 26))
@@ -186,10 +187,25 @@ class TestCalendarBeyondThePackage:
         due = due_date(date(2026, 12, 24), OrderType.COMPLAINT, Urgency.NORMAL, CAL)
         assert due is not None and due.provisional
 
-    def test_admin_days_make_the_year_known_and_win(self) -> None:
+    def test_admin_days_win_and_publishing_makes_the_year_known(self) -> None:
         # a made-up 2027 New Year: Jan 1-3 off, Sat Jan 2 a working day
-        cal = ChineseWorkCalendar({date(2027, 1, 1): False, date(2027, 1, 2): True})
+        days = {date(2027, 1, 1): False, date(2027, 1, 2): True}
+        cal = ChineseWorkCalendar(days)
+        assert add_working_days(date(2026, 12, 31), 1, cal) == DueDate(date(2027, 1, 2), True)
+        cal = ChineseWorkCalendar(days, published_years={2027})
         assert add_working_days(date(2026, 12, 31), 1, cal) == DueDate(date(2027, 1, 2), False)
+
+    def test_one_entered_day_keeps_the_other_predicted_holidays_and_the_year_unknown(
+        self,
+    ) -> None:
+        # an admin enters one adjusted working Saturday of 2027, and nothing else yet
+        cal = ChineseWorkCalendar({date(2027, 2, 20): True})
+        assert cal.is_workday(date(2027, 2, 20))
+        spring_festival = [date(2027, 2, 5), date(2027, 2, 8), date(2027, 2, 9)]  # 除夕, 初三, 补假
+        assert not any(cal.is_workday(d) for d in [date(2027, 1, 1), *spring_festival])
+        assert not cal.knows(date(2027, 1, 1)) and not cal.knows(date(2027, 2, 20))
+        due = due_date(date(2027, 1, 15), OrderType.COMPLAINT, Urgency.NORMAL, cal)
+        assert due == DueDate(date(2027, 2, 11), provisional=True)
 
     def test_overrides_also_correct_known_years(self) -> None:
         cal = ChineseWorkCalendar({date(2025, 3, 4): False})
