@@ -17,7 +17,8 @@ The seal also carries the credential generation of the sender's ticket: a comman
 the backend no longer lists with it (disabled, token revoked or rotated, rebound) is refused
 at once, not only when the gateway's next recheck closes the desktop. A sealed command is
 carried out once: its seal is claimed in Redis (SET NX, for its age window), so the same
-entry written again (replayed) is refused.
+entry written again (replayed) is refused, and so is one delivered again after a backend
+stopped while carrying it out (at most once: it may be partly done).
 """
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ class CommandExecutor:
 
     async def _pause(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
         reason = str(args["reason"])
-        if reserved_pause_reason(reason):  # refused by the protocol too; again for the stream's
+        if reserved_pause_reason(reason):  # the protocol refuses it; this guards the stream
             raise CommandFailed("invalid_args", "args.reason: reserved for the backend's wrap-up")
         self._require_logged_in(ext)
         await pause_member(self.ami, ext, True, reason)
