@@ -12,6 +12,13 @@ Each command is handled in isolation: whatever it raises becomes an `internal_er
 stops the others. A command older than `max_age_s` (it waited while the executor was down)
 is answered `expired` and not carried out: a pause clicked minutes ago is no longer wanted
 (the age is measured against the gateway's clock: gateway hosts keep their clocks in sync).
+
+The seal also carries the credential generation of the sender's ticket: a command from a user
+the backend no longer lists with it (disabled, token revoked or rotated, rebound) is refused
+at once, not only when the gateway's next recheck closes the desktop. A sealed command is
+carried out once: its seal is claimed in Redis (SET NX, for its age window), so the same
+entry written again (replayed) is refused, and so is one delivered again after a backend
+stopped while carrying it out (at most once: it may be partly done).
 """
 
 from __future__ import annotations
@@ -21,12 +28,18 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agent_gateway.admission import desk_user_generation
 from agent_gateway.bus import Bus, CommandEntry
 from agent_gateway.command_seal import BadSeal, check_seal
 from agent_gateway.desk_orders import DeskOrders, OrderRejected
 from agent_gateway.desk_service import DeskService
 from agent_gateway.presence import IllegalTransition, WrapUpDone
-from agent_gateway.protocol import CommandResult, ErrorInfo, PresenceState
+from agent_gateway.protocol import (
+    CommandResult,
+    ErrorInfo,
+    PresenceState,
+    reserved_pause_reason,
+)
 from telephony.actions import (
     AmiActions,
     add_queue_member,
@@ -40,6 +53,9 @@ from telephony.ami import AmiActionError, AmiConnectionLost
 from telephony.tracker import CONNECTED, Call, CallTracker
 
 log = logging.getLogger(__name__)
+
+CLAIM_KEY_PREFIX = "hotline:cmd:"  # + seal: the command was received once
+CLAIM_MARGIN_S = 1.0  # kept a little past the age limit, after which it is refused anyway
 
 
 class CommandFailed(Exception):
@@ -104,6 +120,8 @@ class CommandExecutor:
         try:
             self._refuse_if_forged(command)
             self._refuse_if_expired(command)
+            await self._refuse_if_no_longer_allowed(command)
+            await self._refuse_if_replayed(command)
             if not isinstance(extension, str) or extension not in self.agent_queues:
                 raise CommandFailed("no_extension", "this desktop is not an agent's desk")
             handler = getattr(self, f"_{name}", None) if isinstance(name, str) else None
@@ -148,6 +166,32 @@ class CommandExecutor:
                 "expired", f"waited {age:.1f} s (more than {self.max_age_s:g} s): not carried out"
             )
 
+    async def _refuse_if_no_longer_allowed(self, command: Mapping[str, Any]) -> None:
+        """The generation sealed in the command must still be the one the backend publishes
+        for the user: the gateway closes a disabled user's desktop only at its next recheck."""
+        user_id, version = command.get("user_id"), command.get("version")
+        published = None
+        if type(user_id) is int:
+            published = await desk_user_generation(self.bus.redis, user_id)
+        if type(version) is not int or published != version:
+            log.warning(
+                "command %s refused: user %r (generation %r, published %r) may no longer use "
+                "the desk", _command_id(command), user_id, version, published,
+            )  # fmt: skip
+            raise CommandFailed("forbidden", "this user may no longer use the desk")
+
+    async def _refuse_if_replayed(self, command: Mapping[str, Any]) -> None:
+        """Claim the seal for the rest of the command's age window: the same sealed entry
+        written onto the stream again is refused. Checked after the seal and the age only."""
+        window_s = float(command["gateway_ts"]) + self.max_age_s - time.time() + CLAIM_MARGIN_S
+        key = CLAIM_KEY_PREFIX + str(command["seal"])
+        if not await self.bus.redis.set(key, b"1", nx=True, px=max(1, int(window_s * 1000))):
+            log.warning(
+                "command %s refused: already received once (replayed?): user %r, extension %r",
+                _command_id(command), command.get("user_id"), command.get("extension"),
+            )  # fmt: skip
+            raise CommandFailed("duplicate", "already received once: not carried out again")
+
     async def _login(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
         serving = dict(self.agent_queues[ext])
         wanted = args.get("queues") or list(serving)
@@ -166,8 +210,11 @@ class CommandExecutor:
         return {"queues": queues}
 
     async def _pause(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
+        reason = str(args["reason"])
+        if reserved_pause_reason(reason):  # the protocol refuses it; this guards the stream
+            raise CommandFailed("invalid_args", "args.reason: reserved for the backend's wrap-up")
         self._require_logged_in(ext)
-        await pause_member(self.ami, ext, True, str(args["reason"]))
+        await pause_member(self.ami, ext, True, reason)
         return {}
 
     async def _unpause(self, ext: str, _a: Mapping[str, Any], _c: Any) -> dict[str, Any]:

@@ -25,7 +25,14 @@ from agent_gateway.presence import (
     Unpaused,
     WrapUpDone,
 )
-from agent_gateway.protocol import Caller, CallUpdate, IvrChoice, PresenceState, ScreenPop
+from agent_gateway.protocol import (
+    WRAP_UP_REASON,
+    Caller,
+    CallUpdate,
+    IvrChoice,
+    PresenceState,
+    ScreenPop,
+)
 from crm.domain.masking import mask_number
 from telephony.events import (
     AgentAnswered,
@@ -36,10 +43,6 @@ from telephony.events import (
     QueueMembersListed,
 )
 from telephony.tracker import FINAL, Call, CallChanged, CallState
-
-# The reason the backend pauses an agent's queue membership while they wrap up a call, so
-# that Asterisk does not ring them; it is not a pause the agent chose.
-WRAP_UP_REASON = "wrap-up"
 
 MAX_ORDER_NAME = 100  # the CRM's limit on a caller's name
 

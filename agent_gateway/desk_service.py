@@ -20,7 +20,6 @@ from redis.asyncio import Redis
 
 from agent_gateway.bus import Bus
 from agent_gateway.desk import (
-    WRAP_UP_REASON,
     WrapUp,
     audience,
     call_record,
@@ -45,7 +44,7 @@ from agent_gateway.presence import (
     WrapUpDone,
     apply,
 )
-from agent_gateway.protocol import SUPERVISORS, PresenceState, agent_topic
+from agent_gateway.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceState, agent_topic
 from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
 from telephony.actions import AmiActions, pause_member
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed

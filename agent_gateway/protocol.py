@@ -36,6 +36,10 @@ def agent_topic(extension: str) -> str:
     return f"agent.{extension}"
 
 
+# The reason the backend pauses an agent's queue membership while they wrap up a call, so
+# that Asterisk does not ring them; it is not a pause the agent chose, so no agent may pick it.
+WRAP_UP_REASON = "wrap-up"
+
 # Largest save_order payload, JSON-encoded: an order is a form, not a document store.
 MAX_ORDER_BYTES = 16 * 1024
 
@@ -131,8 +135,22 @@ class NoArgs(_Strict):
     pass
 
 
+def reserved_pause_reason(reason: str) -> bool:
+    """The backend's own wrap-up reason (in any case, spaced): an agent's pause with it would
+    be taken for the backend's wrap-up, shown as available and lifted after a restart."""
+    return reason.strip().casefold() == WRAP_UP_REASON
+
+
+def _not_reserved(reason: str) -> str:
+    if reserved_pause_reason(reason):
+        raise ValueError(f"{WRAP_UP_REASON!r} is reserved for the backend's wrap-up pause")
+    return reason
+
+
 class PauseArgs(_Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=32), OneLine]
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=32), OneLine, AfterValidator(_not_reserved)
+    ]
 
 
 class TransferArgs(_Strict):

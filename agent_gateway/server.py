@@ -90,6 +90,7 @@ class GatewayServer:
         self.hub = Hub()
         self.local = local
         self.recheck_s = recheck_s
+        self.recheck_failures = 0  # failed rechecks and revokes (the backend's /health shows it)
         self._sessions: set[Session] = set()
         # What the handshake learnt, for the connection handler (websockets keeps no user data).
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, _Admitted] = (
@@ -200,21 +201,39 @@ class GatewayServer:
         return None
 
     async def _recheck_forever(self) -> None:
-        """Close the sessions of users the backend no longer lists with their ticket's
-        generation. While Redis is unreachable sessions are left as they are (logged)."""
+        """Re-check every `recheck_s`. No failure ends it (a dead recheck would leave
+        disabled users their desks): each is logged at once and counted. While Redis is
+        unreachable sessions are left as they are."""
         while True:
             await asyncio.sleep(self.recheck_s)
             try:
-                allowed = await desk_users(self.redis)
+                await self._recheck_once()
             except RedisError as exc:
+                self.recheck_failures += 1
                 log.warning("cannot re-check desk users: %s", exc)
-                continue
-            doomed = [
-                session
-                for session in self._sessions
-                if allowed.get(session.claims.user_id) != session.claims.version
-            ]
-            await asyncio.gather(*(session.revoke() for session in doomed))
+            except Exception:
+                self.recheck_failures += 1
+                log.exception("re-checking desk users failed; again in %g s", self.recheck_s)
+
+    async def _recheck_once(self) -> None:
+        """Close the sessions of users the backend no longer lists with their ticket's
+        generation; one that fails to close does not keep the others open (each is cut
+        off on its own)."""
+        allowed = await desk_users(self.redis)
+        doomed = [
+            session
+            for session in self._sessions
+            if allowed.get(session.claims.user_id) != session.claims.version
+        ]
+        await asyncio.gather(*(self._cut_off(session) for session in doomed))
+
+    async def _cut_off(self, session: Session) -> None:
+        try:
+            await session.revoke()
+        except Exception:
+            self.recheck_failures += 1
+            who = session.claims
+            log.exception("cutting off user %s (ext %s) failed", who.user_id, who.extension)
 
     async def _serve(self, ws: ServerConnection) -> None:
         admitted = self._admitted.pop(ws)

@@ -229,6 +229,7 @@ class Session:
                     "user_name": self.claims.name,
                     "role": self.claims.role,
                     "extension": self.claims.extension,
+                    "version": self.claims.version,  # the executor checks it is still current
                     "reply_topic": agent_topic(str(self.claims.extension)),
                     "gateway_ts": time.time(),
                 }))  # fmt: skip

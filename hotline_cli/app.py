@@ -238,6 +238,7 @@ async def running_hotline(
                 recheck_s=settings.gateway.recheck_s,
             )
         )  # fmt: skip
+        tasks.watch("desk users recheck", lambda: TaskHealth(gateway.recheck_failures))
         if http:
             ws_url = f"ws://{settings.gateway.host}:{gateway.port}/"
             serving = partial(_http, settings, redis_url, ws_url, service, tasks)

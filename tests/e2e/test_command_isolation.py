@@ -1,7 +1,8 @@
 """Commands that nothing can kill, against real Asterisk: a hostile pause reason is refused at
 the desktop protocol; one put straight on the commands stream (a buggy gateway) is answered
 with an error and the next command is still carried out, also after restarts; a command that
-waited past its age limit is answered "expired" and Asterisk shows nothing happened.
+waited past its age limit is answered "expired" and Asterisk shows nothing happened; so is one
+from a user disabled since, one with the backend's own wrap-up reason, and a replayed one.
 
 The centre runs without its own command executor: each test starts one (supervised, as the
 backend does) when it wants commands carried out."""
@@ -21,11 +22,13 @@ import pytest
 from redis.exceptions import ResponseError
 from websockets.asyncio.client import connect
 
+from agent_gateway.admission import desk_user_generation
 from agent_gateway.command_seal import seal_key, sealed
 from agent_gateway.commands import CommandExecutor
 from agent_gateway.desk_orders import DeskOrders
 from agent_gateway.protocol import agent_topic
 from crm.domain.enums import Role
+from crm.repo.directory import active_user_at
 from hotline_cli.tasks import TaskHealth, Tasks
 from telephony.asterisk_config import CONTEXT_AGENTS
 from tests.e2e.harness import Centre, crm_user, running_centre
@@ -43,12 +46,12 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
 
 
 @asynccontextmanager
-async def executor(centre: Centre) -> AsyncIterator[TaskHealth]:
+async def executor(centre: Centre, max_age_s: float | None = None) -> AsyncIterator[TaskHealth]:
     """The backend's command executor, supervised, for the block."""
     h, s = centre.hotline, centre.hotline.settings
     commands = CommandExecutor(
         h.bus, h.desk, h.ami, h.tracker, DeskOrders(h.sessions, s.centre.code),
-        s.agent_queues(), CONTEXT_AGENTS, s.gateway.command_max_age_s,
+        s.agent_queues(), CONTEXT_AGENTS, max_age_s or s.gateway.command_max_age_s,
         seal_key=_seal_key(centre),
     )  # fmt: skip
     async with Tasks().supervised("agent commands", commands.run) as health:
@@ -95,12 +98,17 @@ def _seal_key(centre: Centre) -> bytes:
 async def _put_on_stream(
     centre: Centre, command_id: str, name: str, *, seal: bool = True, **args: Any
 ) -> str:
-    """A command straight on the commands stream, as a buggy gateway could write it (sealed),
-    or anything else that can write to Redis (`seal=False`)."""
+    """A command straight on the commands stream, as a buggy gateway could write it (sealed,
+    from 1001's user as the backend publishes them), or anything else that can write to Redis
+    (`seal=False`)."""
+    async with centre.hotline.sessions() as session:
+        user = await active_user_at(session, "1001")
+    assert user is not None
+    version = await desk_user_generation(centre.hotline.redis, user.id)
     command = {
-        "id": command_id, "name": name, "args": args, "user_id": 1, "user_name": "王芳",
-        "role": "agent", "extension": "1001", "reply_topic": agent_topic("1001"),
-        "gateway_ts": time.time(),
+        "id": command_id, "name": name, "args": args, "user_id": user.id, "user_name": "王芳",
+        "role": "agent", "extension": "1001", "version": version,
+        "reply_topic": agent_topic("1001"), "gateway_ts": time.time(),
     }  # fmt: skip
     if seal:
         command = sealed(_seal_key(centre), command)
@@ -219,3 +227,94 @@ async def test_a_command_written_into_redis_with_an_unproven_sender_is_refused(
         r.levelname == "ERROR" and "forged-1" in r.getMessage() and "unproven" in r.getMessage()
         for r in caplog.records
     )
+
+
+async def _results(desk: Desktop, command_id: str, count: int) -> list[dict[str, Any]]:
+    """The first `count` results for `command_id`, once they arrived."""
+
+    def found() -> list[dict[str, Any]]:
+        results = (f for _, f in desk.frames if f["type"] == "command_result")
+        return [f for f in results if f["id"] == command_id]
+
+    await wait_until(lambda: len(found()) >= count, 20)
+    return found()[:count]
+
+
+async def test_the_backends_wrap_up_reason_is_refused_from_the_desktop_and_on_the_stream(
+    centre: Centre, desk: Desktop
+) -> None:
+    async with executor(centre) as health:
+        refused = await desk.command("pause", reason="wrap-up")
+        assert refused["ok"] is False and refused["error"]["code"] == "invalid_args", refused
+        assert "args.reason" in refused["error"]["message"]
+        await _put_on_stream(centre, "reserved-1", "pause", reason="wrap-up")  # sealed
+        (refused,) = await _results(desk, "reserved-1", 1)
+        assert refused["ok"] is False and refused["error"]["code"] == "invalid_args", refused
+        assert "args.reason" in refused["error"]["message"]
+        await _none_pending(centre)
+        member = await _member(centre, "1001")
+        assert member["Paused"] == "0", member  # Asterisk: not paused
+        assert centre.hotline.desk.presences["1001"].state.value == "available"
+        assert health == TaskHealth()
+
+
+async def test_a_replayed_sealed_command_is_refused(centre: Centre, desk: Desktop) -> None:
+    bus = centre.hotline.bus
+    async with executor(centre, max_age_s=60):  # the replay comes well within its age limit
+        entry = await _put_on_stream(centre, "replay-1", "pause", reason="会议")
+        (done,) = await _results(desk, "replay-1", 1)
+        assert done["ok"], done
+        await _paused_in_asterisk(centre, desk, "会议")
+        assert (await desk.command("unpause"))["ok"]
+        await desk.wait_for("presence", extension="1001", state="available", reason=None)
+        written: Any = await bus.redis.xrange(bus.commands_stream, entry, entry)
+        ((_, fields),) = written
+        await bus.redis.xadd(bus.commands_stream, fields)  # the same entry written again
+        _, again = await _results(desk, "replay-1", 2)
+        assert again["ok"] is False and again["error"]["code"] == "duplicate", again
+        await _none_pending(centre)
+        member = await _member(centre, "1001")
+        assert member["Paused"] == "0", member  # Asterisk: the replay did nothing
+
+
+async def test_a_disabled_users_command_is_forbidden_at_once(
+    centre: Centre, desk: Desktop
+) -> None:
+    hotline = centre.hotline
+    admin = await crm_user(centre, "管理员", Role.ADMIN)
+    user_id = desk.frames[0][1]["user"]["id"]
+    before = await hotline.bus.last_seq()
+    # The desktop's pause is sealed and on the stream (the executor is down a moment) ...
+    await desk.ws.send(json.dumps({"type": "command", "id": "after-disable", "name": "pause",
+                                   "args": {"reason": "会议"}}))  # fmt: skip
+
+    async def submitted() -> bool:
+        entries: Any = await hotline.bus.redis.xrange(hotline.bus.commands_stream, "-", "+")
+        return any(json.loads(f[b"command"])["id"] == "after-disable" for _, f in entries)
+
+    async with asyncio.timeout(10):
+        while True:
+            if await submitted():
+                break
+            await asyncio.sleep(0.05)
+    # ... when an admin disables the user through the CRM; the executor then takes it at once.
+    url = f"http://127.0.0.1:{hotline.settings.http.port}/api/users/{user_id}"
+    async with aiohttp.ClientSession() as http, http.patch(
+        url, json={"active": False}, headers={"Authorization": f"Bearer {admin}"}
+    ) as response:
+        assert response.status == 200, await response.text()
+    topic = agent_topic("1001")
+    async with executor(centre):
+        async with asyncio.timeout(10):
+            while True:  # read from the bus: the gateway may have closed the desktop already
+                sent = [m.body for m in await hotline.bus.since(before, [topic])]
+                answers = [b for b in sent if b.get("id") == "after-disable"]
+                if answers:
+                    break
+                await asyncio.sleep(0.05)
+        (refused,) = answers
+        assert refused["ok"] is False and refused["error"]["code"] == "forbidden", refused
+        assert "may no longer use the desk" in refused["error"]["message"]
+        await _none_pending(centre)
+        member = await _member(centre, "1001")
+        assert member["Paused"] == "0", member  # Asterisk: nothing happened

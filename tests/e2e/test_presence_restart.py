@@ -19,7 +19,7 @@ import aiohttp
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
-from agent_gateway.desk import WRAP_UP_REASON
+from agent_gateway.protocol import WRAP_UP_REASON
 from agent_gateway.store import read_presence
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings

@@ -37,6 +37,7 @@ from tests.integration.gateway.gateway_support import (
     gateway_process,
     recv_until,
     running_gateway,
+    wait_until,
 )
 
 RECHECK_S = 0.2
@@ -272,3 +273,24 @@ async def test_a_change_made_beside_the_api_reaches_open_desktops(desk: Desk) ->
     finally:
         publishing.cancel()
         await asyncio.gather(publishing, return_exceptions=True)
+
+
+async def test_one_failing_close_stops_neither_the_others_nor_the_recheck(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with AsyncExitStack() as stack:
+        wang = await connected(stack, await desk.ticket_url("wang"))
+        li = await connected(stack, await desk.ticket_url("li"))
+        (session,) = (s for s in desk.gateway._sessions if s.claims.user_id == desk.ids["wang"])
+
+        async def broken_revoke() -> None:
+            raise RuntimeError("the close failed")
+
+        monkeypatch.setattr(session, "revoke", broken_revoke)  # a fault in one close only
+        for who in ("wang", "li"):
+            status, _ = await desk.admin("PATCH", f"/api/users/{desk.ids[who]}", {"active": False})
+            assert status == 200
+        assert (await closed_with(li))[0] == 4401  # cut off, though wang's close failed
+        await wait_until(lambda: desk.gateway.recheck_failures >= 2, CUT_OFF_S)  # turns go on
+        monkeypatch.undo()  # the fault is gone: the next turn cuts wang off
+        assert (await closed_with(wang))[0] == 4401

@@ -80,6 +80,7 @@ async def test_commands_reach_the_backend_with_the_senders_identity(
         7, "王芳", "agent", "1001"
     )
     assert first["reply_topic"] == "agent.1001" and isinstance(first["gateway_ts"], float)
+    assert first["version"] == 1  # the ticket's generation (issued as 1), for the executor
 
 
 async def test_supervisor_may_not_command_an_agents_call(gateway: GatewayServer, bus: Bus) -> None:

@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 
 from agent_gateway.desk import (
-    WRAP_UP_REASON,
     WrapUp,
     audience,
     call_record,
@@ -35,7 +34,7 @@ from agent_gateway.presence import (
     Unpaused,
     WrapUpDone,
 )
-from agent_gateway.protocol import PresenceState
+from agent_gateway.protocol import WRAP_UP_REASON, PresenceState
 from crm.domain.masking import mask_number
 from telephony.events import (
     AgentAnswered,

@@ -12,7 +12,7 @@ from agent_gateway.command_seal import BadSeal, check_seal, seal_key, sealed
 KEY = seal_key(b"the-ticket-secret-of-the-centre")
 COMMAND = {
     "id": "c-1", "name": "pause", "args": {"reason": "会议"}, "user_id": 7,
-    "user_name": "王芳", "role": "agent", "extension": "1001",
+    "user_name": "王芳", "role": "agent", "extension": "1001", "version": 3,
     "reply_topic": "agent:1001", "gateway_ts": 1767225600.123456,
 }  # fmt: skip
 
@@ -23,7 +23,8 @@ def test_a_sealed_command_passes_after_a_round_trip() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("extension", "1002"), ("user_id", 1), ("role", "supervisor"), ("args", {"reason": "x"})],
+    [("extension", "1002"), ("user_id", 1), ("role", "supervisor"), ("args", {"reason": "x"}),
+     ("version", 4)],
 )
 def test_a_field_changed_after_sealing_is_refused(field: str, value: object) -> None:
     forged = {**sealed(KEY, COMMAND), field: value}

@@ -119,6 +119,22 @@ def test_a_command_id_with_control_characters_is_not_echoed_back() -> None:
     assert "id: Value error, control characters" in refused.value.message
 
 
+@pytest.mark.parametrize("reason", ["wrap-up", "Wrap-Up", " wrap-up ", "WRAP-UP"])
+def test_the_backends_wrap_up_reason_is_reserved(reason: str) -> None:
+    """The desk takes a pause with this reason for its own wrap-up: an agent may not choose it."""
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_message(cmd("pause", args={"reason": reason}))
+    assert refused.value.code is ErrorCode.INVALID_ARGS and refused.value.command_id == "c1"
+    assert refused.value.message.startswith("args.reason: ")
+    assert "reserved" in refused.value.message
+
+
+def test_reasons_near_the_reserved_one_are_accepted() -> None:
+    for reason in ("wrap-up 会议", "wrapup", "整理"):
+        pause = parse_client_message(cmd("pause", args={"reason": reason}))
+        assert isinstance(pause, Pause) and pause.args.reason == reason
+
+
 def test_free_text_of_an_order_keeps_line_feeds_and_tabs() -> None:
     form = {"text": "夜间施工\n已持续一周\t（多次）", "location": "建设路 8 号"}
     order = parse_client_message(cmd("save_order", args={"order": form}))
