@@ -188,6 +188,23 @@ async def test_bad_tokens_are_throttled_per_address(
         assert resp.status == 401
 
 
+async def test_a_token_found_valid_before_is_served_from_a_throttled_address(
+    api: Api,
+) -> None:
+    """One bad client behind a shared NAT must not lock out the good users beside it."""
+    async with api.client.get("/api/orders", headers=_auth(api, "agent")) as resp:
+        assert resp.status == 200
+    for i in range(11):
+        async with api.client.get("/api/orders", headers={"Authorization": f"Bearer x{i}"}):
+            pass
+    async with api.client.get("/api/orders", headers={"Authorization": "Bearer y"}) as resp:
+        assert resp.status == 429
+    async with api.client.get("/api/orders", headers=_auth(api, "agent")) as resp:
+        assert resp.status == 200
+    async with api.client.get("/api/orders", headers=_auth(api, "supervisor")) as resp:
+        assert resp.status == 429  # never seen valid here: it waits like any other token
+
+
 @pytest.mark.parametrize(
     "recording",
     ["../../etc/shadow", "/etc/shadow", "20250929/../../x.wav", "20250929/1.2.wav/../a",
