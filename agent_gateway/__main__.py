@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from agent_gateway.server import RECHECK_S, run_gateway
 from config.secrets import read_secret, secrets_dir
-from config.settings import MIN_SECRET_CHARS, SettingsError
+from config.settings import SettingsError, secret_weakness
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -63,9 +63,9 @@ def _secrets(args: argparse.Namespace) -> tuple[str, bytes]:
     try:
         if args.secret_env:
             secret = os.environ.get(args.secret_env, "")
-            if len(secret) < MIN_SECRET_CHARS:
-                sys.exit(f"the environment variable {args.secret_env} (the ticket secret) is"
-                         f" empty or shorter than {MIN_SECRET_CHARS} characters")  # fmt: skip
+            if (weakness := secret_weakness(secret) if secret else "is not set") is not None:
+                sys.exit(f"the ticket secret in the environment variable {args.secret_env}"
+                         f" {weakness}")  # fmt: skip
         elif stored is not None:
             secret = read_secret(stored / "gateway")
         else:

@@ -31,6 +31,7 @@ from agent_gateway.hub import Hub
 from agent_gateway.ratelimit import RateLimiter
 from agent_gateway.session import CLOSE_TIMEOUT_S, Session
 from agent_gateway.tickets import InvalidTicket, TicketClaims, verify_ticket
+from config.settings import secret_weakness
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class GatewayServer:
         local: LocalPublisher | None = None,
         recheck_s: float = RECHECK_S,
     ) -> None:
+        if (weakness := secret_weakness(secret.decode(errors="replace"))) is not None:
+            raise ValueError(f"the ticket secret {weakness}")  # forged tickets otherwise
         self.bus = bus
         self.redis = redis
         self.host = host

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from config.settings import MIN_SECRET_CHARS, Settings, SettingsError
+from config.settings import Settings, SettingsError, secret_weakness
 
 GENERATED_BYTES = 24  # 32 url-safe characters, 192 bits
 
@@ -39,12 +39,12 @@ def stored_secret(path: Path) -> str:
 
 
 def read_secret(path: Path) -> str:
-    """A stored secret; refused if others can read the file or it holds too little."""
+    """A stored secret; refused if others can read the file or it holds a weak secret."""
     if path.stat().st_mode & 0o077:
         raise SettingsError(f"{path} is readable by others: chmod 600 it (or delete it)")
     value = path.read_text(encoding="ascii").strip()
-    if len(value) < MIN_SECRET_CHARS:
-        raise SettingsError(f"{path} holds no usable secret: delete it to generate one")
+    if (weakness := secret_weakness(value)) is not None:
+        raise SettingsError(f"{path} holds no usable secret (it {weakness}): delete it")
     return value
 
 

@@ -43,19 +43,25 @@ PLACEHOLDER_SECRETS = frozenset({"change-me-in-env"})
 MIN_SECRET_CHARS = 16
 
 
+def secret_weakness(text: str) -> str | None:
+    """Why `text` cannot serve as a secret, or None: the one rule for configured secrets,
+    stored secret files and the standalone gateway's."""
+    if text.strip().lower() in PLACEHOLDER_SECRETS:
+        return "is a published placeholder"
+    if len(text) < MIN_SECRET_CHARS:
+        return f"is shorter than {MIN_SECRET_CHARS} characters"
+    if any(ch.isspace() or not ch.isprintable() or ch in ';"\\' for ch in text):
+        # Asterisk's config files end a value at ';' and trim blanks.
+        return "must not contain blanks, control characters, ';', '\"' or '\\'"
+    return None
+
+
 def _strong_secret(value: SecretStr) -> SecretStr:
     """An empty secret means "generate one" (config/secrets.py); a configured one must be
     neither a known placeholder nor short."""
     text = value.get_secret_value()
-    if not text:
-        return value
-    if text.strip().lower() in PLACEHOLDER_SECRETS:
-        raise ValueError("is a published placeholder: set your own or leave it empty")
-    if len(text) < MIN_SECRET_CHARS:
-        raise ValueError(f"is shorter than {MIN_SECRET_CHARS} characters")
-    if any(ch.isspace() or not ch.isprintable() or ch in ';"\\' for ch in text):
-        # Asterisk's config files end a value at ';' and trim blanks.
-        raise ValueError("must not contain blanks, control characters, ';', '\"' or '\\'")
+    if text and (weakness := secret_weakness(text)) is not None:
+        raise ValueError(f"{weakness}: set your own or leave it empty to generate one")
     return value
 
 

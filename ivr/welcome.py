@@ -56,17 +56,10 @@ class WelcomeFlow:
         await session.set_variable("HOTLINE_IVR_CHOICE", choice.digit)
         await session.set_variable("HOTLINE_IVR_LABEL", choice.label)
         await session.set_variable("HOTLINE_QUEUE", queue)
-        caller = session.variables.get("agi_callerid", "")
-        name = session.variables.get("agi_calleridname", "")
-        log.info(
-            "IVR %r from %r %r: %s → queue %s",
-            session.variables.get("agi_uniqueid", ""),
-            caller,
-            name,
-            choice.label,
-            queue,
-        )
-        await session.verbose(f"hotline IVR: {caller} {name} chose {choice.label}, queue {queue}")
+        # No caller number or name in logs: the uniqueid identifies the call for support.
+        uniqueid = session.variables.get("agi_uniqueid", "")
+        log.info("IVR %r: %s → queue %s", uniqueid, choice.label, queue)
+        await session.verbose(f"hotline IVR: chose {choice.label}, queue {queue}")
 
     async def _ask(self, session: AgiSession) -> str | None:
         """Play the greeting, interruptible by any key; then wait for one if none came."""

@@ -33,7 +33,7 @@ from typing import Self, overload
 
 from panoramisk.ami_protocol import AMIProtocol
 
-from telephony.ami_protocol import AmiParser, HeaderValue, encode_action
+from telephony.ami_protocol import AmiParser, HeaderValue, clip_headers, encode_action
 
 __all__ = [
     "AmiActionError",
@@ -155,7 +155,7 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
             try:
                 self._route(headers)
             except Exception:
-                log.exception("AMI message could not be handled: %r", headers)
+                log.exception("AMI message could not be handled: %s", clip_headers(headers))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._parser.close()
@@ -198,14 +198,14 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         if "Response" in headers:
             pending = self._pending.get(action_id)
             if pending is None:
-                log.debug("AMI response to no pending action dropped: %r", headers)
+                log.debug("AMI response to no pending action dropped: %s", clip_headers(headers))
             else:
                 self._answer(action_id, pending, headers)
             return
         if action_id and self._list_item(action_id, headers):
             return
         if not self.logged_in:
-            log.warning("AMI event before login dropped: %r", headers)
+            log.warning("AMI event before login dropped: %s", clip_headers(headers))
             return
         name = headers["Event"]
         if name == "Shutdown":

@@ -37,9 +37,19 @@ def clip(text: str, limit: int = 120) -> str:
     return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text)} chars)"
 
 
+# Headers naming a caller or the other party (CallerIDNum, DestConnectedLineName, ...).
+_CALLER_FIELDS = ("CallerIDNum", "CallerIDName", "ConnectedLineNum", "ConnectedLineName")
+REDACTED = "<redacted>"
+
+
+def _shown(name: str, value: str, limit: int) -> str:
+    return REDACTED if name.endswith(_CALLER_FIELDS) or name == "CallerID" else clip(value, limit)
+
+
 def clip_headers(headers: Mapping[str, str], limit: int = 60, most: int = 24) -> str:
-    """A message's headers for a log line, each value clipped and at most `most` of them."""
-    shown = [f"{name}={clip(value, limit)}" for name, value in list(headers.items())[:most]]
+    """A message's headers for a log line, each value clipped and at most `most` of them;
+    caller numbers and names redacted (logs are read by more people than orders are)."""
+    shown = [f"{name}={_shown(name, value, limit)}" for name, value in list(headers.items())[:most]]
     if len(headers) > most:
         shown.append(f"… ({len(headers)} headers)")
     return ", ".join(shown)

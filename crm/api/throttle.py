@@ -1,15 +1,20 @@
 """Failed authentications per client address, limited before any token is looked up.
 
 Each address may fail `burst` times at once and `per_minute` times a minute after that; beyond
-it the caller is told to wait (429 with Retry-After) without the token being hashed or looked
-up, so a flood of bad tokens costs a dict lookup per request and cannot crowd the event loop
-that also serves screen pops. Only failures count: a good token is never slowed. In memory,
-per process; bounded by forgetting every address once `max_clients` are tracked.
+it the caller is told to wait (429 with Retry-After) without the token being looked up in the
+database, so a flood of bad tokens costs a dict lookup per request and cannot crowd the event
+loop that also serves screen pops. Only failures count. In memory, per process, bounded: at
+most `max_clients` addresses that may still try and `max_clients` locked-out ones, each set
+forgetting its least recently failed address first. Addresses failing once each (rotated
+IPv6 addresses) thus push out one another, never the addresses already locked out.
 """
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+
+Entries = OrderedDict[str, tuple[float, float]]  # client -> (allowance, at), oldest first
 
 
 class FailureThrottle:
@@ -25,10 +30,12 @@ class FailureThrottle:
         self._rate = per_minute / 60
         self._max_clients = max_clients
         self._clock = clock
-        self._allowance: dict[str, tuple[float, float]] = {}  # client -> (allowance, at)
+        self._trying: Entries = OrderedDict()
+        self._locked: Entries = OrderedDict()
 
     def _current(self, client: str, now: float) -> float:
-        allowance, at = self._allowance.get(client, (self._burst, now))
+        entry = self._locked.get(client) or self._trying.get(client) or (self._burst, now)
+        allowance, at = entry
         return min(self._burst, allowance + (now - at) * self._rate)
 
     def retry_after(self, client: str) -> int | None:
@@ -42,7 +49,10 @@ class FailureThrottle:
     def failed(self, client: str) -> None:
         """Count one failed authentication of `client`."""
         now = self._clock()
-        allowance = self._current(client, now)
-        if client not in self._allowance and len(self._allowance) >= self._max_clients:
-            self._allowance.clear()
-        self._allowance[client] = (max(0.0, allowance - 1), now)
+        allowance = max(0.0, self._current(client, now) - 1)
+        self._trying.pop(client, None)
+        self._locked.pop(client, None)
+        entries = self._locked if allowance < 1 else self._trying
+        entries[client] = (allowance, now)
+        if len(entries) > self._max_clients:
+            entries.popitem(last=False)

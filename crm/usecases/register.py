@@ -12,7 +12,6 @@ from crm.domain import deadlines, lifecycle, numbering
 from crm.domain.calendar import WorkCalendar
 from crm.domain.clock import local_date
 from crm.domain.enums import Channel, OrderType, Severity, Status, Urgency
-from crm.domain.masking import caller_view
 from crm.repo import audit, orders
 
 log = logging.getLogger(__name__)
@@ -157,6 +156,5 @@ async def register_order(
     if repeat_of is not None:
         detail["repeat_of"] = repeat_of
     await audit.append(driver, order_id, actor, "register", None, status, now, detail)
-    shown = caller_view(new.caller_name, new.caller_number, new.confidential, None)
-    log.info("order %s registered (%s) from %s", values["number"], new.order_type, shown.number)
+    log.info("order %s registered (%s)", values["number"], new.order_type)  # no caller number
     return RegisteredOrder(id=order_id, calls=calls, **values)

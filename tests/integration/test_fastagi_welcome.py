@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from ivr import FastAgiServer, WelcomeFlow
-from ivr.sanitize import MAX_VALUE_CHARS
 from ivr.testing import (
     FakeAsterisk,
     asterisk_answer,
@@ -82,7 +81,7 @@ async def test_key_pressed_during_greeting() -> None:
         'SET VARIABLE HOTLINE_IVR_LABEL "consult"',
         'SET VARIABLE HOTLINE_QUEUE "hotline"',
     ]
-    assert commands[5].startswith('VERBOSE "hotline IVR: 13800138000 张三 chose consult')
+    assert commands[5] == 'VERBOSE "hotline IVR: chose consult, queue hotline" 1'
     assert len(commands) == 6
 
 
@@ -170,16 +169,34 @@ async def test_caller_hangs_up_during_greeting(
     assert all(r.exc_info is None for r in caplog.records)
 
 
-async def test_hostile_caller_id_never_escapes_its_argument() -> None:
-    """Caller ID is the one outside value the flow sends (in VERBOSE): quotes, backslashes,
-    semicolons, a CR and 5,000 characters must arrive as one capped argument."""
+async def test_hostile_caller_id_never_reaches_asterisk_or_the_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Caller ID is outside input and personal data: quotes, backslashes, semicolons, a CR
+    and 5,000 characters must neither reach a command nor a log line (VERBOSE included)."""
+    caplog.set_level(logging.DEBUG)
     number = '"; EXEC Dial(PJSIP/evil)\r;\\' + "9" * 5000
     name = '张三" SET VARIABLE HOTLINE_QUEUE vip \\'
     commands = await run_call(Script(key("1")), agi_callerid=number, agi_calleridname=name)
     [verbose] = [c for c in commands if c.startswith("VERBOSE")]
-    args = asterisk_parse_args(verbose)
-    assert args[0] == "VERBOSE" and args[2] == "1" and len(args) == 3
-    assert len(args[1]) == MAX_VALUE_CHARS
-    assert args[1].startswith('hotline IVR: "; EXEC Dial(PJSIP/evil);\\999')
+    assert asterisk_parse_args(verbose) == [
+        "VERBOSE",
+        "hotline IVR: chose consult, queue hotline",
+        "1",
+    ]
     assert variables(commands) == chose("1", "consult")
     assert sum(c.startswith("SET VARIABLE") for c in commands) == 3
+    assert "IVR" in caplog.text  # the choice is logged, by uniqueid
+    assert "EXEC" not in caplog.text and "张三" not in caplog.text and "9999" not in caplog.text
+
+
+async def test_an_ivr_call_leaves_no_caller_number_in_the_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    commands = await run_call(
+        Script(key("2")), agi_callerid="13812345678", agi_calleridname="李四", agi_uniqueid="17.3"
+    )
+    assert "13812345678" not in " ".join(commands)
+    assert "'17.3'" in caplog.text
+    assert "13812345678" not in caplog.text and "李四" not in caplog.text

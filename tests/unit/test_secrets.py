@@ -4,9 +4,14 @@ a configured one wins; a stored file others can read is refused."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
+from redis.asyncio import Redis
 
+from agent_gateway.__main__ import main as gateway_main
+from agent_gateway.bus import Bus
+from agent_gateway.server import GatewayServer
 from config.secrets import resolve_secrets
 from config.settings import Settings, SettingsError, load_settings
 
@@ -61,3 +66,36 @@ def test_a_stored_secret_others_can_read_is_refused(tmp_path: Path) -> None:
     (tmp_path / "secrets" / "gateway").chmod(0o644)
     with pytest.raises(SettingsError, match="gateway"):
         resolve_secrets(_settings(tmp_path))
+
+
+def test_a_stored_placeholder_secret_is_refused(tmp_path: Path) -> None:
+    resolve_secrets(_settings(tmp_path))
+    (tmp_path / "secrets" / "gateway").write_text("change-me-in-env\n", encoding="ascii")
+    with pytest.raises(SettingsError, match=r"gateway.*published placeholder"):
+        resolve_secrets(_settings(tmp_path))
+
+
+def test_the_standalone_gateway_refuses_the_placeholder_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("X", "change-me-in-env")  # exactly 16 characters: long enough
+    with pytest.raises(SystemExit) as exited:
+        gateway_main(["--redis-url", "redis://127.0.0.1:1/0", "--secret-env", "X"])
+    assert "X" in str(exited.value.code)
+    assert "published placeholder" in str(exited.value.code)
+
+
+def test_the_standalone_gateway_refuses_a_stored_placeholder(tmp_path: Path) -> None:
+    resolve_secrets(_settings(tmp_path))
+    (tmp_path / "secrets" / "gateway").write_text("change-me-in-env\n", encoding="ascii")
+    with pytest.raises(SystemExit, match="published placeholder"):
+        gateway_main(["--redis-url", "redis://127.0.0.1:1/0", "--state-dir", str(tmp_path)])
+
+
+@pytest.mark.parametrize("secret", [b"change-me-in-env", b"short"])
+def test_the_gateway_server_refuses_a_weak_secret(secret: bytes) -> None:
+    with pytest.raises(ValueError, match="ticket secret"):
+        GatewayServer(
+            cast(Bus, None), cast(Redis, None), host="127.0.0.1", port=0,
+            secret=secret, allowed_origins=(),
+        )  # fmt: skip

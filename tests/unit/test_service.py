@@ -95,6 +95,26 @@ async def test_bad_events_are_logged_and_the_consumer_goes_on(
         assert f"headers: Event={bad['Event']!r}" in caplog.text
 
 
+async def test_a_malformed_events_caller_fields_stay_out_of_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bad = {
+        "Event": "Newchannel", "Timestamp": "x", "Uniqueid": "1", "Linkedid": "1",
+        "Channel": "c", "CallerIDNum": "13812345678",
+        "CallerIDName": "张三", "ConnectedLineNum": "13712345678",
+        "ConnectedLineName": "李四", "DestCallerIDNum": "13612345678",
+    }  # fmt: skip
+    ami = CannedAmi()
+    async with TelephonyService(ami, CallTracker()) as service:
+        ami.events.put_nowait(AmiEvent(bad["Event"], MappingProxyType(bad)))
+        ami.feed("answered")
+        await drain(ami)
+        assert service.stats.malformed == 1
+    assert "CallerIDNum=<redacted>" in caplog.text
+    for personal in ("13812345678", "张三", "13712345678", "李四", "13612345678"):
+        assert personal not in caplog.text
+
+
 async def test_event_listeners_see_every_domain_event_before_the_tracker() -> None:
     ami = CannedAmi()
     order: list[str] = []

@@ -120,23 +120,30 @@ async def test_export_is_complete_beyond_ten_thousand_rows(api: Api) -> None:
     assert len(numbers) == count and len(set(numbers)) == count
 
 
-async def test_access_log_has_no_query_strings(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+async def test_access_log_has_no_query_strings_nor_numbers_in_paths(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(api.client.app[SESSIONS], centre_code="SZ12345")
     server = TestServer(app)
     await server.start_server(access_log_class=PathOnlyAccessLogger)  # as hotline_cli runs it
     headers = {"Authorization": f"Bearer {api.seed.tokens['agent']}"}
     with caplog.at_level(logging.INFO, logger="aiohttp.access"):
-        async with (
-            TestClient(server) as client,
-            client.get(
+        async with TestClient(server) as client:
+            async with client.get(
                 "/api/orders?caller_number=13812345678",
                 headers={**headers, "Referer": "http://x/?caller_number=13812345678"},
-            ) as resp,
-        ):
-            assert resp.status == 200
+            ) as resp:
+                assert resp.status == 200
+            async with client.get("/api/callers/13700000000/history", headers=headers) as resp:
+                assert resp.status == 200
+            async with client.get("/api/nowhere/13600000000", headers=headers) as resp:
+                assert resp.status == 404
     lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
     assert any('"GET /api/orders" 200' in line for line in lines), lines
-    assert "13812345678" not in caplog.text
+    assert any('"GET /api/callers/{number}/history" 200' in line for line in lines), lines
+    assert any('"GET (no route)" 404' in line for line in lines), lines
+    for number in ("13812345678", "13700000000", "13600000000"):
+        assert number not in caplog.text
 
 
 async def test_security_headers_on_every_response(api: Api) -> None:
@@ -179,6 +186,23 @@ async def test_bad_tokens_are_throttled_per_address(
         assert resp.status == 200
     async with elsewhere.get("/api/orders", headers={"Authorization": "Bearer bad"}) as resp:
         assert resp.status == 401
+
+
+async def test_a_token_found_valid_before_is_served_from_a_throttled_address(
+    api: Api,
+) -> None:
+    """One bad client behind a shared NAT must not lock out the good users beside it."""
+    async with api.client.get("/api/orders", headers=_auth(api, "agent")) as resp:
+        assert resp.status == 200
+    for i in range(11):
+        async with api.client.get("/api/orders", headers={"Authorization": f"Bearer x{i}"}):
+            pass
+    async with api.client.get("/api/orders", headers={"Authorization": "Bearer y"}) as resp:
+        assert resp.status == 429
+    async with api.client.get("/api/orders", headers=_auth(api, "agent")) as resp:
+        assert resp.status == 200
+    async with api.client.get("/api/orders", headers=_auth(api, "supervisor")) as resp:
+        assert resp.status == 429  # never seen valid here: it waits like any other token
 
 
 @pytest.mark.parametrize(
