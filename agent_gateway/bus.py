@@ -144,13 +144,13 @@ class Bus:
         """Every message after `after_seq`, forever; rides out Redis outages by retrying."""
         cursor, failures = after_seq, 0
         while True:
-            _raise_if_cancelling()
+            raise_if_cancelling()
             try:
                 reply: Any = await self.redis.xread(
                     {self.stream: f"{cursor}-0"}, count=_PAGE, block=_BLOCK_MS
                 )
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                _raise_if_cancelling()
+                raise_if_cancelling()
                 delay = _RETRY_S[min(failures, len(_RETRY_S) - 1)]
                 failures += 1
                 log.warning("bus read failed (%s); retrying in %.1f s", exc, delay)
@@ -182,7 +182,7 @@ class Bus:
         async for entry in self._pending_commands(group, consumer):
             yield entry
         while True:
-            _raise_if_cancelling()
+            raise_if_cancelling()
             reply: Any = await self.redis.xreadgroup(
                 group, consumer, {self.commands_stream: ">"}, count=1, block=_BLOCK_MS
             )
@@ -247,7 +247,7 @@ class Bus:
         await self.redis.xack(self.commands_stream, group, entry_id)
 
 
-def _raise_if_cancelling() -> None:
+def raise_if_cancelling() -> None:
     """redis-py can swallow the cancellation of a blocking read, or turn it into a timeout
     error: a reading loop checks for it itself, or it would read on forever after shutdown."""
     task = asyncio.current_task()

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from agent_gateway.admission import publish_desk_users
+from agent_gateway.bus import raise_if_cancelling
 from crm.db.engine import SessionFactory
 from crm.repo.directory import desk_generations
 
@@ -43,3 +44,4 @@ class DeskUsers:
         while True:
             await asyncio.sleep(interval_s)
             await self.changed()
+            raise_if_cancelling()  # redis-py may have swallowed a cancellation meanwhile

@@ -25,7 +25,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from agent_gateway.admission import claim_ticket, desk_user_generation, desk_users
-from agent_gateway.bus import Bus, BusMessage
+from agent_gateway.bus import Bus, BusMessage, raise_if_cancelling
 from agent_gateway.command_seal import seal_key
 from agent_gateway.hub import Hub
 from agent_gateway.ratelimit import RateLimiter
@@ -217,6 +217,7 @@ class GatewayServer:
             except Exception:
                 self.recheck_failures += 1
                 log.exception("re-checking desk users failed; again in %g s", self.recheck_s)
+            raise_if_cancelling()  # redis-py may have swallowed a cancellation meanwhile
 
     async def _recheck_once(self) -> None:
         """Close the sessions of users the backend no longer lists with their ticket's
