@@ -9,14 +9,8 @@ import pytest
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
-from telephony.asterisk_config import (
-    AMI_EVENTS,
-    MODULES,
-    Layout,
-    render,
-    stasis_pool_size,
-    write_config,
-)
+from telephony.asterisk_config import Layout, render, write_config
+from telephony.asterisk_tables import AMI_EVENTS, MODULES, stasis_pool_size
 
 LAYOUT = Layout(Path("/srv/hotline/asterisk"))
 
