@@ -22,10 +22,10 @@ from redis.exceptions import RedisError
 from agent_gateway.admission import allow_desk_user
 from agent_gateway.protocol import Role as DeskRole
 from agent_gateway.tickets import issue_ticket
-from crm.api.throttle import FailureThrottle
+from crm.api.throttle import TokenGate
 from crm.db.engine import SessionFactory
 from crm.domain.enums import Role
-from crm.repo.directory import user_by_token
+from crm.repo.directory import hash_token, user_by_token
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class DeskHttp:
         extensions: Collection[str],
         ws_url: str,
         ticket_ttl_s: int,
+        gate: TokenGate | None = None,
     ) -> None:
         self.sessions = sessions
         self.redis = redis
@@ -66,7 +67,7 @@ class DeskHttp:
         self.extensions = frozenset(extensions)
         self.ws_url = ws_url
         self.ticket_ttl_s = ticket_ttl_s
-        self.throttle = FailureThrottle()
+        self.gate = gate or TokenGate()
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/api/desk/ticket", self.ticket)
@@ -79,8 +80,8 @@ class DeskHttp:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _error(401, "unauthenticated", "a bearer token is required")
-        client = request.remote or ""
-        if (wait := self.throttle.retry_after(client)) is not None:
+        client, digest = request.remote or "", hash_token(token.strip())
+        if (wait := self.gate.retry_after(digest, client)) is not None:
             refused = _error(
                 429, "too_many_attempts", f"too many failed attempts, retry in {wait} s"
             )
@@ -97,8 +98,9 @@ class DeskHttp:
         async with self.sessions() as session:
             user = await user_by_token(session, token.strip())
         if user is None:
-            self.throttle.failed(client)
+            self.gate.failed(digest, client)
             return _error(401, "unauthenticated", "unknown or disabled token")
+        self.gate.succeeded(digest)
         role = DESK_ROLES.get(user.role)
         if role is None:
             return _error(403, "forbidden", "department handlers have no agent desktop")

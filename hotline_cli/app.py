@@ -3,8 +3,8 @@
 Start-up order is the order callers need things: the database and Redis, the FastAGI server
 (so the IVR is there before the first call), Asterisk, the AMI link and its consumer (with
 the desktops' listeners), the command executor, the websocket gateway, then HTTP, which
-runs on a loop of its own in its own thread (`loop_thread`) so that API work never holds up
-the calls. Shutdown runs the same stack backwards.
+runs in a process of its own (`http_process`) so that API work never holds up the calls.
+Shutdown runs the same stack backwards.
 """
 
 from __future__ import annotations
@@ -13,31 +13,25 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 
-from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_gateway.bus import Bus
 from agent_gateway.command_seal import seal_key
 from agent_gateway.commands import CommandExecutor
-from agent_gateway.desk_http import DeskHttp
 from agent_gateway.desk_orders import DeskOrders
 from agent_gateway.desk_service import DeskService
 from agent_gateway.desk_users import DeskUsers
 from agent_gateway.server import GatewayServer
 from config.secrets import resolve_secrets
 from config.settings import Settings
-from crm.api import create_app as create_crm_app
-from crm.api.access_log import PathOnlyAccessLogger
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
-from hotline_cli.http_doc import DOCUMENTED
-from hotline_cli.loop_thread import in_own_loop
+from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.processes import AsteriskProcess, RedisProcess
 from hotline_cli.sounds import build_sounds, prompt_dir
-from hotline_cli.status_api import add_status_routes
+from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.supervision import sweep_forever
 from hotline_cli.tasks import TaskHealth, Tasks
 from ivr.server import FastAgiServer
@@ -116,37 +110,6 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         client = Redis.from_url(url)
         stack.push_async_callback(client.aclose)
         yield client, url
-
-
-@asynccontextmanager
-async def _http(
-    settings: Settings, redis_url: str, ws_url: str, service: TelephonyService, tasks: Tasks
-) -> AsyncIterator[None]:
-    """The HTTP app (CRM API, desk tickets and pages, /health) with a database engine and a
-    Redis client of its own: entered on the HTTP thread's loop, never on the call loop. Of the
-    call loop's objects it only reads counters (/health)."""
-    async with AsyncExitStack() as stack:
-        engine = create_engine(settings.database_url)  # migrated by the call loop's engine
-        stack.push_async_callback(engine.dispose)
-        sessions = session_factory(engine)
-        redis = Redis.from_url(redis_url)
-        stack.push_async_callback(redis.aclose)
-        secret = settings.gateway.secret.get_secret_value().encode()
-        app = create_crm_app(
-            sessions, centre_code=settings.centre.code,
-            users_changed=DeskUsers(sessions, redis).changed, documented=DOCUMENTED,
-            connect_src=[ws_url],
-        )  # fmt: skip
-        add_status_routes(app, service, tasks)
-        DeskHttp(
-            sessions, redis, secret, {a.extension for a in settings.agents}, ws_url,
-            settings.gateway.ticket_ttl_s,
-        ).add_routes(app)  # fmt: skip
-        web_runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
-        await web_runner.setup()
-        stack.push_async_callback(web_runner.cleanup)
-        await web.TCPSite(web_runner, settings.http.host, settings.http.port).start()
-        yield
 
 
 @asynccontextmanager
@@ -241,8 +204,12 @@ async def running_hotline(
         tasks.watch("desk users recheck", lambda: TaskHealth(gateway.recheck_failures))
         if http:
             ws_url = f"ws://{settings.gateway.host}:{gateway.port}/"
-            serving = partial(_http, settings, redis_url, ws_url, service, tasks)
-            await stack.enter_async_context(in_own_loop(serving, "http"))
+            job = HttpJob(settings, redis_url, ws_url, logging.getLogger().getEffectiveLevel())
+            web_process = await stack.enter_async_context(HttpProcess(job))
+            tasks.watch("http process", lambda: web_process.health)
+        await report_health(redis, service, tasks)  # /health is whole once we are up
+        await stack.enter_async_context(tasks.supervised(
+            "health report", lambda: report_health_forever(redis, service, tasks)))  # fmt: skip
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users,

@@ -46,6 +46,7 @@ DOCUMENTED = (
     ),
     Operation(
         "GET", "/health", "The running hotline's health (no personal data)",
-        response=HealthOut, also={"503": "The AMI link is down"}, bearer=False,
+        response=HealthOut, bearer=False,
+        also={"503": "The AMI link is down, or the call process has stopped reporting"},
     ),
 )  # fmt: skip

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from config.secrets import resolve_secrets, secrets_dir
 from config.settings import Settings, SettingsError, load_settings
+from hotline_cli.log_format import configure_logging
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import Layout, layout_for, write_config
 
@@ -295,10 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)
     try:
         code: int = args.func(args)
     except SettingsError as exc:

@@ -8,13 +8,12 @@ runs when the edit commits); only other processes wait out the TTL.
 """
 
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from crm.api.throttle import FailureThrottle
+from crm.api.throttle import FailureThrottle, TokenGate
 from crm.db.engine import SessionFactory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.lifecycle import Actor
@@ -70,10 +69,9 @@ class Expiring(Generic[K, V]):
 class Authenticator:
     """Bearer token to Actor; only tokens of active users are remembered, by their digest.
 
-    A client (address) that keeps presenting bad tokens is throttled before the lookup. A
-    token this app has found valid before (the last `max_known` such digests) skips the
-    throttle but is still checked against the database every TTL, so one bad client behind a
-    shared NAT or proxy does not lock out the good users sharing its address.
+    A client (address) that keeps presenting bad tokens is throttled before the lookup,
+    except with a token found valid before (`TokenGate`), which is still checked against the
+    database every TTL.
     """
 
     def __init__(
@@ -86,26 +84,20 @@ class Authenticator:
     ) -> None:
         self._sessions = sessions
         self._actors: Expiring[str, Actor] = Expiring(ttl_s, clock=clock)
-        self._throttle = throttle or FailureThrottle(clock=clock)
-        self._known: OrderedDict[str, None] = OrderedDict()  # digests found valid, oldest first
-        self._max_known = max_known
+        self._gate = TokenGate(throttle or FailureThrottle(clock=clock), max_known)
 
     async def actor(self, token: str, client: str = "") -> Actor:
         """The token's user; Unauthenticated for an unknown or disabled token, Throttled
         while `client` has failed too often (unless the token was found valid before)."""
         digest = hash_token(token)
-        if digest not in self._known and (wait := self._throttle.retry_after(client)) is not None:
+        if (wait := self._gate.retry_after(digest, client)) is not None:
             raise Throttled(wait)
         try:
             actor = await self._actors.get(digest, lambda: self._load(token))
         except Unauthenticated:
-            self._known.pop(digest, None)
-            self._throttle.failed(client)
+            self._gate.failed(digest, client)
             raise
-        self._known[digest] = None
-        self._known.move_to_end(digest)
-        if len(self._known) > self._max_known:
-            self._known.popitem(last=False)
+        self._gate.succeeded(digest)
         return actor
 
     def invalidate(self) -> None:

@@ -56,3 +56,28 @@ class FailureThrottle:
         entries[client] = (allowance, now)
         if len(entries) > self._max_clients:
             entries.popitem(last=False)
+
+
+class TokenGate:
+    """A `FailureThrottle` that lets through the tokens it has seen succeed (the last
+    `max_known`, by digest), so that one bad client behind a shared NAT or proxy does not lock
+    out the good users sharing its address; such tokens are still checked every time."""
+
+    def __init__(self, throttle: FailureThrottle | None = None, max_known: int = 10_000) -> None:
+        self.throttle = throttle or FailureThrottle()
+        self._known: OrderedDict[str, None] = OrderedDict()  # oldest first
+        self._max_known = max_known
+
+    def retry_after(self, digest: str, client: str) -> int | None:
+        """Seconds `client` must wait before trying the token of `digest`, or None."""
+        return None if digest in self._known else self.throttle.retry_after(client)
+
+    def failed(self, digest: str, client: str) -> None:
+        self._known.pop(digest, None)
+        self.throttle.failed(client)
+
+    def succeeded(self, digest: str) -> None:
+        self._known[digest] = None
+        self._known.move_to_end(digest)
+        if len(self._known) > self._max_known:
+            self._known.popitem(last=False)

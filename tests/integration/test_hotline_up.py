@@ -18,6 +18,13 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
         return response.status, json.loads(response.read())
 
 
+def _children(pid: int, running: str) -> list[int]:
+    """The child processes of `pid` whose command line holds `running`."""
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    children = [int(child) for task in tasks for child in (task / "children").read_text().split()]
+    return [c for c in children if running in Path(f"/proc/{c}/cmdline").read_bytes().decode()]
+
+
 async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     http = free_tcp_port()
     env = {
@@ -30,8 +37,15 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         "HOTLINE_GATEWAY__PORT": str(free_tcp_port()),
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hotline_cli.main", "--state-dir", str(tmp_path), "up",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "hotline_cli.main",
+        "--state-dir",
+        str(tmp_path),
+        "up",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     assert proc.stdout is not None
     lines: list[str] = []
@@ -51,7 +65,7 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
             name: healthy
             for name in ("ami consumer", "desk outbox writer", "agent commands",
                          "supervision sweeps", "queue positions", "desk users",
-                         "desk users recheck")
+                         "desk users recheck", "health report", "http process")
         }  # fmt: skip
         # Nothing configured a secret: each was generated, private, and is the one in use.
         for name in ("ami", "gateway", "redis", "sip-1001"):
@@ -62,6 +76,9 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         assert f"secret = {ami_secret}\n" in manager  # and AMI is connected with it (above)
         redis_password = (tmp_path / "secrets" / "redis").read_text().strip()
         assert ami_secret not in text and redis_password not in text  # never printed
+        # The API is served by a child process of its own (API work never stalls calls).
+        web_children = _children(proc.pid, "hotline_cli.http_child")
+        assert len(web_children) == 1
         pid_file = tmp_path / "asterisk" / "run" / "asterisk.pid"
         asterisk_pid = int((await asyncio.to_thread(pid_file.read_text)).strip())
     finally:
@@ -74,5 +91,6 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
                 proc.kill()
                 await proc.wait()
     assert proc.returncode == 0
-    # Asterisk was stopped with the backend.
+    # Asterisk and the HTTP process were stopped with the backend.
     assert not await asyncio.to_thread(Path(f"/proc/{asterisk_pid}").exists)
+    assert not await asyncio.to_thread(Path(f"/proc/{web_children[0]}").exists)

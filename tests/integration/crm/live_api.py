@@ -3,7 +3,7 @@
 The same routes as `hotline up` mounts (the CRM's, the desktops' ticket, /health) on an empty
 database (a fresh SQLite file unless a URL is given), migrated, with one user of each role (the
 handler in a department), served from a thread of its own so synchronous clients can call it.
-/health answers for an AMI link that never connected (503).
+/health answers that no call process reports (503).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from agent_gateway.desk_http import DeskHttp
 from crm.api import create_app
 from crm.api.caches import Authenticator
 from crm.api.context import AUTH
-from crm.api.throttle import FailureThrottle
+from crm.api.throttle import FailureThrottle, TokenGate
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from crm.domain.enums import Role, UnitKind
@@ -31,10 +31,6 @@ from hotline_cli.http_doc import DOCUMENTED
 from hotline_cli.ports import free_tcp_port
 from hotline_cli.processes import RedisProcess
 from hotline_cli.status_api import add_status_routes
-from hotline_cli.tasks import Tasks
-from telephony.ami import AmiClient
-from telephony.service import TelephonyService
-from telephony.tracker import CallTracker
 
 ROLES = ("admin", "supervisor", "agent", "handler")
 EXTENSIONS = ("1001", "1002")
@@ -86,10 +82,11 @@ def live_api(
         # Schemathesis sends a bad token beside many good ones from this one address: a
         # throttle that locks it out would turn every later answer into a 429 and fuzz
         # nothing (the throttle has its own tests).
-        app[AUTH] = Authenticator(sessions, throttle=FailureThrottle(burst=1_000_000))
-        ami = AmiClient(host="127.0.0.1", port=free_tcp_port(), username="x", secret="x")
-        add_status_routes(app, TelephonyService(ami, CallTracker()), Tasks())
-        DeskHttp(sessions, redis, b"s" * 32, EXTENSIONS, "ws://127.0.0.1:1/", 60).add_routes(app)
+        unlimited = FailureThrottle(burst=1_000_000)
+        app[AUTH] = Authenticator(sessions, throttle=unlimited)
+        add_status_routes(app, redis)  # no call process reports here
+        DeskHttp(sessions, redis, b"s" * 32, EXTENSIONS, "ws://127.0.0.1:1/", 60,
+                 TokenGate(unlimited)).add_routes(app)  # fmt: skip
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -26,7 +26,7 @@ MAX_EXAMPLES = int(os.environ.get("HOTLINE_FUZZ_EXAMPLES", "5"))  # per database
 # an unknown unit, a day given twice, an extension not at this desk, 204.0 for an integer
 # (JSON Schema counts it as one; the models are strict).
 EXCLUDED = [checks.positive_data_acceptance]
-# /health is 503 by design here: the AMI link of this harness never connects.
+# /health is 503 by design here: no call process reports to this harness.
 HEALTH_EXCLUDED = [*EXCLUDED, checks.not_a_server_error]
 DOCUMENT = build(ENDPOINTS, "hotline CRM", API_VERSION, DOCUMENTED)
 schema = schemathesis.openapi.from_dict(DOCUMENT)

@@ -192,6 +192,20 @@ async def test_bad_tokens_are_throttled_per_address(desk: Desk) -> None:
         assert response.status == 200
 
 
+async def test_an_agent_who_got_a_ticket_before_is_served_from_a_throttled_address(
+    desk: Desk,
+) -> None:
+    """An agent behind the same NAT as a token guesser keeps getting tickets; a token never
+    seen valid from there waits, even a good one (the throttle cannot tell it apart)."""
+    assert (await desk.call("POST", "/api/desk/ticket", desk.tokens["wang"], {}))[0] == 200
+    for i in range(30):
+        await desk.call("POST", "/api/desk/ticket", f"guess-{i}", {})
+    assert (await desk.call("POST", "/api/desk/ticket", "guess-x", {}))[0] == 429
+    status, out = await desk.call("POST", "/api/desk/ticket", desk.tokens["wang"], {})
+    assert status == 200 and out["user"]["name"] == "王芳"
+    assert (await desk.call("POST", "/api/desk/ticket", desk.tokens["li"], {}))[0] == 429
+
+
 async def test_pages_may_connect_to_this_gateway_only(desk: Desk) -> None:
     ws_url = f"ws://127.0.0.1:{desk.gateway.port}/"
     for path in ("/agent", "/supervisor", "/static/agent.js", "/static/desk.css"):
