@@ -89,6 +89,7 @@ async def _serve_until_stdin_closes(job: HttpJob) -> None:
         loop.add_reader(0, on_stdin)
         sys.stdout.buffer.write(READY)
         sys.stdout.buffer.flush()
+        os.dup2(2, 1)  # nobody reads the pipe any more: a stray print must not fill it
         await stop.wait()
         loop.remove_reader(0)
 

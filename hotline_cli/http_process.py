@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import Settings
-from hotline_cli.tasks import BACKOFF_S, TaskHealth
+from hotline_cli.tasks import BACKOFF_S, STEADY_S, TaskHealth
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +99,15 @@ class HttpProcess:
         return child
 
     async def _keep(self) -> None:
-        streak = 0
+        loop = asyncio.get_running_loop()
+        streak, started = 0, loop.time()  # quick failures in a row; when the child started
         while True:
             assert self._child is not None
             status = await self._child.wait()
             log.error("the HTTP process ended (exit status %s); starting it again", status)
             self.health.failures += 1
+            if loop.time() - started >= STEADY_S:
+                streak = 0
             await asyncio.sleep(self.backoff_s[min(streak, len(self.backoff_s) - 1)])
             streak += 1
             try:
@@ -112,8 +115,8 @@ class HttpProcess:
             except (OSError, RuntimeError, TimeoutError):
                 log.exception("the HTTP process did not start again")
                 continue
+            started = loop.time()
             self.health.restarts += 1
-            streak = 0
 
 
 async def _stop(child: asyncio.subprocess.Process) -> None:
