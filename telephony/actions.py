@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
 from telephony.ami import AmiActionError
 
 log = logging.getLogger(__name__)
+
+BRIDGE_SETTLE_S = 2.0
 
 
 class AmiActions(Protocol):
@@ -64,6 +67,21 @@ async def hang_up(ami: AmiActions, channel: str) -> None:
     await ami.action("Hangup", Channel=channel, Cause="16")
 
 
-async def blind_transfer(ami: AmiActions, channel: str, context: str, exten: str) -> None:
-    """Send the party bridged with `channel` (the caller) to `exten`; the agent leg drops."""
-    await ami.action("BlindTransfer", Channel=channel, Context=context, Exten=exten)
+async def blind_transfer(
+    ami: AmiActions, channel: str, context: str, exten: str, settle_s: float = BRIDGE_SETTLE_S
+) -> None:
+    """Send the party bridged with `channel` (the caller) to `exten`; the agent leg drops.
+
+    app_queue reports AgentConnect (the call is talking) a moment before the agent's leg
+    enters the bridge, and until it has, Asterisk answers "Transfer invalid" and does nothing:
+    that answer is retried every 50 ms for `settle_s`, then raised (the leg is not bridged).
+    """
+    deadline = asyncio.get_running_loop().time() + settle_s
+    while True:
+        try:
+            await ami.action("BlindTransfer", Channel=channel, Context=context, Exten=exten)
+            return
+        except AmiActionError as exc:
+            if "Transfer invalid" not in str(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.05)
