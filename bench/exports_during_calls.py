@@ -4,8 +4,9 @@ The screen-pop bench's hotline (real Asterisk, Redis, backend with its HTTP app,
 and one websocket desktop per agent), with 10,000 orders in the CRM. Calls are placed twice at
 the same rate: once with the API idle, once while `--exporters` clients each download the CSV
 export of every order in a loop (and, with `--bad-tokens`, a flood of bad bearer tokens on the
-API and the desk ticket endpoint from another address). Meanwhile `/health` is asked every
-0.2 s and an order registered every 0.5 s, each timed.
+API and the desk ticket endpoint from another address), run from a process of their own as
+remote clients would be. Meanwhile `/health` is asked every 0.2 s and an order registered
+every 0.5 s, each timed.
 
     .venv/bin/python bench/exports_during_calls.py [--rate 20] [--calls 200] [--desktops 50]
                                                    [--exporters 4] [--orders 10000] [--bad-tokens]
@@ -22,7 +23,8 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,50 @@ def _max(values: list[float]) -> float | None:
     return round(max(values), 1) if values else None
 
 
+async def api_load(url: str, token: str, exporters: int, bad_tokens: bool) -> dict[str, Any]:
+    """The API's load, run in a process of its own (`--load`): export loops (and the flood)
+    until stdin closes, so that reading 40,000 CSV rows does not load the process whose pops
+    are timed. Prints `started` once under way; returns the rows and statuses seen."""
+    stop = asyncio.Event()
+    rows: list[int] = []
+    statuses: Counter[int] = Counter()
+    background = [
+        asyncio.create_task(export_loop(url, token, stop, rows)) for _ in range(exporters)
+    ]
+    if bad_tokens:
+        background.append(asyncio.create_task(flood(url, stop, statuses)))
+    await asyncio.sleep(1.0)  # the exports under way
+    print("started", flush=True)
+    await asyncio.to_thread(sys.stdin.read)  # until the bench closes our stdin
+    stop.set()
+    await asyncio.gather(*background)  # each export under way finishes whole
+    return {"rows": rows, "statuses": dict(statuses)}
+
+
+@asynccontextmanager
+async def api_loaded(
+    url: str, token: str, exporters: int, bad_tokens: bool, seen: dict[str, Any]
+) -> AsyncIterator[None]:
+    """`api_load` in a child process for the block; what it saw lands in `seen`."""
+    if not exporters and not bad_tokens:
+        yield
+        return
+    flags = ["--bad-tokens"] if bad_tokens else []
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--load", url, "--token", token,
+        "--exporters", str(exporters), *flags,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert await child.stdout.readline() == b"started\n", "the API load did not start"
+        yield
+    finally:
+        child.stdin.close()
+        seen.update(json.loads(await child.stdout.read()))
+        await child.wait()
+
+
 async def phase(
     rig: Rig, tokens: dict[str, str], rate: int, calls: int, first: int, exporters: int,
     bad_tokens: bool,
@@ -137,22 +183,15 @@ async def phase(
     """One round of calls with `exporters` export loops (and the flood) running throughout."""
     url = base_url(rig)
     stop = asyncio.Event()
-    rows: list[int] = []
-    statuses: Counter[int] = Counter()
-    background = [
-        asyncio.create_task(export_loop(url, tokens["supervisor"], stop, rows))
-        for _ in range(exporters)
-    ]
-    if bad_tokens:
-        background.append(asyncio.create_task(flood(url, stop, statuses)))
+    seen: dict[str, Any] = {"rows": [], "statuses": {}}
     probing = asyncio.create_task(probes(url, tokens["agent"], stop))
     try:
-        await asyncio.sleep(1.0 if background else 0)  # the exports under way
-        figures = await measure_pops(rig, rate, calls, first)
+        async with api_loaded(url, tokens["supervisor"], exporters, bad_tokens, seen):
+            figures = await measure_pops(rig, rate, calls, first)
     finally:
         stop.set()
         health, register = await probing
-        await asyncio.gather(*background)  # each export under way finishes whole
+    rows = seen["rows"]
     return {
         **{k: figures[k] for k in ("p50_ms", "p99_ms", "max_ms", "lost", "rings", "pops")},
         "health_max_ms": _max(health),
@@ -161,7 +200,7 @@ async def phase(
         "registrations": len(register),
         "exports_completed": len(rows),
         "export_rows": sorted(set(rows)),
-        **({"bad_token_statuses": dict(statuses)} if bad_tokens else {}),
+        **({"bad_token_statuses": seen["statuses"]} if bad_tokens else {}),
     }
 
 
@@ -191,7 +230,13 @@ def main() -> None:
     parser.add_argument("--exporters", type=int, default=4)
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--bad-tokens", action="store_true", help="flood bad bearer tokens too")
+    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)  # the child's side
+    parser.add_argument("--token", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load:
+        seen = asyncio.run(api_load(args.load, args.token, args.exporters, args.bad_tokens))
+        print(json.dumps(seen))
+        return
     figures = asyncio.run(run(args))
     for name in ("idle_api", "exports"):
         f = figures[name]
