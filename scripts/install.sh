@@ -64,7 +64,10 @@ fi
 stamp="$VENV/.installed-$(cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   "$VENV/bin/pip" install -q --require-hashes -r requirements.lock
-  names() { sed -nE 's/^([A-Za-z0-9][A-Za-z0-9._-]*)==.*/\1/p' | sed -E 's/[-_.]+/-/g' | tr '[:upper:]' '[:lower:]' | sort -u; }
+  names() {  # the normalised names of `name==version` lines
+    sed -nE 's/^([A-Za-z0-9][A-Za-z0-9._-]*)==.*/\1/p' | sed -E 's/[-_.]+/-/g' \
+      | tr '[:upper:]' '[:lower:]' | sort -u
+  }
   stale=$(comm -13 <(names <requirements.lock) <("$VENV/bin/pip" freeze --exclude-editable | names))
   if [ -n "$stale" ]; then
     # shellcheck disable=SC2086  # one package name a word
