@@ -52,17 +52,28 @@ PIN
   $SUDO apt-get install -y -qq --no-install-recommends "${DEB_PACKAGES[@]}" >/dev/null
 fi
 
-# Python virtualenv with the project and its test extras.
+# Python virtualenv: exactly the versions of requirements.lock, every file checked against its
+# hash, then the project itself (editable, nothing resolved for it, its build backend from the
+# lock too). pip only adds, so what an older lock brought and this one does not is removed.
 VENV="$ROOT/.venv"
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
-stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+stamp="$VENV/.installed-$(cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-  "$VENV/bin/pip" install -q -e ".[test]"
+  "$VENV/bin/pip" install -q --require-hashes -r requirements.lock
+  names() {  # the normalised names of `name==version` lines
+    sed -nE 's/^([A-Za-z0-9][A-Za-z0-9._-]*)==.*/\1/p' | sed -E 's/[-_.]+/-/g' \
+      | tr '[:upper:]' '[:lower:]' | sort -u
+  }
+  stale=$(comm -13 <(names <requirements.lock) <("$VENV/bin/pip" freeze --exclude-editable | names))
+  if [ -n "$stale" ]; then
+    # shellcheck disable=SC2086  # one package name a word
+    "$VENV/bin/pip" uninstall -q -y $stale
+  fi
+  "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e .
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
