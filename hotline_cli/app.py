@@ -39,13 +39,8 @@ from ivr.welcome import WelcomeFlow
 from telephony.actions import add_queue_member
 from telephony.ami import AmiClient
 from telephony.announcer import PositionAnnouncer
-from telephony.asterisk_config import (
-    CONTEXT_AGENTS,
-    CONTEXT_POSITION,
-    Layout,
-    layout_for,
-    write_config,
-)
+from telephony.asterisk_config import Layout, layout_for, write_config
+from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.service import Listener, TelephonyService
 from telephony.tracker import CallTracker
 

@@ -6,16 +6,13 @@ import logging
 from typing import Protocol
 
 from telephony.ami import AmiActionError
+from telephony.dialplan import interface_of
 
 log = logging.getLogger(__name__)
 
 
 class AmiActions(Protocol):
     async def action(self, name: str, timeout: float = ..., **headers: str) -> dict[str, str]: ...
-
-
-def interface_of(extension: str) -> str:
-    return f"PJSIP/{extension}"
 
 
 async def add_queue_member(
