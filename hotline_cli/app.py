@@ -29,13 +29,13 @@ from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from hotline_cli.http_process import HttpJob, HttpProcess
-from processes.redis_server import RedisProcess
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.supervision import sweep_forever
 from hotline_cli.tasks import TaskHealth, Tasks
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
+from processes.redis_server import RedisProcess
 from telephony.actions import add_queue_member
 from telephony.ami import AmiClient
 from telephony.announcer import PositionAnnouncer
