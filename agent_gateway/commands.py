@@ -45,11 +45,11 @@ from telephony.actions import (
     add_queue_member,
     blind_transfer,
     hang_up,
-    interface_of,
     pause_member,
     remove_queue_member,
 )
 from telephony.ami import AmiActionError, AmiConnectionLost
+from telephony.dialplan import interface_of
 from telephony.tracker import CONNECTED, Call, CallTracker
 
 log = logging.getLogger(__name__)

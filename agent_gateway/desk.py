@@ -34,6 +34,7 @@ from agent_gateway.protocol import (
     ScreenPop,
 )
 from crm.domain.masking import mask_number
+from telephony.dialplan import extension_of
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
@@ -53,12 +54,6 @@ ORDER_TYPE_FOR_LABEL = {
     "help": "help",
     "operator": "consultation",
 }
-
-
-def extension_of(interface: str) -> str | None:
-    """PJSIP/1001 → 1001; None for anything that is not an agent's phone."""
-    tech, _, resource = interface.partition("/")
-    return resource if tech == "PJSIP" and resource.isdigit() else None
 
 
 def caller_of(call: Call, confidential: bool) -> Caller:

@@ -24,7 +24,6 @@ from agent_gateway.desk import (
     audience,
     call_record,
     call_update,
-    extension_of,
     memberships,
     presence_input_for_member,
     presence_input_for_ring_no_answer,
@@ -47,6 +46,7 @@ from agent_gateway.presence import (
 from agent_gateway.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceState, agent_topic
 from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
 from telephony.actions import AmiActions, pause_member
+from telephony.dialplan import extension_of
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, CallTracker
 

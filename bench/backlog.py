@@ -40,6 +40,7 @@ from hotline_cli.app import running_hotline
 from hotline_cli.ports import free_tcp_port, free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
+from telephony.dialplan import interface_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the measuring code is in tests/
 
@@ -114,7 +115,7 @@ async def run(callers: int, rate: float, agents: int, talk_s: float) -> dict[str
             await asyncio.sleep(1.0)  # the last events in flight
             tapping.cancel()
             await asyncio.gather(tapping, *tap.hangups, return_exceptions=True)
-    interfaces = [f"PJSIP/{a.extension}" for a in settings.agents]
+    interfaces = [interface_of(a.extension) for a in settings.agents]
     spells = free_spells(tap.events, QUEUE, interfaces)
     delays = sorted(s.delay_s for s in spells if s.rung and s.delay_s is not None)
     joined = {e.get("CallerIDNum") for e in tap.named("QueueCallerJoin")}

@@ -29,23 +29,19 @@ from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from hotline_cli.http_process import HttpJob, HttpProcess
-from hotline_cli.processes import AsteriskProcess, RedisProcess
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.supervision import sweep_forever
 from hotline_cli.tasks import TaskHealth, Tasks
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
+from processes.redis_server import RedisProcess
 from telephony.actions import add_queue_member
 from telephony.ami import AmiClient
 from telephony.announcer import PositionAnnouncer
-from telephony.asterisk_config import (
-    CONTEXT_AGENTS,
-    CONTEXT_POSITION,
-    Layout,
-    layout_for,
-    write_config,
-)
+from telephony.asterisk_config import Layout, layout_for, write_config
+from telephony.asterisk_process import AsteriskProcess
+from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.service import Listener, TelephonyService
 from telephony.tracker import CallTracker
 

@@ -18,6 +18,7 @@ from ivr.menu import DEFAULT_QUEUE, choose, queue_map
 from ivr.prompts import INVALID, WELCOME
 from ivr.sanitize import DTMF_KEYS
 from ivr.session import AgiSession
+from telephony.dialplan import VAR_IVR_CHOICE, VAR_IVR_LABEL, VAR_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ class WelcomeFlow:
             replays_left -= 1
             await self._play(session, self._invalid)
         queue = self._queues[choice.label]
-        await session.set_variable("HOTLINE_IVR_CHOICE", choice.digit)
-        await session.set_variable("HOTLINE_IVR_LABEL", choice.label)
-        await session.set_variable("HOTLINE_QUEUE", queue)
+        await session.set_variable(VAR_IVR_CHOICE, choice.digit)
+        await session.set_variable(VAR_IVR_LABEL, choice.label)
+        await session.set_variable(VAR_QUEUE, queue)
         # No caller number or name in logs: the uniqueid identifies the call for support.
         uniqueid = session.variables.get("agi_uniqueid", "")
         log.info("IVR %r: %s → queue %s", uniqueid, choice.label, queue)

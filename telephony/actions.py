@@ -7,6 +7,7 @@ import logging
 from typing import Protocol
 
 from telephony.ami import AmiActionError
+from telephony.dialplan import interface_of
 
 log = logging.getLogger(__name__)
 
@@ -15,10 +16,6 @@ BRIDGE_SETTLE_S = 2.0
 
 class AmiActions(Protocol):
     async def action(self, name: str, timeout: float = ..., **headers: str) -> dict[str, str]: ...
-
-
-def interface_of(extension: str) -> str:
-    return f"PJSIP/{extension}"
 
 
 async def add_queue_member(

@@ -23,15 +23,18 @@ from telephony.asterisk_tables import (
     SYSTEM_DATA_DIR,
     stasis_pool_size,
 )
+from telephony.dialplan import (
+    CHANNEL_VARIABLE_PREFIX,
+    CONTEXT_AGENTS,
+    CONTEXT_EMERGENCY,
+    CONTEXT_INBOUND,
+    CONTEXT_POSITION,
+    CONTEXT_TRUNK_IN,
+    VAR_QUEUE,
+    VAR_RECORDING,
+    interface_of,
+)
 from telephony.position_words import LAST_SAID_POSITION, position_words
-
-CHANNEL_VARIABLE_PREFIX = "HOTLINE_"
-
-CONTEXT_INBOUND = "hotline-inbound"
-CONTEXT_AGENTS = "hotline-agents"
-CONTEXT_EMERGENCY = "hotline-emergency"
-CONTEXT_TRUNK_IN = "hotline-trunk-in"
-CONTEXT_POSITION = "hotline-position"  # plays a queue position, whispered to the caller
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,7 @@ def _pjsip_conf(settings: Settings) -> str:
         )
     for trunk in settings.trunks.values():
         for role, hostport in _trunk_legs(trunk):
-            name = f"trunk-{trunk.number}-{role}"
+            name = _trunk_endpoint(trunk, role)
             out += _section(
                 name,
                 "type = endpoint",
@@ -315,6 +318,10 @@ def _trunk_legs(trunk: Trunk) -> list[tuple[str, str]]:
     if trunk.backup:
         legs.append(("backup", trunk.backup))
     return legs
+
+
+def _trunk_endpoint(trunk: Trunk, role: str) -> str:
+    return f"trunk-{trunk.number}-{role}"
 
 
 def _rtp_conf(settings: Settings) -> str:
@@ -386,20 +393,23 @@ def _extensions_conf(settings: Settings, layout: Layout) -> str:
         f"exten => {settings.centre.inbound_number},1,NoOp(hotline inbound call)",
         " same => n,Answer()",
         # The operator queue unless the IVR says otherwise (also if the IVR is down).
-        f" same => n,Set(HOTLINE_QUEUE={settings.ivr.operator_queue})",
+        f" same => n,Set({VAR_QUEUE}={settings.ivr.operator_queue})",
         f" same => n,AGI({agi})",
-        " same => n,Set(HOTLINE_RECORDING=${STRFTIME(${EPOCH},,%Y%m%d)}/${UNIQUEID}.wav)",
-        f" same => n,MixMonitor({layout.monitor}/${{HOTLINE_RECORDING}},b)",
+        f" same => n,Set({VAR_RECORDING}=${{STRFTIME(${{EPOCH}},,%Y%m%d)}}/${{UNIQUEID}}.wav)",
+        f" same => n,MixMonitor({layout.monitor}/${{{VAR_RECORDING}}},b)",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
         # t: the agent may transfer; the last argument bounds the caller's wait.
-        f" same => n,Queue(${{HOTLINE_QUEUE}},t,,,{_max_wait(settings)})",
+        f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",
         " same => n,Hangup()",
         "exten => _X.,1,Hangup(1)",
         "exten => i,1,Hangup(1)",
     )
     agents = _section(
         CONTEXT_AGENTS,
-        *(f"exten => {a.extension},1,Dial(PJSIP/{a.extension},30,t)" for a in settings.agents),
+        *(
+            f"exten => {a.extension},1,Dial({interface_of(a.extension)},30,t)"
+            for a in settings.agents
+        ),
         *(
             f"exten => {t.number},1,Goto({CONTEXT_EMERGENCY},{t.number},1)"
             for t in settings.trunks.values()
@@ -409,8 +419,9 @@ def _extensions_conf(settings: Settings, layout: Layout) -> str:
     for trunk in settings.trunks.values():
         emergency_lines.append(f"exten => {trunk.number},1,NoOp(emergency {trunk.number})")
         for role, _hostport in _trunk_legs(trunk):
+            leg = interface_of(_trunk_endpoint(trunk, role))
             emergency_lines += [
-                f" same => n,Dial(PJSIP/trunk-{trunk.number}-{role},{trunk.dial_timeout_s})",
+                f" same => n,Dial({leg},{trunk.dial_timeout_s})",
                 ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
             ]
         emergency_lines += [

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from telephony.asterisk_config import CHANNEL_VARIABLE_PREFIX
+from telephony.dialplan import CHANNEL_VARIABLE_PREFIX
 
 
 class MalformedEvent(ValueError):

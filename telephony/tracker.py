@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from telephony.asterisk_config import CONTEXT_INBOUND
+from telephony.dialplan import (
+    CONTEXT_INBOUND,
+    VAR_IVR_CHOICE,
+    VAR_IVR_LABEL,
+    VAR_QUEUE,
+    VAR_RECORDING,
+    interface_of_channel,
+)
 from telephony.events import (
     AgentAnswered,
     AgentCompleted,
@@ -53,10 +60,10 @@ CONNECTED = frozenset({CallState.TALKING, CallState.TRANSFERRED})
 
 # Channel variables the IVR and dialplan set, and the call field each one fills.
 VARIABLE_FIELDS = {
-    "HOTLINE_IVR_CHOICE": "ivr_choice",
-    "HOTLINE_IVR_LABEL": "ivr_label",
-    "HOTLINE_QUEUE": "queue",
-    "HOTLINE_RECORDING": "recording",
+    VAR_IVR_CHOICE: "ivr_choice",
+    VAR_IVR_LABEL: "ivr_label",
+    VAR_QUEUE: "queue",
+    VAR_RECORDING: "recording",
 }
 
 
@@ -233,12 +240,6 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
 }
 
 
-def _interface_of(channel: str) -> str:
-    """PJSIP/1001-0000000b → PJSIP/1001: the queue member behind an agent's channel."""
-    base, sep, _suffix = channel.rpartition("-")
-    return base if sep else channel
-
-
 def calls_from_snapshot(
     channels: Iterable[ChannelSnapshot],
     entries: Iterable[QueueEntrySnapshot],
@@ -275,7 +276,7 @@ def calls_from_snapshot(
                 call,
                 state=CallState.TALKING,
                 answered_at=at,
-                agent_interface=_interface_of(peers[0].channel),
+                agent_interface=interface_of_channel(peers[0].channel),
                 agent_name=peers[0].caller_name,
                 agent_channel=peers[0].channel,
             )

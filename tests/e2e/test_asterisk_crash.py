@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from hotline_cli.sipp import CallerIdentity, CallerPlan
-from telephony.asterisk_config import CONTEXT_INBOUND
+from telephony.dialplan import CONTEXT_INBOUND
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre, running_centre
 

@@ -24,7 +24,8 @@ import pytest
 
 from hotline_cli.sipp import CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
-from telephony.asterisk_config import CONTEXT_POSITION, layout_for
+from telephony.asterisk_config import layout_for
+from telephony.dialplan import CONTEXT_POSITION
 from tests.e2e.free_agents import AgentLegTap, FreeSpell, free_spells
 from tests.e2e.harness import Centre, running_centre
 

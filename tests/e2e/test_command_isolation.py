@@ -30,7 +30,7 @@ from agent_gateway.protocol import agent_topic
 from crm.domain.enums import Role
 from crm.repo.directory import active_user_at
 from hotline_cli.tasks import TaskHealth, Tasks
-from telephony.asterisk_config import CONTEXT_AGENTS
+from telephony.dialplan import CONTEXT_AGENTS
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.e2e.test_desktop import Desktop
 from tests.integration.gateway.gateway_support import wait_until

@@ -12,7 +12,7 @@ import pytest
 from hotline_cli.ports import free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan
 from telephony.actions import blind_transfer
-from telephony.asterisk_config import CONTEXT_AGENTS
+from telephony.dialplan import CONTEXT_AGENTS
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre, running_centre
 

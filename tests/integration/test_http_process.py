@@ -26,7 +26,7 @@ from crm.db.engine import create_engine
 from crm.db.migrate import migrate
 from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.ports import free_tcp_port
-from hotline_cli.processes import RedisProcess
+from processes.redis_server import RedisProcess
 
 REPORT = {
     "reporting": True, "ami_connected": True, "events": 7, "malformed_events": 0,

@@ -16,7 +16,8 @@ import pytest
 from config.secrets import resolve_secrets
 from config.settings import load_settings
 from hotline_cli.sounds import build_sounds
-from telephony.asterisk_config import CONTEXT_POSITION, Layout, render
+from telephony.asterisk_config import Layout, render
+from telephony.dialplan import CONTEXT_POSITION
 
 
 @pytest.fixture(scope="module")

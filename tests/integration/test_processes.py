@@ -15,8 +15,10 @@ from crm.db.engine import create_engine, session_factory
 from crm.domain.enums import Role
 from crm.repo.directory import user_by_token
 from hotline_cli.ports import free_tcp_port
-from hotline_cli.processes import AsteriskProcess, ProcessError, RedisProcess
+from processes.redis_server import RedisProcess
+from processes.supervised import ProcessError
 from telephony.asterisk_config import Layout, write_config
+from telephony.asterisk_process import AsteriskProcess
 from tests.e2e.harness import e2e_settings
 
 

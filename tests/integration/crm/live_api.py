@@ -29,8 +29,8 @@ from crm.domain.enums import Role, UnitKind
 from crm.repo.directory import create_unit, create_user
 from hotline_cli.http_doc import DOCUMENTED
 from hotline_cli.ports import free_tcp_port
-from hotline_cli.processes import RedisProcess
 from hotline_cli.status_api import add_status_routes
+from processes.redis_server import RedisProcess
 
 ROLES = ("admin", "supervisor", "agent", "handler")
 EXTENSIONS = ("1001", "1002")

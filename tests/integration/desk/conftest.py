@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from agent_gateway.bus import Bus
 from hotline_cli.ports import free_tcp_port
-from hotline_cli.processes import RedisProcess
+from processes.redis_server import RedisProcess
 
 
 @pytest.fixture

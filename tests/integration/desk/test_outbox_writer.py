@@ -10,7 +10,7 @@ from redis.exceptions import ResponseError
 from agent_gateway.bus import Bus, BusMessage, ResumeGap
 from agent_gateway.desk_outbox import RESTART_GAP, Outbox, OutboxWriter
 from agent_gateway.store import read_calls
-from hotline_cli.processes import RedisProcess
+from processes.redis_server import RedisProcess
 
 
 async def test_writes_arrive_in_order_and_survive_a_redis_restart(

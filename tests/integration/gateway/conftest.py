@@ -12,7 +12,7 @@ from agent_gateway.admission import publish_desk_users
 from agent_gateway.bus import Bus
 from agent_gateway.server import GatewayServer
 from hotline_cli.ports import free_tcp_port
-from hotline_cli.processes import RedisProcess
+from processes.redis_server import RedisProcess
 from tests.integration.gateway.gateway_support import DESK_USERS, running_gateway
 
 

@@ -11,7 +11,6 @@ from agent_gateway.desk import (
     audience,
     call_record,
     call_update,
-    extension_of,
     memberships,
     presence_input_for_member,
     presence_input_for_ring_no_answer,
@@ -75,12 +74,6 @@ def member(iface: str = "PJSIP/1001", paused: bool = False, reason: str = "", re
 )
 def test_mask_number(number: str, masked: str) -> None:
     assert mask_number(number) == masked
-
-
-def test_extension_of_only_agent_phones() -> None:
-    assert extension_of("PJSIP/1001") == "1001"
-    assert extension_of("PJSIP/trunk-110-primary") is None
-    assert extension_of("Local/1001@x") is None
 
 
 def test_screen_pop_lists_history_and_masks_confidential_callers() -> None:

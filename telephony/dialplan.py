@@ -1,0 +1,42 @@
+"""The dialplan contract: the names the rendered Asterisk configuration and the code share.
+
+`asterisk_config.py` writes these names into the dialplan; the translator, the tracker, the
+actions, the announcer, the IVR and the desk read them back from AMI events or send them in
+actions. Each name is spelled once, here, so the two sides cannot drift apart. Pure: imports
+nothing (no settings, no I/O), so the pure cores and the IVR can depend on it.
+"""
+
+# Dialplan contexts.
+CONTEXT_INBOUND = "hotline-inbound"  # the carrier's calls: IVR, then the queue
+CONTEXT_AGENTS = "hotline-agents"  # agents' phones; blind transfers land here too
+CONTEXT_EMERGENCY = "hotline-emergency"  # 110/119/120 over their trunk, the backup second
+CONTEXT_TRUNK_IN = "hotline-trunk-in"  # anything a trunk sends us: hung up
+CONTEXT_POSITION = "hotline-position"  # plays a queue position, whispered to the caller
+
+# Channel variables the IVR and the dialplan set. manager.conf lets VarSet events through
+# only for names with this prefix, and the translator drops every other name.
+CHANNEL_VARIABLE_PREFIX = "HOTLINE_"
+VAR_IVR_CHOICE = "HOTLINE_IVR_CHOICE"  # the menu key pressed, "" for none
+VAR_IVR_LABEL = "HOTLINE_IVR_LABEL"  # the menu choice's ASCII label
+VAR_QUEUE = "HOTLINE_QUEUE"  # the queue the caller waits in
+VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
+
+# Every phone and trunk is a PJSIP endpoint; an agent's endpoint is named by its extension.
+TECH = "PJSIP"
+
+
+def interface_of(endpoint: str) -> str:
+    """1001 → PJSIP/1001: the dialable interface (and queue member) of an endpoint."""
+    return f"{TECH}/{endpoint}"
+
+
+def extension_of(interface: str) -> str | None:
+    """PJSIP/1001 → 1001; None for anything that is not an agent's phone."""
+    tech, _, resource = interface.partition("/")
+    return resource if tech == TECH and resource.isdigit() else None
+
+
+def interface_of_channel(channel: str) -> str:
+    """PJSIP/1001-0000000b → PJSIP/1001: the queue member behind an agent's channel."""
+    base, sep, _suffix = channel.rpartition("-")
+    return base if sep else channel
