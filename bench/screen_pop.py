@@ -6,7 +6,7 @@ SIPp callers at a steady rate. Latency is Asterisk's AMI timestamp of the `Agent
 (the phone starts ringing) to the `screen_pop` frame arriving at the desktop. A pop is lost
 when Asterisk rang an agent (AgentCalled, counted by a tap process on its own AMI login) and
 that agent's desktop never got the pop. Then a separate gateway process
-(`python -m agent_gateway`, as added to scale out) takes 1,000 idle desktops: its RSS and CPU.
+(`python -m agent_gateway.edge`, as added to scale out) takes 1,000 idle desktops: its RSS and CPU.
 
 Everything shares this machine's cores; the tap and the gateway process are started where
 they do not compete with the pops they are not part of.
@@ -40,8 +40,8 @@ from typing import Any
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from agent_gateway.desk_users import DeskUsers
-from agent_gateway.tickets import issue_ticket
+from agent_gateway.desk.users import DeskUsers
+from agent_gateway.edge.tickets import issue_ticket
 from config.settings import load_settings
 from crm.db.engine import create_engine, session_factory
 from crm.domain.enums import Role
@@ -250,7 +250,7 @@ async def pop_rig(
             redis_url = backend.found.group(1)
             os.environ["BENCH_GATEWAY_SECRET"] = secret.decode()
             gateway_process = [
-                sys.executable, "-m", "agent_gateway", "--redis-url", redis_url, "--port", "0",
+                sys.executable, "-m", "agent_gateway.edge", "--redis-url", redis_url, "--port", "0",
                 "--secret-env", "BENCH_GATEWAY_SECRET",
             ]  # fmt: skip
             gateway: Child | None = None

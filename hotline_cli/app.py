@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent_gateway.bus import Bus
-from agent_gateway.command_seal import seal_key
-from agent_gateway.commands import CommandExecutor
-from agent_gateway.desk_orders import DeskOrders
-from agent_gateway.desk_service import DeskService
-from agent_gateway.desk_users import DeskUsers
-from agent_gateway.server import GatewayServer
+from agent_gateway.desk.commands.executor import CommandExecutor
+from agent_gateway.desk.orders import DeskOrders
+from agent_gateway.desk.service import DeskService
+from agent_gateway.desk.users import DeskUsers
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.command_seal import seal_key
+from agent_gateway.edge.server import GatewayServer
 from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
@@ -148,14 +148,12 @@ async def running_hotline(
         )
         tracker = CallTracker()
         orders = DeskOrders(sessions, settings.centre.code)
-        desk = DeskService(
+        desk = await stack.enter_async_context(DeskService(
             bus, redis, ami, tracker,
             agents={a.extension: a.name for a in settings.agents},
             queues=[q.name for q in settings.queues],
             load_history=orders.history, max_wrapup_s=settings.gateway.max_wrapup_s,
-        )  # fmt: skip
-        await desk.start()
-        stack.push_async_callback(desk.close)
+        ))  # fmt: skip
         announcer = PositionAnnouncer(
             ami, tracker, [q.name for q in settings.queues if q.announce_position],
             CONTEXT_POSITION,

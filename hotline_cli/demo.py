@@ -13,7 +13,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from agent_gateway.tickets import issue_ticket
+from agent_gateway.edge.tickets import issue_ticket
 from config.settings import Settings
 from crm.db.models import User
 from crm.domain.clock import utc_now

@@ -18,8 +18,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from aiohttp import web
 from redis.asyncio import Redis
 
-from agent_gateway.desk_http import DeskHttp
-from agent_gateway.desk_users import DeskUsers
+from agent_gateway.desk.http import DeskHttp
+from agent_gateway.desk.users import DeskUsers
 from crm.api import create_app as create_crm_app
 from crm.api.access_log import PathOnlyAccessLogger
 from crm.db.engine import create_engine, session_factory

@@ -1,6 +1,6 @@
 """The OpenAPI description of the routes mounted beside the CRM's on the same application.
 
-Built from the routes' own models (the ticket's body from `agent_gateway.desk_http`, /health's
+Built from the routes' own models (the ticket's body from `agent_gateway.desk.http`, /health's
 answer from `hotline_cli.status_api`), so the document follows them.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agent_gateway.desk_http import TicketIn
+from agent_gateway.desk.http import TicketIn
 from crm.api.openapi import Operation
 from hotline_cli.status_api import HealthOut
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.async_api import WebSocketRoute, expect
 
-from agent_gateway.protocol import PresenceState
+from agent_gateway.edge.protocol import PresenceState
 from crm.domain.enums import OrderType, Role
 from hotline_cli.sipp import CallerIdentity, CallerPlan
 from telephony.tracker import CallState

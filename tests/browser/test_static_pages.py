@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_gateway.desk_http import STATIC
+from agent_gateway.desk.http import STATIC
 
 SOURCES = sorted(p for p in STATIC.iterdir() if p.suffix in {".html", ".js", ".css"})
 # Ways of turning a string into markup or code; the pages insert server data as text only.

@@ -14,7 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_gateway.store import read_presence
+from agent_gateway.edge.store import read_presence
 from config.secrets import read_secret, secrets_dir
 from hotline_cli.ports import free_udp_port
 from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls

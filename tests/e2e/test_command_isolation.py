@@ -22,11 +22,11 @@ import pytest
 from redis.exceptions import ResponseError
 from websockets.asyncio.client import connect
 
-from agent_gateway.admission import desk_user_generation
-from agent_gateway.command_seal import seal_key, sealed
-from agent_gateway.commands import CommandExecutor
-from agent_gateway.desk_orders import DeskOrders
-from agent_gateway.protocol import agent_topic
+from agent_gateway.desk.commands.executor import CommandExecutor
+from agent_gateway.desk.orders import DeskOrders
+from agent_gateway.edge.admission import desk_user_generation
+from agent_gateway.edge.command_seal import seal_key, sealed
+from agent_gateway.edge.protocol import agent_topic
 from crm.domain.enums import Role
 from crm.repo.directory import active_user_at
 from hotline_cli.tasks import TaskHealth, Tasks

@@ -19,8 +19,8 @@ import aiohttp
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
-from agent_gateway.protocol import WRAP_UP_REASON
-from agent_gateway.store import read_presence
+from agent_gateway.edge.protocol import WRAP_UP_REASON
+from agent_gateway.edge.store import read_presence
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
 from crm.domain.enums import Role

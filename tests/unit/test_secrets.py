@@ -9,9 +9,9 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from agent_gateway.__main__ import main as gateway_main
-from agent_gateway.bus import Bus
-from agent_gateway.server import GatewayServer
+from agent_gateway.edge.__main__ import main as gateway_main
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.server import GatewayServer
 from config.secrets import resolve_secrets
 from config.settings import Settings, SettingsError, load_settings
 

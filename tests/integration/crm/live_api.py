@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import web
 from redis.asyncio import Redis
 
-from agent_gateway.desk_http import DeskHttp
+from agent_gateway.desk.http import DeskHttp
 from crm.api import create_app
 from crm.api.caches import Authenticator
 from crm.api.context import AUTH

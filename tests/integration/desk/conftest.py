@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from agent_gateway.bus import Bus
+from agent_gateway.edge.bus import Bus
 from hotline_cli.ports import free_tcp_port
 from processes.redis_server import RedisProcess
 

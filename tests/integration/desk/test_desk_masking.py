@@ -9,8 +9,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_gateway.bus import Bus, BusMessage
-from agent_gateway.desk_service import DeskService
+from agent_gateway.desk.service import DeskService
+from agent_gateway.edge.bus import Bus, BusMessage
 from telephony.events import AgentRinging
 from telephony.tracker import Call, CallChanged, CallState, CallTracker
 
@@ -25,17 +25,16 @@ async def pop_for(redis: Redis, history: Any) -> dict[str, Any]:
     desk = DeskService(
         Bus(redis), redis, NoAmi(), CallTracker(), {"1001": "王芳"}, ["hotline"], history
     )
-    await desk.start()
-    pops: list[BusMessage] = []
-    desk.writer.attach(lambda m: pops.append(m) if m.body["type"] == "screen_pop" else None)
-    call = Call("L1", "L1", "PJSIP/carrier-1", "13800001111", "李雷", 1.0, CallState.QUEUED,
-                queue="hotline", queued_at=2.0)  # fmt: skip
-    await desk.on_call(CallChanged(call, None, None))
-    ringing = AgentRinging(3.0, "L1", "L1", "PJSIP/carrier-1", "hotline", "PJSIP/1001", "王芳",
-                           "PJSIP/1001-1")  # fmt: skip
-    rung = replace(call, state=CallState.RINGING, ringing=("PJSIP/1001",))
-    await desk.on_call(CallChanged(rung, CallState.QUEUED, ringing))
-    await desk.close()
+    async with desk:
+        pops: list[BusMessage] = []
+        desk.writer.attach(lambda m: pops.append(m) if m.body["type"] == "screen_pop" else None)
+        call = Call("L1", "L1", "PJSIP/carrier-1", "13800001111", "李雷", 1.0, CallState.QUEUED,
+                    queue="hotline", queued_at=2.0)  # fmt: skip
+        await desk.on_call(CallChanged(call, None, None))
+        ringing = AgentRinging(3.0, "L1", "L1", "PJSIP/carrier-1", "hotline", "PJSIP/1001", "王芳",
+                               "PJSIP/1001-1")  # fmt: skip
+        rung = replace(call, state=CallState.RINGING, ringing=("PJSIP/1001",))
+        await desk.on_call(CallChanged(rung, CallState.QUEUED, ringing))
     (pop,) = pops
     return pop.body
 

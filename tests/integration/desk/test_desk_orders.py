@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent_gateway.desk_orders import DeskOrders, OrderRejected
+from agent_gateway.desk.orders import DeskOrders, OrderRejected
 from crm.db.engine import create_engine, session_factory
 from crm.db.migrate import migrate
 from crm.domain.clock import utc_now

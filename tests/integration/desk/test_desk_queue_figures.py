@@ -7,9 +7,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_gateway.bus import Bus
-from agent_gateway.desk_service import DeskService
-from agent_gateway.store import QUEUE_STATS_KEY, read_queue_stats
+from agent_gateway.desk.service import DeskService
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.store import QUEUE_STATS_KEY, read_queue_stats
 from telephony.tracker import CallTracker
 
 
@@ -28,11 +28,8 @@ async def test_every_configured_queue_has_figures_from_the_start(redis: Redis) -
         Bus(redis), redis, NoAmi(), CallTracker(), {"1001": "王芳"}, ["hotline", "complaint"],
         no_history, clock=lambda: 1_700_000_000.0,
     )  # fmt: skip
-    await desk.start()
-    try:
+    async with desk:
         stats = await read_queue_stats(redis)
-    finally:
-        await desk.close()
     assert [s["queue"] for s in stats] == ["complaint", "hotline"]  # the old run's queue is gone
     for figures in stats:
         assert figures["type"] == "queue_stats"

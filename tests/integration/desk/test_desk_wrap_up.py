@@ -12,9 +12,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_gateway.bus import Bus
-from agent_gateway.desk_service import DeskService
-from agent_gateway.protocol import PresenceState
+from agent_gateway.desk.service import DeskService
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.protocol import PresenceState
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
@@ -74,42 +74,40 @@ async def _a_call_answered_and_ended(desk: DeskService) -> None:
 async def test_a_wrap_up_outlives_its_backend_and_ends_at_its_deadline(redis: Redis) -> None:
     first_ami = RecordingAmi()
     first = _desk(redis, first_ami, max_wrapup_s=30)
-    await first.start()
-    await first.on_event(_listing(paused=False))
-    started = time.time()
-    await _a_call_answered_and_ended(first)
-    assert first.presences["1001"].state is PresenceState.WRAP_UP
-    assert ("QueuePause", {"Interface": "PJSIP/1001", "Paused": "true", "Reason": "wrap-up"}) in (
-        first_ami.actions
-    )
-    record = json.loads(await redis.hget(KEY, "1001") or "{}")
-    assert record["call_id"] == "L1"
-    assert started + 29 < record["deadline"] < time.time() + 31
-    await first.close()  # the backend goes; its timer with it
+    async with first:
+        await first.on_event(_listing(paused=False))
+        started = time.time()
+        await _a_call_answered_and_ended(first)
+        assert first.presences["1001"].state is PresenceState.WRAP_UP
+        assert (
+            "QueuePause", {"Interface": "PJSIP/1001", "Paused": "true", "Reason": "wrap-up"}
+        ) in first_ami.actions
+        record = json.loads(await redis.hget(KEY, "1001") or "{}")
+        assert record["call_id"] == "L1"
+        assert started + 29 < record["deadline"] < time.time() + 31
+    # The backend went; its timer with it.
 
     # A new backend, whose max_wrapup_s has changed meanwhile: the recorded deadline holds.
     second_ami = RecordingAmi()
     second = _desk(redis, second_ami, max_wrapup_s=600)
-    await second.start()
-    await second.on_event(_listing(paused=True, reason="wrap-up"))
-    await second.writer.drained()
-    resumed = second.presences["1001"]
-    assert (resumed.state, resumed.call_id) == (PresenceState.WRAP_UP, "L1")
-    assert second_ami.actions == []  # Asterisk holds the pause already
-    assert json.loads(await redis.hget(KEY, "1001") or "{}") == record
-    await second.close()
+    async with second:
+        await second.on_event(_listing(paused=True, reason="wrap-up"))
+        await second.writer.drained()
+        resumed = second.presences["1001"]
+        assert (resumed.state, resumed.call_id) == (PresenceState.WRAP_UP, "L1")
+        assert second_ami.actions == []  # Asterisk holds the pause already
+        assert json.loads(await redis.hget(KEY, "1001") or "{}") == record
 
     # A backend back only after that deadline: the pause is lifted at once, the record gone.
     third_ami = RecordingAmi()
     third = _desk(redis, third_ami, max_wrapup_s=600, clock=lambda: time.time() + 60)
-    await third.start()
-    later = replace(_listing(paused=True, reason="wrap-up"), at=time.time() + 60)
-    await third.on_event(later)
-    await third.writer.drained()
-    assert third.presences["1001"].state is PresenceState.AVAILABLE
-    assert third_ami.actions == [("QueuePause", {"Interface": "PJSIP/1001", "Paused": "false"})]
-    assert await redis.hget(KEY, "1001") is None
-    await third.close()
+    async with third:
+        later = replace(_listing(paused=True, reason="wrap-up"), at=time.time() + 60)
+        await third.on_event(later)
+        await third.writer.drained()
+        assert third.presences["1001"].state is PresenceState.AVAILABLE
+        assert third_ami.actions == [("QueuePause", {"Interface": "PJSIP/1001", "Paused": "false"})]
+        assert await redis.hget(KEY, "1001") is None
 
 
 async def test_unusable_records_are_dropped_at_start(redis: Redis) -> None:
@@ -119,11 +117,10 @@ async def test_unusable_records_are_dropped_at_start(redis: Redis) -> None:
     })  # fmt: skip
     ami = RecordingAmi()
     desk = _desk(redis, ami, max_wrapup_s=30)
-    await desk.start()
-    assert await redis.hgetall(KEY) == {}
-    # 1001 is held in a wrap-up pause nobody can vouch for: lifted.
-    await desk.on_event(_listing(paused=True, reason="wrap-up"))
-    await desk.writer.drained()
-    assert ami.actions == [("QueuePause", {"Interface": "PJSIP/1001", "Paused": "false"})]
-    assert desk.presences["1001"].state is PresenceState.AVAILABLE
-    await desk.close()
+    async with desk:
+        assert await redis.hgetall(KEY) == {}
+        # 1001 is held in a wrap-up pause nobody can vouch for: lifted.
+        await desk.on_event(_listing(paused=True, reason="wrap-up"))
+        await desk.writer.drained()
+        assert ami.actions == [("QueuePause", {"Interface": "PJSIP/1001", "Paused": "false"})]
+        assert desk.presences["1001"].state is PresenceState.AVAILABLE

@@ -15,10 +15,10 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from agent_gateway.bus import Bus
-from agent_gateway.protocol import Role
-from agent_gateway.server import GatewayServer
-from agent_gateway.tickets import issue_ticket
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.protocol import Role
+from agent_gateway.edge.server import GatewayServer
+from agent_gateway.edge.tickets import issue_ticket
 
 SECRET = b"gateway-test-secret"
 ORIGIN = "http://127.0.0.1:8080"
@@ -83,11 +83,11 @@ async def running_gateway(bus: Bus, **options: Any) -> AsyncIterator[GatewayServ
 async def gateway_process(
     redis_url: str, secret: bytes = SECRET, origin: str = ORIGIN
 ) -> AsyncIterator[int]:
-    """`python -m agent_gateway` on a free port; yields the port, stops it with SIGTERM."""
+    """`python -m agent_gateway.edge` on a free port; yields the port, stops it with SIGTERM."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "agent_gateway",
+        "agent_gateway.edge",
         "--redis-url",
         redis_url,
         "--port",

@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_gateway.bus import Bus, CommandEntry
+from agent_gateway.edge.bus import Bus, CommandEntry
 
 GROUP, CONSUMER = "backend", "backend-1"
 

@@ -2,7 +2,7 @@
 
 The real pieces of the backend's desk side: the CRM's API and the ticket endpoint on one
 aiohttp app over a migrated SQLite database, the users published to Redis, the in-process
-gateway and a `python -m agent_gateway` process on that Redis, real websocket clients.
+gateway and a `python -m agent_gateway.edge` process on that Redis, real websocket clients.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from agent_gateway.bus import Bus
-from agent_gateway.desk_http import DeskHttp
-from agent_gateway.desk_users import DeskUsers
-from agent_gateway.server import GatewayServer
+from agent_gateway.desk.http import DeskHttp
+from agent_gateway.desk.users import DeskUsers
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.server import GatewayServer
 from crm.api import create_app
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate

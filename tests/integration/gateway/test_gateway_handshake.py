@@ -9,8 +9,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from agent_gateway.server import GatewayServer
-from agent_gateway.tickets import issue_ticket
+from agent_gateway.edge.server import GatewayServer
+from agent_gateway.edge.tickets import issue_ticket
 from tests.integration.gateway.gateway_support import ORIGIN, SECRET, recv_until, ticket, ws_url
 
 NOW = time.time()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from websockets.asyncio.client import connect
 
-from agent_gateway.bus import Bus
-from agent_gateway.desk_outbox import Outbox, OutboxWriter
-from agent_gateway.server import GatewayServer
+from agent_gateway.desk.outbox import Outbox, OutboxWriter
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.server import GatewayServer
 from tests.integration.gateway.gateway_support import (
     recv_json,
     recv_until,
@@ -29,9 +29,8 @@ async def test_pop_arrives_while_redis_stalls_and_a_new_desktop_waits_for_a_true
     bus: Bus,
 ) -> None:
     writer = OutboxWriter(bus)
-    await writer.start()
     async with (
-        running_gateway(bus, local=writer) as gateway,
+        writer, running_gateway(bus, local=writer) as gateway,
         connect(ws_url(gateway.port, ticket())) as agent,
     ):
         await recv_until(agent, "hello")
@@ -47,7 +46,6 @@ async def test_pop_arrives_while_redis_stalls_and_a_new_desktop_waits_for_a_true
             snapshot = await recv_until(late, "snapshot")
             assert hello["last_seq"] >= pop["seq"] and snapshot["seq"] >= pop["seq"]
             assert [call["call_id"] for call in snapshot["calls"]] == ["L1"]
-    await writer.stop()
 
 
 async def test_resume_elsewhere_from_a_seq_redis_does_not_hold_yet_loses_and_repeats_nothing(
@@ -56,31 +54,29 @@ async def test_resume_elsewhere_from_a_seq_redis_does_not_hold_yet_loses_and_rep
     """A desktop saw a pop on the backend's gateway, then reconnects to a gateway process
     that reads Redis before the backend's write got there."""
     writer = OutboxWriter(bus)
-    await writer.start()
-    seen: list[int] = []
-    writer.attach(lambda message: seen.append(message.seq))
-    await bus.redis.client_pause(800, all=False)
-    writer.submit(ringing_call("L2"))
-    async with connect(ws_url(gateway.port, ticket(), last_seq=seen[-1])) as desktop:
-        await recv_until(desktop, "hello", timeout=5)
-        later = await writer.publish("agent.1001", {"type": "call_update", "call_id": "L2"})
-        update = await recv_json(desktop, timeout=5)  # no snapshot, no repeated pop
-        assert update == {"type": "call_update", "call_id": "L2", "seq": later}
-    await writer.stop()
+    async with writer:
+        seen: list[int] = []
+        writer.attach(lambda message: seen.append(message.seq))
+        await bus.redis.client_pause(800, all=False)
+        writer.submit(ringing_call("L2"))
+        async with connect(ws_url(gateway.port, ticket(), last_seq=seen[-1])) as desktop:
+            await recv_until(desktop, "hello", timeout=5)
+            later = await writer.publish("agent.1001", {"type": "call_update", "call_id": "L2"})
+            update = await recv_json(desktop, timeout=5)  # no snapshot, no repeated pop
+            assert update == {"type": "call_update", "call_id": "L2", "seq": later}
 
 
 async def test_what_was_published_before_the_gateway_started_is_in_its_first_snapshot(
     bus: Bus,
 ) -> None:
     writer = OutboxWriter(bus)
-    await writer.start()
-    await bus.redis.client_pause(800, all=False)
-    writer.submit(ringing_call("L3"))  # the backend at work before its gateway listens
-    async with (
-        running_gateway(bus, local=writer) as gateway,
-        connect(ws_url(gateway.port, ticket())) as agent,
-    ):
-        await recv_until(agent, "hello", timeout=5)
-        snapshot = await recv_until(agent, "snapshot")
-        assert [call["call_id"] for call in snapshot["calls"]] == ["L3"]
-    await writer.stop()
+    async with writer:
+        await bus.redis.client_pause(800, all=False)
+        writer.submit(ringing_call("L3"))  # the backend at work before its gateway listens
+        async with (
+            running_gateway(bus, local=writer) as gateway,
+            connect(ws_url(gateway.port, ticket())) as agent,
+        ):
+            await recv_until(agent, "hello", timeout=5)
+            snapshot = await recv_until(agent, "snapshot")
+            assert [call["call_id"] for call in snapshot["calls"]] == ["L3"]

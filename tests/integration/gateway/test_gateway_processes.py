@@ -6,8 +6,8 @@ from contextlib import aclosing
 
 from websockets.asyncio.client import connect
 
-from agent_gateway.bus import Bus
-from agent_gateway.server import GatewayServer
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.server import GatewayServer
 from tests.integration.gateway.gateway_support import (
     gateway_process,
     recv_json,

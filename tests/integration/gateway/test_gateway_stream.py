@@ -11,9 +11,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from agent_gateway.bus import Bus
-from agent_gateway.server import GatewayServer
-from agent_gateway.store import write_call, write_presence
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.server import GatewayServer
+from agent_gateway.edge.store import write_call, write_presence
 from tests.integration.gateway.gateway_support import (
     recv_json,
     recv_until,

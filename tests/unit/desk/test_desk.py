@@ -6,7 +6,20 @@ import dataclasses
 
 import pytest
 
-from agent_gateway.desk import (
+from agent_gateway.desk.presence import (
+    AgentPresence,
+    Answered,
+    CallEnded,
+    FoundTalking,
+    FoundWrappingUp,
+    LoggedIn,
+    LoggedOut,
+    Paused,
+    Ringing,
+    Unpaused,
+    WrapUpDone,
+)
+from agent_gateway.desk.rules import (
     WrapUp,
     audience,
     call_record,
@@ -20,20 +33,7 @@ from agent_gateway.desk import (
     stale_wrap_up_pauses,
     wrap_ups_from_records,
 )
-from agent_gateway.presence import (
-    AgentPresence,
-    Answered,
-    CallEnded,
-    FoundTalking,
-    FoundWrappingUp,
-    LoggedIn,
-    LoggedOut,
-    Paused,
-    Ringing,
-    Unpaused,
-    WrapUpDone,
-)
-from agent_gateway.protocol import WRAP_UP_REASON, PresenceState
+from agent_gateway.edge.protocol import WRAP_UP_REASON, PresenceState
 from crm.domain.masking import mask_number
 from telephony.events import (
     AgentAnswered,

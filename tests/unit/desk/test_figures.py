@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from agent_gateway.desk_figures import QueueFigures
+from agent_gateway.desk.figures import QueueFigures
 from crm.domain.clock import CHINA_TZ
 from telephony.tracker import Call, CallState
 

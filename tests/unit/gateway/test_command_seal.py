@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agent_gateway.command_seal import BadSeal, check_seal, seal_key, sealed
+from agent_gateway.edge.command_seal import BadSeal, check_seal, seal_key, sealed
 
 KEY = seal_key(b"the-ticket-secret-of-the-centre")
 COMMAND = {

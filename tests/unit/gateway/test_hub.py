@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from agent_gateway.bus import BusMessage
-from agent_gateway.hub import Hub, encode_message
+from agent_gateway.edge.bus import BusMessage
+from agent_gateway.edge.hub import Hub, encode_message
 
 
 def message(seq: int, topic: str = "agent.1001") -> BusMessage:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent_gateway.protocol import (
+from agent_gateway.edge.protocol import (
     ErrorCode,
     Login,
     Pause,
@@ -158,6 +158,7 @@ def test_screen_pop_builds_the_documented_body() -> None:
 
 
 def test_schema_file_is_up_to_date() -> None:
-    """Regenerate: .venv/bin/python -m agent_gateway.protocol > docs/agent_protocol.schema.json"""
+    """Regenerate:
+    .venv/bin/python -m agent_gateway.edge.protocol > docs/agent_protocol.schema.json"""
     expected = json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
     assert SCHEMA_FILE.read_text(encoding="utf-8") == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_gateway.ratelimit import RateLimiter, Verdict
+from agent_gateway.edge.ratelimit import RateLimiter, Verdict
 
 
 def verdicts(limiter: RateLimiter, count: int, at: float) -> list[Verdict]:

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from agent_gateway.tickets import InvalidTicket, TicketClaims, issue_ticket, verify_ticket
+from agent_gateway.edge.tickets import InvalidTicket, TicketClaims, issue_ticket, verify_ticket
 
 SECRET = b"s3cret"
 NOW = 1_700_000_000.0

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from agent_gateway.presence import (
+from agent_gateway.desk.presence import (
     AgentPresence,
     Answered,
     CallEnded,
@@ -22,7 +22,7 @@ from agent_gateway.presence import (
     WrapUpDone,
     apply,
 )
-from agent_gateway.protocol import PresenceState as S
+from agent_gateway.edge.protocol import PresenceState as S
 
 INPUTS: dict[str, PresenceInput] = {
     "LoggedIn": LoggedIn(),

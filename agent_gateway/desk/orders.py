@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from agent_gateway.desk import MAX_ORDER_NAME
+from agent_gateway.desk.rules import MAX_ORDER_NAME
 from crm.api.caches import CalendarCache
 from crm.api.orders import new_order
 from crm.api.schemas import OrderIn

@@ -1,7 +1,7 @@
 """The backend's side of desk admission: it publishes from the CRM who may keep a desktop open.
 
 Gateways have no database; they compare each session's ticket generation with the list this
-writes to Redis (`agent_gateway.admission`). It is written at start-up, after every change to
+writes to Redis (`agent_gateway.edge.admission`). It is written at start-up, after every change to
 users made through the API (the CRM app's `users_changed` hook), and every `interval_s`, which
 also carries changes made by the `hotline user` command and repairs a flushed Redis.
 """
@@ -15,8 +15,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from agent_gateway.admission import publish_desk_users
-from agent_gateway.bus import raise_if_cancelling
+from agent_gateway.edge.admission import publish_desk_users
+from agent_gateway.edge.bus import raise_if_cancelling
 from crm.db.engine import SessionFactory
 from crm.repo.directory import desk_generations
 

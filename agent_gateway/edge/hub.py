@@ -14,8 +14,8 @@ from collections import defaultdict
 from collections.abc import AsyncIterable, Collection
 from dataclasses import dataclass
 
-from agent_gateway.bus import BusMessage
-from agent_gateway.store import dumps
+from agent_gateway.edge.bus import BusMessage
+from agent_gateway.edge.store import dumps
 
 
 @dataclass(frozen=True, slots=True)

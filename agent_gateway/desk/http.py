@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agent_gateway.admission import allow_desk_user
-from agent_gateway.protocol import Role as DeskRole
-from agent_gateway.tickets import issue_ticket
+from agent_gateway.edge.admission import allow_desk_user
+from agent_gateway.edge.protocol import Role as DeskRole
+from agent_gateway.edge.tickets import issue_ticket
 from crm.api.throttle import TokenGate
 from crm.db.engine import SessionFactory
 from crm.domain.enums import Role

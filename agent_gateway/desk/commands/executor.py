@@ -1,4 +1,4 @@
-"""Agent commands from the desktops, carried out in the backend through AMI and the CRM.
+"""The command executor: reads agents' commands off the bus, checks them, runs their verb.
 
 Commands arrive on the bus's commands stream (the gateway already checked their shape and
 the sender's role, and sealed who sent it: a command without a valid seal is refused, since
@@ -19,6 +19,8 @@ at once, not only when the gateway's next recheck closes the desktop. A sealed c
 carried out once: its seal is claimed in Redis (SET NX, for its age window), so the same
 entry written again (replayed) is refused, and so is one delivered again after a backend
 stopped while carrying it out (at most once: it may be partly done).
+
+What a command does is its verb's handler, looked up by name in `verbs.py`'s table.
 """
 
 from __future__ import annotations
@@ -28,41 +30,22 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent_gateway.admission import desk_user_generation
-from agent_gateway.bus import Bus, CommandEntry
-from agent_gateway.command_seal import BadSeal, check_seal
-from agent_gateway.desk_orders import DeskOrders, OrderRejected
-from agent_gateway.desk_service import DeskService
-from agent_gateway.presence import IllegalTransition, WrapUpDone
-from agent_gateway.protocol import (
-    CommandResult,
-    ErrorInfo,
-    PresenceState,
-    reserved_pause_reason,
-)
-from telephony.actions import (
-    AmiActions,
-    add_queue_member,
-    blind_transfer,
-    hang_up,
-    pause_member,
-    remove_queue_member,
-)
+from agent_gateway.desk.commands.verb import CommandFailed, Request
+from agent_gateway.desk.commands.verbs import Collaborators, verb_table
+from agent_gateway.desk.orders import DeskOrders
+from agent_gateway.desk.service import DeskService
+from agent_gateway.edge.admission import desk_user_generation
+from agent_gateway.edge.bus import Bus, CommandEntry
+from agent_gateway.edge.command_seal import BadSeal, check_seal
+from agent_gateway.edge.protocol import CommandResult, ErrorInfo
+from telephony.actions import AmiActions
 from telephony.ami import AmiActionError, AmiConnectionLost
-from telephony.dialplan import interface_of
-from telephony.tracker import CONNECTED, Call, CallTracker
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 
 CLAIM_KEY_PREFIX = "hotline:cmd:"  # + seal: the command was received once
 CLAIM_MARGIN_S = 1.0  # kept a little past the age limit, after which it is refused anyway
-
-
-class CommandFailed(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 class CommandExecutor:
@@ -81,11 +64,10 @@ class CommandExecutor:
     ) -> None:
         self.bus = bus
         self.desk = desk
-        self.ami = ami
-        self.tracker = tracker
-        self.orders = orders
         self.agent_queues = agent_queues  # extension → (queue, penalty) it serves
-        self.transfer_context = transfer_context
+        self.verbs = verb_table(
+            Collaborators(desk, ami, tracker, orders, agent_queues, transfer_context)
+        )
         self.max_age_s = max_age_s
         self.seal_key = seal_key  # who sent a command is believed only under a gateway's seal
 
@@ -124,10 +106,10 @@ class CommandExecutor:
             await self._refuse_if_replayed(command)
             if not isinstance(extension, str) or extension not in self.agent_queues:
                 raise CommandFailed("no_extension", "this desktop is not an agent's desk")
-            handler = getattr(self, f"_{name}", None) if isinstance(name, str) else None
+            handler = self.verbs.get(name) if isinstance(name, str) else None
             if handler is None:
                 raise CommandFailed("unknown_command", f"unknown command {name!r}")
-            result: dict[str, Any] = await handler(extension, command.get("args") or {}, command)
+            result = await handler(_request(extension, command))
         except CommandFailed as exc:
             log.info("command %s %s from %s failed: %s", name, command_id, extension, exc)
             return _failed(command_id, exc.code, exc.message)
@@ -192,81 +174,11 @@ class CommandExecutor:
             )  # fmt: skip
             raise CommandFailed("duplicate", "already received once: not carried out again")
 
-    async def _login(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
-        serving = dict(self.agent_queues[ext])
-        wanted = args.get("queues") or list(serving)
-        unknown = [q for q in wanted if q not in serving]
-        if unknown:
-            raise CommandFailed("unknown_queue", f"extension {ext} does not serve {unknown}")
-        name = self.desk.presences[ext].name
-        for queue in wanted:
-            await add_queue_member(self.ami, queue, ext, name, serving[queue])
-        return {"queues": wanted}
 
-    async def _logout(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
-        queues = args.get("queues") or sorted(self.desk.members.get(ext, ()))
-        for queue in queues:
-            await remove_queue_member(self.ami, queue, ext)
-        return {"queues": queues}
-
-    async def _pause(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
-        reason = str(args["reason"])
-        if reserved_pause_reason(reason):  # the protocol refuses it; this guards the stream
-            raise CommandFailed("invalid_args", "args.reason: reserved for the backend's wrap-up")
-        self._require_logged_in(ext)
-        await pause_member(self.ami, ext, True, reason)
-        return {}
-
-    async def _unpause(self, ext: str, _a: Mapping[str, Any], _c: Any) -> dict[str, Any]:
-        self._require_logged_in(ext)
-        await pause_member(self.ami, ext, False)
-        return {}
-
-    async def _hangup(self, ext: str, _a: Mapping[str, Any], _c: Any) -> dict[str, Any]:
-        call = self._current_call(ext)
-        await hang_up(self.ami, call.agent_channel)
-        return {"call_id": call.linkedid}
-
-    async def _transfer(self, ext: str, args: Mapping[str, Any], _c: Any) -> dict[str, Any]:
-        call = self._current_call(ext)
-        target = str(args["target"])
-        await blind_transfer(self.ami, call.agent_channel, self.transfer_context, target)
-        return {"call_id": call.linkedid, "target": target}
-
-    async def _wrapup_done(self, ext: str, _a: Mapping[str, Any], _c: Any) -> dict[str, Any]:
-        try:
-            await self.desk.apply_command_input(ext, WrapUpDone())
-        except IllegalTransition:
-            raise CommandFailed("not_in_wrap_up", "no call to wrap up") from None
-        return {}
-
-    async def _save_order(
-        self, ext: str, args: Mapping[str, Any], command: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        form = dict(args.get("order") or {})
-        call_id = form.get("call_id") or self.desk.presences[ext].call_id
-        call = self.tracker.get(str(call_id)) if call_id else None
-        if call is None:
-            raise CommandFailed("no_call", "no call to attach the order to (give call_id)")
-        if call.agent_interface != interface_of(ext):
-            raise CommandFailed("not_your_call", "this call was not answered at your desk")
-        try:
-            return await self.orders.save(
-                int(command.get("user_id", 0)), str(command.get("role", "")), form, call
-            )
-        except OrderRejected as exc:
-            raise CommandFailed("invalid_order", str(exc)) from None
-
-    def _require_logged_in(self, ext: str) -> None:
-        if self.desk.presences[ext].state is PresenceState.LOGGED_OUT:
-            raise CommandFailed("logged_out", "log in to a queue first")
-
-    def _current_call(self, ext: str) -> Call:
-        call_id = self.desk.presences[ext].call_id
-        call = self.tracker.calls.get(call_id) if call_id else None
-        if call is None or call.state not in CONNECTED or not call.agent_channel:
-            raise CommandFailed("no_call", "no call in progress")
-        return call
+def _request(extension: str, command: Mapping[str, Any]) -> Request:
+    """What a handler gets of a command whose seal and sender were checked."""
+    args = command.get("args") or {}
+    return Request(extension, args, int(command.get("user_id", 0)), str(command.get("role", "")))
 
 
 def _command_id(command: Mapping[str, Any]) -> str:

@@ -28,8 +28,8 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
 
-from agent_gateway.bus import Bus, BusMessage
-from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps
+from agent_gateway.edge.bus import Bus, BusMessage
+from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,8 @@ class Outbox:
 
 
 class OutboxWriter:
-    """Numbers and delivers on `submit`; one task writes to Redis; `stored(seq)` waits for it."""
+    """Numbers and delivers on `submit`; one task writes to Redis; `stored(seq)` waits for it.
+    Async context manager: the writing task runs for the block."""
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
@@ -87,11 +88,12 @@ class OutboxWriter:
         self._task: asyncio.Task[None] | None = None
         self.failures = 0  # batches that failed other than by Redis being away (logged)
 
-    async def start(self) -> None:
+    async def __aenter__(self) -> OutboxWriter:
         """Number on after a gap (recorded in Redis, so the next start skips past this one's
         numbers too), and start writing."""
         self._seq = self._stored = await self.bus.skip(RESTART_GAP)
         self._task = asyncio.create_task(self._run(), name="desk outbox writer")
+        return self
 
     def attach(self, sink: Sink) -> None:
         """Hand every message to `sink` (the in-process gateway's hub) as it is submitted."""
@@ -138,7 +140,7 @@ class OutboxWriter:
     async def drained(self) -> None:
         await self._queue.join()
 
-    async def stop(self) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         """Send what is queued (briefly), then stop."""
         if self._task is None:
             return

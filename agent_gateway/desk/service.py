@@ -18,8 +18,17 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_gateway.bus import Bus
-from agent_gateway.desk import (
+from agent_gateway.desk.figures import QueueFigures
+from agent_gateway.desk.outbox import WRAP_UPS_KEY, Outbox, OutboxWriter
+from agent_gateway.desk.presence import (
+    AgentPresence,
+    FoundWrappingUp,
+    IllegalTransition,
+    PresenceInput,
+    WrapUpDone,
+    apply,
+)
+from agent_gateway.desk.rules import (
     WrapUp,
     audience,
     call_record,
@@ -33,18 +42,9 @@ from agent_gateway.desk import (
     stale_wrap_up_pauses,
     wrap_ups_from_records,
 )
-from agent_gateway.desk_figures import QueueFigures
-from agent_gateway.desk_outbox import WRAP_UPS_KEY, Outbox, OutboxWriter
-from agent_gateway.presence import (
-    AgentPresence,
-    FoundWrappingUp,
-    IllegalTransition,
-    PresenceInput,
-    WrapUpDone,
-    apply,
-)
-from agent_gateway.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceState, agent_topic
-from agent_gateway.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceState, agent_topic
+from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
 from telephony.actions import AmiActions, pause_member
 from telephony.dialplan import extension_of
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
@@ -63,6 +63,9 @@ def _json(model: Any) -> dict[str, Any]:
 
 
 class DeskService:
+    """Async context manager: entering resets the Redis mirror and starts the writer; leaving
+    stops the writer, then the background work (AMI actions, wrap-up timers, history)."""
+
     def __init__(
         self,
         bus: Bus,
@@ -93,7 +96,7 @@ class DeskService:
         self._background: set[asyncio.Task[None]] = set()
         self.writer = OutboxWriter(bus)
 
-    async def start(self) -> None:
+    async def __aenter__(self) -> DeskService:
         """Start from a clean mirror: live calls are re-announced by the tracker's re-sync.
         Every configured queue has its figures from the start (nobody in it yet), so that a
         supervisor's snapshot lists each queue even before the re-sync or its first call.
@@ -117,10 +120,12 @@ class DeskService:
                 }
                 pipeline.hset(PRESENCE_KEY, mapping=mirror)
             await pipeline.execute()
-        await self.writer.start()
+        await self.writer.__aenter__()
+        return self
 
-    async def close(self) -> None:
-        await self.writer.stop()
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop writing (what is queued goes out first), then the background work."""
+        await self.writer.__aexit__(*exc_info)
         for task in [*self._background, *self._history.values()]:
             task.cancel()
         for task in [*self._background, *self._history.values()]:

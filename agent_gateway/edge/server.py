@@ -24,20 +24,20 @@ from redis.exceptions import RedisError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from agent_gateway.admission import claim_ticket, desk_user_generation, desk_users
-from agent_gateway.bus import Bus, BusMessage, raise_if_cancelling
-from agent_gateway.command_seal import seal_key
-from agent_gateway.hub import Hub
-from agent_gateway.ratelimit import RateLimiter
-from agent_gateway.session import CLOSE_TIMEOUT_S, Session
-from agent_gateway.tickets import InvalidTicket, TicketClaims, verify_ticket
+from agent_gateway.edge.admission import claim_ticket, desk_user_generation, desk_users
+from agent_gateway.edge.bus import Bus, BusMessage, raise_if_cancelling
+from agent_gateway.edge.command_seal import seal_key
+from agent_gateway.edge.hub import Hub
+from agent_gateway.edge.ratelimit import RateLimiter
+from agent_gateway.edge.session import CLOSE_TIMEOUT_S, Session
+from agent_gateway.edge.tickets import InvalidTicket, TicketClaims, verify_ticket
 from config.settings import secret_weakness
 
 log = logging.getLogger(__name__)
 
 # A client flooding at more than `ABUSE_FACTOR` bursts of refusals is disconnected.
 ABUSE_FACTOR = 3
-# How often every session's user is checked against the backend's list (agent_gateway.admission).
+# How often every session's user is checked against the backend's list (admission.py).
 RECHECK_S = 5.0
 
 
@@ -269,7 +269,7 @@ async def run_gateway(
     allowed_origins: Collection[str],
     recheck_s: float = RECHECK_S,
 ) -> None:
-    """Serve desktops until cancelled (the `python -m agent_gateway` process)."""
+    """Serve desktops until cancelled (the `python -m agent_gateway.edge` process)."""
     redis = Redis.from_url(redis_url)
     try:
         async with GatewayServer(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from agent_gateway.protocol import Presence, PresenceState
+from agent_gateway.edge.protocol import Presence, PresenceState
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""`python -m agent_gateway`: one more gateway process beside the backend, sharing its Redis."""
+"""`python -m agent_gateway.edge`: one more gateway process beside the backend, on its Redis."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from agent_gateway.server import RECHECK_S, run_gateway
+from agent_gateway.edge.server import RECHECK_S, run_gateway
 from config.secrets import read_secret, secrets_dir
 from config.settings import SettingsError, secret_weakness
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m agent_gateway", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m agent_gateway.edge", description=__doc__)
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")

@@ -26,7 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from agent_gateway.store import dumps, text
+from agent_gateway.edge.store import dumps, text
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Browsers cannot set headers on a websocket handshake, so the desktop first trade
 bearer token for a ticket over HTTP, then puts the ticket in the websocket URL. A ticket is
 `base64url(JSON claims) "." base64url(HMAC-SHA256(secret, first part))`: gateways need only
 the shared secret, no database. A ticket lives about a minute and admits one handshake: its
-`jti` is claimed in Redis by the gateway that admits it (`agent_gateway.admission`), and its
+`jti` is claimed in Redis by the gateway that admits it (`agent_gateway.edge.admission`), and its
 `version` is the user's credential generation, which the gateway compares with the one the
 backend publishes (a disabled user, a revoked or rotated token ends the session). Pure: the
 caller passes the clock.
@@ -22,7 +22,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any, get_args
 
-from agent_gateway.protocol import SUPERVISORS, Role, agent_topic
+from agent_gateway.edge.protocol import SUPERVISORS, Role, agent_topic
 
 EXTENSION_PATTERN = re.compile(r"[0-9]{2,15}")
 JTI_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")

@@ -434,5 +434,5 @@ def encode(message: BaseModel) -> str:
 
 
 if __name__ == "__main__":
-    # python -m agent_gateway.protocol > docs/agent_protocol.schema.json
+    # python -m agent_gateway.edge.protocol > docs/agent_protocol.schema.json
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))

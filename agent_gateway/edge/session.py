@@ -20,10 +20,10 @@ from redis.asyncio import Redis
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from agent_gateway.bus import Bus, ResumeGap
-from agent_gateway.command_seal import sealed
-from agent_gateway.hub import Subscriber, encode_message
-from agent_gateway.protocol import (
+from agent_gateway.edge.bus import Bus, ResumeGap
+from agent_gateway.edge.command_seal import sealed
+from agent_gateway.edge.hub import Subscriber, encode_message
+from agent_gateway.edge.protocol import (
     Command,
     CommandResult,
     Error,
@@ -40,14 +40,14 @@ from agent_gateway.protocol import (
     encode,
     parse_client_message,
 )
-from agent_gateway.ratelimit import RateLimiter, Verdict
-from agent_gateway.store import (
+from agent_gateway.edge.ratelimit import RateLimiter, Verdict
+from agent_gateway.edge.store import (
     calls_for_extension,
     read_calls,
     read_presence,
     read_queue_stats,
 )
-from agent_gateway.tickets import TicketClaims
+from agent_gateway.edge.tickets import TicketClaims
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_gateway.store import text
+from agent_gateway.edge.store import text
 
 DESK_USERS_KEY = "hotline:desk_users"
 TICKET_KEY_PREFIX = "hotline:ticket:"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_gateway.presence import (
+from agent_gateway.desk.presence import (
     AgentPresence,
     Answered,
     CallEnded,
@@ -25,7 +25,7 @@ from agent_gateway.presence import (
     Unpaused,
     WrapUpDone,
 )
-from agent_gateway.protocol import (
+from agent_gateway.edge.protocol import (
     WRAP_UP_REASON,
     Caller,
     CallUpdate,

@@ -1,0 +1,28 @@
+"""`pause` and `unpause`: stop or resume receiving calls (the agent's own pauses)."""
+
+from __future__ import annotations
+
+from agent_gateway.desk.commands.verb import (
+    CommandFailed,
+    Presences,
+    Request,
+    Result,
+    require_logged_in,
+)
+from agent_gateway.edge.protocol import reserved_pause_reason
+from telephony.actions import AmiActions, pause_member
+
+
+async def pause(ami: AmiActions, presences: Presences, request: Request) -> Result:
+    reason = str(request.args["reason"])
+    if reserved_pause_reason(reason):  # the protocol refuses it; this guards the stream
+        raise CommandFailed("invalid_args", "args.reason: reserved for the backend's wrap-up")
+    require_logged_in(presences, request.extension)
+    await pause_member(ami, request.extension, True, reason)
+    return {}
+
+
+async def unpause(ami: AmiActions, presences: Presences, request: Request) -> Result:
+    require_logged_in(presences, request.extension)
+    await pause_member(ami, request.extension, False)
+    return {}

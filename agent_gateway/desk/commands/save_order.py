@@ -1,0 +1,26 @@
+"""`save_order`: register (or amend) the work order of a call answered at this desk."""
+
+from __future__ import annotations
+
+from agent_gateway.desk.commands.verb import CommandFailed, Presences, Request, Result
+from agent_gateway.desk.orders import DeskOrders, OrderRejected
+from telephony.dialplan import interface_of
+from telephony.tracker import CallTracker
+
+
+async def save_order(
+    orders: DeskOrders, presences: Presences, tracker: CallTracker, request: Request
+) -> Result:
+    """The order of `order.call_id`, or of the agent's current call."""
+    ext = request.extension
+    form = dict(request.args.get("order") or {})
+    call_id = form.get("call_id") or presences[ext].call_id
+    call = tracker.get(str(call_id)) if call_id else None
+    if call is None:
+        raise CommandFailed("no_call", "no call to attach the order to (give call_id)")
+    if call.agent_interface != interface_of(ext):
+        raise CommandFailed("not_your_call", "this call was not answered at your desk")
+    try:
+        return await orders.save(request.user_id, request.role, form, call)
+    except OrderRejected as exc:
+        raise CommandFailed("invalid_order", str(exc)) from None

@@ -1,0 +1,49 @@
+"""What every verb handler gets and may raise, and the checks several of them share."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agent_gateway.desk.presence import AgentPresence
+from agent_gateway.edge.protocol import PresenceState
+from telephony.tracker import CONNECTED, Call, CallTracker
+
+
+class CommandFailed(Exception):
+    """A refusal the agent reads in the `command_result` (`code`, `message`)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Request:
+    """One command whose seal, age and sender the executor checked: an agent's, at its desk."""
+
+    extension: str
+    args: Mapping[str, Any]
+    user_id: int
+    role: str
+
+
+Result = dict[str, Any]
+Handler = Callable[[Request], Awaitable[Result]]
+Presences = Mapping[str, AgentPresence]  # the desk's, by extension
+
+
+def require_logged_in(presences: Presences, extension: str) -> None:
+    if presences[extension].state is PresenceState.LOGGED_OUT:
+        raise CommandFailed("logged_out", "log in to a queue first")
+
+
+def current_call(presences: Presences, tracker: CallTracker, extension: str) -> Call:
+    """The call the agent is talking on now."""
+    call_id = presences[extension].call_id
+    call = tracker.calls.get(call_id) if call_id else None
+    if call is None or call.state not in CONNECTED or not call.agent_channel:
+        raise CommandFailed("no_call", "no call in progress")
+    return call

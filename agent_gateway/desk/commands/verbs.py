@@ -1,0 +1,46 @@
+"""The table of verbs: each command name and the handler that carries it out.
+
+Each entry hands its handler exactly what it needs from the desk's collaborators, read when
+the command comes (the desk replaces its queue memberships after every re-sync).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from agent_gateway.desk.commands import hangup, pause, queues, save_order, transfer, wrap_up
+from agent_gateway.desk.commands.verb import Handler
+from agent_gateway.desk.orders import DeskOrders
+from agent_gateway.desk.service import DeskService
+from telephony.actions import AmiActions
+from telephony.tracker import CallTracker
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    """What the handlers may use."""
+
+    desk: DeskService
+    ami: AmiActions
+    tracker: CallTracker
+    orders: DeskOrders
+    agent_queues: Mapping[str, Sequence[tuple[str, int]]]  # extension → (queue, penalty)
+    transfer_context: str  # the dialplan context a transfer target is dialled in
+
+
+def verb_table(c: Collaborators) -> dict[str, Handler]:
+    return {
+        "login": lambda r: queues.login(
+            c.ami, c.desk.presences, dict(c.agent_queues[r.extension]), r
+        ),
+        "logout": lambda r: queues.logout(c.ami, sorted(c.desk.members.get(r.extension, ())), r),
+        "pause": lambda r: pause.pause(c.ami, c.desk.presences, r),
+        "unpause": lambda r: pause.unpause(c.ami, c.desk.presences, r),
+        "hangup": lambda r: hangup.hangup(c.ami, c.desk.presences, c.tracker, r),
+        "transfer": lambda r: transfer.transfer(
+            c.ami, c.desk.presences, c.tracker, c.transfer_context, r
+        ),
+        "wrapup_done": lambda r: wrap_up.wrapup_done(c.desk, r),
+        "save_order": lambda r: save_order.save_order(c.orders, c.desk.presences, c.tracker, r),
+    }
