@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.sipp import CallerIdentity, CallerPlan, place_calls
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
 from telephony.asterisk_config import CONTEXT_POSITION, layout_for
 from tests.e2e.free_agents import AgentLegTap, FreeSpell, free_spells

@@ -14,7 +14,7 @@ import pytest
 from crm.db.engine import create_engine, session_factory
 from crm.domain.enums import Role
 from crm.repo.directory import user_by_token
-from hotline_cli.ports import free_tcp_port
+from hotline_cli.demo.ports import free_tcp_port
 from hotline_cli.processes import AsteriskProcess, ProcessError, RedisProcess
 from telephony.asterisk_config import Layout, write_config
 from tests.e2e.harness import e2e_settings
