@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from panoramisk.ami_protocol import AMIProtocol
 
 from telephony.ami_protocol import AmiParser
 from telephony.events import MalformedEvent, translate
-from telephony.replay import load_stream
 from telephony.tracker import CallTracker
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the replay lives in tests/
+
+from tests.support.ami_replay import load_stream
 
 READ = 65536
 

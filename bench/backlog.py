@@ -37,8 +37,8 @@ from typing import Any
 
 from config.settings import load_settings
 from hotline_cli.app import running_hotline
-from hotline_cli.ports import free_tcp_port, free_udp_port
-from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
 from telephony.dialplan import interface_of
 

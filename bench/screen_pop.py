@@ -46,8 +46,8 @@ from config.settings import load_settings
 from crm.db.engine import create_engine, session_factory
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
-from hotline_cli.ports import free_tcp_port, free_udp_port
-from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami_protocol import AmiParser
 
 IDLE_DESKTOPS = 1000

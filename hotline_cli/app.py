@@ -28,10 +28,10 @@ from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
+from crm.jobs.overdue_sweep import OverdueSweep
 from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
-from hotline_cli.supervision import sweep_forever
 from hotline_cli.tasks import TaskHealth, Tasks
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
@@ -175,12 +175,10 @@ async def running_hotline(
                 seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
             )  # fmt: skip
             await stack.enter_async_context(tasks.supervised("agent commands", executor.run))
-        swept = TaskHealth()  # counts failed sweeps too, which do not end the task
-        interval_s = settings.database.supervision_interval_s
-        sweeps = tasks.supervised(
-            "supervision sweeps", lambda: sweep_forever(sessions, interval_s, swept), swept
+        overdue = await stack.enter_async_context(
+            OverdueSweep(sessions, settings.database.supervision_interval_s)
         )
-        await stack.enter_async_context(sweeps)
+        tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
         await stack.enter_async_context(tasks.supervised("queue positions", announcer.run))
         desk_users = DeskUsers(sessions, redis)
         await desk_users.publish()

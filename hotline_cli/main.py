@@ -233,7 +233,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hotline_cli.demo import run_demo
+    from hotline_cli.demo.run import run_demo
 
     return asyncio.run(run_demo(_settings(args)))
 

@@ -21,17 +21,9 @@ CALLS_KEY = "hotline:calls"
 QUEUE_STATS_KEY = "hotline:queue_stats"
 
 
-async def write_presence(redis: Redis, extension: str, presence: Mapping[str, Any]) -> None:
-    await redis.hset(PRESENCE_KEY, extension, dumps(presence))
-
-
 async def read_presence(redis: Redis) -> dict[str, dict[str, Any]]:
     raw: Mapping[Any, Any] = await redis.hgetall(PRESENCE_KEY)
     return {text(k): v for k, v in _loads_each(raw).items()}
-
-
-async def write_call(redis: Redis, call_id: str, call: Mapping[str, Any]) -> None:
-    await redis.hset(CALLS_KEY, call_id, dumps(call))
 
 
 async def read_calls(redis: Redis) -> list[dict[str, Any]]:

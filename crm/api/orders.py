@@ -35,8 +35,8 @@ from crm.domain.routing import suggest
 from crm.errors import Denied, NotFound
 from crm.repo import audit, directory, orders, rules
 from crm.usecases.amend import amend_order
+from crm.usecases.overdue_notices import issue_overdue_notices
 from crm.usecases.register import CallRef, NewOrder, register_order
-from crm.usecases.supervision import issue_overdue_notices
 from crm.usecases.transition import apply_command, load_visible, visibility_unit
 
 EXPORT_PAGE = 500

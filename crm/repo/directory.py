@@ -109,14 +109,6 @@ async def record_change(
     await session.flush()
 
 
-async def changes_of(session: AsyncSession, user_id: int) -> Sequence[UserChange]:
-    return (
-        await session.scalars(
-            select(UserChange).where(UserChange.user_id == user_id).order_by(UserChange.id)
-        )
-    ).all()
-
-
 async def user_by_token(session: AsyncSession, token: str) -> User | None:
     return await session.scalar(
         select(User).where(User.token_hash == hash_token(token), User.active.is_(True))

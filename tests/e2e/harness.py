@@ -20,8 +20,8 @@ from crm.domain.enums import Role
 from crm.repo.directory import active_user_at
 from crm.usecases.users import add_user, change_user
 from hotline_cli.app import Hotline, running_hotline
-from hotline_cli.ports import free_tcp_port, free_udp_port
-from hotline_cli.sipp import (
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.sipp import (
     AgentPhone,
     CallerIdentity,
     CallerPlan,

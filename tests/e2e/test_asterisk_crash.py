@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from hotline_cli.sipp import CallerIdentity, CallerPlan
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.dialplan import CONTEXT_INBOUND
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre, running_centre

@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 
 from agent_gateway.edge.store import read_presence
 from config.secrets import read_secret, secrets_dir
-from hotline_cli.ports import free_udp_port
-from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from tests.e2e.harness import backend_config, backend_process
 
 

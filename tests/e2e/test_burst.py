@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.sipp import CallerIdentity, CallerPlan, place_calls
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
 from telephony.asterisk_config import layout_for
 from telephony.dialplan import CONTEXT_POSITION

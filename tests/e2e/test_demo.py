@@ -12,8 +12,8 @@ from pathlib import Path
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
-from hotline_cli.demo import play_demo
-from hotline_cli.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.run import play_demo
 from telephony.tracker import Call
 
 

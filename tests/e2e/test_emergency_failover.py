@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.ports import free_udp_port
-from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan
+from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
 from telephony.actions import blind_transfer
 from telephony.dialplan import CONTEXT_AGENTS
 from telephony.tracker import CallState

@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from crm.db.models import WorkOrder
 from crm.domain.enums import Role
 from crm.repo.directory import user_by_token
-from hotline_cli.sipp import CallerIdentity, CallerPlan
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from tests.e2e.harness import Centre, crm_user
 from tests.fixtures.bulk_orders import insert_orders
 

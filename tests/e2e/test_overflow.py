@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hotline_cli.sipp import CallerIdentity, CallerPlan
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre, running_centre
 

@@ -5,12 +5,45 @@ that does not answer Asterisk's digest challenge places no call, and one that do
 from __future__ import annotations
 
 import asyncio
+import itertools
+import string
 from pathlib import Path
 
-from hotline_cli.sipp import CallerResult, place_phone_call, run_uac
+from hotline_cli.demo.sipp import CallerResult, run_uac
 from tests.e2e.harness import Centre
 
-UNAUTHENTICATED = Path(__file__).with_name("scenarios") / "unauthenticated.xml"
+SCENARIOS = Path(__file__).with_name("scenarios")
+UNAUTHENTICATED = SCENARIOS / "unauthenticated.xml"
+
+_phone_calls = itertools.count(1)
+
+
+def _phone_call_files(workdir: Path, user: str, talk_ms: int) -> tuple[Path, Path]:
+    template = string.Template((SCENARIOS / "phone_call.xml").read_text(encoding="utf-8"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    tag = next(_phone_calls)
+    scenario = workdir / f"phone-call-{tag}.xml"
+    scenario.write_text(template.substitute(user=user, talk_ms=talk_ms), encoding="utf-8")
+    return scenario, workdir / f"phone-call-{tag}.err"
+
+
+async def place_phone_call(
+    workdir: Path,
+    *,
+    target: str,
+    number: str,
+    user: str,
+    password: str,
+    source_ip: str = "127.0.0.1",
+    talk_ms: int = 3000,
+    timeout_s: float = 30.0,
+) -> CallerResult:
+    """An agent's phone calling `number`, answering Asterisk's digest challenge as `user`."""
+    scenario, errors = _phone_call_files(workdir, user, talk_ms)
+    return await run_uac(
+        workdir, scenario, errors, target=target, service=number,
+        source_ip=source_ip, timeout_s=timeout_s, extra_args=["-au", user, "-ap", password],
+    )  # fmt: skip
 
 
 async def _channels(centre: Centre) -> list[dict[str, str]]:

@@ -25,8 +25,8 @@ from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
 from crm.domain.enums import Role
 from hotline_cli.app import running_hotline
-from hotline_cli.ports import free_udp_port
-from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
 from telephony.service import AmiSource
 from tests.e2e.harness import (

@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import select
+
 from crm.db.engine import create_engine, session_factory
-from crm.db.models import User
-from crm.repo.directory import changes_of, get_user, user_by_token
+from crm.db.models import User, UserChange
+from crm.repo.directory import get_user, user_by_token
 
 
 def hotline(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -36,7 +38,13 @@ def read(state_dir: Path, user_id: int, token: str) -> tuple[User | None, User |
             async with session_factory(engine)() as session:
                 user = await get_user(session, user_id)
                 by_token = await user_by_token(session, token)
-                trail = [c.action for c in await changes_of(session, user_id)]
+                trail = list(
+                    await session.scalars(
+                        select(UserChange.action)
+                        .where(UserChange.user_id == user_id)
+                        .order_by(UserChange.id)
+                    )
+                )
                 return user, by_token, trail
         finally:
             await engine.dispose()

@@ -12,7 +12,7 @@ from contextlib import suppress
 import pytest
 
 from ivr import AgiCommandError, AgiHangup, AgiSession, FastAgiServer, Flow
-from ivr.testing import Answer, FakeAsterisk, header_block, wait_until
+from tests.support.fake_asterisk import Answer, FakeAsterisk, header_block, wait_until
 
 Calls = list[dict[str, str]]
 

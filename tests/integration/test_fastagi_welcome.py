@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr import FastAgiServer, WelcomeFlow
-from ivr.testing import (
+from tests.support.fake_asterisk import (
     FakeAsterisk,
     asterisk_answer,
     asterisk_parse_args,

@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from hotline_cli.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port
 
 
 def _get(url: str) -> tuple[int, dict[str, object]]:

@@ -24,8 +24,8 @@ from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
 from crm.db.engine import create_engine
 from crm.db.migrate import migrate
+from hotline_cli.demo.ports import free_tcp_port
 from hotline_cli.http_process import HttpJob, HttpProcess
-from hotline_cli.ports import free_tcp_port
 from processes.redis_server import RedisProcess
 
 REPORT = {

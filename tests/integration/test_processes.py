@@ -14,7 +14,7 @@ import pytest
 from crm.db.engine import create_engine, session_factory
 from crm.domain.enums import Role
 from crm.repo.directory import user_by_token
-from hotline_cli.ports import free_tcp_port
+from hotline_cli.demo.ports import free_tcp_port
 from processes.redis_server import RedisProcess
 from processes.supervised import ProcessError
 from telephony.asterisk_config import Layout, write_config

@@ -20,7 +20,7 @@ from telephony.events import (
     queue_entry_snapshot,
     translate,
 )
-from telephony.replay import ami_events, load_stream
+from tests.support.ami_replay import ami_events, load_stream
 
 BASE = {
     "Timestamp": "1795306669.558183",

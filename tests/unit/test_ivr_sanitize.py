@@ -13,7 +13,7 @@ from ivr.sanitize import (
     quote_arg,
     quote_trusted,
 )
-from ivr.testing import asterisk_parse_args
+from tests.support.fake_asterisk import asterisk_parse_args
 
 
 def set_variable_line(value: str) -> str:

@@ -1,6 +1,6 @@
 """Free ports: never the same one twice in a process, even when the OS would reuse it."""
 
-from hotline_cli.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port
 
 
 def test_ports_are_never_handed_out_twice() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from telephony.replay import ami_events, load_stream, replay
 from telephony.tracker import CallState
+from tests.support.ami_replay import ami_events, load_stream, replay
 
 # Chunk sizes that cut messages, lines and UTF-8 characters at every kind of place.
 CHUNKS = [1, 7, 100, 4096, 1 << 20]

@@ -13,9 +13,9 @@ import pytest
 
 from telephony.ami import AmiConnected, AmiConnectionLost, AmiDisconnected, AmiEvent, AmiItem
 from telephony.events import DomainEvent
-from telephony.replay import ami_events, load_stream
 from telephony.service import TelephonyService
 from telephony.tracker import CallChanged, CallState, CallTracker
+from tests.support.ami_replay import ami_events, load_stream
 
 
 class CannedAmi:

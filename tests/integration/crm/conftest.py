@@ -24,7 +24,7 @@ from crm.api import create_app
 from crm.db.engine import create_engine, session_factory
 from crm.db.migrate import upgrade
 from crm.segmenter import Segmenter
-from hotline_cli.ports import free_tcp_port
+from hotline_cli.demo.ports import free_tcp_port
 from tests.integration.crm.crm_support import Api, FakeClock, seed
 
 

@@ -27,8 +27,8 @@ from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from crm.domain.enums import Role, UnitKind
 from crm.repo.directory import create_unit, create_user
+from hotline_cli.demo.ports import free_tcp_port
 from hotline_cli.http_doc import DOCUMENTED
-from hotline_cli.ports import free_tcp_port
 from hotline_cli.status_api import add_status_routes
 from processes.redis_server import RedisProcess
 

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from agent_gateway.edge.bus import Bus
-from hotline_cli.ports import free_tcp_port
+from hotline_cli.demo.ports import free_tcp_port
 from processes.redis_server import RedisProcess
 
 

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from agent_gateway.edge.admission import publish_desk_users
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.server import GatewayServer
-from hotline_cli.ports import free_tcp_port
+from hotline_cli.demo.ports import free_tcp_port
 from processes.redis_server import RedisProcess
 from tests.integration.gateway.gateway_support import DESK_USERS, running_gateway
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.server import GatewayServer
-from agent_gateway.edge.store import write_call, write_presence
+from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, dumps
 from tests.integration.gateway.gateway_support import (
     recv_json,
     recv_until,
@@ -22,6 +25,15 @@ from tests.integration.gateway.gateway_support import (
     wait_until,
     ws_url,
 )
+
+
+async def write_presence(redis: Redis, extension: str, message: Mapping[str, Any]) -> None:
+    """What the backend's desk writes (through its outbox) before it publishes the change."""
+    await redis.hset(PRESENCE_KEY, extension, dumps(message))
+
+
+async def write_call(redis: Redis, call_id: str, call: Mapping[str, Any]) -> None:
+    await redis.hset(CALLS_KEY, call_id, dumps(call))
 
 
 def supervisor_ticket() -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from hotline_cli.ports import free_udp_port
+from hotline_cli.demo.ports import free_udp_port
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 DTMF_PCAPS = Path("/usr/share/sip-tester")
@@ -177,38 +177,6 @@ async def place_calls(
         workdir, scenario, errors, target=target, service=service, source_ip=source_ip,
         calls=len(callers), rate_per_s=rate_per_s, timeout_s=timeout_s,
         extra_args=["-inf", str(injection)],
-    )  # fmt: skip
-
-
-def render_phone_call(user: str, talk_ms: int) -> str:
-    template = string.Template((SCENARIOS / "phone_call.xml").read_text(encoding="utf-8"))
-    return template.substitute(user=user, talk_ms=talk_ms)
-
-
-def _phone_call_files(workdir: Path, user: str, talk_ms: int) -> tuple[Path, Path]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    tag = next(_file_tags)
-    scenario = workdir / f"phone-call-{tag}.xml"
-    scenario.write_text(render_phone_call(user, talk_ms), encoding="utf-8")
-    return scenario, workdir / f"phone-call-{tag}.err"
-
-
-async def place_phone_call(
-    workdir: Path,
-    *,
-    target: str,
-    number: str,
-    user: str,
-    password: str,
-    source_ip: str = "127.0.0.1",
-    talk_ms: int = 3000,
-    timeout_s: float = 30.0,
-) -> CallerResult:
-    """An agent's phone calling `number`, answering Asterisk's digest challenge as `user`."""
-    scenario, errors = _phone_call_files(workdir, user, talk_ms)
-    return await run_uac(
-        workdir, scenario, errors, target=target, service=number,
-        source_ip=source_ip, timeout_s=timeout_s, extra_args=["-au", user, "-ap", password],
     )  # fmt: skip
 
 

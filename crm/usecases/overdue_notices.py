@@ -1,4 +1,4 @@
-"""Supervision (督办): every order past its limit gets a notice, once per missed due date."""
+"""Overdue notices (督办): every order past its limit gets a notice, once per missed due date."""
 
 from datetime import datetime
 

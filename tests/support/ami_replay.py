@@ -13,7 +13,7 @@ from telephony.ami_protocol import AmiParser
 from telephony.events import MalformedEvent, translate
 from telephony.tracker import CallTracker, Effect
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ami"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ami"
 
 
 def load_stream(name: str) -> bytes:

@@ -21,8 +21,8 @@ from crm.domain.enums import Role
 from crm.repo.directory import active_user_at
 from crm.usecases.users import add_user
 from hotline_cli.app import Hotline, running_hotline
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult, place_calls
 from hotline_cli.main import describe
-from hotline_cli.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult, place_calls
 from telephony.tracker import Call, CallChanged
 
 

@@ -1,0 +1,1 @@
+"""The CRM's own background jobs, each one async context manager the wiring root enters."""

@@ -1,0 +1,85 @@
+"""The periodic overdue-notice sweep (督办): overdue orders get their notice without anyone asking.
+
+Notices are audited like any change, so the sweep acts as a user of its own: a supervisor
+named `SYSTEM_USER`, created once, with no usable token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+from sqlalchemy import select
+
+from crm.db.engine import SessionFactory
+from crm.db.models import User
+from crm.domain.clock import utc_now
+from crm.domain.enums import Role
+from crm.domain.lifecycle import Actor
+from crm.repo.calendar import load_calendar
+from crm.repo.directory import create_user
+from crm.usecases.overdue_notices import issue_overdue_notices
+
+log = logging.getLogger(__name__)
+
+SYSTEM_USER = "系统督办"
+
+
+async def system_actor(sessions: SessionFactory) -> Actor:
+    async with sessions() as session, session.begin():
+        user = await session.scalar(
+            select(User).where(User.name == SYSTEM_USER, User.role == Role.SUPERVISOR)
+        )
+        if user is None:
+            user, _token = await create_user(session, SYSTEM_USER, Role.SUPERVISOR, None)
+            user.active = False  # it signs notices; nobody logs in as it
+        return Actor(user_id=user.id, role=Role.SUPERVISOR, unit_id=None)
+
+
+async def sweep_once(sessions: SessionFactory, actor: Actor) -> list[str]:
+    """Issue the notices due now; the numbers of the orders noticed."""
+    async with sessions() as session, session.begin():
+        calendar = await load_calendar(session)
+        noticed = await issue_overdue_notices(session, actor, now=utc_now(), calendar=calendar)
+        return [order.number for order in noticed]
+
+
+class OverdueSweep:
+    """Sweeps once entered, then every `interval_s` until left.
+
+    The system user is found (or created) on entry. A failed sweep is logged, counted in
+    `failures` and tried again at the next interval, so the loop never ends by itself.
+    """
+
+    def __init__(self, sessions: SessionFactory, interval_s: float) -> None:
+        self.sessions = sessions
+        self.interval_s = interval_s
+        self.failures = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> OverdueSweep:
+        actor = await system_actor(self.sessions)
+        self._task = asyncio.create_task(self._sweep_forever(actor), name="overdue sweep")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait({self._task})
+
+    async def _sweep_forever(self, actor: Actor) -> None:
+        while True:
+            try:
+                numbers = await sweep_once(self.sessions, actor)
+                if numbers:
+                    log.info("overdue notices (督办) issued for %d orders", len(numbers))
+            except Exception:
+                self.failures += 1
+                log.exception("overdue sweep failed; next try in %.0f s", self.interval_s)
+            await asyncio.sleep(self.interval_s)
