@@ -5,7 +5,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from crm.api.context import AUTH, CALENDAR, USERS_CHANGED, Ctx
+from crm.api.context import AUTH, USERS_CHANGED, Ctx
 from crm.api.endpoint import Endpoint, json
 from crm.api.schemas import (
     CalendarDayOut,
@@ -203,7 +203,6 @@ async def put_calendar(ctx: Ctx) -> web.StreamResponse:
         recounted = await calendar_usecase.put_days(ctx.session, days, ctx.actor, ctx.now, years)
     except IntegrityError as exc:  # a concurrent admin wrote the same day first
         raise Conflict("concurrent_edit", "calendar changed meanwhile, retry") from exc
-    ctx.after_commit.append(ctx.request.app[CALENDAR].invalidate)
     return json(CalendarPutOut(written=len(days), recounted_orders=recounted))
 
 

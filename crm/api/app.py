@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from aiohttp import web
 
 from crm.api import admin, openapi, orders
-from crm.api.caches import CACHE_TTL_S, Authenticator, CalendarCache
+from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
     AUTH,
     CALENDAR,
@@ -27,6 +27,7 @@ from crm.api.headers import security_headers
 from crm.db.engine import SessionFactory, bound_engine
 from crm.domain.clock import utc_now
 from crm.domain.numbering import valid_centre_code
+from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
 
 ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS
@@ -49,7 +50,8 @@ def create_app(
 
     The schema must already be migrated (crm.db.migrate.migrate). `clock` and `segmenter`
     exist so tests can fix the time and share one jieba dictionary. `cache_ttl_s` bounds how
-    long a token or calendar change made outside this app goes unseen (0 turns caching off).
+    long a token change made outside this app goes unseen (0 turns caching off); calendar
+    edits are seen at once wherever they were made (crm.repo.calendar.CalendarCache).
     `users_changed` is awaited after every committed change to users. `connect_src` are the
     addresses besides this server that pages served by the app may connect to (the agent
     gateway's websocket URL), for the Content-Security-Policy of every response.
@@ -66,7 +68,7 @@ def create_app(
     app[CLOCK] = clock
     app[SEGMENTER] = LazySegmenter(segmenter)
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
-    app[CALENDAR] = CalendarCache(cache_ttl_s)
+    app[CALENDAR] = CalendarCache()
     app[USERS_CHANGED] = users_changed
     app.on_response_prepare.append(security_headers(connect_src))
     document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION, documented)

@@ -1,24 +1,19 @@
-"""Per-app caches of what nearly every request reads: the caller's token and the work calendar.
+"""The per-app cache of what every request reads first: the caller's token.
 
-Both were a query per request, a large share of an order's cost. Each entry lives `ttl_s`
-seconds (CACHE_TTL_S by default), which bounds how long a change made outside this process
-goes unseen: a user disabled in the database is refused at most that long afterwards, in every
-process. Calendar edits made through this app's API are seen at once (`CalendarCache.invalidate`
-runs when the edit commits); only other processes wait out the TTL.
+A query per request was a large share of an order's cost. Each entry lives `ttl_s` seconds
+(CACHE_TTL_S by default), which bounds how long a change made outside this process goes unseen:
+a user disabled in the database is refused at most that long afterwards, in every process.
+(The working calendar has its own cache, which every edit invalidates: crm.repo.calendar.)
 """
 
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-
 from crm.api.throttle import FailureThrottle, TokenGate
 from crm.db.engine import SessionFactory
-from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.lifecycle import Actor
 from crm.errors import Throttled, Unauthenticated
-from crm.repo.calendar import load_calendar
 from crm.repo.directory import hash_token, user_by_token
 
 CACHE_TTL_S = 2.0
@@ -110,21 +105,3 @@ class Authenticator:
         if user is None:
             raise Unauthenticated("unauthenticated", "unknown or disabled token")
         return Actor(user.id, user.role, user.unit_id)
-
-
-class CalendarCache:
-    """The working calendar (package data plus admin-entered days), loaded at most once per TTL.
-
-    Loads run on the caller's connection: SQLite's single pooled connection is already theirs.
-    """
-
-    def __init__(
-        self, ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._calendar: Expiring[str, ChineseWorkCalendar] = Expiring(ttl_s, clock=clock)
-
-    async def get(self, db: AsyncSession | AsyncConnection) -> ChineseWorkCalendar:
-        return await self._calendar.get("calendar", lambda: load_calendar(db))
-
-    def invalidate(self) -> None:
-        self._calendar.invalidate()

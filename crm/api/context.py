@@ -10,13 +10,14 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from crm.api.caches import Authenticator, CalendarCache
+from crm.api.caches import Authenticator
 from crm.api.schemas import MAX_ID
 from crm.db.engine import SessionFactory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.clock import local_date
 from crm.domain.lifecycle import Actor
 from crm.errors import InvalidInput
+from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
 
 
@@ -124,7 +125,7 @@ class Ctx:
         return self.request.app[SETTINGS]
 
     async def calendar(self) -> ChineseWorkCalendar:
-        """The working calendar, cached per app (see crm.api.caches)."""
+        """The working calendar, reloaded only after an edit (see crm.repo.calendar)."""
         return await self.request.app[CALENDAR].get(self.tx)
 
     def int_param(self, name: str) -> int:

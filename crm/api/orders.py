@@ -11,11 +11,9 @@ from crm.api.endpoint import Endpoint, json
 from crm.api.schemas import (
     AuditList,
     AuditOut,
-    CallIn,
     HistoryOut,
     HistoryQuery,
     ListQuery,
-    OrderIn,
     OrderOut,
     OrderPage,
     OrderPatch,
@@ -33,30 +31,14 @@ from crm.domain.lifecycle import Actor
 from crm.domain.masking import caller_view, mask_audit_detail, sees_confidential
 from crm.domain.routing import suggest
 from crm.errors import Denied, NotFound
+from crm.intake import CallIn, OrderIn, new_order
 from crm.repo import audit, directory, orders, rules
 from crm.usecases.amend import amend_order
 from crm.usecases.overdue_notices import issue_overdue_notices
-from crm.usecases.register import CallRef, NewOrder, register_order
+from crm.usecases.register import register_order
 from crm.usecases.transition import apply_command, load_visible, visibility_unit
 
 EXPORT_PAGE = 500
-
-
-def new_order(body: OrderIn) -> NewOrder:
-    """The use case's input from a validated order form (the API's and the desktops')."""
-    return NewOrder(
-        channel=body.channel,
-        text=body.text,
-        order_type=body.order_type,
-        caller_name=body.caller_name,
-        caller_number=body.caller_number,
-        confidential=body.confidential,
-        location=body.location,
-        urgency=body.urgency,
-        severity=body.severity,
-        statutory_days=body.statutory_days,
-        calls=tuple(CallRef(k.linkedid, k.recording) for k in body.calls),
-    )
 
 
 async def create_order(ctx: Ctx) -> web.StreamResponse:

@@ -3,15 +3,15 @@
 Every request model is strict (no `1` for true, no `true` or `1e2` for a number), forbids
 unknown fields and bounds every string, number, date and list, so a typo or a runaway client
 is refused with a 400 naming the field instead of being silently ignored or failing in the
-database. Every text field is one of two shared types, `Line` or `Prose` (see `crm.api.text`).
+database. Every text field is one of two shared types, `Line` or `Prose` (see `crm.text`); the
+order form, which the desk shares, is `crm.intake`.
 """
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
-from crm.api.text import Line, Prose, iso_day
 from crm.domain import commands as c
 from crm.domain.enums import (
     Action,
@@ -27,6 +27,8 @@ from crm.domain.enums import (
     UnitRole,
     Urgency,
 )
+from crm.intake import CallerName, Location, OrderText, PhoneNumber, StatutoryDays, Strict
+from crm.text import Line, Prose, iso_day
 
 # Ids are database integers: 1..2^31-1 fits SQLite and PostgreSQL's INTEGER alike.
 MAX_ID = 2**31 - 1
@@ -50,20 +52,6 @@ CalendarDay = Annotated[
 
 Note = Annotated[Prose, Field(max_length=2000)]
 Reason = Annotated[Prose, Field(min_length=1, max_length=2000)]
-PhoneNumber = Annotated[str, Field(max_length=32, pattern=r"^[0-9+*#-]*$")]
-# An order's intake fields, the same for registering and for amending.
-CallerName = Annotated[Line, Field(max_length=100)]
-Location = Annotated[Line, Field(max_length=300)]
-OrderText = Annotated[Prose, Field(min_length=1, max_length=4000)]
-StatutoryDays = Annotated[int, Field(ge=1, le=365)]
-
-
-RECORDING_PATTERN = r"^(?:[0-9]{8}/[0-9]{1,20}\.[0-9]{1,20}\.wav)?$"
-Recording = Annotated[Line, StringConstraints(max_length=64, pattern=RECORDING_PATTERN)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def _unchanged_when_omitted(schema: dict[str, Any]) -> None:
@@ -78,27 +66,6 @@ class Out(BaseModel):
 
 
 # ---- orders -------------------------------------------------------------------------------
-
-
-class CallIn(Strict):
-    linkedid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    # only the form the dialplan's MixMonitor writes (telephony.asterisk_config): a day
-    # directory and the channel's UNIQUEID, so no path can point elsewhere
-    recording: Recording = ""
-
-
-class OrderIn(Strict):
-    channel: Channel = Channel.PHONE
-    caller_name: CallerName = ""
-    caller_number: PhoneNumber = ""
-    confidential: bool = False
-    location: Location = ""
-    text: OrderText
-    order_type: OrderType
-    urgency: Urgency = Urgency.NORMAL
-    severity: Severity = Severity.GENERAL
-    statutory_days: StatutoryDays | None = None
-    calls: list[CallIn] = Field(default_factory=list, max_length=20)
 
 
 class OrderPatch(Strict):

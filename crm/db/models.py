@@ -122,6 +122,8 @@ class AdminChange(Base):
     have their own, `user_changes`)."""
 
     __tablename__ = "admin_changes"
+    # the calendar's revision counts its subject's entries (crm.repo.calendar)
+    __table_args__ = (Index("ix_admin_changes_subject", "subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime)

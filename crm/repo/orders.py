@@ -286,6 +286,19 @@ async def caller_history(session: AsyncSession, number: str, limit: int = 10) ->
     return [HistoryItem(*row) for row in rows]
 
 
+async def order_of_call(session: AsyncSession, linkedid: str) -> tuple[int, str] | None:
+    """The id and number of the order a call (Linkedid) is linked to, if any."""
+    row = (
+        await session.execute(
+            select(WorkOrder.id, WorkOrder.number)
+            .join(OrderCall, OrderCall.order_id == WorkOrder.id)
+            .where(OrderCall.linkedid == linkedid)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def orders_due_before(session: AsyncSession, today: date) -> Sequence[WorkOrder]:
     """Open orders whose working-day limit ended before `today` (candidates for 督办)."""
     query = _with_children(

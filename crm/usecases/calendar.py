@@ -20,8 +20,9 @@ async def put_days(
     published_years: Sequence[int] = (),
 ) -> int:
     """Store days and mark years published (their schedule complete), then recount due dates
-    that were counted over unknown years; the edit goes into the admin trail, and each moved
-    due date into its order's audit trail.
+    that were counted over unknown years; the edit goes into the admin trail (which also moves
+    the calendar's revision, so every process's CalendarCache reloads), and each moved due date
+    into its order's audit trail.
 
     Returns how many orders got a new due date.
     """
@@ -53,7 +54,9 @@ async def put_days(
     change: dict[str, object] = {"days": written, "recounted_orders": changed}
     if published_years:
         change["published_years"] = published
-    await admin_changes.record(session, actor.user_id, now, "calendar", None, "days_put", change)
+    await admin_changes.record(
+        session, actor.user_id, now, calendar_repo.CALENDAR_SUBJECT, None, "days_put", change
+    )
     return changed
 
 

@@ -1,5 +1,6 @@
 """Registration's fast path: what it answers is what it stored, in one transaction, and the
-caches in front of it (tokens, calendar) never outlive their bound."""
+caches in front of it (tokens, calendar) never outlive their bound: a calendar edit is seen at
+once, also by the desk in another process."""
 
 import asyncio
 from datetime import timedelta
@@ -10,8 +11,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent_gateway.desk.orders import DeskOrders
 from crm.api import create_app
-from crm.db.engine import session_factory
+from crm.db.engine import create_engine, session_factory
 from crm.db.models import AuditEntry, OrderCall, OrderSequence, User, WorkOrder
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.enums import Channel, OrderType, Role
@@ -20,6 +22,7 @@ from crm.repo.directory import create_user
 from crm.repo.orders import REPEAT_QUERIES
 from crm.segmenter import Segmenter
 from crm.usecases.register import CallRef, NewOrder, register_order
+from telephony.tracker import Call, CallState
 from tests.integration.crm.crm_support import START, Api, FakeClock, seed
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -138,6 +141,37 @@ async def test_calendar_edits_apply_to_the_next_order(api: Api) -> None:
     assert status == 200
     after = await api.new_order(order_type="complaint")
     assert (after["due_date"], after["due_provisional"]) == ("2027-01-18", False)
+
+
+async def test_a_calendar_edit_in_the_http_process_reaches_the_desk_at_once(
+    api: Api, database_url: str
+) -> None:
+    """Admins edit the calendar through the API (the HTTP process), agents save orders at the
+    desk (the call process): each with its engine and calendar cache, as in production."""
+    api.clock.now = api.clock.now.replace(year=2026, month=12, day=24)
+    desk_engine = create_engine(database_url)
+    try:
+        desk = DeskOrders(session_factory(desk_engine), "SZ12345", clock=api.clock)
+        agent = api.seed.user_ids["agent"]
+        form = {"order_type": "complaint", "text": "路灯不亮", "location": "幸福路"}
+        before = await desk.save(agent, "agent", form, _call("1800000000.1"))
+        assert before["due_date"] == "2027-01-15"  # the desk's calendar is cached now
+        days = [
+            {"day": "2027-01-01", "workday": False, "name": "元旦"},
+            {"day": "2027-01-04", "workday": False, "name": "元旦"},
+        ]
+        put = {"days": days, "published_years": [2027]}
+        status, _ = await api.call("PUT", "/api/calendar/days", "admin", json=put)
+        assert status == 200
+        after = await desk.save(agent, "agent", form, _call("1800000000.2"))
+        assert (after["due_date"], after["due_date_note"]) == ("2027-01-18", None)
+    finally:
+        await desk_engine.dispose()
+
+
+def _call(linkedid: str) -> Call:
+    return Call(linkedid, linkedid, "PJSIP/carrier-00000001", "13800001111", "李雷",
+                1_800_000_000.0, CallState.TALKING)  # fmt: skip
 
 
 async def test_a_disabled_token_stops_working_within_the_cache_ttl(

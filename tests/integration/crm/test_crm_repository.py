@@ -1,6 +1,7 @@
-"""Repository functions other packages call directly (the screen pop's caller history)."""
+"""Repository functions other packages call directly (the screen pop's caller history, the
+calendar cache)."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,8 +10,10 @@ from crm.db.engine import session_factory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.enums import Channel, OrderType, Role
 from crm.domain.lifecycle import Actor
+from crm.repo.calendar import CalendarCache
 from crm.repo.directory import create_user
 from crm.repo.orders import caller_history
+from crm.usecases.calendar import put_days
 from crm.usecases.register import CallRef, NewOrder, register_order
 from tests.integration.crm.crm_support import START
 
@@ -38,3 +41,20 @@ async def test_caller_history_for_the_screen_pop(engine: AsyncEngine) -> None:
         assert [i.excerpt[:3] for i in items] == ["第3次", "第2次", "第1次"]
         assert all(len(i.excerpt) == 80 for i in items)
         assert await caller_history(session, "10000", limit=3) == []
+
+
+async def test_the_calendar_cache_reloads_only_after_an_edit(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    cache = CalendarCache()
+    monday = date(2027, 1, 4)
+    async with sessions() as session, session.begin():
+        admin, _ = await create_user(session, "admin", Role.ADMIN, None)
+        first = await cache.get(session)
+    assert first.is_workday(monday)
+    async with sessions() as session, session.begin():
+        assert await cache.get(session) is first  # no edit: the days are not read again
+        await put_days(session, [(monday, False, "元旦")], Actor(admin.id, Role.ADMIN, None), START)
+    async with sessions() as session, session.begin():
+        fresh = await cache.get(session)
+        assert await cache.get(session) is fresh
+    assert not fresh.is_workday(monday)

@@ -1,4 +1,4 @@
-"""The per-app cache of tokens and calendar: entries expire, edits invalidate, failures stay out."""
+"""The per-app token cache (Expiring): entries expire, edits invalidate, failures stay out."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
