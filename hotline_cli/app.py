@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -108,6 +109,51 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         yield client, url
 
 
+def _ivr(settings: Settings, layout: Layout) -> FastAgiServer:
+    flow = WelcomeFlow(
+        prompt_dir(layout),
+        queues={str(label): queue for label, queue in settings.ivr.queues.items()},
+        default_queue=settings.ivr.operator_queue,
+        choice_timeout_ms=settings.ivr.choice_timeout_ms,
+    )
+    return FastAgiServer(settings.agi.host, settings.agi.port, {"ivr": flow})
+
+
+def _ami(settings: Settings) -> AmiClient:
+    return AmiClient(
+        host=settings.ami.host, port=settings.ami.port, username=settings.ami.username,
+        secret=settings.ami.secret.get_secret_value(),
+    )  # fmt: skip
+
+
+def _desk(settings: Settings, bus: Bus, redis: Redis, ami: AmiClient, tracker: CallTracker,
+          orders: DeskOrders) -> DeskService:  # fmt: skip
+    return DeskService(
+        bus, redis, ami, tracker,
+        agents={a.extension: a.name for a in settings.agents},
+        queues=[q.name for q in settings.queues],
+        load_history=orders.history, max_wrapup_s=settings.gateway.max_wrapup_s,
+    )  # fmt: skip
+
+
+def _gateway(settings: Settings, bus: Bus, redis: Redis, desk: DeskService) -> GatewayServer:
+    return GatewayServer(
+        bus, redis, host=settings.gateway.host, port=settings.gateway.port,
+        secret=settings.gateway.secret.get_secret_value().encode(),
+        allowed_origins=settings.desktop_origins, local=desk.writer,
+        recheck_s=settings.gateway.recheck_s,
+    )  # fmt: skip
+
+
+def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
+              tracker: CallTracker, orders: DeskOrders) -> CommandExecutor:  # fmt: skip
+    return CommandExecutor(
+        bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS,
+        settings.gateway.command_max_age_s,
+        seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
+    )  # fmt: skip
+
+
 @asynccontextmanager
 async def running_hotline(
     settings: Settings,
@@ -117,91 +163,56 @@ async def running_hotline(
     commands: bool = True,
 ) -> AsyncIterator[Hotline]:
     """Everything up and connected on entry; everything stopped on exit (`commands=False`:
-    no command executor, for tests that run their own)."""
+    no command executor, for tests that run their own). Each line enters one part."""
     settings = resolve_secrets(settings)  # Hotline.settings carries the secrets in use
     layout = layout_for(settings)
     write_config(settings, layout)
     build_sounds(layout)
+    tracker, tasks = CallTracker(), Tasks()
     async with AsyncExitStack() as stack:
-        engine = await stack.enter_async_context(_database(settings))
+        enter, supervised = stack.enter_async_context, tasks.supervised
+        engine = await enter(_database(settings))
         sessions = session_factory(engine)
-        redis, redis_url = await stack.enter_async_context(_redis(settings))
+        redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)
-        ivr = WelcomeFlow(
-            prompt_dir(layout),
-            queues={str(label): queue for label, queue in settings.ivr.queues.items()},
-            default_queue=settings.ivr.operator_queue,
-            choice_timeout_ms=settings.ivr.choice_timeout_ms,
-        )
-        agi = await stack.enter_async_context(
-            FastAgiServer(settings.agi.host, settings.agi.port, {"ivr": ivr})
-        )
+        agi = await enter(_ivr(settings, layout))  # before Asterisk sends the first call
         asterisk = AsteriskProcess(layout)
-        await stack.enter_async_context(asterisk)
-        ami = await stack.enter_async_context(
-            AmiClient(
-                host=settings.ami.host,
-                port=settings.ami.port,
-                username=settings.ami.username,
-                secret=settings.ami.secret.get_secret_value(),
-            )
-        )
-        tracker = CallTracker()
+        await enter(asterisk)
+        ami = await enter(_ami(settings))
         orders = DeskOrders(sessions, settings.centre.code)
-        desk = await stack.enter_async_context(DeskService(
-            bus, redis, ami, tracker,
-            agents={a.extension: a.name for a in settings.agents},
-            queues=[q.name for q in settings.queues],
-            load_history=orders.history, max_wrapup_s=settings.gateway.max_wrapup_s,
-        ))  # fmt: skip
+        desk = await enter(_desk(settings, bus, redis, ami, tracker, orders))
         announcer = PositionAnnouncer(
             ami, tracker, [q.name for q in settings.queues if q.announce_position],
             CONTEXT_POSITION,
         )  # fmt: skip
-        service = TelephonyService(
+        service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, announcer.on_call, *listeners], [desk.on_event]
-        )
-        await stack.enter_async_context(service)
+        ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
-        tasks = Tasks()
         tasks.watch("ami consumer", lambda: TaskHealth(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
         if commands:
-            executor = CommandExecutor(
-                bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS,
-                settings.gateway.command_max_age_s,
-                seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
-            )  # fmt: skip
-            await stack.enter_async_context(tasks.supervised("agent commands", executor.run))
-        overdue = await stack.enter_async_context(
-            OverdueSweep(sessions, settings.database.supervision_interval_s)
-        )
+            executor = _executor(settings, bus, desk, ami, tracker, orders)
+            await enter(supervised("agent commands", executor.run))
+        overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
-        await stack.enter_async_context(tasks.supervised("queue positions", announcer.run))
+        await enter(supervised("queue positions", announcer.run))
         desk_users = DeskUsers(sessions, redis)
-        await desk_users.publish()
-        await stack.enter_async_context(
-            tasks.supervised("desk users", lambda: desk_users.run(settings.gateway.recheck_s))
-        )
-        secret = settings.gateway.secret.get_secret_value().encode()
-        gateway = await stack.enter_async_context(
-            GatewayServer(
-                bus, redis, host=settings.gateway.host, port=settings.gateway.port,
-                secret=secret, allowed_origins=settings.desktop_origins, local=desk.writer,
-                recheck_s=settings.gateway.recheck_s,
-            )
-        )  # fmt: skip
+        await desk_users.publish()  # before any desktop connects
+        recheck_s = settings.gateway.recheck_s
+        await enter(supervised("desk users", lambda: desk_users.run(recheck_s)))
+        gateway = await enter(_gateway(settings, bus, redis, desk))
         tasks.watch("desk users recheck", lambda: TaskHealth(gateway.recheck_failures))
         if http:
             ws_url = f"ws://{settings.gateway.host}:{gateway.port}/"
             job = HttpJob(settings, redis_url, ws_url, logging.getLogger().getEffectiveLevel())
-            web_process = await stack.enter_async_context(HttpProcess(job))
+            web_process = await enter(HttpProcess(job))
             tasks.watch("http process", lambda: web_process.health)
         await report_health(redis, service, tasks)  # /health is whole once we are up
-        await stack.enter_async_context(tasks.supervised(
-            "health report", lambda: report_health_forever(redis, service, tasks)))  # fmt: skip
+        reports = partial(report_health_forever, redis, service, tasks)
+        await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users,
