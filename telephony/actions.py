@@ -1,4 +1,5 @@
-"""Queue-member actions over AMI: the only place that knows their AMI spelling."""
+"""AMI actions (queue members, hang-up, transfer, whisper): the only place that knows their
+AMI spelling."""
 
 from __future__ import annotations
 
@@ -82,3 +83,23 @@ async def blind_transfer(
             if "Transfer invalid" not in str(exc) or asyncio.get_running_loop().time() > deadline:
                 raise
         await asyncio.sleep(0.05)
+
+
+async def whisper_into(
+    ami: AmiActions, uniqueid: str, context: str, exten: str, channel_id: str, caller_id: str
+) -> None:
+    """Play `exten`@`context` into the channel `uniqueid` without its bridge partner hearing
+    it or holding anything up: a Local channel whose one half runs the extension and whose
+    other half ChanSpies on the channel (u: by Uniqueid, a name prefix could match another
+    call; q: no beep; W: private whisper, the spy does not listen; E/S: end with the channel).
+    Its halves are `channel_id` and `channel_id`-2, so it can be hung up by name."""
+    await ami.action(
+        "Originate",
+        Channel=f"Local/{exten}@{context}/n",
+        Application="ChanSpy",
+        Data=f"{uniqueid},quWES",
+        ChannelId=channel_id,
+        OtherChannelId=f"{channel_id}-2",
+        CallerID=caller_id,
+        Async="true",
+    )

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterable
 
-from telephony.actions import AmiActions
+from telephony.actions import AmiActions, hang_up, whisper_into
 from telephony.ami import AmiActionError, AmiConnectionLost
 from telephony.positions import ANNOUNCE_EVERY_S, Announcement, due
 from telephony.tracker import WAITING, CallChanged, CallState, CallTracker
@@ -67,18 +67,10 @@ class PositionAnnouncer:
         self.last_said[a.uniqueid] = time.time()
         channel_id = f"hotline-pos-{uuid.uuid4().hex[:12]}"
         try:
-            await self.ami.action(
-                "Originate",
-                Channel=f"Local/{a.position}@{self.context}/n",
-                Application="ChanSpy",
-                # u: by Uniqueid (a name prefix could match another call); q: no beep;
-                # W: private whisper (the announcer does not listen); E/S: end with the caller.
-                Data=f"{a.uniqueid},quWES",
-                ChannelId=channel_id,
-                OtherChannelId=f"{channel_id}-2",
-                CallerID=f"queue position <{a.position}>",
-                Async="true",
-            )
+            await whisper_into(
+                self.ami, a.uniqueid, self.context, str(a.position), channel_id,
+                f"queue position <{a.position}>",
+            )  # fmt: skip
         except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
             log.warning("position announcement for %s in %s failed: %s", a.uniqueid, a.queue, exc)
             return
@@ -89,4 +81,4 @@ class PositionAnnouncer:
         if whisper is None or time.time() - whisper[1] > LONGEST_ANNOUNCEMENT_S:
             return
         with contextlib.suppress(AmiActionError, AmiConnectionLost, TimeoutError):
-            await self.ami.action("Hangup", Channel=whisper[0], Cause="16")  # may have ended
+            await hang_up(self.ami, whisper[0])  # it may have ended

@@ -3,8 +3,9 @@
 One stream carries every message for desktops. Entry ids are `<seq>-0`: one global, strictly
 increasing sequence that every gateway process sees identically, so a desktop can resume on any
 gateway from the last seq it saw. The backend numbers its messages itself (it is the one
-publisher, see `desk_outbox`) so that its own gateway can deliver them before Redis has them;
-Redis refuses an id that is not above the stream's last, which makes a retried write harmless.
+publisher, see `agent_gateway.desk.outbox`) so that its own gateway can deliver them before
+Redis has them; Redis refuses an id that is not above the stream's last, which makes a
+retried write harmless.
 A second stream carries agent commands from gateways to the backend, read through a consumer
 group so a command is handled once and survives a backend restart. A command that is not one,
 or that was delivered `MAX_DELIVERIES` times without ever being acknowledged (it brought the

@@ -21,7 +21,3 @@ def local_midnight_utc(day: date) -> datetime:
     """The naive UTC instant at which `day` begins in China."""
     start = datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ)
     return start.astimezone(UTC).replace(tzinfo=None)
-
-
-def iso_utc(utc_naive: datetime) -> str:
-    return utc_naive.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")

@@ -95,12 +95,3 @@ async def put_days(session: AsyncSession, days: Iterable[tuple[date, bool, str]]
         count += 1
     await session.flush()
     return count
-
-
-async def delete_day(session: AsyncSession, day: date) -> bool:
-    row = await session.get(CalendarDay, day)
-    if row is None:
-        return False
-    await session.delete(row)
-    await session.flush()
-    return True
