@@ -11,12 +11,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from crm.domain.caller import MAX_CALLER_NAME
 from crm.domain.enums import Channel, OrderType, Severity, Urgency
 from crm.errors import InvalidInput
 from crm.text import Line, Prose
 from crm.usecases.register import CallRef, NewOrder
-
-MAX_CALLER_NAME = 100
 
 PhoneNumber = Annotated[str, Field(max_length=32, pattern=r"^[0-9+*#-]*$")]
 # An order's intake fields, the same for registering and for amending.

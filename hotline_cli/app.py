@@ -132,7 +132,7 @@ def _desk(settings: Settings, bus: Bus, redis: Redis, ami: AmiClient, tracker: C
         bus, redis, ami, tracker,
         agents={a.extension: a.name for a in settings.agents},
         queues=[q.name for q in settings.queues],
-        load_history=orders.history, max_wrapup_s=settings.gateway.max_wrapup_s,
+        load_summary=orders.caller_summary, max_wrapup_s=settings.gateway.max_wrapup_s,
     )  # fmt: skip
 
 

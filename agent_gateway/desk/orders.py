@@ -1,4 +1,4 @@
-"""The CRM as agent desktops use it: the caller's history for pops, the order of a call.
+"""The CRM as agent desktops use it: the caller summary for pops, the order of a call.
 
 A thin adapter: a session per unit of work around the CRM's call-order use cases
 (crm.usecases.call_order), the CRM's refusals as `OrderRejected`.
@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from crm.db.engine import SessionFactory
+from crm.domain.caller import CallerSummary
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
@@ -40,15 +41,10 @@ class DeskOrders:
         self.clock = clock
         self.calendar = CalendarCache()  # read again only after a calendar edit
 
-    async def history(self, number: str) -> list[dict[str, Any]]:
-        """The caller's newest orders, as the screen pop lists them."""
+    async def caller_summary(self, number: str) -> CallerSummary:
+        """What the screen pop shows of the caller (the CRM decides: crm.domain.caller)."""
         async with self.sessions() as session:
-            return await call_order.caller_history(session, number)
-
-    async def order_of(self, linkedid: str) -> dict[str, Any] | None:
-        """The order already registered for a call, if any."""
-        async with self.sessions() as session:
-            return await call_order.order_of_call(session, linkedid)
+            return await call_order.caller_summary(session, number)
 
     async def save(
         self, user_id: int, role: str, form: dict[str, Any], call: Call

@@ -33,6 +33,7 @@ from agent_gateway.edge.protocol import (
     PresenceState,
     ScreenPop,
 )
+from crm.domain.caller import MAX_CALLER_NAME, CallerSummary
 from crm.domain.masking import mask_number
 from telephony.dialplan import extension_of
 from telephony.events import (
@@ -44,8 +45,6 @@ from telephony.events import (
     QueueMembersListed,
 )
 from telephony.tracker import FINAL, Call, CallChanged, CallState
-
-MAX_ORDER_NAME = 100  # the CRM's limit on a caller's name
 
 # The order type the IVR choice suggests for the draft order.
 ORDER_TYPE_FOR_LABEL = {
@@ -66,11 +65,11 @@ def screen_pop(
     call: Call,
     extension: str,
     ami_ts: float,
-    history: Sequence[dict[str, Any]],
-    confidential: bool,
+    summary: CallerSummary,
 ) -> ScreenPop:
-    """The pop an agent's desktop shows while their phone rings for `call`."""
-    open_orders = [h for h in history if h.get("status") not in ("closed", "not_accepted")]
+    """The pop an agent's desktop shows while their phone rings for `call`: the caller's
+    orders as the CRM summed them up, the number masked if the summary says so."""
+    confidential = summary.confidential
     waited = 0.0 if call.queued_at is None else max(0.0, ami_ts - call.queued_at)
     return ScreenPop(
         call_id=call.linkedid,
@@ -80,13 +79,13 @@ def screen_pop(
         queue=call.queue or None,
         wait_s=round(waited, 3),
         ami_ts=ami_ts,
-        history=list(history),
-        open_orders=open_orders,
+        history=list(summary.history),
+        open_orders=list(summary.open_orders),
         draft_order={
             "call_id": call.linkedid,
             "channel": "phone",
             "order_type": ORDER_TYPE_FOR_LABEL.get(call.ivr_label, "consultation"),
-            "caller_name": call.caller_name[:MAX_ORDER_NAME],
+            "caller_name": call.caller_name[:MAX_CALLER_NAME],
             "confidential": confidential,
             "text": "",
         },

@@ -3,8 +3,9 @@
 Runs inside the telephony consumer (as its listeners), so it sees events in Asterisk's
 order. It keeps each agent's presence (the one writer of it), publishes screen pops, call
 updates, presence and queue figures on the bus, and mirrors live calls and presence into
-Redis for the snapshot a (re)connecting desktop gets. The caller's earlier orders are fetched
-as soon as the call arrives, so the pop does not wait for the database when the phone rings.
+Redis for the snapshot a (re)connecting desktop gets. The caller's summary (their earlier
+orders, whether they asked for confidentiality: the CRM's, crm.domain.caller) is fetched as
+soon as the call arrives, so the pop does not wait for the database when the phone rings.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from agent_gateway.desk.rules import (
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceState, agent_topic
 from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
+from crm.domain.caller import NO_NUMBER, CallerSummary
 from telephony.actions import AmiActions, pause_member
 from telephony.dialplan import extension_of
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
@@ -52,9 +54,13 @@ from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, Call
 
 log = logging.getLogger(__name__)
 
-POP_HISTORY_WAIT_S = 0.2  # a pop never waits longer than this for the caller's history
+POP_SUMMARY_WAIT_S = 0.2  # a pop never waits longer than this for the caller's summary
 
-HistoryLoader = Callable[[str], Coroutine[Any, Any, list[dict[str, Any]]]]
+SummaryLoader = Callable[[str], Coroutine[Any, Any, CallerSummary]]
+
+# The summary while it is not known (late or failed): nothing listed, and the caller counts
+# as confidential, so a number is never shown by mistake.
+NOT_KNOWN = CallerSummary(history=(), open_orders=(), confidential=True)
 
 
 def _json(model: Any) -> dict[str, Any]:
@@ -64,7 +70,7 @@ def _json(model: Any) -> dict[str, Any]:
 
 class DeskService:
     """Async context manager: entering resets the Redis mirror and starts the writer; leaving
-    stops the writer, then the background work (AMI actions, wrap-up timers, history)."""
+    stops the writer, then the background work (AMI actions, wrap-up timers, summaries)."""
 
     def __init__(
         self,
@@ -74,7 +80,7 @@ class DeskService:
         tracker: CallTracker,
         agents: dict[str, str],
         queues: Iterable[str],
-        load_history: HistoryLoader,
+        load_summary: SummaryLoader,
         max_wrapup_s: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -82,7 +88,7 @@ class DeskService:
         self.ami = ami
         self.tracker = tracker
         self.queues = list(queues)
-        self.load_history = load_history
+        self.load_summary = load_summary
         self.max_wrapup_s = max_wrapup_s
         self.clock = clock
         now = clock()
@@ -92,7 +98,7 @@ class DeskService:
         self.members: dict[str, set[str]] = {ext: set() for ext in agents}
         self.wrap_ups: dict[str, WrapUp] = {}  # the wrap-ups we started, mirrored in Redis
         self.figures = QueueFigures()
-        self._history: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+        self._summaries: dict[str, asyncio.Task[CallerSummary]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.writer = OutboxWriter(bus)
 
@@ -126,9 +132,9 @@ class DeskService:
     async def __aexit__(self, *exc_info: object) -> None:
         """Stop writing (what is queued goes out first), then the background work."""
         await self.writer.__aexit__(*exc_info)
-        for task in [*self._background, *self._history.values()]:
+        for task in [*self._background, *self._summaries.values()]:
             task.cancel()
-        for task in [*self._background, *self._history.values()]:
+        for task in [*self._background, *self._summaries.values()]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
@@ -150,7 +156,7 @@ class DeskService:
         out = Outbox()
         if effect.previous is None and call.caller_number:
             self._prefetch(call)
-        confidential = self._confidential(call)
+        confidential = self._summary(call).confidential
         self._mirror(out, call, confidential)
         if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
             # The pop goes out first, on its own: the phone is ringing now.
@@ -200,45 +206,43 @@ class DeskService:
         ext = self._extension(ringing.interface)
         if ext is None:
             return
-        history = await self._history_for(call)
-        pop = screen_pop(call, ext, ringing.at, history, self._confidential(call))
+        await self._wait_for_summary(call)
+        pop = screen_pop(call, ext, ringing.at, self._summary(call))
         out.publish(agent_topic(ext), _json(pop))
 
     def _prefetch(self, call: Call) -> None:
-        self._history[call.linkedid] = asyncio.create_task(
-            self.load_history(call.caller_number), name=f"history {call.linkedid}"
+        self._summaries[call.linkedid] = asyncio.create_task(
+            self.load_summary(call.caller_number), name=f"caller summary {call.linkedid}"
         )
 
-    async def _history_for(self, call: Call) -> list[dict[str, Any]]:
-        task = self._history.get(call.linkedid)
-        if task is None:
-            return []
-        if task.done() and not task.cancelled() and task.exception() is None:
-            return task.result()  # the usual case, without a turn of the event loop
+    async def _wait_for_summary(self, call: Call) -> None:
+        """Give a summary still on its way a moment (the pop is due now)."""
+        task = self._summaries.get(call.linkedid)
+        if task is None or (task.done() and not task.cancelled() and task.exception() is None):
+            return  # the usual case, without a turn of the event loop
         try:
-            return await asyncio.wait_for(asyncio.shield(task), POP_HISTORY_WAIT_S)
+            await asyncio.wait_for(asyncio.shield(task), POP_SUMMARY_WAIT_S)
         except TimeoutError:
-            log.warning("caller history for %s not ready in time; pop without it", call.linkedid)
+            log.warning("caller summary for %s not ready in time; pop without it", call.linkedid)
         except Exception:
-            log.exception("caller history for %s failed", call.linkedid)
-        return []
+            log.exception("caller summary for %s failed", call.linkedid)
 
-    def _confidential(self, call: Call) -> bool:
-        """Whether the caller asked for confidentiality on an earlier order. Not known yet (the
-        history is late or failed) counts as yes: a number is never shown by mistake."""
-        task = self._history.get(call.linkedid)
+    def _summary(self, call: Call) -> CallerSummary:
+        """The CRM's summary of the caller. Not known yet (late or failed) counts as
+        confidential: a number is never shown by mistake."""
+        task = self._summaries.get(call.linkedid)
         if task is None:
-            return False  # no number to hide (an anonymous caller), or the call is over
+            return NO_NUMBER  # no number to hide (an anonymous caller), or the call is over
         if not task.done() or task.cancelled() or task.exception() is not None:
-            return bool(call.caller_number)
-        return any(item.get("confidential") for item in task.result())
+            return NOT_KNOWN
+        return task.result()
 
     def _mirror(self, out: Outbox, call: Call, confidential: bool) -> None:
         if call.active:
             out.write_call(call.linkedid, call_record(call, confidential))
             return
         out.remove_call(call.linkedid)
-        task = self._history.pop(call.linkedid, None)
+        task = self._summaries.pop(call.linkedid, None)
         if task is not None and not task.done():
             task.cancel()
 

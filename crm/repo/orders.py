@@ -263,12 +263,9 @@ async def export_page(
     return (await session.scalars(page)).all()
 
 
-async def caller_history(session: AsyncSession, number: str, limit: int = 10) -> list[HistoryItem]:
-    """A caller's newest orders by phone number: feeds the agent's screen pop.
-
-    Served by the (caller_number, registered_at) index; callers apply masking for their reader.
-    """
-    rows = await session.execute(
+def _history_items(number: str) -> Select[Any]:
+    """A caller's orders by phone number, newest first, as history items."""
+    return (
         select(
             WorkOrder.id,
             WorkOrder.number,
@@ -281,9 +278,33 @@ async def caller_history(session: AsyncSession, number: str, limit: int = 10) ->
         )
         .where(WorkOrder.caller_number == number)
         .order_by(WorkOrder.registered_at.desc())
-        .limit(limit)
     )
+
+
+async def caller_history(session: AsyncSession, number: str, limit: int = 10) -> list[HistoryItem]:
+    """A caller's newest orders by phone number: feeds the agent's screen pop.
+
+    Served by the (caller_number, registered_at) index; callers apply masking for their reader.
+    """
+    rows = await session.execute(_history_items(number).limit(limit))
     return [HistoryItem(*row) for row in rows]
+
+
+async def open_orders_of_caller(
+    session: AsyncSession, number: str, limit: int
+) -> list[HistoryItem]:
+    """A caller's newest open orders (OPEN_STATUSES), however far back: the screen pop's
+    open orders, which may be older than the history it lists."""
+    query = _history_items(number).where(OPEN_ORDER).order_by(WorkOrder.id.desc())
+    rows = await session.execute(query.limit(limit))
+    return [HistoryItem(*row) for row in rows]
+
+
+async def caller_asked_confidentiality(session: AsyncSession, number: str) -> bool:
+    """Whether the caller asked for confidentiality on any of their orders, however old: one
+    EXISTS, served by the (caller_number, registered_at) index."""
+    asked = exists().where(WorkOrder.caller_number == number, WorkOrder.confidential.is_(True))
+    return bool(await session.scalar(select(asked)))
 
 
 async def order_of_call(session: AsyncSession, linkedid: str) -> tuple[int, str] | None:

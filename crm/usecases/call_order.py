@@ -1,4 +1,4 @@
-"""The order of a call, as the agents' desktops keep it, and the caller's history they pop.
+"""The order of a call, as the agents' desktops keep it, and the caller summary they pop.
 
 One call, one order: saving the call's form again (a correction, a double click, a retry after
 a lost reply) amends the order already registered with the call's Linkedid, which changes
@@ -14,14 +14,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.domain.calendar import WorkCalendar
+from crm.domain.caller import MAX_CALLER_NAME, NO_NUMBER, CallerSummary
 from crm.domain.deadlines import PROVISIONAL_NOTE
 from crm.domain.lifecycle import Actor
-from crm.intake import MAX_CALLER_NAME, OrderIn, new_order, order_form
+from crm.intake import OrderIn, new_order, order_form
 from crm.repo import orders
 from crm.usecases.amend import AMENDABLE, amend_order
 from crm.usecases.register import register_order
 
-HISTORY_LIMIT = 10
+HISTORY_LIMIT = 10  # the caller's newest orders a pop lists
+OPEN_ORDERS_LIMIT = 20  # and of their open orders, however old
 
 
 @dataclass(frozen=True)
@@ -84,22 +86,31 @@ async def save_call_order(
     }
 
 
-async def caller_history(
-    session: AsyncSession, number: str, limit: int = HISTORY_LIMIT
-) -> list[dict[str, Any]]:
-    """The caller's newest orders, as the screen pop lists them."""
-    return [
-        {
-            "id": item.id,
-            "number": item.number,
-            "registered_at": item.registered_at.isoformat(),
-            "order_type": item.order_type.value,
-            "status": item.status.value,
-            "excerpt": item.excerpt,
-            "confidential": item.confidential,
-        }
-        for item in await orders.caller_history(session, number, limit)
-    ]
+async def caller_summary(session: AsyncSession, number: str) -> CallerSummary:
+    """What the screen pop shows of a caller: their newest orders, their open ones (however
+    old), and whether they asked for confidentiality on any earlier order (however old)."""
+    if not number:
+        return NO_NUMBER
+    history = await orders.caller_history(session, number, HISTORY_LIMIT)
+    open_orders = await orders.open_orders_of_caller(session, number, OPEN_ORDERS_LIMIT)
+    return CallerSummary(
+        history=tuple(map(_history_entry, history)),
+        open_orders=tuple(map(_history_entry, open_orders)),
+        confidential=await orders.caller_asked_confidentiality(session, number),
+    )
+
+
+def _history_entry(item: orders.HistoryItem) -> dict[str, Any]:
+    """An earlier order as the screen pop lists it."""
+    return {
+        "id": item.id,
+        "number": item.number,
+        "registered_at": item.registered_at.isoformat(),
+        "order_type": item.order_type.value,
+        "status": item.status.value,
+        "excerpt": item.excerpt,
+        "confidential": item.confidential,
+    }
 
 
 def _due(day: date | None, provisional: bool) -> dict[str, str | None]:

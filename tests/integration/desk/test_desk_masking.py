@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.bus import Bus, BusMessage
+from crm.domain.caller import CallerSummary
 from telephony.events import AgentRinging
 from telephony.tracker import Call, CallChanged, CallState, CallTracker
 
@@ -40,11 +41,13 @@ async def pop_for(redis: Redis, history: Any) -> dict[str, Any]:
 
 
 async def test_known_history_decides(redis: Redis) -> None:
-    async def plain(number: str) -> list[dict[str, Any]]:
-        return [{"number": "A1", "status": "closed", "confidential": False}]
+    async def plain(number: str) -> CallerSummary:
+        return CallerSummary(({"number": "A1", "status": "closed", "confidential": False},), (),
+                             confidential=False)  # fmt: skip
 
-    async def private(number: str) -> list[dict[str, Any]]:
-        return [{"number": "A2", "status": "closed", "confidential": True}]
+    async def private(number: str) -> CallerSummary:
+        return CallerSummary(({"number": "A2", "status": "closed", "confidential": True},), (),
+                             confidential=True)  # fmt: skip
 
     shown = await pop_for(redis, plain)
     assert shown["caller"] == {"number": "13800001111", "name": "李雷", "masked": False}
@@ -53,11 +56,11 @@ async def test_known_history_decides(redis: Redis) -> None:
 
 
 async def test_late_or_failed_history_masks(redis: Redis) -> None:
-    async def late(number: str) -> list[dict[str, Any]]:
+    async def late(number: str) -> CallerSummary:
         await asyncio.sleep(5)
-        return []
+        return CallerSummary((), (), confidential=False)
 
-    async def failing(number: str) -> list[dict[str, Any]]:
+    async def failing(number: str) -> CallerSummary:
         raise ConnectionError("database away")
 
     for loader in (late, failing):

@@ -3,13 +3,12 @@ so a supervisor's snapshot lists each queue before its first call or the re-sync
 
 from __future__ import annotations
 
-from typing import Any
-
 from redis.asyncio import Redis
 
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.store import QUEUE_STATS_KEY, read_queue_stats
+from crm.domain.caller import NO_NUMBER, CallerSummary
 from telephony.tracker import CallTracker
 
 
@@ -18,8 +17,8 @@ class NoAmi:
         return {"Response": "Success"}
 
 
-async def no_history(number: str) -> list[dict[str, Any]]:
-    return []
+async def no_history(number: str) -> CallerSummary:
+    return NO_NUMBER
 
 
 async def test_every_configured_queue_has_figures_from_the_start(redis: Redis) -> None:

@@ -8,13 +8,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from redis.asyncio import Redis
 
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.protocol import PresenceState
+from crm.domain.caller import NO_NUMBER, CallerSummary
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
@@ -38,8 +38,8 @@ class RecordingAmi:
         return {"Response": "Success"}
 
 
-async def _no_history(number: str) -> list[dict[str, Any]]:
-    return []
+async def _no_history(number: str) -> CallerSummary:
+    return NO_NUMBER
 
 
 def _desk(

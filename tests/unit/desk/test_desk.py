@@ -34,6 +34,7 @@ from agent_gateway.desk.rules import (
     wrap_ups_from_records,
 )
 from agent_gateway.edge.protocol import WRAP_UP_REASON, PresenceState
+from crm.domain.caller import NO_NUMBER, CallerSummary
 from crm.domain.masking import mask_number
 from telephony.events import (
     AgentAnswered,
@@ -77,14 +78,15 @@ def test_mask_number(number: str, masked: str) -> None:
 
 
 def test_screen_pop_lists_history_and_masks_confidential_callers() -> None:
-    history = [{"number": "A", "status": "dispatched"}, {"number": "B", "status": "closed"}]
-    pop = screen_pop(CALL, "1002", 103.5, history, confidential=True)
+    history = ({"number": "A", "status": "dispatched"}, {"number": "B", "status": "closed"})
+    summary = CallerSummary(history=history, open_orders=history[:1], confidential=True)
+    pop = screen_pop(CALL, "1002", 103.5, summary)
     assert pop.caller.number == "138****1234" and pop.caller.masked
     assert pop.wait_s == 2.5 and pop.ami_ts == 103.5
     assert [h["number"] for h in pop.open_orders] == ["A"] and len(pop.history) == 2
     assert pop.draft_order["order_type"] == "complaint"
     assert len(pop.draft_order["caller_name"]) == 100  # the CRM's limit
-    assert screen_pop(CALL, "1002", 103.5, [], confidential=False).caller.number == "13800001234"
+    assert screen_pop(CALL, "1002", 103.5, NO_NUMBER).caller.number == "13800001234"
 
 
 def test_call_update_and_record_mask_the_same_way() -> None:
