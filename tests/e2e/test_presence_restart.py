@@ -97,10 +97,18 @@ async def _until_persisted(astdb: Path, *parts: str) -> None:
     """Until Asterisk's astdb holds, committed, the hotline queue's members with `parts`."""
 
     def committed() -> str:
-        with contextlib.closing(sqlite3.connect(f"file:{astdb}?mode=ro", uri=True)) as db:
-            row = db.execute(
-                "SELECT value FROM astdb WHERE key = '/Queue/PersistentMembers/hotline'"
-            ).fetchone()
+        # Without locks: Asterisk's astdb sets no busy timeout, so a COMMIT that meets our
+        # reader's shared lock fails and Asterisk rolls its writes back (lost until the next
+        # change: this test once waited 10 s for a row that was never to come). Read so, a
+        # page may be caught mid-commit: that read is retried.
+        uri = f"file:{astdb}?mode=ro&nolock=1"
+        try:
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+                row = db.execute(
+                    "SELECT value FROM astdb WHERE key = '/Queue/PersistentMembers/hotline'"
+                ).fetchone()
+        except sqlite3.DatabaseError:
+            return ""
         return str(row[0]) if row else ""
 
     value = ""
