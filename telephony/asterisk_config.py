@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from config.settings import Settings, Trunk
+from config.settings import Settings
 from telephony.asterisk_tables import (
     AMI_EVENTS,
     AMI_READ_CLASSES,
@@ -23,18 +23,14 @@ from telephony.asterisk_tables import (
     SYSTEM_DATA_DIR,
     stasis_pool_size,
 )
+from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
     CHANNEL_VARIABLE_PREFIX,
     CONTEXT_AGENTS,
-    CONTEXT_EMERGENCY,
     CONTEXT_INBOUND,
-    CONTEXT_POSITION,
     CONTEXT_TRUNK_IN,
-    VAR_QUEUE,
-    VAR_RECORDING,
-    interface_of,
 )
-from telephony.position_words import LAST_SAID_POSITION, position_words
+from telephony.extensions_config import extensions_conf
 
 
 @dataclass(frozen=True)
@@ -104,12 +100,12 @@ def render(settings: Settings, layout: Layout) -> dict[str, str]:
         "rtp.conf": _rtp_conf(settings),
         "queues.conf": _queues_conf(settings),
         "queuerules.conf": _queuerules_conf(settings),
-        "extensions.conf": _extensions_conf(settings, layout),
+        "extensions.conf": extensions_conf(settings, layout),
         "features.conf": _features_conf(),
         "musiconhold.conf": _musiconhold_conf(layout),
         "confbridge.conf": _confbridge_conf(),
-        "indications.conf": _section("general", "country = cn")
-        + _section(
+        "indications.conf": section("general", "country = cn")
+        + section(
             "cn",
             "description = China",
             "ringcadence = 1000,4000",
@@ -122,7 +118,7 @@ def render(settings: Settings, layout: Layout) -> dict[str, str]:
             "record = 950/400,0/10000",
             "info = 450/100,0/100,450/100,0/100,450/100,0/100,450/400,0/400",
         ),
-        "pjproject.conf": _section("startup", "log_level = 1"),
+        "pjproject.conf": section("startup", "log_level = 1"),
         "ccss.conf": "",
         "udptl.conf": "",
         "acl.conf": "",
@@ -164,17 +160,13 @@ def _write_private(path: Path, text: str) -> Path:
 
 
 def _stasis_conf() -> str:
-    return _section("threadpool", f"max_size = {stasis_pool_size()}") + _section(
+    return section("threadpool", f"max_size = {stasis_pool_size()}") + section(
         "declined_message_types", *(f"decline = {t}" for t in DECLINED_STASIS_TYPES)
     )
 
 
-def _section(name: str, *lines: str) -> str:
-    return "\n".join([f"[{name}]", *lines]) + "\n\n"
-
-
 def _asterisk_conf(layout: Layout) -> str:
-    return _section(
+    return section(
         "directories",
         f"astetcdir => {layout.etc}",
         f"astmoddir => {MODULES_DIR}",
@@ -187,7 +179,7 @@ def _asterisk_conf(layout: Layout) -> str:
         f"astrundir => {layout.run}",
         f"astlogdir => {layout.log}",
         "astsbindir => /usr/sbin",
-    ) + _section(
+    ) + section(
         "options",
         "verbose = 0",
         "debug = 0",
@@ -201,11 +193,11 @@ def _asterisk_conf(layout: Layout) -> str:
 
 
 def _modules_conf() -> str:
-    return _section("modules", "autoload = no", *(f"load = {m}.so" for m in MODULES))
+    return section("modules", "autoload = no", *(f"load = {m}.so" for m in MODULES))
 
 
 def _logger_conf() -> str:
-    return _section("general", "dateformat = %F %T.%3q") + _section(
+    return section("general", "dateformat = %F %T.%3q") + section(
         "logfiles", "messages => notice,warning,error", "console => warning,error"
     )
 
@@ -221,7 +213,7 @@ def _secret(value: SecretStr, key: str) -> str:
 def _manager_conf(settings: Settings) -> str:
     ami = settings.ami
     events = "|".join(AMI_EVENTS)
-    return _section(
+    return section(
         "general",
         "enabled = yes",
         "webenabled = no",
@@ -231,7 +223,7 @@ def _manager_conf(settings: Settings) -> str:
         "timestampevents = yes",
         "authtimeout = 5",
         "authlimit = 10",
-    ) + _section(
+    ) + section(
         ami.username,
         f"secret = {_secret(ami.secret, 'ami.secret')}",
         "deny = 0.0.0.0/0.0.0.0",
@@ -246,7 +238,7 @@ def _manager_conf(settings: Settings) -> str:
 
 def _pjsip_conf(settings: Settings) -> str:
     codecs = ("disallow = all", "allow = ulaw,alaw")
-    out = _section(
+    out = section(
         "transport-udp",
         "type = transport",
         "protocol = udp",
@@ -254,8 +246,8 @@ def _pjsip_conf(settings: Settings) -> str:
     )
     # Requests are matched to an endpoint by source address first, then by the From user
     # (agents only); nothing else gets an endpoint, and there is no anonymous one.
-    out += _section("global", "type = global", "endpoint_identifier_order = ip,username")
-    out += _section(
+    out += section("global", "type = global", "endpoint_identifier_order = ip,username")
+    out += section(
         "carrier",
         "type = endpoint",
         f"context = {CONTEXT_INBOUND}",
@@ -265,14 +257,14 @@ def _pjsip_conf(settings: Settings) -> str:
         "rtp_symmetric = yes",
         "dtmf_mode = rfc4733",
     )
-    out += _section(
+    out += section(
         "carrier-identify",
         "type = identify",
         "endpoint = carrier",
         f"match = {settings.carrier.match}",
     )
     for agent in settings.agents:
-        out += _section(
+        out += section(
             agent.extension,
             "type = endpoint",
             f"context = {CONTEXT_AGENTS}",
@@ -286,20 +278,20 @@ def _pjsip_conf(settings: Settings) -> str:
             # Every request from the phone is challenged (Asterisk calling it is not).
             f"auth = {agent.extension}-auth",
         )
-        out += _section(
+        out += section(
             f"{agent.extension}-auth",
             "type = auth",
             "auth_type = userpass",
             f"username = {agent.extension}",
             f"password = {_secret(agent.sip_password, f'agents.{agent.extension}.sip_password')}",
         )
-        out += _section(
+        out += section(
             agent.extension, "type = aor", f"contact = {agent.contact}", "max_contacts = 1"
         )
     for trunk in settings.trunks.values():
-        for role, hostport in _trunk_legs(trunk):
-            name = _trunk_endpoint(trunk, role)
-            out += _section(
+        for role, hostport in trunk_legs(trunk):
+            name = trunk_endpoint(trunk, role)
+            out += section(
                 name,
                 "type = endpoint",
                 f"context = {CONTEXT_TRUNK_IN}",
@@ -309,37 +301,26 @@ def _pjsip_conf(settings: Settings) -> str:
                 "rtp_symmetric = yes",
                 f"aors = {name}",
             )
-            out += _section(name, "type = aor", f"contact = sip:{trunk.number}@{hostport}")
+            out += section(name, "type = aor", f"contact = sip:{trunk.number}@{hostport}")
     return out
 
 
-def _trunk_legs(trunk: Trunk) -> list[tuple[str, str]]:
-    legs = [("primary", trunk.primary)]
-    if trunk.backup:
-        legs.append(("backup", trunk.backup))
-    return legs
-
-
-def _trunk_endpoint(trunk: Trunk, role: str) -> str:
-    return f"trunk-{trunk.number}-{role}"
-
-
 def _rtp_conf(settings: Settings) -> str:
-    return _section(
+    return section(
         "general", f"rtpstart = {settings.sip.rtp_start}", f"rtpend = {settings.sip.rtp_end}"
     )
 
 
 def _queues_conf(settings: Settings) -> str:
     """Queues without static members: agents log in and out (QueueAdd/QueueRemove)."""
-    out = _section(
+    out = section(
         "general",
         "persistentmembers = yes",
         "shared_lastcall = yes",
         "log_membername_as_agent = yes",
     )
     for queue in settings.queues:
-        out += _section(
+        out += section(
             queue.name,
             f"strategy = {queue.strategy}",
             "autofill = yes",  # ring free agents for every waiting caller, not the head only
@@ -380,98 +361,23 @@ def _queuerules_conf(settings: Settings) -> str:
         lines = ["penaltychange => 0,0"]
         if queue.overflow_skill:
             lines.append(f"penaltychange => {queue.overflow_after_s},1")
-        out += _section(_rule_name(queue.name), *lines)
+        out += section(_rule_name(queue.name), *lines)
     return out
 
 
-def _extensions_conf(settings: Settings, layout: Layout) -> str:
-    agi = f"agi://{settings.agi.host}:{settings.agi.port}/ivr"
-    inbound = _section(
-        "general", "static = yes", "writeprotect = yes", "clearglobalvars = yes"
-    ) + _section(
-        CONTEXT_INBOUND,
-        f"exten => {settings.centre.inbound_number},1,NoOp(hotline inbound call)",
-        " same => n,Answer()",
-        # The operator queue unless the IVR says otherwise (also if the IVR is down).
-        f" same => n,Set({VAR_QUEUE}={settings.ivr.operator_queue})",
-        f" same => n,AGI({agi})",
-        f" same => n,Set({VAR_RECORDING}=${{STRFTIME(${{EPOCH}},,%Y%m%d)}}/${{UNIQUEID}}.wav)",
-        f" same => n,MixMonitor({layout.monitor}/${{{VAR_RECORDING}}},b)",
-        " same => n,Set(QUEUE_MAX_PENALTY=0)",
-        # t: the agent may transfer; the last argument bounds the caller's wait.
-        f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",
-        " same => n,Hangup()",
-        "exten => _X.,1,Hangup(1)",
-        "exten => i,1,Hangup(1)",
-    )
-    agents = _section(
-        CONTEXT_AGENTS,
-        *(
-            f"exten => {a.extension},1,Dial({interface_of(a.extension)},30,t)"
-            for a in settings.agents
-        ),
-        *(
-            f"exten => {t.number},1,Goto({CONTEXT_EMERGENCY},{t.number},1)"
-            for t in settings.trunks.values()
-        ),
-    )
-    emergency_lines = []
-    for trunk in settings.trunks.values():
-        emergency_lines.append(f"exten => {trunk.number},1,NoOp(emergency {trunk.number})")
-        for role, _hostport in _trunk_legs(trunk):
-            leg = interface_of(_trunk_endpoint(trunk, role))
-            emergency_lines += [
-                f" same => n,Dial({leg},{trunk.dial_timeout_s})",
-                ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
-            ]
-        emergency_lines += [
-            " same => n,UserEvent(HotlineTrunkFailed,Number: " + trunk.number + ")",
-            " same => n,Congestion(5)",
-            " same => n(done),Hangup()",
-        ]
-    emergency = _section(CONTEXT_EMERGENCY, *emergency_lines)
-    trunk_in = _section(CONTEXT_TRUNK_IN, "exten => _X.,1,Hangup(1)")
-    return inbound + agents + emergency + trunk_in + _position_context(layout)
-
-
-def _position_context(layout: Layout) -> str:
-    """The announcer's half of a position whisper (extension = position): the Mandarin
-    sentence of `position_words`, one extension per position said exactly, 很多位 beyond.
-    The short wait lets ChanSpy attach to the caller before the first word."""
-    prompts = "${POSITION_PROMPTS}"
-
-    def say(words: tuple[str, ...]) -> str:
-        return "Gosub(say,1(" + "&".join(f"{prompts}/{w}" for w in words) + "))"
-
-    return _section("globals", f"POSITION_PROMPTS={layout.prompts}") + _section(
-        CONTEXT_POSITION,
-        *(f"exten => {p},1,{say(position_words(p))}" for p in range(1, LAST_SAID_POSITION + 1)),
-        # Four digits or more (LAST_SAID_POSITION is 999): no overlap with the ones above.
-        f"exten => _[1-9]XXX!,1,{say(position_words(LAST_SAID_POSITION + 1))}",
-        "exten => say,1,Answer()",
-        " same => n,Wait(0.3)",
-        " same => n,Playback(${ARG1})",
-        " same => n,Hangup()",
-    )
-
-
-def _max_wait(settings: Settings) -> int:
-    return max((q.max_wait_s for q in settings.queues), default=3600)
-
-
 def _features_conf() -> str:
-    return _section(
+    return section(
         "general", "transferdigittimeout = 3", "atxfernoanswertimeout = 20", "atxferabort = *3"
-    ) + _section("featuremap", "blindxfer = #1", "atxfer = *2")
+    ) + section("featuremap", "blindxfer = #1", "atxfer = *2")
 
 
 def _musiconhold_conf(layout: Layout) -> str:
-    return _section("default", "mode = files", f"directory = {layout.moh}", "sort = alpha")
+    return section("default", "mode = files", f"directory = {layout.moh}", "sort = alpha")
 
 
 def _confbridge_conf() -> str:
     return (
-        _section("general")
-        + _section("default_bridge", "type = bridge")
-        + _section("default_user", "type = user", "quiet = yes")
+        section("general")
+        + section("default_bridge", "type = bridge")
+        + section("default_user", "type = user", "quiet = yes")
     )

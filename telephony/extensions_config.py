@@ -1,0 +1,98 @@
+"""extensions.conf: the dialplan (inbound calls through the IVR into the queues, agents'
+phones and transfers, 110/119/120 with their backup trunk, queue-position whispers)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from config.settings import Settings
+from telephony.config_sections import section, trunk_endpoint, trunk_legs
+from telephony.dialplan import (
+    CONTEXT_AGENTS,
+    CONTEXT_EMERGENCY,
+    CONTEXT_INBOUND,
+    CONTEXT_POSITION,
+    CONTEXT_TRUNK_IN,
+    VAR_QUEUE,
+    VAR_RECORDING,
+    interface_of,
+)
+from telephony.position_words import LAST_SAID_POSITION, position_words
+
+if TYPE_CHECKING:
+    from telephony.asterisk_config import Layout
+
+
+def extensions_conf(settings: Settings, layout: Layout) -> str:
+    agi = f"agi://{settings.agi.host}:{settings.agi.port}/ivr"
+    inbound = section(
+        "general", "static = yes", "writeprotect = yes", "clearglobalvars = yes"
+    ) + section(
+        CONTEXT_INBOUND,
+        f"exten => {settings.centre.inbound_number},1,NoOp(hotline inbound call)",
+        " same => n,Answer()",
+        # The operator queue unless the IVR says otherwise (also if the IVR is down).
+        f" same => n,Set({VAR_QUEUE}={settings.ivr.operator_queue})",
+        f" same => n,AGI({agi})",
+        f" same => n,Set({VAR_RECORDING}=${{STRFTIME(${{EPOCH}},,%Y%m%d)}}/${{UNIQUEID}}.wav)",
+        f" same => n,MixMonitor({layout.monitor}/${{{VAR_RECORDING}}},b)",
+        " same => n,Set(QUEUE_MAX_PENALTY=0)",
+        # t: the agent may transfer; the last argument bounds the caller's wait.
+        f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",
+        " same => n,Hangup()",
+        "exten => _X.,1,Hangup(1)",
+        "exten => i,1,Hangup(1)",
+    )
+    agents = section(
+        CONTEXT_AGENTS,
+        *(
+            f"exten => {a.extension},1,Dial({interface_of(a.extension)},30,t)"
+            for a in settings.agents
+        ),
+        *(
+            f"exten => {t.number},1,Goto({CONTEXT_EMERGENCY},{t.number},1)"
+            for t in settings.trunks.values()
+        ),
+    )
+    emergency_lines = []
+    for trunk in settings.trunks.values():
+        emergency_lines.append(f"exten => {trunk.number},1,NoOp(emergency {trunk.number})")
+        for role, _hostport in trunk_legs(trunk):
+            leg = interface_of(trunk_endpoint(trunk, role))
+            emergency_lines += [
+                f" same => n,Dial({leg},{trunk.dial_timeout_s})",
+                ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
+            ]
+        emergency_lines += [
+            " same => n,UserEvent(HotlineTrunkFailed,Number: " + trunk.number + ")",
+            " same => n,Congestion(5)",
+            " same => n(done),Hangup()",
+        ]
+    emergency = section(CONTEXT_EMERGENCY, *emergency_lines)
+    trunk_in = section(CONTEXT_TRUNK_IN, "exten => _X.,1,Hangup(1)")
+    return inbound + agents + emergency + trunk_in + _position_context(layout)
+
+
+def _position_context(layout: Layout) -> str:
+    """The announcer's half of a position whisper (extension = position): the Mandarin
+    sentence of `position_words`, one extension per position said exactly, 很多位 beyond.
+    The short wait lets ChanSpy attach to the caller before the first word."""
+    prompts = "${POSITION_PROMPTS}"
+
+    def say(words: tuple[str, ...]) -> str:
+        return "Gosub(say,1(" + "&".join(f"{prompts}/{w}" for w in words) + "))"
+
+    return section("globals", f"POSITION_PROMPTS={layout.prompts}") + section(
+        CONTEXT_POSITION,
+        *(f"exten => {p},1,{say(position_words(p))}" for p in range(1, LAST_SAID_POSITION + 1)),
+        # Four digits or more (LAST_SAID_POSITION is 999): no overlap with the ones above.
+        f"exten => _[1-9]XXX!,1,{say(position_words(LAST_SAID_POSITION + 1))}",
+        "exten => say,1,Answer()",
+        " same => n,Wait(0.3)",
+        " same => n,Playback(${ARG1})",
+        " same => n,Hangup()",
+    )
+
+
+def _max_wait(settings: Settings) -> int:
+    return max((q.max_wait_s for q in settings.queues), default=3600)
