@@ -5,9 +5,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from crm.api.context import AUTH, USERS_CHANGED, Ctx
-from crm.api.endpoint import Endpoint, json
-from crm.api.schemas import (
+from crm.api.admin_schemas import (
     CalendarDayOut,
     CalendarList,
     CalendarPut,
@@ -26,6 +24,8 @@ from crm.api.schemas import (
     UserOut,
     UserPatch,
 )
+from crm.api.context import AUTH, USERS_CHANGED, Ctx
+from crm.api.endpoint import Endpoint, json
 from crm.db.models import ResponsibilityRuleRow
 from crm.domain.enums import Role
 from crm.errors import Conflict, InvalidInput, NotFound
