@@ -163,6 +163,20 @@ class Database(_Frozen):
     supervision_interval_s: Annotated[float, Field(ge=10, le=86400)] = 900.0
 
 
+class Recordings(_Frozen):
+    """Every answered call is recorded (MixMonitor) under `dir`, checked and attached."""
+
+    enabled: bool = True  # off only to measure what recording costs (bench/recording.py)
+    dir: Path | None = None  # empty: state_dir/recordings
+    check_interval_s: Annotated[float, Field(ge=0.1, le=3600)] = 2.0  # pending files looked at
+    compress: bool = True  # finished recordings converted to Ogg Vorbis (sox), verified
+    compress_quality: Annotated[int, Field(ge=-1, le=10)] = 0
+    compress_after_s: Annotated[float, Field(ge=0, le=86400 * 30)] = 60.0
+    retention_days: Annotated[int, Field(ge=1, le=36500)] = 1095  # closed orders' recordings
+    reconcile_interval_s: Annotated[float, Field(ge=10, le=86400)] = 3600.0
+    min_free_mb: Annotated[int, Field(ge=0, le=10**7)] = 500  # below this: a disk alarm
+
+
 class Carrier(_Frozen):
     match: str = "127.0.0.2"
 
@@ -243,6 +257,7 @@ class Settings(_Frozen):
     gateway: Gateway = Gateway()
     redis: Redis = Redis()
     database: Database = Database()
+    recordings: Recordings = Recordings()
     carrier: Carrier = Carrier()
     agents: tuple[Agent, ...] = ()
     queues: tuple[Queue, ...] = ()
@@ -277,6 +292,14 @@ class Settings(_Frozen):
     @property
     def state_dir(self) -> Path:
         return self.paths.state_dir.resolve()
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where MixMonitor writes and the recordings are kept (absolute)."""
+        configured = self.recordings.dir
+        if configured is None:
+            return self.state_dir / "recordings"
+        return configured.resolve()
 
     @property
     def database_url(self) -> str:

@@ -38,6 +38,7 @@ class Layout:
     """Where one private Asterisk instance keeps its files."""
 
     base: Path
+    recordings: Path | None = None  # where MixMonitor writes; None: the spool's monitor/
 
     @property
     def etc(self) -> Path:
@@ -61,7 +62,7 @@ class Layout:
 
     @property
     def monitor(self) -> Path:
-        return self.spool / "monitor"
+        return self.recordings if self.recordings is not None else self.spool / "monitor"
 
     @property
     def sounds(self) -> Path:
@@ -86,7 +87,7 @@ class Layout:
 
 
 def layout_for(settings: Settings) -> Layout:
-    return Layout(settings.state_dir / "asterisk")
+    return Layout(settings.state_dir / "asterisk", settings.recordings_dir)
 
 
 def render(settings: Settings, layout: Layout) -> dict[str, str]:

@@ -7,6 +7,7 @@ connection in ``config.attributes["connection"]``.
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from crm.db import call_models  # noqa: F401  (registers the call log's tables)
 from crm.db.models import Base
 
 

@@ -14,6 +14,7 @@ TABLES = {
     "units", "users", "work_orders", "order_units", "order_calls", "audit_entries",
     "supervision_notices", "responsibility_rules", "calendar_days", "order_sequences",
     "user_changes", "admin_changes", "published_years",
+    "call_records", "call_events", "recordings", "recording_access",
 }  # fmt: skip
 
 

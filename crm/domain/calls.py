@@ -1,0 +1,63 @@
+"""What the centre keeps of every call: how it ended, the desk's disposition, its recordings.
+
+Pure names and labels shared by the call log, the desk, the recordings and the API. An
+answered call ends with a work order or one of these dispositions (no answered call without
+an outcome); a recording moves through `RecordingStatus` as it is checked, compressed, later
+verified again and finally removed by retention.
+"""
+
+from enum import StrEnum
+
+
+class CallOutcome(StrEnum):
+    IN_PROGRESS = "in_progress"  # still up (or not yet known to have ended)
+    ANSWERED = "answered"  # an agent talked with the caller (transfers between agents too)
+    ABANDONED = "abandoned"  # the caller gave up waiting in a queue
+    IVR_HANGUP = "ivr_hangup"  # the caller hung up in the IVR, before any queue
+    EMERGENCY = "emergency"  # transferred to 110/119/120
+    FAILED = "failed"  # lost: Asterisk went away, or the call could not be carried
+
+
+class Disposition(StrEnum):
+    """Why an answered call needs no work order, chosen by the agent at wrap-up."""
+
+    ANSWERED_AT_ONCE = "answered_at_once"
+    WRONG_NUMBER = "wrong_number"
+    SILENT = "silent"
+    NUISANCE = "nuisance"
+    TEST = "test"
+    DROPPED = "dropped"
+
+
+DISPOSITION_LABELS = {
+    Disposition.ANSWERED_AT_ONCE: "当场解答(知识库)",
+    Disposition.WRONG_NUMBER: "打错电话",
+    Disposition.SILENT: "无声电话",
+    Disposition.NUISANCE: "骚扰电话",
+    Disposition.TEST: "测试电话",
+    Disposition.DROPPED: "通话中断",
+}
+
+
+class RecordingStatus(StrEnum):
+    PENDING = "pending"  # the call was answered; its file is not checked yet
+    ATTACHED = "attached"  # checked (size, duration, SHA-256) and attached to call and order
+    MISSING = "missing"  # no file where the call's recording should be
+    TRUNCATED = "truncated"  # a file that does not parse as a whole recording
+    ALTERED = "altered"  # a later check found another checksum than the one stored
+    REMOVED = "removed"  # removed by retention, logged
+
+
+class CallEventKind(StrEnum):
+    """What happens on a call, in the order it happened (the call's `call_events`)."""
+
+    QUEUED = "queued"
+    RINGING = "ringing"
+    ANSWERED = "answered"  # an agent took the call (again after a transfer)
+    HELD = "held"
+    RESUMED = "resumed"
+    TRANSFERRED = "transferred"  # detail: target, blind/warm
+    RECORDING_PAUSED = "recording_paused"
+    RECORDING_RESUMED = "recording_resumed"
+    DISPOSED = "disposed"
+    ENDED = "ended"
