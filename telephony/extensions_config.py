@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from telephony.asterisk_config import Layout
 
 
+def _recording(settings: Settings, layout: Layout) -> tuple[str, ...]:
+    """MixMonitor on the caller's channel (b: while bridged, so the whole conversation and
+    no IVR), its name in the call's variable; nothing at all when recording is off (no file
+    is then expected for the call)."""
+    if not settings.recordings.enabled:
+        return ()
+    return (
+        f" same => n,Set({VAR_RECORDING}=${{STRFTIME(${{EPOCH}},,%Y%m%d)}}/${{UNIQUEID}}.wav)",
+        f" same => n,MixMonitor({layout.monitor}/${{{VAR_RECORDING}}},b)",
+    )
+
+
 def extensions_conf(settings: Settings, layout: Layout) -> str:
     agi = f"agi://{settings.agi.host}:{settings.agi.port}/ivr"
     inbound = section(
@@ -34,8 +46,7 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         # The operator queue unless the IVR says otherwise (also if the IVR is down).
         f" same => n,Set({VAR_QUEUE}={settings.ivr.operator_queue})",
         f" same => n,AGI({agi})",
-        f" same => n,Set({VAR_RECORDING}=${{STRFTIME(${{EPOCH}},,%Y%m%d)}}/${{UNIQUEID}}.wav)",
-        f" same => n,MixMonitor({layout.monitor}/${{{VAR_RECORDING}}},b)",
+        *_recording(settings, layout),
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
         # t: the agent may transfer; the last argument bounds the caller's wait.
         f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",

@@ -1,7 +1,7 @@
 """Real SIP peers for the demo, the end-to-end tests and the benchmarks: SIPp callers and phones.
 
 Scenarios are XML templates in `scenarios/`; what SIPp cannot take as a keyword (pause
-lengths, the DTMF pcap) is filled in here.
+lengths, the DTMF pcap, an audio pcap to speak) is filled in here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ SCENARIOS = Path(__file__).with_name("scenarios")
 DTMF_PCAPS = Path("/usr/share/sip-tester")
 _DTMF_NAMES = {**{str(d): str(d) for d in range(10)}, "*": "star", "#": "pound"}
 
+# SIPp stops a pcap still playing when the next one starts: the DTMF pcaps last 0.2 s.
+DTMF_PLAY_MS = 500
+
 _file_tags = itertools.count(1)
+
+
+def _play(pcap: Path) -> str:
+    if any(ch in str(pcap) for ch in '"<>&'):
+        raise ValueError(f"cannot name {pcap} in a scenario")
+    return f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,9 @@ class CallerPlan:
     dtmf: str | None = "1"
     dtmf_after_ms: int = 1500
     hangup_after_ms: int = 8000
+    # RTP the caller sends once its choice is made (SIPp plays a pcap for its own length:
+    # make it last the whole call), e.g. a tone from tests/support/audio.py.
+    audio: Path | None = None
 
 
 def render_caller(plan: CallerPlan) -> str:
@@ -39,17 +51,23 @@ def render_caller(plan: CallerPlan) -> str:
     dtmf = ""
     if plan.dtmf is not None:
         pcap = DTMF_PCAPS / f"dtmf_2833_{_DTMF_NAMES[plan.dtmf]}.pcap"
-        dtmf = (
-            f'  <pause milliseconds="{plan.dtmf_after_ms}"/>\n'
-            f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
-        )
+        dtmf = f'  <pause milliseconds="{plan.dtmf_after_ms}"/>\n{_play(pcap)}'
+    if plan.audio is not None:
+        wait = f'  <pause milliseconds="{DTMF_PLAY_MS}"/>\n' if plan.dtmf is not None else ""
+        dtmf += f"\n{wait}{_play(plan.audio)}"
     template = string.Template((SCENARIOS / "caller.xml").read_text(encoding="utf-8"))
     return template.substitute(dtmf=dtmf, hangup_after_ms=plan.hangup_after_ms)
 
 
-def render_agent(ring_ms: int) -> str:
+def render_agent(ring_ms: int, audio: Path | None = None) -> str:
+    """The phone's scenario; with `audio`, it plays that pcap from the moment it answers."""
     template = string.Template((SCENARIOS / "agent.xml").read_text(encoding="utf-8"))
-    return template.substitute(ring_ms=ring_ms)
+    # SIPp allows no action right after an optional receive: a phone that speaks waits for
+    # the ACK (Asterisk always sends it) and plays from then on.
+    ack = '  <recv request="ACK" optional="true" rtd="true" crlf="true"/>'
+    if audio is not None:
+        ack = f'  <recv request="ACK" rtd="true" crlf="true"/>\n{_play(audio)}'
+    return template.substitute(ring_ms=ring_ms, acked=ack)
 
 
 class _SippProcess:
@@ -80,12 +98,15 @@ class _SippProcess:
 
 
 class AgentPhone(_SippProcess):
-    """An agent's desk phone (SIPp UAS) on host:port that rings `ring_ms` before answering."""
+    """An agent's desk phone (SIPp UAS) on host:port that rings `ring_ms` before answering
+    (and with `audio`, plays that pcap into every call it answers)."""
 
-    def __init__(self, workdir: Path, host: str, port: int, ring_ms: int = 1000) -> None:
+    def __init__(
+        self, workdir: Path, host: str, port: int, ring_ms: int = 1000, audio: Path | None = None
+    ) -> None:
         scenario = workdir / f"agent-{port}.xml"
         workdir.mkdir(parents=True, exist_ok=True)
-        scenario.write_text(render_agent(ring_ms), encoding="utf-8")
+        scenario.write_text(render_agent(ring_ms, audio), encoding="utf-8")
         super().__init__(
             workdir,
             [

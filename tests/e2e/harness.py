@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,9 +171,11 @@ async def running_centre(
     trunks: dict[str, Any] | None = None,
     announce_position: bool = True,
     commands: bool = True,
+    phone_audio: Mapping[str, Path] | None = None,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
-    (`commands=False`: without the command executor, for tests that run their own)."""
+    (`commands=False`: without the command executor, for tests that run their own;
+    `phone_audio`: extension -> the pcap its phone plays into every call it answers)."""
     settings = e2e_settings(state_dir, overflow_after_s, trunks, announce_position)
     log = CallLog()
     workdir = state_dir / "sipp"
@@ -182,7 +184,8 @@ async def running_centre(
         await hotline.staff_queues()
         for agent in settings.agents:
             host, port = agent.contact.split("@", 1)[1].split(":")
-            await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring_ms))
+            audio = (phone_audio or {}).get(agent.extension)
+            await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring_ms, audio))
         yield Centre(hotline, log, workdir)
 
 

@@ -118,6 +118,17 @@ def test_dialplan_ivr_recording_queue_and_trunk_failover(files: dict[str, str]) 
     assert "${CALLERID(name)}" not in text  # caller data never lands in dialplan arguments
 
 
+def test_recording_off_renders_no_mixmonitor(settings: Settings) -> None:
+    """Recording is on by default (the test above); off, the inbound call runs no MixMonitor
+    and names no recording, and still reaches its queue."""
+    off = settings.model_copy(
+        update={"recordings": settings.recordings.model_copy(update={"enabled": False})}
+    )
+    text = render(off, LAYOUT)["extensions.conf"]
+    assert "MixMonitor" not in text and "HOTLINE_RECORDING" not in text
+    assert text.index("AGI(agi://127.0.0.1:4573/ivr)") < text.index("Queue(${HOTLINE_QUEUE}")
+
+
 def test_write_config_creates_directories(tmp_path: Path, settings: Settings) -> None:
     layout = Layout(tmp_path / "asterisk")
     written = write_config(settings, layout)

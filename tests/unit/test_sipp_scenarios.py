@@ -1,0 +1,65 @@
+"""The SIPp scenarios the demo, tests and benches render: with and without audio to speak."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from hotline_cli.demo.sipp import CallerPlan, render_agent, render_caller
+
+TONE = Path("/srv/tones/caller.pcap")
+
+
+def steps(scenario: str) -> list[str]:
+    """The scenario's elements in order, as 'tag' or 'tag:detail'."""
+    out = []
+    for element in ET.fromstring(scenario):
+        if element.tag == "nop":
+            exec_ = element.find("action/exec")
+            assert exec_ is not None
+            out.append(f"play:{Path(exec_.get('play_pcap_audio', '')).name}")
+        elif element.tag == "recv":
+            optional = "?" if element.get("optional") == "true" else ""
+            out.append(f"recv:{element.get('request') or element.get('response')}{optional}")
+        else:
+            out.append(element.tag)
+    return out
+
+
+def test_silent_agent_phone_is_unchanged() -> None:
+    s = steps(render_agent(800))
+    assert not any(step.startswith("play:") for step in s)
+    assert s[s.index("recv:ACK?") + 1] == "recv:BYE"
+
+
+def test_speaking_agent_phone_plays_from_the_ack() -> None:
+    s = steps(render_agent(800, Path("/srv/tones/1001.pcap")))
+    assert s[s.index("recv:ACK") :][:3] == ["recv:ACK", "play:1001.pcap", "recv:BYE"]
+    assert "recv:ACK?" not in s  # SIPp allows no action after an optional receive
+
+
+def test_caller_speaks_after_its_choice_not_over_it() -> None:
+    s = steps(render_caller(CallerPlan(dtmf="1", audio=TONE)))
+    after_ack = s[s.index("send", s.index("recv:200")) + 1 :]
+    # Starting a pcap stops the one playing: the tone waits until the DTMF has been sent.
+    assert after_ack[:5] == ["pause", "play:dtmf_2833_1.pcap", "pause", "play:caller.pcap",
+                             "recv:BYE"]  # fmt: skip
+
+
+def test_caller_without_a_choice_speaks_at_once() -> None:
+    s = steps(render_caller(CallerPlan(dtmf=None, audio=TONE)))
+    assert s[s.index("send", s.index("recv:200")) + 1 :][:2] == ["play:caller.pcap", "recv:BYE"]
+
+
+def test_silent_caller_plays_only_its_dtmf() -> None:
+    s = steps(render_caller(CallerPlan(dtmf="2")))
+    assert [step for step in s if step.startswith("play:")] == ["play:dtmf_2833_2.pcap"]
+
+
+def test_a_pcap_name_that_would_break_the_xml_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot name"):
+        render_agent(800, Path('/tmp/a"/><exec command="rm.pcap'))
+    with pytest.raises(ValueError, match="cannot name"):
+        render_caller(CallerPlan(audio=Path("/tmp/<a>.pcap")))
