@@ -12,6 +12,7 @@ The analysis is plain Python (Goertzel per window), no numpy needed.
 from __future__ import annotations
 
 import math
+import os
 import struct
 import wave
 from array import array
@@ -191,22 +192,26 @@ def read_wav(path: Path) -> Audio:
 
 def wav_finished(path: Path) -> bool:
     """The RIFF and data chunk sizes in the header agree with the file's size: MixMonitor
-    rewrites them when it closes the file, so a file still being written does not pass."""
+    rewrites them when it closes the file, so a file still being written does not pass.
+    Reads the chunk headers only (cheap enough to poll many long files)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            riff = f.read(12)
+            if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+                return False
+            if struct.unpack("<I", riff[4:8])[0] != size - 8:
+                return False
+            offset = 12
+            while offset + 8 <= size:
+                f.seek(offset)
+                header = f.read(8)
+                chunk_size: int = struct.unpack("<I", header[4:8])[0]
+                if header[:4] == b"data":
+                    return offset + 8 + chunk_size == size
+                offset += 8 + chunk_size + (chunk_size & 1)
     except FileNotFoundError:
         return False
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return False
-    if struct.unpack("<I", data[4:8])[0] != len(data) - 8:
-        return False
-    offset = 12
-    while offset + 8 <= len(data):
-        chunk = data[offset : offset + 4]
-        size: int = struct.unpack("<I", data[offset + 4 : offset + 8])[0]
-        if chunk == b"data":
-            return offset + 8 + size == len(data)
-        offset += 8 + size + (size & 1)
     return False
 
 
