@@ -119,14 +119,20 @@ class Calls:
                 await self.changed.wait()
 
 
+def finished_now(paths: dict[str, Path]) -> list[str]:
+    return [u for u, path in paths.items() if wav_finished(path)]
+
+
 async def finished_times(paths: dict[str, Path], timeout_s: float) -> dict[str, float]:
-    """uniqueid -> wall-clock time its file was first seen finished."""
+    """uniqueid -> wall-clock time its file was first seen finished (one thread hop per
+    round over every pending file, so the round stays short with 80 files)."""
     seen: dict[str, float] = {}
     deadline = time.monotonic() + timeout_s
     while len(seen) < len(paths) and time.monotonic() < deadline:
-        for uid, path in paths.items():
-            if uid not in seen and await asyncio.to_thread(wav_finished, path):
-                seen[uid] = time.time()
+        pending = {u: p for u, p in paths.items() if u not in seen}
+        done = await asyncio.to_thread(finished_now, pending)
+        now = time.time()
+        seen.update(dict.fromkeys(done, now))
         await asyncio.sleep(POLL_S)
     return seen
 
@@ -187,11 +193,15 @@ async def one_run(calls: int, record: bool, window_s: float, rate: float) -> dic
             await asyncio.sleep(window_s)
             cpu_pct = 100 * (proc_cpu_s(pid) - cpu_before) / (time.monotonic() - wall_before)
             load_1m = os.getloadavg()[0]
-            for channel in seen.talking.values():
-                await hotline.ami.action("Hangup", Channel=channel, Cause="16")
             names = seen.recordings if record else {}
             paths = {u: settings.recordings_dir / names[u] for u in seen.talking if u in names}
-            finished = await finished_times(paths, 60)
+            # Watching before the first hang-up: no file finishes unseen while others are hung up.
+            watching = asyncio.create_task(finished_times(paths, 60))
+            await asyncio.gather(*(
+                hotline.ami.action("Hangup", Channel=channel, Cause="16")
+                for channel in seen.talking.values()
+            ))  # fmt: skip
+            finished = await watching
             await seen.wait(lambda: set(seen.talking) <= set(seen.ended_at), 30)
             result = await placing
             files = sorted(settings.recordings_dir.rglob("*.wav"))
