@@ -97,6 +97,7 @@ class DeskService:
         }
         self.members: dict[str, set[str]] = {ext: set() for ext in agents}
         self.wrap_ups: dict[str, WrapUp] = {}  # the wrap-ups we started, mirrored in Redis
+        self.recording_paused: set[str] = set()  # live calls whose agent paused the recording
         self.figures = QueueFigures()
         self._summaries: dict[str, asyncio.Task[CallerSummary]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -164,10 +165,7 @@ class DeskService:
             self.writer.submit(out)  # on its way to this process's desktops already
             await asyncio.sleep(0)  # let their connections send it before the consumer goes on
             out = Outbox()
-        update = _json(call_update(call, self.clock(), confidential))
-        for ext in sorted(audience(call, self.presences.values())):
-            out.publish(agent_topic(ext), update)
-        out.publish(SUPERVISORS, update)
+        self._publish_update(out, call, confidential)
         for ext, presence_input in presence_inputs_for_call(effect, self.presences.values()):
             await self._apply(
                 out, ext, presence_input, at=effect.cause.at if effect.cause else None
@@ -176,6 +174,19 @@ class DeskService:
             self.figures.record(call, self.clock())
         if call.queue and (call.state in FINAL or effect.previous in (None, *WAITING)):
             self._stats(out, call.queue)
+        self.writer.submit(out)
+
+    def recording_changed(self, call: Call, paused: bool) -> None:
+        """The agent paused (or resumed) the call's recording: its desktops are told."""
+        if paused:
+            self.recording_paused.add(call.linkedid)
+        else:
+            self.recording_paused.discard(call.linkedid)
+        call = self.tracker.get(call.linkedid) or call  # as it is now
+        out = Outbox()
+        confidential = self._summary(call).confidential
+        self._mirror(out, call, confidential)
+        self._publish_update(out, call, confidential)
         self.writer.submit(out)
 
     async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
@@ -187,6 +198,13 @@ class DeskService:
         self.writer.submit(out)
 
     # --- what desktops see -----------------------------------------------------------------
+
+    def _publish_update(self, out: Outbox, call: Call, confidential: bool) -> None:
+        paused = call.linkedid in self.recording_paused
+        update = _json(call_update(call, self.clock(), confidential, paused))
+        for ext in sorted(audience(call, self.presences.values())):
+            out.publish(agent_topic(ext), update)
+        out.publish(SUPERVISORS, update)
 
     def _stats(self, out: Outbox, queue: str) -> None:
         stats = self._queue_stats(queue)
@@ -239,9 +257,11 @@ class DeskService:
 
     def _mirror(self, out: Outbox, call: Call, confidential: bool) -> None:
         if call.active:
-            out.write_call(call.linkedid, call_record(call, confidential))
+            paused = call.linkedid in self.recording_paused
+            out.write_call(call.linkedid, call_record(call, confidential, paused))
             return
         out.remove_call(call.linkedid)
+        self.recording_paused.discard(call.linkedid)
         task = self._summaries.pop(call.linkedid, None)
         if task is not None and not task.done():
             task.cancel()
