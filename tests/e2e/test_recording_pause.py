@@ -22,7 +22,8 @@ from websockets.asyncio.client import connect
 from crm.db.call_models import CallEvent
 from crm.domain.calls import CallEventKind
 from crm.domain.enums import Role
-from hotline_cli.demo.sipp import DTMF_PCAPS, CallerIdentity, _injection_file, run_uac
+from hotline_cli.demo.sipp import DTMF_PCAPS, CallerIdentity, CallerPlan, _injection_file, run_uac
+from telephony.actions import mute_recording
 from telephony.asterisk_tables import AMI_WRITE_CLASSES
 from tests.e2e.harness import Centre, crm_user
 from tests.e2e.test_desktop import Desktop
@@ -183,3 +184,24 @@ async def test_a_pause_leaves_silence_of_its_length_in_the_recording(
     assert all(e.agent == "1001" for e in events)
     between = (events[1].at - events[0].at).total_seconds()
     assert abs(between - silent_s) < 0.3, (between, silent_s)
+
+
+async def test_asterisk_refuses_to_mute_a_channel_without_a_recording(
+    centre: Centre, desk: Desktop
+) -> None:
+    """MixMonitor runs on the caller's channel only: muting the agent's leg is refused by
+    Asterisk in the words `mute_recording` reads as "no recording" (the desk's `no_recording`)."""
+    caller = CallerIdentity("孙不录", "13922224444")
+    plan = CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=8000)
+    calling = asyncio.create_task(centre.call([caller], plan))
+    talking = await desk.wait_for("call_update", state="talking", agent_extension="1001",
+                                  caller={"number": caller.number, "name": caller.name,
+                                          "masked": False}, timeout=30)  # fmt: skip
+    call = centre.hotline.tracker.get(talking["call_id"])
+    assert call is not None and call.agent_channel
+    ami = centre.hotline.ami
+    assert await mute_recording(ami, call.agent_channel, True) is False
+    assert await mute_recording(ami, call.channel, True) is True
+    assert await mute_recording(ami, call.channel, False) is True
+    assert (await desk.command("hangup"))["ok"]
+    assert (await calling).ok

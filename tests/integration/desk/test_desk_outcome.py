@@ -27,6 +27,7 @@ from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.domain.calls import CallEventKind, CallOutcome, Disposition
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
+from telephony.ami import AmiActionError
 from telephony.events import AgentAnswered, AgentRinging, ChannelHungUp
 from telephony.tracker import Call, CallChanged, CallState, CallTracker
 from tests.integration.crm.conftest import (  # noqa: F401  (the fixtures, for both databases)
@@ -42,10 +43,24 @@ ORDER = {"order_type": "complaint", "text": "路灯不亮", "location": "幸福�
 ARRIVED = 1_764_590_000.0  # 2025-12-01 11:53:20 UTC
 
 
+class RefusingAmi(RecordingAmi):
+    """Asterisk's answers as seen from a real one: `refuse` maps an action to its error."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: dict[str, str] = {}
+
+    async def action(self, name: str, timeout: float = 5.0, **headers: str) -> dict[str, str]:
+        await super().action(name, timeout, **headers)
+        if name in self.refuse:
+            raise AmiActionError(name, {"Response": "Error", "Message": self.refuse[name]})
+        return {"Response": "Success"}
+
+
 @dataclass
 class Desk:
     service: DeskService
-    ami: RecordingAmi
+    ami: RefusingAmi
     tracker: CallTracker
     sessions: SessionFactory
     users: dict[str, int]  # extension → the CRM user working there
@@ -101,7 +116,7 @@ async def desk(redis: Redis, database_url: str) -> AsyncIterator[Desk]:  # noqa:
         for ext, name in AGENTS.items():
             user, _ = await create_user(session, name, Role.AGENT, None, agent_extension=ext)
             users[ext] = user.id
-    tracker, ami = CallTracker(), RecordingAmi()
+    tracker, ami = CallTracker(), RefusingAmi()
     service = DeskService(Bus(redis), redis, ami, tracker, AGENTS, ["hotline"], _no_history,
                           max_wrapup_s=600)  # fmt: skip
     async with service:
@@ -215,3 +230,24 @@ async def test_a_recording_pause_is_muted_in_asterisk_and_recorded_once(desk: De
 
     await desk.ended(call)
     assert await desk.refused("recording_pause", "1001", call_id=call.linkedid) == "no_call"
+
+
+async def test_no_recording_or_a_lost_write_leaves_the_recording_unpaused(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = await desk.answered("1764590000.5", "1001")
+    desk.ami.refuse["MixMonitorMute"] = "Cannot set mute flag"  # Asterisk: no MixMonitor there
+    assert await desk.refused("recording_pause", "1001", call_id=call.linkedid) == "no_recording"
+    desk.ami.refuse.clear()
+
+    async def database_down(*args: object, **kwargs: object) -> bool:
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr(DeskOrders, "record_recording_pause", database_down)
+    with pytest.raises(ConnectionError):
+        await desk.run("recording_pause", "1001", call_id=call.linkedid)
+    # Muted, then unmuted again since the pause could not be recorded on the call.
+    states = [h["State"] for name, h in desk.ami.actions if name == "MixMonitorMute"]
+    assert states == ["1", "1", "0"]
+    assert desk.service.recording_paused == set()
+    assert await _events(desk, call.linkedid) == []
