@@ -50,13 +50,22 @@ from crm.domain.caller import NO_NUMBER, CallerSummary
 from telephony.actions import AmiActions, pause_member
 from telephony.dialplan import extension_of
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
-from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, CallTracker
+from telephony.tracker import (
+    CONNECTED,
+    FINAL,
+    WAITING,
+    Call,
+    CallChanged,
+    CallState,
+    CallTracker,
+)
 
 log = logging.getLogger(__name__)
 
 POP_SUMMARY_WAIT_S = 0.2  # a pop never waits longer than this for the caller's summary
 
 SummaryLoader = Callable[[str], Coroutine[Any, Any, CallerSummary]]
+PauseLoader = Callable[[str], Coroutine[Any, Any, bool]]  # is the call's recording paused?
 
 # The summary while it is not known (late or failed): nothing listed, and the caller counts
 # as confidential, so a number is never shown by mistake.
@@ -83,12 +92,14 @@ class DeskService:
         load_summary: SummaryLoader,
         max_wrapup_s: float = 60.0,
         clock: Callable[[], float] = time.time,
+        load_recording_paused: PauseLoader | None = None,
     ) -> None:
         self.redis = redis
         self.ami = ami
         self.tracker = tracker
         self.queues = list(queues)
         self.load_summary = load_summary
+        self.load_recording_paused = load_recording_paused
         self.max_wrapup_s = max_wrapup_s
         self.clock = clock
         now = clock()
@@ -157,6 +168,8 @@ class DeskService:
         out = Outbox()
         if effect.previous is None and call.caller_number:
             self._prefetch(call)
+        if effect.previous is None and call.state in CONNECTED:
+            self._in_background(self._recall_recording_pause(call))
         confidential = self._summary(call).confidential
         self._mirror(out, call, confidential)
         if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
@@ -188,6 +201,20 @@ class DeskService:
         self._mirror(out, call, confidential)
         self._publish_update(out, call, confidential)
         self.writer.submit(out)
+
+    async def _recall_recording_pause(self, call: Call) -> None:
+        """A call the re-sync found talking (the backend restarted): Asterisk keeps its
+        recording muted, so the desktops are told if the CRM says the agent paused it."""
+        if self.load_recording_paused is None:
+            return
+        try:
+            paused = await self.load_recording_paused(call.linkedid)
+        except Exception:
+            log.exception("call %s: whether its recording is paused is not known", call.linkedid)
+            return
+        now = self.tracker.get(call.linkedid)
+        if paused and now is not None and now.active:
+            self.recording_changed(now, True)
 
     async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
         """A presence change the agent asked for (wrap-up done); raises IllegalTransition."""
@@ -358,7 +385,8 @@ class DeskService:
             self.writer.submit(out)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        """AMI actions that must not hold up the event consumer; failures are logged."""
+        """Work that must not hold up the event consumer (AMI actions, a CRM lookup); failures
+        are logged."""
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._finished)

@@ -6,6 +6,8 @@ channel and are events on the call, once each."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,6 +24,7 @@ from agent_gateway.desk.presence import LoggedIn
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.protocol import PresenceState
+from agent_gateway.edge.store import CALLS_KEY
 from crm.db.call_models import CallEvent, CallRecord
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.domain.calls import CallEventKind, CallOutcome, Disposition
@@ -251,3 +254,29 @@ async def test_no_recording_or_a_lost_write_leaves_the_recording_unpaused(
     assert states == ["1", "1", "0"]
     assert desk.service.recording_paused == set()
     assert await _events(desk, call.linkedid) == []
+
+
+async def test_a_backend_restarted_mid_pause_shows_the_recording_paused(
+    desk: Desk, redis: Redis
+) -> None:
+    """Asterisk keeps the recording muted across a backend restart: the new backend's desk,
+    finding the call talking at its re-sync, reads the pause back from the call's events."""
+    call = await desk.answered("1764590000.6", "1001")
+    await desk.run("recording_pause", "1001", call_id=call.linkedid)
+    orders = DeskOrders(desk.sessions, "SZ12345")
+    restarted = DeskService(Bus(redis), redis, RefusingAmi(), desk.tracker, AGENTS, ["hotline"],
+                            _no_history, load_recording_paused=orders.recording_paused)  # fmt: skip
+    async with restarted:
+        await restarted.on_call(CallChanged(call, None, None))  # what the re-sync found
+        deadline = asyncio.get_running_loop().time() + 5
+        while not restarted.recording_paused:
+            assert asyncio.get_running_loop().time() < deadline, "the pause was not read back"
+            await asyncio.sleep(0.02)
+        await restarted.writer.drained()
+        mirrored = json.loads(await redis.hget(CALLS_KEY, call.linkedid) or "{}")
+        assert mirrored["recording_paused"] is True
+        # A call that is still talking but was never paused stays unpaused.
+        other = await desk.answered("1764590000.7", "1002")
+        await restarted.on_call(CallChanged(other, None, None))
+        await asyncio.gather(*restarted._background)  # its CRM lookup is done
+        assert restarted.recording_paused == {call.linkedid}
