@@ -30,6 +30,7 @@ from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.domain.calls import CallEventKind, CallOutcome, Disposition
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
+from crm.usecases.call_disposition import ensure_call_record
 from telephony.ami import AmiActionError
 from telephony.events import AgentAnswered, AgentRinging, ChannelHungUp
 from telephony.tracker import Call, CallChanged, CallState, CallTracker
@@ -280,3 +281,32 @@ async def test_a_backend_restarted_mid_pause_shows_the_recording_paused(
         await restarted.on_call(CallChanged(other, None, None))
         await asyncio.gather(*restarted._background)  # its CRM lookup is done
         assert restarted.recording_paused == {call.linkedid}
+
+
+async def test_a_record_the_call_log_writes_meanwhile_wins(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The call log's writer inserts the record between the desk's read and its insert: the
+    desk's minimal insert loses (in its savepoint) and the writer's record is disposed."""
+    linkedid = "1764590000.8"
+    async with desk.sessions() as session, session.begin():
+        session.add(CallRecord(linkedid=linkedid, caller_number="13800002222",
+                               started_at=datetime(2025, 12, 1), outcome=CallOutcome.ANSWERED,
+                               updated_at=datetime(2025, 12, 1)))  # fmt: skip
+    async with desk.sessions() as session, session.begin():
+        real_get = session.get
+        calls = 0
+
+        async def get_missing_once(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return None if calls == 1 else await real_get(*args, **kwargs)
+
+        monkeypatch.setattr(session, "get", get_missing_once)
+        record = await ensure_call_record(session, linkedid, datetime(2025, 12, 2))
+        assert calls == 2
+        assert (record.caller_number, record.outcome) == ("13800002222", CallOutcome.ANSWERED)
+        record.disposition = Disposition.TEST
+    stored = await _record(desk, linkedid)
+    assert stored is not None and stored.disposition is Disposition.TEST
+    assert stored.started_at == datetime(2025, 12, 1)
