@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
 from crm.db.call_models import CallEvent, CallRecord
@@ -34,12 +34,16 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
 
 
 async def test_the_wrap_up_asks_for_an_outcome_and_the_recording_pauses(
-    centre: Centre, desk: DeskPage
+    centre: Centre, desk: DeskPage, browser: Browser
 ) -> None:
     number = "13800138010"
     page = desk.page
     token = await crm_user(centre, "李娜", Role.AGENT, EXT)
     await desk.login_agent(token, EXT)
+    # A supervisor follows the call on the supervisor page, in a browser context of its own.
+    context = await browser.new_context(locale="zh-CN")
+    supervisor = DeskPage(await context.new_page(), desk.base_url, desk.problems)
+    await supervisor.login_supervisor(await crm_user(centre, "陈班长", Role.SUPERVISOR))
     await expect(page.locator("#presence-state")).to_have_text("空闲")
     await expect(page.locator("#btn-recording")).to_be_disabled()  # no call
     options = page.locator("#disposition option")
@@ -58,15 +62,20 @@ async def test_the_wrap_up_asks_for_an_outcome_and_the_recording_pauses(
         await expect(page.locator("#recording-paused")).to_be_visible()
         await expect(button).to_have_text("恢复录音")
         await expect(page.locator("#command-message")).to_have_text("暂停录音：成功")
+        row = supervisor.page.locator(f'#calls-body tr[data-call-id="{call_id}"]')
+        await expect(row).to_contain_text("录音暂停")
         await desk.screenshot("hotline_agent_recording_paused")
         await button.click()
         await expect(page.locator("#recording-paused")).to_be_hidden()
         await expect(button).to_have_text("暂停录音")
         await expect(page.locator("#command-message")).to_have_text("恢复录音：成功")
+        await expect(row).to_contain_text("通话中")
+        await expect(row).not_to_contain_text("录音暂停")
 
         # The caller hangs up: wrap-up, and the page asks for the call's outcome.
         await expect(page.locator("#presence-state")).to_have_text("话后处理", timeout=15_000)
     finally:
+        await context.close()
         result = await calling
     assert result.ok, result.errors
     prompt = page.locator("#outcome-prompt")
