@@ -133,6 +133,7 @@ def _desk(settings: Settings, bus: Bus, redis: Redis, ami: AmiClient, tracker: C
         agents={a.extension: a.name for a in settings.agents},
         queues=[q.name for q in settings.queues],
         load_summary=orders.caller_summary, max_wrapup_s=settings.gateway.max_wrapup_s,
+        load_recording_paused=orders.recording_paused,
     )  # fmt: skip
 
 

@@ -1,5 +1,5 @@
-"""AMI actions (queue members, hang-up, transfer, whisper): the only place that knows their
-AMI spelling."""
+"""AMI actions (queue members, hang-up, transfer, whisper, recording mute): the only place
+that knows their AMI spelling."""
 
 from __future__ import annotations
 
@@ -63,6 +63,20 @@ async def pause_member(ami: AmiActions, extension: str, paused: bool, reason: st
 
 async def hang_up(ami: AmiActions, channel: str) -> None:
     await ami.action("Hangup", Channel=channel, Cause="16")
+
+
+async def mute_recording(ami: AmiActions, channel: str, muted: bool) -> bool:
+    """Mute (or unmute) both directions of the MixMonitor recording on `channel` (the
+    caller's): while muted Asterisk writes digital silence, so the file keeps the call's
+    length. False if the channel has no recording to mute (Asterisk: "Cannot set mute flag")."""
+    state = "1" if muted else "0"
+    try:
+        await ami.action("MixMonitorMute", Channel=channel, Direction="both", State=state)
+    except AmiActionError as exc:
+        if "Cannot set mute flag" in str(exc):
+            return False
+        raise
+    return True
 
 
 async def blind_transfer(

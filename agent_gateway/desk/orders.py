@@ -1,23 +1,26 @@
-"""The CRM as agent desktops use it: the caller summary for pops, the order of a call.
+"""The CRM as agent desktops use it: the caller summary for pops, the order of a call, the
+call's outcome (its order or disposition) and the pauses of its recording.
 
-A thin adapter: a session per unit of work around the CRM's call-order use cases
-(crm.usecases.call_order), the CRM's refusals as `OrderRejected`.
+A thin adapter: a session per unit of work around the CRM's use cases
+(crm.usecases.call_order, call_disposition, recording_pause), the CRM's refusals as
+`OrderRejected` (a bad order form) or `CallRefused` (the rest, with the CRM's code).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from crm.db.engine import SessionFactory
 from crm.domain.caller import CallerSummary
+from crm.domain.calls import DISPOSITION_LABELS, Disposition
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
 from crm.errors import CrmError
 from crm.repo.calendar import CalendarCache
-from crm.usecases import call_order
+from crm.usecases import call_disposition, call_order, recording_pause
 from telephony.tracker import Call
 
 
@@ -27,6 +30,15 @@ class OrderRejected(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class CallRefused(ValueError):
+    """The CRM refused a change to a call (`code`: has_order, not_paused, invalid_note …)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
 class DeskOrders:
@@ -70,3 +82,52 @@ class DeskOrders:
                 )
         except CrmError as exc:
             raise OrderRejected(exc.field or "order", exc.message) from None
+
+    async def outcome(self, linkedid: str) -> str | None:
+        """"order", "disposition" or None: whether the call has its outcome yet."""
+        async with self.sessions() as session:
+            return await call_disposition.call_outcome(session, linkedid)
+
+    async def dispose(
+        self, user_id: int, role: str, extension: str, linkedid: str, disposition: str,
+        note: str, started_at: float | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Store the disposition chosen at `extension` on the call (`started_at`: its arrival,
+        epoch seconds, if the desk knows it). CallRefused with the CRM's code."""
+        actor = Actor(user_id=user_id, role=Role(role), unit_id=None)
+        chosen = Disposition(disposition)
+        try:
+            async with self.sessions() as session, session.begin():
+                await call_disposition.dispose_call(
+                    session, linkedid, chosen, note, actor, self.clock(),
+                    agent=extension, started_at=_naive_utc(started_at),
+                )  # fmt: skip
+        except CrmError as exc:
+            raise CallRefused(exc.code, exc.message) from None
+        return {"call_id": linkedid, "disposition": chosen.value,
+                "label": DISPOSITION_LABELS[chosen]}  # fmt: skip
+
+    async def recording_paused(self, linkedid: str) -> bool:
+        async with self.sessions() as session:
+            return await recording_pause.recording_paused(session, linkedid)
+
+    async def record_recording_pause(
+        self, user_id: int, extension: str, linkedid: str, paused: bool, started_at: float
+    ) -> bool:
+        """The pause (or resume) as an event on the call; False if it was paused already.
+        CallRefused (not_paused) for a resume of a recording that is not paused."""
+        try:
+            async with self.sessions() as session, session.begin():
+                return await recording_pause.record_recording_pause(
+                    session, linkedid, paused, self.clock(),
+                    agent=extension, user_id=user_id, started_at=_naive_utc(started_at),
+                )  # fmt: skip
+        except CrmError as exc:
+            raise CallRefused(exc.code, exc.message) from None
+
+
+def _naive_utc(epoch_s: float | None) -> datetime | None:
+    """The CRM keeps naive UTC times."""
+    if epoch_s is None:
+        return None
+    return datetime.fromtimestamp(epoch_s, UTC).replace(tzinfo=None)

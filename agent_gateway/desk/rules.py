@@ -92,7 +92,9 @@ def screen_pop(
     )
 
 
-def call_update(call: Call, at: float, confidential: bool) -> CallUpdate:
+def call_update(
+    call: Call, at: float, confidential: bool, recording_paused: bool = False
+) -> CallUpdate:
     return CallUpdate(
         call_id=call.linkedid,
         state=call.state.value,
@@ -103,10 +105,13 @@ def call_update(call: Call, at: float, confidential: bool) -> CallUpdate:
         queue=call.queue or None,
         ivr=IvrChoice(choice=call.ivr_choice or None, label=call.ivr_label or None),
         held=call.held,
+        recording_paused=recording_paused,
     )
 
 
-def call_record(call: Call, confidential: bool) -> dict[str, Any]:
+def call_record(
+    call: Call, confidential: bool, recording_paused: bool = False
+) -> dict[str, Any]:
     """What a (re)connecting desktop's snapshot says about a live call."""
     caller = caller_of(call, confidential)
     return {
@@ -121,6 +126,7 @@ def call_record(call: Call, confidential: bool) -> dict[str, Any]:
         "answered_at": call.answered_at,
         "agent_extension": extension_of(call.agent_interface),
         "ringing_extensions": [e for e in map(extension_of, call.ringing) if e],
+        "recording_paused": recording_paused,
     }
 
 

@@ -50,13 +50,22 @@ from crm.domain.caller import NO_NUMBER, CallerSummary
 from telephony.actions import AmiActions, pause_member
 from telephony.dialplan import extension_of
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
-from telephony.tracker import FINAL, WAITING, Call, CallChanged, CallState, CallTracker
+from telephony.tracker import (
+    CONNECTED,
+    FINAL,
+    WAITING,
+    Call,
+    CallChanged,
+    CallState,
+    CallTracker,
+)
 
 log = logging.getLogger(__name__)
 
 POP_SUMMARY_WAIT_S = 0.2  # a pop never waits longer than this for the caller's summary
 
 SummaryLoader = Callable[[str], Coroutine[Any, Any, CallerSummary]]
+PauseLoader = Callable[[str], Coroutine[Any, Any, bool]]  # is the call's recording paused?
 
 # The summary while it is not known (late or failed): nothing listed, and the caller counts
 # as confidential, so a number is never shown by mistake.
@@ -83,12 +92,14 @@ class DeskService:
         load_summary: SummaryLoader,
         max_wrapup_s: float = 60.0,
         clock: Callable[[], float] = time.time,
+        load_recording_paused: PauseLoader | None = None,
     ) -> None:
         self.redis = redis
         self.ami = ami
         self.tracker = tracker
         self.queues = list(queues)
         self.load_summary = load_summary
+        self.load_recording_paused = load_recording_paused
         self.max_wrapup_s = max_wrapup_s
         self.clock = clock
         now = clock()
@@ -97,6 +108,7 @@ class DeskService:
         }
         self.members: dict[str, set[str]] = {ext: set() for ext in agents}
         self.wrap_ups: dict[str, WrapUp] = {}  # the wrap-ups we started, mirrored in Redis
+        self.recording_paused: set[str] = set()  # live calls whose agent paused the recording
         self.figures = QueueFigures()
         self._summaries: dict[str, asyncio.Task[CallerSummary]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -156,6 +168,8 @@ class DeskService:
         out = Outbox()
         if effect.previous is None and call.caller_number:
             self._prefetch(call)
+        if effect.previous is None and call.state in CONNECTED:
+            self._in_background(self._recall_recording_pause(call))
         confidential = self._summary(call).confidential
         self._mirror(out, call, confidential)
         if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
@@ -164,10 +178,7 @@ class DeskService:
             self.writer.submit(out)  # on its way to this process's desktops already
             await asyncio.sleep(0)  # let their connections send it before the consumer goes on
             out = Outbox()
-        update = _json(call_update(call, self.clock(), confidential))
-        for ext in sorted(audience(call, self.presences.values())):
-            out.publish(agent_topic(ext), update)
-        out.publish(SUPERVISORS, update)
+        self._publish_update(out, call, confidential)
         for ext, presence_input in presence_inputs_for_call(effect, self.presences.values()):
             await self._apply(
                 out, ext, presence_input, at=effect.cause.at if effect.cause else None
@@ -178,6 +189,33 @@ class DeskService:
             self._stats(out, call.queue)
         self.writer.submit(out)
 
+    def recording_changed(self, call: Call, paused: bool) -> None:
+        """The agent paused (or resumed) the call's recording: its desktops are told."""
+        if paused:
+            self.recording_paused.add(call.linkedid)
+        else:
+            self.recording_paused.discard(call.linkedid)
+        call = self.tracker.get(call.linkedid) or call  # as it is now
+        out = Outbox()
+        confidential = self._summary(call).confidential
+        self._mirror(out, call, confidential)
+        self._publish_update(out, call, confidential)
+        self.writer.submit(out)
+
+    async def _recall_recording_pause(self, call: Call) -> None:
+        """A call the re-sync found talking (the backend restarted): Asterisk keeps its
+        recording muted, so the desktops are told if the CRM says the agent paused it."""
+        if self.load_recording_paused is None:
+            return
+        try:
+            paused = await self.load_recording_paused(call.linkedid)
+        except Exception:
+            log.exception("call %s: whether its recording is paused is not known", call.linkedid)
+            return
+        now = self.tracker.get(call.linkedid)
+        if paused and now is not None and now.active:
+            self.recording_changed(now, True)
+
     async def apply_command_input(self, extension: str, presence_input: PresenceInput) -> None:
         """A presence change the agent asked for (wrap-up done); raises IllegalTransition."""
         presence = self.presences[extension]
@@ -187,6 +225,13 @@ class DeskService:
         self.writer.submit(out)
 
     # --- what desktops see -----------------------------------------------------------------
+
+    def _publish_update(self, out: Outbox, call: Call, confidential: bool) -> None:
+        paused = call.linkedid in self.recording_paused
+        update = _json(call_update(call, self.clock(), confidential, paused))
+        for ext in sorted(audience(call, self.presences.values())):
+            out.publish(agent_topic(ext), update)
+        out.publish(SUPERVISORS, update)
 
     def _stats(self, out: Outbox, queue: str) -> None:
         stats = self._queue_stats(queue)
@@ -239,9 +284,11 @@ class DeskService:
 
     def _mirror(self, out: Outbox, call: Call, confidential: bool) -> None:
         if call.active:
-            out.write_call(call.linkedid, call_record(call, confidential))
+            paused = call.linkedid in self.recording_paused
+            out.write_call(call.linkedid, call_record(call, confidential, paused))
             return
         out.remove_call(call.linkedid)
+        self.recording_paused.discard(call.linkedid)
         task = self._summaries.pop(call.linkedid, None)
         if task is not None and not task.done():
             task.cancel()
@@ -338,7 +385,8 @@ class DeskService:
             self.writer.submit(out)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        """AMI actions that must not hold up the event consumer; failures are logged."""
+        """Work that must not hold up the event consumer (AMI actions, a CRM lookup); failures
+        are logged."""
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._finished)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import (
     AfterValidator,
@@ -39,6 +39,15 @@ def agent_topic(extension: str) -> str:
 # The reason the backend pauses an agent's queue membership while they wrap up a call, so
 # that Asterisk does not ring them; it is not a pause the agent chose, so no agent may pick it.
 WRAP_UP_REASON = "wrap-up"
+
+# The dispositions an answered call without a work order may end with (the CRM's
+# crm.domain.calls.Disposition: tests/unit/desk/test_verbs.py keeps the two in step; the edge
+# imports no crm).
+DispositionCode: TypeAlias = Literal[
+    "answered_at_once", "wrong_number", "silent", "nuisance", "test", "dropped"
+]
+DISPOSITION_CODES: tuple[str, ...] = get_args(DispositionCode)
+MAX_DISPOSITION_NOTE = 500
 
 # Largest save_order payload, JSON-encoded: an order is a form, not a document store.
 MAX_ORDER_BYTES = 16 * 1024
@@ -158,6 +167,27 @@ class TransferArgs(_Strict):
     mode: Literal["blind"] = "blind"
 
 
+def _text(value: str) -> str:
+    _no_control_in(value, "note")
+    return value
+
+
+# A call's Linkedid as desktops name it (call_id): Asterisk's "1700000000.7".
+CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+
+
+class CallArgs(_Strict):
+    call_id: CallId
+
+
+class DisposeArgs(_Strict):
+    call_id: CallId
+    disposition: DispositionCode
+    note: Annotated[
+        str, StringConstraints(max_length=MAX_DISPOSITION_NOTE), AfterValidator(_text)
+    ] = ""
+
+
 class SaveOrderArgs(_Strict):
     """The order form's fields; the CRM validates their meaning, we only bound the size and
     refuse control characters."""
@@ -219,15 +249,43 @@ class SaveOrder(_Command):
     args: SaveOrderArgs
 
 
+class Dispose(_Command):
+    """The outcome of an answered call that needs no work order (at wrap-up, or during it)."""
+
+    name: Literal["dispose"]
+    args: DisposeArgs
+
+
+class RecordingPause(_Command):
+    name: Literal["recording_pause"]
+    args: CallArgs
+
+
+class RecordingResume(_Command):
+    name: Literal["recording_resume"]
+    args: CallArgs
+
+
 Command = Annotated[
-    Login | Logout | Pause | Unpause | Hangup | Transfer | WrapupDone | SaveOrder,
+    Login
+    | Logout
+    | Pause
+    | Unpause
+    | Hangup
+    | Transfer
+    | WrapupDone
+    | SaveOrder
+    | Dispose
+    | RecordingPause
+    | RecordingResume,
     Field(discriminator="name"),
 ]
 ClientMessage = Annotated[Resume | Ping | Command, Field(discriminator="type")]
 
 COMMAND_NAMES = frozenset(
-    ("login", "logout", "pause", "unpause", "hangup", "transfer", "wrapup_done", "save_order")
-)
+    ("login", "logout", "pause", "unpause", "hangup", "transfer", "wrapup_done", "save_order",
+     "dispose", "recording_pause", "recording_resume")
+)  # fmt: skip
 _CLIENT_TYPES = frozenset(("resume", "ping", "command"))
 _client_adapter: TypeAdapter[Resume | Ping | Command] = TypeAdapter(ClientMessage)
 
@@ -348,6 +406,9 @@ class CallUpdate(_Out):
     queue: str | None = None
     ivr: IvrChoice | None = Field(default=None, description="the caller's IVR menu choice")
     held: bool = Field(default=False, description="the call is on hold")
+    recording_paused: bool = Field(
+        default=False, description="the agent paused the call's recording (recording_pause)"
+    )
 
 
 class Presence(_Out):
@@ -401,6 +462,7 @@ BUS_MESSAGES: tuple[type[_Out], ...] = (ScreenPop, CallUpdate, Presence, QueueSt
 DIRECT_MESSAGES: tuple[type[_Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
     Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
+    Dispose, RecordingPause, RecordingResume,
 )
 
 

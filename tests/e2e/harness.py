@@ -42,6 +42,7 @@ def e2e_settings(
     overflow_after_s: int = 60,
     trunks: dict[str, Any] | None = None,
     announce_position: bool = True,
+    max_wrapup_s: float = 0.5,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks), with the secrets generated there."""
@@ -65,7 +66,7 @@ def e2e_settings(
         "gateway": {
             "port": free_tcp_port(),
             "secret": secrets.token_hex(16),
-            "max_wrapup_s": 0.5,
+            "max_wrapup_s": max_wrapup_s,
         },
             "redis": {"port": free_tcp_port()},
             "agents": agents,
@@ -172,11 +173,12 @@ async def running_centre(
     announce_position: bool = True,
     commands: bool = True,
     phone_audio: Mapping[str, Path] | None = None,
+    max_wrapup_s: float = 0.5,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
     `phone_audio`: extension -> the pcap its phone plays into every call it answers)."""
-    settings = e2e_settings(state_dir, overflow_after_s, trunks, announce_position)
+    settings = e2e_settings(state_dir, overflow_after_s, trunks, announce_position, max_wrapup_s)
     log = CallLog()
     workdir = state_dir / "sipp"
     hotline_up = running_hotline(settings, [log], commands=commands)

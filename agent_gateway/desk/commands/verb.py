@@ -8,6 +8,7 @@ from typing import Any
 
 from agent_gateway.desk.presence import AgentPresence
 from agent_gateway.edge.protocol import PresenceState
+from telephony.dialplan import interface_of
 from telephony.tracker import CONNECTED, Call, CallTracker
 
 
@@ -46,4 +47,22 @@ def current_call(presences: Presences, tracker: CallTracker, extension: str) -> 
     call = tracker.calls.get(call_id) if call_id else None
     if call is None or call.state not in CONNECTED or not call.agent_channel:
         raise CommandFailed("no_call", "no call in progress")
+    return call
+
+
+def answered_here(
+    presences: Presences, tracker: CallTracker, extension: str, call_id: str
+) -> Call | None:
+    """The call `call_id` if this agent answered it (and it was not passed on to another
+    agent since). A call the tracker no longer knows (it ended before a backend restart) is
+    the agent's if its presence still holds the agent on it or wrapping it up: then None."""
+    call = tracker.get(call_id)
+    if call is None:
+        presence = presences[extension]
+        on_it = presence.state in (PresenceState.TALKING, PresenceState.WRAP_UP)
+        if on_it and presence.call_id == call_id:
+            return None
+        raise CommandFailed("no_call", f"没有这个通话（{call_id}）")
+    if call.answered_at is None or call.agent_interface != interface_of(extension):
+        raise CommandFailed("not_your_call", "该通话不是在您的坐席接听的")
     return call

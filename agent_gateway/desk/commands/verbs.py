@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from agent_gateway.desk.commands import hangup, pause, queues, save_order, transfer, wrap_up
+from agent_gateway.desk.commands import (
+    dispose,
+    hangup,
+    pause,
+    queues,
+    recording,
+    save_order,
+    transfer,
+    wrap_up,
+)
 from agent_gateway.desk.commands.verb import Handler
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
@@ -41,6 +50,13 @@ def verb_table(c: Collaborators) -> dict[str, Handler]:
         "transfer": lambda r: transfer.transfer(
             c.ami, c.desk.presences, c.tracker, c.transfer_context, r
         ),
-        "wrapup_done": lambda r: wrap_up.wrapup_done(c.desk, r),
+        "wrapup_done": lambda r: wrap_up.wrapup_done(c.desk, c.orders, c.tracker, r),
         "save_order": lambda r: save_order.save_order(c.orders, c.desk.presences, c.tracker, r),
+        "dispose": lambda r: dispose.dispose(c.orders, c.desk.presences, c.tracker, r),
+        "recording_pause": lambda r: recording.set_recording_paused(
+            c.ami, c.desk, c.tracker, c.orders, True, r
+        ),
+        "recording_resume": lambda r: recording.set_recording_paused(
+            c.ami, c.desk, c.tracker, c.orders, False, r
+        ),
     }

@@ -6,7 +6,6 @@ import {
   CALL_STATE_LABELS,
   FINAL_CALL_STATES,
   IVR_LABELS,
-  ORDER_STATUS_LABELS,
   ORDER_TYPE_LABELS,
   PRESENCE_LABELS,
   PROTOCOL_VERSION,
@@ -15,7 +14,6 @@ import {
   el,
   endDesk,
   formatClock,
-  formatDateTime,
   formatSeconds,
   formatWait,
   label,
@@ -24,11 +22,9 @@ import {
   startDesk,
   statusShower,
 } from "./desk.js";
+import { renderHistory } from "./history.js";
+import { outcomeGiven, renderOutcome, resetOutcomeForm, wireOutcome } from "./outcome.js";
 
-const OPEN_STATUSES = new Set([
-  "registered", "dispatched", "returned", "accepted", "contacted", "replied", "reopened",
-  "transferred",
-]);
 const CONNECTED_STATES = new Set(["talking", "answered", "held", "transferred"]);
 const COMMAND_LABELS = {
   login: "签入",
@@ -39,6 +35,9 @@ const COMMAND_LABELS = {
   transfer: "转接",
   wrapup_done: "话后处理完成",
   save_order: "保存工单",
+  dispose: "提交处理结果",
+  recording_pause: "暂停录音",
+  recording_resume: "恢复录音",
 };
 const SESSION_KEY = "hotline.agent.login";
 
@@ -161,6 +160,7 @@ function applyCallUpdate(update) {
     agent_extension: update.agent_extension,
     reason: update.reason,
     at: update.at,
+    recording_paused: Boolean(update.recording_paused),
   });
   renderCall();
   updateButtons();
@@ -228,6 +228,8 @@ function updateButtons() {
   const orderCall = state.orderCallId ? state.calls.get(state.orderCallId) : null;
   const answeredHere = Boolean(orderCall && state.user && orderCall.agent_extension === state.user.extension);
   $("order-save").disabled = !online || state.saving || !answeredHere;
+  const callId = state.presence ? state.presence.call_id : null;
+  renderOutcome(online, state.presence, callId ? state.calls.get(callId) || null : null);
 }
 
 // --- commands ----------------------------------------------------------------------------
@@ -307,39 +309,6 @@ function renderCall() {
   badge.classList.toggle("warn", !CONNECTED_STATES.has(call.state));
 }
 
-function historyRow(item, open) {
-  return el(
-    "tr",
-    { className: open ? "open" : "", dataset: { number: String(item.number ?? "") } },
-    el("td", {}, item.number ?? ""),
-    el("td", {}, formatDateTime(item.registered_at)),
-    el("td", {}, label(ORDER_TYPE_LABELS, item.order_type)),
-    el("td", {}, label(ORDER_STATUS_LABELS, item.status), open ? el("span", { className: "badge warn" }, "未办结") : null),
-    el("td", { className: "excerpt" }, item.title ?? item.excerpt ?? ""),
-  );
-}
-
-function renderHistory(history, openOrders) {
-  const body = $("history-body");
-  body.replaceChildren();
-  const openNumbers = new Set(openOrders.map((o) => o.number));
-  for (const item of history) {
-    body.append(historyRow(item, openNumbers.has(item.number) || OPEN_STATUSES.has(item.status)));
-  }
-  // Open orders that are not in the history list (the backend may send them apart).
-  const listed = new Set(history.map((h) => h.number));
-  for (const item of openOrders) {
-    if (!listed.has(item.number)) body.append(historyRow(item, true));
-  }
-  const count = body.children.length;
-  setText($("history-count"), String(count));
-  const openCount = body.querySelectorAll("tr.open").length;
-  $("open-count").hidden = openCount === 0;
-  setText($("open-count"), `未办结 ${openCount} 件`);
-  $("history-table").hidden = count === 0;
-  $("history-empty").hidden = count !== 0;
-}
-
 // --- order form --------------------------------------------------------------------------
 
 function fillOrderForm(pop) {
@@ -355,6 +324,7 @@ function fillOrderForm(pop) {
   $("order-text").value = String(draft.text ?? "");
   $("order-confidential").checked = Boolean(draft.confidential);
   state.draftChannel = draft.channel || null;
+  resetOutcomeForm();
   setText($("order-call"), `关联通话 ${state.orderCallId}`);
   const result = $("order-result");
   result.className = "message";
@@ -384,6 +354,7 @@ async function saveOrder(event) {
   try {
     const result = await runCommand("save_order", { order });
     if (result && result.ok) {
+      outcomeGiven(order.call_id, "order");
       const number = result.result && result.result.number ? result.result.number : "";
       const amended = result.result ? result.result.amended : undefined;
       const said = amended === undefined ? "工单已保存" : amended.length ? "工单已更新" : "工单无改动";
@@ -422,6 +393,11 @@ function wire() {
     button.addEventListener("click", () => transfer(button.dataset.target));
   }
   $("order-form").addEventListener("submit", saveOrder);
+  const current = () => {
+    const callId = state.presence ? state.presence.call_id : null;
+    return { presence: state.presence, call: callId ? state.calls.get(callId) || null : null };
+  };
+  wireOutcome(runCommand, current, updateButtons);
   setInterval(renderSince, 1000);
   updateButtons();
   const params = new URLSearchParams(window.location.search);

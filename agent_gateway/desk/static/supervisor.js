@@ -113,6 +113,7 @@ function applyCallUpdate(update) {
     ivr_label: update.ivr?.label ?? known.ivr_label ?? null,
     reason: update.reason,
     at: update.at,
+    recording_paused: Boolean(update.recording_paused),
   };
   state.calls.set(update.call_id, record);
   if (FINAL_CALL_STATES.has(update.state)) {
@@ -226,7 +227,7 @@ function renderCalls() {
         el("td", {}, call.caller_number || "—", call.caller_number && call.masked ? el("span", { className: "muted" }, "（保密）") : null),
         el("td", {}, call.caller_name || "—"),
         el("td", {}, queue),
-        el("td", {}, stateText),
+        el("td", {}, stateText, call.recording_paused ? el("span", { className: "badge warn" }, "录音暂停") : null),
         el("td", {}, agent),
         el("td", { className: "muted" }, formatClock(call.at ?? call.answered_at ?? call.queued_at)),
       ),

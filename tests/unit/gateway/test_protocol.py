@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from agent_gateway.edge.protocol import (
+    Dispose,
     ErrorCode,
     Login,
     Pause,
@@ -42,6 +43,14 @@ def test_accepted_messages() -> None:
     assert isinstance(transfer, Transfer) and transfer.args.mode == "blind"
     order = parse_client_message(cmd("save_order", args={"order": {"标题": "<b>路灯</b>"}}))
     assert isinstance(order, SaveOrder) and order.args.order == {"标题": "<b>路灯</b>"}
+    silent = {"call_id": "1700000000.7", "disposition": "silent", "note": "无声\n两次"}
+    dispose = parse_client_message(cmd("dispose", args=silent))
+    assert isinstance(dispose, Dispose) and dispose.args.note == "无声\n两次"
+    bare = parse_client_message(cmd("dispose", args={"call_id": "1.2", "disposition": "test"}))
+    assert isinstance(bare, Dispose) and bare.args.note == ""
+    for name in ("recording_pause", "recording_resume"):
+        paused = parse_client_message(cmd(name, args={"call_id": "1700000000.7"}))
+        assert paused.args.call_id == "1700000000.7"  # type: ignore[union-attr]
     for name in ("logout", "unpause", "hangup", "wrapup_done"):
         assert parse_client_message(cmd(name)).name == name  # type: ignore[union-attr]
 
@@ -70,6 +79,17 @@ def test_accepted_messages() -> None:
         (cmd("save_order", args={"order": {"t": "长" * 6000}}), ErrorCode.INVALID_ARGS, "c1",
          "at most 16384"),
         (cmd("save_order", args={"order": []}), ErrorCode.INVALID_ARGS, "c1", "args.order"),
+        (cmd("dispose", args={"call_id": "1.2"}), ErrorCode.INVALID_ARGS, "c1",
+         "args.disposition: Field required"),
+        (cmd("dispose", args={"call_id": "1.2", "disposition": "order"}), ErrorCode.INVALID_ARGS,
+         "c1", "args.disposition: Input should be 'answered_at_once'"),
+        (cmd("dispose", args={"call_id": "1.2", "disposition": "test", "note": "长" * 501}),
+         ErrorCode.INVALID_ARGS, "c1", "args.note"),
+        (cmd("dispose", args={"call_id": "../x y", "disposition": "test"}),
+         ErrorCode.INVALID_ARGS, "c1", "args.call_id"),
+        (cmd("recording_pause"), ErrorCode.INVALID_ARGS, "c1", "args: Field required"),
+        (cmd("recording_resume", args={"call_id": ""}), ErrorCode.INVALID_ARGS, "c1",
+         "args.call_id"),
     ],
 )
 def test_refused_messages(
@@ -102,6 +122,9 @@ HOSTILE = "a\r\nAction: Hangup"
         (cmd("save_order", args={"order": {"call_id": "1.2\x1b[0m"}}), "order.call_id"),
         (cmd("save_order", args={"order": {"t\nx": "ok"}}), "a key of order"),
         (cmd("save_order", args={"order": {"tags": ["ok", "\x07"]}}), "order.tags[1]"),
+        (cmd("dispose", args={"call_id": "1.2", "disposition": "test", "note": "a\r\nb"}),
+         "args.note"),
+        (cmd("recording_pause", args={"call_id": "1.2\r\nAction: Hangup"}), "args.call_id"),
     ],
 )
 def test_control_characters_are_refused_naming_the_field(text: str, field: str) -> None:

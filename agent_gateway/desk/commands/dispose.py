@@ -1,0 +1,30 @@
+"""`dispose`: the outcome of an answered call that needs no work order, chosen at its desk."""
+
+from __future__ import annotations
+
+from agent_gateway.desk.commands.verb import (
+    CommandFailed,
+    Presences,
+    Request,
+    Result,
+    answered_here,
+)
+from agent_gateway.desk.orders import CallRefused, DeskOrders
+from telephony.tracker import CallTracker
+
+
+async def dispose(
+    orders: DeskOrders, presences: Presences, tracker: CallTracker, request: Request
+) -> Result:
+    """Only the agent who answered the call, at its own desk; refused for a call that has a
+    work order already (`has_order`: the order is its outcome)."""
+    ext, args = request.extension, request.args
+    call_id = str(args["call_id"])
+    call = answered_here(presences, tracker, ext, call_id)
+    try:
+        return await orders.dispose(
+            request.user_id, request.role, ext, call_id, str(args["disposition"]),
+            str(args.get("note") or ""), None if call is None else call.started_at,
+        )  # fmt: skip
+    except CallRefused as exc:
+        raise CommandFailed(exc.code, exc.message) from None
