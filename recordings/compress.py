@@ -50,6 +50,9 @@ class Tools:
     soxi: str = "soxi"
 
 
+SOX = Tools()
+
+
 async def run_tool(*argv: str) -> tuple[int, str]:
     """Run a tool niced; its exit code and the tail of what it printed."""
     proc = await asyncio.create_subprocess_exec(
@@ -124,7 +127,7 @@ async def compress_one(
     recording: Recording,
     quality: int,
     now: datetime,
-    tools: Tools = Tools(),
+    tools: Tools = SOX,
 ) -> str:
     """Compress one attached WAV recording; the path it has now. Raises CompressionFailed
     (WAV and row untouched) when it could not be done."""

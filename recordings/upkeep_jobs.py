@@ -1,4 +1,4 @@
-"""The recordings' two upkeep jobs: compression of checked WAVs, and retention.
+"""The recordings' upkeep jobs: compression of checked WAVs, retention, reconciliation.
 
 Both keep the rule "the row first, the file after" so that a crash never leaves a row pointing
 at nothing: compression commits the row to the verified copy before removing the WAV,
@@ -24,8 +24,9 @@ from crm.usecases.recording_upkeep import (
     record_removed,
     retention_candidates,
 )
-from recordings.compress import CompressionFailed, Tools, compress_one, finish_removal
+from recordings.compress import SOX, CompressionFailed, Tools, compress_one, finish_removal
 from recordings.periodic import PeriodicJob
+from recordings.reconcile import Reconciler, Report, Witness
 from recordings.retention import OrderState, RetentionFacts, may_remove
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Compressor(PeriodicJob):
         after_s: float,
         interval_s: float,
         concurrency: int = 2,
-        tools: Tools = Tools(),
+        tools: Tools = SOX,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__(interval_s)
@@ -131,3 +132,26 @@ class Retention(PeriodicJob):
                 self.removed += 1
                 log.info("recording %d of call %s removed: past %d days of retention",
                          c.recording.id, c.recording.linkedid, self.retention_days)  # fmt: skip
+
+
+class PeriodicReconcile(PeriodicJob):
+    """Every `interval_s`: a reconciliation pass with its safe repairs, Asterisk's record
+    read anew each time (`witness`, None when there is none to read); counts are logged."""
+
+    name = "reconciliation"
+
+    def __init__(
+        self,
+        reconciler: Reconciler,
+        witness: Callable[[], Witness | None],
+        *,
+        interval_s: float,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(interval_s)
+        self.reconciler, self.witness, self.clock = reconciler, witness, clock
+        self.last: Report | None = None
+
+    async def run_once(self) -> None:
+        witness = await asyncio.to_thread(self.witness)
+        self.last = await self.reconciler.run(self.clock(), witness, repair=True)

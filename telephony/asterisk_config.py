@@ -27,6 +27,7 @@ from telephony.asterisk_tables import (
 )
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
+    CARRIER_ENDPOINT,
     CHANNEL_VARIABLE_PREFIX,
     CONTEXT_AGENTS,
     CONTEXT_INBOUND,
@@ -278,7 +279,7 @@ def _pjsip_conf(settings: Settings) -> str:
     # (agents only); nothing else gets an endpoint, and there is no anonymous one.
     out += section("global", "type = global", "endpoint_identifier_order = ip,username")
     out += section(
-        "carrier",
+        CARRIER_ENDPOINT,
         "type = endpoint",
         f"context = {CONTEXT_INBOUND}",
         "identify_by = ip",  # never by a From user "carrier" from anywhere else
@@ -288,9 +289,9 @@ def _pjsip_conf(settings: Settings) -> str:
         "dtmf_mode = rfc4733",
     )
     out += section(
-        "carrier-identify",
+        f"{CARRIER_ENDPOINT}-identify",
         "type = identify",
-        "endpoint = carrier",
+        f"endpoint = {CARRIER_ENDPOINT}",
         f"match = {settings.carrier.match}",
     )
     for agent in settings.agents:

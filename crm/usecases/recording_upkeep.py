@@ -100,8 +100,7 @@ async def retention_candidates(session: AsyncSession, checked_before: datetime,
         for linkedid, order in found.all():
             orders.setdefault(linkedid, []).append(order)
     return [
-        RetentionCandidate(rec, call, tuple(orders.get(call.linkedid, ())))
-        for rec, call in pairs
+        RetentionCandidate(rec, call, tuple(orders.get(call.linkedid, ()))) for rec, call in pairs
     ]
 
 

@@ -34,9 +34,7 @@ def test_cdr_rows_are_read_in_asterisks_column_order() -> None:
 
 
 def test_the_witness_holds_the_hotlines_calls_and_not_the_whispers() -> None:
-    calls = witness_calls(
-        parse_cdr_csv(_cdr()).items, parse_queue_log(_queue_log()).items, CARRIER
-    )
+    calls = witness_calls(parse_cdr_csv(_cdr()).items, parse_queue_log(_queue_log()).items, CARRIER)
     assert set(calls) == {ANSWERED, IVR_HANGUP, ABANDONED}  # not hotline-pos-…
     answered, ivr, abandoned = calls[ANSWERED], calls[IVR_HANGUP], calls[ABANDONED]
     assert answered.answered and answered.queued and not answered.abandoned
@@ -73,8 +71,6 @@ def test_bad_lines_are_counted_and_skipped() -> None:
 
 
 def test_nothing_parsed_keeps_a_caller_number() -> None:
-    calls = witness_calls(
-        parse_cdr_csv(_cdr()).items, parse_queue_log(_queue_log()).items, CARRIER
-    )
+    calls = witness_calls(parse_cdr_csv(_cdr()).items, parse_queue_log(_queue_log()).items, CARRIER)
     kept = repr(parse_cdr_csv(_cdr()).items) + repr(parse_queue_log(_queue_log()).items)
     assert "1390000000" not in kept + repr(calls)

@@ -65,6 +65,6 @@ def test_no_outcome_yet_is_kept_however_old() -> None:
     assert not may_remove(facts(ended=NOW - timedelta(days=4000)), NOW, DAYS)
 
 
-@pytest.mark.parametrize("status", [s for s in RecordingStatus if s is not RecordingStatus.ATTACHED])
+@pytest.mark.parametrize("status", sorted(set(RecordingStatus) - {RecordingStatus.ATTACHED}))
 def test_only_attached_recordings_are_removed(status: RecordingStatus) -> None:
     assert not may_remove(facts(order(Status.CLOSED, OLD), status=status), NOW, DAYS)
