@@ -13,19 +13,8 @@ import asyncio
 from datetime import timedelta
 
 from config.settings import Settings
-from recordings.reconcile import Reconciler, Report, Witness, load_witness
-from telephony.asterisk_config import layout_for
-from telephony.dialplan import CARRIER_ENDPOINT, TECH
-
-# Calls that ended less than this ago are left alone: still in wrap-up, their file and
-# record still being finished.
-DEFAULT_GRACE_S = 300.0
-
-
-def witness_of(settings: Settings) -> Witness:
-    """Asterisk's record of the calls (CDR CSV and queue_log in its log directory)."""
-    layout = layout_for(settings)
-    return load_witness(layout.cdr_csv, layout.queue_log, f"{TECH}/{CARRIER_ENDPOINT}-")
+from hotline_cli.recording_jobs import GRACE_S, witness_of
+from recordings.reconcile import Reconciler, Report
 
 
 async def _reconcile(settings: Settings, repair: bool, grace_s: float) -> Report:
@@ -80,6 +69,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "fill ends from Asterisk's record (never deletes)",
     )
     parser.add_argument("--json", action="store_true", help="the report as JSON")
-    parser.add_argument("--grace-s", type=float, default=DEFAULT_GRACE_S,
+    parser.add_argument("--grace-s", type=float, default=GRACE_S,
                         help="leave calls that ended less than this ago alone")  # fmt: skip
     return parser

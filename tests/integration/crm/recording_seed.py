@@ -91,3 +91,12 @@ def add_recording(
     )  # fmt: skip
     session.add(row)
     return row
+
+
+def decodes(path: Path) -> bool:
+    """sox reads the file whole (to no output) without an error."""
+    return subprocess.run(["sox", str(path), "-n"], capture_output=True).returncode == 0
+
+
+def file_type(path: Path) -> str:
+    return subprocess.run(["soxi", "-t", str(path)], capture_output=True, text=True).stdout.strip()

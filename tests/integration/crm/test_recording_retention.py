@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -29,7 +29,8 @@ RECENT = NOW - timedelta(days=DAYS - 1)
 LONG_AGO = NOW - timedelta(days=400)
 
 # linkedid: (orders as (status, closed_at), disposition, removed?)
-CASES = {
+Case = tuple[list[tuple[Status, datetime | None]], Disposition | None, bool]
+CASES: dict[str, Case] = {
     "c.closed.old": ([(Status.CLOSED, OLD)], None, True),
     "c.closed.recent": ([(Status.CLOSED, RECENT)], None, False),
     "c.open": ([(Status.DISPATCHED, None)], None, False),
