@@ -78,6 +78,7 @@ class Report:
     witness_calls: int = 0
     witness_bad_lines: int = 0
     files_seen: int = 0
+    unanswered_call_files: int = 0  # files of calls no agent answered: no row, no finding
     recordings_checked: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -88,7 +89,8 @@ class Report:
             "counts": self.counts(),
             "findings": [asdict(f) for f in self.findings],
             "witness_calls": self.witness_calls, "witness_bad_lines": self.witness_bad_lines,
-            "files_seen": self.files_seen, "recordings_checked": self.recordings_checked,
+            "files_seen": self.files_seen, "unanswered_call_files": self.unanswered_call_files,
+            "recordings_checked": self.recordings_checked,
         }, ensure_ascii=False, indent=2)  # fmt: skip
 
 
@@ -170,6 +172,11 @@ class Reconciler:
             if stem in wanting and by_call[stem] == path:
                 continue  # reported below, as the call's
             call = calls.get(stem)
+            if call is not None and call.answered_at is None:
+                # MixMonitor starts before the queue: a caller who never reached an agent
+                # leaves a header-only file, which needs no row
+                report.unanswered_call_files += 1
+                continue
             detail = "no call on record" if call is None else "the call has other recordings"
             if str(Path(path).with_suffix(".ogg")) in known and path.endswith(".wav"):
                 detail = "the original of a compressed recording (the compression job removes it)"

@@ -93,6 +93,7 @@ async def seed(sessions: SessionFactory, root: Path) -> None:
                                       ("w2.disagrees", quiet)]:  # fmt: skip
             add_call(session, linkedid, ENDED, disposition=disposition)
         add_call(session, "w3.open", None, outcome=CallOutcome.IN_PROGRESS)
+        add_call(session, "g.abandoned", ENDED, answered=False)  # its file: no finding
         for n, linkedid in enumerate(["d.missing", "e.altered", "f.back"]):
             add_order(session, user_id, f"SZ2026060100{n}", linkedid, Status.DISPATCHED, None)
         await session.flush()
@@ -103,6 +104,7 @@ async def seed(sessions: SessionFactory, root: Path) -> None:
             add_recording(session, linkedid, path, digest, ENDED, status)
     wav("b.file.no.row")
     wav("orphan")
+    wav("g.abandoned")
     (root / DAY / "d.missing.wav").unlink()
     with (root / DAY / "e.altered.wav").open("r+b") as f:
         f.seek(100)
@@ -140,6 +142,7 @@ async def test_each_kind_is_listed(engine: AsyncEngine, tmp_path: Path) -> None:
 
     assert {(f.kind, f.linkedid) for f in report.findings} == EXPECTED
     assert report.witness_bad_lines == 1 and report.witness_calls == 4
+    assert report.unanswered_call_files == 1
     by_kind = {(f.kind, f.linkedid): f for f in report.findings}
     assert by_kind[(Kind.ORPHAN_FILE, "")].path == f"{DAY}/orphan.wav"
     assert by_kind[(Kind.NO_RECORDING, "b.file.no.row")].path == f"{DAY}/b.file.no.row.wav"
