@@ -199,7 +199,7 @@ async def running_hotline(
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
-        upkeep = await enter(recording_upkeep(settings, sessions))
+        upkeep = await enter(recording_upkeep(settings, sessions, lambda: set(tracker.calls)))
         tasks.watch("recording upkeep", lambda: TaskHealth(upkeep.failures))
         await enter(supervised("queue positions", announcer.run))
         desk_users = DeskUsers(sessions, redis)

@@ -7,7 +7,7 @@ files the telephony layout names, while `recordings/` may not import telephony.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,10 +25,15 @@ RETENTION_INTERVAL_S = 3600.0
 GRACE_S = 300.0
 
 
-def witness_of(settings: Settings) -> Witness:
+# The periodic pass reads the newest part of Asterisk's files only (days of calls).
+WITNESS_TAIL_BYTES = 64 << 20
+
+
+def witness_of(settings: Settings, max_bytes: int | None = None) -> Witness:
     """Asterisk's record of the calls (CDR CSV and queue_log in its log directory)."""
     layout = layout_for(settings)
-    return load_witness(layout.cdr_csv, layout.queue_log, f"{TECH}/{CARRIER_ENDPOINT}-")
+    return load_witness(layout.cdr_csv, layout.queue_log, f"{TECH}/{CARRIER_ENDPOINT}-",
+                        max_bytes)  # fmt: skip
 
 
 def grace(settings: Settings, grace_s: float = GRACE_S) -> timedelta:
@@ -48,9 +53,10 @@ class RecordingUpkeep:
 
 
 @asynccontextmanager
-async def recording_upkeep(settings: Settings, sessions: SessionFactory) -> AsyncIterator[
-    RecordingUpkeep
-]:  # fmt: skip
+async def recording_upkeep(
+    settings: Settings, sessions: SessionFactory, live: Callable[[], Collection[str]]
+) -> AsyncIterator[RecordingUpkeep]:
+    """`live`: the Linkedids of the calls up now (the tracker's)."""
     r, root = settings.recordings, settings.recordings_dir
     async with AsyncExitStack() as stack:
         compressor = retention = None
@@ -66,6 +72,7 @@ async def recording_upkeep(settings: Settings, sessions: SessionFactory) -> Asyn
             ))  # fmt: skip
         reconciler = Reconciler(sessions, root, grace(settings))
         reconcile = await stack.enter_async_context(PeriodicReconcile(
-            reconciler, lambda: witness_of(settings), interval_s=r.reconcile_interval_s,
+            reconciler, lambda: witness_of(settings, WITNESS_TAIL_BYTES), live,
+            interval_s=r.reconcile_interval_s,
         ))  # fmt: skip
         yield RecordingUpkeep(compressor, retention, reconcile)

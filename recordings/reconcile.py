@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".ogg")
 ENDED_BY_WITNESS = "ended while the backend was down (Asterisk's record)"
+NOT_FOUND = "file not found"
+SETTLED = timedelta(hours=4)  # no hotline call lasts this long
 
 
 class Kind(StrEnum):
@@ -94,11 +96,27 @@ class Report:
         }, ensure_ascii=False, indent=2)  # fmt: skip
 
 
-def load_witness(cdr_csv: Path, queue_log: Path, caller_channel_prefix: str) -> Witness:
-    """Read Asterisk's record (either file may be absent); bad lines are counted."""
+def _tail(path: Path, max_bytes: int | None) -> str:
+    """The file's text, or its last `max_bytes` from the first whole line on."""
+    if not path.is_file():
+        return ""
+    with path.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        start = 0 if max_bytes is None else max(0, size - max_bytes)
+        f.seek(start)
+        data = f.read()
+    if start:
+        data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
+    return data.decode("utf-8", errors="replace")
+
+
+def load_witness(cdr_csv: Path, queue_log: Path, caller_channel_prefix: str,
+                 max_bytes: int | None = None) -> Witness:  # fmt: skip
+    """Read Asterisk's record (either file may be absent; with `max_bytes`, the newest part
+    of each file only, the periodic job's way); bad lines are counted."""
 
     def text(path: Path) -> str:
-        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        return _tail(path, max_bytes)
 
     cdr, queue = parse_cdr_csv(text(cdr_csv)), parse_queue_log(text(queue_log))
     sources = tuple(str(p) for p in (cdr_csv, queue_log) if p.is_file())
@@ -136,7 +154,19 @@ class Reconciler:
     def __init__(self, sessions: SessionFactory, root: Path, grace: timedelta) -> None:
         self.sessions, self.root, self.grace = sessions, root, grace
 
-    async def run(self, now: datetime, witness: Witness | None, repair: bool) -> Report:
+    async def run(
+        self,
+        now: datetime,
+        witness: Witness | None,
+        repair: bool,
+        *,
+        rehash: bool = True,
+        live: Collection[str] | None = None,
+    ) -> Report:
+        """`rehash`: compare each recording's SHA-256 (else its size only, a cheaper pass);
+        `live`: the Linkedids Asterisk has up now, if known (a call's CDR is written in
+        parts, at each change of its other party, so "ended" in it is final only once the
+        call is no longer up, or after `SETTLED` when that is not known)."""
         report = Report()
         cutoff = now - self.grace
         async with self.sessions() as session:
@@ -149,9 +179,9 @@ class Reconciler:
             report.findings.append(Finding(Kind.NO_OUTCOME, call.linkedid,
                                            detail=f"answered by {agent}"))  # fmt: skip
         await self._files(report, no_recording, known_paths, cutoff, now, repair)
-        await self._rows(report, rows, now, repair)
+        await self._rows(report, rows, now, repair, rehash)
         if witness is not None:
-            await self._witness(report, witness, cutoff, now, repair)
+            await self._witness(report, witness, cutoff, now, repair, live)
         for kind, count in report.counts().items():
             if count:
                 log.warning("reconcile: %d %s", count, kind)
@@ -195,7 +225,7 @@ class Reconciler:
                 repaired=repaired))  # fmt: skip
 
     async def _rows(self, report: Report, rows: list[Recording], now: datetime,
-                    repair: bool) -> None:  # fmt: skip
+                    repair: bool, rehash: bool) -> None:  # fmt: skip
         """Checked recordings re-hashed: missing or altered (and back again)."""
         looked_at = [r for r in rows if r.status in {RecordingStatus.ATTACHED,
                      RecordingStatus.MISSING, RecordingStatus.ALTERED}]  # fmt: skip
@@ -203,22 +233,20 @@ class Reconciler:
         async with self.sessions() as session:
             orders = await q.order_numbers(session, {r.linkedid for r in looked_at})
         for row in looked_at:
-            path = self.root / row.path
-            digest = await asyncio.to_thread(sha256_of, path) if path.is_file() else None
-            intact = digest is not None and digest == row.sha256
-            if intact and row.status is RecordingStatus.ATTACHED:
+            problem = await self._problem(row, rehash)
+            if not problem and row.status is RecordingStatus.ATTACHED:
                 continue
-            if intact:  # marked missing or altered once, the stored file is back
+            if not problem:  # marked missing or altered once, the stored file is back
                 kind = Kind.MISSING if row.status is RecordingStatus.MISSING else Kind.ALTERED
-                status, problem = RecordingStatus.PENDING, ""
-                detail, done = "the file is back with its checksum", "re-queued for its check"
-            elif digest is None:
-                kind, status, problem = Kind.MISSING, RecordingStatus.MISSING, "file not found"
-                detail, done = "no file on disk", "marked missing"
+                status, detail, done = (RecordingStatus.PENDING,
+                                        "the file is back with its checksum",
+                                        "re-queued for its check")  # fmt: skip
+            elif problem == NOT_FOUND:
+                kind, status, detail, done = (Kind.MISSING, RecordingStatus.MISSING,
+                                              "no file on disk", "marked missing")  # fmt: skip
             else:
-                kind, status, problem = Kind.ALTERED, RecordingStatus.ALTERED, \
-                    f"sha256 {digest[:12]}… instead of {row.sha256[:12]}…"  # fmt: skip
-                detail, done = problem, "marked altered"
+                kind, status, detail, done = (Kind.ALTERED, RecordingStatus.ALTERED, problem,
+                                              "marked altered")  # fmt: skip
             repaired = ""
             if repair and status is not row.status:
                 async with self.sessions() as session, session.begin():
@@ -228,8 +256,23 @@ class Reconciler:
                                            tuple(orders.get(row.linkedid, ())), detail,
                                            repaired))  # fmt: skip
 
+    async def _problem(self, row: Recording, rehash: bool) -> str:
+        """"" if the row's file is the one checked, else what is wrong with it."""
+        path = self.root / row.path
+        if not path.is_file():
+            return NOT_FOUND
+        if not rehash:
+            size = path.stat().st_size
+            ok = row.size_bytes in (None, size)
+            return "" if ok else f"{size} bytes instead of {row.size_bytes}"
+        digest = await asyncio.to_thread(sha256_of, path)
+        if digest == row.sha256:
+            return ""
+        return f"sha256 {digest[:12]}… instead of {row.sha256[:12]}…"
+
     async def _witness(self, report: Report, witness: Witness, cutoff: datetime,
-                       now: datetime, repair: bool) -> None:  # fmt: skip
+                       now: datetime, repair: bool,
+                       live: Collection[str] | None) -> None:  # fmt: skip
         """Our records against Asterisk's, for the calls Asterisk saw end before `cutoff`."""
         report.witness_bad_lines = witness.bad_lines
         seen = {k: c for k, c in witness.calls.items() if c.ended_at <= cutoff}
@@ -244,8 +287,11 @@ class Reconciler:
                            f"ended {theirs.ended_at:%Y-%m-%d %H:%M:%S}"))  # fmt: skip
                 continue
             if call.ended_at is None:
-                repaired = ""
-                if repair:
+                if live is not None and linkedid in live:
+                    continue  # still up: what Asterisk wrote was a part of the call
+                settled = live is not None or theirs.ended_at <= now - SETTLED
+                repaired = "" if settled else "none: it may still be up (no live view)"
+                if repair and settled:
                     async with self.sessions() as session, session.begin():
                         if await q.end_from_witness(session, linkedid, theirs.ended_at,
                                                     _outcome_for(call, theirs),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -136,7 +136,8 @@ class Retention(PeriodicJob):
 
 class PeriodicReconcile(PeriodicJob):
     """Every `interval_s`: a reconciliation pass with its safe repairs, Asterisk's record
-    read anew each time (`witness`, None when there is none to read); counts are logged."""
+    read anew each time (`witness`, None when there is none to read) against the calls up
+    now (`live`, the tracker's); counts are logged."""
 
     name = "reconciliation"
 
@@ -144,14 +145,17 @@ class PeriodicReconcile(PeriodicJob):
         self,
         reconciler: Reconciler,
         witness: Callable[[], Witness | None],
+        live: Callable[[], Collection[str]],
         *,
         interval_s: float,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__(interval_s)
-        self.reconciler, self.witness, self.clock = reconciler, witness, clock
+        self.reconciler, self.witness, self.live, self.clock = reconciler, witness, live, clock
         self.last: Report | None = None
 
     async def run_once(self) -> None:
         witness = await asyncio.to_thread(self.witness)
-        self.last = await self.reconciler.run(self.clock(), witness, repair=True)
+        # sizes only: the checker re-verifies checksums on its own schedule
+        self.last = await self.reconciler.run(self.clock(), witness, repair=True, rehash=False,
+                                              live=self.live())  # fmt: skip

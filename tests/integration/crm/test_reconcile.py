@@ -55,9 +55,11 @@ UNREPAIRABLE = EXPECTED - {
 }
 
 
-def witness_files(log_dir: Path) -> None:
-    """Asterisk's record: the captured answered and abandoned calls' lines, re-keyed."""
-    cdr = (FIXTURES / "Master.csv").read_text(encoding="utf-8").splitlines()
+def witness_files(log_dir: Path, day: str = "2026-05-31") -> None:
+    """Asterisk's record: the captured answered and abandoned calls' lines, re-keyed and
+    moved to `day`."""
+    text = (FIXTURES / "Master.csv").read_text(encoding="utf-8")
+    cdr = text.replace("2026-12-01 ", f"{day} ").splitlines()
     answered, abandoned = cdr[0], cdr[4]
     lines = [
         answered.replace("1796131416.0", "w1.not.ours"),
@@ -176,7 +178,7 @@ async def test_the_command_repairs_what_it_may(
     assert rows["e.altered"].status is RecordingStatus.ALTERED
     assert rows["f.back"].status is RecordingStatus.PENDING  # its check re-queued
     assert open_call is not None and open_call.outcome is CallOutcome.ANSWERED
-    assert str(open_call.ended_at) == "2026-12-01 13:23:41"  # Asterisk's end, UTC
+    assert str(open_call.ended_at) == "2026-05-31 13:23:41"  # Asterisk's end, UTC
     assert open_call.talk_s is not None and open_call.end_reason
 
     again = run_cli(state, database_url, root, "--json")
@@ -187,3 +189,48 @@ async def test_the_command_repairs_what_it_may(
     text = run_cli(state, database_url, root)
     assert "asterisk_call_not_in_our_records: call w1.not.ours" in text.stdout
     assert "orders SZ20260601000" in text.stdout
+
+
+async def test_an_end_is_filled_in_only_once_the_call_is_surely_over(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A call's CDR is written in parts (at each change of the other party): "ended" there is
+    trusted while the call is not up, or hours later when nobody can say."""
+    sessions, root = session_factory(engine), tmp_path / "recordings"
+    async with sessions() as session, session.begin():
+        add_call(session, "w3.open", None, outcome=CallOutcome.IN_PROGRESS)
+    witness_files(tmp_path / "log", day=f"{utc_now():%Y-%m-%d}")
+    witness = load_witness(tmp_path / "log" / "cdr-csv" / "Master.csv",
+                           tmp_path / "log" / "queue_log", "PJSIP/carrier-")  # fmt: skip
+    now = max(c.ended_at for c in witness.calls.values()) + timedelta(minutes=1)
+    reconciler = Reconciler(sessions, root, timedelta(0))
+
+    up = await reconciler.run(now, witness, repair=True, live={"w3.open"})
+    assert (Kind.END_MISSING, "w3.open") not in {(f.kind, f.linkedid) for f in up.findings}
+    unknown = await reconciler.run(now, witness, repair=True)
+    [end] = [f for f in unknown.findings if f.kind is Kind.END_MISSING]
+    assert end.repaired.startswith("none")
+    async with sessions() as session:
+        call = await session.get(CallRecord, "w3.open")
+        assert call is not None and call.ended_at is None
+    over = await reconciler.run(now, witness, repair=True, live=set())
+    [end] = [f for f in over.findings if f.kind is Kind.END_MISSING]
+    assert end.repaired == "end filled in from Asterisk's record"
+
+
+async def test_the_periodic_pass_compares_sizes(engine: AsyncEngine, tmp_path: Path) -> None:
+    sessions, root = session_factory(engine), tmp_path / "recordings"
+    path = f"{DAY}/h.cut.wav"
+    digest = make_wav(root / path, 0.4)
+    async with sessions() as session, session.begin():
+        add_call(session, "h.cut", ENDED, disposition=Disposition.TEST)
+        await session.flush()
+        add_recording(session, "h.cut", path, digest, ENDED).size_bytes = (
+            (root / path).stat().st_size
+        )
+    reconciler = Reconciler(sessions, root, timedelta(0))
+    assert not (await reconciler.run(utc_now(), None, repair=False, rehash=False)).findings
+    with (root / path).open("r+b") as f:
+        f.truncate(1000)
+    report = await reconciler.run(utc_now(), None, repair=True, rehash=False)
+    assert [(f.kind, f.repaired) for f in report.findings] == [(Kind.ALTERED, "marked altered")]
