@@ -9,7 +9,8 @@ A queue_log line is `epoch|callid|queue|agent|event|data…`; the callid is the 
 uniqueid (our Linkedid).
 
 Both files carry caller numbers (src, clid, ENTERQUEUE's data): nothing here keeps them.
-A line that does not parse is counted and skipped, never fatal.
+A line that does not parse is counted and skipped, never fatal; a last line without its
+newline is one Asterisk is still writing, left for the next reading.
 """
 
 from __future__ import annotations
@@ -63,10 +64,14 @@ def _cdr_time(text: str) -> datetime | None:
     return datetime.strptime(text, _CDR_TIME)  # naive UTC, as the call records
 
 
+def _whole_lines(text: str) -> list[str]:
+    return text.split("\n")[:-1]  # what follows the last newline is not written whole yet
+
+
 def parse_cdr_csv(text: str) -> Parsed[CdrRow]:
     """Master.csv's rows; a line with the wrong shape or a bad time is counted, skipped."""
     parsed: Parsed[CdrRow] = Parsed()
-    for line in text.splitlines():
+    for line in _whole_lines(text):
         if not line.strip():
             continue
         try:
@@ -89,7 +94,7 @@ def parse_cdr_csv(text: str) -> Parsed[CdrRow]:
 def parse_queue_log(text: str) -> Parsed[QueueLogEvent]:
     """queue_log's caller events (member events, callid NONE/MANAGER, are left out)."""
     parsed: Parsed[QueueLogEvent] = Parsed()
-    for line in text.splitlines():
+    for line in _whole_lines(text):
         if not line.strip():
             continue
         parts = line.split("|")

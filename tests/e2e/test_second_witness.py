@@ -59,12 +59,15 @@ async def _poll(probe: Callable[[], Awaitable[Witness | None]], timeout_s: float
 
 async def test_asterisks_record_agrees_with_sipp_and_with_ours(centre: Centre) -> None:
     plan = CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=4000)
-    assert (await centre.call([CallerIdentity("张三", ANSWERED)], plan)).ok
+    placed = await centre.call([CallerIdentity("张三", ANSWERED)], plan)
+    assert placed.ok, placed.errors
     async with centre.agents_paused("1001", "1002", "1901", reason="午休"):
         queued = CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=3500)
-        assert (await centre.call([CallerIdentity("赵六", ABANDONED)], queued)).ok
+        placed = await centre.call([CallerIdentity("赵六", ABANDONED)], queued)
+        assert placed.ok, placed.errors
     ivr = CallerPlan(dtmf=None, hangup_after_ms=1000)
-    assert (await centre.call([CallerIdentity("王五", IVR)], ivr)).ok
+    placed = await centre.call([CallerIdentity("王五", IVR)], ivr)
+    assert placed.ok, placed.errors
     calls = {n: await centre.log.wait_ended(n) for n in (ANSWERED, ABANDONED, IVR)}
     ours = {c.linkedid for c in calls.values()}
     settings = centre.hotline.settings
@@ -74,7 +77,7 @@ async def test_asterisks_record_agrees_with_sipp_and_with_ours(centre: Centre) -
         return witness if ours <= set(witness.calls) else None
 
     witness = await _poll(witnessed, 30)
-    assert witness.bad_lines == 0
+    assert witness.bad_lines == 0, witness.sources
     # What SIPp placed, in Asterisk's own words: one answered, one abandoned, one IVR hang-up.
     seen = {n: witness.calls[c.linkedid] for n, c in calls.items()}
     assert seen[ANSWERED].answered and seen[ANSWERED].queued
@@ -95,18 +98,20 @@ async def test_asterisks_record_agrees_with_sipp_and_with_ours(centre: Centre) -
     about_ours = {(f.kind, f.linkedid, f.path) for f in report.findings if f.linkedid in ours}
     # Only the answered call's file may lack its row (no checker runs here): it gets one.
     answered = calls[ANSWERED]
-    assert about_ours <= {(Kind.NO_RECORDING, answered.linkedid, answered.recording)}
+    assert about_ours <= {(Kind.NO_RECORDING, answered.linkedid, answered.recording)}, report
     rows = await _recording_rows(centre, answered.linkedid)
     assert [r.path for r in rows] == [answered.recording]
     assert rows[0].status in {RecordingStatus.PENDING, RecordingStatus.ATTACHED}
     again = await reconciler.run(utc_now() + timedelta(seconds=2), witness, repair=False)
-    assert not [f for f in again.findings if f.linkedid in ours]
+    assert not [f for f in again.findings if f.linkedid in ours], again
 
     # A call Asterisk saw that our records lack is found, told apart from the others.
     lost = replace(seen[IVR], linkedid="1796000000.99")
     extra = Witness({**witness.calls, lost.linkedid: lost}, 0, witness.sources)
     third = await reconciler.run(utc_now() + timedelta(seconds=2), extra, repair=False)
-    assert [(f.kind, f.linkedid) for f in third.findings] == [(Kind.NOT_IN_OURS, lost.linkedid)]
+    assert [(f.kind, f.linkedid) for f in third.findings] == [(Kind.NOT_IN_OURS, lost.linkedid)], (
+        third
+    )
 
 
 async def _recording_rows(centre: Centre, linkedid: str) -> list[Recording]:

@@ -61,6 +61,7 @@ def test_bad_lines_are_counted_and_skipped() -> None:
         lines[1].replace("2026-12-01 13:23:41", "yesterday"),
         '"a","b"',
         lines[4],
+        "",
     ])  # fmt: skip
     parsed = parse_cdr_csv(cdr)
     assert parsed.bad_lines == 3
@@ -68,6 +69,14 @@ def test_bad_lines_are_counted_and_skipped() -> None:
     queue = parse_queue_log("garbage\n1796131417|x\nnot-a-time|c|q|a|CONNECT|\n"
                             + _queue_log())  # fmt: skip
     assert queue.bad_lines == 3 and len(queue.items) == 5
+
+
+def test_a_line_still_being_written_is_left_for_the_next_reading() -> None:
+    whole, being_written = _cdr(), _cdr().splitlines()[0][:40]
+    parsed = parse_cdr_csv(whole + being_written)
+    assert parsed.bad_lines == 0 and len(parsed.items) == 5
+    queue = parse_queue_log(_queue_log() + "1796131430|1796131422.3|hot")
+    assert queue.bad_lines == 0 and len(queue.items) == 5
 
 
 def test_nothing_parsed_keeps_a_caller_number() -> None:
