@@ -1,12 +1,9 @@
 """Seeding for the recordings' upkeep tests: calls, orders and recording rows written as the
-call log, the desk and the checker would leave them, and real audio files made by sox."""
+call log, the desk and the checker would leave them."""
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,22 +14,6 @@ from crm.domain.enums import Channel, OrderType, Role, Severity, Status, Urgency
 from crm.repo.directory import create_user
 
 NOW = datetime(2026, 6, 1, 12, 0)
-
-
-def make_wav(path: Path, seconds: float) -> str:
-    """A real 8 kHz mono WAV of a tone (as MixMonitor writes them); its SHA-256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(path), "synth", str(seconds),
-         "sine", "440"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def soxi_duration(path: Path) -> float:
-    out = subprocess.run(["soxi", "-D", str(path)], check=True, capture_output=True, text=True)
-    return float(out.stdout)
 
 
 async def registrar(session: AsyncSession) -> int:
@@ -91,12 +72,3 @@ def add_recording(
     )  # fmt: skip
     session.add(row)
     return row
-
-
-def decodes(path: Path) -> bool:
-    """sox reads the file whole (to no output) without an error."""
-    return subprocess.run(["sox", str(path), "-n"], capture_output=True).returncode == 0
-
-
-def file_type(path: Path) -> str:
-    return subprocess.run(["soxi", "-t", str(path)], capture_output=True, text=True).stdout.strip()

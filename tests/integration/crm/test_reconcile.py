@@ -27,9 +27,9 @@ from tests.integration.crm.recording_seed import (
     add_call,
     add_order,
     add_recording,
-    make_wav,
     registrar,
 )
+from tests.support.sox_files import make_wav
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "asterisk_record"
 DAY = "20260601"

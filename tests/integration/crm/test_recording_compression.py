@@ -20,11 +20,8 @@ from tests.integration.crm.recording_seed import (
     NOW,
     add_call,
     add_recording,
-    decodes,
-    file_type,
-    make_wav,
-    soxi_duration,
 )
+from tests.support.sox_files import decodes, file_type, make_wav, soxi_duration
 
 WAV = "20260601/1780000000.1.wav"
 OGG = "20260601/1780000000.1.ogg"

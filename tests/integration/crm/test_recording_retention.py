@@ -19,9 +19,9 @@ from tests.integration.crm.recording_seed import (
     add_call,
     add_order,
     add_recording,
-    make_wav,
     registrar,
 )
+from tests.support.sox_files import make_wav
 
 DAYS = 90
 OLD = NOW - timedelta(days=DAYS + 1)
