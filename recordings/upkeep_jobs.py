@@ -18,6 +18,7 @@ from crm.db.call_models import Recording
 from crm.db.engine import SessionFactory
 from crm.domain.clock import utc_now
 from crm.usecases.recording_upkeep import (
+    RetentionCandidate,
     compression_due,
     recently_compressed,
     recently_removed,
@@ -66,12 +67,18 @@ class Compressor(PeriodicJob):
         now = self.clock()
         async with self.sessions() as session:
             leftovers = await recently_compressed(session, now - LEFTOVER_WINDOW)
-            due = await compression_due(session, now - timedelta(seconds=self.after_s), BATCH)
         for row in leftovers:
             if finish_removal(self.root, row):
                 log.info("recording %d: original WAV removed after an interrupted run", row.id)
-        due = [r for r in due if self.attempts.get(r.id, 0) < MAX_ATTEMPTS]
-        await asyncio.gather(*(self._one(r.id, r) for r in due))
+        after_id, checked_before = 0, now - timedelta(seconds=self.after_s)
+        while True:
+            async with self.sessions() as session:
+                page = await compression_due(session, checked_before, BATCH, after_id)
+            due = [r for r in page if self.attempts.get(r.id, 0) < MAX_ATTEMPTS]
+            await asyncio.gather(*(self._one(r.id, r) for r in due))
+            if len(page) < BATCH:
+                return
+            after_id = page[-1].id
 
     async def _one(self, recording_id: int, row: Recording) -> None:
         async with self._slots:
@@ -114,24 +121,32 @@ class Retention(PeriodicJob):
         async with self.sessions() as session:
             for row in await recently_removed(session, now - LEFTOVER_WINDOW):
                 (self.root / row.path).unlink(missing_ok=True)
-            checked_before = now - timedelta(days=self.retention_days)
-            candidates = await retention_candidates(session, checked_before, BATCH)
-        for c in candidates:
-            facts = RetentionFacts(
-                status=c.recording.status,
-                call_ended_at=c.call.ended_at,
-                disposed=c.call.disposition is not None,
-                orders=tuple(OrderState(o.status, o.closed_at, o.updated_at) for o in c.orders),
-            )
-            if not may_remove(facts, now, self.retention_days):
-                continue
-            async with self.sessions() as session, session.begin():
-                marked = await record_removed(session, c.recording.id, c.recording.path, now)
-            if marked:
-                (self.root / c.recording.path).unlink(missing_ok=True)
-                self.removed += 1
-                log.info("recording %d of call %s removed: past %d days of retention",
-                         c.recording.id, c.recording.linkedid, self.retention_days)  # fmt: skip
+        after_id, checked_before = 0, now - timedelta(days=self.retention_days)
+        while True:
+            async with self.sessions() as session:
+                page = await retention_candidates(session, checked_before, BATCH, after_id)
+            for c in page:
+                await self._consider(c, now)
+            if len(page) < BATCH:
+                return
+            after_id = page[-1].recording.id
+
+    async def _consider(self, c: RetentionCandidate, now: datetime) -> None:
+        facts = RetentionFacts(
+            status=c.recording.status,
+            call_ended_at=c.call.ended_at,
+            disposed=c.call.disposition is not None,
+            orders=tuple(OrderState(o.status, o.closed_at, o.updated_at) for o in c.orders),
+        )
+        if not may_remove(facts, now, self.retention_days):
+            return
+        async with self.sessions() as session, session.begin():
+            marked = await record_removed(session, c.recording.id, c.recording.path, now)
+        if marked:
+            (self.root / c.recording.path).unlink(missing_ok=True)
+            self.removed += 1
+            log.info("recording %d of call %s removed: past %d days of retention",
+                     c.recording.id, c.recording.linkedid, self.retention_days)  # fmt: skip
 
 
 class PeriodicReconcile(PeriodicJob):

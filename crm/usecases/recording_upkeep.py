@@ -19,17 +19,19 @@ from crm.db.models import OrderCall, WorkOrder
 from crm.domain.calls import RecordingStatus
 
 
-async def compression_due(session: AsyncSession, checked_before: datetime,
-                          limit: int) -> list[Recording]:  # fmt: skip
-    """Attached WAV recordings checked before `checked_before`, oldest first."""
+async def compression_due(session: AsyncSession, checked_before: datetime, limit: int,
+                          after_id: int = 0) -> list[Recording]:  # fmt: skip
+    """Attached WAV recordings checked before `checked_before`, a page by id after
+    `after_id` (pages, so that rows that keep failing never hide the others)."""
     rows = await session.scalars(
         select(Recording)
         .where(
             Recording.status == RecordingStatus.ATTACHED,
             Recording.format == "wav",
             Recording.checked_at <= checked_before,
+            Recording.id > after_id,
         )
-        .order_by(Recording.checked_at, Recording.id)
+        .order_by(Recording.id)
         .limit(limit)
     )
     return list(rows)
@@ -73,10 +75,11 @@ class RetentionCandidate:
     orders: tuple[WorkOrder, ...]
 
 
-async def retention_candidates(session: AsyncSession, checked_before: datetime,
-                               limit: int) -> list[RetentionCandidate]:  # fmt: skip
+async def retention_candidates(session: AsyncSession, checked_before: datetime, limit: int,
+                               after_id: int = 0) -> list[RetentionCandidate]:  # fmt: skip
     """Attached recordings checked before `checked_before` (a recording precedes its call's
-    outcome, so no younger one can be past retention), with their call and its orders."""
+    outcome, so no younger one can be past retention), with their call and its orders; a
+    page by id after `after_id` (the many kept for open orders never hide the others)."""
     pairs = (
         await session.execute(
             select(Recording, CallRecord)
@@ -84,8 +87,9 @@ async def retention_candidates(session: AsyncSession, checked_before: datetime,
             .where(
                 Recording.status == RecordingStatus.ATTACHED,
                 Recording.checked_at <= checked_before,
+                Recording.id > after_id,
             )
-            .order_by(Recording.checked_at, Recording.id)
+            .order_by(Recording.id)
             .limit(limit)
         )
     ).all()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import recordings.compress as compress
 from crm.db.call_models import Recording
 from crm.db.engine import SessionFactory, session_factory
+from recordings import upkeep_jobs
 from recordings.compress import Tools
 from recordings.upkeep_jobs import MAX_ATTEMPTS, Compressor
 from tests.integration.crm.recording_seed import (
@@ -163,3 +164,22 @@ async def test_an_altered_wav_is_not_compressed(sessions: SessionFactory, tmp_pa
     await compressor(sessions, tmp_path).run_once()
     assert (await row_of(sessions, recording_id)).format == "wav" and (tmp_path / WAV).exists()
     assert not (tmp_path / OGG).exists()
+
+
+async def test_every_page_of_due_recordings_is_compressed(
+    sessions: SessionFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upkeep_jobs, "BATCH", 1)
+    async with sessions() as session, session.begin():
+        for n in range(3):
+            path = f"20260601/page.{n}.wav"
+            add_call(session, f"page.{n}", NOW - timedelta(minutes=10))
+            await session.flush()
+            add_recording(session, f"page.{n}", path, make_wav(tmp_path / path, 0.3),
+                          NOW - timedelta(minutes=9))  # fmt: skip
+    job = compressor(sessions, tmp_path)
+    await job.run_once()
+    assert job.compressed == 3
+    assert sorted(p.name for p in (tmp_path / "20260601").iterdir()) == [
+        "page.0.ogg", "page.1.ogg", "page.2.ogg"
+    ]  # fmt: skip

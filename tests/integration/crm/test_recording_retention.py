@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +14,7 @@ from crm.db.call_models import Recording
 from crm.db.engine import session_factory
 from crm.domain.calls import Disposition, RecordingStatus
 from crm.domain.enums import Status
+from recordings import upkeep_jobs
 from recordings.upkeep_jobs import Retention
 from tests.integration.crm.recording_seed import (
     NOW,
@@ -85,3 +87,24 @@ async def test_a_file_left_by_a_crash_after_the_commit_goes_next_time(
     await Retention(sessions, tmp_path, retention_days=DAYS, interval_s=3600,
                     clock=lambda: NOW).run_once()  # fmt: skip
     assert not (tmp_path / path).exists()
+
+
+async def test_many_kept_recordings_never_hide_one_that_is_due(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upkeep_jobs, "BATCH", 2)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        user_id = await registrar(session)
+        for n in range(5):
+            linkedid = f"c.page.{n}"
+            add_call(session, linkedid, LONG_AGO)
+            due = n == 4  # the newest row, on the third page
+            status, closed = (Status.CLOSED, OLD) if due else (Status.DISPATCHED, None)
+            add_order(session, user_id, f"SZ-P-{n}", linkedid, status, closed)
+            path = f"20250401/{linkedid}.wav"
+            await session.flush()
+            add_recording(session, linkedid, path, make_wav(tmp_path / path, 0.2), LONG_AGO)
+    job = Retention(sessions, tmp_path, retention_days=DAYS, interval_s=3600, clock=lambda: NOW)
+    await job.run_once()
+    assert job.removed == 1 and not (tmp_path / "20250401/c.page.4.wav").exists()
