@@ -10,6 +10,8 @@ would store them) where the running backend has not stored them itself.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -104,6 +106,17 @@ async def test_asterisks_record_agrees_with_sipp_and_with_ours(centre: Centre) -
     assert rows[0].status in {RecordingStatus.PENDING, RecordingStatus.ATTACHED}
     again = await reconciler.run(utc_now() + timedelta(seconds=2), witness, repair=False)
     assert not [f for f in again.findings if f.linkedid in ours], again
+    # The command itself, as an administrator runs it on the centre's state directory.
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline_cli.main", "--state-dir", str(settings.state_dir),
+        "reconcile", "--json", "--grace-s", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(command.communicate(), 60)
+    printed = json.loads(out)
+    assert not [f for f in printed["findings"] if f["linkedid"] in ours], printed
+    assert printed["witness_calls"] >= 3 and printed["witness_bad_lines"] == 0
+    assert ANSWERED not in (out + err).decode()
 
     # A call Asterisk saw that our records lack is found, told apart from the others.
     lost = replace(seen[IVR], linkedid="1796000000.99")
