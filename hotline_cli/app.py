@@ -31,6 +31,7 @@ from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from crm.jobs.overdue_sweep import OverdueSweep
 from hotline_cli.http_process import HttpJob, HttpProcess
+from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.tasks import TaskHealth, Tasks
@@ -199,6 +200,8 @@ async def running_hotline(
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
+        upkeep = await enter(recording_upkeep(settings, sessions, lambda: set(tracker.calls)))
+        tasks.watch("recording upkeep", lambda: TaskHealth(upkeep.failures))
         await enter(supervised("queue positions", announcer.run))
         desk_users = DeskUsers(sessions, redis)
         await desk_users.publish()  # before any desktop connects

@@ -1,4 +1,5 @@
-"""`hotline`: the one console command (config render, prompts build, user, up, demo)."""
+"""`hotline`: the one console command (config render, prompts build, user, reconcile, up,
+demo)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 from config.secrets import resolve_secrets, secrets_dir
 from config.settings import Settings, SettingsError, load_settings
+from hotline_cli import reconcile_cmd
 from hotline_cli.log_format import configure_logging
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import Layout, layout_for, write_config
@@ -289,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("agent", metavar="EXTENSION")
         command.set_defaults(func=func)
 
+    reconcile_cmd.add_parser(sub).set_defaults(
+        func=lambda args: reconcile_cmd.cmd_reconcile(args, _settings(args))
+    )
     sub.add_parser("up", help="start Asterisk, Redis and the backend").set_defaults(func=cmd_up)
     sub.add_parser("demo", help="up, then real SIPp agents and callers").set_defaults(func=cmd_demo)
     return parser

@@ -13,6 +13,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 BULLSEYE_LIST=/etc/apt/sources.list.d/hotline-bullseye.sources
 PINNING=/etc/apt/preferences.d/hotline-bullseye
 DEB_PACKAGES=(asterisk sip-tester redis-server postgresql espeak-ng sox
+              libsox-fmt-base  # Ogg Vorbis for the recordings' compression (sox, soxi)
               python3-venv ca-certificates procps
               chromium fonts-wqy-microhei)  # browser tests of the desktops, Chinese glyphs
 

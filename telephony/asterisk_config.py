@@ -17,14 +17,17 @@ from telephony.asterisk_tables import (
     AMI_EVENTS,
     AMI_READ_CLASSES,
     AMI_WRITE_CLASSES,
+    CDR_CSV,
     DECLINED_STASIS_TYPES,
     MODULES,
     MODULES_DIR,
+    QUEUE_LOG_NAME,
     SYSTEM_DATA_DIR,
     stasis_pool_size,
 )
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
+    CARRIER_ENDPOINT,
     CHANNEL_VARIABLE_PREFIX,
     CONTEXT_AGENTS,
     CONTEXT_INBOUND,
@@ -51,6 +54,16 @@ class Layout:
     @property
     def log(self) -> Path:
         return self.base / "log"
+
+    @property
+    def cdr_csv(self) -> Path:
+        """Asterisk's CDR file (cdr_csv), one line per call leg."""
+        return self.log / CDR_CSV
+
+    @property
+    def queue_log(self) -> Path:
+        """app_queue's queue_log, one line per caller event in a queue."""
+        return self.log / QUEUE_LOG_NAME
 
     @property
     def spool(self) -> Path:
@@ -123,7 +136,7 @@ def render(settings: Settings, layout: Layout) -> dict[str, str]:
         "ccss.conf": "",
         "udptl.conf": "",
         "acl.conf": "",
-        "cdr.conf": "[general]\nenable=no\n",
+        "cdr.conf": _cdr_conf(),
         "cel.conf": "[general]\nenable=no\n",
         "stasis.conf": _stasis_conf(),
     }
@@ -135,6 +148,7 @@ def write_config(settings: Settings, layout: Layout) -> list[Path]:
         layout.etc,
         layout.run,
         layout.log,
+        layout.cdr_csv.parent,  # cdr_csv writes no line into a directory it has to create
         layout.spool,
         layout.lib,
         layout.monitor,
@@ -198,9 +212,25 @@ def _modules_conf() -> str:
 
 
 def _logger_conf() -> str:
-    return section("general", "dateformat = %F %T.%3q") + section(
-        "logfiles", "messages => notice,warning,error", "console => warning,error"
-    )
+    # queue_log: app_queue's own line per caller event (ENTERQUEUE, CONNECT, COMPLETE*,
+    # ABANDON ...), a second witness of the queue calls in the log directory, file only.
+    return section(
+        "general",
+        "dateformat = %F %T.%3q",
+        "queue_log = yes",
+        "queue_log_to_file = yes",
+        f"queue_log_name = {QUEUE_LOG_NAME}",
+    ) + section("logfiles", "messages => notice,warning,error", "console => warning,error")
+
+
+def _cdr_conf() -> str:
+    # One CSV line per CDR in log/cdr-csv/Master.csv, in UTC, with the uniqueid, userfield
+    # and (newcdrcolumns) peeraccount, linkedid, sequence; unanswered legs too, so a call
+    # that never reached an agent is still in Asterisk's record. No other CDR backend loads.
+    return section("general", "enable = yes", "unanswered = yes") + section(
+        "csv", "usegmtime = yes", "loguniqueid = yes", "loguserfield = yes",
+        "newcdrcolumns = yes", "accountlogs = no",
+    )  # fmt: skip
 
 
 def _secret(value: SecretStr, key: str) -> str:
@@ -249,7 +279,7 @@ def _pjsip_conf(settings: Settings) -> str:
     # (agents only); nothing else gets an endpoint, and there is no anonymous one.
     out += section("global", "type = global", "endpoint_identifier_order = ip,username")
     out += section(
-        "carrier",
+        CARRIER_ENDPOINT,
         "type = endpoint",
         f"context = {CONTEXT_INBOUND}",
         "identify_by = ip",  # never by a From user "carrier" from anywhere else
@@ -259,9 +289,9 @@ def _pjsip_conf(settings: Settings) -> str:
         "dtmf_mode = rfc4733",
     )
     out += section(
-        "carrier-identify",
+        f"{CARRIER_ENDPOINT}-identify",
         "type = identify",
-        "endpoint = carrier",
+        f"endpoint = {CARRIER_ENDPOINT}",
         f"match = {settings.carrier.match}",
     )
     for agent in settings.agents:

@@ -12,6 +12,10 @@ from pathlib import Path
 MODULES_DIR = Path("/usr/lib/asterisk/modules")
 SYSTEM_DATA_DIR = Path("/usr/share/asterisk")
 
+# Asterisk's own record of the calls, in its log directory (the reconciliation reads both).
+QUEUE_LOG_NAME = "queue_log"
+CDR_CSV = Path("cdr-csv") / "Master.csv"
+
 # Loaded explicitly (autoload=no): start-up in ~2 s and nothing we did not ask for.
 MODULES = (
     "res_timing_timerfd",
@@ -77,6 +81,7 @@ MODULES = (
     "format_pcm",
     "format_gsm",
     "format_sln",
+    "cdr_csv",  # Asterisk's own record of every call (the reconciliation's second witness)
 )
 
 # Only these events reach the backend (manager.conf whitelist filters, OR-ed by Asterisk).

@@ -23,6 +23,7 @@ VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to t
 
 # Every phone and trunk is a PJSIP endpoint; an agent's endpoint is named by its extension.
 TECH = "PJSIP"
+CARRIER_ENDPOINT = "carrier"  # the citizens' calls arrive on it (their channel: PJSIP/carrier-…)
 
 
 def interface_of(endpoint: str) -> str:

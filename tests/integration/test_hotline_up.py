@@ -64,8 +64,9 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
         assert health["tasks"] == {
             name: healthy
             for name in ("ami consumer", "desk outbox writer", "agent commands",
-                         "supervision sweeps", "queue positions", "desk users",
-                         "desk users recheck", "health report", "http process")
+                         "supervision sweeps", "recording upkeep", "queue positions",
+                         "desk users", "desk users recheck", "health report",
+                         "http process")
         }  # fmt: skip
         # Nothing configured a secret: each was generated, private, and is the one in use.
         for name in ("ami", "gateway", "redis", "sip-1001"):

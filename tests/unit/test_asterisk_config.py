@@ -184,3 +184,30 @@ def test_files_holding_secrets_are_readable_by_their_owner_only(
         path = layout.etc / name
         assert path.stat().st_mode & 0o777 == 0o600, name
     assert AMI_SECRET in (layout.etc / "manager.conf").read_text()
+
+
+def test_asterisks_own_record_is_a_csv_file_and_the_queue_log(files: dict[str, str]) -> None:
+    """The second witness: cdr_csv only (no CDR to AMI, to a database or per account), CEL
+    off, app_queue's queue_log to a file in the log directory."""
+    loaded = set(re.findall(r"^load = (\w+)\.so$", files["modules.conf"], re.M))
+    assert {m for m in loaded if m.startswith(("cdr_", "cel_"))} == {"cdr_csv"}
+    cdr = files["cdr.conf"]
+    general, csv = cdr.split("[csv]")
+    assert "enable = yes" in general and "unanswered = yes" in general
+    for option in ("usegmtime", "loguniqueid", "loguserfield", "newcdrcolumns"):
+        assert f"{option} = yes" in csv, option
+    assert "accountlogs = no" in csv
+    assert "enable=no" in files["cel.conf"]
+    logger = files["logger.conf"].split("[logfiles]")[0]
+    for line in ("queue_log = yes", "queue_log_to_file = yes", "queue_log_name = queue_log"):
+        assert line in logger
+    assert LAYOUT.cdr_csv == Path("/srv/hotline/asterisk/log/cdr-csv/Master.csv")
+    assert LAYOUT.queue_log == Path("/srv/hotline/asterisk/log/queue_log")
+
+
+def test_the_cdr_directory_exists_before_asterisk_writes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    layout = Layout(tmp_path / "asterisk")
+    write_config(settings, layout)
+    assert layout.cdr_csv.parent.is_dir()  # cdr_csv would log an error for every call
