@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from crm.db.engine import SessionFactory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.clock import local_date
 from crm.domain.lifecycle import Actor
+from crm.domain.playback_links import LINK_TTL_S
 from crm.errors import InvalidInput
 from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
@@ -27,6 +29,15 @@ class Settings:
 
     centre_code: str
     max_body_bytes: int = 256 * 1024
+
+
+@dataclass(frozen=True)
+class RecordingFiles:
+    """Where the call recordings lie (None: none are served) and the playback links' key."""
+
+    root: Path | None
+    link_key: bytes
+    link_ttl_s: int = LINK_TTL_S
 
 
 class LazySegmenter:
@@ -66,6 +77,7 @@ SEGMENTER = web.AppKey("crm_segmenter", LazySegmenter)
 AUTH = web.AppKey("crm_auth", Authenticator)
 CALENDAR = web.AppKey("crm_calendar", CalendarCache)
 USERS_CHANGED = web.AppKey("crm_users_changed", UsersChanged)
+RECORDINGS = web.AppKey("crm_recordings", RecordingFiles)
 
 
 M = TypeVar("M", bound=BaseModel)
