@@ -10,6 +10,7 @@ streams.
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import cast
 
 from aiohttp import web
@@ -91,20 +92,27 @@ async def _audible(request: web.Request, session: AsyncSession, recording_id: in
         raise
 
 
-async def _serve(request: web.Request, recording_id: int, actor: Actor,
-                 action: AccessAction, now: datetime) -> web.StreamResponse:  # fmt: skip
-    files = request.app[RECORDINGS]
+async def _playable(request: web.Request, recording_id: int, actor: Actor,
+                    action: AccessAction, now: datetime) -> tuple[Recording, Path]:  # fmt: skip
+    """The recording and its file, or the refusal raised once it is on the trail."""
     async with request.app[SESSIONS]() as session:
         recording = await _audible(request, session, recording_id, actor, action, now)
     try:
-        path = locate(files.root, recording)
-        check_range(request, path.stat().st_size)
-    except CrmError as exc:
+        return recording, locate(request.app[RECORDINGS].root, recording)
+    except Gone as exc:
         await _append(request, recording_id, actor, action, exc.status, now)
-        if isinstance(exc, RangeNotSatisfiable):
-            return error_response(exc.status, exc.code, exc.message,
-                                  headers={"Content-Range": f"bytes */{exc.size}"})  # fmt: skip
         raise
+
+
+async def _serve(request: web.Request, recording_id: int, actor: Actor,
+                 action: AccessAction, now: datetime) -> web.StreamResponse:  # fmt: skip
+    recording, path = await _playable(request, recording_id, actor, action, now)
+    try:
+        check_range(request, path.stat().st_size)
+    except RangeNotSatisfiable as exc:
+        await _append(request, recording_id, actor, action, exc.status, now)
+        return error_response(exc.status, exc.code, exc.message,
+                              headers={"Content-Range": f"bytes */{exc.size}"})  # fmt: skip
     async def on_trail(status: int) -> None:
         await _append(request, recording_id, actor, action, status, now)
 
@@ -132,8 +140,7 @@ async def download(ctx: Ctx) -> web.StreamResponse:
 
 async def issue_link(ctx: Ctx) -> web.StreamResponse:
     recording_id = ctx.int_param("recording_id")
-    async with ctx.short_session() as session:
-        await _audible(ctx.request, session, recording_id, ctx.actor, AccessAction.LINK, ctx.now)
+    await _playable(ctx.request, recording_id, ctx.actor, AccessAction.LINK, ctx.now)
     files = ctx.request.app[RECORDINGS]
     now_s = ctx.now.replace(tzinfo=UTC).timestamp()
     link = links.issue(files.link_key, recording_id, ctx.actor.user_id, now_s, files.link_ttl_s)

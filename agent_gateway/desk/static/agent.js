@@ -24,6 +24,7 @@ import {
   startDesk,
   statusShower,
 } from "./desk.js";
+import { RecordingsView } from "./recordings.js";
 
 const OPEN_STATUSES = new Set([
   "registered", "dispatched", "returned", "accepted", "contacted", "replied", "reopened",
@@ -56,6 +57,7 @@ const state = {
 // --- login -------------------------------------------------------------------------------
 
 const showStatus = statusShower(SESSION_KEY, () => updateButtons());
+const recordings = new RecordingsView($("recording-list"), $("recording-message"), () => state.connection?.token);
 
 async function login(token, extension) {
   const options = {
@@ -260,6 +262,7 @@ function transfer(target) {
 // --- screen pop and call ------------------------------------------------------------------
 
 function clearPop() {
+  recordings.clear();
   state.pop = null;
   state.orderCallId = null;
   $("pop").hidden = true;
@@ -269,6 +272,7 @@ function clearPop() {
 }
 
 function showPop(pop) {
+  if (state.pop?.call_id !== pop.call_id) recordings.clear();
   state.pop = pop;
   if (!state.calls.has(pop.call_id)) {
     state.calls.set(pop.call_id, { call_id: pop.call_id, state: "ringing" });
@@ -422,6 +426,7 @@ function wire() {
     button.addEventListener("click", () => transfer(button.dataset.target));
   }
   $("order-form").addEventListener("submit", saveOrder);
+  $("btn-recording").addEventListener("click", () => state.pop && recordings.show(state.pop.call_id));
   setInterval(renderSince, 1000);
   updateButtons();
   const params = new URLSearchParams(window.location.search);

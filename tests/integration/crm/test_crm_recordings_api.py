@@ -6,9 +6,6 @@ download, link and refusal is looked for in `recording_access` itself.
 """
 
 import hashlib
-import math
-import struct
-import wave
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,30 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.api import create_app
-from crm.db.call_models import CallRecord, Recording, RecordingAccess
+from crm.db.call_models import RecordingAccess
 from crm.db.engine import SessionFactory, session_factory
-from crm.domain.calls import CallOutcome, RecordingStatus
+from crm.domain.calls import RecordingStatus
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from crm.segmenter import Segmenter
 from tests.integration.crm.crm_support import START, Api, FakeClock, seed
-
-RATE = 8000
-
-
-def write_wav(path: Path, seconds: float, hz: float = 440.0) -> bytes:
-    """A real 8 kHz mono 16-bit WAV (a tone, so every byte range differs); its bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames = b"".join(
-        struct.pack("<h", int(12000 * math.sin(2 * math.pi * hz * i / RATE)) + i % 7)
-        for i in range(int(seconds * RATE))
-    )
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(frames)
-    return path.read_bytes()
+from tests.support.recording_rows import add_recording, write_wav
 
 
 @dataclass
@@ -60,19 +41,9 @@ class Served:
         names a file of the test's own making."""
         relative = path or f"20250929/{linkedid}-{part}.wav"
         data = b"" if path else write_wav(self.root / relative, seconds)
-        async with self.sessions() as session, session.begin():
-            if await session.get(CallRecord, linkedid) is None:
-                session.add(CallRecord(linkedid=linkedid, started_at=START, updated_at=START,
-                                       outcome=CallOutcome.ANSWERED))  # fmt: skip
-                await session.flush()
-            row = Recording(
-                linkedid=linkedid, part=part, path=relative, status=status, format="wav",
-                size_bytes=len(data), duration_s=seconds, sha256=hashlib.sha256(data).hexdigest(),
-                created_at=START, checked_at=START,
-            )  # fmt: skip
-            session.add(row)
-            await session.flush()
-            return row.id, data
+        rid = await add_recording(self.sessions, linkedid, relative, data, START, part=part,
+                                  seconds=seconds, status=status)  # fmt: skip
+        return rid, data
 
     async def trail(self, recording_id: int) -> list[tuple[str, str, str, int]]:
         """(user name's role, action, byte range, status) of each entry, oldest first."""
@@ -104,8 +75,9 @@ async def served(
         seeded.tokens["power"], seeded.user_ids["power"] = token, user.id
     root = tmp_path / "recordings"
     root.mkdir()
+    secret = b"recording-test-secret-0123456789"
     app = create_app(sessions, centre_code="SZ12345", clock=clock, segmenter=segmenter,
-                     recordings_dir=root, link_secret=b"recording-test-secret-0123456789")  # fmt: skip
+                     recordings_dir=root, link_secret=secret)  # fmt: skip
     async with TestClient(TestServer(app)) as client:
         yield Served(Api(client, seeded, clock), sessions, root)
 
@@ -332,6 +304,8 @@ async def test_missing_removed_and_unchecked_recordings(
     status, _, body = await served.fetch(f"/api/recordings/{rid}/audio")
     assert status == 410 and b'"recording_file_missing"' in body
     assert any(f"recording {rid}: file" in r.getMessage() for r in caplog.records)
+    status, body = await served.api.post(f"/api/recordings/{rid}/link", None)
+    assert status == 410 and body["error"]["code"] == "recording_file_missing"
     removed, _ = await served.add("1759111201.2", status=RecordingStatus.REMOVED)
     status, _, body = await served.fetch(f"/api/recordings/{removed}/audio")
     assert status == 410 and b'"recording_removed"' in body
@@ -340,7 +314,7 @@ async def test_missing_removed_and_unchecked_recordings(
     pending, _ = await served.add("1759111201.3", status=RecordingStatus.PENDING)
     status, _, body = await served.fetch(f"/api/recordings/{pending}/audio")
     assert status == 409 and b'"recording_not_checked"' in body
-    assert await served.trail(rid) == [("agent", "download", "", 410)]
+    assert await served.trail(rid) == [("agent", "download", "", 410), ("agent", "link", "", 410)]
     assert await served.trail(removed) == [("agent", "download", "", 410),
                                            ("agent", "link", "", 410)]  # fmt: skip
     assert await served.trail(pending) == [("agent", "download", "", 409)]
