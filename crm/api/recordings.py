@@ -113,6 +113,7 @@ async def _serve(request: web.Request, recording_id: int, actor: Actor,
         await _append(request, recording_id, actor, action, exc.status, now)
         return error_response(exc.status, exc.code, exc.message,
                               headers={"Content-Range": f"bytes */{exc.size}"})  # fmt: skip
+
     async def on_trail(status: int) -> None:
         await _append(request, recording_id, actor, action, status, now)
 
@@ -197,11 +198,14 @@ def add_routes(app: web.Application) -> None:
 
 
 _AUDIO = "audio/*"
-_FILE_ERRORS = {
+_LINK_ERRORS = {
     "403": "The caller may not hear this call (recording_forbidden)",
     "409": "The recording is not checked yet (recording_not_checked)",
     "410": "The recording was removed, or its file is missing (logged)",
-    "416": "The range starts past the end (Content-Range: bytes */size)",
+}
+_FILE_ERRORS = {
+    **_LINK_ERRORS,
+    "416": "The range starts past the end, or is not one range (Content-Range: bytes */size)",
 }
 _PARTIAL = {"206": "The range asked for (Range: bytes=first-last, or -suffix)"}
 SUPERVISING = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -216,7 +220,7 @@ ENDPOINTS = (
              content_type=_AUDIO, transaction=False, errors=_FILE_ERRORS, also=_PARTIAL),
     Endpoint("POST", RECORDING + "/link", issue_link,
              "A short-lived signed playback URL for <audio src> (it carries no token)",
-             response=LinkOut, status=201, transaction=False, errors=_FILE_ERRORS),
+             response=LinkOut, status=201, transaction=False, errors=_LINK_ERRORS),
     Endpoint("GET", RECORDING + "/access", access_trail,
              "Who played, downloaded or was refused a recording, newest first", SUPERVISING,
              response=AccessList),

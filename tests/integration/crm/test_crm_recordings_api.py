@@ -128,6 +128,8 @@ async def test_ranges_answer_exactly_the_bytes_asked(served: Served) -> None:
     assert b'"range_not_satisfiable"' in body
     status, headers, _ = await served.fetch(url, Range="bytes=500-400")
     assert status == 416
+    status, headers, _ = await served.fetch(url, Range="bytes=0-1,5-6")  # one range only
+    assert status == 416 and headers["Content-Range"] == f"bytes */{size}"
     assert await served.trail(rid) == [
         ("agent", "download", "bytes=100-199", 206),
         ("agent", "download", "bytes=-100", 206),
@@ -135,6 +137,7 @@ async def test_ranges_answer_exactly_the_bytes_asked(served: Served) -> None:
         ("agent", "download", f"bytes=0-{size * 3}", 206),
         ("agent", "download", f"bytes={size}-", 416),
         ("agent", "download", "bytes=500-400", 416),
+        ("agent", "download", "bytes=0-1,5-6", 416),
     ]
 
 
