@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from crm.api.caches import Authenticator
 from crm.api.schemas import MAX_ID
+from crm.api.throttle import FailureThrottle
 from crm.db.engine import SessionFactory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.clock import local_date
@@ -33,11 +34,13 @@ class Settings:
 
 @dataclass(frozen=True)
 class RecordingFiles:
-    """Where the call recordings lie (None: none are served) and the playback links' key."""
+    """Where the call recordings lie (None: none are served) and the playback links' key;
+    `forged` counts forged links per client, so a flood of them cannot flood the log."""
 
     root: Path | None
     link_key: bytes
     link_ttl_s: int = LINK_TTL_S
+    forged: FailureThrottle = field(default_factory=FailureThrottle)
 
 
 class LazySegmenter:

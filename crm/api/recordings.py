@@ -171,9 +171,13 @@ async def play(request: web.Request) -> web.StreamResponse:
     link = links.PlaybackLink(recording_id, query.user, query.expires, query.sig)
     verdict = links.check(files.link_key, link, now.replace(tzinfo=UTC).timestamp())
     if verdict is links.LinkCheck.FORGED:
-        # no verified user: logged, not put on a user's trail (anyone could fill it)
-        log.warning("recording %d: forged playback link (names user %d)", recording_id,
-                    query.user)  # fmt: skip
+        # no verified user: logged, not put on a user's trail (anyone could fill it); logged
+        # only while this client is not forging links by the dozen
+        client = request.remote or ""
+        if files.forged.retry_after(client) is None:
+            log.warning("recording %d: forged playback link (names user %d) from %s",
+                        recording_id, query.user, client)  # fmt: skip
+        files.forged.failed(client)
         raise Denied("link_invalid", "this playback link is not valid")
     async with request.app[SESSIONS]() as session:
         user = await get_user(session, query.user)

@@ -339,3 +339,18 @@ async def test_the_trail_is_for_supervisors_and_admins(served: Served) -> None:
         (seed.user_ids["agent"], "agent", "download", "bytes=0-9", 206),
     ]  # fmt: skip
     assert (await served.api.get("/api/recordings/4242/access", "admin"))[0] == 404
+
+
+async def test_forged_links_are_logged_until_a_client_forges_by_the_dozen(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    rid, data = await served.add("1759111201.5")
+    url = str((await link(served, rid))["url"])
+    forged = url[:-1] + ("0" if not url.endswith("0") else "1")
+    for _ in range(15):
+        status, _, _ = await served.fetch(forged, None)
+        assert status == 403
+    logged = [r for r in caplog.records if "forged playback link" in r.getMessage()]
+    assert len(logged) == 10  # the throttle's burst, then quiet
+    status, _, body = await served.fetch(url, None)  # the real link from the same client
+    assert (status, body) == (200, data)
