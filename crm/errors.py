@@ -34,6 +34,12 @@ class Conflict(CrmError):
     status = 409
 
 
+class Gone(CrmError):
+    """It existed and is no more: a recording removed by retention, or whose file is lost."""
+
+    status = 410
+
+
 class Throttled(CrmError):
     """Too many failed attempts from one client: try again after `retry_after` seconds."""
 

@@ -43,7 +43,8 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
         app = create_crm_app(
             sessions, centre_code=settings.centre.code,
             users_changed=DeskUsers(sessions, redis).changed, documented=DOCUMENTED,
-            connect_src=[job.ws_url],
+            connect_src=[job.ws_url], recordings_dir=settings.recordings_dir,
+            link_secret=secret,
         )  # fmt: skip
         add_status_routes(app, redis)
         DeskHttp(

@@ -1,22 +1,26 @@
 """`create_app`: the CRM's aiohttp application, mountable by the wiring root."""
 
+import secrets
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from aiohttp import web
 
-from crm.api import admin, openapi, orders
+from crm.api import admin, openapi, orders, recordings
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
     AUTH,
     CALENDAR,
     CLOCK,
     ENGINE,
+    RECORDINGS,
     SEGMENTER,
     SESSIONS,
     SETTINGS,
     USERS_CHANGED,
     Clock,
     LazySegmenter,
+    RecordingFiles,
     Settings,
     UsersChanged,
     nobody_listens,
@@ -27,11 +31,18 @@ from crm.api.headers import security_headers
 from crm.db.engine import SessionFactory, bound_engine
 from crm.domain.clock import utc_now
 from crm.domain.numbering import valid_centre_code
+from crm.domain.playback_links import derive_key
 from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
 
-ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS
+ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS + recordings.ENDPOINTS
 API_VERSION = "1.0.0"
+
+
+def document(documented: Iterable[openapi.Operation] = ()) -> dict[str, object]:
+    """The OpenAPI document of the CRM's routes and of `documented` ones mounted beside."""
+    return openapi.build(ENDPOINTS, "hotline CRM", API_VERSION,
+                         (*recordings.DOCUMENTED, *documented))  # fmt: skip
 
 
 def create_app(
@@ -45,6 +56,8 @@ def create_app(
     users_changed: UsersChanged = nobody_listens,
     documented: Iterable[openapi.Operation] = (),
     connect_src: Sequence[str] = (),
+    recordings_dir: Path | None = None,
+    link_secret: bytes | None = None,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -56,7 +69,9 @@ def create_app(
     addresses besides this server that pages served by the app may connect to (the agent
     gateway's websocket URL), for the Content-Security-Policy of every response.
     `documented` describes the routes the caller mounts beside the CRM's, for the OpenAPI
-    document.
+    document. Recordings are served from `recordings_dir` (None: none are); their playback
+    links are signed with a key derived from `link_secret` (None: a random one, so links
+    die with the process).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -70,13 +85,16 @@ def create_app(
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
     app[CALENDAR] = CalendarCache()
     app[USERS_CHANGED] = users_changed
+    key = derive_key(link_secret if link_secret is not None else secrets.token_bytes(32))
+    app[RECORDINGS] = RecordingFiles(recordings_dir, key)
     app.on_response_prepare.append(security_headers(connect_src))
-    document = openapi.build(ENDPOINTS, "hotline CRM", API_VERSION, documented)
+    served = document(documented)
 
     async def serve_openapi(_request: web.Request) -> web.Response:
-        return web.json_response(document)
+        return web.json_response(served)
 
     app.router.add_get("/api/openapi.json", serve_openapi)
     for endpoint in ENDPOINTS:
         app.router.add_route(endpoint.method, endpoint.path, bind(endpoint))
+    recordings.add_routes(app)
     return app

@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from aiohttp import web
@@ -12,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from crm.api.caches import Authenticator
 from crm.api.schemas import MAX_ID
+from crm.api.throttle import FailureThrottle
 from crm.db.engine import SessionFactory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.clock import local_date
 from crm.domain.lifecycle import Actor
+from crm.domain.playback_links import LINK_TTL_S
 from crm.errors import InvalidInput
 from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
@@ -27,6 +30,17 @@ class Settings:
 
     centre_code: str
     max_body_bytes: int = 256 * 1024
+
+
+@dataclass(frozen=True)
+class RecordingFiles:
+    """Where the call recordings lie (None: none are served) and the playback links' key;
+    `forged` counts forged links per client, so a flood of them cannot flood the log."""
+
+    root: Path | None
+    link_key: bytes
+    link_ttl_s: int = LINK_TTL_S
+    forged: FailureThrottle = field(default_factory=FailureThrottle)
 
 
 class LazySegmenter:
@@ -66,6 +80,7 @@ SEGMENTER = web.AppKey("crm_segmenter", LazySegmenter)
 AUTH = web.AppKey("crm_auth", Authenticator)
 CALENDAR = web.AppKey("crm_calendar", CalendarCache)
 USERS_CHANGED = web.AppKey("crm_users_changed", UsersChanged)
+RECORDINGS = web.AppKey("crm_recordings", RecordingFiles)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -7,8 +7,8 @@ Authentication and parsing come before the transaction, which is held only for t
 """
 
 import inspect
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from pydantic import BaseModel, RootModel, ValidationError
@@ -38,6 +38,10 @@ class Endpoint:
     # False: the handler opens short sessions of its own (a long read must not hold the
     # request's transaction, and with it SQLite's one connection, while it streams)
     transaction: bool = True
+    # statuses documented besides the common ones: refusals (JSON error body) and further
+    # answers with the response's content (a file's 206)
+    errors: Mapping[str, str] = field(default_factory=dict)
+    also: Mapping[str, str] = field(default_factory=dict)
 
 
 def _parse(model: type[BaseModel], raw: bytes | dict[str, str]) -> BaseModel:

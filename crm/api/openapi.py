@@ -61,7 +61,7 @@ def _of_endpoint(e: Endpoint) -> Operation:
         method=e.method, path=e.path, summary=e.summary,
         description="Roles: " + ("any" if e.roles == ALL_ROLES else ", ".join(roles)),
         body=e.body, query=e.query, response=e.response, status=e.status,
-        content_type=e.content_type, errors=_ERRORS,
+        content_type=e.content_type, errors={**_ERRORS, **e.errors}, also=e.also,
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ import {
 } from "./desk.js";
 import { renderHistory } from "./history.js";
 import { outcomeGiven, renderOutcome, resetOutcomeForm, wireOutcome } from "./outcome.js";
+import { RecordingsView } from "./recordings.js";
 
 const CONNECTED_STATES = new Set(["talking", "answered", "held", "transferred"]);
 const COMMAND_LABELS = {
@@ -55,6 +56,7 @@ const state = {
 // --- login -------------------------------------------------------------------------------
 
 const showStatus = statusShower(SESSION_KEY, () => updateButtons());
+const recordings = new RecordingsView($("recording-list"), $("recording-message"), () => state.connection?.token);
 
 async function login(token, extension) {
   const options = {
@@ -262,6 +264,7 @@ function transfer(target) {
 // --- screen pop and call ------------------------------------------------------------------
 
 function clearPop() {
+  recordings.clear();
   state.pop = null;
   state.orderCallId = null;
   $("pop").hidden = true;
@@ -271,6 +274,7 @@ function clearPop() {
 }
 
 function showPop(pop) {
+  if (state.pop?.call_id !== pop.call_id) recordings.clear();
   state.pop = pop;
   if (!state.calls.has(pop.call_id)) {
     state.calls.set(pop.call_id, { call_id: pop.call_id, state: "ringing" });
@@ -398,6 +402,7 @@ function wire() {
     return { presence: state.presence, call: callId ? state.calls.get(callId) || null : null };
   };
   wireOutcome(runCommand, current, updateButtons);
+  $("btn-recording").addEventListener("click", () => state.pop && recordings.show(state.pop.call_id));
   setInterval(renderSince, 1000);
   updateButtons();
   const params = new URLSearchParams(window.location.search);

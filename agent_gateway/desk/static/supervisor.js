@@ -21,6 +21,7 @@ import {
   startDesk,
   statusShower,
 } from "./desk.js";
+import { RecordingsView } from "./recordings.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const FINAL_CALL_KEPT_MS = 10000; // an ended call stays listed (greyed) this long
@@ -34,6 +35,7 @@ const state = {
 };
 
 const showStatus = statusShower(SESSION_KEY);
+const recordings = new RecordingsView($("recording-list"), $("recording-message"), () => state.connection?.token);
 
 function explain(exc) {
   if (exc instanceof TicketError && exc.code === "wrong_role") { // only agents have other desks
@@ -60,6 +62,7 @@ function logoutPage() {
   state.queues.clear();
   state.agents.clear();
   state.calls.clear();
+  recordings.clear();
   renderAll();
 }
 
@@ -244,6 +247,16 @@ function wire() {
     login($("login-token").value.trim());
   });
   $("logout-page").addEventListener("click", logoutPage);
+  $("recording-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    recordings.show($("recording-call").value);
+  });
+  $("calls-body").addEventListener("click", (event) => { // a call's row: its recordings
+    const row = event.target.closest("tr[data-call-id]");
+    if (!row) return;
+    $("recording-call").value = row.dataset.callId;
+    recordings.show(row.dataset.callId);
+  });
   setInterval(tickDurations, 1000);
   restoreLogin(SESSION_KEY, ({ token }) => {
     if (token) login(token);

@@ -16,8 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from crm.api.app import API_VERSION, ENDPOINTS
-from crm.api.openapi import build
+from crm.api.app import document
 from hotline_cli.http_doc import DOCUMENTED
 from tests.integration.crm.live_api import ROLES, LiveApi, live_api
 
@@ -28,7 +27,7 @@ MAX_EXAMPLES = int(os.environ.get("HOTLINE_FUZZ_EXAMPLES", "5"))  # per database
 EXCLUDED = [checks.positive_data_acceptance]
 # /health is 503 by design here: no call process reports to this harness.
 HEALTH_EXCLUDED = [*EXCLUDED, checks.not_a_server_error]
-DOCUMENT = build(ENDPOINTS, "hotline CRM", API_VERSION, DOCUMENTED)
+DOCUMENT = document(DOCUMENTED)
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 
