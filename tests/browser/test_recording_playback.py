@@ -128,7 +128,7 @@ async def test_agent_plays_the_recording_of_the_call_in_the_pop(
     data = write_wav(path, seconds, hz=660)
     rid = await add_recording(centre.hotline.sessions, call.linkedid, relative, data,
                               utc_now(), seconds=seconds)  # fmt: skip
-    await page.click("#btn-recording")
+    await page.click("#btn-recordings")
     row = page.locator(f'.recording[data-recording-id="{rid}"]')
     await expect(page.locator("#recording-message")).to_have_text(
         f"通话 {call.linkedid} 共 1 段录音")  # fmt: skip

@@ -402,7 +402,7 @@ function wire() {
     return { presence: state.presence, call: callId ? state.calls.get(callId) || null : null };
   };
   wireOutcome(runCommand, current, updateButtons);
-  $("btn-recording").addEventListener("click", () => state.pop && recordings.show(state.pop.call_id));
+  $("btn-recordings").addEventListener("click", () => state.pop && recordings.show(state.pop.call_id));
   setInterval(renderSince, 1000);
   updateButtons();
   const params = new URLSearchParams(window.location.search);
