@@ -92,6 +92,8 @@ def _check(path: Path) -> FileCheck:
             digest = _digest(file)
     except FileNotFoundError:
         return FileCheck(FileState.ABSENT, problem="no file")
+    except OSError as exc:  # a directory, no permission, a symlink put in its place
+        return FileCheck(FileState.UNFINISHED, problem=f"unreadable: {exc.strerror}")
     return _finished(header, size, digest)
 
 
