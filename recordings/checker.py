@@ -47,6 +47,7 @@ PENDING_BATCH = 100
 
 @dataclass
 class CheckerStats:
+    rounds: int = 0  # rounds completed
     failures: int = 0  # rounds or rows that raised
     attached: int = 0
     missing: int = 0
@@ -145,6 +146,7 @@ class RecordingChecker:
             await self._guarded(self._verify, row, actor)
         async with self.sessions() as session:
             self.stats.altered = await uc.count_with_status(session, RecordingStatus.ALTERED)
+        self.stats.rounds += 1
 
     async def _guarded(self, step: Step, row: RecordingRow, actor: Actor) -> None:
         try:

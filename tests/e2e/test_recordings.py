@@ -27,7 +27,7 @@ from crm.db.call_models import Recording
 from crm.db.models import AuditEntry, OrderCall
 from crm.domain.calls import RecordingStatus
 from crm.domain.enums import Role
-from hotline_cli.demo.sipp import SCENARIOS, CallerIdentity, CallerResult, run_uac
+from hotline_cli.demo.sipp import SCENARIOS, CallerResult, run_uac
 from recordings.store import FileState, RecordingStore
 from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
@@ -39,7 +39,9 @@ SPEECH = Path("/usr/share/sip-tester/g711a.pcap")  # 7 s of A-law speech, shippe
 DTMF_1 = Path("/usr/share/sip-tester/dtmf_2833_1.pcap")
 
 
-async def speaking_caller(centre: Centre, name: str, number: str, hangup_after_ms: int) -> CallerResult:
+async def speaking_caller(
+    centre: Centre, name: str, number: str, hangup_after_ms: int
+) -> CallerResult:
     """A caller who chooses 1, waits to be answered, then speaks (A-law RTP, so MixMonitor has
     audio to write), and hangs up `hangup_after_ms` after starting to speak."""
     caller = (SCENARIOS / "caller.xml").read_text(encoding="utf-8")
@@ -72,18 +74,19 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
     state = tmp_path_factory.mktemp("centre")
     disk = state / "recordings"
     disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], check=True)
+    mount = ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]
+    await asyncio.to_thread(subprocess.run, mount, check=True)
     try:
         settings = {"dir": str(disk), "min_free_mb": MIN_FREE_MB, "check_interval_s": 0.5}
         async with running_centre(state, recordings=settings) as centre:
             yield centre
     finally:
-        subprocess.run(["umount", "-l", str(disk)], check=True)
+        await asyncio.to_thread(subprocess.run, ["umount", "-l", str(disk)], check=True)
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], timeout_s: float = 40) -> T:
     async with asyncio.timeout(timeout_s):
-        while (found := await probe()) is None:
+        while (found := await probe()) is None:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         return found
 
@@ -133,7 +136,8 @@ async def attached_entries(centre: Centre, order_id: int) -> list[dict[str, Any]
 
 async def order_recording(centre: Centre, order_id: int) -> str:
     async with centre.hotline.sessions() as session:
-        found = await session.scalar(select(OrderCall.recording).where(OrderCall.order_id == order_id))
+        query = select(OrderCall.recording).where(OrderCall.order_id == order_id)
+        found = await session.scalar(query)
         assert found is not None
         return found
 
@@ -212,8 +216,15 @@ async def test_an_order_saved_after_the_check_gets_the_recording_once(centre: Ce
     await asyncio.sleep(1.5)
     (entry,) = await attached_entries(centre, order_id)
     assert entry["recording_id"] == recording_id
-    assert entry["sha256"] == hashlib.sha256(on_disk(centre, call.recording).read_bytes()).hexdigest()
+    data = on_disk(centre, call.recording).read_bytes()
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     assert await order_recording(centre, order_id) == call.recording
+
+
+def overwrite(path: Path, offset: int, data: bytes) -> None:
+    with open(path, "r+b") as file:
+        file.seek(offset)
+        file.write(data)
 
 
 def fill(disk: Path) -> Path:
@@ -268,9 +279,7 @@ async def test_an_altered_recording_is_reported(centre: Centre) -> None:
         )
         assert row is not None
         path, recording_id = on_disk(centre, row.path), row.id
-    with open(path, "r+b") as file:
-        file.seek(100)
-        file.write(b"\x7f\x7f")  # a changed sample: same size, same header
+    await asyncio.to_thread(overwrite, path, 100, b"\x7f\x7f")  # same size, same header
     async with centre.hotline.sessions() as session, session.begin():
         stored = await session.get(Recording, recording_id)
         assert stored is not None

@@ -64,7 +64,9 @@ def test_the_file_asterisk_was_still_writing_is_not_complete() -> None:
     header = parse(data)
     assert (header.riff_size, header.data_size) == (0, 0)
     assert not header.complete
-    assert header.problem == "header sizes (riff 0, data 0) do not agree with the file's 32812 bytes"
+    assert header.problem == (
+        "header sizes (riff 0, data 0) do not agree with the file's 32812 bytes"
+    )
     assert header.duration_s == pytest.approx((32812 - 44) / 16000)
     # the finished file starts with the same audio
     assert ASTERISK_WAV.read_bytes()[44:1000] == data[44:1000]
