@@ -7,7 +7,8 @@ ATTACHED with its size, duration and SHA-256 and attached to the call's orders. 
 there or not finished yet is looked at again next round, until `grace_s` after its call
 ended: MixMonitor writes the header when it closes the file, a moment after the hang-up (its
 thread drains what it still holds), so a file still absent or unfinished that long after is
-MISSING or TRUNCATED (a full disk, a crash), logged as an error.
+MISSING or TRUNCATED (a full disk, a crash), logged as an error; a file that still changed
+within `grace_s` is being written (a backlog of audio flushed under load) and is waited for.
 
 Each round also recomputes the checksum of a few ATTACHED recordings, those verified longest
 ago (after `reverify_after_s`): another checksum is ALTERED, logged as an error and counted
@@ -173,8 +174,8 @@ class RecordingChecker:
                 row.path, found.size_bytes, found.duration_s, len(attached),
             )  # fmt: skip
             return
-        if not self._past_grace(row.ended_at, now):
-            return  # MixMonitor may still be closing it: next round
+        if not self._past_grace(row.ended_at, now) or found.idle_s < self.grace_s:
+            return  # MixMonitor may still be closing it (or still writing): next round
         absent = found.state is FileState.ABSENT
         status = RecordingStatus.MISSING if absent else RecordingStatus.TRUNCATED
         await self._problem(row, status, found.problem, now)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from io import BufferedReader
@@ -38,6 +40,7 @@ class FileCheck:
     duration_s: float | None = None
     sha256: str = ""  # only for a finished file
     problem: str = ""  # why it is absent or unfinished
+    idle_s: float = math.inf  # since the file last changed (one still changing is being written)
 
 
 class RecordingStore:
@@ -80,14 +83,18 @@ class RecordingStore:
 def _check(path: Path) -> FileCheck:
     try:
         with open(path, "rb", opener=_no_follow) as file:
-            size = os.fstat(file.fileno()).st_size
+            stat = os.fstat(file.fileno())
+            size, idle_s = stat.st_size, max(0.0, time.time() - stat.st_mtime)
             head = file.read(HEAD_BYTES)
             try:
                 header = parse_header(head, size)
             except WavError as exc:
-                return FileCheck(FileState.UNFINISHED, size, problem=f"not a WAV file: {exc}")
+                problem = f"not a WAV file: {exc}"
+                return FileCheck(FileState.UNFINISHED, size, problem=problem, idle_s=idle_s)
             if not header.complete:
-                return FileCheck(FileState.UNFINISHED, size, header.duration_s, "", header.problem)
+                return FileCheck(
+                    FileState.UNFINISHED, size, header.duration_s, "", header.problem, idle_s
+                )
             file.seek(0)
             digest = _digest(file)
     except FileNotFoundError:

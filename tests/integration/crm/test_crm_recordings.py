@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,6 +237,11 @@ async def test_files_not_finished_wait_for_the_grace_period_then_are_reported(
         assert (await recording(sessions, recording_id)).status is RecordingStatus.PENDING
 
     job = checker(sessions, root, grace_s=10)
+    await job.check_once(system)  # the unfinished file changed just now: still written to
+    assert (await recording(sessions, writing)).status is RecordingStatus.PENDING
+    assert (await recording(sessions, absent)).status is RecordingStatus.MISSING
+    a_minute_ago = time.time() - 60
+    os.utime(root / "20261201/1700000005.2.wav", (a_minute_ago, a_minute_ago))
     await job.check_once(system)
     missing, truncated = await recording(sessions, absent), await recording(sessions, writing)
     assert (missing.status, missing.problem) == (RecordingStatus.MISSING, "no file")

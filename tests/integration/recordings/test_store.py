@@ -90,6 +90,7 @@ async def test_a_file_asterisk_still_writes_is_unfinished(store: RecordingStore)
     found = await store.check(NAME)
     assert found.state is FileState.UNFINISHED and found.sha256 == ""
     assert "do not agree" in found.problem
+    assert 0 <= found.idle_s < 5  # just written: the checker waits for it to settle
 
 
 @pytest.mark.parametrize(
@@ -111,7 +112,8 @@ async def test_a_truncated_copy_is_unfinished(store: RecordingStore) -> None:
 
 
 async def test_no_file_is_absent_and_a_directory_is_unreadable(store: RecordingStore) -> None:
-    assert (await store.check(NAME)).state is FileState.ABSENT
+    absent = await store.check(NAME)
+    assert absent.state is FileState.ABSENT and absent.idle_s == float("inf")
     assert await store.sha256(NAME) is None
     (store.root / NAME).mkdir()
     found = await store.check(NAME)
