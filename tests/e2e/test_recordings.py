@@ -23,8 +23,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from agent_gateway.desk.orders import DeskOrders
 from crm.db.call_models import Recording
-from crm.db.models import AuditEntry, OrderCall
+from crm.db.models import AuditEntry, OrderCall, User
 from crm.domain.calls import RecordingStatus
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import SCENARIOS, CallerResult, run_uac
@@ -203,7 +204,7 @@ async def test_answered_call_recording_is_checked_and_attached_to_an_order_saved
 async def test_an_order_saved_after_the_check_gets_the_recording_once(centre: Centre) -> None:
     number = "13900001002"
     token = await crm_user(centre, "录音受理员二", Role.AGENT)
-    result = await speaking_caller(centre, "李录音", number, 2000)
+    result = await speaking_caller(centre, "李录音", number, 3000)
     assert result.ok, result.errors
     call = await centre.log.wait_ended(number)
     recording_id = await store_ended_call(centre.hotline.sessions, call)
@@ -219,6 +220,35 @@ async def test_an_order_saved_after_the_check_gets_the_recording_once(centre: Ce
     data = on_disk(centre, call.recording).read_bytes()
     assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     assert await order_recording(centre, order_id) == call.recording
+
+
+async def test_an_order_saved_at_the_desk_after_the_check_carries_the_recording(
+    centre: Centre,
+) -> None:
+    """The desk's own adapter (what its save_order verb calls), with the call as the tracker
+    holds it."""
+    number = "13900001004"
+    await crm_user(centre, "录音坐席", Role.AGENT)
+    async with centre.hotline.sessions() as session:
+        user_id = await session.scalar(select(User.id).where(User.name == "录音坐席"))
+    assert user_id is not None
+    result = await speaking_caller(centre, "赵录音", number, 3000)
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended(number)
+    recording_id = await store_ended_call(centre.hotline.sessions, call)
+    centre.hotline.recordings.wake()
+    row = await settled(centre, recording_id)
+    assert row.status is RecordingStatus.ATTACHED, row.problem
+
+    desk = DeskOrders(centre.hotline.sessions, centre.hotline.settings.centre.code)
+    form = {"order_type": "help", "text": "求助：路灯不亮"}
+    saved = await desk.save(user_id, "agent", form, call)
+    await desk.save(user_id, "agent", {**form, "location": "人民路"}, call)  # amended
+    (entry,) = await attached_entries(centre, saved["order_id"])
+    assert entry["recording_id"] == recording_id
+    data = on_disk(centre, call.recording).read_bytes()
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["path"] == call.recording
+    assert await order_recording(centre, saved["order_id"]) == call.recording
 
 
 def overwrite(path: Path, offset: int, data: bytes) -> None:
@@ -250,16 +280,20 @@ async def test_a_full_disk_alarms_while_calls_are_still_answered(centre: Centre)
         assert body["ami_connected"] is True
 
         number = "13900001003"
-        result = await speaking_caller(centre, "王满盘", number, 2000)
+        result = await speaking_caller(centre, "王满盘", number, 4000)
         assert result.ok, result.errors
         call = await centre.log.wait_ended(number)
         assert call.answered_at is not None and call.agent_interface  # still answered
+        token = await crm_user(centre, "满盘受理员", Role.AGENT)
+        order_id = await post_order(centre, token, call.linkedid, "")  # orders still saved
         recording_id = await store_ended_call(centre.hotline.sessions, call)
         centre.hotline.recordings.wake()
         row = await settled(centre, recording_id)
         assert row.status in {RecordingStatus.MISSING, RecordingStatus.TRUNCATED}, row
         assert row.problem and row.checked_at is not None
         assert row.linkedid == call.linkedid  # the call and its recording's row are kept
+        assert await attached_entries(centre, order_id) == []  # nothing bad attached
+        assert await order_recording(centre, order_id) == ""
     finally:
         filler.unlink()
 
