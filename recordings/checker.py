@@ -164,14 +164,16 @@ class RecordingChecker:
             await self._problem(row, RecordingStatus.MISSING, f"unsafe name: {exc}", now)
             return
         if found.state is FileState.FINISHED:
-            assert found.duration_s is not None
-            checked = uc.CheckedFile(found.size_bytes, found.duration_s, found.sha256)
+            duration_s = found.duration_s or 0.0
+            checked = uc.CheckedFile(found.size_bytes, duration_s, found.sha256)
             async with self.sessions() as session, session.begin():
                 attached = await uc.mark_attached(session, row, checked, actor, now)
+            if attached is None:
+                return  # checked meanwhile (another checker process)
             self.stats.attached += 1
             log.info(
                 "recording %s attached: %d bytes, %.1f s, to %d order(s)",
-                row.path, found.size_bytes, found.duration_s, len(attached),
+                row.path, found.size_bytes, duration_s, len(attached),
             )  # fmt: skip
             return
         if not self._past_grace(row.ended_at, now) or found.idle_s < self.grace_s:
@@ -205,16 +207,16 @@ class RecordingChecker:
         """The disk alarm: raised (an error logged once) while free space is below the
         minimum or the directory cannot be looked at, cleared when space returns. Calls go on
         meanwhile: Asterisk answers them even when MixMonitor cannot write."""
+        reason = ""
         try:
             free: float | None = await self.store.free_mb()
         except OSError as exc:
-            free = None
-            log.error("recordings directory %s unusable: %s", self.store.root, exc)
+            free, reason = None, f" ({self.store.root}: {exc.strerror})"
         low = free is None or free < self.min_free_mb
         self.stats.disk_free_mb = free
         if low and not self.stats.disk_low:
             self.stats.disk_low = True
-            log.error("recordings disk low: %s", self.alarms()["recordings_disk_low"])
+            log.error("recordings disk low: %s%s", self.alarms()["recordings_disk_low"], reason)
         elif self.stats.disk_low and not low:
             self.stats.disk_low = False
             log.info("recordings disk has room again: %.0f MB free", free)

@@ -51,14 +51,14 @@ async def pending_recordings(db: Db, limit: int = 100) -> list[RecordingRow]:
 
 async def mark_attached(
     db: Db, recording: RecordingRow, checked: CheckedFile, actor: Actor, now: datetime
-) -> list[Attachment]:
+) -> list[Attachment] | None:
     """Store a PENDING recording's checked facts (its first checksum kept as the source's)
     and attach it to the call's orders (what was attached where). A recording
-    no longer PENDING (checked meanwhile) is left as it is. The caller commits."""
+    no longer PENDING (checked meanwhile) is left as it is: None. The caller commits."""
     locked = {r.id: r for r in await repo.lock_recordings_of_call(db, recording.linkedid)}
     current = locked.get(recording.id)
     if current is None or current.status is not RecordingStatus.PENDING:
-        return []
+        return None
     values = {
         "status": RecordingStatus.ATTACHED, "size_bytes": checked.size_bytes,
         "duration_s": checked.duration_s, "sha256": checked.sha256,

@@ -142,6 +142,8 @@ async def test_pending_recording_is_attached_to_the_order_saved_before(
     recording_id = await ended_call(sessions, "1700000001.5", name)
     job = checker(sessions, root)
     system = await system_actor(sessions, SYSTEM_USER)
+    async with sessions() as session:
+        (pending,) = await uc.pending_recordings(session)
 
     await job.check_once(system)
     row = await recording(sessions, recording_id)
@@ -158,6 +160,10 @@ async def test_pending_recording_is_attached_to_the_order_saved_before(
     assert entry.detail == {"recording_id": recording_id, "linkedid": "1700000001.5",
                             "path": name, "sha256": digest, "duration_s": row.duration_s}
     await job.check_once(system)  # nothing pending any more: nothing written again
+    async with sessions() as session, session.begin():  # a second checker, late: a no-op
+        stale = uc.CheckedFile(1, 1.0, "0" * 64)
+        assert await uc.mark_attached(session, pending, stale, system, utc_now()) is None
+    assert (await recording(sessions, recording_id)).sha256 == digest
     assert len(await entries(sessions, order_id)) == 1
 
 
