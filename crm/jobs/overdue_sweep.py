@@ -35,7 +35,7 @@ async def system_actor(sessions: SessionFactory, name: str = SYSTEM_USER) -> Act
         )
         if user is None:
             user, _token = await create_user(session, name, Role.SUPERVISOR, None)
-            user.active = False  # it signs notices; nobody logs in as it
+            user.active = False  # it signs what the job writes; nobody logs in as it
         return Actor(user_id=user.id, role=Role.SUPERVISOR, unit_id=None)
 
 
