@@ -307,12 +307,14 @@ async def test_a_full_disk_alarms_while_calls_are_still_answered(centre: Centre)
 async def test_an_altered_recording_is_reported(centre: Centre) -> None:
     """The checker re-verifies once a day; here its next verification is forced by making the
     recording look verified long ago."""
-    async with centre.hotline.sessions() as session:
-        row = await session.scalar(
-            select(Recording).where(Recording.status == RecordingStatus.ATTACHED).limit(1)
-        )
-        assert row is not None
-        path, recording_id = on_disk(centre, row.path), row.id
+    number = "13900001005"
+    result = await speaking_caller(centre, "钱录音", number, 3000)
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended(number)
+    recording_id = await store_ended_call(centre.hotline.sessions, call)
+    centre.hotline.recordings.wake()
+    assert (await settled(centre, recording_id)).status is RecordingStatus.ATTACHED
+    path = on_disk(centre, call.recording)
     await asyncio.to_thread(overwrite, path, 100, b"\x7f\x7f")  # same size, same header
     async with centre.hotline.sessions() as session, session.begin():
         stored = await session.get(Recording, recording_id)
