@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from crm.domain.caller import MAX_CALLER_NAME
+from crm.domain.calls import MAX_RECORDING_NAME, RECORDING_NAME
 from crm.domain.enums import Channel, OrderType, Severity, Urgency
 from crm.errors import InvalidInput
 from crm.text import Line, Prose
@@ -25,8 +26,10 @@ OrderText = Annotated[Prose, Field(min_length=1, max_length=4000)]
 StatutoryDays = Annotated[int, Field(ge=1, le=365)]
 
 
-RECORDING_PATTERN = r"^(?:[0-9]{8}/[0-9]{1,20}\.[0-9]{1,20}\.wav)?$"
-Recording = Annotated[Line, StringConstraints(max_length=64, pattern=RECORDING_PATTERN)]
+RECORDING_PATTERN = rf"^(?:{RECORDING_NAME})?$"
+Recording = Annotated[
+    Line, StringConstraints(max_length=MAX_RECORDING_NAME, pattern=RECORDING_PATTERN)
+]
 
 
 class Strict(BaseModel):

@@ -38,6 +38,7 @@ from hotline_cli.tasks import TaskHealth, Tasks
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
 from processes.redis_server import RedisProcess
+from recordings.checker import RecordingChecker
 from telephony.actions import add_queue_member
 from telephony.ami import AmiClient
 from telephony.announcer import PositionAnnouncer
@@ -67,6 +68,7 @@ class Hotline:
     gateway: GatewayServer
     tasks: Tasks
     desk_users: DeskUsers
+    recordings: RecordingChecker
 
     @property
     def tracker(self) -> CallTracker:
@@ -202,6 +204,8 @@ async def running_hotline(
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
         upkeep = await enter(recording_upkeep(settings, sessions, lambda: set(tracker.calls)))
         tasks.watch("recording upkeep", lambda: TaskHealth(upkeep.failures))
+        checker = await enter(RecordingChecker.from_settings(settings, sessions))
+        tasks.watch("recording checks", lambda: TaskHealth(checker.stats.failures), checker.alarms)
         await enter(supervised("queue positions", announcer.run))
         desk_users = DeskUsers(sessions, redis)
         await desk_users.publish()  # before any desktop connects
@@ -219,5 +223,5 @@ async def running_hotline(
         await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks, desk_users,
+            bus, desk, gateway, tasks, desk_users, checker,
         )  # fmt: skip

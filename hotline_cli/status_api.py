@@ -44,6 +44,9 @@ class HealthOut(BaseModel):
     live_calls: int
     last_disconnect: str
     tasks: dict[str, TaskHealthOut]
+    # raised now, by name: what an operator must act on while calls still flow (a recordings
+    # disk running full, recordings altered on disk); they do not turn /health 503
+    alarms: dict[str, str] = {}
 
 
 SILENT = HealthOut(
@@ -63,6 +66,7 @@ def current_health(service: TelephonyService, tasks: Tasks) -> HealthOut:
         live_calls=len(service.tracker.calls),
         last_disconnect=stats.last_disconnect,
         tasks={name: TaskHealthOut(**counts) for name, counts in tasks.report().items()},
+        alarms=tasks.alarms(),
     )
 
 

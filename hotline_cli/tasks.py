@@ -29,6 +29,7 @@ class TaskHealth:
 
 
 Probe = Callable[[], TaskHealth]
+AlarmProbe = Callable[[], dict[str, str]]  # alarm name -> what is wrong (no personal data)
 
 
 class Tasks:
@@ -37,9 +38,20 @@ class Tasks:
     def __init__(self, backoff_s: tuple[float, ...] = BACKOFF_S) -> None:
         self.backoff_s = backoff_s
         self._probes: dict[str, Probe] = {}
+        self._alarms: dict[str, AlarmProbe] = {}
 
-    def watch(self, name: str, probe: Probe) -> None:
+    def watch(self, name: str, probe: Probe, alarms: AlarmProbe | None = None) -> None:
+        """Report a task's counters, and the alarms it raises (a disk running full), if any."""
         self._probes[name] = probe
+        if alarms is not None:
+            self._alarms[name] = alarms
+
+    def alarms(self) -> dict[str, str]:
+        """Every alarm raised now, by name (thread-safe as `report` is)."""
+        raised: dict[str, str] = {}
+        for probe in list(self._alarms.values()):
+            raised.update(probe())
+        return raised
 
     def report(self) -> dict[str, dict[str, int]]:
         """Safe from another thread (/health runs on the HTTP loop): it copies the registry

@@ -35,6 +35,7 @@ from crm.intake import CallIn, OrderIn, new_order
 from crm.repo import audit, directory, orders, rules
 from crm.usecases.amend import amend_order
 from crm.usecases.overdue_notices import issue_overdue_notices
+from crm.usecases.recordings import attach_to_orders
 from crm.usecases.register import register_order
 from crm.usecases.transition import apply_command, load_visible, visibility_unit
 
@@ -212,6 +213,8 @@ async def attach_call(ctx: Ctx) -> web.StreamResponse:
             {"linkedid": body.linkedid, "recording": body.recording},
         )  # fmt: skip
     await ctx.session.flush()
+    if await attach_to_orders(ctx.session, body.linkedid, ctx.actor, ctx.now, order_id=order.id):
+        await ctx.session.refresh(order, ["calls"])  # a recording name may have been filled in
     return json(order_out(order, ctx.actor, ctx.today, ctx.now))
 
 

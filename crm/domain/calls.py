@@ -6,7 +6,20 @@ an outcome); a recording moves through `RecordingStatus` as it is checked, compr
 verified again and finally removed by retention.
 """
 
+import re
 from enum import StrEnum
+
+# The name MixMonitor gives a call's recording (telephony.asterisk_config's dialplan), relative
+# to the recordings directory: the day directory and the caller channel's UNIQUEID. Nothing
+# else is a recording name, so no name can point outside that directory.
+RECORDING_NAME = r"[0-9]{8}/[0-9]{1,20}\.[0-9]{1,20}\.wav"
+MAX_RECORDING_NAME = 64
+_RECORDING_NAME = re.compile(RECORDING_NAME)
+
+
+def is_recording_name(name: str) -> bool:
+    """Whether `name` is a recording name as MixMonitor writes it (nothing more, nothing less)."""
+    return len(name) <= MAX_RECORDING_NAME and _RECORDING_NAME.fullmatch(name) is not None
 
 
 class CallOutcome(StrEnum):

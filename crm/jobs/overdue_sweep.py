@@ -26,14 +26,16 @@ log = logging.getLogger(__name__)
 SYSTEM_USER = "系统督办"
 
 
-async def system_actor(sessions: SessionFactory) -> Actor:
+async def system_actor(sessions: SessionFactory, name: str = SYSTEM_USER) -> Actor:
+    """The system user `name` (a supervisor nobody logs in as) that a job's audit entries
+    are signed by; created on first use."""
     async with sessions() as session, session.begin():
         user = await session.scalar(
-            select(User).where(User.name == SYSTEM_USER, User.role == Role.SUPERVISOR)
+            select(User).where(User.name == name, User.role == Role.SUPERVISOR)
         )
         if user is None:
-            user, _token = await create_user(session, SYSTEM_USER, Role.SUPERVISOR, None)
-            user.active = False  # it signs notices; nobody logs in as it
+            user, _token = await create_user(session, name, Role.SUPERVISOR, None)
+            user.active = False  # it signs what the job writes; nobody logs in as it
         return Actor(user_id=user.id, role=Role.SUPERVISOR, unit_id=None)
 
 

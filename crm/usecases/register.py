@@ -1,7 +1,7 @@
 """Registering a new work order from a call or another channel."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from crm.domain.calendar import WorkCalendar
 from crm.domain.clock import local_date
 from crm.domain.enums import Channel, OrderType, Severity, Status, Urgency
 from crm.repo import audit, orders
+from crm.usecases.recordings import attach_to_orders
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,25 @@ def _calls(refs: tuple[CallRef, ...], at: datetime) -> tuple[StoredCall, ...]:
     return tuple(StoredCall(linkedid, rec, at) for linkedid, rec in recordings.items())
 
 
+async def _attach_checked_recordings(
+    db: AsyncSession | AsyncConnection,
+    order_id: int,
+    calls: tuple[StoredCall, ...],
+    actor: lifecycle.Actor,
+    now: datetime,
+) -> tuple[StoredCall, ...]:
+    """Calls whose recording was checked before the order was saved: attached now (audited),
+    the recording name filled in where the order had none."""
+    for linkedid in {k.linkedid for k in calls}:
+        for done in await attach_to_orders(db, linkedid, actor, now, order_id=order_id):
+            if done.filled:
+                calls = tuple(
+                    replace(k, recording=done.filled) if k.linkedid == linkedid else k
+                    for k in calls
+                )
+    return calls
+
+
 async def register_order(
     db: AsyncSession | AsyncConnection,
     new: NewOrder,
@@ -156,5 +176,6 @@ async def register_order(
     if repeat_of is not None:
         detail["repeat_of"] = repeat_of
     await audit.append(driver, order_id, actor, "register", None, status, now, detail)
+    calls = await _attach_checked_recordings(db, order_id, calls, actor, now)
     log.info("order %s registered (%s)", values["number"], new.order_type)  # no caller number
     return RegisteredOrder(id=order_id, calls=calls, **values)

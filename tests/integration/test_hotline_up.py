@@ -66,8 +66,9 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
             for name in ("ami consumer", "desk outbox writer", "agent commands",
                          "supervision sweeps", "recording upkeep", "queue positions",
                          "desk users", "desk users recheck", "health report",
-                         "http process")
+                         "http process", "recording checks")
         }  # fmt: skip
+        assert health["alarms"] == {}  # the recordings' disk has room
         # Nothing configured a secret: each was generated, private, and is the one in use.
         for name in ("ami", "gateway", "redis", "sip-1001"):
             mode = (tmp_path / "secrets" / name).stat().st_mode & 0o777

@@ -32,9 +32,10 @@ REPORT = {
     "reporting": True, "ami_connected": True, "events": 7, "malformed_events": 0,
     "resyncs": 1, "live_calls": 3, "last_disconnect": "",
     "tasks": {"ami consumer": {"failures": 0, "restarts": 0}},
+    "alarms": {"recordings_disk_low": "12.0 MB free for recordings, below the 500 MB set"},
 }  # fmt: skip
 SILENT = {**{key: 0 for key in ("events", "malformed_events", "resyncs", "live_calls")},
-          "ami_connected": False, "last_disconnect": "", "tasks": {}}  # fmt: skip
+          "ami_connected": False, "last_disconnect": "", "tasks": {}, "alarms": {}}  # fmt: skip
 
 
 def _settings(state_dir: Path) -> Settings:

@@ -54,3 +54,15 @@ async def test_a_task_that_ends_by_itself_is_restarted() -> None:
     async with Tasks(backoff_s=(0.01,)).supervised("returns", returns) as health:
         await asyncio.wait_for(again.wait(), 5)
         assert health == TaskHealth(failures=1, restarts=1)
+
+
+def test_alarms_of_every_watched_task_are_reported_as_raised_now() -> None:
+    raised: dict[str, str] = {}
+    tasks = Tasks()
+    tasks.watch("quiet", lambda: TaskHealth())
+    tasks.watch("recording checks", lambda: TaskHealth(), lambda: dict(raised))
+    assert tasks.alarms() == {}
+    raised["recordings_disk_low"] = "1.0 MB free"
+    assert tasks.alarms() == {"recordings_disk_low": "1.0 MB free"}
+    raised.clear()
+    assert tasks.alarms() == {}
