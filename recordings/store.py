@@ -1,7 +1,7 @@
 """The recordings directory: safe paths into it, and what a recording's file holds.
 
 A recording is named by its path relative to the directory, exactly as MixMonitor writes it
-(`crm.domain.calls.RECORDING_NAME`); anything else (absolute, `..`, NUL, another shape, a
+(`crm.domain.calls.RECORDING_NAME`), or its compressed copy's; anything else (absolute, `..`, NUL, another shape, a
 symlink leading out of the directory) is refused before the file system is touched. File I/O
 runs in a worker thread (`asyncio.to_thread`): hashing an hour of audio must not hold up calls.
 """
@@ -19,7 +19,7 @@ from enum import StrEnum
 from io import BufferedReader
 from pathlib import Path
 
-from crm.domain.calls import is_recording_name
+from crm.domain.calls import is_kept_recording_name
 from recordings.wav import HEAD_BYTES, WavError, WavHeader, parse_header
 
 
@@ -52,7 +52,7 @@ class RecordingStore:
 
         The name's shape is checked first (which rules out absolute paths, `..` and NUL), then
         the real path, so that a symlink inside the directory cannot lead out of it."""
-        if "\0" in name or not is_recording_name(name):
+        if "\0" in name or not is_kept_recording_name(name):
             raise UnsafePath(f"not a recording name: {name[:80]!r}")
         root = self.root.resolve()
         real = Path(os.path.realpath(root / name))

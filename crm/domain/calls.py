@@ -17,9 +17,20 @@ MAX_RECORDING_NAME = 64
 _RECORDING_NAME = re.compile(RECORDING_NAME)
 
 
+# What a kept recording may be called: MixMonitor's WAV, or its verified Ogg copy
+# (recordings.compress) under the same name.
+KEPT_RECORDING_NAME = RECORDING_NAME.removesuffix(r"\.wav") + r"\.(?:wav|ogg)"
+_KEPT_RECORDING_NAME = re.compile(KEPT_RECORDING_NAME)
+
+
 def is_recording_name(name: str) -> bool:
     """Whether `name` is a recording name as MixMonitor writes it (nothing more, nothing less)."""
     return len(name) <= MAX_RECORDING_NAME and _RECORDING_NAME.fullmatch(name) is not None
+
+
+def is_kept_recording_name(name: str) -> bool:
+    """Whether `name` names a kept recording: MixMonitor's WAV or its compressed copy."""
+    return len(name) <= MAX_RECORDING_NAME and _KEPT_RECORDING_NAME.fullmatch(name) is not None
 
 
 class CallOutcome(StrEnum):

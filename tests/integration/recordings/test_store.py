@@ -58,6 +58,12 @@ def test_a_recording_name_resolves_under_the_directory(store: RecordingStore) ->
     assert store.resolve(NAME) == (store.root / NAME).resolve()
 
 
+def test_a_compressed_copy_resolves_too(store: RecordingStore) -> None:
+    """Re-verification reads the Ogg copy the compressor left under the same name."""
+    ogg = NAME.removesuffix(".wav") + ".ogg"
+    assert store.resolve(ogg) == (store.root / ogg).resolve()
+
+
 def test_symlinks_leading_out_of_the_directory_are_refused(
     store: RecordingStore, tmp_path: Path
 ) -> None:
