@@ -25,6 +25,7 @@ from agent_gateway.desk.users import DeskUsers
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.command_seal import seal_key
 from agent_gateway.edge.server import GatewayServer
+from call_log.writer import CallLog, running_call_log
 from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
@@ -66,6 +67,7 @@ class Hotline:
     gateway: GatewayServer
     tasks: Tasks
     desk_users: DeskUsers
+    call_log: CallLog
 
     @property
     def tracker(self) -> CallTracker:
@@ -185,8 +187,11 @@ async def running_hotline(
             ami, tracker, [q.name for q in settings.queues if q.announce_position],
             CONTEXT_POSITION,
         )  # fmt: skip
+        emergency = [t.number for t in settings.trunks.values()]
+        call_log = await enter(running_call_log(sessions, tracker, emergency, supervised))
         service = await enter(TelephonyService(
-            ami, tracker, [desk.on_call, announcer.on_call, *listeners], [desk.on_event]
+            ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
+            [desk.on_event, call_log.on_event],
         ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
@@ -215,5 +220,5 @@ async def running_hotline(
         await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks, desk_users,
+            bus, desk, gateway, tasks, desk_users, call_log,
         )  # fmt: skip

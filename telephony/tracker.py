@@ -90,6 +90,7 @@ class Call:
     held: bool = False
     recording: str = ""
     end_reason: str = ""
+    transfer_target: str = ""  # where the last transfer sent the caller (an extension, 110…)
 
     @property
     def active(self) -> bool:
@@ -189,7 +190,8 @@ def _held(call: Call, e: CallHeld) -> Call:
 
 
 def _transferred(call: Call, e: CallTransferred) -> Call:
-    return dataclasses.replace(call, state=CallState.TRANSFERRED)
+    target = e.target or call.transfer_target
+    return dataclasses.replace(call, state=CallState.TRANSFERRED, transfer_target=target)
 
 
 def _abandoned(call: Call, e: DomainEvent) -> Call:
@@ -229,8 +231,9 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     (AgentRingNoAnswer, CallState.RINGING): _no_answer,
     **{(AgentAnswered, s): _answered for s in WAITING},
     **{(AgentCompleted, s): _completed for s in CONNECTED},
-    (CallTransferred, CallState.TALKING): _transferred,
-    (CallHeld, CallState.TALKING): _held,
+    # AgentComplete (Reason=transfer) may come first: the transfer event still names the target
+    **{(CallTransferred, s): _transferred for s in CONNECTED},
+    **{(CallHeld, s): _held for s in CONNECTED},
     (ChannelLeftBridge, CallState.TALKING): _left_bridge,
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
     (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,

@@ -122,6 +122,21 @@ def test_transfer() -> None:
     assert t2.ended[L].state is CallState.ENDED
 
 
+def test_a_transfer_keeps_its_target_whichever_event_comes_first() -> None:
+    blind = CallTransferred(104.0, L, L, CALLER, "blind", "110")
+    first = run(created(), joined(), answered(), blind, completed(reason=CompleteReason.TRANSFER))
+    assert first.calls[L].transfer_target == "110"
+    after = run(created(), joined(), answered(), completed(reason=CompleteReason.TRANSFER), blind)
+    assert after.calls[L].transfer_target == "110"
+    assert after.calls[L].state is CallState.TRANSFERRED
+
+
+def test_the_agent_a_call_was_transferred_to_can_hold_it() -> None:
+    t = run(created(), joined(), answered(), CallTransferred(104.0, L, L, CALLER, "blind", "1002"))
+    t.apply(CallHeld(105.0, L, L, CALLER, held=True))
+    assert t.calls[L].held
+
+
 def test_hold_and_unhold_while_talking() -> None:
     t = run(created(), joined(), answered(), CallHeld(104.0, L, L, CALLER, held=True))
     assert t.calls[L].held and t.calls[L].state is CallState.TALKING
