@@ -125,7 +125,7 @@ def _conditions(f: CallFilter) -> list[ColumnElement[bool]]:
 
 def _page(
     f: CallFilter, after: tuple[datetime, str] | None, limit: int, offset: int
-) -> Select[tuple[CallRecord]]:
+) -> Select[CallRecord]:
     query = select(CallRecord).where(*_conditions(f))
     if after is not None:
         started, linkedid = after
