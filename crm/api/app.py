@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 
 from aiohttp import web
 
-from crm.api import admin, openapi, orders
+from crm.api import admin, calls, openapi, orders
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
     AUTH,
@@ -30,7 +30,7 @@ from crm.domain.numbering import valid_centre_code
 from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
 
-ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS
+ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS
 API_VERSION = "1.0.0"
 
 
