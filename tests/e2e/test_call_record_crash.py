@@ -1,5 +1,6 @@
 """SIGKILL the backend while a recorded call is up (talking), restart it, let the call end:
-the call is on record, answered, with its end and talk time, and its recording's row.
+the call is on record, answered, with its end and talk time, and its recording's row. And
+when the caller hangs up while the backend is down, the restarted one ends the record.
 
 What the test reads is the CRM database the backend writes (SQLite in its state directory)
 and the recording file Asterisk wrote, not the backend's own events.
@@ -14,11 +15,13 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from crm.db.call_models import CallRecord, Recording
 from crm.db.engine import create_engine, session_factory
 from crm.domain.calls import CallOutcome, RecordingStatus
+from crm.usecases.call_records import LOST_REASON
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from tests.e2e.harness import backend_config, backend_process
@@ -50,7 +53,11 @@ async def _record_when(
         await engine.dispose()
 
 
-async def test_a_call_up_when_the_backend_is_killed_is_on_record(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ends_while_down", [False, True], ids=["continued", "ended-unseen"])
+async def test_a_call_up_when_the_backend_is_killed_is_on_record(
+    tmp_path: Path, ends_while_down: bool
+) -> None:
+    hang_up_after_s = 5.0 if ends_while_down else HANG_UP_AFTER_S
     phone_port = free_udp_port()
     config = backend_config(tmp_path, [("1001", "王芳", phone_port)])
     sip = int(config.read_text(encoding="utf-8").split("[sip]\nport = ")[1].split()[0])
@@ -64,12 +71,14 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(tmp_path: Path)
                 tmp_path / "sipp", target=f"127.0.0.1:{sip}", service="12345",
                 callers=[CallerIdentity("吴九", NUMBER)],
                 plan=CallerPlan(dtmf="0", dtmf_after_ms=500,
-                                hangup_after_ms=int(HANG_UP_AFTER_S * 1000)),
+                                hangup_after_ms=int(hang_up_after_s * 1000)),
             ))  # fmt: skip
             talking, parts = await _record_when(db, lambda r: r.answered_at is not None)
             assert talking.outcome is CallOutcome.IN_PROGRESS and len(parts) == 1
             first.kill()  # mid-call; Asterisk and Redis run on in their own sessions
             await first.wait()
+            if ends_while_down:
+                await call  # the caller hangs up while no backend runs
             second = await backend_process(config)
             result = await call
             assert result.ok, result.errors  # the caller talked on and hung up normally
@@ -92,9 +101,12 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(tmp_path: Path)
     assert record.linkedid == talking.linkedid and record.outcome is CallOutcome.ANSWERED
     assert record.answered_at == talking.answered_at  # the revived call did not overwrite it
     assert record.caller_name == "吴九" and record.agent_extension == "1001"
-    assert record.ended_at is not None and record.end_reason == "hung up by caller"
-    # the caller hangs up 12 s after Asterisk answered; the IVR and the ring took some of it
-    assert record.talk_s is not None and 6.0 < record.talk_s < HANG_UP_AFTER_S
+    assert record.ended_at is not None and record.talk_s is not None
+    if ends_while_down:  # ended at the re-sync that found it gone
+        assert record.end_reason == LOST_REASON and record.talk_s > 0
+    else:  # the caller hangs up 12 s after Asterisk answered; the IVR and ring took some
+        assert record.end_reason == "hung up by caller"
+        assert 6.0 < record.talk_s < HANG_UP_AFTER_S
     (recording,) = parts
     day = talking.started_at.strftime("%Y%m%d")
     assert recording.path == f"{day}/{record.linkedid}.wav" and recording.part == 1
