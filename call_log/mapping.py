@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, datetime
+from typing import Any
 
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
 from crm.domain.calls import CallEventKind, CallOutcome
@@ -15,6 +16,7 @@ from telephony.events import (
     CallerJoinedQueue,
     CallHeld,
     CallTransferred,
+    DialAnswered,
     DomainEvent,
 )
 from telephony.tracker import FINAL, Call, CallChanged, CallState
@@ -108,6 +110,10 @@ def events(effect: CallChanged) -> tuple[CallEventFact, ...]:
         found.append(
             CallEventFact(CallEventKind.TRANSFERRED, utc(cause.at), agent_extension(call), detail)
         )
+    elif isinstance(cause, DialAnswered):  # who took the caller after a blind transfer
+        ext = extension_of(call.transfer_answered_by) or ""
+        taken: dict[str, Any] = {"after_transfer": True, "target": call.transfer_target}
+        found.append(CallEventFact(CallEventKind.ANSWERED, utc(cause.at), ext, taken))
     if call.state in FINAL and call.ended_at is not None and effect.previous not in FINAL:
         detail = {"reason": call.end_reason}
         found.append(CallEventFact(CallEventKind.ENDED, utc(call.ended_at), "", detail))

@@ -39,6 +39,7 @@ from telephony.events import (
     ChannelSnapshot,
     ChannelVariableSet,
     CompleteReason,
+    DialAnswered,
     DomainEvent,
     QueueEntrySnapshot,
 )
@@ -91,6 +92,7 @@ class Call:
     recording: str = ""
     end_reason: str = ""
     transfer_target: str = ""  # where the last transfer sent the caller (an extension, 110…)
+    transfer_answered_by: str = ""  # the interface that took the caller after that transfer
 
     @property
     def active(self) -> bool:
@@ -185,6 +187,12 @@ def _left_bridge(call: Call, e: ChannelLeftBridge) -> Call:
     )
 
 
+def _transfer_answered(call: Call, e: DialAnswered) -> Call:
+    if e.uniqueid != call.uniqueid:
+        return call  # another leg dialled (the agent's own consultation)
+    return dataclasses.replace(call, transfer_answered_by=interface_of_channel(e.dest_channel))
+
+
 def _held(call: Call, e: CallHeld) -> Call:
     return dataclasses.replace(call, held=e.held)
 
@@ -234,6 +242,7 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     # AgentComplete (Reason=transfer) may come first: the transfer event still names the target
     **{(CallTransferred, s): _transferred for s in CONNECTED},
     **{(CallHeld, s): _held for s in CONNECTED},
+    (DialAnswered, CallState.TRANSFERRED): _transfer_answered,
     (ChannelLeftBridge, CallState.TALKING): _left_bridge,
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
     (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.db.call_models import CallEvent, CallRecord, Recording
 from crm.db.models import OrderCall, WorkOrder
 from crm.domain.call_progress import CallEventFact, CallFacts
-from crm.domain.calls import CallOutcome, Disposition, RecordingStatus
+from crm.domain.calls import CallEventKind, CallOutcome, Disposition, RecordingStatus
 
 _FACT_FIELDS = tuple(f.name for f in fields(CallFacts))
 _INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
@@ -111,7 +111,9 @@ def _conditions(f: CallFilter) -> list[ColumnElement[bool]]:
         conditions.append(CallRecord.queue == f.queue)
     if f.agent is not None:
         answered_by = exists().where(
-            CallEvent.linkedid == CallRecord.linkedid, CallEvent.agent == f.agent
+            CallEvent.linkedid == CallRecord.linkedid,
+            CallEvent.kind == CallEventKind.ANSWERED,
+            CallEvent.agent == f.agent,
         )
         conditions.append(or_(CallRecord.agent_extension == f.agent, answered_by))
     if f.caller_number is not None:

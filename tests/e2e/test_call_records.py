@@ -15,6 +15,9 @@ from sqlalchemy import select
 from crm.db.call_models import CallEvent, CallRecord, Recording
 from crm.domain.calls import CallEventKind, CallOutcome, RecordingStatus
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
+from telephony.actions import blind_transfer
+from telephony.dialplan import CONTEXT_AGENTS
+from telephony.tracker import CallState
 from tests.e2e.harness import Centre
 
 ANSWERED = [CallerIdentity("陈一", "13911110001"), CallerIdentity("陈二", "13911110002")]
@@ -94,3 +97,33 @@ async def test_the_records_match_what_sipp_placed(centre: Centre) -> None:
         unanswered = [records[c.number].linkedid for c in ABANDONED + IVR]
         none = await session.scalars(select(Recording).where(Recording.linkedid.in_(unanswered)))
         assert none.all() == []
+
+
+async def test_a_blind_transfer_is_on_record_with_both_agents(centre: Centre) -> None:
+    number = "13944440001"
+    call = asyncio.create_task(centre.call(
+        [CallerIdentity("郑一", number)],
+        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=9000),
+    ))  # fmt: skip
+    talking = await centre.log.wait_for(
+        lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
+    )
+    first = talking.call.agent_interface.split("/")[1]
+    other = "1002" if first == "1001" else "1001"
+    await blind_transfer(centre.hotline.ami, talking.call.agent_channel, CONTEXT_AGENTS, other)
+    assert (await call).ok  # the caller stayed on the line, talking to the other phone
+    record = (await ended_records(centre, [number]))[number]
+    assert record.outcome is CallOutcome.ANSWERED and record.agent_extension == first
+    async with centre.hotline.sessions() as session:
+        events = (await session.scalars(
+            select(CallEvent).where(CallEvent.linkedid == record.linkedid)
+            .order_by(CallEvent.at, CallEvent.id)
+        )).all()  # fmt: skip
+    answers = [(e.agent, e.detail.get("after_transfer", False)) for e in events
+               if e.kind is CallEventKind.ANSWERED]  # fmt: skip
+    assert answers == [(first, False), (other, True)]
+    (moved,) = [e for e in events if e.kind is CallEventKind.TRANSFERRED]
+    assert moved.agent == first and moved.detail == {"target": other, "kind": "blind"}
+    kinds = [e.kind for e in events]
+    assert kinds.index(CallEventKind.TRANSFERRED) < len(kinds) - 2  # the second answer after it
+    assert kinds[-1] is CallEventKind.ENDED

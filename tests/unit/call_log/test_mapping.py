@@ -16,6 +16,7 @@ from telephony.events import (
     CallTransferred,
     ChannelCreated,
     ChannelHungUp,
+    DialAnswered,
 )
 from telephony.tracker import CallTracker
 from tests.support.ami_replay import load_stream, replay
@@ -92,6 +93,11 @@ def test_a_call_transferred_to_another_agent_stays_answered() -> None:
     t = _talking()
     moved = _last(t, CallTransferred(110.0, L, L, CALLER, "blind", "1002"))
     assert moved.facts.emergency_line == "" and moved.events[0].detail["target"] == "1002"
+    taken = _last(t, DialAnswered(112.0, L, L, CALLER, "PJSIP/1002-0000000c"))
+    (event,) = taken.events
+    assert (event.kind, event.agent) == (CallEventKind.ANSWERED, "1002")
+    assert event.detail == {"after_transfer": True, "target": "1002"}
+    assert taken.facts.agent_extension == "1001"  # who answered first
     ended = _last(t, ChannelHungUp(150.0, L, L, CALLER, 16, "Normal Clearing"))
     assert ended.facts.outcome is CallOutcome.ANSWERED
 
