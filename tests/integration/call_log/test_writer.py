@@ -4,6 +4,7 @@ that is away makes the backlog grow, never the listener wait, and nothing is los
 import asyncio
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from call_log.writer import CallLog, running_call_log
 from crm.db.call_models import CallRecord, Recording
 from crm.db.engine import create_engine, session_factory
+from crm.domain.call_progress import CallFacts, CallUpdate
 from crm.domain.calls import CallOutcome, RecordingStatus
 from hotline_cli.tasks import Tasks
 from telephony.events import QueueMembersListed
@@ -111,3 +113,18 @@ def test_the_call_log_is_a_supervised_task_on_health(tmp_path: Path) -> None:
         return report
 
     assert "call log writer" in asyncio.run(main())
+
+
+async def test_an_update_the_database_refuses_is_set_aside_the_others_written(
+    engine: AsyncEngine,
+) -> None:
+    good = [CallUpdate(CallFacts(linkedid=f"7.{i}", started_at=datetime(2026, 12, 1)))
+            for i in range(2)]  # fmt: skip
+    bad = CallUpdate(CallFacts(linkedid="7.9", started_at=None))  # type: ignore[arg-type]
+    async with running_call_log(session_factory(engine), CallTracker(), EMERGENCY,
+                                Tasks().supervised) as call_log:  # fmt: skip
+        for item in (good[0], bad, good[1]):
+            call_log._put(item)  # what on_call appends, a refused row among them
+        await _until(lambda: call_log.backlog == 0)
+    assert call_log.stats.rejected == 1 and call_log.stats.written == 2
+    assert set(await _outcomes(engine)) == {"7.0", "7.1"}
