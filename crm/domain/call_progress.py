@@ -4,9 +4,10 @@ The call log (`call_log/`) turns the tracker's calls into `CallUpdate`s; the CRM
 (`crm.usecases.call_records.record_progress`). A later report may know less than an earlier
 one (a backend restarted mid-call revives the call from Asterisk's lists: no IVR path, no
 recording name, an answer time that is the re-sync's), so `merge` lets fields only fill in:
-times of arrival, queueing, ringing and answering keep the first value known; how the call
-ended comes from the newest report (one that says the call is up again is Asterisk's word
-after a lost link: the call was revived, not ended). Pure: plain dataclasses and functions.
+times, the caller, the IVR path and the agent who answered keep the first value known, the
+queue the newest; how the call ended comes from the newest report (one that says the call is
+up again is Asterisk's word after a lost link: the call was revived, not ended). Pure: plain
+dataclasses and functions.
 """
 
 from __future__ import annotations
@@ -64,13 +65,15 @@ class CallUpdate:
     recording: str = ""  # relative path (YYYYMMDD/<uniqueid>.wav), only for an answered call
 
 
-# First value known wins: a later report's guess (a re-sync's "now") is poorer.
-FIRST_KNOWN = ("started_at", "queued_at", "rang_at", "answered_at")
-# Filled in when empty, else the newest report's (the IVR path, the queue, the agent).
-FILL_IN = (
-    "caller_number", "caller_name", "ivr_choice", "ivr_label", "queue", "agent_extension",
-    "agent_name", "emergency_line",
+# First value known wins: a later report's guess is poorer (a re-sync's "now" for the answer,
+# the agent's phone's display name for the agent's).
+FIRST_KNOWN = (
+    "started_at", "queued_at", "rang_at", "answered_at", "caller_number", "caller_name",
+    "ivr_choice", "ivr_label", "agent_extension", "agent_name",
 )  # fmt: skip
+# The newest value known: the IVR replaces the dialplan's default queue with the caller's
+# choice; a later transfer to 110 is the one that counts.
+NEWEST_KNOWN = ("queue", "emergency_line")
 # The newest report's: reports arrive in Asterisk's order.
 ENDING = ("outcome", "ended_at", "end_reason")
 
@@ -80,8 +83,8 @@ def merge(stored: CallFacts, report: CallFacts) -> CallFacts:
     changes: dict[str, Any] = {}
     for name in FIRST_KNOWN:
         old = getattr(stored, name)
-        changes[name] = old if old is not None else getattr(report, name)
-    for name in FILL_IN:
+        changes[name] = old if old not in (None, "") else getattr(report, name)
+    for name in NEWEST_KNOWN:
         changes[name] = getattr(report, name) or getattr(stored, name)
     for name in ENDING:
         changes[name] = getattr(report, name)

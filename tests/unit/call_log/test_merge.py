@@ -29,7 +29,14 @@ def test_a_revived_call_blanks_nothing() -> None:
     assert merged.queued_at == at(5) and merged.rang_at == at(6)
     assert (merged.caller_number, merged.caller_name) == ("13800000000", "张三")
     assert (merged.ivr_choice, merged.ivr_label) == ("1", "consult")
-    assert merged.agent_name == "1001"  # a name it knows replaces the older one
+    assert (merged.agent_extension, merged.agent_name) == ("1001", "王芳")
+
+
+def test_the_queue_is_the_one_the_ivr_chose_last() -> None:
+    # the dialplan sets the operator queue, then the IVR the caller's choice (complaint_choice.ami)
+    chose = merge(FULL, CallFacts(linkedid="1.1", started_at=T0, queue="complaint"))
+    assert chose.queue == "complaint"
+    assert merge(chose, CallFacts(linkedid="1.1", started_at=T0)).queue == "complaint"
 
 
 def test_the_report_that_ends_the_call_sets_how_it_ended() -> None:
