@@ -40,22 +40,29 @@ async def test_recorded_calls_become_records(engine: AsyncEngine) -> None:
     tracker = CallTracker()
     async with running_call_log(session_factory(engine), tracker, EMERGENCY, Tasks().supervised,
                                 on_call_ended=ended.append) as call_log:  # fmt: skip
-        for name in ("answered", "abandoned", "ivr_hangup"):
+        for name in ("answered", "abandoned", "ivr_hangup", "complaint_choice"):
             _t, effects, _m = replay(load_stream(name), tracker)
             for effect in effects:
                 await call_log.on_call(effect)
-        await _until(lambda: len(ended) == 3)
+        await _until(lambda: len(ended) == 4)
     # Linkedids and outcomes as in the recorded traffic (tests/fixtures/ami)
     assert await _outcomes(engine) == {
         "1795307173.0": CallOutcome.ANSWERED,
         "1795307184.5": CallOutcome.ABANDONED,
         "1795307182.4": CallOutcome.IVR_HANGUP,
+        "1795307178.2": CallOutcome.ANSWERED,
     }
-    assert sorted(ended) == ["1795307173.0", "1795307182.4", "1795307184.5"]
+    assert sorted(ended) == ["1795307173.0", "1795307178.2", "1795307182.4", "1795307184.5"]
     async with session_factory(engine)() as session:
-        (recording,) = (await session.scalars(select(Recording))).all()
-    assert recording.path == "20261122/1795307173.0.wav"
-    assert recording.status is RecordingStatus.PENDING
+        recordings = (await session.scalars(select(Recording).order_by(Recording.path))).all()
+        complaint = await session.get(CallRecord, "1795307178.2")
+    assert [r.path for r in recordings] == [
+        "20261122/1795307173.0.wav",
+        "20261122/1795307178.2.wav",
+    ]
+    assert all(r.status is RecordingStatus.PENDING for r in recordings)
+    # the IVR's choice replaced the dialplan's default queue
+    assert complaint is not None and complaint.queue == "complaint"
 
 
 async def test_a_resync_ends_records_asterisk_no_longer_has(engine: AsyncEngine) -> None:
