@@ -23,7 +23,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from call_log.mapping import update
 from crm.db.engine import SessionFactory
@@ -39,6 +39,9 @@ BATCH = 200
 BACKLOG_WARN = 1000
 RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 FLUSH_ON_EXIT_S = 5.0
+# The database away or slow (a lost connection, a locked SQLite, a timeout): retried. Any
+# other failure is the update's own (a refused row): that update alone is set aside, logged.
+TRANSIENT = (OperationalError, OSError, TimeoutError)
 
 CallEnded = Callable[[str], None]
 
@@ -120,7 +123,7 @@ class CallLog:
             try:
                 await self._write_head()
                 attempt = 0
-            except (OperationalError, DBAPIError, OSError) as exc:
+            except TRANSIENT as exc:
                 self._failed(exc)
                 await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
                 attempt += 1
@@ -133,14 +136,10 @@ class CallLog:
                     type(exc).__name__)  # fmt: skip
 
     async def _write_head(self) -> None:
+        """Write what heads the backlog, removing it only once committed (or refused)."""
         head = self._backlog[0]
         if isinstance(head, LostCallsCheck):
-            async with self.sessions() as session, session.begin():
-                ended = await end_lost_calls(session, head.live, utc_now())
-            self._backlog.popleft()
-            if ended:
-                log.info("call log: %d calls that ended unseen are closed", len(ended))
-            self._ended(ended)
+            await self._end_lost(head)
             return
         batch: list[CallUpdate] = []
         for item in self._backlog:
@@ -149,20 +148,39 @@ class CallLog:
             batch.append(item)
         try:
             ended = await self._commit(batch)
-        except (OperationalError, OSError):
-            raise  # the database is away: keep the batch, retry
-        except DBAPIError:
-            if len(batch) == 1:  # this update alone is refused: set it aside, loudly
-                self._backlog.popleft()
-                self.stats.rejected += 1
-                log.exception("call log: update of %s refused", batch[0].facts.linkedid)
+        except TRANSIENT:
+            raise  # the database is away or slow: keep the batch, retry
+        except Exception:
+            if len(batch) == 1:
+                self._refused(batch[0])
                 return
-            ended = await self._one_by_one(len(batch))
-            self._ended(ended)
-            return
-        for _ in batch:
-            self._backlog.popleft()
+            ended = await self._one_by_one(len(batch))  # find the one it refuses
+        else:
+            for _ in batch:
+                self._backlog.popleft()
         self._ended(ended)
+
+    async def _end_lost(self, check: LostCallsCheck) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                ended = await end_lost_calls(session, check.live, utc_now())
+        except TRANSIENT:
+            raise
+        except Exception:  # a bug, not the database away: the next re-sync checks again
+            log.exception("call log: ending the calls lost while away failed")
+            ended = []
+        self._backlog.popleft()
+        if ended:
+            log.info("call log: %d calls that ended unseen are closed", len(ended))
+        self._ended(ended)
+
+    def _refused(self, item: CallUpdate) -> None:
+        """An update the database (or the use case) refuses on its own: set aside, loudly."""
+        self._backlog.popleft()
+        self.stats.rejected += 1
+        if self.health is not None:
+            self.health.failures += 1
+        log.exception("call log: update of call %s refused; set aside", item.facts.linkedid)
 
     async def _commit(self, batch: list[CallUpdate]) -> list[str]:
         async with self.sessions() as session, session.begin():
@@ -177,11 +195,11 @@ class CallLog:
             assert isinstance(item, CallUpdate)
             try:
                 ended += await self._commit([item])
-            except (OperationalError, OSError):
+            except TRANSIENT:
                 raise
-            except DBAPIError:
-                self.stats.rejected += 1
-                log.exception("call log: update of %s refused", item.facts.linkedid)
+            except Exception:
+                self._refused(item)
+                continue
             self._backlog.popleft()
         return ended
 
