@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
+from crm.db.call_models import CallRecord
+from crm.domain.calls import CallOutcome
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.repo.directory import active_user_at
@@ -55,44 +58,51 @@ def e2e_settings(
         }
         for ext, name, skills in AGENTS
     ]
-    return resolve_secrets(load_settings(
-        overrides={
-            "paths": {"state_dir": str(state_dir)},
-            "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 99},
-            "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
-            "agi": {"port": free_tcp_port()},
-            "http": {"port": free_tcp_port()},
-        "gateway": {
-            "port": free_tcp_port(),
-            "secret": secrets.token_hex(16),
-            "max_wrapup_s": 0.5,
-        },
-            "redis": {"port": free_tcp_port()},
-            "agents": agents,
-            **({"trunks": trunks} if trunks is not None else {}),
-            "queues": [
-                {
-                    "name": "hotline",
-                    "skill": "general",
-                    "wrapup_s": 0,
-                    "ring_timeout_s": 10,
-                    "overflow_skill": "overflow",
-                    "overflow_after_s": overflow_after_s,
-                    "announce_position": announce_position,
+    return resolve_secrets(
+        load_settings(
+            overrides={
+                "paths": {"state_dir": str(state_dir)},
+                "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 99},
+                "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
+                "agi": {"port": free_tcp_port()},
+                "http": {"port": free_tcp_port()},
+                "gateway": {
+                    "port": free_tcp_port(),
+                    "secret": secrets.token_hex(16),
+                    "max_wrapup_s": 0.5,
                 },
-                {"name": "complaint", "skill": "complaint", "wrapup_s": 0, "ring_timeout_s": 10},
-            ],
-            "ivr": {
-                "queues": {
-                    "consult": "hotline",
-                    "complaint": "complaint",
-                    "help": "hotline",
-                    "operator": "hotline",
+                "redis": {"port": free_tcp_port()},
+                "agents": agents,
+                **({"trunks": trunks} if trunks is not None else {}),
+                "queues": [
+                    {
+                        "name": "hotline",
+                        "skill": "general",
+                        "wrapup_s": 0,
+                        "ring_timeout_s": 10,
+                        "overflow_skill": "overflow",
+                        "overflow_after_s": overflow_after_s,
+                        "announce_position": announce_position,
+                    },
+                    {
+                        "name": "complaint",
+                        "skill": "complaint",
+                        "wrapup_s": 0,
+                        "ring_timeout_s": 10,
+                    },
+                ],
+                "ivr": {
+                    "queues": {
+                        "consult": "hotline",
+                        "complaint": "complaint",
+                        "help": "hotline",
+                        "operator": "hotline",
+                    },
+                    "choice_timeout_ms": 2000,
                 },
-                "choice_timeout_ms": 2000,
-            },
-        }
-    ))
+            }
+        )
+    )
 
 
 @dataclass
@@ -148,7 +158,6 @@ class Centre:
             rate_per_s=10,
             timeout_s=timeout_s,
         )
-
 
     @asynccontextmanager
     async def agents_paused(self, *extensions: str, reason: str) -> AsyncIterator[None]:
@@ -237,7 +246,7 @@ contact = "sip:{ext}@127.0.0.1:{port}"
     path.write_text(
         f"""
 [paths]
-state_dir = "{tmp / 'state'}"
+state_dir = "{tmp / "state"}"
 [sip]
 port = {free_udp_port()}
 [ami]
@@ -278,3 +287,22 @@ async def backend_process(config: Path) -> asyncio.subprocess.Process:
             assert line, "hotline up exited early"
     _drains.add(asyncio.create_task(proc.stdout.read()))  # keep draining its log
     return proc
+
+
+async def ended_records(
+    centre: Centre, numbers: Collection[str], timeout: float = 30
+) -> dict[str, CallRecord]:
+    """The records of these callers once every one has ended (polled with a deadline)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            async with centre.hotline.sessions() as session:
+                rows = (
+                    await session.scalars(
+                        select(CallRecord).where(CallRecord.caller_number.in_(numbers))
+                    )
+                ).all()
+            if len(rows) >= len(numbers) and all(
+                r.outcome is not CallOutcome.IN_PROGRESS for r in rows
+            ):
+                return {r.caller_number: r for r in rows}
+            await asyncio.sleep(0.1)

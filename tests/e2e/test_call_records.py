@@ -8,40 +8,20 @@ recording Asterisk wrote, on disk, with its PENDING row.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
 
 from sqlalchemy import select
 
-from crm.db.call_models import CallEvent, CallRecord, Recording
+from crm.db.call_models import CallEvent, Recording
 from crm.domain.calls import CallEventKind, CallOutcome, RecordingStatus
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.actions import blind_transfer
 from telephony.dialplan import CONTEXT_AGENTS
 from telephony.tracker import CallState
-from tests.e2e.harness import Centre
+from tests.e2e.harness import Centre, ended_records
 
 ANSWERED = [CallerIdentity("陈一", "13911110001"), CallerIdentity("陈二", "13911110002")]
 ABANDONED = [CallerIdentity("林一", "13922220001"), CallerIdentity("林二", "13922220002")]
 IVR = [CallerIdentity("黄一", "13933330001"), CallerIdentity("黄二", "13933330002")]
-
-
-async def ended_records(
-    centre: Centre, numbers: Collection[str], timeout: float = 30
-) -> dict[str, CallRecord]:
-    """The records of these callers once every one has ended (polled with a deadline)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            async with centre.hotline.sessions() as session:
-                rows = (
-                    await session.scalars(
-                        select(CallRecord).where(CallRecord.caller_number.in_(numbers))
-                    )
-                ).all()
-            if len(rows) >= len(numbers) and all(
-                r.outcome is not CallOutcome.IN_PROGRESS for r in rows
-            ):
-                return {r.caller_number: r for r in rows}
-            await asyncio.sleep(0.1)
 
 
 async def test_the_records_match_what_sipp_placed(centre: Centre) -> None:
