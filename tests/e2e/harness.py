@@ -58,51 +58,44 @@ def e2e_settings(
         }
         for ext, name, skills in AGENTS
     ]
-    return resolve_secrets(
-        load_settings(
-            overrides={
-                "paths": {"state_dir": str(state_dir)},
-                "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 99},
-                "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
-                "agi": {"port": free_tcp_port()},
-                "http": {"port": free_tcp_port()},
-                "gateway": {
-                    "port": free_tcp_port(),
-                    "secret": secrets.token_hex(16),
-                    "max_wrapup_s": 0.5,
+    return resolve_secrets(load_settings(
+        overrides={
+            "paths": {"state_dir": str(state_dir)},
+            "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 99},
+            "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
+            "agi": {"port": free_tcp_port()},
+            "http": {"port": free_tcp_port()},
+        "gateway": {
+            "port": free_tcp_port(),
+            "secret": secrets.token_hex(16),
+            "max_wrapup_s": 0.5,
+        },
+            "redis": {"port": free_tcp_port()},
+            "agents": agents,
+            **({"trunks": trunks} if trunks is not None else {}),
+            "queues": [
+                {
+                    "name": "hotline",
+                    "skill": "general",
+                    "wrapup_s": 0,
+                    "ring_timeout_s": 10,
+                    "overflow_skill": "overflow",
+                    "overflow_after_s": overflow_after_s,
+                    "announce_position": announce_position,
                 },
-                "redis": {"port": free_tcp_port()},
-                "agents": agents,
-                **({"trunks": trunks} if trunks is not None else {}),
-                "queues": [
-                    {
-                        "name": "hotline",
-                        "skill": "general",
-                        "wrapup_s": 0,
-                        "ring_timeout_s": 10,
-                        "overflow_skill": "overflow",
-                        "overflow_after_s": overflow_after_s,
-                        "announce_position": announce_position,
-                    },
-                    {
-                        "name": "complaint",
-                        "skill": "complaint",
-                        "wrapup_s": 0,
-                        "ring_timeout_s": 10,
-                    },
-                ],
-                "ivr": {
-                    "queues": {
-                        "consult": "hotline",
-                        "complaint": "complaint",
-                        "help": "hotline",
-                        "operator": "hotline",
-                    },
-                    "choice_timeout_ms": 2000,
+                {"name": "complaint", "skill": "complaint", "wrapup_s": 0, "ring_timeout_s": 10},
+            ],
+            "ivr": {
+                "queues": {
+                    "consult": "hotline",
+                    "complaint": "complaint",
+                    "help": "hotline",
+                    "operator": "hotline",
                 },
-            }
-        )
-    )
+                "choice_timeout_ms": 2000,
+            },
+        }
+    ))
 
 
 @dataclass
@@ -158,6 +151,7 @@ class Centre:
             rate_per_s=10,
             timeout_s=timeout_s,
         )
+
 
     @asynccontextmanager
     async def agents_paused(self, *extensions: str, reason: str) -> AsyncIterator[None]:
@@ -246,7 +240,7 @@ contact = "sip:{ext}@127.0.0.1:{port}"
     path.write_text(
         f"""
 [paths]
-state_dir = "{tmp / "state"}"
+state_dir = "{tmp / 'state'}"
 [sip]
 port = {free_udp_port()}
 [ami]
