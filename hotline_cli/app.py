@@ -25,6 +25,7 @@ from agent_gateway.desk.users import DeskUsers
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.command_seal import seal_key
 from agent_gateway.edge.server import GatewayServer
+from call_log.writer import CallLog, running_call_log
 from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
@@ -69,6 +70,7 @@ class Hotline:
     tasks: Tasks
     desk_users: DeskUsers
     recordings: RecordingChecker
+    call_log: CallLog
 
     @property
     def tracker(self) -> CallTracker:
@@ -189,8 +191,14 @@ async def running_hotline(
             ami, tracker, [q.name for q in settings.queues if q.announce_position],
             CONTEXT_POSITION,
         )  # fmt: skip
+        checker = await enter(RecordingChecker.from_settings(settings, sessions))
+        emergency = [t.number for t in settings.trunks.values()]
+        call_log = await enter(
+            running_call_log(sessions, tracker, emergency, supervised, checker.wake)
+        )
         service = await enter(TelephonyService(
-            ami, tracker, [desk.on_call, announcer.on_call, *listeners], [desk.on_event]
+            ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
+            [desk.on_event, call_log.on_event],
         ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
@@ -204,7 +212,6 @@ async def running_hotline(
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
         upkeep = await enter(recording_upkeep(settings, sessions, lambda: set(tracker.calls)))
         tasks.watch("recording upkeep", lambda: TaskHealth(upkeep.failures))
-        checker = await enter(RecordingChecker.from_settings(settings, sessions))
         tasks.watch("recording checks", lambda: TaskHealth(checker.stats.failures), checker.alarms)
         await enter(supervised("queue positions", announcer.run))
         desk_users = DeskUsers(sessions, redis)
@@ -223,5 +230,5 @@ async def running_hotline(
         await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks, desk_users, checker,
+            bus, desk, gateway, tasks, desk_users, checker, call_log,
         )  # fmt: skip

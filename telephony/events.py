@@ -109,6 +109,14 @@ class CallTransferred(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class DialAnswered(ChannelEvent):
+    """`channel` dialled `dest_channel` and it answered (a queue member, or after a blind
+    transfer the dialplan's Dial to the target: the agent or trunk who takes the caller)."""
+
+    dest_channel: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelLeftBridge(ChannelEvent):
     """A channel left a bridge: the first to leave a two-party call is the one who ended it."""
 
@@ -228,6 +236,12 @@ def _complete(h: Mapping[str, str]) -> AgentCompleted | None:
     return AgentCompleted(*_agent(h), reason=parsed, talk_time_s=_int(h, "TalkTime"))
 
 
+def _dial_end(h: Mapping[str, str]) -> DialAnswered | None:
+    if h.get("DialStatus") != "ANSWER" or "Uniqueid" not in h:
+        return None  # a leg that failed, or an Originate's dial (no calling channel)
+    return DialAnswered(*_channel(h), dest_channel=_req(h, "DestChannel"))
+
+
 def _member(h: Mapping[str, str], removed: bool = False) -> QueueMemberChanged:
     return QueueMemberChanged(
         at=_at(h),
@@ -281,6 +295,7 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     ),
     "AgentComplete": _complete,
     "BridgeLeave": lambda h: ChannelLeftBridge(*_channel(h)),
+    "DialEnd": _dial_end,
     "Hold": lambda h: CallHeld(*_channel(h), held=True),
     "Unhold": lambda h: CallHeld(*_channel(h), held=False),
     "BlindTransfer": _blind,

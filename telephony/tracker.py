@@ -39,6 +39,7 @@ from telephony.events import (
     ChannelSnapshot,
     ChannelVariableSet,
     CompleteReason,
+    DialAnswered,
     DomainEvent,
     QueueEntrySnapshot,
 )
@@ -90,6 +91,8 @@ class Call:
     held: bool = False
     recording: str = ""
     end_reason: str = ""
+    transfer_target: str = ""  # where the last transfer sent the caller (an extension, 110…)
+    transfer_answered_by: str = ""  # the interface that took the caller after that transfer
 
     @property
     def active(self) -> bool:
@@ -184,12 +187,19 @@ def _left_bridge(call: Call, e: ChannelLeftBridge) -> Call:
     )
 
 
+def _transfer_answered(call: Call, e: DialAnswered) -> Call:
+    if e.uniqueid != call.uniqueid:
+        return call  # another leg dialled (the agent's own consultation)
+    return dataclasses.replace(call, transfer_answered_by=interface_of_channel(e.dest_channel))
+
+
 def _held(call: Call, e: CallHeld) -> Call:
     return dataclasses.replace(call, held=e.held)
 
 
 def _transferred(call: Call, e: CallTransferred) -> Call:
-    return dataclasses.replace(call, state=CallState.TRANSFERRED)
+    target = e.target or call.transfer_target
+    return dataclasses.replace(call, state=CallState.TRANSFERRED, transfer_target=target)
 
 
 def _abandoned(call: Call, e: DomainEvent) -> Call:
@@ -229,8 +239,10 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     (AgentRingNoAnswer, CallState.RINGING): _no_answer,
     **{(AgentAnswered, s): _answered for s in WAITING},
     **{(AgentCompleted, s): _completed for s in CONNECTED},
-    (CallTransferred, CallState.TALKING): _transferred,
-    (CallHeld, CallState.TALKING): _held,
+    # AgentComplete (Reason=transfer) may come first: the transfer event still names the target
+    **{(CallTransferred, s): _transferred for s in CONNECTED},
+    **{(CallHeld, s): _held for s in CONNECTED},
+    (DialAnswered, CallState.TRANSFERRED): _transfer_answered,
     (ChannelLeftBridge, CallState.TALKING): _left_bridge,
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
     (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,

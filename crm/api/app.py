@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from crm.api import admin, openapi, orders, recordings
+from crm.api import admin, calls, openapi, orders, recordings
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
     AUTH,
@@ -35,7 +35,7 @@ from crm.domain.playback_links import derive_key
 from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
 
-ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS + recordings.ENDPOINTS
+ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS
 API_VERSION = "1.0.0"
 
 

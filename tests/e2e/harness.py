@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
+from crm.db.call_models import CallRecord
+from crm.domain.calls import CallOutcome
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.repo.directory import active_user_at
@@ -290,3 +293,22 @@ async def backend_process(config: Path) -> asyncio.subprocess.Process:
             assert line, "hotline up exited early"
     _drains.add(asyncio.create_task(proc.stdout.read()))  # keep draining its log
     return proc
+
+
+async def ended_records(
+    centre: Centre, numbers: Collection[str], timeout: float = 30
+) -> dict[str, CallRecord]:
+    """The records of these callers once every one has ended (polled with a deadline)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            async with centre.hotline.sessions() as session:
+                rows = (
+                    await session.scalars(
+                        select(CallRecord).where(CallRecord.caller_number.in_(numbers))
+                    )
+                ).all()
+            if len(rows) >= len(numbers) and all(
+                r.outcome is not CallOutcome.IN_PROGRESS for r in rows
+            ):
+                return {r.caller_number: r for r in rows}
+            await asyncio.sleep(0.1)

@@ -6,10 +6,11 @@ import asyncio
 import time
 from pathlib import Path
 
+from crm.domain.calls import CallOutcome
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.dialplan import CONTEXT_INBOUND
 from telephony.tracker import CallState
-from tests.e2e.harness import Centre, running_centre
+from tests.e2e.harness import Centre, ended_records, running_centre
 
 
 async def _asterisk_calls(centre: Centre) -> set[str]:
@@ -70,3 +71,13 @@ async def test_sigkill_of_asterisk_ends_calls_and_resyncs(tmp_path: Path) -> Non
         assert (await after).ok
         call = await centre.log.wait_ended("13600000003")
         assert call.state is CallState.ENDED and call.end_reason == "hung up by caller"
+        # On record: the cut calls were answered (the desk still owes them a disposition,
+        # e.g. 通话中断) and say why they ended; the call after the restart is a plain one.
+        numbers = ("13600000001", "13600000002", "13600000003")
+        records = await ended_records(centre, numbers)
+        for number in numbers[:2]:
+            assert records[number].outcome is CallOutcome.ANSWERED
+            assert records[number].end_reason.startswith("asterisk connection lost")
+            assert records[number].talk_s is not None
+        assert records[numbers[2]].outcome is CallOutcome.ANSWERED
+        assert records[numbers[2]].end_reason == "hung up by caller"

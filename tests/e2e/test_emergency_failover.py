@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from crm.db.call_models import CallEvent, CallRecord
+from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
 from telephony.actions import blind_transfer
@@ -66,3 +69,22 @@ async def test_transfer_to_110_fails_over_to_the_backup_trunk(
         assert (await call).ok  # the caller stayed on the line, now with the backup trunk
     ended = await centre.log.wait_ended(number)
     assert ended.state is CallState.ENDED
+    await _on_record_as_emergency(centre, number)
+
+
+async def _on_record_as_emergency(centre: Centre, number: str) -> None:
+    """The call's record says it went to 110, and the backup trunk took the caller."""
+    async with asyncio.timeout(10):
+        while True:
+            async with centre.hotline.sessions() as session:
+                record = await session.scalar(
+                    select(CallRecord).where(CallRecord.caller_number == number)
+                )
+                if record is not None and record.outcome is not CallOutcome.IN_PROGRESS:
+                    events = (await session.scalars(select(CallEvent).where(
+                        CallEvent.linkedid == record.linkedid))).all()  # fmt: skip
+                    break
+            await asyncio.sleep(0.1)
+    assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
+    taken = [e.detail for e in events if e.kind is CallEventKind.ANSWERED and e.agent == ""]
+    assert taken == [{"after_transfer": True, "target": "110"}]

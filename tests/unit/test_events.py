@@ -14,6 +14,7 @@ from telephony.events import (
     ChannelHungUp,
     ChannelVariableSet,
     CompleteReason,
+    DialAnswered,
     MalformedEvent,
     QueueMemberChanged,
     channel_snapshot,
@@ -52,6 +53,17 @@ def test_queue_events_from_the_recording() -> None:
     assert isinstance(complete, AgentCompleted) and complete.reason is CompleteReason.CALLER
     member = translate("QueueMemberStatus", recorded("QueueMemberStatus"))
     assert isinstance(member, QueueMemberChanged) and member.interface == "PJSIP/1001"
+
+
+def test_an_answered_dial_from_the_recording_and_the_dials_that_are_not() -> None:
+    event = translate("DialEnd", recorded("DialEnd"))
+    assert isinstance(event, DialAnswered)
+    assert event.channel == "PJSIP/carrier-00000000"  # the caller dialled the agent
+    assert event.dest_channel == "PJSIP/1001-00000001"
+    busy = {**BASE, "DestChannel": "PJSIP/1002-0000000b", "DialStatus": "BUSY"}
+    assert translate("DialEnd", busy) is None
+    originated = {"Timestamp": "1.0", "DestChannel": "Local/1@x-0000;1", "DialStatus": "ANSWER"}
+    assert translate("DialEnd", originated) is None  # an Originate: no calling channel
 
 
 def test_hangup_cause() -> None:
@@ -145,4 +157,3 @@ def test_agent_complete_without_its_channels_is_not_malformed() -> None:
     assert translate("AgentComplete", {**seen, **agent_leg}) is None  # only the caller's gone
     with pytest.raises(MalformedEvent):  # with its caller channel, a broken one is still refused
         translate("AgentComplete", {**seen, "Uniqueid": "1.1", "Channel": "PJSIP/c-1"})
-

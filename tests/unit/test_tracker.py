@@ -20,6 +20,7 @@ from telephony.events import (
     ChannelSnapshot,
     ChannelVariableSet,
     CompleteReason,
+    DialAnswered,
     DomainEvent,
     QueueEntrySnapshot,
 )
@@ -122,6 +123,29 @@ def test_transfer() -> None:
     assert t2.ended[L].state is CallState.ENDED
 
 
+def test_a_transfer_keeps_its_target_whichever_event_comes_first() -> None:
+    blind = CallTransferred(104.0, L, L, CALLER, "blind", "110")
+    first = run(created(), joined(), answered(), blind, completed(reason=CompleteReason.TRANSFER))
+    assert first.calls[L].transfer_target == "110"
+    after = run(created(), joined(), answered(), completed(reason=CompleteReason.TRANSFER), blind)
+    assert after.calls[L].transfer_target == "110"
+    assert after.calls[L].state is CallState.TRANSFERRED
+
+
+def test_who_takes_the_caller_after_a_blind_transfer() -> None:
+    t = run(created(), joined(), answered(), CallTransferred(104.0, L, L, CALLER, "blind", "1002"))
+    assert t.apply(DialAnswered(105.0, L, "100.7", "PJSIP/1001-9", "PJSIP/1003-a")) == []
+    (effect,) = t.apply(DialAnswered(105.0, L, L, CALLER, "PJSIP/1002-0000000c"))
+    assert effect.call.transfer_answered_by == "PJSIP/1002"
+    assert effect.call.agent_interface == "PJSIP/1001"  # who answered first stays
+
+
+def test_the_agent_a_call_was_transferred_to_can_hold_it() -> None:
+    t = run(created(), joined(), answered(), CallTransferred(104.0, L, L, CALLER, "blind", "1002"))
+    t.apply(CallHeld(105.0, L, L, CALLER, held=True))
+    assert t.calls[L].held
+
+
 def test_hold_and_unhold_while_talking() -> None:
     t = run(created(), joined(), answered(), CallHeld(104.0, L, L, CALLER, held=True))
     assert t.calls[L].held and t.calls[L].state is CallState.TALKING
@@ -157,6 +181,7 @@ ALL_EVENTS: list[DomainEvent] = [
     CallTransferred(1.0, L, L, CALLER, "blind", "110"),
     variable("HOTLINE_IVR_CHOICE", "3"),
     CallHeld(1.0, L, L, CALLER, held=True),
+    DialAnswered(1.0, L, L, CALLER, "PJSIP/1002-0000000c"),
 ]
 
 

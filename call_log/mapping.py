@@ -1,0 +1,127 @@
+"""The tracker's call (and what just changed it) as a call-log report: the record's facts,
+its outcome, the events on the call. Pure: no I/O, no clock; times become naive UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
+from crm.domain.calls import CallEventKind, CallOutcome
+from telephony.dialplan import extension_of, interface_of_channel
+from telephony.events import (
+    AgentAnswered,
+    AgentRinging,
+    CallerJoinedQueue,
+    CallHeld,
+    CallTransferred,
+    DialAnswered,
+    DomainEvent,
+)
+from telephony.tracker import FINAL, Call, CallChanged, CallState
+
+# Column widths of crm.db.call_models.CallRecord (PostgreSQL refuses longer strings).
+WIDTHS = {
+    "caller_number": 32, "caller_name": 80, "ivr_choice": 8, "ivr_label": 32, "queue": 64,
+    "agent_extension": 16, "agent_name": 40, "end_reason": 200, "emergency_line": 8,
+}  # fmt: skip
+LOST_PREFIXES = ("asterisk connection lost", "not found in Asterisk")
+
+
+def utc(ts: float) -> datetime:
+    """An Asterisk timestamp (epoch seconds) as the database's naive UTC."""
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
+
+def _maybe(ts: float | None) -> datetime | None:
+    return None if ts is None else utc(ts)
+
+
+def _clip(name: str, value: str) -> str:
+    return value[: WIDTHS[name]]
+
+
+def agent_extension(call: Call) -> str:
+    return extension_of(call.agent_interface) or ""
+
+
+def emergency_line(call: Call, emergency_numbers: Collection[str]) -> str:
+    return call.transfer_target if call.transfer_target in emergency_numbers else ""
+
+
+def outcome(call: Call, emergency_numbers: Collection[str]) -> CallOutcome:
+    """How the call ended, or `in_progress` while it is up."""
+    if call.state not in FINAL:
+        return CallOutcome.IN_PROGRESS
+    if emergency_line(call, emergency_numbers):
+        return CallOutcome.EMERGENCY
+    if call.answered_at is not None:
+        return CallOutcome.ANSWERED
+    if call.end_reason.startswith(LOST_PREFIXES):
+        return CallOutcome.FAILED  # Asterisk went away before anyone answered
+    if call.state is CallState.ABANDONED:
+        return CallOutcome.ABANDONED
+    if call.queued_at is None:
+        return CallOutcome.IVR_HANGUP
+    return CallOutcome.FAILED  # ended while queued, yet not by the caller giving up
+
+
+def facts(call: Call, cause: DomainEvent | None, emergency_numbers: Collection[str]) -> CallFacts:
+    return CallFacts(
+        linkedid=call.linkedid,
+        started_at=utc(call.started_at),
+        outcome=outcome(call, emergency_numbers),
+        caller_number=_clip("caller_number", call.caller_number),
+        caller_name=_clip("caller_name", call.caller_name),
+        ivr_choice=_clip("ivr_choice", call.ivr_choice),
+        ivr_label=_clip("ivr_label", call.ivr_label),
+        queue=_clip("queue", call.queue),
+        queued_at=_maybe(call.queued_at),
+        rang_at=utc(cause.at) if isinstance(cause, AgentRinging) else None,
+        answered_at=_maybe(call.answered_at),
+        ended_at=_maybe(call.ended_at),
+        agent_extension=_clip("agent_extension", agent_extension(call)),
+        agent_name=_clip("agent_name", call.agent_name),
+        end_reason=_clip("end_reason", call.end_reason),
+        emergency_line=emergency_line(call, emergency_numbers),
+    )
+
+
+def events(effect: CallChanged) -> tuple[CallEventFact, ...]:
+    """What this change adds to the call's history (a re-sync's revival adds nothing)."""
+    call, cause = effect.call, effect.cause
+    found: list[CallEventFact] = []
+    if isinstance(cause, CallerJoinedQueue):
+        found.append(CallEventFact(CallEventKind.QUEUED, utc(cause.at), "", {"queue": cause.queue}))
+    elif isinstance(cause, AgentRinging):
+        ext = extension_of(cause.interface) or ""
+        found.append(CallEventFact(CallEventKind.RINGING, utc(cause.at), ext))
+    elif isinstance(cause, AgentAnswered):
+        ext = extension_of(cause.interface) or ""
+        detail = {"queue": cause.queue, "agent_name": cause.member_name}
+        found.append(CallEventFact(CallEventKind.ANSWERED, utc(cause.at), ext, detail))
+    elif isinstance(cause, CallHeld):
+        kind = CallEventKind.HELD if cause.held else CallEventKind.RESUMED
+        by = "" if cause.uniqueid == call.uniqueid else interface_of_channel(cause.channel)
+        found.append(CallEventFact(kind, utc(cause.at), extension_of(by) or ""))
+    elif isinstance(cause, CallTransferred):
+        detail = {"target": cause.target, "kind": cause.kind}
+        found.append(
+            CallEventFact(CallEventKind.TRANSFERRED, utc(cause.at), agent_extension(call), detail)
+        )
+    elif isinstance(cause, DialAnswered):  # who took the caller after a blind transfer
+        ext = extension_of(call.transfer_answered_by) or ""
+        taken: dict[str, Any] = {"after_transfer": True, "target": call.transfer_target}
+        found.append(CallEventFact(CallEventKind.ANSWERED, utc(cause.at), ext, taken))
+    if call.state in FINAL and call.ended_at is not None and effect.previous not in FINAL:
+        detail = {"reason": call.end_reason}
+        found.append(CallEventFact(CallEventKind.ENDED, utc(call.ended_at), "", detail))
+    return tuple(found)
+
+
+def update(effect: CallChanged, emergency_numbers: Collection[str]) -> CallUpdate:
+    """The report of one tracker effect."""
+    call = effect.call
+    recording = call.recording if call.answered_at is not None else ""
+    return CallUpdate(facts(call, effect.cause, emergency_numbers), events(effect), recording)

@@ -1,0 +1,114 @@
+"""SIGKILL the backend while a recorded call is up (talking), restart it, let the call end:
+the call is on record, answered, with its end and talk time, and its recording's row. And
+when the caller hangs up while the backend is down, the restarted one ends the record.
+
+What the test reads is the CRM database the backend writes (SQLite in its state directory)
+and the recording file Asterisk wrote, not the backend's own events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crm.db.call_models import CallRecord, Recording
+from crm.db.engine import create_engine, session_factory
+from crm.domain.calls import CallOutcome, RecordingStatus
+from crm.usecases.call_records import LOST_REASON
+from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from tests.e2e.harness import backend_config, backend_process
+
+NUMBER = "13988887777"
+HANG_UP_AFTER_S = 12.0
+
+
+async def _record_when(
+    db: Path, ok: Callable[[CallRecord], bool], timeout: float = 60
+) -> tuple[CallRecord, list[Recording]]:
+    """The caller's record once `ok` holds, read from the backend's database file."""
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                with contextlib.suppress(Exception):  # not created or migrated yet
+                    async with session_factory(engine)() as session:
+                        record = await session.scalar(
+                            select(CallRecord).where(CallRecord.caller_number == NUMBER)
+                        )
+                        if record is not None and ok(record):
+                            parts = await session.scalars(
+                                select(Recording).where(Recording.linkedid == record.linkedid)
+                            )
+                            return record, list(parts)
+                await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("ends_while_down", [False, True], ids=["continued", "ended-unseen"])
+async def test_a_call_up_when_the_backend_is_killed_is_on_record(
+    tmp_path: Path, ends_while_down: bool
+) -> None:
+    hang_up_after_s = 5.0 if ends_while_down else HANG_UP_AFTER_S
+    phone_port = free_udp_port()
+    config = backend_config(tmp_path, [("1001", "王芳", phone_port)])
+    sip = int(config.read_text(encoding="utf-8").split("[sip]\nport = ")[1].split()[0])
+    state = tmp_path / "state"
+    db = state / "hotline.db"
+    first = await backend_process(config)
+    second: asyncio.subprocess.Process | None = None
+    try:
+        async with AgentPhone(tmp_path / "sipp", "127.0.0.1", phone_port, ring_ms=300):
+            call = asyncio.create_task(place_calls(
+                tmp_path / "sipp", target=f"127.0.0.1:{sip}", service="12345",
+                callers=[CallerIdentity("吴九", NUMBER)],
+                plan=CallerPlan(dtmf="0", dtmf_after_ms=500,
+                                hangup_after_ms=int(hang_up_after_s * 1000)),
+            ))  # fmt: skip
+            talking, parts = await _record_when(db, lambda r: r.answered_at is not None)
+            assert talking.outcome is CallOutcome.IN_PROGRESS and len(parts) == 1
+            first.kill()  # mid-call; Asterisk and Redis run on in their own sessions
+            await first.wait()
+            if ends_while_down:
+                await call  # the caller hangs up while no backend runs
+            second = await backend_process(config)
+            result = await call
+            assert result.ok, result.errors  # the caller talked on and hung up normally
+            record, parts = await _record_when(
+                db, lambda r: r.outcome is not CallOutcome.IN_PROGRESS
+            )
+    finally:
+        for proc in (second, first):
+            if proc is not None and proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(proc.wait(), 30)
+                except TimeoutError:
+                    proc.kill()
+        pidfile = state / "asterisk" / "run" / "asterisk.pid"
+        if await asyncio.to_thread(pidfile.exists):
+            pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+    assert record.linkedid == talking.linkedid and record.outcome is CallOutcome.ANSWERED
+    assert record.answered_at == talking.answered_at  # the revived call did not overwrite it
+    assert record.caller_name == "吴九" and record.agent_extension == "1001"
+    assert record.ended_at is not None and record.talk_s is not None
+    if ends_while_down:  # ended at the re-sync that found it gone
+        assert record.end_reason == LOST_REASON and record.talk_s > 0
+    else:  # the caller hangs up 12 s after Asterisk answered; the IVR and ring took some
+        assert record.end_reason == "hung up by caller"
+        assert 6.0 < record.talk_s < HANG_UP_AFTER_S
+    (recording,) = parts
+    day = talking.started_at.strftime("%Y%m%d")
+    assert recording.path == f"{day}/{record.linkedid}.wav" and recording.part == 1
+    assert recording.status is RecordingStatus.PENDING or recording.checked_at is not None
+    assert (state / "recordings" / recording.path).is_file()  # Asterisk wrote it
