@@ -13,11 +13,14 @@ Figures:
 - cpu_pct_per_recorded_call: (CPU on - CPU off) / N, % of one core, pooled over the Ns
   (sum of the differences over the sum of N); per N in `runs`;
 - disk_kb_per_min_wav: KiB per minute of the WAV files (from their sizes and header
-  durations); disk_kb_per_min_compressed: the same files through `sox in.wav -C 0 out.ogg`
-  (the compression job's command; this tree has no `recordings.compress` to call);
+  durations); disk_kb_per_min_compressed: the same files through the compression job's own
+  verified copy (`recordings.compress.make_verified_copy`, sox to Ogg Vorbis at the
+  configured quality);
 - finished_p50_ms / finished_p99_ms: Asterisk's Hangup timestamp to the file found finished
-  (polled every 10 ms). The time to the *checked recording attached* (attach_p50_ms /
-  attach_p99_ms) needs the checker job, not in this tree: null here, for the integrator.
+  (polled every 10 ms);
+- attach_p50_ms / attach_p99_ms: Asterisk's Hangup timestamp to the recording checked and
+  attached by the backend's own checker (its row's `checked_at`, status attached), woken by
+  the call log once the call's end is committed.
 - both_voices_share: share of the recorded windows holding both the caller's and the
   agent's tone (a sanity check that the calls really carried audio both ways).
 
@@ -35,22 +38,27 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/ has the audio tools
 
 from backlog import percentile, proc_cpu_s
+from sqlalchemy import select
 
 from config.settings import load_settings
+from crm.db.call_models import Recording
+from crm.db.engine import SessionFactory
+from crm.domain.calls import RecordingStatus
 from hotline_cli.app import running_hotline
 from hotline_cli.demo.ports import free_tcp_port, free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from recordings.compress import SOX, make_verified_copy
 from telephony.tracker import CallChanged, CallState
 from tests.support.audio import (
     AGENT_A_HZ,
@@ -141,15 +149,33 @@ def kb_per_min(size: int, seconds: float) -> float | None:
     return round(size / 1024 / seconds * 60, 1) if seconds else None
 
 
-def disk_and_audio(paths: list[Path], work: Path) -> dict[str, Any]:
-    """KiB per minute as WAV and as Ogg Vorbis (sox -C 0), and both voices' share, on a
-    sample of the finished files."""
+async def attached_times(
+    sessions: SessionFactory, linkedids: set[str], timeout_s: float
+) -> dict[str, float]:
+    """linkedid -> when the backend's checker attached its recording (epoch seconds)."""
+    query = select(Recording.linkedid, Recording.checked_at).where(
+        Recording.linkedid.in_(linkedids), Recording.status == RecordingStatus.ATTACHED
+    )
+    found: dict[str, float] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(found) < len(linkedids) and time.monotonic() < deadline:
+        async with sessions() as session:
+            for linkedid, checked_at in (await session.execute(query)).all():
+                if checked_at is not None:
+                    found[linkedid] = checked_at.replace(tzinfo=UTC).timestamp()
+        await asyncio.sleep(0.2)
+    return found
+
+
+async def disk_and_audio(paths: list[Path], work: Path, quality: int) -> dict[str, Any]:
+    """KiB per minute as WAV and as the compression job's verified Ogg copy, and both voices'
+    share, on a sample of the finished files."""
     wav_bytes = sum(p.stat().st_size for p in paths)
     wav_s = sum(read_wav(p).duration_s for p in paths)
     ogg_bytes, ogg_s, both = 0, 0.0, []
     for path in paths[:SAMPLE_FILES]:
         out = work / f"{path.stem}.ogg"
-        subprocess.run(["sox", str(path), "-C", "0", str(out)], check=True, capture_output=True)
+        await make_verified_copy(SOX, path, out, quality)
         audio = read_wav(path)
         ogg_bytes, ogg_s = ogg_bytes + out.stat().st_size, ogg_s + audio.duration_s
         frames = windows(audio)[5:-5]  # the edges may be a packet or two apart
@@ -203,10 +229,14 @@ async def one_run(calls: int, record: bool, window_s: float, rate: float) -> dic
             ))  # fmt: skip
             finished = await watching
             await seen.wait(lambda: set(seen.talking) <= set(seen.ended_at), 30)
+            attached = await attached_times(hotline.sessions, set(paths), 60)
             result = await placing
             files = sorted(settings.recordings_dir.rglob("*.wav"))
-            figures = disk_and_audio([paths[u] for u in finished], state) if record else {}
+            quality = settings.recordings.compress_quality
+            sample = [paths[u] for u in finished]
+            figures = await disk_and_audio(sample, state, quality) if record else {}
     delays = sorted(1000 * (finished[u] - seen.ended_at[u]) for u in finished)
+    attach = sorted(1000 * (attached[u] - seen.ended_at[u]) for u in attached)
     return {
         "calls": calls,
         "recording": record,
@@ -217,6 +247,9 @@ async def one_run(calls: int, record: bool, window_s: float, rate: float) -> dic
         "finished_p50_ms": round(statistics.median(delays), 1) if delays else None,
         "finished_p99_ms": percentile(delays, 0.99),
         "finished_max_ms": round(delays[-1], 1) if delays else None,
+        "attached": len(attached),
+        "attach_p50_ms": round(statistics.median(attach), 1) if attach else None,
+        "attach_p99_ms": percentile(attach, 0.99),
         "sipp_ok": result.ok,
         **figures,
     }
@@ -239,6 +272,8 @@ async def run(sizes: list[int], window_s: float, rate: float) -> dict[str, Any]:
     ons = [r["on"] for r in runs]
     delays_p99 = [o["finished_p99_ms"] for o in ons if o["finished_p99_ms"] is not None]
     delays_p50 = [o["finished_p50_ms"] for o in ons if o["finished_p50_ms"] is not None]
+    attach_p99 = [o["attach_p99_ms"] for o in ons if o["attach_p99_ms"] is not None]
+    attach_p50 = [o["attach_p50_ms"] for o in ons if o["attach_p50_ms"] is not None]
     diff = sum(r["on"]["asterisk_cpu_pct"] - r["off"]["asterisk_cpu_pct"] for r in runs)
     wav = [o["wav_kb_per_min"] for o in ons if o.get("wav_kb_per_min")]
     ogg = [o["ogg_kb_per_min"] for o in ons if o.get("ogg_kb_per_min")]
@@ -246,11 +281,12 @@ async def run(sizes: list[int], window_s: float, rate: float) -> dict[str, Any]:
         "cpu_pct_per_recorded_call": round(diff / sum(sizes), 3),
         "disk_kb_per_min_wav": round(statistics.mean(wav), 1) if wav else None,
         "disk_kb_per_min_compressed": round(statistics.mean(ogg), 1) if ogg else None,
-        "compressed_with": "sox in.wav -C 0 out.ogg",
+        "compressed_with": "recordings.compress.make_verified_copy (sox, Ogg Vorbis)",
         "finished_p50_ms": max(delays_p50) if delays_p50 else None,
         "finished_p99_ms": max(delays_p99) if delays_p99 else None,
-        "attach_p50_ms": None,  # needs the checker job (not in this tree): the integrator's
-        "attach_p99_ms": None,
+        "attach_p50_ms": max(attach_p50) if attach_p50 else None,
+        "attach_p99_ms": max(attach_p99) if attach_p99 else None,
+        "attached_all": all(o["attached"] == o["finished"] for o in ons),
         "files_with_recording_off": sum(r["off"]["files"] for r in runs),
         "both_voices_share": min((o.get("both_voices_share") or 0.0) for o in ons),
         "all_sipp_ok": all(r["on"]["sipp_ok"] and r["off"]["sipp_ok"] for r in runs),

@@ -1,9 +1,10 @@
 """The recordings directory: safe paths into it, and what a recording's file holds.
 
 A recording is named by its path relative to the directory, exactly as MixMonitor writes it
-(`crm.domain.calls.RECORDING_NAME`), or its compressed copy's; anything else (absolute, `..`, NUL, another shape, a
-symlink leading out of the directory) is refused before the file system is touched. File I/O
-runs in a worker thread (`asyncio.to_thread`): hashing an hour of audio must not hold up calls.
+(`crm.domain.calls.RECORDING_NAME`) or as its compressed copy is; anything else (absolute,
+`..`, NUL, another shape, a symlink leading out of the directory) is refused before the file
+system is touched. File I/O runs in a worker thread (`asyncio.to_thread`): hashing an hour of
+audio must not hold up calls.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """SIGKILL the backend while a recorded call is up (talking), restart it, let the call end:
-the call is on record, answered, with its end and talk time, and its recording's row. And
-when the caller hangs up while the backend is down, the restarted one ends the record.
+the call is on record, answered, with its end and talk time, and its recording — checked and
+attached to the order saved for the call before the kill. And when the caller hangs up while
+the backend is down, the restarted one ends the record and attaches the recording all the same.
 
 What the test reads is the CRM database the backend writes (SQLite in its state directory)
 and the recording file Asterisk wrote, not the backend's own events.
@@ -10,21 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
 from crm.db.call_models import CallRecord, Recording
 from crm.db.engine import create_engine, session_factory
+from crm.db.models import AuditEntry
 from crm.domain.calls import CallOutcome, RecordingStatus
+from crm.domain.clock import utc_now
+from crm.domain.enums import Role
 from crm.usecases.call_records import LOST_REASON
+from crm.usecases.users import add_user
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from tests.e2e.harness import backend_config, backend_process
+from tests.support.audio import CALLER_HZ, tone_pcap
 
 NUMBER = "13988887777"
 HANG_UP_AFTER_S = 12.0
@@ -53,6 +62,55 @@ async def _record_when(
         await engine.dispose()
 
 
+async def _order_for_call(db: Path, http_port: int, linkedid: str) -> int:
+    """An order registered over the API for the call (a call taker's), before the crash."""
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            _, token = await add_user(session, None, utc_now(), "崩溃受理员", Role.AGENT, None)
+    finally:
+        await engine.dispose()
+    order = {
+        "order_type": "consultation",
+        "text": "咨询：崩溃前登记",
+        "calls": [{"linkedid": linkedid}],
+    }
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(
+            f"http://127.0.0.1:{http_port}/api/orders", json=order,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):  # fmt: skip
+        body = await response.json()
+        assert response.status == 201, body
+        return int(body["id"])
+
+
+async def _attached(
+    db: Path, order_id: int, timeout: float = 60
+) -> tuple[Recording, dict[str, Any]]:
+    """The order's recording once checked and attached, with the order's audit entry of it."""
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                async with session_factory(engine)() as session:
+                    entry = await session.scalar(
+                        select(AuditEntry).where(
+                            AuditEntry.order_id == order_id,
+                            AuditEntry.action == "recording_attached",
+                        )
+                    )
+                    if entry is not None:
+                        row = await session.get(Recording, entry.detail["recording_id"])
+                        assert row is not None
+                        return row, entry.detail
+                await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.parametrize("ends_while_down", [False, True], ids=["continued", "ended-unseen"])
 async def test_a_call_up_when_the_backend_is_killed_is_on_record(
     tmp_path: Path, ends_while_down: bool
@@ -60,7 +118,10 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
     hang_up_after_s = 5.0 if ends_while_down else HANG_UP_AFTER_S
     phone_port = free_udp_port()
     config = backend_config(tmp_path, [("1001", "王芳", phone_port)])
-    sip = int(config.read_text(encoding="utf-8").split("[sip]\nport = ")[1].split()[0])
+    text = config.read_text(encoding="utf-8")
+    sip = int(text.split("[sip]\nport = ")[1].split()[0])
+    http_port = int(text.split("[http]\nport = ")[1].split()[0])
+    voice = tone_pcap(tmp_path / "caller.pcap", CALLER_HZ, hang_up_after_s)
     state = tmp_path / "state"
     db = state / "hotline.db"
     first = await backend_process(config)
@@ -71,10 +132,11 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
                 tmp_path / "sipp", target=f"127.0.0.1:{sip}", service="12345",
                 callers=[CallerIdentity("吴九", NUMBER)],
                 plan=CallerPlan(dtmf="0", dtmf_after_ms=500,
-                                hangup_after_ms=int(hang_up_after_s * 1000)),
+                                hangup_after_ms=int(hang_up_after_s * 1000), audio=voice),
             ))  # fmt: skip
             talking, parts = await _record_when(db, lambda r: r.answered_at is not None)
             assert talking.outcome is CallOutcome.IN_PROGRESS and len(parts) == 1
+            order_id = await _order_for_call(db, http_port, talking.linkedid)
             first.kill()  # mid-call; Asterisk and Redis run on in their own sessions
             await first.wait()
             if ends_while_down:
@@ -85,6 +147,7 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
             record, parts = await _record_when(
                 db, lambda r: r.outcome is not CallOutcome.IN_PROGRESS
             )
+            attached, entry = await _attached(db, order_id)  # by the restarted backend
     finally:
         for proc in (second, first):
             if proc is not None and proc.returncode is None:
@@ -110,5 +173,11 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
     (recording,) = parts
     day = talking.started_at.strftime("%Y%m%d")
     assert recording.path == f"{day}/{record.linkedid}.wav" and recording.part == 1
-    assert recording.status is RecordingStatus.PENDING or recording.checked_at is not None
-    assert (state / "recordings" / recording.path).is_file()  # Asterisk wrote it
+    file = state / "recordings" / recording.path  # Asterisk wrote it
+    data = file.read_bytes()
+    assert attached.id == recording.id and attached.status is RecordingStatus.ATTACHED
+    assert attached.sha256 == entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert attached.size_bytes == len(data) and entry["path"] == recording.path
+    assert attached.duration_s is not None and attached.duration_s > 3.0  # the conversation
+    if not ends_while_down:  # the talk time is exact only when the backend saw the end
+        assert abs(attached.duration_s - record.talk_s) < 1.0

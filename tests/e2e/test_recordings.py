@@ -32,7 +32,7 @@ from hotline_cli.demo.sipp import SCENARIOS, CallerResult, run_uac
 from recordings.store import FileState, RecordingStore
 from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
-from tests.support.call_rows import store_ended_call
+from tests.support.call_rows import recording_id_of_call
 
 MIN_FREE_MB = 6
 T = TypeVar("T")
@@ -181,8 +181,7 @@ async def test_answered_call_recording_is_checked_and_attached_to_an_order_saved
     result = await asyncio.wait_for(calling, 60)
     assert result.ok, result.errors
     call = await centre.log.wait_ended(number)
-    recording_id = await store_ended_call(centre.hotline.sessions, call)
-    centre.hotline.recordings.wake()  # as the call log's on_call_ended will
+    recording_id = await recording_id_of_call(centre.hotline.sessions, call.linkedid)
 
     row = await settled(centre, recording_id)
     data = on_disk(centre, call.recording).read_bytes()
@@ -207,8 +206,7 @@ async def test_an_order_saved_after_the_check_gets_the_recording_once(centre: Ce
     result = await speaking_caller(centre, "李录音", number, 3000)
     assert result.ok, result.errors
     call = await centre.log.wait_ended(number)
-    recording_id = await store_ended_call(centre.hotline.sessions, call)
-    centre.hotline.recordings.wake()
+    recording_id = await recording_id_of_call(centre.hotline.sessions, call.linkedid)
     row = await settled(centre, recording_id)
     assert row.status is RecordingStatus.ATTACHED, row.problem
 
@@ -235,8 +233,7 @@ async def test_an_order_saved_at_the_desk_after_the_check_carries_the_recording(
     result = await speaking_caller(centre, "赵录音", number, 3000)
     assert result.ok, result.errors
     call = await centre.log.wait_ended(number)
-    recording_id = await store_ended_call(centre.hotline.sessions, call)
-    centre.hotline.recordings.wake()
+    recording_id = await recording_id_of_call(centre.hotline.sessions, call.linkedid)
     row = await settled(centre, recording_id)
     assert row.status is RecordingStatus.ATTACHED, row.problem
 
@@ -286,8 +283,7 @@ async def test_a_full_disk_alarms_while_calls_are_still_answered(centre: Centre)
         assert call.answered_at is not None and call.agent_interface  # still answered
         token = await crm_user(centre, "满盘受理员", Role.AGENT)
         order_id = await post_order(centre, token, call.linkedid, "")  # orders still saved
-        recording_id = await store_ended_call(centre.hotline.sessions, call)
-        centre.hotline.recordings.wake()
+        recording_id = await recording_id_of_call(centre.hotline.sessions, call.linkedid)
         row = await settled(centre, recording_id)
         assert row.status in {RecordingStatus.MISSING, RecordingStatus.TRUNCATED}, row
         assert row.problem and row.checked_at is not None
@@ -311,8 +307,7 @@ async def test_an_altered_recording_is_reported(centre: Centre) -> None:
     result = await speaking_caller(centre, "钱录音", number, 3000)
     assert result.ok, result.errors
     call = await centre.log.wait_ended(number)
-    recording_id = await store_ended_call(centre.hotline.sessions, call)
-    centre.hotline.recordings.wake()
+    recording_id = await recording_id_of_call(centre.hotline.sessions, call.linkedid)
     assert (await settled(centre, recording_id)).status is RecordingStatus.ATTACHED
     path = on_disk(centre, call.recording)
     await asyncio.to_thread(overwrite, path, 100, b"\x7f\x7f")  # same size, same header
