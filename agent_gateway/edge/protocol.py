@@ -44,7 +44,8 @@ WRAP_UP_REASON = "wrap-up"
 # crm.domain.calls.Disposition: tests/unit/desk/test_verbs.py keeps the two in step; the edge
 # imports no crm).
 DispositionCode: TypeAlias = Literal[
-    "answered_at_once", "wrong_number", "silent", "nuisance", "test", "dropped"
+    "answered_at_once", "wrong_number", "silent", "nuisance", "test", "dropped",
+    "emergency_referred",
 ]
 DISPOSITION_CODES: tuple[str, ...] = get_args(DispositionCode)
 MAX_DISPOSITION_NOTE = 500

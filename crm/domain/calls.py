@@ -51,6 +51,7 @@ class Disposition(StrEnum):
     NUISANCE = "nuisance"
     TEST = "test"
     DROPPED = "dropped"
+    EMERGENCY_REFERRED = "emergency_referred"  # handed to 110/119/120, no order of ours
 
 
 DISPOSITION_LABELS = {
@@ -60,6 +61,7 @@ DISPOSITION_LABELS = {
     Disposition.NUISANCE: "骚扰电话",
     Disposition.TEST: "测试电话",
     Disposition.DROPPED: "通话中断",
+    Disposition.EMERGENCY_REFERRED: "已转110/119/120",
 }
 
 

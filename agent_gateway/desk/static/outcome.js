@@ -14,6 +14,7 @@ export const DISPOSITION_LABELS = {
   nuisance: "骚扰电话",
   test: "测试电话",
   dropped: "通话中断",
+  emergency_referred: "已转110/119/120",
 };
 
 const OUTCOME_TEXT = {
