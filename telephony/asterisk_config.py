@@ -34,6 +34,7 @@ from telephony.dialplan import (
     CONTEXT_TRUNK_IN,
 )
 from telephony.extensions_config import extensions_conf
+from telephony.records_config import cdr_conf, cel_conf, logger_conf
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def render(settings: Settings, layout: Layout) -> dict[str, str]:
     return {
         "asterisk.conf": _asterisk_conf(layout),
         "modules.conf": _modules_conf(),
-        "logger.conf": _logger_conf(),
+        "logger.conf": logger_conf(),
         "manager.conf": _manager_conf(settings),
         "pjsip.conf": _pjsip_conf(settings),
         "rtp.conf": _rtp_conf(settings),
@@ -136,8 +137,8 @@ def render(settings: Settings, layout: Layout) -> dict[str, str]:
         "ccss.conf": "",
         "udptl.conf": "",
         "acl.conf": "",
-        "cdr.conf": _cdr_conf(),
-        "cel.conf": "[general]\nenable=no\n",
+        "cdr.conf": cdr_conf(),
+        "cel.conf": cel_conf(),
         "stasis.conf": _stasis_conf(),
     }
 
@@ -209,28 +210,6 @@ def _asterisk_conf(layout: Layout) -> str:
 
 def _modules_conf() -> str:
     return section("modules", "autoload = no", *(f"load = {m}.so" for m in MODULES))
-
-
-def _logger_conf() -> str:
-    # queue_log: app_queue's own line per caller event (ENTERQUEUE, CONNECT, COMPLETE*,
-    # ABANDON ...), a second witness of the queue calls in the log directory, file only.
-    return section(
-        "general",
-        "dateformat = %F %T.%3q",
-        "queue_log = yes",
-        "queue_log_to_file = yes",
-        f"queue_log_name = {QUEUE_LOG_NAME}",
-    ) + section("logfiles", "messages => notice,warning,error", "console => warning,error")
-
-
-def _cdr_conf() -> str:
-    # One CSV line per CDR in log/cdr-csv/Master.csv, in UTC, with the uniqueid, userfield
-    # and (newcdrcolumns) peeraccount, linkedid, sequence; unanswered legs too, so a call
-    # that never reached an agent is still in Asterisk's record. No other CDR backend loads.
-    return section("general", "enable = yes", "unanswered = yes") + section(
-        "csv", "usegmtime = yes", "loguniqueid = yes", "loguserfield = yes",
-        "newcdrcolumns = yes", "accountlogs = no",
-    )  # fmt: skip
 
 
 def _secret(value: SecretStr, key: str) -> str:

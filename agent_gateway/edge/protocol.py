@@ -5,14 +5,15 @@ a desktop bug shows up as a clear error instead of a half-understood command. Se
 models are what the backend uses to build bus bodies; the gateway itself forwards bus bodies
 as they are (plus "seq") and does not re-validate them. docs/agent_protocol.md describes every
 message; docs/agent_protocol.schema.json is generated from this module by `json_schema()`.
+The commands about a call's outcome and recording are in `call_commands`, the rules every
+client message is held to in `message_rules`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeAlias, get_args
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -23,9 +24,11 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
-    field_validator,
 )
 from pydantic.json_schema import models_json_schema
+
+from agent_gateway.edge.call_commands import Dispose, RecordingPause, RecordingResume, SaveOrder
+from agent_gateway.edge.message_rules import CONTROL, CommandMessage, OneLine, Strict
 
 PROTOCOL_VERSION = 1
 SUPERVISORS = "supervisors"  # the bus topic of every supervisor's and admin's desktop
@@ -39,19 +42,6 @@ def agent_topic(extension: str) -> str:
 # The reason the backend pauses an agent's queue membership while they wrap up a call, so
 # that Asterisk does not ring them; it is not a pause the agent chose, so no agent may pick it.
 WRAP_UP_REASON = "wrap-up"
-
-# The dispositions an answered call without a work order may end with (the CRM's
-# crm.domain.calls.Disposition: tests/unit/desk/test_verbs.py keeps the two in step; the edge
-# imports no crm).
-DispositionCode: TypeAlias = Literal[
-    "answered_at_once", "wrong_number", "silent", "nuisance", "test", "dropped",
-    "emergency_referred",
-]
-DISPOSITION_CODES: tuple[str, ...] = get_args(DispositionCode)
-MAX_DISPOSITION_NOTE = 500
-
-# Largest save_order payload, JSON-encoded: an order is a form, not a document store.
-MAX_ORDER_BYTES = 16 * 1024
 
 Role: TypeAlias = Literal["agent", "supervisor", "admin"]
 
@@ -90,58 +80,25 @@ class ProtocolError(Exception):
 # --- client → server -------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# Control characters (C0, DEL, C1, line/paragraph separators): a CR/LF in a value that reaches
-# AMI, AGI or the dialplan would inject headers or commands. Free text may keep LF and tab.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _one_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("control characters (CR, LF, NUL, ...) are not allowed")
-    return value
-
-
-def _no_control_in(value: Any, where: str) -> None:
-    """Refuse control characters but LF and tab in every string of a JSON value."""
-    if isinstance(value, str):
-        if _CONTROL_IN_TEXT.search(value):
-            raise ValueError(f"{where} holds a control character (only LF and tab are allowed)")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if _CONTROL.search(key):
-                raise ValueError(f"a key of {where} holds a control character")
-            _no_control_in(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _no_control_in(item, f"{where}[{index}]")
-
-
-OneLine = AfterValidator(_one_line)
-CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine]
 QueueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
-class Resume(_Strict):
+class Resume(Strict):
     """Replay what was published after `last_seq`, then continue live."""
 
     type: Literal["resume"]
     last_seq: NonNegativeInt
 
 
-class Ping(_Strict):
+class Ping(Strict):
     type: Literal["ping"]
 
 
-class QueuesArgs(_Strict):
+class QueuesArgs(Strict):
     queues: list[QueueName] | None = Field(default=None, max_length=32)
 
 
-class NoArgs(_Strict):
+class NoArgs(Strict):
     pass
 
 
@@ -157,114 +114,50 @@ def _not_reserved(reason: str) -> str:
     return reason
 
 
-class PauseArgs(_Strict):
+class PauseArgs(Strict):
     reason: Annotated[
         str, StringConstraints(min_length=1, max_length=32), OneLine, AfterValidator(_not_reserved)
     ]
 
 
-class TransferArgs(_Strict):
+class TransferArgs(Strict):
     target: Annotated[str, StringConstraints(pattern=r"^[0-9]{2,15}$")]
     mode: Literal["blind"] = "blind"
 
 
-def _text(value: str) -> str:
-    _no_control_in(value, "note")
-    return value
-
-
-# A call's Linkedid as desktops name it (call_id): Asterisk's "1700000000.7".
-CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-
-
-class CallArgs(_Strict):
-    call_id: CallId
-
-
-class DisposeArgs(_Strict):
-    call_id: CallId
-    disposition: DispositionCode
-    note: Annotated[
-        str, StringConstraints(max_length=MAX_DISPOSITION_NOTE), AfterValidator(_text)
-    ] = ""
-
-
-class SaveOrderArgs(_Strict):
-    """The order form's fields; the CRM validates their meaning, we only bound the size and
-    refuse control characters."""
-
-    order: dict[str, Any]
-
-    @field_validator("order")
-    @classmethod
-    def _bounded(cls, order: dict[str, Any]) -> dict[str, Any]:
-        size = len(json.dumps(order, ensure_ascii=False).encode())
-        if size > MAX_ORDER_BYTES:
-            raise ValueError(f"order is {size} bytes, at most {MAX_ORDER_BYTES} allowed")
-        _no_control_in(order, "order")
-        return order
-
-
-class _Command(_Strict):
-    type: Literal["command"]
-    id: CommandId
-
-
-class Login(_Command):
+class Login(CommandMessage):
     name: Literal["login"]
     args: QueuesArgs = QueuesArgs()
 
 
-class Logout(_Command):
+class Logout(CommandMessage):
     name: Literal["logout"]
     args: QueuesArgs = QueuesArgs()
 
 
-class Pause(_Command):
+class Pause(CommandMessage):
     name: Literal["pause"]
     args: PauseArgs
 
 
-class Unpause(_Command):
+class Unpause(CommandMessage):
     name: Literal["unpause"]
     args: NoArgs = NoArgs()
 
 
-class Hangup(_Command):
+class Hangup(CommandMessage):
     name: Literal["hangup"]
     args: NoArgs = NoArgs()
 
 
-class Transfer(_Command):
+class Transfer(CommandMessage):
     name: Literal["transfer"]
     args: TransferArgs
 
 
-class WrapupDone(_Command):
+class WrapupDone(CommandMessage):
     name: Literal["wrapup_done"]
     args: NoArgs = NoArgs()
-
-
-class SaveOrder(_Command):
-    name: Literal["save_order"]
-    args: SaveOrderArgs
-
-
-class Dispose(_Command):
-    """The outcome of an answered call that needs no work order (at wrap-up, or during it)."""
-
-    name: Literal["dispose"]
-    args: DisposeArgs
-
-
-class RecordingPause(_Command):
-    name: Literal["recording_pause"]
-    args: CallArgs
-
-
-class RecordingResume(_Command):
-    name: Literal["recording_resume"]
-    args: CallArgs
 
 
 Command = Annotated[
@@ -303,7 +196,7 @@ def parse_client_message(text: str | bytes) -> Resume | Ping | Command:
     if kind not in _CLIENT_TYPES:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {_short(kind)}")
     raw_id = raw.get("id")
-    nameable = isinstance(raw_id, str) and 0 < len(raw_id) <= 64 and not _CONTROL.search(raw_id)
+    nameable = isinstance(raw_id, str) and 0 < len(raw_id) <= 64 and not CONTROL.search(raw_id)
     command_id = raw_id if nameable else None
     if kind == "command" and raw.get("name") not in COMMAND_NAMES:
         raise ProtocolError(

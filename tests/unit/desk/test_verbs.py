@@ -8,7 +8,8 @@ from typing import Any, cast
 
 from agent_gateway.desk.commands.verbs import verb_table
 from agent_gateway.desk.http import STATIC
-from agent_gateway.edge.protocol import COMMAND_NAMES, DISPOSITION_CODES
+from agent_gateway.edge.call_commands import DISPOSITION_CODES
+from agent_gateway.edge.protocol import COMMAND_NAMES
 from crm.domain.calls import DISPOSITION_LABELS, Disposition
 
 

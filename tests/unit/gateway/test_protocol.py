@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
+from agent_gateway.edge.call_commands import Dispose, SaveOrder
 from agent_gateway.edge.protocol import (
-    Dispose,
     ErrorCode,
     Login,
     Pause,
     Ping,
     ProtocolError,
     Resume,
-    SaveOrder,
     ScreenPop,
     Transfer,
     json_schema,
