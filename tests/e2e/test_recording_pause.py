@@ -1,17 +1,17 @@
-"""The agent pauses and resumes a call's recording from the desktop, with a real Asterisk and
-a SIPp caller who speaks (RTP from SIPp's G.711 pcap): the MixMonitor file Asterisk writes
-holds digital silence for as long as the pause lasted, and speech before and after it; each
-pause is an event on the call; Asterisk's own manager says our AMI user may send the action."""
+"""The agent pauses and resumes a call's recording from the desktop, with a real Asterisk, a
+SIPp caller and the agent's SIPp phone each speaking its own tone (tests/support/audio.py):
+the MixMonitor file Asterisk writes holds digital silence, neither party's tone, for as long
+as the pause lasted, and both tones before and after it (a mute of one direction only would
+leave the other party audible); each pause is an event on the call; Asterisk's own manager
+says our AMI user may send the action."""
 
 from __future__ import annotations
 
 import asyncio
-import string
 import time
-import wave
-from array import array
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -22,18 +22,40 @@ from websockets.asyncio.client import connect
 from crm.db.call_models import CallEvent
 from crm.domain.calls import CallEventKind
 from crm.domain.enums import Role
-from hotline_cli.demo.sipp import DTMF_PCAPS, CallerIdentity, CallerPlan, _injection_file, run_uac
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.actions import mute_recording
 from telephony.asterisk_tables import AMI_WRITE_CLASSES
-from tests.e2e.harness import Centre, crm_user
+from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.e2e.test_desktop import Desktop
+from tests.support.audio import (
+    AGENT_A_HZ,
+    CALLER_HZ,
+    between,
+    read_wav,
+    silence_spans,
+    tone_pcap,
+    tone_share,
+    wav_finished,
+    windows,
+)
 
-SCENARIO = Path(__file__).with_name("scenarios") / "caller_speaking.xml"
-SPEECH_PCAP = DTMF_PCAPS / "g711a.pcap"
-SPEECH_MS = 7080  # the pcap's 236 packets of 30 ms
-PLAYS = 3
 CALLER = CallerIdentity("钱多多", "13922223333")
-RATE = 8000  # MixMonitor's .wav: 8 kHz, 16-bit mono
+SPEAK_S = 40.0  # each pcap outlasts the call: SIPp plays it for its length
+EDGE_S = 0.4  # Asterisk's event times against the file's timeline, and 100 ms windows
+
+
+@pytest.fixture(scope="module")
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    """A hotline whose agent 1001's phone speaks its tone into every call it takes."""
+    agent_tone = tone_pcap(tmp_path_factory.mktemp("tones") / "1001.pcap", AGENT_A_HZ, SPEAK_S)
+    state_dir = tmp_path_factory.mktemp("centre")
+    async with running_centre(state_dir, phone_audio={"1001": agent_tone}) as centre:
+        yield centre
+
+
+@pytest.fixture(scope="module")
+def caller_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tone_pcap(tmp_path_factory.mktemp("caller") / "caller.pcap", CALLER_HZ, SPEAK_S)
 
 
 @pytest.fixture
@@ -57,90 +79,34 @@ async def desk(centre: Centre) -> AsyncIterator[Desktop]:
         yield desktop
 
 
-async def _speaking_caller(centre: Centre) -> bool:
-    workdir = centre.workdir
-    speech = "\n".join(
-        f'  <nop><action><exec play_pcap_audio="{SPEECH_PCAP}"/></action></nop>\n'
-        f'  <pause milliseconds="{SPEECH_MS}"/>'
-        for _ in range(PLAYS)
-    )
-    scenario = workdir / "caller-speaking.xml"
-    scenario.write_text(string.Template(SCENARIO.read_text(encoding="utf-8")).substitute(
-        dtmf_pcap=DTMF_PCAPS / "dtmf_2833_1.pcap", speech=speech, hangup_after_ms=500,
-    ), encoding="utf-8")  # fmt: skip
-    injection = workdir / "caller-speaking.csv"
-    injection.write_text(_injection_file([CALLER]), encoding="utf-8")
-    s = centre.hotline.settings
-    result = await run_uac(
-        workdir, scenario, workdir / "caller-speaking.err", target=f"{s.sip.host}:{s.sip.port}",
-        service=s.centre.inbound_number, source_ip=s.carrier.match, timeout_s=60,
-        extra_args=["-inf", str(injection)],
-    )  # fmt: skip
-    assert result.ok, result.errors
-    return result.ok
-
-
-def _samples_if_finished(path: Path) -> array[int] | None:
-    """The recording's samples once Asterisk closed it (its header's data size is the file's)."""
-    if not path.exists():
-        return None
-    with wave.open(str(path), "rb") as wav:
-        frames = wav.getnframes()
-        if frames == 0 or 44 + frames * 2 != path.stat().st_size:
-            return None
-        assert (wav.getframerate(), wav.getsampwidth(), wav.getnchannels()) == (RATE, 2, 1)
-        samples = array("h")
-        samples.frombytes(wav.readframes(frames))
-        return samples
-
-
-async def _finished_wav(path: Path, timeout_s: float = 15) -> array[int]:
+async def _finished_wav(path: Path, timeout_s: float = 15) -> Path:
+    """The recording once Asterisk closed it (its header's sizes agree with the file's)."""
     deadline = time.monotonic() + timeout_s
-    while (samples := await asyncio.to_thread(_samples_if_finished, path)) is None:
+    while not await asyncio.to_thread(wav_finished, path):
         assert time.monotonic() < deadline, f"{path} not finished in {timeout_s} s"
         await asyncio.sleep(0.2)
-    return samples
+    return path
 
 
-def _longest_zero_run(samples: array[int]) -> tuple[int, int]:
-    """(start, length) of the longest run of digital silence (exact zeros)."""
-    best, start, run_start = (0, 0), 0, None
-    for index, value in enumerate(samples):
-        if value == 0:
-            if run_start is None:
-                run_start = index
-        elif run_start is not None:
-            if index - run_start > best[1]:
-                best = (run_start, index - run_start)
-            run_start = None
-        start = index
-    if run_start is not None and start + 1 - run_start > best[1]:
-        best = (run_start, start + 1 - run_start)
-    return best
-
-
-def _loud_share(samples: array[int]) -> float:
-    """The share of 30 ms windows that hold speech (mean magnitude well above A-law's floor of
-    8: the pcap's own pauses between words are not digital silence)."""
-    window = RATE * 30 // 1000
-    chunks = [samples[i : i + window] for i in range(0, len(samples) - window + 1, window)]
-    loud = [c for c in chunks if sum(abs(v) for v in c) / window > 100]
-    return len(loud) / max(1, len(chunks))
+def _epoch(at: datetime) -> float:
+    """A naive-UTC timestamp column as epoch seconds (the tracker's clock)."""
+    return (at - datetime(1970, 1, 1)).total_seconds()
 
 
 async def test_a_pause_leaves_silence_of_its_length_in_the_recording(
-    centre: Centre, desk: Desktop
+    centre: Centre, desk: Desktop, caller_audio: Path
 ) -> None:
     privilege = await centre.hotline.asterisk.cli("manager show command MixMonitorMute")
     granted = privilege.split("[Privilege]", 1)[1].split("[", 1)[0]
     assert set(AMI_WRITE_CLASSES) & {c.strip() for c in granted.strip().split(",")}, privilege
 
-    calling = asyncio.create_task(_speaking_caller(centre))
+    plan = CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=40_000, audio=caller_audio)
+    calling = asyncio.create_task(centre.call([CALLER], plan))
     talking = await desk.wait_for("call_update", state="talking", agent_extension="1001",
                                   timeout=30)  # fmt: skip
     call_id = talking["call_id"]
     assert talking["recording_paused"] is False
-    await asyncio.sleep(2.0)  # the caller speaks, recorded
+    await asyncio.sleep(2.0)  # both speak, recorded
 
     before_pause = time.monotonic()
     paused = await desk.command("recording_pause", call_id=call_id)
@@ -159,20 +125,23 @@ async def test_a_pause_leaves_silence_of_its_length_in_the_recording(
     refused = await desk.command("recording_resume", call_id=call_id)
     assert refused["error"]["code"] == "not_paused", refused
     await desk.wait_for("call_update", call_id=call_id, state="talking", recording_paused=False)
+    await asyncio.sleep(2.0)  # both speak, recorded again
+    assert (await desk.command("hangup"))["ok"]
 
-    assert await calling
+    assert (await calling).ok
     call = await centre.log.wait_ended(CALLER.number)
-    assert call.linkedid == call_id and call.recording
-    samples = await _finished_wav(centre.hotline.settings.recordings_dir / call.recording)
+    assert call.linkedid == call_id and call.recording and call.answered_at is not None
+    recording = centre.hotline.settings.recordings_dir / call.recording
+    audio = read_wav(await _finished_wav(recording))
+    assert audio.rate == 8000
 
-    start, length = _longest_zero_run(samples)
-    silent_s = length / RATE
+    # The tones leave no other second of digital silence than the pause's.
+    spans = silence_spans(audio, min_ms=1000)
+    assert len(spans) == 1, spans
+    start_s, end_s = spans[0]
+    silent_s = end_s - start_s
     shortest, longest = before_resume - after_pause, after_resume - before_pause
     assert shortest - 0.15 <= silent_s <= longest + 0.15, (silent_s, shortest, longest)
-    # Speech on both sides of the silence: the pause muted the recording, not the call.
-    around = 3 * RATE // 2
-    assert _loud_share(samples[max(0, start - around) : start]) > 0.3
-    assert _loud_share(samples[start + length : start + length + around]) > 0.3
 
     async with centre.hotline.sessions() as session:
         events = list(await session.scalars(
@@ -182,8 +151,25 @@ async def test_a_pause_leaves_silence_of_its_length_in_the_recording(
     events = [e for e in events if e.kind in pauses]  # the call log adds the call's own
     assert [e.kind for e in events] == list(pauses)  # the double click: one pause
     assert all(e.agent == "1001" for e in events)
-    between = (events[1].at - events[0].at).total_seconds()
-    assert abs(between - silent_s) < 0.3, (between, silent_s)
+    paused_for = (events[1].at - events[0].at).total_seconds()
+    assert abs(paused_for - silent_s) < 0.3, (paused_for, silent_s)
+
+    # While the desk had it paused (its events on the file's timeline, which starts at the
+    # answer), neither party is heard; both are, before and after: the call was not muted.
+    frames = windows(audio, (CALLER_HZ, AGENT_A_HZ))
+    pause_at = _epoch(events[0].at) - call.answered_at
+    resume_at = _epoch(events[1].at) - call.answered_at
+    assert abs(start_s - pause_at) <= 0.5, (start_s, pause_at)
+    muted = between(frames, pause_at + EDGE_S, resume_at - EDGE_S)
+    assert len(muted) >= 15, (pause_at, resume_at)
+    assert tone_share(muted, CALLER_HZ) == 0, "the caller is heard while paused"
+    assert tone_share(muted, AGENT_A_HZ) == 0, "the agent is heard while paused"
+    before = between(frames, start_s - 1.5, start_s - EDGE_S)
+    after = between(frames, end_s + EDGE_S, end_s + 1.5)
+    for side in (before, after):
+        assert len(side) >= 10, (start_s, end_s, audio.duration_s)
+        assert tone_share(side, CALLER_HZ) >= 0.9, "the caller is not heard around the pause"
+        assert tone_share(side, AGENT_A_HZ) >= 0.9, "the agent is not heard around the pause"
 
 
 async def test_asterisk_refuses_to_mute_a_channel_without_a_recording(
