@@ -121,6 +121,7 @@ class WitnessCall:
     queued: bool
     answered: bool  # an agent was connected (queue_log CONNECT, or a CDR leg to an agent)
     abandoned: bool
+    answered_at: datetime | None = None  # queue_log's first CONNECT, else the agent leg's answer
 
 
 def witness_calls(
@@ -133,8 +134,11 @@ def witness_calls(
     for row in cdr:
         by_call.setdefault(row.linkedid, []).append(row)
     events: dict[str, set[str]] = {}
+    connected: dict[str, datetime] = {}
     for e in queue_log:
         events.setdefault(e.callid, set()).add(e.event)
+        if e.event in CONNECTED:
+            connected[e.callid] = min(e.at, connected.get(e.callid, e.at))
     calls = {}
     for linkedid, rows in by_call.items():
         if not any(
@@ -142,8 +146,12 @@ def witness_calls(
         ):
             continue
         seen = events.get(linkedid, set())
-        agent_leg = any(r.dstchannel and r.disposition == "ANSWERED" and r.lastapp == "Queue"
-                        for r in rows)  # fmt: skip
+        agent_legs = [
+            r.answer or r.start
+            for r in rows
+            if r.dstchannel and r.disposition == "ANSWERED" and r.lastapp == "Queue"
+        ]
+        agent_leg = bool(agent_legs)
         calls[linkedid] = WitnessCall(
             linkedid=linkedid,
             started_at=min(r.start for r in rows),
@@ -151,5 +159,6 @@ def witness_calls(
             queued="ENTERQUEUE" in seen or any(r.lastapp == "Queue" for r in rows),
             answered=bool(seen & CONNECTED) or agent_leg,
             abandoned=bool(seen & UNANSWERED_ENDS) and not seen & CONNECTED,
+            answered_at=connected.get(linkedid) or min(agent_legs, default=None),
         )
     return calls

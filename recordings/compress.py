@@ -7,7 +7,8 @@ The steps, in this order, each safe to die after:
    duration (soxi) is within `DURATION_TOLERANCE_S` of the WAV's; it is synced and renamed
    to `<name>.ogg`;
 3. the row is pointed at the copy in one transaction (path, format, size, SHA-256 of the
-   .ogg, the WAV's checksum kept as `source_sha256`, compressed_at);
+   .ogg, the WAV's checksum kept as `source_sha256`, compressed_at), and so is every order
+   whose `order_calls.recording` named the WAV (an audit entry on each);
 4. only after that commit the WAV is removed.
 A crash leaves the WAV (before 3) or both files (between 3 and 4: `finish_removals` deletes
 the WAV later); a failed or unverified conversion leaves the WAV and its row untouched.
@@ -19,7 +20,6 @@ calls keep the cores they need.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -28,7 +28,9 @@ from pathlib import Path, PurePosixPath
 
 from crm.db.call_models import Recording
 from crm.db.engine import SessionFactory
+from crm.domain.lifecycle import Actor
 from crm.usecases.recording_upkeep import record_compressed
+from recordings.store import RecordingStore, UnsafePath
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +83,6 @@ async def duration_s(tools: Tools, path: Path) -> float:
     raise CompressionFailed(f"soxi could not read the duration of {path.name}: {out}")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _sync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -127,21 +121,29 @@ async def compress_one(
     recording: Recording,
     quality: int,
     now: datetime,
+    actor: Actor,
     tools: Tools = SOX,
 ) -> str:
     """Compress one attached WAV recording; the path it has now. Raises CompressionFailed
-    (WAV and row untouched) when it could not be done."""
-    wav = root / recording.path
-    ogg = root / ogg_name(recording.path)
+    (WAV and row untouched) when it could not be done. `actor` signs the orders' audit
+    entries for the new name."""
+    store = RecordingStore(root)
+    try:
+        wav, ogg = store.resolve(recording.path), store.resolve(ogg_name(recording.path))
+    except UnsafePath as exc:
+        raise CompressionFailed(str(exc)) from exc
     if not wav.is_file():
         raise CompressionFailed(f"{recording.path} is not on disk")
-    if await asyncio.to_thread(sha256_of, wav) != recording.sha256:
+    if await store.sha256(recording.path) != recording.sha256:
         raise CompressionFailed(f"{recording.path} no longer has its stored checksum")
     await make_verified_copy(tools, wav, ogg, quality)
-    size, digest = ogg.stat().st_size, await asyncio.to_thread(sha256_of, ogg)
+    size, digest = ogg.stat().st_size, await store.sha256(ogg_name(recording.path))
+    if digest is None:
+        raise CompressionFailed(f"{ogg_name(recording.path)} vanished once written")
     async with sessions() as session, session.begin():
         done = await record_compressed(session, recording.id, recording.path,
-                                       ogg_name(recording.path), size, digest, now)  # fmt: skip
+                                       ogg_name(recording.path), size, digest, now,
+                                       actor)  # fmt: skip
     if not done:  # the row moved on meanwhile: the WAV it names stays, the copy goes
         ogg.unlink(missing_ok=True)
         raise CompressionFailed(f"recording {recording.id} changed during its compression")
@@ -151,8 +153,12 @@ async def compress_one(
 
 def finish_removal(root: Path, recording: Recording) -> bool:
     """Remove the WAV of a compressed row if a crash after the commit left it; True if so."""
-    wav = (root / recording.path).with_suffix(".wav")
-    ogg = root / recording.path
+    store = RecordingStore(root)
+    try:
+        ogg = store.resolve(recording.path)
+        wav = store.resolve(str(PurePosixPath(recording.path).with_suffix(".wav")))
+    except UnsafePath:
+        return False
     if recording.format != "ogg" or not wav.is_file() or not ogg.is_file():
         return False
     wav.unlink()

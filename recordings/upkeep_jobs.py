@@ -17,6 +17,8 @@ from pathlib import Path
 from crm.db.call_models import Recording
 from crm.db.engine import SessionFactory
 from crm.domain.clock import utc_now
+from crm.domain.lifecycle import Actor
+from crm.jobs.overdue_sweep import system_actor
 from crm.usecases.recording_upkeep import (
     RetentionCandidate,
     compression_due,
@@ -29,12 +31,14 @@ from recordings.compress import SOX, CompressionFailed, Tools, compress_one, fin
 from recordings.periodic import PeriodicJob
 from recordings.reconcile import Reconciler, Report, Witness
 from recordings.retention import OrderState, RetentionFacts, may_remove
+from recordings.store import RecordingStore, UnsafePath
 
 log = logging.getLogger(__name__)
 
 LEFTOVER_WINDOW = timedelta(days=2)
 BATCH = 200
 MAX_ATTEMPTS = 3  # a recording whose conversion failed this often is left as WAV (logged)
+SYSTEM_USER = "系统录音压缩"  # signs the orders' audit entries for a compressed recording
 
 
 class Compressor(PeriodicJob):
@@ -62,9 +66,12 @@ class Compressor(PeriodicJob):
         self.attempts: dict[int, int] = {}
         self.compressed = 0
         self._slots = asyncio.Semaphore(concurrency)
+        self._actor: Actor | None = None
 
     async def run_once(self) -> None:
         now = self.clock()
+        if self._actor is None:
+            self._actor = await system_actor(self.sessions, SYSTEM_USER)
         async with self.sessions() as session:
             leftovers = await recently_compressed(session, now - LEFTOVER_WINDOW)
         for row in leftovers:
@@ -75,16 +82,16 @@ class Compressor(PeriodicJob):
             async with self.sessions() as session:
                 page = await compression_due(session, checked_before, BATCH, after_id)
             due = [r for r in page if self.attempts.get(r.id, 0) < MAX_ATTEMPTS]
-            await asyncio.gather(*(self._one(r.id, r) for r in due))
+            await asyncio.gather(*(self._one(r.id, r, self._actor) for r in due))
             if len(page) < BATCH:
                 return
             after_id = page[-1].id
 
-    async def _one(self, recording_id: int, row: Recording) -> None:
+    async def _one(self, recording_id: int, row: Recording, actor: Actor) -> None:
         async with self._slots:
             try:
                 await compress_one(self.sessions, self.root, row, self.quality, self.clock(),
-                                   self.tools)  # fmt: skip
+                                   actor, self.tools)  # fmt: skip
             except CompressionFailed as exc:
                 tries = self.attempts[recording_id] = self.attempts.get(recording_id, 0) + 1
                 final = "; kept as WAV" if tries >= MAX_ATTEMPTS else "; retried later"
@@ -114,13 +121,14 @@ class Retention(PeriodicJob):
         super().__init__(interval_s)
         self.sessions, self.root, self.retention_days = sessions, root, retention_days
         self.clock = clock
+        self.store = RecordingStore(root)
         self.removed = 0
 
     async def run_once(self) -> None:
         now = self.clock()
         async with self.sessions() as session:
             for row in await recently_removed(session, now - LEFTOVER_WINDOW):
-                (self.root / row.path).unlink(missing_ok=True)
+                self._delete(row)
         after_id, checked_before = 0, now - timedelta(days=self.retention_days)
         while True:
             async with self.sessions() as session:
@@ -143,10 +151,22 @@ class Retention(PeriodicJob):
         async with self.sessions() as session, session.begin():
             marked = await record_removed(session, c.recording.id, c.recording.path, now)
         if marked:
-            (self.root / c.recording.path).unlink(missing_ok=True)
+            self._delete(c.recording)
             self.removed += 1
             log.info("recording %d of call %s removed: past %d days of retention",
                      c.recording.id, c.recording.linkedid, self.retention_days)  # fmt: skip
+        else:
+            log.info("recording %d kept: it changed or an order of its call was reopened",
+                     c.recording.id)  # fmt: skip
+
+    def _delete(self, row: Recording) -> None:
+        """Delete a REMOVED row's file, only through the store's safe resolution."""
+        try:
+            path = self.store.resolve(row.path)
+        except UnsafePath as exc:
+            log.error("recording %d: file not deleted, unsafe name: %s", row.id, exc)
+            return
+        path.unlink(missing_ok=True)
 
 
 class PeriodicReconcile(PeriodicJob):
@@ -172,5 +192,6 @@ class PeriodicReconcile(PeriodicJob):
     async def run_once(self) -> None:
         witness = await asyncio.to_thread(self.witness)
         # sizes only: the checker re-verifies checksums on its own schedule
+        # and only the recent rows and days: the checker re-verifies the older ones
         self.last = await self.reconciler.run(self.clock(), witness, repair=True, rehash=False,
-                                              live=self.live())  # fmt: skip
+                                              live=self.live(), recent=LEFTOVER_WINDOW)  # fmt: skip

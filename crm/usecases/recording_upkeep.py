@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.call_models import CallRecord, Recording
 from crm.db.models import OrderCall, WorkOrder
+from crm.db.prepared import DriverConnection
 from crm.domain.calls import RecordingStatus
+from crm.domain.enums import OPEN_STATUSES
+from crm.domain.lifecycle import Actor
+from crm.repo import audit
+
+COMPRESSED_ACTION = "recording_compressed"
 
 
 async def compression_due(session: AsyncSession, checked_before: datetime, limit: int,
@@ -45,9 +51,11 @@ async def record_compressed(
     size_bytes: int,
     sha256: str,
     now: datetime,
+    actor: Actor,
 ) -> bool:
-    """Point the row at its verified Ogg copy; False if it changed meanwhile (no longer the
-    attached WAV it was), in which case nothing is written and the WAV must stay."""
+    """Point the row, and every order that names the WAV, at its verified Ogg copy (each such
+    order audited); False if the row changed meanwhile (no longer the attached WAV it was),
+    in which case nothing is written and the WAV must stay."""
     row = await session.scalar(
         select(Recording).where(Recording.id == recording_id).with_for_update()
     )
@@ -57,7 +65,32 @@ async def record_compressed(
     row.path, row.format = ogg_path, "ogg"
     row.size_bytes, row.sha256 = size_bytes, sha256
     row.compressed_at = now
+    await _rename_in_orders(session, row.linkedid, wav_path, ogg_path, recording_id, actor, now)
     return True
+
+
+async def _rename_in_orders(session: AsyncSession, linkedid: str, wav_path: str, ogg_path: str,
+                            recording_id: int, actor: Actor, now: datetime) -> None:  # fmt: skip
+    """The orders of the call whose `order_calls.recording` names the WAV name the Ogg now."""
+    links = (
+        await session.execute(
+            select(OrderCall.id, WorkOrder.id, WorkOrder.status)
+            .join(WorkOrder, WorkOrder.id == OrderCall.order_id)
+            .where(OrderCall.linkedid == linkedid, OrderCall.recording == wav_path)
+            .order_by(WorkOrder.id)
+        )
+    ).all()
+    if not links:
+        return
+    await session.execute(
+        update(OrderCall).where(OrderCall.id.in_([link for link, _, _ in links]))
+        .values(recording=ogg_path)
+    )  # fmt: skip
+    driver = await DriverConnection.of(session)
+    detail = {"recording_id": recording_id, "linkedid": linkedid, "from": wav_path,
+              "path": ogg_path}  # fmt: skip
+    for _, order_id, status in links:
+        await audit.append(driver, order_id, actor, COMPRESSED_ACTION, status, status, now, detail)
 
 
 async def recently_compressed(session: AsyncSession, since: datetime) -> list[Recording]:
@@ -110,13 +143,22 @@ async def retention_candidates(session: AsyncSession, checked_before: datetime, 
 
 async def record_removed(session: AsyncSession, recording_id: int, path: str,
                          now: datetime) -> bool:  # fmt: skip
-    """Mark the recording REMOVED (before its file goes); False if it changed meanwhile."""
+    """Mark the recording REMOVED (before its file goes); False if it changed meanwhile, or
+    if an order of its call is open now (reopened since the decision was taken)."""
+    open_order = (
+        select(OrderCall.id)
+        .join(WorkOrder, WorkOrder.id == OrderCall.order_id)
+        .where(OrderCall.linkedid == Recording.linkedid, WorkOrder.status.in_(OPEN_STATUSES))
+        .correlate(Recording)
+        .exists()
+    )
     result = await session.execute(
         update(Recording)
         .where(
             Recording.id == recording_id,
             Recording.path == path,
             Recording.status == RecordingStatus.ATTACHED,
+            ~open_order,
         )
         .values(status=RecordingStatus.REMOVED, removed_at=now)
     )

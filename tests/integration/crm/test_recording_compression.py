@@ -9,18 +9,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import recordings.compress as compress
 from crm.db.call_models import Recording
 from crm.db.engine import SessionFactory, session_factory
+from crm.db.models import AuditEntry, OrderCall
+from crm.domain.enums import Status
+from crm.jobs.overdue_sweep import system_actor
 from recordings import upkeep_jobs
 from recordings.compress import Tools
-from recordings.upkeep_jobs import MAX_ATTEMPTS, Compressor
+from recordings.upkeep_jobs import MAX_ATTEMPTS, SYSTEM_USER, Compressor
 from tests.integration.crm.recording_seed import (
     NOW,
     add_call,
+    add_order,
     add_recording,
+    registrar,
 )
 from tests.support.sox_files import decodes, file_type, make_wav, soxi_duration
 
@@ -124,7 +130,12 @@ async def test_a_crash_before_the_commit_leaves_the_wav(
     monkeypatch.setattr(compress, "record_compressed", dies)
     with pytest.raises(SystemExit):
         await compress.compress_one(
-            sessions, tmp_path, await row_of(sessions, recording_id), 0, NOW
+            sessions,
+            tmp_path,
+            await row_of(sessions, recording_id),
+            0,
+            NOW,
+            await system_actor(sessions, SYSTEM_USER),
         )
     assert (tmp_path / WAV).exists()  # the WAV, and the copy that no row names yet
     assert (await row_of(sessions, recording_id)).path == WAV
@@ -147,7 +158,12 @@ async def test_a_crash_after_the_commit_leaves_both_and_the_next_run_removes_the
     monkeypatch.setattr(Path, "unlink", dies_on_the_wav)
     with pytest.raises(SystemExit):
         await compress.compress_one(
-            sessions, tmp_path, await row_of(sessions, recording_id), 0, NOW
+            sessions,
+            tmp_path,
+            await row_of(sessions, recording_id),
+            0,
+            NOW,
+            await system_actor(sessions, SYSTEM_USER),
         )
     monkeypatch.undo()
     assert (tmp_path / WAV).exists() and (tmp_path / OGG).exists()
@@ -172,14 +188,37 @@ async def test_every_page_of_due_recordings_is_compressed(
     monkeypatch.setattr(upkeep_jobs, "BATCH", 1)
     async with sessions() as session, session.begin():
         for n in range(3):
-            path = f"20260601/page.{n}.wav"
-            add_call(session, f"page.{n}", NOW - timedelta(minutes=10))
+            path = f"20260601/1780000100.{n}.wav"
+            add_call(session, f"1780000100.{n}", NOW - timedelta(minutes=10))
             await session.flush()
-            add_recording(session, f"page.{n}", path, make_wav(tmp_path / path, 0.3),
+            add_recording(session, f"1780000100.{n}", path, make_wav(tmp_path / path, 0.3),
                           NOW - timedelta(minutes=9))  # fmt: skip
     job = compressor(sessions, tmp_path)
     await job.run_once()
     assert job.compressed == 3
     assert sorted(p.name for p in (tmp_path / "20260601").iterdir()) == [
-        "page.0.ogg", "page.1.ogg", "page.2.ogg"
+        "1780000100.0.ogg", "1780000100.1.ogg", "1780000100.2.ogg"
     ]  # fmt: skip
+
+
+async def test_the_order_names_the_ogg_copy_once_compressed(
+    sessions: SessionFactory, tmp_path: Path
+) -> None:
+    """The order's recording (`order_calls.recording`) follows the row to the copy, audited:
+    it never names the WAV the job deleted."""
+    recording_id, _ = await seed_wav(sessions, tmp_path)
+    async with sessions() as session, session.begin():
+        user_id = await registrar(session)
+        order = add_order(session, user_id, "SZ-C-1", "1780000000.1", Status.DISPATCHED, None)
+        order.calls[0].recording = WAV
+    await compressor(sessions, tmp_path).run_once()
+
+    async with sessions() as session:
+        link = await session.scalar(select(OrderCall).where(OrderCall.order_id == order.id))
+        trail = list(await session.scalars(
+            select(AuditEntry).where(AuditEntry.order_id == order.id)
+        ))  # fmt: skip
+    assert link is not None and link.recording == OGG and (tmp_path / OGG).exists()
+    [entry] = [e for e in trail if e.action == "recording_compressed"]
+    assert entry.detail["from"] == WAV and entry.detail["path"] == OGG
+    assert entry.detail["recording_id"] == recording_id

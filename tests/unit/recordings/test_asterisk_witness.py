@@ -41,6 +41,10 @@ def test_the_witness_holds_the_hotlines_calls_and_not_the_whispers() -> None:
     assert not ivr.answered and not ivr.queued
     assert abandoned.queued and abandoned.abandoned and not abandoned.answered
     assert abandoned.ended_at == datetime(2026, 12, 1, 13, 23, 46)
+    # the agent answered at queue_log's CONNECT (the reconciliation's time for a call
+    # answered while the backend was down)
+    assert answered.answered_at == datetime(2026, 12, 1, 13, 23, 38)
+    assert ivr.answered_at is None and abandoned.answered_at is None
 
 
 def test_queue_log_keeps_caller_events_only() -> None:
