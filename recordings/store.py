@@ -20,12 +20,10 @@ from enum import StrEnum
 from io import BufferedReader
 from pathlib import Path
 
-from crm.domain.calls import is_kept_recording_name
+from crm.recording_paths import UnsafeRecordingPath, resolve_recording
 from recordings.wav import HEAD_BYTES, WavError, WavHeader, parse_header
 
-
-class UnsafePath(ValueError):
-    """A recording name that is not one, or that leads out of the recordings directory."""
+UnsafePath = UnsafeRecordingPath  # a recording name that is not one, or leads out of the dir
 
 
 class FileState(StrEnum):
@@ -49,17 +47,9 @@ class RecordingStore:
         self.root = root
 
     def resolve(self, name: str) -> Path:
-        """The file a recording name stands for, under the directory; UnsafePath otherwise.
-
-        The name's shape is checked first (which rules out absolute paths, `..` and NUL), then
-        the real path, so that a symlink inside the directory cannot lead out of it."""
-        if "\0" in name or not is_kept_recording_name(name):
-            raise UnsafePath(f"not a recording name: {name[:80]!r}")
-        root = self.root.resolve()
-        real = Path(os.path.realpath(root / name))
-        if not real.is_relative_to(root):
-            raise UnsafePath(f"{name} leads out of the recordings directory")
-        return real
+        """The file a recording name stands for, under the directory; UnsafePath otherwise
+        (`crm.recording_paths.resolve_recording`: the one resolution the API serves by too)."""
+        return resolve_recording(self.root, name)
 
     async def check(self, name: str) -> FileCheck:
         """Whether the recording's file exists and is finished, its size, duration (from its

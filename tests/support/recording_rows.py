@@ -50,12 +50,16 @@ async def add_recording(
     part: int = 1,
     seconds: float | None = None,
     status: RecordingStatus = RecordingStatus.ATTACHED,
+    agent: str = "",
 ) -> int:
-    """The call (if new) and its recording row for the file `relative` holding `data`."""
+    """The call (if new: answered by extension `agent`) and its recording row for the file
+    `relative` holding `data`."""
     async with sessions() as session, session.begin():
         if await session.get(CallRecord, linkedid) is None:
-            session.add(CallRecord(linkedid=linkedid, started_at=at, updated_at=at,
-                                   outcome=CallOutcome.ANSWERED))  # fmt: skip
+            session.add(CallRecord(
+                linkedid=linkedid, started_at=at, updated_at=at, outcome=CallOutcome.ANSWERED,
+                agent_extension=agent,
+            ))  # fmt: skip
             await session.flush()
         row = Recording(
             linkedid=linkedid, part=part, path=relative, status=status, format="wav",
