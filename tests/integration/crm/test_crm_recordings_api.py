@@ -18,8 +18,7 @@ from multidict import CIMultiDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.api import create_app
-from crm.api import recordings as recordings_api
+from crm.api import create_app, recording_files
 from crm.db.call_models import CallEvent, Recording, RecordingAccess
 from crm.db.engine import SessionFactory, session_factory
 from crm.db.models import User
@@ -217,24 +216,24 @@ async def test_agents_hear_only_calls_they_answered(served: Served) -> None:
 async def test_a_file_removed_while_being_served_is_410_on_the_trail(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    located, checked = recordings_api.locate, recordings_api.check_range
+    located, checked = recording_files.locate, recording_files.check_range
 
     def locate_then_remove(root: Path | None, recording: Recording) -> Path:
         path = located(root, recording)
         path.unlink()  # retention, or an operator, right after it was found
         return path
 
-    monkeypatch.setattr(recordings_api, "locate", locate_then_remove)
+    monkeypatch.setattr("crm.api.recordings.locate", locate_then_remove)
     first, _ = await served.add("1759111202.3")
     status, _, body = await served.fetch(f"/api/recordings/{first}/audio")
     assert status == 410 and b'"recording_file_missing"' in body, (status, body)
-    monkeypatch.setattr(recordings_api, "locate", located)
+    monkeypatch.setattr("crm.api.recordings.locate", located)
 
     def check_then_remove(request: web.Request, size: int) -> None:
         checked(request, size)
         (served.root / "20250929" / "1759111202.41.wav").unlink()  # before aiohttp opens it
 
-    monkeypatch.setattr(recordings_api, "check_range", check_then_remove)
+    monkeypatch.setattr("crm.api.recordings.check_range", check_then_remove)
     second, _ = await served.add("1759111202.4")
     status, _, body = await served.fetch(f"/api/recordings/{second}/audio")
     assert status == 410, (status, body)
