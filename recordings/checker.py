@@ -186,7 +186,7 @@ class RecordingChecker:
             fixed = await self.store.repair(row.path)
         except OSError as exc:  # the original is as it was; reconciliation lists it
             fixed, problem = None, f"{problem}; not repaired: {exc.strerror or exc}"
-        if fixed is not None:
+        if fixed is not None and fixed.check.state is FileState.FINISHED:
             await self._attach(row, fixed.check, actor, now, fixed)
         else:
             await self._problem(row, RecordingStatus.TRUNCATED, problem, now)
