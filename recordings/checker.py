@@ -6,8 +6,12 @@ PENDING recordings of ended calls. A finished file (its WAV header agrees with i
 ATTACHED with its size, duration and SHA-256 and attached to the call's orders. A file not
 there or not finished yet is looked at again next round, until `grace_s` after its call
 ended: MixMonitor writes the header when it closes the file, a moment after the hang-up (its
-thread drains what it still holds), so a file still absent or unfinished that long after is
-MISSING or TRUNCATED (a full disk, a crash), logged as an error; a file that still changed
+thread drains what it still holds). A file still absent that long after is MISSING, logged
+as an error. One still unfinished (Asterisk died before writing the header's sizes, a full
+disk cut it short) is repaired: rewritten with a header giving the whole frames of audio it
+holds, the checksum of the file as found kept as `source_sha256`, what was wrong as the row's
+problem, ATTACHED and attached to the orders (their audit entry says it was repaired); one
+with no audio to keep (not a WAV, only a header) is TRUNCATED. A file that still changed
 within `grace_s` is being written (a backlog of audio flushed under load) and is waited for.
 
 Each round also recomputes the checksum of a few ATTACHED recordings, those verified longest
@@ -33,7 +37,7 @@ from crm.domain.lifecycle import Actor
 from crm.jobs.overdue_sweep import system_actor
 from crm.repo.recordings import RecordingRow
 from crm.usecases import recordings as uc
-from recordings.store import FileState, RecordingStore, UnsafePath
+from recordings.store import FileCheck, FileState, RecordingStore, Repaired, UnsafePath
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ class CheckerStats:
     rounds: int = 0  # rounds completed
     failures: int = 0  # rounds or rows that raised
     attached: int = 0
+    repaired: int = 0  # attached after their unfinished file was repaired
     missing: int = 0
     truncated: int = 0
     altered: int = 0  # ALTERED recordings in the database, as last counted
@@ -135,10 +140,15 @@ class RecordingChecker:
     async def check_once(self, actor: Actor) -> None:
         """One round: the disk, the pending recordings, a few re-verifications."""
         await self._check_disk()
-        async with self.sessions() as session:
-            pending = await uc.pending_recordings(session, PENDING_BATCH)
-        for row in pending:
-            await self._guarded(self._check_pending, row, actor)
+        after_id = 0
+        while True:  # every page: rows that keep failing never hide newer ones
+            async with self.sessions() as session:
+                page = await uc.pending_recordings(session, PENDING_BATCH, after_id)
+            for row in page:
+                await self._guarded(self._check_pending, row, actor)
+            if len(page) < PENDING_BATCH:
+                break
+            after_id = page[-1].id
         async with self.sessions() as session:
             due = await uc.due_for_verification(
                 session, utc_now(), self.reverify_after_s, VERIFY_BATCH
@@ -164,23 +174,42 @@ class RecordingChecker:
             await self._problem(row, RecordingStatus.MISSING, f"unsafe name: {exc}", now)
             return
         if found.state is FileState.FINISHED:
-            duration_s = found.duration_s or 0.0
-            checked = uc.CheckedFile(found.size_bytes, duration_s, found.sha256)
-            async with self.sessions() as session, session.begin():
-                attached = await uc.mark_attached(session, row, checked, actor, now)
-            if attached is None:
-                return  # checked meanwhile (another checker process)
-            self.stats.attached += 1
-            log.info(
-                "recording %s attached: %d bytes, %.1f s, to %d order(s)",
-                row.path, found.size_bytes, duration_s, len(attached),
-            )  # fmt: skip
+            await self._attach(row, found, actor, now)
             return
         if not self._past_grace(row.ended_at, now) or found.idle_s < self.grace_s:
             return  # MixMonitor may still be closing it (or still writing): next round
-        absent = found.state is FileState.ABSENT
-        status = RecordingStatus.MISSING if absent else RecordingStatus.TRUNCATED
-        await self._problem(row, status, found.problem, now)
+        if found.state is FileState.ABSENT:
+            await self._problem(row, RecordingStatus.MISSING, found.problem, now)
+            return
+        problem = found.problem
+        try:
+            fixed = await self.store.repair(row.path)
+        except OSError as exc:  # the original is as it was; reconciliation lists it
+            fixed, problem = None, f"{problem}; not repaired: {exc.strerror or exc}"
+        if fixed is not None and fixed.check.state is FileState.FINISHED:
+            await self._attach(row, fixed.check, actor, now, fixed)
+        else:
+            await self._problem(row, RecordingStatus.TRUNCATED, problem, now)
+
+    async def _attach(self, row: RecordingRow, found: FileCheck, actor: Actor, now: datetime,
+                      fixed: Repaired | None = None) -> None:  # fmt: skip
+        duration_s = found.duration_s or 0.0
+        checked = uc.CheckedFile(
+            found.size_bytes, duration_s, found.sha256,
+            fixed.source_sha256 if fixed else "", fixed.problem if fixed else "",
+        )  # fmt: skip
+        async with self.sessions() as session, session.begin():
+            attached = await uc.mark_attached(session, row, checked, actor, now)
+        if attached is None:
+            return  # checked meanwhile (another checker process)
+        self.stats.attached += 1
+        if fixed is not None:
+            self.stats.repaired += 1
+            log.warning("recording %d (%s) repaired: %s", row.id, row.path, fixed.problem)
+        log.info(
+            "recording %s attached: %d bytes, %.1f s, to %d order(s)",
+            row.path, found.size_bytes, duration_s, len(attached),
+        )  # fmt: skip
 
     def _past_grace(self, ended_at: datetime | None, now: datetime) -> bool:
         return ended_at is not None and (now - ended_at).total_seconds() >= self.grace_s

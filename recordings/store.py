@@ -17,15 +17,20 @@ import shutil
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from io import BufferedReader
+from io import BufferedReader, BufferedWriter
 from pathlib import Path
 
-from crm.domain.calls import is_kept_recording_name
-from recordings.wav import HEAD_BYTES, WavError, WavHeader, parse_header
+from crm.recording_paths import UnsafeRecordingPath, resolve_recording
+from recordings.wav import (
+    HEAD_BYTES,
+    WavError,
+    WavHeader,
+    parse_header,
+    repaired_header,
+    whole_frames,
+)
 
-
-class UnsafePath(ValueError):
-    """A recording name that is not one, or that leads out of the recordings directory."""
+UnsafePath = UnsafeRecordingPath  # a recording name that is not one, or leads out of the dir
 
 
 class FileState(StrEnum):
@@ -44,28 +49,39 @@ class FileCheck:
     idle_s: float = math.inf  # since the file last changed (one still changing is being written)
 
 
+@dataclass(frozen=True)
+class Repaired:
+    """A file never finished, rewritten with the header of the audio it holds."""
+
+    check: FileCheck  # the repaired file's (FINISHED)
+    source_sha256: str  # the file as it was found
+    problem: str  # what was wrong, and what was kept
+
+
 class RecordingStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def resolve(self, name: str) -> Path:
-        """The file a recording name stands for, under the directory; UnsafePath otherwise.
-
-        The name's shape is checked first (which rules out absolute paths, `..` and NUL), then
-        the real path, so that a symlink inside the directory cannot lead out of it."""
-        if "\0" in name or not is_kept_recording_name(name):
-            raise UnsafePath(f"not a recording name: {name[:80]!r}")
-        root = self.root.resolve()
-        real = Path(os.path.realpath(root / name))
-        if not real.is_relative_to(root):
-            raise UnsafePath(f"{name} leads out of the recordings directory")
-        return real
+        """The file a recording name stands for, under the directory; UnsafePath otherwise
+        (`crm.recording_paths.resolve_recording`: the one resolution the API serves by too)."""
+        return resolve_recording(self.root, name)
 
     async def check(self, name: str) -> FileCheck:
         """Whether the recording's file exists and is finished, its size, duration (from its
         header) and, if finished, its SHA-256. UnsafePath for a bad name."""
         path = self.resolve(name)
         return await asyncio.to_thread(_check, path)
+
+    async def repair(self, name: str) -> Repaired | None:
+        """Rewrite an unfinished WAV (its header sizes never written, or the file cut short)
+        so that its header gives the whole frames of audio it holds: a repaired copy written
+        beside it, synced, then put in its place. None when there is nothing to repair: no
+        file, a finished one, not a WAV, or no audio at all; OSError when the copy cannot be
+        written (a full disk: the original is left as it was). Only for a file no one writes
+        any more (the checker asks after its grace period). UnsafePath for a bad name."""
+        path = self.resolve(name)
+        return await asyncio.to_thread(_repair, path)
 
     async def sha256(self, name: str) -> str | None:
         """The file's SHA-256 now, or None if it is gone."""
@@ -103,6 +119,47 @@ def _check(path: Path) -> FileCheck:
     except OSError as exc:  # a directory, no permission, a symlink put in its place
         return FileCheck(FileState.UNFINISHED, problem=f"unreadable: {exc.strerror}")
     return _finished(header, size, digest)
+
+
+def _repair(path: Path) -> Repaired | None:
+    copy = path.with_name(f".{path.name}.repair")  # not a recording's name: never served
+    try:
+        with open(path, "rb", opener=_no_follow) as source:
+            size = os.fstat(source.fileno()).st_size
+            head = source.read(HEAD_BYTES)
+            try:
+                header = parse_header(head, size)
+            except WavError:
+                return None
+            audio = whole_frames(header)
+            if header.complete or audio == 0:
+                return None
+            source.seek(0)
+            source_sha256 = _digest(source)
+            source.seek(header.data_offset)
+            with open(copy, "wb", opener=_no_follow) as out:
+                out.write(repaired_header(head, header, audio))
+                if _copy(source, out, audio) < audio:
+                    raise OSError(f"{path.name} shrank while it was repaired")
+                out.write(b"\0" * (audio & 1))
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(copy, path)
+    except FileNotFoundError:
+        return None
+    finally:
+        copy.unlink(missing_ok=True)
+    kept = f"{header.problem}; {audio} bytes of audio kept"
+    return Repaired(_check(path), source_sha256, kept)
+
+
+def _copy(source: BufferedReader, out: BufferedWriter, count: int) -> int:
+    """Copy `count` bytes (fewer if the source ends first); how many were copied."""
+    copied = 0
+    while copied < count and (chunk := source.read(min(1 << 20, count - copied))):
+        out.write(chunk)
+        copied += len(chunk)
+    return copied
 
 
 def _finished(header: WavHeader, size: int, digest: str) -> FileCheck:

@@ -3,7 +3,9 @@
 Asterisk's format_wav writes a 44-byte header with zero sizes when it opens a file and the
 real RIFF and data sizes when it closes it. A file still being written, or cut short (a full
 disk, a crash), therefore has header sizes that do not agree with its size on disk; only a
-file whose header and size agree is a finished recording. Pure: the caller reads the bytes.
+file whose header and size agree is a finished recording. One never finished can be repaired:
+a header giving the audio really there (`whole_frames`, `repaired_header`). Pure: the caller
+reads the bytes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ class WavHeader:
     @property
     def bytes_per_second(self) -> int:
         return self.rate * self.channels * (self.bits // 8)
+
+    @property
+    def frame_bytes(self) -> int:
+        """One sample of every channel: audio comes in whole frames."""
+        return self.channels * (self.bits // 8)
 
     @property
     def complete(self) -> bool:
@@ -99,3 +106,23 @@ def _format(body: bytes, declared: int) -> tuple[int, int, int, int]:
     if channels == 0 or rate == 0 or bits == 0 or bits % 8:
         raise WavError(f"impossible format: {channels} channels, {rate} Hz, {bits} bits")
     return tag, channels, rate, bits
+
+
+def whole_frames(header: WavHeader) -> int:
+    """The audio bytes an unfinished file really holds, in whole frames: the declared data if
+    it is all there (a file with something after its audio), else what follows the data
+    chunk's header (sizes never written, the writer killed; or the file cut short), a partial
+    last frame dropped. 0: no audio at all, nothing to repair."""
+    present = max(header.file_size - header.data_offset, 0)
+    audio = header.data_size if 0 < header.data_size <= present else present
+    return audio - audio % header.frame_bytes
+
+
+def repaired_header(head: bytes, header: WavHeader, audio: int) -> bytes:
+    """The file's header up to its audio (`head[:data_offset]`, every chunk before the data
+    kept) with RIFF and data sizes saying that `audio` bytes follow (and the pad byte RIFF
+    wants after an odd-sized chunk)."""
+    out = bytearray(head[: header.data_offset])
+    struct.pack_into("<I", out, 4, header.data_offset - _CHUNK_HEADER + audio + (audio & 1))
+    struct.pack_into("<I", out, header.data_offset - 4, audio)
+    return bytes(out)

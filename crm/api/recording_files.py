@@ -12,6 +12,7 @@ from aiohttp.helpers import ETag
 
 from crm.db.call_models import Recording
 from crm.errors import CrmError, Gone
+from crm.recording_paths import UnsafeRecordingPath, resolve_recording
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,17 @@ class RangeNotSatisfiable(CrmError):
 
 
 def locate(root: Path | None, recording: Recording) -> Path:
-    """The row's file resolved under `root`, symlinks followed; Gone (logged) when it is
-    missing, not a regular file, or lies anywhere else (an absolute path, `..`, a link out)."""
+    """The row's file resolved under `root` (`resolve_recording`: a recording's name, symlinks
+    followed); Gone (logged) when it is missing, not a regular file, not a recording's name or
+    lies anywhere else (an absolute path, `..`, a link out)."""
     if root is None:
         raise Gone("recordings_not_served", "no recordings directory is configured here")
-    base = root.resolve()
-    candidate = (base / recording.path).resolve()
-    if candidate == base or not candidate.is_relative_to(base):
-        log.error("recording %d: its path leads outside the recordings directory; refused",
-                  recording.id)  # fmt: skip
-        raise Gone("recording_file_missing", f"the file of recording {recording.id} is missing")
+    try:
+        candidate = resolve_recording(root, recording.path)
+    except UnsafeRecordingPath as exc:
+        log.error("recording %d: %s; refused", recording.id, exc)
+        raise Gone("recording_file_missing",
+                   f"the file of recording {recording.id} is missing") from None  # fmt: skip
     if not candidate.is_file():
         log.error("recording %d: file %s is missing", recording.id, recording.path)
         raise Gone("recording_file_missing", f"the file of recording {recording.id} is missing")
@@ -80,6 +82,11 @@ class RecordingFile(web.FileResponse):
         })  # fmt: skip
         self._sha256 = recording.sha256
         self.before_sending = before_sending
+
+    def set_status(self, status: int, reason: str | None = None) -> None:
+        """aiohttp answers 404 when the file cannot be opened; it was there when located,
+        so it was removed meanwhile: 410, as for any recording whose file is gone."""
+        super().set_status(Gone.status if status == 404 else status, reason)
 
     @property
     def etag(self) -> ETag | None:

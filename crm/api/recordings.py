@@ -108,7 +108,15 @@ async def _serve(request: web.Request, recording_id: int, actor: Actor,
                  action: AccessAction, now: datetime) -> web.StreamResponse:  # fmt: skip
     recording, path = await _playable(request, recording_id, actor, action, now)
     try:
-        check_range(request, path.stat().st_size)
+        size = path.stat().st_size
+    except OSError as exc:  # removed (retention, an operator) since it was located
+        log.error("recording %d: file %s gone while serving it (%s)", recording_id,
+                  recording.path, exc.strerror)  # fmt: skip
+        await _append(request, recording_id, actor, action, Gone.status, now)
+        raise Gone("recording_file_missing",
+                   f"the file of recording {recording_id} is missing") from None  # fmt: skip
+    try:
+        check_range(request, size)
     except RangeNotSatisfiable as exc:
         await _append(request, recording_id, actor, action, exc.status, now)
         return error_response(exc.status, exc.code, exc.message,
@@ -122,15 +130,32 @@ async def _serve(request: web.Request, recording_id: int, actor: Actor,
 
 
 async def get_recording(ctx: Ctx) -> web.StreamResponse:
-    recording = await access.find(ctx.session, ctx.int_param("recording_id"))
-    if not await access.may_hear(ctx.session, ctx.actor, recording.linkedid):
-        raise Denied("recording_forbidden", f"role {ctx.actor.role.value} may not hear this call")
+    recording_id = ctx.int_param("recording_id")
+    async with ctx.short_session() as session:
+        try:
+            recording = await access.visible(session, recording_id, ctx.actor)
+        except Denied as exc:
+            await session.rollback()
+            await _append(ctx.request, recording_id, ctx.actor, AccessAction.METADATA,
+                          exc.status, ctx.now)  # fmt: skip
+            raise
     return json(_out(recording))
 
 
 async def call_recordings(ctx: Ctx) -> web.StreamResponse:
-    parts = await access.visible_parts(ctx.session, ctx.input(CallRecordingsQuery).linkedid,
-                                       ctx.actor)  # fmt: skip
+    """A call's recordings; a refusal is on the trail of each recording the call has."""
+    linkedid = ctx.input(CallRecordingsQuery).linkedid
+    async with ctx.short_session() as session:
+        try:
+            parts = await access.visible_parts(session, linkedid, ctx.actor)
+        except Denied as exc:
+            ids = await access.recording_ids(session, linkedid)
+            await session.rollback()
+            async with ctx.short_session() as trail, trail.begin():
+                for recording_id in ids:
+                    access.append(trail, recording_id, ctx.actor, AccessAction.LIST,
+                                  exc.status, ctx.now)  # fmt: skip
+            raise
     return json(RecordingList(items=[_out(r) for r in parts]))
 
 
@@ -216,9 +241,11 @@ SUPERVISING = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 ENDPOINTS = (
     Endpoint("GET", "/api/recordings", call_recordings,
-             "A call's recordings (centre roles; a handler only for its unit's orders' calls)",
-             query=CallRecordingsQuery, response=RecordingList),
-    Endpoint("GET", RECORDING, get_recording, "A recording's metadata", response=RecordingOut),
+             "A call's recordings (supervisors, admins; an agent only for calls it answered; "
+             "a handler only for its unit's orders' calls)",
+             query=CallRecordingsQuery, response=RecordingList, transaction=False),
+    Endpoint("GET", RECORDING, get_recording, "A recording's metadata", response=RecordingOut,
+             transaction=False),
     Endpoint("GET", RECORDING + "/audio", download,
              "Download a recording (Range requests answered with 206)",
              content_type=_AUDIO, transaction=False, errors=_FILE_ERRORS, also=_PARTIAL),

@@ -39,13 +39,14 @@ _ROW = (
 )  # fmt: skip
 
 
-async def pending_of_ended_calls(db: Db, limit: int) -> list[RecordingRow]:
-    """PENDING recordings whose call has ended, the longest ended first."""
+async def pending_of_ended_calls(db: Db, limit: int, after_id: int = 0) -> list[RecordingRow]:
+    """PENDING recordings whose call has ended, a page by id after `after_id`."""
     rows = await db.execute(
         select(*_ROW)
         .join(CallRecord, CallRecord.linkedid == Recording.linkedid)
         .where(Recording.status == RecordingStatus.PENDING, CallRecord.ended_at.is_not(None))
-        .order_by(CallRecord.ended_at, Recording.id)
+        .where(Recording.id > after_id)
+        .order_by(Recording.id)
         .limit(limit)
     )
     return [RecordingRow(*row) for row in rows]
@@ -71,6 +72,7 @@ class LockedRecording:
     status: RecordingStatus
     sha256: str
     duration_s: float | None
+    problem: str  # e.g. what was repaired before it was attached
 
 
 async def lock_recordings_of_call(db: Db, linkedid: str) -> list[LockedRecording]:
@@ -79,7 +81,7 @@ async def lock_recordings_of_call(db: Db, linkedid: str) -> list[LockedRecording
     the same call see each other's writes, whichever commits first."""
     query = (
         select(Recording.id, Recording.path, Recording.status, Recording.sha256,
-               Recording.duration_s)
+               Recording.duration_s, Recording.problem)
         .where(Recording.linkedid == linkedid)
         .order_by(Recording.part)
         .with_for_update()

@@ -23,15 +23,19 @@ log = logging.getLogger(__name__)
 
 ATTACHED_ACTION = "recording_attached"
 PROBLEMS = (RecordingStatus.MISSING, RecordingStatus.TRUNCATED)
+REPAIRED = "repaired:"  # how an attached recording's problem starts when its file was repaired
 
 
 @dataclass(frozen=True)
 class CheckedFile:
-    """What a finished recording's file holds."""
+    """What a finished recording's file holds; for a file repaired before it was checked,
+    the checksum of the file as it was found and what was repaired."""
 
     size_bytes: int
     duration_s: float
     sha256: str
+    source_sha256: str = ""  # '' : the file is the one Asterisk finished (`sha256`)
+    repaired: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,16 +48,18 @@ class Attachment:
     filled: str
 
 
-async def pending_recordings(db: Db, limit: int = 100) -> list[RecordingRow]:
-    """PENDING recordings of calls that have ended: the files to look at."""
-    return await repo.pending_of_ended_calls(db, limit)
+async def pending_recordings(db: Db, limit: int = 100, after_id: int = 0) -> list[RecordingRow]:
+    """PENDING recordings of calls that have ended, the files to look at: a page by id after
+    `after_id` (pages, so that rows that keep failing never hide the others)."""
+    return await repo.pending_of_ended_calls(db, limit, after_id)
 
 
 async def mark_attached(
     db: Db, recording: RecordingRow, checked: CheckedFile, actor: Actor, now: datetime
 ) -> list[Attachment] | None:
-    """Store a PENDING recording's checked facts (its first checksum kept as the source's)
-    and attach it to the call's orders (what was attached where). A recording
+    """Store a PENDING recording's checked facts (its first checksum kept as the source's,
+    or the checksum of the file as found before it was repaired, and what was repaired as
+    its problem) and attach it to the call's orders (what was attached where). A recording
     no longer PENDING (checked meanwhile) is left as it is: None. The caller commits."""
     locked = {r.id: r for r in await repo.lock_recordings_of_call(db, recording.linkedid)}
     current = locked.get(recording.id)
@@ -62,7 +68,9 @@ async def mark_attached(
     values = {
         "status": RecordingStatus.ATTACHED, "size_bytes": checked.size_bytes,
         "duration_s": checked.duration_s, "sha256": checked.sha256,
-        "source_sha256": checked.sha256, "problem": "", "checked_at": now, "verified_at": now,
+        "source_sha256": checked.source_sha256 or checked.sha256,
+        "problem": f"{REPAIRED} {checked.repaired}"[:200] if checked.repaired else "",
+        "checked_at": now, "verified_at": now,
     }  # fmt: skip
     await repo.set_fields(db, recording.id, RecordingStatus.PENDING, values)
     return await attach_to_orders(db, recording.linkedid, actor, now)
@@ -107,6 +115,8 @@ async def attach_to_orders(
                 "recording_id": rec.id, "linkedid": linkedid, "path": rec.path,
                 "sha256": rec.sha256, "duration_s": rec.duration_s,
             }  # fmt: skip
+            if rec.problem.startswith(REPAIRED):
+                detail["repaired"] = rec.problem
             await audit.append(
                 driver, order.order_id, actor, ATTACHED_ACTION, order.status, order.status,
                 now, detail,

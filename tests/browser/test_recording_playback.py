@@ -11,7 +11,7 @@ import time
 from playwright.async_api import Locator, expect
 from sqlalchemy import select
 
-from crm.db.call_models import RecordingAccess
+from crm.db.call_models import CallRecord, RecordingAccess
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
@@ -65,7 +65,7 @@ async def test_supervisor_plays_a_recording_and_seeks_with_a_range_request(
     centre: Centre, desk: DeskPage
 ) -> None:
     seconds = 1200.0  # 19 MB: far more than the page loads for its metadata
-    relative = "20250929/supervisor-test.wav"
+    relative = "20250929/1759111300.1.wav"  # named as MixMonitor names it: nothing else is served
     data = write_wav(centre.hotline.settings.recordings_dir / relative, seconds)
     rid = await add_recording(centre.hotline.sessions, "1759111300.1", relative, data,
                               utc_now(), seconds=seconds)  # fmt: skip
@@ -109,7 +109,8 @@ async def test_supervisor_plays_a_recording_and_seeks_with_a_range_request(
 async def test_agent_plays_the_recording_of_the_call_in_the_pop(
     centre: Centre, desk: DeskPage
 ) -> None:
-    """A real call pops; its recording row names a tone file of ours (these SIPp peers send no
+    """A real call pops and the agent answers it (an agent hears only the calls it answered);
+    its recording row names a tone file of ours (these SIPp peers send no
     RTP, so the file MixMonitor writes of this call holds no frame: real audio is the audio
     acceptance tests' part)."""
     number = "13800138111"
@@ -123,7 +124,10 @@ async def test_agent_plays_the_recording_of_the_call_in_the_pop(
     assert result[0].ok, result[0].errors
     call = await centre.log.wait_ended(number)
     await expect(page.locator("#pop-call-id")).to_have_text(call.linkedid)
-    seconds, relative = 30.0, f"20250929/{call.linkedid}-agent-test.wav"
+    async with centre.hotline.sessions() as session:  # an agent hears only calls it answered
+        record = await session.get(CallRecord, call.linkedid)
+    assert record is not None and record.agent_extension == COMPLAINT_EXT, record
+    seconds, relative = 30.0, f"20250929/{call.linkedid}9.wav"
     path = centre.hotline.settings.recordings_dir / relative
     data = write_wav(path, seconds, hz=660)
     rid = await add_recording(centre.hotline.sessions, call.linkedid, relative, data,

@@ -10,6 +10,8 @@ import wave
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from crm.db.call_models import CallRecord, Recording
 from crm.db.engine import SessionFactory
 from crm.domain.calls import CallOutcome, RecordingStatus
@@ -50,18 +52,26 @@ async def add_recording(
     part: int = 1,
     seconds: float | None = None,
     status: RecordingStatus = RecordingStatus.ATTACHED,
+    agent: str = "",
 ) -> int:
-    """The call (if new) and its recording row for the file `relative` holding `data`."""
+    """The call (if new: answered by extension `agent`) and its recording row for the file
+    `relative` holding `data` (the row the call log left for that part, if any, made to name
+    that file: a real call's recording, when the test's peers send no audio)."""
     async with sessions() as session, session.begin():
         if await session.get(CallRecord, linkedid) is None:
-            session.add(CallRecord(linkedid=linkedid, started_at=at, updated_at=at,
-                                   outcome=CallOutcome.ANSWERED))  # fmt: skip
+            session.add(CallRecord(
+                linkedid=linkedid, started_at=at, updated_at=at, outcome=CallOutcome.ANSWERED,
+                agent_extension=agent,
+            ))  # fmt: skip
             await session.flush()
-        row = Recording(
-            linkedid=linkedid, part=part, path=relative, status=status, format="wav",
-            size_bytes=len(data), duration_s=seconds, sha256=hashlib.sha256(data).hexdigest(),
-            created_at=at, checked_at=at,
-        )  # fmt: skip
-        session.add(row)
+        row = await session.scalar(
+            select(Recording).where(Recording.linkedid == linkedid, Recording.part == part)
+        )
+        if row is None:
+            row = Recording(linkedid=linkedid, part=part, created_at=at)
+            session.add(row)
+        row.path, row.status, row.format, row.checked_at = relative, status, "wav", at
+        row.size_bytes, row.duration_s = len(data), seconds
+        row.sha256 = hashlib.sha256(data).hexdigest()
         await session.flush()
         return row.id

@@ -18,7 +18,7 @@ const STATUS_LABELS = {
 const PLAYABLE = new Set(["attached", "altered", "truncated"]);
 const ERROR_LABELS = {
   unauthenticated: "令牌无效或已停用",
-  recording_forbidden: "无权收听该通话的录音",
+  recording_forbidden: "无权收听该通话的录音（坐席只能收听本人接听的通话）",
   recording_not_found: "录音不存在",
   recording_not_checked: "录音尚未完成校验，请稍后再试",
   recording_removed: "录音已按保留期限删除",

@@ -236,26 +236,34 @@ async def test_files_not_finished_wait_for_the_grace_period_then_are_reported(
     absent = await ended_call(sessions, "1700000005.1", "20261201/1700000005.1.wav")
     put(root, "20261201/1700000005.2.wav", WRITING)
     writing = await ended_call(sessions, "1700000005.2", "20261201/1700000005.2.wav")
+    empty = "20261201/1700000005.3.wav"  # only the header MixMonitor writes first
+    put(root, empty, WRITING)
+    (root / empty).write_bytes(WRITING.read_bytes()[:44])
+    no_audio = await ended_call(sessions, "1700000005.3", empty)
     system = await system_actor(sessions, SYSTEM_USER)
 
     await checker(sessions, root, grace_s=3600).check_once(system)  # ended a minute ago
-    for recording_id in (absent, writing):
+    for recording_id in (absent, writing, no_audio):
         assert (await recording(sessions, recording_id)).status is RecordingStatus.PENDING
 
     job = checker(sessions, root, grace_s=10)
-    await job.check_once(system)  # the unfinished file changed just now: still written to
-    assert (await recording(sessions, writing)).status is RecordingStatus.PENDING
+    await job.check_once(system)  # the unfinished files changed just now: still written to
+    for recording_id in (writing, no_audio):
+        assert (await recording(sessions, recording_id)).status is RecordingStatus.PENDING
     assert (await recording(sessions, absent)).status is RecordingStatus.MISSING
     a_minute_ago = time.time() - 60
-    os.utime(root / "20261201/1700000005.2.wav", (a_minute_ago, a_minute_ago))
+    for name in ("20261201/1700000005.2.wav", empty):
+        os.utime(root / name, (a_minute_ago, a_minute_ago))
     await job.check_once(system)
-    missing, truncated = await recording(sessions, absent), await recording(sessions, writing)
+    missing, truncated = await recording(sessions, absent), await recording(sessions, no_audio)
     assert (missing.status, missing.problem) == (RecordingStatus.MISSING, "no file")
     assert truncated.status is RecordingStatus.TRUNCATED
     assert truncated.problem == (
-        "header sizes (riff 0, data 0) do not agree with the file's 32812 bytes"
+        "header sizes (riff 0, data 0) do not agree with the file's 44 bytes"
     )
-    assert (job.stats.missing, job.stats.truncated) == (1, 1)
+    repaired = await recording(sessions, writing)  # its audio kept (test_recording_repair.py)
+    assert repaired.status is RecordingStatus.ATTACHED
+    assert (job.stats.missing, job.stats.truncated, job.stats.repaired) == (1, 1, 1)
 
 
 async def test_a_bad_row_does_not_stop_the_others(sessions: SessionFactory, root: Path) -> None:
@@ -312,10 +320,19 @@ async def test_concurrent_check_and_order_save_attach_exactly_once(
         (row,) = await uc.pending_recordings(session, 10)
     checked = uc.CheckedFile(FINISHED.stat().st_size, 2.5, digest)
 
+    held, other_began = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        """In the first transaction only: its rows locked and written, it stays uncommitted
+        until the other one has begun."""
+        if not held.is_set():
+            held.set()
+            await other_began.wait()
+
     async def check() -> None:
         async with sessions() as session, session.begin():
             await uc.mark_attached(session, row, checked, system, utc_now())
-            await asyncio.sleep(0.3)  # still uncommitted while the other one starts
+            await hold()
 
     async def save() -> None:
         async with sessions() as session, session.begin():
@@ -324,12 +341,15 @@ async def test_concurrent_check_and_order_save_attach_exactly_once(
                                   calls=(CallRef("1700000008.4"),)),
                 taker, centre_code="LY", now=utc_now(), calendar=CALENDAR,
             )  # fmt: skip
-            await asyncio.sleep(0.3)
+            await hold()
+
+    async def second() -> None:
+        await held.wait()
+        other_began.set()  # the first commits once this one is on its way to the rows
+        await other()
 
     one, other = (check, save) if first == "checker" else (save, check)
-    started = asyncio.create_task(one())
-    await asyncio.sleep(0.1)
-    await asyncio.gather(started, other())
+    await asyncio.gather(one(), second())
 
     async with sessions() as session:
         (order_id,) = await session.scalars(

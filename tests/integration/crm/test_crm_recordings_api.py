@@ -12,20 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.api import create_app
-from crm.db.call_models import RecordingAccess
+from crm.api import create_app, recording_files
+from crm.db.call_models import CallEvent, Recording, RecordingAccess
 from crm.db.engine import SessionFactory, session_factory
-from crm.domain.calls import RecordingStatus
+from crm.db.models import User
+from crm.domain.calls import CallEventKind, RecordingStatus
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from crm.segmenter import Segmenter
 from tests.integration.crm.crm_support import START, Api, FakeClock, seed
 from tests.support.recording_rows import add_recording, write_wav
+
+AGENT_EXT = "1001"  # the seeded agent's extension: the calls added answered by it
+OTHER_EXT = "1003"  # another agent's
 
 
 @dataclass
@@ -36,13 +41,14 @@ class Served:
 
     async def add(self, linkedid: str, *, part: int = 1, path: str | None = None,
                   status: RecordingStatus = RecordingStatus.ATTACHED,
-                  seconds: float = 2.0) -> tuple[int, bytes]:  # fmt: skip
-        """A call with a recording row; the WAV written under the directory unless `path`
-        names a file of the test's own making."""
-        relative = path or f"20250929/{linkedid}-{part}.wav"
+                  seconds: float = 2.0, agent: str = AGENT_EXT) -> tuple[int, bytes]:  # fmt: skip
+        """A call answered by extension `agent` with a recording row; the WAV written under
+        the directory (named as MixMonitor names it) unless `path` names a file of the test's
+        own making."""
+        relative = path or f"20250929/{linkedid}{part}.wav"
         data = b"" if path else write_wav(self.root / relative, seconds)
         rid = await add_recording(self.sessions, linkedid, relative, data, START, part=part,
-                                  seconds=seconds, status=status)  # fmt: skip
+                                  seconds=seconds, status=status, agent=agent)  # fmt: skip
         return rid, data
 
     async def trail(self, recording_id: int) -> list[tuple[str, str, str, int]]:
@@ -73,6 +79,12 @@ async def served(
         user, token = await create_user(session, "power", Role.HANDLER, seeded.units["POWER"],
                                         "tok-power")  # fmt: skip
         seeded.tokens["power"], seeded.user_ids["power"] = token, user.id
+        user, token = await create_user(session, "agent2", Role.AGENT, seeded.units["CENTRE"],
+                                        "tok-agent2", agent_extension=OTHER_EXT)  # fmt: skip
+        seeded.tokens["agent2"], seeded.user_ids["agent2"] = token, user.id
+        agent = await session.get(User, seeded.user_ids["agent"])
+        assert agent is not None
+        agent.agent_extension = AGENT_EXT
     root = tmp_path / "recordings"
     root.mkdir()
     secret = b"recording-test-secret-0123456789"
@@ -167,7 +179,66 @@ async def test_handlers_hear_only_calls_of_orders_their_unit_leads_or_assists(
         ("handler", "download", "", 403),
         ("supervisor", "download", "", 200),
         ("admin", "download", "", 200),
+        ("handler", "metadata", "", 403),
+        ("handler", "list", "", 403),
     ]
+
+
+async def test_agents_hear_only_calls_they_answered(served: Served) -> None:
+    own, data = await served.add("1759111202.1")
+    other, other_data = await served.add("1759111202.2", agent="1002")
+    async with served.sessions() as session, session.begin():  # 1003 took it after a transfer
+        session.add(CallEvent(linkedid="1759111202.2", at=START, kind=CallEventKind.ANSWERED,
+                              agent=OTHER_EXT, detail={}))  # fmt: skip
+    assert (await served.fetch(f"/api/recordings/{own}/audio"))[0:3:2] == (200, data)
+    status, _, body = await served.fetch(f"/api/recordings/{other}/audio")
+    assert status == 403 and b'"recording_forbidden"' in body
+    assert (await served.api.get(f"/api/recordings/{other}"))[0] == 403
+    assert (await served.api.get("/api/recordings?linkedid=1759111202.2"))[0] == 403
+    assert (await served.api.post(f"/api/recordings/{other}/link", None))[0] == 403
+    status, listed = await served.api.get("/api/recordings?linkedid=1759111202.1")
+    assert status == 200 and [r["id"] for r in listed["items"]] == [own]
+    # the agent who took the call after the transfer hears it, not the first agent's call
+    assert (await served.fetch(f"/api/recordings/{other}/audio", "agent2"))[0:3:2] == (
+        200, other_data)  # fmt: skip
+    assert (await served.fetch(f"/api/recordings/{own}/audio", "agent2"))[0] == 403
+    assert await served.trail(other) == [
+        ("agent", "download", "", 403),
+        ("agent", "metadata", "", 403),
+        ("agent", "list", "", 403),
+        ("agent", "link", "", 403),
+        ("agent", "download", "", 200),
+    ]
+    assert await served.trail(own) == [("agent", "download", "", 200),
+                                       ("agent", "download", "", 403)]  # fmt: skip
+
+
+async def test_a_file_removed_while_being_served_is_410_on_the_trail(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    located, checked = recording_files.locate, recording_files.check_range
+
+    def locate_then_remove(root: Path | None, recording: Recording) -> Path:
+        path = located(root, recording)
+        path.unlink()  # retention, or an operator, right after it was found
+        return path
+
+    monkeypatch.setattr("crm.api.recordings.locate", locate_then_remove)
+    first, _ = await served.add("1759111202.3")
+    status, _, body = await served.fetch(f"/api/recordings/{first}/audio")
+    assert status == 410 and b'"recording_file_missing"' in body, (status, body)
+    monkeypatch.setattr("crm.api.recordings.locate", located)
+
+    def check_then_remove(request: web.Request, size: int) -> None:
+        checked(request, size)
+        (served.root / "20250929" / "1759111202.41.wav").unlink()  # before aiohttp opens it
+
+    monkeypatch.setattr("crm.api.recordings.check_range", check_then_remove)
+    second, _ = await served.add("1759111202.4")
+    status, _, body = await served.fetch(f"/api/recordings/{second}/audio")
+    assert status == 410, (status, body)
+    assert await served.trail(first) == [("agent", "download", "", 410)]
+    assert await served.trail(second) == [("agent", "download", "", 410)]
 
 
 async def test_metadata_and_a_calls_parts_in_order(served: Served) -> None:
@@ -291,8 +362,11 @@ async def test_rows_pointing_outside_the_directory_serve_nothing(
     secret = write_wav(tmp_path / "outside.wav", 0.5)
     (served.root / "20250929").mkdir(exist_ok=True)
     (served.root / "20250929" / "link.wav").symlink_to(tmp_path / "outside.wav")
+    (served.root / "20250929" / "1759111299.1.wav").symlink_to(tmp_path / "outside.wav")
+    write_wav(served.root / "20250929" / "notes.wav", 0.5)  # inside, but no recording's name
     for path in ("../outside.wav", str(tmp_path / "outside.wav"), "20250929/link.wav",
-                 "20250929/../../outside.wav", "."):  # fmt: skip
+                 "20250929/1759111299.1.wav", "20250929/../../outside.wav", ".",
+                 "20250929/notes.wav"):  # fmt: skip
         rid, _ = await served.add(f"out{len(path)}", path=path)
         status, _, body = await served.fetch(f"/api/recordings/{rid}/audio")
         assert status == 410 and body != secret and b'"recording_file_missing"' in body, path
@@ -303,7 +377,7 @@ async def test_missing_removed_and_unchecked_recordings(
     served: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
     rid, _ = await served.add("1759111201.1")
-    (served.root / "20250929" / "1759111201.1-1.wav").unlink()
+    (served.root / "20250929" / "1759111201.11.wav").unlink()
     status, _, body = await served.fetch(f"/api/recordings/{rid}/audio")
     assert status == 410 and b'"recording_file_missing"' in body
     assert any(f"recording {rid}: file" in r.getMessage() for r in caplog.records)

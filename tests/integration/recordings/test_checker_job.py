@@ -4,9 +4,12 @@ runs full, surviving a failing database. A real SQLite CRM database; we run as r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,10 +22,12 @@ from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from crm.domain.calls import CallOutcome, RecordingStatus
 from crm.domain.clock import utc_now
-from recordings.checker import RecordingChecker
+from crm.jobs.overdue_sweep import system_actor
+from recordings.checker import SYSTEM_USER, RecordingChecker
 from recordings.store import RecordingStore
 
 FINISHED = Path(__file__).parents[2] / "fixtures" / "recordings" / "asterisk_mixmonitor.wav"
+WRITING = FINISHED.with_name("asterisk_mixmonitor_writing.wav")
 
 
 @pytest.fixture
@@ -120,3 +125,37 @@ async def test_waking_checks_at_once_and_a_failing_round_does_not_end_the_loop(
         async with sessions() as session:
             row = await session.get(Recording, 1)
             assert row is not None and row.status is RecordingStatus.ATTACHED
+
+
+def fill(filler: Path) -> None:
+    """Write until the file system is full."""
+    with open(filler, "wb", buffering=0) as out, contextlib.suppress(OSError):
+        while out.write(b"\0" * (1 << 16)):
+            pass
+
+
+async def test_a_repair_that_finds_the_disk_full_leaves_the_file_as_it_was(
+    disk: Path, sessions: SessionFactory
+) -> None:
+    name = "20261201/1700000010.1.wav"
+    (disk / "20261201").mkdir()
+    shutil.copy(WRITING, disk / name)  # never finished: the checker would repair it
+    original = (disk / name).read_bytes()
+    fill(disk / "filler.bin")
+    a_minute_ago = time.time() - 60
+    os.utime(disk / name, (a_minute_ago, a_minute_ago))
+    ended = utc_now() - timedelta(minutes=1)
+    async with sessions() as session, session.begin():
+        session.add(CallRecord(linkedid="1700000010.1", started_at=ended, ended_at=ended,
+                               outcome=CallOutcome.ANSWERED, updated_at=ended))  # fmt: skip
+        await session.flush()
+        session.add(Recording(linkedid="1700000010.1", path=name, created_at=ended,
+                              status=RecordingStatus.PENDING))  # fmt: skip
+    job = RecordingChecker(sessions, RecordingStore(disk), interval_s=3600, min_free_mb=0)
+    await job.check_once(await system_actor(sessions, SYSTEM_USER))
+    async with sessions() as session:
+        row = await session.get(Recording, 1)
+    assert row is not None and row.status is RecordingStatus.TRUNCATED
+    assert row.problem.endswith("; not repaired: No space left on device"), row.problem
+    assert (disk / name).read_bytes() == original
+    assert sorted(p.name for p in (disk / "20261201").iterdir()) == ["1700000010.1.wav"]

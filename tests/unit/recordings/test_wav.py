@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from recordings.wav import HEAD_BYTES, WavError, WavHeader, parse_header
+from recordings.wav import (
+    HEAD_BYTES,
+    WavError,
+    WavHeader,
+    parse_header,
+    repaired_header,
+    whole_frames,
+)
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "recordings"
 # What MixMonitor wrote (tests/e2e/test_recordings.py's first call): the file at the end of
@@ -135,3 +142,60 @@ def test_not_pcm_and_impossible_formats_are_refused() -> None:
     data[22:24] = struct.pack("<H", 0)  # no channels
     with pytest.raises(WavError, match="impossible"):
         parse(bytes(data))
+
+
+def read_back(data: bytes) -> tuple[int, int, bytes]:
+    """(frames, channels, audio) as the standard library reads the file (the reference)."""
+    with wave.open(io.BytesIO(data), "rb") as w:
+        return w.getnframes(), w.getnchannels(), w.readframes(w.getnframes())
+
+
+def repair(data: bytes) -> bytes:
+    header = parse(data)
+    audio = whole_frames(header)
+    return repaired_header(data, header, audio) + data[header.data_offset :][:audio]
+
+
+def test_a_file_whose_sizes_were_never_written_is_repaired_to_its_audio() -> None:
+    data = ASTERISK_WRITING.read_bytes()  # sizes 0, 32768 bytes of audio after the header
+    fixed = repair(data)
+    assert parse(fixed).complete and len(fixed) == len(data)
+    assert read_back(fixed) == (16384, 1, data[44:])
+
+
+@pytest.mark.parametrize(("cut", "kept"), [(1001, 1000), (1000, 1000), (1, 0)])
+def test_a_file_cut_short_keeps_its_whole_frames(cut: int, kept: int) -> None:
+    whole = pcm_wav(1.0)
+    data = whole[: 44 + cut]  # the header promises 16000 bytes
+    assert whole_frames(parse(data)) == kept
+    if kept:
+        assert read_back(repair(data)) == (kept // 2, 1, whole[44 : 44 + kept])
+
+
+def test_stereo_frames_and_a_declared_size_all_there() -> None:
+    whole = pcm_wav(0.01, channels=2)  # 80 frames of 4 bytes
+    padded = whole + b"junk"  # something after the audio: the declared data is kept
+    assert whole_frames(parse(padded)) == 320
+    assert read_back(repair(padded)) == (80, 2, whole[44:])
+    cut = whole[: 44 + 6]  # one frame and a half
+    assert whole_frames(parse(cut)) == 4
+
+
+def test_an_odd_sized_audio_chunk_gets_its_pad_byte() -> None:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(1)
+        w.setframerate(8000)
+        w.writeframes(b"\x80" * 100)
+    data = bytearray(out.getvalue()[:44] + b"\x80" * 7)  # 8-bit: every byte a frame
+    struct.pack_into("<I", data, 4, 0)  # sizes never written
+    struct.pack_into("<I", data, 40, 0)
+    header = parse(bytes(data))
+    fixed = repaired_header(bytes(data), header, 7) + bytes(data[44:]) + b"\0"
+    assert struct.unpack_from("<I", fixed, 4) == (len(fixed) - 8,)
+    assert parse(fixed).complete and read_back(fixed)[0] == 7
+
+
+def test_a_header_with_no_audio_has_nothing_to_repair() -> None:
+    assert whole_frames(parse(ASTERISK_WRITING.read_bytes()[:44])) == 0
