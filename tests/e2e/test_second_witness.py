@@ -1,10 +1,9 @@
 """Asterisk's own record as a second witness, with a real Asterisk and SIPp callers: after an
 answered call, a call abandoned in the queue and an IVR hang-up, the CDR and queue_log that
 Asterisk wrote agree with what SIPp placed, and the reconciliation finds no difference for
-the calls our records have, but does find the one they lack.
-
-The call records are seeded here from the calls the tracker saw end (as the call-log writer
-would store them) where the running backend has not stored them itself.
+the calls our records have (once the answered call has its outcome, which it first reports
+missing), but does find the one they lack. The records are the ones the running backend's
+call log wrote.
 """
 
 from __future__ import annotations
@@ -18,14 +17,17 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from crm.db.call_models import CallRecord, Recording
+from crm.db.call_models import Recording
 from crm.domain.calls import CallOutcome, Disposition, RecordingStatus
 from crm.domain.clock import utc_now
+from crm.domain.enums import Role
+from crm.domain.lifecycle import Actor
+from crm.repo.directory import user_by_token
+from crm.usecases.call_disposition import dispose_call
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from hotline_cli.recording_jobs import witness_of
 from recordings.reconcile import Kind, Reconciler, Witness
-from telephony.tracker import Call, CallState
-from tests.e2e.harness import Centre
+from tests.e2e.harness import Centre, crm_user, ended_records
 
 ANSWERED, ABANDONED, IVR = "13900000101", "13900000102", "13900000103"
 WITNESS_KINDS = {Kind.NOT_IN_OURS, Kind.ANSWERED_DISAGREES, Kind.END_MISSING}
@@ -33,22 +35,6 @@ WITNESS_KINDS = {Kind.NOT_IN_OURS, Kind.ANSWERED_DISAGREES, Kind.END_MISSING}
 
 def _utc(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
-
-
-def _record(call: Call) -> CallRecord:
-    outcome = {
-        CallState.ABANDONED: CallOutcome.ABANDONED,
-        CallState.ENDED: CallOutcome.ANSWERED if call.answered_at else CallOutcome.IVR_HANGUP,
-    }[call.state]
-    started = _utc(call.started_at)
-    assert started is not None
-    return CallRecord(
-        linkedid=call.linkedid, caller_number=call.caller_number, started_at=started,
-        queue=call.queue, queued_at=_utc(call.queued_at), answered_at=_utc(call.answered_at),
-        ended_at=_utc(call.ended_at), outcome=outcome, end_reason=call.end_reason,
-        agent_extension=call.agent_interface.removeprefix("PJSIP/"),
-        disposition=Disposition.TEST if call.answered_at else None, updated_at=utc_now(),
-    )  # fmt: skip
 
 
 async def _poll(probe: Callable[[], Awaitable[Witness | None]], timeout_s: float) -> Witness:
@@ -89,21 +75,28 @@ async def test_asterisks_record_agrees_with_sipp_and_with_ours(centre: Centre) -
         ended = _utc(call.ended_at)
         assert ended is not None and abs(seen[number].ended_at - ended) < timedelta(seconds=2)
 
+    records = await ended_records(centre, list(calls))  # what our call log wrote
+    assert {n: r.outcome for n, r in records.items()} == {
+        ANSWERED: CallOutcome.ANSWERED, ABANDONED: CallOutcome.ABANDONED,
+        IVR: CallOutcome.IVR_HANGUP,
+    }  # fmt: skip
     sessions = centre.hotline.sessions
-    async with sessions() as session, session.begin():
-        for call in calls.values():
-            if await session.get(CallRecord, call.linkedid) is None:
-                session.add(_record(call))
     reconciler = Reconciler(sessions, settings.recordings_dir, timedelta(0))
     live = set(centre.hotline.tracker.calls)
     report = await reconciler.run(utc_now() + timedelta(seconds=2), witness, repair=True, live=live)
-    about_ours = {(f.kind, f.linkedid, f.path) for f in report.findings if f.linkedid in ours}
-    # Only the answered call's file may lack its row (no checker runs here): it gets one.
+    about_ours = {(f.kind, f.linkedid) for f in report.findings if f.linkedid in ours}
+    # Nobody chose an outcome for the answered call: the one thing found about our calls.
     answered = calls[ANSWERED]
-    assert about_ours <= {(Kind.NO_RECORDING, answered.linkedid, answered.recording)}, report
+    assert about_ours == {(Kind.NO_OUTCOME, answered.linkedid)}, report
     rows = await _recording_rows(centre, answered.linkedid)
     assert [r.path for r in rows] == [answered.recording]
     assert rows[0].status in {RecordingStatus.PENDING, RecordingStatus.ATTACHED}
+    token = await crm_user(centre, "核对坐席", Role.AGENT)
+    async with sessions() as session, session.begin():
+        user = await user_by_token(session, token)
+        assert user is not None
+        actor = Actor(user_id=user.id, role=Role.AGENT, unit_id=None)
+        await dispose_call(session, answered.linkedid, Disposition.TEST, "", actor, utc_now())
     again = await reconciler.run(utc_now() + timedelta(seconds=2), witness, repair=False)
     assert not [f for f in again.findings if f.linkedid in ours], again
     # The command itself, as an administrator runs it on the centre's state directory.

@@ -64,6 +64,8 @@ def test_every_operation_as_every_role(
     case: schemathesis.Case[Any], role: str, api: LiveApi
 ) -> None:
     excluded = HEALTH_EXCLUDED if case.operation.path == "/health" else EXCLUDED
+    if case.query:  # requests drops a None parameter: send it empty, as the case means it
+        case.query = {k: "" if v is None else v for k, v in case.query.items()}
     case.call_and_validate(
         base_url=api.base_url,
         headers={"Authorization": f"Bearer {api.tokens[role]}"},
