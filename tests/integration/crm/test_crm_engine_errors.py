@@ -14,8 +14,9 @@ NUMBER, NAME = "13812345678", "张三丰"
 
 
 async def test_a_refused_statement_names_no_caller_number(engine: AsyncEngine) -> None:
-    row = {"linkedid": "1.1", "started_at": utc_now(), "outcome": CallOutcome.IN_PROGRESS, "updated_at": utc_now(),
-           "caller_number": NUMBER, "caller_name": NAME}  # fmt: skip
+    row = {"linkedid": "1.1", "started_at": utc_now(), "updated_at": utc_now(),
+           "outcome": CallOutcome.IN_PROGRESS, "caller_number": NUMBER,
+           "caller_name": NAME}  # fmt: skip
     async with engine.begin() as conn:
         await conn.execute(insert(CallRecord).values(**row))
     with pytest.raises(IntegrityError) as refused:
