@@ -22,6 +22,7 @@ from agent_gateway.desk.presence import (
     Paused,
     PresenceInput,
     Ringing,
+    TookOver,
     Unpaused,
     WrapUpDone,
 )
@@ -40,6 +41,7 @@ from telephony.events import (
     AgentAnswered,
     AgentRinging,
     AgentRingNoAnswer,
+    DialAnswered,
     DomainEvent,
     QueueMemberChanged,
     QueueMembersListed,
@@ -147,6 +149,9 @@ def presence_inputs_for_call(
     if isinstance(cause, AgentAnswered):
         ext = extension_of(cause.interface)
         return [(ext, Answered(call.linkedid))] if ext else []
+    if isinstance(cause, DialAnswered) and call.state is CallState.TRANSFERRED:
+        ext = extension_of(call.transfer_answered_by)  # who has the caller now, and its outcome
+        return [(ext, TookOver(call.linkedid))] if ext and call.active else []
     if call.state in FINAL:
         # Whoever is on this call or ringing for it (the call no longer lists who rang).
         return [
