@@ -368,6 +368,7 @@ class CallTracker:
                     agent_interface=known.agent_interface or seen.agent_interface,
                     agent_name=known.agent_name or seen.agent_name,
                     agent_channel=known.agent_channel or seen.agent_channel,
+                    recording=known.recording or seen.recording,
                 )
                 effects += self._store(merged, known.state, None)
         return effects
