@@ -100,7 +100,7 @@ def call_update(
     return CallUpdate(
         call_id=call.linkedid,
         state=call.state.value,
-        agent_extension=extension_of(call.agent_interface),
+        agent_extension=extension_of(call.outcome_owner),  # who has the caller (after a transfer)
         at=at,
         reason=call.end_reason or None,
         caller=caller_of(call, confidential),
@@ -126,7 +126,7 @@ def call_record(
         "ivr_label": call.ivr_label,
         "queued_at": call.queued_at,
         "answered_at": call.answered_at,
-        "agent_extension": extension_of(call.agent_interface),
+        "agent_extension": extension_of(call.outcome_owner),
         "ringing_extensions": [e for e in map(extension_of, call.ringing) if e],
         "recording_paused": recording_paused,
     }
@@ -336,7 +336,7 @@ def presence_inputs_for_listing(
     """
     talking: dict[str, str] = {}
     for call in calls:
-        ext = extension_of(call.agent_interface)
+        ext = extension_of(call.outcome_owner)
         if call.state is CallState.TALKING and ext is not None:
             talking[ext] = call.linkedid
     wrap_ups = wrap_ups or {}
