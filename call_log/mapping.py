@@ -3,6 +3,8 @@ its outcome, the events on the call. Pure: no I/O, no clock; times become naive 
 
 from __future__ import annotations
 
+import dataclasses
+import unicodedata
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -38,8 +40,16 @@ def _maybe(ts: float | None) -> datetime | None:
     return None if ts is None else utc(ts)
 
 
+def clean(value: str) -> str:
+    """Free text from the caller's side (a SIP display name, a hang-up cause) without
+    control characters: PostgreSQL refuses NUL, and the rest has no place in a record."""
+    if value.isprintable():
+        return value
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc")
+
+
 def _clip(name: str, value: str) -> str:
-    return value[: WIDTHS[name]]
+    return clean(value)[: WIDTHS[name]]
 
 
 def agent_extension(call: Call) -> str:
@@ -84,7 +94,7 @@ def facts(call: Call, cause: DomainEvent | None, emergency_numbers: Collection[s
         agent_extension=_clip("agent_extension", agent_extension(call)),
         agent_name=_clip("agent_name", call.agent_name),
         end_reason=_clip("end_reason", call.end_reason),
-        emergency_line=emergency_line(call, emergency_numbers),
+        emergency_line=_clip("emergency_line", emergency_line(call, emergency_numbers)),
     )
 
 
@@ -117,7 +127,12 @@ def events(effect: CallChanged) -> tuple[CallEventFact, ...]:
     if call.state in FINAL and call.ended_at is not None and effect.previous not in FINAL:
         detail = {"reason": call.end_reason}
         found.append(CallEventFact(CallEventKind.ENDED, utc(call.ended_at), "", detail))
-    return tuple(found)
+    return tuple(_cleaned(fact) for fact in found)
+
+
+def _cleaned(fact: CallEventFact) -> CallEventFact:
+    detail = {k: clean(v) if isinstance(v, str) else v for k, v in fact.detail.items()}
+    return dataclasses.replace(fact, agent=clean(fact.agent), detail=detail)
 
 
 def update(effect: CallChanged, emergency_numbers: Collection[str]) -> CallUpdate:
@@ -125,3 +140,15 @@ def update(effect: CallChanged, emergency_numbers: Collection[str]) -> CallUpdat
     call = effect.call
     recording = call.recording if call.answered_at is not None else ""
     return CallUpdate(facts(call, effect.cause, emergency_numbers), events(effect), recording)
+
+
+# Blanked when the database refuses a report: what the caller's side or an agent's phone
+# supplies ("" is "not known": a later report fills it in). The rest is ours or Asterisk's.
+def blanked(report: CallUpdate) -> CallUpdate:
+    """The report without its free text (the record's and its events' details)."""
+    facts = dataclasses.replace(
+        report.facts, caller_number="", caller_name="", ivr_label="", agent_name="",
+        end_reason="",
+    )  # fmt: skip
+    events = tuple(dataclasses.replace(e, detail={}) for e in report.events)
+    return dataclasses.replace(report, facts=facts, events=events)

@@ -17,15 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from call_log.mapping import update
+from call_log.mapping import blanked, update
 from crm.db.engine import SessionFactory
 from crm.domain.call_progress import CallUpdate
 from crm.domain.clock import utc_now
@@ -66,7 +67,8 @@ Item = CallUpdate | LostCallsCheck
 @dataclass
 class CallLogStats:
     written: int = 0  # updates committed
-    rejected: int = 0  # updates the database refused on their own (logged)
+    rejected: int = 0  # updates the database refused on their own, blanked too (logged)
+    blanked: int = 0  # refused updates written with their free text blanked (logged)
     failures: int = 0  # batches that failed and were retried
     backlog_peak: int = 0
 
@@ -152,7 +154,7 @@ class CallLog:
             raise  # the database is away or slow: keep the batch, retry
         except Exception:
             if len(batch) == 1:
-                self._refused(batch[0])
+                self._ended(await self._refused(batch[0]))
                 return
             ended = await self._one_by_one(len(batch))  # find the one it refuses
         else:
@@ -174,13 +176,28 @@ class CallLog:
             log.info("call log: %d calls that ended unseen are closed", len(ended))
         self._ended(ended)
 
-    def _refused(self, item: CallUpdate) -> None:
-        """An update the database (or the use case) refuses on its own: set aside, loudly."""
+    async def _refused(self, item: CallUpdate) -> list[str]:
+        """An update the database (or the use case) refuses on its own, at the head: written
+        once more with its free text blanked (a caller's name the database will not take must
+        not lose the call and its recording); only if that is refused too, set aside, loudly."""
+        linkedid = item.facts.linkedid
+        log.warning("call log: update of call %s refused (%s); writing it without its free "
+                    "text", linkedid, _why(sys.exc_info()[1]))  # fmt: skip
+        try:
+            ended = await self._commit([blanked(item)])
+        except TRANSIENT:
+            raise  # the database went away meanwhile: the update stays at the head
+        except Exception as exc:
+            self._backlog.popleft()
+            self.stats.rejected += 1
+            if self.health is not None:
+                self.health.failures += 1
+            log.error("call log: update of call %s refused (%s); set aside", linkedid, _why(exc),
+                      exc_info=not isinstance(exc, DBAPIError))  # fmt: skip
+            return []
         self._backlog.popleft()
-        self.stats.rejected += 1
-        if self.health is not None:
-            self.health.failures += 1
-        log.exception("call log: update of call %s refused; set aside", item.facts.linkedid)
+        self.stats.blanked += 1
+        return ended
 
     async def _commit(self, batch: list[CallUpdate]) -> list[str]:
         async with self.sessions() as session, session.begin():
@@ -198,7 +215,7 @@ class CallLog:
             except TRANSIENT:
                 raise
             except Exception:
-                self._refused(item)
+                ended += await self._refused(item)
                 continue
             self._backlog.popleft()
         return ended
@@ -240,3 +257,12 @@ async def running_call_log(
         await call_log.flush(FLUSH_ON_EXIT_S)
     except Exception:
         log.exception("call log: final write failed; %d updates not written", call_log.backlog)
+
+
+def _why(exc: BaseException | None) -> str:
+    """A refusal named without its text: a database's message may quote the row (a caller's
+    number in PostgreSQL's "Failing row contains ..."), and the logs must not hold it."""
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", "")
+        return f"{type(exc.orig).__name__} {code}".strip()
+    return type(exc).__name__

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,6 +26,7 @@ from telephony.ami import (
     AmiItem,
 )
 from telephony.ami_protocol import clip, clip_headers
+from telephony.dialplan import VAR_RECORDING
 from telephony.events import (
     DomainEvent,
     MalformedEvent,
@@ -34,9 +36,11 @@ from telephony.events import (
     queue_member_snapshot,
     translate,
 )
-from telephony.tracker import CallTracker, Effect, calls_from_snapshot
+from telephony.tracker import Call, CallTracker, Effect, calls_from_snapshot
 
 log = logging.getLogger(__name__)
+
+RESYNC_GETVAR_S = 5.0  # one Getvar of a rebuilt call's recording name
 
 Listener = Callable[[Effect], Awaitable[None]]
 EventListener = Callable[[DomainEvent], Awaitable[None]]
@@ -50,6 +54,8 @@ class AmiSource(Protocol):
     async def action_list(
         self, name: str, timeout: float = ..., **headers: str
     ) -> list[dict[str, str]]: ...
+
+    async def action(self, name: str, timeout: float = ..., **headers: str) -> dict[str, str]: ...
 
 
 @dataclass
@@ -185,11 +191,36 @@ class TelephonyService:
             log.warning("re-sync skipped a malformed list: %s", exc)
             return None, []
         live = calls_from_snapshot(snapshot, entries, now, self.tracker.inbound_context)
+        try:
+            live = await self._with_recordings(live)
+        except AmiConnectionLost as exc:
+            log.warning("re-sync failed (%s); it runs again on the next connection", exc)
+            return None, []
         effects = self.tracker.resync(live, now)
         self.stats.resyncs += 1
         self._resynced.set()
         log.info("re-synced: %d channels, %d live calls", len(snapshot), len(live))
         return QueueMembersListed(now, tuple(members)), effects
+
+    async def _with_recordings(self, live: dict[str, Call]) -> dict[str, Call]:
+        """The rebuilt calls with their recording's name, as the dialplan set it on the
+        caller's channel before the queue (CoreShowChannels does not list variables)."""
+        names = await asyncio.gather(*(self._recording_of(call) for call in live.values()))
+        return {
+            linkedid: dataclasses.replace(call, recording=name) if name else call
+            for (linkedid, call), name in zip(live.items(), names, strict=True)
+        }
+
+    async def _recording_of(self, call: Call) -> str:
+        try:
+            answer = await self.ami.action(
+                "Getvar", RESYNC_GETVAR_S, Channel=call.channel, Variable=VAR_RECORDING
+            )
+        except (AmiActionError, TimeoutError) as exc:  # the caller hung up meanwhile, or slow
+            log.warning("re-sync: no recording name for call %s (%s)", call.linkedid,
+                        type(exc).__name__)  # fmt: skip
+            return ""
+        return answer.get("Value", "").strip()
 
     async def _call(self, listener: Callable[[Any], Awaitable[None]], what: object) -> None:
         try:

@@ -21,6 +21,7 @@ from telephony.dialplan import (
     VAR_IVR_LABEL,
     VAR_QUEUE,
     VAR_RECORDING,
+    extension_of,
     interface_of_channel,
 )
 from telephony.events import (
@@ -97,6 +98,13 @@ class Call:
     @property
     def active(self) -> bool:
         return self.state not in FINAL
+
+    @property
+    def outcome_owner(self) -> str:
+        """The agent (interface) who has the caller last and so gives the call its outcome:
+        who took it after a blind transfer to another agent, else who answered it."""
+        taker = self.transfer_answered_by
+        return taker if extension_of(taker) else self.agent_interface
 
     @property
     def wait_time_s(self) -> float | None:
@@ -360,6 +368,7 @@ class CallTracker:
                     agent_interface=known.agent_interface or seen.agent_interface,
                     agent_name=known.agent_name or seen.agent_name,
                     agent_channel=known.agent_channel or seen.agent_channel,
+                    recording=known.recording or seen.recording,
                 )
                 effects += self._store(merged, known.state, None)
         return effects

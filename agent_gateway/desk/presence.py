@@ -55,6 +55,13 @@ class WrapUpDone:
 
 
 @dataclass(frozen=True, slots=True)
+class TookOver:
+    """A blind transfer put the caller through to this agent's phone (no queue rang it)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class FoundTalking:
     """The re-sync after a (re)connect found the agent on this call."""
 
@@ -76,6 +83,7 @@ PresenceInput = (
     | Unpaused
     | Ringing
     | Answered
+    | TookOver
     | CallEnded
     | WrapUpDone
     | FoundTalking
@@ -120,6 +128,7 @@ TRANSITIONS: dict[tuple[PresenceState, type[PresenceInput]], PresenceState] = {
     (S.AVAILABLE, Ringing): S.RINGING,
     (S.AVAILABLE, Paused): S.PAUSED,
     (S.RINGING, Answered): S.TALKING,
+    (S.AVAILABLE, TookOver): S.TALKING,
     (S.RINGING, CallEnded): S.AVAILABLE,  # missed: rang out or the caller gave up
     (S.TALKING, CallEnded): S.WRAP_UP,
     (S.WRAP_UP, WrapUpDone): S.AVAILABLE,
@@ -156,6 +165,6 @@ def _call_id_after(
 ) -> str | None:
     """Ringing (or the re-sync) brings a call; talking and wrap-up keep it (the order is saved
     in wrap-up)."""
-    if isinstance(event, Ringing | FoundTalking | FoundWrappingUp):
+    if isinstance(event, Ringing | TookOver | FoundTalking | FoundWrappingUp):
         return event.call_id
     return presence.call_id if new_state in (S.TALKING, S.WRAP_UP) else None

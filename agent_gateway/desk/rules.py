@@ -22,6 +22,7 @@ from agent_gateway.desk.presence import (
     Paused,
     PresenceInput,
     Ringing,
+    TookOver,
     Unpaused,
     WrapUpDone,
 )
@@ -40,6 +41,7 @@ from telephony.events import (
     AgentAnswered,
     AgentRinging,
     AgentRingNoAnswer,
+    DialAnswered,
     DomainEvent,
     QueueMemberChanged,
     QueueMembersListed,
@@ -98,7 +100,7 @@ def call_update(
     return CallUpdate(
         call_id=call.linkedid,
         state=call.state.value,
-        agent_extension=extension_of(call.agent_interface),
+        agent_extension=extension_of(call.outcome_owner),  # who has the caller (after a transfer)
         at=at,
         reason=call.end_reason or None,
         caller=caller_of(call, confidential),
@@ -124,7 +126,7 @@ def call_record(
         "ivr_label": call.ivr_label,
         "queued_at": call.queued_at,
         "answered_at": call.answered_at,
-        "agent_extension": extension_of(call.agent_interface),
+        "agent_extension": extension_of(call.outcome_owner),
         "ringing_extensions": [e for e in map(extension_of, call.ringing) if e],
         "recording_paused": recording_paused,
     }
@@ -147,6 +149,9 @@ def presence_inputs_for_call(
     if isinstance(cause, AgentAnswered):
         ext = extension_of(cause.interface)
         return [(ext, Answered(call.linkedid))] if ext else []
+    if isinstance(cause, DialAnswered) and call.state is CallState.TRANSFERRED:
+        ext = extension_of(call.transfer_answered_by)  # who has the caller now, and its outcome
+        return [(ext, TookOver(call.linkedid))] if ext and call.active else []
     if call.state in FINAL:
         # Whoever is on this call or ringing for it (the call no longer lists who rang).
         return [
@@ -331,7 +336,7 @@ def presence_inputs_for_listing(
     """
     talking: dict[str, str] = {}
     for call in calls:
-        ext = extension_of(call.agent_interface)
+        ext = extension_of(call.outcome_owner)
         if call.state is CallState.TALKING and ext is not None:
             talking[ext] = call.linkedid
     wrap_ups = wrap_ups or {}

@@ -41,7 +41,10 @@ def async_url(url: str) -> str:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The engine every part uses. Its errors never carry the statement's parameters
+    (caller numbers and names), since they are logged (hide_parameters)."""
     url = async_url(url)
+    kwargs["hide_parameters"] = True
     if url.startswith("sqlite"):
         path = make_url(url).database or ":memory:"
         engine = create_async_engine(

@@ -47,9 +47,10 @@ async def test_the_wrap_up_asks_for_an_outcome_and_the_recording_pauses(
     await expect(page.locator("#presence-state")).to_have_text("空闲")
     await expect(page.locator("#btn-recording")).to_be_disabled()  # no call
     options = page.locator("#disposition option")
-    await expect(options).to_have_text(
-        ["当场解答(知识库)", "打错电话", "无声电话", "骚扰电话", "测试电话", "通话中断"]
-    )
+    await expect(options).to_have_text([
+        "当场解答(知识库)", "打错电话", "无声电话", "骚扰电话", "测试电话", "通话中断",
+        "已转110/119/120",
+    ])  # fmt: skip
 
     plan = CallerPlan(dtmf="2", dtmf_after_ms=500, hangup_after_ms=9000)
     calling = asyncio.create_task(centre.call([CallerIdentity("周小梅", number)], plan))

@@ -2,6 +2,8 @@
 the call is on record, answered, with its end and talk time, and its recording — checked and
 attached to the order saved for the call before the kill. And when the caller hangs up while
 the backend is down, the restarted one ends the record and attaches the recording all the same.
+And a call waiting in the queue when the backend is killed, answered after the restart: its
+recording's name comes from Asterisk (the re-sync asks), its row is stored and attached.
 
 What the test reads is the CRM database the backend writes (SQLite in its state directory)
 and the recording file Asterisk wrote, not the backend's own events.
@@ -37,6 +39,7 @@ from tests.support.audio import CALLER_HZ, tone_pcap
 
 NUMBER = "13988887777"
 HANG_UP_AFTER_S = 12.0
+QUEUED_CALL_S = 45.0  # IVR, the wait through the kill and restart, then talk
 
 
 async def _record_when(
@@ -111,6 +114,22 @@ async def _attached(
         await engine.dispose()
 
 
+async def _stop(state: Path, *procs: asyncio.subprocess.Process | None) -> None:
+    """Stop the backends (SIGINT, then SIGKILL) and the Asterisk they left running."""
+    for proc in procs:
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+    pidfile = state / "asterisk" / "run" / "asterisk.pid"
+    if await asyncio.to_thread(pidfile.exists):
+        pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize("ends_while_down", [False, True], ids=["continued", "ended-unseen"])
 async def test_a_call_up_when_the_backend_is_killed_is_on_record(
     tmp_path: Path, ends_while_down: bool
@@ -149,18 +168,7 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
             )
             attached, entry = await _attached(db, order_id)  # by the restarted backend
     finally:
-        for proc in (second, first):
-            if proc is not None and proc.returncode is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 30)
-                except TimeoutError:
-                    proc.kill()
-        pidfile = state / "asterisk" / "run" / "asterisk.pid"
-        if await asyncio.to_thread(pidfile.exists):
-            pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+        await _stop(state, second, first)
     assert record.linkedid == talking.linkedid and record.outcome is CallOutcome.ANSWERED
     assert record.answered_at == talking.answered_at  # the revived call did not overwrite it
     assert record.caller_name == "吴九" and record.agent_extension == "1001"
@@ -182,3 +190,55 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
     assert attached.duration_s is not None and attached.duration_s > 3.0  # the conversation
     if not ends_while_down:  # the talk time is exact only when the backend saw the end
         assert abs(attached.duration_s - record.talk_s) < 1.0
+
+
+@pytest.mark.timeout(240)  # two backend starts and a call that outlasts them, under load
+async def test_a_call_queued_when_the_backend_is_killed_gets_its_recording(tmp_path: Path) -> None:
+    phone_port = free_udp_port()
+    config = backend_config(tmp_path, [("1001", "王芳", phone_port)])
+    text = config.read_text(encoding="utf-8")
+    sip = int(text.split("[sip]\nport = ")[1].split()[0])
+    http_port = int(text.split("[http]\nport = ")[1].split()[0])
+    voice = tone_pcap(tmp_path / "caller.pcap", CALLER_HZ, QUEUED_CALL_S)
+    state = tmp_path / "state"
+    db = state / "hotline.db"
+    first = await backend_process(config)
+    second: asyncio.subprocess.Process | None = None
+    try:
+        # The agent's phone is not up yet: the caller waits in the queue, rung for nobody
+        call = asyncio.create_task(place_calls(
+            tmp_path / "sipp", target=f"127.0.0.1:{sip}", service="12345",
+            callers=[CallerIdentity("吴九", NUMBER)],
+            plan=CallerPlan(dtmf="0", dtmf_after_ms=500,
+                            hangup_after_ms=int(QUEUED_CALL_S * 1000), audio=voice),
+        ))  # fmt: skip
+        queued, parts = await _record_when(db, lambda r: r.queued_at is not None)
+        assert queued.answered_at is None and parts == []  # no row before an answer
+        first.kill()  # the caller waits on; Asterisk and Redis run in their own sessions
+        await first.wait()
+        second = await backend_process(config)
+        async with AgentPhone(tmp_path / "sipp", "127.0.0.1", phone_port, ring_ms=300):
+            talking, parts = await _record_when(
+                db, lambda r: r.answered_at is not None, timeout=QUEUED_CALL_S
+            )
+            order_id = await _order_for_call(db, http_port, talking.linkedid)
+            result = await call
+            assert result.ok, result.errors  # the caller talked and hung up normally
+            record, parts = await _record_when(
+                db, lambda r: r.outcome is not CallOutcome.IN_PROGRESS
+            )
+            assert len(parts) == 1, parts  # the recording's row, stored when it was answered
+            attached, entry = await _attached(db, order_id)
+    finally:
+        await _stop(state, second, first)
+    assert record.linkedid == queued.linkedid and record.outcome is CallOutcome.ANSWERED
+    assert record.agent_extension == "1001" and record.talk_s is not None
+    (recording,) = parts
+    # The name the dialplan gave it (YYYYMMDD/<caller's uniqueid = linkedid>.wav)
+    day = queued.started_at.strftime("%Y%m%d")
+    assert recording.path == f"{day}/{record.linkedid}.wav" and recording.part == 1
+    data = (state / "recordings" / recording.path).read_bytes()  # Asterisk wrote it
+    assert attached.id == recording.id and attached.status is RecordingStatus.ATTACHED
+    assert attached.sha256 == entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert attached.size_bytes == len(data) and entry["path"] == recording.path
+    assert attached.duration_s is not None and abs(attached.duration_s - record.talk_s) < 1.0

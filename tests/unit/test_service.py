@@ -11,7 +11,14 @@ from types import MappingProxyType
 
 import pytest
 
-from telephony.ami import AmiConnected, AmiConnectionLost, AmiDisconnected, AmiEvent, AmiItem
+from telephony.ami import (
+    AmiActionError,
+    AmiConnected,
+    AmiConnectionLost,
+    AmiDisconnected,
+    AmiEvent,
+    AmiItem,
+)
 from telephony.events import DomainEvent
 from telephony.service import TelephonyService
 from telephony.tracker import CallChanged, CallState, CallTracker
@@ -19,9 +26,23 @@ from tests.support.ami_replay import ami_events, load_stream
 
 
 class CannedAmi:
-    def __init__(self, lists: dict[str, list[dict[str, str]]] | None = None) -> None:
+    def __init__(
+        self,
+        lists: dict[str, list[dict[str, str]]] | None = None,
+        variables: dict[tuple[str, str], str] | None = None,
+    ) -> None:
         self.events: asyncio.Queue[AmiItem] = asyncio.Queue()
         self.lists = lists or {}
+        self.variables = variables or {}  # (channel, variable) → value, as Getvar answers
+        self.actions: list[tuple[str, dict[str, str]]] = []
+
+    async def action(self, name: str, timeout: float = 10.0, **headers: str) -> dict[str, str]:
+        """Getvar as Asterisk 16 answers it: an unknown channel is an error."""
+        self.actions.append((name, headers))
+        if name != "Getvar" or headers["Channel"] not in {c for c, _ in self.variables}:
+            raise AmiActionError(name, {"Response": "Error", "Message": "No such channel"})
+        value = self.variables.get((headers["Channel"], headers["Variable"]), "")
+        return {"Response": "Success", "Variable": headers["Variable"], "Value": value}
 
     async def action_list(
         self, name: str, timeout: float = 10.0, **headers: str
@@ -203,3 +224,37 @@ async def test_resync_failure_is_logged_and_retried_on_next_connect(
         ami.events.put_nowait(BOOTED)
         await drain(ami)
     assert service.stats.resyncs == 0 and "re-sync failed" in caplog.text
+
+
+def _waiting(uniqueid: str, channel: str) -> list[dict[str, str]]:
+    return [{
+        "Event": "CoreShowChannel", "Channel": channel, "Uniqueid": uniqueid,
+        "Linkedid": uniqueid, "Context": "hotline-inbound", "Application": "Queue",
+        "BridgeId": "", "Duration": "00:00:40", "CallerIDNum": "139", "CallerIDName": "李四",
+    }]  # fmt: skip
+
+
+async def test_a_resync_asks_asterisk_for_the_recording_of_each_call_it_rebuilds() -> None:
+    # The dialplan set HOTLINE_RECORDING on the caller's channel before the queue: a backend
+    # (re)started while the caller waits learns the name from Asterisk (Getvar), no guess.
+    waiting = _waiting("7.7", "PJSIP/carrier-00000007") + _waiting("8.8", "PJSIP/carrier-08")
+    entries = [
+        {"Event": "QueueEntry", "Queue": "hotline", "Uniqueid": "7.7", "Wait": "30"},
+        {"Event": "QueueEntry", "Queue": "hotline", "Uniqueid": "8.8", "Wait": "31"},
+    ]
+    name = "20261201/7.7.wav"
+    ami = CannedAmi(
+        {"CoreShowChannels": waiting, "QueueStatus": entries},
+        {("PJSIP/carrier-00000007", "HOTLINE_RECORDING"): name},  # 8.8 hung up meanwhile
+    )
+    tracker = CallTracker()
+    async with TelephonyService(ami, tracker) as service:
+        ami.events.put_nowait(AmiConnected(1.0))
+        ami.events.put_nowait(BOOTED)
+        await service.wait_synced(5)
+    assert tracker.calls["7.7"].state is CallState.QUEUED
+    assert tracker.calls["7.7"].recording == name
+    assert tracker.calls["8.8"].recording == ""  # Asterisk's error: no name, the rest goes on
+    asked = sorted(h["Channel"] for n, h in ami.actions if n == "Getvar")
+    assert asked == ["PJSIP/carrier-00000007", "PJSIP/carrier-08"]
+    assert {h["Variable"] for _n, h in ami.actions} == {"HOTLINE_RECORDING"}

@@ -18,7 +18,7 @@ async def save_order(
     call = tracker.get(str(call_id)) if call_id else None
     if call is None:
         raise CommandFailed("no_call", "no call to attach the order to (give call_id)")
-    if call.agent_interface != interface_of(ext):
+    if interface_of(ext) not in (call.agent_interface, call.outcome_owner):  # or took it over
         raise CommandFailed("not_your_call", "this call was not answered at your desk")
     try:
         return await orders.save(request.user_id, request.role, form, call)

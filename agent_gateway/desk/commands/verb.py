@@ -53,9 +53,10 @@ def current_call(presences: Presences, tracker: CallTracker, extension: str) -> 
 def answered_here(
     presences: Presences, tracker: CallTracker, extension: str, call_id: str
 ) -> Call | None:
-    """The call `call_id` if this agent answered it (and it was not passed on to another
-    agent since). A call the tracker no longer knows (it ended before a backend restart) is
-    the agent's if its presence still holds the agent on it or wrapping it up: then None."""
+    """The call `call_id` if this agent answered it, or took it after a blind transfer (the
+    agent who has the caller last: `Call.outcome_owner`). A call the tracker no longer knows
+    (it ended before a backend restart) is the agent's if its presence still holds the agent
+    on it or wrapping it up: then None."""
     call = tracker.get(call_id)
     if call is None:
         presence = presences[extension]
@@ -63,6 +64,6 @@ def answered_here(
         if on_it and presence.call_id == call_id:
             return None
         raise CommandFailed("no_call", f"没有这个通话（{call_id}）")
-    if call.answered_at is None or call.agent_interface != interface_of(extension):
+    if call.answered_at is None or call.outcome_owner != interface_of(extension):
         raise CommandFailed("not_your_call", "该通话不是在您的坐席接听的")
     return call

@@ -2,9 +2,9 @@
 
 No answered call without an outcome: refused (`outcome_required`) while the call being
 wrapped up has neither a work order nor a disposition, if this agent is the one to give it
-(a call passed on to another agent gets its outcome there). A wrap-up that reaches the
-desk's `max_wrapup_s` ends by itself all the same (nobody is held forever); reconciliation
-then lists the call as answered without an outcome.
+(a call blind-transferred to another agent gets its outcome from the one who took it). A
+wrap-up that reaches the desk's `max_wrapup_s` ends by itself all the same (nobody is held
+forever); reconciliation then lists the call as answered without an outcome.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ async def wrapup_done(
     presence = desk.presences[ext]
     if presence.state is PresenceState.WRAP_UP and presence.call_id:
         call = tracker.get(presence.call_id)
-        ours = call is None or call.agent_interface == interface_of(ext)
+        ours = call is None or call.outcome_owner == interface_of(ext)
         if ours and await orders.outcome(presence.call_id) is None:
             raise CommandFailed("outcome_required", OUTCOME_REQUIRED)
     try:

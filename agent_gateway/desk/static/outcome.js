@@ -38,7 +38,10 @@ export function outcomeGiven(callId, kind) {
 export function renderOutcome(online, presence, call) {
   const callId = outcomeCallId(presence);
   const kind = callId ? given.get(callId) : undefined;
-  const wrapping = Boolean(presence && presence.state === "wrap_up");
+  // A call passed on to another agent gets its outcome there (call_update's agent_extension
+  // names who has the caller last): this page does not ask for it.
+  const passedOn = Boolean(call && call.agent_extension && presence && call.agent_extension !== presence.extension);
+  const wrapping = Boolean(presence && presence.state === "wrap_up" && !passedOn);
   $("outcome-prompt").hidden = !(wrapping && !kind);
   const panel = $("outcome-panel");
   panel.classList.toggle("asking", wrapping && !kind);

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from call_log.writer import CallLog, running_call_log
 from crm.db.call_models import CallRecord, Recording
 from crm.db.engine import create_engine, session_factory
-from crm.domain.call_progress import CallFacts, CallUpdate
-from crm.domain.calls import CallOutcome, RecordingStatus
+from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
+from crm.domain.calls import CallEventKind, CallOutcome, RecordingStatus
 from hotline_cli.tasks import Tasks
 from telephony.events import QueueMembersListed
 from telephony.tracker import CallTracker
@@ -135,3 +135,28 @@ async def test_an_update_the_database_refuses_is_set_aside_the_others_written(
         await _until(lambda: call_log.backlog == 0)
     assert call_log.stats.rejected == 1 and call_log.stats.written == 2
     assert set(await _outcomes(engine)) == {"7.0", "7.1"}
+
+
+async def test_a_refused_free_text_is_blanked_and_the_call_kept(engine: AsyncEngine) -> None:
+    # Text the mapping did not foresee (here NUL, which PostgreSQL refuses): the call is kept
+    # with its free text blanked, never set aside with its recording unchecked.
+    start = datetime(2026, 12, 1, 9, 0)
+    facts = CallFacts(linkedid="8.1", started_at=start, outcome=CallOutcome.ANSWERED,
+                      caller_number="13900000001", caller_name="张\x00三", queue="hotline",
+                      answered_at=start, agent_extension="1001", agent_name="李\x00四",
+                      end_reason="caller hung up\x00")  # fmt: skip
+    event = CallEventFact(CallEventKind.ENDED, start, "", {"reason": "caller hung up\x00"})
+    bad = CallUpdate(facts, (event,), recording="20261201/8.1.wav")
+    async with running_call_log(session_factory(engine), CallTracker(), EMERGENCY,
+                                Tasks().supervised) as call_log:  # fmt: skip
+        call_log._put(bad)
+        await _until(lambda: call_log.backlog == 0)
+    assert call_log.stats.rejected == 0 and call_log.stats.written == 1
+    assert call_log.stats.blanked == (1 if engine.dialect.name == "postgresql" else 0)
+    async with session_factory(engine)() as session:
+        record = await session.get(CallRecord, "8.1")
+        recording = await session.scalar(select(Recording).where(Recording.linkedid == "8.1"))
+    assert record is not None and record.outcome is CallOutcome.ANSWERED
+    assert record.queue == "hotline" and record.agent_extension == "1001"
+    assert recording is not None and recording.path == "20261201/8.1.wav"
+    assert recording.status is RecordingStatus.PENDING

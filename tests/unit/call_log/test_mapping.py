@@ -140,3 +140,16 @@ def test_long_texts_are_cut_to_their_columns() -> None:
     (effect,) = t.apply(ChannelHungUp(101.0, L, L, CALLER, 16, ""))
     facts = update(effect, EMERGENCY).facts
     assert len(facts.caller_number) == 32 and len(facts.caller_name) == 80
+
+
+def test_control_characters_and_nul_are_taken_out_of_free_text() -> None:
+    # A SIP display name may carry NUL (PostgreSQL refuses it) and control characters
+    t = CallTracker()
+    name, number = "张\x00三\x1b[31m丰\x7f\u200b", "139\x0000\t0001"
+    t.apply(ChannelCreated(100.0, L, L, CALLER, number, name, "hotline-inbound", "1"))
+    (effect,) = t.apply(ChannelHungUp(101.0, L, L, CALLER, 16, "bye\x00\n"))
+    facts = update(effect, EMERGENCY).facts
+    assert facts.caller_name == "张三[31m丰\u200b" and facts.caller_number == "139000001"
+    assert all("\x00" not in str(v) for v in dataclasses.astuple(facts))
+    (ended,) = update(effect, EMERGENCY).events
+    assert ended.detail == {"reason": facts.end_reason} and "\x00" not in facts.end_reason

@@ -16,6 +16,7 @@ from agent_gateway.desk.presence import (
     LoggedOut,
     Paused,
     Ringing,
+    TookOver,
     Unpaused,
     WrapUpDone,
 )
@@ -40,6 +41,7 @@ from telephony.events import (
     AgentAnswered,
     AgentRinging,
     AgentRingNoAnswer,
+    DialAnswered,
     QueueMemberChanged,
     QueueMembersListed,
 )
@@ -280,3 +282,21 @@ def test_wrap_up_records_read_back_from_redis() -> None:
     assert found == {"1001": WrapUp("L1", 1700000060.5), "1002": WrapUp("L2", 1700000070.0)}
     assert bad == ["1003", "1004", "1005", "1006"]
     assert WrapUp("L1", 5.5).to_record() == {"call_id": "L1", "deadline": 5.5}
+
+
+def test_a_blind_transfer_taken_by_another_agent_moves_the_call_to_it() -> None:
+    answered = dataclasses.replace(CALL, state=CallState.TALKING, answered_at=102.0,
+                                   agent_interface="PJSIP/1002")  # fmt: skip
+    sent = dataclasses.replace(answered, state=CallState.TRANSFERRED, transfer_target="1003")
+    taken = dataclasses.replace(sent, transfer_answered_by="PJSIP/1003")
+    dial = DialAnswered(130.0, L, L, "c", "PJSIP/1003-0000000a")
+    assert presence_inputs_for_call(CallChanged(taken, CallState.TRANSFERRED, dial), []) == [
+        ("1003", TookOver(L))
+    ]
+    # who has the caller now, for the desktops (the outcome is asked for there)
+    assert call_update(taken, 131.0, confidential=False).agent_extension == "1003"
+    assert call_record(taken, confidential=False)["agent_extension"] == "1003"
+    assert call_update(sent, 129.0, confidential=False).agent_extension == "1002"
+    to_110 = dataclasses.replace(sent, transfer_target="110", transfer_answered_by="PJSIP/sbc")
+    assert presence_inputs_for_call(CallChanged(to_110, CallState.TRANSFERRED, dial), []) == []
+    assert call_update(to_110, 131.0, confidential=False).agent_extension == "1002"
