@@ -21,13 +21,10 @@ in the alarms. One bad row or file is logged and skipped; the loop never ends by
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 
 from config.settings import Settings
 from crm.db.engine import SessionFactory
@@ -35,6 +32,7 @@ from crm.domain.calls import RecordingStatus
 from crm.domain.clock import utc_now
 from crm.domain.lifecycle import Actor
 from crm.jobs.overdue_sweep import system_actor
+from crm.jobs.periodic import PeriodicJob
 from crm.repo.recordings import RecordingRow
 from crm.usecases import recordings as uc
 from recordings.store import FileCheck, FileState, RecordingStore, Repaired, UnsafePath
@@ -63,8 +61,11 @@ class CheckerStats:
     disk_low: bool = False
 
 
-class RecordingChecker:
-    """Checks once entered, then every `interval_s` or when woken, until left."""
+class RecordingChecker(PeriodicJob):
+    """Checks once entered, then every `interval_s` or when woken (a call's end committed),
+    until left (crm.jobs.periodic)."""
+
+    name = "recording checks"
 
     def __init__(
         self,
@@ -76,15 +77,14 @@ class RecordingChecker:
         grace_s: float = GRACE_S,
         reverify_after_s: float = REVERIFY_AFTER_S,
     ) -> None:
+        super().__init__(interval_s)
         self.sessions = sessions
         self.store = store
-        self.interval_s = interval_s
         self.min_free_mb = min_free_mb
         self.grace_s = grace_s
         self.reverify_after_s = reverify_after_s
         self.stats = CheckerStats()
-        self._woken = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.actor: Actor | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, sessions: SessionFactory) -> RecordingChecker:
@@ -93,10 +93,6 @@ class RecordingChecker:
             interval_s=settings.recordings.check_interval_s,
             min_free_mb=settings.recordings.min_free_mb,
         )  # fmt: skip
-
-    def wake(self, *_: object) -> None:
-        """Check now (a call ended): safe to call from any listener, any number of times."""
-        self._woken.set()
 
     def alarms(self) -> dict[str, str]:
         """What operators must see on /health (no personal data)."""
@@ -111,31 +107,16 @@ class RecordingChecker:
             found["recordings_altered"] = f"{self.stats.altered} recording(s) altered on disk"
         return found
 
-    async def __aenter__(self) -> RecordingChecker:
-        actor = await system_actor(self.sessions, SYSTEM_USER)
-        self._task = asyncio.create_task(self._forever(actor), name="recording checks")
-        return self
+    async def start(self) -> None:
+        self.actor = await system_actor(self.sessions, SYSTEM_USER)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait({self._task})
-
-    async def _forever(self, actor: Actor) -> None:
-        while True:
-            self._woken.clear()
-            try:
-                await self.check_once(actor)
-            except Exception:
-                self.stats.failures += 1
-                log.exception("recording check failed; next try in %.1f s", self.interval_s)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), self.interval_s)
+    async def run_once(self) -> None:
+        assert self.actor is not None, "entered: start() found the system user"
+        try:
+            await self.check_once(self.actor)
+        except Exception:
+            self.stats.failures += 1
+            raise
 
     async def check_once(self, actor: Actor) -> None:
         """One round: the disk, the pending recordings, a few re-verifications."""

@@ -19,6 +19,7 @@ from crm.db.engine import SessionFactory
 from crm.domain.clock import utc_now
 from crm.domain.lifecycle import Actor
 from crm.jobs.overdue_sweep import system_actor
+from crm.jobs.periodic import PeriodicJob
 from crm.usecases.recording_upkeep import (
     RetentionCandidate,
     compression_due,
@@ -28,7 +29,6 @@ from crm.usecases.recording_upkeep import (
     retention_candidates,
 )
 from recordings.compress import SOX, CompressionFailed, Tools, compress_one, finish_removal
-from recordings.periodic import PeriodicJob
 from recordings.reconcile import Reconciler, Report, Witness
 from recordings.retention import OrderState, RetentionFacts, may_remove
 from recordings.store import RecordingStore, UnsafePath

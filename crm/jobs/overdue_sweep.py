@@ -6,9 +6,7 @@ named `SYSTEM_USER`, created once, with no usable token.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from types import TracebackType
 
 from sqlalchemy import select
 
@@ -17,6 +15,7 @@ from crm.db.models import User
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
+from crm.jobs.periodic import PeriodicJob
 from crm.repo.calendar import load_calendar
 from crm.repo.directory import create_user
 from crm.usecases.overdue_notices import issue_overdue_notices
@@ -47,41 +46,22 @@ async def sweep_once(sessions: SessionFactory, actor: Actor) -> list[str]:
         return [order.number for order in noticed]
 
 
-class OverdueSweep:
-    """Sweeps once entered, then every `interval_s` until left.
+class OverdueSweep(PeriodicJob):
+    """Sweeps once entered, then every `interval_s` until left (crm.jobs.periodic); the
+    system user is found (or created) on entry."""
 
-    The system user is found (or created) on entry. A failed sweep is logged, counted in
-    `failures` and tried again at the next interval, so the loop never ends by itself.
-    """
+    name = "overdue sweep"
 
     def __init__(self, sessions: SessionFactory, interval_s: float) -> None:
+        super().__init__(interval_s)
         self.sessions = sessions
-        self.interval_s = interval_s
-        self.failures = 0
-        self._task: asyncio.Task[None] | None = None
+        self.actor: Actor | None = None
 
-    async def __aenter__(self) -> OverdueSweep:
-        actor = await system_actor(self.sessions)
-        self._task = asyncio.create_task(self._sweep_forever(actor), name="overdue sweep")
-        return self
+    async def start(self) -> None:
+        self.actor = await system_actor(self.sessions)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait({self._task})
-
-    async def _sweep_forever(self, actor: Actor) -> None:
-        while True:
-            try:
-                numbers = await sweep_once(self.sessions, actor)
-                if numbers:
-                    log.info("overdue notices (督办) issued for %d orders", len(numbers))
-            except Exception:
-                self.failures += 1
-                log.exception("overdue sweep failed; next try in %.0f s", self.interval_s)
-            await asyncio.sleep(self.interval_s)
+    async def run_once(self) -> None:
+        assert self.actor is not None, "entered: start() found the system user"
+        numbers = await sweep_once(self.sessions, self.actor)
+        if numbers:
+            log.info("overdue notices (督办) issued for %d orders", len(numbers))
