@@ -25,9 +25,11 @@ from sqlalchemy import select
 
 from agent_gateway.desk.orders import DeskOrders
 from crm.db.call_models import Recording
-from crm.db.models import AuditEntry, OrderCall, User
+from crm.db.models import AuditEntry, OrderCall, Unit, User
 from crm.domain.calls import RecordingStatus
-from crm.domain.enums import Role
+from crm.domain.clock import utc_now
+from crm.domain.enums import Role, UnitKind
+from crm.usecases.users import add_user
 from hotline_cli.demo.sipp import SCENARIOS, CallerResult, run_uac
 from recordings.store import FileState, RecordingStore
 from telephony.tracker import Call, CallState
@@ -160,6 +162,25 @@ async def talking(centre: Centre, number: str) -> Call:
     return effect.call
 
 
+async def handler_of_another_unit(centre: Centre) -> str:
+    """A department handler whose unit has nothing to do with the test's orders; its token."""
+    async with centre.hotline.sessions() as session, session.begin():
+        unit = Unit(code="E2E-WATER", name="市水务局(录音测试)", kind=UnitKind.DEPARTMENT)
+        session.add(unit)
+        await session.flush()
+        _, token = await add_user(session, None, utc_now(), "水务处理员", Role.HANDLER, unit.id)
+    return token
+
+
+async def audio(centre: Centre, token: str, recording_id: int, span: str) -> tuple[int, bytes]:
+    """The recording's bytes in `span` (an HTTP Range) as `token`'s user gets them."""
+    http = centre.hotline.settings.http
+    url = f"http://{http.host}:{http.port}/api/recordings/{recording_id}/audio"
+    headers = {"Authorization": f"Bearer {token}", "Range": span}
+    async with aiohttp.ClientSession() as client, client.get(url, headers=headers) as response:
+        return response.status, await response.read()
+
+
 def on_disk(centre: Centre, name: str) -> Path:
     return centre.hotline.settings.recordings_dir / name
 
@@ -198,6 +219,14 @@ async def test_answered_call_recording_is_checked_and_attached_to_an_order_saved
     (entry,) = await attached_entries(centre, order_id)
     assert entry["recording_id"] == recording_id and entry["sha256"] == row.sha256
     assert entry["path"] == call.recording
+
+    # Served over HTTP as Asterisk wrote it: the bytes asked for, and only to those allowed.
+    supervisor = await crm_user(centre, "录音质检员", Role.SUPERVISOR)
+    assert await audio(centre, supervisor, recording_id, "bytes=100-199") == (206, data[100:200])
+    past_the_end, _ = await audio(centre, supervisor, recording_id, f"bytes={len(data)}-")
+    assert past_the_end == 416
+    status, _ = await audio(centre, await handler_of_another_unit(centre), recording_id, "bytes=0-")
+    assert status == 403
 
 
 async def test_an_order_saved_after_the_check_gets_the_recording_once(centre: Centre) -> None:
@@ -269,6 +298,7 @@ async def test_a_full_disk_alarms_while_calls_are_still_answered(centre: Centre)
     filler = fill(disk)
     assert os.statvfs(disk).f_bavail == 0
     try:
+
         async def alarmed() -> dict[str, Any] | None:
             body = await health(centre)
             return body if "recordings_disk_low" in body["alarms"] else None
@@ -330,4 +360,3 @@ async def test_an_altered_recording_is_reported(centre: Centre) -> None:
 async def _with_alarm(centre: Centre, name: str) -> dict[str, Any] | None:
     body = await health(centre)
     return body if name in body["alarms"] else None
-
