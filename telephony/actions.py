@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from telephony.ami import AmiActionError
+from telephony.ami_connection import AmiActionError
 from telephony.dialplan import interface_of
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 
 from telephony.actions import AmiActions, hang_up, whisper_into
-from telephony.ami import AmiActionError, AmiConnectionLost
+from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.positions import ANNOUNCE_EVERY_S, Announcement, due
 from telephony.tracker import WAITING, CallChanged, CallState, CallTracker
 

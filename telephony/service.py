@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
-from telephony.ami import (
+from telephony.ami_connection import (
     AmiActionError,
     AmiConnected,
     AmiConnectionLost,

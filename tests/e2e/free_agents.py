@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 
-from telephony.ami import AmiClient, AmiEvent
+from telephony.ami import AmiClient
+from telephony.ami_connection import AmiEvent
 
 NOT_IN_USE = "1"
 RINGING = "6"
@@ -131,4 +132,3 @@ class AgentLegTap:
 
     def named(self, name: str) -> list[dict[str, str]]:
         return [e for e in self.events if e.get("Event") == name]
-

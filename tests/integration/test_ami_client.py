@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from panoramisk import Manager
 
-from telephony.ami import (
+from telephony.ami import AmiClient
+from telephony.ami_connection import (
     AmiActionError,
-    AmiClient,
     AmiConnected,
     AmiConnectionLost,
     AmiDisconnected,

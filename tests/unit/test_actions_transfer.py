@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from telephony.actions import blind_transfer
-from telephony.ami import AmiActionError
+from telephony.ami_connection import AmiActionError
 
 
 class ScriptedAmi:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from telephony.ami import AmiActionError, AmiConnectionLost, AmiEvent, AmiProtocol
+from telephony.ami_connection import AmiActionError, AmiConnectionLost, AmiEvent, AmiProtocol
 from telephony.ami_protocol import encode_action
 
 BANNER = b"Asterisk Call Manager/5.0.6\r\n"

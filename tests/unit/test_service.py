@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 import pytest
 
-from telephony.ami import (
+from telephony.ami_connection import (
     AmiActionError,
     AmiConnected,
     AmiConnectionLost,

@@ -39,7 +39,7 @@ from agent_gateway.edge.bus import Bus, CommandEntry
 from agent_gateway.edge.command_seal import BadSeal, check_seal
 from agent_gateway.edge.protocol import CommandResult, ErrorInfo
 from telephony.actions import AmiActions
-from telephony.ami import AmiActionError, AmiConnectionLost
+from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from crm.domain.calls import CallEventKind, CallOutcome, Disposition
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from crm.usecases.call_disposition import ensure_call_record
-from telephony.ami import AmiActionError
+from telephony.ami_connection import AmiActionError
 from telephony.events import AgentAnswered, AgentRinging, ChannelHungUp
 from telephony.tracker import Call, CallChanged, CallState, CallTracker
 from tests.integration.crm.conftest import (  # noqa: F401  (the fixtures, for both databases)
@@ -170,7 +170,8 @@ async def test_only_the_answering_agent_disposes_and_the_wrap_up_waits_for_it(de
     record = await _record(desk, call.linkedid)
     assert record is not None
     assert (record.disposition, record.disposition_note) == (
-        Disposition.WRONG_NUMBER, "找供电局\n已告知号码"
+        Disposition.WRONG_NUMBER,
+        "找供电局\n已告知号码",
     )
     assert record.disposed_by == desk.users["1001"] and record.disposed_at is not None
     assert record.started_at == datetime(2025, 12, 1, 11, 53, 20)  # the tracker's arrival
@@ -207,7 +208,9 @@ async def test_disposing_of_an_existing_record_keeps_what_the_call_log_wrote(des
     record = await _record(desk, call.linkedid)
     assert record is not None and record.disposition is Disposition.NUISANCE
     assert (record.caller_number, record.agent_extension, record.outcome) == (
-        "13800001111", "1001", CallOutcome.ANSWERED
+        "13800001111",
+        "1001",
+        CallOutcome.ANSWERED,
     )
     assert record.started_at == datetime(2025, 12, 1)
     kinds = [e.detail["disposition"] for e in await _events(desk, call.linkedid)]
