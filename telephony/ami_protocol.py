@@ -3,7 +3,8 @@
 This replaces panoramisk 1.4's read and write paths, which (a) decode every TCP chunk on its
 own with errors ignored, so a UTF-8 character split across two reads vanishes (Chinese caller
 names get corrupted), and (b) write header values unchecked, so a value holding CR/LF injects
-a second action. No socket here: the asyncio protocol in ``telephony.ami_connection`` feeds bytes in.
+a second action. No socket here: the asyncio protocol in ``telephony.ami_connection`` feeds
+bytes in.
 
 Parse path cost: one incremental decode per chunk, one ``split`` per chunk on the message
 separator, one ``split`` per message on line ends and one ``partition`` per line. A message

@@ -36,7 +36,8 @@ from telephony.events import (
     queue_member_snapshot,
     translate,
 )
-from telephony.tracker import Call, CallTracker, Effect, calls_from_snapshot
+from telephony.live_snapshot import calls_from_snapshot
+from telephony.tracker import Call, CallTracker, Effect
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from telephony.events import (
     DomainEvent,
     QueueEntrySnapshot,
 )
+from telephony.live_snapshot import calls_from_snapshot
 from telephony.tracker import (
     TRANSITIONS,
     Call,
     CallState,
     CallTracker,
-    calls_from_snapshot,
 )
 
 L = "100.1"  # linkedid = caller's uniqueid

@@ -1,0 +1,59 @@
+"""The live calls rebuilt from what Asterisk lists after a (re)connect (`CoreShowChannels`,
+`QueueStatus`): the re-sync's view, which `CallTracker.resync` makes the tracker match.
+
+Pure: channel and queue-entry snapshots in, calls out (as best the lists allow: a call's
+history, its IVR path or recording name, is not in them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from telephony.dialplan import CONTEXT_INBOUND, interface_of_channel
+from telephony.events import ChannelSnapshot, QueueEntrySnapshot
+from telephony.tracker import Call, CallState
+
+
+def calls_from_snapshot(
+    channels: Iterable[ChannelSnapshot],
+    entries: Iterable[QueueEntrySnapshot],
+    at: float,
+    inbound_context: str = CONTEXT_INBOUND,
+) -> dict[str, Call]:
+    """Rebuild the live calls from what Asterisk lists, as best the lists allow."""
+    channels = list(channels)
+    waiting = {e.uniqueid: e for e in entries}
+    by_bridge: dict[str, list[ChannelSnapshot]] = {}
+    for ch in channels:
+        if ch.bridge_id:
+            by_bridge.setdefault(ch.bridge_id, []).append(ch)
+    calls = {}
+    for ch in channels:
+        if ch.uniqueid != ch.linkedid or ch.context != inbound_context:
+            continue
+        call = Call(
+            linkedid=ch.linkedid,
+            uniqueid=ch.uniqueid,
+            channel=ch.channel,
+            caller_number=ch.caller_number,
+            caller_name=ch.caller_name,
+            started_at=at - ch.duration_s,
+        )
+        entry = waiting.get(ch.uniqueid)
+        peers = [p for p in by_bridge.get(ch.bridge_id, []) if p.uniqueid != ch.uniqueid]
+        if entry is not None:
+            call = dataclasses.replace(
+                call, state=CallState.QUEUED, queue=entry.queue, queued_at=at - entry.wait_s
+            )
+        elif peers:
+            call = dataclasses.replace(
+                call,
+                state=CallState.TALKING,
+                answered_at=at,
+                agent_interface=interface_of_channel(peers[0].channel),
+                agent_name=peers[0].caller_name,
+                agent_channel=peers[0].channel,
+            )
+        calls[call.linkedid] = call
+    return calls
