@@ -49,7 +49,11 @@ from tests.e2e.free_agents import AgentLegTap, free_spells
 QUEUE = "hotline"
 
 
-def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
+def overrides(
+    state_dir: Path, agents: int, phone_port: int, announce_position: bool = True
+) -> dict[str, Any]:
+    """A private centre of `agents` agents (one SIPp phone at `phone_port` answers for all)
+    in one `hotline` queue every IVR choice leads to."""
     rtp = 30000 + secrets.randbelow(200) * 100
     return {
         "paths": {"state_dir": str(state_dir)},
@@ -66,7 +70,8 @@ def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
             for i in range(agents)
         ],
         "queues": [{"name": QUEUE, "skill": "general", "strategy": "rrmemory",
-                    "wrapup_s": 0, "ring_timeout_s": 15, "announce_position": True}],
+                    "wrapup_s": 0, "ring_timeout_s": 15,
+                    "announce_position": announce_position}],
         "ivr": {"queues": dict.fromkeys(("consult", "complaint", "help", "operator"), QUEUE),
                 "choice_timeout_ms": 1000},
     }  # fmt: skip

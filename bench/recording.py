@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -48,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/ has the audio tools
 
-from backlog import percentile, proc_cpu_s
+from backlog import overrides, percentile, proc_cpu_s
 from sqlalchemy import select
 
 from config.settings import load_settings
@@ -56,7 +55,7 @@ from crm.db.call_models import Recording
 from crm.db.engine import SessionFactory
 from crm.domain.calls import RecordingStatus
 from hotline_cli.app import running_hotline
-from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from recordings.compress import SOX, make_verified_copy
 from telephony.tracker import CallChanged, CallState
@@ -70,34 +69,19 @@ from tests.support.audio import (
     windows,
 )
 
-QUEUE = "hotline"
 SAMPLE_FILES = 5  # files compressed and analysed per run
 POLL_S = 0.01
 
 
-def overrides(state_dir: Path, agents: int, phone_port: int, record: bool) -> dict[str, Any]:
-    rtp = 30000 + secrets.randbelow(200) * 100
+def recording_overrides(
+    state_dir: Path, agents: int, phone_port: int, record: bool
+) -> dict[str, Any]:
+    """The backlog bench's centre, recording on or off, with no position whispers: their
+    ChanSpy channels would be counted as recording's cost."""
     return {
-        "paths": {"state_dir": str(state_dir)},
-        "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 1999},
-        "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
-        "agi": {"port": free_tcp_port()},
-        "http": {"port": free_tcp_port()},
-        "redis": {"port": free_tcp_port()},
-        "gateway": {"port": free_tcp_port(), "secret": secrets.token_hex(16),
-                    "max_wrapup_s": 0.5},
+        **overrides(state_dir, agents, phone_port, announce_position=False),
         "recordings": {"enabled": record},
-        "agents": [
-            {"extension": str(2000 + i), "name": f"坐席{i:02d}", "skills": ["general"],
-             "contact": f"sip:{2000 + i}@127.0.0.1:{phone_port}"}
-            for i in range(agents)
-        ],
-        # No position whispers: their ChanSpy channels would be counted as recording's cost.
-        "queues": [{"name": QUEUE, "skill": "general", "strategy": "rrmemory",
-                    "wrapup_s": 0, "ring_timeout_s": 15, "announce_position": False}],
-        "ivr": {"queues": dict.fromkeys(("consult", "complaint", "help", "operator"), QUEUE),
-                "choice_timeout_ms": 1000},
-    }  # fmt: skip
+    }
 
 
 @dataclass
@@ -196,7 +180,7 @@ async def one_run(calls: int, record: bool, window_s: float, rate: float) -> dic
         caller_pcap = tone_pcap(state / "caller.pcap", CALLER_HZ, speak_s)
         agent_pcap = tone_pcap(state / "agent.pcap", AGENT_A_HZ, speak_s)
         phone_port = free_udp_port()
-        settings = load_settings(overrides=overrides(state, calls, phone_port, record))
+        settings = load_settings(overrides=recording_overrides(state, calls, phone_port, record))
         seen = Calls()
         async with (
             running_hotline(settings, [seen], http=False) as hotline,

@@ -212,21 +212,26 @@ async def crm_user(centre: Centre, name: str, role: Role, agent: str | None = No
     return token
 
 
-async def register_order_over_http(centre: Centre, token: str, order: dict[str, Any]) -> str:
-    """An order registered through the CRM's HTTP API, as a call taker would; its number."""
-    http = centre.hotline.settings.http
+async def post_order(http_base: str, token: str, order: dict[str, Any]) -> dict[str, Any]:
+    """An order registered through the CRM's HTTP API at `http_base`, as a call taker would;
+    the API's answer (id, number, …)."""
     async with (
         aiohttp.ClientSession() as client,
         client.post(
-            f"http://{http.host}:{http.port}/api/orders",
-            json=order,
-            headers={"Authorization": f"Bearer {token}"},
+            f"{http_base}/api/orders", json=order, headers={"Authorization": f"Bearer {token}"}
         ) as response,
     ):
-        body = await response.json()
+        body: dict[str, Any] = await response.json()
         assert response.status == 201, body
-        number: str = body["number"]
-        return number
+        return body
+
+
+async def register_order_over_http(centre: Centre, token: str, order: dict[str, Any]) -> str:
+    """An order registered through the centre's HTTP API; its number."""
+    http = centre.hotline.settings.http
+    body = await post_order(f"http://{http.host}:{http.port}", token, order)
+    number: str = body["number"]
+    return number
 
 
 _drains: set[asyncio.Task[bytes]] = set()

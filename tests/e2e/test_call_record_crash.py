@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -34,7 +33,7 @@ from crm.usecases.call_records import LOST_REASON
 from crm.usecases.users import add_user
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
-from tests.e2e.harness import backend_config, backend_process
+from tests.e2e.harness import backend_config, backend_process, post_order
 from tests.support.audio import CALLER_HZ, tone_pcap
 
 NUMBER = "13988887777"
@@ -78,16 +77,7 @@ async def _order_for_call(db: Path, http_port: int, linkedid: str) -> int:
         "text": "咨询：崩溃前登记",
         "calls": [{"linkedid": linkedid}],
     }
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(
-            f"http://127.0.0.1:{http_port}/api/orders", json=order,
-            headers={"Authorization": f"Bearer {token}"},
-        ) as response,
-    ):  # fmt: skip
-        body = await response.json()
-        assert response.status == 201, body
-        return int(body["id"])
+    return int((await post_order(f"http://127.0.0.1:{http_port}", token, order))["id"])
 
 
 async def _attached(
@@ -114,6 +104,17 @@ async def _attached(
         await engine.dispose()
 
 
+def _one_agent_backend(tmp_path: Path) -> tuple[int, Path, int, int]:
+    """A backend's settings file with agent 1001 on a free phone port: that port, the file,
+    and the SIP and HTTP ports the file gives the backend."""
+    phone_port = free_udp_port()
+    config = backend_config(tmp_path, [("1001", "王芳", phone_port)])
+    text = config.read_text(encoding="utf-8")
+    sip = int(text.split("[sip]\nport = ")[1].split()[0])
+    http_port = int(text.split("[http]\nport = ")[1].split()[0])
+    return phone_port, config, sip, http_port
+
+
 async def _stop(state: Path, *procs: asyncio.subprocess.Process | None) -> None:
     """Stop the backends (SIGINT, then SIGKILL) and the Asterisk they left running."""
     for proc in procs:
@@ -135,11 +136,7 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
     tmp_path: Path, ends_while_down: bool
 ) -> None:
     hang_up_after_s = 5.0 if ends_while_down else HANG_UP_AFTER_S
-    phone_port = free_udp_port()
-    config = backend_config(tmp_path, [("1001", "王芳", phone_port)])
-    text = config.read_text(encoding="utf-8")
-    sip = int(text.split("[sip]\nport = ")[1].split()[0])
-    http_port = int(text.split("[http]\nport = ")[1].split()[0])
+    phone_port, config, sip, http_port = _one_agent_backend(tmp_path)
     voice = tone_pcap(tmp_path / "caller.pcap", CALLER_HZ, hang_up_after_s)
     state = tmp_path / "state"
     db = state / "hotline.db"
@@ -194,11 +191,7 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
 
 @pytest.mark.timeout(240)  # two backend starts and a call that outlasts them, under load
 async def test_a_call_queued_when_the_backend_is_killed_gets_its_recording(tmp_path: Path) -> None:
-    phone_port = free_udp_port()
-    config = backend_config(tmp_path, [("1001", "王芳", phone_port)])
-    text = config.read_text(encoding="utf-8")
-    sip = int(text.split("[sip]\nport = ")[1].split()[0])
-    http_port = int(text.split("[http]\nport = ")[1].split()[0])
+    phone_port, config, sip, http_port = _one_agent_backend(tmp_path)
     voice = tone_pcap(tmp_path / "caller.pcap", CALLER_HZ, QUEUED_CALL_S)
     state = tmp_path / "state"
     db = state / "hotline.db"

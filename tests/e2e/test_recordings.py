@@ -33,7 +33,7 @@ from crm.usecases.users import add_user
 from hotline_cli.demo.sipp import SCENARIOS, CallerResult, run_uac
 from recordings.store import FileState, RecordingStore
 from telephony.tracker import Call, CallState
-from tests.e2e.harness import Centre, crm_user, running_centre
+from tests.e2e.harness import Centre, crm_user, post_order, running_centre
 from tests.support.call_rows import recording_id_of_call
 
 MIN_FREE_MB = 6
@@ -109,22 +109,14 @@ async def settled(centre: Centre, recording_id: int) -> Recording:
     return await eventually(probe)
 
 
-async def post_order(centre: Centre, token: str, linkedid: str, recording: str) -> int:
+async def order_for(centre: Centre, token: str, linkedid: str, recording: str) -> int:
+    """A consultation order registered over the API for the call; its id."""
     http = centre.hotline.settings.http
     order = {
         "order_type": "consultation", "text": "咨询录音测试",
         "calls": [{"linkedid": linkedid, "recording": recording}],
     }  # fmt: skip
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(
-            f"http://{http.host}:{http.port}/api/orders", json=order,
-            headers={"Authorization": f"Bearer {token}"},
-        ) as response,
-    ):  # fmt: skip
-        body = await response.json()
-        assert response.status == 201, body
-        return int(body["id"])
+    return int((await post_order(f"http://{http.host}:{http.port}", token, order))["id"])
 
 
 async def attached_entries(centre: Centre, order_id: int) -> list[dict[str, Any]]:
@@ -192,7 +184,7 @@ async def test_answered_call_recording_is_checked_and_attached_to_an_order_saved
     token = await crm_user(centre, "录音受理员", Role.AGENT)
     calling = asyncio.create_task(speaking_caller(centre, "张录音", number, 5000))
     up = await talking(centre, number)
-    order_id = await post_order(centre, token, up.linkedid, "")  # saved while the call is up
+    order_id = await order_for(centre, token, up.linkedid, "")  # saved while the call is up
     store = RecordingStore(centre.hotline.settings.recordings_dir)
     await asyncio.sleep(5)  # seconds of conversation written
     mid_call = await store.check(up.recording)
@@ -239,7 +231,7 @@ async def test_an_order_saved_after_the_check_gets_the_recording_once(centre: Ce
     row = await settled(centre, recording_id)
     assert row.status is RecordingStatus.ATTACHED, row.problem
 
-    order_id = await post_order(centre, token, call.linkedid, call.recording)
+    order_id = await order_for(centre, token, call.linkedid, call.recording)
     centre.hotline.recordings.wake()  # another round must not attach it again
     await asyncio.sleep(1.5)
     (entry,) = await attached_entries(centre, order_id)
@@ -312,7 +304,7 @@ async def test_a_full_disk_alarms_while_calls_are_still_answered(centre: Centre)
         call = await centre.log.wait_ended(number)
         assert call.answered_at is not None and call.agent_interface  # still answered
         token = await crm_user(centre, "满盘受理员", Role.AGENT)
-        order_id = await post_order(centre, token, call.linkedid, "")  # orders still saved
+        order_id = await order_for(centre, token, call.linkedid, "")  # orders still saved
         recording_id = await recording_id_of_call(centre.hotline.sessions, call.linkedid)
         row = await settled(centre, recording_id)
         assert row.status in {RecordingStatus.MISSING, RecordingStatus.TRUNCATED}, row
