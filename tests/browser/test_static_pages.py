@@ -20,7 +20,9 @@ INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 
 def test_pages_and_scripts_are_there() -> None:
     names = {p.name for p in SOURCES}
-    assert {"agent.html", "supervisor.html", "agent.js", "supervisor.js", "desk.js"} <= names
+    pages = {"agent.html", "supervisor.html", "agent.js", "supervisor.js", "order.js"}
+    shared = {"desk.js", "labels.js", "dom.js", "connection.js"}
+    assert pages | shared <= names
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)

@@ -1,29 +1,21 @@
-// The agent desktop: presence, screen pop, call control and the order form of the call.
-// Caller data is shown as text only (see desk.js).
+// The agent desktop: presence, screen pop and call control; the order form of the call is
+// order.js's. Caller data is shown as text only (see dom.js).
 
+import { PROTOCOL_VERSION } from "./connection.js";
+import { endDesk, restoreLogin, startDesk, statusShower } from "./desk.js";
+import { $, el, formatClock, formatSeconds, formatWait, setText } from "./dom.js";
+import { renderHistory } from "./history.js";
 import {
-  $,
   CALL_STATE_LABELS,
   FINAL_CALL_STATES,
   IVR_LABELS,
-  ORDER_TYPE_LABELS,
   PRESENCE_LABELS,
-  PROTOCOL_VERSION,
   callReason,
   describeError,
-  el,
-  endDesk,
-  formatClock,
-  formatSeconds,
-  formatWait,
   label,
-  restoreLogin,
-  setText,
-  startDesk,
-  statusShower,
-} from "./desk.js";
-import { renderHistory } from "./history.js";
-import { outcomeGiven, renderOutcome, resetOutcomeForm, wireOutcome } from "./outcome.js";
+} from "./labels.js";
+import { clearOrder, fillOrderForm, orderCallId, renderOrderSave, wireOrder } from "./order.js";
+import { renderOutcome, wireOutcome } from "./outcome.js";
 import { RecordingsView } from "./recordings.js";
 
 const CONNECTED_STATES = new Set(["talking", "answered", "held", "transferred"]);
@@ -48,9 +40,6 @@ const state = {
   presence: null, // this agent's presence message
   calls: new Map(), // call_id → {call_id, state, ...} (snapshot records, updated by call_update)
   pop: null, // the screen pop shown (a screen_pop message, or one rebuilt from a snapshot)
-  orderCallId: null, // the call the order form belongs to
-  saving: false,
-  draftChannel: null, // the draft order's channel (phone)
 };
 
 // --- login -------------------------------------------------------------------------------
@@ -227,9 +216,9 @@ function updateButtons() {
   enable("btn-hangup", talking);
   enable("btn-transfer", talking);
   for (const button of document.querySelectorAll(".quick-transfer")) button.disabled = !(online && talking);
-  const orderCall = state.orderCallId ? state.calls.get(state.orderCallId) : null;
+  const orderCall = orderCallId() ? state.calls.get(orderCallId()) : null;
   const answeredHere = Boolean(orderCall && state.user && orderCall.agent_extension === state.user.extension);
-  $("order-save").disabled = !online || state.saving || !answeredHere;
+  renderOrderSave(online, answeredHere);
   const callId = state.presence ? state.presence.call_id : null;
   renderOutcome(online, state.presence, callId ? state.calls.get(callId) || null : null);
 }
@@ -266,7 +255,7 @@ function transfer(target) {
 function clearPop() {
   recordings.clear();
   state.pop = null;
-  state.orderCallId = null;
+  clearOrder();
   $("pop").hidden = true;
   $("pop-empty").hidden = false;
   renderHistory([], []);
@@ -313,71 +302,6 @@ function renderCall() {
   badge.classList.toggle("warn", !CONNECTED_STATES.has(call.state));
 }
 
-// --- order form --------------------------------------------------------------------------
-
-function fillOrderForm(pop) {
-  if (state.orderCallId === pop.call_id) return; // keep what the agent typed for this call
-  const draft = pop.draft_order || {};
-  state.orderCallId = draft.call_id || pop.call_id;
-  const type = $("order-type");
-  type.value = ORDER_TYPE_LABELS[draft.order_type] ? draft.order_type : "consultation";
-  $("order-urgency").value = draft.urgency || "normal";
-  $("order-severity").value = draft.severity || "general";
-  $("order-caller-name").value = String(draft.caller_name ?? pop.caller?.name ?? "").slice(0, 100);
-  $("order-location").value = String(draft.location ?? "");
-  $("order-text").value = String(draft.text ?? "");
-  $("order-confidential").checked = Boolean(draft.confidential);
-  state.draftChannel = draft.channel || null;
-  resetOutcomeForm();
-  setText($("order-call"), `关联通话 ${state.orderCallId}`);
-  const result = $("order-result");
-  result.className = "message";
-  setText(result, "");
-  updateButtons();
-}
-
-async function saveOrder(event) {
-  event.preventDefault();
-  if (!state.orderCallId || state.saving) return;
-  const order = {
-    call_id: state.orderCallId,
-    order_type: $("order-type").value,
-    text: $("order-text").value.trim(),
-    caller_name: $("order-caller-name").value.trim(),
-    location: $("order-location").value.trim(),
-    confidential: $("order-confidential").checked,
-    urgency: $("order-urgency").value,
-    severity: $("order-severity").value,
-  };
-  if (state.draftChannel) order.channel = state.draftChannel;
-  const node = $("order-result");
-  state.saving = true;
-  updateButtons();
-  node.className = "message";
-  setText(node, "正在保存…");
-  try {
-    const result = await runCommand("save_order", { order });
-    if (result && result.ok) {
-      outcomeGiven(order.call_id, "order");
-      const number = result.result && result.result.number ? result.result.number : "";
-      const amended = result.result ? result.result.amended : undefined;
-      const said = amended === undefined ? "工单已保存" : amended.length ? "工单已更新" : "工单无改动";
-      node.className = "message success";
-      node.replaceChildren(`${said}，编号 `, el("strong", { id: "order-number" }, number));
-      // a provisional limit was counted over predicted holidays: 调休 may still move it
-      const { due_date: due, due_date_note: note } = result.result || {};
-      const limit = note ? `${due}（${note}）` : due;
-      if (due) node.append("，办理时限 ", el("span", { id: "order-due" }, limit));
-    } else if (result) {
-      node.className = "message error";
-      setText(node, `保存失败：${describeError(result.error)}`);
-    }
-  } finally {
-    state.saving = false;
-    updateButtons();
-  }
-}
-
 // --- wiring ------------------------------------------------------------------------------
 
 function wire() {
@@ -396,7 +320,7 @@ function wire() {
   for (const button of document.querySelectorAll(".quick-transfer")) {
     button.addEventListener("click", () => transfer(button.dataset.target));
   }
-  $("order-form").addEventListener("submit", saveOrder);
+  wireOrder(runCommand, updateButtons);
   const current = () => {
     const callId = state.presence ? state.presence.call_id : null;
     return { presence: state.presence, call: callId ? state.calls.get(callId) || null : null };

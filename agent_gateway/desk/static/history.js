@@ -1,7 +1,8 @@
 // The caller's earlier orders on the agent page, their open ones highlighted.
-// Caller data is shown as text only (see desk.js).
+// Caller data is shown as text only (see dom.js).
 
-import { $, ORDER_STATUS_LABELS, ORDER_TYPE_LABELS, el, formatDateTime, label, setText } from "./desk.js";
+import { $, el, formatDateTime, setText } from "./dom.js";
+import { ORDER_STATUS_LABELS, ORDER_TYPE_LABELS, label } from "./labels.js";
 
 const OPEN_STATUSES = new Set([
   "registered", "dispatched", "returned", "accepted", "contacted", "replied", "reopened",

@@ -3,7 +3,7 @@
 // the dispositions (the backend refuses 话后处理完成 until there is one); during the call a
 // button pauses and resumes the recording (a caller reading out a bank card number).
 
-import { $, el, setText } from "./desk.js";
+import { $, el, setText } from "./dom.js";
 
 // The CRM's dispositions (crm.domain.calls.DISPOSITION_LABELS), in its order;
 // tests/unit/desk/test_verbs.py keeps this table in step with it and with the protocol.

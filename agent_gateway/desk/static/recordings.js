@@ -3,9 +3,10 @@
 // (POST /api/recordings/{id}/link), since an <audio> element cannot send the token. The link
 // is asked for only when someone presses 播放 (every link is on the access trail); one that
 // expires while listening is renewed once and playback resumes where it stood.
-// Everything from the server is shown as text only (see desk.js).
+// Everything from the server is shown as text only (see dom.js).
 
-import { el, formatSeconds, label, setText } from "./desk.js";
+import { el, formatSeconds, setText } from "./dom.js";
+import { label } from "./labels.js";
 
 const STATUS_LABELS = {
   pending: "待校验",

@@ -1,26 +1,18 @@
 // The supervisor desktop: live queue figures, every agent's presence, live calls.
-// Everything from the server is shown as text only (see desk.js).
+// Everything from the server is shown as text only (see dom.js).
 
+import { TicketError } from "./connection.js";
+import { endDesk, explainLogin, restoreLogin, startDesk, statusShower } from "./desk.js";
+import { $, el, formatClock, formatSeconds, setText } from "./dom.js";
 import {
-  $,
   CALL_STATE_LABELS,
   FINAL_CALL_STATES,
   IVR_LABELS,
   PRESENCE_LABELS,
   ROLE_LABELS,
-  TicketError,
   callReason,
-  el,
-  endDesk,
-  explainLogin,
-  formatClock,
-  formatSeconds,
   label,
-  restoreLogin,
-  setText,
-  startDesk,
-  statusShower,
-} from "./desk.js";
+} from "./labels.js";
 import { RecordingsView } from "./recordings.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];

@@ -1,0 +1,134 @@
+// The Chinese labels of the desktops: presence, call states and end reasons, IVR choices,
+// order types and statuses, command errors, roles and the connection's status.
+// Anything not in a table is shown as it comes (label()), as text.
+
+export const PRESENCE_LABELS = {
+  logged_out: "未签入",
+  available: "空闲",
+  ringing: "振铃",
+  talking: "通话中",
+  wrap_up: "话后处理",
+  paused: "示忙",
+};
+
+// Call states: the tracker's (in_ivr … abandoned) and the protocol document's (answered, held).
+export const CALL_STATE_LABELS = {
+  in_ivr: "语音导航中",
+  queued: "排队中",
+  ringing: "振铃中",
+  talking: "通话中",
+  answered: "通话中",
+  held: "保持中",
+  transferred: "已转接",
+  ended: "已结束",
+  abandoned: "已放弃",
+};
+export const FINAL_CALL_STATES = new Set(["ended", "abandoned"]);
+
+// Why a call ended (the call tracker's end_reason); anything else is shown as it comes.
+export const CALL_REASON_LABELS = {
+  "hung up by caller": "来电人挂机",
+  "hung up by agent": "坐席挂机",
+  "hung up by transfer": "已转接后挂机",
+  "caller hung up in IVR": "来电人在语音导航中挂机",
+  "caller hung up while waiting in queue": "来电人排队时挂机",
+  "not found in Asterisk after re-sync": "交换机中已无此通话",
+};
+
+export function callReason(reason) {
+  if (!reason) return "";
+  const text = String(reason);
+  if (Object.prototype.hasOwnProperty.call(CALL_REASON_LABELS, text)) return CALL_REASON_LABELS[text];
+  if (text.startsWith("asterisk connection lost")) return "与交换机的连接中断";
+  if (text.startsWith("transfer to ")) return `转接至 ${text.slice("transfer to ".length)}`;
+  return text;
+}
+
+export const IVR_LABELS = {
+  consult: "咨询",
+  complaint: "投诉",
+  help: "求助",
+  operator: "人工服务",
+};
+
+export const ORDER_TYPE_LABELS = {
+  consultation: "咨询",
+  help: "求助",
+  suggestion: "意见建议",
+  complaint: "投诉",
+  report: "举报",
+  other: "其他",
+  police: "治安（转110）",
+  fire: "火警（转119）",
+  medical: "医疗（转120）",
+  disaster: "灾害",
+};
+
+export const ORDER_STATUS_LABELS = {
+  registered: "已登记",
+  dispatched: "已派单",
+  returned: "已退回",
+  accepted: "已签收",
+  contacted: "已联系",
+  replied: "已答复",
+  reopened: "重办",
+  closed: "已办结",
+  not_accepted: "不予受理",
+  answered: "直接答复",
+  transferred: "已转办",
+};
+
+// Errors of command_result, from the gateway and from the backend.
+export const ERROR_LABELS = {
+  malformed_json: "消息格式错误",
+  invalid_message: "消息内容错误",
+  unknown_type: "未知消息类型",
+  unknown_command: "未知操作",
+  invalid_args: "参数有误",
+  forbidden: "无权执行",
+  rate_limited: "操作过于频繁",
+  no_extension: "不是坐席分机",
+  unknown_queue: "未服务该队列",
+  logged_out: "尚未签入",
+  not_in_wrap_up: "当前不在话后处理",
+  outcome_required: "尚无处理结果",
+  has_order: "已登记工单",
+  invalid_note: "备注有误",
+  not_paused: "录音未暂停",
+  no_recording: "该通话没有录音",
+  not_your_call: "不是本席接听的通话",
+  no_call: "当前没有通话",
+  invalid_order: "工单内容有误",
+  asterisk_refused: "交换机拒绝执行",
+  asterisk_unavailable: "交换机暂不可用",
+  expired: "操作已过期，未执行",
+  internal_error: "服务器内部错误，未执行",
+  timeout: "等待结果超时",
+  disconnected: "未连接到服务器",
+};
+
+export function label(map, value, fallback = "—") {
+  if (value === null || value === undefined || value === "") return fallback;
+  return Object.prototype.hasOwnProperty.call(map, value) ? map[value] : String(value);
+}
+
+export function describeError(error) {
+  if (!error) return "未知错误";
+  const code = String(error.code ?? "");
+  const name = label(ERROR_LABELS, code, "错误");
+  const message = error.message ? String(error.message) : "";
+  return message ? `${name}（${code}：${message}）` : `${name}（${code}）`;
+}
+
+export const ROLE_LABELS = { agent: "坐席", supervisor: "班长", admin: "管理员" };
+
+// The connection's status (connection.js), as statusShower (desk.js) shows it.
+export const STATUS_LABELS = {
+  idle: "未连接",
+  ticket: "正在获取凭证…",
+  connecting: "正在连接…",
+  connected: "已连接",
+  reconnecting: "连接中断，正在重连…",
+  failed: "登录失败",
+  closed: "已退出",
+};
