@@ -71,6 +71,16 @@ def resolve_secrets(settings: Settings) -> Settings:
             update={"secret": _or_stored(settings.gateway.secret, directory, "gateway")}
         ),
         "agents": agents,
+        "exchange": settings.exchange.model_copy(
+            update={
+                "peers": {
+                    line: peer.model_copy(
+                        update={"secret": _or_stored(peer.secret, directory, f"exchange-{line}")}
+                    )
+                    for line, peer in settings.exchange.peers.items()
+                }
+            }
+        ),
     }
     if not settings.redis.url:  # an external Redis brings its password in its URL
         password = _or_stored(settings.redis.password, directory, "redis")

@@ -183,6 +183,18 @@ class Carrier(_Frozen):
     _check_match = field_validator("match")(_loopback)
 
 
+def _sip_contact_on_loopback(value: str) -> str:
+    _host_port(value.split("@", 1)[1])
+    return value
+
+
+def _plain_name(value: str) -> str:
+    """A name Asterisk's files and the dialplan can carry as it is."""
+    if any(ch in value for ch in '"\\,;\r\n|'):
+        raise ValueError("must not contain quotes, backslashes, commas, semicolons or |")
+    return value
+
+
 class Agent(_Frozen):
     extension: Extension
     name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -192,19 +204,8 @@ class Agent(_Frozen):
     sip_password: SecretStr = SecretStr("")
 
     _check_secret = field_validator("sip_password")(_strong_secret)
-
-    @field_validator("contact")
-    @classmethod
-    def _contact_on_loopback(cls, value: str) -> str:
-        _host_port(value.split("@", 1)[1])
-        return value
-
-    @field_validator("name")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        if any(ch in value for ch in '"\\,;\r\n|'):
-            raise ValueError("must not contain quotes, backslashes, commas, semicolons or |")
-        return value
+    _check_contact = field_validator("contact")(_sip_contact_on_loopback)
+    _check_name = field_validator("name")(_plain_name)
 
 
 class Queue(_Frozen):
@@ -247,6 +248,59 @@ class Trunk(_Frozen):
         return value if value is None else _host_port(value)
 
 
+class Colleague(_Frozen):
+    """A number an agent may transfer or consult besides agents and the emergency lines: a
+    department's duty phone or a supervisor's phone (a PJSIP endpoint like an agent's)."""
+
+    extension: Extension
+    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    kind: Literal["department", "supervisor"] = "department"
+    contact: Annotated[str, StringConstraints(pattern=r"^sip:[0-9A-Za-z]+@[0-9.]+:[0-9]+$")]
+
+    _check_contact = field_validator("contact")(_sip_contact_on_loopback)
+    _check_name = field_validator("name")(_plain_name)
+
+
+class Emergency(_Frozen):
+    """The 10-minute clock of emergencies (rules §2) and what follows a hand-over."""
+
+    # The desk and supervisor page warn this long before the 10-minute limit.
+    warn_before_s: Annotated[int, Field(ge=10, le=540)] = 120
+    # A handed-over order waits for the receiving centre's result this long, then alerts.
+    result_due_h: Annotated[float, Field(gt=0, le=720)] = 24.0
+    # How often the clocks are looked at (warnings, escalations, results overdue).
+    clock_interval_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
+    # CRM user names of the duty leaders (值班领导, rules §8): told of major matters at once.
+    duty_leaders: tuple[str, ...] = ()
+
+
+class ExchangePeer(_Frozen):
+    """A receiving centre (110, or the emergency centre for 119/120) that takes structured
+    hand-overs at `url` and sends its replies and its own matters back, signed with `secret`."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^/\s]+(/\S*)?$")]
+    secret: SecretStr = SecretStr("")  # shared with the peer; empty: generated (secrets/)
+
+    _check_secret = field_validator("secret")(_strong_secret)
+
+    @field_validator("url")
+    @classmethod
+    def _url_on_loopback(cls, value: str) -> str:
+        host_port = value.split("://", 1)[1].split("/", 1)[0]
+        _host_port(host_port if ":" in host_port else f"{host_port}:80")
+        return value
+
+
+class Exchange(_Frozen):
+    """The 12345 ↔ 110 order exchange (工单警单双向流转, rules §7): peers by emergency line."""
+
+    peers: Mapping[Extension, ExchangePeer] = Field(default_factory=dict)  # "110" → peer
+    max_body_bytes: Annotated[int, Field(ge=1024, le=10**7)] = 65536
+    retry_first_s: Annotated[float, Field(gt=0, le=600)] = 1.0  # back-off doubles from here
+    retry_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    max_clock_skew_s: Annotated[int, Field(ge=5, le=3600)] = 300  # signed timestamps
+
+
 class Settings(_Frozen):
     centre: Centre = Centre()
     paths: Paths = Paths()
@@ -263,10 +317,20 @@ class Settings(_Frozen):
     queues: tuple[Queue, ...] = ()
     ivr: Ivr = Ivr()
     trunks: Mapping[Name, Trunk] = Field(default_factory=dict)
+    colleagues: tuple[Colleague, ...] = ()
+    emergency: Emergency = Emergency()
+    exchange: Exchange = Exchange()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         _unique("agents", [a.extension for a in self.agents])
+        dialled = [a.extension for a in self.agents] + [c.extension for c in self.colleagues]
+        dialled += [t.number for t in self.trunks.values()]
+        _unique("extensions (agents, colleagues, trunk numbers)", dialled)
+        lines = {t.number for t in self.trunks.values()}
+        for line in self.exchange.peers:
+            if line not in lines:
+                raise ValueError(f"exchange.peers.{line}: no trunk has number {line!r}")
         _unique("queues", [q.name for q in self.queues])
         _unique("trunks", [t.number for t in self.trunks.values()])
         queue_names = {q.name for q in self.queues}

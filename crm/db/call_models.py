@@ -50,6 +50,9 @@ class CallRecord(Base):
     outcome: Mapped[CallOutcome] = mapped_column(code_enum(CallOutcome))
     end_reason: Mapped[str] = mapped_column(String(200), default="")
     emergency_line: Mapped[str] = mapped_column(String(8), default="")  # 110 / 119 / 120
+    # when the call was first sent towards 110/119/120 (consult or transfer): the 10-minute
+    # clock of a call that has no emergency order yet (migration 0008)
+    emergency_started_at: Mapped[datetime | None] = mapped_column(DateTime)
     disposition: Mapped[Disposition | None] = mapped_column(code_enum(Disposition))
     disposition_note: Mapped[str] = mapped_column(Text, default="")
     disposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

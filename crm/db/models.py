@@ -173,6 +173,16 @@ class WorkOrder(Base):
     transfer_due_at: Mapped[datetime | None] = mapped_column(DateTime)
     transferred_at: Mapped[datetime | None] = mapped_column(DateTime)
     transfer_target: Mapped[TransferTarget | None] = mapped_column(code_enum(TransferTarget))
+    # the emergency loop (migration 0008): a clue threatening social stability goes to 110
+    # like an emergency (rules §8); the hand-over is confirmed by the receiving centre's
+    # acceptance ("peer") or a supervisor's recorded decision ("supervisor"), then its result
+    # is due by result_due_at; the clock's warning and escalation are stamped once each
+    stability_clue: Mapped[bool] = mapped_column(Boolean, default=False)
+    handed_over_at: Mapped[datetime | None] = mapped_column(DateTime)
+    handover_confirmed_by: Mapped[str] = mapped_column(String(16), default="")
+    result_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    transfer_warned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    transfer_escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
     # outcome
     result: Mapped[str] = mapped_column(Text, default="")
     satisfaction: Mapped[Satisfaction | None] = mapped_column(code_enum(Satisfaction))

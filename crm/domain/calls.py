@@ -83,6 +83,15 @@ class CallEventKind(StrEnum):
     HELD = "held"
     RESUMED = "resumed"
     TRANSFERRED = "transferred"  # detail: target, blind/warm
+    MUTED = "muted"  # the agent's microphone off (the caller does not hear the agent)
+    UNMUTED = "unmuted"
+    CONSULT_STARTED = "consult_started"  # detail: target, mode (hold / three_way)
+    TRUNK_ATTEMPT = "trunk_attempt"  # detail: line, leg (primary / backup), status, ms
+    CONSULT_ANSWERED = "consult_answered"  # detail: target, by (the leg that answered)
+    CONSULT_FAILED = "consult_failed"  # detail: target, reason (busy / no_answer / all_down …)
+    CONSULT_CANCELLED = "consult_cancelled"
+    THREE_WAY = "three_way"  # caller, agent and the third party in one conference
+    PARTY_LEFT = "party_left"  # detail: who (agent / third party / caller)
     RECORDING_PAUSED = "recording_paused"
     RECORDING_RESUMED = "recording_resumed"
     DISPOSED = "disposed"

@@ -118,6 +118,41 @@ class TransferFeedback:
 
 
 @dataclass(frozen=True)
+class HandoverAccepted:
+    """The receiving centre took the matter (its incident number): the hand-over is confirmed."""
+
+    incident_number: str
+    note: str = ""
+
+    @property
+    def action(self) -> Action:
+        return Action.HANDOVER_ACCEPTED
+
+
+@dataclass(frozen=True)
+class HandoverRejected:
+    """The receiving centre refused the matter: it is back with the centre, its clock running."""
+
+    reason: str
+
+    @property
+    def action(self) -> Action:
+        return Action.HANDOVER_REJECTED
+
+
+@dataclass(frozen=True)
+class HandoverDecision:
+    """A supervisor's recorded decision that the hand-over is confirmed by other means (the
+    operator confirmed on the phone, no exchange with that line)."""
+
+    note: str
+
+    @property
+    def action(self) -> Action:
+        return Action.HANDOVER_DECISION
+
+
+@dataclass(frozen=True)
 class RequestExtension:
     days: int
     reason: str
@@ -158,6 +193,9 @@ Command = (
     | AnswerNow
     | Transfer
     | TransferFeedback
+    | HandoverAccepted
+    | HandoverRejected
+    | HandoverDecision
     | RequestExtension
     | DecideExtension
     | Supervise

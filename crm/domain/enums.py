@@ -86,6 +86,11 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+    # A receiving centre (110, the emergency centre) acting through the order exchange:
+    # signed messages only, never a token or a desk.
+    PEER = "peer"
+
+
 CENTRE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
 CALL_TAKER_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})  # who takes calls and registers
 
@@ -106,6 +111,10 @@ class Action(StrEnum):
     REQUEST_EXTENSION = "request_extension"
     DECIDE_EXTENSION = "decide_extension"
     SUPERVISE = "supervise"
+    # the emergency loop: the receiving centre's replies, or a supervisor's recorded decision
+    HANDOVER_ACCEPTED = "handover_accepted"
+    HANDOVER_REJECTED = "handover_rejected"
+    HANDOVER_DECISION = "handover_decision"
 
 
 class Satisfaction(StrEnum):
@@ -145,3 +154,32 @@ class UnitKind(StrEnum):
 class UnitRole(StrEnum):
     LEAD = "lead"
     ASSIST = "assist"
+
+
+class HandoverDirection(StrEnum):
+    OUTBOUND = "outbound"  # 12345 → a receiving centre
+    INBOUND = "inbound"  # a receiving centre → 12345 (a matter it hands us)
+
+
+class HandoverStatus(StrEnum):
+    """Where one hand-over message is in the exchange (rules §7: tracked to the closed loop)."""
+
+    PENDING = "pending"  # stored, not yet acknowledged by the peer (sent again with back-off)
+    DELIVERED = "delivered"  # the peer's endpoint acknowledged it (2xx)
+    ACCEPTED = "accepted"  # the peer accepted the matter (its incident number)
+    REJECTED = "rejected"  # the peer refused it (its reason): back with the centre
+    CLOSED = "closed"  # the peer's result came back: the loop is closed
+    NO_PEER = "no_peer"  # no exchange with that line: a supervisor's decision confirms it
+
+
+class AlertKind(StrEnum):
+    """What supervisors (and for major matters the duty leader) are told of at once."""
+
+    TRANSFER_WARNING = "transfer_warning"  # the 10-minute limit is near
+    TRANSFER_ESCALATION = "transfer_escalation"  # the limit passed, no confirmed hand-over
+    SEVERITY = "severity"  # a matter registered as major or above
+    STABILITY_CLUE = "stability_clue"  # a clue threatening social stability (rules §8)
+    HANDOVER_REJECTED = "handover_rejected"  # the receiving centre refused a hand-over
+    HANDOVER_UNDELIVERED = "handover_undelivered"  # still not delivered after retries
+    RESULT_OVERDUE = "result_overdue"  # handed over, the result not back in time
+    INBOUND_MATTER = "inbound_matter"  # a matter 110 handed to 12345

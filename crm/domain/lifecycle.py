@@ -12,6 +12,7 @@ from crm.domain.enums import CALL_TAKER_ROLES, EMERGENCY_TYPES, Action, OrderTyp
 
 _SUPERVISOR = frozenset({Role.SUPERVISOR})
 _HANDLER = frozenset({Role.HANDLER})
+_PEER = frozenset({Role.PEER})
 
 # (from state, action) -> (to state, roles allowed). Self-loops record work that does not move
 # the order (extensions, supervision) but must still be checked and audited.
@@ -21,7 +22,12 @@ TRANSITIONS: Mapping[tuple[Status, Action], tuple[Status, frozenset[Role]]] = {
     (Status.REGISTERED, Action.NOT_ACCEPT): (Status.NOT_ACCEPTED, CALL_TAKER_ROLES),
     (Status.REGISTERED, Action.ANSWER_NOW): (Status.ANSWERED, CALL_TAKER_ROLES),
     (Status.REGISTERED, Action.TRANSFER): (Status.TRANSFERRED, CALL_TAKER_ROLES),
-    (Status.TRANSFERRED, Action.TRANSFER_FEEDBACK): (Status.CLOSED, CALL_TAKER_ROLES),
+    # the emergency loop: a transferred order stays open until the receiving centre (or a
+    # supervisor's recorded decision) confirms the hand-over, and until its result is back
+    (Status.TRANSFERRED, Action.HANDOVER_ACCEPTED): (Status.TRANSFERRED, _PEER),
+    (Status.TRANSFERRED, Action.HANDOVER_REJECTED): (Status.REGISTERED, _PEER),
+    (Status.TRANSFERRED, Action.HANDOVER_DECISION): (Status.TRANSFERRED, _SUPERVISOR),
+    (Status.TRANSFERRED, Action.TRANSFER_FEEDBACK): (Status.CLOSED, _PEER | _SUPERVISOR),
     # the handling unit signs for the order or sends it back
     (Status.DISPATCHED, Action.ACCEPT): (Status.ACCEPTED, _HANDLER),
     (Status.DISPATCHED, Action.RETURN): (Status.RETURNED, _HANDLER),

@@ -7,7 +7,10 @@ connection in ``config.attributes["connection"]``.
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from crm.db import call_models  # noqa: F401  (registers the call log's tables)
+from crm.db import (
+    call_models,  # noqa: F401  (registers the call log's tables)
+    exchange_models,  # noqa: F401  (registers the emergency loop's tables)
+)
 from crm.db.models import Base
 
 

@@ -153,7 +153,7 @@ ORDER_COLUMNS = (
     "order_type", "urgency", "severity", "status", "registered_by", "registered_at",
     "updated_at", "limit_start", "due_date", "due_provisional", "statutory_days",
     "extensions_granted", "extension_days", "transfer_due_at", "result", "rework_count",
-    "repeat_of_id",
+    "repeat_of_id", "stability_clue", "handover_confirmed_by",
 )  # fmt: skip
 _INSERT_ORDER = Prepared(insert(WorkOrder).returning(WorkOrder.id), ORDER_COLUMNS)
 _INSERT_CALL = Prepared(insert(OrderCall), ["order_id", "linkedid", "recording", "attached_at"])

@@ -79,6 +79,8 @@ class RegisteredOrder:
     result: str
     rework_count: int
     repeat_of_id: int | None
+    stability_clue: bool
+    handover_confirmed_by: str
     calls: tuple[StoredCall, ...]
     lead_unit_id: None = None
     assists: tuple[()] = ()
@@ -88,6 +90,10 @@ class RegisteredOrder:
     extension_requested_days: None = None
     satisfaction: None = None
     not_accepted_reason: None = None
+    handed_over_at: None = None
+    result_due_at: None = None
+    transfer_warned_at: None = None
+    transfer_escalated_at: None = None
 
 
 def _calls(refs: tuple[CallRef, ...], at: datetime) -> tuple[StoredCall, ...]:
@@ -168,6 +174,8 @@ async def register_order(
         "result": "",
         "rework_count": 0,
         "repeat_of_id": repeat_of,
+        "stability_clue": False,
+        "handover_confirmed_by": "",
     }
     calls = _calls(new.calls, now)
     rows = [{"linkedid": k.linkedid, "recording": k.recording, "attached_at": now} for k in calls]

@@ -15,6 +15,7 @@ TABLES = {
     "supervision_notices", "responsibility_rules", "calendar_days", "order_sequences",
     "user_changes", "admin_changes", "published_years",
     "call_records", "call_events", "recordings", "recording_access",
+    "handovers", "exchange_receipts", "order_alerts",
 }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ ACTORS = {
     Role.SUPERVISOR: Actor(2, Role.SUPERVISOR, None),
     Role.HANDLER: Actor(3, Role.HANDLER, LEAD),
     Role.ADMIN: Actor(4, Role.ADMIN, None),
+    Role.PEER: Actor(5, Role.PEER, None),
 }
 
 
