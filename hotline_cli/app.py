@@ -30,6 +30,7 @@ from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
+from crm.jobs.handover_sender import HandoverSender, Peer
 from crm.jobs.overdue_sweep import OverdueSweep
 from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.recording_jobs import recording_upkeep
@@ -160,6 +161,15 @@ def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
     )  # fmt: skip
 
 
+def _handover_sender(settings: Settings, sessions: SessionFactory) -> HandoverSender:
+    exchange = settings.exchange
+    peers = {line: Peer(p.url, p.secret.get_secret_value().encode())
+             for line, p in exchange.peers.items()}  # fmt: skip
+    return HandoverSender(sessions, peers, retry_first_s=exchange.retry_first_s,
+                          retry_max_s=exchange.retry_max_s,
+                          interval_s=min(1.0, exchange.retry_first_s))  # fmt: skip
+
+
 @asynccontextmanager
 async def running_hotline(
     settings: Settings,
@@ -210,6 +220,8 @@ async def running_hotline(
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
+        sender = await enter(_handover_sender(settings, sessions))
+        tasks.watch("hand-over sender", lambda: TaskHealth(sender.failures))
         upkeep = await enter(recording_upkeep(settings, sessions, lambda: set(tracker.calls)))
         tasks.watch("recording upkeep", lambda: TaskHealth(upkeep.failures))
         tasks.watch("recording checks", lambda: TaskHealth(checker.stats.failures), checker.alarms)

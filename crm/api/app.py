@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from crm.api import admin, calls, openapi, orders, recordings
+from crm.api import admin, calls, exchange, openapi, orders, recordings
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
     AUTH,
@@ -58,6 +58,7 @@ def create_app(
     connect_src: Sequence[str] = (),
     recordings_dir: Path | None = None,
     link_secret: bytes | None = None,
+    exchange_door: exchange.ExchangeDoor | None = None,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -71,7 +72,8 @@ def create_app(
     `documented` describes the routes the caller mounts beside the CRM's, for the OpenAPI
     document. Recordings are served from `recordings_dir` (None: none are); their playback
     links are signed with a key derived from `link_secret` (None: a random one, so links
-    die with the process).
+    die with the process). `exchange_door` opens the receiving centres' signed endpoint
+    (`crm.api.exchange`; None: no peers, no route).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -97,4 +99,6 @@ def create_app(
     for endpoint in ENDPOINTS:
         app.router.add_route(endpoint.method, endpoint.path, bind(endpoint))
     recordings.add_routes(app)
+    if exchange_door is not None:
+        exchange.add_routes(app, exchange_door)
     return app

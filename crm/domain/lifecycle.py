@@ -8,7 +8,15 @@ makes the allowed paths reviewable against the regulations in one screen.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crm.domain.enums import CALL_TAKER_ROLES, EMERGENCY_TYPES, Action, OrderType, Role, Status
+from crm.domain.enums import (
+    CALL_TAKER_ROLES,
+    EMERGENCY_TYPES,
+    Action,
+    Channel,
+    OrderType,
+    Role,
+    Status,
+)
 
 _SUPERVISOR = frozenset({Role.SUPERVISOR})
 _HANDLER = frozenset({Role.HANDLER})
@@ -95,8 +103,11 @@ class Actor:
     unit_id: int | None
 
 
-def check_register(actor: Actor) -> Status:
-    """Orders are born at the centre (call-takers and supervisors), in the registered state."""
+def check_register(actor: Actor, channel: Channel | None = None) -> Status:
+    """Orders are born at the centre (call-takers and supervisors), in the registered state;
+    a receiving centre (peer) registers only the matters it hands us (channel 110 hand-over)."""
+    if actor.role is Role.PEER and channel is Channel.POLICE_HANDOVER:
+        return Status.REGISTERED
     if actor.role not in CALL_TAKER_ROLES:
         raise Forbidden("role_forbidden", f"role {actor.role.value} may not register orders")
     return Status.REGISTERED

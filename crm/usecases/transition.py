@@ -21,6 +21,7 @@ from crm.domain.clock import local_date
 from crm.domain.enums import Action, Role, Status, UnitKind, UnitRole
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
 from crm.repo import audit, directory, orders
+from crm.usecases import exchange_outbox
 from crm.usecases.register import RegisteredOrder
 
 
@@ -157,6 +158,18 @@ async def _carry_out(
             order.result = result
             order.closed_at = now
             return {"result": result}
+        case c.HandoverAccepted(incident_number=number, note=note):
+            order.handed_over_at = now
+            order.handover_confirmed_by = "peer"
+            return {"incident_number": number, "note": note}
+        case c.HandoverRejected(reason=reason):
+            order.transferred_at = None
+            order.transfer_target = None
+            return {"reason": reason}
+        case c.HandoverDecision(note=note):
+            order.handed_over_at = now
+            order.handover_confirmed_by = "supervisor"
+            return {"note": note}
         case c.RequestExtension(days=days, reason=reason):
             _grant(order, days)  # refuse at once what could never be approved
             order.extension_requested_days = days
@@ -215,6 +228,8 @@ async def apply_command(
     detail = await _carry_out(session, order, command, actor, now, calendar)
     order.status = target
     order.updated_at = now
+    transfer = command.target if isinstance(command, c.Transfer) else None
+    await exchange_outbox.after_transition(session, order, transfer, source, now)
     db = await DriverConnection.of(session)
     await audit.append(db, order.id, actor, action.value, source, target, now, detail)
     await session.flush()

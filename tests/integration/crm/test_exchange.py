@@ -1,0 +1,221 @@
+"""The 12345 ↔ 110 exchange over real HTTP on SQLite and PostgreSQL: hand-overs stored by the
+transfer and delivered by the sender to a stand-in receiving centre (a real server that checks
+signatures), its replies and matters on our signed endpoint, and every bad input refused with
+nothing changed."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.api import create_app
+from crm.api.exchange import PATH, ExchangeDoor
+from crm.db.engine import SessionFactory, session_factory
+from crm.db.exchange_models import ExchangeReceipt, Handover
+from crm.db.models import AuditEntry, User, WorkOrder
+from crm.domain.enums import HandoverStatus, Role
+from crm.jobs.handover_sender import HandoverSender, Peer
+from crm.repo.directory import hash_token
+from crm.segmenter import Segmenter
+from tests.integration.crm.crm_support import Api, FakeClock, seed
+from tests.support.receiving_centre import ReceivingCentre
+
+SECRET = b"shared-secret-of-110-platform-0123"
+EMERGENCY = {
+    "order_type": "police", "text": "小区门口有人持刀斗殴", "caller_name": "张三丰",
+    "caller_number": "13812345678", "confidential": True, "location": "南山区科技园北门",
+    "severity": "major", "calls": [{"linkedid": "1700000000.42"}],
+}  # fmt: skip
+
+
+@pytest.fixture
+async def world(
+    engine: AsyncEngine, clock: FakeClock, segmenter: Segmenter
+) -> AsyncIterator[tuple[Api, ReceivingCentre, SessionFactory, str]]:
+    sessions = session_factory(engine)
+    seeded = await seed(sessions)
+    door = ExchangeDoor(secrets={"110": SECRET}, max_body_bytes=4096, max_clock_skew_s=300)
+    app = create_app(sessions, centre_code="SZ12345", clock=clock, segmenter=segmenter,
+                     exchange_door=door)  # fmt: skip
+    async with ReceivingCentre(SECRET) as centre, TestClient(TestServer(app)) as client:
+        yield Api(client, seeded, clock), centre, sessions, str(client.make_url(PATH))
+
+
+def sender(sessions: SessionFactory, centre: ReceivingCentre) -> HandoverSender:
+    return HandoverSender(sessions, {"110": Peer(centre.url, SECRET)},
+                          retry_first_s=0.05, retry_max_s=0.1)  # fmt: skip
+
+
+async def deliver(job: HandoverSender, centre: ReceivingCentre, kept: int) -> None:
+    """Run the sender (as its loop would) until the centre has kept `kept` messages and none
+    of ours is pending any more (polled with a deadline)."""
+    async with job, asyncio.timeout(20):
+        job.wake()
+        await centre.wait_for(lambda c: len(c.kept) >= kept, timeout=20)
+        while any(r.status is HandoverStatus.PENDING for r in await handovers(job.sessions)):
+            await asyncio.sleep(0.02)
+
+
+async def handovers(sessions: SessionFactory) -> list[Handover]:
+    async with sessions() as session:
+        return list((await session.scalars(select(Handover).order_by(Handover.id))).all())
+
+
+async def transferred(api: Api) -> dict[str, Any]:
+    order = await api.new_order(**EMERGENCY)
+    await api.ok(order["id"], "transfer", "agent", target="110")
+    return order
+
+
+async def test_transfer_stores_the_handover_delivered_once_despite_two_failures(world) -> None:
+    api, centre, sessions, _ = world
+    centre.fail_first = 2
+    order = await transferred(api)
+    [row] = await handovers(sessions)
+    assert (row.status.value, row.line, row.direction.value) == ("pending", "110", "outbound")
+    # a first sender fails once and "dies"; a new one (a restarted backend) resumes
+    first = sender(sessions, centre)
+    async with first:
+        await centre.wait_for(lambda c: len(c.attempts) >= 1, timeout=20)
+    await deliver(sender(sessions, centre), centre, kept=1)
+    assert [a.status for a in centre.attempts] == [503, 503, 200]
+    assert {a.key for a in centre.attempts} == {row.message_id}
+    [kept] = centre.kept.values()
+    assert kept["kind"] == "handover" and kept["order_number"] == order["number"]
+    assert kept["caller"] == {"name": "张**", "number": "138****5678", "confidential": True}
+    assert (kept["location"], kept["order_type"], kept["severity"]) == (
+        "南山区科技园北门", "police", "major")  # fmt: skip
+    assert kept["summary"] == "小区门口有人持刀斗殴"
+    assert kept["calls"] == [{"linkedid": "1700000000.42", "recording": ""}]
+    [row] = await handovers(sessions)
+    assert (row.status.value, row.attempts) == ("delivered", 3)
+
+
+async def test_no_peer_for_the_line(world) -> None:
+    api, centre, sessions, _ = world
+    order = await api.new_order(**{**EMERGENCY, "order_type": "fire"})
+    await api.ok(order["id"], "transfer", "agent", target="119")
+    job = sender(sessions, centre)
+    await job.run_once()
+    [row] = await handovers(sessions)
+    assert (row.status.value, row.line, row.attempts) == ("no_peer", "119", 0)
+    assert centre.attempts == []
+
+
+async def test_replies_attach_to_the_order_and_the_result_closes_it(world) -> None:
+    api, centre, sessions, endpoint = world
+    order = await transferred(api)
+    await deliver(sender(sessions, centre), centre, kept=1)
+    accepted = centre.message("accepted", order_number=order["number"],
+                              incident_number="JJ20251001-0042", note="已派警")  # fmt: skip
+    assert (await centre.post(endpoint, accepted))[0] == 200
+    [row] = await handovers(sessions)
+    assert (row.status.value, row.incident_number) == ("accepted", "JJ20251001-0042")
+    result = centre.message("result", order_number=order["number"], result="民警到场，已处置")
+    status, body = await centre.post(endpoint, result)
+    assert (status, body["order_number"]) == (200, order["number"])
+    _, got = await api.get(f"/api/orders/{order['id']}", "supervisor")
+    assert (got["status"], got["result"]) == ("closed", "民警到场，已处置")
+    trail = [(e["action"], e["actor_id"]) for e in await api.audit(order["id"])]
+    async with sessions() as session:
+        peer_id = await session.scalar(select(User.id).where(User.role == Role.PEER))
+    assert trail[-2:] == [("handover_accepted", peer_id), ("transfer_feedback", peer_id)]
+
+
+async def test_a_matter_from_110_creates_an_order_and_our_reply_goes_back(world) -> None:
+    api, centre, sessions, endpoint = world
+    matter = centre.message("matter", remote_number="JJ20251001-0077", order_type="help",
+                            summary="群众反映路灯不亮，非警务事项", location="福田区红荔路",
+                            caller={"name": "李四", "number": "13900001111"})  # fmt: skip
+    status, body = await centre.post(endpoint, matter)
+    assert status == 201, body
+    async with sessions() as session:
+        order = await session.scalar(select(WorkOrder).where(WorkOrder.number == body["order_number"]))
+    assert order is not None
+    assert (order.channel.value, order.text, order.location) == (
+        "police_handover", "群众反映路灯不亮，非警务事项", "福田区红荔路")  # fmt: skip
+    await api.ok(order.id, "answer_now", "agent", answer="已转路灯管理处修复")
+    await deliver(sender(sessions, centre), centre, kept=1)
+    [reply] = centre.kept.values()
+    assert (reply["kind"], reply["remote_number"], reply["order_number"], reply["status"]) == (
+        "reply", "JJ20251001-0077", order.number, "answered")  # fmt: skip
+    assert reply["result"] == "已转路灯管理处修复"
+
+
+async def _counts(sessions: SessionFactory) -> tuple[int, ...]:
+    async with sessions() as session:
+        return tuple([
+            await session.scalar(select(func.count()).select_from(table)) or 0
+            for table in (Handover, ExchangeReceipt, WorkOrder, AuditEntry, User)
+        ])  # fmt: skip
+
+
+BAD = ["bad_signature", "unknown_peer", "wrong_schema", "wrong_version", "replay",
+       "stale", "unknown_order", "oversized", "key_mismatch"]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD)
+async def test_bad_input_is_refused_with_nothing_changed(world, case: str) -> None:
+    api, centre, sessions, endpoint = world
+    order = await transferred(api)
+    good = centre.message("accepted", order_number=order["number"], incident_number="JJ-1")
+    expected: tuple[int, str]
+    if case == "replay":
+        assert (await centre.post(endpoint, good))[0] == 200
+    before = await _counts(sessions)
+    [row_before] = await handovers(sessions)
+    match case:
+        case "bad_signature":
+            answer = await centre.post(endpoint, good, secret=b"not-the-shared-secret-at-all")
+            expected = (401, "bad_signature")
+        case "unknown_peer":
+            centre.line = "999"
+            answer = await centre.post(endpoint, good)
+            expected = (401, "unknown_peer")
+        case "wrong_schema":
+            answer = await centre.post(endpoint, {**good, "incident_number": 42})
+            expected = (422, "invalid_message")
+        case "wrong_version":
+            answer = await centre.post(endpoint, {**good, "format_version": "2.0"})
+            expected = (422, "invalid_message")
+        case "replay":
+            answer = await centre.post(endpoint, good)
+            expected = (409, "replayed_message")
+        case "stale":
+            answer = await centre.post(endpoint, good, timestamp=1_000_000_000)
+            expected = (409, "stale_timestamp")
+        case "unknown_order":
+            answer = await centre.post(endpoint, {**good, "order_number": "SZ12345-19990101-0001"})
+            expected = (404, "unknown_order")
+        case "oversized":
+            answer = await centre.post(endpoint, {**good, "note": "长" * 3000})
+            expected = (413, "body_too_large")
+        case "key_mismatch":
+            answer = await centre.post(endpoint, good, key="00000000-0000-4000-8000-000000000000")
+            expected = (422, "invalid_message")
+    status, body = answer
+    assert (status, body["error"]["code"]) == expected, body
+    assert await _counts(sessions) == before
+    [row] = await handovers(sessions)
+    assert (row.status, row.incident_number) == (row_before.status, row_before.incident_number)
+
+
+async def test_a_peer_has_no_token_door_and_cannot_be_created(world) -> None:
+    api, centre, sessions, endpoint = world
+    matter = centre.message("matter", remote_number="JJ-9", order_type="help", summary="非警务")
+    assert (await centre.post(endpoint, matter))[0] == 201
+    async with sessions() as session, session.begin():
+        peer = await session.scalar(select(User).where(User.role == Role.PEER))
+        assert peer is not None
+        peer.token_hash, peer.active = hash_token("a-token-an-admin-gave-it"), True
+    status, body = await api.call("GET", "/api/orders", None,
+                                  headers={"Authorization": "Bearer a-token-an-admin-gave-it"})
+    assert (status, body["error"]["code"]) == (401, "unauthenticated")
+    status, body = await api.post("/api/users", {"name": "假110", "role": "peer"}, "admin")
+    assert (status, body["error"]["code"]) == (400, "role_not_creatable"), body
+    assert json.dumps(body, ensure_ascii=False)
