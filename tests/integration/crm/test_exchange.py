@@ -26,7 +26,8 @@ from tests.integration.crm.crm_support import Api, FakeClock, seed
 from tests.support.receiving_centre import ReceivingCentre
 
 SECRET = b"shared-secret-of-110-platform-0123"
-EMERGENCY = {
+World = tuple[Api, ReceivingCentre, SessionFactory, str]
+EMERGENCY: dict[str, Any] = {
     "order_type": "police", "text": "小区门口有人持刀斗殴", "caller_name": "张三丰",
     "caller_number": "13812345678", "confidential": True, "location": "南山区科技园北门",
     "severity": "major", "calls": [{"linkedid": "1700000000.42"}],
@@ -36,7 +37,7 @@ EMERGENCY = {
 @pytest.fixture
 async def world(
     engine: AsyncEngine, clock: FakeClock, segmenter: Segmenter
-) -> AsyncIterator[tuple[Api, ReceivingCentre, SessionFactory, str]]:
+) -> AsyncIterator[World]:
     sessions = session_factory(engine)
     seeded = await seed(sessions)
     door = ExchangeDoor(secrets={"110": SECRET}, max_body_bytes=4096, max_clock_skew_s=300)
@@ -57,7 +58,7 @@ async def deliver(job: HandoverSender, centre: ReceivingCentre, kept: int) -> No
     async with job, asyncio.timeout(20):
         job.wake()
         await centre.wait_for(lambda c: len(c.kept) >= kept, timeout=20)
-        while any(r.status is HandoverStatus.PENDING for r in await handovers(job.sessions)):
+        while any(r.status is HandoverStatus.PENDING for r in await handovers(job.sessions)):  # noqa: ASYNC110 (polling another transaction's rows)
             await asyncio.sleep(0.02)
 
 
@@ -72,7 +73,7 @@ async def transferred(api: Api) -> dict[str, Any]:
     return order
 
 
-async def test_transfer_stores_the_handover_delivered_once_despite_two_failures(world) -> None:
+async def test_the_transfer_stores_its_handover_delivered_once_past_failures(world: World) -> None:
     api, centre, sessions, _ = world
     centre.fail_first = 2
     order = await transferred(api)
@@ -96,7 +97,7 @@ async def test_transfer_stores_the_handover_delivered_once_despite_two_failures(
     assert (row.status.value, row.attempts) == ("delivered", 3)
 
 
-async def test_no_peer_for_the_line(world) -> None:
+async def test_no_peer_for_the_line(world: World) -> None:
     api, centre, sessions, _ = world
     order = await api.new_order(**{**EMERGENCY, "order_type": "fire"})
     await api.ok(order["id"], "transfer", "agent", target="119")
@@ -107,7 +108,7 @@ async def test_no_peer_for_the_line(world) -> None:
     assert centre.attempts == []
 
 
-async def test_replies_attach_to_the_order_and_the_result_closes_it(world) -> None:
+async def test_replies_attach_to_the_order_and_the_result_closes_it(world: World) -> None:
     api, centre, sessions, endpoint = world
     order = await transferred(api)
     await deliver(sender(sessions, centre), centre, kept=1)
@@ -127,7 +128,7 @@ async def test_replies_attach_to_the_order_and_the_result_closes_it(world) -> No
     assert trail[-2:] == [("handover_accepted", peer_id), ("transfer_feedback", peer_id)]
 
 
-async def test_a_matter_from_110_creates_an_order_and_our_reply_goes_back(world) -> None:
+async def test_a_matter_from_110_creates_an_order_and_our_reply_goes_back(world: World) -> None:
     api, centre, sessions, endpoint = world
     matter = centre.message("matter", remote_number="JJ20251001-0077", order_type="help",
                             summary="群众反映路灯不亮，非警务事项", location="福田区红荔路",
@@ -135,7 +136,8 @@ async def test_a_matter_from_110_creates_an_order_and_our_reply_goes_back(world)
     status, body = await centre.post(endpoint, matter)
     assert status == 201, body
     async with sessions() as session:
-        order = await session.scalar(select(WorkOrder).where(WorkOrder.number == body["order_number"]))
+        number = body["order_number"]
+        order = await session.scalar(select(WorkOrder).where(WorkOrder.number == number))
     assert order is not None
     assert (order.channel.value, order.text, order.location) == (
         "police_handover", "群众反映路灯不亮，非警务事项", "福田区红荔路")  # fmt: skip
@@ -160,7 +162,7 @@ BAD = ["bad_signature", "unknown_peer", "wrong_schema", "wrong_version", "replay
 
 
 @pytest.mark.parametrize("case", BAD)
-async def test_bad_input_is_refused_with_nothing_changed(world, case: str) -> None:
+async def test_bad_input_is_refused_with_nothing_changed(world: World, case: str) -> None:
     api, centre, sessions, endpoint = world
     order = await transferred(api)
     good = centre.message("accepted", order_number=order["number"], incident_number="JJ-1")
@@ -205,7 +207,7 @@ async def test_bad_input_is_refused_with_nothing_changed(world, case: str) -> No
     assert (row.status, row.incident_number) == (row_before.status, row_before.incident_number)
 
 
-async def test_a_peer_has_no_token_door_and_cannot_be_created(world) -> None:
+async def test_a_peer_has_no_token_door_and_cannot_be_created(world: World) -> None:
     api, centre, sessions, endpoint = world
     matter = centre.message("matter", remote_number="JJ-9", order_type="help", summary="非警务")
     assert (await centre.post(endpoint, matter))[0] == 201
