@@ -45,7 +45,7 @@ class CallReference(_Strict):
 
 
 class _Message(_Strict):
-    format_version: Literal["1.0"] = FORMAT_VERSION
+    format_version: Literal["1.0"]  # required: a message of another version is refused
     message_id: MessageId  # the sender's idempotency key: the same message keeps it
     sent_at: datetime
 
@@ -142,3 +142,9 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"hotline order exchange, format {FORMAT_VERSION}"
     return schema
+
+
+if __name__ == "__main__":  # .venv/bin/python -m crm.domain.exchange_format > docs/…schema.json
+    import json
+
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))

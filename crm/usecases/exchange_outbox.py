@@ -58,7 +58,8 @@ def handover_message(
     """The hand-over of `order` to `line`: the caller as a receiving centre may see them."""
     caller = caller_view(order.caller_name, order.caller_number, order.confidential, Role.PEER)
     return fmt.HandoverMessage(
-        message_id=new_message_id(), sent_at=_utc(now), line=line,  # type: ignore[arg-type]
+        format_version=fmt.FORMAT_VERSION, message_id=new_message_id(), sent_at=_utc(now),
+        line=line,  # type: ignore[arg-type]
         order_number=order.number,
         caller=fmt.Caller(name=caller.name, number=caller.number, confidential=order.confidential),
         location=order.location, order_type=order.order_type, severity=order.severity,
@@ -103,7 +104,8 @@ async def store_reply(session: AsyncSession, order: WorkOrder, now: datetime) ->
     if matter is None:
         return None
     message = fmt.ReplyMessage(
-        message_id=new_message_id(), sent_at=_utc(now), remote_number=matter.remote_number,
+        format_version=fmt.FORMAT_VERSION, message_id=new_message_id(), sent_at=_utc(now),
+        remote_number=matter.remote_number,
         order_number=order.number, status=order.status, result=order.result,
     )  # fmt: skip
     row = _outbound(order, matter.line, message, now)
