@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -95,16 +96,24 @@ class ReceivingCentre:
         secret: bytes | None = None,
         timestamp: int | None = None,
         key: str | None = None,
+        chunked: bool = False,
     ) -> tuple[int, dict[str, Any]]:
-        """Post `message` to our endpoint, signed (`secret`, `timestamp`: to forge or age it)."""
+        """Post `message` to our endpoint, signed (`secret`, `timestamp`: to forge or age it;
+        `chunked`: without a Content-Length)."""
         body = message if isinstance(message, bytes) else json.dumps(message).encode()
         message_id = key or (message.get("message_id", "") if isinstance(message, dict) else "")
         headers = signing.headers(self.line, secret or self.secret,
                                   int(time.time()) if timestamp is None else timestamp,
                                   body, message_id or "none")  # fmt: skip
+
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for at in range(0, len(body), 1024):
+                yield body[at : at + 1024]
+
         async with (
             aiohttp.ClientSession() as client,
-            client.post(endpoint, data=body, headers=headers) as response,
+            client.post(endpoint, data=pieces() if chunked else body, headers=headers) as response,
         ):
             answer: dict[str, Any] = await response.json()
             return response.status, answer

@@ -158,7 +158,7 @@ async def _counts(sessions: SessionFactory) -> tuple[int, ...]:
 
 
 BAD = ["bad_signature", "unknown_peer", "wrong_schema", "wrong_version", "replay",
-       "stale", "unknown_order", "oversized", "key_mismatch"]  # fmt: skip
+       "stale", "unknown_order", "oversized", "oversized_chunked", "key_mismatch"]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -196,6 +196,9 @@ async def test_bad_input_is_refused_with_nothing_changed(world: World, case: str
             expected = (404, "unknown_order")
         case "oversized":
             answer = await centre.post(endpoint, {**good, "note": "长" * 3000})
+            expected = (413, "body_too_large")
+        case "oversized_chunked":
+            answer = await centre.post(endpoint, {**good, "note": "长" * 3000}, chunked=True)
             expected = (413, "body_too_large")
         case "key_mismatch":
             answer = await centre.post(endpoint, good, key="00000000-0000-4000-8000-000000000000")
