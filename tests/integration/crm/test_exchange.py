@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.api import create_app
 from crm.api.exchange import PATH, ExchangeDoor
 from crm.db.engine import SessionFactory, session_factory
-from crm.db.exchange_models import ExchangeReceipt, Handover
+from crm.db.exchange_models import ExchangeReceipt, Handover, OrderAlert
 from crm.db.models import AuditEntry, User, WorkOrder
 from crm.domain.enums import HandoverStatus, Role
-from crm.jobs.handover_sender import HandoverSender, Peer
+from crm.jobs.handover_sender import ALERT_AFTER, HandoverSender, Peer
 from crm.repo.directory import hash_token
 from crm.segmenter import Segmenter
 from tests.integration.crm.crm_support import Api, FakeClock, seed
@@ -162,7 +162,9 @@ BAD = ["bad_signature", "unknown_peer", "wrong_schema", "wrong_version", "replay
 
 
 @pytest.mark.parametrize("case", BAD)
-async def test_bad_input_is_refused_with_nothing_changed(world: World, case: str) -> None:
+async def test_bad_input_is_refused_with_nothing_changed(
+    world: World, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
     api, centre, sessions, endpoint = world
     order = await transferred(api)
     good = centre.message("accepted", order_number=order["number"], incident_number="JJ-1")
@@ -205,6 +207,8 @@ async def test_bad_input_is_refused_with_nothing_changed(world: World, case: str
             expected = (422, "invalid_message")
     status, body = answer
     assert (status, body["error"]["code"]) == expected, body
+    [logged] = [r for r in caplog.records if r.name == "crm.api.exchange"]
+    assert f"({expected[0]} {expected[1]})" in logged.getMessage()
     assert await _counts(sessions) == before
     [row] = await handovers(sessions)
     assert (row.status, row.incident_number) == (row_before.status, row_before.incident_number)
@@ -224,3 +228,39 @@ async def test_a_peer_has_no_token_door_and_cannot_be_created(world: World) -> N
     status, body = await api.post("/api/users", {"name": "假110", "role": "peer"}, "admin")
     assert (status, body["error"]["code"]) == (400, "role_not_creatable"), body
     assert json.dumps(body, ensure_ascii=False)
+
+
+async def test_a_rejected_handover_is_ours_again_and_is_sent_anew(world: World) -> None:
+    api, centre, sessions, endpoint = world
+    order = await transferred(api)
+    await deliver(sender(sessions, centre), centre, kept=1)
+    rejected = centre.message("rejected", order_number=order["number"], reason="属119辖区")
+    assert (await centre.post(endpoint, rejected))[0] == 200
+    _, got = await api.get(f"/api/orders/{order['id']}", "supervisor")
+    assert got["status"] == "registered"
+    await api.ok(order["id"], "transfer", "agent", target="110")
+    await deliver(sender(sessions, centre), centre, kept=2)
+    first, second = await handovers(sessions)
+    assert (first.status.value, first.last_error) == ("rejected", "属119辖区")
+    assert second.status.value == "delivered" and second.message_id != first.message_id
+    late = centre.message("rejected", order_number=order["number"], reason="重复")
+    accepted = centre.message("accepted", order_number=order["number"], incident_number="JJ-7")
+    assert (await centre.post(endpoint, accepted))[0] == 200  # the newest hand-over
+    status, body = await centre.post(endpoint, late)
+    assert (status, body["error"]["code"]) == (409, "handover_not_open")
+    first, second = await handovers(sessions)
+    assert (first.status.value, second.status.value) == ("rejected", "accepted")
+
+
+async def test_an_undelivered_handover_alerts_once_and_is_still_sent(world: World) -> None:
+    api, centre, sessions, _ = world
+    centre.fail_first = 1000
+    order = await transferred(api)
+    async with sender(sessions, centre):
+        await centre.wait_for(lambda c: len(c.attempts) >= ALERT_AFTER + 2, timeout=30)
+    async with sessions() as session:
+        alerts = (await session.scalars(select(OrderAlert))).all()
+    assert [(a.order_id, a.kind.value) for a in alerts] == [(order["id"], "handover_undelivered")]
+    assert alerts[0].detail["attempts"] == ALERT_AFTER and alerts[0].published_at is None
+    [row] = await handovers(sessions)
+    assert row.status.value == "pending" and row.last_error == "HTTP 503"
