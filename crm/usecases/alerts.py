@@ -90,7 +90,7 @@ async def unpublished(session: AsyncSession, limit: int = 100) -> list[AlertView
     rows = await session.execute(
         _joined().where(OrderAlert.published_at.is_(None)).order_by(OrderAlert.id).limit(limit)
     )
-    return [AlertView(a, o) for a, o in rows.tuples()]
+    return [AlertView(a, o) for a, o in rows.all()]
 
 
 async def mark_published(session: AsyncSession, alert_id: int, now: datetime) -> None:
@@ -129,7 +129,7 @@ async def list_alerts(
         query = query.where(OrderAlert.kind == kind)
     if order_id is not None:
         query = query.where(OrderAlert.order_id == order_id)
-    return [AlertView(a, o) for a, o in (await session.execute(query)).tuples()]
+    return [AlertView(a, o) for a, o in (await session.execute(query)).all()]
 
 
 async def acknowledge(
@@ -141,7 +141,7 @@ async def acknowledge(
     ).first()
     if row is None:
         raise NotFound("alert_not_found", f"no alert {alert_id}")
-    alert, order = row.tuple()
+    alert, order = row
     if alert.acknowledged_at is not None:
         raise Conflict("alert_acknowledged", f"alert {alert_id} is already acknowledged")
     alert.acknowledged_by, alert.acknowledged_at, alert.note = actor.user_id, now, note

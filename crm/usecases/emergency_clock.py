@@ -49,7 +49,7 @@ async def _candidates(
         .order_by(WorkOrder.id)
         .with_for_update(of=WorkOrder)
     )
-    return [(order, bool(flag)) for order, flag in (await session.execute(query)).tuples()]
+    return [(order, bool(flag)) for order, flag in (await session.execute(query)).all()]
 
 
 def _facts(order: WorkOrder, result_overdue_raised: bool) -> ClockFacts:

@@ -37,7 +37,7 @@ async def figures(
                 open=status in OPEN_STATUSES,
                 result_back=status is Status.CLOSED and handed is not None,
             )
-            for order_type, target, due, handed, status in rows.tuples()
+            for order_type, target, due, handed, status in rows.all()
             if due is not None
         ),
         now,
