@@ -13,6 +13,16 @@ from datetime import datetime, timedelta
 from crm.domain.deadlines import transfer_due_at
 from crm.domain.enums import EMERGENCY_TYPES, AlertKind, OrderType, Severity, TransferTarget
 
+# The lines a transfer hands a matter to on the 10-minute clock (122 and the utilities are
+# ordinary referrals).
+EMERGENCY_LINES = frozenset(
+    {
+        TransferTarget.POLICE_110,
+        TransferTarget.FIRE_119,
+        TransferTarget.MEDICAL_120,
+        TransferTarget.EMERGENCY_CENTRE,
+    }
+)
 MAJOR_OR_ABOVE = frozenset({Severity.MAJOR, Severity.SERIOUS, Severity.ESPECIALLY_SERIOUS})
 _LINE_OF_TYPE = {
     OrderType.FIRE: TransferTarget.FIRE_119,

@@ -18,7 +18,7 @@ from crm.domain import commands as c
 from crm.domain import deadlines, lifecycle
 from crm.domain.calendar import WorkCalendar
 from crm.domain.clock import local_date
-from crm.domain.emergency import DEFAULT_RULES, EmergencyRules, line_for
+from crm.domain.emergency import DEFAULT_RULES, EMERGENCY_LINES, EmergencyRules, line_for
 from crm.domain.enums import Action, AlertKind, Role, Status, UnitKind, UnitRole
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
 from crm.repo import audit, directory, orders
@@ -158,6 +158,9 @@ async def _carry_out(
             order.transfer_target = target
             order.transferred_at = now
             order.due_date = None
+            if order.transfer_due_at is None and target in EMERGENCY_LINES:
+                # a matter found to be an emergency: on the clock from intake, like one typed so
+                order.transfer_due_at = deadlines.transfer_due_at(order.registered_at)
             late = order.transfer_due_at is not None and now > order.transfer_due_at
             return {"target": target.value, "late": late, "note": note}
         case c.TransferFeedback(result=result):

@@ -17,11 +17,12 @@ from crm.db.exchange_models import OrderAlert
 from crm.domain import commands as c
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.emergency import EmergencyRules
-from crm.domain.enums import Role
+from crm.domain.enums import AlertKind, Role
 from crm.domain.lifecycle import Actor
 from crm.errors import Conflict, Denied
 from crm.repo.directory import create_user
 from crm.segmenter import Segmenter
+from crm.usecases.alerts import mark_published, unpublished
 from crm.usecases.transition import apply_command
 from tests.integration.crm.crm_support import START, Api, FakeClock, seed
 
@@ -297,3 +298,30 @@ async def test_no_alert_row_for_a_refused_command(loop: Loop, engine: AsyncEngin
     async with loop.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(OrderAlert))
     assert count == 0
+
+
+async def test_a_matter_transferred_to_an_emergency_line_goes_on_the_clock(loop: Loop) -> None:
+    oid = (await loop.new_order(order_type="help", text="求助：邻居家有异味，疑似煤气泄漏"))["id"]
+    loop.clock.advance(minutes=4)
+    order = await loop.ok(oid, "transfer", "agent", target="119")
+    assert order["transfer_due_at"] == iso(START + timedelta(minutes=10))  # from intake
+    assert order["overdue"] is False
+    loop.clock.advance(minutes=7)
+    assert (await loop.get(f"/api/orders/{oid}"))[1]["overdue"] is True  # unconfirmed, late
+    traffic = (await loop.new_order(order_type="help", text="路口信号灯坏了"))["id"]
+    assert (await loop.ok(traffic, "transfer", "agent", target="122"))["transfer_due_at"] is None
+
+
+async def test_each_alert_is_published_once(loop: Loop) -> None:
+    await loop.new_order(order_type="fire", severity="major")
+    await loop.new_order(order_type="complaint", stability_clue=True)
+    async with loop.sessions() as session:
+        pending = await unpublished(session)
+    assert [v.alert.kind for v in pending] == [AlertKind.SEVERITY, AlertKind.STABILITY_CLUE]
+    async with loop.sessions() as session, session.begin():
+        await mark_published(session, pending[0].alert.id, loop.clock())
+        await mark_published(session, pending[0].alert.id, loop.clock() + timedelta(hours=1))
+    async with loop.sessions() as session:
+        assert [v.alert.kind for v in await unpublished(session)] == [AlertKind.STABILITY_CLUE]
+    (published,) = [a for a in await loop.alerts() if a["kind"] == "severity"]
+    assert published["published_at"] == iso(START)  # the first stamp stays
