@@ -91,8 +91,10 @@ async def messages(request: web.Request) -> web.Response:
     try:
         async with request.app[SESSIONS]() as session, session.begin():
             calendar = await request.app[CALENDAR].get(session)
+            settings = request.app[SETTINGS]
             done = await receive(session, peer, message, now=now, calendar=calendar,
-                                 centre_code=request.app[SETTINGS].centre_code)  # fmt: skip
+                                 centre_code=settings.centre_code,
+                                 rules=settings.emergency)  # fmt: skip
     except CrmError as exc:
         return _refused(exc.status, exc.code, exc.message, peer)
     except INTEGRITY_ERRORS as exc:

@@ -5,7 +5,8 @@ Every attempt is counted and its next time committed *before* the request goes o
 backend killed mid-attempt resumes on the same schedule with the same message (same
 `Idempotency-Key`: the peer keeps it once). A message for a line with no peer configured is
 marked `no_peer` (a supervisor's recorded decision confirms such a hand-over). After
-`ALERT_AFTER` failed attempts the order gets one `handover_undelivered` alert; sending goes on.
+`ALERT_AFTER` failed attempts the order gets one `handover_undelivered` alert (audited, signed
+by the system user `SYSTEM_USER`); sending goes on.
 One failing message never stops the others: each is tried on its own.
 """
 
@@ -22,15 +23,20 @@ import aiohttp
 from sqlalchemy import or_, select, update
 
 from crm.db.engine import SessionFactory
-from crm.db.exchange_models import Handover, OrderAlert
+from crm.db.exchange_models import Handover
+from crm.db.models import WorkOrder
 from crm.domain import exchange_signing as signing
 from crm.domain.clock import utc_now
 from crm.domain.enums import AlertKind, HandoverDirection, HandoverStatus
+from crm.domain.lifecycle import Actor
+from crm.jobs.overdue_sweep import system_actor
 from crm.jobs.periodic import PeriodicJob
+from crm.usecases.alerts import raise_alert
 
 log = logging.getLogger(__name__)
 
 ALERT_AFTER = 5
+SYSTEM_USER = "系统对接"
 BATCH = 20
 TIMEOUT_S = 10.0
 
@@ -75,6 +81,11 @@ class HandoverSender(PeriodicJob):
         self.retry_max_s = retry_max_s
         self.delivered = 0
         self.failed_attempts = 0
+        self.actor: Actor | None = None
+
+    async def start(self) -> None:
+        """The system user its alerts are signed by (the trail names who raised them)."""
+        self.actor = await system_actor(self.sessions, SYSTEM_USER)
 
     async def run_once(self) -> None:
         for due in await self._claim_due(utc_now()):
@@ -143,8 +154,11 @@ class HandoverSender(PeriodicJob):
             log.warning("exchange message %s to %s: attempt %d failed (%s)", due.message_id,
                         due.line, due.attempts, error)  # fmt: skip
             if due.attempts == ALERT_AFTER and due.order_id is not None:
-                session.add(OrderAlert(
-                    order_id=due.order_id, kind=AlertKind.HANDOVER_UNDELIVERED, raised_at=now,
-                    detail={"message_id": due.message_id, "line": due.line,
-                            "attempts": due.attempts, "error": error[:200]},
-                ))  # fmt: skip
+                status = await session.scalar(
+                    select(WorkOrder.status).where(WorkOrder.id == due.order_id)
+                )
+                assert status is not None and self.actor is not None, "entered, order kept"
+                await raise_alert(session, due.order_id, status, AlertKind.HANDOVER_UNDELIVERED,
+                                  self.actor, now, {"message_id": due.message_id,
+                                  "line": due.line, "attempts": due.attempts,
+                                  "error": error[:200]})  # fmt: skip

@@ -20,6 +20,7 @@ from crm.db.models import WorkOrder
 from crm.domain import commands as c
 from crm.domain import exchange_format as fmt
 from crm.domain.calendar import WorkCalendar
+from crm.domain.emergency import DEFAULT_RULES, EmergencyRules
 from crm.domain.enums import Channel, HandoverDirection, HandoverStatus
 from crm.errors import Conflict, NotFound
 from crm.usecases.exchange_peers import peer_actor
@@ -81,6 +82,7 @@ async def _reply_to_handover(
     message: fmt.AcceptedMessage | fmt.RejectedMessage | fmt.ResultMessage,
     now: datetime,
     calendar: WorkCalendar,
+    rules: EmergencyRules,
 ) -> Received:
     row = await _our_handover(session, peer, message.order_number)
     if row.status not in _OPEN[message.kind]:
@@ -104,7 +106,7 @@ async def _reply_to_handover(
     assert row.order_id is not None, "an outbound hand-over belongs to an order"
     actor = await peer_actor(session, peer)
     order = await apply_command(
-        session, row.order_id, command, actor, now=now, calendar=calendar
+        session, row.order_id, command, actor, now=now, calendar=calendar, rules=rules
     )
     return Received(message.kind, order.id, order.number)
 
@@ -154,13 +156,15 @@ async def receive(
     now: datetime,
     calendar: WorkCalendar,
     centre_code: str,
+    rules: EmergencyRules = DEFAULT_RULES,
 ) -> Received:
-    """Carry out one verified message of `peer`; raises (changing nothing) if refused."""
+    """Carry out one verified message of `peer`; raises (changing nothing) if refused.
+    `rules` (the `[emergency]` settings) time the result due after an acceptance."""
     await _refuse_replay(session, peer, message.message_id)
     if isinstance(message, fmt.MatterMessage):
         done = await _matter(session, peer, message, now, calendar, centre_code)
     else:
-        done = await _reply_to_handover(session, peer, message, now, calendar)
+        done = await _reply_to_handover(session, peer, message, now, calendar, rules)
     session.add(ExchangeReceipt(
         peer=peer, message_id=message.message_id, kind=message.kind, received_at=now,
     ))  # fmt: skip

@@ -18,7 +18,7 @@ from crm.api.exchange import PATH, ExchangeDoor
 from crm.db.engine import SessionFactory, session_factory
 from crm.db.exchange_models import ExchangeReceipt, Handover, OrderAlert
 from crm.db.models import AuditEntry, User, WorkOrder
-from crm.domain.enums import HandoverStatus, Role
+from crm.domain.enums import AlertKind, HandoverStatus, Role
 from crm.jobs.handover_sender import ALERT_AFTER, HandoverSender, Peer
 from crm.repo.directory import hash_token
 from crm.segmenter import Segmenter
@@ -259,8 +259,12 @@ async def test_an_undelivered_handover_alerts_once_and_is_still_sent(world: Worl
     async with sender(sessions, centre):
         await centre.wait_for(lambda c: len(c.attempts) >= ALERT_AFTER + 2, timeout=30)
     async with sessions() as session:
-        alerts = (await session.scalars(select(OrderAlert))).all()
+        alerts = (await session.scalars(
+            select(OrderAlert).where(OrderAlert.kind == AlertKind.HANDOVER_UNDELIVERED)
+        )).all()  # fmt: skip
     assert [(a.order_id, a.kind.value) for a in alerts] == [(order["id"], "handover_undelivered")]
     assert alerts[0].detail["attempts"] == ALERT_AFTER and alerts[0].published_at is None
     [row] = await handovers(sessions)
     assert row.status.value == "pending" and row.last_error == "HTTP 503"
+    trail = [e for e in await api.audit(order["id"]) if e["action"] == "alert"]
+    assert [e["detail"]["kind"] for e in trail][-1] == "handover_undelivered"
