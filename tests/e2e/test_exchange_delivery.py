@@ -39,7 +39,9 @@ RETRY_MAX_S = 3.0
 def _config(tmp: Path, centre: ReceivingCentre, secret: str) -> tuple[Path, int]:
     """The backend's settings: one agent, the 110 trunk, the exchange with the stand-in."""
     config = backend_config(tmp, [("1001", "王芳", free_udp_port())])
-    text = config.read_text(encoding="utf-8") + f"""
+    text = (
+        config.read_text(encoding="utf-8")
+        + f"""
 [trunks.police]
 number = "110"
 primary = "127.0.0.1:{free_udp_port()}"
@@ -50,6 +52,7 @@ retry_max_s = {RETRY_MAX_S}
 url = "{centre.url}"
 secret = "{secret}"
 """
+    )
     config.write_text(text, encoding="utf-8")
     return config, int(text.split("[http]\nport = ")[1].split()[0])
 
@@ -164,8 +167,13 @@ async def test_handover_exactly_once_across_failures_and_a_killed_backend(tmp_pa
             done = await _db_when(db, _handover_of(order["number"], HandoverStatus.CLOSED))
             assert done.incident_number == "JJ-2026-0001"
 
-            matter = centre.message("matter", remote_number="JJ-2026-0002", order_type="help",
-                                    summary="噪音扰民，非警情，转12345", location="福田区")
+            matter = centre.message(
+                "matter",
+                remote_number="JJ-2026-0002",
+                order_type="help",
+                summary="噪音扰民，非警情，转12345",
+                location="福田区",
+            )
             status, body = await centre.post(endpoint, matter)
             assert status == 201, body
             made = await _db_when(db, _order(WorkOrder.number == body["order_number"]))

@@ -106,7 +106,6 @@ class ReceivingCentre:
                                   int(time.time()) if timestamp is None else timestamp,
                                   body, message_id or "none")  # fmt: skip
 
-
         async def pieces() -> AsyncIterator[bytes]:
             for at in range(0, len(body), 1024):
                 yield body[at : at + 1024]

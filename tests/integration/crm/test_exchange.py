@@ -222,8 +222,9 @@ async def test_a_peer_has_no_token_door_and_cannot_be_created(world: World) -> N
         peer = await session.scalar(select(User).where(User.role == Role.PEER))
         assert peer is not None
         peer.token_hash, peer.active = hash_token("a-token-an-admin-gave-it"), True
-    status, body = await api.call("GET", "/api/orders", None,
-                                  headers={"Authorization": "Bearer a-token-an-admin-gave-it"})
+    status, body = await api.call(
+        "GET", "/api/orders", None, headers={"Authorization": "Bearer a-token-an-admin-gave-it"}
+    )
     assert (status, body["error"]["code"]) == (401, "unauthenticated")
     status, body = await api.post("/api/users", {"name": "假110", "role": "peer"}, "admin")
     assert (status, body["error"]["code"]) == (400, "role_not_creatable"), body
