@@ -50,8 +50,13 @@ async def _body(request: web.Request, limit: int) -> bytes | None:
     """The body, or None when it is larger than `limit` (read no further than that)."""
     if request.content_length is not None and request.content_length > limit:
         return None
-    body = await request.content.read(limit + 1)
-    return None if len(body) > limit else body
+    body = bytearray()
+    while len(body) <= limit:  # read(n) gives what has arrived, up to n: read on
+        chunk = await request.content.read(limit + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return None if len(body) > limit else bytes(body)
 
 
 def _unsigned(door: ExchangeDoor, request: web.Request, body: bytes) -> tuple[str, str] | None:

@@ -109,6 +109,7 @@ class ReceivingCentre:
         async def pieces() -> AsyncIterator[bytes]:
             for at in range(0, len(body), 1024):
                 yield body[at : at + 1024]
+                await asyncio.sleep(0.01)  # each piece its own arrival
 
         async with (
             aiohttp.ClientSession() as client,

@@ -269,3 +269,11 @@ async def test_an_undelivered_handover_alerts_once_and_is_still_sent(world: Worl
     assert row.status.value == "pending" and row.last_error == "HTTP 503"
     trail = [e for e in await api.audit(order["id"]) if e["action"] == "alert"]
     assert [e["detail"]["kind"] for e in trail][-1] == "handover_undelivered"
+
+
+async def test_a_body_just_under_the_limit_arriving_in_pieces_is_read_whole(world: World) -> None:
+    _, centre, _, endpoint = world
+    matter = centre.message("matter", remote_number="JJ-10", order_type="help", summary="a" * 3700)
+    assert 3600 < len(json.dumps(matter).encode()) <= 4096  # the door's limit in this world
+    status, body = await centre.post(endpoint, matter, chunked=True)
+    assert status == 201, body
