@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.api import create_app
@@ -18,6 +18,7 @@ from crm.api.exchange import PATH, ExchangeDoor
 from crm.db.engine import SessionFactory, session_factory
 from crm.db.exchange_models import ExchangeReceipt, Handover, OrderAlert
 from crm.db.models import AuditEntry, User, WorkOrder
+from crm.domain.clock import utc_now
 from crm.domain.enums import AlertKind, HandoverStatus, Role
 from crm.jobs.handover_sender import ALERT_AFTER, HandoverSender, Peer
 from crm.repo.directory import hash_token
@@ -277,3 +278,24 @@ async def test_a_body_just_under_the_limit_arriving_in_pieces_is_read_whole(worl
     assert 3600 < len(json.dumps(matter).encode()) <= 4096  # the door's limit in this world
     status, body = await centre.post(endpoint, matter, chunked=True)
     assert status == 201, body
+
+
+async def test_a_sender_killed_after_the_peer_kept_it_resends_the_same_message(
+    world: World,
+) -> None:
+    """The peer answered 200 but the backend died before storing it: the next sender sends
+    the same message (same Idempotency-Key) again, and the peer keeps it once."""
+    api, centre, sessions, _ = world
+    await transferred(api)
+    dying = sender(sessions, centre)
+    [due] = await dying._claim_due(utc_now())  # the attempt counted and committed …
+    assert await dying._post(due) is None  # … the peer kept it, and the backend died here
+    [row] = await handovers(sessions)
+    assert (row.status.value, row.attempts) == ("pending", 1)
+    async with sessions() as session, session.begin():  # the back-off has passed
+        await session.execute(update(Handover).values(next_attempt_at=utc_now()))
+    await deliver(sender(sessions, centre), centre, kept=1)
+    assert [a.status for a in centre.attempts] == [200, 200]
+    assert {a.key for a in centre.attempts} == {row.message_id} and len(centre.kept) == 1
+    [row] = await handovers(sessions)
+    assert (row.status.value, row.attempts) == ("delivered", 2)
