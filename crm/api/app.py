@@ -95,7 +95,7 @@ def create_app(
     key = derive_key(link_secret if link_secret is not None else secrets.token_bytes(32))
     app[RECORDINGS] = RecordingFiles(recordings_dir, key)
     app.on_response_prepare.append(security_headers(connect_src))
-    served = document(documented)
+    served = document((*documented, *(exchange.DOCUMENTED if exchange_door else ())))
 
     async def serve_openapi(_request: web.Request) -> web.Response:
         return web.json_response(served)

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from crm.api.context import CALENDAR, CLOCK, SESSIONS, SETTINGS
 from crm.api.errors import error_response
+from crm.api.openapi import Operation
 from crm.db.integrity import INTEGRITY_ERRORS, is_conflict
 from crm.domain import exchange_format as fmt
 from crm.domain import exchange_signing as signing
@@ -109,6 +110,35 @@ async def messages(request: web.Request) -> web.Response:
     answer = {"status": "accepted", "kind": done.kind, "order_number": done.order_number,
               "message_id": message.message_id}  # fmt: skip
     return web.json_response(answer, status=201 if done.created else 200)
+
+
+class InboundMessage(RootModel[fmt.Inbound]):
+    """A receiving centre's message (docs/exchange_protocol.md)."""
+
+
+class ExchangeAnswer(BaseModel):
+    status: str
+    kind: str
+    order_number: str
+    message_id: str
+
+
+DOCUMENTED = (
+    Operation(
+        "POST", PATH, "A receiving centre's signed message: accepted, rejected, result, matter",
+        "No bearer token: headers X-Exchange-Peer, X-Exchange-Timestamp, X-Exchange-Signature "
+        "(sha256= HMAC of '<timestamp>.' + body with the peer's secret), Idempotency-Key "
+        "(= message_id). See docs/exchange_protocol.md.",
+        body=InboundMessage, response=ExchangeAnswer, bearer=False,
+        also={"201": "A matter: the order made from it"},
+        errors={
+            "401": "Unknown peer or bad signature",
+            "404": "No hand-over of that order to this peer",
+            "409": "A replay (message seen, or signed outside the clock window), or not now",
+            "413": "Body over [exchange] max_body_bytes", "422": "Not the exchange format",
+        },
+    ),
+)  # fmt: skip
 
 
 def add_routes(app: web.Application, door: ExchangeDoor) -> None:

@@ -299,3 +299,11 @@ async def test_a_sender_killed_after_the_peer_kept_it_resends_the_same_message(
     assert {a.key for a in centre.attempts} == {row.message_id} and len(centre.kept) == 1
     [row] = await handovers(sessions)
     assert (row.status.value, row.attempts) == ("delivered", 2)
+
+
+async def test_the_door_is_in_the_openapi_document(world: World) -> None:
+    api, *_ = world
+    status, doc = await api.get("/api/openapi.json", None)
+    operation = doc["paths"][PATH]["post"]
+    assert status == 200 and operation.get("security") == []
+    assert {"201", "401", "404", "409", "413", "422"} <= set(operation["responses"])
