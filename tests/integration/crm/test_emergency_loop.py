@@ -325,3 +325,11 @@ async def test_each_alert_is_published_once(loop: Loop) -> None:
         assert [v.alert.kind for v in await unpublished(session)] == [AlertKind.STABILITY_CLUE]
     (published,) = [a for a in await loop.alerts() if a["kind"] == "severity"]
     assert published["published_at"] == iso(START)  # the first stamp stays
+
+
+async def test_a_matter_110_hands_over_alerts_the_supervisors(loop: Loop) -> None:
+    order = await loop.new_order(channel="police_handover", order_type="complaint",
+                                 text="110转来：噪音扰民")  # fmt: skip
+    (alert,) = await loop.alerts()
+    assert (alert["kind"], alert["order_id"]) == ("inbound_matter", order["id"])
+    assert alert["message"] == f"110转来事项，已生成工单 {order['number']}"
