@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from crm.domain.deadlines import transfer_due_at
-from crm.domain.enums import EMERGENCY_TYPES, AlertKind, OrderType, Severity, TransferTarget
+from crm.domain.enums import (
+    EMERGENCY_TYPES,
+    AlertKind,
+    Channel,
+    OrderType,
+    Severity,
+    TransferTarget,
+)
 
 # The lines a transfer hands a matter to on the 10-minute clock (122 and the utilities are
 # ordinary referrals).
@@ -71,9 +78,14 @@ def line_for(order_type: OrderType, target: TransferTarget | None) -> TransferTa
     return _LINE_OF_TYPE.get(order_type, TransferTarget.POLICE_110)
 
 
-def registration_alerts(severity: Severity, stability_clue: bool) -> tuple[AlertKind, ...]:
-    """Alerts raised at once when an order is registered (or amended into them)."""
+def registration_alerts(
+    severity: Severity, stability_clue: bool, channel: Channel | None = None
+) -> tuple[AlertKind, ...]:
+    """Alerts raised at once when an order is registered (or amended into them): a matter
+    110 handed us, one major or above, a stability clue."""
     kinds: list[AlertKind] = []
+    if channel is Channel.POLICE_HANDOVER:
+        kinds.append(AlertKind.INBOUND_MATTER)
     if severity in MAJOR_OR_ABOVE:
         kinds.append(AlertKind.SEVERITY)
     if stability_clue:

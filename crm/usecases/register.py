@@ -186,7 +186,7 @@ async def register_order(
     if repeat_of is not None:
         detail["repeat_of"] = repeat_of
     await audit.append(driver, order_id, actor, "register", None, status, now, detail)
-    for kind in emergency.registration_alerts(new.severity, new.stability_clue):
+    for kind in emergency.registration_alerts(new.severity, new.stability_clue, new.channel):
         await raise_alert(db, order_id, status, kind, actor, now, {"at": "registration"})
     calls = await _attach_checked_recordings(db, order_id, calls, actor, now)
     log.info("order %s registered (%s)", values["number"], new.order_type)  # no caller number

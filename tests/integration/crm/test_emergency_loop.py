@@ -237,6 +237,11 @@ async def test_a_supervisors_recorded_decision_confirms_a_hand_over(loop: Loop) 
     assert (await loop.audit(oid))[-1]["detail"]["late"] is True
     status, err = await loop.act(oid, "handover_decision", "supervisor", note="再次确认")
     assert (status, err["error"]["code"]) == (409, "already_handed_over")
+    loop.clock.advance(minutes=1)  # 119's own acceptance arrives later: the decision's time stays
+    await loop.as_peer(oid, c.HandoverAccepted("119-88"))
+    order = (await loop.get(f"/api/orders/{oid}"))[1]
+    assert order["handed_over_at"] == iso(START + timedelta(minutes=12))
+    assert order["handover_confirmed_by"] == "peer"
     order = await loop.ok(oid, "transfer_feedback", "supervisor", result="火已扑灭")
     assert order["status"] == "closed"
 
@@ -325,3 +330,11 @@ async def test_each_alert_is_published_once(loop: Loop) -> None:
         assert [v.alert.kind for v in await unpublished(session)] == [AlertKind.STABILITY_CLUE]
     (published,) = [a for a in await loop.alerts() if a["kind"] == "severity"]
     assert published["published_at"] == iso(START)  # the first stamp stays
+
+
+async def test_a_matter_110_hands_over_alerts_the_supervisors(loop: Loop) -> None:
+    order = await loop.new_order(channel="police_handover", order_type="complaint",
+                                 text="110转来：噪音扰民")  # fmt: skip
+    (alert,) = await loop.alerts()
+    assert (alert["kind"], alert["order_id"]) == ("inbound_matter", order["id"])
+    assert alert["message"] == f"110转来事项，已生成工单 {order['number']}"

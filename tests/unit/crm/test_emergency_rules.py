@@ -18,7 +18,7 @@ from crm.domain.emergency import (
     registration_alerts,
     transfer_due,
 )
-from crm.domain.enums import AlertKind, OrderType, Severity, TransferTarget
+from crm.domain.enums import AlertKind, Channel, OrderType, Severity, TransferTarget
 
 INTAKE = datetime(2026, 12, 1, 8, 0, 0)
 LIMIT = datetime(2026, 12, 1, 8, 10, 0)  # intake + 10 minutes, written out
@@ -111,6 +111,17 @@ def test_major_and_above_and_stability_clues_alert_at_registration(
     severity: Severity, clue: bool, expected: tuple[AlertKind, ...]
 ) -> None:
     assert registration_alerts(severity, clue) == expected
+
+
+def test_a_matter_handed_over_by_110_alerts_at_registration() -> None:
+    assert registration_alerts(Severity.GENERAL, False, Channel.POLICE_HANDOVER) == (
+        AlertKind.INBOUND_MATTER,
+    )
+    assert registration_alerts(Severity.MAJOR, False, Channel.POLICE_HANDOVER) == (
+        AlertKind.INBOUND_MATTER,
+        AlertKind.SEVERITY,
+    )
+    assert registration_alerts(Severity.GENERAL, False, Channel.PHONE) == ()
 
 
 def test_the_line_is_the_transfer_target_else_the_type() -> None:
