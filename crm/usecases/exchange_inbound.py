@@ -44,6 +44,7 @@ class Received:
     kind: str
     order_id: int
     order_number: str
+    handover_id: int
     created: bool = False
 
 
@@ -108,7 +109,7 @@ async def _reply_to_handover(
     order = await apply_command(
         session, row.order_id, command, actor, now=now, calendar=calendar, rules=rules
     )
-    return Received(message.kind, order.id, order.number)
+    return Received(message.kind, order.id, order.number, row.id)
 
 
 async def _matter(
@@ -138,14 +139,16 @@ async def _matter(
     order = await register_order(
         session, new, actor, centre_code=centre_code, now=now, calendar=calendar
     )
-    session.add(Handover(
+    matter = Handover(
         order_id=order.id, direction=HandoverDirection.INBOUND, line=peer,
         message_id=message.message_id, format_version=message.format_version,
         payload=message.model_dump(mode="json"), status=HandoverStatus.ACCEPTED, attempts=0,
         created_at=now, accepted_at=now, remote_number=message.remote_number, last_error="",
         linkedid="", incident_number="", result="",
-    ))  # fmt: skip
-    return Received(message.kind, order.id, order.number, created=True)
+    )  # fmt: skip
+    session.add(matter)
+    await session.flush()
+    return Received(message.kind, order.id, order.number, matter.id, created=True)
 
 
 async def receive(
@@ -167,6 +170,7 @@ async def receive(
         done = await _reply_to_handover(session, peer, message, now, calendar, rules)
     session.add(ExchangeReceipt(
         peer=peer, message_id=message.message_id, kind=message.kind, received_at=now,
+        handover_id=done.handover_id,
     ))  # fmt: skip
     await session.flush()
     log.info("exchange %s %s from %s: order %s", message.kind, message.message_id, peer,

@@ -127,6 +127,12 @@ async def test_replies_attach_to_the_order_and_the_result_closes_it(world: World
     async with sessions() as session:
         peer_id = await session.scalar(select(User.id).where(User.role == Role.PEER))
     assert trail[-2:] == [("handover_accepted", peer_id), ("transfer_feedback", peer_id)]
+    async with sessions() as session:
+        receipts = (await session.scalars(select(ExchangeReceipt).order_by(ExchangeReceipt.id)))
+        got_receipts = [(r.peer, r.message_id, r.kind, r.handover_id) for r in receipts]
+    [row] = await handovers(sessions)
+    assert got_receipts == [("110", accepted["message_id"], "accepted", row.id),
+                            ("110", result["message_id"], "result", row.id)]  # fmt: skip
 
 
 async def test_a_matter_from_110_creates_an_order_and_our_reply_goes_back(world: World) -> None:
