@@ -6,7 +6,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from crm.api import admin, alerts, calls, exchange, openapi, orders, recordings
+from crm.api import (
+    admin,
+    alerts,
+    calls,
+    exchange,
+    handovers,
+    openapi,
+    orders,
+    recordings,
+)
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
     AUTH,
@@ -38,6 +47,7 @@ from crm.segmenter import Segmenter
 
 ENDPOINTS = (
     orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
+    + handovers.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 

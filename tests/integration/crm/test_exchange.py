@@ -118,6 +118,11 @@ async def test_replies_attach_to_the_order_and_the_result_closes_it(world: World
     assert (await centre.post(endpoint, accepted))[0] == 200
     [row] = await handovers(sessions)
     assert (row.status.value, row.incident_number) == ("accepted", "JJ20251001-0042")
+    status, listed = await api.get(f"/api/orders/{order['id']}/handovers", "supervisor")
+    assert status == 200
+    assert [(h["kind"], h["line"], h["status"], h["incident_number"], h["attempts"])
+            for h in listed["items"]] == [("handover", "110", "accepted", "JJ20251001-0042", 1)]
+    assert (await api.get(f"/api/orders/{order['id']}/handovers", "urban"))[0] == 403
     result = centre.message("result", order_number=order["number"], result="民警到场，已处置")
     status, body = await centre.post(endpoint, result)
     assert (status, body["order_number"]) == (200, order["number"])
