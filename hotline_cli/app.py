@@ -45,6 +45,7 @@ from telephony.ami import AmiClient
 from telephony.announcer import PositionAnnouncer
 from telephony.asterisk_config import Layout, layout_for, write_config
 from telephony.asterisk_process import AsteriskProcess
+from telephony.call_control_service import CallControl
 from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.service import Listener, TelephonyService
 from telephony.tracker import CallTracker
@@ -71,6 +72,7 @@ class Hotline:
     desk_users: DeskUsers
     recordings: RecordingChecker
     call_log: CallLog
+    control: CallControl
 
     @property
     def tracker(self) -> CallTracker:
@@ -196,9 +198,10 @@ async def running_hotline(
         call_log = await enter(
             running_call_log(sessions, tracker, emergency, supervised, checker.wake)
         )
+        control = CallControl.from_settings(settings, ami, tracker)
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
-            [desk.on_event, call_log.on_event],
+            [control.on_event, desk.on_event, call_log.on_event],
         ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
@@ -230,5 +233,5 @@ async def running_hotline(
         await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks, desk_users, checker, call_log,
+            bus, desk, gateway, tasks, desk_users, checker, call_log, control,
         )  # fmt: skip
