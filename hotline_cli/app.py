@@ -154,9 +154,10 @@ def _gateway(settings: Settings, bus: Bus, redis: Redis, desk: DeskService) -> G
 
 
 def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
-              tracker: CallTracker, orders: DeskOrders) -> CommandExecutor:  # fmt: skip
+              tracker: CallTracker, orders: DeskOrders,
+              control: CallControl) -> CommandExecutor:  # fmt: skip
     return CommandExecutor(
-        bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS,
+        bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS, control,
         settings.gateway.command_max_age_s,
         seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
     )  # fmt: skip
@@ -199,6 +200,7 @@ async def running_hotline(
             running_call_log(sessions, tracker, emergency, supervised, checker.wake)
         )
         control = CallControl.from_settings(settings, ami, tracker)
+        control.add_listener(desk.on_control)
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
             [control.on_event, desk.on_event, call_log.on_event],
@@ -209,7 +211,7 @@ async def running_hotline(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
         if commands:
-            executor = _executor(settings, bus, desk, ami, tracker, orders)
+            executor = _executor(settings, bus, desk, ami, tracker, orders, control)
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
