@@ -32,6 +32,7 @@ from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from crm.usecases.call_disposition import ensure_call_record
 from telephony.ami_connection import AmiActionError
+from telephony.call_control_service import CallControl
 from telephony.events import AgentAnswered, AgentRinging, ChannelHungUp
 from telephony.tracker import Call, CallChanged, CallState, CallTracker
 from tests.integration.crm.conftest import (  # noqa: F401  (the fixtures, for both databases)
@@ -73,6 +74,7 @@ class Desk:
         table = verb_table(Collaborators(
             self.service, self.ami, self.tracker, DeskOrders(self.sessions, "SZ12345"),
             {e: [("hotline", 0)] for e in AGENTS}, "agents",
+            CallControl(self.ami, self.tracker, {}),
         ))  # fmt: skip
         return await table[name](Request(ext, args, self.users[ext], "agent"))
 
