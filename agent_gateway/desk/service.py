@@ -18,7 +18,6 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
-from telephony.call_control import ControlState
 
 from agent_gateway.desk.control_view import ControlStates, agent_left
 from agent_gateway.desk.figures import QueueFigures
@@ -52,6 +51,7 @@ from agent_gateway.edge.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceSta
 from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
 from crm.domain.caller import CallerSummary
 from telephony.actions import AmiActions, pause_member
+from telephony.call_control import ControlState
 from telephony.dialplan import extension_of, interface_of_channel
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import (

@@ -54,8 +54,8 @@ def consult(linkedid: str, state: ConsultState, kind: TargetKind = TargetKind.EM
     )  # fmt: skip
 
 
-async def _order(desk: Desk, order_id: int) -> tuple[WorkOrder, list[AuditEntry]]:
-    async with desk.sessions() as session:
+async def _order(at: Desk, order_id: int) -> tuple[WorkOrder, list[AuditEntry]]:
+    async with at.sessions() as session:
         order = await session.get(WorkOrder, order_id)
         assert order is not None
         trail = await session.scalars(
@@ -65,7 +65,7 @@ async def _order(desk: Desk, order_id: int) -> tuple[WorkOrder, list[AuditEntry]
 
 
 async def test_an_emergency_order_saved_after_reaching_110_is_transferred_to_it(
-    desk: Desk,
+    desk: Desk,  # noqa: F811
 ) -> None:
     call = await desk.answered("1764590100.1", "1001")
     await desk.service.on_control(consult(call.linkedid, ConsultState.RINGING), call)
@@ -83,7 +83,9 @@ async def test_an_emergency_order_saved_after_reaching_110_is_transferred_to_it(
     assert 599 <= due - order.registered_at.replace(tzinfo=UTC).timestamp() <= 601
 
 
-async def test_no_transfer_without_the_operator_reached_or_for_other_orders(desk: Desk) -> None:
+async def test_no_transfer_without_the_operator_reached_or_for_other_orders(
+    desk: Desk,  # noqa: F811
+) -> None:
     cases: list[tuple[str, ControlState | None, dict[str, Any]]] = [
         ("1764590200.1", None, POLICE),  # no consult at all
         ("1764590200.2", consult("1764590200.2", ConsultState.RINGING), POLICE),
@@ -107,7 +109,7 @@ async def test_no_transfer_without_the_operator_reached_or_for_other_orders(desk
 
 
 async def test_the_control_state_reaches_desktops_and_a_completed_transfer_wraps_up(
-    desk: Desk,
+    desk: Desk,  # noqa: F811
 ) -> None:
     sent: list[BusMessage] = []
     desk.service.writer.attach(sent.append)  # as the in-process gateway gets them
