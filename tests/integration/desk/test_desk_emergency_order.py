@@ -121,7 +121,9 @@ async def test_the_control_state_reaches_desktops_and_a_completed_transfer_wraps
     answered = consult(call.linkedid, ConsultState.ANSWERED)
     await desk.service.on_control(answered, call)
     await desk.service.writer.drained()
-    record = json.loads(await desk.service.redis.hget(CALLS_KEY, call.linkedid))
+    raw = await desk.service.redis.hget(CALLS_KEY, call.linkedid)
+    assert raw is not None
+    record = json.loads(raw)
     assert record["control"]["consult"]["state"] == "answered"
     assert record["control"]["allowed"] == ["consult_cancel", "consult_complete", "three_way"]
     assert record["control"]["emergency_started_at"] == ARRIVED + 20
@@ -129,11 +131,13 @@ async def test_the_control_state_reaches_desktops_and_a_completed_transfer_wraps
     assert to_agent[-1]["control"]["consult"]["attempts"][0]["status"] == "ANSWER"
     assert to_agent[-1]["held"] is True
     assert desk.state("1001").value == "talking"
+    assert answered.consult is not None
+    completed = dataclasses.replace(
+        answered.consult, state=ConsultState.COMPLETED, party_room=Room.MAIN
+    )
     done = dataclasses.replace(
-        answered, held=False, agent_in_call=False, agent_room=Room.NONE,
-        consult=dataclasses.replace(answered.consult, state=ConsultState.COMPLETED,
-                                    party_room=Room.MAIN),  # type: ignore[arg-type]
-    )  # fmt: skip
+        answered, held=False, agent_in_call=False, agent_room=Room.NONE, consult=completed
+    )
     await desk.service.on_control(done, call)
     assert desk.state("1001").value == "wrap_up"  # the caller is with 110, the agent is done
     supervisors = updates("supervisors")
