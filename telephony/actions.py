@@ -161,3 +161,17 @@ async def mute_in_room(ami: AmiActions, room: str, channel: str, muted: bool) ->
     await ami.action(
         "ConfbridgeMute" if muted else "ConfbridgeUnmute", Conference=room, Channel=channel
     )
+
+
+async def wait_bridged(ami: AmiActions, channel: str, settle_s: float = BRIDGE_SETTLE_S) -> bool:
+    """Whether `channel` is in a two-party bridge (its BRIDGEPEER set) within `settle_s`:
+    app_queue reports AgentConnect a moment before the agent's leg enters the bridge, and a
+    Redirect of both legs then moves the caller only ("Secondary redirect failed")."""
+    deadline = asyncio.get_running_loop().time() + settle_s
+    while True:
+        answer = await ami.action("Getvar", ACTION_S, Channel=channel, Variable="BRIDGEPEER")
+        if answer.get("Value", "").strip():
+            return True
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)

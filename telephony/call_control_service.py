@@ -343,6 +343,8 @@ class CallControl:
         """The first control action: caller and agent out of the queue's bridge at once, the
         caller into its main room, the agent into `agent_room`."""
         st = self._states[call.linkedid]
+        if not await actions.wait_bridged(self.ami, st.agent_channel):
+            raise ControlFailed(ControlCode.NOT_NOW, "the agent's leg is not bridged yet")
         await actions.redirect(
             self.ami, st.caller_channel, CONTEXT_ROOM_CALLER, call.linkedid,
             extra=(st.agent_channel, agent_context, call.linkedid),
@@ -375,7 +377,14 @@ class CallControl:
         await self._notify(st)
 
     async def _forget(self, linkedid: str) -> None:
+        """The caller hung up: the call's main room ends (the others there are end_marked),
+        but the consult room does not: its third party and the agent are hung up."""
         st = self._states.pop(linkedid)
+        c = st.consult
+        if c is not None and not c.final and c.party_channel:
+            self._spawn(actions.hang_up(self.ami, c.party_channel))
+        if st.agent_in_call and st.agent_room is Room.CONSULT:
+            self._spawn(actions.hang_up(self.ami, st.agent_channel))
         for key in [k for k, v in self._owner.items() if v == linkedid]:
             del self._owner[key]
         async with self._changed:
