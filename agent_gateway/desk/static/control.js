@@ -83,8 +83,8 @@ function attemptText(a) {
 // `call`: the page's record of the agent's call (or null); `mine`: answered at this desk.
 export function renderControl(online, call, mine) {
   view.call = call;
-  const control = call && mine ? call.control : null;
-  const allowed = new Set(control && !view.busy ? control.allowed || [] : []);
+  const control = call ? call.control || null : null; // shown; acted on only when `mine`
+  const allowed = new Set(control && mine && !view.busy ? control.allowed || [] : []);
   for (const [name, id] of Object.entries(BUTTONS)) $(id).disabled = !(online && allowed.has(name));
   const consultOk = online && allowed.has("consult");
   $("btn-consult").disabled = !consultOk;
