@@ -5,7 +5,8 @@ real hotline: Asterisk, a SIPp caller, the agent's SIPp phone, a SIPp UAS per tr
 Each outcome is checked in Asterisk itself (`ConfbridgeList` of the call's rooms,
 `CoreShowChannels`), on the page (the controls enabled only when they apply, the step status,
 the consult's legs, the 10-minute clock), on the supervisor page, and in the CRM for the
-emergency order saved after the operator answered (transferred to 110).
+emergency order saved after the operator answered (transferred to 110). The supervisor page
+lists the alerts pushed on its topic.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from agent_gateway.edge.protocol import SUPERVISORS
 from crm.domain.enums import Role, Status, TransferTarget
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
@@ -225,3 +227,40 @@ async def _no_leg(centre: Centre, line: str) -> bool:
 
 async def _with_caller(centre: Centre, call: Call) -> bool:
     return await room(centre, main_room(call.linkedid)) == {call.channel, call.agent_channel}
+
+
+async def test_the_supervisor_page_shows_alerts_with_their_clock(
+    centre: Centre, desk: DeskPage
+) -> None:
+    """An `alert` on the supervisors' topic (the shape the CRM's publisher pushes) is listed at
+    once with its kind, order, line and the time left to its limit; the same alert again (a
+    resumed desktop) is not listed twice."""
+    await desk.login_supervisor(await crm_user(centre, "陈班长", Role.SUPERVISOR))
+    page = desk.page
+    await expect(page.locator("#alerts-empty")).to_be_visible()
+    now = time.time()
+    alert = {
+        "type": "alert", "alert_id": 7001, "kind": "transfer_warning", "order_id": 42,
+        "order_number": "LY20261201-0042", "order_type": "fire", "severity": "major",
+        "stability_clue": False, "line": "119", "raised_at": now, "due_at": now + 120,
+        "duty_leaders": ["赵局长"], "message": "紧急工单 LY20261201-0042 距移交时限还剩 2 分钟",
+        "detail": {},
+    }  # fmt: skip
+    writer = centre.hotline.desk.writer
+    await writer.publish(SUPERVISORS, alert)
+    row = page.locator('#alerts-body tr[data-alert-id="7001"]')
+    await expect(row).to_contain_text("即将超时")
+    await expect(row).to_contain_text("LY20261201-0042")
+    await expect(row).to_contain_text("119")
+    await expect(row.locator("td.due")).to_contain_text("剩余 1 分")
+    await expect(page.locator("#alerts-count")).to_have_text("1")
+    await writer.publish(SUPERVISORS, alert)
+    late = {**alert, "alert_id": 7002, "kind": "transfer_escalation", "due_at": now - 5,
+            "message": "紧急工单 LY20261201-0042 已超过 10 分钟移交时限"}  # fmt: skip
+    await writer.publish(SUPERVISORS, late)
+    await expect(page.locator("#alerts-body tr")).to_have_count(2)
+    await expect(page.locator('#alerts-body tr[data-alert-id="7002"] td.due')).to_contain_text(
+        "已超时"
+    )
+    await expect(page.locator("#alerts-count")).to_have_text("2")
+    desk.forgive("/api/alerts")  # the CRM's alerts API (the loop branch) lists the open ones
