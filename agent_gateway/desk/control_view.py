@@ -12,18 +12,17 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 
+from agent_gateway.edge.control_commands import (
+    CallControlInfo,
+    ConsultInfo,
+    TrunkAttemptInfo,
+)
 from telephony.call_control import (
     Consult,
     ConsultState,
     ControlState,
     TargetKind,
     commands_allowed,
-)
-
-from agent_gateway.edge.control_commands import (
-    CallControlInfo,
-    ConsultInfo,
-    TrunkAttemptInfo,
 )
 from telephony.tracker import Call, CallState
 
