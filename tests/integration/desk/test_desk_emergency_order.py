@@ -143,3 +143,22 @@ async def test_the_control_state_reaches_desktops_and_a_completed_transfer_wraps
     supervisors = updates("supervisors")
     assert supervisors[-1]["control"]["consult"]["state"] == "completed"
     assert supervisors[-1]["control"]["allowed"] == []
+
+
+async def test_the_control_verbs_refuse_what_does_not_apply_sending_nothing(
+    desk: Desk,  # noqa: F811
+) -> None:
+    """Refused with the adapter's code before any action reaches Asterisk: no call at this
+    desk, a consult of yourself or of a number nobody may consult, a step of a consult that
+    was never started, a resume without a hold."""
+    assert await desk.refused("hold", "1001") == "no_call"
+    assert await desk.refused("consult", "1001", target="110") == "no_call"
+    await desk.answered("1764590400.1", "1001")
+    sent = len(desk.ami.actions)
+    assert await desk.refused("consult", "1001", target="1001") == "bad_target"
+    assert await desk.refused("consult", "1001", target="9999") == "bad_target"
+    for step in ("consult_complete", "consult_cancel", "three_way", "leave"):
+        assert await desk.refused(step, "1001") == "no_consult", step
+    assert await desk.refused("resume", "1001") == "not_now"
+    assert await desk.refused("hold", "1002") == "no_call"  # not the other agent's call
+    assert desk.ami.actions[sent:] == []
