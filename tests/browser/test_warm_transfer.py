@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -264,3 +265,33 @@ async def test_the_supervisor_page_shows_alerts_with_their_clock(
     )
     await expect(page.locator("#alerts-count")).to_have_text("2")
     desk.forgive("/api/alerts")  # the CRM's alerts API (the loop branch) lists the open ones
+
+
+async def test_the_emergency_orders_clock_counts_warns_and_goes_late(
+    centre: Centre, desk: DeskPage
+) -> None:
+    """An emergency order saved during a call (no consult yet) starts the 10-minute clock on
+    the desk, from the order's intake as the CRM set it; `warn_before_s` before the limit it
+    warns, past it it says how late. The page's time is moved on (Playwright's fixed time):
+    the CRM's limit stays where it was."""
+    page = await agent_page(centre, desk)
+    calling, call = await answered(centre, page, "13900002104")
+    clock = page.locator("#emergency-clock")
+    await expect(clock).to_be_hidden()
+    await page.select_option("#order-type", "fire")
+    await page.fill("#order-text", "小区地下车库冒烟")
+    await page.click("#order-save")
+    await expect(page.locator("#order-number")).not_to_be_empty()
+    order = await order_by_number(centre, await page.locator("#order-number").inner_text())
+    assert order.status is Status.REGISTERED and order.transfer_due_at is not None
+    due = order.transfer_due_at.replace(tzinfo=UTC).timestamp()
+    await expect(clock).to_contain_text("紧急转办计时：已用")
+    await expect(clock).to_have_attribute("data-state", "running")
+    warn_s = centre.hotline.settings.emergency.warn_before_s
+    await page.clock.set_fixed_time(due - warn_s + 30)
+    await expect(clock).to_have_attribute("data-state", "warn")
+    await expect(clock).to_contain_text("剩余 1 分 30 秒（即将超时）")
+    await page.clock.set_fixed_time(due + 65)
+    await expect(clock).to_have_attribute("data-state", "late")
+    await expect(clock).to_contain_text("已超时 1 分 5 秒")
+    await end_call(centre, calling, call)
