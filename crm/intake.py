@@ -55,6 +55,11 @@ class OrderIn(Strict):
     severity: Severity = Severity.GENERAL
     statutory_days: StatutoryDays | None = None
     calls: list[CallIn] = Field(default_factory=list, max_length=20)
+    stability_clue: bool = Field(
+        default=False,
+        description="a clue threatening social stability: pushed to 110 like an emergency, "
+        "on the 10-minute clock (rules §8)",
+    )
 
 
 def order_form(fields: Mapping[str, Any]) -> OrderIn:
@@ -81,5 +86,6 @@ def new_order(body: OrderIn) -> NewOrder:
         urgency=body.urgency,
         severity=body.severity,
         statutory_days=body.statutory_days,
+        stability_clue=body.stability_clue,
         calls=tuple(CallRef(k.linkedid, k.recording) for k in body.calls),
     )

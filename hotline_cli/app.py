@@ -30,7 +30,9 @@ from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
+from crm.jobs.emergency_clock import EmergencyClock
 from crm.jobs.overdue_sweep import OverdueSweep
+from hotline_cli.alert_publisher import AlertPublisher, emergency_rules
 from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
@@ -215,6 +217,10 @@ async def running_hotline(
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
+        rules, clock_s = emergency_rules(settings), settings.emergency.clock_interval_s
+        alerts = await enter(AlertPublisher(sessions, desk.writer.publish, rules, clock_s))
+        clock = await enter(EmergencyClock(sessions, rules, clock_s, after=alerts.wake))
+        tasks.watch("emergency clock", lambda: TaskHealth(clock.failures + alerts.failures))
         upkeep = await enter(recording_upkeep(settings, sessions, lambda: set(tracker.calls)))
         tasks.watch("recording upkeep", lambda: TaskHealth(upkeep.failures))
         tasks.watch("recording checks", lambda: TaskHealth(checker.stats.failures), checker.alarms)

@@ -23,6 +23,7 @@ from agent_gateway.desk.users import DeskUsers
 from crm.api import create_app as create_crm_app
 from crm.api.access_log import PathOnlyAccessLogger
 from crm.db.engine import create_engine, session_factory
+from hotline_cli.alert_publisher import emergency_rules
 from hotline_cli.http_doc import DOCUMENTED
 from hotline_cli.http_process import JOB_LENGTH, READY, HttpJob
 from hotline_cli.log_format import configure_logging
@@ -44,7 +45,7 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             sessions, centre_code=settings.centre.code,
             users_changed=DeskUsers(sessions, redis).changed, documented=DOCUMENTED,
             connect_src=[job.ws_url], recordings_dir=settings.recordings_dir,
-            link_secret=secret,
+            link_secret=secret, emergency=emergency_rules(settings),
         )  # fmt: skip
         add_status_routes(app, redis)
         targets = [{"number": a.extension, "name": a.name, "kind": "agent"}

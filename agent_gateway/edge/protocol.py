@@ -333,6 +333,47 @@ class QueueStats(_Out):
     )
 
 
+AlertKindName: TypeAlias = Literal[
+    "transfer_warning",
+    "transfer_escalation",
+    "severity",
+    "stability_clue",
+    "handover_rejected",
+    "handover_undelivered",
+    "result_overdue",
+    "inbound_matter",
+]
+
+
+class Alert(_Out):
+    """Something about an order that supervisors (and the duty leaders) must see at once:
+    pushed once to the supervisors' topic when raised; acknowledged through the CRM API."""
+
+    type: Literal["alert"] = "alert"
+    alert_id: int = Field(description="the CRM's alert id (POST /api/alerts/{id}/ack)")
+    kind: AlertKindName
+    order_id: int
+    order_number: str
+    order_type: str
+    severity: str = Field(description="general, major, serious or especially_serious")
+    stability_clue: bool = False
+    line: str | None = Field(
+        default=None,
+        description="110, 119, 120 or emergency_centre: where the order is (to be) handed",
+    )
+    raised_at: float = Field(description="epoch seconds")
+    due_at: float | None = Field(
+        default=None,
+        description="the clock it is about: the hand-over limit (transfer_due_at) or the "
+        "result's (result_due_at), epoch seconds",
+    )
+    duty_leaders: list[str] = Field(
+        default_factory=list, description="the duty leaders (CRM user names) also notified"
+    )
+    message: str = Field(description="what happened, in Chinese, for display")
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
 class ErrorInfo(_Out):
     code: str
     message: str
@@ -357,12 +398,14 @@ class Pong(_Out):
 
 
 # Messages the backend publishes on the bus; the gateway adds "seq" when forwarding them.
-BUS_MESSAGES: tuple[type[_Out], ...] = (ScreenPop, CallUpdate, Presence, QueueStats, CommandResult)
+BUS_MESSAGES: tuple[type[_Out], ...] = (
+    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert,
+)  # fmt: skip
 DIRECT_MESSAGES: tuple[type[_Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
     Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
     Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS,
-)
+)  # fmt: skip
 
 
 def json_schema() -> dict[str, Any]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from crm.api import admin, calls, openapi, orders, recordings
+from crm.api import admin, alerts, calls, openapi, orders, recordings
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
     AUTH,
@@ -30,12 +30,15 @@ from crm.api.errors import error_middleware
 from crm.api.headers import security_headers
 from crm.db.engine import SessionFactory, bound_engine
 from crm.domain.clock import utc_now
+from crm.domain.emergency import DEFAULT_RULES, EmergencyRules
 from crm.domain.numbering import valid_centre_code
 from crm.domain.playback_links import derive_key
 from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
 
-ENDPOINTS = orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS
+ENDPOINTS = (
+    orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
+)
 API_VERSION = "1.0.0"
 
 
@@ -58,6 +61,7 @@ def create_app(
     connect_src: Sequence[str] = (),
     recordings_dir: Path | None = None,
     link_secret: bytes | None = None,
+    emergency: EmergencyRules = DEFAULT_RULES,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -71,11 +75,12 @@ def create_app(
     `documented` describes the routes the caller mounts beside the CRM's, for the OpenAPI
     document. Recordings are served from `recordings_dir` (None: none are); their playback
     links are signed with a key derived from `link_secret` (None: a random one, so links
-    die with the process).
+    die with the process). `emergency` is the `[emergency]` settings (the result's due
+    time after a hand-over, the duty leaders who read alerts).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
-    settings = Settings(centre_code=centre_code, max_body_bytes=max_body_bytes)
+    settings = Settings(centre_code, max_body_bytes, emergency)
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
     app[SESSIONS] = sessions
     app[ENGINE] = bound_engine(sessions)

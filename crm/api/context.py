@@ -17,6 +17,7 @@ from crm.api.throttle import FailureThrottle
 from crm.db.engine import SessionFactory
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.clock import local_date
+from crm.domain.emergency import DEFAULT_RULES, EmergencyRules
 from crm.domain.lifecycle import Actor
 from crm.domain.playback_links import LINK_TTL_S
 from crm.errors import InvalidInput
@@ -30,6 +31,7 @@ class Settings:
 
     centre_code: str
     max_body_bytes: int = 256 * 1024
+    emergency: EmergencyRules = DEFAULT_RULES  # the `[emergency]` settings
 
 
 @dataclass(frozen=True)

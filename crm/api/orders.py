@@ -165,6 +165,7 @@ async def transition(ctx: Ctx) -> web.StreamResponse:
         ctx.actor,
         now=ctx.now,
         calendar=await ctx.calendar(),
+        rules=ctx.settings.emergency,
     )
     return json(order_out(order, ctx.actor, ctx.today, ctx.now))
 

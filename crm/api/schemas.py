@@ -79,6 +79,7 @@ class OrderPatch(Strict):
     urgency: Urgency = Urgency.NORMAL
     severity: Severity = Severity.GENERAL
     statutory_days: StatutoryDays | None = None
+    stability_clue: bool = False
 
 
 class CallOut(Out):
@@ -116,9 +117,22 @@ class OrderOut(Out):
         "null when the due date is final"
     )
     overdue: bool
-    transfer_due_at: datetime | None
+    transfer_due_at: datetime | None = Field(
+        description="the 10-minute hand-over limit of an emergency order or stability clue"
+    )
     transferred_at: datetime | None
     transfer_target: TransferTarget | None
+    stability_clue: bool
+    handed_over_at: datetime | None = Field(
+        description="the confirmed hand-over: the receiving centre's acceptance or a "
+        "supervisor's recorded decision (the clock stops here)"
+    )
+    handover_confirmed_by: str = Field(description='"peer", "supervisor" or "" (not yet)')
+    result_due_at: datetime | None = Field(
+        description="the receiving centre's result is due by then (then an alert)"
+    )
+    transfer_warned_at: datetime | None
+    transfer_escalated_at: datetime | None
     extensions_granted: int
     extension_days: int
     extension_requested_days: int | None
@@ -292,6 +306,17 @@ class TransferFeedbackIn(Strict):
         return c.TransferFeedback(self.result)
 
 
+class HandoverDecisionIn(Strict):
+    """A supervisor confirms a hand-over by other means (the operator confirmed on the phone,
+    no exchange with the line); the note says how."""
+
+    action: Literal["handover_decision"]
+    note: Reason
+
+    def command(self) -> c.Command:
+        return c.HandoverDecision(self.note)
+
+
 class RequestExtensionIn(Strict):
     action: Literal["request_extension"]
     days: int = Field(ge=1, le=30)
@@ -332,6 +357,7 @@ class TransitionIn(
             | AnswerNowIn
             | TransferIn
             | TransferFeedbackIn
+            | HandoverDecisionIn
             | RequestExtensionIn
             | DecideExtensionIn
             | SuperviseIn,

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from crm.api.schemas import CallOut, HistoryItemOut, OrderOut
 from crm.db.models import WorkOrder
 from crm.domain import deadlines, lifecycle
-from crm.domain.enums import DUE_STATUSES, Status
+from crm.domain.enums import DUE_STATUSES, OPEN_STATUSES
 from crm.domain.masking import caller_view
 from crm.repo.orders import HistoryItem
 from crm.usecases.register import RegisteredOrder
@@ -26,11 +26,11 @@ def maybe_aware(value: datetime | None) -> datetime | None:
 def is_overdue(order: OrderLike, today: date, now: datetime) -> bool:
     if order.status in DUE_STATUSES and deadlines.is_overdue(order.due_date, today):
         return True
-    return (
-        order.status is Status.REGISTERED
-        and order.transfer_due_at is not None
-        and now > order.transfer_due_at
-    )
+    if order.status not in OPEN_STATUSES:
+        return False
+    if order.handed_over_at is None:  # the 10-minute clock runs until a confirmed hand-over
+        return order.transfer_due_at is not None and now > order.transfer_due_at
+    return order.result_due_at is not None and now > order.result_due_at
 
 
 def order_out(order: OrderLike, actor: lifecycle.Actor, today: date, now: datetime) -> OrderOut:
@@ -60,6 +60,12 @@ def order_out(order: OrderLike, actor: lifecycle.Actor, today: date, now: dateti
         transfer_due_at=maybe_aware(order.transfer_due_at),
         transferred_at=maybe_aware(order.transferred_at),
         transfer_target=order.transfer_target,
+        stability_clue=order.stability_clue,
+        handed_over_at=maybe_aware(order.handed_over_at),
+        handover_confirmed_by=order.handover_confirmed_by,
+        result_due_at=maybe_aware(order.result_due_at),
+        transfer_warned_at=maybe_aware(order.transfer_warned_at),
+        transfer_escalated_at=maybe_aware(order.transfer_escalated_at),
         extensions_granted=order.extensions_granted,
         extension_days=order.extension_days,
         extension_requested_days=order.extension_requested_days,

@@ -137,10 +137,5 @@ def transfer_due_at(intake_at: datetime) -> datetime:
     return intake_at + EMERGENCY_TRANSFER_LIMIT
 
 
-def emergency_transfer_due(order_type: OrderType, intake_at: datetime) -> datetime | None:
-    """The 10-minute transfer deadline of an emergency order; None for any other type."""
-    return transfer_due_at(intake_at) if order_type in EMERGENCY_TYPES else None
-
-
 def is_overdue(due: date | None, today: date) -> bool:
     return due is not None and today > due

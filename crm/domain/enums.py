@@ -85,7 +85,6 @@ class Role(StrEnum):
     HANDLER = "handler"
     ADMIN = "admin"
 
-
     # A receiving centre (110, the emergency centre) acting through the order exchange:
     # signed messages only, never a token or a desk.
     PEER = "peer"

@@ -8,7 +8,15 @@ makes the allowed paths reviewable against the regulations in one screen.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crm.domain.enums import CALL_TAKER_ROLES, EMERGENCY_TYPES, Action, OrderType, Role, Status
+from crm.domain.emergency import is_emergency
+from crm.domain.enums import (
+    CALL_TAKER_ROLES,
+    Action,
+    NotAcceptedReason,
+    OrderType,
+    Role,
+    Status,
+)
 
 _SUPERVISOR = frozenset({Role.SUPERVISOR})
 _HANDLER = frozenset({Role.HANDLER})
@@ -53,9 +61,10 @@ TRANSITIONS: Mapping[tuple[Status, Action], tuple[Status, frozenset[Role]]] = {
     (Status.REOPENED, Action.SUPERVISE): (Status.REOPENED, _SUPERVISOR),
 }
 
-# Emergencies go to 110/119/120 or the emergency centre, never to an ordinary department or
-# the knowledge base.
-_NOT_FOR_EMERGENCIES = frozenset({Action.DISPATCH, Action.ANSWER_NOW})
+# Emergencies (and stability clues) go to 110/119/120 or the emergency centre, never to an
+# ordinary department or the knowledge base, and are never closed as "not accepted": they
+# leave the centre only through a confirmed hand-over.
+_NOT_FOR_EMERGENCIES = frozenset({Action.DISPATCH, Action.ANSWER_NOW, Action.NOT_ACCEPT})
 
 # Handler actions are reserved to the lead unit; assisting units only see the order.
 _LEAD_UNIT_ACTIONS = frozenset(
@@ -86,6 +95,8 @@ class OrderFacts:
     order_type: OrderType
     lead_unit_id: int | None
     extension_pending: bool
+    stability_clue: bool = False
+    handed_over: bool = False  # the hand-over is confirmed (peer's acceptance or a decision)
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,25 @@ def check_register(actor: Actor) -> Status:
     if actor.role not in CALL_TAKER_ROLES:
         raise Forbidden("role_forbidden", f"role {actor.role.value} may not register orders")
     return Status.REGISTERED
+
+
+def check_not_accept_reason(reason: NotAcceptedReason) -> None:
+    """A matter of 110/119/120/122 is transferred to that line (the loop tracks it), never
+    closed at the centre as not accepted, whatever the order's type."""
+    if reason is NotAcceptedReason.EMERGENCY_LINE_MATTER:
+        raise IllegalTransition(
+            "emergency_must_transfer",
+            "a matter of 110/119/120/122 is transferred to that line, not closed as not accepted",
+        )
+
+
+def check_amend_emergency(before: bool, after: bool, actor: Actor) -> None:
+    """An emergency order stays one unless a supervisor decides otherwise (audited): an agent
+    cannot take it off the 10-minute clock by retyping it."""
+    if before and not after and actor.role is not Role.SUPERVISOR:
+        raise Forbidden(
+            "emergency_amend_forbidden", "only a supervisor may amend an order out of emergency"
+        )
 
 
 def check_amend(status: Status, actor: Actor) -> None:
@@ -125,10 +155,18 @@ def decide(order: OrderFacts, actor: Actor, action: Action) -> Status:
         raise Forbidden("role_forbidden", f"role {actor.role.value} may not {action.value}")
     if action in _LEAD_UNIT_ACTIONS and actor.unit_id != order.lead_unit_id:
         raise Forbidden("not_lead_unit", "only the lead unit's handlers may do this")
-    if action in _NOT_FOR_EMERGENCIES and order.order_type in EMERGENCY_TYPES:
+    if action in _NOT_FOR_EMERGENCIES and is_emergency(order.order_type, order.stability_clue):
         raise IllegalTransition(
-            "emergency_must_transfer", "emergency orders are transferred, not dispatched"
+            "emergency_must_transfer",
+            f"emergency orders are transferred, not {action.value}: they end only through a "
+            "confirmed hand-over",
         )
+    if action is Action.TRANSFER_FEEDBACK and not order.handed_over:
+        raise IllegalTransition(
+            "not_handed_over", "the result comes back only after a confirmed hand-over"
+        )
+    if action is Action.HANDOVER_DECISION and order.handed_over:
+        raise IllegalTransition("already_handed_over", "the hand-over is already confirmed")
     if action is Action.REQUEST_EXTENSION and order.extension_pending:
         raise IllegalTransition("extension_pending", "an extension request is already pending")
     if action is Action.DECIDE_EXTENSION and not order.extension_pending:

@@ -57,7 +57,7 @@ async def ensure_call_record(
 
 
 async def call_outcome(session: AsyncSession, linkedid: str) -> str | None:
-    """"order" if an order is linked to the call, else "disposition" if one was chosen, else
+    """ "order" if an order is linked to the call, else "disposition" if one was chosen, else
     None (the call still needs its outcome)."""
     linked = await session.scalar(
         select(OrderCall.id).where(OrderCall.linkedid == linkedid).limit(1)

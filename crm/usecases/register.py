@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from crm.db.prepared import DriverConnection
-from crm.domain import deadlines, lifecycle, numbering
+from crm.domain import deadlines, emergency, lifecycle, numbering
 from crm.domain.calendar import WorkCalendar
 from crm.domain.clock import local_date
 from crm.domain.enums import Channel, OrderType, Severity, Status, Urgency
 from crm.repo import audit, orders
+from crm.usecases.alerts import raise_alert
 from crm.usecases.recordings import attach_to_orders
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class NewOrder:
     severity: Severity = Severity.GENERAL
     statutory_days: int | None = None
     calls: tuple[CallRef, ...] = ()
+    stability_clue: bool = False  # threatens social stability: to 110 at once (rules §8)
 
 
 @dataclass(frozen=True)
@@ -170,11 +172,11 @@ async def register_order(
         "statutory_days": new.statutory_days,
         "extensions_granted": 0,
         "extension_days": 0,
-        "transfer_due_at": deadlines.emergency_transfer_due(new.order_type, now),
+        "transfer_due_at": emergency.transfer_due(new.order_type, new.stability_clue, now),
         "result": "",
         "rework_count": 0,
         "repeat_of_id": repeat_of,
-        "stability_clue": False,
+        "stability_clue": new.stability_clue,
         "handover_confirmed_by": "",
     }
     calls = _calls(new.calls, now)
@@ -184,6 +186,8 @@ async def register_order(
     if repeat_of is not None:
         detail["repeat_of"] = repeat_of
     await audit.append(driver, order_id, actor, "register", None, status, now, detail)
+    for kind in emergency.registration_alerts(new.severity, new.stability_clue, new.channel):
+        await raise_alert(db, order_id, status, kind, actor, now, {"at": "registration"})
     calls = await _attach_checked_recordings(db, order_id, calls, actor, now)
     log.info("order %s registered (%s)", values["number"], new.order_type)  # no caller number
     return RegisteredOrder(id=order_id, calls=calls, **values)

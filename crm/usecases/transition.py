@@ -18,9 +18,11 @@ from crm.domain import commands as c
 from crm.domain import deadlines, lifecycle
 from crm.domain.calendar import WorkCalendar
 from crm.domain.clock import local_date
-from crm.domain.enums import Action, Role, Status, UnitKind, UnitRole
+from crm.domain.emergency import DEFAULT_RULES, EMERGENCY_LINES, EmergencyRules, line_for
+from crm.domain.enums import Action, AlertKind, Role, Status, UnitKind, UnitRole
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
 from crm.repo import audit, directory, orders
+from crm.usecases.alerts import raise_alert
 from crm.usecases.register import RegisteredOrder
 
 
@@ -41,6 +43,8 @@ def facts(order: WorkOrder | RegisteredOrder) -> lifecycle.OrderFacts:
         order_type=order.order_type,
         lead_unit_id=order.lead_unit_id,
         extension_pending=order.extension_requested_days is not None,
+        stability_clue=order.stability_clue,
+        handed_over=order.handed_over_at is not None,
     )
 
 
@@ -103,6 +107,7 @@ async def _carry_out(
     actor: lifecycle.Actor,
     now: datetime,
     calendar: WorkCalendar,
+    rules: EmergencyRules,
 ) -> dict[str, Any]:
     """Change the order for an allowed command; returns what the audit entry records."""
     match command:
@@ -138,6 +143,8 @@ async def _carry_out(
             order.closed_at = None
             return {"reason": reason}
         case c.NotAccept(reason=reason, explanation=explanation):
+            with refused():
+                lifecycle.check_not_accept_reason(reason)
             order.not_accepted_reason = reason
             order.closed_at = now
             order.due_date = None
@@ -151,12 +158,39 @@ async def _carry_out(
             order.transfer_target = target
             order.transferred_at = now
             order.due_date = None
+            if order.transfer_due_at is None and target in EMERGENCY_LINES:
+                # a matter found to be an emergency: on the clock from intake, like one typed so
+                order.transfer_due_at = deadlines.transfer_due_at(order.registered_at)
             late = order.transfer_due_at is not None and now > order.transfer_due_at
             return {"target": target.value, "late": late, "note": note}
         case c.TransferFeedback(result=result):
             order.result = result
             order.closed_at = now
             return {"result": result}
+        case c.HandoverAccepted(incident_number=incident, note=note):
+            if order.handover_confirmed_by == "peer":
+                raise Conflict("already_accepted", "the receiving centre already accepted it")
+            if order.handed_over_at is None:  # a supervisor's earlier decision keeps its time
+                order.handed_over_at = now
+            order.handover_confirmed_by = "peer"
+            order.result_due_at = now + rules.result_due
+            return {"incident_number": incident, "note": note, "late": _late(order)}
+        case c.HandoverRejected(reason=reason):
+            was = order.transfer_target
+            order.transfer_target = None
+            order.transferred_at = None
+            await raise_alert(
+                session, order.id, order.status, AlertKind.HANDOVER_REJECTED, actor, now,
+                {"reason": reason, "line": line_for(order.order_type, was).value},
+            )  # fmt: skip
+            return {"reason": reason, "target": was.value if was else None}
+        case c.HandoverDecision(note=note):
+            if not note.strip():
+                raise InvalidInput("note_required", "a supervisor's decision records why", "note")
+            order.handed_over_at = now
+            order.handover_confirmed_by = "supervisor"
+            order.result_due_at = now + rules.result_due
+            return {"note": note, "late": _late(order)}
         case c.RequestExtension(days=days, reason=reason):
             _grant(order, days)  # refuse at once what could never be approved
             order.extension_requested_days = days
@@ -184,6 +218,12 @@ async def _carry_out(
     raise TypeError(f"unhandled command {command!r}")
 
 
+def _late(order: WorkOrder) -> bool:
+    """Confirmed after the 10-minute limit (the figures count it late)."""
+    due, done = order.transfer_due_at, order.handed_over_at
+    return due is not None and done is not None and done > due
+
+
 def _iso(order: WorkOrder) -> str | None:
     return order.due_date.isoformat() if order.due_date else None
 
@@ -205,14 +245,16 @@ async def apply_command(
     *,
     now: datetime,
     calendar: WorkCalendar,
+    rules: EmergencyRules = DEFAULT_RULES,
 ) -> WorkOrder:
-    """Check and carry out one command; raises without touching the order if refused."""
+    """Check and carry out one command; raises without touching the order if refused.
+    `rules` (the `[emergency]` settings) time the result due after a confirmed hand-over."""
     order = await load_visible(session, order_id, actor, for_update=True)
     action = command.action
     with refused():
         target = lifecycle.decide(facts(order), actor, action)
     source = order.status
-    detail = await _carry_out(session, order, command, actor, now, calendar)
+    detail = await _carry_out(session, order, command, actor, now, calendar, rules)
     order.status = target
     order.updated_at = now
     db = await DriverConnection.of(session)

@@ -43,6 +43,7 @@ export function fillOrderForm(pop) {
   $("order-location").value = String(draft.location ?? "");
   $("order-text").value = String(draft.text ?? "");
   $("order-confidential").checked = Boolean(draft.confidential);
+  $("order-stability-clue").checked = Boolean(draft.stability_clue);
   form.draftChannel = draft.channel || null;
   resetOutcomeForm();
   setText($("order-call"), `关联通话 ${form.callId}`);
@@ -62,6 +63,7 @@ async function saveOrder(event) {
     caller_name: $("order-caller-name").value.trim(),
     location: $("order-location").value.trim(),
     confidential: $("order-confidential").checked,
+    stability_clue: $("order-stability-clue").checked,
     urgency: $("order-urgency").value,
     severity: $("order-severity").value,
   };

@@ -87,7 +87,14 @@ async def test_emergency_transfer_clock(api: Api) -> None:
     order = await api.ok(oid, "transfer", "agent", target="119")
     assert order["status"] == "transferred" and order["transfer_target"] == "119"
     assert (await api.audit(oid))[-1]["detail"]["late"] is True
-    order = await api.ok(oid, "transfer_feedback", "agent", result="119 已处置完毕")
+    # the loop stays open: an agent never closes it, and no result before a confirmed hand-over
+    status, err = await api.act(oid, "transfer_feedback", "agent", result="119 已处置完毕")
+    assert (status, err["error"]["code"]) == (403, "role_forbidden")
+    status, err = await api.act(oid, "transfer_feedback", "supervisor", result="119 已处置完毕")
+    assert (status, err["error"]["code"]) == (409, "not_handed_over")
+    order = await api.ok(oid, "handover_decision", "supervisor", note="119 接警员电话确认接收")
+    assert order["handover_confirmed_by"] == "supervisor"
+    order = await api.ok(oid, "transfer_feedback", "supervisor", result="119 已处置完毕")
     assert order["status"] == "closed"
 
 

@@ -50,13 +50,14 @@ async def test_the_answer_is_what_was_stored(api: Api) -> None:
         ("1727575200.1", "20250929/1727575200.1.wav"),
         ("1727575200.2", "20250929/1727575200.2.wav"),
     ]
-    (entry,) = await api.audit(order["id"])
+    entry, alert = await api.audit(order["id"])  # a major matter alerts at once
     assert (entry["action"], entry["from_status"], entry["to_status"]) == (
         "register",
         None,
         "registered",
     )
     assert entry["detail"] == {"number": order["number"], "repeat_of": first["id"]}
+    assert (alert["action"], alert["detail"]["kind"]) == ("alert", "severity")
 
 
 async def _count(engine: AsyncEngine, model: type[Any]) -> int:

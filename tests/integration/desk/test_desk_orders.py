@@ -9,14 +9,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_gateway.desk.orders import DeskOrders, OrderRejected
 from crm.db.engine import create_engine, session_factory
+from crm.db.exchange_models import OrderAlert
 from crm.db.migrate import migrate
+from crm.db.models import WorkOrder
 from crm.domain.clock import utc_now
 from crm.domain.commands import Dispatch
-from crm.domain.enums import Role, UnitKind
+from crm.domain.enums import AlertKind, Role, UnitKind
 from crm.domain.lifecycle import Actor
 from crm.repo.calendar import load_calendar
 from crm.repo.directory import create_unit, create_user
@@ -87,3 +90,23 @@ async def test_the_saved_order_tells_its_time_limit_and_whether_it_may_move(
     fixed = await later.save(agent.id, "agent", {**form, "order_type": "consultation"}, call)
     assert (fixed["due_date"], fixed["amended"]) == ("2027-01-18", ["order_type"])
     assert fixed["due_date_note"] == saved["due_date_note"]
+
+
+async def test_a_stability_clue_saved_at_the_desk_runs_on_the_clock_to_110(
+    engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        agent, _ = await create_user(session, "agent", Role.AGENT, None)
+    taken = datetime(2026, 12, 1, 2, 0)
+    desk = DeskOrders(sessions, "SZ12345", clock=lambda: taken)
+    form = {"order_type": "complaint", "text": "有人串联聚集", "stability_clue": True}
+    saved = await desk.save(agent.id, "agent", form, CALL)
+    with pytest.raises(OrderRejected, match="only a supervisor"):  # the agent cannot untick it
+        await desk.save(agent.id, "agent", {**form, "stability_clue": False}, CALL)
+    async with sessions() as session:
+        order = await session.get(WorkOrder, saved["order_id"])
+        assert order is not None and order.stability_clue
+        assert order.transfer_due_at == datetime(2026, 12, 1, 2, 10)
+        kinds = (await session.scalars(select(OrderAlert.kind))).all()
+    assert kinds == [AlertKind.STABILITY_CLUE]

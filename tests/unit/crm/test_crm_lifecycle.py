@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from crm.domain.enums import Action, OrderType, Role, Status
+from crm.domain.enums import Action, NotAcceptedReason, OrderType, Role, Status
 from crm.domain.lifecycle import (
     TRANSITIONS,
     Actor,
@@ -12,6 +12,8 @@ from crm.domain.lifecycle import (
     IllegalTransition,
     OrderFacts,
     allowed_actions,
+    check_amend_emergency,
+    check_not_accept_reason,
     check_register,
     decide,
 )
@@ -27,16 +29,26 @@ ACTORS = {
 
 
 def facts(
-    status: Status, *, order_type: OrderType = OrderType.COMPLAINT, pending: bool | None = None
+    status: Status,
+    *,
+    order_type: OrderType = OrderType.COMPLAINT,
+    pending: bool | None = None,
+    clue: bool = False,
+    handed_over: bool = False,
 ) -> OrderFacts:
     if pending is None:
         pending = status in {Status.ACCEPTED, Status.CONTACTED}
-    return OrderFacts(status, order_type, LEAD, pending)
+    return OrderFacts(status, order_type, LEAD, pending, clue, handed_over)
 
 
 def _facts_for(status: Status, action: Action) -> OrderFacts:
-    # an extension can be decided only when one is pending, and requested only when none is
-    return facts(status, pending=action is Action.DECIDE_EXTENSION)
+    # an extension can be decided only when one is pending, and requested only when none is;
+    # the result comes back only after a confirmed hand-over, a decision only before one
+    return facts(
+        status,
+        pending=action is Action.DECIDE_EXTENSION,
+        handed_over=action is Action.TRANSFER_FEEDBACK,
+    )
 
 
 LEGAL = [(s, a, t, r) for (s, a), (t, roles) in TRANSITIONS.items() for r in roles]
@@ -105,13 +117,67 @@ def test_handler_of_another_unit_may_not_act() -> None:
 @pytest.mark.parametrize(
     "order_type", [OrderType.POLICE, OrderType.FIRE, OrderType.MEDICAL, OrderType.DISASTER]
 )
-@pytest.mark.parametrize("action", [Action.DISPATCH, Action.ANSWER_NOW])
-def test_emergencies_are_never_dispatched_or_answered(
-    order_type: OrderType, action: Action
+@pytest.mark.parametrize("action", [Action.DISPATCH, Action.ANSWER_NOW, Action.NOT_ACCEPT])
+@pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])
+def test_emergencies_are_never_dispatched_answered_or_not_accepted(
+    order_type: OrderType, action: Action, role: Role
 ) -> None:
     with pytest.raises(IllegalTransition) as err:
-        decide(facts(Status.REGISTERED, order_type=order_type), ACTORS[Role.AGENT], action)
+        decide(facts(Status.REGISTERED, order_type=order_type), ACTORS[role], action)
     assert err.value.code == "emergency_must_transfer"
+
+
+@pytest.mark.parametrize("action", [Action.DISPATCH, Action.ANSWER_NOW, Action.NOT_ACCEPT])
+def test_a_stability_clue_goes_to_110_like_an_emergency(action: Action) -> None:
+    clue = facts(Status.REGISTERED, order_type=OrderType.COMPLAINT, clue=True)
+    with pytest.raises(IllegalTransition) as err:
+        decide(clue, ACTORS[Role.AGENT], action)
+    assert err.value.code == "emergency_must_transfer"
+    assert allowed_actions(clue, ACTORS[Role.AGENT]) == [Action.TRANSFER]
+
+
+def test_a_returned_emergency_is_not_closed_as_not_accepted_by_a_supervisor() -> None:
+    order = facts(Status.RETURNED, order_type=OrderType.POLICE)
+    with pytest.raises(IllegalTransition) as err:
+        decide(order, ACTORS[Role.SUPERVISOR], Action.NOT_ACCEPT)
+    assert err.value.code == "emergency_must_transfer"
+
+
+def test_emergency_line_matters_are_transferred_not_refused() -> None:
+    with pytest.raises(IllegalTransition) as err:
+        check_not_accept_reason(NotAcceptedReason.EMERGENCY_LINE_MATTER)
+    assert err.value.code == "emergency_must_transfer"
+    check_not_accept_reason(NotAcceptedReason.OUT_OF_JURISDICTION)  # others still may
+
+
+def test_the_result_closes_only_a_confirmed_hand_over() -> None:
+    waiting = facts(Status.TRANSFERRED, order_type=OrderType.FIRE)
+    for role in (Role.PEER, Role.SUPERVISOR):
+        with pytest.raises(IllegalTransition) as err:
+            decide(waiting, ACTORS[role], Action.TRANSFER_FEEDBACK)
+        assert err.value.code == "not_handed_over"
+    assert allowed_actions(waiting, ACTORS[Role.SUPERVISOR]) == [Action.HANDOVER_DECISION]
+    done = facts(Status.TRANSFERRED, order_type=OrderType.FIRE, handed_over=True)
+    assert decide(done, ACTORS[Role.PEER], Action.TRANSFER_FEEDBACK) is Status.CLOSED
+    with pytest.raises(IllegalTransition) as err:
+        decide(done, ACTORS[Role.SUPERVISOR], Action.HANDOVER_DECISION)
+    assert err.value.code == "already_handed_over"
+    assert allowed_actions(done, ACTORS[Role.SUPERVISOR]) == [Action.TRANSFER_FEEDBACK]
+
+
+def test_agents_never_close_a_transferred_order() -> None:
+    done = facts(Status.TRANSFERRED, order_type=OrderType.FIRE, handed_over=True)
+    assert allowed_actions(done, ACTORS[Role.AGENT]) == []
+
+
+def test_only_a_supervisor_amends_an_order_out_of_emergency() -> None:
+    for role in (Role.AGENT, Role.ADMIN):
+        with pytest.raises(Forbidden) as err:
+            check_amend_emergency(True, False, ACTORS[role])
+        assert err.value.code == "emergency_amend_forbidden"
+    check_amend_emergency(True, False, ACTORS[Role.SUPERVISOR])
+    check_amend_emergency(False, True, ACTORS[Role.AGENT])  # into emergency: anyone
+    check_amend_emergency(True, True, ACTORS[Role.AGENT])
 
 
 def test_emergency_transfers() -> None:

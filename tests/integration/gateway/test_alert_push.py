@@ -1,0 +1,98 @@
+"""An alert raised in the CRM reaches a real supervisor's websocket, once: the publisher of
+the call process pushes it through the desk's outbox writer and Redis to the gateway; an
+agent's desktop never sees it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from websockets.asyncio.client import connect
+
+from agent_gateway.desk.outbox import OutboxWriter
+from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.protocol import Alert
+from agent_gateway.edge.server import GatewayServer
+from crm.db.engine import SessionFactory, create_engine, session_factory
+from crm.db.exchange_models import OrderAlert
+from crm.db.migrate import migrate
+from crm.domain.calendar import ChineseWorkCalendar
+from crm.domain.emergency import EmergencyRules
+from crm.domain.enums import Channel, OrderType, Role, Severity
+from crm.domain.lifecycle import Actor
+from crm.repo.directory import create_user
+from crm.usecases.register import NewOrder, register_order
+from hotline_cli.alert_publisher import AlertPublisher
+from tests.integration.gateway.gateway_support import (
+    recv_json,
+    recv_until,
+    ticket,
+    wait_until,
+    ws_url,
+)
+
+RULES = EmergencyRules(duty_leaders=("值班领导",))
+REGISTERED = datetime(2026, 12, 1, 8, 0, 0)
+
+
+@pytest.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[SessionFactory]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    await migrate(engine)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def _major_fire(sessions: SessionFactory) -> tuple[int, str]:
+    async with sessions() as session, session.begin():
+        user, _ = await create_user(session, "受理员", Role.AGENT, None)
+        order = await register_order(
+            session,
+            NewOrder(Channel.PHONE, "仓库起火", OrderType.FIRE, caller_number="13800000000",
+                     severity=Severity.MAJOR),
+            Actor(user.id, Role.AGENT, None), centre_code="SZ12345", now=REGISTERED,
+            calendar=ChineseWorkCalendar(),
+        )  # fmt: skip
+        return order.id, order.number
+
+
+async def test_an_alert_reaches_the_supervisors_desk_once(
+    gateway: GatewayServer, bus: Bus, sessions: SessionFactory
+) -> None:
+    order_id, number = await _major_fire(sessions)
+    async with (
+        OutboxWriter(bus) as writer,
+        connect(ws_url(gateway.port, ticket("supervisor", None, user_id=2))) as supervisor,
+        connect(ws_url(gateway.port, ticket("agent", "1001", user_id=7))) as agent,
+    ):
+        for ws in (supervisor, agent):
+            await recv_until(ws, "hello")
+            await recv_until(ws, "snapshot")
+        publisher = AlertPublisher(sessions, writer.publish, RULES, interval_s=0.05)
+        async with publisher:
+            message = await recv_until(supervisor, "alert", timeout=20)
+            runs = publisher.runs
+            await asyncio.wait_for(wait_until(lambda: publisher.runs >= runs + 3, 20), 25)
+        assert publisher.failures == 0 and publisher.published == 1
+        assert message.pop("seq") > 0
+        Alert.model_validate(message)  # the documented shape
+        assert message == {
+            "type": "alert", "alert_id": message["alert_id"], "kind": "severity",
+            "order_id": order_id, "order_number": number, "order_type": "fire",
+            "severity": "major", "stability_clue": False, "line": "119",
+            "raised_at": REGISTERED.replace(tzinfo=UTC).timestamp(), "due_at": None,
+            "duty_leaders": ["值班领导"], "message": f"较大事件工单 {number}，请值班领导及时掌握",
+            "detail": {"at": "registration"},
+        }  # fmt: skip
+        assert "13800000000" not in str(message)  # no caller number on the desks' bus
+        with pytest.raises(TimeoutError):  # pushed once: nothing more for either desk
+            await recv_json(supervisor, timeout=0.5)
+        with pytest.raises(TimeoutError):
+            await recv_json(agent, timeout=0.2)
+    async with sessions() as session:
+        published = await session.scalar(select(OrderAlert.published_at))
+    assert published is not None
