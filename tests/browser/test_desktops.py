@@ -433,7 +433,9 @@ async def test_supervisor_shows_number_caller_and_queue_of_a_call_after_loading(
         await expect(cells.nth(1)).to_have_text("138****8004（保密）")
         await expect(cells.nth(2)).to_have_text("孙阿姨")
         await expect(cells.nth(3)).to_have_text("complaint（投诉）")
-        await expect(cells.nth(5)).to_have_text("1002 李娜")
+        await expect(cells.nth(5)).to_have_text("—")  # no hold, mute or consult
+        await expect(cells.nth(6)).to_have_text("—")  # no emergency clock
+        await expect(cells.nth(7)).to_have_text("1002 李娜")
         await expect(live).to_contain_text("已结束（来电人挂机）", timeout=15_000)
         await expect(cells.nth(1)).to_have_text("138****8004（保密）")  # the end keeps them
         await expect(cells.nth(3)).to_have_text("complaint（投诉）")
