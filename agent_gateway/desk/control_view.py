@@ -2,7 +2,8 @@
 helper's pure states (`telephony.call_control`). Pure: no I/O.
 
 `ControlStates` is the desk's memory of them: the latest state of each live controlled call,
-when its first consult to 110/119/120 began (the 10-minute clock of the hand-over), and the
+when its first consult to 110/119/120 began and the hand-over limit of its emergency order
+saved at the desk (the 10-minute clock), and the
 emergency line each call reached (kept past the call's end, since the agent may save the
 emergency order at wrap-up: the order's TRANSFER to that line follows).
 """
@@ -56,13 +57,17 @@ def consult_info(consult: Consult) -> ConsultInfo:
 
 
 def control_info(
-    state: ControlState | None, call: Call, emergency_started_at: float | None
+    state: ControlState | None,
+    call: Call,
+    emergency_started_at: float | None,
+    transfer_due_at: float | None = None,
 ) -> CallControlInfo:
     """The `control` of a call update (a call never controlled: all off, what applies)."""
     if state is None:
         return CallControlInfo(
             held=False, muted=False, agent_in_call=True, conference=False, consult=None,
             allowed=allowed(None, call), emergency_started_at=emergency_started_at,
+            transfer_due_at=transfer_due_at,
         )  # fmt: skip
     return CallControlInfo(
         held=state.held,
@@ -72,6 +77,7 @@ def control_info(
         consult=None if state.consult is None else consult_info(state.consult),
         allowed=allowed(state, call),
         emergency_started_at=emergency_started_at,
+        transfer_due_at=transfer_due_at,
     )
 
 
@@ -87,6 +93,7 @@ class ControlStates:
     def __init__(self) -> None:
         self.states: dict[str, ControlState] = {}
         self.emergency_started: dict[str, float] = {}
+        self.transfer_due: dict[str, float] = {}  # the hand-over limit of the call's order
         self._lines: OrderedDict[str, str] = OrderedDict()
 
     def changed(self, state: ControlState) -> ControlState | None:
@@ -104,14 +111,17 @@ class ControlStates:
         return before
 
     def info(self, call: Call) -> CallControlInfo:
+        linkedid = call.linkedid
         return control_info(
-            self.states.get(call.linkedid), call, self.emergency_started.get(call.linkedid)
-        )
+            self.states.get(linkedid), call, self.emergency_started.get(linkedid),
+            self.transfer_due.get(linkedid),
+        )  # fmt: skip
 
     def forget(self, linkedid: str) -> None:
         """The call ended: its live state goes (the emergency line it reached stays)."""
         self.states.pop(linkedid, None)
         self.emergency_started.pop(linkedid, None)
+        self.transfer_due.pop(linkedid, None)
 
     def emergency_line(self, linkedid: str) -> str | None:
         """The emergency line (110/119/120) whose operator answered a consult of the call."""

@@ -205,6 +205,13 @@ class DeskService:
             await self._apply(out, ext, CallEnded(call.linkedid), at=None)
         self.writer.submit(out)
 
+    def order_saved(self, linkedid: str, transfer_due_at: float | None) -> None:
+        """An emergency order of the live call was saved at the desk: its clock is shown."""
+        call = self.tracker.get(linkedid)
+        if transfer_due_at is not None and call is not None and call.active:
+            self.control.transfer_due[linkedid] = transfer_due_at
+            self.writer.submit(self._republished(call))
+
     def _republished(self, call: Call) -> Outbox:
         call = self.tracker.get(call.linkedid) or call  # as it is now
         out = Outbox()

@@ -142,3 +142,8 @@ class CallControlInfo(_Out):
         description="when the first consult of the call to 110/119/120 began (the 10-minute "
         "clock of the hand-over)"
     )
+    transfer_due_at: float | None = Field(
+        default=None,
+        description="the hand-over limit of the call's emergency order saved at the desk "
+        "(its intake + 10 minutes)",
+    )

@@ -267,13 +267,14 @@ async def test_the_supervisor_page_shows_alerts_with_their_clock(
 
 
 async def test_the_emergency_orders_clock_counts_warns_and_goes_late(
-    centre: Centre, desk: DeskPage
+    centre: Centre, desk: DeskPage, browser: Browser
 ) -> None:
     """An emergency order saved during a call (no consult yet) starts the 10-minute clock on
-    the desk, from the order's intake as the CRM set it; `warn_before_s` before the limit it
-    warns, past it it says how late. The page's time is moved on (Playwright's fixed time):
-    the CRM's limit stays where it was."""
+    the desk and the supervisor page, from the order's intake as the CRM set it;
+    `warn_before_s` before the limit it warns, past it it says how late. The agent page's time
+    is moved on (Playwright's fixed time): the CRM's limit stays where it was."""
     page = await agent_page(centre, desk)
+    supervisor = await supervisor_page(centre, desk, browser)
     calling, call = await answered(centre, page, "13900002104")
     clock = page.locator("#emergency-clock")
     await expect(clock).to_be_hidden()
@@ -286,6 +287,9 @@ async def test_the_emergency_orders_clock_counts_warns_and_goes_late(
     due = order.transfer_due_at.replace(tzinfo=UTC).timestamp()
     await expect(clock).to_contain_text("紧急转办计时：已用")
     await expect(clock).to_have_attribute("data-state", "running")
+    row = supervisor.page.locator(f'#calls-body tr[data-call-id="{call.linkedid}"]')
+    await expect(row.locator("td.clock-cell")).to_contain_text("已用")
+    await expect(row.locator("td.clock-cell")).to_contain_text("剩余 9 分")
     warn_s = centre.hotline.settings.emergency.warn_before_s
     await page.clock.set_fixed_time(due - warn_s + 30)
     await expect(clock).to_have_attribute("data-state", "warn")
@@ -294,6 +298,7 @@ async def test_the_emergency_orders_clock_counts_warns_and_goes_late(
     await expect(clock).to_have_attribute("data-state", "late")
     await expect(clock).to_contain_text("已超时 1 分 5 秒")
     await end_call(centre, calling, call)
+    await supervisor.page.context.close()
 
 
 async def test_a_major_matter_alerts_the_supervisor_page_which_acknowledges_it(

@@ -16,9 +16,11 @@ async def save_order(
     tracker: CallTracker,
     request: Request,
     emergency_line: Callable[[str], str | None] = lambda linkedid: None,
+    saved: Callable[[str, float | None], None] = lambda linkedid, due: None,
 ) -> Result:
     """The order of `order.call_id`, or of the agent's current call; an emergency order of a
-    call on which the agent reached 110/119/120 (`emergency_line`) is transferred to it."""
+    call on which the agent reached 110/119/120 (`emergency_line`) is transferred to it.
+    `saved(linkedid, transfer_due_at)` is told of it (the desktops show its clock)."""
     ext = request.extension
     form = dict(request.args.get("order") or {})
     call_id = form.get("call_id") or presences[ext].call_id
@@ -29,6 +31,8 @@ async def save_order(
         raise CommandFailed("not_your_call", "this call was not answered at your desk")
     try:
         line = emergency_line(call.linkedid)
-        return await orders.save(request.user_id, request.role, form, call, line)
+        result = await orders.save(request.user_id, request.role, form, call, line)
     except OrderRejected as exc:
         raise CommandFailed("invalid_order", str(exc)) from None
+    saved(call.linkedid, result.get("transfer_due_at"))
+    return result

@@ -42,9 +42,7 @@ class Collaborators:
 
 
 def _control_verb(c: Collaborators, name: str) -> Handler:
-    return lambda r: control.control_step(
-        c.control, c.desk, c.desk.presences, c.tracker, name, r
-    )
+    return lambda r: control.control_step(c.control, c.desk, c.desk.presences, c.tracker, name, r)
 
 
 def verb_table(c: Collaborators) -> dict[str, Handler]:
@@ -61,7 +59,12 @@ def verb_table(c: Collaborators) -> dict[str, Handler]:
         ),
         "wrapup_done": lambda r: wrap_up.wrapup_done(c.desk, c.orders, c.tracker, r),
         "save_order": lambda r: save_order.save_order(
-            c.orders, c.desk.presences, c.tracker, r, c.desk.control.emergency_line
+            c.orders,
+            c.desk.presences,
+            c.tracker,
+            r,
+            c.desk.control.emergency_line,
+            c.desk.order_saved,
         ),
         "dispose": lambda r: dispose.dispose(c.orders, c.desk.presences, c.tracker, r),
         "recording_pause": lambda r: recording.set_recording_paused(

@@ -128,7 +128,7 @@ function renderClock() {
   const control = call ? call.control : null;
   const limit = Number(view.clock.limit_s) || 600;
   let started = control && control.emergency_started_at ? control.emergency_started_at : null;
-  const due = call ? view.dueAt.get(call.call_id) : undefined;
+  const due = call ? view.dueAt.get(call.call_id) ?? control?.transfer_due_at ?? undefined : undefined;
   if (due !== undefined && (started === null || due - limit < started)) started = due - limit;
   if (!call || started === null) {
     node.hidden = true;

@@ -243,7 +243,10 @@ function controlText(control) {
 
 function renderClockCell(cell, call) {
   const control = call.control;
-  const started = control ? control.emergency_started_at : null;
+  const limit = Number(state.clock.limit_s);
+  let started = control ? control.emergency_started_at : null;
+  const due = control ? control.transfer_due_at : null;
+  if (due && (!started || due - limit < started)) started = due - limit;
   if (!started) {
     setText(cell, "—");
     cell.dataset.state = "";
@@ -251,7 +254,7 @@ function renderClockCell(cell, call) {
   }
   const c = control.consult;
   const reached = c && EMERGENCY_LINES.has(c.target) ? c.answered_at : null;
-  const clock = emergencyClock(started, reached, Number(state.clock.limit_s), Number(state.clock.warn_before_s), Date.now() / 1000);
+  const clock = emergencyClock(started, reached, limit, Number(state.clock.warn_before_s), Date.now() / 1000);
   cell.dataset.state = clock.state;
   cell.className = `clock-cell clock ${clock.state === "warn" ? "warn" : clock.state === "late" ? "late" : ""}`;
   setText(cell, clock.text);

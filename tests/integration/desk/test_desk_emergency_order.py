@@ -81,6 +81,9 @@ async def test_an_emergency_order_saved_after_reaching_110_is_transferred_to_it(
     due = order.transfer_due_at.replace(tzinfo=UTC).timestamp()
     assert saved["transfer_due_at"] == due
     assert 599 <= due - order.registered_at.replace(tzinfo=UTC).timestamp() <= 601
+    await desk.service.writer.drained()  # the desktops' record of the call shows its clock
+    raw = await desk.service.redis.hget(CALLS_KEY, call.linkedid)
+    assert raw is not None and json.loads(raw)["control"]["transfer_due_at"] == due
 
 
 async def test_no_transfer_without_the_operator_reached_or_for_other_orders(
