@@ -31,6 +31,7 @@ from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from crm.jobs.emergency_clock import EmergencyClock
+from crm.jobs.handover_sender import HandoverSender, Peer
 from crm.jobs.overdue_sweep import OverdueSweep
 from hotline_cli.alert_publisher import AlertPublisher, emergency_rules
 from hotline_cli.http_process import HttpJob, HttpProcess
@@ -165,6 +166,15 @@ def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
     )  # fmt: skip
 
 
+def _handover_sender(settings: Settings, sessions: SessionFactory) -> HandoverSender:
+    exchange = settings.exchange
+    peers = {line: Peer(p.url, p.secret.get_secret_value().encode())
+             for line, p in exchange.peers.items()}  # fmt: skip
+    return HandoverSender(sessions, peers, retry_first_s=exchange.retry_first_s,
+                          retry_max_s=exchange.retry_max_s,
+                          interval_s=min(1.0, exchange.retry_first_s))  # fmt: skip
+
+
 @asynccontextmanager
 async def running_hotline(
     settings: Settings,
@@ -221,6 +231,8 @@ async def running_hotline(
         alerts = await enter(AlertPublisher(sessions, desk.writer.publish, rules, clock_s))
         clock = await enter(EmergencyClock(sessions, rules, clock_s, after=alerts.wake))
         tasks.watch("emergency clock", lambda: TaskHealth(clock.failures + alerts.failures))
+        sender = await enter(_handover_sender(settings, sessions))
+        tasks.watch("hand-over sender", lambda: TaskHealth(sender.failures))
         upkeep = await enter(recording_upkeep(settings, sessions, lambda: set(tracker.calls)))
         tasks.watch("recording upkeep", lambda: TaskHealth(upkeep.failures))
         tasks.watch("recording checks", lambda: TaskHealth(checker.stats.failures), checker.alarms)

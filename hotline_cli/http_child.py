@@ -20,14 +20,25 @@ from redis.asyncio import Redis
 
 from agent_gateway.desk.http import DeskHttp
 from agent_gateway.desk.users import DeskUsers
+from config.settings import Settings
 from crm.api import create_app as create_crm_app
 from crm.api.access_log import PathOnlyAccessLogger
+from crm.api.exchange import ExchangeDoor
 from crm.db.engine import create_engine, session_factory
 from hotline_cli.alert_publisher import emergency_rules
 from hotline_cli.http_doc import DOCUMENTED
 from hotline_cli.http_process import JOB_LENGTH, READY, HttpJob
 from hotline_cli.log_format import configure_logging
 from hotline_cli.status_api import add_status_routes
+
+
+def exchange_door(settings: Settings) -> ExchangeDoor:
+    """The receiving centres' door as configured ([exchange]; secrets resolved)."""
+    exchange = settings.exchange
+    return ExchangeDoor(
+        secrets={line: p.secret.get_secret_value().encode() for line, p in exchange.peers.items()},
+        max_body_bytes=exchange.max_body_bytes, max_clock_skew_s=exchange.max_clock_skew_s,
+    )  # fmt: skip
 
 
 @asynccontextmanager
@@ -46,6 +57,7 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             users_changed=DeskUsers(sessions, redis).changed, documented=DOCUMENTED,
             connect_src=[job.ws_url], recordings_dir=settings.recordings_dir,
             link_secret=secret, emergency=emergency_rules(settings),
+            exchange_door=exchange_door(settings),
         )  # fmt: skip
         add_status_routes(app, redis)
         targets = [{"number": a.extension, "name": a.name, "kind": "agent"}

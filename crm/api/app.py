@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from crm.api import admin, alerts, calls, openapi, orders, recordings
+from crm.api import admin, alerts, calls, exchange, openapi, orders, recordings
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
     AUTH,
@@ -62,6 +62,7 @@ def create_app(
     recordings_dir: Path | None = None,
     link_secret: bytes | None = None,
     emergency: EmergencyRules = DEFAULT_RULES,
+    exchange_door: exchange.ExchangeDoor | None = None,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -76,7 +77,8 @@ def create_app(
     document. Recordings are served from `recordings_dir` (None: none are); their playback
     links are signed with a key derived from `link_secret` (None: a random one, so links
     die with the process). `emergency` is the `[emergency]` settings (the result's due
-    time after a hand-over, the duty leaders who read alerts).
+    time after a hand-over, the duty leaders who read alerts). `exchange_door` opens the
+    receiving centres' signed endpoint (`crm.api.exchange`; None: no peers, no route).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -93,7 +95,7 @@ def create_app(
     key = derive_key(link_secret if link_secret is not None else secrets.token_bytes(32))
     app[RECORDINGS] = RecordingFiles(recordings_dir, key)
     app.on_response_prepare.append(security_headers(connect_src))
-    served = document(documented)
+    served = document((*documented, *(exchange.DOCUMENTED if exchange_door else ())))
 
     async def serve_openapi(_request: web.Request) -> web.Response:
         return web.json_response(served)
@@ -102,4 +104,6 @@ def create_app(
     for endpoint in ENDPOINTS:
         app.router.add_route(endpoint.method, endpoint.path, bind(endpoint))
     recordings.add_routes(app)
+    if exchange_door is not None:
+        exchange.add_routes(app, exchange_door)
     return app

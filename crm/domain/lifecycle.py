@@ -12,6 +12,7 @@ from crm.domain.emergency import is_emergency
 from crm.domain.enums import (
     CALL_TAKER_ROLES,
     Action,
+    Channel,
     NotAcceptedReason,
     OrderType,
     Role,
@@ -106,8 +107,11 @@ class Actor:
     unit_id: int | None
 
 
-def check_register(actor: Actor) -> Status:
-    """Orders are born at the centre (call-takers and supervisors), in the registered state."""
+def check_register(actor: Actor, channel: Channel | None = None) -> Status:
+    """Orders are born at the centre (call-takers and supervisors), in the registered state;
+    a receiving centre (peer) registers only the matters it hands us (channel 110 hand-over)."""
+    if actor.role is Role.PEER and channel is Channel.POLICE_HANDOVER:
+        return Status.REGISTERED
     if actor.role not in CALL_TAKER_ROLES:
         raise Forbidden("role_forbidden", f"role {actor.role.value} may not register orders")
     return Status.REGISTERED

@@ -110,6 +110,10 @@ async def record_change(
 
 
 async def user_by_token(session: AsyncSession, token: str) -> User | None:
+    """The active user holding `token`; never a peer (a receiving centre has no token's door:
+    it acts through signed exchange messages only)."""
     return await session.scalar(
-        select(User).where(User.token_hash == hash_token(token), User.active.is_(True))
+        select(User).where(
+            User.token_hash == hash_token(token), User.active.is_(True), User.role != Role.PEER
+        )
     )

@@ -141,7 +141,7 @@ async def register_order(
     statements with rows known in full (see crm.db.prepared): this is the hot path of every
     call, and the ORM's bookkeeping cost several times the database work.
     """
-    status = lifecycle.check_register(actor)
+    status = lifecycle.check_register(actor, new.channel)
     today = local_date(now)
     due = deadlines.due_date(
         today, new.order_type, new.urgency, calendar, statutory_days=new.statutory_days

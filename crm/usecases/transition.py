@@ -22,6 +22,7 @@ from crm.domain.emergency import DEFAULT_RULES, EMERGENCY_LINES, EmergencyRules,
 from crm.domain.enums import Action, AlertKind, Role, Status, UnitKind, UnitRole
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
 from crm.repo import audit, directory, orders
+from crm.usecases import exchange_outbox
 from crm.usecases.alerts import raise_alert
 from crm.usecases.register import RegisteredOrder
 
@@ -257,6 +258,8 @@ async def apply_command(
     detail = await _carry_out(session, order, command, actor, now, calendar, rules)
     order.status = target
     order.updated_at = now
+    transfer = command.target if isinstance(command, c.Transfer) else None
+    await exchange_outbox.after_transition(session, order, transfer, source, now)
     db = await DriverConnection.of(session)
     await audit.append(db, order.id, actor, action.value, source, target, now, detail)
     await session.flush()

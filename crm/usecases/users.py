@@ -48,7 +48,10 @@ async def add_user(
     unit_id: int | None,
     agent_extension: str | None = None,
 ) -> tuple[User, str]:
-    """The new user and its bearer token (shown once)."""
+    """The new user and its bearer token (shown once); never a peer (created by the exchange
+    itself, `crm.usecases.exchange_peers`)."""
+    if role is Role.PEER:
+        raise InvalidInput("role_not_creatable", "peer users are created by the exchange", "role")
     await _check_binding(session, role, agent_extension)
     user, token = await directory.create_user(
         session, name, role, unit_id, agent_extension=agent_extension

@@ -237,6 +237,11 @@ async def test_a_supervisors_recorded_decision_confirms_a_hand_over(loop: Loop) 
     assert (await loop.audit(oid))[-1]["detail"]["late"] is True
     status, err = await loop.act(oid, "handover_decision", "supervisor", note="再次确认")
     assert (status, err["error"]["code"]) == (409, "already_handed_over")
+    loop.clock.advance(minutes=1)  # 119's own acceptance arrives later: the decision's time stays
+    await loop.as_peer(oid, c.HandoverAccepted("119-88"))
+    order = (await loop.get(f"/api/orders/{oid}"))[1]
+    assert order["handed_over_at"] == iso(START + timedelta(minutes=12))
+    assert order["handover_confirmed_by"] == "peer"
     order = await loop.ok(oid, "transfer_feedback", "supervisor", result="火已扑灭")
     assert order["status"] == "closed"
 

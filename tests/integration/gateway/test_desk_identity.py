@@ -30,7 +30,8 @@ from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
-from crm.repo.directory import get_user
+from crm.repo.directory import get_user, hash_token
+from crm.usecases.exchange_peers import peer_actor
 from crm.usecases.users import add_user, change_user
 from tests.integration.gateway.gateway_support import (
     SECRET,
@@ -308,3 +309,15 @@ async def test_one_failing_close_stops_neither_the_others_nor_the_recheck(
         await wait_until(lambda: desk.gateway.recheck_failures >= 2, CUT_OFF_S)  # turns go on
         monkeypatch.undo()  # the fault is gone: the next turn cuts wang off
         assert (await closed_with(wang))[0] == 4401
+
+
+async def test_a_peer_gets_no_ticket_even_with_a_token(desk: Desk) -> None:
+    """A receiving centre's user acts through signed exchange messages only: a token given to
+    it (as an admin could by rotating one) opens no desk."""
+    async with desk.sessions() as session, session.begin():
+        actor = await peer_actor(session, "110")
+        peer = await get_user(session, actor.user_id)
+        assert peer is not None
+        peer.token_hash, peer.active = hash_token("a-token-for-the-peer"), True
+    status, err = await desk.call("POST", "/api/desk/ticket", "a-token-for-the-peer", {})
+    assert (status, err["error"]["code"]) == (401, "unauthenticated")
