@@ -2,8 +2,8 @@
 (SQLite and PostgreSQL): the control state reaches the desktops as call updates and the
 snapshot's call record; an agent whose leg left the call wraps up; an emergency order saved
 after the agent reached the operator is transferred to that line in the same save (audited,
-as the agent), and not when the consult failed, went to a colleague, or the order is no
-emergency."""
+as the agent, its hand-over stored for the receiving centre), and not when the consult
+failed, went to a colleague, or the order is no emergency."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from agent_gateway.edge.bus import BusMessage
 from agent_gateway.edge.store import CALLS_KEY
+from crm.db.exchange_models import Handover
 from crm.db.models import AuditEntry, WorkOrder
-from crm.domain.enums import Status, TransferTarget
+from crm.domain.enums import HandoverDirection, Status, TransferTarget
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -81,6 +82,12 @@ async def test_an_emergency_order_saved_after_reaching_110_is_transferred_to_it(
     due = order.transfer_due_at.replace(tzinfo=UTC).timestamp()
     assert saved["transfer_due_at"] == due
     assert 599 <= due - order.registered_at.replace(tzinfo=UTC).timestamp() <= 601
+    async with desk.sessions() as session:  # one click: the hand-over to 110 follows
+        handovers = list(await session.scalars(
+            select(Handover).where(Handover.order_id == order.id)))  # fmt: skip
+    assert [(h.direction, h.line, h.linkedid) for h in handovers] == [
+        (HandoverDirection.OUTBOUND, "110", call.linkedid)
+    ]
     await desk.service.writer.drained()  # the desktops' record of the call shows its clock
     raw = await desk.service.redis.hget(CALLS_KEY, call.linkedid)
     assert raw is not None and json.loads(raw)["control"]["transfer_due_at"] == due
