@@ -141,7 +141,7 @@ async def test_warm_transfer_to_110_from_the_page(
             await expect(page.locator(control)).to_be_disabled()
         row = supervisor.page.locator(f'#calls-body tr[data-call-id="{call.linkedid}"]')
         await expect(row.locator("td.control")).to_contain_text("保持中；转接 110 已接通")
-        await expect(row.locator("td.clock-cell")).to_contain_text("已接通，用时")
+        await expect(row.locator("td.clock-cell")).to_contain_text("110 已接通，用时")
         # Asterisk: the caller alone in the main room (hold music), the agent with 110.
         assert await room(centre, main_room(call.linkedid)) == {call.channel}
         consulting = await room(centre, consult_room(call.linkedid))

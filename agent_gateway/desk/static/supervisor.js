@@ -257,7 +257,7 @@ function renderClockCell(cell, call) {
   const clock = emergencyClock(started, reached, limit, Number(state.clock.warn_before_s), Date.now() / 1000);
   cell.dataset.state = clock.state;
   cell.className = `clock-cell clock ${clock.state === "warn" ? "warn" : clock.state === "late" ? "late" : ""}`;
-  setText(cell, clock.text);
+  setText(cell, reached ? `${c.target} ${clock.text}` : clock.text);
 }
 
 function renderCalls() {
