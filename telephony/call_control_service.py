@@ -389,7 +389,9 @@ class CallControl:
             del self._owner[key]
         async with self._changed:
             self._changed.notify_all()
-        ended = dataclasses.replace(st, agent_in_call=False, agent_room=Room.NONE, held=False)
+        ended = dataclasses.replace(
+            st, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False, ended=True
+        )
         await self._notify(ended)
 
     async def _notify(self, st: ControlState) -> None:

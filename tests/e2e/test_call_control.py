@@ -13,7 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from crm.db.call_models import CallEvent, CallRecord
+from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import hang_up
@@ -153,6 +156,20 @@ async def recording_frames(centre: Centre, call: Call) -> list[Window]:
     return await asyncio.to_thread(windows, audio, (CALLER_HZ, AGENT_A_HZ, OPERATOR_HZ, MOH_HZ))
 
 
+async def stored(centre: Centre, linkedid: str) -> tuple[CallRecord, list[CallEvent]]:
+    """The call's record once the call log wrote its end, and its events in order."""
+    deadline = time.monotonic() + 15
+    while True:
+        async with centre.hotline.sessions() as session:
+            record = await session.get(CallRecord, linkedid)
+            if record is not None and record.outcome is not CallOutcome.IN_PROGRESS:
+                query = select(CallEvent).where(CallEvent.linkedid == linkedid)
+                events = list(await session.scalars(query.order_by(CallEvent.at, CallEvent.id)))
+                return record, events
+        assert time.monotonic() < deadline, "the call's record was not ended"
+        await asyncio.sleep(0.2)
+
+
 def ended_s(call: Call) -> float:
     assert call.ended_at is not None and call.answered_at is not None
     return call.ended_at - call.answered_at
@@ -200,6 +217,23 @@ async def test_warm_transfer_to_110_completed(centre: Centre, tones: dict[str, P
     after = between(frames, completed_at - t0 + 0.8, completed_at - t0 + 2.0)
     assert len(after) > 5 and tone_share(after, OPERATOR_HZ) > 0.8, "the operator is not heard"
     assert tone_share(after, AGENT_A_HZ) == 0
+    record, events = await stored(centre, call.linkedid)
+    assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
+    assert record.emergency_started_at is not None and record.answered_at is not None
+    assert abs((record.emergency_started_at - record.answered_at).total_seconds()
+               - (consulted_at - t0)) < 0.5  # fmt: skip
+    kinds = [e.kind for e in events]
+    steps = [k for k in kinds if k not in (CallEventKind.QUEUED, CallEventKind.RINGING)]
+    assert steps == [
+        CallEventKind.ANSWERED, CallEventKind.HELD, CallEventKind.CONSULT_STARTED,
+        CallEventKind.TRUNK_ATTEMPT, CallEventKind.CONSULT_ANSWERED,
+        CallEventKind.TRANSFERRED, CallEventKind.PARTY_LEFT, CallEventKind.ENDED,
+    ], kinds  # fmt: skip
+    attempt = events[kinds.index(CallEventKind.TRUNK_ATTEMPT)].detail
+    assert attempt["line"] == "110" and attempt["leg"] == "primary"
+    assert attempt["status"] == "ANSWER" and attempt["ms"] >= 250  # the far end rang 300 ms
+    transferred = events[kinds.index(CallEventKind.TRANSFERRED)]
+    assert transferred.agent == "1001" and transferred.detail["kind"] == "warm"
 
 
 async def test_warm_transfer_cancelled(centre: Centre, tones: dict[str, Path]) -> None:
@@ -276,6 +310,12 @@ async def test_119_primary_refuses_with_503_and_the_backup_answers(
         assert trunk_channels(await channels(centre), "119") == {"backup": "Up"}
         ended = await end_call(centre, calling, call)
     assert ended.state is CallState.ENDED
+    record, events = await stored(centre, call.linkedid)
+    assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "119"
+    attempts = [e.detail for e in events if e.kind is CallEventKind.TRUNK_ATTEMPT]
+    assert [(a["leg"], a["status"]) for a in attempts] == [
+        ("primary", "CONGESTION"), ("backup", "ANSWER")
+    ]
 
 
 async def test_120_primary_not_answering_fails_over_after_the_dial_timeout(
@@ -322,6 +362,12 @@ async def test_both_trunks_down_keeps_the_caller_with_the_agent(
         await eventually(lambda: _no_trunk(centre, "119"), 5, "119's legs gone")
         ended = await end_call(centre, calling, call)
     assert ended.state is CallState.ENDED
+    record, events = await stored(centre, call.linkedid)
+    assert record.outcome is CallOutcome.ANSWERED and record.emergency_line == ""
+    assert record.emergency_started_at is not None  # the clock started with the attempt
+    failed = [e.detail for e in events if e.kind is CallEventKind.CONSULT_FAILED]
+    assert [f["reason"] for f in failed] == ["all_trunks_down"]
+    assert len([e for e in events if e.kind is CallEventKind.TRUNK_ATTEMPT]) == 2
 
 
 async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
