@@ -285,9 +285,16 @@ class CallControl:
 
     def _follow_up(self, before: ControlState, after: ControlState) -> None:
         """What the backend does by itself: a consult that failed while the agent waited in
-        the consult room brings the agent straight back to the caller."""
+        the consult room brings the agent straight back to the caller; an agent who hangs up
+        leaving the caller alone (no third party in the main room) ends the call, as outside
+        the rooms (the caller would hear hold music for ever)."""
         c = after.consult
         was = before.consult
+        alone = c is None or c.party_room is not Room.MAIN
+        if before.agent_in_call and not after.agent_in_call and alone:
+            log.info("agent left call %s with nobody else: call ended", after.linkedid)
+            self._spawn(actions.hang_up(self.ami, after.caller_channel))
+            return
         if (
             c is not None and c.state is ConsultState.FAILED
             and (was is None or was.state is not ConsultState.FAILED)

@@ -394,7 +394,10 @@ async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
     st = await control.mute(call, False)
     assert not st.muted
     await asyncio.sleep(1.0)
-    ended = await end_call(centre, calling, call)
+    await hang_up(centre.hotline.ami, call.agent_channel)  # the agent ends the call (挂断)
+    assert (await asyncio.wait_for(calling, 10)).ok  # a BYE at once, not hold music for ever
+    ended = await centre.log.wait_ended(call.caller_number)
+    assert call.channel not in await channels(centre)
     frames = await recording_frames(centre, ended)
     assert ended.answered_at is not None
     t0 = ended.answered_at
@@ -405,3 +408,27 @@ async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
     assert len(muted) > 5 and tone_share(muted, AGENT_A_HZ) == 0
     back = between(frames, unmuted_at - t0 + 0.4, unmuted_at - t0 + 0.9)
     assert tone_share(back, AGENT_A_HZ) > 0.8
+
+
+async def test_warm_transfer_to_another_agent_and_bad_targets(
+    centre: Centre, tones: dict[str, Path]
+) -> None:
+    control = centre.hotline.control
+    calling, call = await answered_call(centre, "13900001002", tones)
+    for target in ("1001", "999", "12345"):  # yourself, nobody, the hotline itself
+        with pytest.raises(ControlFailed) as refused:
+            await control.consult(call, target, "hold")
+        assert refused.value.code is ControlCode.BAD_TARGET
+    assert control.state(call.linkedid) is None  # nothing was done
+    st = await control.consult(call, "1002", "hold")  # 1002 is paused: dialled all the same
+    st = await until_state(centre, call.linkedid, lambda s: s.consult is not None
+                           and s.consult.state is ConsultState.ANSWERED)  # fmt: skip
+    assert st.consult is not None and st.consult.attempts[0].leg == "1002"
+    st = await control.complete(call)
+    together = await room(centre, main_room(call.linkedid))
+    assert call.channel in together and len(together) == 2, together
+    listed = await channels(centre)
+    assert call.agent_channel not in listed
+    assert any(name.startswith("PJSIP/1002-") for name in listed)
+    ended = await end_call(centre, calling, call)
+    assert ended.state is CallState.ENDED
