@@ -432,3 +432,21 @@ async def test_warm_transfer_to_another_agent_and_bad_targets(
     assert any(name.startswith("PJSIP/1002-") for name in listed)
     ended = await end_call(centre, calling, call)
     assert ended.state is CallState.ENDED
+
+
+async def test_a_consult_cancelled_while_the_trunk_rings(
+    centre: Centre, tones: dict[str, Path]
+) -> None:
+    control = centre.hotline.control
+    async with operator(centre, "120", 0, tones, ring_ms=60_000):
+        calling, call = await answered_call(centre, "13900001202", tones)
+        st = await control.consult(call, "120", "hold")
+        assert st.consult is not None and st.consult.state is ConsultState.RINGING
+        assert trunk_channels(await channels(centre), "120") == {"primary": "Ringing"}
+        st = await control.cancel(call)
+        assert st.consult is not None and st.consult.state is ConsultState.CANCELLED
+        assert st.consult.answered_at is None and st.agent_room is Room.MAIN
+        assert await room(centre, main_room(call.linkedid)) == {call.channel, call.agent_channel}
+        await eventually(lambda: _no_trunk(centre, "120"), 5, "120's ringing leg cancelled")
+        ended = await end_call(centre, calling, call)
+    assert ended.state is CallState.ENDED
