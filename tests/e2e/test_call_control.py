@@ -335,7 +335,11 @@ async def test_120_primary_not_answering_fails_over_after_the_dial_timeout(
         assert DIAL_TIMEOUT_S - 0.2 <= rang_s <= DIAL_TIMEOUT_S + 1.0, rang_s
         assert backup.started_at - primary.ended_at < 0.5
         assert trunk_channels(await channels(centre), "120") == {"backup": "Up"}
+        # The caller hangs up while the agent still talks to 120 in the consult room: the
+        # backend hangs up the consult room too (nobody is left talking for ever).
         ended = await end_call(centre, calling, call)
+        await eventually(lambda: _no_trunk(centre, "120"), 5, "120's leg hung up")
+        assert call.agent_channel not in await channels(centre)
     assert ended.state is CallState.ENDED
 
 
