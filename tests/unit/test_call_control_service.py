@@ -7,9 +7,11 @@ import dataclasses
 
 import pytest
 
+from telephony.ami_connection import AmiActionError
 from telephony.call_control import ConsultState, ControlCode, Room, TargetKind
-from telephony.call_control_service import CallControl, ControlFailed, Target
-from telephony.events import ConferenceJoined, DialStarted
+from telephony.call_control_service import CallControl, ControlFailed
+from telephony.call_targets import Target
+from telephony.events import ConferenceJoined, DialStarted, QueueMembersListed
 from telephony.tracker import Call, CallState, CallTracker
 
 L = "1700000000.1"
@@ -112,3 +114,45 @@ async def test_consult_returns_once_a_leg_is_dialled() -> None:
     with pytest.raises(ControlFailed) as again:  # one consult at a time
         await cc.consult(CALL, "110", "hold")
     assert again.value.code is ControlCode.NOT_NOW
+
+
+class RefusingOriginate(SuccessfulAmi):
+    async def action(self, name: str, timeout: float = 10.0, **headers: str) -> dict[str, str]:
+        if name == "Originate":
+            self.sent.append((name, headers))
+            raise AmiActionError("Originate", {"Message": "Originate failed"})
+        return await super().action(name, timeout, **headers)
+
+
+async def test_a_consult_that_never_starts_brings_the_agent_back() -> None:
+    ami = RefusingOriginate()
+    cc = control(ami)
+    cc.confirm_s = 2.0
+    consulting = asyncio.create_task(cc.consult(CALL, "110", "hold"))
+    await asyncio.sleep(0.05)
+    await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
+    await cc.on_event(ConferenceJoined(3.0, L, "a", CALL.agent_channel, f"c{L}"))
+    with pytest.raises(ControlFailed) as failed:
+        await consulting
+    assert failed.value.code is ControlCode.NOT_CONFIRMED
+    await asyncio.sleep(0.05)  # the follow-up runs in its own task
+    st = cc.state(L)
+    assert st is not None and st.consult is not None and st.consult.state is ConsultState.FAILED
+    assert ami.sent[-1] == ("Redirect", {"Channel": CALL.agent_channel,
+                                         "Context": "hotline-room-party", "Exten": L,
+                                         "Priority": "1"})  # fmt: skip
+
+
+async def test_a_resync_forgets_calls_asterisk_no_longer_has() -> None:
+    ami = SuccessfulAmi()
+    cc = control(ami)
+    holding = asyncio.create_task(cc.hold(CALL))
+    await asyncio.sleep(0.05)
+    await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
+    await cc.on_event(ConferenceJoined(3.1, L, "a", CALL.agent_channel, f"c{L}"))
+    await holding
+    await cc.on_event(QueueMembersListed(4.0, ()))
+    assert cc.state(L) is not None  # still in the tracker: kept
+    cc.tracker.calls.clear()
+    await cc.on_event(QueueMembersListed(5.0, ()))
+    assert cc.state(L) is None
