@@ -446,7 +446,12 @@ async def test_a_consult_cancelled_while_the_trunk_rings(
         calling, call = await answered_call(centre, "13900001202", tones)
         st = await control.consult(call, "120", "hold")
         assert st.consult is not None and st.consult.state is ConsultState.RINGING
-        assert trunk_channels(await channels(centre), "120") == {"primary": "Ringing"}
+        assert st.consult.attempts[0].leg == "primary"  # its INVITE is out (DialBegin)
+
+        async def ringing() -> bool:  # then the far end's 180
+            return trunk_channels(await channels(centre), "120") == {"primary": "Ringing"}
+
+        await eventually(ringing, 5, "120's primary ringing")
         st = await control.cancel(call)
         assert st.consult is not None and st.consult.state is ConsultState.CANCELLED
         assert st.consult.answered_at is None and st.agent_room is Room.MAIN
