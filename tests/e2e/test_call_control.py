@@ -44,6 +44,8 @@ DIAL_TIMEOUT_S = 3
 PORTS = {line: (free_udp_port(), free_udp_port()) for line in ("110", "119", "120")}
 SPEAK_S = 60.0
 OPERATOR_HZ = AGENT_B_HZ  # every trunk's far end speaks this tone
+DEPARTMENT = {"extension": "8001", "name": "市水务局值班室", "kind": "department",
+              "contact": f"sip:8001@127.0.0.1:{free_udp_port()}"}  # fmt: skip
 MOH_HZ = 523.0  # the hold music's chime (hotline_cli/sounds.py): 0.6 s every 2 s
 
 
@@ -70,7 +72,8 @@ async def centre(
         for line, (primary, backup) in PORTS.items()
     }  # fmt: skip
     state = tmp_path_factory.mktemp("control")
-    up = running_centre(state, trunks=trunks, phone_audio={"1001": tones["agent"]})
+    up = running_centre(state, trunks=trunks, phone_audio={"1001": tones["agent"]},
+                        colleagues=[DEPARTMENT])  # fmt: skip
     async with up as c, c.agents_paused("1002", reason="会议"):  # 1001 takes every call
         yield c
 
@@ -459,3 +462,25 @@ async def test_a_consult_cancelled_while_the_trunk_rings(
         await eventually(lambda: _no_trunk(centre, "120"), 5, "120's ringing leg cancelled")
         ended = await end_call(centre, calling, call)
     assert ended.state is CallState.ENDED
+
+
+async def test_three_party_call_with_a_department(centre: Centre, tones: dict[str, Path]) -> None:
+    """A colleague's phone (a department's duty phone) joins the caller and the agent, then
+    the agent leaves them together."""
+    control = centre.hotline.control
+    port = int(str(DEPARTMENT["contact"]).rsplit(":", 1)[1])
+    async with AgentPhone(centre.workdir, "127.0.0.1", port, 300, tones["operator"]):
+        calling, call = await answered_call(centre, "13900008001", tones)
+        await control.consult(call, "8001", "three_way")
+        st = await until_state(centre, call.linkedid, lambda s: s.three_party)
+        assert st.consult is not None and st.consult.attempts[0].leg == "8001"
+        three = await room(centre, main_room(call.linkedid))
+        assert {call.channel, call.agent_channel} < three and len(three) == 3, three
+        assert any(name.startswith("PJSIP/8001-") for name in await channels(centre))
+        await control.leave(call)
+        listed = await channels(centre)
+        assert call.agent_channel not in listed
+        assert any(name.startswith("PJSIP/8001-") for name in listed)
+        ended = await end_call(centre, calling, call)
+    record, _events = await stored(centre, ended.linkedid)
+    assert record.emergency_line == "" and record.emergency_started_at is None
