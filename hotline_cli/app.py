@@ -213,6 +213,7 @@ async def running_hotline(
         )
         control = CallControl.from_settings(settings, ami, tracker)
         control.add_listener(desk.on_control)
+        control.add_listener(call_log.on_control)
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
             [control.on_event, desk.on_event, call_log.on_event],

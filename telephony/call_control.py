@@ -126,6 +126,8 @@ class ControlState:
     agent_channel: str = ""
     caller_channel: str = ""
     agent_room: Room = Room.NONE
+    changed_at: float = 0.0  # Asterisk's time of the event that made this state
+    ended: bool = False  # the caller hung up: the last state listeners get for the call
 
     @property
     def three_party(self) -> bool:
@@ -345,4 +347,4 @@ def apply(state: ControlState, event: DomainEvent) -> ControlState:
     if handler is None:
         return state
     changed = handler(state, event)
-    return state if changed == state else changed
+    return state if changed == state else dataclasses.replace(changed, changed_at=event.at)

@@ -16,7 +16,6 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
 
 from config.settings import Settings
 from telephony import actions
@@ -29,11 +28,11 @@ from telephony.call_control import (
     ControlCode,
     ControlState,
     Room,
-    TargetKind,
     apply,
     cancel_requested,
     started,
 )
+from telephony.call_targets import Target, dial_budget_s, targets_of
 from telephony.dialplan import (
     CONTEXT_CONSULT,
     CONTEXT_ROOM_CALLER,
@@ -42,7 +41,7 @@ from telephony.dialplan import (
     extension_of,
     main_room,
 )
-from telephony.events import ChannelEvent, ChannelHungUp, DomainEvent
+from telephony.events import ChannelEvent, ChannelHungUp, DomainEvent, QueueMembersListed
 from telephony.tracker import Call, CallState, CallTracker
 
 log = logging.getLogger(__name__)
@@ -58,31 +57,6 @@ class ControlFailed(Exception):
         super().__init__(f"{code.value}: {message}")
         self.code = code
         self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    number: str
-    kind: TargetKind
-    line: str  # the emergency line, "" otherwise
-
-
-def targets_of(settings: Settings) -> dict[str, Target]:
-    """Whom an agent may consult: agents, colleagues, the emergency lines."""
-    found = {a.extension: Target(a.extension, TargetKind.AGENT, "") for a in settings.agents}
-    found |= {c.extension: Target(c.extension, TargetKind.COLLEAGUE, "")
-              for c in settings.colleagues}  # fmt: skip
-    found |= {t.number: Target(t.number, TargetKind.EMERGENCY, t.number)
-              for t in settings.trunks.values()}  # fmt: skip
-    return found
-
-
-def _dial_budget_s(settings: Settings) -> float:
-    """The longest a consult may ring: every trunk leg's timeout (30 s for a phone), plus
-    room for Asterisk."""
-    longest = max((t.dial_timeout_s * (2 if t.backup else 1) for t in settings.trunks.values()),
-                  default=0)  # fmt: skip
-    return max(longest, 30) + 10.0
 
 
 class CallControl:
@@ -113,7 +87,7 @@ class CallControl:
     def from_settings(
         cls, settings: Settings, ami: AmiActions, tracker: CallTracker
     ) -> CallControl:
-        return cls(ami, tracker, targets_of(settings), _dial_budget_s(settings))
+        return cls(ami, tracker, targets_of(settings), dial_budget_s(settings))
 
     # -- what others read -------------------------------------------------------------
 
@@ -187,14 +161,19 @@ class CallControl:
             self._owner[consult.party_uniqueid] = self._owner[consult.dial_uniqueid] = (
                 call.linkedid
             )
-            await actions.originate_into_room(
-                self.ami, target, CONTEXT_CONSULT, context, call.linkedid,
-                consult.party_uniqueid, consult.dial_uniqueid, call.caller_number,
-                self.dial_budget_s,
-            )  # fmt: skip
-            done = await self._until(
-                call, lambda s: _consult_of(s).attempts != () or _consult_of(s).final, "consult"
-            )
+            try:
+                await actions.originate_into_room(
+                    self.ami, target, CONTEXT_CONSULT, context, call.linkedid,
+                    consult.party_uniqueid, consult.dial_uniqueid, call.caller_number,
+                    self.dial_budget_s,
+                )  # fmt: skip
+                done = await self._until(
+                    call, lambda s: _consult_of(s).attempts != () or _consult_of(s).final,
+                    "consult",
+                )  # fmt: skip
+            except (ControlFailed, AmiActionError):
+                await self._abandon(call.linkedid)
+                raise
             failed = _consult_of(done)
             if failed.state is ConsultState.FAILED:
                 raise ControlFailed(ControlCode(failed.reason), f"{target} failed")
@@ -262,6 +241,10 @@ class CallControl:
 
     async def on_event(self, event: DomainEvent) -> None:
         """Every domain event, in Asterisk's order (an event listener of the consumer)."""
+        if isinstance(event, QueueMembersListed):  # a re-sync: Asterisk's word is the truth
+            for gone in [k for k in self._states if k not in self.tracker.calls]:
+                await self._forget(gone)
+            return
         if not isinstance(event, ChannelEvent):
             return
         linkedid = (
@@ -285,9 +268,16 @@ class CallControl:
 
     def _follow_up(self, before: ControlState, after: ControlState) -> None:
         """What the backend does by itself: a consult that failed while the agent waited in
-        the consult room brings the agent straight back to the caller."""
+        the consult room brings the agent straight back to the caller; an agent who hangs up
+        leaving the caller alone (no third party in the main room) ends the call, as outside
+        the rooms (the caller would hear hold music for ever)."""
         c = after.consult
         was = before.consult
+        alone = c is None or c.party_room is not Room.MAIN
+        if before.agent_in_call and not after.agent_in_call and alone:
+            log.info("agent left call %s with nobody else: call ended", after.linkedid)
+            self._spawn(actions.hang_up(self.ami, after.caller_channel))
+            return
         if (
             c is not None and c.state is ConsultState.FAILED
             and (was is None or was.state is not ConsultState.FAILED)
@@ -297,6 +287,20 @@ class CallControl:
                      after.linkedid, c.reason)  # fmt: skip
             self._spawn(actions.redirect(
                 self.ami, after.agent_channel, CONTEXT_ROOM_PARTY, after.linkedid))  # fmt: skip
+
+    async def _abandon(self, linkedid: str) -> None:
+        """A consult that never got going (refused, or no leg dialled in time): marked
+        failed, its Local hung up if it exists, the agent back with the caller."""
+        st = self._states.get(linkedid)
+        if st is None or st.consult is None:
+            return
+        c = dataclasses.replace(st.consult, state=ConsultState.FAILED,
+                                reason=ControlCode.NOT_CONFIRMED.value)  # fmt: skip
+        await self._set(linkedid, dataclasses.replace(st, consult=c))
+        if c.party_channel:
+            self._spawn(actions.hang_up(self.ami, c.party_channel))
+        if st.agent_in_call and st.agent_room is Room.CONSULT:
+            self._spawn(actions.redirect(self.ami, st.agent_channel, CONTEXT_ROOM_PARTY, linkedid))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
@@ -389,7 +393,9 @@ class CallControl:
             del self._owner[key]
         async with self._changed:
             self._changed.notify_all()
-        ended = dataclasses.replace(st, agent_in_call=False, agent_room=Room.NONE, held=False)
+        ended = dataclasses.replace(
+            st, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False, ended=True
+        )
         await self._notify(ended)
 
     async def _notify(self, st: ControlState) -> None:

@@ -13,7 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from crm.db.call_models import CallEvent, CallRecord
+from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import hang_up
@@ -41,6 +44,8 @@ DIAL_TIMEOUT_S = 3
 PORTS = {line: (free_udp_port(), free_udp_port()) for line in ("110", "119", "120")}
 SPEAK_S = 60.0
 OPERATOR_HZ = AGENT_B_HZ  # every trunk's far end speaks this tone
+DEPARTMENT = {"extension": "8001", "name": "市水务局值班室", "kind": "department",
+              "contact": f"sip:8001@127.0.0.1:{free_udp_port()}"}  # fmt: skip
 MOH_HZ = 523.0  # the hold music's chime (hotline_cli/sounds.py): 0.6 s every 2 s
 
 
@@ -67,7 +72,8 @@ async def centre(
         for line, (primary, backup) in PORTS.items()
     }  # fmt: skip
     state = tmp_path_factory.mktemp("control")
-    up = running_centre(state, trunks=trunks, phone_audio={"1001": tones["agent"]})
+    up = running_centre(state, trunks=trunks, phone_audio={"1001": tones["agent"]},
+                        colleagues=[DEPARTMENT])  # fmt: skip
     async with up as c, c.agents_paused("1002", reason="会议"):  # 1001 takes every call
         yield c
 
@@ -153,6 +159,20 @@ async def recording_frames(centre: Centre, call: Call) -> list[Window]:
     return await asyncio.to_thread(windows, audio, (CALLER_HZ, AGENT_A_HZ, OPERATOR_HZ, MOH_HZ))
 
 
+async def stored(centre: Centre, linkedid: str) -> tuple[CallRecord, list[CallEvent]]:
+    """The call's record once the call log wrote its end, and its events in order."""
+    deadline = time.monotonic() + 15
+    while True:
+        async with centre.hotline.sessions() as session:
+            record = await session.get(CallRecord, linkedid)
+            if record is not None and record.outcome is not CallOutcome.IN_PROGRESS:
+                query = select(CallEvent).where(CallEvent.linkedid == linkedid)
+                events = list(await session.scalars(query.order_by(CallEvent.at, CallEvent.id)))
+                return record, events
+        assert time.monotonic() < deadline, "the call's record was not ended"
+        await asyncio.sleep(0.2)
+
+
 def ended_s(call: Call) -> float:
     assert call.ended_at is not None and call.answered_at is not None
     return call.ended_at - call.answered_at
@@ -200,6 +220,23 @@ async def test_warm_transfer_to_110_completed(centre: Centre, tones: dict[str, P
     after = between(frames, completed_at - t0 + 0.8, completed_at - t0 + 2.0)
     assert len(after) > 5 and tone_share(after, OPERATOR_HZ) > 0.8, "the operator is not heard"
     assert tone_share(after, AGENT_A_HZ) == 0
+    record, events = await stored(centre, call.linkedid)
+    assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
+    assert record.emergency_started_at is not None and record.answered_at is not None
+    assert abs((record.emergency_started_at - record.answered_at).total_seconds()
+               - (consulted_at - t0)) < 0.5  # fmt: skip
+    kinds = [e.kind for e in events]
+    steps = [k for k in kinds if k not in (CallEventKind.QUEUED, CallEventKind.RINGING)]
+    assert steps == [
+        CallEventKind.ANSWERED, CallEventKind.HELD, CallEventKind.CONSULT_STARTED,
+        CallEventKind.TRUNK_ATTEMPT, CallEventKind.CONSULT_ANSWERED,
+        CallEventKind.TRANSFERRED, CallEventKind.PARTY_LEFT, CallEventKind.ENDED,
+    ], kinds  # fmt: skip
+    attempt = events[kinds.index(CallEventKind.TRUNK_ATTEMPT)].detail
+    assert attempt["line"] == "110" and attempt["leg"] == "primary"
+    assert attempt["status"] == "ANSWER" and attempt["ms"] >= 250  # the far end rang 300 ms
+    transferred = events[kinds.index(CallEventKind.TRANSFERRED)]
+    assert transferred.agent == "1001" and transferred.detail["kind"] == "warm"
 
 
 async def test_warm_transfer_cancelled(centre: Centre, tones: dict[str, Path]) -> None:
@@ -276,6 +313,12 @@ async def test_119_primary_refuses_with_503_and_the_backup_answers(
         assert trunk_channels(await channels(centre), "119") == {"backup": "Up"}
         ended = await end_call(centre, calling, call)
     assert ended.state is CallState.ENDED
+    record, events = await stored(centre, call.linkedid)
+    assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "119"
+    attempts = [e.detail for e in events if e.kind is CallEventKind.TRUNK_ATTEMPT]
+    assert [(a["leg"], a["status"]) for a in attempts] == [
+        ("primary", "CONGESTION"), ("backup", "ANSWER")
+    ]
 
 
 async def test_120_primary_not_answering_fails_over_after_the_dial_timeout(
@@ -295,7 +338,11 @@ async def test_120_primary_not_answering_fails_over_after_the_dial_timeout(
         assert DIAL_TIMEOUT_S - 0.2 <= rang_s <= DIAL_TIMEOUT_S + 1.0, rang_s
         assert backup.started_at - primary.ended_at < 0.5
         assert trunk_channels(await channels(centre), "120") == {"backup": "Up"}
+        # The caller hangs up while the agent still talks to 120 in the consult room: the
+        # backend hangs up the consult room too (nobody is left talking for ever).
         ended = await end_call(centre, calling, call)
+        await eventually(lambda: _no_trunk(centre, "120"), 5, "120's leg hung up")
+        assert call.agent_channel not in await channels(centre)
     assert ended.state is CallState.ENDED
 
 
@@ -322,6 +369,12 @@ async def test_both_trunks_down_keeps_the_caller_with_the_agent(
         await eventually(lambda: _no_trunk(centre, "119"), 5, "119's legs gone")
         ended = await end_call(centre, calling, call)
     assert ended.state is CallState.ENDED
+    record, events = await stored(centre, call.linkedid)
+    assert record.outcome is CallOutcome.ANSWERED and record.emergency_line == ""
+    assert record.emergency_started_at is not None  # the clock started with the attempt
+    failed = [e.detail for e in events if e.kind is CallEventKind.CONSULT_FAILED]
+    assert [f["reason"] for f in failed] == ["all_trunks_down"]
+    assert len([e for e in events if e.kind is CallEventKind.TRUNK_ATTEMPT]) == 2
 
 
 async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
@@ -348,7 +401,10 @@ async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
     st = await control.mute(call, False)
     assert not st.muted
     await asyncio.sleep(1.0)
-    ended = await end_call(centre, calling, call)
+    await hang_up(centre.hotline.ami, call.agent_channel)  # the agent ends the call (挂断)
+    assert (await asyncio.wait_for(calling, 10)).ok  # a BYE at once, not hold music for ever
+    ended = await centre.log.wait_ended(call.caller_number)
+    assert call.channel not in await channels(centre)
     frames = await recording_frames(centre, ended)
     assert ended.answered_at is not None
     t0 = ended.answered_at
@@ -359,3 +415,72 @@ async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
     assert len(muted) > 5 and tone_share(muted, AGENT_A_HZ) == 0
     back = between(frames, unmuted_at - t0 + 0.4, unmuted_at - t0 + 0.9)
     assert tone_share(back, AGENT_A_HZ) > 0.8
+
+
+async def test_warm_transfer_to_another_agent_and_bad_targets(
+    centre: Centre, tones: dict[str, Path]
+) -> None:
+    control = centre.hotline.control
+    calling, call = await answered_call(centre, "13900001002", tones)
+    for target in ("1001", "999", "12345"):  # yourself, nobody, the hotline itself
+        with pytest.raises(ControlFailed) as refused:
+            await control.consult(call, target, "hold")
+        assert refused.value.code is ControlCode.BAD_TARGET
+    assert control.state(call.linkedid) is None  # nothing was done
+    st = await control.consult(call, "1002", "hold")  # 1002 is paused: dialled all the same
+    st = await until_state(centre, call.linkedid, lambda s: s.consult is not None
+                           and s.consult.state is ConsultState.ANSWERED)  # fmt: skip
+    assert st.consult is not None and st.consult.attempts[0].leg == "1002"
+    st = await control.complete(call)
+    together = await room(centre, main_room(call.linkedid))
+    assert call.channel in together and len(together) == 2, together
+    listed = await channels(centre)
+    assert call.agent_channel not in listed
+    assert any(name.startswith("PJSIP/1002-") for name in listed)
+    ended = await end_call(centre, calling, call)
+    assert ended.state is CallState.ENDED
+
+
+async def test_a_consult_cancelled_while_the_trunk_rings(
+    centre: Centre, tones: dict[str, Path]
+) -> None:
+    control = centre.hotline.control
+    async with operator(centre, "120", 0, tones, ring_ms=60_000):
+        calling, call = await answered_call(centre, "13900001202", tones)
+        st = await control.consult(call, "120", "hold")
+        assert st.consult is not None and st.consult.state is ConsultState.RINGING
+        assert st.consult.attempts[0].leg == "primary"  # its INVITE is out (DialBegin)
+
+        async def ringing() -> bool:  # then the far end's 180
+            return trunk_channels(await channels(centre), "120") == {"primary": "Ringing"}
+
+        await eventually(ringing, 5, "120's primary ringing")
+        st = await control.cancel(call)
+        assert st.consult is not None and st.consult.state is ConsultState.CANCELLED
+        assert st.consult.answered_at is None and st.agent_room is Room.MAIN
+        assert await room(centre, main_room(call.linkedid)) == {call.channel, call.agent_channel}
+        await eventually(lambda: _no_trunk(centre, "120"), 5, "120's ringing leg cancelled")
+        ended = await end_call(centre, calling, call)
+    assert ended.state is CallState.ENDED
+
+
+async def test_three_party_call_with_a_department(centre: Centre, tones: dict[str, Path]) -> None:
+    """A colleague's phone (a department's duty phone) joins the caller and the agent, then
+    the agent leaves them together."""
+    control = centre.hotline.control
+    port = int(str(DEPARTMENT["contact"]).rsplit(":", 1)[1])
+    async with AgentPhone(centre.workdir, "127.0.0.1", port, 300, tones["operator"]):
+        calling, call = await answered_call(centre, "13900008001", tones)
+        await control.consult(call, "8001", "three_way")
+        st = await until_state(centre, call.linkedid, lambda s: s.three_party)
+        assert st.consult is not None and st.consult.attempts[0].leg == "8001"
+        three = await room(centre, main_room(call.linkedid))
+        assert {call.channel, call.agent_channel} < three and len(three) == 3, three
+        assert any(name.startswith("PJSIP/8001-") for name in await channels(centre))
+        await control.leave(call)
+        listed = await channels(centre)
+        assert call.agent_channel not in listed
+        assert any(name.startswith("PJSIP/8001-") for name in listed)
+        ended = await end_call(centre, calling, call)
+    record, _events = await stored(centre, ended.linkedid)
+    assert record.emergency_line == "" and record.emergency_started_at is None
