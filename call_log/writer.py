@@ -26,13 +26,15 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from call_log.control_mapping import control_update
 from call_log.mapping import blanked, update
 from crm.db.engine import SessionFactory
 from crm.domain.call_progress import CallUpdate
 from crm.domain.clock import utc_now
 from crm.usecases.call_records import end_lost_calls, record_progress
+from telephony.call_control import ControlState
 from telephony.events import DomainEvent, QueueMembersListed
-from telephony.tracker import CallChanged, CallTracker
+from telephony.tracker import FINAL, Call, CallChanged, CallTracker
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class CallLog:
         self._backlog: deque[Item] = deque()
         self._wake = asyncio.Event()
         self._warn_at = BACKLOG_WARN
+        self._control: dict[str, ControlState] = {}  # each controlled call's last state
 
     @property
     def backlog(self) -> int:
@@ -98,6 +101,16 @@ class CallLog:
     async def on_call(self, effect: CallChanged) -> None:
         """The tracker listener: never waits."""
         self._put(update(effect, self.emergency_numbers))
+
+    async def on_control(self, state: ControlState, call: Call) -> None:
+        """The call-control listener: holds, mutes, consults and their trunk attempts, the
+        agent leaving, warm transfers, as events on the call. Never waits."""
+        before = self._control.get(call.linkedid)
+        if state.ended or call.state in FINAL:
+            self._control.pop(call.linkedid, None)
+        else:
+            self._control[call.linkedid] = state
+        self._put(control_update(before, state, call, self.emergency_numbers))
 
     async def on_event(self, event: DomainEvent) -> None:
         """The event listener: a finished re-sync queues the check for lost calls."""

@@ -48,6 +48,7 @@ from telephony.ami import AmiClient
 from telephony.announcer import PositionAnnouncer
 from telephony.asterisk_config import Layout, layout_for, write_config
 from telephony.asterisk_process import AsteriskProcess
+from telephony.call_control_service import CallControl
 from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.service import Listener, TelephonyService
 from telephony.tracker import CallTracker
@@ -74,6 +75,7 @@ class Hotline:
     desk_users: DeskUsers
     recordings: RecordingChecker
     call_log: CallLog
+    control: CallControl
 
     @property
     def tracker(self) -> CallTracker:
@@ -155,9 +157,10 @@ def _gateway(settings: Settings, bus: Bus, redis: Redis, desk: DeskService) -> G
 
 
 def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
-              tracker: CallTracker, orders: DeskOrders) -> CommandExecutor:  # fmt: skip
+              tracker: CallTracker, orders: DeskOrders,
+              control: CallControl) -> CommandExecutor:  # fmt: skip
     return CommandExecutor(
-        bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS,
+        bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS, control,
         settings.gateway.command_max_age_s,
         seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
     )  # fmt: skip
@@ -208,9 +211,12 @@ async def running_hotline(
         call_log = await enter(
             running_call_log(sessions, tracker, emergency, supervised, checker.wake)
         )
+        control = CallControl.from_settings(settings, ami, tracker)
+        control.add_listener(desk.on_control)
+        control.add_listener(call_log.on_control)
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
-            [desk.on_event, call_log.on_event],
+            [control.on_event, desk.on_event, call_log.on_event],
         ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
@@ -218,7 +224,7 @@ async def running_hotline(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
         if commands:
-            executor = _executor(settings, bus, desk, ami, tracker, orders)
+            executor = _executor(settings, bus, desk, ami, tracker, orders, control)
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
@@ -248,5 +254,5 @@ async def running_hotline(
         await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks, desk_users, checker, call_log,
+            bus, desk, gateway, tasks, desk_users, checker, call_log, control,
         )  # fmt: skip

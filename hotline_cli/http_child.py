@@ -60,9 +60,14 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             exchange_door=exchange_door(settings),
         )  # fmt: skip
         add_status_routes(app, redis)
+        targets = [{"number": a.extension, "name": a.name, "kind": "agent"}
+                   for a in settings.agents]  # fmt: skip
+        targets += [{"number": c.extension, "name": c.name, "kind": c.kind}
+                    for c in settings.colleagues]  # fmt: skip
         DeskHttp(
             sessions, redis, secret, {a.extension for a in settings.agents}, job.ws_url,
-            settings.gateway.ticket_ttl_s,
+            settings.gateway.ticket_ttl_s, targets=targets,
+            warn_before_s=settings.emergency.warn_before_s,
         ).add_routes(app)  # fmt: skip
         web_runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
         await web_runner.setup()

@@ -13,6 +13,7 @@ from telephony.dialplan import interface_of
 log = logging.getLogger(__name__)
 
 BRIDGE_SETTLE_S = 2.0
+ACTION_S = 10.0
 
 
 class AmiActions(Protocol):
@@ -117,3 +118,60 @@ async def whisper_into(
         CallerID=caller_id,
         Async="true",
     )
+
+
+async def redirect(
+    ami: AmiActions, channel: str, context: str, exten: str,
+    extra: tuple[str, str, str] | None = None,
+) -> None:
+    """Send `channel` (and `extra`: another channel, its context and extension, in the same
+    action, so both leave their bridge at once) to the first priority of `exten`@`context`."""
+    headers = {"Channel": channel, "Context": context, "Exten": exten, "Priority": "1"}
+    if extra is not None:
+        headers |= {
+            "ExtraChannel": extra[0], "ExtraContext": extra[1], "ExtraExten": extra[2],
+            "ExtraPriority": "1",
+        }  # fmt: skip
+    await ami.action("Redirect", ACTION_S, **headers)
+
+
+async def originate_into_room(
+    ami: AmiActions, number: str, dial_context: str, room_context: str, room_exten: str,
+    channel_id: str, other_id: str, caller_id: str, timeout_s: float,
+) -> None:
+    """Dial `number` through `dial_context` on a Local channel (no optimisation: /n) whose
+    half `channel_id` enters the room `room_exten`@`room_context` once the far end answers;
+    `other_id` is the half that runs the Dial (its DialBegin/DialEnd, its UserEvent)."""
+    await ami.action(
+        "Originate",
+        Channel=f"Local/{number}@{dial_context}/n",
+        Context=room_context,
+        Exten=room_exten,
+        Priority="1",
+        ChannelId=channel_id,
+        OtherChannelId=other_id,
+        CallerID=caller_id,
+        Timeout=str(int(timeout_s * 1000)),
+        Async="true",
+    )
+
+
+async def mute_in_room(ami: AmiActions, room: str, channel: str, muted: bool) -> None:
+    """Mute (or unmute) what `channel` says into the ConfBridge `room`."""
+    await ami.action(
+        "ConfbridgeMute" if muted else "ConfbridgeUnmute", Conference=room, Channel=channel
+    )
+
+
+async def wait_bridged(ami: AmiActions, channel: str, settle_s: float = BRIDGE_SETTLE_S) -> bool:
+    """Whether `channel` is in a two-party bridge (its BRIDGEPEER set) within `settle_s`:
+    app_queue reports AgentConnect a moment before the agent's leg enters the bridge, and a
+    Redirect of both legs then moves the caller only ("Secondary redirect failed")."""
+    deadline = asyncio.get_running_loop().time() + settle_s
+    while True:
+        answer = await ami.action("Getvar", ACTION_S, Channel=channel, Variable="BRIDGEPEER")
+        if answer.get("Value", "").strip():
+            return True
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)

@@ -27,11 +27,15 @@ from telephony.asterisk_tables import (
 )
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
+    BRIDGE_PROFILE,
     CARRIER_ENDPOINT,
     CHANNEL_VARIABLE_PREFIX,
     CONTEXT_AGENTS,
     CONTEXT_INBOUND,
     CONTEXT_TRUNK_IN,
+    USER_CALLER,
+    USER_CONSULT,
+    USER_PARTY,
 )
 from telephony.extensions_config import extensions_conf
 from telephony.records_config import cdr_conf, cel_conf, logger_conf
@@ -298,6 +302,23 @@ def _pjsip_conf(settings: Settings) -> str:
         out += section(
             agent.extension, "type = aor", f"contact = {agent.contact}", "max_contacts = 1"
         )
+    for colleague in settings.colleagues:
+        # Called only (consults, transfers): whatever it sends reaches the hang-up context.
+        out += section(
+            colleague.extension,
+            "type = endpoint",
+            f"context = {CONTEXT_TRUNK_IN}",
+            "identify_by = ip",  # no identify section: nothing reaches it
+            *codecs,
+            "direct_media = no",
+            "rtp_symmetric = yes",
+            f"aors = {colleague.extension}",
+            f'callerid = "{colleague.name}" <{colleague.extension}>',
+        )
+        out += section(
+            colleague.extension, "type = aor", f"contact = {colleague.contact}",
+            "max_contacts = 1",
+        )  # fmt: skip
     for trunk in settings.trunks.values():
         for role, hostport in trunk_legs(trunk):
             name = trunk_endpoint(trunk, role)
@@ -386,8 +407,18 @@ def _musiconhold_conf(layout: Layout) -> str:
 
 
 def _confbridge_conf() -> str:
+    """The call-control rooms' profiles: the caller is marked and hears hold music when
+    alone; the others (end_marked) leave when the caller does, so nobody stays in a room
+    without the caller; nobody hears join prompts."""
     return (
         section("general")
         + section("default_bridge", "type = bridge")
         + section("default_user", "type = user", "quiet = yes")
+        + section(BRIDGE_PROFILE, "type = bridge")
+        + section(
+            USER_CALLER, "type = user", "quiet = yes", "marked = yes",
+            "music_on_hold_when_empty = yes", "music_on_hold_class = default",
+        )
+        + section(USER_PARTY, "type = user", "quiet = yes", "end_marked = yes")
+        + section(USER_CONSULT, "type = user", "quiet = yes")
     )

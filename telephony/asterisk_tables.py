@@ -119,6 +119,11 @@ AMI_EVENTS = (
     "ChanSpyStop",
     "ConfbridgeJoin",
     "ConfbridgeLeave",
+    "ConfbridgeMute",
+    "ConfbridgeUnmute",
+    "OriginateResponse",
+    "MusicOnHoldStart",
+    "MusicOnHoldStop",
     "UserEvent",
 )
 

@@ -12,6 +12,19 @@ CONTEXT_AGENTS = "hotline-agents"  # agents' phones; blind transfers land here t
 CONTEXT_EMERGENCY = "hotline-emergency"  # 110/119/120 over their trunk, the backup second
 CONTEXT_TRUNK_IN = "hotline-trunk-in"  # anything a trunk sends us: hung up
 CONTEXT_POSITION = "hotline-position"  # plays a queue position, whispered to the caller
+# Call control (exten = the call's Linkedid): ConfBridge rooms the backend moves channels
+# between, and the dialling of a consulted party (exten = its number) into one of them.
+CONTEXT_ROOM_CALLER = "hotline-room-caller"  # the caller into the main room (marked, MOH alone)
+CONTEXT_ROOM_PARTY = "hotline-room-party"  # agent or third party into the main room
+CONTEXT_ROOM_CONSULT = "hotline-room-consult"  # agent or third party into the consult room
+CONTEXT_CONSULT = "hotline-consult"  # dials an agent, a colleague or a trunk (with failover)
+# ConfBridge profiles of confbridge.conf.
+BRIDGE_PROFILE = "hotline_bridge"
+USER_CALLER = "hotline_caller"
+USER_PARTY = "hotline_party"
+USER_CONSULT = "hotline_consult"
+# The UserEvent the dialplan raises when every trunk of a line failed.
+EVENT_TRUNK_FAILED = "HotlineTrunkFailed"
 
 # Channel variables the IVR and the dialplan set. manager.conf lets VarSet events through
 # only for names with this prefix, and the translator drops every other name.
@@ -41,3 +54,13 @@ def interface_of_channel(channel: str) -> str:
     """PJSIP/1001-0000000b → PJSIP/1001: the queue member behind an agent's channel."""
     base, sep, _suffix = channel.rpartition("-")
     return base if sep else channel
+
+
+def main_room(linkedid: str) -> str:
+    """The caller's ConfBridge room of a controlled call."""
+    return f"m{linkedid}"
+
+
+def consult_room(linkedid: str) -> str:
+    """The agent's room away from the caller: on hold alone, or with a consulted party."""
+    return f"c{linkedid}"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from telephony.dialplan import CHANNEL_VARIABLE_PREFIX
+from telephony.dialplan import CHANNEL_VARIABLE_PREFIX, EVENT_TRUNK_FAILED
 
 
 class MalformedEvent(ValueError):
@@ -114,6 +114,50 @@ class DialAnswered(ChannelEvent):
     transfer the dialplan's Dial to the target: the agent or trunk who takes the caller)."""
 
     dest_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialStarted(ChannelEvent):
+    """`channel` started dialling `dest_channel` (its INVITE is on the way)."""
+
+    dest_channel: str
+    dest_uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialFailed(ChannelEvent):
+    """`channel`'s dial of `dest_channel` ended unanswered: BUSY, CONGESTION (a 503),
+    NOANSWER, CHANUNAVAIL, CANCEL…"""
+
+    dest_channel: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrunksFailed(ChannelEvent):
+    """The dialplan tried every trunk of an emergency line and none answered."""
+
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceJoined(ChannelEvent):
+    """A channel entered a ConfBridge room (the call-control rooms)."""
+
+    conference: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceLeft(ChannelEvent):
+    conference: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceMuted(ChannelEvent):
+    """A room member's audio into the room muted (muted=True) or unmuted."""
+
+    conference: str
+    muted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,10 +280,31 @@ def _complete(h: Mapping[str, str]) -> AgentCompleted | None:
     return AgentCompleted(*_agent(h), reason=parsed, talk_time_s=_int(h, "TalkTime"))
 
 
-def _dial_end(h: Mapping[str, str]) -> DialAnswered | None:
-    if h.get("DialStatus") != "ANSWER" or "Uniqueid" not in h:
-        return None  # a leg that failed, or an Originate's dial (no calling channel)
-    return DialAnswered(*_channel(h), dest_channel=_req(h, "DestChannel"))
+def _dial_end(h: Mapping[str, str]) -> DialAnswered | DialFailed | None:
+    if "Uniqueid" not in h:
+        return None  # an Originate's dial (no calling channel)
+    status = h.get("DialStatus", "")
+    if status == "ANSWER":
+        return DialAnswered(*_channel(h), dest_channel=_req(h, "DestChannel"))
+    return DialFailed(*_channel(h), dest_channel=_req(h, "DestChannel"), status=status)
+
+
+def _dial_begin(h: Mapping[str, str]) -> DialStarted | None:
+    if "Uniqueid" not in h:
+        return None
+    return DialStarted(
+        *_channel(h), dest_channel=_req(h, "DestChannel"), dest_uniqueid=_req(h, "DestUniqueid")
+    )
+
+
+def _user_event(h: Mapping[str, str]) -> TrunksFailed | None:
+    if h.get("UserEvent") != EVENT_TRUNK_FAILED or "Uniqueid" not in h:
+        return None
+    return TrunksFailed(*_channel(h), number=h.get("Number", ""))
+
+
+def _conference(h: Mapping[str, str]) -> tuple[float, str, str, str, str]:
+    return (*_channel(h), _req(h, "Conference"))
 
 
 def _member(h: Mapping[str, str], removed: bool = False) -> QueueMemberChanged:
@@ -296,6 +361,12 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "AgentComplete": _complete,
     "BridgeLeave": lambda h: ChannelLeftBridge(*_channel(h)),
     "DialEnd": _dial_end,
+    "DialBegin": _dial_begin,
+    "UserEvent": _user_event,
+    "ConfbridgeJoin": lambda h: ConferenceJoined(*_conference(h)),
+    "ConfbridgeLeave": lambda h: ConferenceLeft(*_conference(h)),
+    "ConfbridgeMute": lambda h: ConferenceMuted(*_conference(h), muted=True),
+    "ConfbridgeUnmute": lambda h: ConferenceMuted(*_conference(h), muted=False),
     "Hold": lambda h: CallHeld(*_channel(h), held=True),
     "Unhold": lambda h: CallHeld(*_channel(h), held=False),
     "BlindTransfer": _blind,

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from config.settings import Settings
+from config.settings import Settings, Trunk
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
+    BRIDGE_PROFILE,
     CONTEXT_AGENTS,
+    CONTEXT_CONSULT,
     CONTEXT_EMERGENCY,
     CONTEXT_INBOUND,
     CONTEXT_POSITION,
+    CONTEXT_ROOM_CALLER,
+    CONTEXT_ROOM_CONSULT,
+    CONTEXT_ROOM_PARTY,
     CONTEXT_TRUNK_IN,
+    EVENT_TRUNK_FAILED,
+    USER_CALLER,
+    USER_CONSULT,
+    USER_PARTY,
     VAR_QUEUE,
     VAR_RECORDING,
     interface_of,
@@ -65,23 +74,59 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
             for t in settings.trunks.values()
         ),
     )
-    emergency_lines = []
-    for trunk in settings.trunks.values():
-        emergency_lines.append(f"exten => {trunk.number},1,NoOp(emergency {trunk.number})")
-        for role, _hostport in trunk_legs(trunk):
-            leg = interface_of(trunk_endpoint(trunk, role))
-            emergency_lines += [
-                f" same => n,Dial({leg},{trunk.dial_timeout_s})",
-                ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
-            ]
-        emergency_lines += [
-            " same => n,UserEvent(HotlineTrunkFailed,Number: " + trunk.number + ")",
-            " same => n,Congestion(5)",
-            " same => n(done),Hangup()",
-        ]
-    emergency = section(CONTEXT_EMERGENCY, *emergency_lines)
+    emergency = section(
+        CONTEXT_EMERGENCY,
+        *(line for t in settings.trunks.values() for line in _failover(t, "Congestion(5)")),
+    )
     trunk_in = section(CONTEXT_TRUNK_IN, "exten => _X.,1,Hangup(1)")
-    return inbound + agents + emergency + trunk_in + _position_context(layout)
+    return (
+        inbound + agents + emergency + trunk_in + _control_contexts(settings)
+        + _position_context(layout)
+    )  # fmt: skip
+
+
+def _failover(trunk: Trunk, when_all_failed: str) -> list[str]:
+    """An emergency line's extension: its primary trunk for `dial_timeout_s`, then the
+    backup; when none answered, a UserEvent the backend reads, then `when_all_failed`."""
+    lines = [f"exten => {trunk.number},1,NoOp(emergency {trunk.number})"]
+    for role, _hostport in trunk_legs(trunk):
+        leg = interface_of(trunk_endpoint(trunk, role))
+        lines += [
+            f" same => n,Dial({leg},{trunk.dial_timeout_s})",
+            ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
+        ]
+    return [
+        *lines,
+        f" same => n,UserEvent({EVENT_TRUNK_FAILED},Number: {trunk.number})",
+        f" same => n,{when_all_failed}",
+        " same => n(done),Hangup()",
+    ]
+
+
+def _control_contexts(settings: Settings) -> str:
+    """Call control: the rooms (exten = the call's Linkedid; main room for the caller, who
+    is marked and hears hold music alone, and for the others, who leave when the caller
+    does; the consult room), and the dialling of a consulted party on its Local channel:
+    agents and colleagues for 30 s, emergency lines with the blind transfer's failover."""
+
+    def room(context: str, name: str, user: str) -> str:
+        return section(
+            context,
+            f"exten => _X.,1,ConfBridge({name},{BRIDGE_PROFILE},{user})",
+            " same => n,Hangup()",
+        )
+
+    phones = [a.extension for a in settings.agents] + [c.extension for c in settings.colleagues]
+    return (
+        room(CONTEXT_ROOM_CALLER, "m${EXTEN}", USER_CALLER)
+        + room(CONTEXT_ROOM_PARTY, "m${EXTEN}", USER_PARTY)
+        + room(CONTEXT_ROOM_CONSULT, "c${EXTEN}", USER_CONSULT)
+        + section(
+            CONTEXT_CONSULT,
+            *(f"exten => {ext},1,Dial({interface_of(ext)},30)" for ext in phones),
+            *(line for t in settings.trunks.values() for line in _failover(t, "Hangup()")),
+        )
+    )
 
 
 def _position_context(layout: Layout) -> str:

@@ -10,7 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from telephony.dialplan import CONTEXT_INBOUND, interface_of_channel
+from telephony.dialplan import (
+    CONTEXT_INBOUND,
+    CONTEXT_ROOM_CALLER,
+    extension_of,
+    interface_of_channel,
+)
 from telephony.events import ChannelSnapshot, QueueEntrySnapshot
 from telephony.tracker import Call, CallState
 
@@ -30,7 +35,9 @@ def calls_from_snapshot(
             by_bridge.setdefault(ch.bridge_id, []).append(ch)
     calls = {}
     for ch in channels:
-        if ch.uniqueid != ch.linkedid or ch.context != inbound_context:
+        # A call under control runs in its ConfBridge room (the caller moved out of the queue).
+        in_room = ch.context == CONTEXT_ROOM_CALLER
+        if ch.uniqueid != ch.linkedid or (ch.context != inbound_context and not in_room):
             continue
         call = Call(
             linkedid=ch.linkedid,
@@ -42,18 +49,21 @@ def calls_from_snapshot(
         )
         entry = waiting.get(ch.uniqueid)
         peers = [p for p in by_bridge.get(ch.bridge_id, []) if p.uniqueid != ch.uniqueid]
+        # In a room the agent is the peer that is an agent's phone (not a Local, not CBAnn).
+        peers.sort(key=lambda p: extension_of(interface_of_channel(p.channel)) is None)
         if entry is not None:
             call = dataclasses.replace(
                 call, state=CallState.QUEUED, queue=entry.queue, queued_at=at - entry.wait_s
             )
-        elif peers:
+        elif peers or in_room:  # alone in its room: on hold, still talking
+            agent = peers[0] if peers else None
             call = dataclasses.replace(
                 call,
                 state=CallState.TALKING,
                 answered_at=at,
-                agent_interface=interface_of_channel(peers[0].channel),
-                agent_name=peers[0].caller_name,
-                agent_channel=peers[0].channel,
+                agent_interface=interface_of_channel(agent.channel) if agent else "",
+                agent_name=agent.caller_name if agent else "",
+                agent_channel=agent.channel if agent else "",
             )
         calls[call.linkedid] = call
     return calls

@@ -1,7 +1,9 @@
 """HTTP for agent desktops: websocket tickets for CRM users, and the desktop pages.
 
 A desktop logs in with its CRM bearer token and gets a short signed ticket for the gateway
-(browsers cannot put headers on a websocket handshake; gateways need no database). An agent
+(browsers cannot put headers on a websocket handshake; gateways need no database), with the
+targets the agent page's consult picker offers (agents and colleagues: `number`, `name`,
+`kind`) and the 10-minute clock's limit and warning (`emergency_clock`). An agent
 user gets a ticket only for the agent it is bound to (`users.agent_extension`): a desk is not
 taken by naming another extension.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from agent_gateway.edge.protocol import Role as DeskRole
 from agent_gateway.edge.tickets import issue_ticket
 from crm.api.throttle import TokenGate
 from crm.db.engine import SessionFactory
+from crm.domain.deadlines import EMERGENCY_TRANSFER_LIMIT
 from crm.domain.enums import Role
 from crm.repo.directory import hash_token, user_by_token
 
@@ -60,6 +63,8 @@ class DeskHttp:
         ws_url: str,
         ticket_ttl_s: int,
         gate: TokenGate | None = None,
+        targets: Sequence[Mapping[str, str]] = (),
+        warn_before_s: float = 120.0,
     ) -> None:
         self.sessions = sessions
         self.redis = redis
@@ -68,6 +73,9 @@ class DeskHttp:
         self.ws_url = ws_url
         self.ticket_ttl_s = ticket_ttl_s
         self.gate = gate or TokenGate()
+        self.targets = [dict(t) for t in targets]  # whom an agent may consult: the picker
+        limit_s = EMERGENCY_TRANSFER_LIMIT.total_seconds()
+        self.emergency_clock = {"limit_s": limit_s, "warn_before_s": warn_before_s}
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/api/desk/ticket", self.ticket)
@@ -137,6 +145,8 @@ class DeskHttp:
                 "ws_url": self.ws_url,
                 "expires_at": now + self.ticket_ttl_s,
                 "user": user_out,
+                "targets": self.targets,
+                "emergency_clock": self.emergency_clock,
             }
         )
 

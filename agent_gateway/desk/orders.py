@@ -13,14 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm.db.engine import SessionFactory
+from crm.db.models import WorkOrder
+from crm.domain import commands
 from crm.domain.caller import CallerSummary
 from crm.domain.calls import DISPOSITION_LABELS, Disposition
 from crm.domain.clock import utc_now
-from crm.domain.enums import Role
+from crm.domain.enums import EMERGENCY_TYPES, Role, Status, TransferTarget
 from crm.domain.lifecycle import Actor
 from crm.errors import CrmError
 from crm.repo.calendar import CalendarCache
-from crm.usecases import call_disposition, call_order, recording_pause
+from crm.usecases import call_disposition, call_order, recording_pause, transition
 from telephony.tracker import Call
 
 
@@ -59,27 +61,42 @@ class DeskOrders:
             return await call_order.caller_summary(session, number)
 
     async def save(
-        self, user_id: int, role: str, form: dict[str, Any], call: Call
+        self,
+        user_id: int,
+        role: str,
+        form: dict[str, Any],
+        call: Call,
+        emergency_line: str | None = None,
     ) -> dict[str, Any]:
         """Register the order of `call` from the desktop's form (the call fills in the caller),
         or, if the call has its order already, amend it with the form's fields (one call, one
         order: see crm.usecases.call_order). OrderRejected for a bad form or an order that may
-        no longer be amended."""
+        no longer be amended. `emergency_line`: the line (110/119/120) whose operator the
+        agent reached on this call; an emergency order still registered is transferred to it
+        in the same transaction (`transferred_to` in the result), so the hand-over follows."""
         taken = call_order.TakenCall(
             call.linkedid, call.caller_number, call.caller_name, call.recording
         )
         actor = Actor(user_id=user_id, role=Role(role), unit_id=None)
+        now = self.clock()
         try:
             async with self.sessions() as session, session.begin():
-                return await call_order.save_call_order(
-                    session,
-                    form,
-                    taken,
-                    actor,
-                    centre_code=self.centre_code,
-                    now=self.clock(),
-                    calendar=await self.calendar.get(session),
-                )
+                calendar = await self.calendar.get(session)
+                saved = await call_order.save_call_order(
+                    session, form, taken, actor,
+                    centre_code=self.centre_code, now=now, calendar=calendar,
+                )  # fmt: skip
+                order = await session.get(WorkOrder, saved["order_id"])
+                assert order is not None  # saved in this transaction
+                if emergency_line is not None and _to_transfer(order):
+                    note = f"坐席已与 {emergency_line} 接警员通话并转接"
+                    command = commands.Transfer(TransferTarget(emergency_line), note)
+                    await transition.apply_command(
+                        session, order.id, command, actor, now=now, calendar=calendar
+                    )
+                    saved["transferred_to"] = emergency_line
+                due = order.transfer_due_at
+                return {**saved, "transfer_due_at": None if due is None else _epoch(due)}
         except CrmError as exc:
             raise OrderRejected(exc.field or "order", exc.message) from None
 
@@ -124,6 +141,17 @@ class DeskOrders:
                 )  # fmt: skip
         except CrmError as exc:
             raise CallRefused(exc.code, exc.message) from None
+
+
+def _to_transfer(order: WorkOrder) -> bool:
+    """An emergency matter (its type, or a clue threatening social stability) still waiting
+    for its transfer."""
+    emergency = order.order_type in EMERGENCY_TYPES or bool(order.stability_clue)
+    return emergency and order.status in (Status.REGISTERED, Status.RETURNED)
+
+
+def _epoch(naive_utc: datetime) -> float:
+    return naive_utc.replace(tzinfo=UTC).timestamp()
 
 
 def _naive_utc(epoch_s: float | None) -> datetime | None:

@@ -26,6 +26,7 @@ from agent_gateway.desk.presence import (
     Unpaused,
     WrapUpDone,
 )
+from agent_gateway.edge.control_commands import CallControlInfo
 from agent_gateway.edge.protocol import (
     WRAP_UP_REASON,
     Caller,
@@ -95,7 +96,11 @@ def screen_pop(
 
 
 def call_update(
-    call: Call, at: float, confidential: bool, recording_paused: bool = False
+    call: Call,
+    at: float,
+    confidential: bool,
+    recording_paused: bool = False,
+    control: CallControlInfo | None = None,
 ) -> CallUpdate:
     return CallUpdate(
         call_id=call.linkedid,
@@ -106,13 +111,17 @@ def call_update(
         caller=caller_of(call, confidential),
         queue=call.queue or None,
         ivr=IvrChoice(choice=call.ivr_choice or None, label=call.ivr_label or None),
-        held=call.held,
+        held=call.held or (control is not None and control.held),
+        control=control,
         recording_paused=recording_paused,
     )
 
 
 def call_record(
-    call: Call, confidential: bool, recording_paused: bool = False
+    call: Call,
+    confidential: bool,
+    recording_paused: bool = False,
+    control: CallControlInfo | None = None,
 ) -> dict[str, Any]:
     """What a (re)connecting desktop's snapshot says about a live call."""
     caller = caller_of(call, confidential)
@@ -129,6 +138,7 @@ def call_record(
         "agent_extension": extension_of(call.outcome_owner),
         "ringing_extensions": [e for e in map(extension_of, call.ringing) if e],
         "recording_paused": recording_paused,
+        "control": None if control is None else control.model_dump(mode="json"),
     }
 
 

@@ -19,10 +19,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from agent_gateway.desk.control_view import ControlStates, agent_left
 from agent_gateway.desk.figures import QueueFigures
 from agent_gateway.desk.outbox import WRAP_UPS_KEY, Outbox, OutboxWriter
 from agent_gateway.desk.presence import (
     AgentPresence,
+    CallEnded,
     FoundWrappingUp,
     IllegalTransition,
     PresenceInput,
@@ -43,12 +45,14 @@ from agent_gateway.desk.rules import (
     stale_wrap_up_pauses,
     wrap_ups_from_records,
 )
+from agent_gateway.desk.summaries import CallerSummaries, SummaryLoader
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceState, agent_topic
 from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
-from crm.domain.caller import NO_NUMBER, CallerSummary
+from crm.domain.caller import CallerSummary
 from telephony.actions import AmiActions, pause_member
-from telephony.dialplan import extension_of
+from telephony.call_control import ControlState
+from telephony.dialplan import extension_of, interface_of_channel
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import (
     CONNECTED,
@@ -62,14 +66,7 @@ from telephony.tracker import (
 
 log = logging.getLogger(__name__)
 
-POP_SUMMARY_WAIT_S = 0.2  # a pop never waits longer than this for the caller's summary
-
-SummaryLoader = Callable[[str], Coroutine[Any, Any, CallerSummary]]
 PauseLoader = Callable[[str], Coroutine[Any, Any, bool]]  # is the call's recording paused?
-
-# The summary while it is not known (late or failed): nothing listed, and the caller counts
-# as confidential, so a number is never shown by mistake.
-NOT_KNOWN = CallerSummary(history=(), open_orders=(), confidential=True)
 
 
 def _json(model: Any) -> dict[str, Any]:
@@ -98,7 +95,6 @@ class DeskService:
         self.ami = ami
         self.tracker = tracker
         self.queues = list(queues)
-        self.load_summary = load_summary
         self.load_recording_paused = load_recording_paused
         self.max_wrapup_s = max_wrapup_s
         self.clock = clock
@@ -109,8 +105,9 @@ class DeskService:
         self.members: dict[str, set[str]] = {ext: set() for ext in agents}
         self.wrap_ups: dict[str, WrapUp] = {}  # the wrap-ups we started, mirrored in Redis
         self.recording_paused: set[str] = set()  # live calls whose agent paused the recording
+        self.control = ControlStates()  # hold, mute and consults of the controlled calls
         self.figures = QueueFigures()
-        self._summaries: dict[str, asyncio.Task[CallerSummary]] = {}
+        self.summaries = CallerSummaries(load_summary)
         self._background: set[asyncio.Task[None]] = set()
         self.writer = OutboxWriter(bus)
 
@@ -144,9 +141,9 @@ class DeskService:
     async def __aexit__(self, *exc_info: object) -> None:
         """Stop writing (what is queued goes out first), then the background work."""
         await self.writer.__aexit__(*exc_info)
-        for task in [*self._background, *self._summaries.values()]:
+        for task in [*self._background, *self.summaries.tasks.values()]:
             task.cancel()
-        for task in [*self._background, *self._summaries.values()]:
+        for task in [*self._background, *self.summaries.tasks.values()]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
@@ -167,7 +164,7 @@ class DeskService:
         call = effect.call
         out = Outbox()
         if effect.previous is None and call.caller_number:
-            self._prefetch(call)
+            self.summaries.prefetch(call.linkedid, call.caller_number)
         if effect.previous is None and call.state in CONNECTED:
             self._in_background(self._recall_recording_pause(call))
         confidential = self._summary(call).confidential
@@ -195,12 +192,33 @@ class DeskService:
             self.recording_paused.add(call.linkedid)
         else:
             self.recording_paused.discard(call.linkedid)
+        self.writer.submit(self._republished(call))
+
+    async def on_control(self, state: ControlState, call: Call) -> None:
+        """The call's control changed (hold, mute, a consult's step): its desktops are told.
+        An agent whose leg left the call (transfer completed, left a three-party call) is
+        done with it although the call goes on: the agent wraps up."""
+        before = self.control.changed(state)
+        out = self._republished(call)
+        ext = extension_of(interface_of_channel(state.agent_channel))
+        if agent_left(before, state) and ext is not None:
+            await self._apply(out, ext, CallEnded(call.linkedid), at=None)
+        self.writer.submit(out)
+
+    def order_saved(self, linkedid: str, transfer_due_at: float | None) -> None:
+        """An emergency order of the live call was saved at the desk: its clock is shown."""
+        call = self.tracker.get(linkedid)
+        if transfer_due_at is not None and call is not None and call.active:
+            self.control.transfer_due[linkedid] = transfer_due_at
+            self.writer.submit(self._republished(call))
+
+    def _republished(self, call: Call) -> Outbox:
         call = self.tracker.get(call.linkedid) or call  # as it is now
         out = Outbox()
         confidential = self._summary(call).confidential
         self._mirror(out, call, confidential)
         self._publish_update(out, call, confidential)
-        self.writer.submit(out)
+        return out
 
     async def _recall_recording_pause(self, call: Call) -> None:
         """A call the re-sync found talking (the backend restarted): Asterisk keeps its
@@ -228,7 +246,8 @@ class DeskService:
 
     def _publish_update(self, out: Outbox, call: Call, confidential: bool) -> None:
         paused = call.linkedid in self.recording_paused
-        update = _json(call_update(call, self.clock(), confidential, paused))
+        control = self.control.info(call)
+        update = _json(call_update(call, self.clock(), confidential, paused, control))
         for ext in sorted(audience(call, self.presences.values())):
             out.publish(agent_topic(ext), update)
         out.publish(SUPERVISORS, update)
@@ -251,47 +270,23 @@ class DeskService:
         ext = self._extension(ringing.interface)
         if ext is None:
             return
-        await self._wait_for_summary(call)
+        await self.summaries.wait(call.linkedid)
         pop = screen_pop(call, ext, ringing.at, self._summary(call))
         out.publish(agent_topic(ext), _json(pop))
 
-    def _prefetch(self, call: Call) -> None:
-        self._summaries[call.linkedid] = asyncio.create_task(
-            self.load_summary(call.caller_number), name=f"caller summary {call.linkedid}"
-        )
-
-    async def _wait_for_summary(self, call: Call) -> None:
-        """Give a summary still on its way a moment (the pop is due now)."""
-        task = self._summaries.get(call.linkedid)
-        if task is None or (task.done() and not task.cancelled() and task.exception() is None):
-            return  # the usual case, without a turn of the event loop
-        try:
-            await asyncio.wait_for(asyncio.shield(task), POP_SUMMARY_WAIT_S)
-        except TimeoutError:
-            log.warning("caller summary for %s not ready in time; pop without it", call.linkedid)
-        except Exception:
-            log.exception("caller summary for %s failed", call.linkedid)
-
     def _summary(self, call: Call) -> CallerSummary:
-        """The CRM's summary of the caller. Not known yet (late or failed) counts as
-        confidential: a number is never shown by mistake."""
-        task = self._summaries.get(call.linkedid)
-        if task is None:
-            return NO_NUMBER  # no number to hide (an anonymous caller), or the call is over
-        if not task.done() or task.cancelled() or task.exception() is not None:
-            return NOT_KNOWN
-        return task.result()
+        return self.summaries.of(call.linkedid)
 
     def _mirror(self, out: Outbox, call: Call, confidential: bool) -> None:
         if call.active:
             paused = call.linkedid in self.recording_paused
-            out.write_call(call.linkedid, call_record(call, confidential, paused))
+            control = self.control.info(call)
+            out.write_call(call.linkedid, call_record(call, confidential, paused, control))
             return
         out.remove_call(call.linkedid)
         self.recording_paused.discard(call.linkedid)
-        task = self._summaries.pop(call.linkedid, None)
-        if task is not None and not task.done():
-            task.cancel()
+        self.control.forget(call.linkedid)
+        self.summaries.drop(call.linkedid)
 
     # --- presence --------------------------------------------------------------------------
 

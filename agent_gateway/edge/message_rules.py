@@ -15,6 +15,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class NoArgs(Strict):
+    pass
+
+
 # Control characters (C0, DEL, C1, line/paragraph separators): a CR/LF in a value that reaches
 # AMI, AGI or the dialplan would inject headers or commands. Free text may keep LF and tab.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -28,7 +28,21 @@ from pydantic import (
 from pydantic.json_schema import models_json_schema
 
 from agent_gateway.edge.call_commands import Dispose, RecordingPause, RecordingResume, SaveOrder
-from agent_gateway.edge.message_rules import CONTROL, CommandMessage, OneLine, Strict
+from agent_gateway.edge.control_commands import (
+    CONTROL_COMMAND_NAMES,
+    CONTROL_COMMANDS,
+    CallControlInfo,
+    Consult,
+    ConsultCancel,
+    ConsultComplete,
+    HoldCall,
+    Leave,
+    Mute,
+    ResumeCall,
+    ThreeWay,
+    Unmute,
+)
+from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Strict
 
 PROTOCOL_VERSION = 1
 SUPERVISORS = "supervisors"  # the bus topic of every supervisor's and admin's desktop
@@ -98,10 +112,6 @@ class QueuesArgs(Strict):
     queues: list[QueueName] | None = Field(default=None, max_length=32)
 
 
-class NoArgs(Strict):
-    pass
-
-
 def reserved_pause_reason(reason: str) -> bool:
     """The backend's own wrap-up reason (in any case, spaced): an agent's pause with it would
     be taken for the backend's wrap-up, shown as available and lifted after a restart."""
@@ -161,24 +171,16 @@ class WrapupDone(CommandMessage):
 
 
 Command = Annotated[
-    Login
-    | Logout
-    | Pause
-    | Unpause
-    | Hangup
-    | Transfer
-    | WrapupDone
-    | SaveOrder
-    | Dispose
-    | RecordingPause
-    | RecordingResume,
+    Login | Logout | Pause | Unpause | Hangup | Transfer | WrapupDone | SaveOrder | Dispose
+    | RecordingPause | RecordingResume | HoldCall | ResumeCall | Mute | Unmute | Consult
+    | ConsultComplete | ConsultCancel | ThreeWay | Leave,
     Field(discriminator="name"),
-]
+]  # fmt: skip
 ClientMessage = Annotated[Resume | Ping | Command, Field(discriminator="type")]
 
 COMMAND_NAMES = frozenset(
     ("login", "logout", "pause", "unpause", "hangup", "transfer", "wrapup_done", "save_order",
-     "dispose", "recording_pause", "recording_resume")
+     "dispose", "recording_pause", "recording_resume", *CONTROL_COMMAND_NAMES)
 )  # fmt: skip
 _CLIENT_TYPES = frozenset(("resume", "ping", "command"))
 _client_adapter: TypeAdapter[Resume | Ping | Command] = TypeAdapter(ClientMessage)
@@ -300,6 +302,9 @@ class CallUpdate(_Out):
     queue: str | None = None
     ivr: IvrChoice | None = Field(default=None, description="the caller's IVR menu choice")
     held: bool = Field(default=False, description="the call is on hold")
+    control: CallControlInfo | None = Field(
+        default=None, description="hold, mute and consult (warm transfer) of the agent's call"
+    )
     recording_paused: bool = Field(
         default=False, description="the agent paused the call's recording (recording_pause)"
     )
@@ -399,7 +404,7 @@ BUS_MESSAGES: tuple[type[_Out], ...] = (
 DIRECT_MESSAGES: tuple[type[_Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
     Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
-    Dispose, RecordingPause, RecordingResume,
+    Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS,
 )  # fmt: skip
 
 

@@ -87,6 +87,9 @@ class CallRecordOut(Out):
     outcome: CallOutcome
     end_reason: str
     emergency_line: str = Field(description="110 / 119 / 120 if transferred there, else empty")
+    emergency_started_at: datetime | None = Field(
+        description="when a consult or transfer to 110 / 119 / 120 began (the 10-minute clock)"
+    )
     disposition: Disposition | None
     disposition_note: str
     disposed_at: datetime | None

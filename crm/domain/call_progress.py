@@ -40,6 +40,7 @@ class CallFacts:
     agent_name: str = ""
     end_reason: str = ""
     emergency_line: str = ""
+    emergency_started_at: datetime | None = None  # a consult or transfer to 110/119/120 began
 
     @property
     def ended(self) -> bool:
@@ -69,7 +70,7 @@ class CallUpdate:
 # the agent's phone's display name for the agent's).
 FIRST_KNOWN = (
     "started_at", "queued_at", "rang_at", "answered_at", "caller_number", "caller_name",
-    "ivr_choice", "ivr_label", "agent_extension", "agent_name",
+    "ivr_choice", "ivr_label", "agent_extension", "agent_name", "emergency_started_at",
 )  # fmt: skip
 # The newest value known: the IVR replaces the dialplan's default queue with the caller's
 # choice; a later transfer to 110 is the one that counts.

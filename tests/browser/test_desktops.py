@@ -433,7 +433,9 @@ async def test_supervisor_shows_number_caller_and_queue_of_a_call_after_loading(
         await expect(cells.nth(1)).to_have_text("138****8004（保密）")
         await expect(cells.nth(2)).to_have_text("孙阿姨")
         await expect(cells.nth(3)).to_have_text("complaint（投诉）")
-        await expect(cells.nth(5)).to_have_text("1002 李娜")
+        await expect(cells.nth(5)).to_have_text("—")  # no hold, mute or consult
+        await expect(cells.nth(6)).to_have_text("—")  # no emergency clock
+        await expect(cells.nth(7)).to_have_text("1002 李娜")
         await expect(live).to_contain_text("已结束（来电人挂机）", timeout=15_000)
         await expect(cells.nth(1)).to_have_text("138****8004（保密）")  # the end keeps them
         await expect(cells.nth(3)).to_have_text("complaint（投诉）")
@@ -456,16 +458,20 @@ async def test_agent_page_header_names_the_agent(centre: Centre, desk: DeskPage)
 
 
 async def test_agent_call_controls_follow_the_call(centre: Centre, desk: DeskPage) -> None:
-    """Hang-up and transfer only while talking; saving the order once the call is answered
-    here (and still after it ended, to finish the order)."""
+    """Hang-up, transfer, hold, mute and the consults only while talking (and resume,
+    complete, three-way, cancel, leave not before a hold or an answered consult); saving the
+    order once the call is answered here (and still after it ended, to finish the order)."""
     await quiet(centre)
     token = await crm_user(centre, "李娜", Role.AGENT, COMPLAINT_EXT)
     page = desk.page
     await desk.login_agent(token, COMPLAINT_EXT)
     await expect(page.locator("#presence-state")).to_have_text("空闲")
-    controls = ["#btn-hangup", "#btn-transfer", ".quick-transfer >> nth=0",
-                ".quick-transfer >> nth=1", ".quick-transfer >> nth=2"]  # fmt: skip
-    for control in [*controls, "#order-save"]:
+    controls = ["#btn-hangup", "#btn-transfer", ".quick-consult >> nth=0",
+                ".quick-consult >> nth=1", ".quick-consult >> nth=2", "#btn-hold", "#btn-mute",
+                "#btn-consult"]  # fmt: skip
+    not_yet = ["#btn-resume", "#btn-unmute", "#btn-consult-complete", "#btn-three-way",
+               "#btn-consult-cancel", "#btn-leave"]  # fmt: skip
+    for control in [*controls, *not_yet, "#order-save"]:
         await expect(page.locator(control)).to_be_disabled()
 
     number = "13800138005"
@@ -475,10 +481,12 @@ async def test_agent_call_controls_follow_the_call(centre: Centre, desk: DeskPag
         await expect(page.locator("#call-state")).to_have_text("通话中", timeout=15_000)
         for control in [*controls, "#order-save"]:
             await expect(page.locator(control)).to_be_enabled()
+        for control in not_yet:
+            await expect(page.locator(control)).to_be_disabled()
         await expect(page.locator("#call-state")).to_have_text(
             "已结束（来电人挂机）", timeout=15_000
         )
-        for control in controls:
+        for control in [*controls, *not_yet]:
             await expect(page.locator(control)).to_be_disabled()
         await expect(page.locator("#order-save")).to_be_enabled()
     finally:

@@ -47,10 +47,12 @@ def e2e_settings(
     announce_position: bool = True,
     max_wrapup_s: float = 0.5,
     recordings: dict[str, Any] | None = None,
+    colleagues: Sequence[dict[str, Any]] = (),
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
-    replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings), with
-    the secrets generated there."""
+    replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
+    `colleagues` adds departments' and supervisors' phones), with the secrets generated
+    there."""
     rtp = 30000 + secrets.randbelow(300) * 100
     agents = [
         {
@@ -77,6 +79,7 @@ def e2e_settings(
             "agents": agents,
             **({"trunks": trunks} if trunks is not None else {}),
             **({"recordings": recordings} if recordings is not None else {}),
+            **({"colleagues": list(colleagues)} if colleagues else {}),
             "queues": [
                 {
                     "name": "hotline",
@@ -181,13 +184,14 @@ async def running_centre(
     phone_audio: Mapping[str, Path] | None = None,
     max_wrapup_s: float = 0.5,
     recordings: dict[str, Any] | None = None,
+    colleagues: Sequence[dict[str, Any]] = (),
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
     `phone_audio`: extension -> the pcap its phone plays into every call it answers)."""
     settings = e2e_settings(
         state_dir, overflow_after_s, trunks, announce_position,
-        max_wrapup_s=max_wrapup_s, recordings=recordings,
+        max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues,
     )  # fmt: skip
     log = CallLog()
     workdir = state_dir / "sipp"

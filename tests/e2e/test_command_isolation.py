@@ -51,7 +51,7 @@ async def executor(centre: Centre, max_age_s: float | None = None) -> AsyncItera
     h, s = centre.hotline, centre.hotline.settings
     commands = CommandExecutor(
         h.bus, h.desk, h.ami, h.tracker, DeskOrders(h.sessions, s.centre.code),
-        s.agent_queues(), CONTEXT_AGENTS, max_age_s or s.gateway.command_max_age_s,
+        s.agent_queues(), CONTEXT_AGENTS, h.control, max_age_s or s.gateway.command_max_age_s,
         seal_key=_seal_key(centre),
     )  # fmt: skip
     async with Tasks().supervised("agent commands", commands.run) as health:

@@ -211,3 +211,37 @@ def test_the_cdr_directory_exists_before_asterisk_writes(
     layout = Layout(tmp_path / "asterisk")
     write_config(settings, layout)
     assert layout.cdr_csv.parent.is_dir()  # cdr_csv would log an error for every call
+
+
+def test_call_control_rooms_consult_context_and_colleagues(settings: Settings) -> None:
+    """The rooms (caller marked with hold music alone, the others end_marked), the consult
+    context dialling agents, colleagues and each line's trunks with the failover and its
+    UserEvent, and a colleague's endpoint that is called only (its requests are hung up)."""
+    colleague = {"extension": "8001", "name": "市水务局值班室",
+                 "contact": "sip:8001@127.0.0.1:5091"}  # fmt: skip
+    with_colleague = load_settings(
+        environ={"HOTLINE_PATHS__STATE_DIR": str(settings.state_dir)},
+        overrides={"colleagues": [colleague]},
+    )
+    files = render(resolve_secrets(with_colleague), LAYOUT)
+    text = files["extensions.conf"]
+    caller_room = text.split("[hotline-room-caller]\n", 1)[1].split("\n\n", 1)[0]
+    assert "ConfBridge(m${EXTEN},hotline_bridge,hotline_caller)" in caller_room
+    assert "ConfBridge(m${EXTEN},hotline_bridge,hotline_party)" in text
+    assert "ConfBridge(c${EXTEN},hotline_bridge,hotline_consult)" in text
+    consult = text.split("[hotline-consult]\n", 1)[1].split("\n\n", 1)[0]
+    assert "exten => 1001,1,Dial(PJSIP/1001,30)" in consult
+    assert "exten => 8001,1,Dial(PJSIP/8001,30)" in consult
+    primary = consult.index("Dial(PJSIP/trunk-119-primary,10)")
+    backup = consult.index("Dial(PJSIP/trunk-119-backup,10)")
+    failed = consult.index("UserEvent(HotlineTrunkFailed,Number: 119)")
+    assert primary < backup < failed and "Congestion" not in consult  # the agent is told at once
+    sections = dict(re.findall(r"^\[([^\]]+)\]\n((?:.+\n)+)", files["confbridge.conf"], re.M))
+    assert "marked = yes" in sections["hotline_caller"]
+    assert "music_on_hold_when_empty = yes" in sections["hotline_caller"]
+    assert "end_marked = yes" in sections["hotline_party"]
+    pjsip = re.findall(r"^\[([^\]]+)\]\n((?:.+\n)+)", files["pjsip.conf"], re.M)
+    endpoint = next(body for name, body in pjsip if name == "8001" and "type = endpoint" in body)
+    assert "context = hotline-trunk-in" in endpoint and "auth" not in endpoint
+    aor = next(body for name, body in pjsip if name == "8001" and "type = aor" in body)
+    assert "contact = sip:8001@127.0.0.1:5091" in aor

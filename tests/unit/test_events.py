@@ -15,6 +15,7 @@ from telephony.events import (
     ChannelVariableSet,
     CompleteReason,
     DialAnswered,
+    DialFailed,
     MalformedEvent,
     QueueMemberChanged,
     channel_snapshot,
@@ -61,7 +62,9 @@ def test_an_answered_dial_from_the_recording_and_the_dials_that_are_not() -> Non
     assert event.channel == "PJSIP/carrier-00000000"  # the caller dialled the agent
     assert event.dest_channel == "PJSIP/1001-00000001"
     busy = {**BASE, "DestChannel": "PJSIP/1002-0000000b", "DialStatus": "BUSY"}
-    assert translate("DialEnd", busy) is None
+    failed = translate("DialEnd", busy)  # a failed leg: its status, for the consult's attempts
+    assert isinstance(failed, DialFailed) and failed.status == "BUSY"
+    assert failed.dest_channel == "PJSIP/1002-0000000b"
     originated = {"Timestamp": "1.0", "DestChannel": "Local/1@x-0000;1", "DialStatus": "ANSWER"}
     assert translate("DialEnd", originated) is None  # an Originate: no calling channel
 

@@ -239,6 +239,21 @@ def test_calls_from_snapshot() -> None:
     assert calls_from_snapshot(snapshot("AGI"), [], 200.0)[L].state is CallState.IN_IVR
 
 
+def test_calls_in_their_rooms_from_snapshot() -> None:
+    """A call under control: the caller in its ConfBridge room with a Local (the consulted
+    110) and the agent; or alone there, on hold. Both are still talking."""
+    room = [
+        dataclasses.replace(c, context="hotline-room-caller", application="ConfBridge")
+        if c.uniqueid == L else c for c in snapshot("ConfBridge", "conf1")
+    ]  # fmt: skip
+    local = ChannelSnapshot("300.1", L, "Local/110@hotline-consult-00000001;1",
+                            "hotline-room-party", "ConfBridge", "conf1", "", "", 5)  # fmt: skip
+    three = calls_from_snapshot([room[0], local, room[1]], [], 200.0)[L]
+    assert three.state is CallState.TALKING and three.agent_channel == "PJSIP/1001-00000002"
+    alone = calls_from_snapshot(room[:1], [], 200.0)[L]
+    assert alone.state is CallState.TALKING and alone.agent_channel == ""
+
+
 def test_resync_makes_the_tracker_match_asterisk() -> None:
     t = run(created(), joined())
     other = Call("900.1", "900.1", "PJSIP/carrier-9", "139", "李四", 150.0, CallState.TALKING)

@@ -40,6 +40,7 @@ from agent_gateway.edge.command_seal import BadSeal, check_seal
 from agent_gateway.edge.protocol import CommandResult, ErrorInfo
 from telephony.actions import AmiActions
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
+from telephony.call_control_service import CallControl
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class CommandExecutor:
         orders: DeskOrders,
         agent_queues: Mapping[str, Sequence[tuple[str, int]]],
         transfer_context: str,
+        control: CallControl,
         max_age_s: float = 5.0,
         *,
         seal_key: bytes,
@@ -66,7 +68,7 @@ class CommandExecutor:
         self.desk = desk
         self.agent_queues = agent_queues  # extension → (queue, penalty) it serves
         self.verbs = verb_table(
-            Collaborators(desk, ami, tracker, orders, agent_queues, transfer_context)
+            Collaborators(desk, ami, tracker, orders, agent_queues, transfer_context, control)
         )
         self.max_age_s = max_age_s
         self.seal_key = seal_key  # who sent a command is believed only under a gateway's seal

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from agent_gateway.desk.commands import (
+    control,
     dispose,
     hangup,
     pause,
@@ -23,6 +24,7 @@ from agent_gateway.desk.commands.verb import Handler
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
 from telephony.actions import AmiActions
+from telephony.call_control_service import CallControl
 from telephony.tracker import CallTracker
 
 
@@ -36,6 +38,11 @@ class Collaborators:
     orders: DeskOrders
     agent_queues: Mapping[str, Sequence[tuple[str, int]]]  # extension → (queue, penalty)
     transfer_context: str  # the dialplan context a transfer target is dialled in
+    control: CallControl  # hold, mute, consults (warm transfer) and three-party calls
+
+
+def _control_verb(c: Collaborators, name: str) -> Handler:
+    return lambda r: control.control_step(c.control, c.desk, c.desk.presences, c.tracker, name, r)
 
 
 def verb_table(c: Collaborators) -> dict[str, Handler]:
@@ -51,7 +58,14 @@ def verb_table(c: Collaborators) -> dict[str, Handler]:
             c.ami, c.desk.presences, c.tracker, c.transfer_context, r
         ),
         "wrapup_done": lambda r: wrap_up.wrapup_done(c.desk, c.orders, c.tracker, r),
-        "save_order": lambda r: save_order.save_order(c.orders, c.desk.presences, c.tracker, r),
+        "save_order": lambda r: save_order.save_order(
+            c.orders,
+            c.desk.presences,
+            c.tracker,
+            r,
+            c.desk.control.emergency_line,
+            c.desk.order_saved,
+        ),
         "dispose": lambda r: dispose.dispose(c.orders, c.desk.presences, c.tracker, r),
         "recording_pause": lambda r: recording.set_recording_paused(
             c.ami, c.desk, c.tracker, c.orders, True, r
@@ -59,4 +73,5 @@ def verb_table(c: Collaborators) -> dict[str, Handler]:
         "recording_resume": lambda r: recording.set_recording_paused(
             c.ami, c.desk, c.tracker, c.orders, False, r
         ),
+        **{name: _control_verb(c, name) for name in control.STEPS},
     }

@@ -14,6 +14,7 @@ import {
   describeError,
   label,
 } from "./labels.js";
+import { CONTROL_LABELS, renderControl, setDeskTargets, wireControl } from "./control.js";
 import { clearOrder, fillOrderForm, orderCallId, renderOrderSave, wireOrder } from "./order.js";
 import { renderOutcome, wireOutcome } from "./outcome.js";
 import { RecordingsView } from "./recordings.js";
@@ -31,6 +32,7 @@ const COMMAND_LABELS = {
   dispose: "提交处理结果",
   recording_pause: "暂停录音",
   recording_resume: "恢复录音",
+  ...CONTROL_LABELS,
 };
 const SESSION_KEY = "hotline.agent.login";
 
@@ -60,7 +62,10 @@ async function login(token, extension) {
     },
   };
   const connection = await startDesk(SESSION_KEY, options, { token, extension });
-  if (connection) state.connection = connection;
+  if (connection) {
+    state.connection = connection;
+    setDeskTargets(connection.ticket, extension);
+  }
 }
 
 function logoutPage() {
@@ -152,6 +157,7 @@ function applyCallUpdate(update) {
     reason: update.reason,
     at: update.at,
     recording_paused: Boolean(update.recording_paused),
+    control: update.control || null,
   });
   renderCall();
   updateButtons();
@@ -215,7 +221,9 @@ function updateButtons() {
   const talking = current === "talking";
   enable("btn-hangup", talking);
   enable("btn-transfer", talking);
-  for (const button of document.querySelectorAll(".quick-transfer")) button.disabled = !(online && talking);
+  const shown = state.pop ? state.calls.get(state.pop.call_id) || null : null;
+  const mine = Boolean(talking && shown && state.presence.call_id === shown.call_id);
+  renderControl(online, shown, mine);
   const orderCall = orderCallId() ? state.calls.get(orderCallId()) : null;
   const answeredHere = Boolean(orderCall && state.user && orderCall.agent_extension === state.user.extension);
   renderOrderSave(online, answeredHere);
@@ -317,9 +325,7 @@ function wire() {
   $("btn-wrapup-done").addEventListener("click", () => runCommand("wrapup_done"));
   $("btn-hangup").addEventListener("click", () => runCommand("hangup"));
   $("btn-transfer").addEventListener("click", () => transfer($("transfer-target").value));
-  for (const button of document.querySelectorAll(".quick-transfer")) {
-    button.addEventListener("click", () => transfer(button.dataset.target));
-  }
+  wireControl((name, args) => state.connection && state.connection.command(name, args), updateButtons);
   wireOrder(runCommand, updateButtons);
   const current = () => {
     const callId = state.presence ? state.presence.call_id : null;

@@ -60,3 +60,17 @@ export function formatDateTime(iso) {
   if (Number.isNaN(date.getTime())) return String(iso);
   return date.toLocaleString("zh-CN", { hour12: false });
 }
+
+// The 10-minute clock of an emergency hand-over, as text and a state ("running", "warn",
+// "late", "reached"): from `started` (epoch s) to now, or to `reachedAt` once the operator
+// of 110/119/120 answered.
+export function emergencyClock(started, reachedAt, limitS, warnBeforeS, now) {
+  const end = reachedAt || now;
+  const elapsed = Math.max(0, end - started);
+  const left = limitS - elapsed;
+  if (reachedAt) return { state: "reached", text: `已接通，用时 ${formatSeconds(elapsed)}` };
+  if (left <= 0) return { state: "late", text: `已超时 ${formatSeconds(-left)}（限时 ${formatSeconds(limitS)}）` };
+  const warn = left <= warnBeforeS;
+  const text = `已用 ${formatSeconds(elapsed)}，剩余 ${formatSeconds(left)}${warn ? "（即将超时）" : ""}`;
+  return { state: warn ? "warn" : "running", text };
+}

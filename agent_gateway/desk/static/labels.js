@@ -104,6 +104,14 @@ export const ERROR_LABELS = {
   expired: "操作已过期，未执行",
   internal_error: "服务器内部错误，未执行",
   timeout: "等待结果超时",
+  not_confirmed: "交换机未确认",
+  not_now: "当前不可执行",
+  no_consult: "没有进行中的转接",
+  bad_target: "转接对象无效",
+  busy: "对方忙",
+  no_answer: "无人接听",
+  all_trunks_down: "主备线路均不可用",
+  hung_up: "对方已挂机",
   disconnected: "未连接到服务器",
 };
 
@@ -132,3 +140,36 @@ export const STATUS_LABELS = {
   failed: "登录失败",
   closed: "已退出",
 };
+
+// Call control (hold, mute, warm transfer): the steps of a consult, why one failed, each
+// trunk leg dialled and its SIP outcome as Asterisk's DialStatus says it.
+export const CONSULT_STATE_LABELS = {
+  dialing: "拨号中",
+  ringing: "振铃中",
+  answered: "已接通",
+  three_way: "三方通话中",
+  completed: "已完成转接",
+  cancelled: "已取消",
+  failed: "失败",
+};
+export const CONTROL_REASON_LABELS = {
+  busy: "对方忙",
+  no_answer: "无人接听",
+  all_trunks_down: "主备线路均不可用",
+  hung_up: "对方已挂机",
+  not_confirmed: "交换机未确认",
+  not_now: "当前不可执行",
+  no_consult: "没有进行中的转接",
+  bad_target: "转接对象无效",
+};
+export const LEG_LABELS = { primary: "主用线路", backup: "备用线路" };
+export const DIAL_STATUS_LABELS = {
+  "": "振铃中",
+  ANSWER: "已接通",
+  BUSY: "忙",
+  CONGESTION: "线路拥塞（503）",
+  NOANSWER: "无人接听",
+  CHANUNAVAIL: "线路不可用",
+  CANCEL: "已取消",
+};
+export const TARGET_KIND_LABELS = { agent: "坐席", department: "部门", supervisor: "班长", colleague: "同事", emergency: "紧急线路" };

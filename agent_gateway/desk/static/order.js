@@ -2,6 +2,7 @@
 // saved with save_order (the order's number and time limit shown under it).
 // Caller data is shown as text only (see dom.js).
 
+import { orderClock } from "./control.js";
 import { $, el, setText } from "./dom.js";
 import { ORDER_TYPE_LABELS, describeError } from "./labels.js";
 import { outcomeGiven, resetOutcomeForm } from "./outcome.js";
@@ -85,6 +86,10 @@ async function saveOrder(event) {
       const { due_date: due, due_date_note: note } = result.result || {};
       const limit = note ? `${due}（${note}）` : due;
       if (due) node.append("，办理时限 ", el("span", { id: "order-due" }, limit));
+      // an emergency order handed to the line the agent reached: the hand-over follows
+      const to = result.result ? result.result.transferred_to : undefined;
+      if (to) node.append("，", el("span", { id: "order-transferred" }, `已转 ${to}，警单移交中`));
+      orderClock(order.call_id, result.result ? result.result.transfer_due_at : undefined);
     } else if (result) {
       node.className = "message error";
       setText(node, `保存失败：${describeError(result.error)}`);

@@ -3,9 +3,14 @@
 
 import { TicketError } from "./connection.js";
 import { endDesk, explainLogin, restoreLogin, startDesk, statusShower } from "./desk.js";
-import { $, el, formatClock, formatSeconds, setText } from "./dom.js";
+import { clearAlerts, loadAlerts, receiveAlert, wireAlerts } from "./alerts.js";
+import { $, el, emergencyClock, formatClock, formatSeconds, setText } from "./dom.js";
 import {
   CALL_STATE_LABELS,
+  CONSULT_STATE_LABELS,
+  CONTROL_REASON_LABELS,
+  DIAL_STATUS_LABELS,
+  LEG_LABELS,
   FINAL_CALL_STATES,
   IVR_LABELS,
   PRESENCE_LABELS,
@@ -18,12 +23,14 @@ import { RecordingsView } from "./recordings.js";
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const FINAL_CALL_KEPT_MS = 10000; // an ended call stays listed (greyed) this long
 const SESSION_KEY = "hotline.supervisor.login";
+const EMERGENCY_LINES = new Set(["110", "119", "120"]);
 
 const state = {
   connection: null,
   queues: new Map(), // queue → queue_stats message (with receivedAt)
   agents: new Map(), // extension → presence message
   calls: new Map(), // call_id → record
+  clock: { limit_s: 600, warn_before_s: 120 }, // the 10-minute clock (from the ticket)
 };
 
 const showStatus = statusShower(SESSION_KEY);
@@ -45,7 +52,11 @@ async function login(token) {
     onUser: (user) => setText($("who"), `${user.name}（${label(ROLE_LABELS, user.role)}）`),
   };
   const connection = await startDesk(SESSION_KEY, options, { token }, explain);
-  if (connection) state.connection = connection;
+  if (connection) {
+    state.connection = connection;
+    if (connection.ticket && connection.ticket.emergency_clock) state.clock = connection.ticket.emergency_clock;
+    loadAlerts(token);
+  }
 }
 
 function logoutPage() {
@@ -55,6 +66,7 @@ function logoutPage() {
   state.agents.clear();
   state.calls.clear();
   recordings.clear();
+  clearAlerts();
   renderAll();
 }
 
@@ -81,6 +93,9 @@ function receive(message) {
       break;
     case "call_update":
       applyCallUpdate(message);
+      break;
+    case "alert":
+      receiveAlert(message);
       break;
     default:
       break;
@@ -109,6 +124,7 @@ function applyCallUpdate(update) {
     reason: update.reason,
     at: update.at,
     recording_paused: Boolean(update.recording_paused),
+    control: update.control || null,
   };
   state.calls.set(update.call_id, record);
   if (FINAL_CALL_STATES.has(update.state)) {
@@ -201,6 +217,47 @@ function tickDurations() {
     const since = Number(cell.dataset.since);
     if (since) setText(cell, formatSeconds(now - since));
   }
+  for (const cell of document.querySelectorAll("#calls-body td.clock-cell")) {
+    const call = state.calls.get(cell.dataset.callId);
+    if (call) renderClockCell(cell, call);
+  }
+}
+
+// Hold, mute and the consult (with every trunk leg dialled) of a call, as one line of text.
+function controlText(control) {
+  if (!control) return "—";
+  const parts = [];
+  if (control.held) parts.push("保持中");
+  if (control.muted) parts.push("静音");
+  const c = control.consult;
+  if (c) {
+    let text = `转接 ${c.target} ${label(CONSULT_STATE_LABELS, c.state)}`;
+    if (c.reason) text += `（${label(CONTROL_REASON_LABELS, c.reason)}）`;
+    const legs = (c.attempts || []).map((a) => `${label(LEG_LABELS, a.leg, a.leg)} ${label(DIAL_STATUS_LABELS, a.status, a.status)}`);
+    if (legs.length) text += `：${legs.join("，")}`;
+    parts.push(text);
+  }
+  if (!control.agent_in_call) parts.push("坐席已离开");
+  return parts.join("；") || "—";
+}
+
+function renderClockCell(cell, call) {
+  const control = call.control;
+  const limit = Number(state.clock.limit_s);
+  let started = control ? control.emergency_started_at : null;
+  const due = control ? control.transfer_due_at : null;
+  if (due && (!started || due - limit < started)) started = due - limit;
+  if (!started) {
+    setText(cell, "—");
+    cell.dataset.state = "";
+    return;
+  }
+  const c = control.consult;
+  const reached = c && EMERGENCY_LINES.has(c.target) ? c.answered_at : null;
+  const clock = emergencyClock(started, reached, limit, Number(state.clock.warn_before_s), Date.now() / 1000);
+  cell.dataset.state = clock.state;
+  cell.className = `clock-cell clock ${clock.state === "warn" ? "warn" : clock.state === "late" ? "late" : ""}`;
+  setText(cell, reached ? `${c.target} ${clock.text}` : clock.text);
 }
 
 function renderCalls() {
@@ -223,6 +280,8 @@ function renderCalls() {
         el("td", {}, call.caller_name || "—"),
         el("td", {}, queue),
         el("td", {}, stateText, call.recording_paused ? el("span", { className: "badge warn" }, "录音暂停") : null),
+        el("td", { className: "control" }, controlText(call.control)),
+        clockCell(call),
         el("td", {}, agent),
         el("td", { className: "muted" }, formatClock(call.at ?? call.answered_at ?? call.queued_at)),
       ),
@@ -231,6 +290,12 @@ function renderCalls() {
   setText($("calls-count"), String(calls.filter((c) => !FINAL_CALL_STATES.has(c.state)).length));
   $("calls-table").hidden = calls.length === 0;
   $("calls-empty").hidden = calls.length !== 0;
+}
+
+function clockCell(call) {
+  const cell = el("td", { className: "clock-cell", dataset: { callId: String(call.call_id) } });
+  renderClockCell(cell, call);
+  return cell;
 }
 
 function wire() {
@@ -250,6 +315,7 @@ function wire() {
     recordings.show(row.dataset.callId);
   });
   setInterval(tickDurations, 1000);
+  wireAlerts(() => state.connection?.token);
   restoreLogin(SESSION_KEY, ({ token }) => {
     if (token) login(token);
   });

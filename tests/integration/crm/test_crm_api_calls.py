@@ -26,7 +26,8 @@ def _calls() -> list[CallUpdate]:
         CallFacts(linkedid="1759111200.1", started_at=at(0), outcome=CallOutcome.ANSWERED,
                   caller_number="13812345678", caller_name="张三丰", queue="hotline",
                   queued_at=at(0.1), answered_at=at(0.2), ended_at=at(2),
-                  agent_extension="1001", agent_name="王芳", end_reason="hung up by caller"),
+                  agent_extension="1001", agent_name="王芳", end_reason="hung up by caller",
+                  emergency_started_at=at(1)),
         (CallEventFact(CallEventKind.QUEUED, at(0.1), "", {"queue": "hotline"}),
          CallEventFact(CallEventKind.ANSWERED, at(0.2), "1001", {"queue": "hotline"}),
          CallEventFact(CallEventKind.TRANSFERRED, at(1), "1001", {"target": "1002"}),
@@ -106,6 +107,7 @@ async def test_has_order_and_the_detail(calls: Api) -> None:
     assert recording["part"] == 1 and recording["status"] == "pending"
     assert call["talk_s"] == 108.0 and call["wait_s"] == 6.0
     assert call["started_at"] == "2025-09-29T02:00:00Z" and call["outcome"] == "answered"
+    assert call["emergency_started_at"] == "2025-09-29T02:01:00Z"  # a consult of 110 began
 
 
 async def test_confidential_callers_are_flagged_and_seen_by_the_centre(calls: Api) -> None:

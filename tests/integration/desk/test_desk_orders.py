@@ -47,7 +47,10 @@ async def test_saving_again_amends_until_dispatched(engine: AsyncEngine) -> None
     form = {"order_type": "complaint", "text": "路灯不亮", "location": "幸福路"}
 
     saved = await desk.save(agent.id, "agent", form, CALL)
-    assert saved.keys() == {"order_id", "number", "call_id", "due_date", "due_date_note"}
+    assert saved.keys() == {
+        "order_id", "number", "call_id", "due_date", "due_date_note", "transfer_due_at"
+    }  # fmt: skip
+    assert saved["transfer_due_at"] is None  # no emergency: no 10-minute clock
     fixed = await desk.save(agent.id, "agent", {**form, "text": "路灯不亮一周"}, CALL)
     assert fixed == {**saved, "amended": ["text"]}
     with pytest.raises(OrderRejected) as bad:

@@ -32,6 +32,9 @@ from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from crm.usecases.call_disposition import ensure_call_record
 from telephony.ami_connection import AmiActionError
+from telephony.call_control import TargetKind
+from telephony.call_control_service import CallControl
+from telephony.call_targets import Target
 from telephony.events import AgentAnswered, AgentRinging, ChannelHungUp
 from telephony.tracker import Call, CallChanged, CallState, CallTracker
 from tests.integration.crm.conftest import (  # noqa: F401  (the fixtures, for both databases)
@@ -45,6 +48,9 @@ from tests.integration.desk.test_desk_wrap_up import RecordingAmi, _no_history
 AGENTS = {"1001": "王芳", "1002": "李娜"}
 ORDER = {"order_type": "complaint", "text": "路灯不亮", "location": "幸福路"}
 ARRIVED = 1_764_590_000.0  # 2025-12-01 11:53:20 UTC
+TARGETS = {ext: Target(ext, TargetKind.AGENT, "") for ext in AGENTS} | {
+    "110": Target("110", TargetKind.EMERGENCY, "110")
+}  # whom an agent may consult
 
 
 class RefusingAmi(RecordingAmi):
@@ -73,6 +79,7 @@ class Desk:
         table = verb_table(Collaborators(
             self.service, self.ami, self.tracker, DeskOrders(self.sessions, "SZ12345"),
             {e: [("hotline", 0)] for e in AGENTS}, "agents",
+            CallControl(self.ami, self.tracker, TARGETS),
         ))  # fmt: skip
         return await table[name](Request(ext, args, self.users[ext], "agent"))
 

@@ -9,8 +9,10 @@ from typing import Any, cast
 from agent_gateway.desk.commands.verbs import verb_table
 from agent_gateway.desk.http import STATIC
 from agent_gateway.edge.call_commands import DISPOSITION_CODES
+from agent_gateway.edge.control_commands import CONTROL_COMMAND_NAMES
 from agent_gateway.edge.protocol import COMMAND_NAMES
 from crm.domain.calls import DISPOSITION_LABELS, Disposition
+from telephony.call_control import ConsultState, ControlCode
 
 
 def test_every_command_of_the_protocol_has_a_handler() -> None:
@@ -31,3 +33,23 @@ def test_the_agent_page_labels_every_disposition_as_the_crm_does() -> None:
     entries = re.findall(r'^\s*(\w+): "([^"]*)",$', table.group(1), re.MULTILINE)
     assert entries == [(d.value, label) for d, label in DISPOSITION_LABELS.items()]
     assert len(entries) == len(Disposition)
+
+
+def _js_table(source: str, name: str) -> dict[str, str]:
+    table = re.search(rf"{name} = \{{(.*?)\}};", source, re.DOTALL)
+    assert table is not None, name
+    return dict(re.findall(r'^\s*"?(\w*)"?: "([^"]*)",$', table.group(1), re.MULTILINE))
+
+
+def test_the_agent_page_labels_every_control_command_state_and_reason() -> None:
+    """control.js and labels.js name, in Chinese, every call-control command of the protocol,
+    every consult state and every failure code of the control adapter (a new one shows up
+    here instead of as a raw code on the desk)."""
+    control = (STATIC / "control.js").read_text(encoding="utf-8")
+    labels = (STATIC / "labels.js").read_text(encoding="utf-8")
+    assert set(_js_table(control, "CONTROL_LABELS")) == set(CONTROL_COMMAND_NAMES)
+    assert set(_js_table(control, "BUTTONS")) | {"consult"} == set(CONTROL_COMMAND_NAMES)
+    assert set(_js_table(labels, "CONSULT_STATE_LABELS")) == {s.value for s in ConsultState}
+    codes = {c.value for c in ControlCode}
+    assert codes <= set(_js_table(labels, "CONTROL_REASON_LABELS"))
+    assert codes <= set(_js_table(labels, "ERROR_LABELS"))

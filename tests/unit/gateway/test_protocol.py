@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from agent_gateway.edge.call_commands import Dispose, SaveOrder
+from agent_gateway.edge.control_commands import Consult
 from agent_gateway.edge.protocol import (
+    COMMAND_NAMES,
     ErrorCode,
     Login,
     Pause,
@@ -54,6 +56,19 @@ def test_accepted_messages() -> None:
         assert parse_client_message(cmd(name)).name == name  # type: ignore[union-attr]
 
 
+def test_call_control_commands() -> None:
+    """The warm transfer's steps, hold and mute: a consult names its target and mode."""
+    warm = parse_client_message(cmd("consult", args={"target": "110"}))
+    assert isinstance(warm, Consult) and (warm.args.target, warm.args.mode) == ("110", "hold")
+    three = parse_client_message(cmd("consult", args={"target": "1002", "mode": "three_way"}))
+    assert isinstance(three, Consult) and three.args.mode == "three_way"
+    steps = ("hold", "resume", "mute", "unmute", "consult_complete", "consult_cancel",
+             "three_way", "leave")  # fmt: skip
+    for name in steps:
+        assert parse_client_message(cmd(name)).name == name  # type: ignore[union-attr]
+    assert {*steps, "consult"} <= COMMAND_NAMES
+
+
 @pytest.mark.parametrize(
     ("text", "code", "command_id", "says"),
     [
@@ -87,6 +102,13 @@ def test_accepted_messages() -> None:
         (cmd("dispose", args={"call_id": "../x y", "disposition": "test"}),
          ErrorCode.INVALID_ARGS, "c1", "args.call_id"),
         (cmd("recording_pause"), ErrorCode.INVALID_ARGS, "c1", "args: Field required"),
+        (cmd("consult"), ErrorCode.INVALID_ARGS, "c1", "args: Field required"),
+        (cmd("consult", args={"target": "110", "mode": "blind"}), ErrorCode.INVALID_ARGS, "c1",
+         "args.mode"),
+        (cmd("consult", args={"target": "1002@evil"}), ErrorCode.INVALID_ARGS, "c1",
+         "args.target"),
+        (cmd("hold", args={"channel": "PJSIP/1001-1"}), ErrorCode.INVALID_ARGS, "c1",
+         "args.channel"),
         (cmd("recording_resume", args={"call_id": ""}), ErrorCode.INVALID_ARGS, "c1",
          "args.call_id"),
     ],
@@ -124,6 +146,7 @@ HOSTILE = "a\r\nAction: Hangup"
         (cmd("dispose", args={"call_id": "1.2", "disposition": "test", "note": "a\r\nb"}),
          "args.note"),
         (cmd("recording_pause", args={"call_id": "1.2\r\nAction: Hangup"}), "args.call_id"),
+        (cmd("consult", args={"target": "110\r\nAction: Hangup"}), "args.target"),
     ],
 )
 def test_control_characters_are_refused_naming_the_field(text: str, field: str) -> None:

@@ -1,0 +1,183 @@
+"""The pure call-control machine: rooms, consults, their attempts and reasons, what applies."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import reduce
+
+from telephony.call_control import (
+    Consult,
+    ConsultMode,
+    ConsultState,
+    ControlState,
+    Room,
+    TargetKind,
+    apply,
+    cancel_requested,
+    commands_allowed,
+    started,
+)
+from telephony.events import (
+    ChannelCreated,
+    ChannelHungUp,
+    ConferenceJoined,
+    ConferenceLeft,
+    ConferenceMuted,
+    DialAnswered,
+    DialFailed,
+    DialStarted,
+    DomainEvent,
+    TrunksFailed,
+)
+
+L = "1700000000.1"
+CALLER, AGENT = "PJSIP/carrier-00000001", "PJSIP/1001-00000002"
+PARTY, DIAL = "ctl-ab", "ctl-ab-2"
+LOCAL1 = "Local/110@hotline-consult-00000003;1"
+MAIN, CONSULT = f"m{L}", f"c{L}"
+
+
+def control() -> ControlState:
+    return ControlState(L, agent_channel=AGENT, caller_channel=CALLER)
+
+
+def consult(mode: ConsultMode = ConsultMode.HOLD, kind: TargetKind = TargetKind.EMERGENCY
+            ) -> Consult:  # fmt: skip
+    line = "110" if kind is TargetKind.EMERGENCY else ""
+    return Consult("110" if line else "1002", kind, line, mode, ConsultState.DIALING, "",
+                   10.0, party_uniqueid=PARTY, dial_uniqueid=DIAL)  # fmt: skip
+
+
+def joined(channel: str, room: str, uniqueid: str = "u", at: float = 1.0) -> ConferenceJoined:
+    return ConferenceJoined(at, L, uniqueid, channel, room)
+
+
+def run(state: ControlState, *events: DomainEvent) -> ControlState:
+    return reduce(apply, events, state)
+
+
+def dial(dest: str, at: float) -> DialStarted:
+    return DialStarted(at, PARTY, DIAL, "Local/110@hotline-consult-00000003;2", dest, "d")
+
+
+def failed(dest: str, status: str, at: float) -> DialFailed:
+    return DialFailed(at, PARTY, DIAL, "Local/110@hotline-consult-00000003;2", dest, status)
+
+
+def hung(channel: str, uniqueid: str, at: float = 30.0) -> ChannelHungUp:
+    return ChannelHungUp(at, L, uniqueid, channel, 16, "Normal Clearing")
+
+
+IN_ROOMS = (joined(CALLER, MAIN), joined(AGENT, MAIN))
+
+
+def test_into_the_rooms_and_hold() -> None:
+    st = run(control(), *IN_ROOMS)
+    assert st.conference and st.agent_room is Room.MAIN and not st.held
+    held = run(st, ConferenceLeft(2.0, L, "u", AGENT, MAIN), joined(AGENT, CONSULT))
+    assert held.held and held.agent_room is Room.CONSULT
+    assert commands_allowed(held) == {"resume"}  # no mute away from the caller
+    back = run(held, joined(AGENT, MAIN))
+    assert not back.held and commands_allowed(back) == {"hold", "consult", "mute"}
+
+
+def test_mute_is_the_agents_own_and_a_move_unmutes() -> None:
+    st = run(control(), *IN_ROOMS)
+    assert run(st, ConferenceMuted(2.0, L, "x", CALLER, MAIN, True)) is st  # not the agent
+    muted = run(st, ConferenceMuted(2.0, L, "u", AGENT, MAIN, True))
+    assert muted.muted and "unmute" in commands_allowed(muted)
+    assert not run(muted, joined(AGENT, CONSULT)).muted
+
+
+def test_warm_transfer_to_110_its_attempts_and_completion() -> None:
+    st = started(run(control(), *IN_ROOMS, joined(AGENT, CONSULT)), consult())
+    assert commands_allowed(st) == {"cancel"}
+    st = run(
+        st,
+        ChannelCreated(10.1, PARTY, PARTY, LOCAL1, "", "", "", ""),
+        dial("PJSIP/trunk-110-primary-00000004", 10.2),
+        failed("PJSIP/trunk-110-primary-00000004", "CONGESTION", 10.3),
+        dial("PJSIP/trunk-110-backup-00000005", 10.3),
+        DialAnswered(12.0, PARTY, DIAL, "Local/110@x;2", "PJSIP/trunk-110-backup-00000005"),
+    )
+    assert st.consult is not None and st.consult.party_channel == LOCAL1
+    assert [(a.line, a.leg, a.status) for a in st.consult.attempts] == [
+        ("110", "primary", "CONGESTION"), ("110", "backup", "ANSWER")
+    ]
+    assert st.consult.state is ConsultState.RINGING and st.consult.answered_at == 12.0
+    st = run(st, joined(LOCAL1, CONSULT, PARTY, 12.01))
+    assert st.consult is not None and st.consult.state is ConsultState.ANSWERED
+    assert commands_allowed(st) == {"complete", "three_way", "cancel"}
+    moved = run(st, ConferenceLeft(13.0, PARTY, PARTY, LOCAL1, CONSULT),
+                joined(LOCAL1, MAIN, PARTY, 13.01))  # fmt: skip
+    assert moved.consult is not None and moved.consult.state is ConsultState.ANSWERED  # on the way
+    done = run(moved, hung(AGENT, "a"))
+    assert done.consult is not None and done.consult.state is ConsultState.COMPLETED
+    assert not done.agent_in_call and commands_allowed(done) == frozenset()
+    assert run(done, hung(LOCAL1, PARTY)).consult == done.consult  # final stays final
+
+
+def test_three_way_and_leave() -> None:
+    st = started(run(control(), *IN_ROOMS), consult(ConsultMode.THREE_WAY))
+    st = run(st, dial("PJSIP/trunk-110-primary-1", 1.0), joined(LOCAL1, MAIN, PARTY, 2.0))
+    assert st.three_party and st.consult is not None and st.consult.answered_at == 2.0
+    assert commands_allowed(st) == {"leave", "cancel", "mute"}
+    left = run(st, hung(AGENT, "a"))
+    assert left.consult is not None and left.consult.state is ConsultState.COMPLETED
+
+
+def test_cancel_and_a_party_that_hangs_up_by_itself() -> None:
+    st = started(run(control(), *IN_ROOMS, joined(AGENT, CONSULT)), consult())
+    st = run(st, dial("PJSIP/trunk-110-primary-1", 1.0), joined(LOCAL1, CONSULT, PARTY, 2.0))
+    cancelled = run(cancel_requested(st), hung(LOCAL1, PARTY))
+    assert cancelled.consult is not None and cancelled.consult.state is ConsultState.CANCELLED
+    assert cancelled.consult.reason == ""
+    itself = run(st, hung(LOCAL1, PARTY))
+    assert itself.consult is not None and itself.consult.reason == "hung_up"
+
+
+def test_why_a_consult_failed() -> None:
+    base = started(run(control(), *IN_ROOMS, joined(AGENT, CONSULT)), consult())
+    down = run(
+        base,
+        dial("PJSIP/trunk-110-primary-1", 1.0),
+        failed("PJSIP/trunk-110-primary-1", "CONGESTION", 1.1),
+        dial("PJSIP/trunk-110-backup-2", 1.1),
+        failed("PJSIP/trunk-110-backup-2", "NOANSWER", 4.1),
+        TrunksFailed(4.1, PARTY, DIAL, "Local/110@x;2", "110"),
+    )  # fmt: skip
+    assert down.consult is not None and down.consult.state is ConsultState.FAILED
+    assert down.consult.reason == "all_trunks_down"
+    assert down.agent_room is Room.CONSULT  # the adapter brings the agent back
+    # Without the dialplan's UserEvent, two failed legs of a line say the same.
+    no_event = run(down, hung(LOCAL1, PARTY))
+    assert no_event.consult == down.consult
+    legs_only = run(base, *(
+        dial("PJSIP/trunk-110-primary-1", 1.0),
+        failed("PJSIP/trunk-110-primary-1", "CONGESTION", 1.1),
+        dial("PJSIP/trunk-110-backup-2", 1.1),
+        failed("PJSIP/trunk-110-backup-2", "NOANSWER", 4.1),
+    ), hung(LOCAL1, PARTY))  # fmt: skip
+    assert legs_only.consult is not None and legs_only.consult.reason == "all_trunks_down"
+    agent = started(run(control(), *IN_ROOMS), consult(kind=TargetKind.AGENT))
+    for status, reason in (("BUSY", "busy"), ("NOANSWER", "no_answer"), ("CHANUNAVAIL", "busy")):
+        st = run(agent, dial("PJSIP/1002-1", 1.0), failed("PJSIP/1002-1", status, 2.0),
+                 hung(LOCAL1, PARTY, 2.1))  # fmt: skip
+        assert st.consult is not None and st.consult.state is ConsultState.FAILED
+        assert st.consult.reason == reason
+        assert st.consult.attempts[0].leg == "1002"
+
+
+def test_other_channels_change_nothing() -> None:
+    st = started(run(control(), *IN_ROOMS), consult())
+    others = (
+        joined("PJSIP/1002-9", MAIN, "x"), joined(AGENT, "m1700000000.9"),
+        hung("PJSIP/trunk-110-primary-7", "t"),
+        DialStarted(1.0, L, CALLER.split("/")[1], CALLER, "PJSIP/1001-2", "y"),
+    )  # fmt: skip
+    assert run(st, *others) is st
+    assert dataclasses.replace(st) == st
+
+
+def test_before_any_control_action() -> None:
+    assert commands_allowed(None) == {"hold", "mute", "consult"}

@@ -1,0 +1,158 @@
+"""CallControl's adapter rules that need no Asterisk: it trusts events, not "Success"."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from telephony.ami_connection import AmiActionError
+from telephony.call_control import ConsultState, ControlCode, Room, TargetKind
+from telephony.call_control_service import CallControl, ControlFailed
+from telephony.call_targets import Target
+from telephony.events import ConferenceJoined, DialStarted, QueueMembersListed
+from telephony.tracker import Call, CallState, CallTracker
+
+L = "1700000000.1"
+CALL = Call(L, L, "PJSIP/carrier-00000001", "13900000000", "周到", 1.0,
+            state=CallState.TALKING, answered_at=2.0, agent_interface="PJSIP/1001",
+            agent_channel="PJSIP/1001-00000002")  # fmt: skip
+TARGETS = {"110": Target("110", TargetKind.EMERGENCY, "110"),
+           "1001": Target("1001", TargetKind.AGENT, "")}  # fmt: skip
+
+
+class SuccessfulAmi:
+    """An Asterisk that answers Success to everything (the agent's leg is bridged)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, str]]] = []
+
+    async def action(self, name: str, timeout: float = 10.0, **headers: str) -> dict[str, str]:
+        self.sent.append((name, headers))
+        return {"Response": "Success", "Value": "PJSIP/carrier-00000001"}
+
+
+def control(ami: SuccessfulAmi) -> CallControl:
+    tracker = CallTracker()
+    tracker.calls[L] = CALL
+    return CallControl(ami, tracker, TARGETS, confirm_s=0.3)
+
+
+async def test_success_without_the_events_is_not_confirmed() -> None:
+    ami = SuccessfulAmi()
+    with pytest.raises(ControlFailed) as failed:
+        await control(ami).hold(CALL)
+    assert failed.value.code is ControlCode.NOT_CONFIRMED
+    redirect = [h for name, h in ami.sent if name == "Redirect"]
+    assert redirect == [{
+        "Channel": CALL.channel, "Context": "hotline-room-caller", "Exten": L, "Priority": "1",
+        "ExtraChannel": CALL.agent_channel, "ExtraContext": "hotline-room-consult",
+        "ExtraExten": L, "ExtraPriority": "1",
+    }]  # fmt: skip
+
+
+async def test_hold_confirmed_by_both_joins() -> None:
+    ami = SuccessfulAmi()
+    cc = control(ami)
+    seen = []
+
+    async def listener(st: object, call: Call) -> None:
+        seen.append(st)
+
+    cc.add_listener(listener)
+    holding = asyncio.create_task(cc.hold(CALL))
+    await asyncio.sleep(0.05)
+    await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
+    assert not holding.done()  # the caller's join alone confirms nothing
+    await cc.on_event(ConferenceJoined(3.1, L, "a", CALL.agent_channel, f"c{L}"))
+    st = await holding
+    assert st.held and st.agent_room is Room.CONSULT and st.changed_at == 3.1
+    assert len(seen) == 2 and cc.state(L) == st
+
+
+async def test_refusals_send_nothing() -> None:
+    ami = SuccessfulAmi()
+    cc = control(ami)
+    for target in ("1001", "119", ""):  # yourself, a line not configured, nothing
+        with pytest.raises(ControlFailed) as bad:
+            await cc.consult(CALL, target, "hold")
+        assert bad.value.code is ControlCode.BAD_TARGET
+    ringing = dataclasses.replace(CALL, state=CallState.RINGING)
+    with pytest.raises(ControlFailed) as early:
+        await cc.hold(ringing)
+    assert early.value.code is ControlCode.NOT_NOW
+    for command in (cc.complete, cc.cancel, cc.three_way, cc.leave):
+        with pytest.raises(ControlFailed) as none:
+            await command(CALL)
+        assert none.value.code is ControlCode.NO_CONSULT
+    assert ami.sent == []
+    with pytest.raises(ControlFailed) as resume:
+        await cc.resume(CALL)
+    assert resume.value.code is ControlCode.NOT_NOW
+
+
+async def test_consult_returns_once_a_leg_is_dialled() -> None:
+    ami = SuccessfulAmi()
+    cc = control(ami)
+    cc.confirm_s = 2.0
+    consulting = asyncio.create_task(cc.consult(CALL, "110", "three_way"))
+    await asyncio.sleep(0.05)
+    await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
+    await cc.on_event(ConferenceJoined(3.0, L, "a", CALL.agent_channel, f"m{L}"))
+    await asyncio.sleep(0.05)
+    originate = next(h for name, h in ami.sent if name == "Originate")
+    assert originate["Channel"] == "Local/110@hotline-consult/n"
+    assert (originate["Context"], originate["Exten"]) == ("hotline-room-party", L)
+    dial_id = originate["OtherChannelId"]
+    assert dial_id == originate["ChannelId"] + "-2"
+    assert not consulting.done()
+    await cc.on_event(DialStarted(3.2, dial_id, dial_id, "Local/110@hotline-consult-1;2",
+                                  "PJSIP/trunk-110-primary-00000003", "t"))  # fmt: skip
+    st = await consulting
+    assert st.consult is not None and st.consult.state is ConsultState.RINGING
+    with pytest.raises(ControlFailed) as again:  # one consult at a time
+        await cc.consult(CALL, "110", "hold")
+    assert again.value.code is ControlCode.NOT_NOW
+
+
+class RefusingOriginate(SuccessfulAmi):
+    async def action(self, name: str, timeout: float = 10.0, **headers: str) -> dict[str, str]:
+        if name == "Originate":
+            self.sent.append((name, headers))
+            raise AmiActionError("Originate", {"Message": "Originate failed"})
+        return await super().action(name, timeout, **headers)
+
+
+async def test_a_consult_that_never_starts_brings_the_agent_back() -> None:
+    ami = RefusingOriginate()
+    cc = control(ami)
+    cc.confirm_s = 2.0
+    consulting = asyncio.create_task(cc.consult(CALL, "110", "hold"))
+    await asyncio.sleep(0.05)
+    await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
+    await cc.on_event(ConferenceJoined(3.0, L, "a", CALL.agent_channel, f"c{L}"))
+    with pytest.raises(ControlFailed) as failed:
+        await consulting
+    assert failed.value.code is ControlCode.NOT_CONFIRMED
+    await asyncio.sleep(0.05)  # the follow-up runs in its own task
+    st = cc.state(L)
+    assert st is not None and st.consult is not None and st.consult.state is ConsultState.FAILED
+    assert ami.sent[-1] == ("Redirect", {"Channel": CALL.agent_channel,
+                                         "Context": "hotline-room-party", "Exten": L,
+                                         "Priority": "1"})  # fmt: skip
+
+
+async def test_a_resync_forgets_calls_asterisk_no_longer_has() -> None:
+    ami = SuccessfulAmi()
+    cc = control(ami)
+    holding = asyncio.create_task(cc.hold(CALL))
+    await asyncio.sleep(0.05)
+    await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
+    await cc.on_event(ConferenceJoined(3.1, L, "a", CALL.agent_channel, f"c{L}"))
+    await holding
+    await cc.on_event(QueueMembersListed(4.0, ()))
+    assert cc.state(L) is not None  # still in the tracker: kept
+    cc.tracker.calls.clear()
+    await cc.on_event(QueueMembersListed(5.0, ()))
+    assert cc.state(L) is None
