@@ -407,18 +407,15 @@ def _musiconhold_conf(layout: Layout) -> str:
 
 
 def _confbridge_conf() -> str:
-    """The call-control rooms' profiles: the caller is marked and hears hold music when
-    alone; the others (end_marked) leave when the caller does, so nobody stays in a room
-    without the caller; nobody hears join prompts."""
+    """The call-control rooms' profiles: the caller is marked, the others (end_marked) leave
+    when the caller does, so nobody stays in a room without the caller; nobody hears join
+    prompts. Hold music comes from a party of the room (`telephony/hold_music.py`)."""
     return (
         section("general")
         + section("default_bridge", "type = bridge")
         + section("default_user", "type = user", "quiet = yes")
         + section(BRIDGE_PROFILE, "type = bridge")
-        + section(
-            USER_CALLER, "type = user", "quiet = yes", "marked = yes",
-            "music_on_hold_when_empty = yes", "music_on_hold_class = default",
-        )
+        + section(USER_CALLER, "type = user", "quiet = yes", "marked = yes")
         + section(USER_PARTY, "type = user", "quiet = yes", "end_marked = yes")
         + section(USER_CONSULT, "type = user", "quiet = yes")
     )

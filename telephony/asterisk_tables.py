@@ -121,9 +121,6 @@ AMI_EVENTS = (
     "ConfbridgeLeave",
     "ConfbridgeMute",
     "ConfbridgeUnmute",
-    "OriginateResponse",
-    "MusicOnHoldStart",
-    "MusicOnHoldStop",
     "UserEvent",
 )
 

@@ -141,6 +141,14 @@ class ControlState:
         return Room.NONE
 
 
+def caller_alone(state: ControlState) -> bool:
+    """The caller in its room with nobody else of the call: it needs hold music."""
+    if not state.conference or state.ended or state.agent_room is Room.MAIN:
+        return False
+    c = state.consult
+    return c is None or c.party_room is not Room.MAIN
+
+
 def commands_allowed(state: ControlState | None) -> frozenset[str]:
     """The control commands that apply to a talking call now (the desk enables only these):
     hold, resume, mute, unmute, consult, complete, three_way, cancel, leave."""

@@ -42,6 +42,7 @@ from telephony.dialplan import (
     main_room,
 )
 from telephony.events import ChannelEvent, ChannelHungUp, DomainEvent, QueueMembersListed
+from telephony.hold_music import HoldMusic
 from telephony.tracker import Call, CallState, CallTracker
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class CallControl:
         self._changed = asyncio.Condition()
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.hold_music = HoldMusic(ami)
         self.listener_errors = 0
 
     @classmethod
@@ -252,10 +254,9 @@ class CallControl:
             or self._owner.get(event.channel)
             or (event.linkedid if event.linkedid in self._states else None)
         )
-        if linkedid is None:
-            return
-        before = self._states.get(linkedid)
-        if before is None:
+        before = None if linkedid is None else self._states.get(linkedid)
+        self.hold_music.on_event(event, before)
+        if linkedid is None or before is None:
             return
         if isinstance(event, ChannelHungUp) and event.channel == before.caller_channel:
             await self._forget(linkedid)
@@ -264,6 +265,8 @@ class CallControl:
         if after is before:
             return
         await self._set(linkedid, after)
+        if (player := self.hold_music.follow(after)) is not None:
+            self._owner[player] = self._owner[f"{player}-2"] = linkedid
         self._follow_up(before, after)
 
     def _follow_up(self, before: ControlState, after: ControlState) -> None:
@@ -384,6 +387,7 @@ class CallControl:
         """The caller hung up: the call's main room ends (the others there are end_marked),
         but the consult room does not: its third party and the agent are hung up."""
         st = self._states.pop(linkedid)
+        self.hold_music.stop(linkedid)
         c = st.consult
         if c is not None and not c.final and c.party_channel:
             self._spawn(actions.hang_up(self.ami, c.party_channel))

@@ -18,6 +18,7 @@ CONTEXT_ROOM_CALLER = "hotline-room-caller"  # the caller into the main room (ma
 CONTEXT_ROOM_PARTY = "hotline-room-party"  # agent or third party into the main room
 CONTEXT_ROOM_CONSULT = "hotline-room-consult"  # agent or third party into the consult room
 CONTEXT_CONSULT = "hotline-consult"  # dials an agent, a colleague or a trunk (with failover)
+CONTEXT_HOLD_MUSIC = "hotline-hold-music"  # a party playing hold music to a caller alone
 # ConfBridge profiles of confbridge.conf.
 BRIDGE_PROFILE = "hotline_bridge"
 USER_CALLER = "hotline_caller"

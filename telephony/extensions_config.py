@@ -12,6 +12,7 @@ from telephony.dialplan import (
     CONTEXT_AGENTS,
     CONTEXT_CONSULT,
     CONTEXT_EMERGENCY,
+    CONTEXT_HOLD_MUSIC,
     CONTEXT_INBOUND,
     CONTEXT_POSITION,
     CONTEXT_ROOM_CALLER,
@@ -121,6 +122,9 @@ def _control_contexts(settings: Settings) -> str:
         room(CONTEXT_ROOM_CALLER, "m${EXTEN}", USER_CALLER)
         + room(CONTEXT_ROOM_PARTY, "m${EXTEN}", USER_PARTY)
         + room(CONTEXT_ROOM_CONSULT, "c${EXTEN}", USER_CONSULT)
+        + section(
+            CONTEXT_HOLD_MUSIC, "exten => _X.,1,Answer()", " same => n,MusicOnHold(default)"
+        )
         + section(
             CONTEXT_CONSULT,
             *(f"exten => {ext},1,Dial({interface_of(ext)},30)" for ext in phones),

@@ -8,6 +8,7 @@ answering (failover after dial_timeout_s), both trunks down, hold and resume."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -78,6 +79,16 @@ async def centre(
         yield c
 
 
+@pytest.fixture(autouse=True)
+async def no_call_left(centre: Centre) -> AsyncIterator[None]:
+    """A test that failed mid-call leaves no caller behind to keep the agent busy."""
+    yield
+    for name in await channels(centre):
+        if name.startswith("PJSIP/carrier-"):
+            with contextlib.suppress(AmiActionError):
+                await hang_up(centre.hotline.ami, name)
+
+
 def operator(centre: Centre, line: str, leg: int, tones: dict[str, Path], ring_ms: int = 300
              ) -> AgentPhone:  # fmt: skip
     """The far end of a trunk leg: answers after `ring_ms` and speaks the operator's tone."""
@@ -92,7 +103,17 @@ async def room(centre: Centre, name: str) -> set[str]:
         items = await centre.hotline.ami.action_list("ConfbridgeList", Conference=name)
     except AmiActionError:
         return set()  # "No Conference by that name found."
-    return {i["Channel"] for i in items if i.get("Event") == "ConfbridgeList"}
+    return {i["Channel"] for i in items if i.get("Event") == "ConfbridgeList"
+            and "@hotline-hold-music-" not in i["Channel"]}  # fmt: skip
+
+
+async def hold_music_in(centre: Centre, name: str) -> bool:
+    """Whether the hold-music player (a party of the room) is in the room."""
+    try:
+        items = await centre.hotline.ami.action_list("ConfbridgeList", Conference=name)
+    except AmiActionError:
+        return False
+    return any("@hotline-hold-music-" in i.get("Channel", "") for i in items)
 
 
 async def channels(centre: Centre) -> dict[str, dict[str, str]]:
@@ -145,7 +166,14 @@ async def end_call(centre: Centre, calling: asyncio.Task[CallerResult], call: Ca
     """The caller's line hung up by Asterisk; the SIPp caller saw a clean end; the call over."""
     await hang_up(centre.hotline.ami, call.channel)
     assert (await calling).ok
-    return await centre.log.wait_ended(call.caller_number)
+    ended = await centre.log.wait_ended(call.caller_number)
+
+    async def no_player_left() -> bool:  # no hold music playing to an empty room
+        return not any(f"Local/{call.linkedid}@hotline-hold-music" in name
+                       for name in await channels(centre))  # fmt: skip
+
+    await eventually(no_player_left, 5, "the call's hold music gone")
+    return ended
 
 
 async def recording_frames(centre: Centre, call: Call) -> list[Window]:
@@ -217,6 +245,7 @@ async def test_warm_transfer_to_110_completed(centre: Centre, tones: dict[str, P
     held = between(frames, consulted_at - t0 + 0.5, completed_at - t0 - 0.3)
     assert len(held) > 20 and tone_share(held, AGENT_A_HZ) == 0
     assert tone_share(held, OPERATOR_HZ) == 0 and tone_share(held, MOH_HZ) > 0.05
+    assert tone_share(held, CALLER_HZ) > 0.8  # what the caller says on hold is recorded
     after = between(frames, completed_at - t0 + 0.8, completed_at - t0 + 2.0)
     assert len(after) > 5 and tone_share(after, OPERATOR_HZ) > 0.8, "the operator is not heard"
     assert tone_share(after, AGENT_A_HZ) == 0
@@ -342,7 +371,11 @@ async def test_120_primary_not_answering_fails_over_after_the_dial_timeout(
         # backend hangs up the consult room too (nobody is left talking for ever).
         ended = await end_call(centre, calling, call)
         await eventually(lambda: _no_trunk(centre, "120"), 5, "120's leg hung up")
-        assert call.agent_channel not in await channels(centre)
+
+        async def agent_gone() -> bool:
+            return call.agent_channel not in await channels(centre)
+
+        await eventually(agent_gone, 5, "the agent's leg hung up")
     assert ended.state is CallState.ENDED
 
 
@@ -386,6 +419,7 @@ async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
     assert st.held and st.agent_room is Room.CONSULT
     assert await room(centre, main_room(call.linkedid)) == {call.channel}
     assert await room(centre, consult_room(call.linkedid)) == {call.agent_channel}
+    await eventually(lambda: hold_music_in(centre, main_room(call.linkedid)), 5, "hold music")
     with pytest.raises(ControlFailed) as refused:
         await control.hold(call)
     assert refused.value.code is ControlCode.NOT_NOW
@@ -394,6 +428,11 @@ async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
     st = await control.resume(call)
     assert not st.held and st.agent_room is Room.MAIN
     assert await room(centre, main_room(call.linkedid)) == {call.channel, call.agent_channel}
+
+    async def music_gone() -> bool:
+        return not await hold_music_in(centre, main_room(call.linkedid))
+
+    await eventually(music_gone, 5, "the hold music stopped")
     st = await control.mute(call, True)
     assert st.muted
     await asyncio.sleep(1.5)
@@ -411,6 +450,7 @@ async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
     held = between(frames, held_at - t0 + 0.4, resumed_at - t0 - 0.2)
     assert len(held) > 20 and tone_share(held, AGENT_A_HZ) == 0  # the agent is not heard
     assert tone_share(held, MOH_HZ) > 0.05  # the caller hears the hold music
+    assert tone_share(held, CALLER_HZ) > 0.8  # and is recorded meanwhile
     muted = between(frames, resumed_at - t0 + 0.6, unmuted_at - t0 - 0.2)
     assert len(muted) > 5 and tone_share(muted, AGENT_A_HZ) == 0
     back = between(frames, unmuted_at - t0 + 0.4, unmuted_at - t0 + 0.9)

@@ -238,7 +238,9 @@ def test_call_control_rooms_consult_context_and_colleagues(settings: Settings) -
     assert primary < backup < failed and "Congestion" not in consult  # the agent is told at once
     sections = dict(re.findall(r"^\[([^\]]+)\]\n((?:.+\n)+)", files["confbridge.conf"], re.M))
     assert "marked = yes" in sections["hotline_caller"]
-    assert "music_on_hold_when_empty = yes" in sections["hotline_caller"]
+    assert "music_on_hold_when_empty" not in sections["hotline_caller"]  # it mutes the record
+    player = text.split("[hotline-hold-music]\n", 1)[1].split("\n\n", 1)[0]
+    assert player == "exten => _X.,1,Answer()\n same => n,MusicOnHold(default)"
     assert "end_marked = yes" in sections["hotline_party"]
     pjsip = re.findall(r"^\[([^\]]+)\]\n((?:.+\n)+)", files["pjsip.conf"], re.M)
     endpoint = next(body for name, body in pjsip if name == "8001" and "type = endpoint" in body)

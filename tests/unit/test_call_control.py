@@ -13,6 +13,7 @@ from telephony.call_control import (
     Room,
     TargetKind,
     apply,
+    caller_alone,
     cancel_requested,
     commands_allowed,
     started,
@@ -181,3 +182,14 @@ def test_other_channels_change_nothing() -> None:
 
 def test_before_any_control_action() -> None:
     assert commands_allowed(None) == {"hold", "mute", "consult"}
+
+
+def test_the_caller_alone_needs_hold_music() -> None:
+    st = run(control(), *IN_ROOMS)
+    assert not caller_alone(st) and not caller_alone(control())  # with the agent; not in rooms
+    held = run(st, joined(AGENT, CONSULT))
+    assert caller_alone(held)
+    consulting = started(held, consult())
+    assert caller_alone(run(consulting, joined(LOCAL1, CONSULT, PARTY, 2.0)))
+    assert not caller_alone(run(consulting, joined(LOCAL1, MAIN, PARTY, 2.0)))  # completing
+    assert not caller_alone(dataclasses.replace(held, ended=True))
