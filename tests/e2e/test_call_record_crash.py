@@ -3,7 +3,9 @@ the call is on record, answered, with its end and talk time, and its recording �
 attached to the order saved for the call before the kill. And when the caller hangs up while
 the backend is down, the restarted one ends the record and attaches the recording all the same.
 And a call waiting in the queue when the backend is killed, answered after the restart: its
-recording's name comes from Asterisk (the re-sync asks), its row is stored and attached.
+recording's name comes from Asterisk (the re-sync asks), its row is stored and attached (the
+agent hangs up a few seconds into the talk, as the desktop's 挂断 does, so the caller need not
+be told in advance how long the restart will take).
 
 What the test reads is the CRM database the backend writes (SQLite in its state directory)
 and the recording file Asterisk wrote, not the backend's own events.
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from config.settings import load_settings
 from crm.db.call_models import CallRecord, Recording
 from crm.db.engine import create_engine, session_factory
 from crm.db.models import AuditEntry
@@ -33,12 +36,14 @@ from crm.usecases.call_records import LOST_REASON
 from crm.usecases.users import add_user
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from telephony.ami import AmiClient
 from tests.e2e.harness import backend_config, backend_process, post_order
 from tests.support.audio import CALLER_HZ, tone_pcap
 
 NUMBER = "13988887777"
 HANG_UP_AFTER_S = 12.0
-QUEUED_CALL_S = 45.0  # IVR, the wait through the kill and restart, then talk
+QUEUED_CALL_S = 45.0  # at most: IVR, the wait through the kill and restart, then talk
+QUEUED_TALK_S = 3.0  # the agent hangs up this long after the order is saved
 
 
 async def _record_when(
@@ -113,6 +118,18 @@ def _one_agent_backend(tmp_path: Path) -> tuple[int, Path, int, int]:
     sip = int(text.split("[sip]\nport = ")[1].split()[0])
     http_port = int(text.split("[http]\nport = ")[1].split()[0])
     return phone_port, config, sip, http_port
+
+
+async def _agent_hangs_up(config: Path, extension: str) -> None:
+    """Asterisk hangs up the agent's leg (AMI `Hangup`, as the desktop's hang-up button)."""
+    ami = load_settings(config).ami
+    client = AmiClient(host=ami.host, port=ami.port, username=ami.username,
+                       secret=ami.secret.get_secret_value())  # fmt: skip
+    async with client:
+        await client.wait_connected(10)
+        # A /regex/ channel: Asterisk hangs up every channel that matches, one event each
+        hung_up = await client.action_list("Hangup", Channel=f"/^PJSIP/{extension}-/", Cause="16")
+        assert len(hung_up) == 1, hung_up
 
 
 async def _stop(state: Path, *procs: asyncio.subprocess.Process | None) -> None:
@@ -215,8 +232,10 @@ async def test_a_call_queued_when_the_backend_is_killed_gets_its_recording(tmp_p
                 db, lambda r: r.answered_at is not None, timeout=QUEUED_CALL_S
             )
             order_id = await _order_for_call(db, http_port, talking.linkedid)
+            await asyncio.sleep(QUEUED_TALK_S)  # a few seconds of conversation recorded
+            await _agent_hangs_up(config, "1001")
             result = await call
-            assert result.ok, result.errors  # the caller talked and hung up normally
+            assert result.ok, result.errors  # the caller talked, and took the agent's BYE
             record, parts = await _record_when(
                 db, lambda r: r.outcome is not CallOutcome.IN_PROGRESS
             )

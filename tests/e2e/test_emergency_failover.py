@@ -52,7 +52,7 @@ async def test_transfer_to_110_fails_over_to_the_backup_trunk(
     async with AgentPhone(tmp_path, "127.0.0.1", BACKUP, ring_ms=300):  # the backup's far end
         call = asyncio.create_task(centre.call(
             [CallerIdentity("吴九", number)],
-            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=16_000),
+            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=30_000),
         ))  # fmt: skip
         talking = await centre.log.wait_for(
             lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
@@ -66,7 +66,12 @@ async def test_transfer_to_110_fails_over_to_the_backup_trunk(
                 await asyncio.sleep(0.2)
         assert "PJSIP/trunk-110-primary" in {leg for legs in seen for leg in legs}  # tried first
         assert "PJSIP/trunk-110-primary" not in legs  # and given up
-        assert (await call).ok  # the caller stayed on the line, now with the backup trunk
+        # The caller is on the line with the backup trunk (Up above); the operator hangs up.
+        hung_up = await centre.hotline.ami.action_list(
+            "Hangup", Channel="/^PJSIP/trunk-110-backup-/", Cause="16"
+        )
+        assert len(hung_up) == 1, hung_up
+        assert (await call).ok  # the caller was not dropped: it took the operator's BYE
     ended = await centre.log.wait_ended(number)
     assert ended.state is CallState.ENDED
     await _on_record_as_emergency(centre, number)

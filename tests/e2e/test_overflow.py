@@ -7,6 +7,7 @@ on, it can be late by the length of an announcement)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -29,10 +30,17 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
 
 async def test_overflow_seat_answers_after_the_wait_and_not_before(centre: Centre) -> None:
     async with centre.agents_paused("1001", "1002", reason="会议"):
-        result = await centre.call(
+        calling = asyncio.create_task(centre.call(
             [CallerIdentity("孙七", "13900000077")],
-            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=10_000),
+            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=20_000),
+        ))  # fmt: skip
+        talking = await centre.log.wait_for(
+            lambda e: e.call.caller_number == "13900000077" and e.call.state is CallState.TALKING,
+            20,
         )
+        # Answered: the seat hangs up (the caller need not stay for a fixed time)
+        await centre.hotline.ami.action("Hangup", Channel=talking.call.agent_channel, Cause="16")
+        result = await asyncio.wait_for(calling, 20)
     assert result.ok, result.errors
     call = await centre.log.wait_ended("13900000077")
     assert call.state is CallState.ENDED and call.queue == "hotline"

@@ -110,8 +110,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     server = request.getfixturevalue("postgres_url")
     template = request.getfixturevalue("postgres_template")
     name = f"crm_test_{next(_db_numbers)}"
+    # FILE_COPY: PostgreSQL 15's default (WAL_LOG) writes the template's every page through
+    # the WAL, three times slower for a database this small; the server runs fsync=off, so
+    # the checkpoint FILE_COPY asks for costs nothing.
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
     yield f"{server}/{name}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
