@@ -28,7 +28,17 @@ EXCLUDED = [checks.positive_data_acceptance]
 # /health is 503 by design here: no call process reports to this harness.
 HEALTH_EXCLUDED = [*EXCLUDED, checks.not_a_server_error]
 DOCUMENT = document(DOCUMENTED)
+# Generated requests (valid and invalid) as every role; schemathesis's deterministic edge
+# cases (its coverage phase: ~280 requests an operation, boundary values, NUL, huge
+# integers, missing and duplicated parameters) as the role that reaches every handler, where
+# they test the input rules, not who may call: every role again would quadruple the run.
 schema = schemathesis.openapi.from_dict(DOCUMENT)
+schema.config.phases.coverage.enabled = False
+edge_schema = schemathesis.openapi.from_dict(DOCUMENT)
+for phase in (edge_schema.config.phases.examples, edge_schema.config.phases.fuzzing,
+              edge_schema.config.phases.stateful):  # fmt: skip
+    phase.enabled = False
+EDGE_ROLE = "admin"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -63,6 +73,16 @@ def test_the_fuzzed_document_is_the_served_one(api: LiveApi) -> None:
 def test_every_operation_as_every_role(
     case: schemathesis.Case[Any], role: str, api: LiveApi
 ) -> None:
+    _call_and_validate(case, role, api)
+
+
+@edge_schema.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_edge_cases_of_every_operation(case: schemathesis.Case[Any], api: LiveApi) -> None:
+    _call_and_validate(case, EDGE_ROLE, api)
+
+
+def _call_and_validate(case: schemathesis.Case[Any], role: str, api: LiveApi) -> None:
     excluded = HEALTH_EXCLUDED if case.operation.path == "/health" else EXCLUDED
     if case.query:  # requests drops a None parameter: send it empty, as the case means it
         case.query = {k: "" if v is None else v for k, v in case.query.items()}
