@@ -1,9 +1,10 @@
 """The command executor's scheduling, on a real Redis: one agent's slow command (a verb held
 open by the test, as a call-control verb waits for Asterisk's confirmation) does not hold up
-another agent's, while the same agent's next command still waits for its first; a desk sending
-more than its lane holds is refused at once; no more than `max_in_flight` commands are taken
-off the stream; a stopped executor leaves nothing running and what it had in hand is not
-carried out again.
+another agent's, while the same agent's next command still waits for its first; a command that
+raises is answered `internal_error` and its desk's next is carried out; a desk sending more
+than its lane holds is refused at once; no more than `max_in_flight` commands are taken off the
+stream; a stopped executor leaves nothing running and what it had in hand is not carried out
+again; when the stream fails, the command in hand ends (answered) before the executor does.
 
 The commands are sealed and put on the commands stream as a gateway does; their answers are
 read back from the bus."""
@@ -19,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from agent_gateway.desk.commands.executor import CommandExecutor
 from agent_gateway.desk.commands.verb import Request, Result
@@ -96,8 +99,7 @@ async def running(
             yield executor, task
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task})  # how it ended is the test's to check
             await engine.dispose()
 
 
@@ -236,3 +238,22 @@ async def test_a_stopped_executor_leaves_nothing_running_nor_carries_it_out_agai
         assert again["ok"] is False and again["error"]["code"] == "duplicate", again
         assert (await answer(redis, "1001", "a2", within_s=3))["ok"] is True
         assert verb.started == ["a2"]
+
+
+async def test_when_the_stream_fails_the_commands_in_hand_end_first(
+    redis: Redis, tmp_path: Path
+) -> None:
+    verb = Verb(held={"1001"})
+    async with running(redis, tmp_path, verb) as (_executor, task):
+        await submit(redis, "1001", "a1")
+        await wait_until(lambda: "a1" in verb.started)
+        await redis.xgroup_destroy(Bus(redis).commands_stream, GROUP)  # the next read fails
+        await asyncio.sleep(3)  # the reader's blocking read lasts 2 s at most: nothing to poll
+        assert not task.done()  # it waits for a1
+        verb.release("1001")
+        done = await answer(redis, "1001", "a1", within_s=3)
+        assert done["ok"] is True, done  # carried out to its end and answered, not cancelled
+        with pytest.raises(ExceptionGroup) as failed:  # then the executor fails (a restart)
+            await asyncio.wait_for(task, 3)
+        assert failed.group_contains(ResponseError, match="NOGROUP")
+        assert verb.cancelled == []
