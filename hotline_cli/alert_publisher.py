@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from agent_gateway.edge.protocol import SUPERVISORS, Alert
+from agent_gateway.edge.alert_message import Alert
+from agent_gateway.edge.protocol import SUPERVISORS
 from config.settings import Settings
 from crm.db.engine import SessionFactory
 from crm.domain.clock import utc_now

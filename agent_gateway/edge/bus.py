@@ -173,8 +173,9 @@ class Bus:
         self, group: str = "backend", consumer: str = "backend-1"
     ) -> AsyncGenerator[CommandEntry, None]:
         """Commands for the backend: first those this consumer took but never acked (it
-        crashed while carrying them out), then new ones, one at a time (only the command in
-        hand is left pending by a crash, so only it counts a delivery more)."""
+        crashed while carrying them out), then new ones, one per read (the reader takes no
+        more than it can carry out at once: only the commands in hand are left pending by a
+        crash, so only they count a delivery more)."""
         try:
             await self.redis.xgroup_create(self.commands_stream, group, id="0", mkstream=True)
         except ResponseError as exc:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from agent_gateway.edge.message_rules import CommandMessage, NoArgs, Strict
+from agent_gateway.edge.message_rules import CommandMessage, NoArgs, Out, Strict
 
 # A consult target: 110/119/120, an agent's or a colleague's extension (digits only: it is
 # dialled in a dialplan context).
@@ -98,13 +98,7 @@ CONTROL_COMMANDS = (
 # --- server → client: the control state of a call -------------------------------------------
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
-    )
-
-
-class TrunkAttemptInfo(_Out):
+class TrunkAttemptInfo(Out):
     line: str = Field(description="110/119/120, or the extension dialled")
     leg: str = Field(description="primary or backup (a trunk), or the endpoint")
     status: str = Field(
@@ -115,7 +109,7 @@ class TrunkAttemptInfo(_Out):
     ended_at: float | None
 
 
-class ConsultInfo(_Out):
+class ConsultInfo(Out):
     target: str
     target_kind: Literal["agent", "colleague", "emergency"]
     line: str = Field(description='the emergency line (110/119/120), "" otherwise')
@@ -131,7 +125,7 @@ class ConsultInfo(_Out):
     attempts: list[TrunkAttemptInfo] = Field(description="every leg dialled, in order")
 
 
-class CallControlInfo(_Out):
+class CallControlInfo(Out):
     held: bool = Field(description="the agent is away from the caller (who hears hold music)")
     muted: bool = Field(description="the caller does not hear the agent")
     agent_in_call: bool = Field(description="the agent's leg is still part of the call")

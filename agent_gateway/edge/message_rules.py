@@ -1,7 +1,7 @@
-"""What every client → server message of the desktop protocol is held to: strict models
+"""What every message of the desktop protocol is held to. Client → server: strict models
 (unknown fields refused), no control characters where a value could reach AMI, AGI or the
-dialplan, and the command envelope (`type`, `id`). Pure: no I/O; shared by
-`agent_gateway.edge.protocol` and the command groups in modules of their own."""
+dialplan, and the command envelope (`type`, `id`); server → client: `Out`. Pure: no I/O;
+shared by `agent_gateway.edge.protocol` and the message groups in modules of their own."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ class Strict(BaseModel):
 
 class NoArgs(Strict):
     pass
+
+
+class Out(BaseModel):
+    """A server → client message, built by the backend and the gateway: extra fields refused
+    so typos fail at once."""
+
+    # Every field is always sent, defaults included: the schema says so.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
 
 # Control characters (C0, DEL, C1, line/paragraph separators): a CR/LF in a value that reaches

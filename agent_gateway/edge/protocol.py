@@ -5,8 +5,9 @@ a desktop bug shows up as a clear error instead of a half-understood command. Se
 models are what the backend uses to build bus bodies; the gateway itself forwards bus bodies
 as they are (plus "seq") and does not re-validate them. docs/agent_protocol.md describes every
 message; docs/agent_protocol.schema.json is generated from this module by `json_schema()`.
-The commands about a call's outcome and recording are in `call_commands`, the rules every
-client message is held to in `message_rules`.
+The commands about a call's outcome and recording are in `call_commands`, the call-control
+commands and state in `control_commands`, the supervisors' `alert` in `alert_message`, the
+rules every message is held to in `message_rules`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     NonNegativeInt,
     StringConstraints,
@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic.json_schema import models_json_schema
 
+from agent_gateway.edge.alert_message import Alert
 from agent_gateway.edge.call_commands import Dispose, RecordingPause, RecordingResume, SaveOrder
 from agent_gateway.edge.control_commands import (
     CONTROL_COMMAND_NAMES,
@@ -42,7 +43,7 @@ from agent_gateway.edge.control_commands import (
     ThreeWay,
     Unmute,
 )
-from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Strict
+from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Out, Strict
 
 PROTOCOL_VERSION = 1
 SUPERVISORS = "supervisors"  # the bus topic of every supervisor's and admin's desktop
@@ -231,30 +232,21 @@ def _describe(exc: ValidationError, tags: int) -> str:
 # --- server → client -------------------------------------------------------------------------
 
 
-class _Out(BaseModel):
-    """Built by the backend and the gateway; extra fields refused so typos fail at once."""
-
-    # Every field is always sent, defaults included: the schema says so.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
-    )
-
-
-class User(_Out):
+class User(Out):
     id: int
     name: str
     role: Role
     extension: str | None
 
 
-class Hello(_Out):
+class Hello(Out):
     type: Literal["hello"] = "hello"
     v: int = PROTOCOL_VERSION
     user: User
     last_seq: int = Field(description="the newest seq on the bus when the desktop connected")
 
 
-class Snapshot(_Out):
+class Snapshot(Out):
     type: Literal["snapshot"] = "snapshot"
     seq: int = Field(description="the state includes every message up to this seq")
     presence: dict[str, dict[str, Any]] = Field(description="extension → presence message")
@@ -264,18 +256,18 @@ class Snapshot(_Out):
     )
 
 
-class Caller(_Out):
+class Caller(Out):
     number: str
     name: str | None = None
     masked: bool = False
 
 
-class IvrChoice(_Out):
+class IvrChoice(Out):
     choice: str | None = None
     label: str | None = None
 
 
-class ScreenPop(_Out):
+class ScreenPop(Out):
     type: Literal["screen_pop"] = "screen_pop"
     call_id: str = Field(description="the call's Linkedid")
     extension: str
@@ -289,7 +281,7 @@ class ScreenPop(_Out):
     draft_order: dict[str, Any]
 
 
-class CallUpdate(_Out):
+class CallUpdate(Out):
     type: Literal["call_update"] = "call_update"
     call_id: str
     state: str = Field(
@@ -310,7 +302,7 @@ class CallUpdate(_Out):
     )
 
 
-class Presence(_Out):
+class Presence(Out):
     type: Literal["presence"] = "presence"
     extension: str
     name: str
@@ -320,7 +312,7 @@ class Presence(_Out):
     call_id: str | None
 
 
-class QueueStats(_Out):
+class QueueStats(Out):
     type: Literal["queue_stats"] = "queue_stats"
     queue: str
     waiting: int
@@ -333,53 +325,12 @@ class QueueStats(_Out):
     )
 
 
-AlertKindName: TypeAlias = Literal[
-    "transfer_warning",
-    "transfer_escalation",
-    "severity",
-    "stability_clue",
-    "handover_rejected",
-    "handover_undelivered",
-    "result_overdue",
-    "inbound_matter",
-]
-
-
-class Alert(_Out):
-    """Something about an order that supervisors (and the duty leaders) must see at once:
-    pushed once to the supervisors' topic when raised; acknowledged through the CRM API."""
-
-    type: Literal["alert"] = "alert"
-    alert_id: int = Field(description="the CRM's alert id (POST /api/alerts/{id}/ack)")
-    kind: AlertKindName
-    order_id: int
-    order_number: str
-    order_type: str
-    severity: str = Field(description="general, major, serious or especially_serious")
-    stability_clue: bool = False
-    line: str | None = Field(
-        default=None,
-        description="110, 119, 120 or emergency_centre: where the order is (to be) handed",
-    )
-    raised_at: float = Field(description="epoch seconds")
-    due_at: float | None = Field(
-        default=None,
-        description="the clock it is about: the hand-over limit (transfer_due_at) or the "
-        "result's (result_due_at), epoch seconds",
-    )
-    duty_leaders: list[str] = Field(
-        default_factory=list, description="the duty leaders (CRM user names) also notified"
-    )
-    message: str = Field(description="what happened, in Chinese, for display")
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class ErrorInfo(_Out):
+class ErrorInfo(Out):
     code: str
     message: str
 
 
-class CommandResult(_Out):
+class CommandResult(Out):
     type: Literal["command_result"] = "command_result"
     id: str
     ok: bool
@@ -387,21 +338,21 @@ class CommandResult(_Out):
     result: dict[str, Any] | None = None
 
 
-class Error(_Out):
+class Error(Out):
     type: Literal["error"] = "error"
     code: str
     message: str
 
 
-class Pong(_Out):
+class Pong(Out):
     type: Literal["pong"] = "pong"
 
 
 # Messages the backend publishes on the bus; the gateway adds "seq" when forwarding them.
-BUS_MESSAGES: tuple[type[_Out], ...] = (
+BUS_MESSAGES: tuple[type[Out], ...] = (
     ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert,
 )  # fmt: skip
-DIRECT_MESSAGES: tuple[type[_Out], ...] = (Hello, Snapshot, Error, Pong)
+DIRECT_MESSAGES: tuple[type[Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
     Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
     Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS,

@@ -4,7 +4,7 @@ alert and its order without the caller, with the duty leaders and epoch times.""
 from datetime import UTC, datetime
 from typing import get_args
 
-from agent_gateway.edge.protocol import AlertKindName
+from agent_gateway.edge.alert_message import AlertKindName
 from config.settings import load_settings
 from crm.db.exchange_models import OrderAlert
 from crm.db.models import WorkOrder

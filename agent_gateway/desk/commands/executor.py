@@ -20,16 +20,27 @@ carried out once: its seal is claimed in Redis (SET NX, for its age window), so 
 entry written again (replayed) is refused, and so is one delivered again after a backend
 stopped while carrying it out (at most once: it may be partly done).
 
+Commands of different agents are carried out at the same time, each agent's own one after the
+other in the order sent (a lane per extension, `lanes.py`): a call-control verb waits for
+Asterisk's confirmation, and the other agents' commands must not wait for it meanwhile. At most
+`max_in_flight` commands are taken off the stream at once (the rest wait there), at most
+`max_per_desk` of one extension (more are answered `rate_limited`, not carried out). Stopped
+(cancelled), the executor cancels the commands in hand and returns only once none is left
+running; failing (Redis), it lets them end first.
+
 What a command does is its verb's handler, looked up by name in `verbs.py`'s table.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
+from agent_gateway.desk.commands.lanes import Lanes
 from agent_gateway.desk.commands.verb import CommandFailed, Request
 from agent_gateway.desk.commands.verbs import Collaborators, verb_table
 from agent_gateway.desk.orders import DeskOrders
@@ -47,6 +58,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_KEY_PREFIX = "hotline:cmd:"  # + seal: the command was received once
 CLAIM_MARGIN_S = 1.0  # kept a little past the age limit, after which it is refused anyway
+MAX_IN_FLIGHT = 64  # commands taken off the stream and not ended, of every desk
+MAX_PER_DESK = 8  # of one extension: its lane; a desk sending more is flooding
 
 
 class CommandExecutor:
@@ -63,6 +76,8 @@ class CommandExecutor:
         max_age_s: float = 5.0,
         *,
         seal_key: bytes,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        max_per_desk: int = MAX_PER_DESK,
     ) -> None:
         self.bus = bus
         self.desk = desk
@@ -72,18 +87,42 @@ class CommandExecutor:
         )
         self.max_age_s = max_age_s
         self.seal_key = seal_key  # who sent a command is believed only under a gateway's seal
+        self.max_in_flight = max_in_flight
+        self.max_per_desk = max_per_desk
 
     async def run(self) -> None:
-        """Carry out commands as they come, each acknowledged as soon as it was carried out
-        (before it is answered: stopped in between, it is not carried out twice)."""
-        async for entry in self.bus.commands():
-            if entry.refused is None:
-                result = await self.execute(entry.command)
-            else:  # the bus set it aside (and acked it): it is answered, never carried out
-                message = f"set aside, not carried out: {entry.refused}"
-                result = _failed(_command_id(entry.command), "internal_error", message)
-            await self.bus.ack_command(entry.entry_id)
-            await self._answer(entry, result)
+        """Carry out commands as they come, each in its desk's lane; each acknowledged as soon
+        as it was carried out (before it is answered: stopped in between, it is not carried
+        out twice)."""
+        async with asyncio.TaskGroup() as group:
+            lanes = Lanes(group, self.max_in_flight, self.max_per_desk)
+            try:
+                async for entry in self.bus.commands():
+                    lane = _lane(entry.command)
+                    if lanes.full(lane):
+                        message = f"more than {self.max_per_desk} commands of this desk waiting"
+                        log.warning("command %s refused: %s", entry.entry_id, message)
+                        failed = _failed(_command_id(entry.command), "rate_limited", message)
+                        await self._finish(entry, failed)
+                    else:
+                        lanes.add(lane, partial(self._carry_out, entry))
+                    await lanes.room()  # before reading on: what is not taken waits in Redis
+            except Exception:  # the stream failed: the commands in hand end (then a restart)
+                lanes.stop()
+                await lanes.idle()
+                raise
+
+    async def _carry_out(self, entry: CommandEntry) -> None:
+        if entry.refused is None:
+            result = await self.execute(entry.command)
+        else:  # the bus set it aside (and acked it): it is answered, never carried out
+            message = f"set aside, not carried out: {entry.refused}"
+            result = _failed(_command_id(entry.command), "internal_error", message)
+        await self._finish(entry, result)
+
+    async def _finish(self, entry: CommandEntry, result: CommandResult) -> None:
+        await self.bus.ack_command(entry.entry_id)
+        await self._answer(entry, result)
 
     async def _answer(self, entry: CommandEntry, result: CommandResult) -> None:
         command = entry.command
@@ -175,6 +214,13 @@ class CommandExecutor:
                 _command_id(command), command.get("user_id"), command.get("extension"),
             )  # fmt: skip
             raise CommandFailed("duplicate", "already received once: not carried out again")
+
+
+def _lane(command: Mapping[str, Any]) -> str:
+    """The desk whose commands must keep their order: the sender's extension (a command with
+    none is refused at once, whichever lane it waited in)."""
+    extension = command.get("extension")
+    return extension[:32] if isinstance(extension, str) else ""
 
 
 def _request(extension: str, command: Mapping[str, Any]) -> Request:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from websockets.asyncio.client import connect
 
 from agent_gateway.desk.outbox import OutboxWriter
+from agent_gateway.edge.alert_message import Alert
 from agent_gateway.edge.bus import Bus
-from agent_gateway.edge.protocol import Alert
 from agent_gateway.edge.server import GatewayServer
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.exchange_models import OrderAlert
