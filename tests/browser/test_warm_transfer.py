@@ -28,7 +28,7 @@ from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import hang_up
 from telephony.ami_connection import AmiActionError
-from telephony.dialplan import consult_room, main_room
+from telephony.dialplan import CONTEXT_HOLD_MUSIC, consult_room, main_room
 from telephony.tracker import Call, CallState
 from tests.browser.support import DeskPage, order_by_number
 from tests.e2e.harness import Centre, crm_user, register_order_over_http, running_centre
@@ -62,12 +62,21 @@ def operator(centre: Centre, line: str) -> AgentPhone:
     return AgentPhone(centre.workdir, "127.0.0.1", PORTS[line][0], 300)
 
 
-async def room(centre: Centre, name: str) -> set[str]:
+async def members(centre: Centre, name: str) -> set[str]:
     try:
         items = await centre.hotline.ami.action_list("ConfbridgeList", Conference=name)
     except AmiActionError:
         return set()  # "No Conference by that name found."
     return {i["Channel"] for i in items if i.get("Event") == "ConfbridgeList"}
+
+
+async def room(centre: Centre, name: str) -> set[str]:
+    """The people in a room: its members but the hold-music player (a Local channel)."""
+    return {c for c in await members(centre, name) if f"@{CONTEXT_HOLD_MUSIC}-" not in c}
+
+
+async def hold_music_in(centre: Centre, name: str) -> bool:
+    return any(f"@{CONTEXT_HOLD_MUSIC}-" in c for c in await members(centre, name))
 
 
 async def channels(centre: Centre) -> set[str]:
@@ -144,6 +153,7 @@ async def test_warm_transfer_to_110_from_the_page(
         await expect(row.locator("td.clock-cell")).to_contain_text("110 已接通，用时")
         # Asterisk: the caller alone in the main room (hold music), the agent with 110.
         assert await room(centre, main_room(call.linkedid)) == {call.channel}
+        await eventually(lambda: hold_music_in(centre, main_room(call.linkedid)), "hold music")
         consulting = await room(centre, consult_room(call.linkedid))
         assert call.agent_channel in consulting and len(consulting) == 2, consulting
 
