@@ -23,7 +23,7 @@ from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, Caller
 from telephony.actions import hang_up
 from telephony.ami_connection import AmiActionError
 from telephony.call_control import ConsultState, ControlCode, ControlState, Room
-from telephony.call_control_service import ControlFailed
+from telephony.control_store import ControlFailed
 from telephony.dialplan import consult_room, main_room
 from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, running_centre

@@ -241,16 +241,22 @@ def test_calls_from_snapshot() -> None:
 
 def test_calls_in_their_rooms_from_snapshot() -> None:
     """A call under control: the caller in its ConfBridge room with a Local (the consulted
-    110) and the agent; or alone there, on hold. Both are still talking."""
-    room = [
-        dataclasses.replace(c, context="hotline-room-caller", application="ConfBridge")
-        if c.uniqueid == L else c for c in snapshot("ConfBridge", "conf1")
-    ]  # fmt: skip
+    110) and the agent; or on hold: the agent alone in the consult room, the caller with the
+    hold-music player (not the agent); or alone, the agent gone. All still talking."""
+    caller, agent = snapshot("ConfBridge", "conf1")
+    caller = dataclasses.replace(caller, context="hotline-room-caller", application="ConfBridge")
+    agent = dataclasses.replace(agent, context="hotline-room-party", application="ConfBridge")
     local = ChannelSnapshot("300.1", L, "Local/110@hotline-consult-00000001;1",
                             "hotline-room-party", "ConfBridge", "conf1", "", "", 5)  # fmt: skip
-    three = calls_from_snapshot([room[0], local, room[1]], [], 200.0)[L]
+    three = calls_from_snapshot([caller, local, agent], [], 200.0)[L]
     assert three.state is CallState.TALKING and three.agent_channel == "PJSIP/1001-00000002"
-    alone = calls_from_snapshot(room[:1], [], 200.0)[L]
+    player = ChannelSnapshot("moh-1", L, f"Local/{L}@hotline-hold-music-00000003;1",
+                             "hotline-room-party", "ConfBridge", "conf1", "", "", 5)  # fmt: skip
+    away = dataclasses.replace(agent, context="hotline-room-consult", bridge_id="conf2")
+    held = calls_from_snapshot([caller, player, away], [], 200.0)[L]
+    assert held.state is CallState.TALKING and held.agent_channel == "PJSIP/1001-00000002"
+    assert held.agent_interface == "PJSIP/1001"
+    alone = calls_from_snapshot([caller], [], 200.0)[L]
     assert alone.state is CallState.TALKING and alone.agent_channel == ""
 
 
