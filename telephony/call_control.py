@@ -128,6 +128,7 @@ class ControlState:
     agent_room: Room = Room.NONE
     changed_at: float = 0.0  # Asterisk's time of the event that made this state
     ended: bool = False  # the caller hung up: the last state listeners get for the call
+    adopted: bool = False  # read back from Asterisk at a re-sync: what led here is on record
 
     @property
     def three_party(self) -> bool:

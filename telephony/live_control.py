@@ -83,7 +83,7 @@ def controls_from_snapshot(
         state = ControlState(
             call.linkedid, held=agent_room is Room.CONSULT, muted=muted,
             agent_in_call=bool(agent), conference=True, agent_channel=agent or call.agent_channel,
-            caller_channel=call.channel, agent_room=agent_room, changed_at=at,
+            caller_channel=call.channel, agent_room=agent_room, changed_at=at, adopted=True,
             consult=_consult_of(room_of, by_name, kinds, at),
         )  # fmt: skip
         player = next((by_name[c].uniqueid for c in room_of

@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 from websockets.asyncio.client import connect
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
-from hotline_cli.app import running_hotline
+from crm.db.call_models import CallEvent
+from crm.domain.calls import CallEventKind
+from hotline_cli.app import Hotline, running_hotline
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
@@ -100,6 +103,25 @@ async def _eventually(check: Any, timeout: float, what: str) -> None:
     while not await check():
         assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
         await asyncio.sleep(POLL_S)
+
+
+async def _events_when(hotline: Hotline, linkedid: str, last: CallEventKind,
+                       timeout: float = 20) -> list[CallEventKind]:  # fmt: skip
+    """The call's control events on its record once `last` is there (the writer batches)."""
+    k = CallEventKind
+    control = {k.HELD, k.RESUMED, k.MUTED, k.UNMUTED, k.CONSULT_STARTED, k.TRUNK_ATTEMPT,
+               k.CONSULT_ANSWERED, k.CONSULT_FAILED, k.CONSULT_CANCELLED, k.THREE_WAY,
+               k.TRANSFERRED, k.PARTY_LEFT}  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while True:
+        async with hotline.sessions() as session:
+            rows = await session.scalars(select(CallEvent).where(CallEvent.linkedid == linkedid)
+                                         .order_by(CallEvent.at, CallEvent.id))  # fmt: skip
+            found = [r.kind for r in rows if r.kind in control]
+        if last in found:
+            return found
+        assert time.monotonic() < deadline, f"no {last} on record: {found}"
+        await asyncio.sleep(0.2)
 
 
 @asynccontextmanager
@@ -185,6 +207,10 @@ async def test_a_caller_on_hold_when_the_backend_is_killed_is_resumed_after(
             assert await rig.room(consult_room(call.linkedid)) == set()
             st = hotline.control.state(call.linkedid)
             assert st is not None and not st.held and st.agent_room is Room.MAIN
+            # On the call's record: the hold once (by the dead backend), then the resume.
+            assert await _events_when(hotline, call.linkedid, CallEventKind.RESUMED) == [
+                CallEventKind.HELD, CallEventKind.RESUMED
+            ]
             await rig.ami.action("Hangup", Channel=call.channel)
 
 
@@ -219,4 +245,10 @@ async def test_a_three_party_call_survives_a_backend_kill_and_the_agent_can_leav
             assert await rig.room(main) == {call.channel, *party}  # caller and 110 stay
             assert call.agent_channel not in await rig.channels()  # the agent's leg is gone
             assert any(c.startswith("PJSIP/trunk-110-primary-") for c in await rig.channels())
+            # On the record, each step once: those the dead backend saw, then the leaving.
+            k = CallEventKind
+            found = await _events_when(hotline, call.linkedid, k.PARTY_LEFT)
+            assert sorted(found) == sorted([k.CONSULT_STARTED, k.TRUNK_ATTEMPT,
+                                            k.CONSULT_ANSWERED, k.THREE_WAY, k.TRANSFERRED,
+                                            k.PARTY_LEFT]), found  # fmt: skip
             await rig.ami.action("Hangup", Channel=call.channel)

@@ -48,7 +48,7 @@ def test_a_caller_on_hold_with_the_hold_music_player() -> None:
         True, True, Room.CONSULT, True
     )  # fmt: skip
     assert (st.agent_channel, st.caller_channel, st.consult) == (AGENT, CALLER, None)
-    assert found.player == "moh-ab"
+    assert found.player == "moh-ab" and st.adopted  # its history is on record already
 
 
 def test_a_three_party_call_with_110_answered_on_the_backup_trunk() -> None:
