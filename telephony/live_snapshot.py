@@ -69,6 +69,7 @@ def calls_from_snapshot(
                 agent_interface=interface_of_channel(agent.channel) if agent else "",
                 agent_name=agent.caller_name if agent else "",
                 agent_channel=agent.channel if agent else "",
+                in_rooms=in_room,
             )
         calls[call.linkedid] = call
     return calls
