@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class AmiLists(Protocol):
+    """What call control needs of the AMI client: actions, and list actions to re-sync."""
+
     async def action(self, name: str, timeout: float = ..., **headers: str) -> dict[str, str]: ...
 
     async def action_list(
@@ -36,10 +39,8 @@ async def rebuilt_controls(
     calls = list(calls)
     if not calls:
         return {}
-    members: list[RoomMember] = []
-    for call in calls:
-        for name in (main_room(call.linkedid), consult_room(call.linkedid)):
-            members += await _room(ami, name)
+    names = [name for c in calls for name in (main_room(c.linkedid), consult_room(c.linkedid))]
+    members = [m for room in await asyncio.gather(*(_room(ami, n) for n in names)) for m in room]
     listed = await ami.action_list("CoreShowChannels")
     channels = [channel_snapshot(h) for h in listed if h.get("Event") == "CoreShowChannel"]
     return controls_from_snapshot(calls, members, channels, kinds, time.time())
