@@ -63,11 +63,13 @@ def operator(centre: Centre, line: str) -> AgentPhone:
 
 
 async def room(centre: Centre, name: str) -> set[str]:
+    """The room's channels but the hold-music player (a party playing to a caller alone)."""
     try:
         items = await centre.hotline.ami.action_list("ConfbridgeList", Conference=name)
     except AmiActionError:
         return set()  # "No Conference by that name found."
-    return {i["Channel"] for i in items if i.get("Event") == "ConfbridgeList"}
+    return {i["Channel"] for i in items if i.get("Event") == "ConfbridgeList"
+            and "@hotline-hold-music-" not in i["Channel"]}  # fmt: skip
 
 
 async def channels(centre: Centre) -> set[str]:
