@@ -61,7 +61,18 @@ def _consult_events(
 def control_events(
     before: ControlState | None, after: ControlState, call: Call
 ) -> tuple[CallEventFact, ...]:
-    """What the change from `before` to `after` adds to the call's history."""
+    """What the change from `before` to `after` adds to the call's history. A state read
+    back after a restart restates what led to it (times approximate): kept only where the
+    backend that saw it happen did not record it before it died."""
+    found = _events(before, after, call)
+    if before is None and after.adopted:
+        return tuple(dataclasses.replace(e, restated=True) for e in found)
+    return found
+
+
+def _events(
+    before: ControlState | None, after: ControlState, call: Call
+) -> tuple[CallEventFact, ...]:
     at, agent = utc(after.changed_at), agent_extension(call)
     found: list[CallEventFact] = []
     was_held = before is not None and before.held

@@ -128,6 +128,7 @@ class ControlState:
     agent_room: Room = Room.NONE
     changed_at: float = 0.0  # Asterisk's time of the event that made this state
     ended: bool = False  # the caller hung up: the last state listeners get for the call
+    adopted: bool = False  # read back from Asterisk at a re-sync: what led here is on record
 
     @property
     def three_party(self) -> bool:
@@ -198,10 +199,10 @@ Handler = Callable[[ControlState, Any], ControlState]
 def _consult(control: ControlState, /, **changes: Any) -> ControlState:
     assert control.consult is not None
     consult = dataclasses.replace(control.consult, **changes)
-    return _settle(dataclasses.replace(control, consult=consult))
+    return settle(dataclasses.replace(control, consult=consult))
 
 
-def _settle(state: ControlState) -> ControlState:
+def settle(state: ControlState) -> ControlState:
     """The consult's state as the rooms now say it (a final one stays final)."""
     c = state.consult
     if c is None or c.final or c.party_room is not Room.MAIN:
@@ -228,7 +229,7 @@ def _joined(state: ControlState, e: ConferenceJoined) -> ControlState:
         return state
     if e.channel == state.agent_channel:
         moved = dataclasses.replace(state, agent_room=room, held=room is Room.CONSULT, muted=False)
-        return _settle(moved)
+        return settle(moved)
     if e.channel == state.caller_channel and room is Room.MAIN:
         return dataclasses.replace(state, conference=True)
     c = state.consult
@@ -254,7 +255,7 @@ def _muted(state: ControlState, e: ConferenceMuted) -> ControlState:
     return dataclasses.replace(state, muted=e.muted)
 
 
-def _leg(dest_channel: str) -> tuple[str, str]:
+def leg_of(dest_channel: str) -> tuple[str, str]:
     """PJSIP/trunk-110-backup-0000002a → (110, backup); PJSIP/1002-0000002b → (1002, 1002)."""
     endpoint = dest_channel.partition("/")[2].rpartition("-")[0]
     parts = endpoint.split("-")
@@ -268,7 +269,7 @@ def _dial_started(state: ControlState, e: DialStarted) -> ControlState:
     if not _is_party(c, e):
         return state
     assert c is not None
-    line, leg = _leg(e.dest_channel)
+    line, leg = leg_of(e.dest_channel)
     attempt = TrunkAttempt(line, leg, "", e.at)
     return _consult(state, state=ConsultState.RINGING, attempts=(*c.attempts, attempt))
 
@@ -317,7 +318,7 @@ def _hung_up(state: ControlState, e: ChannelHungUp) -> ControlState:
         gone = dataclasses.replace(
             state, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False
         )
-        return _settle(gone)
+        return settle(gone)
     c = state.consult
     if not _is_party(c, e) or c is None or c.final:
         return state

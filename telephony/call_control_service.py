@@ -19,8 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from config.settings import Settings
 from telephony import actions
-from telephony.actions import AmiActions
-from telephony.ami_connection import AmiActionError
+from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -33,6 +32,9 @@ from telephony.call_control import (
     started,
 )
 from telephony.call_targets import Target, dial_budget_s, targets_of
+from telephony.control_reactions import Reaction, reaction
+from telephony.control_resync import AmiLists, adopt_controls
+from telephony.control_store import ControlFailed, ControlListener, ControlStore
 from telephony.dialplan import (
     CONTEXT_CONSULT,
     CONTEXT_ROOM_CALLER,
@@ -41,23 +43,19 @@ from telephony.dialplan import (
     extension_of,
     main_room,
 )
-from telephony.events import ChannelEvent, ChannelHungUp, DomainEvent, QueueMembersListed
+from telephony.events import (
+    ChannelEvent,
+    ChannelHungUp,
+    DomainEvent,
+    MalformedEvent,
+    QueueMembersListed,
+)
 from telephony.hold_music import HoldMusic
 from telephony.tracker import Call, CallState, CallTracker
 
 log = logging.getLogger(__name__)
 
 CONFIRM_S = 10.0  # how long a command waits for the events that confirm it
-ControlListener = Callable[[ControlState, Call], Awaitable[None]]
-
-
-class ControlFailed(Exception):
-    """A command that did not happen (or was refused): `code` a ControlCode value."""
-
-    def __init__(self, code: ControlCode, message: str) -> None:
-        super().__init__(f"{code.value}: {message}")
-        self.code = code
-        self.message = message
 
 
 class CallControl:
@@ -65,7 +63,7 @@ class CallControl:
 
     def __init__(
         self,
-        ami: AmiActions,
+        ami: AmiLists,
         tracker: CallTracker,
         targets: Mapping[str, Target],
         dial_budget_s: float = 40.0,
@@ -75,23 +73,28 @@ class CallControl:
         self.tracker = tracker
         self.targets = dict(targets)
         self.dial_budget_s = dial_budget_s
-        self.confirm_s = confirm_s
-        self._states: dict[str, ControlState] = {}
-        self._owner: dict[str, str] = {}  # channel name or uniqueid → the call's linkedid
-        self._listeners: list[ControlListener] = []
-        self._changed = asyncio.Condition()
+        self._store = ControlStore(tracker, confirm_s)
+        self._states, self._owner = self._store.states, self._store.owner  # the same dicts
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.hold_music = HoldMusic(ami)
-        self.listener_errors = 0
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, ami: AmiActions, tracker: CallTracker
+        cls, settings: Settings, ami: AmiLists, tracker: CallTracker
     ) -> CallControl:
         return cls(ami, tracker, targets_of(settings), dial_budget_s(settings))
 
     # -- what others read -------------------------------------------------------------
+
+    @property
+    def confirm_s(self) -> float:
+        """How long a command waits for the events that confirm it."""
+        return self._store.confirm_s
+
+    @confirm_s.setter
+    def confirm_s(self, seconds: float) -> None:
+        self._store.confirm_s = seconds
 
     def state(self, linkedid: str) -> ControlState | None:
         """The call's control state; None for a call never controlled (or ended)."""
@@ -99,7 +102,11 @@ class CallControl:
 
     def add_listener(self, callback: ControlListener) -> None:
         """`callback(state, call)` after every change of a call's control state."""
-        self._listeners.append(callback)
+        self._store.listeners.append(callback)
+
+    @property
+    def listener_errors(self) -> int:
+        return self._store.listener_errors
 
     # -- commands ---------------------------------------------------------------------
 
@@ -159,7 +166,7 @@ class CallControl:
                 state=ConsultState.DIALING, reason="", started_at=time.time(),
                 party_uniqueid=party_id, dial_uniqueid=f"{party_id}-2",
             )  # fmt: skip
-            await self._set(call.linkedid, started(self._states[call.linkedid], consult))
+            await self._store.set(call.linkedid, started(self._states[call.linkedid], consult))
             self._owner[consult.party_uniqueid] = self._owner[consult.dial_uniqueid] = (
                 call.linkedid
             )
@@ -215,7 +222,7 @@ class CallControl:
         """The third party hung up (ringing or answered), the agent back with the caller."""
         async with self._command(call) as st:
             c = self._live_consult(st)
-            await self._set(call.linkedid, cancel_requested(st))
+            await self._store.set(call.linkedid, cancel_requested(st))
             if not c.party_channel:  # originated a moment ago: its Newchannel is on the way
                 c = _consult_of(await self._until(
                     call, lambda s: bool(_consult_of(s).party_channel), "cancel"))  # fmt: skip
@@ -246,6 +253,7 @@ class CallControl:
         if isinstance(event, QueueMembersListed):  # a re-sync: Asterisk's word is the truth
             for gone in [k for k in self._states if k not in self.tracker.calls]:
                 await self._forget(gone)
+            await self._rebuild()
             return
         if not isinstance(event, ChannelEvent):
             return
@@ -264,32 +272,35 @@ class CallControl:
         after = apply(before, event)
         if after is before:
             return
-        await self._set(linkedid, after)
+        await self._store.set(linkedid, after)
         if (player := self.hold_music.follow(after)) is not None:
             self._owner[player] = self._owner[f"{player}-2"] = linkedid
         self._follow_up(before, after)
 
+    async def _rebuild(self) -> None:
+        """The control state of talking calls we never saw in their rooms (the backend
+        restarted in the middle of a hold, a consult, a three-party call; a command refused
+        meanwhile left a bare state), read back from Asterisk. A state we saw in the rooms
+        is kept: it knows more (a consult still ringing) than the lists tell."""
+        seen = {k for k, st in self._states.items() if st.conference}
+        calls = self.tracker.calls.values()
+        unknown = [c for c in calls if c.state is CallState.TALKING and c.linkedid not in seen]
+        kinds = {number: t.kind for number, t in self.targets.items()}
+        try:
+            await adopt_controls(self.ami, self._store, self.hold_music, unknown, kinds)
+        except (AmiActionError, AmiConnectionLost, TimeoutError, MalformedEvent) as exc:
+            log.warning("call control re-sync failed (%s): calls under control stay unknown", exc)
+
     def _follow_up(self, before: ControlState, after: ControlState) -> None:
-        """What the backend does by itself: a consult that failed while the agent waited in
-        the consult room brings the agent straight back to the caller; an agent who hangs up
-        leaving the caller alone (no third party in the main room) ends the call, as outside
-        the rooms (the caller would hear hold music for ever)."""
-        c = after.consult
-        was = before.consult
-        alone = c is None or c.party_room is not Room.MAIN
-        if before.agent_in_call and not after.agent_in_call and alone:
-            log.info("agent left call %s with nobody else: call ended", after.linkedid)
-            self._spawn(actions.hang_up(self.ami, after.caller_channel))
-            return
-        if (
-            c is not None and c.state is ConsultState.FAILED
-            and (was is None or was.state is not ConsultState.FAILED)
-            and after.agent_in_call and after.agent_room is Room.CONSULT
-        ):  # fmt: skip
-            log.info("consult of call %s failed (%s): agent back with the caller",
-                     after.linkedid, c.reason)  # fmt: skip
-            self._spawn(actions.redirect(
-                self.ami, after.agent_channel, CONTEXT_ROOM_PARTY, after.linkedid))  # fmt: skip
+        """What the backend does by itself (`control_reactions.py`)."""
+        match reaction(before, after):
+            case Reaction.END_CALL:
+                log.info("agent left call %s with nobody else: call ended", after.linkedid)
+                self._spawn(actions.hang_up(self.ami, after.caller_channel))
+            case Reaction.AGENT_BACK:
+                log.info("consult of call %s failed: agent back with the caller", after.linkedid)
+                self._spawn(actions.redirect(
+                    self.ami, after.agent_channel, CONTEXT_ROOM_PARTY, after.linkedid))  # fmt: skip
 
     async def _abandon(self, linkedid: str) -> None:
         """A consult that never got going (refused, or no leg dialled in time): marked
@@ -299,7 +310,7 @@ class CallControl:
             return
         c = dataclasses.replace(st.consult, state=ConsultState.FAILED,
                                 reason=ControlCode.NOT_CONFIRMED.value)  # fmt: skip
-        await self._set(linkedid, dataclasses.replace(st, consult=c))
+        await self._store.set(linkedid, dataclasses.replace(st, consult=c))
         if c.party_channel:
             self._spawn(actions.hang_up(self.ami, c.party_channel))
         if st.agent_in_call and st.agent_room is Room.CONSULT:
@@ -363,55 +374,22 @@ class CallControl:
     async def _until(
         self, call: Call, done: Callable[[ControlState], bool], what: str
     ) -> ControlState:
-        try:
-            async with asyncio.timeout(self.confirm_s), self._changed:
-                while True:
-                    st = self._states.get(call.linkedid)
-                    if st is None:
-                        raise ControlFailed(ControlCode.NOT_CONFIRMED, f"{what}: the call ended")
-                    if done(st):
-                        return st
-                    await self._changed.wait()
-        except TimeoutError:
-            raise ControlFailed(
-                ControlCode.NOT_CONFIRMED, f"{what}: Asterisk did not confirm it in time"
-            ) from None
-
-    async def _set(self, linkedid: str, st: ControlState) -> None:
-        self._states[linkedid] = st
-        async with self._changed:
-            self._changed.notify_all()
-        await self._notify(st)
+        return await self._store.until(call.linkedid, done, what)
 
     async def _forget(self, linkedid: str) -> None:
         """The caller hung up: the call's main room ends (the others there are end_marked),
         but the consult room does not: its third party and the agent are hung up."""
-        st = self._states.pop(linkedid)
+        st = await self._store.drop(linkedid)
         self.hold_music.stop(linkedid)
         c = st.consult
         if c is not None and not c.final and c.party_channel:
             self._spawn(actions.hang_up(self.ami, c.party_channel))
         if st.agent_in_call and st.agent_room is Room.CONSULT:
             self._spawn(actions.hang_up(self.ami, st.agent_channel))
-        for key in [k for k, v in self._owner.items() if v == linkedid]:
-            del self._owner[key]
-        async with self._changed:
-            self._changed.notify_all()
         ended = dataclasses.replace(
             st, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False, ended=True
         )
-        await self._notify(ended)
-
-    async def _notify(self, st: ControlState) -> None:
-        call = self.tracker.get(st.linkedid)
-        if call is None:
-            return
-        for listener in self._listeners:
-            try:
-                await listener(st, call)
-            except Exception:
-                self.listener_errors += 1
-                log.exception("call control listener %r failed", listener)
+        await self._store.notify(ended)
 
 
 def _consult_of(st: ControlState) -> Consult:

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from telephony.dialplan import (
     CONTEXT_INBOUND,
     CONTEXT_ROOM_CALLER,
+    CONTEXT_ROOM_CONSULT,
+    CONTEXT_ROOM_PARTY,
     extension_of,
     interface_of_channel,
 )
@@ -49,8 +51,11 @@ def calls_from_snapshot(
         )
         entry = waiting.get(ch.uniqueid)
         peers = [p for p in by_bridge.get(ch.bridge_id, []) if p.uniqueid != ch.uniqueid]
-        # In a room the agent is the peer that is an agent's phone (not a Local, not CBAnn).
-        peers.sort(key=lambda p: extension_of(interface_of_channel(p.channel)) is None)
+        if in_room:  # the agent's phone, with the caller or in the consult room (on hold);
+            # never the hold-music player or a consulted party's Local
+            peers = [p for p in channels if p.linkedid == ch.linkedid
+                     and p.context in (CONTEXT_ROOM_PARTY, CONTEXT_ROOM_CONSULT)
+                     and extension_of(interface_of_channel(p.channel)) is not None]  # fmt: skip
         if entry is not None:
             call = dataclasses.replace(
                 call, state=CallState.QUEUED, queue=entry.queue, queued_at=at - entry.wait_s
@@ -64,6 +69,7 @@ def calls_from_snapshot(
                 agent_interface=interface_of_channel(agent.channel) if agent else "",
                 agent_name=agent.caller_name if agent else "",
                 agent_channel=agent.channel if agent else "",
+                in_rooms=in_room,
             )
         calls[call.linkedid] = call
     return calls

@@ -23,6 +23,7 @@ from telephony.dialplan import (
     VAR_RECORDING,
     extension_of,
     interface_of_channel,
+    main_room,
 )
 from telephony.events import (
     AgentAnswered,
@@ -39,6 +40,7 @@ from telephony.events import (
     ChannelLeftBridge,
     ChannelVariableSet,
     CompleteReason,
+    ConferenceJoined,
     DialAnswered,
     DomainEvent,
 )
@@ -87,6 +89,9 @@ class Call:
     agent_channel: str = ""  # the answering agent's leg, for hang-up and transfer actions
     ringing: tuple[str, ...] = ()  # interfaces ringing for this call now
     completed_by: str = ""  # caller / agent / transfer, from AgentComplete
+    # Under call control (the caller in its ConfBridge room): the queue's bridge is gone, its
+    # leaves and AgentComplete tell nothing; who hangs up first does.
+    in_rooms: bool = False
     held: bool = False
     recording: str = ""
     end_reason: str = ""
@@ -178,6 +183,8 @@ def _answered(call: Call, e: AgentAnswered) -> Call:
 
 
 def _completed(call: Call, e: AgentCompleted) -> Call:
+    if call.in_rooms:
+        return call  # Reason=caller for the Redirect into the rooms, whoever ends the call
     if e.reason is CompleteReason.TRANSFER:
         return dataclasses.replace(call, state=CallState.TRANSFERRED, completed_by=e.reason.value)
     # Asterisk 16 says Reason=caller also when the agent's leg was hung up (AMI Hangup):
@@ -186,7 +193,7 @@ def _completed(call: Call, e: AgentCompleted) -> Call:
 
 
 def _left_bridge(call: Call, e: ChannelLeftBridge) -> Call:
-    if call.completed_by:
+    if call.completed_by or call.in_rooms:  # in the rooms: moves between them, not ends
         return call
     return dataclasses.replace(
         call, completed_by="caller" if e.uniqueid == call.uniqueid else "agent"
@@ -224,7 +231,21 @@ def _ended_in_ivr(call: Call, e: ChannelHungUp) -> Call:
     )
 
 
+def _into_rooms(call: Call, e: ConferenceJoined) -> Call:
+    """The caller in its main room: the queue bridge's leaves (the caller's first, by the
+    Redirect) said nothing about who ends the call."""
+    if call.in_rooms or e.uniqueid != call.uniqueid or e.conference != main_room(call.linkedid):
+        return call
+    return dataclasses.replace(call, in_rooms=True, completed_by="")
+
+
+def _agent_leg_in_rooms(call: Call, e: ChannelHungUp) -> bool:
+    return call.in_rooms and e.channel == call.agent_channel
+
+
 def _ended_after_talk(call: Call, e: ChannelHungUp) -> Call:
+    if e.uniqueid != call.uniqueid:  # the agent's leg in the rooms: the agent ended its part
+        return call if call.completed_by else dataclasses.replace(call, completed_by="agent")
     by = call.completed_by or "caller"
     return dataclasses.replace(
         call, state=CallState.ENDED, ended_at=e.at, end_reason=f"hung up by {by}"
@@ -250,6 +271,7 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     **{(CallHeld, s): _held for s in CONNECTED},
     (DialAnswered, CallState.TRANSFERRED): _transfer_answered,
     (ChannelLeftBridge, CallState.TALKING): _left_bridge,
+    (ConferenceJoined, CallState.TALKING): _into_rooms,
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
     (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,
     **{(ChannelHungUp, s): _abandoned for s in WAITING},
@@ -280,7 +302,10 @@ class CallTracker:
         if call is None:
             self.ignored += 1
             return []
-        if isinstance(event, ChannelHungUp) and event.uniqueid != call.uniqueid:
+        if (
+            isinstance(event, ChannelHungUp) and event.uniqueid != call.uniqueid
+            and not _agent_leg_in_rooms(call, event)
+        ):  # fmt: skip
             return []  # another leg of the call (agent, transfer target) ended
         handler = TRANSITIONS.get((type(event), call.state))
         if handler is None:
@@ -322,6 +347,7 @@ class CallTracker:
                     agent_interface=known.agent_interface or seen.agent_interface,
                     agent_name=known.agent_name or seen.agent_name,
                     agent_channel=known.agent_channel or seen.agent_channel,
+                    in_rooms=known.in_rooms or seen.in_rooms,
                     recording=known.recording or seen.recording,
                 )
                 effects += self._store(merged, known.state, None)

@@ -55,6 +55,9 @@ class CallEventFact:
     at: datetime
     agent: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    # Read back after a backend restart (`at` then only approximate): stored only when the
+    # call has no event of its kind yet, which the backend that saw it happen wrote.
+    restated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,11 +55,18 @@ def _insert(session: AsyncSession) -> Any:
 
 
 async def add_events(session: AsyncSession, linkedid: str, events: Iterable[CallEventFact]) -> None:
-    """Append events; one already stored (same linkedid, kind, at, agent) is left as it is."""
+    """Append events; one already stored (same linkedid, kind, at, agent) is left as it is,
+    and a restated one when the call has an event of its kind already."""
+    events = list(events)
+    if any(e.restated for e in events):
+        stored = set(await session.scalars(
+            select(CallEvent.kind).where(CallEvent.linkedid == linkedid)))  # fmt: skip
+        events = [e for e in events if not e.restated or e.kind not in stored]
     rows = [
-        {"linkedid": linkedid, "kind": e.kind, "at": e.at, "agent": e.agent, "detail": e.detail}
+        {"linkedid": linkedid, "kind": e.kind, "at": e.at, "agent": e.agent,
+         "detail": {**e.detail, "restated": True} if e.restated else e.detail}
         for e in events
-    ]
+    ]  # fmt: skip
     if rows:
         await session.execute(_insert(session)(CallEvent).values(rows).on_conflict_do_nothing())
 

@@ -23,7 +23,7 @@ from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, Caller
 from telephony.actions import hang_up
 from telephony.ami_connection import AmiActionError
 from telephony.call_control import ConsultState, ControlCode, ControlState, Room
-from telephony.call_control_service import ControlFailed
+from telephony.control_store import ControlFailed
 from telephony.dialplan import consult_room, main_room
 from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, running_centre
@@ -284,6 +284,8 @@ async def test_warm_transfer_cancelled(centre: Centre, tones: dict[str, Path]) -
         assert call.agent_channel in await channels(centre)
         ended = await end_call(centre, calling, call)
     assert ended.state is CallState.ENDED
+    record, _ = await stored(centre, call.linkedid)  # the caller hung up, not the agent
+    assert ended.end_reason == record.end_reason == "hung up by caller"
 
 
 async def _no_trunk(centre: Centre, line: str) -> bool:
@@ -444,6 +446,8 @@ async def test_hold_and_resume(centre: Centre, tones: dict[str, Path]) -> None:
     assert (await asyncio.wait_for(calling, 10)).ok  # a BYE at once, not hold music for ever
     ended = await centre.log.wait_ended(call.caller_number)
     assert call.channel not in await channels(centre)
+    record, _ = await stored(centre, call.linkedid)  # not "caller", the call left its bridge
+    assert ended.end_reason == record.end_reason == "hung up by agent"
     frames = await recording_frames(centre, ended)
     assert ended.answered_at is not None
     t0 = ended.answered_at

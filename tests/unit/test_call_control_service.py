@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 
 import pytest
 
 from telephony.ami_connection import AmiActionError
 from telephony.call_control import ConsultState, ControlCode, Room, TargetKind
-from telephony.call_control_service import CallControl, ControlFailed
+from telephony.call_control_service import CallControl
 from telephony.call_targets import Target
-from telephony.events import ConferenceJoined, DialStarted, QueueMembersListed
+from telephony.control_store import ControlFailed
+from telephony.events import ConferenceJoined, ConferenceLeft, DialStarted, QueueMembersListed
 from telephony.tracker import Call, CallState, CallTracker
 
 L = "1700000000.1"
@@ -27,10 +29,17 @@ class SuccessfulAmi:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, str]]] = []
+        self.lists: dict[str, list[dict[str, str]]] = {}  # action (or room) → its items
 
     async def action(self, name: str, timeout: float = 10.0, **headers: str) -> dict[str, str]:
         self.sent.append((name, headers))
         return {"Response": "Success", "Value": "PJSIP/carrier-00000001"}
+
+    async def action_list(
+        self, name: str, timeout: float = 10.0, **headers: str
+    ) -> list[dict[str, str]]:
+        self.sent.append((name, headers))
+        return self.lists.get(headers.get("Conference", name), [])
 
 
 def control(ami: SuccessfulAmi) -> CallControl:
@@ -156,3 +165,42 @@ async def test_a_resync_forgets_calls_asterisk_no_longer_has() -> None:
     cc.tracker.calls.clear()
     await cc.on_event(QueueMembersListed(5.0, ()))
     assert cc.state(L) is None
+
+
+def _listed(channel: str, uniqueid: str) -> dict[str, str]:
+    return {"Event": "CoreShowChannel", "Channel": channel, "Uniqueid": uniqueid,
+            "Linkedid": L, "Context": "hotline-room-party"}  # fmt: skip
+
+
+async def test_a_call_on_hold_found_again_after_a_restart_can_be_resumed() -> None:
+    """A backend that never saw the hold (restarted meanwhile) reads the rooms back from
+    Asterisk on the re-sync, routes the channels' events to the call and can resume it."""
+    ami = SuccessfulAmi()
+    cc = control(ami)
+    player = f"Local/{L}@hotline-hold-music-00000009;1"
+    ami.lists = {
+        f"m{L}": [{"Event": "ConfbridgeList", "Conference": f"m{L}", "Channel": c}
+                  for c in (CALL.channel, player)],
+        f"c{L}": [{"Event": "ConfbridgeList", "Conference": f"c{L}",
+                   "Channel": CALL.agent_channel}],
+        "CoreShowChannels": [_listed(CALL.channel, L), _listed(CALL.agent_channel, "a"),
+                             _listed(player, "moh-1")],
+    }  # fmt: skip
+    with pytest.raises(ControlFailed):  # before the re-sync, the hold is unknown
+        await cc.resume(CALL)
+    await cc.on_event(QueueMembersListed(4.0, ()))
+    st = cc.state(L)
+    assert st is not None and st.held and st.agent_room is Room.CONSULT
+    resuming = asyncio.create_task(cc.resume(CALL))
+    await asyncio.sleep(0.05)
+    assert ami.sent[-1] == ("Redirect", {"Channel": CALL.agent_channel,
+                                         "Context": "hotline-room-party", "Exten": L,
+                                         "Priority": "1"})  # fmt: skip
+    await cc.on_event(ConferenceLeft(4.1, L, "a", CALL.agent_channel, f"c{L}"))
+    await cc.on_event(ConferenceJoined(4.2, L, "a", CALL.agent_channel, f"m{L}"))
+    st = await resuming
+    assert not st.held and st.agent_room is Room.MAIN
+    await asyncio.sleep(0.05)
+    hangups = [h["Channel"] for name, h in ami.sent if name == "Hangup"]
+    assert len(hangups) == 1 and hangups[0].startswith("/") and hangups[0].endswith("/")
+    assert re.match(hangups[0][1:-1], player)  # the player Asterisk had: stopped

@@ -17,9 +17,11 @@ from telephony.events import (
     CallTransferred,
     ChannelCreated,
     ChannelHungUp,
+    ChannelLeftBridge,
     ChannelSnapshot,
     ChannelVariableSet,
     CompleteReason,
+    ConferenceJoined,
     DialAnswered,
     DomainEvent,
     QueueEntrySnapshot,
@@ -241,16 +243,22 @@ def test_calls_from_snapshot() -> None:
 
 def test_calls_in_their_rooms_from_snapshot() -> None:
     """A call under control: the caller in its ConfBridge room with a Local (the consulted
-    110) and the agent; or alone there, on hold. Both are still talking."""
-    room = [
-        dataclasses.replace(c, context="hotline-room-caller", application="ConfBridge")
-        if c.uniqueid == L else c for c in snapshot("ConfBridge", "conf1")
-    ]  # fmt: skip
+    110) and the agent; or on hold: the agent alone in the consult room, the caller with the
+    hold-music player (not the agent); or alone, the agent gone. All still talking."""
+    caller, agent = snapshot("ConfBridge", "conf1")
+    caller = dataclasses.replace(caller, context="hotline-room-caller", application="ConfBridge")
+    agent = dataclasses.replace(agent, context="hotline-room-party", application="ConfBridge")
     local = ChannelSnapshot("300.1", L, "Local/110@hotline-consult-00000001;1",
                             "hotline-room-party", "ConfBridge", "conf1", "", "", 5)  # fmt: skip
-    three = calls_from_snapshot([room[0], local, room[1]], [], 200.0)[L]
+    three = calls_from_snapshot([caller, local, agent], [], 200.0)[L]
     assert three.state is CallState.TALKING and three.agent_channel == "PJSIP/1001-00000002"
-    alone = calls_from_snapshot(room[:1], [], 200.0)[L]
+    player = ChannelSnapshot("moh-1", L, f"Local/{L}@hotline-hold-music-00000003;1",
+                             "hotline-room-party", "ConfBridge", "conf1", "", "", 5)  # fmt: skip
+    away = dataclasses.replace(agent, context="hotline-room-consult", bridge_id="conf2")
+    held = calls_from_snapshot([caller, player, away], [], 200.0)[L]
+    assert held.state is CallState.TALKING and held.agent_channel == "PJSIP/1001-00000002"
+    assert held.agent_interface == "PJSIP/1001" and held.in_rooms  # who hangs up tells the end
+    alone = calls_from_snapshot([caller], [], 200.0)[L]
     assert alone.state is CallState.TALKING and alone.agent_channel == ""
 
 
@@ -271,3 +279,51 @@ def test_resync_revives_a_call_ended_by_a_lost_link_that_asterisk_still_has() ->
     call = t.calls[L]
     assert call.state is CallState.TALKING and call.end_reason == "" and call.ended_at is None
     assert call.answered_at == 103.0  # what we knew beats the snapshot's guess
+
+
+AGENT_LEG = "x"  # the agent's channel as `answered()` names it
+
+
+def into_rooms(at: float = 105.0) -> list[DomainEvent]:
+    """The first control action: caller and agent redirected out of the queue's bridge (the
+    caller leaves it first, app_queue then says Reason=caller), into their rooms."""
+    return [
+        ChannelLeftBridge(at, L, L, CALLER),
+        ChannelLeftBridge(at, L, "100.2", AGENT_LEG),
+        completed(at, CompleteReason.CALLER),
+        ConferenceJoined(at + 0.1, L, L, CALLER, f"m{L}"),
+        ConferenceJoined(at + 0.1, L, "100.2", AGENT_LEG, f"c{L}"),  # on hold
+    ]
+
+
+def agent_hangup(at: float) -> ChannelHungUp:
+    return ChannelHungUp(at, L, "100.2", AGENT_LEG, 16, "Normal Clearing")
+
+
+def test_a_controlled_call_the_agent_ends_is_ended_by_the_agent() -> None:
+    t = run(created(), joined(), ringing(), answered(), *into_rooms())
+    call = t.calls[L]
+    assert call.state is CallState.TALKING and call.in_rooms and call.completed_by == ""
+    t.apply(ChannelLeftBridge(106.0, L, "100.2", AGENT_LEG))  # resume: leaves the consult room
+    t.apply(agent_hangup(107.0))
+    assert t.calls[L].state is CallState.TALKING  # the caller's line still up
+    t.apply(hangup(107.2))  # hung up by the backend: nobody else was with the caller
+    assert t.ended[L].end_reason == "hung up by agent"
+
+
+def test_a_controlled_call_the_caller_ends_is_ended_by_the_caller() -> None:
+    t = run(created(), joined(), ringing(), answered(), *into_rooms(),
+            ChannelLeftBridge(106.0, L, "100.2", AGENT_LEG), hangup(108.0),
+            agent_hangup(108.1))  # fmt: skip
+    assert t.ended[L].end_reason == "hung up by caller"
+
+
+def test_a_call_never_controlled_keeps_the_bridge_witness() -> None:
+    t = run(created(), joined(), ringing(), answered(),
+            ChannelLeftBridge(108.0, L, "100.2", AGENT_LEG),
+            completed(108.0, CompleteReason.CALLER), agent_hangup(108.0),
+            hangup(108.1))  # fmt: skip
+    assert not t.ended[L].in_rooms and t.ended[L].end_reason == "hung up by agent"
+    other_room = run(created(), joined(), ringing(), answered(),
+                     ConferenceJoined(105.0, L, L, CALLER, "m999.9"))  # fmt: skip
+    assert not other_room.calls[L].in_rooms

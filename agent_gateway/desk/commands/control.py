@@ -24,7 +24,8 @@ from agent_gateway.desk.commands.verb import (
 from agent_gateway.desk.control_view import control_info
 from agent_gateway.desk.service import DeskService
 from telephony.call_control import ControlState
-from telephony.call_control_service import CallControl, ControlFailed
+from telephony.call_control_service import CallControl
+from telephony.control_store import ControlFailed
 from telephony.tracker import Call, CallTracker
 
 Step = Callable[[CallControl, Call, Request], Awaitable[ControlState]]

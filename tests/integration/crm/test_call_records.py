@@ -121,3 +121,24 @@ async def test_calls_gone_while_the_backend_was_away_are_ended(engine: AsyncEngi
     assert still is not None and still.outcome is CallOutcome.IN_PROGRESS
     async with session_factory(engine)() as session, session.begin():
         assert await end_lost_calls(session, {"8.8"}, NOW) == []  # done once
+
+
+async def test_a_restated_event_is_stored_only_if_its_kind_is_not_on_record(
+    engine: AsyncEngine,
+) -> None:
+    """A backend restarted mid-call restates the hold it reads back from Asterisk: kept out
+    when the dead backend wrote it, stored (marked restated) when it had not."""
+    held = CallEventFact(CallEventKind.HELD, at(20), "1001")
+    restated = [CallEventFact(CallEventKind.HELD, at(31), "1001", restated=True),
+                CallEventFact(CallEventKind.MUTED, at(31), "1001", restated=True)]  # fmt: skip
+    await _write(engine, QUEUED, ANSWERED, CallUpdate(ANSWERED.facts, (held,)))
+    await _write(engine, CallUpdate(ANSWERED.facts, tuple(restated)))
+    async with session_factory(engine)() as session:
+        rows = (await session.scalars(
+            select(CallEvent).where(CallEvent.kind.in_([CallEventKind.HELD, CallEventKind.MUTED]))
+            .order_by(CallEvent.at, CallEvent.kind)
+        )).all()  # fmt: skip
+    assert [(r.kind, r.at, r.detail) for r in rows] == [
+        (CallEventKind.HELD, at(20), {}),
+        (CallEventKind.MUTED, at(31), {"restated": True}),
+    ]

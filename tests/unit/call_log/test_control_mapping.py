@@ -96,3 +96,25 @@ def test_a_consult_of_another_agent_starts_no_emergency_clock() -> None:
     done = dataclasses.replace(TALKING, agent_in_call=False, consult=dataclasses.replace(
         agent, state=ConsultState.COMPLETED))  # fmt: skip
     assert control_update(TALKING, done, CALL, EMERGENCY).facts.emergency_line == ""
+
+
+def test_a_state_read_back_after_a_restart_is_restated() -> None:
+    """The restarted backend reads the three-party call back from Asterisk: what led to it
+    is restated (stored only where the dead backend had not written it), what follows is
+    recorded as usual."""
+    three = dataclasses.replace(
+        RINGING, state=ConsultState.THREE_WAY, answered_at=12.0, party_room=Room.MAIN,
+        attempts=(TrunkAttempt("110", "primary", "ANSWER", 10.1, 12.0),),
+    )  # fmt: skip
+    adopted = dataclasses.replace(TALKING, consult=three, adopted=True, changed_at=30.0)
+    events = control_update(None, adopted, CALL, EMERGENCY).events
+    assert [e.kind for e in events] == [CallEventKind.CONSULT_STARTED, CallEventKind.TRUNK_ATTEMPT,
+                                        CallEventKind.CONSULT_ANSWERED, CallEventKind.THREE_WAY]
+    assert all(e.restated for e in events)
+    seen = control_update(None, dataclasses.replace(adopted, adopted=False), CALL, EMERGENCY)
+    assert not any(e.restated for e in seen.events)  # a state seen live is no restatement
+    left = dataclasses.replace(adopted, agent_in_call=False, agent_room=Room.NONE,
+                               consult=dataclasses.replace(three, state=ConsultState.COMPLETED))
+    after = control_update(adopted, left, CALL, EMERGENCY).events
+    assert [e.kind for e in after] == [CallEventKind.TRANSFERRED, CallEventKind.PARTY_LEFT]
+    assert not any(e.restated for e in after)

@@ -1,0 +1,103 @@
+"""The control state of a call rebuilt from Asterisk's lists after a backend restart: who is
+in the caller's room and in the consult room, the hold-music player, the consulted party
+and the trunk leg it answered on."""
+
+from __future__ import annotations
+
+from telephony.call_control import ConsultMode, ConsultState, Room, TargetKind
+from telephony.events import ChannelSnapshot
+from telephony.live_control import RoomMember, controls_from_snapshot, room_member
+from telephony.tracker import Call, CallState
+
+L = "1700000000.1"
+CALLER = "PJSIP/carrier-00000001"
+AGENT = "PJSIP/1001-00000002"
+PLAYER = f"Local/{L}@hotline-hold-music-00000003;1"
+PARTY = "Local/110@hotline-consult-00000004;1"
+DIALLER = "Local/110@hotline-consult-00000004;2"
+TRUNK = "PJSIP/trunk-110-backup-00000005"
+CALL = Call(L, L, CALLER, "13900000000", "周到", 1.0, state=CallState.TALKING,
+            answered_at=2.0, agent_interface="PJSIP/1001", agent_channel=AGENT)  # fmt: skip
+KINDS = {"110": TargetKind.EMERGENCY, "1002": TargetKind.AGENT}
+
+
+def ch(name: str, uniqueid: str, bridge: str = "", duration_s: int = 30) -> ChannelSnapshot:
+    return ChannelSnapshot(uniqueid, L, name, "hotline-room-party", "ConfBridge", bridge,
+                           "", "", duration_s)  # fmt: skip
+
+
+CHANNELS = [ch(CALLER, L), ch(AGENT, "100.2"), ch(PLAYER, "moh-ab"),
+            ch(PARTY, "ctl-cd", duration_s=12), ch(DIALLER, "ctl-cd-2", "b7"),
+            ch(TRUNK, "100.5", "b7")]  # fmt: skip
+
+
+def main(*channels: str, muted: str = "") -> list[RoomMember]:
+    return [RoomMember(f"m{L}", c, c == muted) for c in channels]
+
+
+def consult(*channels: str) -> list[RoomMember]:
+    return [RoomMember(f"c{L}", c) for c in channels]
+
+
+def test_a_caller_on_hold_with_the_hold_music_player() -> None:
+    found = controls_from_snapshot(
+        [CALL], main(CALLER, PLAYER) + consult(AGENT), CHANNELS, KINDS, 100.0
+    )[L]
+    st = found.state
+    assert (st.conference, st.held, st.agent_room, st.agent_in_call) == (
+        True, True, Room.CONSULT, True
+    )  # fmt: skip
+    assert (st.agent_channel, st.caller_channel, st.consult) == (AGENT, CALLER, None)
+    assert found.player == "moh-ab" and st.adopted  # its history is on record already
+
+
+def test_a_three_party_call_with_110_answered_on_the_backup_trunk() -> None:
+    found = controls_from_snapshot(
+        [CALL], main(CALLER, AGENT, PARTY, muted=AGENT), CHANNELS, KINDS, 100.0
+    )[L]
+    st, c = found.state, found.state.consult
+    assert c is not None and found.player == ""
+    assert (st.held, st.muted, st.agent_room) == (False, True, Room.MAIN)
+    assert (c.state, c.mode, c.target, c.target_kind, c.line) == (
+        ConsultState.THREE_WAY, ConsultMode.THREE_WAY, "110", TargetKind.EMERGENCY, "110"
+    )  # fmt: skip
+    assert (c.party_channel, c.party_uniqueid, c.dial_uniqueid, c.party_room) == (
+        PARTY, "ctl-cd", "ctl-cd-2", Room.MAIN
+    )  # fmt: skip
+    assert [(a.line, a.leg, a.status) for a in c.attempts] == [("110", "backup", "ANSWER")]
+    assert c.answered_at == c.started_at == 88.0
+
+
+def test_a_consult_answered_while_the_caller_holds() -> None:
+    found = controls_from_snapshot(
+        [CALL], main(CALLER, PLAYER) + consult(AGENT, PARTY), CHANNELS, KINDS, 100.0
+    )[L]
+    c = found.state.consult
+    assert c is not None and found.state.held
+    assert (c.state, c.mode, c.party_room) == (ConsultState.ANSWERED, ConsultMode.HOLD,
+                                               Room.CONSULT)  # fmt: skip
+
+
+def test_caller_and_110_left_together_by_the_agent() -> None:
+    st = controls_from_snapshot([CALL], main(CALLER, PARTY), CHANNELS, KINDS, 100.0)[L].state
+    assert st.consult is not None and st.consult.state is ConsultState.COMPLETED
+    assert not st.agent_in_call and st.agent_room is Room.NONE
+
+
+def test_a_local_the_tracker_took_for_the_agent_is_not_the_agent() -> None:
+    wrong = Call(L, L, CALLER, "139", "", 1.0, state=CallState.TALKING, agent_channel=PLAYER)
+    st = controls_from_snapshot(
+        [wrong], main(CALLER, PLAYER) + consult(AGENT), CHANNELS, KINDS, 100.0
+    )[L].state
+    assert (st.agent_channel, st.agent_room) == (AGENT, Room.CONSULT)
+
+
+def test_a_call_still_in_the_queues_bridge_is_not_under_control() -> None:
+    assert controls_from_snapshot([CALL], consult(AGENT), CHANNELS, KINDS, 100.0) == {}
+    assert controls_from_snapshot([CALL], [], CHANNELS, KINDS, 100.0) == {}
+
+
+def test_a_confbridge_list_item() -> None:
+    item = {"Event": "ConfbridgeList", "Conference": f"m{L}", "Channel": AGENT, "Muted": "Yes"}
+    assert room_member(item) == RoomMember(f"m{L}", AGENT, True)
+    assert not room_member({**item, "Muted": "No"}).muted
