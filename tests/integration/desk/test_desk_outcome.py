@@ -66,12 +66,6 @@ class RefusingAmi(RecordingAmi):
             raise AmiActionError(name, {"Response": "Error", "Message": self.refuse[name]})
         return {"Response": "Success"}
 
-    async def action_list(
-        self, name: str, timeout: float = 5.0, **headers: str
-    ) -> list[dict[str, str]]:
-        await self.action(name, timeout, **headers)
-        return []
-
 
 @dataclass
 class Desk:

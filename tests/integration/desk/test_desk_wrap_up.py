@@ -37,6 +37,13 @@ class RecordingAmi:
         self.actions.append((name, headers))
         return {"Response": "Success"}
 
+    async def action_list(
+        self, name: str, timeout: float = 5.0, **headers: str
+    ) -> list[dict[str, str]]:
+        """A list action (a re-sync's): recorded like any action; Asterisk lists nothing."""
+        await self.action(name, timeout, **headers)
+        return []
+
 
 async def _no_history(number: str) -> CallerSummary:
     return NO_NUMBER
