@@ -64,7 +64,8 @@ class ControlCode(StrEnum):
     BAD_TARGET = "bad_target"  # not an agent, colleague or emergency line (or yourself)
     BUSY = "busy"
     NO_ANSWER = "no_answer"
-    ALL_TRUNKS_DOWN = "all_trunks_down"
+    ALL_TRUNKS_DOWN = "all_trunks_down"  # every leg of an emergency line was down
+    UNAVAILABLE = "unavailable"  # the last leg dialled was down (unreachable, refused)
     HUNG_UP = "hung_up"  # the answered third party left by itself
 
 
@@ -182,14 +183,23 @@ def cancel_requested(state: ControlState) -> ControlState:
     return dataclasses.replace(state, consult=dataclasses.replace(state.consult, cancelling=True))
 
 
+# DialStatus of a leg that was down (not reachable, or it refused: a 503 is CONGESTION).
+_DOWN = frozenset({"CHANUNAVAIL", "CONGESTION"})
+_LAST_STATUS = {"NOANSWER": ControlCode.NO_ANSWER, "BUSY": ControlCode.BUSY}
+
+
 def failure_reason(consult: Consult) -> ControlCode:
-    """Why a consult that was never answered failed, from its attempts' DialStatus."""
+    """Why a consult that was never answered failed, from its attempts' DialStatus:
+    all_trunks_down only when every leg of an emergency line was down, else what the last
+    leg said (busy, no answer, unavailable)."""
     statuses = [a.status for a in consult.attempts]
-    if consult.target_kind is TargetKind.EMERGENCY and len(statuses) > 1:
-        return ControlCode.ALL_TRUNKS_DOWN
-    if statuses and statuses[-1] == "NOANSWER":
-        return ControlCode.NO_ANSWER
-    return ControlCode.BUSY
+    if statuses and all(s in _DOWN for s in statuses):
+        if consult.target_kind is TargetKind.EMERGENCY:
+            return ControlCode.ALL_TRUNKS_DOWN
+        return ControlCode.UNAVAILABLE
+    if not statuses:
+        return ControlCode.UNAVAILABLE
+    return _LAST_STATUS.get(statuses[-1], ControlCode.UNAVAILABLE)
 
 
 Handler = Callable[[ControlState, Any], ControlState]
@@ -300,9 +310,11 @@ def _dial_answered(state: ControlState, e: DialAnswered) -> ControlState:
 
 
 def _trunks_failed(state: ControlState, e: TrunksFailed) -> ControlState:
-    if not _is_party(state.consult, e):
+    c = state.consult
+    if not _is_party(c, e):
         return state
-    return _consult(state, state=ConsultState.FAILED, reason=ControlCode.ALL_TRUNKS_DOWN.value)
+    assert c is not None
+    return _consult(state, state=ConsultState.FAILED, reason=failure_reason(c).value)
 
 
 def _created(state: ControlState, e: ChannelCreated) -> ControlState:

@@ -137,31 +137,51 @@ def test_cancel_and_a_party_that_hangs_up_by_itself() -> None:
     assert itself.consult is not None and itself.consult.reason == "hung_up"
 
 
-def test_why_a_consult_failed() -> None:
-    base = started(run(control(), *IN_ROOMS, joined(AGENT, CONSULT)), consult())
-    down = run(
+def _failed_over(base: ControlState, primary: str, backup: str, event: bool) -> ControlState:
+    """Both legs of 110 tried and failed with these DialStatus, then the dialplan's
+    UserEvent (event) or only the Local's hang-up."""
+    end = TrunksFailed(4.1, PARTY, DIAL, "Local/110@x;2", "110") if event else hung(LOCAL1, PARTY)
+    return run(
         base,
         dial("PJSIP/trunk-110-primary-1", 1.0),
-        failed("PJSIP/trunk-110-primary-1", "CONGESTION", 1.1),
+        failed("PJSIP/trunk-110-primary-1", primary, 1.1),
         dial("PJSIP/trunk-110-backup-2", 1.1),
-        failed("PJSIP/trunk-110-backup-2", "NOANSWER", 4.1),
-        TrunksFailed(4.1, PARTY, DIAL, "Local/110@x;2", "110"),
+        failed("PJSIP/trunk-110-backup-2", backup, 4.1),
+        end,
     )  # fmt: skip
+
+
+def test_why_a_consult_failed() -> None:
+    base = started(run(control(), *IN_ROOMS, joined(AGENT, CONSULT)), consult())
+    down = _failed_over(base, "CONGESTION", "CHANUNAVAIL", event=True)
     assert down.consult is not None and down.consult.state is ConsultState.FAILED
     assert down.consult.reason == "all_trunks_down"
     assert down.agent_room is Room.CONSULT  # the adapter brings the agent back
     # Without the dialplan's UserEvent, two failed legs of a line say the same.
     no_event = run(down, hung(LOCAL1, PARTY))
     assert no_event.consult == down.consult
-    legs_only = run(base, *(
-        dial("PJSIP/trunk-110-primary-1", 1.0),
-        failed("PJSIP/trunk-110-primary-1", "CONGESTION", 1.1),
-        dial("PJSIP/trunk-110-backup-2", 1.1),
-        failed("PJSIP/trunk-110-backup-2", "NOANSWER", 4.1),
-    ), hung(LOCAL1, PARTY))  # fmt: skip
+    legs_only = _failed_over(base, "CONGESTION", "CHANUNAVAIL", event=False)
     assert legs_only.consult is not None and legs_only.consult.reason == "all_trunks_down"
+    # A trunk that was up but busy or not answering: what the last leg said, not "down".
+    for primary, backup, reason in (
+        ("BUSY", "NOANSWER", "no_answer"),
+        ("CONGESTION", "NOANSWER", "no_answer"),
+        ("NOANSWER", "BUSY", "busy"),
+        ("NOANSWER", "CHANUNAVAIL", "unavailable"),
+    ):
+        for event in (True, False):
+            st = _failed_over(base, primary, backup, event)
+            assert st.consult is not None and st.consult.reason == reason, (primary, backup)
+    # A line with one trunk, down: all its trunks are down.
+    one = run(base, dial("PJSIP/trunk-110-primary-1", 1.0),
+              failed("PJSIP/trunk-110-primary-1", "CHANUNAVAIL", 1.1),
+              TrunksFailed(1.2, PARTY, DIAL, "Local/110@x;2", "110"))  # fmt: skip
+    assert one.consult is not None and one.consult.reason == "all_trunks_down"
     agent = started(run(control(), *IN_ROOMS), consult(kind=TargetKind.AGENT))
-    for status, reason in (("BUSY", "busy"), ("NOANSWER", "no_answer"), ("CHANUNAVAIL", "busy")):
+    for status, reason in (
+        ("BUSY", "busy"), ("NOANSWER", "no_answer"), ("CHANUNAVAIL", "unavailable"),
+        ("CONGESTION", "unavailable"),
+    ):  # fmt: skip
         st = run(agent, dial("PJSIP/1002-1", 1.0), failed("PJSIP/1002-1", status, 2.0),
                  hung(LOCAL1, PARTY, 2.1))  # fmt: skip
         assert st.consult is not None and st.consult.state is ConsultState.FAILED
