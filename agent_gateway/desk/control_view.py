@@ -29,8 +29,9 @@ from telephony.tracker import Call, CallState
 
 # The control machine's command names → the protocol's.
 _PROTOCOL_NAMES = {"complete": "consult_complete", "cancel": "consult_cancel"}
-# A consult answered by the emergency operator: the matter reached the line.
-_REACHED = frozenset({ConsultState.ANSWERED, ConsultState.THREE_WAY, ConsultState.COMPLETED})
+# The emergency operator had the caller: the matter reached the line. Only answered is not
+# enough: the agent may have found it not the line's matter and cancelled.
+_REACHED = frozenset({ConsultState.THREE_WAY, ConsultState.COMPLETED})
 REMEMBERED_LINES = 1000  # calls whose emergency line is kept for an order saved later
 
 

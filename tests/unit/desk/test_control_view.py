@@ -112,11 +112,19 @@ def test_the_line_reached_is_kept_past_the_call_for_the_order_saved_at_wrap_up()
     states.changed(held_with(consult(ConsultState.FAILED, reason="all_trunks_down")))
     assert states.emergency_line(L) is None  # never reached
     states.changed(held_with(consult(ConsultState.ANSWERED, answered_at=130.0)))
-    states.forget(L)  # the call ended
-    assert states.emergency_line(L) == "110"
-    assert states.info(TALKING).consult is None
+    assert states.emergency_line(L) is None  # the agent talks to 110 first
+    states.changed(held_with(consult(ConsultState.CANCELLED, answered_at=130.0)))
+    assert states.emergency_line(L) is None  # "not 110's matter": cancelled, not reached
+    for reached in (ConsultState.THREE_WAY, ConsultState.COMPLETED):
+        again = ControlStates()
+        again.changed(held_with(consult(ConsultState.ANSWERED, answered_at=130.0)))
+        again.changed(held_with(consult(reached, answered_at=130.0)))
+        again.changed(held_with(consult(ConsultState.CANCELLED, answered_at=130.0)))
+        again.forget(L)  # the call ended
+        assert again.emergency_line(L) == "110", reached
+        assert again.info(TALKING).consult is None
     other = ControlStates()
-    other.changed(held_with(consult(ConsultState.ANSWERED, kind=TargetKind.COLLEAGUE)))
+    other.changed(held_with(consult(ConsultState.COMPLETED, kind=TargetKind.COLLEAGUE)))
     assert other.emergency_line(L) is None  # a colleague is no emergency line
 
 
