@@ -124,7 +124,8 @@ class ConsultInfo(_Out):
         "dialing", "ringing", "answered", "three_way", "completed", "cancelled", "failed"
     ]
     reason: str = Field(
-        description='"" or why it failed or ended: busy, no_answer, unavailable, all_trunks_down, hung_up'
+        description='"" or why it failed or ended: busy, no_answer, unavailable,'
+        " all_trunks_down, hung_up"
     )
     started_at: float
     answered_at: float | None
