@@ -172,6 +172,26 @@ def commands_allowed(state: ControlState | None) -> frozenset[str]:
     return frozenset(allowed)
 
 
+def caller_hung_up(state: ControlState, at: float) -> ControlState:
+    """The call's last state once the caller hung up (Asterisk's time `at`): a consult still
+    going ends cancelled (reason hung_up), each leg still ringing closed as CANCEL then, so
+    the call record keeps every attempt and the consult's end."""
+    c = state.consult
+    if c is not None and not c.final:
+        attempts = tuple(
+            a if a.ended_at is not None else dataclasses.replace(a, status="CANCEL", ended_at=at)
+            for a in c.attempts
+        )
+        c = dataclasses.replace(
+            c, state=ConsultState.CANCELLED, reason=ControlCode.HUNG_UP.value,
+            attempts=attempts, party_room=Room.NONE,
+        )  # fmt: skip
+    return dataclasses.replace(
+        state, consult=c, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False,
+        ended=True, changed_at=at,
+    )  # fmt: skip
+
+
 def started(state: ControlState, consult: Consult) -> ControlState:
     """A consult originated by the adapter (replacing a finished one)."""
     return dataclasses.replace(state, consult=consult)
