@@ -29,6 +29,7 @@ from telephony.call_control import (
     ControlState,
     Room,
     apply,
+    caller_hung_up,
     cancel_requested,
     started,
 )
@@ -245,7 +246,7 @@ class CallControl:
         """Every domain event, in Asterisk's order (an event listener of the consumer)."""
         if isinstance(event, QueueMembersListed):  # a re-sync: Asterisk's word is the truth
             for gone in [k for k in self._states if k not in self.tracker.calls]:
-                await self._forget(gone)
+                await self._forget(gone, event.at)
             return
         if not isinstance(event, ChannelEvent):
             return
@@ -259,7 +260,7 @@ class CallControl:
         if linkedid is None or before is None:
             return
         if isinstance(event, ChannelHungUp) and event.channel == before.caller_channel:
-            await self._forget(linkedid)
+            await self._forget(linkedid, event.at)
             return
         after = apply(before, event)
         if after is before:
@@ -383,9 +384,11 @@ class CallControl:
             self._changed.notify_all()
         await self._notify(st)
 
-    async def _forget(self, linkedid: str) -> None:
-        """The caller hung up: the call's main room ends (the others there are end_marked),
-        but the consult room does not: its third party and the agent are hung up."""
+    async def _forget(self, linkedid: str, at: float) -> None:
+        """The caller hung up (at `at`): the call's main room ends (the others there are
+        end_marked), but the consult room does not: its third party and the agent are hung
+        up. The last state closes the consult and its legs still ringing (`caller_hung_up`):
+        their own DialEnd comes after the call's keys are gone."""
         st = self._states.pop(linkedid)
         self.hold_music.stop(linkedid)
         c = st.consult
@@ -397,10 +400,7 @@ class CallControl:
             del self._owner[key]
         async with self._changed:
             self._changed.notify_all()
-        ended = dataclasses.replace(
-            st, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False, ended=True
-        )
-        await self._notify(ended)
+        await self._notify(caller_hung_up(st, at))
 
     async def _notify(self, st: ControlState) -> None:
         call = self.tracker.get(st.linkedid)

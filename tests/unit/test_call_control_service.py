@@ -8,10 +8,16 @@ import dataclasses
 import pytest
 
 from telephony.ami_connection import AmiActionError
-from telephony.call_control import ConsultState, ControlCode, Room, TargetKind
+from telephony.call_control import ConsultState, ControlCode, ControlState, Room, TargetKind
 from telephony.call_control_service import CallControl, ControlFailed
 from telephony.call_targets import Target
-from telephony.events import ConferenceJoined, DialStarted, QueueMembersListed
+from telephony.events import (
+    ChannelHungUp,
+    ConferenceJoined,
+    DialFailed,
+    DialStarted,
+    QueueMembersListed,
+)
 from telephony.tracker import Call, CallState, CallTracker
 
 L = "1700000000.1"
@@ -156,3 +162,46 @@ async def test_a_resync_forgets_calls_asterisk_no_longer_has() -> None:
     cc.tracker.calls.clear()
     await cc.on_event(QueueMembersListed(5.0, ()))
     assert cc.state(L) is None
+
+
+async def test_a_leg_still_ringing_when_the_caller_hangs_up_is_closed_and_recorded() -> None:
+    ami = SuccessfulAmi()
+    cc = control(ami)
+    cc.confirm_s = 2.0
+    seen: list[ControlState] = []
+
+    async def listener(st: ControlState, call: Call) -> None:
+        seen.append(st)
+
+    cc.add_listener(listener)
+    consulting = asyncio.create_task(cc.consult(CALL, "110", "hold"))
+    await _sent(ami, "Redirect")
+    await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
+    await cc.on_event(ConferenceJoined(3.0, L, "a", CALL.agent_channel, f"c{L}"))
+    originate = await _sent(ami, "Originate")
+    dial_id = originate["OtherChannelId"]
+    await cc.on_event(DialStarted(3.2, dial_id, dial_id, "Local/110@hotline-consult-1;2",
+                                  "PJSIP/trunk-110-primary-00000003", "t"))  # fmt: skip
+    await consulting
+    await cc.on_event(ChannelHungUp(9.5, L, L, CALL.channel, 16, "Normal Clearing"))
+    last = seen[-1]
+    assert last.ended and cc.state(L) is None
+    assert last.consult is not None and last.consult.state is ConsultState.CANCELLED
+    assert last.consult.reason == "hung_up"
+    assert [(a.leg, a.status, a.ended_at) for a in last.consult.attempts] == [
+        ("primary", "CANCEL", 9.5)
+    ]
+    # The leg's own DialEnd (CANCEL) comes once the call's keys are gone: it changes nothing.
+    await cc.on_event(DialFailed(9.6, dial_id, dial_id, "Local/110@hotline-consult-1;2",
+                                 "PJSIP/trunk-110-primary-00000003", "CANCEL"))  # fmt: skip
+    assert seen[-1] is last
+
+
+async def _sent(ami: SuccessfulAmi, name: str) -> dict[str, str]:
+    """The headers of the first action `name` sent, once it is (polled with a deadline)."""
+    async with asyncio.timeout(2.0):
+        while True:
+            found = [h for n, h in ami.sent if n == name]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.005)
