@@ -167,8 +167,8 @@ class CallControl:
             try:
                 await actions.originate_into_room(
                     self.ami, target, CONTEXT_CONSULT, context, call.linkedid,
-                    consult.party_uniqueid, consult.dial_uniqueid, call.caller_number,
-                    self.dial_budget_s,
+                    consult.party_uniqueid, consult.dial_uniqueid,
+                    found.caller_id or call.caller_number, self.dial_budget_s,
                 )  # fmt: skip
                 done = await self._until(
                     call, lambda s: _consult_of(s).attempts != () or _consult_of(s).final,
