@@ -31,6 +31,8 @@ from telephony.call_control import (
     apply,
     caller_hung_up,
     cancel_requested,
+    consult_live,
+    party_takes_over,
     started,
 )
 from telephony.call_targets import Target, dial_budget_s, targets_of
@@ -274,11 +276,24 @@ class CallControl:
         """What the backend does by itself: a consult that failed while the agent waited in
         the consult room brings the agent straight back to the caller; an agent who hangs up
         leaving the caller alone (no third party in the main room) ends the call, as outside
-        the rooms (the caller would hear hold music for ever)."""
+        the rooms (the caller would hear hold music for ever), unless a consult is live: the
+        caller is never dropped with it. An answered third party then goes to the caller
+        (`party_takes_over`); one still ringing does when it answers, the caller on hold
+        music meanwhile."""
         c = after.consult
         was = before.consult
         alone = c is None or c.party_room is not Room.MAIN
+        if party_takes_over(before, after):
+            assert c is not None
+            log.info("agent left call %s during a consult: third party to the caller",
+                     after.linkedid)  # fmt: skip
+            self._spawn(actions.redirect(
+                self.ami, c.party_channel, CONTEXT_ROOM_PARTY, after.linkedid))  # fmt: skip
+            return
         if before.agent_in_call and not after.agent_in_call and alone:
+            if consult_live(after):
+                log.info("agent left call %s during a consult: caller kept", after.linkedid)
+                return
             log.info("agent left call %s with nobody else: call ended", after.linkedid)
             self._spawn(actions.hang_up(self.ami, after.caller_channel))
             return
