@@ -52,10 +52,11 @@ def test_no_control_while_the_call_rings_or_once_it_ended() -> None:
 
 
 def test_a_talking_call_offers_hold_mute_and_consult_not_resume_or_complete() -> None:
-    assert allowed(None, TALKING) == ["consult", "hold", "mute"]
-    assert allowed(WITH_CALLER, TALKING) == ["consult", "hold", "mute"]
+    assert allowed(None, TALKING) == ["consult", "hangup", "hold", "mute", "transfer"]
+    # In the rooms: no blind transfer (it acts on the queue's bridge).
+    assert allowed(WITH_CALLER, TALKING) == ["consult", "hangup", "hold", "mute"]
     on_hold = dataclasses.replace(WITH_CALLER, held=True, agent_room=Room.CONSULT)
-    assert allowed(on_hold, TALKING) == ["resume"]
+    assert allowed(on_hold, TALKING) == ["hangup", "resume"]
     muted = dataclasses.replace(WITH_CALLER, muted=True)
     assert "unmute" in allowed(muted, TALKING) and "mute" not in allowed(muted, TALKING)
 
@@ -69,7 +70,8 @@ def test_complete_three_way_and_cancel_only_once_the_consult_is_answered() -> No
     )
     assert allowed(three, TALKING) == ["consult_cancel", "leave", "mute"]
     failed = dataclasses.replace(WITH_CALLER, consult=consult(ConsultState.FAILED, reason="busy"))
-    assert allowed(failed, TALKING) == ["consult", "hold", "mute"]  # back with the caller
+    # Back with the caller; no hang-up while a consult is live (above), again once it is over.
+    assert allowed(failed, TALKING) == ["consult", "hangup", "hold", "mute"]
     gone = dataclasses.replace(three, agent_in_call=False)
     assert allowed(gone, TALKING) == []
 
