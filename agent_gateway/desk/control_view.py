@@ -88,6 +88,18 @@ def agent_left(before: ControlState | None, after: ControlState) -> bool:
     return not after.agent_in_call and (before is None or before.agent_in_call)
 
 
+def taker(before: ControlState | None, after: ControlState) -> str | None:
+    """The agent (extension) a warm transfer completed to, or whom the first agent left in
+    a three-party call: it takes the call over (presence, desk, the call's outcome)."""
+    c = after.consult
+    if c is None or c.target_kind is not TargetKind.AGENT or c.state is not ConsultState.COMPLETED:
+        return None
+    was = before.consult if before is not None else None
+    if was is not None and was.party_uniqueid == c.party_uniqueid and was.state is c.state:
+        return None  # already taken over
+    return c.target
+
+
 class ControlStates:
     """The desk's memory of call control, fed by the control listener."""
 
