@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from agent_gateway.desk.control_view import ControlStates, agent_left, allowed, control_info
+from agent_gateway.desk.control_view import (
+    ControlStates,
+    agent_left,
+    allowed,
+    control_info,
+    taker,
+)
 from agent_gateway.desk.rules import call_record, call_update
 from agent_gateway.edge.protocol import CallUpdate
 from telephony.call_control import (
@@ -137,3 +143,15 @@ def test_the_agent_leaves_once_when_its_leg_goes() -> None:
     assert agent_left(None, left)
     assert not agent_left(left, left)
     assert not agent_left(WITH_CALLER, three)
+
+
+def test_the_agent_consulted_takes_the_call_once_it_has_the_caller() -> None:
+    agent = consult(ConsultState.THREE_WAY, kind=TargetKind.AGENT, party_uniqueid="p")
+    three = dataclasses.replace(WITH_CALLER, consult=agent)
+    completed = dataclasses.replace(agent, state=ConsultState.COMPLETED)
+    left = dataclasses.replace(three, agent_in_call=False, agent_room=Room.NONE, consult=completed)
+    assert taker(three, three) is None  # three-way: the first agent still has the call
+    assert taker(three, left) == "1002"  # left the three-way (or completed the transfer)
+    assert taker(left, left) is None  # once
+    emergency = dataclasses.replace(left, consult=consult(ConsultState.COMPLETED))
+    assert taker(three, emergency) is None  # 110 is no agent of ours
