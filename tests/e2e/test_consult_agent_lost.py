@@ -1,8 +1,9 @@
-"""The agent's leg lost during a consult (its handset put down, its line dropped) with a
-real Asterisk: the caller is never dropped with it. With 110 answered the caller and 110 are
-left together (as complete does); while 110 still rings the caller holds (hold music) and
-gets 110 when it answers. Checked in Asterisk's `ConfbridgeList` and `CoreShowChannels`.
-The desk's hang-up is refused meanwhile (tests/unit/desk/test_hangup_and_transfer_verbs.py)."""
+"""A party lost during a consult, with a real Asterisk. The agent's leg (its handset put
+down, its line dropped): the caller is never dropped with it. With 110 answered the caller
+and 110 are left together (as complete does); while 110 still rings the caller holds (hold
+music) and gets 110 when it answers. Checked in Asterisk's `ConfbridgeList` and `CoreShowChannels`.
+The desk's hang-up is refused meanwhile (tests/unit/desk/test_hangup_and_transfer_verbs.py).
+The caller hanging up while 110 rings: the ringing attempt and the consult's end are stored."""
 
 from __future__ import annotations
 
@@ -103,3 +104,28 @@ async def test_the_agent_lost_while_110_rings_keeps_the_caller_until_110_answers
     record, events = await stored(centre, call.linkedid)
     assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
     assert CallEventKind.CONSULT_ANSWERED in [e.kind for e in events]
+
+
+async def test_the_caller_hanging_up_while_110_rings_stores_the_attempt_and_the_end(
+    centre: Centre, tones: dict[str, Path]  # noqa: F811
+) -> None:
+    control = centre.hotline.control
+    async with operator(centre, "110", 0, tones, ring_ms=60_000):
+        calling, call = await answered_call(centre, "13900001113", tones)
+        await control.consult(call, "110", "hold")
+
+        async def ringing() -> bool:
+            return trunk_channels(await channels(centre), "110") == {"primary": "Ringing"}
+
+        await eventually(ringing, 5, "110's primary ringing")
+        await end_call(centre, calling, call)  # the caller gives up while 110 rings
+
+        async def no_leg() -> bool:  # Asterisk cancelled the ringing leg
+            return not trunk_channels(await channels(centre), "110")
+
+        await eventually(no_leg, 5, "110's leg gone")
+    _record, events = await stored(centre, call.linkedid)
+    attempts = [e.detail for e in events if e.kind is CallEventKind.TRUNK_ATTEMPT]
+    assert [(a["leg"], a["status"]) for a in attempts] == [("primary", "CANCEL")], attempts
+    ended = [e.detail for e in events if e.kind is CallEventKind.CONSULT_CANCELLED]
+    assert [e["reason"] for e in ended] == ["hung_up"]
