@@ -64,7 +64,8 @@ class ControlCode(StrEnum):
     BAD_TARGET = "bad_target"  # not an agent, colleague or emergency line (or yourself)
     BUSY = "busy"
     NO_ANSWER = "no_answer"
-    ALL_TRUNKS_DOWN = "all_trunks_down"
+    ALL_TRUNKS_DOWN = "all_trunks_down"  # every leg of an emergency line was down
+    UNAVAILABLE = "unavailable"  # the last leg dialled was down (unreachable, refused)
     HUNG_UP = "hung_up"  # the answered third party left by itself
 
 
@@ -151,16 +152,20 @@ def caller_alone(state: ControlState) -> bool:
 
 
 def commands_allowed(state: ControlState | None) -> frozenset[str]:
-    """The control commands that apply to a talking call now (the desk enables only these):
-    hold, resume, mute, unmute, consult, complete, three_way, cancel, leave."""
+    """The commands that apply to a talking call now (the desk enables only these): hold,
+    resume, mute, unmute, consult, complete, three_way, cancel, leave, and the desk's
+    hangup and blind transfer. Hang-up waits until a consult is over (complete or cancel
+    it: the caller is never dropped with it); a blind transfer acts on the queue's bridge,
+    so only while the call is not in the rooms."""
     if state is None:
-        return frozenset({"hold", "mute", "consult"})
+        return frozenset({"hold", "mute", "consult", "hangup", "transfer"})
     if not state.agent_in_call:
         return frozenset()
     consult = state.consult if state.consult is not None and not state.consult.final else None
     allowed: set[str] = set()
     if consult is None:
         allowed |= {"resume"} if state.held else {"hold", "consult"}
+        allowed |= {"hangup"} if state.conference else {"hangup", "transfer"}
     elif consult.state is ConsultState.ANSWERED:
         allowed |= {"complete", "three_way", "cancel"}
     elif consult.state is ConsultState.THREE_WAY:
@@ -170,6 +175,43 @@ def commands_allowed(state: ControlState | None) -> frozenset[str]:
     if state.agent_room is Room.MAIN:
         allowed |= {"unmute"} if state.muted else {"mute"}
     return frozenset(allowed)
+
+
+def party_takes_over(before: ControlState, after: ControlState) -> bool:
+    """The agent's leg gone (hung up, or lost) while the answered third party waits in the
+    consult room: the backend moves it to the caller, as complete does (and as Atxfer does
+    when the transferer hangs up). Once: on the change that made it so."""
+    c = after.consult
+    if after.agent_in_call or c is None or c.state is not ConsultState.ANSWERED:
+        return False
+    if c.party_room is not Room.CONSULT:
+        return False
+    was = before.consult
+    return before.agent_in_call or was is None or was.party_room is not Room.CONSULT
+
+
+def consult_live(state: ControlState) -> bool:
+    return state.consult is not None and not state.consult.final
+
+
+def caller_hung_up(state: ControlState, at: float) -> ControlState:
+    """The call's last state once the caller hung up (Asterisk's time `at`): a consult still
+    going ends cancelled (reason hung_up), each leg still ringing closed as CANCEL then, so
+    the call record keeps every attempt and the consult's end."""
+    c = state.consult
+    if c is not None and not c.final:
+        attempts = tuple(
+            a if a.ended_at is not None else dataclasses.replace(a, status="CANCEL", ended_at=at)
+            for a in c.attempts
+        )
+        c = dataclasses.replace(
+            c, state=ConsultState.CANCELLED, reason=ControlCode.HUNG_UP.value,
+            attempts=attempts, party_room=Room.NONE,
+        )  # fmt: skip
+    return dataclasses.replace(
+        state, consult=c, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False,
+        ended=True, changed_at=at,
+    )  # fmt: skip
 
 
 def started(state: ControlState, consult: Consult) -> ControlState:
@@ -183,14 +225,23 @@ def cancel_requested(state: ControlState) -> ControlState:
     return dataclasses.replace(state, consult=dataclasses.replace(state.consult, cancelling=True))
 
 
+# DialStatus of a leg that was down (not reachable, or it refused: a 503 is CONGESTION).
+_DOWN = frozenset({"CHANUNAVAIL", "CONGESTION"})
+_LAST_STATUS = {"NOANSWER": ControlCode.NO_ANSWER, "BUSY": ControlCode.BUSY}
+
+
 def failure_reason(consult: Consult) -> ControlCode:
-    """Why a consult that was never answered failed, from its attempts' DialStatus."""
+    """Why a consult that was never answered failed, from its attempts' DialStatus:
+    all_trunks_down only when every leg of an emergency line was down, else what the last
+    leg said (busy, no answer, unavailable)."""
     statuses = [a.status for a in consult.attempts]
-    if consult.target_kind is TargetKind.EMERGENCY and len(statuses) > 1:
-        return ControlCode.ALL_TRUNKS_DOWN
-    if statuses and statuses[-1] == "NOANSWER":
-        return ControlCode.NO_ANSWER
-    return ControlCode.BUSY
+    if statuses and all(s in _DOWN for s in statuses):
+        if consult.target_kind is TargetKind.EMERGENCY:
+            return ControlCode.ALL_TRUNKS_DOWN
+        return ControlCode.UNAVAILABLE
+    if not statuses:
+        return ControlCode.UNAVAILABLE
+    return _LAST_STATUS.get(statuses[-1], ControlCode.UNAVAILABLE)
 
 
 Handler = Callable[[ControlState, Any], ControlState]
@@ -301,9 +352,11 @@ def _dial_answered(state: ControlState, e: DialAnswered) -> ControlState:
 
 
 def _trunks_failed(state: ControlState, e: TrunksFailed) -> ControlState:
-    if not _is_party(state.consult, e):
+    c = state.consult
+    if not _is_party(c, e):
         return state
-    return _consult(state, state=ConsultState.FAILED, reason=ControlCode.ALL_TRUNKS_DOWN.value)
+    assert c is not None
+    return _consult(state, state=ConsultState.FAILED, reason=failure_reason(c).value)
 
 
 def _created(state: ControlState, e: ChannelCreated) -> ControlState:

@@ -28,6 +28,7 @@ from telephony.call_control import (
     ControlState,
     Room,
     apply,
+    caller_hung_up,
     cancel_requested,
     started,
 )
@@ -173,8 +174,8 @@ class CallControl:
             try:
                 await actions.originate_into_room(
                     self.ami, target, CONTEXT_CONSULT, context, call.linkedid,
-                    consult.party_uniqueid, consult.dial_uniqueid, call.caller_number,
-                    self.dial_budget_s,
+                    consult.party_uniqueid, consult.dial_uniqueid,
+                    found.caller_id or call.caller_number, self.dial_budget_s,
                 )  # fmt: skip
                 done = await self._until(
                     call, lambda s: _consult_of(s).attempts != () or _consult_of(s).final,
@@ -252,7 +253,7 @@ class CallControl:
         """Every domain event, in Asterisk's order (an event listener of the consumer)."""
         if isinstance(event, QueueMembersListed):  # a re-sync: Asterisk's word is the truth
             for gone in [k for k in self._states if k not in self.tracker.calls]:
-                await self._forget(gone)
+                await self._forget(gone, event.at)
             await self._rebuild()
             return
         if not isinstance(event, ChannelEvent):
@@ -267,7 +268,7 @@ class CallControl:
         if linkedid is None or before is None:
             return
         if isinstance(event, ChannelHungUp) and event.channel == before.caller_channel:
-            await self._forget(linkedid)
+            await self._forget(linkedid, event.at)
             return
         after = apply(before, event)
         if after is before:
@@ -293,7 +294,16 @@ class CallControl:
 
     def _follow_up(self, before: ControlState, after: ControlState) -> None:
         """What the backend does by itself (`control_reactions.py`)."""
+        c = after.consult
         match reaction(before, after):
+            case Reaction.PARTY_TO_CALLER:
+                assert c is not None
+                log.info("agent left call %s during a consult: third party to the caller",
+                         after.linkedid)  # fmt: skip
+                self._spawn(actions.redirect(
+                    self.ami, c.party_channel, CONTEXT_ROOM_PARTY, after.linkedid))  # fmt: skip
+            case Reaction.KEEP_CALLER:
+                log.info("agent left call %s during a consult: caller kept", after.linkedid)
             case Reaction.END_CALL:
                 log.info("agent left call %s with nobody else: call ended", after.linkedid)
                 self._spawn(actions.hang_up(self.ami, after.caller_channel))
@@ -376,9 +386,11 @@ class CallControl:
     ) -> ControlState:
         return await self._store.until(call.linkedid, done, what)
 
-    async def _forget(self, linkedid: str) -> None:
-        """The caller hung up: the call's main room ends (the others there are end_marked),
-        but the consult room does not: its third party and the agent are hung up."""
+    async def _forget(self, linkedid: str, at: float) -> None:
+        """The caller hung up (at `at`): the call's main room ends (the others there are
+        end_marked), but the consult room does not: its third party and the agent are hung
+        up. The last state closes the consult and its legs still ringing (`caller_hung_up`):
+        their own DialEnd comes after the call's keys are gone."""
         st = await self._store.drop(linkedid)
         self.hold_music.stop(linkedid)
         c = st.consult
@@ -386,10 +398,7 @@ class CallControl:
             self._spawn(actions.hang_up(self.ami, c.party_channel))
         if st.agent_in_call and st.agent_room is Room.CONSULT:
             self._spawn(actions.hang_up(self.ami, st.agent_channel))
-        ended = dataclasses.replace(
-            st, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False, ended=True
-        )
-        await self._store.notify(ended)
+        await self._store.notify(caller_hung_up(st, at))
 
 
 def _consult_of(st: ControlState) -> Consult:

@@ -14,12 +14,17 @@ class Target:
     number: str
     kind: TargetKind
     line: str  # the emergency line, "" otherwise
+    caller_id: str = ""  # the number its phone is shown; "" for the caller's own
 
 
 def targets_of(settings: Settings) -> dict[str, Target]:
-    """Whom an agent may consult: agents, colleagues, the emergency lines."""
+    """Whom an agent may consult: agents, colleagues, the emergency lines. A department is
+    outside the centre, which alone may see a caller's number (masking): its phone is shown
+    the hotline's number. Agents, supervisors and 110/119/120 get the caller's."""
     found = {a.extension: Target(a.extension, TargetKind.AGENT, "") for a in settings.agents}
-    found |= {c.extension: Target(c.extension, TargetKind.COLLEAGUE, "")
+    hotline = settings.centre.inbound_number
+    found |= {c.extension: Target(c.extension, TargetKind.COLLEAGUE, "",
+                                  hotline if c.kind == "department" else "")
               for c in settings.colleagues}  # fmt: skip
     found |= {t.number: Target(t.number, TargetKind.EMERGENCY, t.number)
               for t in settings.trunks.values()}  # fmt: skip

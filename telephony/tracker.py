@@ -316,6 +316,20 @@ class CallTracker:
             return []  # nothing new for anyone (a repeated variable, a second bridge leave)
         return self._store(changed, call.state, event)
 
+    def handed_to(self, linkedid: str, interface: str) -> Call | None:
+        """A warm transfer completed to another agent (or a three-party call with one that
+        the first agent left): that agent has the caller now and gives the call its outcome
+        (`outcome_owner`), as after a blind transfer. Told by call control, whose rooms
+        Asterisk reports in no event of the tracker's table. None for a call not live."""
+        call = self.calls.get(linkedid)
+        if call is None or not call.active:
+            return None
+        taken = dataclasses.replace(
+            call, transfer_target=extension_of(interface) or "", transfer_answered_by=interface
+        )
+        self.calls[linkedid] = taken
+        return taken
+
     def connection_lost(self, at: float, reason: str) -> list[Effect]:
         """Asterisk is gone (it runs beside us, so a lost link means a crash or stop)."""
         effects = []

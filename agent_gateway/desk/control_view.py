@@ -29,8 +29,9 @@ from telephony.tracker import Call, CallState
 
 # The control machine's command names → the protocol's.
 _PROTOCOL_NAMES = {"complete": "consult_complete", "cancel": "consult_cancel"}
-# A consult answered by the emergency operator: the matter reached the line.
-_REACHED = frozenset({ConsultState.ANSWERED, ConsultState.THREE_WAY, ConsultState.COMPLETED})
+# The emergency operator had the caller: the matter reached the line. Only answered is not
+# enough: the agent may have found it not the line's matter and cancelled.
+_REACHED = frozenset({ConsultState.THREE_WAY, ConsultState.COMPLETED})
 REMEMBERED_LINES = 1000  # calls whose emergency line is kept for an order saved later
 
 
@@ -85,6 +86,18 @@ def agent_left(before: ControlState | None, after: ControlState) -> bool:
     """The agent's leg left the call (warm transfer completed, or left a three-party call):
     the agent's part of the call is over although the caller's call goes on."""
     return not after.agent_in_call and (before is None or before.agent_in_call)
+
+
+def taker(before: ControlState | None, after: ControlState) -> str | None:
+    """The agent (extension) a warm transfer completed to, or whom the first agent left in
+    a three-party call: it takes the call over (presence, desk, the call's outcome)."""
+    c = after.consult
+    if c is None or c.target_kind is not TargetKind.AGENT or c.state is not ConsultState.COMPLETED:
+        return None
+    was = before.consult if before is not None else None
+    if was is not None and was.party_uniqueid == c.party_uniqueid and was.state is c.state:
+        return None  # already taken over
+    return c.target
 
 
 class ControlStates:

@@ -56,7 +56,8 @@ class WrapUpDone:
 
 @dataclass(frozen=True, slots=True)
 class TookOver:
-    """A blind transfer put the caller through to this agent's phone (no queue rang it)."""
+    """A blind transfer put the caller through to this agent's phone (no queue rang it), or
+    a warm one: the agent it consulted took the call over."""
 
     call_id: str
 
@@ -129,6 +130,8 @@ TRANSITIONS: dict[tuple[PresenceState, type[PresenceInput]], PresenceState] = {
     (S.AVAILABLE, Paused): S.PAUSED,
     (S.RINGING, Answered): S.TALKING,
     (S.AVAILABLE, TookOver): S.TALKING,
+    # Paused, yet it answered a colleague's consult at its phone and took the caller over.
+    (S.PAUSED, TookOver): S.TALKING,
     (S.RINGING, CallEnded): S.AVAILABLE,  # missed: rang out or the caller gave up
     (S.TALKING, CallEnded): S.WRAP_UP,
     (S.WRAP_UP, WrapUpDone): S.AVAILABLE,

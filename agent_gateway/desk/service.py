@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_gateway.desk.control_view import ControlStates, agent_left
+from agent_gateway.desk.control_view import ControlStates, agent_left, taker
 from agent_gateway.desk.figures import QueueFigures
 from agent_gateway.desk.outbox import WRAP_UPS_KEY, Outbox, OutboxWriter
 from agent_gateway.desk.presence import (
@@ -28,6 +28,7 @@ from agent_gateway.desk.presence import (
     FoundWrappingUp,
     IllegalTransition,
     PresenceInput,
+    TookOver,
     WrapUpDone,
     apply,
 )
@@ -52,7 +53,7 @@ from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, d
 from crm.domain.caller import CallerSummary
 from telephony.actions import AmiActions, pause_member
 from telephony.call_control import ControlState
-from telephony.dialplan import extension_of, interface_of_channel
+from telephony.dialplan import extension_of, interface_of, interface_of_channel
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import (
     CONNECTED,
@@ -197,9 +198,14 @@ class DeskService:
     async def on_control(self, state: ControlState, call: Call) -> None:
         """The call's control changed (hold, mute, a consult's step): its desktops are told.
         An agent whose leg left the call (transfer completed, left a three-party call) is
-        done with it although the call goes on: the agent wraps up."""
+        done with it although the call goes on: the agent wraps up. Another agent it was
+        handed to takes it over, as after a blind transfer."""
         before = self.control.changed(state)
-        out = self._republished(call)
+        out = Outbox()
+        if (to := taker(before, state)) is not None:  # a warm transfer to another agent
+            call = self.tracker.handed_to(call.linkedid, interface_of(to)) or call
+            await self._apply(out, to, TookOver(call.linkedid), at=None)
+        self._republished(call, out)
         ext = extension_of(interface_of_channel(state.agent_channel))
         if agent_left(before, state) and ext is not None:
             await self._apply(out, ext, CallEnded(call.linkedid), at=None)
@@ -212,9 +218,9 @@ class DeskService:
             self.control.transfer_due[linkedid] = transfer_due_at
             self.writer.submit(self._republished(call))
 
-    def _republished(self, call: Call) -> Outbox:
+    def _republished(self, call: Call, out: Outbox | None = None) -> Outbox:
         call = self.tracker.get(call.linkedid) or call  # as it is now
-        out = Outbox()
+        out = Outbox() if out is None else out
         confidential = self._summary(call).confidential
         self._mirror(out, call, confidential)
         self._publish_update(out, call, confidential)

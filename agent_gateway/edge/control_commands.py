@@ -118,7 +118,8 @@ class ConsultInfo(Out):
         "dialing", "ringing", "answered", "three_way", "completed", "cancelled", "failed"
     ]
     reason: str = Field(
-        description='"" or why it failed or ended: busy, no_answer, all_trunks_down, hung_up'
+        description='"" or why it failed or ended: busy, no_answer, unavailable,'
+        " all_trunks_down, hung_up"
     )
     started_at: float
     answered_at: float | None
@@ -131,7 +132,9 @@ class CallControlInfo(Out):
     agent_in_call: bool = Field(description="the agent's leg is still part of the call")
     conference: bool = Field(description="the call runs in the backend's conference rooms")
     consult: ConsultInfo | None = Field(description="the latest consult (warm transfer)")
-    allowed: list[str] = Field(description="the control commands that apply now")
+    allowed: list[str] = Field(
+        description="the control commands that apply now, and hangup / transfer when they do"
+    )
     emergency_started_at: float | None = Field(
         description="when the first consult of the call to 110/119/120 began (the 10-minute "
         "clock of the hand-over)"

@@ -32,6 +32,7 @@ from telephony.dialplan import CONTEXT_HOLD_MUSIC, consult_room, main_room
 from telephony.tracker import Call, CallState
 from tests.browser.support import DeskPage, order_by_number
 from tests.e2e.harness import Centre, crm_user, register_order_over_http, running_centre
+from tests.support.trunk_peers import RefusingTrunk
 
 expect.set_options(timeout=20_000)
 
@@ -117,7 +118,7 @@ async def answered(
         lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 30
     )
     await expect(page.locator("#call-state")).to_have_text("通话中")
-    for control in ALWAYS_ENABLED_WHILE_TALKING:
+    for control in [*ALWAYS_ENABLED_WHILE_TALKING, "#btn-hangup", "#btn-transfer"]:
         await expect(page.locator(control)).to_be_enabled()
     for control in [*AFTER_ANSWER, "#btn-resume", "#btn-leave"]:
         await expect(page.locator(control)).to_be_disabled()
@@ -146,7 +147,10 @@ async def test_warm_transfer_to_110_from_the_page(
         await expect(page.locator("#emergency-clock")).to_contain_text("110 已接通，用时")
         for control in AFTER_ANSWER:
             await expect(page.locator(control)).to_be_enabled()
-        for control in ["#btn-hold", "#btn-consult", "#btn-leave", "#btn-resume"]:
+        # No hang-up while the consult is live (the caller would go with it), no blind
+        # transfer in the rooms.
+        for control in ["#btn-hold", "#btn-consult", "#btn-leave", "#btn-resume",
+                        "#btn-hangup", "#btn-transfer"]:  # fmt: skip
             await expect(page.locator(control)).to_be_disabled()
         row = supervisor.page.locator(f'#calls-body tr[data-call-id="{call.linkedid}"]')
         await expect(row.locator("td.control")).to_contain_text("保持中；转接 110 已接通")
@@ -218,15 +222,19 @@ async def test_a_cancelled_consult_and_one_with_both_trunks_down(
         # Asterisk: the agent back with the caller, no trunk leg left.
         assert await room(centre, main_room(call.linkedid)) == {call.channel, call.agent_channel}
         await eventually(lambda: _no_leg(centre, "119"), "119's leg hung up")
-        for control in ALWAYS_ENABLED_WHILE_TALKING:
+        for control in [*ALWAYS_ENABLED_WHILE_TALKING, "#btn-hangup"]:
             await expect(page.locator(control)).to_be_enabled()
+        await expect(page.locator("#btn-transfer")).to_be_disabled()  # in the rooms now
 
-        # 120: nobody answers on either leg (no UAS there): both trunks down, said at once,
-        # and the agent is back with the caller.
-        await page.click('.quick-consult[data-target="120"]')
-        await expect(page.locator("#consult-status")).to_have_text(
-            "120 失败（主备线路均不可用）", timeout=30_000
-        )
+        # 120: both legs refuse (503): both trunks down, said at once, and the agent is
+        # back with the caller. (Legs where nobody answers would say 无人接听: Asterisk sees
+        # no answer within the dial timeout, not a trunk down.)
+        async with RefusingTrunk(centre.workdir, "127.0.0.1", PORTS["120"][0]), \
+                RefusingTrunk(centre.workdir, "127.0.0.1", PORTS["120"][1]):  # fmt: skip
+            await page.click('.quick-consult[data-target="120"]')
+            await expect(page.locator("#consult-status")).to_have_text(
+                "120 失败（主备线路均不可用）", timeout=30_000
+            )
         await expect(page.locator("#control-step")).to_contain_text("失败（")
         await expect(page.locator("#consult-attempts li")).to_have_count(2)
         await eventually(lambda: _with_caller(centre, call), "the agent back in the caller's room")

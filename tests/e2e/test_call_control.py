@@ -13,11 +13,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import select
+from websockets.asyncio.client import connect
 
 from crm.db.call_models import CallEvent, CallRecord
+from crm.db.models import AuditEntry, OrderCall
 from crm.domain.calls import CallEventKind, CallOutcome
+from crm.domain.enums import Role
+from crm.repo.directory import active_user_at
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import hang_up
@@ -26,7 +31,8 @@ from telephony.call_control import ConsultState, ControlCode, ControlState, Room
 from telephony.control_store import ControlFailed
 from telephony.dialplan import consult_room, main_room
 from telephony.tracker import Call, CallState
-from tests.e2e.harness import Centre, running_centre
+from tests.e2e.harness import Centre, crm_user, running_centre
+from tests.e2e.test_desktop import Desktop
 from tests.support.audio import (
     AGENT_A_HZ,
     AGENT_B_HZ,
@@ -471,18 +477,71 @@ async def test_warm_transfer_to_another_agent_and_bad_targets(
             await control.consult(call, target, "hold")
         assert refused.value.code is ControlCode.BAD_TARGET
     assert control.state(call.linkedid) is None  # nothing was done
-    st = await control.consult(call, "1002", "hold")  # 1002 is paused: dialled all the same
-    st = await until_state(centre, call.linkedid, lambda s: s.consult is not None
-                           and s.consult.state is ConsultState.ANSWERED)  # fmt: skip
-    assert st.consult is not None and st.consult.attempts[0].leg == "1002"
-    st = await control.complete(call)
-    together = await room(centre, main_room(call.linkedid))
-    assert call.channel in together and len(together) == 2, together
-    listed = await channels(centre)
-    assert call.agent_channel not in listed
-    assert any(name.startswith("PJSIP/1002-") for name in listed)
-    ended = await end_call(centre, calling, call)
-    assert ended.state is CallState.ENDED
+    presences = centre.hotline.desk.presences
+    async with agent_desktop(centre, "1002") as desk_1002:
+        st = await control.consult(call, "1002", "hold")  # 1002 is paused: dialled all the same
+        st = await until_state(centre, call.linkedid, lambda s: s.consult is not None
+                               and s.consult.state is ConsultState.ANSWERED)  # fmt: skip
+        assert st.consult is not None and st.consult.attempts[0].leg == "1002"
+        st = await control.complete(call)
+        together = await room(centre, main_room(call.linkedid))
+        assert call.channel in together and len(together) == 2, together
+        listed = await channels(centre)
+        assert call.agent_channel not in listed
+        assert any(name.startswith("PJSIP/1002-") for name in listed)
+        # 1002 took the call: on it (its presence, its desk's call update), it gives the
+        # call's outcome (its order saved from its own desk); 1001 is done with it.
+        assert presences["1002"].state.value == "talking"
+        assert presences["1002"].call_id == call.linkedid
+        assert presences["1001"].state.value != "talking"  # wrapping it up (or done)
+        await desk_1002.wait_for("call_update", call_id=call.linkedid, agent_extension="1002")
+        saved = await desk_1002.command(
+            "save_order", order={"order_type": "help", "text": "转来的来电，已受理",
+                                 "call_id": call.linkedid},
+        )  # fmt: skip
+        assert saved["ok"], saved
+        ended = await end_call(centre, calling, call)
+        assert ended.state is CallState.ENDED and ended.outcome_owner == "PJSIP/1002"
+        await centre.hotline.ami.action(  # back to the meeting: 1001 takes every call
+            "QueuePause", Interface="PJSIP/1002", Paused="true", Reason="会议"
+        )
+        await eventually(_paused_1002(centre), 10, "1002 paused again")
+    async with centre.hotline.sessions() as session:
+        link = await session.scalar(select(OrderCall).where(OrderCall.linkedid == call.linkedid))
+        assert link is not None and link.order_id == saved["result"]["order_id"]
+        first = await session.scalar(select(AuditEntry).where(
+            AuditEntry.order_id == link.order_id).order_by(AuditEntry.id))  # fmt: skip
+        user = await active_user_at(session, "1002")
+        assert first is not None and user is not None and first.actor_id == user.id
+
+
+def _paused_1002(centre: Centre) -> Callable[[], Awaitable[bool]]:
+    async def paused() -> bool:
+        return centre.hotline.desk.presences["1002"].state.value == "paused"
+
+    return paused
+
+
+@contextlib.asynccontextmanager
+async def agent_desktop(centre: Centre, ext: str) -> AsyncIterator[Desktop]:
+    """The agent's desktop on the backend's gateway, with a CRM user and token of its own."""
+    hotline = centre.hotline
+    token = await crm_user(centre, f"坐席{ext}", Role.AGENT, ext)
+    url = f"http://127.0.0.1:{hotline.settings.http.port}/api/desk/ticket"
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, json={"extension": ext}, headers=headers) as response,
+    ):
+        assert response.status == 200, await response.text()
+        ticket = (await response.json())["ticket"]
+    async with connect(f"ws://127.0.0.1:{hotline.gateway.port}/?ticket={ticket}") as ws:
+        desktop = Desktop(ws)
+        await desktop.wait_for("snapshot")
+        try:
+            yield desktop
+        finally:
+            await desktop.close()
 
 
 async def test_a_consult_cancelled_while_the_trunk_rings(
@@ -520,7 +579,10 @@ async def test_three_party_call_with_a_department(centre: Centre, tones: dict[st
         assert st.consult is not None and st.consult.attempts[0].leg == "8001"
         three = await room(centre, main_room(call.linkedid))
         assert {call.channel, call.agent_channel} < three and len(three) == 3, three
-        assert any(name.startswith("PJSIP/8001-") for name in await channels(centre))
+        listed = await channels(centre)
+        (phone,) = (c for name, c in listed.items() if name.startswith("PJSIP/8001-"))
+        # A department is outside the centre: its phone is shown the hotline's number.
+        assert phone["ConnectedLineNum"] == "12345", phone
         await control.leave(call)
         listed = await channels(centre)
         assert call.agent_channel not in listed

@@ -16,6 +16,8 @@ from telephony.call_control import (
     caller_alone,
     cancel_requested,
     commands_allowed,
+    consult_live,
+    party_takes_over,
     started,
 )
 from telephony.events import (
@@ -77,9 +79,10 @@ def test_into_the_rooms_and_hold() -> None:
     assert st.conference and st.agent_room is Room.MAIN and not st.held
     held = run(st, ConferenceLeft(2.0, L, "u", AGENT, MAIN), joined(AGENT, CONSULT))
     assert held.held and held.agent_room is Room.CONSULT
-    assert commands_allowed(held) == {"resume"}  # no mute away from the caller
+    # No mute away from the caller; hang-up, but no blind transfer in the rooms.
+    assert commands_allowed(held) == {"resume", "hangup"}
     back = run(held, joined(AGENT, MAIN))
-    assert not back.held and commands_allowed(back) == {"hold", "consult", "mute"}
+    assert not back.held and commands_allowed(back) == {"hold", "consult", "mute", "hangup"}
 
 
 def test_mute_is_the_agents_own_and_a_move_unmutes() -> None:
@@ -137,31 +140,51 @@ def test_cancel_and_a_party_that_hangs_up_by_itself() -> None:
     assert itself.consult is not None and itself.consult.reason == "hung_up"
 
 
-def test_why_a_consult_failed() -> None:
-    base = started(run(control(), *IN_ROOMS, joined(AGENT, CONSULT)), consult())
-    down = run(
+def _failed_over(base: ControlState, primary: str, backup: str, event: bool) -> ControlState:
+    """Both legs of 110 tried and failed with these DialStatus, then the dialplan's
+    UserEvent (event) or only the Local's hang-up."""
+    end = TrunksFailed(4.1, PARTY, DIAL, "Local/110@x;2", "110") if event else hung(LOCAL1, PARTY)
+    return run(
         base,
         dial("PJSIP/trunk-110-primary-1", 1.0),
-        failed("PJSIP/trunk-110-primary-1", "CONGESTION", 1.1),
+        failed("PJSIP/trunk-110-primary-1", primary, 1.1),
         dial("PJSIP/trunk-110-backup-2", 1.1),
-        failed("PJSIP/trunk-110-backup-2", "NOANSWER", 4.1),
-        TrunksFailed(4.1, PARTY, DIAL, "Local/110@x;2", "110"),
+        failed("PJSIP/trunk-110-backup-2", backup, 4.1),
+        end,
     )  # fmt: skip
+
+
+def test_why_a_consult_failed() -> None:
+    base = started(run(control(), *IN_ROOMS, joined(AGENT, CONSULT)), consult())
+    down = _failed_over(base, "CONGESTION", "CHANUNAVAIL", event=True)
     assert down.consult is not None and down.consult.state is ConsultState.FAILED
     assert down.consult.reason == "all_trunks_down"
     assert down.agent_room is Room.CONSULT  # the adapter brings the agent back
     # Without the dialplan's UserEvent, two failed legs of a line say the same.
     no_event = run(down, hung(LOCAL1, PARTY))
     assert no_event.consult == down.consult
-    legs_only = run(base, *(
-        dial("PJSIP/trunk-110-primary-1", 1.0),
-        failed("PJSIP/trunk-110-primary-1", "CONGESTION", 1.1),
-        dial("PJSIP/trunk-110-backup-2", 1.1),
-        failed("PJSIP/trunk-110-backup-2", "NOANSWER", 4.1),
-    ), hung(LOCAL1, PARTY))  # fmt: skip
+    legs_only = _failed_over(base, "CONGESTION", "CHANUNAVAIL", event=False)
     assert legs_only.consult is not None and legs_only.consult.reason == "all_trunks_down"
+    # A trunk that was up but busy or not answering: what the last leg said, not "down".
+    for primary, backup, reason in (
+        ("BUSY", "NOANSWER", "no_answer"),
+        ("CONGESTION", "NOANSWER", "no_answer"),
+        ("NOANSWER", "BUSY", "busy"),
+        ("NOANSWER", "CHANUNAVAIL", "unavailable"),
+    ):
+        for event in (True, False):
+            st = _failed_over(base, primary, backup, event)
+            assert st.consult is not None and st.consult.reason == reason, (primary, backup)
+    # A line with one trunk, down: all its trunks are down.
+    one = run(base, dial("PJSIP/trunk-110-primary-1", 1.0),
+              failed("PJSIP/trunk-110-primary-1", "CHANUNAVAIL", 1.1),
+              TrunksFailed(1.2, PARTY, DIAL, "Local/110@x;2", "110"))  # fmt: skip
+    assert one.consult is not None and one.consult.reason == "all_trunks_down"
     agent = started(run(control(), *IN_ROOMS), consult(kind=TargetKind.AGENT))
-    for status, reason in (("BUSY", "busy"), ("NOANSWER", "no_answer"), ("CHANUNAVAIL", "busy")):
+    for status, reason in (
+        ("BUSY", "busy"), ("NOANSWER", "no_answer"), ("CHANUNAVAIL", "unavailable"),
+        ("CONGESTION", "unavailable"),
+    ):  # fmt: skip
         st = run(agent, dial("PJSIP/1002-1", 1.0), failed("PJSIP/1002-1", status, 2.0),
                  hung(LOCAL1, PARTY, 2.1))  # fmt: skip
         assert st.consult is not None and st.consult.state is ConsultState.FAILED
@@ -181,7 +204,9 @@ def test_other_channels_change_nothing() -> None:
 
 
 def test_before_any_control_action() -> None:
-    assert commands_allowed(None) == {"hold", "mute", "consult"}
+    assert commands_allowed(None) == {"hold", "mute", "consult", "hangup", "transfer"}
+    # Not yet in the rooms (the first action is on its way): a blind transfer still applies.
+    assert "transfer" in commands_allowed(control())
 
 
 def test_the_caller_alone_needs_hold_music() -> None:
@@ -193,3 +218,22 @@ def test_the_caller_alone_needs_hold_music() -> None:
     assert caller_alone(run(consulting, joined(LOCAL1, CONSULT, PARTY, 2.0)))
     assert not caller_alone(run(consulting, joined(LOCAL1, MAIN, PARTY, 2.0)))  # completing
     assert not caller_alone(dataclasses.replace(held, ended=True))
+
+
+def test_the_agent_lost_during_a_consult_hands_the_caller_to_the_third_party() -> None:
+    st = started(run(control(), *IN_ROOMS, joined(AGENT, CONSULT)), consult())
+    ringing = run(st, dial("PJSIP/trunk-110-primary-1", 1.0))
+    gone = run(ringing, hung(AGENT, "a", 2.0))  # the handset put down while 110 rings
+    assert not gone.agent_in_call and consult_live(gone) and caller_alone(gone)  # hold music
+    assert not party_takes_over(ringing, gone)  # nobody to hand over to yet
+    answered = run(gone, joined(LOCAL1, CONSULT, PARTY, 3.0))
+    assert answered.consult is not None and answered.consult.state is ConsultState.ANSWERED
+    assert party_takes_over(gone, answered)  # 110 answered: to the caller
+    talking = run(st, dial("PJSIP/trunk-110-primary-1", 1.0), joined(LOCAL1, CONSULT, PARTY, 2.0))
+    left = run(talking, hung(AGENT, "a", 3.0))  # hung up while talking to 110
+    assert party_takes_over(talking, left)
+    on_the_way = run(left, ConferenceLeft(3.1, PARTY, PARTY, LOCAL1, CONSULT))
+    assert not party_takes_over(left, on_the_way)  # once
+    done = run(on_the_way, joined(LOCAL1, MAIN, PARTY, 3.2))
+    assert done.consult is not None and done.consult.state is ConsultState.COMPLETED
+    assert not party_takes_over(talking, run(talking, joined(AGENT, MAIN)))  # agent still on

@@ -9,11 +9,18 @@ import re
 import pytest
 
 from telephony.ami_connection import AmiActionError
-from telephony.call_control import ConsultState, ControlCode, Room, TargetKind
+from telephony.call_control import ConsultState, ControlCode, ControlState, Room, TargetKind
 from telephony.call_control_service import CallControl
 from telephony.call_targets import Target
 from telephony.control_store import ControlFailed
-from telephony.events import ConferenceJoined, ConferenceLeft, DialStarted, QueueMembersListed
+from telephony.events import (
+    ChannelHungUp,
+    ConferenceJoined,
+    ConferenceLeft,
+    DialFailed,
+    DialStarted,
+    QueueMembersListed,
+)
 from telephony.tracker import Call, CallState, CallTracker
 
 L = "1700000000.1"
@@ -204,3 +211,48 @@ async def test_a_call_on_hold_found_again_after_a_restart_can_be_resumed() -> No
     hangups = [h["Channel"] for name, h in ami.sent if name == "Hangup"]
     assert len(hangups) == 1 and hangups[0].startswith("/") and hangups[0].endswith("/")
     assert re.match(hangups[0][1:-1], player)  # the player Asterisk had: stopped
+
+
+async def test_a_leg_still_ringing_when_the_caller_hangs_up_is_closed_and_recorded() -> None:
+    ami = SuccessfulAmi()
+    cc = control(ami)
+    cc.confirm_s = 2.0
+    seen: list[ControlState] = []
+
+    async def listener(st: ControlState, call: Call) -> None:
+        seen.append(st)
+
+    cc.add_listener(listener)
+    consulting = asyncio.create_task(cc.consult(CALL, "110", "hold"))
+    await _sent(ami, "Redirect")
+    await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
+    await cc.on_event(ConferenceJoined(3.0, L, "a", CALL.agent_channel, f"c{L}"))
+    originate = await _sent(ami, "Originate", "Local/110@")
+    dial_id = originate["OtherChannelId"]
+    await cc.on_event(DialStarted(3.2, dial_id, dial_id, "Local/110@hotline-consult-1;2",
+                                  "PJSIP/trunk-110-primary-00000003", "t"))  # fmt: skip
+    await consulting
+    await cc.on_event(ChannelHungUp(9.5, L, L, CALL.channel, 16, "Normal Clearing"))
+    last = seen[-1]
+    assert last.ended and cc.state(L) is None
+    assert last.consult is not None and last.consult.state is ConsultState.CANCELLED
+    assert last.consult.reason == "hung_up"
+    assert [(a.leg, a.status, a.ended_at) for a in last.consult.attempts] == [
+        ("primary", "CANCEL", 9.5)
+    ]
+    # The leg's own DialEnd (CANCEL) comes once the call's keys are gone: it changes nothing.
+    await cc.on_event(DialFailed(9.6, dial_id, dial_id, "Local/110@hotline-consult-1;2",
+                                 "PJSIP/trunk-110-primary-00000003", "CANCEL"))  # fmt: skip
+    assert seen[-1] is last
+
+
+async def _sent(ami: SuccessfulAmi, name: str, channel: str = "") -> dict[str, str]:
+    """The headers of the first action `name` (on a channel starting with `channel`) sent,
+    once it is (polled with a deadline): the hold-music player is originated too."""
+    async with asyncio.timeout(2.0):
+        while True:
+            found = [h for n, h in ami.sent
+                     if n == name and h.get("Channel", "").startswith(channel)]  # fmt: skip
+            if found:
+                return found[0]
+            await asyncio.sleep(0.005)

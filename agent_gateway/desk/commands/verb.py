@@ -8,6 +8,7 @@ from typing import Any
 
 from agent_gateway.desk.presence import AgentPresence
 from agent_gateway.edge.protocol import PresenceState
+from telephony.call_control import ControlState, commands_allowed
 from telephony.dialplan import interface_of
 from telephony.tracker import CONNECTED, Call, CallTracker
 
@@ -39,6 +40,13 @@ Presences = Mapping[str, AgentPresence]  # the desk's, by extension
 def require_logged_in(presences: Presences, extension: str) -> None:
     if presences[extension].state is PresenceState.LOGGED_OUT:
         raise CommandFailed("logged_out", "log in to a queue first")
+
+
+def require_applies(state: ControlState | None, command: str, why: str) -> None:
+    """Refuse `command` (not_now, with `why` for the agent) unless the call's control state
+    allows it now: the same decision the desk's buttons follow."""
+    if command not in commands_allowed(state):
+        raise CommandFailed("not_now", why)
 
 
 def current_call(presences: Presences, tracker: CallTracker, extension: str) -> Call:

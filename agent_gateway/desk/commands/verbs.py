@@ -53,9 +53,9 @@ def verb_table(c: Collaborators) -> dict[str, Handler]:
         "logout": lambda r: queues.logout(c.ami, sorted(c.desk.members.get(r.extension, ())), r),
         "pause": lambda r: pause.pause(c.ami, c.desk.presences, r),
         "unpause": lambda r: pause.unpause(c.ami, c.desk.presences, r),
-        "hangup": lambda r: hangup.hangup(c.ami, c.desk.presences, c.tracker, r),
+        "hangup": lambda r: hangup.hangup(c.ami, c.desk.presences, c.tracker, c.control, r),
         "transfer": lambda r: transfer.transfer(
-            c.ami, c.desk.presences, c.tracker, c.transfer_context, r
+            c.ami, c.desk.presences, c.tracker, c.transfer_context, c.control, r
         ),
         "wrapup_done": lambda r: wrap_up.wrapup_done(c.desk, c.orders, c.tracker, r),
         "save_order": lambda r: save_order.save_order(

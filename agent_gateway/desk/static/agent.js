@@ -218,9 +218,14 @@ function updateButtons() {
   // Hang-up and transfer act on the call the agent talks on (the backend refuses them while
   // the phone only rings); the order can be saved once its call was answered at this desk,
   // and still after it ended, to finish writing it.
+  // Which of them apply is the backend's call (`control.allowed`): no hang-up while a
+  // consult is live, no blind transfer once the call is in the rooms (held, consulting).
   const talking = current === "talking";
-  enable("btn-hangup", talking);
-  enable("btn-transfer", talking);
+  const onCall = state.presence && state.presence.call_id ? state.calls.get(state.presence.call_id) : null;
+  const applies = (name) =>
+    talking && (!onCall || !onCall.control || (onCall.control.allowed || []).includes(name));
+  enable("btn-hangup", applies("hangup"));
+  enable("btn-transfer", applies("transfer"));
   const shown = state.pop ? state.calls.get(state.pop.call_id) || null : null;
   const mine = Boolean(talking && shown && state.presence.call_id === shown.call_id);
   renderControl(online, shown, mine);

@@ -111,6 +111,7 @@ export const ERROR_LABELS = {
   busy: "对方忙",
   no_answer: "无人接听",
   all_trunks_down: "主备线路均不可用",
+  unavailable: "对方无法接通",
   hung_up: "对方已挂机",
   disconnected: "未连接到服务器",
 };
@@ -156,6 +157,7 @@ export const CONTROL_REASON_LABELS = {
   busy: "对方忙",
   no_answer: "无人接听",
   all_trunks_down: "主备线路均不可用",
+  unavailable: "对方无法接通",
   hung_up: "对方已挂机",
   not_confirmed: "交换机未确认",
   not_now: "当前不可执行",

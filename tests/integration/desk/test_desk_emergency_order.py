@@ -71,6 +71,7 @@ async def test_an_emergency_order_saved_after_reaching_110_is_transferred_to_it(
     call = await desk.answered("1764590100.1", "1001")
     await desk.service.on_control(consult(call.linkedid, ConsultState.RINGING), call)
     await desk.service.on_control(consult(call.linkedid, ConsultState.ANSWERED), call)
+    await desk.service.on_control(consult(call.linkedid, ConsultState.THREE_WAY), call)
     saved = await desk.run("save_order", "1001", order={**POLICE, "call_id": call.linkedid})
     assert saved["transferred_to"] == "110"
     order, trail = await _order(desk, saved["order_id"])
@@ -101,14 +102,19 @@ async def test_no_transfer_without_the_operator_reached_or_for_other_orders(
         ("1764590200.2", consult("1764590200.2", ConsultState.RINGING), POLICE),
         ("1764590200.3", consult("1764590200.3", ConsultState.FAILED, reason="all_trunks_down"),
          POLICE),
-        ("1764590200.4", consult("1764590200.4", ConsultState.ANSWERED, TargetKind.COLLEAGUE),
+        ("1764590200.4", consult("1764590200.4", ConsultState.THREE_WAY, TargetKind.COLLEAGUE),
          POLICE),
-        ("1764590200.5", consult("1764590200.5", ConsultState.ANSWERED),
+        ("1764590200.5", consult("1764590200.5", ConsultState.THREE_WAY),
          {"order_type": "complaint", "text": "噪音扰民"}),
+        # 110 answered, the agent found it not 110's matter and cancelled.
+        ("1764590200.6", consult("1764590200.6", ConsultState.CANCELLED), POLICE),
     ]  # fmt: skip
     for linkedid, state, form in cases:
         call = await desk.answered(linkedid, "1001")
-        if state is not None:
+        if state is not None and state.consult is not None:
+            if state.consult.state is ConsultState.CANCELLED:  # answered first
+                answered = dataclasses.replace(state.consult, state=ConsultState.ANSWERED)
+                await desk.service.on_control(dataclasses.replace(state, consult=answered), call)
             await desk.service.on_control(state, call)
         saved = await desk.run("save_order", "1001", order={**form, "call_id": linkedid})
         assert "transferred_to" not in saved, linkedid

@@ -4,10 +4,21 @@ PostgreSQL), the agent who passed the call on is not asked for one, the one who 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
+from agent_gateway.desk.presence import Paused
 from agent_gateway.edge.protocol import PresenceState
+from agent_gateway.edge.store import CALLS_KEY
 from crm.domain.calls import Disposition
+from telephony.call_control import (
+    Consult,
+    ConsultMode,
+    ConsultState,
+    ControlState,
+    Room,
+    TargetKind,
+)
 from telephony.events import CallTransferred, DialAnswered
 from telephony.tracker import Call, CallChanged, CallState
 from tests.integration.crm.conftest import (  # noqa: F401  (the fixtures, for both databases)
@@ -69,3 +80,41 @@ async def test_the_agent_who_took_a_blind_transfer_may_save_its_order(desk: Desk
     assert saved["call_id"] == taken.linkedid
     await desk.ended(taken)
     assert await desk.run("wrapup_done", "1002") == {}  # the order is the call's outcome
+
+
+def _with_1002(linkedid: str, state: ConsultState, agent_in_call: bool) -> ControlState:
+    """Call control's state of a warm transfer (consult in hold mode) from 1001 to 1002."""
+    room = Room.CONSULT if state is ConsultState.ANSWERED else Room.MAIN
+    c = Consult("1002", TargetKind.AGENT, "", ConsultMode.HOLD, state, "", 30.0,
+                answered_at=32.0, party_uniqueid="ctl-1", dial_uniqueid="ctl-1-2",
+                party_room=room)  # fmt: skip
+    return ControlState(
+        linkedid, held=agent_in_call, conference=True, consult=c, agent_in_call=agent_in_call,
+        agent_channel="PJSIP/1001-1", caller_channel=f"PJSIP/carrier-{linkedid}",
+        agent_room=Room.CONSULT if agent_in_call else Room.NONE,
+    )  # fmt: skip
+
+
+async def test_the_agent_a_warm_transfer_completed_to_takes_the_call(desk: Desk) -> None:  # noqa: F811
+    call = await desk.answered("1764590000.9", "1001")
+    await desk.service.apply_command_input("1002", Paused("会议"))  # answers consults all the same
+    await desk.service.on_control(_with_1002(call.linkedid, ConsultState.ANSWERED, True), call)
+    assert desk.state("1002") is PresenceState.PAUSED  # talking to 1001, not on the call yet
+    await desk.service.on_control(_with_1002(call.linkedid, ConsultState.COMPLETED, False), call)
+    # 1002 has the caller: on the call, its outcome owner; 1001 wraps up.
+    assert desk.state("1002") is PresenceState.TALKING
+    assert desk.service.presences["1002"].call_id == call.linkedid
+    assert desk.state("1001") is PresenceState.WRAP_UP
+    now = desk.tracker.calls[call.linkedid]
+    assert now.outcome_owner == "PJSIP/1002" and now.state is CallState.TALKING
+    await desk.service.writer.drained()  # the desks' record of the call names 1002
+    raw = await desk.service.redis.hget(CALLS_KEY, call.linkedid)
+    assert raw is not None and json.loads(raw)["agent_extension"] == "1002"
+    saved = await desk.run("save_order", "1002", order={**ORDER, "call_id": call.linkedid})
+    assert saved["call_id"] == call.linkedid
+    assert await desk.refused("dispose", "1001", call_id=call.linkedid,
+                              disposition="test") == "not_your_call"  # fmt: skip
+    assert await desk.run("wrapup_done", "1001") == {}  # 1001 owes no outcome
+    await desk.ended(now)
+    assert desk.state("1002") is PresenceState.WRAP_UP
+    assert await desk.run("wrapup_done", "1002") == {}  # its order is the call's outcome

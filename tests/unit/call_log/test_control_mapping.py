@@ -15,6 +15,7 @@ from telephony.call_control import (
     Room,
     TargetKind,
     TrunkAttempt,
+    caller_hung_up,
 )
 from telephony.tracker import Call, CallState
 
@@ -118,3 +119,14 @@ def test_a_state_read_back_after_a_restart_is_restated() -> None:
     after = control_update(adopted, left, CALL, EMERGENCY).events
     assert [e.kind for e in after] == [CallEventKind.TRANSFERRED, CallEventKind.PARTY_LEFT]
     assert not any(e.restated for e in after)
+
+
+def test_the_caller_hanging_up_while_a_leg_rings_stores_the_attempt_and_the_end() -> None:
+    held = dataclasses.replace(TALKING, held=True, agent_room=Room.CONSULT, consult=RINGING)
+    report = control_update(held, caller_hung_up(held, 14.1), CALL, EMERGENCY)
+    assert [e.kind for e in report.events] == [
+        CallEventKind.TRUNK_ATTEMPT, CallEventKind.CONSULT_CANCELLED
+    ]
+    attempt, ended = report.events
+    assert attempt.detail == {"line": "110", "leg": "primary", "status": "CANCEL", "ms": 4000}
+    assert ended.at == utc(14.1) and ended.detail["reason"] == "hung_up"

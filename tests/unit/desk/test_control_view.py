@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from agent_gateway.desk.control_view import ControlStates, agent_left, allowed, control_info
+from agent_gateway.desk.control_view import (
+    ControlStates,
+    agent_left,
+    allowed,
+    control_info,
+    taker,
+)
 from agent_gateway.desk.rules import call_record, call_update
 from agent_gateway.edge.protocol import CallUpdate
 from telephony.call_control import (
@@ -52,10 +58,11 @@ def test_no_control_while_the_call_rings_or_once_it_ended() -> None:
 
 
 def test_a_talking_call_offers_hold_mute_and_consult_not_resume_or_complete() -> None:
-    assert allowed(None, TALKING) == ["consult", "hold", "mute"]
-    assert allowed(WITH_CALLER, TALKING) == ["consult", "hold", "mute"]
+    assert allowed(None, TALKING) == ["consult", "hangup", "hold", "mute", "transfer"]
+    # In the rooms: no blind transfer (it acts on the queue's bridge).
+    assert allowed(WITH_CALLER, TALKING) == ["consult", "hangup", "hold", "mute"]
     on_hold = dataclasses.replace(WITH_CALLER, held=True, agent_room=Room.CONSULT)
-    assert allowed(on_hold, TALKING) == ["resume"]
+    assert allowed(on_hold, TALKING) == ["hangup", "resume"]
     muted = dataclasses.replace(WITH_CALLER, muted=True)
     assert "unmute" in allowed(muted, TALKING) and "mute" not in allowed(muted, TALKING)
 
@@ -69,7 +76,8 @@ def test_complete_three_way_and_cancel_only_once_the_consult_is_answered() -> No
     )
     assert allowed(three, TALKING) == ["consult_cancel", "leave", "mute"]
     failed = dataclasses.replace(WITH_CALLER, consult=consult(ConsultState.FAILED, reason="busy"))
-    assert allowed(failed, TALKING) == ["consult", "hold", "mute"]  # back with the caller
+    # Back with the caller; no hang-up while a consult is live (above), again once it is over.
+    assert allowed(failed, TALKING) == ["consult", "hangup", "hold", "mute"]
     gone = dataclasses.replace(three, agent_in_call=False)
     assert allowed(gone, TALKING) == []
 
@@ -112,11 +120,19 @@ def test_the_line_reached_is_kept_past_the_call_for_the_order_saved_at_wrap_up()
     states.changed(held_with(consult(ConsultState.FAILED, reason="all_trunks_down")))
     assert states.emergency_line(L) is None  # never reached
     states.changed(held_with(consult(ConsultState.ANSWERED, answered_at=130.0)))
-    states.forget(L)  # the call ended
-    assert states.emergency_line(L) == "110"
-    assert states.info(TALKING).consult is None
+    assert states.emergency_line(L) is None  # the agent talks to 110 first
+    states.changed(held_with(consult(ConsultState.CANCELLED, answered_at=130.0)))
+    assert states.emergency_line(L) is None  # "not 110's matter": cancelled, not reached
+    for reached in (ConsultState.THREE_WAY, ConsultState.COMPLETED):
+        again = ControlStates()
+        again.changed(held_with(consult(ConsultState.ANSWERED, answered_at=130.0)))
+        again.changed(held_with(consult(reached, answered_at=130.0)))
+        again.changed(held_with(consult(ConsultState.CANCELLED, answered_at=130.0)))
+        again.forget(L)  # the call ended
+        assert again.emergency_line(L) == "110", reached
+        assert again.info(TALKING).consult is None
     other = ControlStates()
-    other.changed(held_with(consult(ConsultState.ANSWERED, kind=TargetKind.COLLEAGUE)))
+    other.changed(held_with(consult(ConsultState.COMPLETED, kind=TargetKind.COLLEAGUE)))
     assert other.emergency_line(L) is None  # a colleague is no emergency line
 
 
@@ -127,3 +143,15 @@ def test_the_agent_leaves_once_when_its_leg_goes() -> None:
     assert agent_left(None, left)
     assert not agent_left(left, left)
     assert not agent_left(WITH_CALLER, three)
+
+
+def test_the_agent_consulted_takes_the_call_once_it_has_the_caller() -> None:
+    agent = consult(ConsultState.THREE_WAY, kind=TargetKind.AGENT, party_uniqueid="p")
+    three = dataclasses.replace(WITH_CALLER, consult=agent)
+    completed = dataclasses.replace(agent, state=ConsultState.COMPLETED)
+    left = dataclasses.replace(three, agent_in_call=False, agent_room=Room.NONE, consult=completed)
+    assert taker(three, three) is None  # three-way: the first agent still has the call
+    assert taker(three, left) == "1002"  # left the three-way (or completed the transfer)
+    assert taker(left, left) is None  # once
+    emergency = dataclasses.replace(left, consult=consult(ConsultState.COMPLETED))
+    assert taker(three, emergency) is None  # 110 is no agent of ours
