@@ -159,7 +159,13 @@ export function wireControl(send, after) {
     }
     if (result && result.ok && name === "consult") {
       const consult = result.result && result.result.control ? result.result.control.consult : null;
-      if (consult && consult.state !== "answered") step(`${title}：已完成，正在呼叫对方`, "done");
+      // A call update may have overtaken the answer (both trunks refused at once): the
+      // consult's later step stays shown.
+      const latest = view.call && view.call.control ? view.call.control.consult : null;
+      const overtaken = latest && consult && latest.started_at === consult.started_at
+        && ["failed", "answered", "completed"].includes(latest.state);
+      if (overtaken) consultStep(latest);
+      else if (consult && consult.state !== "answered") step(`${title}：已完成，正在呼叫对方`, "done");
     } else if (result && result.ok) {
       step(`${title}：已完成`, "done");
     } else if (result) {
