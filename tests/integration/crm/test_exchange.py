@@ -199,8 +199,8 @@ async def test_bad_input_is_refused_with_nothing_changed(
         case "wrong_version":
             answer = await centre.post(endpoint, {**good, "format_version": "2.0"})
             expected = (422, "invalid_message")
-        case "replay":
-            answer = await centre.post(endpoint, good)
+        case "replay":  # the same id again, with another body
+            answer = await centre.post(endpoint, {**good, "incident_number": "JJ-2"})
             expected = (409, "replayed_message")
         case "stale":
             answer = await centre.post(endpoint, good, timestamp=1_000_000_000)
