@@ -172,6 +172,7 @@ def _handover_sender(settings: Settings, sessions: SessionFactory) -> HandoverSe
              for line, p in exchange.peers.items()}  # fmt: skip
     return HandoverSender(sessions, peers, retry_first_s=exchange.retry_first_s,
                           retry_max_s=exchange.retry_max_s,
+                          self_id=settings.centre.inbound_number,
                           interval_s=min(1.0, exchange.retry_first_s))  # fmt: skip
 
 

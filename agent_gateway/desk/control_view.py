@@ -136,6 +136,10 @@ class ControlStates:
         self.emergency_started.pop(linkedid, None)
         self.transfer_due.pop(linkedid, None)
 
+    def emergency_call(self, linkedid: str) -> bool:
+        """Whether a consult of the call to 110/119/120 began (live) or reached its line."""
+        return linkedid in self.emergency_started or linkedid in self._lines
+
     def emergency_line(self, linkedid: str) -> str | None:
         """The emergency line (110/119/120) whose operator answered a consult of the call."""
         return self._lines.get(linkedid)

@@ -107,17 +107,18 @@ class DeskOrders:
 
     async def dispose(
         self, user_id: int, role: str, extension: str, linkedid: str, disposition: str,
-        note: str, started_at: float | None,
+        note: str, started_at: float | None, emergency: bool = False,
     ) -> dict[str, Any]:  # fmt: skip
         """Store the disposition chosen at `extension` on the call (`started_at`: its arrival,
-        epoch seconds, if the desk knows it). CallRefused with the CRM's code."""
+        epoch seconds, if the desk knows it; `emergency`: the desk saw a consult of it to
+        110/119/120). CallRefused with the CRM's code."""
         actor = Actor(user_id=user_id, role=Role(role), unit_id=None)
         chosen = Disposition(disposition)
         try:
             async with self.sessions() as session, session.begin():
                 await call_disposition.dispose_call(
                     session, linkedid, chosen, note, actor, self.clock(),
-                    agent=extension, started_at=_naive_utc(started_at),
+                    agent=extension, started_at=_naive_utc(started_at), emergency=emergency,
                 )  # fmt: skip
         except CrmError as exc:
             raise CallRefused(exc.code, exc.message) from None

@@ -3,7 +3,8 @@
 No bearer token: the signature with the peer's shared secret is the authentication. Checks, in
 order, each refusal logged (never the body: it may hold a caller's number) with nothing
 changed: body size (413), peer and signature (401), timestamp window and seen message id (409,
-a replay), the format (422), the order (404); then the message is carried out in one
+a replay; the same id with the same body is a re-send: the first answer again, with
+`"duplicate": true`), the format (422), the order (404); then the message is carried out in one
 transaction as the peer's user (`crm.usecases.exchange_inbound`).
 """
 
@@ -22,7 +23,7 @@ from crm.db.integrity import INTEGRITY_ERRORS, is_conflict
 from crm.domain import exchange_format as fmt
 from crm.domain import exchange_signing as signing
 from crm.errors import CrmError
-from crm.usecases.exchange_inbound import receive
+from crm.usecases.exchange_inbound import body_digest, receive
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ async def messages(request: web.Request) -> web.Response:
         async with request.app[SESSIONS]() as session, session.begin():
             calendar = await request.app[CALENDAR].get(session)
             settings = request.app[SETTINGS]
-            done = await receive(session, peer, message, now=now, calendar=calendar,
+            done = await receive(session, peer, message, digest=body_digest(body),
+                                 now=now, calendar=calendar,
                                  centre_code=settings.centre_code,
                                  rules=settings.emergency)  # fmt: skip
     except CrmError as exc:
@@ -108,7 +110,7 @@ async def messages(request: web.Request) -> web.Response:
             raise
         return _refused(409, "replayed_message", "a concurrent message took this id", peer)
     answer = {"status": "accepted", "kind": done.kind, "order_number": done.order_number,
-              "message_id": message.message_id}  # fmt: skip
+              "message_id": message.message_id, "duplicate": done.duplicate}  # fmt: skip
     return web.json_response(answer, status=201 if done.created else 200)
 
 
@@ -121,6 +123,7 @@ class ExchangeAnswer(BaseModel):
     kind: str
     order_number: str
     message_id: str
+    duplicate: bool  # true: a re-send (same id, same body) of a message carried out before
 
 
 DOCUMENTED = (
@@ -134,7 +137,8 @@ DOCUMENTED = (
         errors={
             "401": "Unknown peer or bad signature",
             "404": "No hand-over of that order to this peer",
-            "409": "A replay (message seen, or signed outside the clock window), or not now",
+            "409": "A replay (message id seen with another body, or signed outside the clock "
+                   "window), or not now",
             "413": "Body over [exchange] max_body_bytes", "422": "Not the exchange format",
         },
     ),

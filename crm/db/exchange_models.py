@@ -47,7 +47,8 @@ Index("ix_handovers_status_next_attempt_at", Handover.status, Handover.next_atte
 
 
 class ExchangeReceipt(Base):
-    """A message a peer sent us, kept by its id: the same message again is a replay."""
+    """A message a peer sent us, kept by its id and its body's digest: the same id with the
+    same body is a re-send (answered as the first time), with another body a replay."""
 
     __tablename__ = "exchange_receipts"
     __table_args__ = (UniqueConstraint("peer", "message_id", name="uq_exchange_receipts_once"),)
@@ -58,6 +59,7 @@ class ExchangeReceipt(Base):
     kind: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(DateTime)
     handover_id: Mapped[int | None] = mapped_column(ForeignKey("handovers.id"))
+    body_digest: Mapped[str | None] = mapped_column(String(64))  # sha256 hex; None before 0009
 
 
 class OrderAlert(Base):

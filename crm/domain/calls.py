@@ -51,7 +51,9 @@ class Disposition(StrEnum):
     NUISANCE = "nuisance"
     TEST = "test"
     DROPPED = "dropped"
-    EMERGENCY_REFERRED = "emergency_referred"  # handed to 110/119/120, no order of ours
+    # Kept for calls disposed so before issue 12; refused now (`emergency_needs_order`): an
+    # emergency needs its work order, whose TRANSFER makes the hand-over.
+    EMERGENCY_REFERRED = "emergency_referred"
 
 
 DISPOSITION_LABELS = {
@@ -63,6 +65,9 @@ DISPOSITION_LABELS = {
     Disposition.DROPPED: "通话中断",
     Disposition.EMERGENCY_REFERRED: "已转110/119/120",
 }
+# What the desk offers at wrap-up: every disposition but the one that let an emergency out
+# of the loop.
+OFFERED_DISPOSITIONS = tuple(d for d in Disposition if d is not Disposition.EMERGENCY_REFERRED)
 
 
 class RecordingStatus(StrEnum):

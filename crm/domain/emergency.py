@@ -64,10 +64,17 @@ def is_emergency(order_type: OrderType, stability_clue: bool) -> bool:
 
 
 def transfer_due(
-    order_type: OrderType, stability_clue: bool, intake_at: datetime
+    order_type: OrderType,
+    stability_clue: bool,
+    intake_at: datetime,
+    *,
+    emergency_call: bool = False,
 ) -> datetime | None:
-    """The hand-over limit (intake + 10 minutes) of an order on the clock; None otherwise."""
-    return transfer_due_at(intake_at) if is_emergency(order_type, stability_clue) else None
+    """The hand-over limit (intake + 10 minutes, rules §2) of an order on the clock; None
+    otherwise. On the clock: an emergency matter, or the order of a call that reached or was
+    sent towards 110/119/120 (`emergency_call`) whatever its type."""
+    on_clock = emergency_call or is_emergency(order_type, stability_clue)
+    return transfer_due_at(intake_at) if on_clock else None
 
 
 def line_for(order_type: OrderType, target: TransferTarget | None) -> TransferTarget:

@@ -7,17 +7,23 @@ backend killed mid-attempt resumes on the same schedule with the same message (s
 marked `no_peer` (a supervisor's recorded decision confirms such a hand-over). After
 `ALERT_AFTER` failed attempts the order gets one `handover_undelivered` alert (audited, signed
 by the system user `SYSTEM_USER`); sending goes on.
-One failing message never stops the others: each is tried on its own.
+One failing message never stops the others: each is tried on its own, and each peer is
+served by a task of its own (at most `PER_PEER` posts at once), so a peer that hangs until the
+timeout holds up only its own messages, never another line's. The sender identifies itself to
+its peers with the centre's number (`[centre] inbound_number`, "12345").
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import TracebackType
 
 import aiohttp
 from sqlalchemy import or_, select, update
@@ -38,6 +44,7 @@ log = logging.getLogger(__name__)
 ALERT_AFTER = 5
 SYSTEM_USER = "系统对接"
 BATCH = 20
+PER_PEER = 4
 TIMEOUT_S = 10.0
 
 
@@ -72,42 +79,96 @@ class HandoverSender(PeriodicJob):
         *,
         retry_first_s: float,
         retry_max_s: float,
+        self_id: str,
         interval_s: float = 0.5,
+        timeout_s: float = TIMEOUT_S,
     ) -> None:
         super().__init__(interval_s)
         self.sessions = sessions
         self.peers = dict(peers)
         self.retry_first_s = retry_first_s
         self.retry_max_s = retry_max_s
+        self.self_id = self_id
+        self.timeout_s = timeout_s
         self.delivered = 0
         self.failed_attempts = 0
         self.actor: Actor | None = None
+        self._serving: dict[str, asyncio.Task[None]] = {}  # line → its round in progress
 
     async def start(self) -> None:
         """The system user its alerts are signed by (the trail names who raised them)."""
         self.actor = await system_actor(self.sessions, SYSTEM_USER)
 
     async def run_once(self) -> None:
-        for due in await self._claim_due(utc_now()):
-            await self._send(due)
+        """Mark what no peer takes, then start a round for each peer not in one already."""
+        await self._mark_no_peer()
+        for line in self.peers:
+            if line not in self._serving:
+                task = asyncio.create_task(self._serve(line), name=f"{self.name} {line}")
+                self._serving[line] = task
+                task.add_done_callback(functools.partial(self._served, line))
 
-    async def _claim_due(self, now: datetime) -> list[Due]:
-        """The messages due now, each with its attempt counted and its next try committed."""
+    def _served(self, line: str, _: asyncio.Task[None]) -> None:
+        self._serving.pop(line, None)
+
+    async def _serve(self, line: str) -> None:
+        """One round for `line`: its due messages, `PER_PEER` posts at once."""
+        try:
+            slots = asyncio.Semaphore(PER_PEER)
+
+            async def one(due: Due) -> None:
+                async with slots:
+                    await self._send(due)
+
+            claimed = await self._claim_due(utc_now(), line)
+            await asyncio.gather(*(one(due) for due in claimed))
+            if len(claimed) == BATCH:
+                self.wake()  # more may be due: the next round at once, not at the interval
+        except Exception:
+            self.failures += 1
+            log.exception("%s: a round for line %s failed", self.name, line)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await super().__aexit__(exc_type, exc, tb)
+        rounds = list(self._serving.values())
+        for task in rounds:
+            task.cancel()
+        if rounds:
+            await asyncio.wait(rounds)
+
+    async def _mark_no_peer(self) -> None:
+        async with self.sessions() as session, session.begin():
+            rows = (await session.scalars(
+                select(Handover).where(
+                    Handover.direction == HandoverDirection.OUTBOUND,
+                    Handover.status == HandoverStatus.PENDING,
+                    Handover.line.not_in(list(self.peers)),
+                ).with_for_update()
+            )).all()  # fmt: skip
+            for row in rows:
+                row.status, row.last_error = HandoverStatus.NO_PEER, "no peer configured"
+                log.warning("hand-over %s: no exchange with line %s (no_peer)",
+                            row.message_id, row.line)  # fmt: skip
+
+    async def _claim_due(self, now: datetime, line: str) -> list[Due]:
+        """`line`'s messages due now, each with its attempt counted and its next try
+        committed."""
         claimed: list[Due] = []
         async with self.sessions() as session, session.begin():
             rows = (await session.scalars(
                 select(Handover).where(
                     Handover.direction == HandoverDirection.OUTBOUND,
                     Handover.status == HandoverStatus.PENDING,
+                    Handover.line == line,
                     or_(Handover.next_attempt_at.is_(None), Handover.next_attempt_at <= now),
                 ).order_by(Handover.next_attempt_at, Handover.id).limit(BATCH).with_for_update()
             )).all()  # fmt: skip
             for row in rows:
-                if row.line not in self.peers:
-                    row.status, row.last_error = HandoverStatus.NO_PEER, "no peer configured"
-                    log.warning("hand-over %s: no exchange with line %s (no_peer)",
-                                row.message_id, row.line)  # fmt: skip
-                    continue
                 row.attempts += 1
                 delay = signing.retry_delay(row.attempts, self.retry_first_s, self.retry_max_s)
                 row.next_attempt_at = now + timedelta(seconds=delay)
@@ -118,9 +179,9 @@ class HandoverSender(PeriodicJob):
     async def _post(self, due: Due) -> str | None:
         """None once the peer acknowledged the message; else what went wrong."""
         peer = self.peers[due.line]
-        headers = signing.headers("12345", peer.secret, int(time.time()), due.body,
+        headers = signing.headers(self.self_id, peer.secret, int(time.time()), due.body,
                                   due.message_id)  # fmt: skip
-        timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as client,

@@ -7,6 +7,11 @@ saved after a disposition wins (`call_outcome` says "order") and the disposition
 record with its event. Disposing again replaces the choice (the agent picked the wrong one);
 every choice is a `DISPOSED` event.
 
+No emergency slips out through a disposition: a call that reached, or was being sent towards,
+110/119/120 (its record's `emergency_started_at` or `emergency_line`, or what the desk saw
+of it) takes none (`emergency_needs_order`): it needs its order, whose TRANSFER makes the
+hand-over and puts it on the clock; nor does any call take `emergency_referred` any more.
+
 The call log's writer stores calls asynchronously, so the desk may dispose of a call (or
 pause its recording) before the call's record exists: a minimal record is created then, with
 only what the desk knows, and the writer fills in the rest (its fields only fill in).
@@ -28,6 +33,9 @@ from crm.errors import Conflict, Denied, InvalidInput
 from crm.text import PROSE_PATTERN
 
 MAX_NOTE = 500  # characters of the agent's note on a disposition
+EMERGENCY_NEEDS_ORDER = (
+    "紧急来电（110/119/120）须登记工单并转交，由工单完成交接，不能只选择处理结果"
+)
 
 
 async def ensure_call_record(
@@ -80,11 +88,13 @@ async def dispose_call(
     *,
     agent: str = "",
     started_at: datetime | None = None,
+    emergency: bool = False,
 ) -> CallRecord:
     """Set the call's disposition (and note, who, when) and append a `DISPOSED` event
-    (`agent`: the extension it was chosen at). Refused: a role that takes no calls
-    (`role_forbidden`), a call that has an order (`has_order`), a note too long or with
-    control characters (`invalid_note`). The caller commits."""
+    (`agent`: the extension it was chosen at; `emergency`: the desk saw a consult of it to
+    110/119/120). Refused: a role that takes no calls (`role_forbidden`), a call that has an
+    order (`has_order`), an emergency call or `emergency_referred` (`emergency_needs_order`),
+    a note too long or with control characters (`invalid_note`). The caller commits."""
     if actor.role not in CALL_TAKER_ROLES:
         raise Denied("role_forbidden", f"role {actor.role.value} does not take calls")
     note = _checked_note(note)
@@ -92,6 +102,12 @@ async def dispose_call(
         raise Conflict(
             "has_order", "该来电已登记工单，工单即其处理结果，无需再选择处理结果", "disposition"
         )
+    stored = await session.get(CallRecord, linkedid)
+    reached = stored is not None and (
+        stored.emergency_started_at is not None or bool(stored.emergency_line)
+    )
+    if emergency or reached or disposition is Disposition.EMERGENCY_REFERRED:
+        raise Conflict("emergency_needs_order", EMERGENCY_NEEDS_ORDER, "disposition")
     record = await ensure_call_record(session, linkedid, now, started_at)
     record.disposition = disposition
     record.disposition_note = note

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.db.call_models import CallRecord
 from crm.domain.calendar import WorkCalendar
 from crm.domain.caller import MAX_CALLER_NAME, NO_NUMBER, CallerSummary
 from crm.domain.deadlines import PROVISIONAL_NOTE
@@ -65,7 +66,9 @@ async def save_call_order(
 ) -> dict[str, Any]:
     """Register the order of `call` from the desktop's form, or, if the call has its order
     already, amend it with the amendable fields the form gives (`amended` lists those that
-    changed). CrmError for a bad form or an order no longer amendable. The caller commits."""
+    changed). CrmError for a bad form or an order no longer amendable. The caller commits.
+    The 10-minute clock runs from the call's intake (its record's answer, else arrival), not
+    from the save; a call that reached or was sent towards 110/119/120 puts its order on it."""
     body = intake(form, call)
     existing = await order_of_call(session, call.linkedid)
     if existing is not None:
@@ -75,9 +78,14 @@ async def save_call_order(
         )
         due = _due(amended.due_date, amended.due_provisional)
         return {**existing, "call_id": call.linkedid, **due, "amended": sorted(diff)}
+    record = await session.get(CallRecord, call.linkedid)
     order = await register_order(
-        session, new_order(body), actor, centre_code=centre_code, now=now, calendar=calendar
-    )
+        session, new_order(body), actor, centre_code=centre_code, now=now, calendar=calendar,
+        intake_at=None if record is None else min(now, record.answered_at or record.started_at),
+        emergency_call=record is not None and (
+            record.emergency_started_at is not None or bool(record.emergency_line)
+        ),
+    )  # fmt: skip
     return {
         "order_id": order.id,
         "number": order.number,

@@ -4,10 +4,13 @@
 among the hand-overs sent to that line): the hand-over's status and the order's lifecycle
 (HandoverAccepted, HandoverRejected, TransferFeedback) move together. `matter` registers an
 order (channel 110 hand-over) and keeps the matter as an inbound hand-over, whose remote number
-our reply carries back. The message id is stored as a receipt in the same transaction, so a
-message carried out once is refused the second time (a replay), and one refused changes nothing.
+our reply carries back. The message id is stored as a receipt, with the body's digest, in the
+same transaction: the same id with the same body again (the peer lost our answer and re-sends)
+gets the first answer again, marked a duplicate, and changes nothing; the same id with another
+body is refused (a replay); a message refused changes nothing.
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +38,14 @@ _OPEN = {
     "rejected": {HandoverStatus.PENDING, HandoverStatus.DELIVERED},
     "result": {HandoverStatus.ACCEPTED},
 }
+# A hand-over a supervisor recorded (HandoverDecision) while 110 had only acknowledged
+# receipt: the order is handed over, the row still delivered; 110's result still closes it.
+_RESULT_AFTER_DECISION = {HandoverStatus.DELIVERED}
+
+
+def body_digest(body: bytes) -> str:
+    """What a receipt keeps of the body: enough to tell a re-send from an altered message."""
+    return hashlib.sha256(body).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,16 +57,32 @@ class Received:
     order_number: str
     handover_id: int
     created: bool = False
+    duplicate: bool = False  # a re-send of a message carried out before: nothing done now
 
 
-async def _refuse_replay(session: AsyncSession, peer: str, message_id: str) -> None:
+async def _resent(
+    session: AsyncSession, peer: str, message_id: str, digest: str
+) -> Received | None:
+    """The first answer to a message seen before with this very body; None if never seen;
+    a replay (409) if seen with another body."""
     seen = await session.scalar(
-        select(ExchangeReceipt.id).where(
+        select(ExchangeReceipt).where(
             ExchangeReceipt.peer == peer, ExchangeReceipt.message_id == message_id
         )
     )
-    if seen is not None:
+    if seen is None:
+        return None
+    if seen.body_digest != digest or seen.handover_id is None:
         raise Conflict("replayed_message", f"message {message_id} was received already")
+    number = await session.scalar(
+        select(WorkOrder.number)
+        .join(Handover, Handover.order_id == WorkOrder.id)
+        .where(Handover.id == seen.handover_id)
+    )
+    row = await session.get(Handover, seen.handover_id)
+    assert number is not None and row is not None and row.order_id is not None, "kept together"
+    return Received(seen.kind, row.order_id, number, row.id, created=seen.kind == "matter",
+                    duplicate=True)  # fmt: skip
 
 
 async def _our_handover(session: AsyncSession, peer: str, order_number: str) -> Handover:
@@ -86,7 +113,10 @@ async def _reply_to_handover(
     rules: EmergencyRules,
 ) -> Received:
     row = await _our_handover(session, peer, message.order_number)
-    if row.status not in _OPEN[message.kind]:
+    decided = message.kind == "result" and row.status in _RESULT_AFTER_DECISION and (
+        await session.scalar(select(WorkOrder.handed_over_at).where(WorkOrder.id == row.order_id))
+    ) is not None  # fmt: skip
+    if row.status not in _OPEN[message.kind] and not decided:
         raise Conflict(
             "handover_not_open", f"the hand-over is {row.status.value}: no {message.kind} now"
         )
@@ -156,21 +186,26 @@ async def receive(
     peer: str,
     message: fmt.AcceptedMessage | fmt.RejectedMessage | fmt.ResultMessage | fmt.MatterMessage,
     *,
+    digest: str,
     now: datetime,
     calendar: WorkCalendar,
     centre_code: str,
     rules: EmergencyRules = DEFAULT_RULES,
 ) -> Received:
-    """Carry out one verified message of `peer`; raises (changing nothing) if refused.
-    `rules` (the `[emergency]` settings) time the result due after an acceptance."""
-    await _refuse_replay(session, peer, message.message_id)
+    """Carry out one verified message of `peer` (`digest`: of its body, see `body_digest`);
+    raises (changing nothing) if refused. `rules` (the `[emergency]` settings) time the
+    result due after an acceptance."""
+    if (again := await _resent(session, peer, message.message_id, digest)) is not None:
+        log.info("exchange %s %s from %s again (same body): answered as before", message.kind,
+                 message.message_id, peer)  # fmt: skip
+        return again
     if isinstance(message, fmt.MatterMessage):
         done = await _matter(session, peer, message, now, calendar, centre_code)
     else:
         done = await _reply_to_handover(session, peer, message, now, calendar, rules)
     session.add(ExchangeReceipt(
         peer=peer, message_id=message.message_id, kind=message.kind, received_at=now,
-        handover_id=done.handover_id,
+        handover_id=done.handover_id, body_digest=digest,
     ))  # fmt: skip
     await session.flush()
     log.info("exchange %s %s from %s: order %s", message.kind, message.message_id, peer,

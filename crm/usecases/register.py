@@ -134,8 +134,13 @@ async def register_order(
     centre_code: str,
     now: datetime,
     calendar: WorkCalendar,
+    intake_at: datetime | None = None,
+    emergency_call: bool = False,
 ) -> RegisteredOrder:
     """Number, time-limit and store a new order, link it to an open repeat, and audit it.
+    `intake_at`: when the matter came in (the call's answer), which the 10-minute clock runs
+    from (default `now`); `emergency_call`: the call reached or was sent towards 110/119/120,
+    which puts the order on that clock whatever its type.
 
     Every write joins `db`'s transaction (begun if need be); the caller commits. Prepared
     statements with rows known in full (see crm.db.prepared): this is the hot path of every
@@ -172,7 +177,9 @@ async def register_order(
         "statutory_days": new.statutory_days,
         "extensions_granted": 0,
         "extension_days": 0,
-        "transfer_due_at": emergency.transfer_due(new.order_type, new.stability_clue, now),
+        "transfer_due_at": emergency.transfer_due(
+            new.order_type, new.stability_clue, intake_at or now, emergency_call=emergency_call
+        ),
         "result": "",
         "rework_count": 0,
         "repeat_of_id": repeat_of,

@@ -151,7 +151,10 @@ async def test_handover_exactly_once_across_failures_and_a_killed_backend(tmp_pa
             accepted = centre.message("accepted", order_number=order["number"],
                                       incident_number="JJ-2026-0001")  # fmt: skip
             assert (await centre.post(endpoint, accepted))[0] == 200
-            status, body = await centre.post(endpoint, accepted)  # the same message again
+            status, body = await centre.post(endpoint, accepted)  # re-sent: the first answer
+            assert (status, body["duplicate"]) == (200, True), body
+            altered = {**accepted, "incident_number": "JJ-2026-9999"}  # same id, another body
+            status, body = await centre.post(endpoint, altered)
             assert (status, body["error"]["code"]) == (409, "replayed_message")
             forged = centre.message("result", order_number=order["number"], result="伪造")
             status, body = await centre.post(endpoint, forged, secret=b"x" * 32)

@@ -2,7 +2,8 @@
 
 It checks every hand-over's signature (with the secret it shares with us), keeps each message
 once by its `Idempotency-Key` (a repeat is answered 200 again, not kept twice), can be told to
-fail its first N attempts (503), records every attempt and every message kept, and posts
+fail its first N attempts (503) or hang (`hold`: no answer until that event is set),
+records every attempt and every message kept, and posts
 signed replies and matters to our endpoint the way the real platform would.
 """
 
@@ -35,6 +36,8 @@ class ReceivingCentre:
     secret: bytes
     line: str = "110"
     fail_first: int = 0
+    sender_id: str = "12345"  # who it takes hand-overs from (X-Exchange-Peer)
+    hold: asyncio.Event | None = None
     port: int = field(default_factory=free_tcp_port)
     attempts: list[Attempt] = field(default_factory=list)
     kept: dict[str, dict[str, Any]] = field(default_factory=dict)  # key → message, once
@@ -47,12 +50,14 @@ class ReceivingCentre:
 
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.read()
+        if self.hold is not None:
+            await self.hold.wait()
         key = request.headers.get(signing.IDEMPOTENCY_HEADER, "")
         timestamp = signing.parse_timestamp(request.headers.get(signing.TIMESTAMP_HEADER, ""))
         signed = timestamp is not None and signing.valid(
             self.secret, timestamp, body, request.headers.get(signing.SIGNATURE_HEADER, "")
         )
-        if not signed or request.headers.get(signing.PEER_HEADER) != "12345":
+        if not signed or request.headers.get(signing.PEER_HEADER) != self.sender_id:
             status = 401
         elif len(self.attempts) < self.fail_first:
             status = 503

@@ -66,7 +66,9 @@ def verb_table(c: Collaborators) -> dict[str, Handler]:
             c.desk.control.emergency_line,
             c.desk.order_saved,
         ),
-        "dispose": lambda r: dispose.dispose(c.orders, c.desk.presences, c.tracker, r),
+        "dispose": lambda r: dispose.dispose(
+            c.orders, c.desk.presences, c.tracker, r, c.desk.control.emergency_call
+        ),
         "recording_pause": lambda r: recording.set_recording_paused(
             c.ami, c.desk, c.tracker, c.orders, True, r
         ),

@@ -93,6 +93,7 @@ export const ERROR_LABELS = {
   not_in_wrap_up: "当前不在话后处理",
   outcome_required: "尚无处理结果",
   has_order: "已登记工单",
+  emergency_needs_order: "紧急来电须登记工单并转交110/119/120",
   invalid_note: "备注有误",
   not_paused: "录音未暂停",
   no_recording: "该通话没有录音",

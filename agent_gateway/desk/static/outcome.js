@@ -5,7 +5,8 @@
 
 import { $, el, setText } from "./dom.js";
 
-// The CRM's dispositions (crm.domain.calls.DISPOSITION_LABELS), in its order;
+// The dispositions the CRM offers (crm.domain.calls.OFFERED_DISPOSITIONS: not
+// emergency_referred, an emergency needs its work order), in its order;
 // tests/unit/desk/test_verbs.py keeps this table in step with it and with the protocol.
 export const DISPOSITION_LABELS = {
   answered_at_once: "当场解答(知识库)",
@@ -14,7 +15,6 @@ export const DISPOSITION_LABELS = {
   nuisance: "骚扰电话",
   test: "测试电话",
   dropped: "通话中断",
-  emergency_referred: "已转110/119/120",
 };
 
 const OUTCOME_TEXT = {

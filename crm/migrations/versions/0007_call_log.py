@@ -70,7 +70,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_call_records_caller_number", "call_records", ["caller_number"])
     op.create_index("ix_call_records_started_at", "call_records", ["started_at"])
-    op.create_index("ix_call_records_outcome_started_at", "call_records", ["outcome", "started_at"])
+    op.create_index(
+        "ix_call_records_outcome_started_at", "call_records", ["outcome", "started_at"]
+    )
     op.create_table(
         "call_events",
         sa.Column("id", sa.Integer(), nullable=False),

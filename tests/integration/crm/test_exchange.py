@@ -50,7 +50,7 @@ async def world(
 
 def sender(sessions: SessionFactory, centre: ReceivingCentre) -> HandoverSender:
     return HandoverSender(sessions, {"110": Peer(centre.url, SECRET)},
-                          retry_first_s=0.05, retry_max_s=0.1)  # fmt: skip
+                          retry_first_s=0.05, retry_max_s=0.1, self_id="12345")  # fmt: skip
 
 
 async def deliver(job: HandoverSender, centre: ReceivingCentre, kept: int) -> None:
@@ -102,8 +102,9 @@ async def test_no_peer_for_the_line(world: World) -> None:
     api, centre, sessions, _ = world
     order = await api.new_order(**{**EMERGENCY, "order_type": "fire"})
     await api.ok(order["id"], "transfer", "agent", target="119")
-    job = sender(sessions, centre)
-    await job.run_once()
+    async with sender(sessions, centre), asyncio.timeout(20):
+        while (await handovers(sessions))[0].status is HandoverStatus.PENDING:  # noqa: ASYNC110 (another transaction's row)
+            await asyncio.sleep(0.02)
     [row] = await handovers(sessions)
     assert (row.status.value, row.line, row.attempts) == ("no_peer", "119", 0)
     assert centre.attempts == []
@@ -199,8 +200,8 @@ async def test_bad_input_is_refused_with_nothing_changed(
         case "wrong_version":
             answer = await centre.post(endpoint, {**good, "format_version": "2.0"})
             expected = (422, "invalid_message")
-        case "replay":
-            answer = await centre.post(endpoint, good)
+        case "replay":  # the same id again, with another body
+            answer = await centre.post(endpoint, {**good, "incident_number": "JJ-2"})
             expected = (409, "replayed_message")
         case "stale":
             answer = await centre.post(endpoint, good, timestamp=1_000_000_000)
@@ -299,7 +300,7 @@ async def test_a_sender_killed_after_the_peer_kept_it_resends_the_same_message(
     api, centre, sessions, _ = world
     await transferred(api)
     dying = sender(sessions, centre)
-    [due] = await dying._claim_due(utc_now())  # the attempt counted and committed …
+    [due] = await dying._claim_due(utc_now(), "110")  # the attempt counted and committed …
     assert await dying._post(due) is None  # … the peer kept it, and the backend died here
     [row] = await handovers(sessions)
     assert (row.status.value, row.attempts) == ("pending", 1)
