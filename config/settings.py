@@ -270,8 +270,9 @@ class Emergency(_Frozen):
     result_due_h: Annotated[float, Field(gt=0, le=720)] = 24.0
     # How often the clocks are looked at (warnings, escalations, results overdue).
     clock_interval_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
-    # CRM user names of the duty leaders (值班领导, rules §8): told of major matters at once.
-    duty_leaders: tuple[str, ...] = ()
+    # CRM user ids (`hotline user list`) of the duty leaders (值班领导, rules §8): told of
+    # major matters at once, on the supervisors' page and on their own desk if they have one.
+    duty_leaders: tuple[Annotated[int, Field(gt=0)], ...] = ()
 
 
 class ExchangePeer(_Frozen):

@@ -1,10 +1,12 @@
-"""The alerts' way to the supervisors' desks: each alert the CRM raised is pushed once to
-the supervisors' topic on the bus (`alert` in agent_gateway/edge/protocol.py), then marked
-published. It joins the CRM and the desk's bus, so it lives in the wiring root.
+"""The alerts' way to the supervisors' and duty leaders' desks: each alert the CRM raised is
+pushed once to the supervisors' topic on the bus (`alert` in agent_gateway/edge/protocol.py)
+and to the own desk topic of each duty leader bound to an agent extension (rules §8: told at
+once even when not on the supervisor page), then marked published. It joins the CRM and the
+desk's bus, so it lives in the wiring root.
 
-Published means Redis holds the message (the outbox writer's `publish` waits for it) before
-`published_at` is committed: a crash between the two pushes that alert again at the next
-start (the desktops know it by `alert_id`), never loses one.
+Published means Redis holds every push (the outbox writer's `publish` waits for it) before
+`published_at` is committed: a crash or a failed push in between pushes that alert again
+(the desktops know it by `alert_id`), never loses one.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent_gateway.edge.alert_message import Alert
-from agent_gateway.edge.protocol import SUPERVISORS
+from agent_gateway.edge.protocol import SUPERVISORS, agent_topic
 from config.settings import Settings
 from crm.db.engine import SessionFactory
 from crm.domain.clock import utc_now
 from crm.domain.emergency import EmergencyRules
 from crm.jobs.periodic import PeriodicJob
-from crm.usecases.alerts import AlertView, mark_published, unpublished
+from crm.usecases.alerts import AlertView, DutyLeaders, duty_leaders, mark_published, unpublished
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +40,14 @@ def _epoch(value: datetime | None) -> float | None:
     return value.replace(tzinfo=UTC).timestamp() if value is not None else None
 
 
-def alert_message(view: AlertView, rules: EmergencyRules) -> Alert:
+def alert_message(view: AlertView, rules: EmergencyRules, leaders: DutyLeaders) -> Alert:
     a, o = view.alert, view.order
     return Alert(
         alert_id=a.id, kind=a.kind.value, order_id=o.id, order_number=o.number,
         order_type=o.order_type.value, severity=o.severity.value,
         stability_clue=o.stability_clue, line=view.line(), raised_at=a.raised_at.replace(
             tzinfo=UTC).timestamp(), due_at=_epoch(view.due_at()),
-        duty_leaders=list(rules.duty_leaders), message=view.message(rules), detail=a.detail,
+        duty_leaders=leaders.names(), message=view.message(rules), detail=a.detail,
     )  # fmt: skip
 
 
@@ -66,10 +68,17 @@ class AlertPublisher(PeriodicJob):
     async def run_once(self) -> None:
         async with self.sessions() as session:
             views = await unpublished(session)
+            leaders = await duty_leaders(session, self.rules) if views else DutyLeaders((), ())
+        if leaders.missing:  # once per round, whatever the number of alerts
+            log.error("duty leaders %s are not active centre users: not told", leaders.missing)
+        topics = [SUPERVISORS] + [
+            agent_topic(leader.extension) for leader in leaders.found if leader.extension
+        ]
         for view in views:
             try:
-                message = alert_message(view, self.rules)
-                await self.publish(SUPERVISORS, message.model_dump(mode="json"))
+                body = alert_message(view, self.rules, leaders).model_dump(mode="json")
+                for topic in topics:
+                    await self.publish(topic, body)
                 async with self.sessions() as session, session.begin():
                     await mark_published(session, view.alert.id, utc_now())
             except Exception:  # one bad alert never holds back the others
@@ -77,4 +86,7 @@ class AlertPublisher(PeriodicJob):
                 log.exception("alert %d not published; tried again next round", view.alert.id)
                 continue
             self.published += 1
-            log.info("alert %d (%s) pushed to supervisors", view.alert.id, view.alert.kind.value)
+            log.info(
+                "alert %d (%s) pushed to %s", view.alert.id, view.alert.kind.value,
+                ", ".join(topics),
+            )  # fmt: skip

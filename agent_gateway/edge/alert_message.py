@@ -1,5 +1,6 @@
 """The `alert` message: something about an emergency order that supervisors (and the duty
-leaders) must see at once, pushed to the supervisors' topic on the bus. Pure: no I/O;
+leaders) must see at once, pushed to the supervisors' topic on the bus and to the duty
+leaders' own desk topics. Pure: no I/O;
 `agent_gateway.edge.protocol` lists it among the bus messages and in the schema. Its kinds are
 the CRM's `AlertKind` (tests/unit/test_alert_message.py keeps the two in step; the edge
 imports no crm)."""

@@ -1,5 +1,6 @@
 """HTTP handlers for alerts (supervisors, admins, duty leaders) and the emergency figures."""
 
+import logging
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,6 +24,8 @@ from crm.domain.enums import CENTRE_ROLES
 from crm.errors import InvalidInput
 from crm.usecases import alerts, emergency_figures
 
+log = logging.getLogger(__name__)
+
 
 def alert_out(view: alerts.AlertView, rules: EmergencyRules) -> AlertOut:
     a, o = view.alert, view.order
@@ -45,7 +48,10 @@ async def list_alerts(ctx: Ctx) -> web.StreamResponse:
         order_id=query.order_id, limit=query.limit,
     )  # fmt: skip
     items = [alert_out(v, rules) for v in views]
-    return json(AlertList(items=items, duty_leaders=list(rules.duty_leaders)))
+    leaders = await alerts.duty_leaders(ctx.session, rules)
+    if leaders.missing:
+        log.error("duty leaders %s are not active centre users: left out", leaders.missing)
+    return json(AlertList(items=items, duty_leaders=leaders.names()))
 
 
 async def acknowledge(ctx: Ctx) -> web.StreamResponse:
@@ -80,7 +86,7 @@ async def emergency_figures_route(ctx: Ctx) -> web.StreamResponse:
     )
 
 
-# supervisors and admins; an agent only if named a duty leader (checked by the use case)
+# supervisors and admins; an agent only if a duty leader by id (checked by the use case)
 _READERS = CENTRE_ROLES
 
 ENDPOINTS = (

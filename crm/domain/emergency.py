@@ -44,7 +44,7 @@ class EmergencyRules:
 
     warn_before_s: int = 120
     result_due_h: float = 24.0
-    duty_leaders: tuple[str, ...] = ()
+    duty_leaders: tuple[int, ...] = ()  # CRM user ids
 
     @property
     def warn_before(self) -> timedelta:

@@ -101,15 +101,55 @@ async def mark_published(session: AsyncSession, alert_id: int, now: datetime) ->
     )
 
 
+@dataclass(frozen=True)
+class DutyLeader:
+    """A configured duty leader who is an active centre user: the name the alerts show and
+    the agent extension whose desk is also told (None: no desk)."""
+
+    user_id: int
+    name: str
+    extension: str | None
+
+
+@dataclass(frozen=True)
+class DutyLeaders:
+    """The configured ids looked up: the leaders found, in configured order, and the ids that
+    are not an active centre user (left out; the caller logs them)."""
+
+    found: tuple[DutyLeader, ...]
+    missing: tuple[int, ...]
+
+    def names(self) -> list[str]:
+        return [leader.name for leader in self.found]
+
+
+def _active_centre_user(ids: Sequence[int]) -> Any:
+    return select(User.id, User.name, User.agent_extension).where(
+        User.id.in_(ids), User.active.is_(True), User.role.in_(CENTRE_ROLES)
+    )
+
+
+async def duty_leaders(session: AsyncSession, rules: EmergencyRules) -> DutyLeaders:
+    """The duty leaders of `[emergency].duty_leaders` (CRM user ids) as they are now."""
+    if not rules.duty_leaders:
+        return DutyLeaders((), ())
+    rows = {
+        row.id: DutyLeader(row.id, row.name, row.agent_extension)
+        for row in await session.execute(_active_centre_user(rules.duty_leaders))
+    }
+    found = tuple(rows[i] for i in dict.fromkeys(rules.duty_leaders) if i in rows)
+    missing = tuple(i for i in dict.fromkeys(rules.duty_leaders) if i not in rows)
+    return DutyLeaders(found, missing)
+
+
 async def check_reader(session: AsyncSession, actor: Actor, rules: EmergencyRules) -> None:
-    """Supervisors and admins read alerts; so does a duty leader (a centre user named in
-    `[emergency].duty_leaders`), whatever the role."""
+    """Supervisors and admins read alerts; so does a duty leader (an active centre user whose
+    id is in `[emergency].duty_leaders`: ids, since names are not unique), whatever the role."""
     if actor.role in ALERT_READERS:
         return
-    if actor.role in CENTRE_ROLES and rules.duty_leaders:
-        name = await session.scalar(select(User.name).where(User.id == actor.user_id))
-        if name in rules.duty_leaders:
-            return
+    leader = actor.role in CENTRE_ROLES and actor.user_id in rules.duty_leaders
+    if leader and await session.scalar(_active_centre_user([actor.user_id])) is not None:
+        return
     raise Denied("role_forbidden", f"role {actor.role.value} may not read alerts")
 
 

@@ -4,12 +4,14 @@ alert and its order without the caller, with the duty leaders and epoch times.""
 from datetime import UTC, datetime
 from typing import get_args
 
+import pytest
+
 from agent_gateway.edge.alert_message import AlertKindName
-from config.settings import load_settings
+from config.settings import SettingsError, load_settings
 from crm.db.exchange_models import OrderAlert
 from crm.db.models import WorkOrder
 from crm.domain.enums import AlertKind, OrderType, Severity, Status, TransferTarget
-from crm.usecases.alerts import AlertView
+from crm.usecases.alerts import AlertView, DutyLeader, DutyLeaders
 from hotline_cli.alert_publisher import alert_message, emergency_rules
 
 RAISED = datetime(2026, 12, 1, 8, 8, 0)
@@ -22,10 +24,16 @@ def test_the_protocol_names_every_alert_kind_of_the_crm() -> None:
 
 def test_the_settings_reach_the_crm_rules() -> None:
     settings = load_settings(environ={}, overrides={
-        "emergency": {"warn_before_s": 180, "result_due_h": 12, "duty_leaders": ["张局"]}
+        "emergency": {"warn_before_s": 180, "result_due_h": 12, "duty_leaders": [7, 12]}
     })  # fmt: skip
     rules = emergency_rules(settings)
-    assert (rules.warn_before_s, rules.result_due_h, rules.duty_leaders) == (180, 12, ("张局",))
+    assert (rules.warn_before_s, rules.result_due_h, rules.duty_leaders) == (180, 12, (7, 12))
+
+
+@pytest.mark.parametrize("leaders", [["张局"], [0], [-3]])
+def test_duty_leaders_are_user_ids(leaders: list[object]) -> None:
+    with pytest.raises(SettingsError, match="duty_leaders"):  # names are not unique: ids only
+        load_settings(environ={}, overrides={"emergency": {"duty_leaders": leaders}})
 
 
 def test_a_warning_as_the_supervisors_desk_gets_it() -> None:
@@ -36,8 +44,9 @@ def test_a_warning_as_the_supervisors_desk_gets_it() -> None:
     )  # fmt: skip
     alert = OrderAlert(id=9, order_id=5, kind=AlertKind.TRANSFER_WARNING, raised_at=RAISED,
                        detail={"line": "110"})  # fmt: skip
-    settings = load_settings(environ={}, overrides={"emergency": {"duty_leaders": ["张局"]}})
-    message = alert_message(AlertView(alert, order), emergency_rules(settings))
+    settings = load_settings(environ={}, overrides={"emergency": {"duty_leaders": [7, 12]}})
+    leaders = DutyLeaders((DutyLeader(7, "张局", None),), missing=(12,))  # as looked up
+    message = alert_message(AlertView(alert, order), emergency_rules(settings), leaders)
     body = message.model_dump(mode="json")
     assert body == {
         "type": "alert", "alert_id": 9, "kind": "transfer_warning", "order_id": 5,

@@ -3,6 +3,7 @@ and amending out refused, stability clues on the clock, the receiving centre's r
 supervisor's decision carried out, alerts raised, listed and acknowledged, the figures."""
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from tests.integration.crm.crm_support import START, Api, FakeClock, seed
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-RULES = EmergencyRules(warn_before_s=120, result_due_h=6, duty_leaders=("值班领导",))
+RULES = EmergencyRules(warn_before_s=120, result_due_h=6)  # duty leaders: ids, by the fixture
 
 
 class Loop(Api):
@@ -55,8 +56,13 @@ async def loop(engine: AsyncEngine, clock: FakeClock, segmenter: Segmenter) -> A
         peer, _ = await create_user(session, "110", Role.PEER, None)
         leader, token = await create_user(session, "值班领导", Role.AGENT, seeded.units["CENTRE"])
         seeded.tokens["leader"], seeded.user_ids["leader"] = token, leader.id
+        # names are not unique: another agent called the same is no duty leader
+        namesake, token = await create_user(session, "值班领导", Role.AGENT, seeded.units["CENTRE"])
+        seeded.tokens["namesake"], seeded.user_ids["namesake"] = token, namesake.id
+    # the peer user is no centre user: left out of the names shown (and logged)
+    rules = replace(RULES, duty_leaders=(leader.id, peer.id))
     app = create_app(sessions, centre_code="SZ12345", clock=clock, segmenter=segmenter,
-                     emergency=RULES)  # fmt: skip
+                     emergency=rules)  # fmt: skip
     async with TestClient(TestServer(app)) as client:
         api = Loop(client, seeded, clock)
         api.sessions, api.peer = sessions, Actor(peer.id, Role.PEER, None)
@@ -118,10 +124,10 @@ async def test_major_and_above_alert_supervisors_and_duty_leaders_at_once(loop: 
         ("severity", major["id"]),
     ]
     assert alerts[1]["line"] == "119" and alerts[1]["message"].startswith("较大")
-    status, body = await loop.get("/api/alerts", "leader")  # an agent named a duty leader
+    status, body = await loop.get("/api/alerts", "leader")  # an agent who is a duty leader by id
     assert status == 200 and body["duty_leaders"] == ["值班领导"]
     assert [a["id"] for a in body["items"]] == [a["id"] for a in alerts]
-    for who in ("agent", "urban"):
+    for who in ("agent", "urban", "namesake"):
         status, err = await loop.get("/api/alerts", who)
         assert (status, err["error"]["code"]) == (403, "role_forbidden")
     trail = await loop.audit(major["id"])
@@ -250,11 +256,12 @@ async def test_alerts_are_acknowledged_once_and_on_the_trail(loop: Loop) -> None
     oid = (await loop.new_order(order_type="fire", severity="serious"))["id"]
     (alert,) = await loop.alerts(query="?unacknowledged=true")
     path = f"/api/alerts/{alert['id']}/ack"
-    status, err = await loop.post(path, {"note": "x"}, "agent")
-    assert (status, err["error"]["code"]) == (403, "role_forbidden")
-    status, acked = await loop.post(path, {"note": "已通知消防支队"}, "supervisor")
+    for who in ("agent", "namesake"):  # a user merely named like the duty leader: refused
+        status, err = await loop.post(path, {"note": "x"}, who)
+        assert (status, err["error"]["code"]) == (403, "role_forbidden")
+    status, acked = await loop.post(path, {"note": "已通知消防支队"}, "leader")
     assert status == 200, acked
-    assert acked["acknowledged_by"] == loop.seed.user_ids["supervisor"]
+    assert acked["acknowledged_by"] == loop.seed.user_ids["leader"]
     assert acked["acknowledged_at"] == iso(START) and acked["note"] == "已通知消防支队"
     status, err = await loop.post(path, {"note": "again"}, "supervisor")
     assert (status, err["error"]["code"]) == (409, "alert_acknowledged")

@@ -1,6 +1,7 @@
 """An alert raised in the CRM reaches a real supervisor's websocket, once: the publisher of
 the call process pushes it through the desk's outbox writer and Redis to the gateway; an
-agent's desktop never sees it."""
+agent's desktop never sees it, unless that agent is a duty leader (by CRM user id), whose
+own desk gets it too."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 
 from agent_gateway.desk.outbox import OutboxWriter
+from agent_gateway.edge.admission import allow_desk_user
 from agent_gateway.edge.alert_message import Alert
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.server import GatewayServer
@@ -35,7 +38,6 @@ from tests.integration.gateway.gateway_support import (
     ws_url,
 )
 
-RULES = EmergencyRules(duty_leaders=("值班领导",))
 REGISTERED = datetime(2026, 12, 1, 8, 0, 0)
 
 
@@ -45,6 +47,14 @@ async def sessions(tmp_path: Path) -> AsyncIterator[SessionFactory]:
     await migrate(engine)
     yield session_factory(engine)
     await engine.dispose()
+
+
+async def _leader(sessions: SessionFactory, extension: str | None) -> int:
+    async with sessions() as session, session.begin():
+        leader, _ = await create_user(
+            session, "值班领导", Role.AGENT, None, agent_extension=extension
+        )
+        return leader.id
 
 
 async def _major_fire(sessions: SessionFactory) -> tuple[int, str]:
@@ -63,6 +73,7 @@ async def _major_fire(sessions: SessionFactory) -> tuple[int, str]:
 async def test_an_alert_reaches_the_supervisors_desk_once(
     gateway: GatewayServer, bus: Bus, sessions: SessionFactory
 ) -> None:
+    rules = EmergencyRules(duty_leaders=(await _leader(sessions, None),))  # no desk
     order_id, number = await _major_fire(sessions)
     async with (
         OutboxWriter(bus) as writer,
@@ -72,7 +83,7 @@ async def test_an_alert_reaches_the_supervisors_desk_once(
         for ws in (supervisor, agent):
             await recv_until(ws, "hello")
             await recv_until(ws, "snapshot")
-        publisher = AlertPublisher(sessions, writer.publish, RULES, interval_s=0.05)
+        publisher = AlertPublisher(sessions, writer.publish, rules, interval_s=0.05)
         async with publisher:
             message = await recv_until(supervisor, "alert", timeout=20)
             runs = publisher.runs
@@ -96,3 +107,45 @@ async def test_an_alert_reaches_the_supervisors_desk_once(
     async with sessions() as session:
         published = await session.scalar(select(OrderAlert.published_at))
     assert published is not None
+
+
+async def test_a_duty_leader_at_a_desk_gets_the_alert_on_it(
+    gateway: GatewayServer,
+    bus: Bus,
+    redis: Redis,
+    sessions: SessionFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    leader = await _leader(sessions, "1002")
+    await allow_desk_user(redis, leader, 1)  # as the ticket endpoint does
+    # an id that is no user: left out of the names, the alert still goes out
+    rules = EmergencyRules(duty_leaders=(leader, 999))
+    order_id, number = await _major_fire(sessions)
+    async with (
+        OutboxWriter(bus) as writer,
+        connect(ws_url(gateway.port, ticket("supervisor", None, user_id=2))) as supervisor,
+        connect(ws_url(gateway.port, ticket("agent", "1002", user_id=leader))) as desk,
+        connect(ws_url(gateway.port, ticket("agent", "1001", user_id=7))) as agent,
+    ):
+        for ws in (supervisor, desk, agent):
+            await recv_until(ws, "hello")
+            await recv_until(ws, "snapshot")
+        publisher = AlertPublisher(sessions, writer.publish, rules, interval_s=0.05)
+        async with publisher:
+            at_desk = await recv_until(desk, "alert", timeout=20)
+            on_page = await recv_until(supervisor, "alert", timeout=20)
+            runs = publisher.runs
+            await asyncio.wait_for(wait_until(lambda: publisher.runs >= runs + 3, 20), 25)
+        assert publisher.failures == 0 and publisher.published == 1
+        assert at_desk.pop("seq") > 0 and on_page.pop("seq") > 0
+        Alert.model_validate(at_desk)
+        assert (at_desk["alert_id"], at_desk["order_id"], at_desk["order_number"]) == (
+            on_page["alert_id"], order_id, number,
+        )  # fmt: skip
+        assert at_desk["duty_leaders"] == on_page["duty_leaders"] == ["值班领导"]
+        with pytest.raises(TimeoutError):  # once at the leader's desk, never at another's
+            await recv_json(desk, timeout=0.5)
+        with pytest.raises(TimeoutError):
+            await recv_json(agent, timeout=0.2)
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "999" in errors[0].getMessage()  # once, not every round
