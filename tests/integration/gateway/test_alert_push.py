@@ -6,9 +6,10 @@ own desk gets it too."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -19,6 +20,7 @@ from agent_gateway.desk.outbox import OutboxWriter
 from agent_gateway.edge.admission import allow_desk_user
 from agent_gateway.edge.alert_message import Alert
 from agent_gateway.edge.bus import Bus
+from agent_gateway.edge.protocol import SUPERVISORS
 from agent_gateway.edge.server import GatewayServer
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.exchange_models import OrderAlert
@@ -149,3 +151,36 @@ async def test_a_duty_leader_at_a_desk_gets_the_alert_on_it(
             await recv_json(agent, timeout=0.2)
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "999" in errors[0].getMessage()  # once, not every round
+
+
+async def test_an_alert_is_published_only_once_every_push_was_accepted(
+    gateway: GatewayServer, bus: Bus, redis: Redis, sessions: SessionFactory
+) -> None:
+    leader = await _leader(sessions, "1002")
+    await allow_desk_user(redis, leader, 1)
+    await _major_fire(sessions)
+    refused: list[str] = []
+    async with (
+        OutboxWriter(bus) as writer,
+        connect(ws_url(gateway.port, ticket("supervisor", None, user_id=2))) as supervisor,
+        connect(ws_url(gateway.port, ticket("agent", "1002", user_id=leader))) as desk,
+    ):
+        for ws in (supervisor, desk):
+            await recv_until(ws, "hello")
+            await recv_until(ws, "snapshot")
+
+        async def publish(topic: str, body: Mapping[str, Any]) -> int:
+            if topic != SUPERVISORS and not refused:  # the leader's push fails once
+                refused.append(topic)
+                raise ConnectionError("redis went away")
+            return await writer.publish(topic, body)
+
+        rules = EmergencyRules(duty_leaders=(leader,))
+        publisher = AlertPublisher(sessions, publish, rules, interval_s=0.05)
+        async with publisher:
+            first = await recv_until(supervisor, "alert", timeout=20)
+            at_desk = await recv_until(desk, "alert", timeout=20)
+            again = await recv_until(supervisor, "alert", timeout=20)  # the round tried again
+        assert refused == ["agent.1002"]
+        assert (publisher.failures, publisher.published) == (1, 1)
+        assert first["alert_id"] == again["alert_id"] == at_desk["alert_id"]
