@@ -106,12 +106,20 @@ async def run(transfers: int, agents: int, rate: float) -> dict[str, Any]:
                     await hang_up(hotline.ami, call.channel)
 
             tasks = []
-            for _ in range(transfers):
-                call = await asyncio.wait_for(talking.get(), 60)
+            for placed in range(transfers):
+                try:
+                    call = await asyncio.wait_for(talking.get(), 60)
+                except TimeoutError:  # no more calls connect: the rest count as failed
+                    failed += transfers - placed
+                    print(f"only {placed} calls connected", file=sys.stderr)
+                    break
                 await asyncio.sleep(0.3)  # caller and agent exchange a word
                 tasks.append(asyncio.create_task(transfer(call)))
             await asyncio.gather(*tasks)
-            await calling
+            if len(tasks) == transfers:
+                await calling
+            else:
+                calling.cancel()
         to_ring.sort()
         to_bridge.sort()
         return {
