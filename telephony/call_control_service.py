@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from config.settings import Settings
 from telephony import actions
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
+from telephony.ami_headers import MalformedEvent
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -44,13 +45,7 @@ from telephony.dialplan import (
     extension_of,
     main_room,
 )
-from telephony.events import (
-    ChannelEvent,
-    ChannelHungUp,
-    DomainEvent,
-    MalformedEvent,
-    QueueMembersListed,
-)
+from telephony.events import ChannelEvent, ChannelHungUp, DomainEvent, QueueMembersListed
 from telephony.hold_music import HoldMusic
 from telephony.tracker import Call, CallState, CallTracker
 

@@ -2,7 +2,8 @@
 
 The rest of the backend never sees AMI header names: `translate` is the one place that knows
 them. An event we do not use translates to None; an event missing what we need raises
-`MalformedEvent`, which the consumer logs and skips.
+`MalformedEvent` (`ami_headers.py`), which the consumer logs and skips. The items of Asterisk's
+lists (channels, queue entries and members at a re-sync) are read in `list_items.py`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from telephony.ami_headers import MalformedEvent, integer, known, required, timestamp
 from telephony.dialplan import CHANNEL_VARIABLE_PREFIX, EVENT_TRUNK_FAILED
-
-
-class MalformedEvent(ValueError):
-    """An AMI event lacked a header or held a value we cannot read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,67 +189,38 @@ class QueueMembersListed(DomainEvent):
     members: tuple[QueueMemberChanged, ...]
 
 
-def _req(headers: Mapping[str, str], key: str) -> str:
-    value = headers.get(key)
-    if value is None:
-        raise MalformedEvent(f"{headers.get('Event', '?')} without {key}")
-    return value
-
-
-def _int(headers: Mapping[str, str], key: str, default: int = 0) -> int:
-    value = headers.get(key)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise MalformedEvent(f"{headers.get('Event', '?')}: {key}={value[:40]!r}") from None
-
-
-def _at(headers: Mapping[str, str]) -> float:
-    value = _req(headers, "Timestamp")
-    try:
-        return float(value)
-    except ValueError:
-        raise MalformedEvent(f"bad Timestamp {value[:40]!r}") from None
-
-
 _ChannelFields = tuple[float, str, str, str]
 _AgentFields = tuple[float, str, str, str, str, str, str, str]
 
 
 def _channel(h: Mapping[str, str]) -> _ChannelFields:
     """ChannelEvent's fields in order: at, linkedid, uniqueid, channel."""
-    return _at(h), _req(h, "Linkedid"), _req(h, "Uniqueid"), _req(h, "Channel")
+    return timestamp(h), required(h, "Linkedid"), required(h, "Uniqueid"), required(h, "Channel")
 
 
 def _agent(h: Mapping[str, str]) -> _AgentFields:
     """AgentEvent's fields in order: the channel's, then queue, interface, member, agent leg."""
     return (
         *_channel(h),
-        _req(h, "Queue"),
-        _req(h, "Interface"),
+        required(h, "Queue"),
+        required(h, "Interface"),
         h.get("MemberName", ""),
         h.get("DestChannel", ""),
     )
 
 
-def _unknown(value: str | None) -> str:
-    return "" if value in (None, "<unknown>") else str(value)
-
-
 def _newchannel(h: Mapping[str, str]) -> ChannelCreated:
     return ChannelCreated(
         *_channel(h),
-        caller_number=_unknown(h.get("CallerIDNum")),
-        caller_name=_unknown(h.get("CallerIDName")),
+        caller_number=known(h.get("CallerIDNum")),
+        caller_name=known(h.get("CallerIDName")),
         context=h.get("Context", ""),
         exten=h.get("Exten", ""),
     )
 
 
 def _varset(h: Mapping[str, str]) -> ChannelVariableSet | None:
-    name = _req(h, "Variable")
+    name = required(h, "Variable")
     if not name.startswith(CHANNEL_VARIABLE_PREFIX):
         return None
     return ChannelVariableSet(*_channel(h), name=name, value=h.get("Value", ""))
@@ -260,7 +229,7 @@ def _varset(h: Mapping[str, str]) -> ChannelVariableSet | None:
 def _hangup(h: Mapping[str, str]) -> ChannelHungUp:
     return ChannelHungUp(
         *_channel(h),
-        cause=_int(h, "Cause"),
+        cause=integer(h, "Cause"),
         cause_text=h.get("Cause-txt", ""),
     )
 
@@ -277,7 +246,7 @@ def _complete(h: Mapping[str, str]) -> AgentCompleted | None:
         parsed = CompleteReason(reason)
     except ValueError:
         raise MalformedEvent(f"AgentComplete with Reason={reason[:40]!r}") from None
-    return AgentCompleted(*_agent(h), reason=parsed, talk_time_s=_int(h, "TalkTime"))
+    return AgentCompleted(*_agent(h), reason=parsed, talk_time_s=integer(h, "TalkTime"))
 
 
 def _dial_end(h: Mapping[str, str]) -> DialAnswered | DialFailed | None:
@@ -285,15 +254,17 @@ def _dial_end(h: Mapping[str, str]) -> DialAnswered | DialFailed | None:
         return None  # an Originate's dial (no calling channel)
     status = h.get("DialStatus", "")
     if status == "ANSWER":
-        return DialAnswered(*_channel(h), dest_channel=_req(h, "DestChannel"))
-    return DialFailed(*_channel(h), dest_channel=_req(h, "DestChannel"), status=status)
+        return DialAnswered(*_channel(h), dest_channel=required(h, "DestChannel"))
+    return DialFailed(*_channel(h), dest_channel=required(h, "DestChannel"), status=status)
 
 
 def _dial_begin(h: Mapping[str, str]) -> DialStarted | None:
     if "Uniqueid" not in h:
         return None
     return DialStarted(
-        *_channel(h), dest_channel=_req(h, "DestChannel"), dest_uniqueid=_req(h, "DestUniqueid")
+        *_channel(h),
+        dest_channel=required(h, "DestChannel"),
+        dest_uniqueid=required(h, "DestUniqueid"),
     )
 
 
@@ -304,16 +275,16 @@ def _user_event(h: Mapping[str, str]) -> TrunksFailed | None:
 
 
 def _conference(h: Mapping[str, str]) -> tuple[float, str, str, str, str]:
-    return (*_channel(h), _req(h, "Conference"))
+    return (*_channel(h), required(h, "Conference"))
 
 
 def _member(h: Mapping[str, str], removed: bool = False) -> QueueMemberChanged:
     return QueueMemberChanged(
-        at=_at(h),
-        queue=_req(h, "Queue"),
-        interface=_req(h, "Interface"),
+        at=timestamp(h),
+        queue=required(h, "Queue"),
+        interface=required(h, "Interface"),
         member_name=h.get("MemberName", ""),
-        status=_int(h, "Status"),
+        status=integer(h, "Status"),
         paused=h.get("Paused") == "1",
         paused_reason=h.get("PausedReason", ""),
         in_call=h.get("InCall") == "1",
@@ -323,10 +294,10 @@ def _member(h: Mapping[str, str], removed: bool = False) -> QueueMemberChanged:
 
 def _blind(h: Mapping[str, str]) -> CallTransferred:
     return CallTransferred(
-        at=_at(h),
-        linkedid=_req(h, "TransfereeLinkedid"),
-        uniqueid=_req(h, "TransfereeUniqueid"),
-        channel=_req(h, "TransfereeChannel"),
+        at=timestamp(h),
+        linkedid=required(h, "TransfereeLinkedid"),
+        uniqueid=required(h, "TransfereeUniqueid"),
+        channel=required(h, "TransfereeChannel"),
         kind="blind",
         target=h.get("Extension", ""),
     )
@@ -334,10 +305,10 @@ def _blind(h: Mapping[str, str]) -> CallTransferred:
 
 def _attended(h: Mapping[str, str]) -> CallTransferred:
     return CallTransferred(
-        at=_at(h),
-        linkedid=_req(h, "OrigTransfererLinkedid"),
-        uniqueid=_req(h, "OrigTransfererUniqueid"),
-        channel=_req(h, "OrigTransfererChannel"),
+        at=timestamp(h),
+        linkedid=required(h, "OrigTransfererLinkedid"),
+        uniqueid=required(h, "OrigTransfererUniqueid"),
+        channel=required(h, "OrigTransfererChannel"),
         kind="attended",
         target=h.get("SecondTransfererExten", ""),
     )
@@ -348,15 +319,15 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "VarSet": _varset,
     "Hangup": _hangup,
     "QueueCallerJoin": lambda h: CallerJoinedQueue(
-        *_channel(h), queue=_req(h, "Queue"), position=_int(h, "Position")
+        *_channel(h), queue=required(h, "Queue"), position=integer(h, "Position")
     ),
     "QueueCallerAbandon": lambda h: CallerAbandonedQueue(
-        *_channel(h), queue=_req(h, "Queue"), hold_time_s=_int(h, "HoldTime")
+        *_channel(h), queue=required(h, "Queue"), hold_time_s=integer(h, "HoldTime")
     ),
     "AgentCalled": lambda h: AgentRinging(*_agent(h)),
     "AgentRingNoAnswer": lambda h: AgentRingNoAnswer(*_agent(h)),
     "AgentConnect": lambda h: AgentAnswered(
-        *_agent(h), hold_time_s=_int(h, "HoldTime"), ring_time_s=_int(h, "RingTime")
+        *_agent(h), hold_time_s=integer(h, "HoldTime"), ring_time_s=integer(h, "RingTime")
     ),
     "AgentComplete": _complete,
     "BridgeLeave": lambda h: ChannelLeftBridge(*_channel(h)),
@@ -376,75 +347,6 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "QueueMemberPause": _member,
     "QueueMemberRemoved": lambda h: _member(h, removed=True),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSnapshot:
-    """One channel as `CoreShowChannels` lists it."""
-
-    uniqueid: str
-    linkedid: str
-    channel: str
-    context: str
-    application: str
-    bridge_id: str
-    caller_number: str
-    caller_name: str
-    duration_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueEntrySnapshot:
-    """One waiting caller as `QueueStatus` lists it."""
-
-    queue: str
-    uniqueid: str
-    wait_s: int
-
-
-def _duration(value: str) -> int:
-    """CoreShowChannel's Duration, HH:MM:SS, in seconds."""
-    try:
-        hours, minutes, seconds = (int(part) for part in value.split(":"))
-    except ValueError:
-        raise MalformedEvent(f"bad Duration {value[:40]!r}") from None
-    return hours * 3600 + minutes * 60 + seconds
-
-
-def channel_snapshot(h: Mapping[str, str]) -> ChannelSnapshot:
-    """One `CoreShowChannel` list item."""
-    return ChannelSnapshot(
-        uniqueid=_req(h, "Uniqueid"),
-        linkedid=_req(h, "Linkedid"),
-        channel=_req(h, "Channel"),
-        context=h.get("Context", ""),
-        application=h.get("Application", ""),
-        bridge_id=h.get("BridgeId", ""),
-        caller_number=_unknown(h.get("CallerIDNum")),
-        caller_name=_unknown(h.get("CallerIDName")),
-        duration_s=_duration(h.get("Duration", "00:00:00")),
-    )
-
-
-def queue_entry_snapshot(h: Mapping[str, str]) -> QueueEntrySnapshot:
-    """One `QueueEntry` item of a `QueueStatus` list."""
-    return QueueEntrySnapshot(
-        queue=_req(h, "Queue"), uniqueid=_req(h, "Uniqueid"), wait_s=_int(h, "Wait")
-    )
-
-
-def queue_member_snapshot(h: Mapping[str, str], at: float) -> QueueMemberChanged:
-    """One `QueueMember` item of a `QueueStatus` list (it names the interface `Location`)."""
-    return QueueMemberChanged(
-        at=at,
-        queue=_req(h, "Queue"),
-        interface=_req(h, "Location"),
-        member_name=h.get("Name", ""),
-        status=_int(h, "Status"),
-        paused=h.get("Paused") == "1",
-        paused_reason=h.get("PausedReason", ""),
-        in_call=h.get("InCall") == "1",
-    )
 
 
 def translate(name: str, headers: Mapping[str, str]) -> DomainEvent | None:

@@ -33,7 +33,7 @@ from telephony.dialplan import (
     interface_of_channel,
     main_room,
 )
-from telephony.events import ChannelSnapshot
+from telephony.list_items import ChannelSnapshot
 from telephony.tracker import Call
 
 

@@ -18,7 +18,7 @@ from telephony.dialplan import (
     extension_of,
     interface_of_channel,
 )
-from telephony.events import ChannelSnapshot, QueueEntrySnapshot
+from telephony.list_items import ChannelSnapshot, QueueEntrySnapshot
 from telephony.tracker import Call, CallState
 
 

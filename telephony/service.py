@@ -25,17 +25,11 @@ from telephony.ami_connection import (
     AmiEvent,
     AmiItem,
 )
+from telephony.ami_headers import MalformedEvent
 from telephony.ami_protocol import clip, clip_headers
 from telephony.dialplan import VAR_RECORDING
-from telephony.events import (
-    DomainEvent,
-    MalformedEvent,
-    QueueMembersListed,
-    channel_snapshot,
-    queue_entry_snapshot,
-    queue_member_snapshot,
-    translate,
-)
+from telephony.events import DomainEvent, QueueMembersListed, translate
+from telephony.list_items import channel_snapshot, queue_entry_snapshot, queue_member_snapshot
 from telephony.live_snapshot import calls_from_snapshot
 from telephony.tracker import Call, CallTracker, Effect
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from telephony.ami_headers import MalformedEvent
 from telephony.ami_protocol import AmiParser
-from telephony.events import MalformedEvent, translate
+from telephony.events import translate
 from telephony.tracker import CallTracker, Effect
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ami"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from telephony.ami_headers import MalformedEvent
 from telephony.events import (
     AgentAnswered,
     AgentCompleted,
@@ -16,12 +17,10 @@ from telephony.events import (
     CompleteReason,
     DialAnswered,
     DialFailed,
-    MalformedEvent,
     QueueMemberChanged,
-    channel_snapshot,
-    queue_entry_snapshot,
     translate,
 )
+from telephony.list_items import channel_snapshot, queue_entry_snapshot
 from tests.support.ami_replay import ami_events, load_stream
 
 BASE = {

@@ -5,7 +5,7 @@ and the trunk leg it answered on."""
 from __future__ import annotations
 
 from telephony.call_control import ConsultMode, ConsultState, Room, TargetKind
-from telephony.events import ChannelSnapshot
+from telephony.list_items import ChannelSnapshot
 from telephony.live_control import RoomMember, controls_from_snapshot, room_member
 from telephony.tracker import Call, CallState
 

@@ -18,14 +18,13 @@ from telephony.events import (
     ChannelCreated,
     ChannelHungUp,
     ChannelLeftBridge,
-    ChannelSnapshot,
     ChannelVariableSet,
     CompleteReason,
     ConferenceJoined,
     DialAnswered,
     DomainEvent,
-    QueueEntrySnapshot,
 )
+from telephony.list_items import ChannelSnapshot, QueueEntrySnapshot
 from telephony.live_snapshot import calls_from_snapshot
 from telephony.tracker import (
     TRANSITIONS,
