@@ -15,7 +15,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from config.settings import Settings, SettingsError, secret_weakness
+from config.fields import secret_weakness
+from config.settings import Settings, SettingsError
 
 GENERATED_BYTES = 24  # 32 url-safe characters, 192 bits
 

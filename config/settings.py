@@ -6,7 +6,6 @@ with something an admin can act on.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,8 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     StringConstraints,
@@ -24,82 +21,43 @@ from pydantic import (
     model_validator,
 )
 
+from config.emergency_settings import Colleague, Emergency, Exchange
+from config.fields import (
+    Extension,
+    Frozen,
+    Name,
+    Port,
+    host_port,
+    loopback,
+    plain_name,
+    sip_contact_on_loopback,
+    strong_secret,
+)
+
 DEFAULT_FILE = Path(__file__).with_name("hotline.toml")
 ENV_PREFIX = "HOTLINE_"
 
-Port = Annotated[int, Field(ge=1, le=65535)]
-Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
 
 
 class SettingsError(ValueError):
     """Settings that cannot run the centre; the message names each bad key."""
 
 
-# Secrets this repository shipped are known to every reader (shorter ones fail the length).
-PLACEHOLDER_SECRETS = frozenset({"change-me-in-env"})
-# Generated secrets are 32 url-safe characters; anything configured under 16 is a password a
-# person typed, guessable offline from one signed ticket or a captured digest.
-MIN_SECRET_CHARS = 16
-
-
-def secret_weakness(text: str) -> str | None:
-    """Why `text` cannot serve as a secret, or None: the one rule for configured secrets,
-    stored secret files and the standalone gateway's."""
-    if text.strip().lower() in PLACEHOLDER_SECRETS:
-        return "is a published placeholder"
-    if len(text) < MIN_SECRET_CHARS:
-        return f"is shorter than {MIN_SECRET_CHARS} characters"
-    if any(ch.isspace() or not ch.isprintable() or ch in ';"\\' for ch in text):
-        # Asterisk's config files end a value at ';' and trim blanks.
-        return "must not contain blanks, control characters, ';', '\"' or '\\'"
-    return None
-
-
-def _strong_secret(value: SecretStr) -> SecretStr:
-    """An empty secret means "generate one" (config/secrets.py); a configured one must be
-    neither a known placeholder nor short."""
-    text = value.get_secret_value()
-    if text and (weakness := secret_weakness(text)) is not None:
-        raise ValueError(f"{weakness}: set your own or leave it empty to generate one")
-    return value
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _loopback(host: str) -> str:
-    if host == "localhost":
-        return host
-    if not ipaddress.ip_address(host).is_loopback:
-        raise ValueError(f"{host} is not a loopback address")
-    return host
-
-
-def _host_port(value: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{value!r} is not host:port")
-    _loopback(host)
-    return value
-
-
-class Centre(_Frozen):
+class Centre(Frozen):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,8}$")] = "LY"
     name: str = "12345政务服务便民热线"
     inbound_number: Extension = "12345"
 
 
-class Paths(_Frozen):
+class Paths(Frozen):
     state_dir: Path = Path("var")
 
 
-class Listener(_Frozen):
+class Listener(Frozen):
     host: str = "127.0.0.1"
     port: Port
 
-    _check_host = field_validator("host")(_loopback)
+    _check_host = field_validator("host")(loopback)
 
 
 class Sip(Listener):
@@ -119,7 +77,7 @@ class Ami(Listener):
     username: Name = "hotline"
     secret: SecretStr = SecretStr("")  # empty: generated into state_dir/secrets
 
-    _check_secret = field_validator("secret")(_strong_secret)
+    _check_secret = field_validator("secret")(strong_secret)
 
 
 class Agi(Listener):
@@ -146,24 +104,24 @@ class Gateway(Listener):
     # A command that waited longer than this (the executor was down) is answered "expired".
     command_max_age_s: Annotated[float, Field(gt=0, le=300)] = 5.0
 
-    _check_secret = field_validator("secret")(_strong_secret)
+    _check_secret = field_validator("secret")(strong_secret)
 
 
-class Redis(_Frozen):
+class Redis(Frozen):
     url: str = ""  # an external Redis: its password goes in the URL
     port: Port = 6390
     password: SecretStr = SecretStr("")  # the private Redis's; empty: generated
 
-    _check_secret = field_validator("password")(_strong_secret)
+    _check_secret = field_validator("password")(strong_secret)
 
 
-class Database(_Frozen):
+class Database(Frozen):
     url: str = ""
     # How often overdue orders are looked for and given a supervision notice (督办).
     supervision_interval_s: Annotated[float, Field(ge=10, le=86400)] = 900.0
 
 
-class Recordings(_Frozen):
+class Recordings(Frozen):
     """Every answered call is recorded (MixMonitor) under `dir`, checked and attached."""
 
     enabled: bool = True  # off only to measure what recording costs (bench/recording.py)
@@ -177,25 +135,13 @@ class Recordings(_Frozen):
     min_free_mb: Annotated[int, Field(ge=0, le=10**7)] = 500  # below this: a disk alarm
 
 
-class Carrier(_Frozen):
+class Carrier(Frozen):
     match: str = "127.0.0.2"
 
-    _check_match = field_validator("match")(_loopback)
+    _check_match = field_validator("match")(loopback)
 
 
-def _sip_contact_on_loopback(value: str) -> str:
-    _host_port(value.split("@", 1)[1])
-    return value
-
-
-def _plain_name(value: str) -> str:
-    """A name Asterisk's files and the dialplan can carry as it is."""
-    if any(ch in value for ch in '"\\,;\r\n|'):
-        raise ValueError("must not contain quotes, backslashes, commas, semicolons or |")
-    return value
-
-
-class Agent(_Frozen):
+class Agent(Frozen):
     extension: Extension
     name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     skills: tuple[Name, ...] = ()
@@ -203,12 +149,12 @@ class Agent(_Frozen):
     # The phone's digest password towards Asterisk; empty: generated per agent.
     sip_password: SecretStr = SecretStr("")
 
-    _check_secret = field_validator("sip_password")(_strong_secret)
-    _check_contact = field_validator("contact")(_sip_contact_on_loopback)
-    _check_name = field_validator("name")(_plain_name)
+    _check_secret = field_validator("sip_password")(strong_secret)
+    _check_contact = field_validator("contact")(sip_contact_on_loopback)
+    _check_name = field_validator("name")(plain_name)
 
 
-class Queue(_Frozen):
+class Queue(Frozen):
     name: Name
     skill: Name
     strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"] = (
@@ -225,7 +171,7 @@ class Queue(_Frozen):
 IvrLabel = Literal["consult", "complaint", "help", "operator"]
 
 
-class Ivr(_Frozen):
+class Ivr(Frozen):
     """Queue per IVR menu choice; `operator` (key 0, or no key) is also the fallback queue."""
 
     queues: Mapping[IvrLabel, Name] = Field(default_factory=dict)
@@ -236,7 +182,7 @@ class Ivr(_Frozen):
         return self.queues.get("operator", "hotline")  # the name rendered queues start with
 
 
-class Trunk(_Frozen):
+class Trunk(Frozen):
     number: Extension
     primary: str
     backup: str | None = None
@@ -245,64 +191,10 @@ class Trunk(_Frozen):
     @field_validator("primary", "backup")
     @classmethod
     def _on_loopback(cls, value: str | None) -> str | None:
-        return value if value is None else _host_port(value)
+        return value if value is None else host_port(value)
 
 
-class Colleague(_Frozen):
-    """A number an agent may transfer or consult besides agents and the emergency lines: a
-    department's duty phone or a supervisor's phone (a PJSIP endpoint like an agent's)."""
-
-    extension: Extension
-    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    kind: Literal["department", "supervisor"] = "department"
-    contact: Annotated[str, StringConstraints(pattern=r"^sip:[0-9A-Za-z]+@[0-9.]+:[0-9]+$")]
-
-    _check_contact = field_validator("contact")(_sip_contact_on_loopback)
-    _check_name = field_validator("name")(_plain_name)
-
-
-class Emergency(_Frozen):
-    """The 10-minute clock of emergencies (rules §2) and what follows a hand-over."""
-
-    # The desk and supervisor page warn this long before the 10-minute limit.
-    warn_before_s: Annotated[int, Field(ge=10, le=540)] = 120
-    # A handed-over order waits for the receiving centre's result this long, then alerts.
-    result_due_h: Annotated[float, Field(gt=0, le=720)] = 24.0
-    # How often the clocks are looked at (warnings, escalations, results overdue).
-    clock_interval_s: Annotated[float, Field(ge=0.2, le=60)] = 2.0
-    # CRM user ids (`hotline user list`) of the duty leaders (值班领导, rules §8): told of
-    # major matters at once, on the supervisors' page and on their own desk if they have one.
-    duty_leaders: tuple[Annotated[int, Field(gt=0)], ...] = ()
-
-
-class ExchangePeer(_Frozen):
-    """A receiving centre (110, or the emergency centre for 119/120) that takes structured
-    hand-overs at `url` and sends its replies and its own matters back, signed with `secret`."""
-
-    url: Annotated[str, StringConstraints(pattern=r"^https?://[^/\s]+(/\S*)?$")]
-    secret: SecretStr = SecretStr("")  # shared with the peer; empty: generated (secrets/)
-
-    _check_secret = field_validator("secret")(_strong_secret)
-
-    @field_validator("url")
-    @classmethod
-    def _url_on_loopback(cls, value: str) -> str:
-        host_port = value.split("://", 1)[1].split("/", 1)[0]
-        _host_port(host_port if ":" in host_port else f"{host_port}:80")
-        return value
-
-
-class Exchange(_Frozen):
-    """The 12345 ↔ 110 order exchange (工单警单双向流转, rules §7): peers by emergency line."""
-
-    peers: Mapping[Extension, ExchangePeer] = Field(default_factory=dict)  # "110" → peer
-    max_body_bytes: Annotated[int, Field(ge=1024, le=10**7)] = 65536
-    retry_first_s: Annotated[float, Field(gt=0, le=600)] = 1.0  # back-off doubles from here
-    retry_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
-    max_clock_skew_s: Annotated[int, Field(ge=5, le=3600)] = 300  # signed timestamps
-
-
-class Settings(_Frozen):
+class Settings(Frozen):
     centre: Centre = Centre()
     paths: Paths = Paths()
     sip: Sip = Sip()

@@ -13,8 +13,9 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from agent_gateway.edge.server import RECHECK_S, run_gateway
+from config.fields import secret_weakness
 from config.secrets import read_secret, secrets_dir
-from config.settings import SettingsError, secret_weakness
+from config.settings import SettingsError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -31,7 +31,7 @@ from agent_gateway.edge.hub import Hub
 from agent_gateway.edge.ratelimit import RateLimiter
 from agent_gateway.edge.session import CLOSE_TIMEOUT_S, Session
 from agent_gateway.edge.tickets import InvalidTicket, TicketClaims, verify_ticket
-from config.settings import secret_weakness
+from config.fields import secret_weakness
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 
-from config.settings import Emergency, Settings
+from config.emergency_settings import Emergency
+from config.settings import Settings
 from crm.db.engine import create_engine, session_factory
 from crm.db.migrate import migrate
 from crm.domain.clock import utc_now
