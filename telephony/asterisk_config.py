@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from config.settings import Settings
 from telephony.asterisk_tables import (
     AMI_EVENTS,
@@ -25,19 +23,16 @@ from telephony.asterisk_tables import (
     SYSTEM_DATA_DIR,
     stasis_pool_size,
 )
-from telephony.config_sections import section, trunk_endpoint, trunk_legs
+from telephony.config_sections import secret_text, section
 from telephony.dialplan import (
     BRIDGE_PROFILE,
-    CARRIER_ENDPOINT,
     CHANNEL_VARIABLE_PREFIX,
-    CONTEXT_AGENTS,
-    CONTEXT_INBOUND,
-    CONTEXT_TRUNK_IN,
     USER_CALLER,
     USER_CONSULT,
     USER_PARTY,
 )
 from telephony.extensions_config import extensions_conf
+from telephony.pjsip_config import pjsip_conf
 from telephony.records_config import cdr_conf, cel_conf, logger_conf
 
 
@@ -115,7 +110,7 @@ def render(settings: Settings, layout: Layout) -> dict[str, str]:
         "modules.conf": _modules_conf(),
         "logger.conf": logger_conf(),
         "manager.conf": _manager_conf(settings),
-        "pjsip.conf": _pjsip_conf(settings),
+        "pjsip.conf": pjsip_conf(settings),
         "rtp.conf": _rtp_conf(settings),
         "queues.conf": _queues_conf(settings),
         "queuerules.conf": _queuerules_conf(settings),
@@ -216,14 +211,6 @@ def _modules_conf() -> str:
     return section("modules", "autoload = no", *(f"load = {m}.so" for m in MODULES))
 
 
-def _secret(value: SecretStr, key: str) -> str:
-    """A secret to render: never an empty one (settings not passed through resolve_secrets)."""
-    text = value.get_secret_value()
-    if not text:
-        raise ValueError(f"{key} is empty: resolve the settings' secrets first")
-    return text
-
-
 def _manager_conf(settings: Settings) -> str:
     ami = settings.ami
     events = "|".join(AMI_EVENTS)
@@ -239,7 +226,7 @@ def _manager_conf(settings: Settings) -> str:
         "authlimit = 10",
     ) + section(
         ami.username,
-        f"secret = {_secret(ami.secret, 'ami.secret')}",
+        f"secret = {secret_text(ami.secret, 'ami.secret')}",
         "deny = 0.0.0.0/0.0.0.0",
         "permit = 127.0.0.0/255.0.0.0",
         f"read = {','.join(AMI_READ_CLASSES)}",
@@ -248,92 +235,6 @@ def _manager_conf(settings: Settings) -> str:
         f"eventfilter = ^Event: ({events})[[:space:]]",
         f"eventfilter = ^Event: VarSet[[:space:]].*Variable: {CHANNEL_VARIABLE_PREFIX}",
     )
-
-
-def _pjsip_conf(settings: Settings) -> str:
-    codecs = ("disallow = all", "allow = ulaw,alaw")
-    out = section(
-        "transport-udp",
-        "type = transport",
-        "protocol = udp",
-        f"bind = {settings.sip.host}:{settings.sip.port}",
-    )
-    # Requests are matched to an endpoint by source address first, then by the From user
-    # (agents only); nothing else gets an endpoint, and there is no anonymous one.
-    out += section("global", "type = global", "endpoint_identifier_order = ip,username")
-    out += section(
-        CARRIER_ENDPOINT,
-        "type = endpoint",
-        f"context = {CONTEXT_INBOUND}",
-        "identify_by = ip",  # never by a From user "carrier" from anywhere else
-        *codecs,
-        "direct_media = no",
-        "rtp_symmetric = yes",
-        "dtmf_mode = rfc4733",
-    )
-    out += section(
-        f"{CARRIER_ENDPOINT}-identify",
-        "type = identify",
-        f"endpoint = {CARRIER_ENDPOINT}",
-        f"match = {settings.carrier.match}",
-    )
-    for agent in settings.agents:
-        out += section(
-            agent.extension,
-            "type = endpoint",
-            f"context = {CONTEXT_AGENTS}",
-            *codecs,
-            "direct_media = no",
-            "rtp_symmetric = yes",
-            "dtmf_mode = rfc4733",
-            f"aors = {agent.extension}",
-            f'callerid = "{agent.name}" <{agent.extension}>',
-            "identify_by = username",
-            # Every request from the phone is challenged (Asterisk calling it is not).
-            f"auth = {agent.extension}-auth",
-        )
-        out += section(
-            f"{agent.extension}-auth",
-            "type = auth",
-            "auth_type = userpass",
-            f"username = {agent.extension}",
-            f"password = {_secret(agent.sip_password, f'agents.{agent.extension}.sip_password')}",
-        )
-        out += section(
-            agent.extension, "type = aor", f"contact = {agent.contact}", "max_contacts = 1"
-        )
-    for colleague in settings.colleagues:
-        # Called only (consults, transfers): whatever it sends reaches the hang-up context.
-        out += section(
-            colleague.extension,
-            "type = endpoint",
-            f"context = {CONTEXT_TRUNK_IN}",
-            "identify_by = ip",  # no identify section: nothing reaches it
-            *codecs,
-            "direct_media = no",
-            "rtp_symmetric = yes",
-            f"aors = {colleague.extension}",
-            f'callerid = "{colleague.name}" <{colleague.extension}>',
-        )
-        out += section(
-            colleague.extension, "type = aor", f"contact = {colleague.contact}",
-            "max_contacts = 1",
-        )  # fmt: skip
-    for trunk in settings.trunks.values():
-        for role, hostport in trunk_legs(trunk):
-            name = trunk_endpoint(trunk, role)
-            out += section(
-                name,
-                "type = endpoint",
-                f"context = {CONTEXT_TRUNK_IN}",
-                "identify_by = ip",  # no identify section: nothing reaches it
-                *codecs,
-                "direct_media = no",
-                "rtp_symmetric = yes",
-                f"aors = {name}",
-            )
-            out += section(name, "type = aor", f"contact = sip:{trunk.number}@{hostport}")
-    return out
 
 
 def _rtp_conf(settings: Settings) -> str:

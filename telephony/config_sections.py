@@ -1,7 +1,10 @@
 """What the renderers of Asterisk's configuration files share: the section syntax and the
-names of a trunk's legs (the endpoints pjsip.conf defines and the dialplan dials)."""
+names of a trunk's legs (the endpoints pjsip.conf defines and the dialplan dials), secrets
+rendered into them."""
 
 from __future__ import annotations
+
+from pydantic import SecretStr
 
 from config.settings import Trunk
 
@@ -19,3 +22,11 @@ def trunk_legs(trunk: Trunk) -> list[tuple[str, str]]:
 
 def trunk_endpoint(trunk: Trunk, role: str) -> str:
     return f"trunk-{trunk.number}-{role}"
+
+
+def secret_text(value: SecretStr, key: str) -> str:
+    """A secret to render: never an empty one (settings not passed through resolve_secrets)."""
+    text = value.get_secret_value()
+    if not text:
+        raise ValueError(f"{key} is empty: resolve the settings' secrets first")
+    return text
