@@ -143,57 +143,6 @@ class ControlState:
         return Room.NONE
 
 
-def caller_alone(state: ControlState) -> bool:
-    """The caller in its room with nobody else of the call: it needs hold music."""
-    if not state.conference or state.ended or state.agent_room is Room.MAIN:
-        return False
-    c = state.consult
-    return c is None or c.party_room is not Room.MAIN
-
-
-def commands_allowed(state: ControlState | None) -> frozenset[str]:
-    """The commands that apply to a talking call now (the desk enables only these): hold,
-    resume, mute, unmute, consult, complete, three_way, cancel, leave, and the desk's
-    hangup and blind transfer. Hang-up waits until a consult is over (complete or cancel
-    it: the caller is never dropped with it); a blind transfer acts on the queue's bridge,
-    so only while the call is not in the rooms."""
-    if state is None:
-        return frozenset({"hold", "mute", "consult", "hangup", "transfer"})
-    if not state.agent_in_call:
-        return frozenset()
-    consult = state.consult if state.consult is not None and not state.consult.final else None
-    allowed: set[str] = set()
-    if consult is None:
-        allowed |= {"resume"} if state.held else {"hold", "consult"}
-        allowed |= {"hangup"} if state.conference else {"hangup", "transfer"}
-    elif consult.state is ConsultState.ANSWERED:
-        allowed |= {"complete", "three_way", "cancel"}
-    elif consult.state is ConsultState.THREE_WAY:
-        allowed |= {"leave", "cancel"}
-    else:
-        allowed |= {"cancel"}  # still dialling or ringing
-    if state.agent_room is Room.MAIN:
-        allowed |= {"unmute"} if state.muted else {"mute"}
-    return frozenset(allowed)
-
-
-def party_takes_over(before: ControlState, after: ControlState) -> bool:
-    """The agent's leg gone (hung up, or lost) while the answered third party waits in the
-    consult room: the backend moves it to the caller, as complete does (and as Atxfer does
-    when the transferer hangs up). Once: on the change that made it so."""
-    c = after.consult
-    if after.agent_in_call or c is None or c.state is not ConsultState.ANSWERED:
-        return False
-    if c.party_room is not Room.CONSULT:
-        return False
-    was = before.consult
-    return before.agent_in_call or was is None or was.party_room is not Room.CONSULT
-
-
-def consult_live(state: ControlState) -> bool:
-    return state.consult is not None and not state.consult.final
-
-
 def caller_hung_up(state: ControlState, at: float) -> ControlState:
     """The call's last state once the caller hung up (Asterisk's time `at`): a consult still
     going ends cancelled (reason hung_up), each leg still ringing closed as CANCEL then, so

@@ -9,13 +9,11 @@ deadline, for the state the events build.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from config.settings import Settings
 from telephony import actions
@@ -29,12 +27,11 @@ from telephony.call_control import (
     ControlState,
     Room,
     apply,
-    caller_hung_up,
     cancel_requested,
     started,
 )
 from telephony.call_targets import Target, dial_budget_s, targets_of
-from telephony.control_reactions import Reaction, reaction
+from telephony.control_follow_ups import FollowUps
 from telephony.control_resync import AmiLists, adopt_controls
 from telephony.control_store import ControlFailed, ControlListener, ControlStore
 from telephony.dialplan import (
@@ -72,8 +69,8 @@ class CallControl:
         self._store = ControlStore(tracker, confirm_s)
         self._states, self._owner = self._store.states, self._store.owner  # the same dicts
         self._busy: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
         self.hold_music = HoldMusic(ami)
+        self._follow = FollowUps(ami, self._store, self.hold_music)
 
     @classmethod
     def from_settings(
@@ -177,7 +174,7 @@ class CallControl:
                     "consult",
                 )  # fmt: skip
             except (ControlFailed, AmiActionError):
-                await self._abandon(call.linkedid)
+                await self._follow.abandon(call.linkedid)
                 raise
             failed = _consult_of(done)
             if failed.state is ConsultState.FAILED:
@@ -248,7 +245,7 @@ class CallControl:
         """Every domain event, in Asterisk's order (an event listener of the consumer)."""
         if isinstance(event, QueueMembersListed):  # a re-sync: Asterisk's word is the truth
             for gone in [k for k in self._states if k not in self.tracker.calls]:
-                await self._forget(gone, event.at)
+                await self._follow.forget(gone, event.at)
             await self._rebuild()
             return
         if not isinstance(event, ChannelEvent):
@@ -263,7 +260,7 @@ class CallControl:
         if linkedid is None or before is None:
             return
         if isinstance(event, ChannelHungUp) and event.channel == before.caller_channel:
-            await self._forget(linkedid, event.at)
+            await self._follow.forget(linkedid, event.at)
             return
         after = apply(before, event)
         if after is before:
@@ -271,7 +268,7 @@ class CallControl:
         await self._store.set(linkedid, after)
         if (player := self.hold_music.follow(after)) is not None:
             self._owner[player] = self._owner[f"{player}-2"] = linkedid
-        self._follow_up(before, after)
+        self._follow.react(before, after)
 
     async def _rebuild(self) -> None:
         """The control state of talking calls we never saw in their rooms (the backend
@@ -286,51 +283,6 @@ class CallControl:
             await adopt_controls(self.ami, self._store, self.hold_music, unknown, kinds)
         except (AmiActionError, AmiConnectionLost, TimeoutError, MalformedEvent) as exc:
             log.warning("call control re-sync failed (%s): calls under control stay unknown", exc)
-
-    def _follow_up(self, before: ControlState, after: ControlState) -> None:
-        """What the backend does by itself (`control_reactions.py`)."""
-        c = after.consult
-        match reaction(before, after):
-            case Reaction.PARTY_TO_CALLER:
-                assert c is not None
-                log.info("agent left call %s during a consult: third party to the caller",
-                         after.linkedid)  # fmt: skip
-                self._spawn(actions.redirect(
-                    self.ami, c.party_channel, CONTEXT_ROOM_PARTY, after.linkedid))  # fmt: skip
-            case Reaction.KEEP_CALLER:
-                log.info("agent left call %s during a consult: caller kept", after.linkedid)
-            case Reaction.END_CALL:
-                log.info("agent left call %s with nobody else: call ended", after.linkedid)
-                self._spawn(actions.hang_up(self.ami, after.caller_channel))
-            case Reaction.AGENT_BACK:
-                log.info("consult of call %s failed: agent back with the caller", after.linkedid)
-                self._spawn(actions.redirect(
-                    self.ami, after.agent_channel, CONTEXT_ROOM_PARTY, after.linkedid))  # fmt: skip
-
-    async def _abandon(self, linkedid: str) -> None:
-        """A consult that never got going (refused, or no leg dialled in time): marked
-        failed, its Local hung up if it exists, the agent back with the caller."""
-        st = self._states.get(linkedid)
-        if st is None or st.consult is None:
-            return
-        c = dataclasses.replace(st.consult, state=ConsultState.FAILED,
-                                reason=ControlCode.NOT_CONFIRMED.value)  # fmt: skip
-        await self._store.set(linkedid, dataclasses.replace(st, consult=c))
-        if c.party_channel:
-            self._spawn(actions.hang_up(self.ami, c.party_channel))
-        if st.agent_in_call and st.agent_room is Room.CONSULT:
-            self._spawn(actions.redirect(self.ami, st.agent_channel, CONTEXT_ROOM_PARTY, linkedid))
-
-    def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except (AmiActionError, TimeoutError, ConnectionError) as exc:
-                log.warning("call control follow-up failed: %s", exc)
-
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -380,21 +332,6 @@ class CallControl:
         self, call: Call, done: Callable[[ControlState], bool], what: str
     ) -> ControlState:
         return await self._store.until(call.linkedid, done, what)
-
-    async def _forget(self, linkedid: str, at: float) -> None:
-        """The caller hung up (at `at`): the call's main room ends (the others there are
-        end_marked), but the consult room does not: its third party and the agent are hung
-        up. The last state closes the consult and its legs still ringing (`caller_hung_up`):
-        their own DialEnd comes after the call's keys are gone."""
-        st = await self._store.drop(linkedid)
-        self.hold_music.stop(linkedid)
-        c = st.consult
-        if c is not None and not c.final and c.party_channel:
-            self._spawn(actions.hang_up(self.ami, c.party_channel))
-        if st.agent_in_call and st.agent_room is Room.CONSULT:
-            self._spawn(actions.hang_up(self.ami, st.agent_channel))
-        await self._store.notify(caller_hung_up(st, at))
-
 
 def _consult_of(st: ControlState) -> Consult:
     if st.consult is None:

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from telephony.call_control import (
-    ConsultState,
-    ControlState,
-    Room,
-    consult_live,
-    party_takes_over,
-)
+from telephony.call_control import ConsultState, ControlState, Room
 
 
 class Reaction(StrEnum):
@@ -19,6 +13,23 @@ class Reaction(StrEnum):
     AGENT_BACK = "agent_back"  # the agent redirected into the caller's room
     PARTY_TO_CALLER = "party_to_caller"  # the answered third party redirected to the caller
     KEEP_CALLER = "keep_caller"  # nothing done: the caller waits for the consult (logged)
+
+
+def party_takes_over(before: ControlState, after: ControlState) -> bool:
+    """The agent's leg gone (hung up, or lost) while the answered third party waits in the
+    consult room: the backend moves it to the caller, as complete does (and as Atxfer does
+    when the transferer hangs up). Once: on the change that made it so."""
+    c = after.consult
+    if after.agent_in_call or c is None or c.state is not ConsultState.ANSWERED:
+        return False
+    if c.party_room is not Room.CONSULT:
+        return False
+    was = before.consult
+    return before.agent_in_call or was is None or was.party_room is not Room.CONSULT
+
+
+def consult_live(state: ControlState) -> bool:
+    return state.consult is not None and not state.consult.final
 
 
 def reaction(before: ControlState, after: ControlState) -> Reaction | None:

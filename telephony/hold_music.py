@@ -17,7 +17,8 @@ import secrets
 
 from telephony.actions import AmiActions, hang_up, originate_into_room
 from telephony.ami_connection import AmiActionError
-from telephony.call_control import ControlState, caller_alone
+from telephony.call_control import ControlState
+from telephony.control_rules import caller_alone
 from telephony.dialplan import CONTEXT_HOLD_MUSIC, CONTEXT_ROOM_PARTY
 from telephony.events import ConferenceJoined, DomainEvent
 

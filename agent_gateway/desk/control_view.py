@@ -18,13 +18,8 @@ from agent_gateway.edge.control_commands import (
     ConsultInfo,
     TrunkAttemptInfo,
 )
-from telephony.call_control import (
-    Consult,
-    ConsultState,
-    ControlState,
-    TargetKind,
-    commands_allowed,
-)
+from telephony.call_control import Consult, ConsultState, ControlState, TargetKind
+from telephony.control_rules import commands_allowed
 from telephony.tracker import Call, CallState
 
 # The control machine's command names → the protocol's.

@@ -13,13 +13,11 @@ from telephony.call_control import (
     Room,
     TargetKind,
     apply,
-    caller_alone,
     cancel_requested,
-    commands_allowed,
-    consult_live,
-    party_takes_over,
     started,
 )
+from telephony.control_reactions import consult_live, party_takes_over
+from telephony.control_rules import caller_alone, commands_allowed
 from telephony.events import (
     ChannelCreated,
     ChannelHungUp,

@@ -8,7 +8,8 @@ from typing import Any
 
 from agent_gateway.desk.presence import AgentPresence
 from agent_gateway.edge.protocol import PresenceState
-from telephony.call_control import ControlState, commands_allowed
+from telephony.call_control import ControlState
+from telephony.control_rules import commands_allowed
 from telephony.dialplan import interface_of
 from telephony.tracker import CONNECTED, Call, CallTracker
 
