@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from hotline_cli.demo.ports import free_udp_port
 
@@ -97,16 +98,11 @@ class _SippProcess:
                 await self.process.wait()
 
 
-class AgentPhone(_SippProcess):
-    """An agent's desk phone (SIPp UAS) on host:port that rings `ring_ms` before answering
-    (and with `audio`, plays that pcap into every call it answers)."""
+class SippPeer(_SippProcess):
+    """A SIPp UAS on host:port running `scenario` while the `async with` lasts (its errors in
+    `<name>.err` of the work directory)."""
 
-    def __init__(
-        self, workdir: Path, host: str, port: int, ring_ms: int = 1000, audio: Path | None = None
-    ) -> None:
-        scenario = workdir / f"agent-{port}.xml"
-        workdir.mkdir(parents=True, exist_ok=True)
-        scenario.write_text(render_agent(ring_ms, audio), encoding="utf-8")
+    def __init__(self, workdir: Path, host: str, port: int, scenario: Path, name: str) -> None:
         super().__init__(
             workdir,
             [
@@ -123,11 +119,11 @@ class AgentPhone(_SippProcess):
                 "-nostdin",
                 "-trace_err",
                 "-error_file",
-                str(workdir / f"agent-{port}.err"),
+                str(workdir / f"{name}.err"),
             ],
         )
 
-    async def __aenter__(self) -> AgentPhone:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -138,6 +134,19 @@ class AgentPhone(_SippProcess):
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+class AgentPhone(SippPeer):
+    """An agent's desk phone (SIPp UAS) on host:port that rings `ring_ms` before answering
+    (and with `audio`, plays that pcap into every call it answers)."""
+
+    def __init__(
+        self, workdir: Path, host: str, port: int, ring_ms: int = 1000, audio: Path | None = None
+    ) -> None:
+        scenario = workdir / f"agent-{port}.xml"
+        workdir.mkdir(parents=True, exist_ok=True)
+        scenario.write_text(render_agent(ring_ms, audio), encoding="utf-8")
+        super().__init__(workdir, host, port, scenario, f"agent-{port}")
 
 
 @dataclass(frozen=True)
