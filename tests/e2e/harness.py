@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -288,6 +291,27 @@ queues = {{ operator = "hotline" }}
         encoding="utf-8",
     )
     return path
+
+
+async def kill_left_asterisk(state: Path) -> None:
+    """The Asterisk a backend under `state` started runs in a session of its own: end it."""
+    pidfile = state / "asterisk" / "run" / "asterisk.pid"
+    if await asyncio.to_thread(pidfile.exists):
+        pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+async def stop_backends(state: Path, *procs: asyncio.subprocess.Process | None) -> None:
+    """Stop the backends (SIGINT, then SIGKILL) and the Asterisk they left running."""
+    for proc in procs:
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+    await kill_left_asterisk(state)
 
 
 async def backend_process(config: Path) -> asyncio.subprocess.Process:

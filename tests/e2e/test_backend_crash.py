@@ -4,10 +4,7 @@ Asterisk and Redis, re-syncs, and finds the call (and the agent on it)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ from agent_gateway.edge.store import read_presence
 from config.secrets import read_secret, secrets_dir
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
-from tests.e2e.harness import backend_config, backend_process
+from tests.e2e.harness import backend_config, backend_process, stop_backends
 
 
 def _config(tmp: Path, phone_port: int) -> Path:
@@ -85,15 +82,4 @@ async def test_a_call_survives_a_backend_crash(tmp_path: Path) -> None:
             await _live_calls(http, 0)
             await _presence(redis, state, "1001", "wrap_up")
     finally:
-        for proc in (second, first):
-            if proc is not None and proc.returncode is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 30)
-                except TimeoutError:
-                    proc.kill()
-        pidfile = tmp_path / "state" / "asterisk" / "run" / "asterisk.pid"
-        if await asyncio.to_thread(pidfile.exists):  # nothing left behind, whatever failed
-            pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+        await stop_backends(tmp_path / "state", second, first)  # nothing left, whatever failed

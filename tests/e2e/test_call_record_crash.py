@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ from crm.usecases.users import add_user
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
-from tests.e2e.harness import backend_config, backend_process, post_order
+from tests.e2e.harness import backend_config, backend_process, post_order, stop_backends
 from tests.support.audio import CALLER_HZ, tone_pcap
 
 NUMBER = "13988887777"
@@ -132,22 +130,6 @@ async def _agent_hangs_up(config: Path, extension: str) -> None:
         assert len(hung_up) == 1, hung_up
 
 
-async def _stop(state: Path, *procs: asyncio.subprocess.Process | None) -> None:
-    """Stop the backends (SIGINT, then SIGKILL) and the Asterisk they left running."""
-    for proc in procs:
-        if proc is not None and proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-    pidfile = state / "asterisk" / "run" / "asterisk.pid"
-    if await asyncio.to_thread(pidfile.exists):
-        pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-
-
 @pytest.mark.parametrize("ends_while_down", [False, True], ids=["continued", "ended-unseen"])
 async def test_a_call_up_when_the_backend_is_killed_is_on_record(
     tmp_path: Path, ends_while_down: bool
@@ -182,7 +164,7 @@ async def test_a_call_up_when_the_backend_is_killed_is_on_record(
             )
             attached, entry = await _attached(db, order_id)  # by the restarted backend
     finally:
-        await _stop(state, second, first)
+        await stop_backends(state, second, first)
     assert record.linkedid == talking.linkedid and record.outcome is CallOutcome.ANSWERED
     assert record.answered_at == talking.answered_at  # the revived call did not overwrite it
     assert record.caller_name == "吴九" and record.agent_extension == "1001"
@@ -242,7 +224,7 @@ async def test_a_call_queued_when_the_backend_is_killed_gets_its_recording(tmp_p
             assert len(parts) == 1, parts  # the recording's row, stored when it was answered
             attached, entry = await _attached(db, order_id)
     finally:
-        await _stop(state, second, first)
+        await stop_backends(state, second, first)
     assert record.linkedid == queued.linkedid and record.outcome is CallOutcome.ANSWERED
     assert record.agent_extension == "1001" and record.talk_s is not None
     (recording,) = parts

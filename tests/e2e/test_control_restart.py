@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -35,7 +33,7 @@ from telephony.ami_connection import AmiActionError
 from telephony.call_control import ConsultState, Room
 from telephony.dialplan import consult_room, main_room
 from telephony.tracker import CallState
-from tests.e2e.harness import backend_config, backend_process
+from tests.e2e.harness import backend_config, backend_process, kill_left_asterisk
 from tests.support.audio import AGENT_A_HZ, AGENT_B_HZ, CALLER_HZ, tone_pcap
 
 POLL_S = 0.1
@@ -180,11 +178,7 @@ dial_timeout_s = 5
         if first.returncode is None:
             first.kill()
             await first.wait()
-        pidfile = tmp / "state" / "asterisk" / "run" / "asterisk.pid"
-        if await asyncio.to_thread(pidfile.exists):
-            pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+        await kill_left_asterisk(tmp / "state")
 
 
 async def test_a_caller_on_hold_when_the_backend_is_killed_is_resumed_after(

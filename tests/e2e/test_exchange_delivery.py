@@ -11,10 +11,7 @@ CRM database the backend writes (SQLite in its state directory), not the backend
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import secrets
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,7 @@ from crm.domain.clock import utc_now
 from crm.domain.enums import Channel, HandoverStatus, Role, Status
 from crm.usecases.users import add_user
 from hotline_cli.demo.ports import free_udp_port
-from tests.e2e.harness import backend_config, backend_process, post_order
+from tests.e2e.harness import backend_config, backend_process, post_order, stop_backends
 from tests.support.receiving_centre import ReceivingCentre
 
 RETRY_FIRST_S = 2.0
@@ -79,20 +76,6 @@ async def _token(db: Path) -> str:
             return token
     finally:
         await engine.dispose()
-
-
-async def _stop(state: Path, *procs: asyncio.subprocess.Process | None) -> None:
-    for proc in procs:
-        if proc is not None and proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-    pidfile = state / "asterisk" / "run" / "asterisk.pid"
-    if pidfile.exists():
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(int(pidfile.read_text().strip()), signal.SIGKILL)
 
 
 def _handover_of(number: str, status: HandoverStatus) -> Callable[[Any], Any]:
@@ -188,7 +171,7 @@ async def test_handover_exactly_once_across_failures_and_a_killed_backend(tmp_pa
             assert [(m["remote_number"], m["status"]) for m in reply] == [
                 ("JJ-2026-0002", "answered")]  # fmt: skip
         finally:
-            await _stop(state, second, first)
+            await stop_backends(state, second, first)
 
 
 async def _transition(base: str, token: str, order_id: int, **body: Any) -> tuple[int, Any]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -35,6 +33,7 @@ from tests.e2e.harness import (
     backend_config,
     backend_process,
     crm_user,
+    kill_left_asterisk,
     running_centre,
 )
 
@@ -145,11 +144,7 @@ async def _snapshot(centre: Centre) -> dict[str, Any]:
 
 async def _leave_nothing_behind(state: Path, redis_port: int, password: str) -> None:
     """Asterisk and Redis run in sessions of their own: end them whatever failed."""
-    pidfile = state / "asterisk" / "run" / "asterisk.pid"
-    if await asyncio.to_thread(pidfile.exists):
-        pid = int((await asyncio.to_thread(pidfile.read_text)).strip())
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+    await kill_left_asterisk(state)
     redis = Redis(host="127.0.0.1", port=redis_port, password=password)
     with contextlib.suppress(Exception):
         await redis.shutdown(nosave=True)
