@@ -11,6 +11,7 @@ from crm.api import (
     alerts,
     calls,
     exchange,
+    floor,
     handovers,
     openapi,
     orders,
@@ -47,7 +48,7 @@ from crm.segmenter import Segmenter
 
 ENDPOINTS = (
     orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
-    + handovers.ENDPOINTS
+    + handovers.ENDPOINTS + floor.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 

@@ -19,6 +19,7 @@ import {
   label,
 } from "./labels.js";
 import { RecordingsView } from "./recordings.js";
+import { floorControls, receiveFloorNotice, wireFloor } from "./floor.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const FINAL_CALL_KEPT_MS = 10000; // an ended call stays listed (greyed) this long
@@ -96,6 +97,9 @@ function receive(message) {
       break;
     case "alert":
       receiveAlert(message);
+      break;
+    case "floor_notice":
+      receiveFloorNotice(message);
       break;
     default:
       break;
@@ -200,6 +204,7 @@ function renderAgents() {
         el("td", {}, p.reason ?? ""),
         el("td", { className: "since", dataset: { since: String(p.since ?? "") } }, p.since ? formatSeconds(now - p.since) : "—"),
         el("td", { className: "muted" }, p.call_id ?? ""),
+        floorControls(ext, p),
       ),
     );
   }
@@ -316,6 +321,9 @@ function wire() {
   });
   setInterval(tickDurations, 1000);
   wireAlerts(() => state.connection?.token);
+  const notConnected = { ok: false, error: { code: "disconnected", message: "" } };
+  wireFloor((name, args) => (state.connection ? state.connection.command(name, args) : notConnected),
+    () => state.queues.keys());
   restoreLogin(SESSION_KEY, ({ token }) => {
     if (token) login(token);
   });
