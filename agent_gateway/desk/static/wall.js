@@ -75,7 +75,7 @@ function queueTile(q) {
         `${h.answered_in_goal} / ${h.offered}`),
       figure("今日接通", String(t.answered), "answered_today", `15秒内 ${t.answered_in_goal}`),
       figure("今日放弃", String(t.abandoned), "abandoned_today",
-        `${formatSeconds(wall.short_abandon_s)}内 ${t.abandoned_short}`),
+        `其中${formatSeconds(wall.short_abandon_s)}内放弃 ${t.abandoned_short}（不计入）`),
       figure("今日最长等待", formatSeconds(t.longest_wait_s), "longest_wait_today"),
     ),
     el("div", { className: "wall-states" }, el("span", { className: "wall-caption" }, "坐席状态："), ...states,
