@@ -10,6 +10,7 @@ machine knows) is kept in Redis too, so that a restarted backend keeps the day's
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -27,12 +28,13 @@ from crm.db.engine import SessionFactory
 from crm.domain.clock import utc_now
 from crm.domain.wall_figures import ServiceRule
 from crm.jobs.periodic import PeriodicJob
-from crm.usecases.wall_figures import wall_figures
+from crm.usecases.wall_figures import WallCounter
 
 log = logging.getLogger(__name__)
 
 # The wrap-up tally of the day: {"day": …, "done": {extension: [count, total_s]}}.
 WRAP_UP_TALLY_KEY = "hotline:wall:wrap_ups"
+MIN_GAP_S = 1.0
 # What a change is: the wall less what only moves with the clock.
 _CLOCK_ONLY: Any = {"at": True, "queues": {"__all__": {"longest_wait_s"}}}
 
@@ -48,6 +50,8 @@ class WallPublisher(PeriodicJob):
         self.desk, self.sessions, self.rule, self.limits = desk, sessions, rule, limits
         self.clock = clock
         self.tally = WrapUpTally()
+        self.counter = WallCounter(rule)
+        self._ran_at = 0.0
         self.last: Wall | None = None
         self._seen: dict[str, AgentPresence] = {}
 
@@ -87,9 +91,13 @@ class WallPublisher(PeriodicJob):
             self.desk.writer.submit(out)
 
     async def run_once(self) -> None:
+        # Woken by every change, it still counts at most once every MIN_GAP_S: a burst of
+        # calls is one round, not one per event.
+        await asyncio.sleep(max(0.0, self._ran_at + MIN_GAP_S - self.clock()))
+        self._ran_at = self.clock()
         self._observe()
         async with self.sessions() as session:
-            figures = await wall_figures(session, utc_now(), self.rule)
+            figures = await self.counter.figures(session, utc_now())
         desk = self.desk
         floor = LiveFloor(
             queues=desk.queues, presences=desk.presences, members=desk.members,

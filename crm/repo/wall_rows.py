@@ -17,16 +17,19 @@ from crm.domain.wall_figures import AnsweredRow, CallRow
 LONGEST_CALL = timedelta(hours=12)
 
 
-async def calls_since(session: AsyncSession, since: datetime) -> Sequence[CallRow]:
-    """Calls that reached a queue and may have been decided since `since` (naive UTC), and
-    every call still in progress."""
+async def calls_since(
+    session: AsyncSession, since: datetime, changed_since: datetime | None = None
+) -> Sequence[CallRow]:
+    """Calls that may have been decided since `since` (naive UTC), and every call still in
+    progress; with `changed_since`, only the records written since then."""
     r = CallRecord
-    result = await session.execute(
-        select(
-            r.linkedid, r.queue, r.outcome, r.queued_at, r.answered_at, r.ended_at,
-            r.emergency_started_at,
-        ).where(or_(r.started_at >= since - LONGEST_CALL, r.outcome == CallOutcome.IN_PROGRESS))
-    )  # fmt: skip
+    query = select(
+        r.linkedid, r.queue, r.outcome, r.queued_at, r.answered_at, r.ended_at,
+        r.emergency_started_at,
+    ).where(or_(r.started_at >= since - LONGEST_CALL, r.outcome == CallOutcome.IN_PROGRESS))
+    if changed_since is not None:
+        query = query.where(r.updated_at >= changed_since)
+    result = await session.execute(query)  # fmt: skip
     return [CallRow(*row) for row in result.all()]
 
 

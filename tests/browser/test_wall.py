@@ -35,7 +35,9 @@ async def test_the_wall_shows_a_live_call_and_its_agent(centre: Centre, desk: De
     await page.evaluate(
         """() => {
           const cell = document.querySelector('td.wall-agent-hook[data-extension="1002"]');
-          const b = document.createElement('button'); b.id = 'floor-probe'; b.textContent = '强制示忙';
+          const b = document.createElement('button');
+          b.id = 'floor-probe';
+          b.textContent = '强制示忙';
           cell.append(b);
         }"""
     )
@@ -50,7 +52,8 @@ async def test_the_wall_shows_a_live_call_and_its_agent(centre: Centre, desk: De
         call_row = wall.locator(f'#wall-calls-body tr[data-linkedid="{linkedid}"]')
         await expect(call_row).to_contain_text("通话中")
         await expect(call_row.locator('[data-field="agent"]')).to_have_text("1002")
-        await expect(call_row.locator(f'td.wall-call-hook[data-linkedid="{linkedid}"]')).to_have_count(1)
+        hook = call_row.locator(f'td.wall-call-hook[data-linkedid="{linkedid}"]')
+        await expect(hook).to_have_count(1)
         await expect(agent_row).to_contain_text("通话中")
         await expect(agent_row.locator('[data-field="call"]')).to_have_text(linkedid)
         # the call's duration counts on in the page
