@@ -17,6 +17,7 @@ its own queue like any other.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from crm.domain.calls import CallOutcome
 from crm.domain.clock import local_date, local_midnight_utc
 
 LAST_HOUR = timedelta(hours=1)
+PRUNE_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,21 +162,120 @@ def agent_counts(
     return counts
 
 
-def day_figures(
-    rows: Iterable[CallRow], answers: Iterable[AnsweredRow], now: datetime, rule: ServiceRule
-) -> DayFigures:
-    """Today's and the last hour's figures at `now` (naive UTC)."""
-    rows = list(rows)
-    start = day_start(now)
-    until = now + timedelta(microseconds=1)  # `now` itself is in the window
-    live = [r for r in rows if r.outcome is CallOutcome.IN_PROGRESS]
-    return DayFigures(
-        day_start=start,
-        today=queue_counts(rows, start, until, rule),
-        last_hour=queue_counts(rows, now - LAST_HOUR, until, rule),
-        agents=agent_counts(answers, {r.linkedid: r for r in rows}, start, until),
-        queued_at={r.linkedid: r.queued_at for r in live if r.queued_at is not None},
-        emergency_started_at={
-            r.linkedid: r.emergency_started_at for r in live if r.emergency_started_at is not None
-        },
-    )
+def _add(into: QueueCounts, part: QueueCounts, sign: int) -> None:
+    into.answered += sign * part.answered
+    into.answered_in_goal += sign * part.answered_in_goal
+    into.abandoned += sign * part.abandoned
+    into.abandoned_short += sign * part.abandoned_short
+    if sign > 0:  # a decided wait never changes (first known wins): the longest only grows
+        into.longest_wait_s = max(into.longest_wait_s, part.longest_wait_s)
+
+
+def _add_agent(into: AgentCounts, part: AgentCounts, sign: int) -> None:
+    into.calls += sign * part.calls
+    into.talk_total_s += sign * part.talk_total_s
+    into.talks_ended += sign * part.talks_ended
+
+
+def _keep_if(kept: dict[str, CallRow], row: CallRow, keep: bool) -> None:
+    if keep:
+        kept[row.linkedid] = row
+    else:
+        kept.pop(row.linkedid, None)
+
+
+class DayCounter:
+    """The day's figures kept up to date as records arrive (pure), so that a round of the
+    wall costs what changed, not the whole day: each call's share of today's figures is kept
+    and replaced when its record or its answers change; the last hour is counted over the
+    calls decided in it (kept apart, as are the calls in progress). Rows older than the
+    windows are forgotten, once a minute."""
+
+    def __init__(self, rule: ServiceRule) -> None:
+        self.rule = rule
+        self.day: datetime | None = None
+        self.rows: dict[str, CallRow] = {}
+        self.answers: dict[str, set[AnsweredRow]] = {}
+        self.today: dict[str, QueueCounts] = {}
+        self.agents: dict[str, AgentCounts] = {}
+        self._queue_part: dict[str, tuple[str, QueueCounts]] = {}
+        self._agent_part: dict[str, dict[str, AgentCounts]] = {}
+        self._recent: dict[str, CallRow] = {}  # decided, in the last hour once pruned
+        self._live: dict[str, CallRow] = {}  # in progress
+        self._pruned_at: datetime | None = None
+
+    def update(self, rows: Iterable[CallRow], answers: Iterable[AnsweredRow]) -> None:
+        touched = set()
+        for row in rows:
+            self.rows[row.linkedid] = row
+            touched.add(row.linkedid)
+            _keep_if(self._recent, row, decided_at(row) is not None)
+            _keep_if(self._live, row, row.outcome is CallOutcome.IN_PROGRESS)
+        for answer in answers:
+            self.answers.setdefault(answer.linkedid, set()).add(answer)
+            touched.add(answer.linkedid)
+        if self.day is not None:
+            for linkedid in touched:
+                self._recount(linkedid)
+
+    def figures(self, now: datetime) -> DayFigures:
+        """Today's and the last hour's figures at `now` (naive UTC)."""
+        start, hour_ago = day_start(now), now - LAST_HOUR
+        if start != self.day:  # a new day (or the first round): counted again from the rows
+            self.day, self.today, self.agents = start, {}, {}
+            self._queue_part, self._agent_part = {}, {}
+            for linkedid in list({*self.rows, *self.answers}):
+                self._recount(linkedid)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._forget_before(min(start, hour_ago))
+            self._pruned_at = now
+        for linkedid, row in list(self._recent.items()):
+            if (decided_at(row) or now) < hour_ago:
+                del self._recent[linkedid]
+        recent, live = self._recent.values(), self._live.values()
+        today = self.today.items()
+        return DayFigures(
+            day_start=start,
+            today={q: dataclasses.replace(c) for q, c in today if c.answered or c.abandoned},
+            last_hour=queue_counts(recent, hour_ago, now + timedelta(microseconds=1), self.rule),
+            agents={a: dataclasses.replace(c) for a, c in self.agents.items() if c.calls},
+            queued_at={r.linkedid: r.queued_at for r in live if r.queued_at is not None},
+            emergency_started_at={
+                r.linkedid: at for r in live if (at := r.emergency_started_at) is not None
+            },
+        )
+
+    def _recount(self, linkedid: str) -> None:
+        """Replace the call's share of today's figures by what its record says now."""
+        assert self.day is not None
+        if (old := self._queue_part.pop(linkedid, None)) is not None:
+            _add(self.today[old[0]], old[1], -1)
+        for agent, part in self._agent_part.pop(linkedid, {}).items():
+            _add_agent(self.agents[agent], part, -1)
+        row = self.rows.get(linkedid)
+        if row is not None:
+            for queue, share in queue_counts([row], self.day, datetime.max, self.rule).items():
+                _add(self.today.setdefault(queue, QueueCounts()), share, 1)
+                self._queue_part[linkedid] = (queue, share)
+        rows = {linkedid: row} if row is not None else {}
+        taken = self.answers.get(linkedid, set())
+        parts = agent_counts(taken, rows, self.day, datetime.max)
+        for agent, part in parts.items():
+            _add_agent(self.agents.setdefault(agent, AgentCounts()), part, 1)
+        if parts:
+            self._agent_part[linkedid] = parts
+
+    def _forget_before(self, since: datetime) -> None:
+        """Drop the calls over before `since` (their share of today stays counted)."""
+        for linkedid, row in list(self.rows.items()):
+            over = row.ended_at or decided_at(row)
+            if row.outcome is not CallOutcome.IN_PROGRESS and (over is None or over < since):
+                del self.rows[linkedid]
+                self._recent.pop(linkedid, None)
+                self._queue_part.pop(linkedid, None)
+                self._agent_part.pop(linkedid, None)
+                self.answers.pop(linkedid, None)
+        for linkedid in [k for k in self.answers if k not in self.rows]:
+            if all(a.at < since for a in self.answers[linkedid]):
+                del self.answers[linkedid]
+                self._agent_part.pop(linkedid, None)

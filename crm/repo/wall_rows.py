@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.call_models import CallEvent, CallRecord
@@ -17,27 +16,41 @@ from crm.domain.wall_figures import AnsweredRow, CallRow
 LONGEST_CALL = timedelta(hours=12)
 
 
-async def calls_since(
-    session: AsyncSession, since: datetime, changed_since: datetime | None = None
-) -> Sequence[CallRow]:
+_COLUMNS = (
+    CallRecord.linkedid, CallRecord.queue, CallRecord.outcome, CallRecord.queued_at,
+    CallRecord.answered_at, CallRecord.ended_at, CallRecord.emergency_started_at,
+)  # fmt: skip
+
+
+async def calls_since(session: AsyncSession, since: datetime) -> list[CallRow]:
     """Calls that may have been decided since `since` (naive UTC), and every call still in
-    progress; with `changed_since`, only the records written since then."""
+    progress (two queries, each on its index)."""
     r = CallRecord
-    query = select(
-        r.linkedid, r.queue, r.outcome, r.queued_at, r.answered_at, r.ended_at,
-        r.emergency_started_at,
-    ).where(or_(r.started_at >= since - LONGEST_CALL, r.outcome == CallOutcome.IN_PROGRESS))
-    if changed_since is not None:
-        query = query.where(r.updated_at >= changed_since)
-    result = await session.execute(query)  # fmt: skip
+    recent = await session.execute(select(*_COLUMNS).where(r.started_at >= since - LONGEST_CALL))
+    up = await session.execute(
+        select(*_COLUMNS).where(
+            r.outcome == CallOutcome.IN_PROGRESS, r.started_at < since - LONGEST_CALL
+        )
+    )
+    return [CallRow(*row) for row in (*recent.all(), *up.all())]
+
+
+async def calls_written_since(session: AsyncSession, at: datetime) -> list[CallRow]:
+    """The records written (`updated_at`) since `at` (naive UTC)."""
+    result = await session.execute(select(*_COLUMNS).where(CallRecord.updated_at >= at))
     return [CallRow(*row) for row in result.all()]
 
 
-async def answers_since(session: AsyncSession, since: datetime) -> Sequence[AnsweredRow]:
+async def answers_since(
+    session: AsyncSession, since: datetime, after_id: int = 0
+) -> tuple[list[AnsweredRow], int]:
+    """The `answered` events at or after `since` with an id above `after_id`, and the
+    highest id read (`after_id` if none)."""
     e = CallEvent
     result = await session.execute(
-        select(e.linkedid, e.agent, e.at).where(
-            e.kind == CallEventKind.ANSWERED, e.at >= since, e.agent != ""
+        select(e.id, e.linkedid, e.agent, e.at).where(
+            e.kind == CallEventKind.ANSWERED, e.at >= since, e.agent != "", e.id > after_id
         )
     )
-    return [AnsweredRow(*row) for row in result.all()]
+    rows = result.all()
+    return [AnsweredRow(*row[1:]) for row in rows], max((row[0] for row in rows), default=after_id)

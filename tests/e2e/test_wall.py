@@ -132,8 +132,15 @@ async def test_the_wall_counts_a_scripted_run_and_keeps_it_across_a_restart(tmp_
                                    and agent(w)["state"] == "available", "A answered")  # fmt: skip
             assert queue(seen)["today"]["answered_in_goal"] == 1
 
-            await _pause(config, True)
-            await wall.when(lambda w: agent(w)["state"] == "paused", "the agent paused")
+            # The backend unpauses the agent in Asterisk as the wrap-up ends, just after the wall
+            # shows it available: a pause sent in between is undone. So it is sent again.
+            for attempt in range(5):
+                await _pause(config, True)
+                try:
+                    await wall.when(lambda w: agent(w)["state"] == "paused", "paused", 3)
+                    break
+                except AssertionError:
+                    assert attempt < 4, "the agent could not be paused"
             b = _call(tmp_path, sip, B, hangup_after_ms=int(B_WAIT_S * 1000) + 12000)
             c = _call(tmp_path, sip, C, hangup_after_ms=10000)
             waiting = await wall.when(lambda w: queue(w)["waiting"] == 2, "B and C waiting")
@@ -153,7 +160,7 @@ async def test_the_wall_counts_a_scripted_run_and_keeps_it_across_a_restart(tmp_
             # raised once: the same occurrences, not raised again
             assert {a["key"]: a["raised_at"] for a in still["alerts"]} == raised
             # the longest wait is counted on from the oldest caller's queueing: still B's
-            assert queue(still)["oldest_queued_at"] == b_queued
+            assert abs(queue(still)["oldest_queued_at"] - b_queued) < 0.01
             await _pause(config, False)
             result = await b
             assert result.ok, result.errors

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from crm.domain.calls import CallOutcome
 from crm.domain.clock import CHINA_TZ
-from crm.domain.wall_figures import AnsweredRow, CallRow, ServiceRule, day_figures, day_start
+from crm.domain.wall_figures import (
+    AnsweredRow,
+    CallRow,
+    DayCounter,
+    DayFigures,
+    ServiceRule,
+    day_start,
+)
 
 RULE = ServiceRule(goal_s=15.0, short_abandon_s=5.0)
 A, X, P = CallOutcome.ANSWERED, CallOutcome.ABANDONED, CallOutcome.IN_PROGRESS
@@ -17,6 +24,14 @@ def local(day: int, hour: int, minute: int = 0, second: float = 0) -> datetime:
     whole = int(second)
     at = datetime(2026, 10, day, hour, minute, whole, int((second - whole) * 1e6), CHINA_TZ)
     return at.astimezone(UTC).replace(tzinfo=None)
+
+
+def day_figures(rows: list[CallRow], answers: list[AnsweredRow], now: datetime,
+                rule: ServiceRule) -> DayFigures:  # fmt: skip
+    """The figures of these records, fed to a new counter at once."""
+    counter = DayCounter(rule)
+    counter.update(rows, answers)
+    return counter.figures(now)
 
 
 def row(linkedid: str, queued: datetime, outcome: CallOutcome, wait_s: float,
@@ -125,3 +140,27 @@ def test_agents_calls_and_talk_split_at_a_transfer() -> None:
 def test_nothing_yet() -> None:
     figures = day_figures([], [], local(9, 8), RULE)
     assert figures.today == {} and figures.agents == {}
+
+
+def test_a_counter_fed_as_calls_progress_counts_each_call_once() -> None:
+    q = local(9, 10)
+    counter = DayCounter(RULE)
+    counter.update([CallRow("a", "hotline", P, q)], [])
+    assert counter.figures(local(9, 10, 0, 5)).today == {}
+    answered_at = q + timedelta(seconds=20)  # past the goal
+    talking = CallRow("a", "hotline", P, q, answered_at)
+    counter.update([talking], [AnsweredRow("a", "1001", answered_at)])
+    counter.update([talking], [AnsweredRow("a", "1001", answered_at)])  # the same, again
+    seen = counter.figures(local(9, 10, 1))
+    assert (seen.today["hotline"].answered, seen.today["hotline"].answered_in_goal) == (1, 0)
+    assert seen.agents["1001"].calls == 1 and seen.agents["1001"].average_talk_s is None
+    ended = CallRow("a", "hotline", A, q, answered_at, answered_at + timedelta(seconds=70))
+    counter.update([ended], [])
+    done = counter.figures(local(9, 10, 2))
+    assert done.today["hotline"].answered == 1 and done.queued_at == {}
+    assert (done.agents["1001"].calls, done.agents["1001"].average_talk_s) == (1, 70.0)
+    counter.update([row("b", q, X, 8)], [])
+    assert counter.figures(local(9, 10, 3)).today["hotline"].service_level == 0.0
+    # the next day: the counts start again, the calls over are forgotten
+    tomorrow = counter.figures(local(10, 9))
+    assert tomorrow.today == {} and tomorrow.agents == {} and counter.rows == {}
