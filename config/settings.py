@@ -33,6 +33,7 @@ from config.fields import (
     sip_contact_on_loopback,
     strong_secret,
 )
+from config.supervision_settings import Supervision
 
 DEFAULT_FILE = Path(__file__).with_name("hotline.toml")
 ENV_PREFIX = "HOTLINE_"
@@ -213,6 +214,7 @@ class Settings(Frozen):
     colleagues: tuple[Colleague, ...] = ()
     emergency: Emergency = Emergency()
     exchange: Exchange = Exchange()
+    supervision: Supervision = Supervision()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -39,6 +39,7 @@ from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.tasks import TaskHealth, Tasks
+from hotline_cli.wall_settings import wall_publisher
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
 from processes.redis_server import RedisProcess
@@ -215,9 +216,11 @@ async def running_hotline(
         control = CallControl.from_settings(settings, ami, tracker)
         control.add_listener(desk.on_control)
         control.add_listener(call_log.on_control)
+        wall = wall_publisher(settings, desk, sessions)
         service = await enter(TelephonyService(
-            ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
-            [control.on_event, desk.on_event, call_log.on_event],
+            ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,
+                           *listeners],
+            [control.on_event, desk.on_event, wall.on_event, call_log.on_event],
         ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
@@ -233,6 +236,8 @@ async def running_hotline(
         alerts = await enter(AlertPublisher(sessions, desk.writer.publish, rules, clock_s))
         clock = await enter(EmergencyClock(sessions, rules, clock_s, after=alerts.wake))
         tasks.watch("emergency clock", lambda: TaskHealth(clock.failures + alerts.failures))
+        await enter(wall)
+        tasks.watch("live wall", lambda: TaskHealth(wall.failures))
         sender = await enter(_handover_sender(settings, sessions))
         tasks.watch("hand-over sender", lambda: TaskHealth(sender.failures))
         upkeep = await enter(recording_upkeep(settings, sessions, lambda: set(tracker.calls)))

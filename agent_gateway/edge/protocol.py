@@ -45,6 +45,7 @@ from agent_gateway.edge.control_commands import (
     Unmute,
 )
 from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Out, Strict
+from agent_gateway.edge.wall_message import Wall
 
 PROTOCOL_VERSION = 1
 SUPERVISORS = "supervisors"  # the bus topic of every supervisor's and admin's desktop
@@ -258,6 +259,7 @@ class Snapshot(Out):
     queues: list[dict[str, Any]] = Field(
         default_factory=list, description="supervisors: the latest queue_stats of each queue"
     )
+    wall: dict[str, Any] | None = Field(default=None, description="supervisors: the last wall")
 
 
 class Caller(Out):
@@ -354,7 +356,7 @@ class Pong(Out):
 
 # Messages the backend publishes on the bus; the gateway adds "seq" when forwarding them.
 BUS_MESSAGES: tuple[type[Out], ...] = (
-    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert, sup.FloorNotice,
+    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert, Wall, sup.FloorNotice,
 )  # fmt: skip
 DIRECT_MESSAGES: tuple[type[Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (

@@ -46,6 +46,7 @@ from agent_gateway.edge.store import (
     read_calls,
     read_presence,
     read_queue_stats,
+    read_wall,
 )
 from agent_gateway.edge.supervisor_commands import (
     FLOOR_ROLES,
@@ -165,13 +166,15 @@ class Session:
         presence = await read_presence(self.redis)
         calls = await read_calls(self.redis)
         queues: list[dict[str, Any]] = []
+        wall = None
         extension = self.claims.extension
         if self.claims.role == "agent" and extension is not None:
             presence = {extension: presence[extension]} if extension in presence else {}
             calls = calls_for_extension(calls, extension)
         else:
             queues = await read_queue_stats(self.redis)
-        snapshot = Snapshot(seq=seq, presence=presence, calls=calls, queues=queues)
+            wall = await read_wall(self.redis)
+        snapshot = Snapshot(seq=seq, presence=presence, calls=calls, queues=queues, wall=wall)
         await self.ws.send(encode(snapshot))
         self._sent = seq
 

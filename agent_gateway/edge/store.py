@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 PRESENCE_KEY = "hotline:presence"
 CALLS_KEY = "hotline:calls"
 QUEUE_STATS_KEY = "hotline:queue_stats"
+WALL_KEY = "hotline:wall"  # the latest `wall` message (supervisors' snapshot)
 
 
 async def read_presence(redis: Redis) -> dict[str, dict[str, Any]]:
@@ -35,6 +36,11 @@ async def read_queue_stats(redis: Redis) -> list[dict[str, Any]]:
     raw: Mapping[Any, Any] = await redis.hgetall(QUEUE_STATS_KEY)
     decoded = _loads_each(raw)
     return [decoded[key] for key in sorted(decoded)]
+
+
+async def read_wall(redis: Redis) -> dict[str, Any] | None:
+    raw = await redis.get(WALL_KEY)
+    return None if raw is None else _loads_each({WALL_KEY: raw}).get(WALL_KEY)
 
 
 def calls_for_extension(calls: list[dict[str, Any]], extension: str) -> list[dict[str, Any]]:

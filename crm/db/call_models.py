@@ -61,6 +61,7 @@ class CallRecord(Base):
 
 
 Index("ix_call_records_outcome_started_at", CallRecord.outcome, CallRecord.started_at)
+Index("ix_call_records_updated_at", CallRecord.updated_at)  # the live wall's rounds (0010)
 
 
 class CallEvent(Base):

@@ -20,6 +20,7 @@ import {
 } from "./labels.js";
 import { RecordingsView } from "./recordings.js";
 import { floorControls, receiveFloorNotice, wireFloor } from "./floor.js";
+import { clearWall, receiveWall, setWallClock } from "./wall.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const FINAL_CALL_KEPT_MS = 10000; // an ended call stays listed (greyed) this long
@@ -56,6 +57,7 @@ async function login(token) {
   if (connection) {
     state.connection = connection;
     if (connection.ticket && connection.ticket.emergency_clock) state.clock = connection.ticket.emergency_clock;
+    setWallClock(state.clock);
     loadAlerts(token);
   }
 }
@@ -68,6 +70,7 @@ function logoutPage() {
   state.calls.clear();
   recordings.clear();
   clearAlerts();
+  clearWall();
   renderAll();
 }
 
@@ -82,7 +85,11 @@ function receive(message) {
       for (const call of message.calls || []) state.calls.set(call.call_id, { ...call });
       state.queues.clear();
       for (const stats of message.queues || []) receiveQueueStats(stats);
+      if (message.wall) receiveWall(message.wall);
       renderAll();
+      break;
+    case "wall":
+      receiveWall(message);
       break;
     case "presence":
       state.agents.set(message.extension, message);

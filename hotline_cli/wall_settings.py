@@ -1,0 +1,23 @@
+"""The live wall's publisher built from `[supervision]` and `[emergency]` (the wiring root's)."""
+
+from __future__ import annotations
+
+from agent_gateway.desk.service import DeskService
+from agent_gateway.desk.wall import Thresholds
+from agent_gateway.desk.wall_publisher import WallPublisher
+from config.settings import Settings
+from crm.db.engine import SessionFactory
+from crm.domain.wall_figures import ServiceRule
+
+
+def wall_publisher(
+    settings: Settings, desk: DeskService, sessions: SessionFactory
+) -> WallPublisher:
+    s = settings.supervision
+    rule = ServiceRule(goal_s=s.service_goal_s, short_abandon_s=s.short_abandon_s)
+    limits = Thresholds(
+        longest_wait_alert_s=s.longest_wait_alert_s, pause_alert_s=s.pause_alert_s,
+        pause_alert_s_by_reason=dict(s.pause_alert_s_by_reason),
+        emergency_warn_s=settings.emergency.warn_before_s,
+    )  # fmt: skip
+    return WallPublisher(desk, sessions, rule, limits, s.wall_refresh_s)
