@@ -34,15 +34,17 @@ TOLD_WITHIN_S = 2.0
 
 
 async def _transferred(
-    where: Centre, calling: asyncio.Task[CallerResult], call: Call, line: str, consulted_at: float
+    where: Centre, calling: asyncio.Task[CallerResult], call: Call, line: str,
+    consulted: tuple[float, float],
 ) -> list[CallEvent]:
     """After HOLD_S with the backup's operator the agent completes the transfer: Asterisk
     leaves the caller with that leg (the agent gone); after AFTER_S the caller hangs up.
     The recording: the caller with the agent, on hold, then with the operator; the record:
     an emergency call handed to `line`. Its events."""
     await asyncio.sleep(cs.HOLD_S)
-    completed_at = time.time()
+    completing = time.time()
     await where.hotline.control.complete(call)
+    completed = (completing, time.time())
     listed = await cs.channels(where)
     assert call.agent_channel not in listed
     assert cs.trunk_channels(listed, line) == {"backup": "Up"}
@@ -53,7 +55,7 @@ async def _transferred(
     assert ended.state is CallState.ENDED
     heard = await cs.recording_of(where, ended)
     # On hold through the failover and the briefing: never silence, never the agent.
-    cs.assert_heard_around_hold(heard, consulted_at, completed_at, then=cs.OPERATOR_HZ)
+    cs.assert_heard_around_hold(heard, consulted, completed, then=cs.OPERATOR_HZ)
     record, events = await cs.stored(where, call.linkedid)
     assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == line
     return events
@@ -65,13 +67,13 @@ async def test_119_primary_refuses_with_503_and_the_backup_answers(
     async with RefusingTrunk(centre.workdir, "127.0.0.1", cs.PORTS["119"][0]), \
             cs.operator(centre, "119", 1, tones):  # fmt: skip
         calling, call = await cs.answered_call(centre, "13900001191", tones)
-        consulted_at, st = await cs.consulted(centre, call, "119")
+        consulted, st = await cs.consulted(centre, call, "119")
         assert st.consult is not None
         assert [(a.leg, a.status) for a in st.consult.attempts] == [
             ("primary", "CONGESTION"), ("backup", "ANSWER")
         ]
         assert cs.trunk_channels(await cs.channels(centre), "119") == {"backup": "Up"}
-        events = await _transferred(centre, calling, call, "119", consulted_at)
+        events = await _transferred(centre, calling, call, "119", consulted)
     attempts = [e.detail for e in events if e.kind is CallEventKind.TRUNK_ATTEMPT]
     assert [(a["leg"], a["status"]) for a in attempts] == [
         ("primary", "CONGESTION"), ("backup", "ANSWER")
@@ -84,7 +86,7 @@ async def test_120_primary_not_answering_fails_over_after_the_dial_timeout(
     async with cs.operator(centre, "120", 0, tones, ring_ms=60_000), \
             cs.operator(centre, "120", 1, tones):  # fmt: skip
         calling, call = await cs.answered_call(centre, "13900001201", tones)
-        consulted_at, st = await cs.consulted(centre, call, "120")
+        consulted, st = await cs.consulted(centre, call, "120")
         assert st.consult is not None
         primary, backup = st.consult.attempts
         assert (primary.leg, primary.status, backup.leg) == ("primary", "NOANSWER", "backup")
@@ -93,7 +95,7 @@ async def test_120_primary_not_answering_fails_over_after_the_dial_timeout(
         assert cs.DIAL_TIMEOUT_S - 0.2 <= rang_s <= cs.DIAL_TIMEOUT_S + 1.0, rang_s
         assert backup.started_at - primary.ended_at < 0.5
         assert cs.trunk_channels(await cs.channels(centre), "120") == {"backup": "Up"}
-        await _transferred(centre, calling, call, "120", consulted_at)
+        await _transferred(centre, calling, call, "120", consulted)
 
 
 async def _told_all_trunks_down(desk: Desktop, result: dict[str, Any], linkedid: str) -> float:
@@ -149,7 +151,7 @@ async def test_both_trunks_down_keeps_the_caller_with_the_agent(
         ended = await cs.end_call(centre, calling, call)
     assert ended.state is CallState.ENDED
     heard = await cs.recording_of(centre, ended)
-    cs.assert_talking(heard.during(heard.answered_at + 0.5, consulted_at - 0.2))
+    cs.assert_talking(heard.during(consulted_at - 1.2, consulted_at - 0.2))
     cs.assert_talking(heard.during(back_at + 0.5, back_at + cs.AFTER_S))
     assert tone_share(heard.frames, cs.OPERATOR_HZ) == 0  # nobody answered on 119
     record, events = await cs.stored(centre, call.linkedid)
