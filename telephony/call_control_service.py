@@ -39,6 +39,7 @@ from telephony.dialplan import (
     CONTEXT_ROOM_CALLER,
     CONTEXT_ROOM_CONSULT,
     CONTEXT_ROOM_PARTY,
+    consult_party_id,
     extension_of,
     main_room,
 )
@@ -153,7 +154,7 @@ class CallControl:
             elif mode is ConsultMode.HOLD:
                 await actions.redirect(self.ami, st.agent_channel, context, call.linkedid)
                 await self._until(call, lambda s: s.agent_room is Room.CONSULT, "hold")
-            party_id = f"ctl-{secrets.token_hex(8)}"
+            party_id = consult_party_id(call.linkedid, secrets.token_hex(4))
             consult = Consult(
                 target=target, target_kind=found.kind, line=found.line, mode=mode,
                 state=ConsultState.DIALING, reason="", started_at=time.time(),

@@ -27,6 +27,11 @@ USER_CONSULT = "hotline_consult"
 # The UserEvent the dialplan raises when every trunk of a line failed.
 EVENT_TRUNK_FAILED = "HotlineTrunkFailed"
 
+# The Uniqueid the backend gives a consulted party's Local half (the Originate's ChannelId;
+# the half that dials is it + "-2"). It names the call: a consult still ringing (its Local
+# in no room yet) is tied to its call in CoreShowChannels, after a backend restart too.
+CONSULT_PARTY_PREFIX = "ctl-"
+
 # Channel variables the IVR and the dialplan set. manager.conf lets VarSet events through
 # only for names with this prefix, and the translator drops every other name.
 CHANNEL_VARIABLE_PREFIX = "HOTLINE_"
@@ -65,3 +70,18 @@ def main_room(linkedid: str) -> str:
 def consult_room(linkedid: str) -> str:
     """The agent's room away from the caller: on hold alone, or with a consulted party."""
     return f"c{linkedid}"
+
+
+def consult_party_id(linkedid: str, token: str) -> str:
+    """The Uniqueid of the party's Local half in a consult of the call `linkedid`; `token`
+    (no "-") tells the call's consults apart."""
+    return f"{CONSULT_PARTY_PREFIX}{linkedid}-{token}"
+
+
+def call_of_consult_party(uniqueid: str) -> str | None:
+    """ctl-1700000000.1-3fa2 → 1700000000.1: the call a party's Local half consults for;
+    None for any other channel (the dialling half ctl-…-2 included)."""
+    if not uniqueid.startswith(CONSULT_PARTY_PREFIX) or uniqueid.endswith("-2"):
+        return None
+    linkedid, sep, token = uniqueid.removeprefix(CONSULT_PARTY_PREFIX).rpartition("-")
+    return linkedid if sep and linkedid and token else None

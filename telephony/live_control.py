@@ -4,9 +4,10 @@
 consult or a three-party call finds the call's control state again instead of answering
 every command `not_now`.
 
-Pure: room members and channel snapshots in, control states out. What the lists cannot
-tell (a consult still ringing: its Local is in no room yet and not tied to the call; the
-attempts that failed before the answer) is not rebuilt.
+Pure: room members and channel snapshots in, control states out. A consult still ringing
+(its Local in no room yet) is tied to its call by its Uniqueid (`consult_party_id`). What
+the lists cannot tell (the attempts that failed before the one now ringing or answered) is
+not rebuilt.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from telephony.call_control import (
 from telephony.dialplan import (
     CONTEXT_CONSULT,
     CONTEXT_HOLD_MUSIC,
+    TECH,
+    call_of_consult_party,
     consult_room,
     extension_of,
     interface_of_channel,
@@ -69,6 +72,7 @@ def controls_from_snapshot(
     rooms: dict[str, list[RoomMember]] = {}
     for m in members:
         rooms.setdefault(m.conference, []).append(m)
+    channels = list(channels)
     by_name = {ch.channel: ch for ch in channels}
     rebuilt = {}
     for call in calls:
@@ -84,7 +88,8 @@ def controls_from_snapshot(
             call.linkedid, held=agent_room is Room.CONSULT, muted=muted,
             agent_in_call=bool(agent), conference=True, agent_channel=agent or call.agent_channel,
             caller_channel=call.channel, agent_room=agent_room, changed_at=at, adopted=True,
-            consult=_consult_of(room_of, by_name, kinds, at),
+            consult=_consult_of(room_of, by_name, kinds, at)
+            or _ringing_consult(call.linkedid, agent_room, channels, kinds, at),
         )  # fmt: skip
         player = next((by_name[c].uniqueid for c in room_of
                        if f"@{CONTEXT_HOLD_MUSIC}-" in c and c in by_name), "")  # fmt: skip
@@ -130,4 +135,37 @@ def _consult_of(
         state=ConsultState.ANSWERED, reason="", started_at=started_at, answered_at=started_at,
         attempts=attempts, party_channel=party, party_uniqueid=by_name[party].uniqueid,
         dial_uniqueid=dialler.uniqueid if dialler is not None else "", party_room=room,
+    )  # fmt: skip
+
+
+def _ringing_consult(
+    linkedid: str,
+    agent_room: Room,
+    channels: Iterable[ChannelSnapshot],
+    kinds: Mapping[str, TargetKind],
+    at: float,
+) -> Consult | None:
+    """The consult of the call still dialling: the consult context's Local half named for
+    the call, in no room; ringing on the legs its Dial opened (their Linkedid is the Local's,
+    an Originate's own). Held if the agent waits in the consult room, else three-way."""
+    channels = list(channels)
+    party = next((ch for ch in channels if ch.channel.startswith("Local/")
+                  and f"@{CONTEXT_CONSULT}-" in ch.channel
+                  and call_of_consult_party(ch.uniqueid) == linkedid), None)  # fmt: skip
+    if party is None:
+        return None
+    target = party.channel.removeprefix("Local/").partition("@")[0]
+    started_at = at - party.duration_s
+    attempts = tuple(
+        TrunkAttempt(*leg_of(ch.channel), "", at - ch.duration_s)
+        for ch in channels
+        if ch.linkedid == party.uniqueid and ch.channel.startswith(f"{TECH}/")
+    )
+    kind = kinds.get(target, TargetKind.COLLEAGUE)
+    return Consult(
+        target=target, target_kind=kind, line=target if kind is TargetKind.EMERGENCY else "",
+        mode=ConsultMode.HOLD if agent_room is Room.CONSULT else ConsultMode.THREE_WAY,
+        state=ConsultState.RINGING if attempts else ConsultState.DIALING, reason="",
+        started_at=started_at, attempts=attempts, party_channel=party.channel,
+        party_uniqueid=party.uniqueid, dial_uniqueid=f"{party.uniqueid}-2",
     )  # fmt: skip

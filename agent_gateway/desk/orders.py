@@ -18,7 +18,8 @@ from crm.domain import commands
 from crm.domain.caller import CallerSummary
 from crm.domain.calls import DISPOSITION_LABELS, Disposition
 from crm.domain.clock import utc_now
-from crm.domain.enums import EMERGENCY_TYPES, Role, Status, TransferTarget
+from crm.domain.emergency import is_emergency
+from crm.domain.enums import Role, Status, TransferTarget
 from crm.domain.lifecycle import Actor
 from crm.errors import CrmError
 from crm.repo.calendar import CalendarCache
@@ -147,7 +148,7 @@ class DeskOrders:
 def _to_transfer(order: WorkOrder) -> bool:
     """An emergency matter (its type, or a clue threatening social stability) still waiting
     for its transfer."""
-    emergency = order.order_type in EMERGENCY_TYPES or bool(order.stability_clue)
+    emergency = is_emergency(order.order_type, bool(order.stability_clue))
     return emergency and order.status in (Status.REGISTERED, Status.RETURNED)
 
 

@@ -32,7 +32,7 @@ from telephony.dialplan import CONTEXT_HOLD_MUSIC, consult_room, main_room
 from telephony.tracker import Call, CallState
 from tests.browser.support import DeskPage, order_by_number
 from tests.e2e.harness import Centre, crm_user, register_order_over_http, running_centre
-from tests.support.trunk_peers import RefusingTrunk
+from tests.support.trunk_peers import RefusingTrunk, emergency_trunks
 
 expect.set_options(timeout=20_000)
 
@@ -45,14 +45,7 @@ AFTER_ANSWER = ["#btn-consult-complete", "#btn-three-way", "#btn-consult-cancel"
 
 @pytest.fixture(scope="module")
 async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
-    names = {"110": "police", "119": "fire", "120": "medical"}
-    trunks = {
-        names[line]: {
-            "number": line, "primary": f"127.0.0.1:{primary}",
-            "backup": f"127.0.0.1:{backup}", "dial_timeout_s": DIAL_TIMEOUT_S,
-        }
-        for line, (primary, backup) in PORTS.items()
-    }  # fmt: skip
+    trunks = emergency_trunks(PORTS, DIAL_TIMEOUT_S)
     up = running_centre(tmp_path_factory.mktemp("centre"), ring_ms=400, trunks=trunks)
     async with up as c, c.agents_paused("1002", reason="会议"):  # 1001 takes every call
         yield c

@@ -16,8 +16,7 @@ from telephony.actions import hang_up
 from telephony.call_control import ConsultState, ControlState
 from telephony.dialplan import consult_room, main_room
 from telephony.tracker import Call
-from tests.e2e.harness import Centre
-from tests.e2e.test_call_control import (  # noqa: F401  (the module's centre, its fixtures)
+from tests.e2e.control_support import (  # noqa: F401  (the module's centre, its fixtures)
     answered_call,
     centre,
     channels,
@@ -32,6 +31,7 @@ from tests.e2e.test_call_control import (  # noqa: F401  (the module's centre, i
     trunk_channels,
     until_state,
 )
+from tests.e2e.harness import Centre
 
 
 def _state(st: ConsultState) -> Callable[[ControlState], bool]:

@@ -123,9 +123,11 @@ async def _events_when(hotline: Hotline, linkedid: str, last: CallEventKind,
 
 
 @asynccontextmanager
-async def _talking(tmp: Path, trunk_port: int | None = None) -> AsyncIterator[Rig]:
+async def _talking(
+    tmp: Path, trunk_port: int | None = None, ring_ms: int = 300, dial_timeout_s: int = 5
+) -> AsyncIterator[Rig]:
     """A backend in a process of its own, a caller talking with agent 1001 (and, with
-    `trunk_port`, 110's primary there, answering and speaking its tone)."""
+    `trunk_port`, 110's primary there, answering after `ring_ms` and speaking its tone)."""
     phone_port = free_udp_port()
     config = backend_config(tmp, [("1001", "王芳", phone_port)])
     if trunk_port is not None:
@@ -135,7 +137,7 @@ async def _talking(tmp: Path, trunk_port: int | None = None) -> AsyncIterator[Ri
 number = "110"
 primary = "127.0.0.1:{trunk_port}"
 backup = "127.0.0.1:{free_udp_port()}"
-dial_timeout_s = 5
+dial_timeout_s = {dial_timeout_s}
 ''')
     settings = resolve_secrets(load_settings(config))
     token = await _user_token(config, "1001")
@@ -153,7 +155,7 @@ dial_timeout_s = 5
                 AgentPhone(sipp, "127.0.0.1", phone_port, 300, tones["agent"]))
             if trunk_port is not None:
                 await stack.enter_async_context(
-                    AgentPhone(sipp, "127.0.0.1", trunk_port, 300, tones["op"]))
+                    AgentPhone(sipp, "127.0.0.1", trunk_port, ring_ms, tones["op"]))
             await ami.wait_connected(10)
             plan = CallerPlan(dtmf="0", dtmf_after_ms=500, hangup_after_ms=90_000,
                               audio=tones["caller"])  # fmt: skip
@@ -245,4 +247,47 @@ async def test_a_three_party_call_survives_a_backend_kill_and_the_agent_can_leav
             assert sorted(found) == sorted([k.CONSULT_STARTED, k.TRUNK_ATTEMPT,
                                             k.CONSULT_ANSWERED, k.THREE_WAY, k.TRANSFERRED,
                                             k.PARTY_LEFT]), found  # fmt: skip
+            await rig.ami.action("Hangup", Channel=call.channel)
+
+
+async def test_a_consult_still_ringing_when_the_backend_is_killed_is_found_again(
+    tmp_path: Path,
+) -> None:
+    """110 rings (`ring_s`) through the kill and the restart; the new backend ties the ringing
+    Local to the call by its Uniqueid, follows 110's answer and completes the transfer."""
+    ring_s = 12  # the restart (a backend's start-up and re-sync) takes a few seconds
+    async with _talking(tmp_path, free_udp_port(), ring_s * 1000, dial_timeout_s=30) as rig:
+        dialled = await rig.desk("consult", target="110", mode="hold")  # back once it rings
+        assert dialled["ok"], dialled
+        dialled_at = time.monotonic()
+        await rig.kill_first()
+        async with running_hotline(rig.settings) as hotline:
+            call = next(iter(hotline.service.tracker.calls.values()))
+            listed = await rig.ami.action_list("CoreShowChannels")
+            ringing = [c["Channel"] for c in listed if c.get("ChannelStateDesc") == "Ringing"
+                       and c.get("Channel", "").startswith("PJSIP/trunk-110-primary-")]
+            assert ringing and time.monotonic() - dialled_at < ring_s - 1, "110 answered already"
+            st = hotline.control.state(call.linkedid)
+            assert st is not None and st.consult is not None and st.held, st
+            assert (st.consult.state, st.consult.line) == (ConsultState.RINGING, "110"), st
+            assert [(a.leg, a.status) for a in st.consult.attempts] == [("primary", "")]
+            assert await rig.room(consult_room(call.linkedid)) == {call.agent_channel}
+
+            async def answered() -> bool:
+                now = hotline.control.state(call.linkedid)
+                return now is not None and now.consult is not None \
+                    and now.consult.state is ConsultState.ANSWERED  # fmt: skip
+
+            await _eventually(answered, ring_s + 10, "110's answer followed")
+            consulting = await rig.room(consult_room(call.linkedid))
+            party = {c for c in consulting if c.startswith("Local/110@hotline-consult-")}
+            assert consulting == {call.agent_channel, *party} and len(party) == 1
+            completed = await rig.desk("consult_complete")
+            assert completed["ok"], completed
+            assert await rig.room(main_room(call.linkedid)) == {call.channel, *party}
+            assert call.agent_channel not in await rig.channels()  # the agent's leg is gone
+            k = CallEventKind
+            found = await _events_when(hotline, call.linkedid, k.PARTY_LEFT)
+            assert [found.count(e) for e in (k.CONSULT_STARTED, k.CONSULT_ANSWERED,
+                                             k.TRANSFERRED)] == [1, 1, 1], found  # fmt: skip
             await rig.ami.action("Hangup", Channel=call.channel)

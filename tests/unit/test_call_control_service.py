@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -78,9 +79,9 @@ async def test_hold_confirmed_by_both_joins() -> None:
 
     cc.add_listener(listener)
     holding = asyncio.create_task(cc.hold(CALL))
-    await asyncio.sleep(0.05)
+    await _sent(ami, "Redirect")
     await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
-    assert not holding.done()  # the caller's join alone confirms nothing
+    assert not await _finishes(holding)  # the caller's join alone confirms nothing
     await cc.on_event(ConferenceJoined(3.1, L, "a", CALL.agent_channel, f"c{L}"))
     st = await holding
     assert st.held and st.agent_room is Room.CONSULT and st.changed_at == 3.1
@@ -113,16 +114,15 @@ async def test_consult_returns_once_a_leg_is_dialled() -> None:
     cc = control(ami)
     cc.confirm_s = 2.0
     consulting = asyncio.create_task(cc.consult(CALL, "110", "three_way"))
-    await asyncio.sleep(0.05)
+    await _sent(ami, "Redirect")
     await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
     await cc.on_event(ConferenceJoined(3.0, L, "a", CALL.agent_channel, f"m{L}"))
-    await asyncio.sleep(0.05)
-    originate = next(h for name, h in ami.sent if name == "Originate")
+    originate = await _sent(ami, "Originate", "Local/110@")
     assert originate["Channel"] == "Local/110@hotline-consult/n"
     assert (originate["Context"], originate["Exten"]) == ("hotline-room-party", L)
     dial_id = originate["OtherChannelId"]
     assert dial_id == originate["ChannelId"] + "-2"
-    assert not consulting.done()
+    assert not await _finishes(consulting)  # dialled, not yet ringing
     await cc.on_event(DialStarted(3.2, dial_id, dial_id, "Local/110@hotline-consult-1;2",
                                   "PJSIP/trunk-110-primary-00000003", "t"))  # fmt: skip
     st = await consulting
@@ -145,25 +145,24 @@ async def test_a_consult_that_never_starts_brings_the_agent_back() -> None:
     cc = control(ami)
     cc.confirm_s = 2.0
     consulting = asyncio.create_task(cc.consult(CALL, "110", "hold"))
-    await asyncio.sleep(0.05)
+    await _sent(ami, "Redirect")
     await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
     await cc.on_event(ConferenceJoined(3.0, L, "a", CALL.agent_channel, f"c{L}"))
     with pytest.raises(ControlFailed) as failed:
         await consulting
     assert failed.value.code is ControlCode.NOT_CONFIRMED
-    await asyncio.sleep(0.05)  # the follow-up runs in its own task
+    back = ("Redirect", {"Channel": CALL.agent_channel, "Context": "hotline-room-party",
+                         "Exten": L, "Priority": "1"})  # fmt: skip
+    await _until(lambda: ami.sent[-1] == back, "the agent sent back")  # by a follow-up task
     st = cc.state(L)
     assert st is not None and st.consult is not None and st.consult.state is ConsultState.FAILED
-    assert ami.sent[-1] == ("Redirect", {"Channel": CALL.agent_channel,
-                                         "Context": "hotline-room-party", "Exten": L,
-                                         "Priority": "1"})  # fmt: skip
 
 
 async def test_a_resync_forgets_calls_asterisk_no_longer_has() -> None:
     ami = SuccessfulAmi()
     cc = control(ami)
     holding = asyncio.create_task(cc.hold(CALL))
-    await asyncio.sleep(0.05)
+    await _sent(ami, "Redirect")
     await cc.on_event(ConferenceJoined(3.0, L, L, CALL.channel, f"m{L}"))
     await cc.on_event(ConferenceJoined(3.1, L, "a", CALL.agent_channel, f"c{L}"))
     await holding
@@ -199,18 +198,17 @@ async def test_a_call_on_hold_found_again_after_a_restart_can_be_resumed() -> No
     st = cc.state(L)
     assert st is not None and st.held and st.agent_room is Room.CONSULT
     resuming = asyncio.create_task(cc.resume(CALL))
-    await asyncio.sleep(0.05)
-    assert ami.sent[-1] == ("Redirect", {"Channel": CALL.agent_channel,
-                                         "Context": "hotline-room-party", "Exten": L,
-                                         "Priority": "1"})  # fmt: skip
+    resume = await _sent(ami, "Redirect")
+    assert resume == {"Channel": CALL.agent_channel, "Context": "hotline-room-party",
+                      "Exten": L, "Priority": "1"}  # fmt: skip
     await cc.on_event(ConferenceLeft(4.1, L, "a", CALL.agent_channel, f"c{L}"))
     await cc.on_event(ConferenceJoined(4.2, L, "a", CALL.agent_channel, f"m{L}"))
     st = await resuming
     assert not st.held and st.agent_room is Room.MAIN
-    await asyncio.sleep(0.05)
-    hangups = [h["Channel"] for name, h in ami.sent if name == "Hangup"]
-    assert len(hangups) == 1 and hangups[0].startswith("/") and hangups[0].endswith("/")
-    assert re.match(hangups[0][1:-1], player)  # the player Asterisk had: stopped
+    stop = (await _sent(ami, "Hangup"))["Channel"]  # by a follow-up task
+    assert len([n for n, _ in ami.sent if n == "Hangup"]) == 1
+    assert stop.startswith("/") and stop.endswith("/")
+    assert re.match(stop[1:-1], player)  # the player Asterisk had: stopped
 
 
 async def test_a_leg_still_ringing_when_the_caller_hangs_up_is_closed_and_recorded() -> None:
@@ -247,12 +245,26 @@ async def test_a_leg_still_ringing_when_the_caller_hangs_up_is_closed_and_record
 
 
 async def _sent(ami: SuccessfulAmi, name: str, channel: str = "") -> dict[str, str]:
-    """The headers of the first action `name` (on a channel starting with `channel`) sent,
-    once it is (polled with a deadline): the hold-music player is originated too."""
-    async with asyncio.timeout(2.0):
-        while True:
-            found = [h for n, h in ami.sent
-                     if n == name and h.get("Channel", "").startswith(channel)]  # fmt: skip
-            if found:
-                return found[0]
-            await asyncio.sleep(0.005)
+    """The headers of the last action `name` (on a channel starting with `channel`) sent,
+    once one is (polled with a deadline): the hold-music player is originated too."""
+
+    def found() -> list[dict[str, str]]:
+        return [h for n, h in ami.sent if n == name and h.get("Channel", "").startswith(channel)]
+
+    await _until(lambda: bool(found()), f"{name} {channel} sent")
+    return found()[-1]
+
+
+async def _until(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    """Poll `check` until it holds, failing after `timeout` (generous: a loaded machine)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, f"not within {timeout} s: {what}"
+        await asyncio.sleep(0.005)
+
+
+async def _finishes(task: asyncio.Task[ControlState]) -> bool:
+    """Whether `task` finishes once given the time to (explicitly bounded: waiting for
+    something not to happen needs a window)."""
+    done, _ = await asyncio.wait({task}, timeout=0.2)
+    return bool(done)

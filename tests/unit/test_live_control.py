@@ -5,6 +5,7 @@ and the trunk leg it answered on."""
 from __future__ import annotations
 
 from telephony.call_control import ConsultMode, ConsultState, Room, TargetKind
+from telephony.dialplan import call_of_consult_party, consult_party_id
 from telephony.list_items import ChannelSnapshot
 from telephony.live_control import RoomMember, controls_from_snapshot, room_member
 from telephony.tracker import Call, CallState
@@ -101,3 +102,49 @@ def test_a_confbridge_list_item() -> None:
     item = {"Event": "ConfbridgeList", "Conference": f"m{L}", "Channel": AGENT, "Muted": "Yes"}
     assert room_member(item) == RoomMember(f"m{L}", AGENT, True)
     assert not room_member({**item, "Muted": "No"}).muted
+
+
+def test_a_consult_still_ringing_is_tied_to_its_call_by_the_party_id() -> None:
+    """In no room yet, the consult's Local is found by its Uniqueid (named for the call):
+    ringing on the trunk leg its Dial opened (that leg's Linkedid is the Local's). Another
+    call's ringing consult is not taken for it."""
+    party_id, other_id = consult_party_id(L, "ab12"), consult_party_id("1700000000.9", "cd34")
+
+    def leg(name: str, uniqueid: str, linkedid: str, duration_s: int) -> ChannelSnapshot:
+        return ChannelSnapshot(uniqueid, linkedid, name, "hotline-consult", "Dial", "", "", "",
+                               duration_s)  # fmt: skip
+
+    ringing = [
+        leg("Local/120@hotline-consult-00000006;1", party_id, party_id, 4),
+        leg("Local/120@hotline-consult-00000006;2", f"{party_id}-2", party_id, 4),
+        leg("PJSIP/trunk-120-primary-00000008", "100.8", party_id, 3),
+        leg("Local/119@hotline-consult-00000009;1", other_id, other_id, 9),
+        leg("PJSIP/trunk-119-backup-0000000a", "100.10", other_id, 9),
+    ]
+    kinds = {**KINDS, "120": TargetKind.EMERGENCY, "119": TargetKind.EMERGENCY}
+    held = controls_from_snapshot(
+        [CALL], main(CALLER, PLAYER) + consult(AGENT), CHANNELS + ringing, kinds, 100.0
+    )[L].state
+    c = held.consult
+    assert c is not None and held.held
+    assert (c.state, c.mode, c.target, c.line, c.party_room) == (
+        ConsultState.RINGING, ConsultMode.HOLD, "120", "120", Room.NONE
+    )  # fmt: skip
+    assert (c.party_channel, c.party_uniqueid, c.dial_uniqueid) == (
+        "Local/120@hotline-consult-00000006;1", party_id, f"{party_id}-2"
+    )  # fmt: skip
+    assert [(a.line, a.leg, a.status, a.started_at, a.ended_at) for a in c.attempts] == [
+        ("120", "primary", "", 97.0, None)
+    ]
+    assert c.started_at == 96.0 and c.answered_at is None
+    three = controls_from_snapshot([CALL], main(CALLER, AGENT), CHANNELS + ringing, kinds, 100.0)
+    assert (c := three[L].state.consult) is not None and c.mode is ConsultMode.THREE_WAY
+    alone = controls_from_snapshot([CALL], main(CALLER, AGENT), CHANNELS + ringing[3:], kinds, 1)
+    assert alone[L].state.consult is None
+
+
+def test_a_party_id_names_its_call() -> None:
+    party = consult_party_id(L, "3fa2")
+    assert call_of_consult_party(party) == L
+    for other in (f"{party}-2", L, "moh-ab", "ctl-", f"ctl-{L}", "ctl--ab"):
+        assert call_of_consult_party(other) is None, other

@@ -5,12 +5,14 @@ consult_complete, consult_cancel, three_way and leave, over the control adapter
 Each acts on the call the agent talks on at its own desk and answers only once Asterisk's
 events confirmed it (the adapter waits for them): the result carries the call's control state
 as desktops see it; a refusal or a failure (busy, no answer, both trunks down, not confirmed
-in time) is a `CommandFailed` with the adapter's code. Later steps of a consult (answered,
-failed) reach the desktops as call updates.
+in time) is a `CommandFailed` with the adapter's code and its reason in Chinese (the English
+one is logged). Later steps of a consult (answered, failed) reach the desktops as call
+updates.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,12 +23,15 @@ from agent_gateway.desk.commands.verb import (
     Result,
     current_call,
 )
+from agent_gateway.desk.control_failures import failure_text
 from agent_gateway.desk.control_view import control_info
 from agent_gateway.desk.service import DeskService
 from telephony.call_control import ControlState
 from telephony.call_control_service import CallControl
 from telephony.control_store import ControlFailed
 from telephony.tracker import Call, CallTracker
+
+log = logging.getLogger(__name__)
 
 Step = Callable[[CallControl, Call, Request], Awaitable[ControlState]]
 
@@ -94,7 +99,9 @@ async def control_step(
     try:
         state = await STEPS[name](control, call, request)
     except ControlFailed as exc:
-        raise CommandFailed(exc.code.value, exc.message) from None
+        log.info("control %s on %s at %s failed: %s", name, call.linkedid, request.extension, exc)
+        target = str(request.args.get("target", "")) if name == "consult" else ""
+        raise CommandFailed(exc.code.value, failure_text(exc.code, exc.message, target)) from None
     now = tracker.get(call.linkedid) or call
     info: dict[str, Any] = control_info(
         state, now, desk.control.emergency_started.get(call.linkedid)
