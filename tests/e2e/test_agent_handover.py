@@ -5,6 +5,7 @@ Asterisk, a SIPp caller and two agent phones sending audio, and real websocket d
   it answered (screen pop, the call with its controls), holds and resumes it and hangs up;
   1001's desk is done with it (its commands refused). The caller's channel is then gone
   from Asterisk (`CoreShowChannels`, `ConfbridgeList`), the record keeps both agents.
+- The same after 1001 leaves a three-party call with 1002 (1002 mutes itself, hangs up).
 - A warm transfer to 110 completed, then 110 hangs up: the caller's line is hung up, not
   left on hold music in an empty room.
 - The agent's leg lost while 110 rings, and 110 then failing (no answer, the backup 503):
@@ -133,6 +134,37 @@ async def test_a_warm_transfer_to_another_agent_hands_it_the_call_and_its_contro
     # 1001 held the caller for its consult; 1002 held and resumed the call it was handed.
     assert [e.agent for e in events if e.kind is CallEventKind.HELD] == ["1001", "1002"]
     assert [e.agent for e in events if e.kind is CallEventKind.RESUMED] == ["1002"]
+
+
+async def test_leaving_a_three_party_call_with_another_agent_hands_it_the_call(
+    centre: Centre, tones: dict[str, Path]  # noqa: F811
+) -> None:
+    calling, call = await answered_call(centre, "13900002005", tones)
+    async with agent_desktop(centre, "1001") as desk_1001, \
+            agent_desktop(centre, "1002") as desk_1002:  # fmt: skip
+        asked = await desk_1001.command("consult", target="1002", mode="three_way")
+        assert asked["ok"], asked
+        await until_state(centre, call.linkedid, _state(ConsultState.THREE_WAY))
+        assert len(await room(centre, main_room(call.linkedid))) == 3  # caller, 1001, 1002
+        left = await desk_1001.command("leave")
+        assert left["ok"], left
+        await desk_1002.wait_for("screen_pop", call_id=call.linkedid)
+        update = await desk_1002.wait_for("call_update", call_id=call.linkedid,
+                                          agent_extension="1002", state="talking")  # fmt: skip
+        assert "hangup" in update["control"]["allowed"]
+        together = await room(centre, main_room(call.linkedid))
+        assert call.channel in together and len(together) == 2, together
+        assert any(c.startswith(CONSULT_1002) for c in together), together
+        muted = await desk_1002.command("mute")
+        assert muted["ok"] and muted["result"]["control"]["muted"], muted
+        hung = await desk_1002.command("hangup")
+        assert hung["ok"], hung
+        await _gone_from_asterisk(centre, call)
+        assert (await calling).ok
+        ended = await centre.log.wait_ended(call.caller_number)
+        assert ended.end_reason == "hung up by agent" and ended.outcome_owner == "PJSIP/1002"
+    await _pause(centre, "1002", True)  # back to the meeting (the wrap-up lifted the pause)
+    await eventually(_paused(centre, "1002", "会议"), 10, "1002 paused again")
 
 
 async def test_110_hanging_up_after_a_completed_transfer_ends_the_call(
