@@ -4,8 +4,11 @@ the re-queue dialplan)."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import reduce
 from pathlib import Path
+
+import pytest
 
 from call_log.control_mapping import control_events
 from config.secrets import resolve_secrets
@@ -16,14 +19,18 @@ from telephony.call_control import (
     Consult,
     ConsultMode,
     ConsultState,
+    ControlCode,
     ControlState,
     Room,
     TargetKind,
     apply,
     started,
 )
+from telephony.call_control_service import CallControl
+from telephony.call_targets import Target
 from telephony.control_reactions import Reaction, reaction, who_left
 from telephony.control_rules import caller_alone, commands_allowed
+from telephony.control_store import ControlFailed
 from telephony.events import (
     AgentAnswered,
     CallerJoinedQueue,
@@ -36,7 +43,8 @@ from telephony.events import (
     TrunksFailed,
 )
 from telephony.positions import positions
-from telephony.tracker import CallState, CallTracker
+from telephony.tracker import Call, CallState, CallTracker
+from tests.unit.test_call_control_service import CALL, SuccessfulAmi
 
 L = "1700000000.1"
 CALLER, AGENT = "PJSIP/carrier-00000001", "PJSIP/1001-00000002"
@@ -223,3 +231,44 @@ def test_the_requeue_context_puts_the_caller_first_in_its_queue(tmp_path: Path) 
     requeue = text.split("[hotline-requeue]\n", 1)[1].split("\n\n", 1)[0]
     assert requeue.splitlines()[0] == "exten => _X.,1,Set(QUEUE_PRIO=10)"
     assert "Queue(${HOTLINE_QUEUE},t,," in requeue
+
+
+def _control(*targets: str) -> tuple[SuccessfulAmi, CallControl]:
+    ami = SuccessfulAmi()
+    tracker = CallTracker()
+    tracker.calls[L] = CALL
+    kinds = {t: Target(t, TargetKind.AGENT if t.startswith("10") else TargetKind.EMERGENCY,
+                       "" if t.startswith("10") else t) for t in targets}  # fmt: skip
+    return ami, CallControl(ami, tracker, kinds, confirm_s=0.3)
+
+
+async def test_the_agent_handed_the_call_acts_on_its_own_leg_and_may_consult_the_first() -> None:
+    ami, cc = _control("1001", "1002")
+    _, handed = handed_to_1002()
+    cc._states[L] = handed  # as the events built it (test_a_warm_transfer_to_another_agent…)
+    assert cc.agent_leg(CALL) == TAKER  # the desk's hang-up hangs up this leg
+    with pytest.raises(ControlFailed) as refused:
+        await cc.consult(CALL, "1002", "hold")  # itself
+    assert refused.value.code is ControlCode.BAD_TARGET
+    with pytest.raises(ControlFailed):  # nothing dialled in this Asterisk: not confirmed
+        await cc.consult(CALL, "1001", "three_way")  # the agent who handed it over
+    originated = [h["Channel"] for name, h in ami.sent if name == "Originate"]
+    assert originated == ["Local/1001@hotline-consult/n"]
+
+
+async def test_a_caller_put_back_in_its_queue_leaves_call_control() -> None:
+    ami, cc = _control("110")
+    lost = run(consulting("110", TargetKind.EMERGENCY), hung(AGENT, "a", 11.0))
+    cc._states[L] = lost
+    seen: list[ControlState] = []
+
+    async def listener(st: ControlState, call: Call) -> None:
+        seen.append(st)
+
+    cc.add_listener(listener)
+    await cc.on_event(TrunksFailed(14.0, L, DIAL, "Local/110@x;2", "110"))
+    await asyncio.sleep(0.05)  # the follow-up runs as a task of its own
+    assert ("Redirect", {"Channel": CALLER, "Context": "hotline-requeue", "Exten": L,
+                         "Priority": "1"}) in ami.sent  # fmt: skip
+    await cc.on_event(CallerJoinedQueue(14.5, L, L, CALLER, "hotline", 1))
+    assert cc.state(L) is None and seen[-1].ended and not seen[-1].agent_in_call
