@@ -121,6 +121,7 @@ async def test_a_warm_transfer_to_another_agent_hands_it_the_call_and_its_contro
         ended = await centre.log.wait_ended(call.caller_number)
         assert ended.state is CallState.ENDED and ended.end_reason == "hung up by agent"
         assert ended.outcome_owner == "PJSIP/1002"
+        await desk_1002.wait_for("call_update", call_id=call.linkedid, state="ended")
         await desk_1002.wait_for("presence", extension="1002", state="wrap_up")
         order = {"order_type": "help", "text": "转来的来电，话后补记", "call_id": call.linkedid}
         saved = await desk_1002.command("save_order", order=order)
