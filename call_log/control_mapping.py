@@ -73,21 +73,31 @@ def control_events(
 def _events(
     before: ControlState | None, after: ControlState, call: Call
 ) -> tuple[CallEventFact, ...]:
-    at, agent = utc(after.changed_at), agent_extension(call)
+    """Each step is the agent's who has the call at the time: who answered it, or after a
+    warm transfer the agent it was handed to (`taken_by`)."""
+    at, agent = utc(after.changed_at), after.taken_by or agent_extension(call)
     found: list[CallEventFact] = []
     was_held = before is not None and before.held
-    if after.held != was_held and after.agent_in_call and not after.ended:
+    handed = before is not None and after.taken_by != before.taken_by
+    if after.held != was_held and after.agent_in_call and not after.ended and not handed:
         kind = CallEventKind.HELD if after.held else CallEventKind.RESUMED
         found.append(CallEventFact(kind, at, agent))
     was_muted = before is not None and before.muted
-    if after.muted != was_muted and after.agent_in_call:
+    if after.muted != was_muted and after.agent_in_call and not handed:
         kind = CallEventKind.MUTED if after.muted else CallEventKind.UNMUTED
         found.append(CallEventFact(kind, at, agent))
     if after.consult is not None:
         previous = _same(before.consult if before else None, after.consult)
-        found += _consult_events(previous, after.consult, agent, at)
-    if before is not None and before.agent_in_call and not after.agent_in_call and not after.ended:
-        found.append(CallEventFact(CallEventKind.PARTY_LEFT, at, agent, {"who": "agent"}))
+        by = (before.taken_by if before is not None else "") or agent_extension(call)
+        found += _consult_events(previous, after.consult, by if handed else agent, at)
+    if before is not None and before.agent_in_call and not after.ended and (
+        not after.agent_in_call or handed
+    ):
+        who = before.taken_by or agent_extension(call)
+        found.append(CallEventFact(CallEventKind.PARTY_LEFT, at, who, {"who": "agent"}))
+    if handed:  # the agent it was handed to has the caller now, as if it answered it
+        taken = {"after_transfer": True, "target": after.taken_by, "kind": "warm"}
+        found.append(CallEventFact(CallEventKind.ANSWERED, at, after.taken_by, taken))
     return tuple(found)
 
 

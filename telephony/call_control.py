@@ -130,6 +130,7 @@ class ControlState:
     changed_at: float = 0.0  # Asterisk's time of the event that made this state
     ended: bool = False  # the caller hung up: the last state listeners get for the call
     adopted: bool = False  # read back from Asterisk at a re-sync: what led here is on record
+    taken_by: str = ""  # the agent (extension) the call was handed to; "" for who answered
 
     @property
     def three_party(self) -> bool:
@@ -141,6 +142,15 @@ class ControlState:
         if conference == consult_room(self.linkedid):
             return Room.CONSULT
         return Room.NONE
+
+
+def out_of_rooms(state: ControlState, at: float) -> ControlState:
+    """The call's last state under control (Asterisk's time `at`): the caller hung up, or
+    went back to its queue (`Reaction.REQUEUE`); nobody of the call is left in the rooms."""
+    return dataclasses.replace(
+        state, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False,
+        ended=True, changed_at=at,
+    )  # fmt: skip
 
 
 def caller_hung_up(state: ControlState, at: float) -> ControlState:
@@ -157,10 +167,7 @@ def caller_hung_up(state: ControlState, at: float) -> ControlState:
             c, state=ConsultState.CANCELLED, reason=ControlCode.HUNG_UP.value,
             attempts=attempts, party_room=Room.NONE,
         )  # fmt: skip
-    return dataclasses.replace(
-        state, consult=c, agent_in_call=False, agent_room=Room.NONE, held=False, muted=False,
-        ended=True, changed_at=at,
-    )  # fmt: skip
+    return out_of_rooms(dataclasses.replace(state, consult=c), at)
 
 
 def started(state: ControlState, consult: Consult) -> ControlState:
@@ -217,6 +224,24 @@ def settle(state: ControlState) -> ControlState:
     else:
         return state  # the agent is on the way (complete or three_way in progress)
     return dataclasses.replace(state, consult=dataclasses.replace(c, state=new))
+
+
+def handed_over(state: ControlState) -> ControlState:
+    """A consult of another agent completed (warm transfer, or the first agent left the
+    three-party call): that agent has the call now. Its leg in the rooms (the consult's Local
+    half) becomes the call's agent leg, so hold, mute, consult and hang-up act on it and its
+    hang-up is the agent's; the completed consult stays on record, in no room of its own."""
+    c = state.consult
+    if (
+        c is None or c.target_kind is not TargetKind.AGENT or c.state is not ConsultState.COMPLETED
+        or c.party_room is Room.NONE or not c.party_channel
+    ):  # fmt: skip
+        return state
+    return dataclasses.replace(
+        state, agent_channel=c.party_channel, agent_in_call=True, agent_room=c.party_room,
+        held=c.party_room is Room.CONSULT, muted=False, taken_by=c.target,
+        consult=dataclasses.replace(c, party_room=Room.NONE),
+    )  # fmt: skip
 
 
 def _is_party(c: Consult | None, e: Any) -> bool:
@@ -322,8 +347,10 @@ def _hung_up(state: ControlState, e: ChannelHungUp) -> ControlState:
         )
         return settle(gone)
     c = state.consult
-    if not _is_party(c, e) or c is None or c.final:
+    if not _is_party(c, e) or c is None:
         return state
+    if c.final:  # the party a warm transfer left with the caller hung up: it is gone
+        return dataclasses.replace(state, consult=dataclasses.replace(c, party_room=Room.NONE))
     if c.cancelling:
         return _consult(state, state=ConsultState.CANCELLED, party_room=Room.NONE)
     if c.answered_at is None:
@@ -357,5 +384,5 @@ def apply(state: ControlState, event: DomainEvent) -> ControlState:
     handler = TRANSITIONS.get((type(event), key))
     if handler is None:
         return state
-    changed = handler(state, event)
+    changed = handed_over(handler(state, event))
     return state if changed == state else dataclasses.replace(changed, changed_at=event.at)

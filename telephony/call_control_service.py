@@ -43,7 +43,13 @@ from telephony.dialplan import (
     extension_of,
     main_room,
 )
-from telephony.events import ChannelEvent, ChannelHungUp, DomainEvent, QueueMembersListed
+from telephony.events import (
+    CallerJoinedQueue,
+    ChannelEvent,
+    ChannelHungUp,
+    DomainEvent,
+    QueueMembersListed,
+)
 from telephony.hold_music import HoldMusic
 from telephony.tracker import Call, CallState, CallTracker
 
@@ -94,6 +100,12 @@ class CallControl:
         """The call's control state; None for a call never controlled (or ended)."""
         return self._states.get(linkedid)
 
+    def agent_leg(self, call: Call) -> str:
+        """The channel of the agent who has the call now: the answering agent's, or after a
+        warm transfer to another agent that agent's leg in the rooms."""
+        st = self._states.get(call.linkedid)
+        return call.agent_channel if st is None else st.agent_channel
+
     def add_listener(self, callback: ControlListener) -> None:
         """`callback(state, call)` after every change of a call's control state."""
         self._store.listeners.append(callback)
@@ -140,7 +152,9 @@ class CallControl:
         Returns once a leg is being dialled; the rest arrives through the listeners."""
         mode = ConsultMode(mode)
         found = self.targets.get(target)
-        if found is None or target == extension_of(call.agent_interface):
+        st = self._states.get(call.linkedid)
+        own = st.taken_by if st is not None and st.taken_by else extension_of(call.agent_interface)
+        if found is None or target == own:
             raise ControlFailed(ControlCode.BAD_TARGET, f"cannot consult {target!r}")
         async with self._command(call) as st:
             if st.consult is not None and not st.consult.final:
@@ -196,7 +210,7 @@ class CallControl:
                     call, lambda s: _consult_of(s).party_room is Room.MAIN, "complete"
                 )
             await actions.hang_up(self.ami, st.agent_channel)
-            return await self._until(call, lambda s: not s.agent_in_call, "complete")
+            return await self._until(call, _left_by(st), "complete")
 
     async def three_way(self, call: Call) -> ControlState:
         """Caller, agent and the answered third party together in the caller's room."""
@@ -238,7 +252,7 @@ class CallControl:
             if c.state is not ConsultState.THREE_WAY:
                 raise ControlFailed(ControlCode.NOT_NOW, "not a three-party call")
             await actions.hang_up(self.ami, st.agent_channel)
-            return await self._until(call, lambda s: not s.agent_in_call, "leave")
+            return await self._until(call, _left_by(st), "leave")
 
     # -- events -----------------------------------------------------------------------
 
@@ -262,6 +276,9 @@ class CallControl:
             return
         if isinstance(event, ChannelHungUp) and event.channel == before.caller_channel:
             await self._follow.forget(linkedid, event.at)
+            return
+        if isinstance(event, CallerJoinedQueue) and event.channel == before.caller_channel:
+            await self._follow.requeued(linkedid, event.at)
             return
         after = apply(before, event)
         if after is before:
@@ -338,3 +355,8 @@ def _consult_of(st: ControlState) -> Consult:
     if st.consult is None:
         raise ControlFailed(ControlCode.NO_CONSULT, "the consult is gone")
     return st.consult
+
+
+def _left_by(st: ControlState) -> Callable[[ControlState], bool]:
+    """The agent leg of `st` gone from the call (or the call handed to another agent)."""
+    return lambda s: not s.agent_in_call or s.agent_channel != st.agent_channel

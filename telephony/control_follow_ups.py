@@ -1,6 +1,7 @@
 """What call control does by itself over AMI, as the reactions (`control_reactions.py`) and
 the caller's hang-up decide: the third party to the caller, the agent back, the call ended,
-a consult that never got going marked failed, the consult room hung up after the caller.
+the caller back in its queue, a consult that never got going marked failed, the consult
+room hung up after the caller.
 Each action runs as a task of its own (the event consumer never waits for Asterisk)."""
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ from collections.abc import Awaitable
 
 from telephony import actions
 from telephony.ami_connection import AmiActionError
-from telephony.call_control import ConsultState, ControlCode, ControlState, Room, caller_hung_up
-from telephony.control_reactions import Reaction, reaction
+from telephony.call_control import (
+    ConsultState,
+    ControlCode,
+    ControlState,
+    Room,
+    caller_hung_up,
+    out_of_rooms,
+)
+from telephony.control_reactions import Reaction, reaction, who_left
 from telephony.control_resync import AmiLists
 from telephony.control_store import ControlStore
-from telephony.dialplan import CONTEXT_ROOM_PARTY
+from telephony.dialplan import CONTEXT_REQUEUE, CONTEXT_ROOM_PARTY
 from telephony.hold_music import HoldMusic
 
 log = logging.getLogger(__name__)
@@ -42,8 +50,15 @@ class FollowUps:
             case Reaction.KEEP_CALLER:
                 log.info("agent left call %s during a consult: caller kept", after.linkedid)
             case Reaction.END_CALL:
-                log.info("agent left call %s with nobody else: call ended", after.linkedid)
+                who = who_left(before, after)
+                log.info("%s left call %s with nobody else: call ended", who, after.linkedid)
+                self.store.tracker.left_last(after.linkedid, who)  # its end reason
                 self.spawn(actions.hang_up(self.ami, after.caller_channel))
+            case Reaction.REQUEUE:
+                log.info("consult of call %s over with nobody left: caller back in its queue",
+                         after.linkedid)  # fmt: skip
+                self.spawn(actions.redirect(
+                    self.ami, after.caller_channel, CONTEXT_REQUEUE, after.linkedid))  # fmt: skip
             case Reaction.AGENT_BACK:
                 log.info("consult of call %s failed: agent back with the caller", after.linkedid)
                 self.spawn(actions.redirect(
@@ -62,6 +77,13 @@ class FollowUps:
             self.spawn(actions.hang_up(self.ami, c.party_channel))
         if st.agent_in_call and st.agent_room is Room.CONSULT:
             self.spawn(actions.redirect(self.ami, st.agent_channel, CONTEXT_ROOM_PARTY, linkedid))
+
+    async def requeued(self, linkedid: str, at: float) -> None:
+        """The caller joined its queue again (`Reaction.REQUEUE`): the call is out of the
+        rooms, its control over (the agent who answers next starts afresh)."""
+        st = await self.store.drop(linkedid)
+        self.hold_music.stop(linkedid)
+        await self.store.notify(out_of_rooms(st, at))
 
     def spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:

@@ -19,6 +19,8 @@ CONTEXT_ROOM_PARTY = "hotline-room-party"  # agent or third party into the main 
 CONTEXT_ROOM_CONSULT = "hotline-room-consult"  # agent or third party into the consult room
 CONTEXT_CONSULT = "hotline-consult"  # dials an agent, a colleague or a trunk (with failover)
 CONTEXT_HOLD_MUSIC = "hotline-hold-music"  # a party playing hold music to a caller alone
+CONTEXT_REQUEUE = "hotline-requeue"  # a caller left with nobody back into its queue, first
+REQUEUE_PRIORITY = 10  # its QUEUE_PRIO: ahead of every caller who joined the usual way (0)
 # ConfBridge profiles of confbridge.conf.
 BRIDGE_PROFILE = "hotline_bridge"
 USER_CALLER = "hotline_caller"

@@ -15,11 +15,13 @@ from telephony.dialplan import (
     CONTEXT_HOLD_MUSIC,
     CONTEXT_INBOUND,
     CONTEXT_POSITION,
+    CONTEXT_REQUEUE,
     CONTEXT_ROOM_CALLER,
     CONTEXT_ROOM_CONSULT,
     CONTEXT_ROOM_PARTY,
     CONTEXT_TRUNK_IN,
     EVENT_TRUNK_FAILED,
+    REQUEUE_PRIORITY,
     USER_CALLER,
     USER_CONSULT,
     USER_PARTY,
@@ -80,8 +82,17 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         *(line for t in settings.trunks.values() for line in _failover(t, "Congestion(5)")),
     )
     trunk_in = section(CONTEXT_TRUNK_IN, "exten => _X.,1,Hangup(1)")
+    # A controlled call's caller left with nobody (exten = its Linkedid): back into the queue
+    # it waited in (its variable), ahead of the others; the recording goes on (its channel's).
+    requeue = section(
+        CONTEXT_REQUEUE,
+        f"exten => _X.,1,Set(QUEUE_PRIO={REQUEUE_PRIORITY})",
+        " same => n,Set(QUEUE_MAX_PENALTY=0)",
+        f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",
+        " same => n,Hangup()",
+    )
     return (
-        inbound + agents + emergency + trunk_in + _control_contexts(settings)
+        inbound + agents + emergency + trunk_in + requeue + _control_contexts(settings)
         + _position_context(layout)
     )  # fmt: skip
 

@@ -24,11 +24,12 @@ class Announcement:
 
 def positions(calls: Iterable[Call], queues: Iterable[str]) -> dict[str, int]:
     """Each waiting caller's position in their queue (by Uniqueid): queue order is join
-    order, counting callers already ringing an agent, as app_queue counts them."""
+    order, counting callers already ringing an agent, as app_queue counts them; a caller
+    call control put back in its queue is ahead of the others (its QUEUE_PRIO)."""
     wanted = set(queues)
     waiting = sorted(
         (c for c in calls if c.state in WAITING and c.queue in wanted and c.queued_at),
-        key=lambda c: (c.queued_at or 0.0, c.uniqueid),
+        key=lambda c: (not c.requeued, c.queued_at or 0.0, c.uniqueid),
     )
     out: dict[str, int] = {}
     seen: dict[str, int] = {}

@@ -82,6 +82,7 @@ class Call:
     ivr_label: str = ""
     queue: str = ""
     queued_at: float | None = None
+    requeued: bool = False  # back in its queue from call control's rooms, first (QUEUE_PRIO)
     answered_at: float | None = None
     ended_at: float | None = None
     agent_interface: str = ""
@@ -137,18 +138,19 @@ Effect = CallChanged
 Handler = Callable[[Call, Any], Call]
 
 
+# What a call into a queue (from the IVR, or back from call control's rooms) starts afresh.
+_AFRESH: dict[str, Any] = {
+    "answered_at": None, "agent_interface": "", "agent_name": "", "agent_channel": "",
+    "ringing": (), "in_rooms": False, "held": False, "completed_by": "", "transfer_target": "",
+    "transfer_answered_by": "",
+}  # fmt: skip
+
+
 def _queued(call: Call, e: CallerJoinedQueue) -> Call:
     return dataclasses.replace(
-        call,
-        state=CallState.QUEUED,
-        queue=e.queue,
-        queued_at=e.at,
-        answered_at=None,
-        agent_interface="",
-        agent_name="",
-        agent_channel="",
-        ringing=(),
-    )
+        call, state=CallState.QUEUED, queue=e.queue, queued_at=e.at,
+        requeued=call.state in CONNECTED, **_AFRESH,
+    )  # fmt: skip
 
 
 def _ringing(call: Call, e: AgentRinging) -> Call:
@@ -164,9 +166,8 @@ def _no_answer(call: Call, e: AgentRingNoAnswer) -> Call:
 
 def _forced_end(call: Call, at: float, reason: str) -> Call:
     """A call we end ourselves because Asterisk no longer has it."""
-    return dataclasses.replace(
-        call, state=CallState.ENDED, ended_at=at, ringing=(), end_reason=reason
-    )
+    return dataclasses.replace(call, state=CallState.ENDED, ended_at=at, end_reason=reason,
+                               ringing=())  # fmt: skip
 
 
 def _answered(call: Call, e: AgentAnswered) -> Call:
@@ -216,12 +217,9 @@ def _transferred(call: Call, e: CallTransferred) -> Call:
 
 
 def _abandoned(call: Call, e: DomainEvent) -> Call:
+    reason = "caller hung up while waiting in queue"
     return dataclasses.replace(
-        call,
-        state=CallState.ABANDONED,
-        ended_at=e.at,
-        ringing=(),
-        end_reason="caller hung up while waiting in queue",
+        call, state=CallState.ABANDONED, ended_at=e.at, ringing=(), end_reason=reason
     )
 
 
@@ -317,10 +315,9 @@ class CallTracker:
         return self._store(changed, call.state, event)
 
     def handed_to(self, linkedid: str, interface: str) -> Call | None:
-        """A warm transfer completed to another agent (or a three-party call with one that
-        the first agent left): that agent has the caller now and gives the call its outcome
-        (`outcome_owner`), as after a blind transfer. Told by call control, whose rooms
-        Asterisk reports in no event of the tracker's table. None for a call not live."""
+        """A warm transfer completed to another agent (or a three-party call it was left in):
+        it has the caller now and gives the call its outcome (`outcome_owner`), as after a
+        blind transfer. Told by call control (its rooms). None for a call not live."""
         call = self.calls.get(linkedid)
         if call is None or not call.active:
             return None
@@ -329,6 +326,13 @@ class CallTracker:
         )
         self.calls[linkedid] = taken
         return taken
+
+    def left_last(self, linkedid: str, who: str) -> None:
+        """The last one with the caller under call control (`who`: agent, transfer target
+        110…) left; the backend ends the call: its end reason ("hung up by …")."""
+        call = self.calls.get(linkedid)
+        if call is not None and call.active:
+            self.calls[linkedid] = dataclasses.replace(call, completed_by=who)
 
     def connection_lost(self, at: float, reason: str) -> list[Effect]:
         """Asterisk is gone (it runs beside us, so a lost link means a crash or stop)."""

@@ -20,6 +20,7 @@ from agent_gateway.edge.control_commands import (
 )
 from telephony.call_control import Consult, ConsultState, ControlState, TargetKind
 from telephony.control_rules import commands_allowed
+from telephony.dialplan import extension_of, interface_of_channel
 from telephony.tracker import Call, CallState
 
 # The control machine's command names → the protocol's.
@@ -77,22 +78,30 @@ def control_info(
     )
 
 
-def agent_left(before: ControlState | None, after: ControlState) -> bool:
-    """The agent's leg left the call (warm transfer completed, or left a three-party call):
-    the agent's part of the call is over although the caller's call goes on."""
-    return not after.agent_in_call and (before is None or before.agent_in_call)
+def agent_of(state: ControlState) -> str | None:
+    """The agent (extension) whose leg is the call's agent leg in `state`."""
+    return state.taken_by or extension_of(interface_of_channel(state.agent_channel))
+
+
+def agent_left(before: ControlState | None, after: ControlState) -> str | None:
+    """The agent (extension) whose part of the call ended with this change although the
+    caller's call may go on: its leg left (warm transfer completed, left a three-party
+    call, hung up), or the call was handed to another agent."""
+    if before is not None and not before.agent_in_call:
+        return None
+    if not after.agent_in_call:
+        return agent_of(before or after)
+    if before is not None and after.taken_by != before.taken_by:
+        return agent_of(before)
+    return None
 
 
 def taker(before: ControlState | None, after: ControlState) -> str | None:
     """The agent (extension) a warm transfer completed to, or whom the first agent left in
-    a three-party call: it takes the call over (presence, desk, the call's outcome)."""
-    c = after.consult
-    if c is None or c.target_kind is not TargetKind.AGENT or c.state is not ConsultState.COMPLETED:
+    a three-party call: it takes the call over (presence, pop, desk, the call's outcome)."""
+    if not after.taken_by or (before is not None and before.taken_by == after.taken_by):
         return None
-    was = before.consult if before is not None else None
-    if was is not None and was.party_uniqueid == c.party_uniqueid and was.state is c.state:
-        return None  # already taken over
-    return c.target
+    return after.taken_by
 
 
 class ControlStates:

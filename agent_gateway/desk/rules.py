@@ -143,9 +143,11 @@ def call_record(
 
 
 def audience(call: Call, presences: Iterable[AgentPresence]) -> set[str]:
-    """The agents whose desktops follow this call: who answered it, who rings or rang for it."""
+    """The agents whose desktops follow this call: who answered it, who it was handed to,
+    who rings or rang for it."""
     on_it = {p.extension for p in presences if p.call_id == call.linkedid}
-    return on_it | {e for e in map(extension_of, (call.agent_interface, *call.ringing)) if e}
+    who = (call.agent_interface, call.outcome_owner, *call.ringing)
+    return on_it | {e for e in map(extension_of, who) if e}
 
 
 def presence_inputs_for_call(

@@ -53,7 +53,7 @@ from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, d
 from crm.domain.caller import CallerSummary
 from telephony.actions import AmiActions, pause_member
 from telephony.call_control import ControlState
-from telephony.dialplan import extension_of, interface_of, interface_of_channel
+from telephony.dialplan import extension_of, interface_of
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
 from telephony.tracker import (
     CONNECTED,
@@ -170,9 +170,12 @@ class DeskService:
             self._in_background(self._recall_recording_pause(call))
         confidential = self._summary(call).confidential
         self._mirror(out, call, confidential)
+        if call.state is CallState.QUEUED and effect.previous in CONNECTED:
+            self.control.forget(call.linkedid)  # back from call control's rooms: afresh
         if isinstance(effect.cause, AgentRinging) and call.state is CallState.RINGING:
             # The pop goes out first, on its own: the phone is ringing now.
-            await self._pop(out, call, effect.cause)
+            ext = self._extension(effect.cause.interface)
+            await self._pop(out, call, ext, effect.cause.at)
             self.writer.submit(out)  # on its way to this process's desktops already
             await asyncio.sleep(0)  # let their connections send it before the consumer goes on
             out = Outbox()
@@ -197,17 +200,16 @@ class DeskService:
 
     async def on_control(self, state: ControlState, call: Call) -> None:
         """The call's control changed (hold, mute, a consult's step): its desktops are told.
-        An agent whose leg left the call (transfer completed, left a three-party call) is
-        done with it although the call goes on: the agent wraps up. Another agent it was
-        handed to takes it over, as after a blind transfer."""
+        An agent whose part is over (its leg left, the call handed on) wraps up although the
+        call goes on; the agent it was handed to has it as if it had answered it."""
         before = self.control.changed(state)
         out = Outbox()
-        if (to := taker(before, state)) is not None:  # a warm transfer to another agent
+        if (to := taker(before, state)) is not None:
             call = self.tracker.handed_to(call.linkedid, interface_of(to)) or call
+            await self._pop(out, call, to, state.changed_at)
             await self._apply(out, to, TookOver(call.linkedid), at=None)
         self._republished(call, out)
-        ext = extension_of(interface_of_channel(state.agent_channel))
-        if agent_left(before, state) and ext is not None:
+        if (ext := agent_left(before, state)) is not None:
             await self._apply(out, ext, CallEnded(call.linkedid), at=None)
         self.writer.submit(out)
 
@@ -272,12 +274,11 @@ class DeskService:
         figures = self.figures.snapshot(queue, self.tracker.calls.values(), by_state, self.clock())
         return {"type": "queue_stats", **figures}
 
-    async def _pop(self, out: Outbox, call: Call, ringing: AgentRinging) -> None:
-        ext = self._extension(ringing.interface)
+    async def _pop(self, out: Outbox, call: Call, ext: str | None, at: float) -> None:
         if ext is None:
             return
         await self.summaries.wait(call.linkedid)
-        pop = screen_pop(call, ext, ringing.at, self._summary(call))
+        pop = screen_pop(call, ext, at, self._summary(call))
         out.publish(agent_topic(ext), _json(pop))
 
     def _summary(self, call: Call) -> CallerSummary:

@@ -116,7 +116,8 @@ def test_warm_transfer_to_110_its_attempts_and_completion() -> None:
     done = run(moved, hung(AGENT, "a"))
     assert done.consult is not None and done.consult.state is ConsultState.COMPLETED
     assert not done.agent_in_call and commands_allowed(done) == frozenset()
-    assert run(done, hung(LOCAL1, PARTY)).consult == done.consult  # final stays final
+    gone = run(done, hung(LOCAL1, PARTY))  # 110 hung up: final stays final, out of the room
+    assert gone.consult == dataclasses.replace(done.consult, party_room=Room.NONE)
 
 
 def test_three_way_and_leave() -> None:

@@ -24,5 +24,5 @@ async def hangup(
 ) -> Result:
     call = current_call(presences, tracker, request.extension)
     require_applies(control.state(call.linkedid), "hangup", "转接进行中，请先完成或取消转接")
-    await hang_up(ami, call.agent_channel)
+    await hang_up(ami, control.agent_leg(call))  # the leg of whoever has the call now
     return {"call_id": call.linkedid}

@@ -67,11 +67,14 @@ def require_applies(state: ControlState | None, command: str, why: str) -> None:
 
 
 def current_call(presences: Presences, tracker: CallTracker, extension: str) -> Call:
-    """The call the agent is talking on now."""
+    """The call the agent is talking on now: one it has the caller of (it answered it, or
+    it was handed the call), not one it handed on and wraps up."""
     call_id = presences[extension].call_id
     call = tracker.calls.get(call_id) if call_id else None
     if call is None or call.state not in CONNECTED or not call.agent_channel:
         raise CommandFailed("no_call", "no call in progress")
+    if call.outcome_owner != interface_of(extension):
+        raise CommandFailed("not_your_call", "该通话已转给其他坐席")
     return call
 
 

@@ -311,6 +311,9 @@ function renderCall() {
     return;
   }
   let text = label(CALL_STATE_LABELS, call.state);
+  // Handed to another agent (a transfer completed): the call goes on there.
+  const handedTo = call.agent_extension && state.user && call.agent_extension !== state.user.extension;
+  if (handedTo && !FINAL_CALL_STATES.has(call.state)) text = `已转接给坐席 ${call.agent_extension}`;
   if (call.reason && (FINAL_CALL_STATES.has(call.state) || call.state === "transferred")) {
     text += `（${callReason(call.reason)}）`;
   }

@@ -22,6 +22,7 @@ from telephony.call_control import (
     Room,
     TargetKind,
     TrunkAttempt,
+    handed_over,
 )
 from telephony.tracker import Call, CallState
 
@@ -146,12 +147,19 @@ def test_the_agent_leaves_once_when_its_leg_goes() -> None:
 
 
 def test_the_agent_consulted_takes_the_call_once_it_has_the_caller() -> None:
-    agent = consult(ConsultState.THREE_WAY, kind=TargetKind.AGENT, party_uniqueid="p")
+    agent = consult(ConsultState.THREE_WAY, kind=TargetKind.AGENT, party_uniqueid="p",
+                    party_channel="Local/1002@hotline-consult-1;1", party_room=Room.MAIN)
     three = dataclasses.replace(WITH_CALLER, consult=agent)
     completed = dataclasses.replace(agent, state=ConsultState.COMPLETED)
-    left = dataclasses.replace(three, agent_in_call=False, agent_room=Room.NONE, consult=completed)
+    left = handed_over(dataclasses.replace(
+        three, agent_in_call=False, agent_room=Room.NONE, consult=completed))
     assert taker(three, three) is None  # three-way: the first agent still has the call
     assert taker(three, left) == "1002"  # left the three-way (or completed the transfer)
+    assert agent_left(three, left) == "1001"  # done with it: it wraps up
     assert taker(left, left) is None  # once
-    emergency = dataclasses.replace(left, consult=consult(ConsultState.COMPLETED))
+    assert agent_left(left, left) is None
+    gone = dataclasses.replace(left, agent_in_call=False, agent_room=Room.NONE)
+    assert agent_left(left, gone) == "1002"  # the agent it was handed to hung up
+    emergency = handed_over(dataclasses.replace(
+        left, taken_by="", consult=consult(ConsultState.COMPLETED, party_room=Room.MAIN)))
     assert taker(three, emergency) is None  # 110 is no agent of ours
