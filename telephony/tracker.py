@@ -41,6 +41,7 @@ from telephony.events import (
     ChannelVariableSet,
     CompleteReason,
     ConferenceJoined,
+    ConferenceLeft,
     DialAnswered,
     DomainEvent,
 )
@@ -229,12 +230,15 @@ def _ended_in_ivr(call: Call, e: ChannelHungUp) -> Call:
     )
 
 
-def _into_rooms(call: Call, e: ConferenceJoined) -> Call:
-    """The caller in its main room: the queue bridge's leaves (the caller's first, by the
-    Redirect) said nothing about who ends the call."""
-    if call.in_rooms or e.uniqueid != call.uniqueid or e.conference != main_room(call.linkedid):
+def _rooms(call: Call, e: ConferenceJoined | ConferenceLeft) -> Call:
+    """The caller into its main room: the queue bridge's leaves (the caller's first, by the
+    Redirect) said nothing about who ends the call. Out of it first (a queue starts afresh):
+    the caller ended it, whoever ConfBridge drops after it (the agent's Hangup may come first)."""
+    if e.uniqueid != call.uniqueid or e.conference != main_room(call.linkedid):
         return call
-    return dataclasses.replace(call, in_rooms=True, completed_by="")
+    if isinstance(e, ConferenceLeft):
+        return dataclasses.replace(call, completed_by=call.completed_by or "caller")
+    return call if call.in_rooms else dataclasses.replace(call, in_rooms=True, completed_by="")
 
 
 def _agent_leg_in_rooms(call: Call, e: ChannelHungUp) -> bool:
@@ -269,7 +273,7 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     **{(CallHeld, s): _held for s in CONNECTED},
     (DialAnswered, CallState.TRANSFERRED): _transfer_answered,
     (ChannelLeftBridge, CallState.TALKING): _left_bridge,
-    (ConferenceJoined, CallState.TALKING): _into_rooms,
+    **{(kind, CallState.TALKING): _rooms for kind in (ConferenceJoined, ConferenceLeft)},
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
     (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,
     **{(ChannelHungUp, s): _abandoned for s in WAITING},
@@ -331,7 +335,7 @@ class CallTracker:
         """The last one with the caller under call control (`who`: agent, transfer target
         110…) left; the backend ends the call: its end reason ("hung up by …")."""
         call = self.calls.get(linkedid)
-        if call is not None and call.active:
+        if call is not None and call.active and call.completed_by != "caller":  # it left first
             self.calls[linkedid] = dataclasses.replace(call, completed_by=who)
 
     def connection_lost(self, at: float, reason: str) -> list[Effect]:
@@ -376,14 +380,9 @@ class CallTracker:
             return []
         if e.linkedid in self.calls:
             return []  # already known from a re-sync snapshot
-        call = Call(
-            linkedid=e.linkedid,
-            uniqueid=e.uniqueid,
-            channel=e.channel,
-            caller_number=e.caller_number,
-            caller_name=e.caller_name,
-            started_at=e.at,
-        )
+        call = Call(linkedid=e.linkedid, uniqueid=e.uniqueid, channel=e.channel,
+                    caller_number=e.caller_number, caller_name=e.caller_name,
+                    started_at=e.at)  # fmt: skip
         return self._store(call, None, e)
 
     def _store(

@@ -26,8 +26,7 @@ from telephony.actions import hang_up
 from telephony.call_control import ConsultState, ControlState
 from telephony.dialplan import consult_room, main_room
 from telephony.tracker import Call, CallState
-from tests.e2e.harness import Centre
-from tests.e2e.test_call_control import (  # noqa: F401  (the module's centre, its fixtures)
+from tests.e2e.control_support import (  # noqa: F401  (the module's centre, its fixtures)
     PORTS,
     agent_desktop,
     answered_call,
@@ -43,6 +42,7 @@ from tests.e2e.test_call_control import (  # noqa: F401  (the module's centre, i
     trunk_channels,
     until_state,
 )
+from tests.e2e.harness import Centre
 from tests.support.trunk_peers import RefusingTrunk
 
 CONSULT_1002 = "Local/1002@hotline-consult-"

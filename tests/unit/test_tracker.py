@@ -21,6 +21,7 @@ from telephony.events import (
     ChannelVariableSet,
     CompleteReason,
     ConferenceJoined,
+    ConferenceLeft,
     DialAnswered,
     DomainEvent,
 )
@@ -314,6 +315,18 @@ def test_a_controlled_call_the_caller_ends_is_ended_by_the_caller() -> None:
     t = run(created(), joined(), ringing(), answered(), *into_rooms(),
             ChannelLeftBridge(106.0, L, "100.2", AGENT_LEG), hangup(108.0),
             agent_hangup(108.1))  # fmt: skip
+    assert t.ended[L].end_reason == "hung up by caller"
+
+
+def test_the_caller_leaving_its_room_first_ended_the_call_whoever_hangs_up_first() -> None:
+    """ConfBridge drops the agent (end_marked) when the caller leaves; the agent's Hangup can
+    reach AMI before the caller's, whose channel still closes its recording."""
+    t = run(created(), joined(), ringing(), answered(), *into_rooms(),
+            ChannelLeftBridge(106.0, L, "100.2", AGENT_LEG),
+            ConferenceJoined(106.0, L, "100.2", AGENT_LEG, f"m{L}"),
+            ConferenceLeft(108.0, L, L, CALLER, f"m{L}"), agent_hangup(108.1))  # fmt: skip
+    t.left_last(L, "agent")  # call control saw the agent go last
+    t.apply(hangup(108.3))
     assert t.ended[L].end_reason == "hung up by caller"
 
 
