@@ -51,6 +51,7 @@ from telephony.asterisk_process import AsteriskProcess
 from telephony.call_control_service import CallControl
 from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.service import Listener, TelephonyService
+from telephony.spy_service import SpyService
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class Hotline:
     recordings: RecordingChecker
     call_log: CallLog
     control: CallControl
+    spy: SpyService
 
     @property
     def tracker(self) -> CallTracker:
@@ -215,9 +217,11 @@ async def running_hotline(
         control = CallControl.from_settings(settings, ami, tracker)
         control.add_listener(desk.on_control)
         control.add_listener(call_log.on_control)
+        phones = [c.extension for c in settings.colleagues if c.kind == "supervisor"]
+        spy = SpyService(ami, tracker, control.state, phones)
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
-            [control.on_event, desk.on_event, call_log.on_event],
+            [control.on_event, desk.on_event, call_log.on_event, spy.on_event],
         ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
@@ -255,5 +259,5 @@ async def running_hotline(
         await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks, desk_users, checker, call_log, control,
+            bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
         )  # fmt: skip

@@ -19,6 +19,9 @@ CONTEXT_ROOM_PARTY = "hotline-room-party"  # agent or third party into the main 
 CONTEXT_ROOM_CONSULT = "hotline-room-consult"  # agent or third party into the consult room
 CONTEXT_CONSULT = "hotline-consult"  # dials an agent, a colleague or a trunk (with failover)
 CONTEXT_HOLD_MUSIC = "hotline-hold-music"  # a party playing hold music to a caller alone
+# A supervisor's phone spying on a call (exten = the mode: listen / whisper / barge, each
+# ChanSpy of the channel in VAR_SPYEE with that mode's options; a Redirect switches mode).
+CONTEXT_SPY = "hotline-spy"
 # ConfBridge profiles of confbridge.conf.
 BRIDGE_PROFILE = "hotline_bridge"
 USER_CALLER = "hotline_caller"
@@ -34,6 +37,8 @@ VAR_IVR_CHOICE = "HOTLINE_IVR_CHOICE"  # the menu key pressed, "" for none
 VAR_IVR_LABEL = "HOTLINE_IVR_LABEL"  # the menu choice's ASCII label
 VAR_QUEUE = "HOTLINE_QUEUE"  # the queue the caller waits in
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
+VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
+VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged
 
 # Every phone and trunk is a PJSIP endpoint; an agent's endpoint is named by its extension.
 TECH = "PJSIP"

@@ -18,6 +18,7 @@ from telephony.dialplan import (
     CONTEXT_ROOM_CALLER,
     CONTEXT_ROOM_CONSULT,
     CONTEXT_ROOM_PARTY,
+    CONTEXT_SPY,
     CONTEXT_TRUNK_IN,
     EVENT_TRUNK_FAILED,
     USER_CALLER,
@@ -25,9 +26,12 @@ from telephony.dialplan import (
     USER_PARTY,
     VAR_QUEUE,
     VAR_RECORDING,
+    VAR_SPY_RECORDING,
+    VAR_SPYEE,
     interface_of,
 )
 from telephony.position_words import LAST_SAID_POSITION, position_words
+from telephony.spy import RECORDED, SPY_OPTIONS
 
 if TYPE_CHECKING:
     from telephony.asterisk_config import Layout
@@ -82,7 +86,7 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
     trunk_in = section(CONTEXT_TRUNK_IN, "exten => _X.,1,Hangup(1)")
     return (
         inbound + agents + emergency + trunk_in + _control_contexts(settings)
-        + _position_context(layout)
+        + _position_context(layout) + _spy_context(settings, layout)
     )  # fmt: skip
 
 
@@ -131,6 +135,29 @@ def _control_contexts(settings: Settings) -> str:
             *(line for t in settings.trunks.values() for line in _failover(t, "Hangup()")),
         )
     )
+
+
+def _spy_context(settings: Settings, layout: Layout) -> str:
+    """A supervisor's phone, once answered, spies in the mode of the extension; the spy
+    service Redirects it to another mode's extension (no new ringing). The first whisper or
+    barge starts the recording of the spy channel (the supervisor's voice and what they
+    hear), one file per session named by its Uniqueid; the backend learns it by VarSet."""
+    lines = []
+    for mode, options in SPY_OPTIONS.items():
+        spy = f"ChanSpy(${{{VAR_SPYEE}}},{options})"
+        if mode in RECORDED and settings.recordings.enabled:
+            name = f"${{{VAR_SPY_RECORDING}}}"
+            lines += [
+                f'exten => {mode},1,GotoIf($["{name}" != ""]?spy)',
+                f" same => n,Set({VAR_SPY_RECORDING}=${{STRFTIME(${{EPOCH}},,%Y%m%d)}}/"
+                "${UNIQUEID}.wav)",
+                f" same => n,MixMonitor({layout.monitor}/{name})",
+                f" same => n(spy),{spy}",
+            ]
+        else:
+            lines.append(f"exten => {mode},1,{spy}")
+        lines.append(" same => n,Hangup()")
+    return section(CONTEXT_SPY, *lines)
 
 
 def _position_context(layout: Layout) -> str:
