@@ -25,6 +25,7 @@ from agent_gateway.desk.users import DeskUsers
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.command_seal import seal_key
 from agent_gateway.edge.server import GatewayServer
+from call_log.spy_audit import SpyAudit
 from call_log.writer import CallLog, running_call_log
 from config.secrets import resolve_secrets
 from config.settings import Settings
@@ -219,6 +220,9 @@ async def running_hotline(
         control.add_listener(call_log.on_control)
         phones = [c.extension for c in settings.colleagues if c.kind == "supervisor"]
         spy = SpyService(ami, tracker, control.state, phones)
+        spy_audit = SpyAudit(sessions)
+        spy.listeners.append(spy_audit.on_session)
+        await enter(supervised("spy audit", spy_audit.run))
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, announcer.on_call, call_log.on_call, *listeners],
             [control.on_event, desk.on_event, call_log.on_event, spy.on_event],

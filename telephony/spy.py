@@ -91,6 +91,7 @@ class SpySession:
     changes: tuple[ModeChange, ...] = ()
     end_code: str = ""  # a SpyCode value once ended
     recording: str = ""  # the spy channel's MixMonitor file, once whisper or barge began
+    requested_by: int | None = None  # the CRM user who asked (opaque here), for the audit
 
     @property
     def live(self) -> bool:

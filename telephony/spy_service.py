@@ -84,7 +84,9 @@ class SpyService:
 
     # -- requests -----------------------------------------------------------------------
 
-    async def start(self, phone: str, linkedid: str, mode: SpyMode | str) -> SpySession:
+    async def start(
+        self, phone: str, linkedid: str, mode: SpyMode | str, requested_by: int | None = None
+    ) -> SpySession:
         """Ring `phone` and join the call `linkedid` in `mode`; the joined session, or
         SpyFailed (refused, not answered, not confirmed) with nothing left in Asterisk."""
         mode = SpyMode(mode)
@@ -104,6 +106,7 @@ class SpyService:
             uniqueid=uniqueid, phone=phone, linkedid=linkedid,
             agent=extension_of(call.agent_interface) or "",
             spyee_channel=spyee_of(call, control), mode=mode, requested_at=time.time(),
+            requested_by=requested_by,
         )  # fmt: skip
         await self._set(session)
         try:

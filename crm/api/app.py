@@ -15,6 +15,7 @@ from crm.api import (
     openapi,
     orders,
     recordings,
+    spy,
 )
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
@@ -47,7 +48,7 @@ from crm.segmenter import Segmenter
 
 ENDPOINTS = (
     orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
-    + handovers.ENDPOINTS
+    + handovers.ENDPOINTS + spy.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 

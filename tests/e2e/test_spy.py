@@ -14,7 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from crm.db.call_models import Recording
+from crm.db.call_models import SpySession as SpySessionRow
+from crm.domain.calls import RecordingStatus
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerResult
 from telephony.actions import hang_up
@@ -197,6 +201,31 @@ async def test_listen_whisper_barge_and_leave(
     assert heard(rtp, caller, *span)[AGENT_A_HZ] > 0.8
     ended = await end_call(centre, calling, call)
     await supervision_recorded(centre, left, ended)
+    await audited(centre, left)
+
+
+async def audited(centre: Centre, session: SpySession) -> None:
+    """The session on record with each mode, its duration, and its file as the call's
+    recording of kind supervision (checked by the recording checker like the call's)."""
+    deadline = time.monotonic() + 15
+    while True:
+        async with centre.hotline.sessions() as db:
+            row = await db.scalar(select(SpySessionRow).where(
+                SpySessionRow.uniqueid == session.uniqueid))  # fmt: skip
+            kept = list(await db.scalars(select(Recording).where(
+                Recording.linkedid == session.linkedid).order_by(Recording.part)))  # fmt: skip
+        if row is not None and row.ended_at is not None and len(kept) == 2 and all(
+            r.status is RecordingStatus.ATTACHED for r in kept
+        ):
+            break
+        assert time.monotonic() < deadline, (row, kept)
+        await asyncio.sleep(0.2)
+    assert [m["mode"] for m in row.modes] == ["listen", "whisper", "barge"]
+    assert row.agent == "1001" and row.phone == "8001" and row.end_code == "left"
+    assert row.duration_s == pytest.approx(session.duration_s, abs=0.01)
+    assert [(r.kind, r.path) for r in kept] == [("call", kept[0].path),
+                                                ("supervision", session.recording)]
+    assert kept[1].duration_s is not None and kept[1].duration_s > 4.0
 
 
 async def supervision_recorded(centre: Centre, session: SpySession, call: Call) -> None:
