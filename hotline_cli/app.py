@@ -27,6 +27,7 @@ from agent_gateway.edge.command_seal import seal_key
 from agent_gateway.edge.server import GatewayServer
 from call_log.spy_audit import SpyAudit
 from call_log.writer import CallLog, running_call_log
+from config.emergency_settings import supervisor_phones
 from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
@@ -218,8 +219,7 @@ async def running_hotline(
         control = CallControl.from_settings(settings, ami, tracker)
         control.add_listener(desk.on_control)
         control.add_listener(call_log.on_control)
-        phones = [c.extension for c in settings.colleagues if c.kind == "supervisor"]
-        spy = SpyService(ami, tracker, control.state, phones)
+        spy = SpyService(ami, tracker, control.state, supervisor_phones(settings.colleagues))
         spy_audit = SpyAudit(sessions)
         spy.listeners.append(spy_audit.on_session)
         await enter(supervised("spy audit", spy_audit.run))
