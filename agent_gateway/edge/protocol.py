@@ -7,7 +7,7 @@ as they are (plus "seq") and does not re-validate them. docs/agent_protocol.md d
 message; docs/agent_protocol.schema.json is generated from this module by `json_schema()`.
 The commands about a call's outcome and recording are in `call_commands`, the call-control
 commands and state in `control_commands`, the supervisors' `alert` in `alert_message`, the
-rules every message is held to in `message_rules`.
+supervisors' own commands in `supervisor_commands`, the rules in `message_rules`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ from agent_gateway.edge.control_commands import (
     Unmute,
 )
 from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Out, Strict
+from agent_gateway.edge.supervisor_commands import (
+    SUPERVISOR_COMMAND_NAMES,
+    SUPERVISOR_COMMANDS,
+    FloorNotice,
+    SupervisorCommand,
+)  # fmt: skip
 
 PROTOCOL_VERSION = 1
 SUPERVISORS = "supervisors"  # the bus topic of every supervisor's and admin's desktop
@@ -181,13 +187,15 @@ ClientMessage = Annotated[Resume | Ping | Command, Field(discriminator="type")]
 
 COMMAND_NAMES = frozenset(
     ("login", "logout", "pause", "unpause", "hangup", "transfer", "wrapup_done", "save_order",
-     "dispose", "recording_pause", "recording_resume", *CONTROL_COMMAND_NAMES)
+     "dispose", "recording_pause", "recording_resume", *CONTROL_COMMAND_NAMES,
+     *SUPERVISOR_COMMAND_NAMES)
 )  # fmt: skip
 _CLIENT_TYPES = frozenset(("resume", "ping", "command"))
 _client_adapter: TypeAdapter[Resume | Ping | Command] = TypeAdapter(ClientMessage)
+_supervisor_adapter: TypeAdapter[SupervisorCommand] = TypeAdapter(SupervisorCommand)
 
 
-def parse_client_message(text: str | bytes) -> Resume | Ping | Command:
+def parse_client_message(text: str | bytes) -> Resume | Ping | Command | SupervisorCommand:
     """Parse one client frame, or raise ProtocolError saying precisely what is wrong."""
     try:
         raw = json.loads(text)
@@ -205,12 +213,13 @@ def parse_client_message(text: str | bytes) -> Resume | Ping | Command:
         raise ProtocolError(
             ErrorCode.UNKNOWN_COMMAND, f"unknown command {_short(raw.get('name'))}", command_id
         )
+    floor = kind == "command" and raw.get("name") in SUPERVISOR_COMMAND_NAMES
     try:
-        return _client_adapter.validate_python(raw)
+        return (_supervisor_adapter if floor else _client_adapter).validate_python(raw)
     except ValidationError as exc:
+        tags = 1 if floor else 2 if kind == "command" else 1
         if command_id is not None:  # a command we can name: its arguments are wrong
-            raise ProtocolError(ErrorCode.INVALID_ARGS, _describe(exc, 2), command_id) from None
-        tags = 2 if kind == "command" else 1
+            raise ProtocolError(ErrorCode.INVALID_ARGS, _describe(exc, tags), command_id) from None
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, _describe(exc, tags)) from None
 
 
@@ -350,12 +359,12 @@ class Pong(Out):
 
 # Messages the backend publishes on the bus; the gateway adds "seq" when forwarding them.
 BUS_MESSAGES: tuple[type[Out], ...] = (
-    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert,
+    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert, FloorNotice,
 )  # fmt: skip
 DIRECT_MESSAGES: tuple[type[Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
     Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
-    Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS,
+    Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS, *SUPERVISOR_COMMANDS,
 )  # fmt: skip
 
 

@@ -47,6 +47,12 @@ from agent_gateway.edge.store import (
     read_presence,
     read_queue_stats,
 )
+from agent_gateway.edge.supervisor_commands import (
+    FLOOR_ROLES,
+    SUPERVISOR_COMMAND_NAMES,
+    SupervisorCommand,
+    user_topic,
+)
 from agent_gateway.edge.tickets import TicketClaims
 
 log = logging.getLogger(__name__)
@@ -211,29 +217,37 @@ class Session:
         else:
             self._refusing = False
 
-    async def _handle(self, message: Resume | Ping | Command) -> None:
+    async def _handle(self, message: Resume | Ping | Command | SupervisorCommand) -> None:
         if isinstance(message, Ping):
             await self.ws.send(encode(Pong()))
         elif isinstance(message, Resume):
             await self._catch_up(message.last_seq)
+        elif message.name in SUPERVISOR_COMMAND_NAMES:
+            if self.claims.role not in FLOOR_ROLES:
+                why = f"only a supervisor or an admin may send {message.name}"
+                raise ProtocolError(ErrorCode.FORBIDDEN, why, message.id)
+            await self._submit(message, user_topic(self.claims.user_id))
         elif self.claims.role != "agent":
-            raise ProtocolError(
-                ErrorCode.FORBIDDEN, f"a {self.claims.role} may not send agent commands", message.id
-            )
+            why = f"a {self.claims.role} may not send agent commands ({message.name})"
+            raise ProtocolError(ErrorCode.FORBIDDEN, why, message.id)
         else:
-            await self.bus.submit_command(sealed(self.seal_key, {
-                    "id": message.id,
-                    "name": message.name,
-                    "args": message.args.model_dump(mode="json"),
-                    "user_id": self.claims.user_id,
-                    "user_name": self.claims.name,
-                    "role": self.claims.role,
-                    "extension": self.claims.extension,
-                    "version": self.claims.version,  # the executor checks it is still current
-                    "reply_topic": agent_topic(str(self.claims.extension)),
-                    "gateway_ts": time.time(),
-                }))  # fmt: skip
-            log.info("%s: command %s %s submitted", self._who, message.name, message.id)
+            await self._submit(message, agent_topic(str(self.claims.extension)))
+
+    async def _submit(self, message: Command | SupervisorCommand, reply_topic: str) -> None:
+        """Seal who sent the command (and where its result goes) and put it on the stream."""
+        await self.bus.submit_command(sealed(self.seal_key, {
+                "id": message.id,
+                "name": message.name,
+                "args": message.args.model_dump(mode="json"),
+                "user_id": self.claims.user_id,
+                "user_name": self.claims.name,
+                "role": self.claims.role,
+                "extension": self.claims.extension,
+                "version": self.claims.version,  # the executor checks it is still current
+                "reply_topic": reply_topic,
+                "gateway_ts": time.time(),
+            }))  # fmt: skip
+        log.info("%s: command %s %s submitted", self._who, message.name, message.id)
 
     async def _refuse(self, exc: ProtocolError) -> None:
         # A flood would log every message: log the first refusal of a run only.

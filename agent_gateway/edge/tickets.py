@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, get_args
 
 from agent_gateway.edge.protocol import SUPERVISORS, Role, agent_topic
+from agent_gateway.edge.supervisor_commands import user_topic
 
 EXTENSION_PATTERN = re.compile(r"[0-9]{2,15}")
 JTI_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -45,10 +46,11 @@ class TicketClaims:
 
     @property
     def topics(self) -> frozenset[str]:
-        """The bus topics this user's desktop receives."""
+        """The bus topics this user's desktop receives: an agent's its desk's; a supervisor's
+        (or admin's) every supervisor's and its own (its command results and notices)."""
         if self.role == "agent":
             return frozenset({agent_topic(str(self.extension))})
-        return frozenset({SUPERVISORS})
+        return frozenset({SUPERVISORS, user_topic(self.user_id)})
 
 
 def issue_ticket(

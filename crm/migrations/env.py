@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from crm.db import (
     call_models,  # noqa: F401  (registers the call log's tables)
     exchange_models,  # noqa: F401  (registers the emergency loop's tables)
+    floor_models,  # noqa: F401  (registers the floor's trail)
 )
 from crm.db.models import Base
 

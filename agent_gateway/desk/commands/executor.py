@@ -1,9 +1,12 @@
-"""The command executor: reads agents' commands off the bus, checks them, runs their verb.
+"""The command executor: reads desktops' commands off the bus, checks them, runs their verb.
 
 Commands arrive on the bus's commands stream (the gateway already checked their shape and
 the sender's role, and sealed who sent it: a command without a valid seal is refused, since
-anything that can write to Redis could claim any user, role and extension). Each gets one
-`command_result` on the sender's topic: ok with a result, or the reason it failed. What a
+anything that can write to Redis could claim any user, role and extension). The sealed role
+is checked again against the verb's entry (agents' verbs for agents at their own desk,
+supervisors' for supervisors and admins). Each gets one `command_result` on the sender's
+topic (sealed too: an agent's desk's, a supervisor's own): ok with a result, or the reason it
+failed. What a
 command changes (presence, the call) is confirmed by the Asterisk events that follow, not by
 the result.
 
@@ -21,12 +24,12 @@ entry written again (replayed) is refused, and so is one delivered again after a
 stopped while carrying it out (at most once: it may be partly done).
 
 Commands of different agents are carried out at the same time, each agent's own one after the
-other in the order sent (a lane per extension, `lanes.py`): a call-control verb waits for
-Asterisk's confirmation, and the other agents' commands must not wait for it meanwhile. At most
-`max_in_flight` commands are taken off the stream at once (the rest wait there), at most
-`max_per_desk` of one extension (more are answered `rate_limited`, not carried out). Stopped
-(cancelled), the executor cancels the commands in hand and returns only once none is left
-running; failing (Redis), it lets them end first.
+other in the order sent (a lane per extension, `lanes.py`; per user for supervisors): a
+call-control verb waits for Asterisk's confirmation, and the other agents' commands must not wait
+for it meanwhile. At most `max_in_flight` commands are taken off the stream at once (the rest
+wait there), at most `max_per_desk` of one extension (more are answered `rate_limited`, not
+carried out). Stopped (cancelled), the executor cancels the commands in hand and returns only
+once none is left running; failing (Redis), it lets them end first.
 
 What a command does is its verb's handler, looked up by name in `verbs.py`'s table.
 """
@@ -41,7 +44,7 @@ from functools import partial
 from typing import Any
 
 from agent_gateway.desk.commands.lanes import Lanes
-from agent_gateway.desk.commands.verb import CommandFailed, Request
+from agent_gateway.desk.commands.verb import AGENT_DESK, FLOOR, CommandFailed, Request
 from agent_gateway.desk.commands.verbs import Collaborators, verb_table
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
@@ -145,12 +148,15 @@ class CommandExecutor:
             self._refuse_if_expired(command)
             await self._refuse_if_no_longer_allowed(command)
             await self._refuse_if_replayed(command)
-            if not isinstance(extension, str) or extension not in self.agent_queues:
-                raise CommandFailed("no_extension", "this desktop is not an agent's desk")
-            handler = self.verbs.get(name) if isinstance(name, str) else None
-            if handler is None:
+            verb = self.verbs.get(name) if isinstance(name, str) else None
+            if verb is None:
                 raise CommandFailed("unknown_command", f"unknown command {name!r}")
-            result = await handler(_request(extension, command))
+            role = command.get("role")
+            if role not in verb.roles:
+                raise CommandFailed("forbidden", f"the {role} role may not run {name}")
+            if verb.roles is AGENT_DESK and extension not in self.agent_queues:
+                raise CommandFailed("no_extension", "this desktop is not an agent's desk")
+            result = await verb.handler(_request(command))
         except CommandFailed as exc:
             log.info("command %s %s from %s failed: %s", name, command_id, extension, exc)
             return _failed(command_id, exc.code, exc.message)
@@ -176,8 +182,6 @@ class CommandExecutor:
                 command.get("extension"),
             )  # fmt: skip
             raise CommandFailed("forbidden", f"not carried out: {exc}") from None
-        if command.get("role") != "agent":
-            raise CommandFailed("forbidden", "only an agent's desk sends agent commands")
 
     def _refuse_if_expired(self, command: Mapping[str, Any]) -> None:
         submitted = command.get("gateway_ts")
@@ -217,16 +221,22 @@ class CommandExecutor:
 
 
 def _lane(command: Mapping[str, Any]) -> str:
-    """The desk whose commands must keep their order: the sender's extension (a command with
-    none is refused at once, whichever lane it waited in)."""
+    """The desk whose commands must keep their order: an agent's extension, a supervisor's
+    user (a command with neither is refused at once, whichever lane it waited in)."""
+    if command.get("role") in FLOOR:
+        return f"user.{str(command.get('user_id'))[:24]}"
     extension = command.get("extension")
     return extension[:32] if isinstance(extension, str) else ""
 
 
-def _request(extension: str, command: Mapping[str, Any]) -> Request:
+def _request(command: Mapping[str, Any]) -> Request:
     """What a handler gets of a command whose seal and sender were checked."""
     args = command.get("args") or {}
-    return Request(extension, args, int(command.get("user_id", 0)), str(command.get("role", "")))
+    extension = command.get("extension")
+    return Request(
+        extension if isinstance(extension, str) else "", args, int(command.get("user_id", 0)),
+        str(command.get("role", "")), str(command.get("user_name", "")),
+    )  # fmt: skip
 
 
 def _command_id(command: Mapping[str, Any]) -> str:

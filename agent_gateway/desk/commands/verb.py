@@ -8,6 +8,7 @@ from typing import Any
 
 from agent_gateway.desk.presence import AgentPresence
 from agent_gateway.edge.protocol import PresenceState
+from agent_gateway.edge.supervisor_commands import FLOOR_ROLES
 from telephony.call_control import ControlState
 from telephony.control_rules import commands_allowed
 from telephony.dialplan import interface_of
@@ -25,16 +26,31 @@ class CommandFailed(Exception):
 
 @dataclass(frozen=True)
 class Request:
-    """One command whose seal, age and sender the executor checked: an agent's, at its desk."""
+    """One command whose seal, age and sender the executor checked: an agent's at its desk
+    (`extension`), or a supervisor's (`extension` their own phone's, or ""; the target agent
+    or call is in `args`, checked by the verb)."""
 
     extension: str
     args: Mapping[str, Any]
     user_id: int
     role: str
+    user_name: str = ""
 
 
 Result = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Result]]
+
+AGENT_DESK = frozenset({"agent"})  # a verb of the agent's own desk (its extension's)
+FLOOR = FLOOR_ROLES  # a supervisor's verb: supervisors and admins
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A table entry: the roles whose sealed commands may run the verb, and its handler. A verb
+    for `AGENT_DESK` also needs the sender's extension to be an agent's desk."""
+
+    roles: frozenset[str]
+    handler: Handler
 Presences = Mapping[str, AgentPresence]  # the desk's, by extension
 
 

@@ -1,4 +1,4 @@
-"""The table of verbs: each command name and the handler that carries it out.
+"""The table of verbs: each command name, who may run it, and the handler that carries it out.
 
 Each entry hands its handler exactly what it needs from the desk's collaborators, read when
 the command comes (the desk replaces its queue memberships after every re-sync).
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from agent_gateway.desk.commands import (
     control,
     dispose,
+    floor,
     hangup,
     pause,
     queues,
@@ -20,7 +21,8 @@ from agent_gateway.desk.commands import (
     transfer,
     wrap_up,
 )
-from agent_gateway.desk.commands.verb import Handler
+from agent_gateway.desk.commands.verb import AGENT_DESK, FLOOR, Handler, Verb
+from agent_gateway.desk.floor_audit import FloorAudit
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
 from telephony.actions import AmiActions
@@ -45,7 +47,24 @@ def _control_verb(c: Collaborators, name: str) -> Handler:
     return lambda r: control.control_step(c.control, c.desk, c.desk.presences, c.tracker, name, r)
 
 
-def verb_table(c: Collaborators) -> dict[str, Handler]:
+def verb_table(c: Collaborators) -> dict[str, Verb]:
+    """Every verb: the agents' (at their own desk) and the supervisors' (roles `FLOOR`)."""
+    agent_verbs = {name: Verb(AGENT_DESK, handler) for name, handler in _agent_verbs(c).items()}
+    return {**agent_verbs, **_floor_verbs(c)}
+
+
+def _floor_verbs(c: Collaborators) -> dict[str, Verb]:
+    """Managing agents from the floor: the target agent is in the args (`floor.py`)."""
+
+    def on_floor(verb: floor.FloorVerb) -> Verb:
+        return Verb(FLOOR, lambda r: verb(
+            floor.Floor(c.control.ami, c.desk, c.agent_queues, FloorAudit(c.orders.sessions)), r
+        ))  # fmt: skip
+
+    return {name: on_floor(verb) for name, verb in floor.VERBS.items()}
+
+
+def _agent_verbs(c: Collaborators) -> dict[str, Handler]:
     return {
         "login": lambda r: queues.login(
             c.ami, c.desk.presences, dict(c.agent_queues[r.extension]), r

@@ -25,7 +25,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from agent_gateway.desk.commands.executor import CommandExecutor
-from agent_gateway.desk.commands.verb import Request, Result
+from agent_gateway.desk.commands.verb import AGENT_DESK, Request, Result
+from agent_gateway.desk.commands.verb import Verb as AgentVerb
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.admission import publish_desk_users
@@ -93,7 +94,7 @@ async def running(
             bus, desk, ami, tracker, DeskOrders(session_factory(engine), "SZ12345"), queues,
             "agents", CallControl(ami, tracker, {}), seal_key=KEY, **limits,
         )  # fmt: skip
-        executor.verbs[SLOW] = verb
+        executor.verbs[SLOW] = AgentVerb(AGENT_DESK, verb)
         task = asyncio.create_task(executor.run())
         try:
             yield executor, task
@@ -162,7 +163,7 @@ async def test_an_exception_in_one_lane_is_answered_and_stops_nothing(
         async def broken(request: Request) -> Result:
             raise RuntimeError("boom")
 
-        executor.verbs["pause"] = broken
+        executor.verbs["pause"] = AgentVerb(AGENT_DESK, broken)
         await submit(redis, "1001", "a1")  # held
         await wait_until(lambda: "a1" in verb.started)
         await Bus(redis).submit_command(sealed(KEY, {

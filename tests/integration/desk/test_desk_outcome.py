@@ -81,7 +81,7 @@ class Desk:
             {e: [("hotline", 0)] for e in AGENTS}, "agents",
             CallControl(self.ami, self.tracker, TARGETS),
         ))  # fmt: skip
-        return await table[name](Request(ext, args, self.users[ext], "agent"))
+        return await table[name].handler(Request(ext, args, self.users[ext], "agent"))
 
     async def refused(self, name: str, ext: str, **args: Any) -> str:
         with pytest.raises(CommandFailed) as failed:

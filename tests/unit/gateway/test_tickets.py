@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from agent_gateway.edge.protocol import Role
 from agent_gateway.edge.tickets import InvalidTicket, TicketClaims, issue_ticket, verify_ticket
 
 SECRET = b"s3cret"
@@ -26,11 +27,20 @@ def test_round_trip() -> None:
     assert ticket.isascii() and "=" not in ticket  # fits a URL query as it is
 
 
-def test_supervisor_without_extension_gets_the_supervisors_topic() -> None:
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_a_supervisor_gets_the_supervisors_topic_and_its_own(role: Role) -> None:
+    """Its own (`user.<id>`): its command results and notices, no other supervisor's."""
     claims = verify_ticket(
-        SECRET, issue_ticket(SECRET, 2, "赵", "supervisor", None, 60, NOW, version=3), NOW
+        SECRET, issue_ticket(SECRET, 2, "赵", role, None, 60, NOW, version=3), NOW
     )
-    assert claims.topics == {"supervisors"}
+    assert claims.topics == {"supervisors", "user.2"}
+
+
+def test_an_agent_gets_no_users_topic() -> None:
+    claims = verify_ticket(
+        SECRET, issue_ticket(SECRET, 7, "王芳", "agent", "1001", 60, NOW, version=3), NOW
+    )
+    assert not any(topic.startswith("user.") for topic in claims.topics)
 
 
 def test_expired() -> None:
