@@ -162,11 +162,11 @@ def _gateway(settings: Settings, bus: Bus, redis: Redis, desk: DeskService) -> G
 
 def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
               tracker: CallTracker, orders: DeskOrders,
-              control: CallControl) -> CommandExecutor:  # fmt: skip
+              control: CallControl, spy: SpyService) -> CommandExecutor:  # fmt: skip
     return CommandExecutor(
         bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS, control,
         settings.gateway.command_max_age_s,
-        seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
+        seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()), spy=spy,
     )  # fmt: skip
 
 
@@ -233,7 +233,7 @@ async def running_hotline(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
         if commands:
-            executor = _executor(settings, bus, desk, ami, tracker, orders, control)
+            executor = _executor(settings, bus, desk, ami, tracker, orders, control, spy)
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))

@@ -2,8 +2,8 @@
 each mode with its time, start, end), and recordings told apart by kind (a supervisor's
 whisper and barge are their own file, linked to the call, besides the call's recording).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010 (0010_floor)
 Create Date: 2026-12-01 20:00:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
