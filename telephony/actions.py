@@ -178,18 +178,19 @@ async def wait_bridged(ami: AmiActions, channel: str, settle_s: float = BRIDGE_S
 
 
 async def originate_spy(
-    ami: AmiActions, phone: str, context: str, mode: str, spyee_var: str, spyee: str,
+    ami: AmiActions, phone: str, context: str, exten: str, variables: str,
     channel_id: str, caller_id: str, ring_s: float,
 ) -> None:
-    """Ring the supervisor's `phone`; once answered it runs `mode`@`context` (ChanSpy on the
-    channel named in `spyee_var`). Its channel's Uniqueid is `channel_id`."""
+    """Ring the supervisor's `phone`; once answered it runs `exten`@`context` (ChanSpy on the
+    call, with `variables`: "NAME=value,NAME=value"). Its channel's Uniqueid is
+    `channel_id`."""
     await ami.action(
         "Originate",
         Channel=interface_of(phone),
         Context=context,
-        Exten=mode,
+        Exten=exten,
         Priority="1",
-        Variable=f"{spyee_var}={spyee}",
+        Variable=variables,
         ChannelId=channel_id,
         CallerID=caller_id,
         Timeout=str(int(ring_s * 1000)),

@@ -5,7 +5,8 @@ request may not do, and how Asterisk's events move a session. No I/O, no clock.
 The supervisor's phone is originated into `CONTEXT_SPY`, whose extension per mode runs
 ChanSpy on the full name of the spied channel with that mode's options; a mode switch
 Redirects the answered phone to another mode's extension. A session is joined (or switched)
-only once `ChanSpyStart` names its spy channel: the spy channel is in no bridge.
+only once `ChanSpyStart` names its spy channel: the spy channel is in no bridge (or, for a
+barge on a call in its ConfBridge rooms, once the supervisor's channel joined the room).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from telephony.call_control import ControlState
+from telephony.call_control import ControlState, Room
 from telephony.dialplan import VAR_SPY_RECORDING, interface_of
 from telephony.events import (
     ChannelCreated,
     ChannelHungUp,
     ChannelRinging,
     ChannelVariableSet,
+    ConferenceJoined,
     DomainEvent,
     SpyEvent,
 )
@@ -38,6 +40,20 @@ class SpyMode(StrEnum):
 # spied channel; B: barge in on both channels of its call.
 SPY_OPTIONS = {SpyMode.LISTEN: "qE", SpyMode.WHISPER: "qEw", SpyMode.BARGE: "qEB"}
 RECORDED = frozenset({SpyMode.WHISPER, SpyMode.BARGE})  # the supervisor's audio is kept
+# Asterisk 16: B barges into the spied channel's bridge peer, and a channel in a ConfBridge
+# room has none (only the spied channel would hear the supervisor): a barge on a call in its
+# rooms joins the agent's room as a party instead (extension → room and ConfBridge user).
+ROOM_BARGE = {Room.MAIN: "room-main", Room.CONSULT: "room-consult"}
+
+
+def spy_exten(mode: SpyMode, control: ControlState | None) -> str:
+    """The CONTEXT_SPY extension that puts the supervisor in `mode` on this call now."""
+    if (
+        mode is SpyMode.BARGE and control is not None and control.conference
+        and control.agent_in_call and control.agent_room in ROOM_BARGE
+    ):  # fmt: skip
+        return ROOM_BARGE[control.agent_room]
+    return mode.value
 
 
 class SpyCode(StrEnum):
@@ -169,6 +185,14 @@ def applied(session: SpySession, event: DomainEvent) -> SpySession:
             joined_at=session.joined_at if session.joined_at is not None else event.at,
             changes=(*session.changes, ModeChange(session.mode, event.at)),
         )
+    if isinstance(event, ConferenceJoined) and event.uniqueid == session.uniqueid:
+        if session.phase not in (SpyPhase.CALLING, SpyPhase.SWITCHING):
+            return session
+        return dataclasses.replace(
+            session, phase=SpyPhase.JOINED, spyer_channel=event.channel,
+            joined_at=session.joined_at if session.joined_at is not None else event.at,
+            changes=(*session.changes, ModeChange(session.mode, event.at)),
+        )  # fmt: skip
     if isinstance(event, ChannelCreated) and event.uniqueid == session.uniqueid:
         return dataclasses.replace(session, spyer_channel=event.channel)
     if (

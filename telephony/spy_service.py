@@ -27,7 +27,7 @@ from telephony import actions
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.call_control import ControlState
 from telephony.control_resync import AmiLists
-from telephony.dialplan import CONTEXT_SPY, VAR_SPYEE, extension_of
+from telephony.dialplan import CONTEXT_SPY, VAR_SPY_CALL, VAR_SPYEE, extension_of
 from telephony.events import ChannelHungUp, DomainEvent, SpyEvent
 from telephony.spy import (
     RECORDED,
@@ -39,6 +39,7 @@ from telephony.spy import (
     applied,
     ended,
     refusal,
+    spy_exten,
     spyee_of,
     switching,
 )
@@ -111,7 +112,8 @@ class SpyService:
         await self._set(session)
         try:
             await actions.originate_spy(
-                self.ami, phone, CONTEXT_SPY, mode.value, VAR_SPYEE, session.spyee_channel,
+                self.ami, phone, CONTEXT_SPY, spy_exten(mode, control),
+                f"{VAR_SPYEE}={session.spyee_channel},{VAR_SPY_CALL}={linkedid}",
                 uniqueid, f"spy <{session.agent or linkedid}>", self.ring_s,
             )  # fmt: skip
         except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
@@ -139,7 +141,8 @@ class SpyService:
             return session
         await self._set(switching(session, mode))
         try:
-            await actions.redirect(self.ami, session.spyer_channel, CONTEXT_SPY, mode.value)
+            exten = spy_exten(mode, self.control_of(session.linkedid))
+            await actions.redirect(self.ami, session.spyer_channel, CONTEXT_SPY, exten)
         except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
             await self._set(session)  # still in its old mode
             raise SpyFailed(SpyCode.NOT_CONFIRMED, f"Asterisk refused: {exc}") from exc

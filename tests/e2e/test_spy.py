@@ -24,6 +24,7 @@ from hotline_cli.demo.sipp import AgentPhone, CallerResult
 from telephony.actions import hang_up
 from telephony.ami_connection import AmiActionError
 from telephony.call_control import ConsultState
+from telephony.dialplan import main_room
 from telephony.spy import SpyCode, SpyFailed, SpyMode, SpyPhase, SpySession
 from telephony.tracker import Call
 from tests.e2e.harness import Centre, running_centre
@@ -34,6 +35,7 @@ from tests.e2e.test_call_control import (
     end_call,
     eventually,
     operator,
+    room,
     until_state,
 )
 from tests.support.audio import (
@@ -269,10 +271,16 @@ async def test_spy_on_a_held_call_and_a_three_party_call(
         span = await talk(2.5)
         hears = heard(rtp, supervisor, *span)
         assert min(hears[CALLER_HZ], hears[AGENT_A_HZ], hears[OPERATOR_HZ]) > 0.8, hears
-        # Asterisk 16: ChanSpy's B barges into the spied channel's bridge peer; in a
-        # ConfBridge room there is none, so only the agent's leg hears the supervisor.
+        # In the call's room (ChanSpy's B would reach the agent only: no bridge peer there).
+        assert session.spyer_channel in await room(centre, main_room(call.linkedid))
         assert heard(rtp, agent, *span)[SUPERVISOR_HZ] > 0.8
+        assert heard(rtp, caller, *span)[SUPERVISOR_HZ] > 0.8
+        session = await spy.switch("8001", "listen")  # out of the room, spying again
+        assert session.spyer_channel not in await room(centre, main_room(call.linkedid))
+        span = await talk(2.0)
         assert heard(rtp, caller, *span)[SUPERVISOR_HZ] == 0
+        hears = heard(rtp, supervisor, *span)
+        assert min(hears[CALLER_HZ], hears[AGENT_A_HZ], hears[OPERATOR_HZ]) > 0.8, hears
         await end_call(centre, calling, call)
     await no_spy_left(centre)
 

@@ -58,8 +58,11 @@ def verb_table(c: Collaborators) -> dict[str, Verb]:
 
 def _spy_verbs(c: Collaborators) -> dict[str, Verb]:
     """Listen, whisper, barge on the supervisor's own phone (`spy.py`)."""
-    return {name: Verb(FLOOR, lambda r, verb=verb: verb(c.spy, r))
-            for name, verb in spy.VERBS.items()}  # fmt: skip
+
+    def on_phone(verb: spy.SpyVerb) -> Verb:
+        return Verb(FLOOR, lambda r: verb(c.spy, r))
+
+    return {name: on_phone(verb) for name, verb in spy.VERBS.items()}
 
 
 def _floor_verbs(c: Collaborators) -> dict[str, Verb]:
