@@ -6,11 +6,14 @@ Chinese."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from agent_gateway.desk.commands.verb import CommandFailed, Request, Result
 from telephony.spy import SpyCode, SpyFailed, SpySession
 from telephony.spy_service import SpyService
+
+log = logging.getLogger(__name__)
 
 WHY = {
     SpyCode.NOT_A_SUPERVISOR_PHONE: "您的账号绑定的不是班长话机",
@@ -39,6 +42,7 @@ def _phone(spy: SpyService | None, request: Request) -> tuple[SpyService, str]:
 
 
 def _refused(exc: SpyFailed) -> CommandFailed:
+    log.warning("spy refused: %s", exc)  # the code and the reason in English, for the log
     return CommandFailed(exc.code.value, WHY.get(exc.code, exc.message))
 
 

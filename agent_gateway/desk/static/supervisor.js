@@ -19,6 +19,7 @@ import {
   label,
 } from "./labels.js";
 import { RecordingsView } from "./recordings.js";
+import { clearSpy, spyCallEnded, spyControls, wireSpy } from "./spy.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const FINAL_CALL_KEPT_MS = 10000; // an ended call stays listed (greyed) this long
@@ -67,6 +68,7 @@ function logoutPage() {
   state.calls.clear();
   recordings.clear();
   clearAlerts();
+  clearSpy();
   renderAll();
 }
 
@@ -128,6 +130,7 @@ function applyCallUpdate(update) {
   };
   state.calls.set(update.call_id, record);
   if (FINAL_CALL_STATES.has(update.state)) {
+    spyCallEnded(update.call_id);
     setTimeout(() => {
       const now = state.calls.get(update.call_id);
       if (now && FINAL_CALL_STATES.has(now.state)) {
@@ -284,6 +287,7 @@ function renderCalls() {
         clockCell(call),
         el("td", {}, agent),
         el("td", { className: "muted" }, formatClock(call.at ?? call.answered_at ?? call.queued_at)),
+        el("td", {}, spyControls(call)),
       ),
     );
   }
@@ -315,6 +319,7 @@ function wire() {
     recordings.show(row.dataset.callId);
   });
   setInterval(tickDurations, 1000);
+  wireSpy(() => state.connection, renderCalls);
   wireAlerts(() => state.connection?.token);
   restoreLogin(SESSION_KEY, ({ token }) => {
     if (token) login(token);
