@@ -175,9 +175,10 @@ class SpyService:
         if isinstance(event, ChannelHungUp):
             for s in list(self.sessions.values()):
                 if s.spyee_channel == event.channel and s.uniqueid not in self._spyee_gone:
+                    # ChanSpy's E ends a joined spy, but not one still ringing or switching
+                    # (it would wait for the channel for ever), nor a barge in a room.
                     self._spyee_gone.add(s.uniqueid)
-                    if s.phase is not SpyPhase.JOINED:  # ChanSpy's E cannot end it
-                        self._later(self._hang_up(s.uniqueid))
+                    self._later(self._hang_up(s.uniqueid))
 
     # -- helpers ------------------------------------------------------------------------
 
