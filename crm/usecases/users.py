@@ -40,6 +40,11 @@ async def _check_binding(
             "only agents (to their agent extension), supervisors and admins (to a "
             "supervisor's phone) work at a phone", "agent_extension",
         )  # fmt: skip
+    if role is Role.AGENT and supervisor_phones is not None and extension in supervisor_phones:
+        raise InvalidInput(
+            "not_an_agent_extension", f"{extension} is a supervisor's phone, not an agent's",
+            "agent_extension",
+        )  # fmt: skip
     if role is not Role.AGENT and supervisor_phones is not None and (
         extension not in supervisor_phones
     ):
