@@ -73,6 +73,7 @@ class SpyCode(StrEnum):
     NOT_CONFIRMED = "not_confirmed"  # Asterisk did not show ChanSpyStart in time
     LEFT = "left"  # ended: the supervisor left (hung up the spy channel or the phone)
     SPYEE_GONE = "spyee_gone"  # ended: the spied channel hung up (the call ended, or moved)
+    LOST = "lost"  # ended while Asterisk's events were lost (found gone at a re-sync)
 
 
 class SpyPhase(StrEnum):

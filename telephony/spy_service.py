@@ -28,7 +28,7 @@ from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.call_control import ControlState
 from telephony.control_resync import AmiLists
 from telephony.dialplan import CONTEXT_SPY, VAR_SPY_CALL, VAR_SPYEE, extension_of
-from telephony.events import ChannelHungUp, DomainEvent, SpyEvent
+from telephony.events import ChannelHungUp, DomainEvent, QueueMembersListed, SpyEvent
 from telephony.spy import (
     RECORDED,
     SpyCode,
@@ -172,6 +172,9 @@ class SpyService:
             if after != session:
                 await self._set(after)
             return
+        if isinstance(event, QueueMembersListed) and self.sessions:  # a re-sync
+            self._later(self._forget_lost())
+            return
         if isinstance(event, ChannelHungUp):
             for s in list(self.sessions.values()):
                 if s.spyee_channel == event.channel and s.uniqueid not in self._spyee_gone:
@@ -179,6 +182,18 @@ class SpyService:
                     # (it would wait for the channel for ever), nor a barge in a room.
                     self._spyee_gone.add(s.uniqueid)
                     self._later(self._hang_up(s.uniqueid))
+
+    async def _forget_lost(self) -> None:
+        """After a reconnect: sessions whose spy channel Asterisk no longer has ended while
+        the events were lost (their end time is when this was found)."""
+        try:
+            listed = await self.ami.action_list("CoreShowChannels")
+        except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
+            log.warning("spy re-sync failed (%s): sessions kept as they were", exc)
+            return
+        alive = {c.get("Uniqueid") for c in listed if c.get("Event") == "CoreShowChannel"}
+        for uniqueid in [u for u in self.sessions if u not in alive]:
+            await self._end(uniqueid, SpyCode.LOST)
 
     # -- helpers ------------------------------------------------------------------------
 
