@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic.json_schema import models_json_schema
 
+from agent_gateway.edge import supervisor_commands as sup
 from agent_gateway.edge.alert_message import Alert
 from agent_gateway.edge.call_commands import Dispose, RecordingPause, RecordingResume, SaveOrder
 from agent_gateway.edge.control_commands import (
@@ -44,12 +45,6 @@ from agent_gateway.edge.control_commands import (
     Unmute,
 )
 from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Out, Strict
-from agent_gateway.edge.supervisor_commands import (
-    SUPERVISOR_COMMAND_NAMES,
-    SUPERVISOR_COMMANDS,
-    FloorNotice,
-    SupervisorCommand,
-)  # fmt: skip
 
 PROTOCOL_VERSION = 1
 SUPERVISORS = "supervisors"  # the bus topic of every supervisor's and admin's desktop
@@ -188,14 +183,14 @@ ClientMessage = Annotated[Resume | Ping | Command, Field(discriminator="type")]
 COMMAND_NAMES = frozenset(
     ("login", "logout", "pause", "unpause", "hangup", "transfer", "wrapup_done", "save_order",
      "dispose", "recording_pause", "recording_resume", *CONTROL_COMMAND_NAMES,
-     *SUPERVISOR_COMMAND_NAMES)
+     *sup.SUPERVISOR_COMMAND_NAMES)
 )  # fmt: skip
 _CLIENT_TYPES = frozenset(("resume", "ping", "command"))
 _client_adapter: TypeAdapter[Resume | Ping | Command] = TypeAdapter(ClientMessage)
-_supervisor_adapter: TypeAdapter[SupervisorCommand] = TypeAdapter(SupervisorCommand)
+_supervisor_adapter: TypeAdapter[sup.SupervisorCommand] = TypeAdapter(sup.SupervisorCommand)
 
 
-def parse_client_message(text: str | bytes) -> Resume | Ping | Command | SupervisorCommand:
+def parse_client_message(text: str | bytes) -> Resume | Ping | Command | sup.SupervisorCommand:
     """Parse one client frame, or raise ProtocolError saying precisely what is wrong."""
     try:
         raw = json.loads(text)
@@ -213,7 +208,7 @@ def parse_client_message(text: str | bytes) -> Resume | Ping | Command | Supervi
         raise ProtocolError(
             ErrorCode.UNKNOWN_COMMAND, f"unknown command {_short(raw.get('name'))}", command_id
         )
-    floor = kind == "command" and raw.get("name") in SUPERVISOR_COMMAND_NAMES
+    floor = kind == "command" and raw.get("name") in sup.SUPERVISOR_COMMAND_NAMES
     try:
         return (_supervisor_adapter if floor else _client_adapter).validate_python(raw)
     except ValidationError as exc:
@@ -359,12 +354,12 @@ class Pong(Out):
 
 # Messages the backend publishes on the bus; the gateway adds "seq" when forwarding them.
 BUS_MESSAGES: tuple[type[Out], ...] = (
-    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert, FloorNotice,
+    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert, sup.FloorNotice,
 )  # fmt: skip
 DIRECT_MESSAGES: tuple[type[Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
     Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
-    Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS, *SUPERVISOR_COMMANDS,
+    Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS, *sup.SUPERVISOR_COMMANDS,
 )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from crm.api import (
     alerts,
     calls,
     exchange,
+    floor,
     handovers,
     openapi,
     orders,
@@ -48,7 +49,7 @@ from crm.segmenter import Segmenter
 
 ENDPOINTS = (
     orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
-    + handovers.ENDPOINTS + spy.ENDPOINTS
+    + handovers.ENDPOINTS + floor.ENDPOINTS + spy.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 

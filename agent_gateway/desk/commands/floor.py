@@ -30,7 +30,7 @@ from telephony.control_resync import AmiLists
 from telephony.dialplan import interface_of
 
 CONFIRM_S = 5.0  # how long an action waits for the Asterisk events that confirm it
-POLL_S = 0.05
+POLL_S = 0.01  # the desk applies the confirming event within milliseconds of Asterisk
 S = PresenceState
 STATE_WORDS = {S.RINGING: "振铃", S.TALKING: "通话中", S.WRAP_UP: "话后处理", S.PAUSED: "示忙",
                S.AVAILABLE: "空闲", S.LOGGED_OUT: "未签入"}  # fmt: skip

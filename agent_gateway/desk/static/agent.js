@@ -104,6 +104,10 @@ function receive(message) {
     case "command_result":
       // Results of this page's commands are handled where they were sent (runCommand).
       break;
+    case "floor_notice": // a supervisor acted on this agent (paused, moved it …): say who and why
+      setText($("floor-notice"), `${formatClock(message.at)} ${message.text}`);
+      $("floor-notice").hidden = false;
+      break;
     case "error":
       showCommandMessage(`服务器拒绝了消息：${describeError(message)}`, true);
       break;

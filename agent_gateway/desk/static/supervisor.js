@@ -19,6 +19,7 @@ import {
   label,
 } from "./labels.js";
 import { RecordingsView } from "./recordings.js";
+import { floorControls, receiveFloorNotice, wireFloor } from "./floor.js";
 import { clearSpy, spyCallEnded, spyControls, wireSpy } from "./spy.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
@@ -98,6 +99,9 @@ function receive(message) {
       break;
     case "alert":
       receiveAlert(message);
+      break;
+    case "floor_notice":
+      receiveFloorNotice(message);
       break;
     default:
       break;
@@ -203,6 +207,7 @@ function renderAgents() {
         el("td", {}, p.reason ?? ""),
         el("td", { className: "since", dataset: { since: String(p.since ?? "") } }, p.since ? formatSeconds(now - p.since) : "—"),
         el("td", { className: "muted" }, p.call_id ?? ""),
+        floorControls(ext, p),
       ),
     );
   }
@@ -321,6 +326,9 @@ function wire() {
   setInterval(tickDurations, 1000);
   wireSpy(() => state.connection, renderCalls);
   wireAlerts(() => state.connection?.token);
+  const notConnected = { ok: false, error: { code: "disconnected", message: "" } };
+  wireFloor((name, args) => (state.connection ? state.connection.command(name, args) : notConnected),
+    () => state.queues.keys());
   restoreLogin(SESSION_KEY, ({ token }) => {
     if (token) login(token);
   });

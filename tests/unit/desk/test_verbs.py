@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
+from agent_gateway.desk.commands.verb import AGENT_DESK
 from agent_gateway.desk.commands.verbs import verb_table
 from agent_gateway.desk.http import STATIC
 from agent_gateway.edge.call_commands import DISPOSITION_CODES
 from agent_gateway.edge.control_commands import CONTROL_COMMAND_NAMES
 from agent_gateway.edge.protocol import COMMAND_NAMES
+from agent_gateway.edge.supervisor_commands import PAUSE_REASONS, SUPERVISOR_COMMAND_NAMES
 from crm.domain.calls import DISPOSITION_LABELS, OFFERED_DISPOSITIONS, Disposition
 from telephony.call_control import ConsultState, ControlCode
 
@@ -18,6 +20,15 @@ from telephony.call_control import ConsultState, ControlCode
 def test_every_command_of_the_protocol_has_a_handler() -> None:
     table = verb_table(cast(Any, None))  # handlers read their collaborators only when called
     assert set(table) == COMMAND_NAMES
+
+
+def test_each_verb_says_who_may_run_it() -> None:
+    """Supervisor commands for supervisors and admins only, every other for an agent's desk."""
+    table = verb_table(cast(Any, None))
+    for name, verb in table.items():
+        floor = name in SUPERVISOR_COMMAND_NAMES
+        assert verb.roles == ({"supervisor", "admin"} if floor else {"agent"}), name
+        assert (verb.roles is AGENT_DESK) is not floor, name
 
 
 def test_the_protocols_dispositions_are_the_crms() -> None:
@@ -53,3 +64,16 @@ def test_the_agent_page_labels_every_control_command_state_and_reason() -> None:
     codes = {c.value for c in ControlCode}
     assert codes <= set(_js_table(labels, "CONTROL_REASON_LABELS"))
     assert codes <= set(_js_table(labels, "ERROR_LABELS"))
+
+
+def test_the_pages_label_the_floor_verbs_refusals() -> None:
+    """floor.py's refusal codes have their Chinese label, and floor.js offers the desk's
+    pause reasons."""
+    labels = _js_table((STATIC / "labels.js").read_text(encoding="utf-8"), "ERROR_LABELS")
+    source = (STATIC.parent / "commands" / "floor.py").read_text(encoding="utf-8")
+    codes = set(re.findall(r'CommandFailed\(\s*"(\w+)"', source))
+    assert codes and codes <= set(labels), codes - set(labels)
+    page = (STATIC / "floor.js").read_text(encoding="utf-8")
+    reasons = re.search(r"PAUSE_REASONS = \[(.*?)\]", page)
+    assert reasons is not None
+    assert tuple(re.findall(r'"([^"]*)"', reasons.group(1))) == PAUSE_REASONS

@@ -1,0 +1,89 @@
+"""Managing agents from the supervisor page, in Chromium against a real hotline: the supervisor
+force-pauses agent 1001 with a reason, Asterisk pauses it, and 1001's own page (a second
+browser) shows the notice and its pause; the supervisor resumes it; a blank reason is not
+sent. The agent page has none of the controls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from crm.domain.enums import Role
+from tests.browser.support import DeskPage
+from tests.e2e.harness import Centre, crm_user
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture
+async def agent_desk(browser: Browser, centre: Centre) -> AsyncIterator[DeskPage]:
+    """A second browser (the agent's screen) beside the `desk` fixture's."""
+    context = await browser.new_context(viewport={"width": 1360, "height": 1000}, locale="zh-CN")
+    problems: list[str] = []
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    http = centre.hotline.settings.http
+    try:
+        yield DeskPage(page, f"http://{http.host}:{http.port}", problems)
+    finally:
+        await context.close()
+    assert not problems, problems
+
+
+async def test_the_supervisor_force_pauses_an_agent_and_the_agents_page_shows_it(
+    centre: Centre, desk: DeskPage, agent_desk: DeskPage
+) -> None:
+    supervisor_token = await crm_user(centre, "张三", Role.SUPERVISOR)
+    agent_token = await crm_user(centre, "王芳", Role.AGENT, "1001")
+    await agent_desk.login_agent(agent_token, "1001")
+    agent = agent_desk.page
+    await expect(agent.locator("#presence-state")).to_have_text("空闲")
+    assert await agent.locator("button[data-floor-action]").count() == 0  # no controls there
+
+    await desk.login_supervisor(supervisor_token)
+    page = desk.page
+    row = page.locator('#agents-body tr[data-ext="1001"]')
+    pause = row.locator('button[data-floor-action="force_pause"]')
+    await expect(pause).to_be_enabled()
+    await expect(row.locator('button[data-floor-action="force_unpause"]')).to_be_disabled()
+    try:
+        # A blank reason is not sent: the form says why.
+        await pause.click()
+        form = page.locator("#floor-form")
+        await expect(form).to_be_visible()
+        await expect(page.locator("#floor-title")).to_have_text("强制暂停：坐席 1001")
+        await page.fill("#floor-reason", "   ")
+        await page.click("#floor-submit")
+        await expect(page.locator("#floor-message")).to_have_text("请填写操作原因")
+        await expect(agent.locator("#presence-state")).to_have_text("空闲")
+
+        await page.select_option("#floor-pause-reason", "培训")
+        await page.fill("#floor-reason", "新政策培训")
+        await page.click("#floor-submit")
+        text = "班长 张三 将您置为暂停：培训（新政策培训）"
+        await expect(page.locator("#floor-message")).to_have_text(f"已执行：{text}")
+        await expect(row).to_contain_text("示忙")
+        await expect(row).to_contain_text("培训")
+
+        # The agent's own page: the notice, and the pause as its presence.
+        await expect(agent.locator("#floor-notice")).to_contain_text(text)
+        await expect(agent.locator("#presence-state")).to_have_text("示忙")
+        await expect(agent.locator("#presence-reason")).to_have_text("培训")
+        [member] = [
+            m for m in await centre.hotline.ami.action_list("QueueStatus", Queue="hotline")
+            if m.get("Event") == "QueueMember" and m.get("Location") == "PJSIP/1001"
+        ]  # fmt: skip
+        assert (member["Paused"], member["PausedReason"]) == ("1", "培训")
+
+        # And back.
+        await row.locator('button[data-floor-action="force_unpause"]').click()
+        await page.fill("#floor-reason", "培训取消")
+        await page.click("#floor-submit")
+        await expect(agent.locator("#presence-state")).to_have_text("空闲")
+        resumed = "班长 张三 已为您恢复接听（培训取消）"
+        await expect(agent.locator("#floor-notice")).to_contain_text(resumed)
+        await desk.screenshot("hotline_floor_supervisor")
+    finally:
+        await centre.hotline.ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
