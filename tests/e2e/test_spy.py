@@ -321,6 +321,10 @@ async def test_own_call_and_a_mode_switch_after_the_call_ended(
 
     calling, call = await answered_call(centre, "13900008005", tones)
     session = await spy.start("8001", call.linkedid, "whisper")
+    with pytest.raises(SpyFailed) as refused:  # another supervisor on 8001's spy channel
+        await spy.start("8002", session.uniqueid, "listen")
+    assert refused.value.code is SpyCode.SPY_CHANNEL
+    assert not await spy_channels(centre, "8002")
     await hang_up(centre.hotline.ami, call.channel)
     assert (await calling).ok
     await centre.log.wait_ended(call.caller_number)
