@@ -36,7 +36,7 @@ def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
 
 
-def _maybe(ts: float | None) -> datetime | None:
+def maybe_utc(ts: float | None) -> datetime | None:
     return None if ts is None else utc(ts)
 
 
@@ -87,10 +87,10 @@ def facts(call: Call, cause: DomainEvent | None, emergency_numbers: Collection[s
         ivr_choice=_clip("ivr_choice", call.ivr_choice),
         ivr_label=_clip("ivr_label", call.ivr_label),
         queue=_clip("queue", call.queue),
-        queued_at=_maybe(call.queued_at),
+        queued_at=maybe_utc(call.queued_at),
         rang_at=utc(cause.at) if isinstance(cause, AgentRinging) else None,
-        answered_at=_maybe(call.answered_at),
-        ended_at=_maybe(call.ended_at),
+        answered_at=maybe_utc(call.answered_at),
+        ended_at=maybe_utc(call.ended_at),
         agent_extension=_clip("agent_extension", agent_extension(call)),
         agent_name=_clip("agent_name", call.agent_name),
         end_reason=_clip("end_reason", call.end_reason),

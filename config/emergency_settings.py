@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, StringConstraints, field_validator
@@ -29,6 +29,12 @@ class Colleague(Frozen):
 
     _check_contact = field_validator("contact")(sip_contact_on_loopback)
     _check_name = field_validator("name")(plain_name)
+
+
+def supervisor_phones(colleagues: Iterable[Colleague]) -> tuple[str, ...]:
+    """The supervisors' phones: rung for listen / whisper / barge, and the phones supervisor
+    and admin users may be bound to."""
+    return tuple(c.extension for c in colleagues if c.kind == "supervisor")
 
 
 class Emergency(Frozen):

@@ -25,7 +25,9 @@ from agent_gateway.desk.users import DeskUsers
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.command_seal import seal_key
 from agent_gateway.edge.server import GatewayServer
+from call_log.spy_audit import SpyAudit
 from call_log.writer import CallLog, running_call_log
+from config.emergency_settings import supervisor_phones
 from config.secrets import resolve_secrets
 from config.settings import Settings
 from crm.db.engine import SessionFactory, create_engine, session_factory
@@ -52,6 +54,7 @@ from telephony.asterisk_process import AsteriskProcess
 from telephony.call_control_service import CallControl
 from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.service import Listener, TelephonyService
+from telephony.spy_service import SpyService
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,7 @@ class Hotline:
     recordings: RecordingChecker
     call_log: CallLog
     control: CallControl
+    spy: SpyService
 
     @property
     def tracker(self) -> CallTracker:
@@ -159,11 +163,11 @@ def _gateway(settings: Settings, bus: Bus, redis: Redis, desk: DeskService) -> G
 
 def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
               tracker: CallTracker, orders: DeskOrders,
-              control: CallControl) -> CommandExecutor:  # fmt: skip
+              control: CallControl, spy: SpyService) -> CommandExecutor:  # fmt: skip
     return CommandExecutor(
         bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS, control,
         settings.gateway.command_max_age_s,
-        seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()),
+        seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()), spy=spy,
     )  # fmt: skip
 
 
@@ -217,10 +221,14 @@ async def running_hotline(
         control.add_listener(desk.on_control)
         control.add_listener(call_log.on_control)
         wall = wall_publisher(settings, desk, sessions)
+        spy = SpyService(ami, tracker, control.state, supervisor_phones(settings.colleagues))
+        spy_audit = SpyAudit(sessions)
+        spy.listeners.append(spy_audit.on_session)
+        await enter(supervised("spy audit", spy_audit.run))
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,
                            *listeners],
-            [control.on_event, desk.on_event, wall.on_event, call_log.on_event],
+            [control.on_event, desk.on_event, wall.on_event, call_log.on_event, spy.on_event],
         ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
@@ -228,7 +236,7 @@ async def running_hotline(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
         if commands:
-            executor = _executor(settings, bus, desk, ami, tracker, orders, control)
+            executor = _executor(settings, bus, desk, ami, tracker, orders, control, spy)
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
@@ -260,5 +268,5 @@ async def running_hotline(
         await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks, desk_users, checker, call_log, control,
+            bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
         )  # fmt: skip

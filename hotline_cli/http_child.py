@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from agent_gateway.desk.http import DeskHttp
 from agent_gateway.desk.users import DeskUsers
+from config.emergency_settings import supervisor_phones
 from config.settings import Settings
 from crm.api import create_app as create_crm_app
 from crm.api.access_log import PathOnlyAccessLogger
@@ -58,6 +59,7 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             connect_src=[job.ws_url], recordings_dir=settings.recordings_dir,
             link_secret=secret, emergency=emergency_rules(settings),
             exchange_door=exchange_door(settings),
+            supervisor_phones=supervisor_phones(settings.colleagues),
         )  # fmt: skip
         add_status_routes(app, redis)
         targets = [{"number": a.extension, "name": a.name, "kind": "agent"}
@@ -68,6 +70,7 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             sessions, redis, secret, {a.extension for a in settings.agents}, job.ws_url,
             settings.gateway.ticket_ttl_s, targets=targets,
             warn_before_s=settings.emergency.warn_before_s,
+            phones=supervisor_phones(settings.colleagues),
         ).add_routes(app)  # fmt: skip
         web_runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
         await web_runner.setup()

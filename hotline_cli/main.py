@@ -133,10 +133,22 @@ def _run_user_work(args: argparse.Namespace, work: UserWork) -> int:
     return 0
 
 
-def _configured_agent(args: argparse.Namespace, extension: str | None) -> str | None:
-    if extension is not None and extension not in {a.extension for a in _settings(args).agents}:
-        raise SettingsError(f"extension {extension} is not a configured agent (see [[agents]])")
+def _configured_phone(args: argparse.Namespace, extension: str | None) -> str | None:
+    """An agent's extension or a supervisor's phone of the settings (else refused)."""
+    settings = _settings(args)
+    phones = {a.extension for a in settings.agents} | set(_supervisor_phones(args))
+    if extension is not None and extension not in phones:
+        raise SettingsError(
+            f"extension {extension} is neither a configured agent (see [[agents]]) nor a "
+            "supervisor's phone ([[colleagues]] of kind supervisor)"
+        )
     return extension
+
+
+def _supervisor_phones(args: argparse.Namespace) -> tuple[str, ...]:
+    from config.emergency_settings import supervisor_phones
+
+    return supervisor_phones(_settings(args).colleagues)
 
 
 # Open desktops of a user changed here are closed once the running backend has re-read the
@@ -150,7 +162,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from crm.repo.directory import unit_by_code
     from crm.usecases.users import add_user
 
-    extension = _configured_agent(args, args.agent)
+    if args.agent is not None and args.phone is not None:
+        raise SystemExit("hotline: give --agent (an agent's desk) or --phone, not both")
+    extension = _configured_phone(args, args.agent or args.phone)
+    phones = _supervisor_phones(args)
     if args.role == "handler" and args.unit is None:
         # a handler sees only its unit's orders: without one it would see nothing
         raise SystemExit("hotline: a department handler belongs to a unit: give --unit CODE")
@@ -161,8 +176,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             raise SystemExit(f"hotline: no unit with code {args.unit}")
         unit_id = unit.id if unit is not None else None
         user, token = await add_user(session, None, now, args.name, Role(args.role), unit_id,
-                                     extension)  # fmt: skip
-        desk = f", agent {extension}" if extension else ""
+                                     extension, phones)  # fmt: skip
+        desk = f", {'agent' if args.role == 'agent' else 'phone'} {extension}" if extension else ""
         return f"user {user.id} {args.name} ({args.role}{desk}); bearer token (shown once): {token}"
 
     return _run_user_work(args, work)
@@ -187,15 +202,16 @@ def cmd_user_change(args: argparse.Namespace) -> int:
     """disable, enable, bind, unbind."""
     from crm.usecases.users import change_user, require_user
 
-    extension = _configured_agent(args, getattr(args, "agent", None))
+    extension = _configured_phone(args, getattr(args, "agent", None))
+    phones = _supervisor_phones(args)
     changes: dict[str, dict[str, Any]] = {
         "disable": {"active": False},
         "enable": {"active": True},
-        "bind": {"agent_extension": extension, "rebind": True},
+        "bind": {"agent_extension": extension, "rebind": True, "supervisor_phones": phones},
         "unbind": {"agent_extension": None, "rebind": True},
     }
     change = changes[args.user_command]
-    done = {"disable": "disabled", "enable": "enabled", "bind": f"bound to agent {extension}",
+    done = {"disable": "disabled", "enable": "enabled", "bind": f"bound to {extension}",
             "unbind": "unbound"}[args.user_command]  # fmt: skip
 
     async def work(session: AsyncSession, now: datetime) -> str:
@@ -270,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", choices=("agent", "supervisor", "handler", "admin"), default="agent")
     add.add_argument("--agent", metavar="EXTENSION", help="the agent an agent user works as")
+    add.add_argument("--phone", metavar="EXTENSION",
+                     help="the supervisor's phone a supervisor or admin works at (listen, "
+                     "whisper, barge ring it)")  # fmt: skip
     add.add_argument("--unit", metavar="CODE", help="the unit's code (required for handlers)")
     add.set_defaults(func=cmd_user_add)
     user_sub.add_parser("list", help="users, their agents and state").set_defaults(
@@ -278,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, what, func in (
         ("disable", "disable a user (its open desktops are closed)", cmd_user_change),
         ("enable", "enable a disabled user", cmd_user_change),
-        ("bind", "bind an agent user to the agent it works as", cmd_user_change),
-        ("unbind", "unbind an agent user from its agent", cmd_user_change),
+        ("bind", "bind a user to the phone it works at (agent: its extension; supervisor, "
+         "admin: a supervisor's phone)", cmd_user_change),
+        ("unbind", "unbind a user from its phone", cmd_user_change),
         ("rotate-token", "give a user a new token (printed once); the old one stops working",
          cmd_user_rotate_token),
         ("revoke-token", "revoke a user's token: none works until rotated",

@@ -175,3 +175,25 @@ async def wait_bridged(ami: AmiActions, channel: str, settle_s: float = BRIDGE_S
         if asyncio.get_running_loop().time() > deadline:
             return False
         await asyncio.sleep(0.05)
+
+
+async def originate_spy(
+    ami: AmiActions, phone: str, context: str, exten: str, variables: str,
+    channel_id: str, caller_id: str, ring_s: float,
+) -> None:
+    """Ring the supervisor's `phone`; once answered it runs `exten`@`context` (ChanSpy on the
+    call, with `variables`: "NAME=value,NAME=value"). Its channel's Uniqueid is
+    `channel_id`."""
+    await ami.action(
+        "Originate",
+        Channel=interface_of(phone),
+        Context=context,
+        Exten=exten,
+        Priority="1",
+        Variable=variables,
+        ChannelId=channel_id,
+        CallerID=caller_id,
+        Timeout=str(int(ring_s * 1000)),
+        Async="true",
+    )
+

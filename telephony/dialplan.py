@@ -21,6 +21,10 @@ CONTEXT_CONSULT = "hotline-consult"  # dials an agent, a colleague or a trunk (w
 CONTEXT_HOLD_MUSIC = "hotline-hold-music"  # a party playing hold music to a caller alone
 CONTEXT_REQUEUE = "hotline-requeue"  # a caller left with nobody back into its queue, first
 REQUEUE_PRIORITY = 10  # its QUEUE_PRIO: ahead of every caller who joined the usual way (0)
+# A supervisor's phone spying on a call (exten = the mode: listen / whisper / barge, each
+# ChanSpy of the channel in VAR_SPYEE with that mode's options; a Redirect switches mode;
+# room-main / room-consult: a barge into the call's ConfBridge room, VAR_SPY_CALL's).
+CONTEXT_SPY = "hotline-spy"
 # ConfBridge profiles of confbridge.conf.
 BRIDGE_PROFILE = "hotline_bridge"
 USER_CALLER = "hotline_caller"
@@ -41,6 +45,9 @@ VAR_IVR_CHOICE = "HOTLINE_IVR_CHOICE"  # the menu key pressed, "" for none
 VAR_IVR_LABEL = "HOTLINE_IVR_LABEL"  # the menu choice's ASCII label
 VAR_QUEUE = "HOTLINE_QUEUE"  # the queue the caller waits in
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
+VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
+VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged
+VAR_SPY_CALL = "HOTLINE_SPY_CALL"  # the spied call's Linkedid: the room a barge joins
 
 # Every phone and trunk is a PJSIP endpoint; an agent's endpoint is named by its extension.
 TECH = "PJSIP"

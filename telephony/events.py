@@ -171,6 +171,23 @@ class CallHeld(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelRinging(ChannelEvent):
+    """Newstate to Ringing: the far end of an outgoing channel (a phone) rings."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpyEvent(DomainEvent):
+    """ChanSpyStart (`started`) or ChanSpyStop: the spy channel is in no bridge, so these
+    are the only sign that it listens to (or stopped listening to) the spied channel."""
+
+    spyer_uniqueid: str
+    spyer_channel: str
+    spyee_uniqueid: str
+    spyee_channel: str
+    started: bool
+
+
+@dataclass(frozen=True, slots=True)
 class QueueMemberChanged(DomainEvent):
     queue: str
     interface: str
@@ -314,6 +331,17 @@ def _attended(h: Mapping[str, str]) -> CallTransferred:
     )
 
 
+def _spy(h: Mapping[str, str], started: bool) -> SpyEvent:
+    return SpyEvent(
+        at=timestamp(h),
+        spyer_uniqueid=required(h, "SpyerUniqueid"),
+        spyer_channel=required(h, "SpyerChannel"),
+        spyee_uniqueid=h.get("SpyeeUniqueid", ""),  # ChanSpyStop of a spyee gone: none
+        spyee_channel=h.get("SpyeeChannel", ""),
+        started=started,
+    )
+
+
 _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "Newchannel": _newchannel,
     "VarSet": _varset,
@@ -342,6 +370,9 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "Unhold": lambda h: CallHeld(*_channel(h), held=False),
     "BlindTransfer": _blind,
     "AttendedTransfer": _attended,
+    "Newstate": lambda h: ChannelRinging(*_channel(h)) if h.get("ChannelState") == "5" else None,
+    "ChanSpyStart": lambda h: _spy(h, started=True),
+    "ChanSpyStop": lambda h: _spy(h, started=False),
     "QueueMemberStatus": _member,
     "QueueMemberAdded": _member,
     "QueueMemberPause": _member,

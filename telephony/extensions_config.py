@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from config.settings import Settings, Trunk
+from telephony.call_control import Room
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
     BRIDGE_PROFILE,
@@ -19,6 +20,7 @@ from telephony.dialplan import (
     CONTEXT_ROOM_CALLER,
     CONTEXT_ROOM_CONSULT,
     CONTEXT_ROOM_PARTY,
+    CONTEXT_SPY,
     CONTEXT_TRUNK_IN,
     EVENT_TRUNK_FAILED,
     REQUEUE_PRIORITY,
@@ -27,9 +29,13 @@ from telephony.dialplan import (
     USER_PARTY,
     VAR_QUEUE,
     VAR_RECORDING,
+    VAR_SPY_CALL,
+    VAR_SPY_RECORDING,
+    VAR_SPYEE,
     interface_of,
 )
 from telephony.position_words import LAST_SAID_POSITION, position_words
+from telephony.spy import ROOM_BARGE, SPY_OPTIONS, SpyMode
 
 if TYPE_CHECKING:
     from telephony.asterisk_config import Layout
@@ -93,7 +99,7 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
     )
     return (
         inbound + agents + emergency + trunk_in + requeue + _control_contexts(settings)
-        + _position_context(layout)
+        + _position_context(layout) + _spy_context(settings, layout)
     )  # fmt: skip
 
 
@@ -142,6 +148,35 @@ def _control_contexts(settings: Settings) -> str:
             *(line for t in settings.trunks.values() for line in _failover(t, "Hangup()")),
         )
     )
+
+
+def _spy_context(settings: Settings, layout: Layout) -> str:
+    """A supervisor's phone, once answered, spies in the mode of the extension; the spy
+    service Redirects it to another mode's extension (no new ringing). The first whisper or
+    barge starts the recording of the spy channel (the supervisor's voice and what they
+    hear), one file per session named by its Uniqueid; the backend learns it by VarSet."""
+    lines = []
+    rooms = {
+        ROOM_BARGE[Room.MAIN]: f"ConfBridge(m${{{VAR_SPY_CALL}}},{BRIDGE_PROFILE},{USER_PARTY})",
+        ROOM_BARGE[Room.CONSULT]: f"ConfBridge(c${{{VAR_SPY_CALL}}},{BRIDGE_PROFILE},"
+        f"{USER_CONSULT})",
+    }
+    modes = {mode.value: f"ChanSpy(${{{VAR_SPYEE}}},{options})" for mode, options in
+             SPY_OPTIONS.items()}  # fmt: skip
+    for exten, spy in {**modes, **rooms}.items():
+        if exten != SpyMode.LISTEN and settings.recordings.enabled:
+            name = f"${{{VAR_SPY_RECORDING}}}"
+            lines += [
+                f'exten => {exten},1,GotoIf($["{name}" != ""]?spy)',
+                f" same => n,Set({VAR_SPY_RECORDING}=${{STRFTIME(${{EPOCH}},,%Y%m%d)}}/"
+                "${UNIQUEID}.wav)",
+                f" same => n,MixMonitor({layout.monitor}/{name})",
+                f" same => n(spy),{spy}",
+            ]
+        else:
+            lines.append(f"exten => {exten},1,{spy}")
+        lines.append(" same => n,Hangup()")
+    return section(CONTEXT_SPY, *lines)
 
 
 def _position_context(layout: Layout) -> str:

@@ -5,7 +5,9 @@ A desktop logs in with its CRM bearer token and gets a short signed ticket for t
 targets the agent page's consult picker offers (agents and colleagues: `number`, `name`,
 `kind`) and the 10-minute clock's limit and warning (`emergency_clock`). An agent
 user gets a ticket only for the agent it is bound to (`users.agent_extension`): a desk is not
-taken by naming another extension.
+taken by naming another extension. A supervisor's or an admin's ticket carries the
+supervisor's phone it is bound to (the same column: the phone the user works at), which
+listen / whisper / barge ring; none if unbound.
 """
 
 from __future__ import annotations
@@ -65,11 +67,13 @@ class DeskHttp:
         gate: TokenGate | None = None,
         targets: Sequence[Mapping[str, str]] = (),
         warn_before_s: float = 120.0,
+        phones: Collection[str] = (),
     ) -> None:
         self.sessions = sessions
         self.redis = redis
         self.secret = secret
         self.extensions = frozenset(extensions)
+        self.phones = frozenset(phones)  # the supervisors' phones
         self.ws_url = ws_url
         self.ticket_ttl_s = ticket_ttl_s
         self.gate = gate or TokenGate()
@@ -129,6 +133,13 @@ class DeskHttp:
                     403, "not_your_extension",
                     f"you are agent {extension}, not {body.extension}", "extension",
                 )  # fmt: skip
+        elif user.agent_extension is not None:
+            if user.agent_extension not in self.phones:
+                return _error(
+                    409, "unknown_phone",
+                    f"{user.agent_extension} is not a configured supervisor's phone",
+                )  # fmt: skip
+            extension = user.agent_extension
         try:  # as the database has the user now, even before the next full publication
             await allow_desk_user(self.redis, user.id, user.generation)
         except RedisError as exc:

@@ -19,6 +19,13 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, Field, StringConstraints
 
 from agent_gateway.edge.message_rules import CONTROL, CommandMessage, Out, Strict
+from agent_gateway.edge.spy_commands import (
+    SPY_COMMAND_NAMES,
+    SPY_COMMANDS,
+    SpyLeave,
+    SpyModeChange,
+    SpyStart,
+)
 
 FLOOR_ROLES = frozenset({"supervisor", "admin"})  # the roles that may send these commands
 
@@ -101,13 +108,18 @@ class AssignQueue(CommandMessage):
     args: AssignQueueArgs
 
 
-SUPERVISOR_COMMANDS = (ForcePause, ForceUnpause, ForceLogout, MoveQueue, AssignQueue)
+SUPERVISOR_COMMANDS = (
+    ForcePause, ForceUnpause, ForceLogout, MoveQueue, AssignQueue, *SPY_COMMANDS
+)  # fmt: skip
 SupervisorCommand = Annotated[
-    ForcePause | ForceUnpause | ForceLogout | MoveQueue | AssignQueue, Field(discriminator="name")
-]
+    ForcePause | ForceUnpause | ForceLogout | MoveQueue | AssignQueue
+    | SpyStart | SpyModeChange | SpyLeave,
+    Field(discriminator="name"),
+]  # fmt: skip
 SUPERVISOR_COMMAND_NAMES = frozenset(
-    ("force_pause", "force_unpause", "force_logout", "move_queue", "assign_queue")
-)
+    ("force_pause", "force_unpause", "force_logout", "move_queue", "assign_queue",
+     *SPY_COMMAND_NAMES)
+)  # fmt: skip
 
 
 # --- server → client ------------------------------------------------------------------------

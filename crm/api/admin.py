@@ -89,7 +89,7 @@ async def create_user(ctx: Ctx) -> web.StreamResponse:
     try:
         user, token = await users.add_user(
             ctx.session, ctx.actor.user_id, ctx.now, body.name, body.role, body.unit_id,
-            body.agent_extension,
+            body.agent_extension, ctx.settings.supervisor_phones,
         )  # fmt: skip
     except IntegrityError as exc:  # a concurrent admin bound the extension first
         raise Conflict("extension_taken", "extension bound meanwhile", "agent_extension") from exc
@@ -106,6 +106,7 @@ async def update_user(ctx: Ctx) -> web.StreamResponse:
             ctx.session, ctx.actor.user_id, ctx.now, user, active=body.active,
             agent_extension=body.agent_extension,
             rebind="agent_extension" in body.model_fields_set,
+            supervisor_phones=ctx.settings.supervisor_phones,
         )  # fmt: skip
     except IntegrityError as exc:
         raise Conflict("extension_taken", "extension bound meanwhile", "agent_extension") from exc

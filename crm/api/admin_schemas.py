@@ -37,7 +37,11 @@ class UnitList(BaseModel):
 
 
 AgentExtension = Annotated[
-    str, Field(pattern=r"^[0-9]{2,8}$", description="A configured agent's extension.")
+    str,
+    Field(
+        pattern=r"^[0-9]{2,8}$",
+        description="A configured agent's extension, or a supervisor's phone.",
+    ),
 ]
 
 
@@ -46,7 +50,9 @@ class UserIn(Strict):
     role: Role
     unit_id: Id | None = None
     agent_extension: AgentExtension | None = Field(
-        default=None, description="Agents only: the agent this user works as (its desk)."
+        default=None,
+        description="The phone this user works at: an agent's extension (its desk), or a "
+        "supervisor's phone for a supervisor or an admin (rung for listen / whisper / barge).",
     )
 
 

@@ -16,6 +16,7 @@ from crm.api import (
     openapi,
     orders,
     recordings,
+    spy,
 )
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
@@ -48,7 +49,7 @@ from crm.segmenter import Segmenter
 
 ENDPOINTS = (
     orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
-    + handovers.ENDPOINTS + floor.ENDPOINTS
+    + handovers.ENDPOINTS + floor.ENDPOINTS + spy.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 
@@ -74,6 +75,7 @@ def create_app(
     link_secret: bytes | None = None,
     emergency: EmergencyRules = DEFAULT_RULES,
     exchange_door: exchange.ExchangeDoor | None = None,
+    supervisor_phones: Sequence[str] | None = None,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -93,7 +95,8 @@ def create_app(
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
-    settings = Settings(centre_code, max_body_bytes, emergency)
+    phones = None if supervisor_phones is None else tuple(supervisor_phones)
+    settings = Settings(centre_code, max_body_bytes, emergency, phones)
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
     app[SESSIONS] = sessions
     app[ENGINE] = bound_engine(sessions)

@@ -32,6 +32,8 @@ class Settings:
     centre_code: str
     max_body_bytes: int = 256 * 1024
     emergency: EmergencyRules = DEFAULT_RULES  # the `[emergency]` settings
+    # the phones supervisors and admins may be bound to (None: not checked)
+    supervisor_phones: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,29 @@ class Recording(Base):
     compressed_at: Mapped[datetime | None] = mapped_column(DateTime)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime)  # last checksum check
     removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # "call" (the call's own MixMonitor) or "supervision" (a supervisor's whisper/barge)
+    kind: Mapped[str] = mapped_column(String(16), default="call", server_default="call")
+
+
+class SpySession(Base):
+    """A supervisor's listen / whisper / barge on a call (migration 0010): `modes` holds each
+    mode the session was in with its time (ISO, UTC), `recording` the whisper/barge file."""
+
+    __tablename__ = "spy_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uniqueid: Mapped[str] = mapped_column(String(40), unique=True)  # the spy channel's
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    phone: Mapped[str] = mapped_column(String(8))
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    agent: Mapped[str] = mapped_column(String(8))
+    modes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    end_code: Mapped[str] = mapped_column(String(24), default="")
+    recording: Mapped[str] = mapped_column(String(200), default="")
 
 
 class RecordingAccess(Base):

@@ -1,11 +1,14 @@
 """Admin changes to users: creation, agent binding, disabling, token rotation and revocation.
 
-The same rules for the API and the `hotline user` command: only an agent is bound to an
-agent extension, one active user per extension, and every change is recorded in the users'
+The same rules for the API and the `hotline user` command: a user is bound to the phone it
+works at (`agent_extension`): an agent to its agent extension, a supervisor or an admin to a
+supervisor's phone (the one ChanSpy rings for listen / whisper / barge); one active user
+per extension, and every change is recorded in the users'
 trail (`actor_id` None: the command line on the server). A change that must end the user's
 open desktops bumps `generation`; the wiring root publishes it to the gateways.
 """
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +18,8 @@ from crm.domain.enums import Role
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.repo import directory
 
+PHONE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+
 
 async def _check_binding(
     session: AsyncSession,
@@ -22,13 +27,30 @@ async def _check_binding(
     extension: str | None,
     user_id: int | None = None,
     active: bool = True,
+    supervisor_phones: Collection[str] | None = None,
 ) -> None:
-    """Only an agent is bound; an active one to an extension no other active user holds."""
+    """Agents, supervisors and admins are bound (supervisors and admins to one of
+    `supervisor_phones`, when given); an active one to an extension no other active user
+    holds."""
     if extension is None:
         return
-    if role is not Role.AGENT:
+    if role not in PHONE_ROLES:
         raise InvalidInput(
-            "binding_needs_agent", "only an agent is bound to an agent extension",
+            "binding_needs_agent",
+            "only agents (to their agent extension), supervisors and admins (to a "
+            "supervisor's phone) work at a phone", "agent_extension",
+        )  # fmt: skip
+    if role is Role.AGENT and supervisor_phones is not None and extension in supervisor_phones:
+        raise InvalidInput(
+            "not_an_agent_extension", f"{extension} is a supervisor's phone, not an agent's",
+            "agent_extension",
+        )  # fmt: skip
+    if role is not Role.AGENT and supervisor_phones is not None and (
+        extension not in supervisor_phones
+    ):
+        raise InvalidInput(
+            "not_a_supervisor_phone",
+            f"{extension} is not a supervisor's phone ([[colleagues]] of kind supervisor)",
             "agent_extension",
         )  # fmt: skip
     holder = await directory.active_user_at(session, extension) if active else None
@@ -47,12 +69,15 @@ async def add_user(
     role: Role,
     unit_id: int | None,
     agent_extension: str | None = None,
+    supervisor_phones: Collection[str] | None = None,
 ) -> tuple[User, str]:
     """The new user and its bearer token (shown once); never a peer (created by the exchange
     itself, `crm.usecases.exchange_peers`)."""
     if role is Role.PEER:
         raise InvalidInput("role_not_creatable", "peer users are created by the exchange", "role")
-    await _check_binding(session, role, agent_extension)
+    await _check_binding(
+        session, role, agent_extension, supervisor_phones=supervisor_phones
+    )
     user, token = await directory.create_user(
         session, name, role, unit_id, agent_extension=agent_extension
     )
@@ -78,12 +103,15 @@ async def change_user(
     active: bool | None = None,
     agent_extension: str | None = None,
     rebind: bool = False,
+    supervisor_phones: Collection[str] | None = None,
 ) -> bool:
     """Enable/disable the user, and with `rebind` set its binding to `agent_extension`
     (None: unbound). Returns whether anything changed."""
     new_active = user.active if active is None else active
     new_extension = agent_extension if rebind else user.agent_extension
-    await _check_binding(session, user.role, new_extension, user.id, new_active)
+    await _check_binding(
+        session, user.role, new_extension, user.id, new_active, supervisor_phones
+    )
     changes: dict[str, list[object]] = {}
     if new_active != user.active:
         changes["active"] = [user.active, new_active]

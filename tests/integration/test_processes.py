@@ -162,6 +162,31 @@ async def test_cli_adds_a_user_whose_token_works(tmp_path: Path) -> None:
         await engine.dispose()
 
 
+async def test_cli_binds_a_supervisor_to_a_supervisors_phone(tmp_path: Path) -> None:
+    config = tmp_path / "hotline.toml"
+    packaged = (Path(__file__).parents[2] / "config" / "hotline.toml").read_text(encoding="utf-8")
+    config.write_text(
+        packaged + '\n[[colleagues]]\nextension = "8001"\nname = "张班长话机"\n'
+        'kind = "supervisor"\ncontact = "sip:8001@127.0.0.1:5091"\n', encoding="utf-8",
+    )  # fmt: skip
+    common = ("--config", str(config), "--state-dir", str(tmp_path), "user", "add")
+    added = await asyncio.to_thread(
+        run_cli, *common, "张班长", "--role", "supervisor", "--phone", "8001"
+    )
+    assert added.returncode == 0, added.stderr
+    assert "张班长 (supervisor, phone 8001)" in added.stdout
+    taken = await asyncio.to_thread(
+        run_cli, *common, "李班长", "--role", "admin", "--phone", "8001"
+    )
+    assert taken.returncode == 1 and "extension 8001 is bound to user" in taken.stderr
+    agent = await asyncio.to_thread(run_cli, *common, "王芳", "--role", "agent", "--agent", "8001")
+    assert agent.returncode == 1 and "a supervisor's phone, not an agent's" in agent.stderr
+    unknown = await asyncio.to_thread(
+        run_cli, *common, "李班长", "--role", "supervisor", "--phone", "1001"
+    )  # an agent's extension: not a supervisor's phone
+    assert unknown.returncode == 1 and "not a supervisor's phone" in unknown.stderr
+
+
 def test_cli_rejects_bad_settings_naming_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[sip]\nport = 99999\n", encoding="utf-8")

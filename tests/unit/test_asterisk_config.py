@@ -118,6 +118,25 @@ def test_dialplan_ivr_recording_queue_and_trunk_failover(files: dict[str, str]) 
     assert "${CALLERID(name)}" not in text  # caller data never lands in dialplan arguments
 
 
+def test_spy_context_runs_chanspy_per_mode_and_records_whisper_and_barge(
+    files: dict[str, str],
+) -> None:
+    text = files["extensions.conf"]
+    spy = text[text.index("[hotline-spy]"):]
+    assert "exten => listen,1,ChanSpy(${HOTLINE_SPYEE},qE)" in spy
+    for exten, app in (("whisper", "ChanSpy(${HOTLINE_SPYEE},qEw)"),
+                       ("barge", "ChanSpy(${HOTLINE_SPYEE},qEB)"),
+                       ("room-main",
+                        "ConfBridge(m${HOTLINE_SPY_CALL},hotline_bridge,hotline_party)"),
+                       ("room-consult",
+                        "ConfBridge(c${HOTLINE_SPY_CALL},hotline_bridge,hotline_consult)")):
+        block = spy[spy.index(f"exten => {exten},1,"):]
+        record = block.index("MixMonitor(/srv/hotline/asterisk/spool/monitor/"
+                             "${HOTLINE_SPY_RECORDING})")
+        assert block.index("GotoIf(") < record < block.index(f"same => n(spy),{app}")
+    assert "MixMonitor" not in spy[: spy.index("exten => whisper,")]  # listening is not kept
+
+
 def test_recording_off_renders_no_mixmonitor(settings: Settings) -> None:
     """Recording is on by default (the test above); off, the inbound call runs no MixMonitor
     and names no recording, and still reaches its queue."""

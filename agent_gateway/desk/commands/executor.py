@@ -55,6 +55,7 @@ from agent_gateway.edge.protocol import CommandResult, ErrorInfo
 from telephony.actions import AmiActions
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.call_control_service import CallControl
+from telephony.spy_service import SpyService
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,14 @@ class CommandExecutor:
         seal_key: bytes,
         max_in_flight: int = MAX_IN_FLIGHT,
         max_per_desk: int = MAX_PER_DESK,
+        spy: SpyService | None = None,
     ) -> None:
         self.bus = bus
         self.desk = desk
         self.agent_queues = agent_queues  # extension → (queue, penalty) it serves
-        self.verbs = verb_table(
-            Collaborators(desk, ami, tracker, orders, agent_queues, transfer_context, control)
-        )
+        self.verbs = verb_table(Collaborators(
+            desk, ami, tracker, orders, agent_queues, transfer_context, control, spy
+        ))  # fmt: skip
         self.max_age_s = max_age_s
         self.seal_key = seal_key  # who sent a command is believed only under a gateway's seal
         self.max_in_flight = max_in_flight

@@ -18,6 +18,7 @@ from agent_gateway.desk.commands import (
     queues,
     recording,
     save_order,
+    spy,
     transfer,
     wrap_up,
 )
@@ -27,6 +28,7 @@ from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
 from telephony.actions import AmiActions
 from telephony.call_control_service import CallControl
+from telephony.spy_service import SpyService
 from telephony.tracker import CallTracker
 
 
@@ -41,6 +43,7 @@ class Collaborators:
     agent_queues: Mapping[str, Sequence[tuple[str, int]]]  # extension → (queue, penalty)
     transfer_context: str  # the dialplan context a transfer target is dialled in
     control: CallControl  # hold, mute, consults (warm transfer) and three-party calls
+    spy: SpyService | None = None  # supervisors' listen / whisper / barge
 
 
 def _control_verb(c: Collaborators, name: str) -> Handler:
@@ -50,7 +53,16 @@ def _control_verb(c: Collaborators, name: str) -> Handler:
 def verb_table(c: Collaborators) -> dict[str, Verb]:
     """Every verb: the agents' (at their own desk) and the supervisors' (roles `FLOOR`)."""
     agent_verbs = {name: Verb(AGENT_DESK, handler) for name, handler in _agent_verbs(c).items()}
-    return {**agent_verbs, **_floor_verbs(c)}
+    return {**agent_verbs, **_floor_verbs(c), **_spy_verbs(c)}
+
+
+def _spy_verbs(c: Collaborators) -> dict[str, Verb]:
+    """Listen, whisper, barge on the supervisor's own phone (`spy.py`)."""
+
+    def on_phone(verb: spy.SpyVerb) -> Verb:
+        return Verb(FLOOR, lambda r: verb(c.spy, r))
+
+    return {name: on_phone(verb) for name, verb in spy.VERBS.items()}
 
 
 def _floor_verbs(c: Collaborators) -> dict[str, Verb]:

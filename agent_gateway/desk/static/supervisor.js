@@ -21,6 +21,7 @@ import {
 import { RecordingsView } from "./recordings.js";
 import { floorControls, receiveFloorNotice, wireFloor } from "./floor.js";
 import { clearWall, receiveWall, setWallClock } from "./wall.js";
+import { clearSpy, spyCallEnded, spyControls, wireSpy } from "./spy.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const FINAL_CALL_KEPT_MS = 10000; // an ended call stays listed (greyed) this long
@@ -71,6 +72,7 @@ function logoutPage() {
   recordings.clear();
   clearAlerts();
   clearWall();
+  clearSpy();
   renderAll();
 }
 
@@ -139,6 +141,7 @@ function applyCallUpdate(update) {
   };
   state.calls.set(update.call_id, record);
   if (FINAL_CALL_STATES.has(update.state)) {
+    spyCallEnded(update.call_id);
     setTimeout(() => {
       const now = state.calls.get(update.call_id);
       if (now && FINAL_CALL_STATES.has(now.state)) {
@@ -296,6 +299,7 @@ function renderCalls() {
         clockCell(call),
         el("td", {}, agent),
         el("td", { className: "muted" }, formatClock(call.at ?? call.answered_at ?? call.queued_at)),
+        el("td", {}, spyControls(call)),
       ),
     );
   }
@@ -327,6 +331,7 @@ function wire() {
     recordings.show(row.dataset.callId);
   });
   setInterval(tickDurations, 1000);
+  wireSpy(() => state.connection, renderCalls);
   wireAlerts(() => state.connection?.token);
   const notConnected = { ok: false, error: { code: "disconnected", message: "" } };
   wireFloor((name, args) => (state.connection ? state.connection.command(name, args) : notConnected),

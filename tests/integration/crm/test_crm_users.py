@@ -43,7 +43,10 @@ async def test_an_extension_is_bound_to_one_active_agent(api: Api) -> None:
     )  # fmt: skip
     body = {"name": "陈班长", "role": "supervisor", "agent_extension": "1002"}
     status, err = await api.post("/api/users", body, "admin")
-    assert (status, err["error"]["code"]) == (400, "binding_needs_agent")
+    assert (status, err["error"]["code"]) == (400, "not_a_supervisor_phone")
+    body = {"name": "陈班长", "role": "supervisor", "agent_extension": "8001"}
+    status, chen = await api.post("/api/users", body, "admin")  # the phone a supervisor works at
+    assert (status, chen["agent_extension"]) == (201, "8001")
 
     li = await _new_agent(api, "李娜", None)
     status, err = await _patch(api, li["id"], {"agent_extension": "1001"})
@@ -136,8 +139,10 @@ async def test_unknown_user_and_bad_binding_are_refused(api: Api) -> None:
     assert (status, err["error"]["field"]) == (400, "agent_extension")
     status, err = await _patch(api, api.seed.user_ids["agent"], {"token_hash": "x"})
     assert (status, err["error"]["code"]) == (400, "unknown_field")
-    body = {"active": False, "agent_extension": "1003"}  # disabled or not: agents only
+    body = {"active": False, "agent_extension": "1003"}  # a supervisor: its phone only
     status, err = await _patch(api, api.seed.user_ids["supervisor"], body)
+    assert (status, err["error"]["code"]) == (400, "not_a_supervisor_phone")
+    status, err = await _patch(api, api.seed.user_ids["urban"], {"agent_extension": "1003"})
     assert (status, err["error"]["code"]) == (400, "binding_needs_agent")
 
 

@@ -24,7 +24,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from agent_gateway.desk.commands.executor import CommandExecutor
+from agent_gateway.desk.commands.executor import MAX_IN_FLIGHT, MAX_PER_DESK, CommandExecutor
 from agent_gateway.desk.commands.verb import AGENT_DESK, Request, Result
 from agent_gateway.desk.commands.verb import Verb as AgentVerb
 from agent_gateway.desk.orders import DeskOrders
@@ -92,7 +92,9 @@ async def running(
         queues = {ext: [("hotline", 0)] for ext in AGENTS}
         executor = CommandExecutor(
             bus, desk, ami, tracker, DeskOrders(session_factory(engine), "SZ12345"), queues,
-            "agents", CallControl(ami, tracker, {}), seal_key=KEY, **limits,
+            "agents", CallControl(ami, tracker, {}), seal_key=KEY,
+            max_in_flight=limits.get("max_in_flight", MAX_IN_FLIGHT),
+            max_per_desk=limits.get("max_per_desk", MAX_PER_DESK),
         )  # fmt: skip
         executor.verbs[SLOW] = AgentVerb(AGENT_DESK, verb)
         task = asyncio.create_task(executor.run())

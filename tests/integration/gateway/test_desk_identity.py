@@ -50,6 +50,8 @@ USERS = (
     ("sun", "孙丽", Role.AGENT, None),  # not bound to an agent yet
     ("zhou", "周涛", Role.AGENT, "1009"),  # bound to an extension that is not configured
     ("chen", "陈班长", Role.SUPERVISOR, None),
+    ("zhang", "张班长", Role.SUPERVISOR, "8001"),  # works at a supervisor's phone
+    ("he", "何班长", Role.SUPERVISOR, "8009"),  # a phone no longer configured
 )
 
 
@@ -103,7 +105,7 @@ async def running_desk(bus: Bus, tmp_path: Path, ticket_ttl_s: int = 60) -> Asyn
             app = create_app(sessions, centre_code="SZ12345", users_changed=users.changed,
                              connect_src=[ws_url])  # fmt: skip
             DeskHttp(sessions, bus.redis, SECRET, {"1001", "1002"}, ws_url,
-                     ticket_ttl_s).add_routes(app)  # fmt: skip
+                     ticket_ttl_s, phones=["8001"]).add_routes(app)  # fmt: skip
             async with TestClient(TestServer(app)) as client:
                 yield Desk(client, gateway, sessions, users, tokens, ids)
     finally:
@@ -151,6 +153,10 @@ async def test_an_agent_gets_a_ticket_for_its_own_extension_only(desk: Desk) -> 
     assert (status, err["error"]["code"]) == (409, "unknown_extension")
     status, out = await desk.ticket("chen")
     assert status == 200 and out["user"]["extension"] is None
+    status, out = await desk.ticket("zhang")  # the supervisor's phone that spying rings
+    assert status == 200 and out["user"]["extension"] == "8001"
+    status, err = await desk.ticket("he")
+    assert (status, err["error"]["code"]) == (409, "unknown_phone")
 
     async with connect(await desk.ticket_url("wang")) as ws:
         hello = await recv_until(ws, "hello")

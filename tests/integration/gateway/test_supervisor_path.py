@@ -27,6 +27,9 @@ SUPERVISOR_COMMANDS = [
     ("move_queue", {"extension": "1001", "from_queue": "hotline", "to_queue": "complaint",
                     "reason": "投诉排队多"}),
     ("assign_queue", {"extension": "1901", "queue": "hotline", "reason": "排队多"}),
+    ("spy_start", {"linkedid": "1700000000.1", "mode": "listen"}),
+    ("spy_mode", {"mode": "barge"}),
+    ("spy_leave", {}),
 ]  # fmt: skip
 
 

@@ -1,0 +1,61 @@
+"""The audit of supervisors' spy sessions: every change of a session (SpyService listener,
+inside the AMI consumer) is queued, and one writer task stores it in the CRM
+(`crm.usecases.spy_sessions`), so the consumer never waits on the database. A write that
+fails is logged and retried with the next change of the same session (each carries all its
+facts), then once more a second later."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from call_log.mapping import maybe_utc, utc
+from crm.db.engine import SessionFactory
+from crm.domain.clock import utc_now
+from crm.usecases.spy_sessions import SpyFacts, record
+from telephony.spy import SpySession
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 1.0
+
+
+def facts_of(s: SpySession) -> SpyFacts:
+    return SpyFacts(
+        uniqueid=s.uniqueid, supervisor_id=s.requested_by, phone=s.phone, linkedid=s.linkedid,
+        agent=s.agent, modes=tuple((c.mode.value, utc(c.at)) for c in s.changes),
+        requested_at=utc(s.requested_at), joined_at=maybe_utc(s.joined_at),
+        ended_at=maybe_utc(s.ended_at), duration_s=s.duration_s, end_code=s.end_code,
+        recording=s.recording,
+    )  # fmt: skip
+
+
+class SpyAudit:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+        self.failures = 0
+        self._latest: dict[str, SpySession] = {}
+        self._wake = asyncio.Event()
+
+    async def on_session(self, session: SpySession) -> None:
+        """SpyService listener: the latest facts of the session, written soon."""
+        self._latest[session.uniqueid] = session
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        pending, self._latest = self._latest, {}
+        for uniqueid, s in pending.items():
+            try:
+                async with self.sessions() as db, db.begin():
+                    await record(db, facts_of(s), utc_now())
+            except Exception:
+                self.failures += 1
+                log.exception("spy session %s not stored: retried", uniqueid)
+                self._latest.setdefault(uniqueid, s)
+                asyncio.get_running_loop().call_later(RETRY_S, self._wake.set)

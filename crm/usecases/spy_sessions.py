@@ -1,0 +1,93 @@
+"""The audit of supervisors' listen / whisper / barge: each session stored as it changes
+(who, on whose call, each mode with its time, start, end, duration), and its whisper/barge
+file as a recording of kind "supervision" of the call, checked like the call's own."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db.call_models import CallRecord, Recording, SpySession
+from crm.db.models import OrderCall, WorkOrder
+from crm.domain.calls import RecordingStatus
+
+SUPERVISION = "supervision"  # recordings.kind of a supervisor's whisper/barge file
+
+
+@dataclass(frozen=True)
+class SpyFacts:
+    """A spy session as the call process knows it now (times naive UTC)."""
+
+    uniqueid: str
+    supervisor_id: int | None
+    phone: str
+    linkedid: str
+    agent: str
+    modes: tuple[tuple[str, datetime], ...]
+    requested_at: datetime
+    joined_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+    end_code: str
+    recording: str
+
+
+async def record(session: AsyncSession, facts: SpyFacts, now: datetime) -> None:
+    """Store the session's facts (a later report replaces an earlier one's); its recording
+    gets a PENDING row of the call once named, if the call is on record."""
+    row = await session.scalar(select(SpySession).where(SpySession.uniqueid == facts.uniqueid))
+    if row is None:
+        row = SpySession(uniqueid=facts.uniqueid)
+        session.add(row)
+    row.supervisor_id = facts.supervisor_id if facts.supervisor_id else row.supervisor_id
+    row.phone, row.linkedid, row.agent = facts.phone, facts.linkedid, facts.agent
+    row.modes = [{"mode": m, "at": at.isoformat()} for m, at in facts.modes]
+    row.requested_at, row.joined_at, row.ended_at = (
+        facts.requested_at, facts.joined_at, facts.ended_at)  # fmt: skip
+    row.duration_s, row.end_code, row.recording = (
+        facts.duration_s, facts.end_code, facts.recording)  # fmt: skip
+    if facts.recording:
+        await _recording_row(session, facts.linkedid, facts.recording, now)
+    await session.flush()
+
+
+async def _recording_row(session: AsyncSession, linkedid: str, path: str, now: datetime) -> None:
+    if await session.scalar(select(Recording.id).where(Recording.path == path)) is not None:
+        return
+    if await session.get(CallRecord, linkedid) is None:
+        return
+    last = await session.scalar(
+        select(func.max(Recording.part)).where(Recording.linkedid == linkedid)
+    )
+    session.add(Recording(
+        linkedid=linkedid, part=(last or 0) + 1, path=path, status=RecordingStatus.PENDING,
+        created_at=now, kind=SUPERVISION,
+    ))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SpyView:
+    row: SpySession
+    orders: tuple[str, ...]  # the numbers of the call's orders
+
+
+async def list_sessions(
+    session: AsyncSession, supervisor_id: int | None, limit: int
+) -> list[SpyView]:
+    """Newest first; only `supervisor_id`'s when given."""
+    query = select(SpySession).order_by(SpySession.requested_at.desc(), SpySession.id.desc())
+    if supervisor_id is not None:
+        query = query.where(SpySession.supervisor_id == supervisor_id)
+    rows = list(await session.scalars(query.limit(limit)))
+    linked = {r.linkedid for r in rows}
+    numbers: dict[str, list[str]] = {}
+    if linked:
+        found = await session.execute(
+            select(OrderCall.linkedid, WorkOrder.number)
+            .join(WorkOrder, WorkOrder.id == OrderCall.order_id)
+            .where(OrderCall.linkedid.in_(linked))
+        )
+        for linkedid, number in found:
+            numbers.setdefault(linkedid, []).append(number)
+    return [SpyView(r, tuple(numbers.get(r.linkedid, ()))) for r in rows]

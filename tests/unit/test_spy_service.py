@@ -1,0 +1,65 @@
+"""SpyService without Asterisk: requests refused before anything is sent, and sessions whose
+channel is gone at a re-sync ended."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from telephony.events import QueueMembersListed
+from telephony.spy import SpyCode, SpyFailed, SpyMode, SpySession
+from telephony.spy_service import SpyService
+from telephony.tracker import CallTracker
+
+
+class FakeAmi:
+    def __init__(self, channels: list[dict[str, str]]) -> None:
+        self.channels = channels
+        self.actions: list[tuple[str, dict[str, Any]]] = []
+
+    async def action(self, name: str, timeout: float = 10.0, **headers: str) -> dict[str, str]:
+        self.actions.append((name, headers))
+        return {"Response": "Success"}
+
+    async def action_list(self, name: str, timeout: float = 10.0, **headers: str
+                          ) -> list[dict[str, str]]:  # fmt: skip
+        self.actions.append((name, headers))
+        return self.channels
+
+
+def service(ami: FakeAmi) -> SpyService:
+    return SpyService(ami, CallTracker(), lambda _linkedid: None, ["8001"])
+
+
+async def test_refused_requests_send_nothing_but_the_channel_list() -> None:
+    ami = FakeAmi([])
+    spy = service(ami)
+    with pytest.raises(SpyFailed) as refused:
+        await spy.start("1001", "1.2", "listen")
+    assert refused.value.code is SpyCode.NOT_A_SUPERVISOR_PHONE and ami.actions == []
+    with pytest.raises(SpyFailed) as refused:
+        await spy.start("8001", "1.2", "listen")
+    assert refused.value.code is SpyCode.NO_CALL
+    assert [name for name, _ in ami.actions] == ["CoreShowChannels"]  # no Originate
+
+
+async def test_a_session_whose_channel_is_gone_at_a_resync_ends_lost() -> None:
+    kept = {"Event": "CoreShowChannel", "Uniqueid": "1.5", "Channel": "PJSIP/8002-2"}
+    spy = service(FakeAmi([kept]))
+    ended: list[SpySession] = []
+
+    async def listen(s: SpySession) -> None:
+        if not s.live:
+            ended.append(s)
+
+    spy.listeners.append(listen)
+    for uniqueid, phone in (("1.4", "8001"), ("1.5", "8002")):
+        spy.sessions[uniqueid] = SpySession(uniqueid, phone, "1.1", "1001", "PJSIP/1001-1",
+                                            SpyMode.LISTEN, 1.0)  # fmt: skip
+    await spy.on_event(QueueMembersListed(2.0, ()))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert [(s.uniqueid, s.end_code) for s in ended] == [("1.4", "lost")]
+    assert list(spy.sessions) == ["1.5"]
