@@ -27,8 +27,7 @@ from telephony.call_control import ConsultState
 from telephony.dialplan import main_room
 from telephony.spy import SpyCode, SpyFailed, SpyMode, SpyPhase, SpySession
 from telephony.tracker import Call
-from tests.e2e.harness import Centre, running_centre
-from tests.e2e.test_call_control import (
+from tests.e2e.control_support import (
     PORTS,
     answered_call,
     channels,
@@ -38,6 +37,7 @@ from tests.e2e.test_call_control import (
     room,
     until_state,
 )
+from tests.e2e.harness import Centre, running_centre
 from tests.support.audio import (
     AGENT_A_HZ,
     AGENT_C_HZ,
