@@ -62,7 +62,7 @@ async def test_the_wrap_up_asks_for_an_outcome_and_the_recording_pauses(
         await expect(page.locator("#recording-paused")).to_be_visible()
         await expect(button).to_have_text("恢复录音")
         await expect(page.locator("#command-message")).to_have_text("暂停录音：成功")
-        row = supervisor.page.locator(f'#calls-body tr[data-call-id="{call_id}"]')
+        row = supervisor.page.locator(f'#wall-calls-body tr[data-linkedid="{call_id}"]')
         await expect(row).to_contain_text("录音暂停")
         await desk.screenshot("hotline_agent_recording_paused")
         await button.click()

@@ -13,7 +13,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from playwright.async_api import WebSocketRoute, expect
+from playwright.async_api import Locator, WebSocketRoute, expect
 
 from agent_gateway.edge.protocol import PresenceState
 from crm.domain.enums import OrderType, Role
@@ -211,35 +211,35 @@ async def test_supervisor_sees_queue_figures_presence_and_live_calls(
         await desk.login_supervisor(token)
         await expect(page.locator("#who")).to_have_text("陈班长（班长）")
 
-        agents = page.locator("#agents-body")
+        agents = page.locator("#wall-agents-body")
         await expect(agents.locator("tr")).to_have_count(3)
-        await expect(agents.locator('tr[data-ext="1001"]')).to_contain_text("王芳")
-        await expect(agents.locator('tr[data-ext="1901"]')).to_contain_text("赵敏")
-        talking = agents.locator('tr[data-ext="1002"]')
+        await expect(agents.locator('tr[data-extension="1001"]')).to_contain_text("王芳")
+        await expect(agents.locator('tr[data-extension="1901"]')).to_contain_text("赵敏")
+        talking = agents.locator('tr[data-extension="1002"]')
         await expect(talking).to_contain_text("李娜")
         await expect(talking).to_contain_text("通话中")
 
-        live = page.locator("#calls-body tr").filter(has_text=number)
+        live = page.locator("#wall-calls-body tr").filter(has_text=number)
         await expect(live).to_contain_text("刘大爷")
         await expect(live).to_contain_text("通话中")
         await expect(live).to_contain_text("1002 李娜")
 
-        # A pause shows at once in the presence table and in the queue's agent figures.
+        # A pause shows at once in the agent's row and in the queue's agent figures.
         await centre.hotline.ami.action(
             "QueuePause", Interface="PJSIP/1001", Paused="true", Reason="培训"
         )
-        wang = agents.locator('tr[data-ext="1001"]')
+        wang = agents.locator('tr[data-extension="1001"]')
         await expect(wang).to_contain_text("示忙")
         await expect(wang).to_contain_text("培训")
-        hotline = page.locator('#queues-body tr[data-queue="hotline"]')
-        await expect(hotline.locator('[data-field="paused"]')).to_have_text("1")
+        hotline = page.locator('#wall-queues .wall-queue[data-queue="hotline"]')
+        await expect(hotline.locator('[data-field="agents_paused"]')).to_have_text("1")
 
         # The caller hangs up: the call ends and the complaint queue counts it as answered.
         await expect(live).to_contain_text("已结束（来电人挂机）", timeout=15_000)
-        complaint = page.locator('#queues-body tr[data-queue="complaint"]')
-        await expect(complaint.locator('[data-field="answered"]')).not_to_have_text("0")
+        complaint = page.locator('#wall-queues .wall-queue[data-queue="complaint"]')
+        await expect(complaint.locator('[data-field="answered_today"]')).not_to_have_text("0")
         await expect(complaint.locator('[data-field="waiting"]')).to_have_text("0")
-        await expect(complaint.locator('[data-field="service_level"]')).to_have_text(
+        await expect(complaint.locator('[data-field="service_level_today"]')).to_have_text(
             re.compile(r"^\d+\.\d%$")
         )
         await desk.screenshot("hotline_supervisor")
@@ -368,12 +368,12 @@ async def test_supervisor_shows_the_snapshot_queue_figures_at_once(
     token = await crm_user(centre, "陈班长", Role.SUPERVISOR)
     page = desk.page
     await desk.login_supervisor(token)
-    await expect(page.locator("#queues-empty")).to_be_hidden()
+    await expect(page.locator("#wall-panel")).to_be_visible()
     for queue, idle in members.items():
-        row = page.locator(f'#queues-body tr[data-queue="{queue}"]')
-        await expect(row.locator('[data-field="available"]')).to_have_text(str(idle))
+        row = page.locator(f'#wall-queues .wall-queue[data-queue="{queue}"]')
+        await expect(row.locator('[data-field="agents_available"]')).to_have_text(str(idle))
         await expect(row.locator('[data-field="waiting"]')).to_have_text("0")
-        await expect(row.locator('[data-field="talking"]')).to_have_text("0")
+        await expect(row.locator('[data-field="agents_talking"]')).to_have_text("0")
 
 
 async def test_supervisor_lists_every_configured_queue(centre: Centre, desk: DeskPage) -> None:
@@ -387,14 +387,14 @@ async def test_supervisor_lists_every_configured_queue(centre: Centre, desk: Des
         await centre.hotline.ami.action(
             "QueuePause", Interface="PJSIP/1001", Paused="true", Reason="小休"
         )
-        hotline = page.locator('#queues-body tr[data-queue="hotline"]')
-        await expect(hotline.locator('[data-field="paused"]')).to_have_text("1")
-        configured = sorted(q.name for q in centre.hotline.settings.queues)
-        rows = page.locator("#queues-body tr")
+        hotline = page.locator('#wall-queues .wall-queue[data-queue="hotline"]')
+        await expect(hotline.locator('[data-field="agents_paused"]')).to_have_text("1")
+        configured = [q.name for q in centre.hotline.settings.queues]  # the wall's order
+        rows = page.locator("#wall-queues .wall-queue")
         await expect(rows).to_have_count(len(configured))
         assert await rows.evaluate_all("rows => rows.map(r => r.dataset.queue)") == configured
-        complaint = page.locator('#queues-body tr[data-queue="complaint"]')
-        await expect(complaint.locator('[data-field="paused"]')).to_have_text("0")
+        complaint = page.locator('#wall-queues .wall-queue[data-queue="complaint"]')
+        await expect(complaint.locator('[data-field="agents_paused"]')).to_have_text("0")
     finally:
         await centre.hotline.ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
 
@@ -420,25 +420,28 @@ async def test_supervisor_shows_number_caller_and_queue_of_a_call_after_loading(
     token = await crm_user(centre, "陈班长", Role.SUPERVISOR)
     page = desk.page
     await desk.login_supervisor(token)
-    await expect(page.locator("#agents-body tr")).to_have_count(3)  # the snapshot is in
-    await expect(page.locator("#calls-empty")).to_be_visible()
+    await expect(page.locator("#wall-agents-body tr")).to_have_count(3)  # the snapshot is in
+    await expect(page.locator("#wall-calls-empty")).to_be_visible()
 
     calling = asyncio.create_task(
         centre.call([CallerIdentity("孙阿姨", number)], CallerPlan("2", 500, 4000))
     )
     try:
-        live = page.locator("#calls-body tr").filter(has_text="孙阿姨")
+        live = page.locator("#wall-calls-body tr").filter(has_text="孙阿姨")
         await expect(live).to_contain_text("通话中", timeout=15_000)
-        cells = live.locator("td")
-        await expect(cells.nth(1)).to_have_text("138****8004（保密）")
-        await expect(cells.nth(2)).to_have_text("孙阿姨")
-        await expect(cells.nth(3)).to_have_text("complaint（投诉）")
-        await expect(cells.nth(5)).to_have_text("—")  # no hold, mute or consult
-        await expect(cells.nth(6)).to_have_text("—")  # no emergency clock
-        await expect(cells.nth(7)).to_have_text("1002 李娜")
+
+        def cell(field: str) -> Locator:
+            return live.locator(f'td[data-field="{field}"]')
+
+        await expect(cell("caller_number")).to_have_text("138****8004（保密）")
+        await expect(cell("caller_name")).to_have_text("孙阿姨")
+        await expect(cell("queue")).to_have_text("complaint（投诉）")
+        await expect(cell("control")).to_have_text("—")  # no hold, mute or consult
+        await expect(cell("clock")).to_have_text("—")  # no emergency clock
+        await expect(cell("agent_cell")).to_have_text("1002 李娜")
         await expect(live).to_contain_text("已结束（来电人挂机）", timeout=15_000)
-        await expect(cells.nth(1)).to_have_text("138****8004（保密）")  # the end keeps them
-        await expect(cells.nth(3)).to_have_text("complaint（投诉）")
+        await expect(cell("caller_number")).to_have_text("138****8004（保密）")  # kept at the end
+        await expect(cell("queue")).to_have_text("complaint（投诉）")
     finally:
         result = await calling
     assert result.ok, result.errors

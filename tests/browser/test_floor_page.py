@@ -44,7 +44,7 @@ async def test_the_supervisor_force_pauses_an_agent_and_the_agents_page_shows_it
 
     await desk.login_supervisor(supervisor_token)
     page = desk.page
-    row = page.locator('#agents-body tr[data-ext="1001"]')
+    row = page.locator('#wall-agents-body tr[data-extension="1001"]')
     pause = row.locator('button[data-floor-action="force_pause"]')
     await expect(pause).to_be_enabled()
     await expect(row.locator('button[data-floor-action="force_unpause"]')).to_be_disabled()

@@ -75,7 +75,7 @@ async def test_listen_whisper_barge_and_leave_from_the_page(
     )
     call = talking.call
     page = desk.page
-    controls = page.locator(f'#calls-body tr[data-call-id="{call.linkedid}"] .spy')
+    controls = page.locator(f'#wall-calls-body tr[data-linkedid="{call.linkedid}"] .spy')
     await expect(controls.locator('[data-spy="listen"]')).to_be_enabled()
     await expect(controls.locator('[data-spy="leave"]')).to_have_count(0)
     steps = page.locator("#spy-step")

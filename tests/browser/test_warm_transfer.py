@@ -145,7 +145,7 @@ async def test_warm_transfer_to_110_from_the_page(
         for control in ["#btn-hold", "#btn-consult", "#btn-leave", "#btn-resume",
                         "#btn-hangup", "#btn-transfer"]:  # fmt: skip
             await expect(page.locator(control)).to_be_disabled()
-        row = supervisor.page.locator(f'#calls-body tr[data-call-id="{call.linkedid}"]')
+        row = supervisor.page.locator(f'#wall-calls-body tr[data-linkedid="{call.linkedid}"]')
         await expect(row.locator("td.control")).to_contain_text("保持中；转接 110 已接通")
         await expect(row.locator("td.clock-cell")).to_contain_text("110 已接通，用时")
         # Asterisk: the caller alone in the main room (hold music), the agent with 110.
@@ -298,7 +298,7 @@ async def test_the_emergency_orders_clock_counts_warns_and_goes_late(
     due = order.transfer_due_at.replace(tzinfo=UTC).timestamp()
     await expect(clock).to_contain_text("紧急转办计时：已用")
     await expect(clock).to_have_attribute("data-state", "running")
-    row = supervisor.page.locator(f'#calls-body tr[data-call-id="{call.linkedid}"]')
+    row = supervisor.page.locator(f'#wall-calls-body tr[data-linkedid="{call.linkedid}"]')
     await expect(row.locator("td.clock-cell")).to_contain_text("已用")
     await expect(row.locator("td.clock-cell")).to_contain_text("剩余 9 分")
     warn_s = centre.hotline.settings.emergency.warn_before_s

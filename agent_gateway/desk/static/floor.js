@@ -1,8 +1,8 @@
 // Managing agents from the floor (supervisor page only): per agent 强制暂停 / 恢复 / 签出 /
 // 调整队列, each asking for a reason in a small form, sent as a supervisor command
 // (docs/agent_protocol.md, "Supervisor commands"); the backend answers once Asterisk confirmed
-// it, and the agent's desktop shows the notice. The agents list calls floorControls() for
-// each row; nothing else here touches that list.
+// it, and the agent's desktop shows the notice. The wall's agent rows call floorControls()
+// with their hook cell each time they are drawn; nothing else here touches those rows.
 
 import { $, el, setText } from "./dom.js";
 import { describeError } from "./labels.js";
@@ -25,16 +25,18 @@ const BUTTONS = [
 
 const floor = { send: null, queues: () => [], form: null, pending: null };
 
-// The cell of controls for one agent row, enabled by the agent's presence state.
-export function floorControls(ext, presence) {
-  const state = presence ? presence.state : "logged_out";
-  const cell = el("td", { className: "floor-controls" });
-  for (const [action, text, applies] of BUTTONS) {
-    const button = el("button", { type: "button", dataset: { floorAction: action, ext } }, text);
-    button.disabled = !applies(state) || floor.send === null;
-    cell.append(button);
+// One agent row's controls, put in its cell once, enabled by the agent's state each time.
+export function floorControls(cell, agent) {
+  const ext = agent.extension;
+  let box = cell.querySelector(".floor-controls");
+  if (!box) {
+    box = el("span", { className: "floor-controls" },
+      ...BUTTONS.map(([action, text]) => el("button", { type: "button", dataset: { floorAction: action, ext } }, text)));
+    cell.append(box);
   }
-  return cell;
+  for (const [action, , applies] of BUTTONS) {
+    box.querySelector(`button[data-floor-action="${action}"]`).disabled = !applies(agent.state) || floor.send === null;
+  }
 }
 
 // `send(name, args)` resolves with the command_result; `queues()` lists the queues known.
@@ -42,7 +44,7 @@ export function wireFloor(send, queues) {
   floor.send = send;
   floor.queues = queues;
   floor.form = buildForm();
-  $("agents-panel").append(floor.form, el("p", { id: "floor-message", className: "message", role: "status" }));
+  $("floor-box").append(floor.form, el("p", { id: "floor-message", className: "message", role: "status" }));
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-floor-action]");
     if (button && !button.disabled) openForm(button.dataset.floorAction, button.dataset.ext);

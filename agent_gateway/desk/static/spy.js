@@ -1,8 +1,8 @@
 // The supervisor's listen / whisper / barge (监听 / 密语 / 强插 / 退出) on a live call: the
 // supervisor's own phone rings and joins the call; the same buttons switch the mode (the
 // phone is not rung again) and 退出 leaves. One session at a time; each step's status
-// (进行中 / 已完成 / 失败（原因）) shows in #spy-step. The calls list asks spyControls(call) for
-// the controls of one row; everything else stays here.
+// (进行中 / 已完成 / 失败（原因）) shows in #spy-step. The wall's call rows call spyControls()
+// with their hook cell each time they are drawn; everything else stays here.
 
 import { $, el, setText } from "./dom.js";
 
@@ -11,7 +11,7 @@ const MODE_WORDS = Object.fromEntries(MODES);
 
 const spy = {
   connection: () => null, // the desk's connection, read when a button is pressed
-  redraw: () => {}, // redraws the calls list (the buttons follow the session)
+  redraw: () => {}, // redraws the wall's call rows (the buttons follow the session)
   session: null, // {linkedid, mode} once joined
   busy: false,
 };
@@ -70,9 +70,9 @@ function button(text, dataset, enabled, onClick) {
   return node;
 }
 
-// The controls of one row of the calls list: start on a talking call, or, on the call being
-// spied on, switch mode and leave.
-export function spyControls(call) {
+// The controls in one call row's cell: start on a talking call, or, on the call being spied
+// on, switch mode and leave.
+export function spyControls(cell, call) {
   const mine = spy.session && spy.session.linkedid === call.call_id;
   const talking = call.state === "talking";
   const box = el("span", { className: "spy", dataset: { spyCall: String(call.call_id) } });
@@ -83,7 +83,9 @@ export function spyControls(call) {
       () => (mine ? switchMode(mode) : start(String(call.call_id), mode))));
   }
   if (mine) box.append(button("退出", { spy: "leave" }, !spy.busy, leave));
-  return box;
+  const old = cell.querySelector(".spy");
+  if (old) old.replaceWith(box);
+  else cell.append(box);
 }
 
 // A call the supervisor spied on has ended: so has the session (the spy ends with the call).

@@ -5,7 +5,10 @@
 //
 // Rows are keyed (data-extension, data-linkedid) and kept across updates, so the hook cells
 // other modules fill (the floor's agent controls, the listen buttons of a call) stay: their
-// code registers with onAgentRow / onCallRow and is called with (cell, data) as a row is made.
+// code registers with onAgentRow / onCallRow and is called with (cell, data, row) each time a
+// row is drawn, to update what it put there. A call row also leaves the cells of what the
+// wall does not carry (caller, control state, emergency clock) to a call row hook, and
+// setExtraCalls adds the calls just ended (the wall drops a call once it is over).
 
 import { $, el, emergencyClock, formatClock, formatSeconds, setText } from "./dom.js";
 import { CALL_STATE_LABELS, PRESENCE_LABELS, label } from "./labels.js";
@@ -13,11 +16,19 @@ import { CALL_STATE_LABELS, PRESENCE_LABELS, label } from "./labels.js";
 const STATES = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const agentHooks = [];
 const callHooks = [];
+let extraCalls = () => [];
 let wall = null;
 let clock = { limit_s: 600, warn_before_s: 120 };
 
 export function onAgentRow(fn) { agentHooks.push(fn); }
 export function onCallRow(fn) { callHooks.push(fn); }
+export function setExtraCalls(fn) { extraCalls = fn; }
+export function wallQueues() { return wall ? wall.queues.map((q) => q.queue) : []; }
+
+// Draw the call rows again (what a call row hook shows has changed).
+export function redrawCalls() {
+  if (wall) renderCalls();
+}
 
 export function setWallClock(emergencyClockLimits) {
   if (emergencyClockLimits) clock = emergencyClockLimits;
@@ -56,8 +67,8 @@ function figure(caption, value, field, extra) {
 
 function queueTile(q) {
   const by = q.agents_by_state || {};
-  const states = STATES.map((s) => el("span", { className: "wall-state", dataset: { state: s, field: `agents_${s}` } },
-    `${PRESENCE_LABELS[s]} ${by[s] ?? 0}`));
+  const states = STATES.map((s) => el("span", { className: "wall-state", dataset: { state: s } },
+    `${PRESENCE_LABELS[s]} `, el("b", { dataset: { field: `agents_${s}` } }, String(by[s] ?? 0))));
   const reasons = Object.entries(q.paused_by_reason || {}).map(([r, n]) => `${r || "未说明"} ${n}`).join("，");
   const waitCell = el("div", { className: "wall-value", dataset: { field: "longest_wait" } },
     q.oldest_queued_at ? ticking("", q.oldest_queued_at, "longest_wait_tick") : "0 秒");
@@ -102,7 +113,6 @@ function agentRow(a, key) {
     ...["extension", "name", "state", "since", "call", "call_duration", "calls_today", "average_talk", "average_wrap_up"]
       .map((field) => el("td", { className: ["calls_today", "average_talk", "average_wrap_up"].includes(field) ? "num" : "", dataset: { field } })),
     hook);
-  for (const fn of agentHooks) fn(hook, a);
   return row;
 }
 
@@ -119,15 +129,15 @@ function fillAgent(row, a) {
   setText(cell("average_talk"), formatSeconds(a.average_talk_s));
   setText(cell("average_wrap_up"), formatSeconds(a.average_wrap_up_s));
   row.classList.toggle("alert", (wall.alerts || []).some((x) => x.kind === "long_pause" && x.extension === a.extension));
+  for (const fn of agentHooks) fn(row.querySelector("td.wall-agent-hook"), a, row);
 }
+
+const CALL_FIELDS = ["call_id", "caller_number", "caller_name", "queue", "state", "agent_cell", "duration", "control", "clock"];
 
 function callRow(c, key) {
   const hook = el("td", { className: "wall-hook wall-call-hook", dataset: { linkedid: c.call_id } });
-  const row = el("tr", { dataset: { key, linkedid: c.call_id } },
-    ...["call_id", "queue", "state", "agent", "duration", "clock"].map((field) => el("td", { dataset: { field } })),
-    hook);
-  for (const fn of callHooks) fn(hook, c);
-  return row;
+  return el("tr", { dataset: { key, linkedid: c.call_id } },
+    ...CALL_FIELDS.map((field) => el("td", { dataset: { field } })), hook);
 }
 
 function fillCall(row, c) {
@@ -136,14 +146,20 @@ function fillCall(row, c) {
   setText(cell("call_id"), c.call_id);
   setText(cell("queue"), c.queue || "—");
   setText(cell("state"), label(CALL_STATE_LABELS, c.state));
-  setText(cell("agent"), c.agent_extension || "—");
+  const agent = c.agent_extension ? wall.agents.find((a) => a.extension === c.agent_extension) : null;
+  cell("agent_cell").replaceChildren(el("span", { dataset: { field: "agent" } }, c.agent_extension || "—"),
+    agent && agent.name ? ` ${agent.name}` : "");
   const from = c.answered_at || c.queued_at;
   cell("duration").replaceChildren(from ? ticking("", from, c.answered_at ? "talk_tick" : "wait_tick") : "—");
-  const emergency = (wall.emergencies || []).find((e) => e.call_id === c.call_id);
-  const clockCell = cell("clock");
-  clockCell.dataset.started = emergency ? String(emergency.started_at) : "";
-  clockCell.dataset.due = emergency ? String(emergency.due_at) : "";
-  renderClock(clockCell);
+  for (const fn of callHooks) fn(row.querySelector("td.wall-call-hook"), c, row);
+}
+
+function renderCalls() {
+  const live = wall.calls || [];
+  const known = new Set(live.map((c) => c.call_id));
+  const calls = [...live, ...extraCalls().filter((c) => !known.has(c.call_id))];
+  keyedRows($("wall-calls-body"), calls, (c) => c.call_id, callRow, fillCall);
+  $("wall-calls-empty").hidden = calls.length !== 0;
 }
 
 function renderClock(node) {
@@ -175,8 +191,7 @@ function render() {
   }));
   $("wall-emergencies-empty").hidden = (wall.emergencies || []).length !== 0;
   keyedRows($("wall-agents-body"), wall.agents, (a) => a.extension, agentRow, fillAgent);
-  keyedRows($("wall-calls-body"), wall.calls || [], (c) => c.call_id, callRow, fillCall);
-  $("wall-calls-empty").hidden = (wall.calls || []).length !== 0;
+  renderCalls();
 }
 
 function tick() {
