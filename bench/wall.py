@@ -100,7 +100,8 @@ def _floor(now: float) -> LiveFloor:
              queued_at=now - 50, answered_at=None if i % 2 else now - 20)
         for i in range(40)
     ]
-    return LiveFloor(["hotline"], presences, {e: {"hotline"} for e in AGENTS}, calls, {}, {})
+    serving = {e: {"hotline"} for e in AGENTS}
+    return LiveFloor(["hotline"], presences, serving, serving, calls, {}, {})
 
 
 async def _bench(path: Path, rounds: int) -> dict[str, Any]:

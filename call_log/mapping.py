@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
-from crm.domain.calls import CallEventKind, CallOutcome
+from crm.domain.calls import CallEventKind, CallOutcome, lost_by_asterisk
 from telephony.dialplan import extension_of, interface_of_channel
 from telephony.events import (
     AgentAnswered,
@@ -28,7 +28,6 @@ WIDTHS = {
     "caller_number": 32, "caller_name": 80, "ivr_choice": 8, "ivr_label": 32, "queue": 64,
     "agent_extension": 16, "agent_name": 40, "end_reason": 200, "emergency_line": 8,
 }  # fmt: skip
-LOST_PREFIXES = ("asterisk connection lost", "not found in Asterisk")
 
 
 def utc(ts: float) -> datetime:
@@ -68,7 +67,7 @@ def outcome(call: Call, emergency_numbers: Collection[str]) -> CallOutcome:
         return CallOutcome.EMERGENCY
     if call.answered_at is not None:
         return CallOutcome.ANSWERED
-    if call.end_reason.startswith(LOST_PREFIXES):
+    if lost_by_asterisk(call.end_reason):
         return CallOutcome.FAILED  # Asterisk went away before anyone answered
     if call.state is CallState.ABANDONED:
         return CallOutcome.ABANDONED

@@ -20,4 +20,5 @@ def wall_publisher(
         pause_alert_s_by_reason=dict(s.pause_alert_s_by_reason),
         emergency_warn_s=settings.emergency.warn_before_s,
     )  # fmt: skip
-    return WallPublisher(desk, sessions, rule, limits, s.wall_refresh_s)
+    serving = {ext: [q for q, _ in queues] for ext, queues in settings.agent_queues().items()}
+    return WallPublisher(desk, sessions, rule, limits, serving, s.wall_refresh_s)

@@ -15,8 +15,8 @@ Each occurrence is raised once (its `raised_at` stays while it lasts) and cleare
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from agent_gateway.desk.presence import AgentPresence
@@ -58,6 +58,9 @@ class LiveFloor:
     queues: list[str]
     presences: Mapping[str, AgentPresence]
     members: Mapping[str, set[str]]  # extension → the queues it is a member of
+    # extension → the queues it is configured to serve: one of them it is no member of now
+    # counts the agent as logged out there (Asterisk lists only members)
+    agent_queues: Mapping[str, Collection[str]]
     calls: Iterable[Call]
     emergency_started: Mapping[str, float]  # Linkedid → epoch s (the control's memory)
     transfer_due: Mapping[str, float]  # Linkedid → the hand-over limit of its saved order
@@ -84,6 +87,24 @@ class WrapUpTally:
     def average(self, extension: str, day: str) -> float | None:
         count, total = self.done.get(extension, (0, 0.0)) if day == self.day else (0, 0.0)
         return None if count == 0 else total / count
+
+
+# What the wall recorded of an agent's state: (state, reason, since).
+StateStart = tuple[str, str | None, float]
+
+
+def restored_starts(
+    presences: Mapping[str, AgentPresence], recorded: Mapping[str, StateStart]
+) -> dict[str, AgentPresence]:
+    """The presences a re-sync found in the state and reason recorded before it, with their
+    recorded start back: a re-sync (a restart) sets `since` to its own time, which would start
+    the time in state and the long-pause alert again."""
+    found = {}
+    for ext, p in presences.items():
+        state, reason, since = recorded.get(ext, ("", None, p.since))
+        if (state, reason) == (p.state.value, p.reason) and since < p.since:
+            found[ext] = replace(p, since=since)
+    return found
 
 
 def local_day(at: float) -> str:
@@ -129,6 +150,10 @@ def _queue(name: str, floor: LiveFloor, figures: DayFigures, now: float) -> Wall
         by_state[p.state.value] = by_state.get(p.state.value, 0) + 1
         if p.state is PresenceState.PAUSED:
             by_reason[p.reason or ""] = by_reason.get(p.reason or "", 0) + 1
+    away = [ext for ext, qs in floor.agent_queues.items() if name in qs and ext not in members]
+    if away:
+        out = PresenceState.LOGGED_OUT.value
+        by_state[out] = by_state.get(out, 0) + len(away)
     oldest = min(waiting, default=None)
     return WallQueue(
         queue=name, waiting=len(waiting), oldest_queued_at=oldest,

@@ -33,6 +33,15 @@ def is_kept_recording_name(name: str) -> bool:
     return len(name) <= MAX_RECORDING_NAME and _KEPT_RECORDING_NAME.fullmatch(name) is not None
 
 
+# How the tracker's end reason says Asterisk went away before the call ended (the call's
+# outcome is then `failed` if nobody answered): not a call the centre missed.
+LOST_PREFIXES = ("asterisk connection lost", "not found in Asterisk")
+
+
+def lost_by_asterisk(end_reason: str) -> bool:
+    return end_reason.startswith(LOST_PREFIXES)
+
+
 class CallOutcome(StrEnum):
     IN_PROGRESS = "in_progress"  # still up (or not yet known to have ended)
     ANSWERED = "answered"  # an agent talked with the caller (transfers between agents too)

@@ -10,9 +10,10 @@ Service level = answered within `goal_s` (15 s, the answer goal) / offered, wher
 offered = answered + abandoned after waiting at least `short_abandon_s`. A caller who hung up
 in under `short_abandon_s` (default 5 s: a misdial, a change of mind) is counted as
 `abandoned_short` and is neither offered nor missed; every other abandon is offered and missed
-the goal, whether the caller gave up before the 15 s passed or after. Calls that failed (lost
-by Asterisk) without an answer are not offered. A call answered by an overflow seat counts in
-its own queue like any other.
+the goal, whether the caller gave up before the 15 s passed or after. A caller the queue timed
+out (after its `max_wait_s`: recorded as `failed`, ended while queued) is offered and missed
+(`timed_out`); only the calls lost by Asterisk (`lost_by_asterisk`) are not offered. A call
+answered by an overflow seat counts in its own queue like any other.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from crm.domain.calls import CallOutcome
+from crm.domain.calls import CallOutcome, lost_by_asterisk
 from crm.domain.clock import local_date, local_midnight_utc
 
 LAST_HOUR = timedelta(hours=1)
@@ -46,6 +47,15 @@ class CallRow:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     emergency_started_at: datetime | None = None
+    end_reason: str = ""
+
+    @property
+    def timed_out(self) -> bool:
+        """Ended while queued, yet neither answered, nor given up, nor lost by Asterisk."""
+        return (
+            self.outcome is CallOutcome.FAILED and self.queued_at is not None
+            and self.answered_at is None and not lost_by_asterisk(self.end_reason)
+        )  # fmt: skip
 
     @property
     def wait_s(self) -> float | None:
@@ -71,11 +81,12 @@ class QueueCounts:
     answered_in_goal: int = 0
     abandoned: int = 0
     abandoned_short: int = 0  # gave up in under short_abandon_s: not offered
+    timed_out: int = 0  # the queue ended the wait: offered and missed
     longest_wait_s: float = 0.0  # the longest wait decided in the window
 
     @property
     def offered(self) -> int:
-        return self.answered + self.abandoned - self.abandoned_short
+        return self.answered + self.abandoned - self.abandoned_short + self.timed_out
 
     @property
     def service_level(self) -> float | None:
@@ -112,7 +123,7 @@ def decided_at(row: CallRow) -> datetime | None:
     """When the call's wait was decided (answered or given up); None if it was not."""
     if row.answered_at is not None:
         return row.answered_at
-    if row.outcome is CallOutcome.ABANDONED:
+    if row.outcome is CallOutcome.ABANDONED or row.timed_out:
         return row.ended_at
     return None
 
@@ -132,6 +143,8 @@ def queue_counts(
         if row.answered_at is not None:
             c.answered += 1
             c.answered_in_goal += wait <= rule.goal_s
+        elif row.timed_out:
+            c.timed_out += 1
         else:
             c.abandoned += 1
             c.abandoned_short += wait < rule.short_abandon_s
@@ -167,6 +180,7 @@ def _add(into: QueueCounts, part: QueueCounts, sign: int) -> None:
     into.answered_in_goal += sign * part.answered_in_goal
     into.abandoned += sign * part.abandoned
     into.abandoned_short += sign * part.abandoned_short
+    into.timed_out += sign * part.timed_out
     if sign > 0:  # a decided wait never changes (first known wins): the longest only grows
         into.longest_wait_s = max(into.longest_wait_s, part.longest_wait_s)
 

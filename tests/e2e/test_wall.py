@@ -6,7 +6,9 @@ QueuePause, reason 开会) while B and C call; C gives up after about 9 s in the
 more than `short_abandon_s`, and missed), B is answered once the agent is unpaused after it
 waited more than 15 s. So today: 2 answered, 1 of them within 15 s, 1 abandoned, 3 offered,
 service level 1/3, the longest wait B's; on the way, the queue's longest wait and the pause
-past their thresholds raised their alerts, cleared once over.
+past their thresholds raised their alerts, cleared once over. Then the agent is paused again,
+past the pause threshold, and the backend killed: the new backend's wall shows the same day,
+the same time in state and the same long-pause alert.
 """
 
 from __future__ import annotations
@@ -101,12 +103,30 @@ async def _pause(config: Path, paused: bool) -> None:
             await client.action("QueuePause", Interface="PJSIP/1001", Paused="false")
 
 
+async def _pause_shown(config: Path, wall: Wall) -> None:
+    """The backend unpauses the agent in Asterisk as the wrap-up ends, just after the wall
+    shows it available: a pause sent in between is undone. So it is sent again."""
+    for attempt in range(5):
+        await _pause(config, True)
+        try:
+            await wall.when(lambda w: agent(w)["state"] == "paused", "paused", 3)
+            return
+        except AssertionError:
+            assert attempt < 4, "the agent could not be paused"
+
+
 def _call(tmp: Path, sip: int, number: str, hangup_after_ms: int) -> asyncio.Task[Any]:
     return asyncio.create_task(place_calls(
         tmp / f"sipp-{number}", target=f"127.0.0.1:{sip}", service="12345",
         callers=[CallerIdentity("来电人", number)],
         plan=CallerPlan(dtmf="0", dtmf_after_ms=500, hangup_after_ms=hangup_after_ms),
     ))  # fmt: skip
+
+
+def _long_pause(wall: dict[str, Any]) -> tuple[str, float]:
+    found = [(a["key"], a["raised_at"]) for a in wall["alerts"] if a["kind"] == "long_pause"]
+    assert len(found) == 1, wall["alerts"]
+    return found[0]
 
 
 def day_figures(wall: dict[str, Any]) -> tuple[Any, ...]:
@@ -132,15 +152,7 @@ async def test_the_wall_counts_a_scripted_run_and_keeps_it_across_a_restart(tmp_
                                    and agent(w)["state"] == "available", "A answered")  # fmt: skip
             assert queue(seen)["today"]["answered_in_goal"] == 1
 
-            # The backend unpauses the agent in Asterisk as the wrap-up ends, just after the wall
-            # shows it available: a pause sent in between is undone. So it is sent again.
-            for attempt in range(5):
-                await _pause(config, True)
-                try:
-                    await wall.when(lambda w: agent(w)["state"] == "paused", "paused", 3)
-                    break
-                except AssertionError:
-                    assert attempt < 4, "the agent could not be paused"
+            await _pause_shown(config, wall)
             b = _call(tmp_path, sip, B, hangup_after_ms=int(B_WAIT_S * 1000) + 12000)
             c = _call(tmp_path, sip, C, hangup_after_ms=10000)
             waiting = await wall.when(lambda w: queue(w)["waiting"] == 2, "B and C waiting")
@@ -186,12 +198,19 @@ async def test_the_wall_counts_a_scripted_run_and_keeps_it_across_a_restart(tmp_
         assert agent(done)["average_wrap_up_s"] is not None  # two wrap-ups of about 1 s
         before = day_figures(done)
 
+        # paused across the kill: its time in state and its alert go on, not start again
+        await _pause_shown(config, wall)
+        paused = await wall.when(lambda w: "long_pause" in kinds(w), "the long pause alert")
+        since, alert = agent(paused)["since"], _long_pause(paused)
         first.kill()  # the backend dies; Asterisk and Redis run on
         await first.wait()
         killed_at = time.time()
         second = await backend_process(config)
-        again = await wall.when(lambda w: w["at"] > killed_at, "a wall of the new backend")
+        again = await wall.when(lambda w: w["at"] > killed_at and agent(w)["state"] == "paused",
+                                "a wall of the new backend")  # fmt: skip
         assert day_figures(again) == before
+        assert (agent(again)["reason"], agent(again)["since"]) == ("开会", since)
+        assert _long_pause(again) == alert  # the same occurrence, raised when it was
     finally:
         await wall.redis.aclose()
         await stop_backends(tmp_path / "state", second, first)

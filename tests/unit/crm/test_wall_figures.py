@@ -17,6 +17,7 @@ from crm.domain.wall_figures import (
 
 RULE = ServiceRule(goal_s=15.0, short_abandon_s=5.0)
 A, X, P = CallOutcome.ANSWERED, CallOutcome.ABANDONED, CallOutcome.IN_PROGRESS
+F = CallOutcome.FAILED
 
 
 def local(day: int, hour: int, minute: int = 0, second: float = 0) -> datetime:
@@ -60,6 +61,26 @@ def test_service_level_counts_short_abandons_out_and_later_ones_against() -> Non
     assert today.longest_wait_s == 40.0
 
 
+def test_callers_the_queue_timed_out_are_offered_and_missed() -> None:
+    q = local(9, 10)
+    out = q + timedelta(seconds=300)  # the queue's max_wait_s
+    rows = [
+        row("fast", q, A, 3.0, 60),  # in the goal
+        row("slow", q, A, 20.0, 60),  # answered late: missed
+        row("short", q, X, 2.0),  # not offered
+        # ended while queued, not by the caller: the queue timed the caller out
+        CallRow("timed_out", "hotline", F, q, None, out, end_reason="hung up by caller"),
+        # Asterisk went away: not a call the centre missed
+        CallRow("lost", "hotline", F, q, None, out, end_reason="asterisk connection lost: EOF"),
+        CallRow("gone", "hotline", F, q, None, out, end_reason="not found in Asterisk: re-sync"),
+    ]
+    today = day_figures(rows, [], local(9, 11), RULE).today["hotline"]
+    # offered: fast, slow, timed_out; in the goal: fast only
+    assert (today.offered, today.answered_in_goal, today.timed_out) == (3, 1, 1)
+    assert today.service_level == 1 / 3
+    assert today.longest_wait_s == 300.0
+
+
 def test_a_call_crossing_midnight_counts_on_the_day_it_was_answered() -> None:
     late = row("late", local(9, 23, 59, 50), A, 20.0, 10)  # answered 00:00:10 on the 10th
     early = row("early", local(9, 23, 30), A, 5.0, 10)  # the 9th
@@ -92,13 +113,14 @@ def test_the_last_hour_window() -> None:
     assert figures.today["hotline"].service_level == 1 / 2
 
 
-def test_queues_apart_and_calls_outside_any_queue_or_failed_are_not_offered() -> None:
+def test_queues_apart_and_calls_outside_any_queue_or_lost_are_not_offered() -> None:
     q = local(9, 10)
     rows = [
         row("a", q, A, 2, 10, queue="hotline"),
         row("b", q, A, 20, 10, queue="overflow"),  # answered by an overflow seat: its queue
         CallRow("ivr", "", CallOutcome.IVR_HANGUP, None, None, q),
-        CallRow("lost", "hotline", CallOutcome.FAILED, q, None, q + timedelta(seconds=30)),
+        CallRow("lost", "hotline", CallOutcome.FAILED, q, None, q + timedelta(seconds=30),
+                end_reason="asterisk connection lost: EOF"),
         CallRow("waiting", "hotline", P, q),
     ]
     figures = day_figures(rows, [], local(9, 11), RULE)

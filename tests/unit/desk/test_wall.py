@@ -12,6 +12,7 @@ from agent_gateway.desk.wall import (
     WrapUpTally,
     build_wall,
     local_day,
+    restored_starts,
 )
 from agent_gateway.edge.protocol import PresenceState
 from crm.domain.wall_figures import AgentCounts, DayFigures, QueueCounts, ServiceRule
@@ -50,6 +51,7 @@ def floor(presences: list[AgentPresence], calls: list[Call], **more: object) -> 
         "queues": ["hotline"],
         "presences": {p.extension: p for p in presences},
         "members": {p.extension: {"hotline"} for p in presences if p.state is not S.LOGGED_OUT},
+        "agent_queues": {p.extension: ["hotline"] for p in presences},
         "calls": calls, "emergency_started": {}, "transfer_due": {},
     }
     return LiveFloor(**{**base, **more})  # type: ignore[arg-type]
@@ -72,7 +74,7 @@ def test_queue_figures_join_the_records_with_who_waits_now() -> None:
     assert (q.waiting, q.longest_wait_s, q.oldest_queued_at) == (2, 45.0, NOW - 45)
     assert (q.today.offered, q.today.service_level, q.today.abandoned) == (4, 0.5, 2)
     assert q.last_hour.offered == 0 and q.last_hour.service_level is None
-    assert q.agents_by_state == {"available": 1, "paused": 1, "talking": 1}
+    assert q.agents_by_state == {"available": 1, "paused": 1, "talking": 1, "logged_out": 1}
     assert q.paused_by_reason == {"培训": 1}
     talking = next(a for a in wall.agents if a.extension == "1004")
     assert (talking.call_id, talking.call_answered_at) == ("t", NOW - 20)
@@ -81,6 +83,21 @@ def test_queue_figures_join_the_records_with_who_waits_now() -> None:
         ("w2", "ringing", None, NOW - 10),
     ]
     assert wall.day == "2026-10-09" and wall.alerts == []
+
+
+def test_configured_agents_who_are_no_members_are_logged_out_of_the_queue() -> None:
+    on = [agent("1001", S.AVAILABLE, NOW), agent("1002", S.AVAILABLE, NOW)]
+    off = [agent("1003", S.LOGGED_OUT, NOW), agent("1004", S.LOGGED_OUT, NOW)]
+    floors = floor(
+        [*on, *off], [], queues=["hotline", "overflow"],
+        # 1002 serves both queues but is a member of hotline only now; 1004 serves overflow only
+        agent_queues={"1001": ["hotline"], "1002": ["hotline", "overflow"], "1003": ["hotline"],
+                      "1004": ["overflow"]},
+        members={"1001": {"hotline"}, "1002": {"hotline"}, "1003": set(), "1004": set()},
+    )  # fmt: skip
+    hotline, overflow = build_wall(floors, figures(), WrapUpTally(), RULE, LIMITS, {}, NOW).queues
+    assert hotline.agents_by_state == {"available": 2, "logged_out": 1}
+    assert overflow.agents_by_state == {"logged_out": 2}
 
 
 def test_agents_show_the_days_calls_talk_and_wrap_up() -> None:
@@ -140,3 +157,20 @@ def test_emergency_clocks_from_the_control_or_the_record_and_their_warning() -> 
     assert [a.key for a in wall.alerts] == ["emergency_clock:e1"]  # 100 s left < 120 s
     over = build_wall(floors, figs, WrapUpTally(), RULE, LIMITS, {}, NOW + 101)
     assert "已超过" in over.alerts[0].message
+
+
+def test_a_resync_in_the_recorded_state_and_reason_gets_its_start_back() -> None:
+    resynced = {
+        "1001": agent("1001", S.PAUSED, NOW, reason="开会"),  # paused on across the restart
+        "1002": agent("1002", S.PAUSED, NOW, reason="午餐"),  # another reason: a new pause
+        "1003": agent("1003", S.AVAILABLE, NOW),  # unpaused meanwhile
+        "1004": agent("1004", S.AVAILABLE, NOW),  # nothing recorded
+    }
+    recorded = {"1001": ("paused", "开会", NOW - 840), "1002": ("paused", "休息", NOW - 840),
+                "1003": ("paused", "开会", NOW - 840)}  # fmt: skip
+    found = restored_starts(resynced, recorded)
+    assert found == {"1001": agent("1001", S.PAUSED, NOW - 840, reason="开会")}
+    # the pause alert is raised as before the restart, not 10 minutes after it
+    floors = floor([found["1001"]], [])
+    assert [a.kind for a in build_wall(floors, figures(), WrapUpTally(), RULE, LIMITS, {},
+                                       NOW).alerts] == ["long_pause"]  # fmt: skip
