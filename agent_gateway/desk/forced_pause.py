@@ -3,7 +3,7 @@ agent's own unpause is refused while that pause holds, across backend restarts t
 
 A mark counts only while the agent is still paused with the reason the supervisor set: a
 pause that ended another way (a logout, Asterisk's own change) leaves a stale mark that
-refuses nothing and is dropped by the supervisor's next unpause or logout."""
+refuses nothing and is dropped by the agent's next own pause or unpause."""
 
 from __future__ import annotations
 

@@ -38,5 +38,8 @@ async def unpause(
 
 
 async def _not_forced(presences: Presences, forced: ForcedPauses, request: Request) -> None:
+    """Refuse while a forced pause holds; else drop a stale mark (the pause ended another
+    way), so that the agent's own pause under the same reason stays its own."""
     if await forced.holds(presences[request.extension]):
         raise CommandFailed("forced_pause", FORCED_WORDS)
+    await forced.clear(request.extension)

@@ -392,3 +392,24 @@ async def test_the_agents_last_notice_is_kept_for_its_snapshot(floor_desk: Floor
         await asyncio.sleep(0.02)
     assert kept["text"] == "班长 张三 已为您恢复接听（培训取消）"
     assert await read_floor_notice(floor_desk.redis, "1002") is None
+
+
+async def test_a_forced_pause_ended_another_way_leaves_the_agents_own_pauses_its_own(
+    floor_desk: Floor,
+) -> None:
+    """Asterisk unpaused the agent behind the desk's back (an admin's CLI): the stale mark
+    must not refuse the agent's own later pause under the same reason and its unpause."""
+    assert (await floor_desk.send("force_pause", PAUSE))["ok"]
+    await floor_desk.asterisk.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+    deadline = time.monotonic() + 5
+    while floor_desk.state("1001")[0] is not PresenceState.AVAILABLE:
+        assert time.monotonic() < deadline, floor_desk.state("1001")
+        await asyncio.sleep(0.02)
+    own = await floor_desk.send("pause", {"reason": "培训"}, role="agent", extension="1001",
+                                command_id="a1")  # fmt: skip
+    assert own["ok"], own
+    while floor_desk.state("1001") != (PresenceState.PAUSED, "培训"):
+        assert time.monotonic() < deadline, floor_desk.state("1001")
+        await asyncio.sleep(0.02)
+    back = await floor_desk.send("unpause", {}, role="agent", extension="1001", command_id="a2")
+    assert back["ok"], back
