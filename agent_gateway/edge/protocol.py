@@ -5,9 +5,8 @@ a desktop bug shows up as a clear error instead of a half-understood command. Se
 models are what the backend uses to build bus bodies; the gateway itself forwards bus bodies
 as they are (plus "seq") and does not re-validate them. docs/agent_protocol.md describes every
 message; docs/agent_protocol.schema.json is generated from this module by `json_schema()`.
-The commands about a call's outcome and recording are in `call_commands`, the call-control
-commands and state in `control_commands`, the supervisors' `alert` in `alert_message`, the
-supervisors' own commands in `supervisor_commands`, the rules in `message_rules`.
+Call outcome/recording commands: `call_commands`; call control: `control_commands`; the
+supervisors' `alert`: `alert_message`, their commands `supervisor_commands`; `message_rules`.
 """
 
 from __future__ import annotations
@@ -260,6 +259,7 @@ class Snapshot(Out):
         default_factory=list, description="supervisors: the latest queue_stats of each queue"
     )
     wall: dict[str, Any] | None = Field(default=None, description="supervisors: the last wall")
+    floor_notice: dict[str, Any] | None = Field(default=None, description="agents: the last one")
 
 
 class Caller(Out):

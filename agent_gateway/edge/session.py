@@ -44,6 +44,7 @@ from agent_gateway.edge.ratelimit import RateLimiter, Verdict
 from agent_gateway.edge.store import (
     calls_for_extension,
     read_calls,
+    read_floor_notice,
     read_presence,
     read_queue_stats,
     read_wall,
@@ -166,15 +167,17 @@ class Session:
         presence = await read_presence(self.redis)
         calls = await read_calls(self.redis)
         queues: list[dict[str, Any]] = []
-        wall = None
+        wall = notice = None
         extension = self.claims.extension
         if self.claims.role == "agent" and extension is not None:
             presence = {extension: presence[extension]} if extension in presence else {}
             calls = calls_for_extension(calls, extension)
+            notice = await read_floor_notice(self.redis, extension)
         else:
             queues = await read_queue_stats(self.redis)
             wall = await read_wall(self.redis)
-        snapshot = Snapshot(seq=seq, presence=presence, calls=calls, queues=queues, wall=wall)
+        snapshot = Snapshot(seq=seq, presence=presence, calls=calls, queues=queues, wall=wall,
+                            floor_notice=notice)  # fmt: skip
         await self.ws.send(encode(snapshot))
         self._sent = seq
 

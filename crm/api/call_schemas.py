@@ -115,6 +115,8 @@ class CallEventOut(Out):
 class CallRecordingOut(Out):
     id: int
     part: int
+    kind: str = Field(description='"call", or "supervision": a supervisor\'s whisper/barge '
+                      "(supervisors and admins only may hear it)")  # fmt: skip
     status: RecordingStatus
     duration_s: float | None
     sha256: str

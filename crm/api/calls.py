@@ -130,7 +130,8 @@ async def get_call(ctx: Ctx) -> web.StreamResponse:
     ]
     recordings = [
         CallRecordingOut(
-            id=r.id, part=r.part, status=r.status, duration_s=r.duration_s, sha256=r.sha256
+            id=r.id, part=r.part, kind=r.kind, status=r.status, duration_s=r.duration_s,
+            sha256=r.sha256,
         )
         for r in await repo.recordings_of(ctx.session, linkedid)
     ]

@@ -16,6 +16,7 @@ class RecordingOut(BaseModel):
     id: int
     linkedid: str
     part: int
+    kind: str = Field(description='"call", or "supervision": a supervisor\'s whisper/barge')
     status: RecordingStatus
     format: str
     duration_s: float | None

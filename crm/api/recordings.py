@@ -56,7 +56,7 @@ _REFUSALS_ON_TRAIL = (Denied, Gone, Conflict)
 
 def _out(r: Recording) -> RecordingOut:
     return RecordingOut(
-        id=r.id, linkedid=r.linkedid, part=r.part, status=r.status, format=r.format,
+        id=r.id, linkedid=r.linkedid, part=r.part, kind=r.kind, status=r.status, format=r.format,
         duration_s=r.duration_s, size_bytes=r.size_bytes, sha256=r.sha256,
         checked_at=r.checked_at.replace(tzinfo=UTC) if r.checked_at else None,
     )  # fmt: skip

@@ -3,7 +3,9 @@
 Least privilege: supervisors and admins may hear every call; an agent only a call it
 answered (the extension its user is bound to took the call, first or after a transfer); a
 department handler only a call linked to an order its unit leads or assists (the order's
-handling unit must be able to check what the citizen said). Anyone else is refused with 403,
+handling unit must be able to check what the citizen said). A supervisor's whisper/barge file
+(kind `supervision`) is coaching, not what the citizen said: only supervisors and admins hear
+it, and a call's listing leaves it out for everyone else. Anyone else is refused with 403,
 and the refusal is on the trail like a play, for the metadata routes as for the audio.
 """
 
@@ -19,6 +21,7 @@ from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
 from crm.errors import Conflict, Denied, Gone, NotFound
 from crm.repo import recording_access as repo
+from crm.usecases.spy_sessions import SUPERVISION
 
 MAX_RANGE_CHARS = 64  # the trail's column; a longer Range header is kept cut
 
@@ -73,6 +76,9 @@ async def visible(session: AsyncSession, recording_id: int, actor: Actor) -> Rec
     recording = await find(session, recording_id)
     if not await may_hear(session, actor, recording.linkedid):
         raise Denied("recording_forbidden", f"role {actor.role.value} may not hear this call")
+    if recording.kind == SUPERVISION and actor.role not in HEAR_ALL:
+        raise Denied("recording_forbidden",
+                     "only supervisors and admins may hear a supervisor's whisper or barge")
     return recording
 
 
@@ -80,7 +86,8 @@ async def visible_parts(session: AsyncSession, linkedid: str, actor: Actor) -> S
     """A call's recordings in order, for an actor who may hear that call (else Denied)."""
     if not await may_hear(session, actor, linkedid):
         raise Denied("recording_forbidden", f"role {actor.role.value} may not hear this call")
-    return await repo.recordings_of_call(session, linkedid)
+    parts = await repo.recordings_of_call(session, linkedid)
+    return [r for r in parts if actor.role in HEAR_ALL or r.kind != SUPERVISION]
 
 
 async def recording_ids(session: AsyncSession, linkedid: str) -> Sequence[int]:

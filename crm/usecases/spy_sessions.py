@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.call_models import CallRecord, Recording, SpySession
-from crm.db.models import OrderCall, WorkOrder
+from crm.db.models import OrderCall, User, WorkOrder
 from crm.domain.calls import RecordingStatus
 
 SUPERVISION = "supervision"  # recordings.kind of a supervisor's whisper/barge file
+MAX_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,41 @@ async def _recording_row(session: AsyncSession, linkedid: str, path: str, now: d
 class SpyView:
     row: SpySession
     orders: tuple[str, ...]  # the numbers of the call's orders
+    supervisor_name: str
 
 
-async def list_sessions(
-    session: AsyncSession, supervisor_id: int | None, limit: int
-) -> list[SpyView]:
-    """Newest first; only `supervisor_id`'s when given."""
-    query = select(SpySession).order_by(SpySession.requested_at.desc(), SpySession.id.desc())
-    if supervisor_id is not None:
-        query = query.where(SpySession.supervisor_id == supervisor_id)
-    rows = list(await session.scalars(query.limit(limit)))
-    linked = {r.linkedid for r in rows}
+@dataclass(frozen=True)
+class SpyFilter:
+    """What to list; `before_id` pages on from the last row of the previous page."""
+
+    supervisor_id: int | None = None
+    linkedid: str | None = None
+    agent: str | None = None
+    since: datetime | None = None  # naive UTC, on requested_at
+    before_id: int | None = None
+    limit: int = 100
+
+
+async def list_sessions(session: AsyncSession, wanted: SpyFilter) -> list[SpyView]:
+    """Newest first (by id, so that paging is stable)."""
+    query = (
+        select(SpySession, User.name)
+        .outerjoin(User, User.id == SpySession.supervisor_id)
+        .order_by(SpySession.id.desc())
+        .limit(max(1, min(wanted.limit, MAX_LIMIT)))
+    )
+    if wanted.supervisor_id is not None:
+        query = query.where(SpySession.supervisor_id == wanted.supervisor_id)
+    if wanted.linkedid is not None:
+        query = query.where(SpySession.linkedid == wanted.linkedid)
+    if wanted.agent is not None:
+        query = query.where(SpySession.agent == wanted.agent)
+    if wanted.since is not None:
+        query = query.where(SpySession.requested_at >= wanted.since)
+    if wanted.before_id is not None:
+        query = query.where(SpySession.id < wanted.before_id)
+    found_rows = [(row, name) for row, name in await session.execute(query)]
+    linked = {r.linkedid for r, _ in found_rows}
     numbers: dict[str, list[str]] = {}
     if linked:
         found = await session.execute(
@@ -90,4 +115,4 @@ async def list_sessions(
         )
         for linkedid, number in found:
             numbers.setdefault(linkedid, []).append(number)
-    return [SpyView(r, tuple(numbers.get(r.linkedid, ()))) for r in rows]
+    return [SpyView(r, tuple(numbers.get(r.linkedid, ())), name or "") for r, name in found_rows]

@@ -1,6 +1,7 @@
 """Managing agents from the supervisor page, in Chromium against a real hotline: the supervisor
 force-pauses agent 1001 with a reason, Asterisk pauses it, and 1001's own page (a second
-browser) shows the notice and its pause; the supervisor resumes it; a blank reason is not
+browser) shows the notice and its pause, refuses its own 恢复 and still shows the notice after a
+reload; the supervisor resumes it; a blank reason is not
 sent. The agent page has none of the controls."""
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ async def test_the_supervisor_force_pauses_an_agent_and_the_agents_page_shows_it
             if m.get("Event") == "QueueMember" and m.get("Location") == "PJSIP/1001"
         ]  # fmt: skip
         assert (member["Paused"], member["PausedReason"]) == ("1", "培训")
+
+        # The pause is the supervisor's to end: the agent's own 恢复 is refused, in Chinese.
+        await agent.click("#btn-unpause")
+        await expect(agent.locator("#command-message")).to_contain_text(
+            "班长已将您置为暂停，请联系班长")  # fmt: skip
+        await expect(agent.locator("#presence-state")).to_have_text("示忙")
+        # A reload still shows who acted and why (the notice comes in the snapshot).
+        await agent.reload()
+        await agent.locator('#conn[data-status="connected"]').wait_for()
+        await expect(agent.locator("#floor-notice")).to_contain_text(text)
 
         # And back.
         await row.locator('button[data-floor-action="force_unpause"]').click()

@@ -12,16 +12,19 @@ outcome, and leaves a `floor_notice` on the agent's desktop and the supervisor's
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from agent_gateway.desk.commands.verb import CommandFailed, Request, Result
 from agent_gateway.desk.floor_audit import FloorAudit
+from agent_gateway.desk.forced_pause import ForcedPauses
 from agent_gateway.desk.outbox import Outbox
 from agent_gateway.desk.presence import AgentPresence
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.protocol import PresenceState, agent_topic
+from agent_gateway.edge.store import FLOOR_NOTICES_KEY
 from agent_gateway.edge.supervisor_commands import FloorNotice, user_topic
 from crm.domain.enums import Role
 from crm.usecases.floor_actions import FloorEntry
@@ -81,8 +84,11 @@ async def force_pause(floor: Floor, request: Request) -> Result:
         now = floor.desk.presences[ext]
         return now.state is S.PAUSED and now.reason == why
 
+    async def mark() -> None:  # the agent's own unpause is refused while it holds
+        await ForcedPauses(floor.desk.redis).mark(ext, why)
+
     return await _carry_out(floor, request, "force_pause", agent, act, done, f"将您置为暂停：{why}",
-                            pause_reason=why)  # fmt: skip
+                            after=mark, pause_reason=why)  # fmt: skip
 
 
 async def force_unpause(floor: Floor, request: Request) -> Result:
@@ -96,7 +102,8 @@ async def force_unpause(floor: Floor, request: Request) -> Result:
     def done() -> bool:
         return floor.desk.presences[ext].state is not S.PAUSED
 
-    return await _carry_out(floor, request, "force_unpause", agent, act, done, "已为您恢复接听")
+    return await _carry_out(floor, request, "force_unpause", agent, act, done, "已为您恢复接听",
+                            after=lambda: ForcedPauses(floor.desk.redis).clear(ext))  # fmt: skip
 
 
 async def force_logout(floor: Floor, request: Request) -> Result:
@@ -105,6 +112,7 @@ async def force_logout(floor: Floor, request: Request) -> Result:
     queues = sorted(floor.members(ext))
     if not queues:
         raise CommandFailed("logged_out", f"坐席 {ext} 未签入任何队列")
+    _refuse_unless(agent, (S.AVAILABLE, S.PAUSED, S.WRAP_UP), "签出")  # not mid-call
 
     async def act() -> None:
         for queue in queues:
@@ -113,7 +121,8 @@ async def force_logout(floor: Floor, request: Request) -> Result:
     def done() -> bool:
         return not floor.members(ext) and floor.desk.presences[ext].state is S.LOGGED_OUT
 
-    return await _carry_out(floor, request, "force_logout", agent, act, done, "已将您签出")
+    return await _carry_out(floor, request, "force_logout", agent, act, done, "已将您签出",
+                            after=lambda: ForcedPauses(floor.desk.redis).clear(ext))  # fmt: skip
 
 
 async def move_queue(floor: Floor, request: Request) -> Result:
@@ -215,9 +224,11 @@ async def _carry_out(
     act: Callable[[], Awaitable[None]],
     done: Callable[[], bool],
     what: str,
+    after: Callable[[], Awaitable[None]] | None = None,
     **entry: str,
 ) -> Result:
-    """On the trail, carried out, confirmed, finished on the trail, notified."""
+    """On the trail, carried out, confirmed (then `after`), finished on the trail, notified;
+    the notice is also kept as the agent's last (its snapshot shows it after a reload)."""
     reason = str(request.args["reason"])
     audit_id = await floor.audit.begin(FloorEntry(
         request.user_id, request.user_name, Role(request.role), agent.extension, action, reason,
@@ -227,6 +238,8 @@ async def _carry_out(
     try:
         await act()
         await _confirmed(done, floor.confirm_s)
+        if after is not None:
+            await after()
         outcome = "done"
     except CommandFailed as exc:
         outcome = exc.code
@@ -243,6 +256,8 @@ async def _carry_out(
         reason=reason, text=f"{who} {what}（{reason}）", at=time.time(),
     ).model_dump(mode="json")  # fmt: skip
     out = Outbox()
+    kept = json.dumps(notice, ensure_ascii=False)
+    out.writes.append(lambda p: p.hset(FLOOR_NOTICES_KEY, agent.extension, kept))
     out.publish(agent_topic(agent.extension), notice)
     out.publish(user_topic(request.user_id), notice)
     floor.desk.writer.submit(out)

@@ -24,6 +24,7 @@ from agent_gateway.desk.commands import (
 )
 from agent_gateway.desk.commands.verb import AGENT_DESK, FLOOR, Handler, Verb
 from agent_gateway.desk.floor_audit import FloorAudit
+from agent_gateway.desk.forced_pause import ForcedPauses
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
 from telephony.actions import AmiActions
@@ -82,8 +83,10 @@ def _agent_verbs(c: Collaborators) -> dict[str, Handler]:
             c.ami, c.desk.presences, dict(c.agent_queues[r.extension]), r
         ),
         "logout": lambda r: queues.logout(c.ami, sorted(c.desk.members.get(r.extension, ())), r),
-        "pause": lambda r: pause.pause(c.ami, c.desk.presences, r),
-        "unpause": lambda r: pause.unpause(c.ami, c.desk.presences, r),
+        "pause": lambda r: pause.pause(c.ami, c.desk.presences, ForcedPauses(c.desk.redis), r),
+        "unpause": lambda r: pause.unpause(
+            c.ami, c.desk.presences, ForcedPauses(c.desk.redis), r
+        ),
         "hangup": lambda r: hangup.hangup(c.ami, c.desk.presences, c.tracker, c.control, r),
         "transfer": lambda r: transfer.transfer(
             c.ami, c.desk.presences, c.tracker, c.transfer_context, c.control, r

@@ -105,8 +105,7 @@ function receive(message) {
       // Results of this page's commands are handled where they were sent (runCommand).
       break;
     case "floor_notice": // a supervisor acted on this agent (paused, moved it …): say who and why
-      setText($("floor-notice"), `${formatClock(message.at)} ${message.text}`);
-      $("floor-notice").hidden = false;
+      showFloorNotice(message);
       break;
     case "error":
       showCommandMessage(`服务器拒绝了消息：${describeError(message)}`, true);
@@ -116,7 +115,13 @@ function receive(message) {
   }
 }
 
+function showFloorNotice(notice) {
+  setText($("floor-notice"), `${formatClock(notice.at)} ${notice.text}`);
+  $("floor-notice").hidden = false;
+}
+
 function applySnapshot(snapshot) {
+  if (snapshot.floor_notice) showFloorNotice(snapshot.floor_notice); // kept across a reload
   const mine = state.user && snapshot.presence ? snapshot.presence[state.user.extension] : null;
   state.presence = mine || null;
   state.calls.clear();

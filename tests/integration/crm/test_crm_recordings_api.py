@@ -26,6 +26,7 @@ from crm.domain.calls import CallEventKind, RecordingStatus
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from crm.segmenter import Segmenter
+from crm.usecases.spy_sessions import SUPERVISION
 from tests.integration.crm.crm_support import START, Api, FakeClock, seed
 from tests.support.recording_rows import add_recording, write_wav
 
@@ -241,13 +242,50 @@ async def test_a_file_removed_while_being_served_is_410_on_the_trail(
     assert await served.trail(second) == [("agent", "download", "", 410)]
 
 
+async def test_a_supervisors_coaching_is_for_supervisors_and_admins_only(
+    served: Served,
+) -> None:
+    """The whisper/barge file of a call (kind supervision) is told apart in the listings; the
+    agent who answered the call and the handlers of its order hear the call, not the coaching."""
+    linkedid = "1759111203.1"
+    call, call_data = await served.add(linkedid)
+    coaching, data = await served.add(linkedid, part=2)
+    async with served.sessions() as session, session.begin():
+        row = await session.get(Recording, coaching)
+        assert row is not None
+        row.kind = SUPERVISION
+    await order_of_call(served.api, linkedid, lead="URBAN", assist=[])
+    for who in ("agent", "urban"):
+        assert (await served.fetch(f"/api/recordings/{call}/audio", who))[0:3:2] == (
+            200, call_data)  # fmt: skip
+        status, _, body = await served.fetch(f"/api/recordings/{coaching}/audio", who)
+        assert status == 403 and b"supervisor's whisper or barge" in body, body
+        assert (await served.api.get(f"/api/recordings/{coaching}", who))[0] == 403
+        assert (await served.api.post(f"/api/recordings/{coaching}/link", None, who))[0] == 403
+        status, listed = await served.api.get(f"/api/recordings?linkedid={linkedid}", who)
+        assert status == 200 and [r["id"] for r in listed["items"]] == [call]
+    for who in ("supervisor", "admin"):
+        assert (await served.fetch(f"/api/recordings/{coaching}/audio", who))[0:3:2] == (
+            200, data)  # fmt: skip
+        status, listed = await served.api.get(f"/api/recordings?linkedid={linkedid}", who)
+        assert [(r["id"], r["kind"]) for r in listed["items"]] == [
+            (call, "call"), (coaching, SUPERVISION)]  # fmt: skip
+        status, detail = await served.api.get(f"/api/calls/{linkedid}", who)
+        assert status == 200, detail
+        assert [(r["id"], r["kind"]) for r in detail["recordings"]] == [
+            (call, "call"), (coaching, SUPERVISION)]  # fmt: skip
+    assert [t[1:] for t in await served.trail(coaching)][:4] == [
+        ("download", "", 403), ("metadata", "", 403), ("link", "", 403), ("download", "", 403),
+    ]
+
+
 async def test_metadata_and_a_calls_parts_in_order(served: Served) -> None:
     second, _ = await served.add("1759111200.4", part=2, seconds=1.0)
     first, data = await served.add("1759111200.4", part=1)
     status, meta = await served.api.get(f"/api/recordings/{first}")
     assert status == 200
     assert meta == {
-        "id": first, "linkedid": "1759111200.4", "part": 1, "status": "attached",
+        "id": first, "linkedid": "1759111200.4", "part": 1, "kind": "call", "status": "attached",
         "format": "wav", "duration_s": 2.0, "size_bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(), "checked_at": "2025-09-29T02:00:00Z",
     }  # fmt: skip

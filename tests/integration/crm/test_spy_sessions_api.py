@@ -55,3 +55,51 @@ async def test_sessions_stored_and_read_by_admins_and_their_supervisor(api: Api)
     for who in ("agent", "urban"):
         status, _ = await api.get("/api/supervision/spy-sessions", who)
         assert status == 403
+
+
+def other(uniqueid: str, supervisor_id: int, linkedid: str, agent: str, day: int) -> SpyFacts:
+    at = T0.replace(day=day)
+    return SpyFacts(
+        uniqueid=uniqueid, supervisor_id=supervisor_id, phone="8001", linkedid=linkedid,
+        agent=agent, modes=(("listen", at),), requested_at=at, joined_at=at, ended_at=at,
+        duration_s=0.0, end_code="left", recording="",
+    )  # fmt: skip
+
+
+async def test_admins_page_and_filter_the_whole_audit_with_names(api: Api) -> None:
+    sessions = api.client.app[SESSIONS]
+    supervisor, admin = api.seed.user_ids["supervisor"], api.seed.user_ids["admin"]
+    async with sessions() as db, db.begin():
+        for n, (who, linkedid, agent, day) in enumerate((
+            (supervisor, "1796150000.1", "1001", 1), (admin, "1796150000.2", "1002", 2),
+            (supervisor, "1796150000.2", "1002", 3),
+        )):  # fmt: skip
+            await record(db, other(f"1796150009.{n}", who, linkedid, agent, day), T0)
+
+    async def ids(query: str, who: str = "admin") -> list[tuple[str, str]]:
+        status, page = await api.get(f"/api/supervision/spy-sessions?{query}", who)
+        assert status == 200, page
+        return [(i["linkedid"], i["requested_at"][:10]) for i in page["items"]]
+
+    assert await ids("") == [("1796150000.2", "2026-12-03"), ("1796150000.2", "2026-12-02"),
+                             ("1796150000.1", "2026-12-01")]  # fmt: skip
+    _, page = await api.get("/api/supervision/spy-sessions?limit=1", "admin")
+    (newest,) = page["items"]
+    assert newest["supervisor_name"] == "supervisor" and newest["supervisor_id"] == supervisor
+    older = await ids(f"before_id={newest['id']}")
+    assert older == [("1796150000.2", "2026-12-02"), ("1796150000.1", "2026-12-01")]
+    assert await ids("linkedid=1796150000.1") == [("1796150000.1", "2026-12-01")]
+    assert await ids("agent=1002") == [("1796150000.2", "2026-12-03"),
+                                       ("1796150000.2", "2026-12-02")]  # fmt: skip
+    assert await ids(f"supervisor_id={admin}") == [("1796150000.2", "2026-12-02")]
+    assert await ids("since=2026-12-02T20:30:00%2B08:00") == [("1796150000.2", "2026-12-03")]
+    assert await ids("since=2026-12-03") == [("1796150000.2", "2026-12-03")]
+    # a supervisor still reads only their own, whatever the filter
+    assert await ids("", "supervisor") == [("1796150000.2", "2026-12-03"),
+                                           ("1796150000.1", "2026-12-01")]  # fmt: skip
+    assert await ids(f"supervisor_id={admin}", "supervisor") == []
+    for query, field in (("linkedid=a%20b", "linkedid"), ("agent=10a", "agent"),
+                         ("limit=0", "limit"), ("since=yesterday", "since"),
+                         ("before_id=x", "before_id"), ("color=red", "color")):  # fmt: skip
+        status, err = await api.get(f"/api/supervision/spy-sessions?{query}", "admin")
+        assert status == 400 and field in str(err), (query, err)

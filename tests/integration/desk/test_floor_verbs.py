@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -26,12 +27,14 @@ from agent_gateway.desk.commands import floor
 from agent_gateway.desk.commands.executor import CommandExecutor
 from agent_gateway.desk.commands.verb import CommandFailed, Request
 from agent_gateway.desk.floor_audit import FloorAudit
+from agent_gateway.desk.forced_pause import ForcedPauses
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.admission import publish_desk_users
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.command_seal import seal_key, sealed
 from agent_gateway.edge.protocol import PresenceState, agent_topic
+from agent_gateway.edge.store import read_floor_notice
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.floor_models import FloorAction
 from crm.domain.enums import Role
@@ -333,3 +336,80 @@ async def test_an_action_asterisk_does_not_confirm_fails_and_says_so_on_the_trai
     assert (row.outcome, row.ended_at is not None) == ("not_confirmed", True)
     assert not await floor_desk.published(agent_topic("1001"), "floor_notice", within_s=0)
 
+
+
+@pytest.mark.parametrize("state", [PresenceState.RINGING, PresenceState.TALKING])
+async def test_an_agent_on_a_call_is_not_logged_out(
+    floor_desk: Floor, state: PresenceState
+) -> None:
+    """Ringing or talking (the desk's presence, as the tracker's call events set it): the
+    logout would end the agent's presence mid-call, so it is refused like a forced pause."""
+    desk = floor_desk.desk
+    desk.presences["1001"] = dataclasses.replace(desk.presences["1001"], state=state)
+    result = await floor_desk.send("force_logout", {"extension": "1001", "reason": "下班"})
+    assert result["ok"] is False and result["error"]["code"] == "not_now", result
+    assert "不能签出" in result["error"]["message"]
+    assert floor_desk.asterisk.actions == [] and await floor_desk.trail() == []
+    assert ("hotline", "PJSIP/1001") in floor_desk.asterisk.members
+
+
+async def test_a_forced_pause_is_the_supervisors_to_end(floor_desk: Floor) -> None:
+    """The agent's own unpause (or a re-pause under its own reason) is refused while the
+    forced pause holds, by a desk rebuilt over the same Redis too (a restart); the
+    supervisor's unpause ends it, and the agent's own pauses are its own again."""
+    assert (await floor_desk.send("force_pause", PAUSE))["ok"]
+
+    async def agent(name: str, args: dict[str, Any], command_id: str) -> dict[str, Any]:
+        return await floor_desk.send(name, args, role="agent", extension="1001",
+                                     command_id=command_id)  # fmt: skip
+
+    for n, (name, args) in enumerate((("unpause", {}), ("pause", {"reason": "休息"}))):
+        refused = await agent(name, args, f"a{n}")
+        assert refused["ok"] is False, refused
+        assert refused["error"] == {"code": "forced_pause",
+                                    "message": "班长已将您置为暂停，请联系班长"}  # fmt: skip
+    assert floor_desk.state("1001") == (PresenceState.PAUSED, "培训")
+    # the mark is only in Redis: a restarted backend's (a new reader) still sees it
+    assert await ForcedPauses(floor_desk.redis).holds(floor_desk.desk.presences["1001"])
+    unpause = {"extension": "1001", "reason": "培训取消"}
+    assert (await floor_desk.send("force_unpause", unpause, command_id="s2"))["ok"]
+    assert (await agent("pause", {"reason": "休息"}, "a3"))["ok"]
+    deadline = time.monotonic() + 5  # the agent's own pause is answered once asked
+    while floor_desk.state("1001") != (PresenceState.PAUSED, "休息"):
+        assert time.monotonic() < deadline, floor_desk.state("1001")
+        await asyncio.sleep(0.02)
+    assert (await agent("unpause", {}, "a4"))["ok"]
+
+
+async def test_the_agents_last_notice_is_kept_for_its_snapshot(floor_desk: Floor) -> None:
+    assert (await floor_desk.send("force_pause", PAUSE))["ok"]
+    unpause = {"extension": "1001", "reason": "培训取消"}
+    assert (await floor_desk.send("force_unpause", unpause, command_id="s2"))["ok"]
+    deadline = time.monotonic() + 5
+    while (kept := await read_floor_notice(floor_desk.redis, "1001")) is None or kept[
+        "action"] != "force_unpause":  # fmt: skip
+        assert time.monotonic() < deadline, kept
+        await asyncio.sleep(0.02)
+    assert kept["text"] == "班长 张三 已为您恢复接听（培训取消）"
+    assert await read_floor_notice(floor_desk.redis, "1002") is None
+
+
+async def test_a_forced_pause_ended_another_way_leaves_the_agents_own_pauses_its_own(
+    floor_desk: Floor,
+) -> None:
+    """Asterisk unpaused the agent behind the desk's back (an admin's CLI): the stale mark
+    must not refuse the agent's own later pause under the same reason and its unpause."""
+    assert (await floor_desk.send("force_pause", PAUSE))["ok"]
+    await floor_desk.asterisk.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+    deadline = time.monotonic() + 5
+    while floor_desk.state("1001")[0] is not PresenceState.AVAILABLE:
+        assert time.monotonic() < deadline, floor_desk.state("1001")
+        await asyncio.sleep(0.02)
+    own = await floor_desk.send("pause", {"reason": "培训"}, role="agent", extension="1001",
+                                command_id="a1")  # fmt: skip
+    assert own["ok"], own
+    while floor_desk.state("1001") != (PresenceState.PAUSED, "培训"):
+        assert time.monotonic() < deadline, floor_desk.state("1001")
+        await asyncio.sleep(0.02)
+    back = await floor_desk.send("unpause", {}, role="agent", extension="1001", command_id="a2")
+    assert back["ok"], back

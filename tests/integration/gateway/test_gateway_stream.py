@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.server import GatewayServer
-from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, WALL_KEY, dumps
+from agent_gateway.edge.store import CALLS_KEY, FLOOR_NOTICES_KEY, PRESENCE_KEY, WALL_KEY, dumps
 from tests.integration.gateway.gateway_support import (
     recv_json,
     recv_until,
@@ -65,6 +65,9 @@ async def test_hello_then_snapshot_filtered_by_role(gateway: GatewayServer, bus:
     await write_call(redis, "L2", {"call_id": "L2", "agent_extension": "1002"})
     await write_call(redis, "L3", {"call_id": "L3", "agent_extension": "1001"})
     await redis.set(WALL_KEY, '{"type":"wall","v":1,"queues":[]}')
+    notice = {"type": "floor_notice", "text": "班长 张三 将您置为暂停：培训（新政策培训）"}
+    for ext in ("1001", "1002"):  # each agent's last, as the floor verbs keep it
+        await redis.hset(FLOOR_NOTICES_KEY, ext, dumps({**notice, "extension": ext}))
     seq = await bus.publish("supervisors", {"type": "queue_stats", "queue": "general"})
 
     async with connect(ws_url(gateway.port, ticket())) as agent:
@@ -76,6 +79,7 @@ async def test_hello_then_snapshot_filtered_by_role(gateway: GatewayServer, bus:
         assert list(snapshot["presence"]) == ["1001"]
         assert sorted(c["call_id"] for c in snapshot["calls"]) == ["L1", "L3"]
         assert snapshot["wall"] is None  # the live wall is the supervisors'
+        assert snapshot["floor_notice"] == {**notice, "extension": "1001"}  # its own only
 
     async with connect(ws_url(gateway.port, supervisor_ticket())) as supervisor:
         assert (await recv_until(supervisor, "hello"))["user"]["role"] == "supervisor"
@@ -83,6 +87,7 @@ async def test_hello_then_snapshot_filtered_by_role(gateway: GatewayServer, bus:
         assert sorted(snapshot["presence"]) == ["1001", "1002"]
         assert len(snapshot["calls"]) == 3
         assert snapshot["wall"] == {"type": "wall", "v": 1, "queues": []}
+        assert snapshot["floor_notice"] is None
 
 
 async def test_each_desktop_gets_its_own_topics_only(gateway: GatewayServer, bus: Bus) -> None:
