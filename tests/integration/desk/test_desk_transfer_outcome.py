@@ -18,6 +18,7 @@ from telephony.call_control import (
     ControlState,
     Room,
     TargetKind,
+    handed_over,
 )
 from telephony.events import CallTransferred, DialAnswered
 from telephony.tracker import Call, CallChanged, CallState
@@ -83,16 +84,17 @@ async def test_the_agent_who_took_a_blind_transfer_may_save_its_order(desk: Desk
 
 
 def _with_1002(linkedid: str, state: ConsultState, agent_in_call: bool) -> ControlState:
-    """Call control's state of a warm transfer (consult in hold mode) from 1001 to 1002."""
+    """Call control's state of a warm transfer (consult in hold mode) from 1001 to 1002;
+    completed, as the machine has it then: handed over, 1002's leg the call's agent leg."""
     room = Room.CONSULT if state is ConsultState.ANSWERED else Room.MAIN
     c = Consult("1002", TargetKind.AGENT, "", ConsultMode.HOLD, state, "", 30.0,
-                answered_at=32.0, party_uniqueid="ctl-1", dial_uniqueid="ctl-1-2",
-                party_room=room)  # fmt: skip
-    return ControlState(
+                answered_at=32.0, party_channel="Local/1002@hotline-consult-0001;1",
+                party_uniqueid="ctl-1", dial_uniqueid="ctl-1-2", party_room=room)  # fmt: skip
+    return handed_over(ControlState(
         linkedid, held=agent_in_call, conference=True, consult=c, agent_in_call=agent_in_call,
         agent_channel="PJSIP/1001-1", caller_channel=f"PJSIP/carrier-{linkedid}",
         agent_room=Room.CONSULT if agent_in_call else Room.NONE,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 async def test_the_agent_a_warm_transfer_completed_to_takes_the_call(desk: Desk) -> None:  # noqa: F811
