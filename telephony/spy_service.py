@@ -28,7 +28,13 @@ from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.call_control import ControlState
 from telephony.control_resync import AmiLists
 from telephony.dialplan import CONTEXT_SPY, VAR_SPY_CALL, VAR_SPYEE, extension_of
-from telephony.events import ChannelHungUp, DomainEvent, QueueMembersListed, SpyEvent
+from telephony.events import (
+    ChannelCreated,
+    ChannelHungUp,
+    DomainEvent,
+    QueueMembersListed,
+    SpyEvent,
+)
 from telephony.spy import (
     RECORDED,
     SpyCode,
@@ -50,6 +56,9 @@ log = logging.getLogger(__name__)
 RING_S = 30.0  # how long the supervisor's phone rings
 CONFIRM_S = 10.0  # how long a switch or a leave waits for Asterisk's events
 KEEP_ENDED = 200  # sessions remembered (live ones always): what a request waits on
+
+# How a session that ended before joining failed (other ends: the call ended first).
+_FAILED_AS_IS = frozenset({SpyCode.NO_ANSWER, SpyCode.NOT_CONFIRMED, SpyCode.LEFT, SpyCode.LOST})
 
 SpyListener = Callable[[SpySession], Awaitable[None]]
 ControlOf = Callable[[str], ControlState | None]
@@ -76,6 +85,7 @@ class SpyService:
         self.listener_errors = 0
         self._last: OrderedDict[str, SpySession] = OrderedDict()  # live and recently ended
         self._spyee_gone: set[str] = set()
+        self._leaving: set[str] = set()  # left by the supervisor (maybe while ringing)
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Condition()
 
@@ -88,8 +98,9 @@ class SpyService:
     async def start(
         self, phone: str, linkedid: str, mode: SpyMode | str, requested_by: int | None = None
     ) -> SpySession:
-        """Ring `phone` and join the call `linkedid` in `mode`; the joined session, or
-        SpyFailed (refused, not answered, not confirmed) with nothing left in Asterisk."""
+        """Ring `phone` to join the call `linkedid` in `mode`: the session calling once
+        Asterisk accepted the Originate (its changes go to the listeners; `joined` waits for
+        the join), or SpyFailed (refused, not accepted) with nothing left in Asterisk."""
         mode = SpyMode(mode)
         if phone not in self.phones:
             raise SpyFailed(SpyCode.NOT_A_SUPERVISOR_PHONE, f"{phone} is no supervisor's phone")
@@ -119,14 +130,26 @@ class SpyService:
         except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
             await self._end(uniqueid, SpyCode.NOT_CONFIRMED)
             raise SpyFailed(SpyCode.NOT_CONFIRMED, f"Asterisk refused: {exc}") from exc
-        joined = await self._until(
-            uniqueid, lambda s: s.phase is SpyPhase.JOINED, self.ring_s + self.confirm_s
-        )
-        if joined.phase is SpyPhase.ENDED:
-            if joined.end_code == SpyCode.NO_ANSWER:
-                raise SpyFailed(SpyCode.NO_ANSWER, "the supervisor's phone did not answer")
-            raise SpyFailed(SpyCode.CALL_ENDED, "the call ended before the supervisor joined")
-        return await self._recorded(joined)
+        self._later(self._watch(uniqueid))
+        return self._last[uniqueid]
+
+    async def joined(self, uniqueid: str) -> SpySession:
+        """The session once joined, or SpyFailed with why it ended first."""
+        session = await self._until(uniqueid, lambda s: s.phase is SpyPhase.JOINED,
+                                    self.ring_s + 2 * self.confirm_s)  # fmt: skip
+        if session.phase is SpyPhase.ENDED:
+            code = SpyCode(session.end_code)
+            raise SpyFailed(code if code in _FAILED_AS_IS else SpyCode.CALL_ENDED, "ended first")
+        return session
+
+    async def _watch(self, uniqueid: str) -> None:
+        """A started session joined in time (the recording muted as its mode asks), or its
+        phone hung up and the session ended (`_until`): the start's answer does not wait."""
+        with contextlib.suppress(SpyFailed):
+            session = await self._until(uniqueid, lambda s: s.phase is SpyPhase.JOINED,
+                                        self.ring_s + self.confirm_s)  # fmt: skip
+            if session.live:
+                await self._recorded(session)
 
     async def switch(self, phone: str, mode: SpyMode | str) -> SpySession:
         """The phone's session in `mode` (confirmed by the new ChanSpyStart), not rung again."""
@@ -153,8 +176,10 @@ class SpyService:
         return await self._recorded(done)
 
     async def leave(self, phone: str) -> SpySession:
-        """The spy channel hung up; the ended session."""
+        """The spy channel hung up, ringing or joined; the ended session. A phone originated
+        but whose channel Asterisk has not made yet is hung up once it is made."""
         session = self._live(phone)
+        self._leaving.add(session.uniqueid)
         await self._hang_up(session.uniqueid)
         return await self._until(session.uniqueid, lambda s: False, self.confirm_s)
 
@@ -169,6 +194,10 @@ class SpyService:
             after = applied(session, event)
             if after.phase is SpyPhase.ENDED and session.uniqueid in self._spyee_gone:
                 after = dataclasses.replace(after, end_code=SpyCode.SPYEE_GONE.value)
+            elif after.phase is SpyPhase.ENDED and session.uniqueid in self._leaving:
+                after = dataclasses.replace(after, end_code=SpyCode.LEFT.value)
+            elif isinstance(event, ChannelCreated) and session.uniqueid in self._leaving:
+                self._later(self._hang_up(session.uniqueid))  # left before it was made
             if after != session:
                 await self._set(after)
             return
@@ -247,6 +276,7 @@ class SpyService:
         else:
             self.sessions.pop(session.uniqueid, None)
             self._spyee_gone.discard(session.uniqueid)
+            self._leaving.discard(session.uniqueid)
         self._last[session.uniqueid] = session
         self._last.move_to_end(session.uniqueid)
         while len(self._last) > KEEP_ENDED:

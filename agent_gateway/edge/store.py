@@ -20,6 +20,7 @@ PRESENCE_KEY = "hotline:presence"
 CALLS_KEY = "hotline:calls"
 QUEUE_STATS_KEY = "hotline:queue_stats"
 WALL_KEY = "hotline:wall"  # the latest `wall` message (supervisors' snapshot)
+SPY_KEY = "hotline:spy"  # supervisor's phone → its live `spy_session` message
 
 
 async def read_presence(redis: Redis) -> dict[str, dict[str, Any]]:
@@ -41,6 +42,11 @@ async def read_queue_stats(redis: Redis) -> list[dict[str, Any]]:
 async def read_wall(redis: Redis) -> dict[str, Any] | None:
     raw = await redis.get(WALL_KEY)
     return None if raw is None else _loads_each({WALL_KEY: raw}).get(WALL_KEY)
+
+
+async def read_spy(redis: Redis, phone: str) -> dict[str, Any] | None:
+    raw = await redis.hget(SPY_KEY, phone)
+    return None if raw is None else _loads_each({phone: raw}).get(phone)
 
 
 def calls_for_extension(calls: list[dict[str, Any]], extension: str) -> list[dict[str, Any]]:

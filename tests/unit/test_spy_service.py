@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from telephony.events import QueueMembersListed
+from telephony.events import ChannelCreated, ChannelHungUp, QueueMembersListed
 from telephony.spy import SpyCode, SpyFailed, SpyMode, SpySession
 from telephony.spy_service import SpyService
 from telephony.tracker import CallTracker
@@ -63,3 +63,23 @@ async def test_a_session_whose_channel_is_gone_at_a_resync_ends_lost() -> None:
         await asyncio.sleep(0)
     assert [(s.uniqueid, s.end_code) for s in ended] == [("1.4", "lost")]
     assert list(spy.sessions) == ["1.5"]
+
+
+async def test_a_leave_while_ringing_hangs_up_a_channel_made_after_it() -> None:
+    """Left before Asterisk made the phone's channel: it is hung up once made; it ends left."""
+    ami = FakeAmi([])
+    spy = service(ami)
+    spy.sessions["1.4"] = SpySession("1.4", "8001", "1.1", "1001", "PJSIP/1001-1",
+                                     SpyMode.LISTEN, 1.0)  # fmt: skip
+    spy._last["1.4"] = spy.sessions["1.4"]
+    leaving = asyncio.create_task(spy.leave("8001"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await spy.on_event(ChannelCreated(2.0, "1.4", "1.4", "PJSIP/8001-1", "", "", "hotline-spy",
+                                      "listen"))  # fmt: skip
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert [h["Channel"] for n, h in ami.actions if n == "Hangup"] == ["1.4", "1.4"]
+    await spy.on_event(ChannelHungUp(3.0, "1.4", "1.4", "PJSIP/8001-1", 16, "Normal"))
+    left = await leaving
+    assert left.end_code == SpyCode.LEFT and left.joined_at is None

@@ -51,6 +51,8 @@ class Verb:
 
     roles: frozenset[str]
     handler: Handler
+
+
 Presences = Mapping[str, AgentPresence]  # the desk's, by extension
 
 
