@@ -21,7 +21,7 @@ import {
 import { RecordingsView } from "./recordings.js";
 import { floorControls, receiveFloorNotice, wireFloor } from "./floor.js";
 import { clearWall, receiveWall, setWallClock } from "./wall.js";
-import { clearSpy, spyCallEnded, spyControls, wireSpy } from "./spy.js";
+import { clearSpy, receiveSpy, spyCallEnded, spyControls, wireSpy } from "./spy.js";
 
 const PRESENCE_ORDER = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const FINAL_CALL_KEPT_MS = 10000; // an ended call stays listed (greyed) this long
@@ -88,6 +88,7 @@ function receive(message) {
       state.queues.clear();
       for (const stats of message.queues || []) receiveQueueStats(stats);
       if (message.wall) receiveWall(message.wall);
+      receiveSpy(message.spy || null);
       renderAll();
       break;
     case "wall":
@@ -109,6 +110,9 @@ function receive(message) {
       break;
     case "floor_notice":
       receiveFloorNotice(message);
+      break;
+    case "spy_session":
+      receiveSpy(message);
       break;
     default:
       break;
