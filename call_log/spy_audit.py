@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from call_log.mapping import maybe_utc, utc
+from crm.db.call_models import SpySession as SpySessionRow
 from crm.db.engine import SessionFactory
 from crm.domain.clock import utc_now
-from crm.usecases.spy_sessions import SpyFacts, record
-from telephony.spy import SpySession
+from crm.usecases.spy_sessions import SpyFacts, open_sessions, record
+from telephony.spy import ModeChange, SpyMode, SpyPhase, SpySession
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,35 @@ def facts_of(s: SpySession) -> SpyFacts:
     )  # fmt: skip
 
 
+def _epoch(at: datetime) -> float:
+    return at.replace(tzinfo=UTC).timestamp()
+
+
+def session_of(row: SpySessionRow) -> SpySession:
+    """An open session on record, as SpyService knew it before a restart."""
+    changes = tuple(ModeChange(SpyMode(m["mode"]), _epoch(datetime.fromisoformat(m["at"])))
+                    for m in row.modes)  # fmt: skip
+    return SpySession(
+        uniqueid=row.uniqueid, phone=row.phone, linkedid=row.linkedid, agent=row.agent,
+        spyee_channel="", mode=changes[-1].mode if changes else SpyMode.LISTEN,
+        requested_at=_epoch(row.requested_at),
+        phase=SpyPhase.JOINED if row.joined_at else SpyPhase.CALLING,
+        joined_at=_epoch(row.joined_at) if row.joined_at else None, changes=changes,
+        recording=row.recording, requested_by=row.supervisor_id,
+    )  # fmt: skip
+
+
 class SpyAudit:
     def __init__(self, sessions: SessionFactory) -> None:
         self.sessions = sessions
         self.failures = 0
         self._latest: dict[str, SpySession] = {}
         self._wake = asyncio.Event()
+
+    async def open_sessions(self) -> list[SpySession]:
+        """SpyService.recover: the sessions on record with no end."""
+        async with self.sessions() as db:
+            return [session_of(row) for row in await open_sessions(db)]
 
     async def on_session(self, session: SpySession) -> None:
         """SpyService listener: the latest facts of the session, written soon."""

@@ -225,6 +225,7 @@ async def running_hotline(
         spy = SpyService(ami, tracker, control.state, supervisor_phones(settings.colleagues))
         spy_audit = SpyAudit(sessions)
         spy.listeners += [spy_audit.on_session, SpyPublisher(desk.writer).on_session]
+        spy.recover = spy_audit.open_sessions
         await enter(supervised("spy audit", spy_audit.run))
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,

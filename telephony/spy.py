@@ -12,7 +12,7 @@ barge on a call in its ConfBridge rooms, once the supervisor's channel joined th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -206,6 +206,24 @@ def applied(session: SpySession, event: DomainEvent) -> SpySession:
     if isinstance(event, ChannelHungUp) and event.uniqueid == session.uniqueid and session.live:
         return ended(session, event.at, SpyCode.LEFT if session.joined_at else SpyCode.NO_ANSWER)
     return session
+
+
+def adopted(session: SpySession, channel: Mapping[str, str], spyee: str, at: float) -> SpySession:
+    """A session on record from before a restart whose spy channel Asterisk still lists
+    (`channel`: its CoreShowChannel item), joined in the mode its extension says; `spyee`:
+    the channel to spy on when the channel is not in ChanSpy now (a barge in a room)."""
+    exten = channel.get("Exten", "")
+    mode = SpyMode.BARGE if exten in ROOM_BARGE.values() else SpyMode(exten) if exten in set(
+        SpyMode) else session.mode  # fmt: skip
+    if channel.get("Application") == "ChanSpy":
+        spyee = channel.get("ApplicationData", "").split(",", 1)[0] or spyee
+    changes = session.changes
+    if not changes or changes[-1].mode is not mode:
+        changes = (*changes, ModeChange(mode, at))
+    return dataclasses.replace(
+        session, phase=SpyPhase.JOINED, mode=mode, spyer_channel=channel.get("Channel", ""),
+        spyee_channel=spyee, joined_at=session.joined_at or at, changes=changes,
+    )  # fmt: skip
 
 
 def ended(session: SpySession, at: float, code: SpyCode) -> SpySession:

@@ -42,6 +42,7 @@ from telephony.spy import (
     SpyMode,
     SpyPhase,
     SpySession,
+    adopted,
     applied,
     ended,
     refusal,
@@ -61,6 +62,7 @@ KEEP_ENDED = 200  # sessions remembered (live ones always): what a request waits
 _FAILED_AS_IS = frozenset({SpyCode.NO_ANSWER, SpyCode.NOT_CONFIRMED, SpyCode.LEFT, SpyCode.LOST})
 
 SpyListener = Callable[[SpySession], Awaitable[None]]
+Recover = Callable[[], Awaitable[list[SpySession]]]  # the sessions on record as still open
 ControlOf = Callable[[str], ControlState | None]
 
 
@@ -83,6 +85,8 @@ class SpyService:
         self.sessions: dict[str, SpySession] = {}  # spy channel's Uniqueid → live session
         self.listeners: list[SpyListener] = []
         self.listener_errors = 0
+        self.recover: Recover | None = None  # set by the app: the audit's open sessions
+        self._recovered = False
         self._last: OrderedDict[str, SpySession] = OrderedDict()  # live and recently ended
         self._spyee_gone: set[str] = set()
         self._leaving: set[str] = set()  # left by the supervisor (maybe while ringing)
@@ -201,8 +205,12 @@ class SpyService:
             if after != session:
                 await self._set(after)
             return
-        if isinstance(event, QueueMembersListed) and self.sessions:  # a re-sync
-            self._later(self._forget_lost())
+        if isinstance(event, QueueMembersListed):  # a re-sync
+            if self.recover is not None and not self._recovered:
+                self._recovered = True
+                self._later(self._adopt(self.recover))
+            elif self.sessions:
+                self._later(self._forget_lost())
             return
         if isinstance(event, ChannelHungUp):
             for s in list(self.sessions.values()):
@@ -211,6 +219,36 @@ class SpyService:
                     # (it would wait for the channel for ever), nor a barge in a room.
                     self._spyee_gone.add(s.uniqueid)
                     self._later(self._hang_up(s.uniqueid))
+
+    async def _adopt(self, recover: Recover) -> None:
+        """After the first re-sync: the sessions on record as open (a backend restarted
+        while they ran) adopted if Asterisk still lists their spy channel in CONTEXT_SPY,
+        else ended `lost` now; a phone still ringing from before is let go. Answered is
+        joined (the join may not have reached the record before the backend died)."""
+        try:
+            opened = await recover()
+            listed = await self.ami.action_list("CoreShowChannels")
+        except Exception as exc:  # the database or Asterisk away: tried at the next re-sync
+            self._recovered = False
+            log.warning("open spy sessions not recovered (%s): tried again later", exc)
+            return
+        spying = {c.get("Uniqueid"): c for c in listed if c.get("Event") == "CoreShowChannel"
+                  and c.get("Context") == CONTEXT_SPY}  # fmt: skip
+        log.info("%d open spy sessions on record, %d spy channels", len(opened), len(spying))
+        now = time.time()
+        for s in opened:
+            if s.uniqueid in self._last:
+                continue
+            channel = spying.get(s.uniqueid)
+            if channel is not None and channel.get("ChannelStateDesc") == "Up":
+                call = self.tracker.get(s.linkedid)
+                spyee = spyee_of(call, self.control_of(s.linkedid)) if call else ""
+                log.info("spy %s of phone %s adopted", s.uniqueid, s.phone)
+                await self._set(adopted(s, channel, spyee, now))
+                continue
+            if channel is not None:
+                await self._hang_up(s.uniqueid)
+            await self._set(ended(s, now, SpyCode.LOST))
 
     async def _forget_lost(self) -> None:
         """After a reconnect: sessions whose spy channel Asterisk no longer has ended while
@@ -259,7 +297,10 @@ class SpyService:
 
     def _later(self, work: Awaitable[None]) -> None:
         async def run() -> None:
-            await work
+            try:
+                await work
+            except Exception:
+                log.exception("spy task failed")
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
