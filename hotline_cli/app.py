@@ -237,6 +237,7 @@ async def running_hotline(
         tasks.watch("ami consumer", lambda: TaskHealth(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
+        tasks.watch("spy audit", lambda: TaskHealth(spy_audit.dropped))
         if commands:
             executor = _executor(settings, bus, desk, ami, tracker, orders, control, spy)
             await enter(supervised("agent commands", executor.run))

@@ -164,9 +164,7 @@ def refusal(
             and control.consult.target == phone)
     ):  # fmt: skip
         return SpyCode.OWN_CALL, "the supervisor's phone is on this call"
-    spyee = spyee_of(call, control)
-    if any(s.live and spyee in (s.spyer_channel, s.uniqueid) for s in sessions):
-        return SpyCode.SPY_CHANNEL, "a spy channel is not spied on"
+    spyee = spyee_of(call, control)  # an agent's or caller's leg: never a spy channel
     if spyee not in call_channels:
         return SpyCode.NO_CHANNEL, f"{spyee} is not in Asterisk"
     return None
