@@ -226,6 +226,7 @@ async def running_hotline(
         spy_audit = SpyAudit(sessions)
         spy.listeners += [spy_audit.on_session, SpyPublisher(desk.writer).on_session]
         spy.recover = spy_audit.open_sessions
+        spy.refusal_listeners.append(spy_audit.on_session)
         await enter(supervised("spy audit", spy_audit.run))
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,

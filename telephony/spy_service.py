@@ -66,6 +66,10 @@ Recover = Callable[[], Awaitable[list[SpySession]]]  # the sessions on record as
 ControlOf = Callable[[str], ControlState | None]
 
 
+def _new_uniqueid() -> str:
+    return f"{int(time.time())}.{secrets.randbelow(10**12):012d}"
+
+
 class SpyService:
     def __init__(
         self,
@@ -84,6 +88,7 @@ class SpyService:
         self.confirm_s = confirm_s
         self.sessions: dict[str, SpySession] = {}  # spy channel's Uniqueid → live session
         self.listeners: list[SpyListener] = []
+        self.refusal_listeners: list[SpyListener] = []  # a refused start, as an ended session
         self.listener_errors = 0
         self.recover: Recover | None = None  # set by the app: the audit's open sessions
         self._recovered = False
@@ -106,18 +111,28 @@ class SpyService:
         Asterisk accepted the Originate (its changes go to the listeners; `joined` waits for
         the join), or SpyFailed (refused, not accepted) with nothing left in Asterisk."""
         mode = SpyMode(mode)
-        if phone not in self.phones:
-            raise SpyFailed(SpyCode.NOT_A_SUPERVISOR_PHONE, f"{phone} is no supervisor's phone")
-        if any(linkedid in (s.uniqueid, s.spyer_channel) for s in self.sessions.values()):
-            raise SpyFailed(SpyCode.SPY_CHANNEL, "a spy channel is not spied on")
         call, control = self.tracker.get(linkedid), self.control_of(linkedid)
-        listed = await self._channels()
-        of_call = [name for name, lid in listed.items() if lid == linkedid]
-        why = refusal(call, phone, self.sessions.values(), of_call, control)
-        if why is not None:
-            raise SpyFailed(*why)
+        try:
+            if phone not in self.phones:
+                raise SpyFailed(SpyCode.NOT_A_SUPERVISOR_PHONE, f"{phone} is no supervisor's")
+            if any(linkedid in (s.uniqueid, s.spyer_channel) for s in self.sessions.values()):
+                raise SpyFailed(SpyCode.SPY_CHANNEL, "a spy channel is not spied on")
+            listed = await self._channels()
+            of_call = [name for name, lid in listed.items() if lid == linkedid]
+            why = refusal(call, phone, self.sessions.values(), of_call, control)
+            if why is not None:
+                raise SpyFailed(*why)
+        except SpyFailed as exc:  # on the audit too: the refusal as its end, never joined
+            now = time.time()
+            agent = extension_of(call.agent_interface) or "" if call else ""
+            refused = SpySession(_new_uniqueid(), phone, linkedid, agent, "", mode, now,
+                                 phase=SpyPhase.ENDED, ended_at=now, end_code=exc.code.value,
+                                 requested_by=requested_by)  # fmt: skip
+            for listener in self.refusal_listeners:
+                await listener(refused)
+            raise
         assert call is not None
-        uniqueid = f"{int(time.time())}.{secrets.randbelow(10**12):012d}"
+        uniqueid = _new_uniqueid()
         session = SpySession(
             uniqueid=uniqueid, phone=phone, linkedid=linkedid,
             agent=extension_of(call.agent_interface) or "",

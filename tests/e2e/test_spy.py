@@ -340,6 +340,16 @@ async def test_refusals_leave_nothing_behind(centre: Centre, tones: dict[str, Pa
         await spy.start("8001", ended.linkedid, "listen")
     assert refused.value.code is SpyCode.CALL_ENDED
     assert not await spy_channels(centre)
+    wanted = {("1700000000.999", "no_call"), ("1700000000.999", "not_a_supervisor_phone"),
+              (ended.linkedid, "call_ended")}  # fmt: skip
+
+    async def on_record() -> bool:
+        async with centre.hotline.sessions() as db:
+            never = select(SpySessionRow).where(SpySessionRow.joined_at.is_(None))
+            rows = list(await db.scalars(never.where(SpySessionRow.ended_at.is_not(None))))
+        return wanted <= {(r.linkedid, r.end_code) for r in rows}
+
+    await eventually(on_record, 10, "the refused attempts in the audit")
 
 
 async def test_own_call_and_a_mode_switch_after_the_call_ended(
