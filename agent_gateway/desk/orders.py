@@ -102,7 +102,7 @@ class DeskOrders:
             raise OrderRejected(exc.field or "order", exc.message) from None
 
     async def outcome(self, linkedid: str) -> str | None:
-        """ "order", "disposition" or None: whether the call has its outcome yet."""
+        """"order", "disposition" or None: whether the call has its outcome yet."""
         async with self.sessions() as session:
             return await call_disposition.call_outcome(session, linkedid)
 

@@ -16,12 +16,7 @@ from agent_gateway.edge.message_rules import CommandMessage, Strict, no_control_
 # crm.domain.calls.Disposition: tests/unit/desk/test_verbs.py keeps the two in step; the edge
 # imports no crm).
 DispositionCode: TypeAlias = Literal[
-    "answered_at_once",
-    "wrong_number",
-    "silent",
-    "nuisance",
-    "test",
-    "dropped",
+    "answered_at_once", "wrong_number", "silent", "nuisance", "test", "dropped",
     "emergency_referred",
 ]
 DISPOSITION_CODES: tuple[str, ...] = get_args(DispositionCode)

@@ -51,8 +51,6 @@ class Verb:
 
     roles: frozenset[str]
     handler: Handler
-
-
 Presences = Mapping[str, AgentPresence]  # the desk's, by extension
 
 
