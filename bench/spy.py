@@ -85,6 +85,7 @@ async def run(sessions: int, ring_ms: int) -> dict[str, Any]:
                     asked = time.time()
                     try:
                         session = await spy.start(PHONE, call.linkedid, "listen")
+                        session = await spy.joined(session.uniqueid)
                         await spy.leave(PHONE)
                     except SpyFailed as exc:
                         failed += 1

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agent_gateway.desk.commands.executor import CommandExecutor
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
+from agent_gateway.desk.spy_publisher import SpyPublisher
 from agent_gateway.desk.users import DeskUsers
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.command_seal import seal_key
@@ -223,7 +224,9 @@ async def running_hotline(
         wall = wall_publisher(settings, desk, sessions)
         spy = SpyService(ami, tracker, control.state, supervisor_phones(settings.colleagues))
         spy_audit = SpyAudit(sessions)
-        spy.listeners.append(spy_audit.on_session)
+        spy.listeners += [spy_audit.on_session, SpyPublisher(desk.writer).on_session]
+        spy.recover = spy_audit.open_sessions
+        spy.refusal_listeners.append(spy_audit.on_session)
         await enter(supervised("spy audit", spy_audit.run))
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,
@@ -235,6 +238,7 @@ async def running_hotline(
         tasks.watch("ami consumer", lambda: TaskHealth(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
+        tasks.watch("spy audit", lambda: TaskHealth(spy_audit.dropped))
         if commands:
             executor = _executor(settings, bus, desk, ami, tracker, orders, control, spy)
             await enter(supervised("agent commands", executor.run))

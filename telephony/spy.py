@@ -12,7 +12,7 @@ barge on a call in its ConfBridge rooms, once the supervisor's channel joined th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -164,9 +164,7 @@ def refusal(
             and control.consult.target == phone)
     ):  # fmt: skip
         return SpyCode.OWN_CALL, "the supervisor's phone is on this call"
-    spyee = spyee_of(call, control)
-    if any(s.live and spyee in (s.spyer_channel, s.uniqueid) for s in sessions):
-        return SpyCode.SPY_CHANNEL, "a spy channel is not spied on"
+    spyee = spyee_of(call, control)  # an agent's or caller's leg: never a spy channel
     if spyee not in call_channels:
         return SpyCode.NO_CHANNEL, f"{spyee} is not in Asterisk"
     return None
@@ -206,6 +204,24 @@ def applied(session: SpySession, event: DomainEvent) -> SpySession:
     if isinstance(event, ChannelHungUp) and event.uniqueid == session.uniqueid and session.live:
         return ended(session, event.at, SpyCode.LEFT if session.joined_at else SpyCode.NO_ANSWER)
     return session
+
+
+def adopted(session: SpySession, channel: Mapping[str, str], spyee: str, at: float) -> SpySession:
+    """A session on record from before a restart whose spy channel Asterisk still lists
+    (`channel`: its CoreShowChannel item), joined in the mode its extension says; `spyee`:
+    the channel to spy on when the channel is not in ChanSpy now (a barge in a room)."""
+    exten = channel.get("Exten", "")
+    mode = SpyMode.BARGE if exten in ROOM_BARGE.values() else SpyMode(exten) if exten in set(
+        SpyMode) else session.mode  # fmt: skip
+    if channel.get("Application") == "ChanSpy":
+        spyee = channel.get("ApplicationData", "").split(",", 1)[0] or spyee
+    changes = session.changes
+    if not changes or changes[-1].mode is not mode:
+        changes = (*changes, ModeChange(mode, at))
+    return dataclasses.replace(
+        session, phase=SpyPhase.JOINED, mode=mode, spyer_channel=channel.get("Channel", ""),
+        spyee_channel=spyee, joined_at=session.joined_at or at, changes=changes,
+    )  # fmt: skip
 
 
 def ended(session: SpySession, at: float, code: SpyCode) -> SpySession:

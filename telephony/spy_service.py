@@ -28,7 +28,13 @@ from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.call_control import ControlState
 from telephony.control_resync import AmiLists
 from telephony.dialplan import CONTEXT_SPY, VAR_SPY_CALL, VAR_SPYEE, extension_of
-from telephony.events import ChannelHungUp, DomainEvent, QueueMembersListed, SpyEvent
+from telephony.events import (
+    ChannelCreated,
+    ChannelHungUp,
+    DomainEvent,
+    QueueMembersListed,
+    SpyEvent,
+)
 from telephony.spy import (
     RECORDED,
     SpyCode,
@@ -36,6 +42,7 @@ from telephony.spy import (
     SpyMode,
     SpyPhase,
     SpySession,
+    adopted,
     applied,
     ended,
     refusal,
@@ -51,8 +58,16 @@ RING_S = 30.0  # how long the supervisor's phone rings
 CONFIRM_S = 10.0  # how long a switch or a leave waits for Asterisk's events
 KEEP_ENDED = 200  # sessions remembered (live ones always): what a request waits on
 
+# How a session that ended before joining failed (other ends: the call ended first).
+_FAILED_AS_IS = frozenset({SpyCode.NO_ANSWER, SpyCode.NOT_CONFIRMED, SpyCode.LEFT, SpyCode.LOST})
+
 SpyListener = Callable[[SpySession], Awaitable[None]]
+Recover = Callable[[], Awaitable[list[SpySession]]]  # the sessions on record as still open
 ControlOf = Callable[[str], ControlState | None]
+
+
+def _new_uniqueid() -> str:
+    return f"{int(time.time())}.{secrets.randbelow(10**12):012d}"
 
 
 class SpyService:
@@ -73,9 +88,13 @@ class SpyService:
         self.confirm_s = confirm_s
         self.sessions: dict[str, SpySession] = {}  # spy channel's Uniqueid → live session
         self.listeners: list[SpyListener] = []
+        self.refusal_listeners: list[SpyListener] = []  # a refused start, as an ended session
         self.listener_errors = 0
+        self.recover: Recover | None = None  # set by the app: the audit's open sessions
+        self._recovered = False
         self._last: OrderedDict[str, SpySession] = OrderedDict()  # live and recently ended
         self._spyee_gone: set[str] = set()
+        self._leaving: set[str] = set()  # left by the supervisor (maybe while ringing)
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Condition()
 
@@ -88,21 +107,32 @@ class SpyService:
     async def start(
         self, phone: str, linkedid: str, mode: SpyMode | str, requested_by: int | None = None
     ) -> SpySession:
-        """Ring `phone` and join the call `linkedid` in `mode`; the joined session, or
-        SpyFailed (refused, not answered, not confirmed) with nothing left in Asterisk."""
+        """Ring `phone` to join the call `linkedid` in `mode`: the session calling once
+        Asterisk accepted the Originate (its changes go to the listeners; `joined` waits for
+        the join), or SpyFailed (refused, not accepted) with nothing left in Asterisk."""
         mode = SpyMode(mode)
-        if phone not in self.phones:
-            raise SpyFailed(SpyCode.NOT_A_SUPERVISOR_PHONE, f"{phone} is no supervisor's phone")
-        if any(linkedid in (s.uniqueid, s.spyer_channel) for s in self.sessions.values()):
-            raise SpyFailed(SpyCode.SPY_CHANNEL, "a spy channel is not spied on")
         call, control = self.tracker.get(linkedid), self.control_of(linkedid)
-        listed = await self._channels()
-        of_call = [name for name, lid in listed.items() if lid == linkedid]
-        why = refusal(call, phone, self.sessions.values(), of_call, control)
-        if why is not None:
-            raise SpyFailed(*why)
+        try:
+            if phone not in self.phones:
+                raise SpyFailed(SpyCode.NOT_A_SUPERVISOR_PHONE, f"{phone} is no supervisor's")
+            if any(linkedid in (s.uniqueid, s.spyer_channel) for s in self.sessions.values()):
+                raise SpyFailed(SpyCode.SPY_CHANNEL, "a spy channel is not spied on")
+            listed = await self._channels()
+            of_call = [name for name, lid in listed.items() if lid == linkedid]
+            why = refusal(call, phone, self.sessions.values(), of_call, control)
+            if why is not None:
+                raise SpyFailed(*why)
+        except SpyFailed as exc:  # on the audit too: the refusal as its end, never joined
+            now = time.time()
+            agent = extension_of(call.agent_interface) or "" if call else ""
+            refused = SpySession(_new_uniqueid(), phone, linkedid, agent, "", mode, now,
+                                 phase=SpyPhase.ENDED, ended_at=now, end_code=exc.code.value,
+                                 requested_by=requested_by)  # fmt: skip
+            for listener in self.refusal_listeners:
+                await listener(refused)
+            raise
         assert call is not None
-        uniqueid = f"{int(time.time())}.{secrets.randbelow(10**12):012d}"
+        uniqueid = _new_uniqueid()
         session = SpySession(
             uniqueid=uniqueid, phone=phone, linkedid=linkedid,
             agent=extension_of(call.agent_interface) or "",
@@ -119,14 +149,26 @@ class SpyService:
         except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
             await self._end(uniqueid, SpyCode.NOT_CONFIRMED)
             raise SpyFailed(SpyCode.NOT_CONFIRMED, f"Asterisk refused: {exc}") from exc
-        joined = await self._until(
-            uniqueid, lambda s: s.phase is SpyPhase.JOINED, self.ring_s + self.confirm_s
-        )
-        if joined.phase is SpyPhase.ENDED:
-            if joined.end_code == SpyCode.NO_ANSWER:
-                raise SpyFailed(SpyCode.NO_ANSWER, "the supervisor's phone did not answer")
-            raise SpyFailed(SpyCode.CALL_ENDED, "the call ended before the supervisor joined")
-        return await self._recorded(joined)
+        self._later(self._watch(uniqueid))
+        return self._last[uniqueid]
+
+    async def joined(self, uniqueid: str) -> SpySession:
+        """The session once joined, or SpyFailed with why it ended first."""
+        session = await self._until(uniqueid, lambda s: s.phase is SpyPhase.JOINED,
+                                    self.ring_s + 2 * self.confirm_s)  # fmt: skip
+        if session.phase is SpyPhase.ENDED:
+            code = SpyCode(session.end_code)
+            raise SpyFailed(code if code in _FAILED_AS_IS else SpyCode.CALL_ENDED, "ended first")
+        return session
+
+    async def _watch(self, uniqueid: str) -> None:
+        """A started session joined in time (the recording muted as its mode asks), or its
+        phone hung up and the session ended (`_until`): the start's answer does not wait."""
+        with contextlib.suppress(SpyFailed):
+            session = await self._until(uniqueid, lambda s: s.phase is SpyPhase.JOINED,
+                                        self.ring_s + self.confirm_s)  # fmt: skip
+            if session.live:
+                await self._recorded(session)
 
     async def switch(self, phone: str, mode: SpyMode | str) -> SpySession:
         """The phone's session in `mode` (confirmed by the new ChanSpyStart), not rung again."""
@@ -153,8 +195,10 @@ class SpyService:
         return await self._recorded(done)
 
     async def leave(self, phone: str) -> SpySession:
-        """The spy channel hung up; the ended session."""
+        """The spy channel hung up, ringing or joined; the ended session. A phone originated
+        but whose channel Asterisk has not made yet is hung up once it is made."""
         session = self._live(phone)
+        self._leaving.add(session.uniqueid)
         await self._hang_up(session.uniqueid)
         return await self._until(session.uniqueid, lambda s: False, self.confirm_s)
 
@@ -169,11 +213,19 @@ class SpyService:
             after = applied(session, event)
             if after.phase is SpyPhase.ENDED and session.uniqueid in self._spyee_gone:
                 after = dataclasses.replace(after, end_code=SpyCode.SPYEE_GONE.value)
+            elif after.phase is SpyPhase.ENDED and session.uniqueid in self._leaving:
+                after = dataclasses.replace(after, end_code=SpyCode.LEFT.value)
+            elif isinstance(event, ChannelCreated) and session.uniqueid in self._leaving:
+                self._later(self._hang_up(session.uniqueid))  # left before it was made
             if after != session:
                 await self._set(after)
             return
-        if isinstance(event, QueueMembersListed) and self.sessions:  # a re-sync
-            self._later(self._forget_lost())
+        if isinstance(event, QueueMembersListed):  # a re-sync
+            if self.recover is not None and not self._recovered:
+                self._recovered = True
+                self._later(self._adopt(self.recover))
+            elif self.sessions:
+                self._later(self._forget_lost())
             return
         if isinstance(event, ChannelHungUp):
             for s in list(self.sessions.values()):
@@ -182,6 +234,36 @@ class SpyService:
                     # (it would wait for the channel for ever), nor a barge in a room.
                     self._spyee_gone.add(s.uniqueid)
                     self._later(self._hang_up(s.uniqueid))
+
+    async def _adopt(self, recover: Recover) -> None:
+        """After the first re-sync: the sessions on record as open (a backend restarted
+        while they ran) adopted if Asterisk still lists their spy channel in CONTEXT_SPY,
+        else ended `lost` now; a phone still ringing from before is let go. Answered is
+        joined (the join may not have reached the record before the backend died)."""
+        try:
+            opened = await recover()
+            listed = await self.ami.action_list("CoreShowChannels")
+        except Exception as exc:  # the database or Asterisk away: tried at the next re-sync
+            self._recovered = False
+            log.warning("open spy sessions not recovered (%s): tried again later", exc)
+            return
+        spying = {c.get("Uniqueid"): c for c in listed if c.get("Event") == "CoreShowChannel"
+                  and c.get("Context") == CONTEXT_SPY}  # fmt: skip
+        log.info("%d open spy sessions on record, %d spy channels", len(opened), len(spying))
+        now = time.time()
+        for s in opened:
+            if s.uniqueid in self._last:
+                continue
+            channel = spying.get(s.uniqueid)
+            if channel is not None and channel.get("ChannelStateDesc") == "Up":
+                call = self.tracker.get(s.linkedid)
+                spyee = spyee_of(call, self.control_of(s.linkedid)) if call else ""
+                log.info("spy %s of phone %s adopted", s.uniqueid, s.phone)
+                await self._set(adopted(s, channel, spyee, now))
+                continue
+            if channel is not None:
+                await self._hang_up(s.uniqueid)
+            await self._set(ended(s, now, SpyCode.LOST))
 
     async def _forget_lost(self) -> None:
         """After a reconnect: sessions whose spy channel Asterisk no longer has ended while
@@ -230,7 +312,10 @@ class SpyService:
 
     def _later(self, work: Awaitable[None]) -> None:
         async def run() -> None:
-            await work
+            try:
+                await work
+            except Exception:
+                log.exception("spy task failed")
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
@@ -247,6 +332,7 @@ class SpyService:
         else:
             self.sessions.pop(session.uniqueid, None)
             self._spyee_gone.discard(session.uniqueid)
+            self._leaving.discard(session.uniqueid)
         self._last[session.uniqueid] = session
         self._last.move_to_end(session.uniqueid)
         while len(self._last) > KEEP_ENDED:

@@ -255,11 +255,10 @@ class Snapshot(Out):
     seq: int = Field(description="the state includes every message up to this seq")
     presence: dict[str, dict[str, Any]] = Field(description="extension → presence message")
     calls: list[dict[str, Any]]
-    queues: list[dict[str, Any]] = Field(
-        default_factory=list, description="supervisors: the latest queue_stats of each queue"
-    )
+    queues: list[dict[str, Any]] = Field(default=[], description="supervisors: queue_stats")
     wall: dict[str, Any] | None = Field(default=None, description="supervisors: the last wall")
     floor_notice: dict[str, Any] | None = Field(default=None, description="agents: the last one")
+    spy: dict[str, Any] | None = Field(default=None, description="their live spy_session")
 
 
 class Caller(Out):
@@ -356,7 +355,8 @@ class Pong(Out):
 
 # Messages the backend publishes on the bus; the gateway adds "seq" when forwarding them.
 BUS_MESSAGES: tuple[type[Out], ...] = (
-    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert, Wall, sup.FloorNotice,
+    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert, Wall,
+    *sup.SUPERVISOR_MESSAGES,
 )  # fmt: skip
 DIRECT_MESSAGES: tuple[type[Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (

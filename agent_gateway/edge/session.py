@@ -47,6 +47,7 @@ from agent_gateway.edge.store import (
     read_floor_notice,
     read_presence,
     read_queue_stats,
+    read_spy,
     read_wall,
 )
 from agent_gateway.edge.supervisor_commands import (
@@ -167,7 +168,7 @@ class Session:
         presence = await read_presence(self.redis)
         calls = await read_calls(self.redis)
         queues: list[dict[str, Any]] = []
-        wall = notice = None
+        wall = notice = spy = None
         extension = self.claims.extension
         if self.claims.role == "agent" and extension is not None:
             presence = {extension: presence[extension]} if extension in presence else {}
@@ -176,8 +177,9 @@ class Session:
         else:
             queues = await read_queue_stats(self.redis)
             wall = await read_wall(self.redis)
+            spy = None if extension is None else await read_spy(self.redis, extension)
         snapshot = Snapshot(seq=seq, presence=presence, calls=calls, queues=queues, wall=wall,
-                            floor_notice=notice)  # fmt: skip
+                            floor_notice=notice, spy=spy)  # fmt: skip
         await self.ws.send(encode(snapshot))
         self._sent = seq
 

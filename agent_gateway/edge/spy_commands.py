@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from agent_gateway.edge.message_rules import CommandMessage, Strict
+from agent_gateway.edge.message_rules import CommandMessage, Out, Strict
 
 SpyMode = Literal["listen", "whisper", "barge"]
 CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
@@ -55,3 +55,22 @@ class SpyLeave(CommandMessage):
 
 SPY_COMMANDS = (SpyStart, SpyModeChange, SpyLeave)
 SPY_COMMAND_NAMES = ("spy_start", "spy_mode", "spy_leave")
+
+
+class SpySessionUpdate(Out):
+    """A change of the supervisor's spy session (calling, ringing, joined, a mode, ended or
+    failed with why), on the supervisor's own topic; the live one is in its snapshot."""
+
+    type: Literal["spy_session"] = "spy_session"
+    uniqueid: str = Field(description="the supervisor's spy channel")
+    linkedid: str = Field(description="the spied call (its call_id)")
+    phone: str
+    agent: str
+    mode: SpyMode
+    phase: str = Field(description="calling, ringing, joined, switching or ended")
+    joined_at: float | None
+    ended_at: float | None
+    duration_s: float | None
+    modes: list[SpyMode] = Field(description="each mode confirmed, in order")
+    end_code: str = Field(description="once ended: left, no_answer, spyee_gone, lost, ...")
+    reason: str = Field(description="once ended: why, in Chinese")

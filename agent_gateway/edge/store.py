@@ -21,6 +21,7 @@ CALLS_KEY = "hotline:calls"
 QUEUE_STATS_KEY = "hotline:queue_stats"
 WALL_KEY = "hotline:wall"  # the latest `wall` message (supervisors' snapshot)
 FLOOR_NOTICES_KEY = "hotline:floor:notices"  # extension → its last floor_notice (its snapshot)
+SPY_KEY = "hotline:spy"  # supervisor's phone → its live `spy_session` message
 
 
 async def read_presence(redis: Redis) -> dict[str, dict[str, Any]]:
@@ -47,6 +48,9 @@ async def read_wall(redis: Redis) -> dict[str, Any] | None:
 async def read_floor_notice(redis: Redis, extension: str) -> dict[str, Any] | None:
     raw = await redis.hget(FLOOR_NOTICES_KEY, extension)
     return None if raw is None else _loads_each({extension: raw}).get(extension)
+async def read_spy(redis: Redis, phone: str) -> dict[str, Any] | None:
+    raw = await redis.hget(SPY_KEY, phone)
+    return None if raw is None else _loads_each({phone: raw}).get(phone)
 
 
 def calls_for_extension(calls: list[dict[str, Any]], extension: str) -> list[dict[str, Any]]:

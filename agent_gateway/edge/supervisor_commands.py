@@ -24,6 +24,7 @@ from agent_gateway.edge.spy_commands import (
     SPY_COMMANDS,
     SpyLeave,
     SpyModeChange,
+    SpySessionUpdate,
     SpyStart,
 )
 
@@ -138,3 +139,6 @@ class FloorNotice(Out):
     reason: str = Field(description="the supervisor's reason text")
     text: str = Field(description="what the agent's desktop shows (Chinese)")
     at: float
+
+
+SUPERVISOR_MESSAGES: tuple[type[Out], ...] = (FloorNotice, SpySessionUpdate)  # on the bus

@@ -67,6 +67,11 @@ async def _recording_row(session: AsyncSession, linkedid: str, path: str, now: d
     ))  # fmt: skip
 
 
+async def open_sessions(session: AsyncSession) -> list[SpySession]:
+    """The sessions with no end on record (the call process stopped while they ran)."""
+    return list(await session.scalars(select(SpySession).where(SpySession.ended_at.is_(None))))
+
+
 @dataclass(frozen=True)
 class SpyView:
     row: SpySession

@@ -92,6 +92,11 @@ async def test_listen_whisper_barge_and_leave_from_the_page(
         await expect(controls.locator('[data-spy="leave"]')).to_be_enabled()
         assert word in await controls.inner_text()
 
+    # Drawn from the backend's word, not the page's memory: after a reload the session
+    # (from the supervisor's snapshot) still has its 退出, in barge.
+    await page.reload()
+    await expect(controls.locator('[data-spy="leave"]')).to_be_enabled()
+    await expect(controls.locator('[data-spy="barge"]')).to_have_attribute("data-current", "yes")
     await controls.locator('[data-spy="leave"]').click()
     await expect(steps).to_have_text("退出监听：已完成")
 

@@ -64,9 +64,6 @@ def test_the_agents_leg_is_spied_until_the_agent_left() -> None:
         (CALL, [CALLER, AGENT, "PJSIP/8001-00000007"], None, [], SpyCode.OWN_CALL),
         (CALL, [CALLER, AGENT], dataclasses.replace(ROOMS, consult=consult_of("8001")), [],
          SpyCode.OWN_CALL),  # the agent consulted the supervisor's phone
-        (CALL, [CALLER, AGENT], None, [dataclasses.replace(SESSION, phone="8002",
-                                                            spyer_channel=AGENT)],
-         SpyCode.SPY_CHANNEL),
         (CALL, [CALLER, AGENT], None, [SESSION], SpyCode.ALREADY_SPYING),
     ],
 )  # fmt: skip

@@ -1,8 +1,10 @@
 """The supervisors' listen / whisper / barge verbs over `telephony/spy_service.py`: the phone
 rung is the one the supervisor's user is bound to (the ticket's extension, sealed by the
-gateway), never one named in the args; each answer is Asterisk's confirmation (ChanSpyStart
-of the supervisor's channel, its hang-up), a refusal a `CommandFailed` with the reason in
-Chinese."""
+gateway), never one named in the args. `spy_start` answers once Asterisk accepted the
+Originate (phase calling: the supervisor's other commands are not held while the phone
+rings; the join or the failure follows as `spy_session` messages); a switch and a leave
+answer with Asterisk's confirmation (ChanSpyStart, the hang-up). A refusal is a
+`CommandFailed` with the reason in Chinese."""
 
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ def session_result(s: SpySession) -> Result:
         "linkedid": s.linkedid, "mode": s.mode.value, "phase": s.phase.value,
         "agent": s.agent, "phone": s.phone, "joined_at": s.joined_at, "ended_at": s.ended_at,
         "duration_s": s.duration_s, "modes": [c.mode.value for c in s.changes],
+        "end_code": s.end_code,
     }  # fmt: skip
 
 

@@ -15,7 +15,7 @@ import { floorControls, receiveFloorNotice, wireFloor } from "./floor.js";
 import {
   clearWall, onAgentRow, onCallRow, receiveWall, redrawCalls, setExtraCalls, setWallClock, wallQueues,
 } from "./wall.js";
-import { clearSpy, spyCallEnded, spyControls, wireSpy } from "./spy.js";
+import { clearSpy, receiveSpy, spyCallEnded, spyControls, wireSpy } from "./spy.js";
 import {
   applyCallUpdate, callRecord, clearCalls, endedCalls, onCallsChanged, receiveSnapshotCalls,
 } from "./live_calls.js";
@@ -70,6 +70,7 @@ function receive(message) {
     case "snapshot":
       receiveSnapshotCalls(message.calls);
       if (message.wall) receiveWall(message.wall);
+      receiveSpy(message.spy || null);
       break;
     case "wall":
       receiveWall(message);
@@ -83,6 +84,9 @@ function receive(message) {
       break;
     case "floor_notice":
       receiveFloorNotice(message);
+      break;
+    case "spy_session":
+      receiveSpy(message);
       break;
     default:
       break;
