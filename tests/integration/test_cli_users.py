@@ -62,7 +62,7 @@ def test_user_commands(tmp_path: Path) -> None:
     taken = hotline(tmp_path, "add", "李娜", "--role", "agent", "--agent", "1001")
     assert taken.returncode == 1 and f"bound to user {user_id}" in taken.stderr
     unknown = hotline(tmp_path, "add", "李娜", "--role", "agent", "--agent", "7777")
-    assert unknown.returncode == 2 and "7777 is not a configured agent" in unknown.stderr
+    assert unknown.returncode == 2 and "7777 is neither a configured agent" in unknown.stderr
 
     listed = hotline(tmp_path, "list")
     assert listed.returncode == 0
