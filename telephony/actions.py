@@ -142,18 +142,10 @@ async def originate_into_room(
     """Dial `number` through `dial_context` on a Local channel (no optimisation: /n) whose
     half `channel_id` enters the room `room_exten`@`room_context` once the far end answers;
     `other_id` is the half that runs the Dial (its DialBegin/DialEnd, its UserEvent)."""
-    await ami.action(
-        "Originate",
-        Channel=f"Local/{number}@{dial_context}/n",
-        Context=room_context,
-        Exten=room_exten,
-        Priority="1",
-        ChannelId=channel_id,
-        OtherChannelId=other_id,
-        CallerID=caller_id,
-        Timeout=str(int(timeout_s * 1000)),
-        Async="true",
-    )
+    await _originate_into(
+        ami, f"Local/{number}@{dial_context}/n", room_context, room_exten, timeout_s,
+        ChannelId=channel_id, OtherChannelId=other_id, CallerID=caller_id,
+    )  # fmt: skip
 
 
 async def mute_in_room(ami: AmiActions, room: str, channel: str, muted: bool) -> None:
@@ -184,16 +176,19 @@ async def originate_spy(
     """Ring the supervisor's `phone`; once answered it runs `exten`@`context` (ChanSpy on the
     call, with `variables`: "NAME=value,NAME=value"). Its channel's Uniqueid is
     `channel_id`."""
+    await _originate_into(
+        ami, interface_of(phone), context, exten, ring_s,
+        Variable=variables, ChannelId=channel_id, CallerID=caller_id,
+    )  # fmt: skip
+
+
+async def _originate_into(
+    ami: AmiActions, channel: str, context: str, exten: str, timeout_s: float, **fields: str
+) -> None:
+    """Ring `channel` (Async: Asterisk answers at once, the call's events tell the rest);
+    answered within `timeout_s`, it runs `exten`@`context`."""
     await ami.action(
-        "Originate",
-        Channel=interface_of(phone),
-        Context=context,
-        Exten=exten,
-        Priority="1",
-        Variable=variables,
-        ChannelId=channel_id,
-        CallerID=caller_id,
-        Timeout=str(int(ring_s * 1000)),
-        Async="true",
-    )
+        "Originate", ACTION_S, Channel=channel, Context=context, Exten=exten, Priority="1",
+        Timeout=str(int(timeout_s * 1000)), Async="true", **fields,
+    )  # fmt: skip
 
