@@ -75,10 +75,7 @@ class RtpCapture:
                 samples.extend(table[b] for b in payload)
         return Audio(RATE, samples)
 
-    def run(self) -> None:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        sock.bind(("lo", 0))
-        sock.settimeout(0.2)
+    def run(self, sock: socket.socket) -> None:
         with sock:
             while not self._stop.is_set():
                 try:
@@ -111,7 +108,13 @@ class RtpCapture:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[RtpCapture]:
-        thread = threading.Thread(target=self.run, name="rtp-capture", daemon=True)
+        try:  # here, not in the thread: a missing privilege fails the test that needs it
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        except PermissionError as exc:
+            raise PermissionError("capturing RTP on lo needs root: run the tests as root") from exc
+        sock.bind(("lo", 0))
+        sock.settimeout(0.2)
+        thread = threading.Thread(target=self.run, args=(sock,), name="rtp-capture", daemon=True)
         thread.start()
         try:
             yield self
