@@ -6,8 +6,7 @@ controls off. Checked in Asterisk too (`ConfbridgeList`, `CoreShowChannels`)."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -19,6 +18,7 @@ from telephony.dialplan import CONTEXT_HOLD_MUSIC, consult_room, main_room
 from telephony.tracker import CallState
 from tests.browser.support import DeskPage
 from tests.e2e.harness import Centre, crm_user, running_centre
+from tests.support.polling import eventually
 
 expect.set_options(timeout=20_000)
 
@@ -43,13 +43,6 @@ async def room(centre: Centre, name: str) -> set[str]:
 async def channels(centre: Centre) -> set[str]:
     listed = await centre.hotline.ami.action_list("CoreShowChannels")
     return {c["Channel"] for c in listed if c.get("Event") == "CoreShowChannel"}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.1)
 
 
 async def agent_page(centre: Centre, desk: DeskPage, name: str, ext: str) -> Page:
@@ -104,7 +97,7 @@ async def test_a_warm_transfer_to_another_agent_from_the_page(
     async def caller_gone() -> bool:
         return call.channel not in await channels(centre)
 
-    await eventually(caller_gone, "the caller's channel gone")
+    await eventually(caller_gone, 15, "the caller's channel gone")
     assert (await calling).ok
     ended = await centre.log.wait_ended(number)
     assert ended.end_reason == "hung up by agent"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import expect
@@ -24,6 +24,7 @@ from telephony.tracker import CallState
 from tests.browser.support import DeskPage
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.support.audio import AGENT_A_HZ, AGENT_C_HZ, CALLER_HZ, tone_pcap
+from tests.support.polling import eventually
 
 expect.set_options(timeout=20_000)
 
@@ -53,13 +54,6 @@ async def spy_channel(centre: Centre) -> dict[str, str] | None:
              and c.get("Channel", "").startswith(f"PJSIP/{PHONE}-")]  # fmt: skip
     assert len(found) <= 1, found
     return found[0] if found else None
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.1)
 
 
 async def test_listen_whisper_barge_and_leave_from_the_page(
@@ -103,7 +97,7 @@ async def test_listen_whisper_barge_and_leave_from_the_page(
     async def gone() -> bool:
         return await spy_channel(centre) is None
 
-    await eventually(gone, "the supervisor's channel gone")
+    await eventually(gone, 15, "the supervisor's channel gone")
     await expect(controls.locator('[data-spy="leave"]')).to_have_count(0)
     await expect(controls.locator('[data-spy="listen"]')).to_be_enabled()
     await hang_up(centre.hotline.ami, call.channel)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC
 
 import pytest
@@ -32,6 +32,7 @@ from telephony.dialplan import CONTEXT_HOLD_MUSIC, consult_room, main_room
 from telephony.tracker import Call, CallState
 from tests.browser.support import DeskPage, order_by_number
 from tests.e2e.harness import Centre, crm_user, register_order_over_http, running_centre
+from tests.support.polling import eventually
 from tests.support.trunk_peers import RefusingTrunk, emergency_trunks
 
 expect.set_options(timeout=20_000)
@@ -80,13 +81,6 @@ async def channels(centre: Centre) -> set[str]:
 
 def trunk_legs(listed: set[str], line: str) -> set[str]:
     return {c for c in listed if c.startswith(f"PJSIP/trunk-{line}-")}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.1)
 
 
 async def agent_page(centre: Centre, desk: DeskPage) -> Page:
@@ -150,7 +144,7 @@ async def test_warm_transfer_to_110_from_the_page(
         await expect(row.locator("td.clock-cell")).to_contain_text("110 已接通，用时")
         # Asterisk: the caller alone in the main room (hold music), the agent with 110.
         assert await room(centre, main_room(call.linkedid)) == {call.channel}
-        await eventually(lambda: hold_music_in(centre, main_room(call.linkedid)), "hold music")
+        await eventually(lambda: hold_music_in(centre, main_room(call.linkedid)), 15, "hold music")
         consulting = await room(centre, consult_room(call.linkedid))
         assert call.agent_channel in consulting and len(consulting) == 2, consulting
 
@@ -214,7 +208,7 @@ async def test_a_cancelled_consult_and_one_with_both_trunks_down(
         await expect(page.locator("#consult-status")).to_have_text("119 已取消")
         # Asterisk: the agent back with the caller, no trunk leg left.
         assert await room(centre, main_room(call.linkedid)) == {call.channel, call.agent_channel}
-        await eventually(lambda: _no_leg(centre, "119"), "119's leg hung up")
+        await eventually(lambda: _no_leg(centre, "119"), 15, "119's leg hung up")
         for control in [*ALWAYS_ENABLED_WHILE_TALKING, "#btn-hangup"]:
             await expect(page.locator(control)).to_be_enabled()
         await expect(page.locator("#btn-transfer")).to_be_disabled()  # in the rooms now
@@ -230,7 +224,9 @@ async def test_a_cancelled_consult_and_one_with_both_trunks_down(
             )
         await expect(page.locator("#control-step")).to_contain_text("失败（")
         await expect(page.locator("#consult-attempts li")).to_have_count(2)
-        await eventually(lambda: _with_caller(centre, call), "the agent back in the caller's room")
+        await eventually(
+            lambda: _with_caller(centre, call), 15, "the agent back in the caller's room"
+        )
         await expect(page.locator("#btn-hold")).to_be_enabled()
         assert call.channel in await channels(centre)
         await end_call(centre, calling, call)

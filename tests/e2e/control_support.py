@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from tests.support.audio import (
     wav_finished,
     windows,
 )
+from tests.support.polling import eventually as eventually  # re-exported: used as cs.eventually
 from tests.support.trunk_peers import emergency_trunks
 
 DIAL_TIMEOUT_S = 3
@@ -117,13 +118,6 @@ async def hold_music_in(centre: Centre, name: str) -> bool:
 async def channels(centre: Centre) -> dict[str, dict[str, str]]:
     listed = await centre.hotline.ami.action_list("CoreShowChannels")
     return {c["Channel"]: c for c in listed if c.get("Event") == "CoreShowChannel"}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.1)
 
 
 async def until_state(

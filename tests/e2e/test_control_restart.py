@@ -35,6 +35,7 @@ from telephony.dialplan import consult_room, main_room
 from telephony.tracker import CallState
 from tests.e2e.harness import backend_config, backend_process, kill_left_asterisk
 from tests.support.audio import AGENT_A_HZ, AGENT_B_HZ, CALLER_HZ, tone_pcap
+from tests.support.polling import eventually
 
 POLL_S = 0.1
 
@@ -94,13 +95,6 @@ class Rig:
     async def kill_first(self) -> None:
         self.first.kill()  # the backend dies mid-call; Asterisk and Redis run on
         await self.first.wait()
-
-
-async def _eventually(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(POLL_S)
 
 
 async def _events_when(hotline: Hotline, linkedid: str, last: CallEventKind,
@@ -172,7 +166,7 @@ dial_timeout_s = {dial_timeout_s}
                 return any(c.get("Channel", "").startswith("PJSIP/1001-")
                            and c.get("ChannelStateDesc") == "Up" for c in listed)  # fmt: skip
 
-            await _eventually(answered, 30, "the agent answered")
+            await eventually(answered, 30, "the agent answered")
             await asyncio.sleep(1.0)  # the queue's bridge settles before the first Redirect
             yield rig
             assert (await calling).ok  # the caller's call went on to a clean end
@@ -224,7 +218,7 @@ async def test_a_three_party_call_survives_a_backend_kill_and_the_agent_can_leav
         async def three_in_room() -> bool:  # 110 answered and joined the caller and agent
             return len(await rig.room(main_room(linkedid))) == 3
 
-        await _eventually(three_in_room, 20, "a three-party call in Asterisk")
+        await eventually(three_in_room, 20, "a three-party call in Asterisk")
         await rig.kill_first()
         async with running_hotline(rig.settings) as hotline:
             call = next(iter(hotline.service.tracker.calls.values()))
@@ -278,7 +272,7 @@ async def test_a_consult_still_ringing_when_the_backend_is_killed_is_found_again
                 return now is not None and now.consult is not None \
                     and now.consult.state is ConsultState.ANSWERED  # fmt: skip
 
-            await _eventually(answered, ring_s + 10, "110's answer followed")
+            await eventually(answered, ring_s + 10, "110's answer followed")
             consulting = await rig.room(consult_room(call.linkedid))
             party = {c for c in consulting if c.startswith("Local/110@hotline-consult-")}
             assert consulting == {call.agent_channel, *party} and len(party) == 1

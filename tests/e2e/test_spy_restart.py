@@ -10,7 +10,6 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,7 @@ from telephony.ami import AmiClient
 from telephony.spy import SpyCode, SpyPhase
 from tests.e2e.harness import backend_config, backend_process, kill_left_asterisk
 from tests.support.audio import AGENT_A_HZ, AGENT_C_HZ, CALLER_HZ, tone_pcap
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.1)
+from tests.support.polling import eventually
 
 
 async def supervisor_token(config: Path) -> str:
