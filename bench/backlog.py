@@ -37,7 +37,7 @@ from typing import Any
 
 from config.settings import load_settings
 from hotline_cli.app import running_hotline
-from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port, rtp_range
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
 from telephony.dialplan import interface_of
@@ -54,10 +54,10 @@ def overrides(
 ) -> dict[str, Any]:
     """A private centre of `agents` agents (one SIPp phone at `phone_port` answers for all)
     in one `hotline` queue every IVR choice leads to."""
-    rtp = 30000 + secrets.randbelow(200) * 100
+    rtp_start, rtp_end = rtp_range(2000)
     return {
         "paths": {"state_dir": str(state_dir)},
-        "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 1999},
+        "sip": {"port": free_udp_port(), "rtp_start": rtp_start, "rtp_end": rtp_end},
         "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
         "agi": {"port": free_tcp_port()},
         "http": {"port": free_tcp_port()},

@@ -46,7 +46,7 @@ from config.settings import load_settings
 from crm.db.engine import create_engine, session_factory
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
-from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port, rtp_range
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami_protocol import AmiParser
 
@@ -56,10 +56,10 @@ LISTENING = r"listening on ws://[\d.]+:(\d+)"
 
 
 def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
-    rtp = 30000 + secrets.randbelow(200) * 100
+    rtp_start, rtp_end = rtp_range(2000)
     return {
         "paths": {"state_dir": str(state_dir)},
-        "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 1999},
+        "sip": {"port": free_udp_port(), "rtp_start": rtp_start, "rtp_end": rtp_end},
         "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
         "agi": {"port": free_tcp_port()},
         "http": {"port": free_tcp_port()},

@@ -3,14 +3,21 @@
 A port is free when asked for, and the OS may hand the same one out again once the probing
 socket is closed: each port number is given out once per process, TCP and UDP alike (the
 settings refuse a number used twice whatever its protocol), so one set of settings never
-gets the same port twice.
+gets the same port twice. Private Asterisks take their RTP ranges below the kernel's
+ephemeral range (`rtp_range`), where these ports never come from.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import socket
+from pathlib import Path
 
 _handed_out: set[int] = set()
+# Linux hands out ports from 32768 up (net.ipv4.ip_local_port_range): RTP ranges stay below.
+_RTP_AREA = (10000, 32000)
 
 
 def _free(kind: socket.SocketKind, host: str) -> int:
@@ -31,3 +38,56 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 def free_tcp_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody holds now (AMI, FastAGI, HTTP, Redis, gateways)."""
     return _free(socket.SOCK_STREAM, host)
+
+
+def free_media_port(host: str = "127.0.0.1") -> int:
+    """A UDP port for SIPp's media, free with the port two above it: SIPp binds both (audio
+    and video RTP) and quits at once when either is taken."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as audio:
+            audio.bind((host, 0))
+            port: int = audio.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as video:
+                try:
+                    video.bind((host, port + 2))
+                except OSError:
+                    continue
+        if not {port, port + 2} & _handed_out:
+            _handed_out.update((port, port + 2))
+            return port
+
+
+def rtp_range(size: int) -> tuple[int, int]:
+    """A random RTP range of `size` ports for a private Asterisk, away from every port the
+    functions above hand out (two Asterisks sharing a range still work: each skips ports
+    the other holds)."""
+    low, high = _RTP_AREA
+    start = low + secrets.randbelow((high - low) // size) * size
+    return start, start + size - 1
+
+
+def udp_bound(host: str, port: int, pid: int | None = None) -> bool:
+    """Whether UDP `host`:`port` is held (bound to it or to every address), as /proc/net/udp
+    lists it; with `pid`, held by that process."""
+    wanted = {f"{_proc_address(host)}:{port:04X}", f"00000000:{port:04X}"}
+    with open("/proc/net/udp", encoding="ascii") as table:
+        inodes = {f[9] for f in (line.split() for line in list(table)[1:]) if f[1] in wanted}
+    if pid is None:
+        return bool(inodes)
+    held = _descriptors(pid)
+    return any(f"socket:[{inode}]" in held for inode in inodes)
+
+
+def _descriptors(pid: int) -> set[str]:
+    """What the process's file descriptors point at (none once it is gone)."""
+    held: set[str] = set()
+    with contextlib.suppress(FileNotFoundError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(FileNotFoundError):  # closed while listed
+                held.add(os.readlink(fd))
+    return held
+
+
+def _proc_address(host: str) -> str:
+    """`host` as /proc/net/udp writes it: the IPv4 address's bytes in host order, in hex."""
+    return socket.inet_aton(host)[::-1].hex().upper()

@@ -105,10 +105,16 @@ class DemoDesktops:
             elif frame.get("type") == "presence":
                 self.states[frame["extension"]] = frame["state"]
                 if frame["state"] == "wrap_up":  # the agent gives the outcome, then 话后处理完成
-                    await ws.send(json.dumps({
-                        "type": "command", "id": f"dispose-{frame['seq']}", "name": "dispose",
-                        "args": {"call_id": frame["call_id"], "disposition": "test"},
-                    }))  # the demo's calls are test calls (commands are carried out in order)
+                    await ws.send(
+                        json.dumps(
+                            {
+                                "type": "command",
+                                "id": f"dispose-{frame['seq']}",
+                                "name": "dispose",
+                                "args": {"call_id": frame["call_id"], "disposition": "test"},
+                            }
+                        )
+                    )  # the demo's calls are test calls (commands are carried out in order)
                     command = {"type": "command", "id": f"wrapup-{frame['seq']}",
                                "name": "wrapup_done", "args": {}}  # fmt: skip
                     await ws.send(json.dumps(command))

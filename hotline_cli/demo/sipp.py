@@ -10,13 +10,14 @@ import asyncio
 import itertools
 import signal
 import string
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.ports import free_media_port, free_udp_port, udp_bound
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 DTMF_PCAPS = Path("/usr/share/sip-tester")
@@ -72,21 +73,26 @@ def render_agent(ring_ms: int, audio: Path | None = None) -> str:
 
 
 class _SippProcess:
-    def __init__(self, workdir: Path, args: Sequence[str]) -> None:
+    """One SIPp run; what it prints goes to `<name>.log` in the work directory (a pipe nobody
+    reads would fill up and stop SIPp in the middle of a call)."""
+
+    def __init__(self, workdir: Path, args: Sequence[str], name: str) -> None:
         self.workdir = workdir
         self.args = list(args)
+        self.log = workdir / f"{name}.log"
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = await asyncio.create_subprocess_exec(
-            "sipp",
-            *self.args,
-            cwd=self.workdir,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        with self.log.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                "sipp",
+                *self.args,
+                cwd=self.workdir,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -100,9 +106,13 @@ class _SippProcess:
 
 class SippPeer(_SippProcess):
     """A SIPp UAS on host:port running `scenario` while the `async with` lasts (its errors in
-    `<name>.err` of the work directory)."""
+    `<name>.err` of the work directory). Entering returns once SIPp listens on the port, and
+    fails saying why when SIPp quits instead (a port taken, a bad scenario)."""
+
+    LISTEN_TIMEOUT_S = 10.0
 
     def __init__(self, workdir: Path, host: str, port: int, scenario: Path, name: str) -> None:
+        self.host, self.port = host, port
         super().__init__(
             workdir,
             [
@@ -113,7 +123,7 @@ class SippPeer(_SippProcess):
                 "-p",
                 str(port),
                 "-mp",
-                str(free_udp_port()),
+                str(free_media_port()),
                 "-cp",
                 str(free_udp_port()),
                 "-nostdin",
@@ -121,11 +131,30 @@ class SippPeer(_SippProcess):
                 "-error_file",
                 str(workdir / f"{name}.err"),
             ],
+            name,
         )
 
     async def __aenter__(self) -> Self:
         await self.start()
+        try:
+            await self._listening()
+        except BaseException:
+            await self.stop()
+            raise
         return self
+
+    async def _listening(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + self.LISTEN_TIMEOUT_S
+        while not udp_bound(self.host, self.port, self.process.pid):
+            if self.process.returncode is not None:
+                said = self.log.read_text(encoding="utf-8", errors="replace").strip()
+                raise RuntimeError(
+                    f"SIPp on {self.host}:{self.port} quit ({self.process.returncode}): {said}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"SIPp not listening on {self.host}:{self.port} in time")
+            await asyncio.sleep(0.02)
 
     async def __aexit__(
         self,
@@ -239,7 +268,7 @@ async def run_uac(
             "-p",
             str(free_udp_port(source_ip)),
             "-mp",
-            str(free_udp_port()),
+            str(free_media_port()),
             "-cp",
             str(free_udp_port()),
             "-m",
@@ -258,6 +287,7 @@ async def run_uac(
             "-error_file",
             str(errors),
         ],
+        errors.stem,
     )
     await proc.start()
     assert proc.process is not None

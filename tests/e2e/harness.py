@@ -26,7 +26,7 @@ from crm.domain.enums import Role
 from crm.repo.directory import active_user_at
 from crm.usecases.users import add_user, change_user
 from hotline_cli.app import Hotline, running_hotline
-from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port, rtp_range
 from hotline_cli.demo.sipp import (
     AgentPhone,
     CallerIdentity,
@@ -56,7 +56,7 @@ def e2e_settings(
     replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
     `colleagues` adds departments' and supervisors' phones), with the secrets generated
     there."""
-    rtp = 30000 + secrets.randbelow(300) * 100
+    rtp_start, rtp_end = rtp_range(100)
     agents = [
         {
             "extension": ext,
@@ -69,7 +69,7 @@ def e2e_settings(
     return resolve_secrets(load_settings(
         overrides={
             "paths": {"state_dir": str(state_dir)},
-            "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 99},
+            "sip": {"port": free_udp_port(), "rtp_start": rtp_start, "rtp_end": rtp_end},
             "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
             "agi": {"port": free_tcp_port()},
             "http": {"port": free_tcp_port()},

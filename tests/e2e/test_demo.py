@@ -7,12 +7,11 @@ deadline: the demo's desks must end their wrap-up, as agents press 话后处理�
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
-from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port, rtp_range
 from hotline_cli.demo.run import play_demo
 from telephony.tracker import Call
 
@@ -28,10 +27,10 @@ def _packaged_on_free_ports(state_dir: Path) -> Settings:
         {**a.model_dump(mode="json"), "contact": f"sip:{a.extension}@127.0.0.1:{free_udp_port()}"}
         for a in packaged.agents
     ]
-    rtp = 30000 + secrets.randbelow(300) * 100
+    rtp_start, rtp_end = rtp_range(100)
     return resolve_secrets(load_settings(environ={}, overrides={
         "paths": {"state_dir": str(state_dir)},
-        "sip": {"port": free_udp_port(), "rtp_start": rtp, "rtp_end": rtp + 99},
+        "sip": {"port": free_udp_port(), "rtp_start": rtp_start, "rtp_end": rtp_end},
         "ami": {"port": free_tcp_port()}, "agi": {"port": free_tcp_port()},
         "http": {"port": free_tcp_port()}, "gateway": {"port": free_tcp_port()},
         "redis": {"port": free_tcp_port()}, "agents": agents,

@@ -1,6 +1,15 @@
 """Free ports: never the same one twice in a process, even when the OS would reuse it."""
 
-from hotline_cli.demo.ports import free_tcp_port, free_udp_port
+import os
+import socket
+
+from hotline_cli.demo.ports import (
+    free_media_port,
+    free_tcp_port,
+    free_udp_port,
+    rtp_range,
+    udp_bound,
+)
 
 
 def test_ports_are_never_handed_out_twice() -> None:
@@ -15,3 +24,33 @@ def test_a_number_given_for_tcp_is_not_given_for_udp() -> None:
     tcp = {free_tcp_port() for _ in range(2000)}
     udp = {free_udp_port() for _ in range(2000)}
     assert not tcp & udp
+
+
+def test_a_bound_udp_port_is_seen_until_it_is_closed() -> None:
+    for host in ("127.0.0.1", "0.0.0.0"):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
+        assert udp_bound("127.0.0.1", port) and udp_bound("127.0.0.1", port, os.getpid())
+        assert not udp_bound("127.0.0.1", port, os.getppid())  # held, but not by that one
+        sock.close()
+        assert not udp_bound("127.0.0.1", port)
+
+
+def test_a_media_port_leaves_the_video_port_above_it_free() -> None:
+    """SIPp binds the media port and the one two above it, and quits when either is taken."""
+    for _ in range(50):
+        port = free_media_port()
+        for p in (port, port + 2):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.bind(("127.0.0.1", p))
+
+
+def test_rtp_ranges_lie_below_the_ports_the_kernel_hands_out() -> None:
+    """A private Asterisk's RTP sockets never take a port a SIPp peer was promised."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+        ephemeral_low = int(f.read().split()[0])
+    for size in (100, 2000):
+        for _ in range(200):
+            start, end = rtp_range(size)
+            assert end - start + 1 == size and start > 1024 and end < ephemeral_low
