@@ -12,6 +12,7 @@ from config.asterisk_conf import Entry, Section
 
 Kind = Literal["own", "unmapped", "assumed", "invalid"]
 M = TypeVar("M", bound=BaseModel)
+SECRET_KEYS = frozenset({"password", "md5_cred", "secret"})  # never shown in the report
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class Findings:
         self.items.append(Finding(self.file, line, kind, text))
 
     def entry(self, section: Section, entry: Entry, kind: Kind, text: str) -> None:
-        self.add(entry.line, kind, f"[{section.name}] {entry.key} = {entry.value}: {text}")
+        value = "********" if entry.key in SECRET_KEYS else entry.value
+        self.add(entry.line, kind, f"[{section.name}] {entry.key} = {value}: {text}")
 
     def section(self, section: Section, kind: Kind, text: str) -> None:
         self.add(section.line, kind, f"[{section.name}]: {text}")

@@ -19,7 +19,7 @@ from config.settings import Agent, Trunk
 # Keys whose value the centre renders itself (telephony/pjsip_config.py): dropped, said so.
 CENTRE_OWN = frozenset(
     {"context", "disallow", "allow", "direct_media", "rtp_symmetric", "dtmf_mode",
-     "identify_by", "max_contacts", "remove_existing", "auth_type", "username"}
+     "identify_by", "max_contacts", "remove_existing", "auth_type"}
 )  # fmt: skip
 WELL_KNOWN_TRUNKS = {"110": "police", "119": "fire", "120": "medical"}
 _CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*(?:<([^>]*)>)?\s*$')
@@ -60,6 +60,59 @@ def map_pjsip(
     for section in conf.objects():
         kind = section.value("type")
         by_type.setdefault(kind, []).append(section)
+    _report_other_types(by_type, findings)
+    aors = {s.name: s for s in by_type.get("aor", [])}
+    auths = {s.name: s for s in by_type.get("auth", [])}
+    identified: dict[str, Section] = {}
+    for ident in by_type.get("identify", []):
+        identified[ident.value("endpoint")] = ident
+        for entry in ident.entries:
+            if entry.key not in ("type", "endpoint"):
+                findings.entry(ident, entry, "own", "inbound matching is the centre's own")
+    result = PjsipImport([], {}, {})
+    legs: dict[str, list[tuple[str, str, Section, int]]] = {}
+    used: set[str] = set()
+    for endpoint in by_type.get("endpoint", []):
+        aor_names = _names(endpoint.value("aors"))
+        for missing in (n for n in aor_names if n not in aors):
+            findings.section(endpoint, "invalid", f"aors names {missing!r}: no such aor section")
+        aor = [aors[n] for n in aor_names if n in aors]
+        contacts = [(c.strip(), e.line) for a in aor for e in a.all("contact")
+                    for c in e.value.split(",") if c.strip()]  # fmt: skip
+        auth = auths.get(endpoint.value("auth"))
+        used.update(f"aor {n}" for n in aor_names)
+        used.add(f"auth {endpoint.value('auth')}")
+        trunk_like = bool(
+            endpoint.name in identified
+            or endpoint.name.lower().startswith("trunk")
+            or (contacts and auth is None)
+        )
+        _report_keys(endpoint, aor, auth, findings, agent=not trunk_like)
+        if trunk_like:
+            leg = _trunk_leg(endpoint, contacts, identified.get(endpoint.name), findings)
+            if leg is not None:
+                legs.setdefault(leg[0], []).append((leg[1], leg[2], endpoint, leg[3]))
+        elif auth is not None:
+            agent = _agent(endpoint, contacts, auth, skills, names, findings)
+            if agent is not None:
+                result.agents.append((agent, endpoint.line))
+                result.endpoint_extension[endpoint.name] = agent.extension
+        else:
+            findings.section(endpoint, "unmapped", "neither an agent (no auth) nor a trunk")
+    for kind in ("aor", "auth"):
+        for section in by_type.get(kind, []):
+            if f"{kind} {section.name}" not in used:
+                findings.section(section, "unmapped", f"an {kind} no endpoint's {kind}"
+                                 f"{'s' if kind == 'aor' else ''} names: not imported")  # fmt: skip
+    for number, found in legs.items():
+        trunk = _trunk(number, found, findings)
+        if trunk is not None:
+            result.trunks[WELL_KNOWN_TRUNKS.get(number, f"trunk-{number}")] = trunk
+    return result
+
+
+def _report_other_types(by_type: dict[str, list[Section]], findings: Findings) -> None:
+    """The sections of types the centre does not import, one line each."""
     for kind, sections in by_type.items():
         if kind in ("endpoint", "aor", "auth", "identify"):
             continue
@@ -77,43 +130,6 @@ def map_pjsip(
                 findings.section(
                     section, "unmapped", f"type {kind or '(none)'}: not in the centre's model"
                 )
-    aors = {s.name: s for s in by_type.get("aor", [])}
-    auths = {s.name: s for s in by_type.get("auth", [])}
-    identified: dict[str, Section] = {}
-    for ident in by_type.get("identify", []):
-        identified[ident.value("endpoint")] = ident
-        for entry in ident.entries:
-            if entry.key not in ("type", "endpoint"):
-                findings.entry(ident, entry, "own", "inbound matching is the centre's own")
-    result = PjsipImport([], {}, {})
-    legs: dict[str, list[tuple[str, str, Section, int]]] = {}
-    for endpoint in by_type.get("endpoint", []):
-        aor = [aors[n] for n in _names(endpoint.value("aors")) if n in aors]
-        contacts = [(c.strip(), e.line) for a in aor for e in a.all("contact")
-                    for c in e.value.split(",") if c.strip()]  # fmt: skip
-        auth = auths.get(endpoint.value("auth"))
-        trunk_like = (
-            endpoint.name in identified
-            or endpoint.name.lower().startswith("trunk")
-            or (contacts and auth is None)
-        )
-        _report_keys(endpoint, aor, auth, findings)
-        if trunk_like:
-            leg = _trunk_leg(endpoint, contacts, identified.get(endpoint.name), findings)
-            if leg is not None:
-                legs.setdefault(leg[0], []).append((leg[1], leg[2], endpoint, leg[3]))
-        elif auth is not None:
-            agent = _agent(endpoint, contacts, auth, skills, names, findings)
-            if agent is not None:
-                result.agents.append((agent, endpoint.line))
-                result.endpoint_extension[endpoint.name] = agent.extension
-        else:
-            findings.section(endpoint, "unmapped", "neither an agent (no auth) nor a trunk")
-    for number, found in legs.items():
-        trunk = _trunk(number, found, findings)
-        if trunk is not None:
-            result.trunks[WELL_KNOWN_TRUNKS.get(number, f"trunk-{number}")] = trunk
-    return result
 
 
 def _names(value: str) -> list[str]:
@@ -121,10 +137,11 @@ def _names(value: str) -> list[str]:
 
 
 def _report_keys(
-    endpoint: Section, aors: list[Section], auth: Section | None, findings: Findings
-) -> None:
+    endpoint: Section, aors: list[Section], auth: Section | None, findings: Findings,
+    agent: bool,
+) -> None:  # fmt: skip
     used = {"endpoint": {"type", "aors", "auth", "callerid"}, "aor": {"type", "contact"},
-            "auth": {"type", "password"}}  # fmt: skip
+            "auth": {"type", "password", "username"} if agent else {"type"}}  # fmt: skip
     for section, kind in [(endpoint, "endpoint"), *((a, "aor") for a in aors),
                           *(((auth, "auth"),) if auth else ())]:  # fmt: skip
         for entry in section.entries:
@@ -132,6 +149,8 @@ def _report_keys(
                 continue
             if entry.key in CENTRE_OWN:
                 findings.entry(section, entry, "own", "the centre renders its own")
+            elif kind == "auth" and not agent:
+                findings.entry(section, entry, "unmapped", "a trunk's credentials: not carried")
             elif entry.key == "md5_cred":
                 findings.entry(section, entry, "unmapped",
                                "an MD5 digest is no password: a new one is generated")  # fmt: skip
@@ -198,6 +217,9 @@ def _agent(
     if not user:
         findings.add(lines["contact"], "assumed", f"{label}: contact without a user: {extension}")
     data["contact"] = f"sip:{user or extension}@{host}:{port}"
+    username = auth.last("username")
+    if username is not None and username.value != extension:
+        findings.entry(auth, username, "assumed", f"the phone authenticates as {extension}")
     password = auth.last("password")
     if password is not None:
         data["sip_password"], lines["sip_password"] = password.value, password.line

@@ -161,3 +161,36 @@ def test_ten_thousand_line_pjsip_conf_maps_in_bounded_time() -> None:
     result = import_asterisk("[q]\nstrategy=ringall\n", pjsip)
     assert time.perf_counter() - started < 5.0
     assert len(result.agents) == 1000 and result.agents[-1].name == "坐席999"
+
+
+def test_credentials_unused_sections_and_dangling_names_are_reported_masked() -> None:
+    pjsip = (
+        "[trunk-120-primary]\ntype=endpoint\naors=trunk-120-primary\nauth=t-in\n"
+        "outbound_auth=t-out\n"
+        "[trunk-120-primary]\ntype=aor\ncontact=sip:120@127.0.0.1:5185\n"
+        "[t-in]\ntype=auth\npassword=Trunk-Secret-Value-1\n"
+        "[t-out]\ntype=auth\nusername=centre\npassword=Outbound-Secret-2\n"
+        "[stale]\ntype=aor\ncontact=sip:9@127.0.0.1:1\n"
+        "[2001]\ntype=endpoint\naors=gone,2001\nauth=a\n"
+        "[a]\ntype=auth\nusername=chen\nmd5_cred=0123456789abcdef0123456789abcdef\n"
+        "[2001]\ntype=aor\ncontact=sip:2001@127.0.0.1:5001\n"
+    )
+    result = import_asterisk("", pjsip)
+    assert result.trunks == {"medical": Trunk(number="120", primary="127.0.0.1:5185")}
+    # No password to carry (an MD5 digest): one is generated.
+    assert result.agents == (
+        Agent(extension="2001", name="2001", contact="sip:2001@127.0.0.1:5001"),
+    )
+    lines: dict[tuple[int, str], str] = {}
+    for f in result.findings:
+        lines[(f.line, f.kind)] = lines.get((f.line, f.kind), "") + f.text + "\n"
+    assert "a trunk's credentials" in lines[(11, "unmapped")]  # t-in's password
+    assert "outbound_auth" in lines[(5, "unmapped")]
+    assert "[t-out]: an auth no endpoint's auth names" in lines[(12, "unmapped")]
+    assert "[stale]: an aor no endpoint's aors names" in lines[(16, "unmapped")]
+    assert "aors names 'gone'" in lines[(19, "invalid")]
+    assert "authenticates as 2001" in lines[(25, "assumed")]
+    assert "MD5 digest" in lines[(26, "unmapped")]
+    text = "\n".join(str(f) for f in result.findings)
+    for secret in ("Trunk-Secret", "Outbound-Secret", "0123456789abcdef"):
+        assert secret not in text
