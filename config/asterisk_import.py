@@ -9,10 +9,10 @@ gets that skill, a member with a penalty gets the queue's overflow skill `<queue
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from config.asterisk_conf import ConfFile, Section, parse_conf
+from config.asterisk_conf import ConfFile, Entry, Section, parse_conf
 from config.asterisk_findings import Finding, Findings, validated
 from config.asterisk_import_pjsip import Membership, map_pjsip
 from config.settings import Agent, Queue, Trunk
@@ -71,7 +71,7 @@ def import_asterisk(
                          "included file's sections by putting them in the file given)")  # fmt: skip
     members: dict[str, list[Membership]] = {}
     queues = _queues(queues_conf, members, q_findings)
-    skills = {ep: tuple(dict.fromkeys(_skill(m) for m in ms)) for ep, ms in members.items()}
+    skills = {ep: tuple(dict.fromkeys(m.skill for m in ms)) for ep, ms in members.items()}
     names = {ep: next((m.member_name for m in ms if m.member_name), "")
              for ep, ms in members.items()}  # fmt: skip
     pjsip = map_pjsip(pjsip_conf, skills, names, p_findings)
@@ -88,10 +88,6 @@ def import_asterisk(
             q_findings.add(line, "assumed", f"queue {queue.name}: {text}")
     return Imported(tuple(agents), tuple(q for q, _ in queues), pjsip.trunks,
                     tuple(q_findings.items + p_findings.items))  # fmt: skip
-
-
-def _skill(membership: Membership) -> str:
-    return membership.queue if membership.penalty == 0 else f"{membership.queue}-overflow"
 
 
 def _queues(
@@ -133,27 +129,27 @@ def _queue(
         lines["announce_position"] = announce.line
         if value in ("more", "limit"):
             findings.entry(section, announce, "assumed", "announced as yes (the exact position)")
+    found = [m for e in section.all("member") if (m := _member(section, e, findings))]
+    if any(penalty for _, penalty, _ in found):
+        data["overflow_skill"], lines["overflow_skill"] = f"{section.name}-overflow", section.line
     queue = validated(Queue, data, lines, label, findings)
     if queue is None:
         return None
-    overflow = False
-    for entry in section.all("member"):
-        membership = _member(section, entry.value, findings, entry.line)
-        if membership is not None:
-            endpoint, found = membership
-            members.setdefault(endpoint, []).append(found)
-            overflow = overflow or found.penalty > 0
-    if overflow:
-        queue = queue.model_copy(update={"overflow_skill": f"{queue.name}-overflow"})
+    if queue.overflow_skill:
         findings.section(section, "assumed", f"members with a penalty: overflow seats (skill "
-                         f"{queue.name}-overflow) after {queue.overflow_after_s} s")  # fmt: skip
+                         f"{queue.overflow_skill}) after {queue.overflow_after_s} s")  # fmt: skip
+    for endpoint, penalty, membership in found:
+        skill = queue.overflow_skill if penalty and queue.overflow_skill else queue.skill
+        members.setdefault(endpoint, []).append(replace(membership, skill=skill))
     return queue
 
 
 def _member(
-    section: Section, value: str, findings: Findings, line: int
-) -> tuple[str, Membership] | None:
-    """(endpoint name, membership) of `member => PJSIP/1001,penalty,name,state,ringinuse`."""
+    section: Section, entry: Entry, findings: Findings
+) -> tuple[str, int, Membership] | None:
+    """(endpoint, penalty, membership) of `member => PJSIP/1001,penalty,name,state,ringinuse`;
+    the membership's skill is the queue's, set once the queue is validated."""
+    value, line = entry.value, entry.line
     parts = [p.strip() for p in value.split(",")]
     interface = parts[0]
     tech, _, resource = interface.partition("/")
@@ -175,7 +171,7 @@ def _member(
         if extra:
             findings.add(line, "unmapped", f"{where}: {extra!r} (state interface, ringinuse)")
     name = parts[2] if len(parts) > 2 else ""
-    return resource, Membership(section.name, min(penalty, 1), name, line)
+    return resource, min(penalty, 1), Membership(section.name, section.name, name, line)
 
 
 def _unique_agents(

@@ -39,7 +39,7 @@ class Membership:
     """An agent's place in a queue, from a queues.conf `member` line."""
 
     queue: str
-    penalty: int
+    skill: str  # the queue's skill, or its overflow skill for a member with a penalty
     member_name: str
     line: int
 

@@ -194,3 +194,19 @@ def test_credentials_unused_sections_and_dangling_names_are_reported_masked() ->
     text = "\n".join(str(f) for f in result.findings)
     for secret in ("Trunk-Secret", "Outbound-Secret", "0123456789abcdef"):
         assert secret not in text
+
+
+def test_an_overflow_skill_the_model_refuses_leaves_the_member_on_the_queue_skill() -> None:
+    name = "q" + "x" * 29  # 30 characters: "<name>-overflow" is over the 32 a name may have
+    queues = f"[{name}]\nmember => PJSIP/2001,1\n"
+    pjsip = (
+        "[2001]\ntype=endpoint\naors=2001\nauth=a\n[a]\ntype=auth\n"
+        "[2001]\ntype=aor\ncontact=sip:2001@127.0.0.1:5001\n"
+    )
+    result = import_asterisk(queues, pjsip)
+    assert result.queues == (Queue(name=name, skill=name),)
+    assert result.agents[0].skills == (name,)
+    refused = [str(f) for f in result.findings if f.kind == "invalid"]
+    assert refused == [f"queues.conf:1: invalid: queues.{name}.overflow_skill "
+                       f"'{name}-overflow': String should match pattern "
+                       "'^[A-Za-z][A-Za-z0-9_-]{0,31}$': default used"]  # fmt: skip
