@@ -10,6 +10,7 @@ nothing (no version, no trail row) and says so. A revert stores the old document
 the next version (`reverted_from`), audited like any change.
 """
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ from config.telephony_config import (
 from crm.db.telephony_models import TelephonyVersion
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.repo import admin_changes
+
+log = logging.getLogger(__name__)
 
 SUBJECT = "telephony"  # admin_changes.subject
 SEEDED = "由配置文件初始化（第 1 版）"
@@ -103,6 +106,8 @@ async def check(session: AsyncSession, data: Mapping[str, Any]) -> TelephonyConf
     try:
         return parse_document(unmask(data, document_of(await current(session))))
     except DocumentInvalid as exc:
+        fields = ", ".join(p.field for p in exc.problems)
+        log.warning("telephony configuration refused, %d bad fields: %s", len(exc.problems), fields)
         raise refused(exc) from None
 
 
@@ -129,12 +134,16 @@ async def _store(
     detail = {"version": row.version, "base_version": base.version, "summary": row.summary,
               "reverted_from": reverted_from, "changes": changes}  # fmt: skip
     await admin_changes.record(session, actor_id, now, SUBJECT, row.version, action, detail)
+    log.info("telephony configuration version %d stored by user %d: %s", row.version, actor_id,
+             row.summary)  # fmt: skip
     return row, True
 
 
 async def _base(session: AsyncSession, base_version: int) -> TelephonyVersion:
     latest = await current(session)
     if latest.version != base_version:
+        log.warning("telephony configuration change on version %d refused: version %d is "
+                    "the current one", base_version, latest.version)  # fmt: skip
         raise VersionConflict(latest.version)
     return latest
 

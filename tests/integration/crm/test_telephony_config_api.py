@@ -109,12 +109,15 @@ async def test_two_changes_at_once_store_one(api: Api) -> None:
     assert len(await _trail(api)) == 1
 
 
-async def test_a_bad_document_is_refused_with_every_field_named(api: Api) -> None:
+async def test_a_bad_document_is_refused_with_every_field_named(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     document = (await _seeded(api))["document"]
     document["queues"][1]["skill"] = "xyz"
     document["trunks"]["police"]["backup"] = None
     status, err = await _put(api, 1, document)
     assert status == 422, err
+    assert "refused, 2 bad fields: queues.1.skill, trunks.police.backup" in caplog.text
     assert {e["field"] for e in err["error"]["errors"]} == {
         "queues.1.skill",
         "trunks.police.backup",
