@@ -4,8 +4,8 @@ The settings file seeds version 1 on first start (`seed_if_empty`); afterwards e
 is a whole new document, checked as a whole, stored as the next version with its author,
 time and masked diff, and recorded in the admins' trail (`admin_changes`, subject
 `telephony`) in the same transaction. Changes are optimistic: the caller names the version
-it edited (`base_version`); if another admin stored one since, the change is refused with
-the current version (409), never merged. A document identical to the current one stores
+it edited (`base_version`); if another admin stored one since (or stores it while this one
+is being stored), the change is refused with the current version (409), never merged. A document identical to the current one stores
 nothing (no version, no trail row) and says so. A revert stores the old document again as
 the next version (`reverted_from`), audited like any change.
 """
@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.config_diff import diff, summary
@@ -128,8 +129,11 @@ async def _store(
     row = TelephonyVersion(version=base.version + 1, document=stored_json(document),
                            author_id=actor_id, created_at=now, changes=changes,
                            summary=line[:500], reverted_from=reverted_from)  # fmt: skip
-    session.add(row)
-    await session.flush()
+    try:
+        async with session.begin_nested():  # a concurrent change stored this number first
+            session.add(row)
+    except IntegrityError:
+        raise VersionConflict((await current(session)).version) from None
     action = "changed" if reverted_from is None else "reverted"
     detail = {"version": row.version, "base_version": base.version, "summary": row.summary,
               "reverted_from": reverted_from, "changes": changes}  # fmt: skip

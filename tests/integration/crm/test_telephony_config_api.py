@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import load_settings
 from config.telephony_config import (
@@ -19,10 +20,14 @@ from config.telephony_config import (
     stored_json,
 )
 from crm.api.context import SESSIONS
+from crm.db.engine import session_factory
 from crm.db.telephony_models import TelephonyVersion
+from crm.domain.enums import Role
 from crm.repo import admin_changes
-from crm.usecases.telephony_config import seed_if_empty
+from crm.repo.directory import create_user
+from crm.usecases.telephony_config import VersionConflict, apply_change, seed_if_empty, versions
 from tests.integration.crm.crm_support import START, Api
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -105,6 +110,8 @@ async def test_two_changes_at_once_store_one(api: Api) -> None:
     edits = [{**document, "inbound_numbers": ["12345", n]} for n in ("96345", "96346")]
     answers = await asyncio.gather(*(_put(api, 1, e) for e in edits))
     assert sorted(status for status, _ in answers) == [200, 409], answers
+    (refusal,) = [body["error"] for status, body in answers if status == 409]
+    assert (refusal["code"], refusal["current_version"]) == ("version_conflict", 2)
     assert [v.version for v in await _stored(api)] == [1, 2]
     assert len(await _trail(api)) == 1
 
@@ -212,3 +219,41 @@ async def test_versions_are_append_only_in_the_database(api: Api) -> None:
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(text(statement))
     assert [v.version for v in await _stored(api)] == [1]
+
+
+async def _waiting_on_a_lock(engine: AsyncEngine) -> bool:
+    async with engine.connect() as connection:
+        waiting = await connection.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        ))  # fmt: skip
+    return bool(waiting)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_change_stored_meanwhile_refuses_the_other_with_the_current(
+    engine: AsyncEngine,
+) -> None:
+    """Both read version 1 as current; the second's insert waits for the first's commit, then
+    finds version 2 taken: refused with version 2 as the current one, nothing else stored."""
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await seed_if_empty(session, parse_document(_seed_document()), START)
+        admin, _ = await create_user(session, "admin", Role.ADMIN, None)
+    first, second = _seed_document(), _seed_document()
+    first["inbound_numbers"], second["inbound_numbers"] = ["12345", "96345"], ["12345", "96346"]
+    async with sessions() as one, one.begin():
+        await apply_change(one, admin.id, START, 1, first)  # stored, not yet committed
+
+        async def other() -> None:
+            async with sessions() as two, two.begin():
+                await apply_change(two, admin.id, START, 1, second)
+
+        racing = asyncio.create_task(other())
+        await eventually(lambda: _waiting_on_a_lock(engine), 10, "the other insert waits")
+        assert not racing.done()
+    with pytest.raises(VersionConflict) as refused:
+        await racing
+    assert refused.value.current == 2
+    async with sessions() as session:
+        assert [v.version for v in await versions(session)] == [2, 1]
