@@ -5,9 +5,10 @@ is a whole new document, checked as a whole, stored as the next version with its
 time and masked diff, and recorded in the admins' trail (`admin_changes`, subject
 `telephony`) in the same transaction. Changes are optimistic: the caller names the version
 it edited (`base_version`); if another admin stored one since (or stores it while this one
-is being stored), the change is refused with the current version (409), never merged. A document identical to the current one stores
-nothing (no version, no trail row) and says so. A revert stores the old document again as
-the next version (`reverted_from`), audited like any change.
+is being stored), the change is refused with the current version (409), never merged. A
+document identical to the current one stores nothing (no version, no trail row) and says
+so. A revert stores the old document again as the next version (`reverted_from`), audited
+like any change.
 """
 
 import logging
