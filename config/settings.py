@@ -34,6 +34,7 @@ from config.fields import (
     strong_secret,
 )
 from config.supervision_settings import Supervision
+from config.telephony_sections import NuisanceNumber, OverflowSeats, UserId, WorkingHours
 
 DEFAULT_FILE = Path(__file__).with_name("hotline.toml")
 ENV_PREFIX = "HOTLINE_"
@@ -48,6 +49,8 @@ class Centre(Frozen):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,8}$")] = "LY"
     name: str = "12345政务服务便民热线"
     inbound_number: Extension = "12345"
+    # further numbers that reach the same IVR and queues (a second carrier's number)
+    more_inbound_numbers: tuple[Extension, ...] = ()
 
 
 class Paths(Frozen):
@@ -149,6 +152,9 @@ class Agent(Frozen):
     contact: Annotated[str, StringConstraints(pattern=r"^sip:[0-9A-Za-z]+@[0-9.]+:[0-9]+$")]
     # The phone's digest password towards Asterisk; empty: generated per agent.
     sip_password: SecretStr = SecretStr("")
+    # the agent's queue penalty per skill (0: rung first; absent: 0)
+    penalties: Mapping[Name, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
+    crm_user_id: UserId | None = None  # the CRM user this agent is (`hotline user list`)
 
     _check_secret = field_validator("sip_password")(strong_secret)
     _check_contact = field_validator("contact")(sip_contact_on_loopback)
@@ -167,6 +173,8 @@ class Queue(Frozen):
     max_wait_s: Annotated[int, Field(ge=30, le=86400)] = 3600
     overflow_skill: Name | None = None
     overflow_after_s: Annotated[int, Field(ge=0, le=3600)] = 30
+    # the service level counts calls answered within this many seconds (15秒接通率)
+    service_level_s: Annotated[int, Field(ge=1, le=600)] = 15
 
 
 IvrLabel = Literal["consult", "complaint", "help", "operator"]
@@ -188,6 +196,22 @@ class Trunk(Frozen):
     primary: str
     backup: str | None = None
     dial_timeout_s: Annotated[int, Field(ge=3, le=120)] = 10
+    # pjsip.conf has one transport, UDP; TCP needs a transport of its own rendered first
+    transport: Literal["udp"] = "udp"
+    # the digest credentials the trunk challenges us with (none: it does not challenge)
+    username: Name | None = None
+    password: SecretStr | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is None else strong_secret(value)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Trunk:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        return self
 
     @field_validator("primary", "backup")
     @classmethod
@@ -215,6 +239,9 @@ class Settings(Frozen):
     emergency: Emergency = Emergency()
     exchange: Exchange = Exchange()
     supervision: Supervision = Supervision()
+    overflow: tuple[OverflowSeats, ...] = ()
+    hours: WorkingHours = WorkingHours()
+    nuisance: tuple[NuisanceNumber, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -1,17 +1,28 @@
 """Refusals the CRM reports to its callers, each with a stable code and an HTTP status.
 
-Use cases raise these; the API turns them into ``{"error": {"code", "message", "field"}}``.
+Use cases raise these; the API turns them into ``{"error": {"code", "message", "field"}}``
+(with the refusal's `extra` members beside them: a document's errors, the current version).
 """
+
+from collections.abc import Mapping
+from typing import Any
 
 
 class CrmError(Exception):
     status = 400
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.extra = dict(extra or {})  # further members of the error body
 
 
 class InvalidInput(CrmError):
@@ -32,6 +43,12 @@ class NotFound(CrmError):
 
 class Conflict(CrmError):
     status = 409
+
+
+class Unprocessable(CrmError):
+    """A document refused as a whole: `extra["errors"]` names every bad field."""
+
+    status = 422
 
 
 class Gone(CrmError):

@@ -31,11 +31,14 @@ from call_log.writer import CallLog, running_call_log
 from config.emergency_settings import supervisor_phones
 from config.secrets import resolve_secrets
 from config.settings import Settings
+from config.telephony_config import TelephonyConfig, document_from
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
+from crm.domain.clock import utc_now
 from crm.jobs.emergency_clock import EmergencyClock
 from crm.jobs.handover_sender import HandoverSender, Peer
 from crm.jobs.overdue_sweep import OverdueSweep
+from crm.usecases.telephony_config import seed_if_empty
 from hotline_cli.alert_publisher import AlertPublisher, emergency_rules
 from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.recording_jobs import recording_upkeep
@@ -100,10 +103,15 @@ class Hotline:
 
 
 @asynccontextmanager
-async def _database(settings: Settings) -> AsyncIterator[AsyncEngine]:
+async def _database(settings: Settings, seed: TelephonyConfig) -> AsyncIterator[AsyncEngine]:
+    """The migrated database, with the telephony configuration's version 1 from `seed` (the
+    settings file's) if it has none yet."""
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
+        async with session_factory(engine)() as session, session.begin():
+            if await seed_if_empty(session, seed, utc_now()):
+                log.info("telephony configuration version 1 seeded from the settings file")
         yield engine
     finally:
         await engine.dispose()
@@ -192,6 +200,7 @@ async def running_hotline(
 ) -> AsyncIterator[Hotline]:
     """Everything up and connected on entry; everything stopped on exit (`commands=False`:
     no command executor, for tests that run their own). Each line enters one part."""
+    seed = document_from(settings)  # its empty secrets stay "generate one"
     settings = resolve_secrets(settings)  # Hotline.settings carries the secrets in use
     layout = layout_for(settings)
     write_config(settings, layout)
@@ -199,7 +208,7 @@ async def running_hotline(
     tracker, tasks = CallTracker(), Tasks()
     async with AsyncExitStack() as stack:
         enter, supervised = stack.enter_async_context, tasks.supervised
-        engine = await enter(_database(settings))
+        engine = await enter(_database(settings, seed))
         sessions = session_factory(engine)
         redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)

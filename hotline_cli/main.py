@@ -1,5 +1,5 @@
-"""`hotline`: the one console command (config render, check, import, prompts build, user,
-reconcile, up, demo)."""
+"""`hotline`: the one console command (config render / check / import / versions / show /
+apply / revert, prompts build, user, reconcile, up, demo)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from config.secrets import resolve_secrets, secrets_dir
 from config.settings import Settings, SettingsError, load_settings
-from hotline_cli import import_cmd, reconcile_cmd
+from hotline_cli import config_cmd, import_cmd, reconcile_cmd
 from hotline_cli.log_format import configure_logging
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import Layout, layout_for, write_config
@@ -122,7 +122,8 @@ async def _user_work(settings: Settings, work: UserWork) -> str:
 
 
 def _run_user_work(args: argparse.Namespace, work: UserWork) -> int:
-    """Print the outcome; a refusal (unknown user, extension taken...) exits 1 with its reason."""
+    """Print the outcome; a refusal (unknown user, extension taken, a stale base version...)
+    exits 1 with its reason."""
     from crm.errors import CrmError
 
     try:
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(func=cmd_config_render)
     config_sub.add_parser("check", help="validate the settings").set_defaults(func=cmd_config_check)
     import_cmd.add_parser(config_sub)
+    config_cmd.add_parsers(config_sub, _run_user_work, _settings)
 
     prompts = sub.add_parser("prompts", help="IVR prompts and hold music")
     prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)

@@ -69,6 +69,11 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         # t: the agent may transfer; the last argument bounds the caller's wait.
         f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",
         " same => n,Hangup()",
+        # further numbers of the centre (a second carrier's) take the same way in
+        *(
+            f"exten => {number},1,Goto({CONTEXT_INBOUND},{settings.centre.inbound_number},1)"
+            for number in settings.centre.more_inbound_numbers
+        ),
         "exten => _X.,1,Hangup(1)",
         "exten => i,1,Hangup(1)",
     )

@@ -79,6 +79,8 @@ def pjsip_conf(settings: Settings) -> str:
     for trunk in settings.trunks.values():
         for role, hostport in trunk_legs(trunk):
             name = trunk_endpoint(trunk, role)
+            # the credentials the trunk challenges us with, if it does
+            auth = () if trunk.username is None else (f"outbound_auth = {name}-auth",)
             out += section(
                 name,
                 "type = endpoint",
@@ -86,6 +88,16 @@ def pjsip_conf(settings: Settings) -> str:
                 "identify_by = ip",  # no identify section: nothing reaches it
                 *MEDIA,
                 f"aors = {name}",
+                *auth,
             )
             out += section(name, "type = aor", f"contact = sip:{trunk.number}@{hostport}")
+            if trunk.username is not None and trunk.password is not None:
+                password = secret_text(trunk.password, f"trunks.{trunk.number}.password")
+                out += section(
+                    f"{name}-auth",
+                    "type = auth",
+                    "auth_type = userpass",
+                    f"username = {trunk.username}",
+                    f"password = {password}",
+                )
     return out

@@ -17,6 +17,7 @@ from crm.api import (
     orders,
     recordings,
     spy,
+    telephony,
 )
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
@@ -49,7 +50,7 @@ from crm.segmenter import Segmenter
 
 ENDPOINTS = (
     orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
-    + handovers.ENDPOINTS + floor.ENDPOINTS + spy.ENDPOINTS
+    + handovers.ENDPOINTS + floor.ENDPOINTS + spy.ENDPOINTS + telephony.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 

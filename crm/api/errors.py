@@ -5,7 +5,8 @@ exception, which is logged once with its traceback and answered with a JSON 500.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -30,9 +31,12 @@ def error_response(
     message: str,
     field: str | None = None,
     headers: dict[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> web.Response:
     body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
-    return web.json_response(body.model_dump(mode="json"), status=status, headers=headers)
+    data = body.model_dump(mode="json")
+    data["error"].update(extra or {})
+    return web.json_response(data, status=status, headers=headers)
 
 
 def invalid_input(exc: ValidationError, tagged_union: bool) -> InvalidInput:
@@ -53,7 +57,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except CrmError as exc:
-        response = error_response(exc.status, exc.code, exc.message, exc.field)
+        response = error_response(exc.status, exc.code, exc.message, exc.field, extra=exc.extra)
         if isinstance(exc, Throttled):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response

@@ -11,6 +11,7 @@ from crm.db import (
     call_models,  # noqa: F401  (registers the call log's tables)
     exchange_models,  # noqa: F401  (registers the emergency loop's tables)
     floor_models,  # noqa: F401  (registers the floor's trail)
+    telephony_models,  # noqa: F401  (registers the telephony configuration's versions)
 )
 from crm.db.models import Base
 

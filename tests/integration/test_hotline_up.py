@@ -10,6 +10,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from crm.db.engine import create_engine, session_factory
+from crm.db.telephony_models import TelephonyVersion
+from crm.usecases.telephony_config import versions
 from hotline_cli.demo.ports import free_tcp_port, free_udp_port
 
 
@@ -98,3 +101,18 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
     # Asterisk and the HTTP process were stopped with the backend.
     assert not await asyncio.to_thread(Path(f"/proc/{asterisk_pid}").exists)
     assert not await asyncio.to_thread(Path(f"/proc/{web_children[0]}").exists)
+    # The first start seeded the telephony configuration's version 1 from the settings file,
+    # its generated secrets left to be generated (kept in secrets/, not in the database).
+    (seed,) = await _telephony_versions(tmp_path / "hotline.db")
+    assert (seed.version, seed.author_id) == (1, None)
+    assert [a["extension"] for a in seed.document["agents"]] == ["1001", "1002", "1003", "1901"]
+    assert {a["sip_password"] for a in seed.document["agents"]} == {""}
+
+
+async def _telephony_versions(database: Path) -> list[TelephonyVersion]:
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        async with session_factory(engine)() as session:
+            return list(await versions(session))
+    finally:
+        await engine.dispose()

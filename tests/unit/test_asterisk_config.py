@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
@@ -266,3 +267,27 @@ def test_call_control_rooms_consult_context_and_colleagues(settings: Settings) -
     assert "context = hotline-trunk-in" in endpoint and "auth" not in endpoint
     aor = next(body for name, body in pjsip if name == "8001" and "type = aor" in body)
     assert "contact = sip:8001@127.0.0.1:5091" in aor
+
+
+def test_trunk_credentials_and_further_inbound_numbers(settings: Settings) -> None:
+    police = settings.trunks["police"].model_copy(
+        update={"username": "hotline", "password": SecretStr("police-trunk-digest-pw")}
+    )
+    centre = settings.centre.model_copy(update={"more_inbound_numbers": ("96345",)})
+    changed = settings.model_copy(
+        update={"trunks": {**settings.trunks, "police": police}, "centre": centre}
+    )
+    files = render(changed, LAYOUT)
+    sections = {
+        (s.split("]", 1)[0], s.splitlines()[1]): s for s in files["pjsip.conf"].split("\n[")
+    }
+    for leg in ("primary", "backup"):
+        endpoint = sections[(f"trunk-110-{leg}", "type = endpoint")]
+        assert f"outbound_auth = trunk-110-{leg}-auth\n" in endpoint
+        assert sections[(f"trunk-110-{leg}-auth", "type = auth")].splitlines()[1:] == [
+            "type = auth", "auth_type = userpass", "username = hotline",
+            "password = police-trunk-digest-pw"]  # fmt: skip
+    # without credentials, unchanged
+    assert "outbound_auth" not in sections[("trunk-119-primary", "type = endpoint")]
+    assert "exten => 96345,1,Goto(hotline-inbound,12345,1)\n" in files["extensions.conf"]
+    assert "96345" not in render(settings, LAYOUT)["extensions.conf"]

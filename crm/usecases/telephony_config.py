@@ -1,0 +1,172 @@
+"""The telephony configuration's versions: the database is its source of truth.
+
+The settings file seeds version 1 on first start (`seed_if_empty`); afterwards every change
+is a whole new document, checked as a whole, stored as the next version with its author,
+time and masked diff, and recorded in the admins' trail (`admin_changes`, subject
+`telephony`) in the same transaction. Changes are optimistic: the caller names the version
+it edited (`base_version`); if another admin stored one since (or stores it while this one
+is being stored), the change is refused with the current version (409), never merged. A
+document identical to the current one stores nothing (no version, no trail row) and says
+so. A revert stores the old document again as the next version (`reverted_from`), audited
+like any change.
+"""
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.config_diff import diff, summary
+from config.telephony_config import (
+    DocumentInvalid,
+    TelephonyConfig,
+    parse_document,
+    stored_json,
+    unmask,
+)
+from crm.db.telephony_models import TelephonyVersion
+from crm.errors import Conflict, NotFound, Unprocessable
+from crm.repo import admin_changes
+
+log = logging.getLogger(__name__)
+
+SUBJECT = "telephony"  # admin_changes.subject
+SEEDED = "由配置文件初始化（第 1 版）"
+
+
+class VersionConflict(Conflict):
+    """Another change was stored since the caller's `base_version`."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(
+            "version_conflict",
+            f"配置已被他人修改：当前为第 {current} 版，请在最新版本上重新修改",
+            "base_version", {"current_version": current},
+        )  # fmt: skip
+        self.current = current
+
+
+async def _latest(session: AsyncSession) -> TelephonyVersion | None:
+    return await session.scalar(
+        select(TelephonyVersion).order_by(TelephonyVersion.version.desc()).limit(1)
+    )
+
+
+async def seed_if_empty(session: AsyncSession, document: TelephonyConfig, now: datetime) -> bool:
+    """Version 1 from the settings file, if there is no version yet; whether it was seeded."""
+    if await session.scalar(select(func.count()).select_from(TelephonyVersion)):
+        return False
+    session.add(TelephonyVersion(version=1, document=stored_json(document), author_id=None,
+                                 created_at=now, changes=[], summary=SEEDED))  # fmt: skip
+    await session.flush()
+    return True
+
+
+async def current(session: AsyncSession) -> TelephonyVersion:
+    row = await _latest(session)
+    if row is None:
+        raise NotFound("no_telephony_config", "还没有电话配置：后端首次启动时由配置文件初始化")
+    return row
+
+
+async def versions(
+    session: AsyncSession, limit: int = 100, before: int | None = None
+) -> Sequence[TelephonyVersion]:
+    """The newest versions first (`before`: older than that version)."""
+    query = select(TelephonyVersion).order_by(TelephonyVersion.version.desc()).limit(limit)
+    if before is not None:
+        query = query.where(TelephonyVersion.version < before)
+    return (await session.scalars(query)).all()
+
+
+async def version(session: AsyncSession, number: int) -> TelephonyVersion:
+    row = await session.get(TelephonyVersion, number)
+    if row is None:
+        raise NotFound("version_not_found", f"没有第 {number} 版电话配置")
+    return row
+
+
+def document_of(row: TelephonyVersion) -> TelephonyConfig:
+    return parse_document(row.document)
+
+
+def refused(exc: DocumentInvalid) -> Unprocessable:
+    """The document's problems as the API's 422 (and the command's message)."""
+    first = exc.problems[0]
+    return Unprocessable(
+        "invalid_config", f"配置有 {len(exc.problems)} 处错误：{exc}", first.field,
+        {"errors": [p.as_json() for p in exc.problems]},
+    )  # fmt: skip
+
+
+async def check(session: AsyncSession, data: Mapping[str, Any]) -> TelephonyConfig:
+    """`data` checked as a whole, masked secrets taken from the current version."""
+    try:
+        return parse_document(unmask(data, document_of(await current(session))))
+    except DocumentInvalid as exc:
+        fields = ", ".join(p.field for p in exc.problems)
+        log.warning("telephony configuration refused, %d bad fields: %s", len(exc.problems), fields)
+        raise refused(exc) from None
+
+
+async def _store(
+    session: AsyncSession,
+    actor_id: int,
+    now: datetime,
+    base: TelephonyVersion,
+    document: TelephonyConfig,
+    reverted_from: int | None = None,
+) -> tuple[TelephonyVersion, bool]:
+    found = diff(document_of(base), document)
+    if not found:
+        return base, False
+    changes, line = [c.as_json() for c in found], summary(found)
+    if reverted_from is not None:
+        line = f"恢复为第 {reverted_from} 版：{line}"
+    row = TelephonyVersion(version=base.version + 1, document=stored_json(document),
+                           author_id=actor_id, created_at=now, changes=changes,
+                           summary=line[:500], reverted_from=reverted_from)  # fmt: skip
+    try:
+        async with session.begin_nested():  # a concurrent change stored this number first
+            session.add(row)
+    except IntegrityError:
+        raise VersionConflict((await current(session)).version) from None
+    action = "changed" if reverted_from is None else "reverted"
+    detail = {"version": row.version, "base_version": base.version, "summary": row.summary,
+              "reverted_from": reverted_from, "changes": changes}  # fmt: skip
+    await admin_changes.record(session, actor_id, now, SUBJECT, row.version, action, detail)
+    log.info("telephony configuration version %d stored by user %d: %s", row.version, actor_id,
+             row.summary)  # fmt: skip
+    return row, True
+
+
+async def _base(session: AsyncSession, base_version: int) -> TelephonyVersion:
+    latest = await current(session)
+    if latest.version != base_version:
+        log.warning("telephony configuration change on version %d refused: version %d is "
+                    "the current one", base_version, latest.version)  # fmt: skip
+        raise VersionConflict(latest.version)
+    return latest
+
+
+async def apply_change(
+    session: AsyncSession, actor_id: int, now: datetime, base_version: int,
+    data: Mapping[str, Any],
+) -> tuple[TelephonyVersion, bool]:  # fmt: skip
+    """The new current version and True; or the current one and False if `data` changes
+    nothing."""
+    base = await _base(session, base_version)
+    return await _store(session, actor_id, now, base, await check(session, data))
+
+
+async def revert(
+    session: AsyncSession, actor_id: int, now: datetime, base_version: int, to_version: int
+) -> tuple[TelephonyVersion, bool]:
+    """`to_version`'s document as the next version (False: it is the current one already)."""
+    base = await _base(session, base_version)
+    old = await version(session, to_version)
+    return await _store(session, actor_id, now, base, document_of(old), reverted_from=to_version)
