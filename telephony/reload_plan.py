@@ -37,6 +37,11 @@ RELOAD_OF_FILE = {
 # strategy to linear on reload (its members' container is built for it at creation).
 TRANSPORT_SECTION = "transport-udp"
 LINEAR = "linear"
+# The infrastructure (the TOML file's): bound or opened at start-up by Asterisk or by the
+# backend (the FastAGI server, HTTP, the gateway, Redis, the database, the recording jobs),
+# even where a rendered file would reload (the AGI address in the dialplan).
+INFRASTRUCTURE = ("paths", "sip", "ami", "agi", "http", "gateway", "redis", "database",
+                  "recordings")  # fmt: skip
 
 
 @dataclass(frozen=True, order=True)
@@ -97,9 +102,8 @@ def members_of(settings: Settings) -> set[Member]:
 
 def plan_reload(old: Settings, new: Settings) -> ReloadPlan:
     """The files to write, the reloads to run and the members to add and remove."""
-    restart: list[str] = []
-    if layout_for(old) != layout_for(new):
-        restart.append("paths: the state or recordings directory moved")
+    restart = [f"{key}: read at start-up" for key in INFRASTRUCTURE
+               if getattr(old, key) != getattr(new, key)]  # fmt: skip
     layout = layout_for(new)
     before, after = render(old, layout), render(new, layout)
     files = {name: text for name, text in after.items() if before.get(name) != text}
