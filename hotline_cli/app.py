@@ -39,7 +39,13 @@ from crm.jobs.handover_sender import HandoverSender, Peer
 from crm.jobs.overdue_sweep import OverdueSweep
 from hotline_cli.alert_publisher import AlertPublisher, emergency_rules
 from hotline_cli.http_process import HttpJob, HttpProcess
-from hotline_cli.live_settings import AgentQueues, desk_agents_added, desk_agents_dropped, follow
+from hotline_cli.live_settings import (
+    AgentQueues,
+    Followers,
+    desk_agents_added,
+    desk_agents_dropped,
+    follow,
+)
 from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
@@ -85,8 +91,7 @@ class Hotline:
     call_log: CallLog
     control: CallControl
     spy: SpyService
-    ivr: WelcomeFlow
-    agent_queues: AgentQueues  # extension → (queue, penalty): what each desk logs into
+    followers: Followers  # what follows a configuration applied live
     _applying: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -116,7 +121,7 @@ class Hotline:
             except BaseException:
                 desk_agents_dropped(self.desk, added)
                 raise
-            follow(new, self.control, self.ivr, self.agent_queues)
+            follow(new, self.followers)
             self.settings = new
             return change
 
@@ -298,6 +303,6 @@ async def running_hotline(
         await enter(supervised("health report", reports))
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
-            bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy, welcome,
-            agent_queues,
+            bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
+            Followers(control, welcome, agent_queues, desk, wall, announcer),
         )  # fmt: skip

@@ -111,10 +111,13 @@ async def test_a_change_applied_during_calls_drops_nobody_and_reverts(
         assert waiting == {"13900000102", "13900000103"}  # still queued
         assert strategy == "ringall" and "PJSIP/1003" in members
         assert [r.value for r in change.reloads] == ["pjsip", "queue_parameters", "dialplan"]
-        # The backend follows: 1003 can be consulted, and its desk logs into hotline.
-        assert "1003" in hotline.control.targets and hotline.agent_queues["1003"] == [
+        # The backend follows: 1003 can be consulted, its desk logs into hotline, the wall
+        # shows it serving hotline.
+        follows = hotline.followers
+        assert "1003" in hotline.control.targets and follows.agent_queues["1003"] == [
             ("hotline", 0)
         ]
+        assert follows.wall.agent_queues["1003"] == ["hotline"]
 
         # The new agent takes the next call (its phone rings 0.8 s first).
         talking_b = await in_state(centre, "13900000102", CallState.TALKING)
@@ -135,7 +138,9 @@ async def test_a_change_applied_during_calls_drops_nobody_and_reverts(
         reverted_s = time.monotonic() - started
         strategy, members, _ = await queue_status(centre)
         assert strategy == "rrmemory" and "PJSIP/1003" not in members
-        assert "1003" not in hotline.control.targets and "1003" not in hotline.agent_queues
+        assert (
+            "1003" not in hotline.control.targets and "1003" not in hotline.followers.agent_queues
+        )
         active_b = hotline.tracker.get(talking_b.linkedid)
         assert active_b is not None and active_b.state is CallState.TALKING  # not hung up
         d = calling(centre, "13900000104", 25)
@@ -184,7 +189,9 @@ async def test_a_failed_reload_puts_the_old_configuration_back(
         "pjsip show aor trunk-110-primary"
     )
     assert hotline.settings is old and "1003" not in hotline.control.targets
-    assert set(hotline.desk.presences) == desk_agents and "1003" not in hotline.agent_queues
+    assert (
+        set(hotline.desk.presences) == desk_agents and "1003" not in hotline.followers.agent_queues
+    )
 
 
 async def test_an_overflow_threshold_reloads_the_queue_rules(centre: Centre) -> None:
