@@ -206,3 +206,15 @@ async def test_an_overflow_threshold_reloads_the_queue_rules(centre: Centre) -> 
     assert "After 20 seconds" in rules, rules
     await hotline.apply_settings(old)
     assert "After 60 seconds" in await hotline.asterisk.cli("queue show rules hotline-overflow")
+
+
+async def test_a_change_that_needs_a_restart_is_refused_untouched(centre: Centre) -> None:
+    hotline = centre.hotline
+    old, etc = hotline.settings, hotline.layout.etc
+    before = {p.name: p.read_text() for p in etc.iterdir() if p.suffix == ".conf"}
+    data: dict[str, Any] = changed(old).model_dump()  # a new agent, and a new SIP port
+    data["sip"] = data["sip"] | {"port": free_udp_port()}
+    with pytest.raises(ApplyError, match=r"需要重启.*sip: read at start-up"):
+        await hotline.apply_settings(Settings.model_validate(data))
+    assert {p.name: p.read_text() for p in etc.iterdir() if p.suffix == ".conf"} == before
+    assert hotline.settings is old and "1003" not in hotline.control.targets
