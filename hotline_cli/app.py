@@ -9,10 +9,11 @@ Shutdown runs the same stack backwards.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from redis.asyncio import Redis
@@ -41,6 +42,13 @@ from crm.jobs.overdue_sweep import OverdueSweep
 from crm.usecases.telephony_config import seed_if_empty
 from hotline_cli.alert_publisher import AlertPublisher, emergency_rules
 from hotline_cli.http_process import HttpJob, HttpProcess
+from hotline_cli.live_settings import (
+    AgentQueues,
+    Followers,
+    desk_agents_added,
+    desk_agents_dropped,
+    follow,
+)
 from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
@@ -57,6 +65,7 @@ from telephony.asterisk_config import Layout, layout_for, write_config
 from telephony.asterisk_process import AsteriskProcess
 from telephony.call_control_service import CallControl
 from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
+from telephony.live_config import AppliedChange, apply
 from telephony.service import Listener, TelephonyService
 from telephony.spy_service import SpyService
 from telephony.tracker import CallTracker
@@ -85,6 +94,8 @@ class Hotline:
     call_log: CallLog
     control: CallControl
     spy: SpyService
+    followers: Followers  # what follows a configuration applied live
+    _applying: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def tracker(self) -> CallTracker:
@@ -100,6 +111,22 @@ class Hotline:
                     self.ami, queue, agent.extension, agent.name, penalty
                 )
         return joined
+
+    async def apply_settings(self, new: Settings) -> AppliedChange:
+        """Run `new` (validated) from now on without a restart: Asterisk reloads only what
+        changed (`telephony.live_config`), then the parts that read the settings per call
+        follow it. Raises ApplyError with the old configuration still running."""
+        new = resolve_secrets(new)
+        async with self._applying:  # one change at a time, each from the one before
+            added = desk_agents_added(self.desk, new)
+            try:
+                change = await apply(self.ami, self.asterisk, self.layout.etc, self.settings, new)
+            except BaseException:
+                desk_agents_dropped(self.desk, added)
+                raise
+            follow(new, self.followers)
+            self.settings = new
+            return change
 
 
 @asynccontextmanager
@@ -133,14 +160,13 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         yield client, url
 
 
-def _ivr(settings: Settings, layout: Layout) -> FastAgiServer:
-    flow = WelcomeFlow(
+def _welcome(settings: Settings, layout: Layout) -> WelcomeFlow:
+    return WelcomeFlow(
         prompt_dir(layout),
         queues={str(label): queue for label, queue in settings.ivr.queues.items()},
         default_queue=settings.ivr.operator_queue,
         choice_timeout_ms=settings.ivr.choice_timeout_ms,
     )
-    return FastAgiServer(settings.agi.host, settings.agi.port, {"ivr": flow})
 
 
 def _ami(settings: Settings) -> AmiClient:
@@ -171,10 +197,10 @@ def _gateway(settings: Settings, bus: Bus, redis: Redis, desk: DeskService) -> G
 
 
 def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
-              tracker: CallTracker, orders: DeskOrders,
-              control: CallControl, spy: SpyService) -> CommandExecutor:  # fmt: skip
+              tracker: CallTracker, orders: DeskOrders, control: CallControl, spy: SpyService,
+              agent_queues: AgentQueues) -> CommandExecutor:  # fmt: skip
     return CommandExecutor(
-        bus, desk, ami, tracker, orders, settings.agent_queues(), CONTEXT_AGENTS, control,
+        bus, desk, ami, tracker, orders, agent_queues, CONTEXT_AGENTS, control,
         settings.gateway.command_max_age_s,
         seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()), spy=spy,
     )  # fmt: skip
@@ -212,7 +238,10 @@ async def running_hotline(
         sessions = session_factory(engine)
         redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)
-        agi = await enter(_ivr(settings, layout))  # before Asterisk sends the first call
+        welcome = _welcome(settings, layout)
+        agent_queues: AgentQueues = dict(settings.agent_queues())
+        agi_server = FastAgiServer(settings.agi.host, settings.agi.port, {"ivr": welcome})
+        agi = await enter(agi_server)  # before Asterisk sends the first call
         asterisk = AsteriskProcess(layout)
         await enter(asterisk)
         ami = await enter(_ami(settings))
@@ -249,7 +278,9 @@ async def running_hotline(
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
         tasks.watch("spy audit", lambda: TaskHealth(spy_audit.dropped))
         if commands:
-            executor = _executor(settings, bus, desk, ami, tracker, orders, control, spy)
+            executor = _executor(
+                settings, bus, desk, ami, tracker, orders, control, spy, agent_queues
+            )
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
@@ -282,4 +313,5 @@ async def running_hotline(
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
+            Followers(control, welcome, agent_queues, desk, wall, announcer),
         )  # fmt: skip

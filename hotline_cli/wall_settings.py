@@ -20,5 +20,9 @@ def wall_publisher(
         pause_alert_s_by_reason=dict(s.pause_alert_s_by_reason),
         emergency_warn_s=settings.emergency.warn_before_s,
     )  # fmt: skip
-    serving = {ext: [q for q, _ in queues] for ext, queues in settings.agent_queues().items()}
-    return WallPublisher(desk, sessions, rule, limits, serving, s.wall_refresh_s)
+    return WallPublisher(desk, sessions, rule, limits, wall_serving(settings), s.wall_refresh_s)
+
+
+def wall_serving(settings: Settings) -> dict[str, list[str]]:
+    """Extension → the queues the wall shows it serving (logged out of them, if not in)."""
+    return {ext: [q for q, _ in queues] for ext, queues in settings.agent_queues().items()}

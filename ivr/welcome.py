@@ -47,6 +47,11 @@ class WelcomeFlow:
         self._queues = queue_map(queues, default_queue)
         self._choice_timeout_ms = choice_timeout_ms
 
+    def route(self, queues: Mapping[str, str], default_queue: str) -> None:
+        """Send the callers who choose from now on to these queues (a configuration applied
+        live); raises ValueError as the constructor does, the old map kept."""
+        self._queues = queue_map(queues, default_queue)
+
     async def __call__(self, session: AgiSession) -> None:
         await session.answer()
         replays_left = 1

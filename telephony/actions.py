@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from telephony.ami_connection import AmiActionError
 from telephony.dialplan import interface_of
+
+if TYPE_CHECKING:
+    from telephony.control_resync import AmiLists
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,35 @@ async def remove_queue_member(ami: AmiActions, queue: str, extension: str) -> bo
             return False
         raise
     return True
+
+
+async def reload_queues(ami: AmiActions, parameters: bool, rules: bool) -> None:
+    """Re-read queues.conf's parameters (strategy, timeouts, wrap-up) and/or queuerules.conf;
+    members are never re-read (they are dynamic: QueueAdd), and queued callers stay queued."""
+    await ami.action(
+        "QueueReload", ACTION_S, Members="no", Parameters=_yes(parameters), Rules=_yes(rules)
+    )
+
+
+async def queue_params(ami: AmiLists) -> dict[str, dict[str, str]]:
+    """Each queue's parameters as app_queue holds them now (QueueStatus's QueueParams)."""
+    items = await ami.action_list("QueueStatus", ACTION_S)
+    return {i["Queue"]: i for i in items if i.get("Event") == "QueueParams"}
+
+
+async def dialplan_of(ami: AmiLists, context: str) -> list[dict[str, str]]:
+    """The priorities of `context` as pbx_config loaded them ([] for no such context)."""
+    try:
+        items = await ami.action_list("ShowDialPlan", ACTION_S, Context=context)
+    except AmiActionError as exc:
+        if "Did not find context" in str(exc):
+            return []
+        raise
+    return [i for i in items if i.get("Event") == "ListDialplan" and i.get("Context") == context]
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 async def pause_member(ami: AmiActions, extension: str, paused: bool, reason: str = "") -> None:
@@ -121,7 +153,10 @@ async def whisper_into(
 
 
 async def redirect(
-    ami: AmiActions, channel: str, context: str, exten: str,
+    ami: AmiActions,
+    channel: str,
+    context: str,
+    exten: str,
     extra: tuple[str, str, str] | None = None,
 ) -> None:
     """Send `channel` (and `extra`: another channel, its context and extension, in the same
@@ -136,8 +171,15 @@ async def redirect(
 
 
 async def originate_into_room(
-    ami: AmiActions, number: str, dial_context: str, room_context: str, room_exten: str,
-    channel_id: str, other_id: str, caller_id: str, timeout_s: float,
+    ami: AmiActions,
+    number: str,
+    dial_context: str,
+    room_context: str,
+    room_exten: str,
+    channel_id: str,
+    other_id: str,
+    caller_id: str,
+    timeout_s: float,
 ) -> None:
     """Dial `number` through `dial_context` on a Local channel (no optimisation: /n) whose
     half `channel_id` enters the room `room_exten`@`room_context` once the far end answers;
@@ -170,8 +212,14 @@ async def wait_bridged(ami: AmiActions, channel: str, settle_s: float = BRIDGE_S
 
 
 async def originate_spy(
-    ami: AmiActions, phone: str, context: str, exten: str, variables: str,
-    channel_id: str, caller_id: str, ring_s: float,
+    ami: AmiActions,
+    phone: str,
+    context: str,
+    exten: str,
+    variables: str,
+    channel_id: str,
+    caller_id: str,
+    ring_s: float,
 ) -> None:
     """Ring the supervisor's `phone`; once answered it runs `exten`@`context` (ChanSpy on the
     call, with `variables`: "NAME=value,NAME=value"). Its channel's Uniqueid is
@@ -191,4 +239,3 @@ async def _originate_into(
         "Originate", ACTION_S, Channel=channel, Context=context, Exten=exten, Priority="1",
         Timeout=str(int(timeout_s * 1000)), Async="true", **fields,
     )  # fmt: skip
-

@@ -158,11 +158,11 @@ def write_config(settings: Settings, layout: Layout) -> list[Path]:
     os.chmod(layout.etc, 0o700)
     written = []
     for name, text in render(settings, layout).items():
-        written.append(_write_private(layout.etc / name, text))
+        written.append(write_private(layout.etc / name, text))
     return written
 
 
-def _write_private(path: Path, text: str) -> Path:
+def write_private(path: Path, text: str) -> Path:
     """Write a file only its owner may read (manager.conf and pjsip.conf hold secrets),
     replacing the old one at once so Asterisk never reads half a file."""
     partial = path.with_name(f".{path.name}.new")

@@ -1,0 +1,220 @@
+"""A configuration applied to the running centre during live calls (one talking, two queued):
+a new agent, a queue's new strategy and wrap-up, the 110 primary trunk moved to another port.
+Nobody is dropped, the queued callers stay queued, the new agent takes the next call, the
+wrap-up holds the agent back, a transfer to 110 reaches the new port; the old configuration
+applied again brings the old behaviour back, while the removed agent finishes its call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.settings import Settings
+from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
+from processes.supervised import ProcessError
+from telephony.actions import blind_transfer
+from telephony.dialplan import CONTEXT_AGENTS
+from telephony.live_config import ApplyError
+from telephony.tracker import Call, CallState
+from tests.e2e.harness import Centre, running_centre
+from tests.support.polling import eventually
+
+OLD_PRIMARY, BACKUP, NEW_PRIMARY = free_udp_port(), free_udp_port(), free_udp_port()
+NEW_AGENT_PORT = free_udp_port()
+WRAPUP_S = 3  # the new wrap-up of the hotline queue (the old one is 0)
+
+
+@pytest.fixture(scope="module")
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    police = {"number": "110", "primary": f"127.0.0.1:{OLD_PRIMARY}",
+              "backup": f"127.0.0.1:{BACKUP}", "dial_timeout_s": 3}  # fmt: skip
+    state = tmp_path_factory.mktemp("live-config")
+    async with running_centre(state, trunks={"police": police}) as centre:
+        yield centre
+
+
+def changed(old: Settings) -> Settings:
+    data: dict[str, Any] = old.model_dump()
+    data["agents"] = [*data["agents"], {
+        "extension": "1003", "name": "张伟", "skills": ["general"],
+        "contact": f"sip:1003@127.0.0.1:{NEW_AGENT_PORT}",
+    }]  # fmt: skip
+    data["queues"] = [q | {"strategy": "ringall", "wrapup_s": WRAPUP_S} if q["name"] == "hotline"
+                      else q for q in data["queues"]]  # fmt: skip
+    data["trunks"]["police"]["primary"] = f"127.0.0.1:{NEW_PRIMARY}"
+    return Settings.model_validate(data)
+
+
+async def queue_status(centre: Centre) -> tuple[str, set[str], set[str]]:
+    """The hotline queue as app_queue holds it: strategy, members, callers waiting."""
+    items = await centre.hotline.ami.action_list("QueueStatus", Queue="hotline")
+    strategy = next(i["Strategy"] for i in items if i.get("Event") == "QueueParams")
+    members = {i["StateInterface"] for i in items if i.get("Event") == "QueueMember"}
+    waiting = {i["CallerIDNum"] for i in items if i.get("Event") == "QueueEntry"}
+    return strategy, members, waiting
+
+
+def calling(centre: Centre, number: str, seconds: float) -> asyncio.Task[CallerResult]:
+    plan = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=int(seconds * 1000))
+    return asyncio.create_task(centre.call([CallerIdentity("市民", number)], plan))
+
+
+async def in_state(centre: Centre, number: str, state: CallState, timeout: float = 20) -> Call:
+    effect = await centre.log.wait_for(
+        lambda e: e.call.caller_number == number and e.call.state is state, timeout
+    )
+    return effect.call
+
+
+async def transfer_reaches_110_primary(centre: Centre, call: Call, port: int, tmp: Path) -> None:
+    """The caller blind-transferred to 110 is answered by the far end on `port` over the
+    primary leg (nothing listens on the other primary port nor the backup), then let go."""
+    ami = centre.hotline.ami
+    async with AgentPhone(tmp, "127.0.0.1", port, ring_ms=300):
+        await blind_transfer(ami, call.agent_channel, CONTEXT_AGENTS, "110")
+
+        async def primary_up() -> bool:
+            listed = await ami.action_list("CoreShowChannels")
+            return any(c["Channel"].startswith("PJSIP/trunk-110-primary-")
+                       and c.get("ChannelStateDesc") == "Up" for c in listed)  # fmt: skip
+
+        await eventually(primary_up, 10, f"110 answered on port {port} over the primary leg")
+        await ami.action_list("Hangup", Channel="/^PJSIP/trunk-110-primary-/", Cause="16")
+
+
+async def test_a_change_applied_during_calls_drops_nobody_and_reverts(
+    centre: Centre, tmp_path: Path
+) -> None:
+    hotline = centre.hotline
+    old = hotline.settings
+    async with (
+        centre.agents_paused("1002", "1901", reason="会议"),  # 1001 alone takes calls
+        AgentPhone(centre.workdir, "127.0.0.1", NEW_AGENT_PORT, ring_ms=800),  # 1003's phone
+    ):
+        a = calling(centre, "13900000101", 12)
+        talking_a = await in_state(centre, "13900000101", CallState.TALKING)
+        b = calling(centre, "13900000102", 30)
+        await in_state(centre, "13900000102", CallState.QUEUED)
+        c = calling(centre, "13900000103", 25)  # queued behind B
+        await in_state(centre, "13900000103", CallState.QUEUED)
+
+        started = time.monotonic()
+        change = await hotline.apply_settings(changed(old))
+        applied_s = time.monotonic() - started
+        strategy, members, waiting = await queue_status(centre)
+        assert waiting == {"13900000102", "13900000103"}  # still queued
+        assert strategy == "ringall" and "PJSIP/1003" in members
+        assert [r.value for r in change.reloads] == ["pjsip", "queue_parameters", "dialplan"]
+        # The backend follows: 1003 can be consulted, its desk logs into hotline, the wall
+        # shows it serving hotline.
+        follows = hotline.followers
+        assert "1003" in hotline.control.targets and follows.agent_queues["1003"] == [
+            ("hotline", 0)
+        ]
+        assert follows.wall.agent_queues["1003"] == ["hotline"]
+
+        # The new agent takes the next call (its phone rings 0.8 s first).
+        talking_b = await in_state(centre, "13900000102", CallState.TALKING)
+        to_new_agent_s = time.monotonic() - started
+        assert talking_b.agent_interface == "PJSIP/1003"
+        # A ends; 1001 waits out the new wrap-up before it takes C.
+        ended_a = (await a, await centre.log.wait_ended("13900000101"))[1]
+        talking_c = await in_state(centre, "13900000103", CallState.TALKING)
+        assert talking_c.agent_interface == talking_a.agent_interface == "PJSIP/1001"
+        assert ended_a.ended_at is not None and talking_c.answered_at is not None
+        assert talking_c.answered_at - ended_a.ended_at >= WRAPUP_S - 0.2
+        await transfer_reaches_110_primary(centre, talking_c, NEW_PRIMARY, tmp_path)
+        assert (await c).ok
+
+        # Back to the old configuration while 1003 is still talking with B.
+        started = time.monotonic()
+        reverted = await hotline.apply_settings(old)
+        reverted_s = time.monotonic() - started
+        strategy, members, _ = await queue_status(centre)
+        assert strategy == "rrmemory" and "PJSIP/1003" not in members
+        assert (
+            "1003" not in hotline.control.targets and "1003" not in hotline.followers.agent_queues
+        )
+        active_b = hotline.tracker.get(talking_b.linkedid)
+        assert active_b is not None and active_b.state is CallState.TALKING  # not hung up
+        d = calling(centre, "13900000104", 25)
+        talking_d = await in_state(centre, "13900000104", CallState.TALKING)
+        assert talking_d.agent_interface == "PJSIP/1001"
+        await transfer_reaches_110_primary(centre, talking_d, OLD_PRIMARY, tmp_path)
+        assert (await d).ok
+        result_b = await b  # 1003's call ran to its end
+        assert result_b.ok, result_b.errors
+    ended_b = await centre.log.wait_ended("13900000102")
+    assert ended_b.end_reason == "hung up by caller"
+    print(
+        f"\napply (new agent, strategy, wrap-up, trunk): {applied_s * 1000:.0f} ms "
+        f"{[(s, round(t * 1000)) for s, t in change.steps]}; apply → new agent talking "
+        f"(0.8 s ring included): {to_new_agent_s * 1000:.0f} ms; revert: "
+        f"{reverted_s * 1000:.0f} ms {[(s, round(t * 1000)) for s, t in reverted.steps]}"
+    )
+
+
+async def test_a_failed_reload_puts_the_old_configuration_back(
+    centre: Centre, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dialplan reload fails after res_pjsip and app_queue took the new files: the old
+    files are back on disk and in Asterisk, nobody joined a queue, the backend is unchanged."""
+    hotline = centre.hotline
+    old, real_cli = hotline.settings, hotline.asterisk.cli
+    etc = hotline.layout.etc
+    before = {name: (etc / name).read_text() for name in ("pjsip.conf", "queues.conf",
+                                                           "extensions.conf")}  # fmt: skip
+    desk_agents = set(hotline.desk.presences)
+
+    async def cli(command: str, timeout: float = 10.0) -> str:
+        if command == "dialplan reload":
+            raise ProcessError("asterisk -rx 'dialplan reload' timed out")
+        return await real_cli(command, timeout)
+
+    monkeypatch.setattr(hotline.asterisk, "cli", cli)
+    with pytest.raises(ApplyError, match=r"配置未生效，已恢复原配置: .*dialplan reload"):
+        await hotline.apply_settings(changed(old))
+    monkeypatch.undo()
+    assert {name: (etc / name).read_text() for name in before} == before
+    strategy, members, _ = await queue_status(centre)
+    assert strategy == "rrmemory" and "PJSIP/1003" not in members
+    assert "Unable to find object 1003" in await hotline.asterisk.cli("pjsip show endpoint 1003")
+    assert "127.0.0.1:" + str(OLD_PRIMARY) in await hotline.asterisk.cli(
+        "pjsip show aor trunk-110-primary"
+    )
+    assert hotline.settings is old and "1003" not in hotline.control.targets
+    assert (
+        set(hotline.desk.presences) == desk_agents and "1003" not in hotline.followers.agent_queues
+    )
+
+
+async def test_an_overflow_threshold_reloads_the_queue_rules(centre: Centre) -> None:
+    hotline = centre.hotline
+    old = hotline.settings
+    data: dict[str, Any] = old.model_dump()
+    data["queues"] = [q | {"overflow_after_s": 20} if q["name"] == "hotline" else q
+                      for q in data["queues"]]  # fmt: skip
+    change = await hotline.apply_settings(Settings.model_validate(data))
+    assert [r.value for r in change.reloads] == ["queue_rules"]
+    rules = await hotline.asterisk.cli("queue show rules hotline-overflow")
+    assert "After 20 seconds" in rules, rules
+    await hotline.apply_settings(old)
+    assert "After 60 seconds" in await hotline.asterisk.cli("queue show rules hotline-overflow")
+
+
+async def test_a_change_that_needs_a_restart_is_refused_untouched(centre: Centre) -> None:
+    hotline = centre.hotline
+    old, etc = hotline.settings, hotline.layout.etc
+    before = {p.name: p.read_text() for p in etc.iterdir() if p.suffix == ".conf"}
+    data: dict[str, Any] = changed(old).model_dump()  # a new agent, and a new SIP port
+    data["sip"] = data["sip"] | {"port": free_udp_port()}
+    with pytest.raises(ApplyError, match=r"需要重启.*sip: read at start-up"):
+        await hotline.apply_settings(Settings.model_validate(data))
+    assert {p.name: p.read_text() for p in etc.iterdir() if p.suffix == ".conf"} == before
+    assert hotline.settings is old and "1003" not in hotline.control.targets
