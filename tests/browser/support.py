@@ -12,6 +12,9 @@ from crm.db.models import WorkOrder
 from tests.e2e.harness import Centre
 
 SCREENSHOTS = "/tmp"
+# An ended call stays on the supervisor's wall, greyed, this long (live_calls.js): a test that
+# installed the page's clock skips it with `page.clock.fast_forward`.
+FINAL_CALL_KEPT_MS = 10_000
 
 
 @dataclass

@@ -12,7 +12,7 @@ from playwright.async_api import expect
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.tracker import CallState
-from tests.browser.support import DeskPage
+from tests.browser.support import FINAL_CALL_KEPT_MS, DeskPage
 from tests.e2e.harness import Centre, crm_user
 
 expect.set_options(timeout=15_000)
@@ -22,6 +22,7 @@ async def test_the_wall_shows_a_live_call_and_its_agent(centre: Centre, desk: De
     number = "13800138777"
     token = await crm_user(centre, "周班长", Role.SUPERVISOR)
     page = desk.page
+    await page.clock.install()  # real time flows; the ended call's 10 s on the wall is skipped
     await desk.login_supervisor(token)
     wall = page.locator("#wall-panel")
     await expect(wall).to_be_visible()  # from the snapshot, before any call
@@ -69,7 +70,9 @@ async def test_the_wall_shows_a_live_call_and_its_agent(centre: Centre, desk: De
     finally:
         result = await calling
     assert result.ok, result.errors
-    await expect(call_row).to_have_count(0)  # the call is over: off the wall
+    await expect(call_row).to_have_class(re.compile(r"\bfinal\b"))  # over: greyed, then
+    await page.clock.fast_forward(FINAL_CALL_KEPT_MS)
+    await expect(call_row).to_have_count(0)  # off the wall
     await expect(agent_row).not_to_contain_text("通话中")
     await expect(agent_row.locator('[data-field="calls_today"]')).not_to_have_text("0")
     # the floor's button stayed in the agent's row through every update
