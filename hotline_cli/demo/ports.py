@@ -5,6 +5,11 @@ socket is closed: each port number is given out once per process, TCP and UDP al
 settings refuse a number used twice whatever its protocol), so one set of settings never
 gets the same port twice. Private Asterisks take their RTP ranges below the kernel's
 ephemeral range (`rtp_range`), where these ports never come from.
+
+Processes that probe ports at the same time (the test suite's workers) could be offered the
+same free port before either binds it: with `HOTLINE_PORT_SHARD=i/n` in the environment, a
+process takes only the ports of its own share (blocks of 16 ports, every n-th from the i-th;
+RTP ranges likewise), so no two such processes ever hand out the same port.
 """
 
 from __future__ import annotations
@@ -18,6 +23,24 @@ from pathlib import Path
 _handed_out: set[int] = set()
 # Linux hands out ports from 32768 up (net.ipv4.ip_local_port_range): RTP ranges stay below.
 _RTP_AREA = (10000, 32000)
+_SHARD_BLOCK = 16
+
+
+def _shard() -> tuple[int, int]:
+    """This process's share of the ports, (i, n) of `HOTLINE_PORT_SHARD=i/n`; (0, 1): all."""
+    spec = os.environ.get("HOTLINE_PORT_SHARD", "")
+    if not spec:
+        return 0, 1
+    index, _, count = spec.partition("/")
+    i, n = int(index), int(count)
+    if not 0 <= i < n:
+        raise ValueError(f"HOTLINE_PORT_SHARD={spec!r}: want i/n with 0 <= i < n")
+    return i, n
+
+
+def _ours(port: int) -> bool:
+    i, n = _shard()
+    return port // _SHARD_BLOCK % n == i
 
 
 def _free(kind: socket.SocketKind, host: str) -> int:
@@ -25,7 +48,7 @@ def _free(kind: socket.SocketKind, host: str) -> int:
         with socket.socket(socket.AF_INET, kind) as sock:
             sock.bind((host, 0))
             port: int = sock.getsockname()[1]
-        if port not in _handed_out:
+        if _ours(port) and port not in _handed_out:
             _handed_out.add(port)
             return port
 
@@ -47,6 +70,8 @@ def free_media_port(host: str = "127.0.0.1") -> int:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as audio:
             audio.bind((host, 0))
             port: int = audio.getsockname()[1]
+            if not (_ours(port) and _ours(port + 2)):
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as video:
                 try:
                     video.bind((host, port + 2))
@@ -62,7 +87,9 @@ def rtp_range(size: int) -> tuple[int, int]:
     functions above hand out (two Asterisks sharing a range still work: each skips ports
     the other holds)."""
     low, high = _RTP_AREA
-    start = low + secrets.randbelow((high - low) // size) * size
+    i, n = _shard()
+    slots = [slot for slot in range((high - low) // size) if slot % n == i]
+    start = low + secrets.choice(slots) * size
     return start, start + size - 1
 
 

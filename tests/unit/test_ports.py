@@ -2,6 +2,10 @@
 
 import os
 import socket
+import subprocess
+import sys
+
+import pytest
 
 from hotline_cli.demo.ports import (
     free_media_port,
@@ -54,3 +58,38 @@ def test_rtp_ranges_lie_below_the_ports_the_kernel_hands_out() -> None:
         for _ in range(200):
             start, end = rtp_range(size)
             assert end - start + 1 == size and start > 1024 and end < ephemeral_low
+
+
+def test_processes_of_different_shares_never_hand_out_the_same_port() -> None:
+    """The suite's two workers probe ports at the same time: without shares the kernel offers
+    both some of the same free ports (about 9 of 500 each)."""
+    probe = (
+        "from hotline_cli.demo.ports import free_media_port, free_tcp_port, free_udp_port\n"
+        "print(*[f() for f in (free_tcp_port, free_udp_port, free_media_port) for _ in range(300)])"
+    )
+    handed: list[set[int]] = []
+    for share in ("0/2", "1/2"):
+        env = {**os.environ, "HOTLINE_PORT_SHARD": share}
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+        handed.append({int(p) for p in out.split()})
+    assert len(handed[0]) == len(handed[1]) == 900
+    assert not handed[0] & handed[1]
+
+
+def test_rtp_ranges_of_different_shares_never_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    ranges = {}
+    for share in ("0/2", "1/2"):
+        monkeypatch.setenv("HOTLINE_PORT_SHARD", share)
+        ranges[share] = {p for _ in range(100) for p in range(*_inclusive(rtp_range(100)))}
+    assert ranges["0/2"] and ranges["1/2"] and not ranges["0/2"] & ranges["1/2"]
+
+
+def test_a_malformed_share_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_PORT_SHARD", "2/2")
+    with pytest.raises(ValueError, match="HOTLINE_PORT_SHARD"):
+        free_udp_port()
+
+
+def _inclusive(bounds: tuple[int, int]) -> tuple[int, int]:
+    return bounds[0], bounds[1] + 1

@@ -51,7 +51,7 @@ def _facts_for(status: Status, action: Action) -> OrderFacts:
     )
 
 
-LEGAL = [(s, a, t, r) for (s, a), (t, roles) in TRANSITIONS.items() for r in roles]
+LEGAL = [(s, a, t, r) for (s, a), (t, roles) in TRANSITIONS.items() for r in Role if r in roles]
 FORBIDDEN = [
     (s, a, r) for (s, a), (_, roles) in TRANSITIONS.items() for r in Role if r not in roles
 ]
