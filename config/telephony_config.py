@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
 from config.emergency_settings import Colleague
+from config.field_messages import chinese
 from config.fields import Extension, Frozen, Name
 from config.settings import Agent, Ivr, Queue, Settings, Trunk, parse_settings
 from config.telephony_checks import FieldProblem, problems
@@ -60,7 +61,7 @@ def parse_document(data: Mapping[str, Any]) -> TelephonyConfig:
 
 def _problem(item: Mapping[str, Any]) -> FieldProblem:
     field = ".".join(str(part) for part in item["loc"])
-    return FieldProblem(field, str(item["msg"]).removeprefix("Value error, "))
+    return FieldProblem(field, chinese(item))
 
 
 def document_from(settings: Settings) -> TelephonyConfig:

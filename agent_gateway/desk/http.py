@@ -85,6 +85,7 @@ class DeskHttp:
         app.router.add_post("/api/desk/ticket", self.ticket)
         app.router.add_get("/agent", self._page("agent.html"))
         app.router.add_get("/supervisor", self._page("supervisor.html"))
+        app.router.add_get("/admin", self._page("admin.html"))  # its API refuses non-admins
         if STATIC.is_dir():
             app.router.add_static("/static/", STATIC)
 

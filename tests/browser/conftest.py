@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, async_playwright
 
-from tests.browser.support import DeskPage
+from tests.browser.support import DeskPage, open_desk
 from tests.e2e.harness import Centre, running_centre
 
 CHROMIUM = "/usr/bin/chromium"
@@ -54,30 +54,9 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def desk(browser: Browser, centre: Centre) -> AsyncIterator[DeskPage]:
-    """A fresh browser context (no stored login) on the hotline's HTTP server.
-
-    Script errors and console errors fail the test: a page that half-works is a bug."""
-    context = await browser.new_context(viewport={"width": 1360, "height": 1000}, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page: Page = await context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console error: {message.text} at {message.location.get('url')}")
-
-    page.on("console", on_console)
-    page.on(
-        "response",
-        lambda r: problems.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None,
-    )
-    http = centre.hotline.settings.http
-    try:
-        yield DeskPage(page, f"http://{http.host}:{http.port}", problems)
-    finally:
-        await context.close()
-    assert not problems, problems
+    """A fresh browser context on the hotline (`open_desk`)."""
+    async with open_desk(browser, centre) as page:
+        yield page
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

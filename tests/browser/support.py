@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from playwright.async_api import Page
+from playwright.async_api import Browser, ConsoleMessage, Page
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -58,3 +60,31 @@ async def order_by_number(centre: Centre, number: str) -> WorkOrder:
         )
     assert order is not None, f"no order {number} in the CRM"
     return order
+
+
+@asynccontextmanager
+async def open_desk(browser: Browser, centre: Centre) -> AsyncIterator[DeskPage]:
+    """A fresh browser context (no stored login) on the hotline's HTTP server.
+
+    Script errors and console errors fail the test: a page that half-works is a bug."""
+    context = await browser.new_context(viewport={"width": 1360, "height": 1000}, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page: Page = await context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console error: {message.text} at {message.location.get('url')}")
+
+    page.on("console", on_console)
+    page.on(
+        "response",
+        lambda r: problems.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None,
+    )
+    http = centre.hotline.settings.http
+    try:
+        yield DeskPage(page, f"http://{http.host}:{http.port}", problems)
+    finally:
+        await context.close()
+    assert not problems, problems

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from crm.domain.enums import Role
-from tests.browser.support import DeskPage
+from tests.browser.support import DeskPage, open_desk
 from tests.e2e.harness import Centre, crm_user
 
 expect.set_options(timeout=10_000)
@@ -21,16 +21,8 @@ expect.set_options(timeout=10_000)
 @pytest.fixture
 async def agent_desk(browser: Browser, centre: Centre) -> AsyncIterator[DeskPage]:
     """A second browser (the agent's screen) beside the `desk` fixture's."""
-    context = await browser.new_context(viewport={"width": 1360, "height": 1000}, locale="zh-CN")
-    problems: list[str] = []
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    http = centre.hotline.settings.http
-    try:
-        yield DeskPage(page, f"http://{http.host}:{http.port}", problems)
-    finally:
-        await context.close()
-    assert not problems, problems
+    async with open_desk(browser, centre) as page:
+        yield page
 
 
 async def test_the_supervisor_force_pauses_an_agent_and_the_agents_page_shows_it(

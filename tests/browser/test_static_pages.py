@@ -21,6 +21,7 @@ INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 def test_pages_and_scripts_are_there() -> None:
     names = {p.name for p in SOURCES}
     pages = {"agent.html", "supervisor.html", "agent.js", "supervisor.js", "order.js"}
+    pages |= {"admin.html", "admin.js"}
     shared = {"desk.js", "labels.js", "dom.js", "connection.js"}
     assert pages | shared <= names
 

@@ -41,7 +41,10 @@ async function login(token) {
     roles: ["supervisor", "admin"],
     onMessage: receive,
     onStatus: showStatus,
-    onUser: (user) => setText($("who"), `${user.name}（${label(ROLE_LABELS, user.role)}）`),
+    onUser: (user) => {
+      setText($("who"), `${user.name}（${label(ROLE_LABELS, user.role)}）`);
+      $("admin-link").hidden = user.role !== "admin"; // only admins may open the admin page
+    },
   };
   const connection = await startDesk(SESSION_KEY, options, { token }, explain);
   if (connection) {
@@ -56,6 +59,7 @@ async function login(token) {
 function logoutPage() {
   endDesk(state.connection, SESSION_KEY);
   state.connection = null;
+  $("admin-link").hidden = true;
   clearCalls();
   recordings.clear();
   clearAlerts();

@@ -215,7 +215,7 @@ async def test_an_agent_who_got_a_ticket_before_is_served_from_a_throttled_addre
 
 async def test_pages_may_connect_to_this_gateway_only(desk: Desk) -> None:
     ws_url = f"ws://127.0.0.1:{desk.gateway.port}/"
-    for path in ("/agent", "/supervisor", "/static/agent.js", "/static/desk.css"):
+    for path in ("/agent", "/supervisor", "/admin", "/static/agent.js", "/static/desk.css"):
         async with desk.client.get(path) as response:
             assert response.status == 200, path
             policy = dict(

@@ -1,0 +1,204 @@
+"""The telephony admin page (/admin) on a real centre: an admin adds an agent and changes an
+overflow threshold, and the API's current version has them; a bad change is shown next to
+its fields and stores nothing; a save on a stale base is told someone else changed it; a
+revert asks first; a supervisor gets no page and no link to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, expect
+
+from crm.domain.enums import Role
+from crm.usecases.telephony_config import current
+from tests.browser.support import DeskPage, open_desk
+from tests.e2e.harness import Centre, crm_user
+
+expect.set_options(timeout=10_000)
+
+ROOT = "/api/admin/telephony"
+TRUNK_PASSWORD = "police-trunk-digest-0123"
+
+
+@dataclass
+class Admin:
+    token: str
+    base: str
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with (
+            aiohttp.ClientSession() as client,
+            client.request(method, f"{self.base}{path}", json=body, headers=headers) as response,
+        ):
+            return response.status, await response.json()
+
+    async def current(self) -> dict[str, Any]:
+        status, body = await self.call("GET", ROOT)
+        assert status == 200, body
+        return dict(body)
+
+
+@pytest.fixture(scope="module")
+async def admin(centre: Centre) -> AsyncIterator[Admin]:
+    """An admin user; the configuration given an overflow rule for the hotline queue and
+    credentials on the 110 trunk (over the API, as another admin tool would)."""
+    http = centre.hotline.settings.http
+    admin = Admin(await crm_user(centre, "周管理", Role.ADMIN), f"http://{http.host}:{http.port}")
+    seed = await admin.current()
+    document = seed["document"]
+    document["overflow"] = [{"queue": "hotline", "skill": "overflow", "start_wait_s": 30,
+                             "start_waiting": 3, "stop_wait_s": 10, "stop_waiting": 0}]  # fmt: skip
+    document["trunks"]["police"] |= {"username": "hotline110", "password": TRUNK_PASSWORD}
+    status, body = await admin.call("PUT", ROOT, {"base_version": seed["version"],
+                                                  "document": document})  # fmt: skip
+    assert status == 200 and body["changed"], body
+    yield admin
+
+
+async def login(desk: DeskPage, token: str) -> None:
+    await desk.open("/admin")
+    await desk.page.fill("#login-token", token)
+    await desk.page.click("#login-submit")
+
+
+def at(desk: DeskPage, path: str) -> Any:
+    return desk.page.locator(f'[data-path="{path}"]')
+
+
+def error_at(desk: DeskPage, path: str) -> Any:
+    return desk.page.locator(f'[data-error-for="{path}"]')
+
+
+async def test_admin_adds_an_agent_and_changes_an_overflow_threshold(
+    centre: Centre, desk: DeskPage, admin: Admin
+) -> None:
+    before = await admin.current()
+    version = before["version"]
+    page = desk.page
+    await login(desk, admin.token)
+    await expect(page.locator("#current-version")).to_have_text(f"第 {version} 版")
+    await expect(at(desk, "trunks.police.password")).to_have_value("******")
+    new = len(before["document"]["agents"])
+    await page.get_by_role("button", name="添加坐席").click()
+    await at(desk, f"agents.{new}.extension").fill("1003")
+    await at(desk, f"agents.{new}.name").fill("孙丽")
+    await at(desk, f"agents.{new}.skills").fill("general, complaint")
+    await at(desk, f"agents.{new}.penalties").fill("complaint=2")
+    await at(desk, f"agents.{new}.contact").fill("sip:1003@127.0.0.1:5999")
+    await at(desk, "overflow.0.start_wait_s").fill("45")
+    await page.click("#save")
+    await expect(page.locator("#save-message")).to_contain_text(f"已保存为第 {version + 1} 版")
+
+    stored = await admin.current()  # what the API holds now, read over HTTP
+    assert stored["version"] == version + 1
+    added = [a for a in stored["document"]["agents"] if a["extension"] == "1003"]
+    assert added and added[0]["name"] == "孙丽", stored["document"]["agents"]
+    assert added[0]["skills"] == ["general", "complaint"] and added[0]["penalties"] == {
+        "complaint": 2
+    }
+    assert stored["document"]["overflow"][0]["start_wait_s"] == 45
+    assert stored["document"]["overflow"][0]["stop_wait_s"] == 10
+    async with centre.hotline.sessions() as session:  # the untouched secret kept, not "******"
+        row = await current(session)
+    assert row.document["trunks"]["police"]["password"] == TRUNK_PASSWORD
+
+    row_of = page.locator(f'#versions-body tr[data-version="{version + 1}"]')
+    await expect(row_of.locator('[data-field="author"]')).to_have_text("周管理")
+    await expect(row_of.locator('[data-field="summary"]')).to_contain_text("agents[1003] 新增")
+    await expect(row_of.locator('[data-field="summary"]')).to_contain_text("start_wait_s")
+    await expect(row_of.locator('[data-field="actions"]')).to_have_text("当前版本")
+    await desk.screenshot("hotline_admin_page")
+
+
+async def test_a_bad_change_is_shown_next_to_its_fields_and_nothing_is_stored(
+    desk: DeskPage, admin: Admin
+) -> None:
+    before = await admin.current()
+    page = desk.page
+    await login(desk, admin.token)
+    await expect(page.locator("#current-version")).to_have_text(f"第 {before['version']} 版")
+    await at(desk, "queues.0.skill").fill("nosuchskill")
+    start = before["document"]["overflow"][0]["start_wait_s"]
+    await at(desk, "overflow.0.stop_wait_s").fill(str(start + 5))  # inverted hysteresis
+    await page.click("#save")
+    await expect(page.locator("#save-message")).to_contain_text("配置有 2 处错误，未保存")
+    await expect(error_at(desk, "queues.0.skill")).to_contain_text('未知技能 "nosuchskill"')
+    await expect(at(desk, "queues.0.skill")).to_have_attribute("aria-invalid", "true")
+    await expect(error_at(desk, "overflow.0.stop_wait_s")).to_contain_text("必须小于启动阈值")
+    await expect(error_at(desk, "queues.1.skill")).to_have_text("")
+    after = await admin.current()
+    assert after["version"] == before["version"] and after["document"] == before["document"]
+    desk.forgive(ROOT)  # the 422 was the point
+
+
+async def test_a_save_on_a_stale_version_is_told_someone_else_changed_it(
+    browser: Browser, centre: Centre, desk: DeskPage, admin: Admin
+) -> None:
+    version = (await admin.current())["version"]
+    async with open_desk(browser, centre) as other:
+        await login(other, admin.token)
+        await login(desk, admin.token)
+        for each in (other, desk):
+            await expect(each.page.locator("#current-version")).to_have_text(f"第 {version} 版")
+        await at(other, "queues.1.wrapup_s").fill("7")
+        await other.page.click("#save")
+        await expect(other.page.locator("#save-message")).to_contain_text(f"第 {version + 1} 版")
+
+    await at(desk, "queues.0.ring_timeout_s").fill("12")
+    await desk.page.click("#save")
+    conflict = desk.page.locator("#conflict")
+    await expect(conflict).to_be_visible()
+    await expect(conflict).to_contain_text(f"配置已被他人修改：当前为第 {version + 1} 版")
+    stored = await admin.current()
+    assert stored["version"] == version + 1
+    assert stored["document"]["queues"][0]["ring_timeout_s"] != 12
+    await desk.page.click("#conflict-reload")
+    await expect(desk.page.locator("#current-version")).to_have_text(f"第 {version + 1} 版")
+    await expect(at(desk, "queues.1.wrapup_s")).to_have_value("7")
+    await expect(conflict).to_be_hidden()
+    desk.forgive(ROOT)  # the 409 was the point
+
+
+async def test_a_revert_asks_first_and_stores_the_old_document_again(
+    desk: DeskPage, admin: Admin
+) -> None:
+    before = await admin.current()
+    version = before["version"]
+    older = (await admin.call("GET", f"{ROOT}/versions/{version - 1}"))[1]
+    page = desk.page
+    await login(desk, admin.token)
+    row = page.locator(f'#versions-body tr[data-version="{version - 1}"]')
+    await row.get_by_role("button", name="回滚").click()
+    await expect(row).to_contain_text(f"回滚到第 {version - 1} 版？")
+    assert (await admin.current())["version"] == version  # nothing before the confirmation
+    await row.get_by_role("button", name="确认回滚").click()
+    await expect(page.locator("#save-message")).to_contain_text(f"保存为第 {version + 1} 版")
+    stored = await admin.current()
+    assert stored["version"] == version + 1 and stored["reverted_from"] == version - 1
+    assert stored["document"] == older["document"]
+    await expect(page.locator("#current-version")).to_have_text(f"第 {version + 1} 版")
+
+
+async def test_only_admins_get_the_page_and_its_link(
+    browser: Browser, centre: Centre, desk: DeskPage, admin: Admin
+) -> None:
+    supervisor = await crm_user(centre, "吴班长", Role.SUPERVISOR)
+    await login(desk, supervisor)
+    await expect(desk.page.locator("#forbidden")).to_be_visible()
+    await expect(desk.page.locator("#forbidden")).to_contain_text("无权限")
+    await expect(desk.page.locator("#desk")).to_be_hidden()
+    await expect(desk.page.locator("[data-path]")).to_have_count(0)
+    desk.forgive(ROOT)  # the API's 403 is what the page shows
+    await desk.login_supervisor(supervisor)
+    await expect(desk.page.locator("#who")).to_contain_text("吴班长")
+    await expect(desk.page.locator("#admin-link")).to_be_hidden()
+    async with open_desk(browser, centre) as other:
+        await other.login_supervisor(admin.token)
+        await expect(other.page.locator("#who")).to_contain_text("周管理")
+        await other.page.click("#admin-link")
+        await expect(other.page.locator("h1")).to_have_text("12345 热线 · 电话系统配置")
