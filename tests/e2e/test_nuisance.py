@@ -62,6 +62,23 @@ async def next_call(centre: Centre, number: str, before: set[str], timeout: floa
     return effect.call
 
 
+async def rtp_dest(centre: Centre, channel: str) -> str:
+    """Where Asterisk sends the channel's RTP, once it knows (the call is seen at its
+    Newchannel, before the media is set up)."""
+    dest = ""
+
+    async def known() -> bool:
+        nonlocal dest
+        answer = await centre.hotline.ami.action(
+            "Getvar", Channel=channel, Variable="CHANNEL(rtp,dest)"
+        )
+        dest = answer.get("Value", "")
+        return ":" in dest
+
+    await eventually(known, 5, f"the RTP destination of {channel}", poll_s=0.02)
+    return dest
+
+
 async def ended(centre: Centre, linkedid: str, timeout: float = 30) -> Call:
     effect = await centre.log.wait_for(
         lambda e: e.call.linkedid == linkedid and not e.call.active, timeout
@@ -134,10 +151,7 @@ async def test_a_number_added_live_is_refused_with_the_message_on_its_next_call(
     refused_task = calling(centre, LISTED, refused_plan)
     expired_task = calling(centre, EXPIRED, goes_through)
     refused = await next_call(centre, LISTED, {before.linkedid})
-    answer = await hotline.ami.action(
-        "Getvar", Channel=refused.channel, Variable="CHANNEL(rtp,dest)"
-    )
-    key = rtp.watch(answer["Value"])
+    key = rtp.watch(await rtp_dest(centre, refused.channel))
     start = time.time()
     refused_end = (await centre.log.wait_for(
         lambda e: e.call.linkedid == refused.linkedid
