@@ -11,7 +11,7 @@ from typing import Any
 
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
 from crm.domain.calls import CallEventKind, CallOutcome, lost_by_asterisk
-from telephony.dialplan import extension_of, interface_of_channel
+from telephony.dialplan import REFUSED_NUISANCE, extension_of, interface_of_channel
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
@@ -67,6 +67,8 @@ def outcome(call: Call, emergency_numbers: Collection[str]) -> CallOutcome:
         return CallOutcome.EMERGENCY
     if call.answered_at is not None:
         return CallOutcome.ANSWERED
+    if call.refused == REFUSED_NUISANCE:
+        return CallOutcome.NUISANCE  # told why and hung up by the IVR, never queued
     if lost_by_asterisk(call.end_reason):
         return CallOutcome.FAILED  # Asterisk went away before anyone answered
     if call.state is CallState.ABANDONED:

@@ -49,6 +49,7 @@ from hotline_cli.live_settings import (
     desk_agents_dropped,
     follow,
 )
+from hotline_cli.nuisance_screen import NuisanceScreen
 from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
@@ -160,12 +161,13 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         yield client, url
 
 
-def _welcome(settings: Settings, layout: Layout) -> WelcomeFlow:
+def _welcome(settings: Settings, layout: Layout, refuse: NuisanceScreen) -> WelcomeFlow:
     return WelcomeFlow(
         prompt_dir(layout),
         queues={str(label): queue for label, queue in settings.ivr.queues.items()},
         default_queue=settings.ivr.operator_queue,
         choice_timeout_ms=settings.ivr.choice_timeout_ms,
+        refuse=refuse,
     )
 
 
@@ -238,7 +240,8 @@ async def running_hotline(
         sessions = session_factory(engine)
         redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)
-        welcome = _welcome(settings, layout)
+        nuisance = NuisanceScreen(settings.nuisance)
+        welcome = _welcome(settings, layout, nuisance)
         agent_queues: AgentQueues = dict(settings.agent_queues())
         agi_server = FastAgiServer(settings.agi.host, settings.agi.port, {"ivr": welcome})
         agi = await enter(agi_server)  # before Asterisk sends the first call
@@ -313,5 +316,5 @@ async def running_hotline(
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
-            Followers(control, welcome, agent_queues, desk, wall, announcer),
+            Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance),
         )  # fmt: skip

@@ -24,6 +24,7 @@ TRANSFER = "hotline-transfer"
 INVALID = "hotline-invalid"
 GOODBYE = "hotline-goodbye"
 SURVEY = "hotline-survey"
+NUISANCE = "hotline-nuisance"
 
 PROMPTS: Mapping[str, str] = {
     WELCOME: "您好，欢迎致电一二三四五政务服务便民热线。"
@@ -32,6 +33,8 @@ PROMPTS: Mapping[str, str] = {
     INVALID: "输入有误，请重新选择。",
     GOODBYE: "感谢您的来电，再见。",
     SURVEY: "请对本次服务进行评价，满意请按一，基本满意请按二，不满意请按三。",
+    # A number on the nuisance list: refused, yet pointed to the emergency lines.
+    NUISANCE: "您的号码已被限制呼入。紧急情况请直接拨打一一零、一一九或一二零。",
 }
 
 _ESPEAK = ("espeak-ng", "-v", "cmn-latn-pinyin", "-b", "1", "--stdin", "--stdout")

@@ -6,19 +6,28 @@ The flow only sets channel variables and returns; the dialplan then runs
 - ``HOTLINE_IVR_CHOICE``: the menu key (``1``, ``2``, ``3``, ``0``) or ``""`` for none;
 - ``HOTLINE_IVR_LABEL``: ``consult``, ``complaint``, ``help`` or ``operator``;
 - ``HOTLINE_QUEUE``: the queue for that label.
+
+A caller the wiring root's ``refuse`` says is on the nuisance list hears why instead and gets
+``HOTLINE_REFUSED`` (``nuisance``), on which the dialplan hangs up: never queued.
 """
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ivr.agi import AgiCommandError
 from ivr.menu import DEFAULT_QUEUE, choose, queue_map
-from ivr.prompts import INVALID, WELCOME
+from ivr.prompts import INVALID, NUISANCE, WELCOME
 from ivr.sanitize import DTMF_KEYS
 from ivr.session import AgiSession
-from telephony.dialplan import VAR_IVR_CHOICE, VAR_IVR_LABEL, VAR_QUEUE
+from telephony.dialplan import (
+    REFUSED_NUISANCE,
+    VAR_IVR_CHOICE,
+    VAR_IVR_LABEL,
+    VAR_QUEUE,
+    VAR_REFUSED,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +35,21 @@ _ENDPOS = re.compile(r"endpos=(\d+)")
 
 _ANY_KEY = "".join(sorted(DTMF_KEYS))
 
+Refuse = Callable[[str, str], bool]
+"""(the caller ID as Asterisk gives it, the call's uniqueid) → whether the caller is refused as
+a nuisance number; it logs the refusal (the number masked)."""
+
+
+def _refuse_nobody(caller_id: str, uniqueid: str) -> bool:
+    return False
+
 
 class WelcomeFlow:
     """Greeting + one-key menu; an invalid key replays the menu once, then goes to operator.
 
     ``prompt_dir`` is where ``build_prompts`` wrote the WAVs (Asterisk is given the path
-    without extension); ``queues`` maps labels to queue names, all ``default_queue`` if absent.
+    without extension); ``queues`` maps labels to queue names, all ``default_queue`` if absent;
+    ``refuse`` screens each caller against the nuisance list (none refused without it).
     """
 
     def __init__(
@@ -41,9 +59,12 @@ class WelcomeFlow:
         queues: Mapping[str, str] | None = None,
         default_queue: str = DEFAULT_QUEUE,
         choice_timeout_ms: int = 5000,
+        refuse: Refuse = _refuse_nobody,
     ) -> None:
         self._welcome = str(prompt_dir / WELCOME)
         self._invalid = str(prompt_dir / INVALID)
+        self._nuisance = str(prompt_dir / NUISANCE)
+        self._refuse = refuse
         self._queues = queue_map(queues, default_queue)
         self._choice_timeout_ms = choice_timeout_ms
 
@@ -54,6 +75,13 @@ class WelcomeFlow:
 
     async def __call__(self, session: AgiSession) -> None:
         await session.answer()
+        # No caller number or name in logs: the uniqueid identifies the call for support.
+        uniqueid = session.variables.get("agi_uniqueid", "")
+        if self._refuse(session.variables.get("agi_callerid", ""), uniqueid):
+            # set first: a caller who hangs up during the message is still on record as refused
+            await session.set_variable(VAR_REFUSED, REFUSED_NUISANCE)
+            await self._play(session, self._nuisance)
+            return  # the dialplan hangs up
         replays_left = 1
         while (choice := choose(await self._ask(session), replays_left=replays_left)) is None:
             replays_left -= 1
@@ -62,8 +90,6 @@ class WelcomeFlow:
         await session.set_variable(VAR_IVR_CHOICE, choice.digit)
         await session.set_variable(VAR_IVR_LABEL, choice.label)
         await session.set_variable(VAR_QUEUE, queue)
-        # No caller number or name in logs: the uniqueid identifies the call for support.
-        uniqueid = session.variables.get("agi_uniqueid", "")
         log.info("IVR %r: %s → queue %s", uniqueid, choice.label, queue)
         await session.verbose(f"hotline IVR: chose {choice.label}, queue {queue}")
 

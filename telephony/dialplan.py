@@ -44,6 +44,9 @@ CHANNEL_VARIABLE_PREFIX = "HOTLINE_"
 VAR_IVR_CHOICE = "HOTLINE_IVR_CHOICE"  # the menu key pressed, "" for none
 VAR_IVR_LABEL = "HOTLINE_IVR_LABEL"  # the menu choice's ASCII label
 VAR_QUEUE = "HOTLINE_QUEUE"  # the queue the caller waits in
+# Why the IVR refused the caller (the dialplan then hangs up, never queues): REFUSED_NUISANCE.
+VAR_REFUSED = "HOTLINE_REFUSED"
+REFUSED_NUISANCE = "nuisance"  # the caller's number is on the nuisance list (骚扰电话)
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged

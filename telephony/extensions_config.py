@@ -29,6 +29,7 @@ from telephony.dialplan import (
     USER_PARTY,
     VAR_QUEUE,
     VAR_RECORDING,
+    VAR_REFUSED,
     VAR_SPY_CALL,
     VAR_SPY_RECORDING,
     VAR_SPYEE,
@@ -64,6 +65,8 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         # The operator queue unless the IVR says otherwise (also if the IVR is down).
         f" same => n,Set({VAR_QUEUE}={settings.ivr.operator_queue})",
         f" same => n,AGI({agi})",
+        # a caller the IVR refused (it played why) is hung up, never queued
+        f' same => n,ExecIf($["${{{VAR_REFUSED}}}" != ""]?Hangup())',
         *_recording(settings, layout),
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
         # t: the agent may transfer; the last argument bounds the caller's wait.
@@ -144,9 +147,7 @@ def _control_contexts(settings: Settings) -> str:
         room(CONTEXT_ROOM_CALLER, "m${EXTEN}", USER_CALLER)
         + room(CONTEXT_ROOM_PARTY, "m${EXTEN}", USER_PARTY)
         + room(CONTEXT_ROOM_CONSULT, "c${EXTEN}", USER_CONSULT)
-        + section(
-            CONTEXT_HOLD_MUSIC, "exten => _X.,1,Answer()", " same => n,MusicOnHold(default)"
-        )
+        + section(CONTEXT_HOLD_MUSIC, "exten => _X.,1,Answer()", " same => n,MusicOnHold(default)")
         + section(
             CONTEXT_CONSULT,
             *(f"exten => {ext},1,Dial({interface_of(ext)},30)" for ext in phones),

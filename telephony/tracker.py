@@ -21,6 +21,7 @@ from telephony.dialplan import (
     VAR_IVR_LABEL,
     VAR_QUEUE,
     VAR_RECORDING,
+    VAR_REFUSED,
     extension_of,
     interface_of_channel,
     main_room,
@@ -67,6 +68,7 @@ VARIABLE_FIELDS = {
     VAR_IVR_LABEL: "ivr_label",
     VAR_QUEUE: "queue",
     VAR_RECORDING: "recording",
+    VAR_REFUSED: "refused",
 }
 
 
@@ -82,6 +84,7 @@ class Call:
     ivr_choice: str = ""
     ivr_label: str = ""
     queue: str = ""
+    refused: str = ""  # why the IVR refused the caller (dialplan.REFUSED_*), "" if it did not
     queued_at: float | None = None
     requeued: bool = False  # back in its queue from call control's rooms, first (QUEUE_PRIO)
     answered_at: float | None = None
@@ -225,9 +228,8 @@ def _abandoned(call: Call, e: DomainEvent) -> Call:
 
 
 def _ended_in_ivr(call: Call, e: ChannelHungUp) -> Call:
-    return dataclasses.replace(
-        call, state=CallState.ENDED, ended_at=e.at, end_reason="caller hung up in IVR"
-    )
+    reason = f"refused in IVR: {call.refused}" if call.refused else "caller hung up in IVR"
+    return dataclasses.replace(call, state=CallState.ENDED, ended_at=e.at, end_reason=reason)
 
 
 def _rooms(call: Call, e: ConferenceJoined | ConferenceLeft) -> Call:

@@ -49,6 +49,7 @@ class CallOutcome(StrEnum):
     IVR_HANGUP = "ivr_hangup"  # the caller hung up in the IVR, before any queue
     EMERGENCY = "emergency"  # transferred to 110/119/120
     FAILED = "failed"  # lost: Asterisk went away, or the call could not be carried
+    NUISANCE = "nuisance"  # refused by the IVR: the number is on the nuisance list (骚扰电话)
 
 
 class Disposition(StrEnum):

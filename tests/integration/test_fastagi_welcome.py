@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr import FastAgiServer, WelcomeFlow
+from ivr.welcome import Refuse
 from tests.support.fake_asterisk import (
     FakeAsterisk,
     asterisk_answer,
@@ -19,6 +20,7 @@ from tests.support.fake_asterisk import (
 SOUNDS = Path("/var/lib/hotline/sounds")
 WELCOME = f'STREAM FILE "{SOUNDS}/hotline-welcome" "#*0123456789"'
 INVALID = f'STREAM FILE "{SOUNDS}/hotline-invalid" ""'
+NUISANCE = f'STREAM FILE "{SOUNDS}/hotline-nuisance" ""'
 WAIT = "WAIT FOR DIGIT 4000"
 CLOSE = "<close the socket>"
 
@@ -49,9 +51,10 @@ class Script:
 async def run_call(
     script: Script,
     queues: Mapping[str, str] | None = None,
+    refuse: Refuse = lambda caller_id, uniqueid: False,
     **headers: str,
 ) -> list[str]:
-    flow = WelcomeFlow(SOUNDS, queues=queues, choice_timeout_ms=4000)
+    flow = WelcomeFlow(SOUNDS, queues=queues, choice_timeout_ms=4000, refuse=refuse)
     async with FastAgiServer("127.0.0.1", 0, {"ivr": flow}) as server:
         peer = await FakeAsterisk.connect(server.port)
         await peer.send(header_block(**headers))
@@ -200,3 +203,25 @@ async def test_an_ivr_call_leaves_no_caller_number_in_the_logs(
     assert "13812345678" not in " ".join(commands)
     assert "'17.3'" in caplog.text
     assert "13812345678" not in caplog.text and "李四" not in caplog.text
+
+
+async def test_a_refused_caller_hears_why_and_is_never_given_a_queue() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def refuse(caller_id: str, uniqueid: str) -> bool:
+        asked.append((caller_id, uniqueid))
+        return caller_id == "13800138000"
+
+    commands = await run_call(
+        Script(None), refuse=refuse, agi_callerid="13800138000", agi_uniqueid="17.5"
+    )
+    assert commands == ["ANSWER", 'SET VARIABLE HOTLINE_REFUSED "nuisance"', NUISANCE]
+    assert asked == [("13800138000", "17.5")]
+    # a caller the screen lets through gets the menu, no refusal
+    passed = await run_call(Script(key("1")), refuse=refuse, agi_callerid="13800138001")
+    assert passed[:2] == ["ANSWER", WELCOME] and variables(passed) == chose("1", "consult")
+
+
+async def test_a_refused_caller_hanging_up_during_the_message_stays_refused() -> None:
+    commands = await run_call(Script(CLOSE), refuse=lambda number, call: True)
+    assert commands == ["ANSWER", 'SET VARIABLE HOTLINE_REFUSED "nuisance"', NUISANCE]

@@ -18,6 +18,7 @@ NAMES = [
     "hotline-invalid",
     "hotline-goodbye",
     "hotline-survey",
+    "hotline-nuisance",
 ]
 
 

@@ -16,6 +16,7 @@ from telephony.events import (
     CallTransferred,
     ChannelCreated,
     ChannelHungUp,
+    ChannelVariableSet,
     DialAnswered,
 )
 from telephony.tracker import CallTracker
@@ -63,6 +64,17 @@ def test_abandoned_and_ivr_hang_up_as_recorded() -> None:
     ivr = reports("ivr_hangup")
     assert ivr[-1].facts.outcome is CallOutcome.IVR_HANGUP and ivr[-1].facts.queued_at is None
     assert kinds(ivr) == ["ended"]
+
+
+def test_a_caller_the_ivr_refused_as_a_nuisance_ends_as_nuisance_not_ivr_hangup() -> None:
+    t = CallTracker()
+    t.apply(ChannelCreated(100.0, L, L, CALLER, "13800000000", "", "hotline-inbound", "12345"))
+    t.apply(ChannelVariableSet(100.1, L, L, CALLER, "HOTLINE_QUEUE", "hotline"))  # dialplan's
+    t.apply(ChannelVariableSet(100.4, L, L, CALLER, "HOTLINE_REFUSED", "nuisance"))
+    ended = _last(t, ChannelHungUp(109.0, L, L, CALLER, 16, "Normal Clearing"))
+    assert ended.facts.outcome is CallOutcome.NUISANCE and ended.facts.queued_at is None
+    assert ended.facts.end_reason == "refused in IVR: nuisance"
+    assert [e.kind for e in ended.events] == [CallEventKind.ENDED]
 
 
 def _talking() -> CallTracker:

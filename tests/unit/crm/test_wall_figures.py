@@ -119,8 +119,15 @@ def test_queues_apart_and_calls_outside_any_queue_or_lost_are_not_offered() -> N
         row("a", q, A, 2, 10, queue="hotline"),
         row("b", q, A, 20, 10, queue="overflow"),  # answered by an overflow seat: its queue
         CallRow("ivr", "", CallOutcome.IVR_HANGUP, None, None, q),
-        CallRow("lost", "hotline", CallOutcome.FAILED, q, None, q + timedelta(seconds=30),
-                end_reason="asterisk connection lost: EOF"),
+        CallRow(
+            "lost",
+            "hotline",
+            CallOutcome.FAILED,
+            q,
+            None,
+            q + timedelta(seconds=30),
+            end_reason="asterisk connection lost: EOF",
+        ),
         CallRow("waiting", "hotline", P, q),
     ]
     figures = day_figures(rows, [], local(9, 11), RULE)
@@ -128,6 +135,17 @@ def test_queues_apart_and_calls_outside_any_queue_or_lost_are_not_offered() -> N
     assert figures.today["hotline"].offered == 1
     assert figures.today["overflow"].service_level == 0.0
     assert figures.queued_at == {"waiting": q}
+
+
+def test_a_caller_refused_as_a_nuisance_is_neither_offered_nor_abandoned() -> None:
+    """The record of a refused caller: the dialplan's queue variable was set, no wait."""
+    q = local(9, 10)
+    refused = CallRow("n", "hotline", CallOutcome.NUISANCE, None, None, q + timedelta(seconds=9),
+                      end_reason="refused in IVR: nuisance")  # fmt: skip
+    figures = day_figures([row("a", q, A, 2, 10), refused], [], local(9, 11), RULE)
+    hotline = figures.today["hotline"]
+    assert (hotline.answered, hotline.abandoned, hotline.abandoned_short) == (1, 0, 0)
+    assert (hotline.timed_out, hotline.offered) == (0, 1)
 
 
 def test_an_answered_call_counts_while_still_talking() -> None:
