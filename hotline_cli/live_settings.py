@@ -16,6 +16,7 @@ from ivr.welcome import WelcomeFlow
 from telephony.announcer import PositionAnnouncer
 from telephony.call_control_service import CallControl
 from telephony.call_targets import dial_budget_s, targets_of
+from telephony.overflow_seats import OverflowControl
 
 AgentQueues = dict[str, Sequence[tuple[str, int]]]
 
@@ -48,12 +49,14 @@ class Followers:
     desk: DeskService
     wall: WallPublisher
     announcer: PositionAnnouncer
+    overflow: OverflowControl
 
 
 def follow(settings: Settings, parts: Followers) -> None:
     """Consult and transfer targets and their dial budget, the IVR's queue per choice, the
     queues each desk logs into, the queues the desk and the wall show and whom they show
-    serving them, the queues whose callers hear their position: from `settings` on."""
+    serving them, the queues whose callers hear their position, the overflow seats and their
+    thresholds (evaluated again at once): from `settings` on."""
     ivr_queues = {str(k): q for k, q in settings.ivr.queues.items()}
     parts.ivr.route(ivr_queues, settings.ivr.operator_queue)
     parts.control.targets = targets_of(settings)
@@ -63,3 +66,5 @@ def follow(settings: Settings, parts: Followers) -> None:
     parts.desk.queues = [q.name for q in settings.queues]
     parts.wall.agent_queues = wall_serving(settings)
     parts.announcer.queues = frozenset(q.name for q in settings.queues if q.announce_position)
+    parts.overflow.settings = settings
+    parts.overflow.wake()
