@@ -2,7 +2,8 @@
 (`telephony.overflow_rule`): every `interval_s`, or at once when woken (a configuration
 applied live), each rule of the current settings is evaluated against the tracker's live
 calls. In: `QueueAdd` of each seat (penalty 0: the queue's default rule holds penalty 1 back
-until the old `overflow_after_s`); out: `QueueRemove`, which ends no call in progress (the
+until the old `overflow_after_s`; paused with its reason when it is paused in its other
+queues); out: `QueueRemove`, which ends no call in progress (the
 seat keeps its caller to the end). Each switch is logged and handed to `on_switch` (the
 supervisors' bus, by the wiring root)."""
 
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 
 from config.settings import Settings
 from config.telephony_sections import OverflowSeats
-from telephony.actions import AmiActions, add_queue_member, remove_queue_member
+from telephony.actions import add_queue_member, paused_reason, remove_queue_member
+from telephony.control_resync import AmiLists
 from telephony.overflow_rule import decide, pressure_of
 from telephony.tracker import CallTracker
 
@@ -48,7 +50,7 @@ def seats_of(settings: Settings, rule: OverflowSeats) -> dict[str, str]:
 class OverflowControl:
     def __init__(
         self,
-        ami: AmiActions,
+        ami: AmiLists,
         tracker: CallTracker,
         settings: Settings,
         on_switch: Callable[[Switch], Awaitable[None]],
@@ -98,13 +100,18 @@ class OverflowControl:
             for ext in seated - seats.keys():
                 await remove_queue_member(self.ami, queue, ext)
             for ext in seats.keys() - seated:
-                await add_queue_member(self.ami, queue, ext, seats[ext])
+                await self._seat(queue, ext, seats[ext])
             self.seated[queue] = set(seats)
             return
         for ext, name in seats.items():
-            await add_queue_member(self.ami, queue, ext, name)
+            await self._seat(queue, ext, name)
         self.seated[queue] = set(seats)
         await self._switched(Switch(queue, True, reason, tuple(sorted(seats)), now))
+
+    async def _seat(self, queue: str, ext: str, name: str) -> None:
+        """A seat joins, paused with its reason if it is paused in its other queues (on a
+        break, in training: not rung because the queue is busy)."""
+        await add_queue_member(self.ami, queue, ext, name, 0, await paused_reason(self.ami, ext))
 
     async def _stop(self, queue: str, reason: str, now: float) -> None:
         seats = self.seated.pop(queue)

@@ -136,3 +136,33 @@ async def test_a_lower_wait_threshold_applied_live_brings_the_seat_in(centre: Ce
     )
     print(f"seat in {seat_in_s * 1000:.0f} ms after apply_settings began")
     assert seat_in_s < 1.5
+
+
+async def test_a_seat_on_a_break_joins_paused_and_is_not_rung(centre: Centre) -> None:
+    hotline, ami = centre.hotline, centre.hotline.ami
+    limits = {"start_waiting": 1, "start_wait_s": 600, "stop_waiting": 0, "stop_wait_s": 10}
+    await hotline.apply_settings(with_seats(hotline.settings, **limits))
+    # 1901 is on its lunch break in the complaint queue
+    await ami.action("QueueAdd", Queue="complaint", Interface=SEAT, StateInterface=SEAT,
+                     Paused="true")  # fmt: skip
+    await ami.action("QueuePause", Queue="complaint", Interface=SEAT, Paused="true", Reason="午餐")
+    try:
+        async with centre.agents_paused("1001", "1002", reason="会议"):
+            plan = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=6000)
+            calling = asyncio.create_task(
+                centre.call([CallerIdentity("李四", "13900000204")], plan)
+            )
+            await seat_is(centre, True, "the seat in for one caller", timeout=10)
+            items = await ami.action_list("QueueStatus", Queue="hotline", Member=SEAT)
+            seat = next(i for i in items if i.get("Event") == "QueueMember")
+            assert (seat["Paused"], seat["PausedReason"]) == ("1", "午餐")
+            result = await asyncio.wait_for(calling, 30)  # the caller gives up, never answered
+            await seat_is(centre, False, "the seat out once the caller left", timeout=5)
+    finally:
+        await ami.action("QueueRemove", Queue="complaint", Interface=SEAT)
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended("13900000204")
+    rung = {
+        i for e in centre.log.effects if e.call.linkedid == call.linkedid for i in e.call.ringing
+    }
+    assert call.state is CallState.ABANDONED and SEAT not in rung

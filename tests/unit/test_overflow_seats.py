@@ -15,12 +15,24 @@ from telephony.tracker import Call, CallState, CallTracker
 
 
 class RecordingAmi:
-    def __init__(self) -> None:
+    def __init__(self, paused: dict[str, str] | None = None) -> None:
         self.actions: list[tuple[str, str, str]] = []  # (action, queue, interface)
+        self.headers: list[dict[str, str]] = []
+        self.paused = paused or {}  # interface → the reason it is paused with in a queue
 
     async def action(self, name: str, timeout: float = 10, **headers: str) -> dict[str, str]:
         self.actions.append((name, headers["Queue"], headers["Interface"]))
+        self.headers.append(headers)
         return {"Response": "Success"}
+
+    async def action_list(
+        self, name: str, timeout: float = 10, **headers: str
+    ) -> list[dict[str, str]]:
+        assert name == "QueueStatus"
+        member = headers["Member"]
+        if member not in self.paused:
+            return [{"Event": "QueueMember", "Paused": "0", "PausedReason": ""}]
+        return [{"Event": "QueueMember", "Paused": "1", "PausedReason": self.paused[member]}]
 
 
 RULE = {"queue": "hotline", "skill": "overflow", "start_wait_s": 30, "start_waiting": 2,
@@ -100,3 +112,19 @@ def test_the_seats_are_the_skill_and_the_extensions_but_not_the_queue_own(
     assert seats_of(settings, rule) == {"1901": "赵敏(支援)"}
     complaint = rule.model_copy(update={"queue": "complaint", "skill": None})
     assert seats_of(settings, complaint) == {"1001": "王芳"}
+
+
+async def test_a_seat_on_a_break_joins_paused_with_its_reason(settings: Settings) -> None:
+    ami, tracker = RecordingAmi(paused={"PJSIP/1901": "午餐"}), CallTracker()
+
+    async def told(switch: Switch) -> None:
+        pass
+
+    control = OverflowControl(ami, tracker, settings, told, clock=lambda: 1000.0)
+    control._looked.add("hotline")  # past start-up
+    queued(tracker, "a", 999.0, CallState.QUEUED)
+    queued(tracker, "b", 999.0, CallState.QUEUED)
+    await control.evaluate()
+    assert ami.actions == [("QueueAdd", "hotline", "PJSIP/1901"),
+                           ("QueuePause", "hotline", "PJSIP/1901")]  # fmt: skip
+    assert ami.headers[0]["Paused"] == "true" and ami.headers[1]["Reason"] == "午餐"
