@@ -114,9 +114,10 @@ class OverflowControl:
         await add_queue_member(self.ami, queue, ext, name, 0, await paused_reason(self.ami, ext))
 
     async def _stop(self, queue: str, reason: str, now: float) -> None:
-        seats = self.seated.pop(queue)
+        seats = self.seated[queue]
         for ext in seats:
             await remove_queue_member(self.ami, queue, ext)
+        del self.seated[queue]  # once all are out: a failed removal is tried again
         await self._switched(Switch(queue, False, reason, tuple(sorted(seats)), now))
 
     async def _switched(self, switch: Switch) -> None:
