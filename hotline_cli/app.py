@@ -26,6 +26,8 @@ from agent_gateway.desk.spy_publisher import SpyPublisher
 from agent_gateway.desk.users import DeskUsers
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.command_seal import seal_key
+from agent_gateway.edge.overflow_message import overflow_switch
+from agent_gateway.edge.protocol import SUPERVISORS
 from agent_gateway.edge.server import GatewayServer
 from call_log.spy_audit import SpyAudit
 from call_log.writer import CallLog, running_call_log
@@ -40,7 +42,7 @@ from crm.jobs.emergency_clock import EmergencyClock
 from crm.jobs.handover_sender import HandoverSender, Peer
 from crm.jobs.overdue_sweep import OverdueSweep
 from crm.usecases.telephony_config import seed_if_empty
-from hotline_cli.alert_publisher import AlertPublisher, emergency_rules
+from hotline_cli.alert_publisher import AlertPublisher, Publish, emergency_rules
 from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.live_settings import (
     AgentQueues,
@@ -67,6 +69,7 @@ from telephony.asterisk_process import AsteriskProcess
 from telephony.call_control_service import CallControl
 from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.live_config import AppliedChange, apply
+from telephony.overflow_seats import OverflowControl, Switch
 from telephony.service import Listener, TelephonyService
 from telephony.spy_service import SpyService
 from telephony.tracker import CallTracker
@@ -218,6 +221,12 @@ def _handover_sender(settings: Settings, sessions: SessionFactory) -> HandoverSe
                           interval_s=min(1.0, exchange.retry_first_s))  # fmt: skip
 
 
+async def _overflow_to_wall(publish: Publish, switch: Switch) -> None:
+    """An overflow switch on the supervisors' topic (the wall shows it)."""
+    body = overflow_switch(switch.queue, switch.on, list(switch.seats), switch.reason, switch.at)
+    await publish(SUPERVISORS, body.model_dump(mode="json"))
+
+
 @asynccontextmanager
 async def running_hotline(
     settings: Settings,
@@ -280,6 +289,9 @@ async def running_hotline(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
         tasks.watch("spy audit", lambda: TaskHealth(spy_audit.dropped))
+        to_wall = partial(_overflow_to_wall, desk.writer.publish)
+        overflow = OverflowControl(ami, tracker, settings, to_wall)
+        await enter(supervised("overflow seats", overflow.run))
         if commands:
             executor = _executor(
                 settings, bus, desk, ami, tracker, orders, control, spy, agent_queues
@@ -316,5 +328,5 @@ async def running_hotline(
         yield Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
-            Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance),
+            Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance, overflow),
         )  # fmt: skip

@@ -17,6 +17,7 @@ from ivr.welcome import WelcomeFlow
 from telephony.announcer import PositionAnnouncer
 from telephony.call_control_service import CallControl
 from telephony.call_targets import dial_budget_s, targets_of
+from telephony.overflow_seats import OverflowControl
 
 AgentQueues = dict[str, Sequence[tuple[str, int]]]
 
@@ -50,13 +51,15 @@ class Followers:
     wall: WallPublisher
     announcer: PositionAnnouncer
     nuisance: NuisanceScreen  # the IVR's nuisance list, asked at each call
+    overflow: OverflowControl
 
 
 def follow(settings: Settings, parts: Followers) -> None:
     """Consult and transfer targets and their dial budget, the IVR's queue per choice, the
     queues each desk logs into, the queues the desk and the wall show and whom they show
     serving them, the queues whose callers hear their position, the nuisance numbers the IVR
-    refuses: from `settings` on."""
+    refuses, the overflow seats and their thresholds (evaluated again at once): from
+    `settings` on."""
     ivr_queues = {str(k): q for k, q in settings.ivr.queues.items()}
     parts.ivr.route(ivr_queues, settings.ivr.operator_queue)
     parts.control.targets = targets_of(settings)
@@ -67,3 +70,5 @@ def follow(settings: Settings, parts: Followers) -> None:
     parts.wall.agent_queues = wall_serving(settings)
     parts.announcer.queues = frozenset(q.name for q in settings.queues if q.announce_position)
     parts.nuisance.entries = settings.nuisance
+    parts.overflow.settings = settings
+    parts.overflow.wake()

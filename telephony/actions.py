@@ -24,25 +24,41 @@ class AmiActions(Protocol):
 
 
 async def add_queue_member(
-    ami: AmiActions, queue: str, extension: str, name: str, penalty: int = 0
+    ami: AmiActions,
+    queue: str,
+    extension: str,
+    name: str,
+    penalty: int = 0,
+    paused_reason: str | None = None,
 ) -> bool:
-    """Log an agent into a queue; False if it was already a member (nothing to do)."""
+    """Log an agent into a queue (paused with `paused_reason` if given: it joins paused, never
+    rung before the reason is set); False if it was already a member (nothing to do)."""
     interface = interface_of(extension)
+    headers = {"Queue": queue, "Interface": interface, "MemberName": name,
+               "StateInterface": interface, "Penalty": str(penalty)}  # fmt: skip
+    if paused_reason is not None:
+        headers["Paused"] = "true"
     try:
-        await ami.action(
-            "QueueAdd",
-            Queue=queue,
-            Interface=interface,
-            MemberName=name,
-            StateInterface=interface,
-            Penalty=str(penalty),
-        )
+        await ami.action("QueueAdd", ACTION_S, **headers)
     except AmiActionError as exc:
         if "Already there" in str(exc):
             return False
         raise
+    if paused_reason is not None:
+        await ami.action(
+            "QueuePause", Queue=queue, Interface=interface, Paused="true", Reason=paused_reason
+        )
     log.info("agent %s (%s) logged into queue %s, penalty %d", extension, name, queue, penalty)
     return True
+
+
+async def paused_reason(ami: AmiLists, extension: str) -> str | None:
+    """The reason an agent is paused with in a queue it is in (None: not paused anywhere)."""
+    items = await ami.action_list("QueueStatus", ACTION_S, Member=interface_of(extension))
+    for item in items:
+        if item.get("Event") == "QueueMember" and item.get("Paused") == "1":
+            return item.get("PausedReason", "")
+    return None
 
 
 async def remove_queue_member(ami: AmiActions, queue: str, extension: str) -> bool:

@@ -19,6 +19,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, Field, StringConstraints
 
 from agent_gateway.edge.message_rules import CONTROL, CommandMessage, Out, Strict
+from agent_gateway.edge.overflow_message import OverflowSwitch
 from agent_gateway.edge.spy_commands import (
     SPY_COMMAND_NAMES,
     SPY_COMMANDS,
@@ -141,4 +142,5 @@ class FloorNotice(Out):
     at: float
 
 
-SUPERVISOR_MESSAGES: tuple[type[Out], ...] = (FloorNotice, SpySessionUpdate)  # on the bus
+# on the bus (the overflow seats' switches too)
+SUPERVISOR_MESSAGES: tuple[type[Out], ...] = (FloorNotice, SpySessionUpdate, OverflowSwitch)

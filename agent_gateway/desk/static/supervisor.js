@@ -12,6 +12,7 @@ import { $, setText } from "./dom.js";
 import { FINAL_CALL_STATES, ROLE_LABELS, label } from "./labels.js";
 import { RecordingsView } from "./recordings.js";
 import { floorControls, receiveFloorNotice, wireFloor } from "./floor.js";
+import { clearOverflow, receiveOverflow } from "./overflow.js";
 import {
   clearWall, onAgentRow, onCallRow, receiveWall, redrawCalls, setExtraCalls, setWallClock, wallQueues,
 } from "./wall.js";
@@ -64,6 +65,7 @@ function logoutPage() {
   recordings.clear();
   clearAlerts();
   clearWall();
+  clearOverflow();
   clearSpy();
 }
 
@@ -88,6 +90,9 @@ function receive(message) {
       break;
     case "floor_notice":
       receiveFloorNotice(message);
+      break;
+    case "overflow": // a queue's overflow seats switched in or out (overflow.js)
+      receiveOverflow(message);
       break;
     case "spy_session":
       receiveSpy(message);
