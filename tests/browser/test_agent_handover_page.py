@@ -88,10 +88,18 @@ async def test_a_warm_transfer_to_another_agent_from_the_page(
     assert leg.startswith("Local/1002@hotline-consult-"), leg
     await taker.click("#btn-hold")
     await expect(taker.locator("#btn-resume")).to_be_enabled()
-    assert await room(centre, consult_room(call.linkedid)) == {leg}  # Asterisk: held
+
+    async def held() -> bool:  # Asterisk: the taker alone in the consult room
+        return await room(centre, consult_room(call.linkedid)) == {leg}
+
+    await eventually(held, 5, "the taker's leg held in the consult room")
     await taker.click("#btn-resume")
     await expect(taker.locator("#btn-hangup")).to_be_enabled()
-    assert await room(centre, main_room(call.linkedid)) == {call.channel, leg}
+
+    async def resumed() -> bool:  # Asterisk lists a room's members a moment after the join
+        return await room(centre, main_room(call.linkedid)) == {call.channel, leg}
+
+    await eventually(resumed, 5, "the caller and the taker together again")
     await taker.click("#btn-hangup")
 
     async def caller_gone() -> bool:
