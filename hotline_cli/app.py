@@ -1,19 +1,22 @@
 """The wiring root: builds every adapter from the settings, each as one async context.
 
-Start-up order is the order callers need things: the database and Redis, the FastAGI server
-(so the IVR is there before the first call), Asterisk, the AMI link and its consumer (with
-the desktops' listeners), the command executor, the websocket gateway, then HTTP, which
-runs in a process of its own (`http_process`) so that API work never holds up the calls.
-Shutdown runs the same stack backwards.
-"""
+Start-up order is the order callers need things: the FastAGI server (so the IVR is there
+before the first call), then the database, Redis and Asterisk (together: none needs the
+others to start), the AMI link and its consumer (with the desktops' listeners), the command
+executor, the websocket gateway, then HTTP, which runs in a process of its own
+(`http_process`) so that API work never holds up the calls. Shutdown runs the same stack
+backwards. The HTTP child's interpreter is started first, so that its imports (seconds)
+overlap the rest, and is asked to stop first but waited for last."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -182,6 +185,25 @@ def _handover_sender(settings: Settings, sessions: SessionFactory) -> HandoverSe
                           interval_s=min(1.0, exchange.retry_first_s))  # fmt: skip
 
 
+async def _enter_together(
+    stack: AsyncExitStack, *parts: AbstractAsyncContextManager[Any]
+) -> list[Any]:
+    """Enter `parts` concurrently, each started in the order given; `stack` exits them in
+    that order too. If one fails, the others are still entered (and then exited) before its
+    error is raised."""
+    inner = [AsyncExitStack() for _ in parts]
+    for part_stack in reversed(inner):
+        stack.push_async_callback(part_stack.aclose)
+    entered = await asyncio.gather(
+        *(s.enter_async_context(part) for s, part in zip(inner, parts, strict=True)),
+        return_exceptions=True,
+    )
+    for result in entered:
+        if isinstance(result, BaseException):
+            raise result
+    return entered
+
+
 @asynccontextmanager
 async def running_hotline(
     settings: Settings,
@@ -194,18 +216,23 @@ async def running_hotline(
     no command executor, for tests that run their own). Each line enters one part."""
     settings = resolve_secrets(settings)  # Hotline.settings carries the secrets in use
     layout = layout_for(settings)
-    write_config(settings, layout)
-    build_sounds(layout)
     tracker, tasks = CallTracker(), Tasks()
     async with AsyncExitStack() as stack:
         enter, supervised = stack.enter_async_context, tasks.supervised
-        engine = await enter(_database(settings))
-        sessions = session_factory(engine)
-        redis, redis_url = await enter(_redis(settings))
-        bus = Bus(redis)
+        # The HTTP child's interpreter imports the app (seconds) while the rest comes up;
+        # it ends while the rest stops.
+        web_process = await enter(HttpProcess()) if http else None
+        write_config(settings, layout)
+        build_sounds(layout)
         agi = await enter(_ivr(settings, layout))  # before Asterisk sends the first call
         asterisk = AsteriskProcess(layout)
-        await enter(asterisk)
+        # Asterisk boots (a second or more) while Redis starts and the database migrates
+        # (which holds the loop): started, and stopped, in this order.
+        (_, (redis, redis_url), engine) = await _enter_together(
+            stack, asterisk, _redis(settings), _database(settings)
+        )
+        sessions = session_factory(engine)
+        bus = Bus(redis)
         ami = await enter(_ami(settings))
         orders = DeskOrders(sessions, settings.centre.code)
         desk = await enter(_desk(settings, bus, redis, ami, tracker, orders))
@@ -262,10 +289,12 @@ async def running_hotline(
         await enter(supervised("desk users", lambda: desk_users.run(recheck_s)))
         gateway = await enter(_gateway(settings, bus, redis, desk))
         tasks.watch("desk users recheck", lambda: TaskHealth(gateway.recheck_failures))
-        if http:
+        if web_process is not None:
             ws_url = f"ws://{settings.gateway.host}:{gateway.port}/"
             job = HttpJob(settings, redis_url, ws_url, logging.getLogger().getEffectiveLevel())
-            web_process = await enter(HttpProcess(job))
+            await web_process.serve(job)
+            # Asked to stop first (it started serving last); waited for at the very end.
+            stack.push_async_callback(web_process.ask_to_stop)
             tasks.watch("http process", lambda: web_process.health)
         await report_health(redis, service, tasks)  # /health is whole once we are up
         reports = partial(report_health_forever, redis, service, tasks)

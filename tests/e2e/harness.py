@@ -35,6 +35,7 @@ from hotline_cli.demo.sipp import (
     place_calls,
 )
 from telephony.tracker import Call, CallChanged
+from tests.support.centre_seed import seed_state
 
 AGENTS = (
     ("1001", "王芳", ["general"]),
@@ -196,16 +197,23 @@ async def running_centre(
         state_dir, overflow_after_s, trunks, announce_position,
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues,
     )  # fmt: skip
-    log = CallLog()
+    await seed_state(settings)
     workdir = state_dir / "sipp"
-    hotline_up = running_hotline(settings, [log], commands=commands)
+    centre: list[Centre] = []  # the effects go to its log of the moment (`Centre.log`)
+    first_log = CallLog()
+
+    async def to_log(effect: CallChanged) -> None:
+        await (centre[0].log if centre else first_log)(effect)
+
+    hotline_up = running_hotline(settings, [to_log], commands=commands)
     async with hotline_up as hotline, AsyncExitStack() as phones:
         await hotline.staff_queues()
         for agent in settings.agents:
             host, port = agent.contact.split("@", 1)[1].split(":")
             audio = (phone_audio or {}).get(agent.extension)
             await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring_ms, audio))
-        yield Centre(hotline, log, workdir)
+        centre.append(Centre(hotline, first_log, workdir))
+        yield centre[0]
 
 
 async def crm_user(centre: Centre, name: str, role: Role, agent: str | None = None) -> str:
