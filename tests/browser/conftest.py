@@ -15,7 +15,6 @@ from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from tests.browser.support import DeskPage
 from tests.e2e.harness import Centre, running_centre
-from tests.e2e.shared_centre import shared_with_module
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,17 +28,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-async def shared_centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
-    async with running_centre(tmp_path_factory.mktemp("centre"), ring_ms=600) as centre:
-        yield centre
-
-
 @pytest.fixture(scope="module")
-async def centre(shared_centre: Centre) -> AsyncIterator[Centre]:
-    """The session's private hotline, settled for this module (tests/e2e/shared_centre.py);
-    every agent is logged into its queues."""
-    async with shared_with_module(shared_centre) as centre:
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    """One private hotline for the module; every agent is logged into its queues."""
+    async with running_centre(tmp_path_factory.mktemp("centre"), ring_ms=600) as centre:
         yield centre
 
 

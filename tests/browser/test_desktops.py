@@ -9,17 +9,18 @@ import asyncio
 import contextlib
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from playwright.async_api import Locator, WebSocketRoute, expect
 
+from agent_gateway.edge.protocol import PresenceState
 from crm.domain.enums import OrderType, Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.tracker import CallState
 from tests.browser.support import DeskPage, order_by_number
 from tests.e2e.harness import Centre, crm_user, register_order_over_http
-from tests.e2e.shared_centre import quiet
 
 expect.set_options(timeout=10_000)
 
@@ -333,6 +334,16 @@ async def published(centre: Centre, after: int, topic: str, fields: dict[str, An
         async for message in messages:
             if message.topic == topic and fields.items() <= message.body.items():
                 return
+
+
+async def quiet(centre: Centre, timeout: float = 30) -> None:
+    """Wait until no call is live and every agent is available (earlier tests' calls over)."""
+    deadline = time.monotonic() + timeout
+    while any(c.active for c in centre.hotline.tracker.calls.values()) or any(
+        p.state is not PresenceState.AVAILABLE for p in centre.hotline.desk.presences.values()
+    ):
+        assert time.monotonic() < deadline, "calls or agents still busy"
+        await asyncio.sleep(0.1)
 
 
 async def idle_members_in_asterisk(centre: Centre) -> dict[str, int]:

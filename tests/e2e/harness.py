@@ -198,22 +198,16 @@ async def running_centre(
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues,
     )  # fmt: skip
     await seed_state(settings)
+    log = CallLog()
     workdir = state_dir / "sipp"
-    centre: list[Centre] = []  # the effects go to its log of the moment (`Centre.log`)
-    first_log = CallLog()
-
-    async def to_log(effect: CallChanged) -> None:
-        await (centre[0].log if centre else first_log)(effect)
-
-    hotline_up = running_hotline(settings, [to_log], commands=commands)
+    hotline_up = running_hotline(settings, [log], commands=commands)
     async with hotline_up as hotline, AsyncExitStack() as phones:
         await hotline.staff_queues()
         for agent in settings.agents:
             host, port = agent.contact.split("@", 1)[1].split(":")
             audio = (phone_audio or {}).get(agent.extension)
             await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring_ms, audio))
-        centre.append(Centre(hotline, first_log, workdir))
-        yield centre[0]
+        yield Centre(hotline, log, workdir)
 
 
 async def crm_user(centre: Centre, name: str, role: Role, agent: str | None = None) -> str:

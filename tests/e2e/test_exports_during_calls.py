@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,21 +19,13 @@ from crm.db.models import WorkOrder
 from crm.domain.enums import Role
 from crm.repo.directory import user_by_token
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
-from tests.e2e.harness import Centre, crm_user, running_centre
+from tests.e2e.harness import Centre, crm_user
 from tests.fixtures.bulk_orders import insert_orders
 
 ORDERS = 10_000
 EXPORTERS = 4
 BOUND_S = 1.0  # "not seconds": idle, both take a few milliseconds
 CALLER = CallerIdentity("导出时来电", "13955556666")
-
-
-@pytest.fixture(scope="module")
-async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
-    """A hotline of this module's own: the 10,000 orders it stores and the load of four
-    exports are nothing another module should find."""
-    async with running_centre(tmp_path_factory.mktemp("centre")) as centre:
-        yield centre
 
 
 async def _export_rows(http: aiohttp.ClientSession, url: str, token: str,

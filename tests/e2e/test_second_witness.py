@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from crm.db.call_models import Recording
@@ -28,18 +27,10 @@ from crm.usecases.call_disposition import dispose_call
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from hotline_cli.recording_jobs import witness_of
 from recordings.reconcile import Kind, Reconciler, Witness
-from tests.e2e.harness import Centre, crm_user, ended_records, running_centre
+from tests.e2e.harness import Centre, crm_user, ended_records
 
 ANSWERED, ABANDONED, IVR = "13900000101", "13900000102", "13900000103"
 WITNESS_KINDS = {Kind.NOT_IN_OURS, Kind.ANSWERED_DISAGREES, Kind.END_MISSING}
-
-
-@pytest.fixture(scope="module")
-async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
-    """A hotline of this module's own: the reconciliation reads every call in the database and
-    in Asterisk's CDR and queue_log, so no other module's calls may be there."""
-    async with running_centre(tmp_path_factory.mktemp("centre")) as centre:
-        yield centre
 
 
 def _utc(epoch: float | None) -> datetime | None:
