@@ -1,11 +1,12 @@
 """The wiring root: builds every adapter from the settings, each as one async context.
 
-Start-up order is the order callers need things: the database and Redis, the FastAGI server
-(so the IVR is there before the first call), Asterisk, the AMI link and its consumer (with
-the desktops' listeners), the command executor, the websocket gateway, then HTTP, which
-runs in a process of its own (`http_process`) so that API work never holds up the calls.
-Shutdown runs the same stack backwards.
-"""
+Start-up order is the order callers need things: the FastAGI server (so the IVR is there
+before the first call), then the database, Redis and Asterisk (together: none needs the
+others to start), the AMI link and its consumer (with the desktops' listeners), the command
+executor, the websocket gateway, then HTTP, which runs in a process of its own
+(`http_process`) so that API work never holds up the calls. Shutdown runs the same stack
+backwards. The HTTP child's interpreter is started first, so that its imports (seconds)
+overlap the rest, and is asked to stop first but waited for last."""
 
 from __future__ import annotations
 
@@ -240,11 +241,14 @@ async def running_hotline(
     seed = document_from(settings)  # its empty secrets stay "generate one"
     settings = resolve_secrets(settings)  # Hotline.settings carries the secrets in use
     layout = layout_for(settings)
-    write_config(settings, layout)
-    build_sounds(layout)
     tracker, tasks = CallTracker(), Tasks()
     async with AsyncExitStack() as stack:
         enter, supervised = stack.enter_async_context, tasks.supervised
+        # The HTTP child's interpreter imports the app (seconds) while the rest comes up;
+        # it ends while the rest stops.
+        web_process = await enter(HttpProcess()) if http else None
+        write_config(settings, layout)
+        build_sounds(layout)
         engine = await enter(_database(settings, seed))
         sessions = session_factory(engine)
         redis, redis_url = await enter(_redis(settings))
@@ -317,10 +321,12 @@ async def running_hotline(
         await enter(supervised("desk users", lambda: desk_users.run(recheck_s)))
         gateway = await enter(_gateway(settings, bus, redis, desk))
         tasks.watch("desk users recheck", lambda: TaskHealth(gateway.recheck_failures))
-        if http:
+        if web_process is not None:
             ws_url = f"ws://{settings.gateway.host}:{gateway.port}/"
             job = HttpJob(settings, redis_url, ws_url, logging.getLogger().getEffectiveLevel())
-            web_process = await enter(HttpProcess(job))
+            await web_process.serve(job)
+            # Asked to stop first (it started serving last); waited for at the very end.
+            stack.push_async_callback(web_process.ask_to_stop)
             tasks.watch("http process", lambda: web_process.health)
         await report_health(redis, service, tasks)  # /health is whole once we are up
         reports = partial(report_health_forever, redis, service, tasks)

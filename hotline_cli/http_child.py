@@ -124,7 +124,10 @@ NICENESS = 10
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (module docstring)
     os.nice(NICENESS)
-    job = _read_job()
+    try:
+        job = _read_job()
+    except EOFError:
+        return  # the backend stopped before it started serving: nothing to serve
     configure_logging(job.log_level)
     asyncio.run(_serve_until_stdin_closes(job))
 

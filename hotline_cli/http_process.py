@@ -50,9 +50,15 @@ class HttpJob:
 class HttpProcess:
     """The HTTP app serving in a child process while the context lasts. A child that fails
     to start raises on entry; one that dies later is logged, counted in `health` (on
-    /health as "http process") and started again after a back-off."""
+    /health as "http process") and started again after a back-off.
 
-    def __init__(self, job: HttpJob, backoff_s: tuple[float, ...] = BACKOFF_S) -> None:
+    Entered without a job, only the child's interpreter starts (its imports take seconds):
+    the backend enters it first, so that they run while the rest comes up, and hands it the
+    job with `serve` once Redis and the gateway are known."""
+
+    def __init__(
+        self, job: HttpJob | None = None, backoff_s: tuple[float, ...] = BACKOFF_S
+    ) -> None:
         self.job = job
         self.backoff_s = backoff_s
         self.health = TaskHealth()
@@ -64,38 +70,41 @@ class HttpProcess:
         return None if self._child is None else self._child.pid
 
     async def __aenter__(self) -> HttpProcess:
-        self._child = await self._start()
-        self._keeper = asyncio.create_task(self._keep(), name="http process")
+        self._child = await _spawn()
+        if self.job is not None:
+            await self.serve(self.job)
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    async def serve(self, job: HttpJob) -> None:
+        """Hand the spawned child its job; return once it serves (raise if it does not)."""
+        assert self._child is not None and self._keeper is None
+        self.job = job
+        await _hand_job(self._child, job)
+        self._keeper = asyncio.create_task(self._keep(), name="http process")
+
+    async def ask_to_stop(self) -> None:
+        """Stop starting the child again and tell it to stop (close its stdin), without
+        waiting for it to end: the backend stops the rest meanwhile, and `stop` waits."""
         if self._keeper is not None:
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keeper
+        if self._child is not None and self._child.stdin is not None:
+            self._child.stdin.close()
+
+    async def stop(self) -> None:
+        """Stop the child (and stop starting it again): wait for it, kill it if it lingers."""
+        await self.ask_to_stop()
         if self._child is not None:
             await _stop(self._child)
 
     async def _start(self) -> asyncio.subprocess.Process:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # fmt: skip
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hotline_cli.http_child",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
-        )  # fmt: skip
-        assert child.stdin is not None and child.stdout is not None
-        try:
-            # The settings hold secrets: pickled over this private pipe, to our own program.
-            payload = pickle.dumps(self.job)
-            child.stdin.write(JOB_LENGTH.pack(len(payload)) + payload)
-            await child.stdin.drain()
-            async with asyncio.timeout(START_TIMEOUT_S):
-                line = await child.stdout.readline()
-            if line != READY:
-                raise RuntimeError("the HTTP process ended before it served")
-        except BaseException:
-            await _stop(child)
-            raise
+        assert self.job is not None
+        child = await _spawn()
+        await _hand_job(child, self.job)
         return child
 
     async def _keep(self) -> None:
@@ -117,6 +126,33 @@ class HttpProcess:
                 continue
             started = loop.time()
             self.health.restarts += 1
+
+
+async def _spawn() -> asyncio.subprocess.Process:
+    """The child's interpreter, importing the app while it waits for its job on stdin."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # fmt: skip
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline_cli.http_child",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+
+
+async def _hand_job(child: asyncio.subprocess.Process, job: HttpJob) -> None:
+    """Send the job; return once the child says it serves (stop it and raise if it does not)."""
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        # The settings hold secrets: pickled over this private pipe, to our own program.
+        payload = pickle.dumps(job)
+        child.stdin.write(JOB_LENGTH.pack(len(payload)) + payload)
+        await child.stdin.drain()
+        async with asyncio.timeout(START_TIMEOUT_S):
+            line = await child.stdout.readline()
+        if line != READY:
+            raise RuntimeError("the HTTP process ended before it served")
+    except BaseException:
+        await _stop(child)
+        raise
 
 
 async def _stop(child: asyncio.subprocess.Process) -> None:

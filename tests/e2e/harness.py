@@ -35,6 +35,7 @@ from hotline_cli.demo.sipp import (
     place_calls,
 )
 from telephony.tracker import Call, CallChanged
+from tests.support.centre_seed import seed_state
 
 AGENTS = (
     ("1001", "王芳", ["general"]),
@@ -196,6 +197,7 @@ async def running_centre(
         state_dir, overflow_after_s, trunks, announce_position,
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues,
     )  # fmt: skip
+    await seed_state(settings)
     log = CallLog()
     workdir = state_dir / "sipp"
     hotline_up = running_hotline(settings, [log], commands=commands)
