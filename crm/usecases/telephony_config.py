@@ -96,7 +96,11 @@ async def version(session: AsyncSession, number: int) -> TelephonyVersion:
 
 
 def document_of(row: TelephonyVersion) -> TelephonyConfig:
-    return parse_document(row.document)
+    """A stored version's document read back: each field checked by its model, not the rules
+    across the document, which every change passed when it was stored. Version 1 is the
+    settings file's, which may predate those rules (a 110 trunk without a backup): it runs as
+    the file did, and the first change must satisfy them."""
+    return TelephonyConfig.model_validate(row.document)
 
 
 def refused(exc: DocumentInvalid) -> Unprocessable:

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, SettingsError, load_settings
 from config.telephony_config import document_from, stored_json
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
-from crm.db.telephony_models import TelephonyApply
+from crm.db.telephony_models import TelephonyApply, TelephonyVersion
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
@@ -74,6 +74,20 @@ async def test_the_start_runs_the_stored_version_not_the_file(store: Any) -> Non
     runtime, version = await _stored_settings(settings, sessions)
     assert version == 2 and runtime.queues[0].wrapup_s == 17 != settings.queues[0].wrapup_s
     assert runtime.agents[0].sip_password.get_secret_value()  # secrets resolved
+
+
+async def test_a_seed_older_than_the_documents_rules_runs_as_the_file_did(store: Any) -> None:
+    """A settings file whose 110 trunk has no backup (the settings allow it, an admin's change
+    may not) seeds version 1, and the backend starts on it."""
+    settings, sessions, _ = store
+    police = settings.trunks["police"].model_copy(update={"backup": None})
+    file_settings = settings.model_copy(update={"trunks": {**settings.trunks, "police": police}})
+    async with sessions() as session, session.begin():
+        await session.execute(text("DROP TRIGGER telephony_versions_no_delete"))
+        await session.execute(delete(TelephonyVersion))
+        await seed_if_empty(session, document_from(file_settings), utc_now())
+    runtime, version = await _stored_settings(file_settings, sessions)
+    assert version == 1 and runtime.trunks["police"].backup is None
 
 
 async def test_a_stored_version_the_infrastructure_cannot_run_stops_the_start(
