@@ -34,7 +34,7 @@ from call_log.spy_audit import SpyAudit
 from call_log.writer import CallLog, running_call_log
 from config.emergency_settings import supervisor_phones
 from config.secrets import resolve_secrets
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 from config.telephony_config import TelephonyConfig, document_from
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.db.migrate import migrate
@@ -42,8 +42,11 @@ from crm.domain.clock import utc_now
 from crm.jobs.emergency_clock import EmergencyClock
 from crm.jobs.handover_sender import HandoverSender, Peer
 from crm.jobs.overdue_sweep import OverdueSweep
+from crm.usecases import telephony_config as store
+from crm.usecases.telephony_applies import record_apply
 from crm.usecases.telephony_config import seed_if_empty
 from hotline_cli.alert_publisher import AlertPublisher, Publish, emergency_rules
+from hotline_cli.config_follow import POLL_S, VersionApplier, follow_versions, runtime_settings
 from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.live_settings import (
     AgentQueues,
@@ -100,6 +103,7 @@ class Hotline:
     control: CallControl
     spy: SpyService
     followers: Followers  # what follows a configuration applied live
+    versions: VersionApplier | None = None  # the stored versions applied live, once running
     _applying: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -147,6 +151,31 @@ async def _database(settings: Settings, seed: TelephonyConfig) -> AsyncIterator[
         yield engine
     finally:
         await engine.dispose()
+
+
+async def _stored_settings(
+    file_settings: Settings, sessions: SessionFactory
+) -> tuple[Settings, int]:
+    """The runtime settings: the file's infrastructure running the database's current
+    telephony configuration, and its version. One the infrastructure cannot run is recorded
+    as not applied and stops the start (SettingsError, saying why)."""
+    async with sessions() as session:
+        row = await store.current(session)
+    try:
+        return runtime_settings(file_settings, store.document_of(row)), row.version
+    except SettingsError as exc:
+        async with sessions() as session, session.begin():
+            await record_apply(session, row.version, utc_now(), False, f"启动时无法运行: {exc}")
+        raise SettingsError(
+            f"telephony configuration version {row.version} (the database's current one) "
+            f"cannot run on this settings file's infrastructure: {exc}; revert to a version "
+            "that can (hotline config revert) or fix the settings file"
+        ) from exc
+
+
+async def _started(sessions: SessionFactory, version: int) -> None:
+    async with sessions() as session, session.begin():
+        await record_apply(session, version, utc_now(), True, "启动时应用")
 
 
 @asynccontextmanager
@@ -237,20 +266,24 @@ async def running_hotline(
     commands: bool = True,
 ) -> AsyncIterator[Hotline]:
     """Everything up and connected on entry; everything stopped on exit (`commands=False`:
-    no command executor, for tests that run their own). Each line enters one part."""
+    no command executor, for tests that run their own). `settings` are the file's: its
+    telephony sections seed the database's configuration on first start, which runs from
+    then on (`config_follow`). Each line enters one part."""
     seed = document_from(settings)  # its empty secrets stay "generate one"
-    settings = resolve_secrets(settings)  # Hotline.settings carries the secrets in use
-    layout = layout_for(settings)
+    file_settings = resolve_secrets(settings)
     tracker, tasks = CallTracker(), Tasks()
     async with AsyncExitStack() as stack:
         enter, supervised = stack.enter_async_context, tasks.supervised
         # The HTTP child's interpreter imports the app (seconds) while the rest comes up;
         # it ends while the rest stops.
         web_process = await enter(HttpProcess()) if http else None
+        engine = await enter(_database(file_settings, seed))
+        sessions = session_factory(engine)
+        # Hotline.settings carries the secrets in use
+        settings, version = await _stored_settings(file_settings, sessions)
+        layout = layout_for(settings)
         write_config(settings, layout)
         build_sounds(layout)
-        engine = await enter(_database(settings, seed))
-        sessions = session_factory(engine)
         redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)
         nuisance = NuisanceScreen(settings.nuisance)
@@ -323,7 +356,8 @@ async def running_hotline(
         tasks.watch("desk users recheck", lambda: TaskHealth(gateway.recheck_failures))
         if web_process is not None:
             ws_url = f"ws://{settings.gateway.host}:{gateway.port}/"
-            job = HttpJob(settings, redis_url, ws_url, logging.getLogger().getEffectiveLevel())
+            level = logging.getLogger().getEffectiveLevel()
+            job = HttpJob(file_settings, redis_url, ws_url, level)
             await web_process.serve(job)
             # Asked to stop first (it started serving last); waited for at the very end.
             stack.push_async_callback(web_process.ask_to_stop)
@@ -331,8 +365,13 @@ async def running_hotline(
         await report_health(redis, service, tasks)  # /health is whole once we are up
         reports = partial(report_health_forever, redis, service, tasks)
         await enter(supervised("health report", reports))
-        yield Hotline(
+        hotline = Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
             Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance, overflow),
         )  # fmt: skip
+        await _started(sessions, version)
+        hotline.versions = VersionApplier(hotline, file_settings, sessions, version)
+        follower = partial(follow_versions, redis, hotline.versions, POLL_S)
+        await enter(supervised("telephony configuration", follower))
+        yield hotline

@@ -1,8 +1,11 @@
 """`hotline config versions|show|apply|revert`: the telephony configuration's versions in the
 database, from the server's command line. The same use cases as the API: changes are made
 as a named admin (`--actor`, audited as that user), on a base version (`--base`), checked
-as a whole; secrets are shown masked. An empty database is seeded from the settings file
-first, as the backend's first start does."""
+as a whole and against the settings file's infrastructure (what the running centre can run
+live); secrets are shown masked; `versions` shows how each version's apply went. An empty
+database is seeded from the settings file first, as the backend's first start does. A change
+stored here reaches the running backend at its next poll of the current version
+(`config_follow.POLL_S`)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from config.telephony_config import document_from, masked_json
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from crm.db.telephony_models import TelephonyVersion
+    from crm.db.telephony_models import TelephonyApply, TelephonyVersion
 
 Work = Callable[["AsyncSession", datetime], Awaitable[str]]
 Run = Callable[[argparse.Namespace, Work], int]
@@ -61,8 +64,16 @@ def _stored(row: TelephonyVersion, changed: bool) -> str:
     return f"version {row.version} stored: {row.summary}"
 
 
+def _outcome(row: TelephonyApply | None) -> str:
+    if row is None:
+        return "-"
+    return f"{'ok' if row.ok else 'FAILED'} {row.applied_at:%H:%M:%S} {row.reason}"
+
+
 def _commands(settings_of: SettingsOf) -> dict[str, Callable[[argparse.Namespace], Work]]:
     from crm.usecases import telephony_config as store
+    from crm.usecases.telephony_applies import applies_of
+    from hotline_cli.config_follow import runnable
 
     def seeded(work: Work, args: argparse.Namespace) -> Work:
         seed = document_from(settings_of(args))
@@ -75,11 +86,15 @@ def _commands(settings_of: SettingsOf) -> dict[str, Callable[[argparse.Namespace
 
     def versions(args: argparse.Namespace) -> Work:
         async def work(session: AsyncSession, _now: datetime) -> str:
-            lines = [f"{'version':>7}  {'created (UTC)':<19}  {'author':<6}  summary"]
-            for row in await store.versions(session, args.limit):
+            lines = [f"{'version':>7}  {'created (UTC)':<19}  {'author':<6}  summary"
+                     "  |  applied (UTC)"]  # fmt: skip
+            rows = await store.versions(session, args.limit)
+            applies = await applies_of(session, [row.version for row in rows])
+            for row in rows:
                 author = "-" if row.author_id is None else str(row.author_id)
                 lines.append(f"{row.version:>7}  {row.created_at:%Y-%m-%d %H:%M:%S}  "
-                             f"{author:<6}  {row.summary}")  # fmt: skip
+                             f"{author:<6}  {row.summary}  |  "
+                             f"{_outcome(applies.get(row.version))}")  # fmt: skip
             return "\n".join(lines)
 
         return seeded(work, args)
@@ -101,14 +116,18 @@ def _commands(settings_of: SettingsOf) -> dict[str, Callable[[argparse.Namespace
 
         async def work(session: AsyncSession, now: datetime) -> str:
             actor = await _admin(session, args.actor)
-            return _stored(*await store.apply_change(session, actor, now, args.base, data))
+            checks = runnable(settings_of(args))
+            return _stored(*await store.apply_change(session, actor, now, args.base, data, checks))
 
         return seeded(work, args)
 
     def revert(args: argparse.Namespace) -> Work:
         async def work(session: AsyncSession, now: datetime) -> str:
             actor = await _admin(session, args.actor)
-            return _stored(*await store.revert(session, actor, now, args.base, args.version))
+            checks = runnable(settings_of(args))
+            return _stored(
+                *await store.revert(session, actor, now, args.base, args.version, checks)
+            )
 
         return seeded(work, args)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import pickle
 import signal
@@ -21,16 +22,22 @@ from redis.asyncio import Redis
 from agent_gateway.desk.http import DeskHttp
 from agent_gateway.desk.users import DeskUsers
 from config.emergency_settings import supervisor_phones
-from config.settings import Settings
+from config.settings import Settings, SettingsError
+from config.telephony_config import settings_with
 from crm.api import create_app as create_crm_app
 from crm.api.access_log import PathOnlyAccessLogger
 from crm.api.exchange import ExchangeDoor
-from crm.db.engine import create_engine, session_factory
+from crm.api.telephony import TelephonyHooks
+from crm.db.engine import SessionFactory, create_engine, session_factory
+from crm.usecases import telephony_config as store
 from hotline_cli.alert_publisher import emergency_rules
+from hotline_cli.config_follow import POLL_S, announce, follow_versions, newer_version, runnable
 from hotline_cli.http_doc import DOCUMENTED
 from hotline_cli.http_process import JOB_LENGTH, READY, HttpJob
 from hotline_cli.log_format import configure_logging
 from hotline_cli.status_api import add_status_routes
+
+log = logging.getLogger(__name__)
 
 
 def exchange_door(settings: Settings) -> ExchangeDoor:
@@ -42,14 +49,50 @@ def exchange_door(settings: Settings) -> ExchangeDoor:
     )  # fmt: skip
 
 
+def desk_follows(desk: DeskHttp, settings: Settings) -> None:
+    """Who gets a desk ticket, whom the consult picker offers, the supervisors' phones: from
+    `settings` on."""
+    desk.extensions = frozenset(a.extension for a in settings.agents)
+    desk.phones = frozenset(supervisor_phones(settings.colleagues))
+    desk.targets = [{"number": a.extension, "name": a.name, "kind": "agent"}
+                    for a in settings.agents]  # fmt: skip
+    desk.targets += [{"number": c.extension, "name": c.name, "kind": c.kind}
+                     for c in settings.colleagues]  # fmt: skip
+
+
+class DeskFollower:
+    """The HTTP process's `config_follow.follow_versions` check: the desk's view of the
+    newest stored version (the call process applies it; this one only reads)."""
+
+    def __init__(self, desk: DeskHttp, job: HttpJob, sessions: SessionFactory, version: int):
+        self.desk, self.job, self.sessions, self.version = desk, job, sessions, version
+
+    async def __call__(self) -> None:
+        row = await newer_version(self.sessions, self.version)
+        if row is None:
+            return
+        self.version = row.version
+        try:
+            desk_follows(self.desk, settings_with(self.job.settings, store.document_of(row)))
+        except SettingsError as exc:
+            log.error("telephony configuration version %d not followed: %s", row.version, exc)
+            return
+        log.info("desk tickets follow telephony configuration version %d", row.version)
+
+
 @asynccontextmanager
 async def serving(job: HttpJob) -> AsyncIterator[None]:
-    """The HTTP app on its port, with a database engine and a Redis client of its own."""
-    settings = job.settings
+    """The HTTP app on its port, with a database engine and a Redis client of its own, its
+    settings the file's infrastructure running the stored telephony configuration."""
     async with AsyncExitStack() as stack:
-        engine = create_engine(settings.database_url)  # migrated by the call process
+        engine = create_engine(job.settings.database_url)  # migrated by the call process
         stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
+        # seeded by the call process (none yet: the file's, until one is stored)
+        row = await newer_version(sessions, 0)
+        settings = (
+            job.settings if row is None else settings_with(job.settings, store.document_of(row))
+        )
         redis = Redis.from_url(job.redis_url)
         stack.push_async_callback(redis.aclose)
         secret = settings.gateway.secret.get_secret_value().encode()
@@ -60,23 +103,27 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             link_secret=secret, emergency=emergency_rules(settings),
             exchange_door=exchange_door(settings),
             supervisor_phones=supervisor_phones(settings.colleagues),
+            telephony_hooks=TelephonyHooks(runnable(job.settings), announce(redis)),
         )  # fmt: skip
         add_status_routes(app, redis)
-        targets = [{"number": a.extension, "name": a.name, "kind": "agent"}
-                   for a in settings.agents]  # fmt: skip
-        targets += [{"number": c.extension, "name": c.name, "kind": c.kind}
-                    for c in settings.colleagues]  # fmt: skip
-        DeskHttp(
-            sessions, redis, secret, {a.extension for a in settings.agents}, job.ws_url,
-            settings.gateway.ticket_ttl_s, targets=targets,
-            warn_before_s=settings.emergency.warn_before_s,
-            phones=supervisor_phones(settings.colleagues),
-        ).add_routes(app)  # fmt: skip
+        desk = DeskHttp(sessions, redis, secret, (), job.ws_url, settings.gateway.ticket_ttl_s,
+                        warn_before_s=settings.emergency.warn_before_s)  # fmt: skip
+        desk_follows(desk, settings)
+        desk.add_routes(app)
+        follower = DeskFollower(desk, job, sessions, 0 if row is None else row.version)
+        following = asyncio.create_task(follow_versions(redis, follower, POLL_S))
+        stack.push_async_callback(_cancelled, following)
         web_runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
         await web_runner.setup()
         stack.push_async_callback(web_runner.cleanup)
         await web.TCPSite(web_runner, settings.http.host, settings.http.port).start()
         yield
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _read_job() -> HttpJob:

@@ -38,7 +38,8 @@ _ROOT = Path(__file__).resolve().parent.parent  # the tree the parent runs, for 
 
 @dataclass(frozen=True)
 class HttpJob:
-    """What the child needs: the settings with the secrets in use, and where Redis and the
+    """What the child needs: the settings file's (its infrastructure, secrets resolved; the
+    child runs the stored telephony configuration on them), and where Redis and the
     desktops' gateway are (both known only once they run)."""
 
     settings: Settings

@@ -49,8 +49,15 @@ from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
 
 ENDPOINTS = (
-    orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
-    + handovers.ENDPOINTS + floor.ENDPOINTS + spy.ENDPOINTS + telephony.ENDPOINTS
+    orders.ENDPOINTS
+    + admin.ENDPOINTS
+    + calls.ENDPOINTS
+    + recordings.ENDPOINTS
+    + alerts.ENDPOINTS
+    + handovers.ENDPOINTS
+    + floor.ENDPOINTS
+    + spy.ENDPOINTS
+    + telephony.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 
@@ -77,6 +84,7 @@ def create_app(
     emergency: EmergencyRules = DEFAULT_RULES,
     exchange_door: exchange.ExchangeDoor | None = None,
     supervisor_phones: Sequence[str] | None = None,
+    telephony_hooks: telephony.TelephonyHooks | None = None,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -93,6 +101,8 @@ def create_app(
     die with the process). `emergency` is the `[emergency]` settings (the result's due
     time after a hand-over, the duty leaders who read alerts). `exchange_door` opens the
     receiving centres' signed endpoint (`crm.api.exchange`; None: no peers, no route).
+    `telephony_hooks`: the running centre's checks of a telephony configuration and who is
+    told of a new version (`crm.api.telephony`; None: neither).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -107,6 +117,7 @@ def create_app(
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
     app[CALENDAR] = CalendarCache()
     app[USERS_CHANGED] = users_changed
+    app[telephony.HOOKS] = telephony_hooks or telephony.TelephonyHooks()
     key = derive_key(link_secret if link_secret is not None else secrets.token_bytes(32))
     app[RECORDINGS] = RecordingFiles(recordings_dir, key)
     app.on_response_prepare.append(security_headers(connect_src))

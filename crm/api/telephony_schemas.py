@@ -44,12 +44,23 @@ class ChangeOut(BaseModel):
     new: Any = Field(description="null: removed")
 
 
+class ApplyOut(Out):
+    applied_at: datetime
+    ok: bool = Field(description="false: the running centre kept the configuration before it")
+    reason: str = Field(description="What was reloaded, or why it failed")
+
+
 class VersionOut(Out):
     version: int
     created_at: datetime
     author_id: int | None = Field(description="null: seeded from the settings file")
     summary: str
     reverted_from: int | None
+    applied: ApplyOut | None = Field(
+        default=None,
+        description="How its apply to the running centre went; null: not tried (yet, or "
+        "skipped over for a newer version)",
+    )
 
 
 class VersionList(BaseModel):

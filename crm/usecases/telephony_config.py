@@ -12,7 +12,7 @@ like any change.
 """
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 SUBJECT = "telephony"  # admin_changes.subject
 SEEDED = "由配置文件初始化（第 1 版）"
+
+# Whether the running centre can run a document (old → new), beyond the document's own
+# checks: the infrastructure's (an exchange peer's trunk removed) and the live apply's (a
+# change only a restart applies). Given by the wiring root; the reasons, none if it can.
+Runnable = Callable[[TelephonyConfig, TelephonyConfig], Sequence[str]]
 
 
 class VersionConflict(Conflict):
@@ -91,7 +96,11 @@ async def version(session: AsyncSession, number: int) -> TelephonyVersion:
 
 
 def document_of(row: TelephonyVersion) -> TelephonyConfig:
-    return parse_document(row.document)
+    """A stored version's document read back: each field checked by its model, not the rules
+    across the document, which every change passed when it was stored. Version 1 is the
+    settings file's, which may predate those rules (a 110 trunk without a backup): it runs as
+    the file did, and the first change must satisfy them."""
+    return TelephonyConfig.model_validate(row.document)
 
 
 def refused(exc: DocumentInvalid) -> Unprocessable:
@@ -103,14 +112,36 @@ def refused(exc: DocumentInvalid) -> Unprocessable:
     )  # fmt: skip
 
 
-async def check(session: AsyncSession, data: Mapping[str, Any]) -> TelephonyConfig:
-    """`data` checked as a whole, masked secrets taken from the current version."""
+def not_runnable(reasons: Sequence[str]) -> Unprocessable:
+    """A document the running centre cannot run live, as the API's 422."""
+    return Unprocessable(
+        "config_not_runnable", "运行中的中心无法应用此配置：" + "；".join(reasons), "document",
+        {"errors": [{"field": "document", "message": r} for r in reasons]},
+    )  # fmt: skip
+
+
+def runnable_or_refused(
+    runnable: Runnable | None, old: TelephonyConfig, new: TelephonyConfig
+) -> None:
+    if runnable is not None and (reasons := runnable(old, new)):
+        log.warning("telephony configuration refused, not runnable: %s", "; ".join(reasons))
+        raise not_runnable(reasons)
+
+
+async def check(
+    session: AsyncSession, data: Mapping[str, Any], runnable: Runnable | None = None
+) -> TelephonyConfig:
+    """`data` checked as a whole, masked secrets taken from the current version, then by
+    `runnable` against the current version."""
+    old = document_of(await current(session))
     try:
-        return parse_document(unmask(data, document_of(await current(session))))
+        document = parse_document(unmask(data, old))
     except DocumentInvalid as exc:
         fields = ", ".join(p.field for p in exc.problems)
         log.warning("telephony configuration refused, %d bad fields: %s", len(exc.problems), fields)
         raise refused(exc) from None
+    runnable_or_refused(runnable, old, document)
+    return document
 
 
 async def _store(
@@ -155,18 +186,20 @@ async def _base(session: AsyncSession, base_version: int) -> TelephonyVersion:
 
 async def apply_change(
     session: AsyncSession, actor_id: int, now: datetime, base_version: int,
-    data: Mapping[str, Any],
+    data: Mapping[str, Any], runnable: Runnable | None = None,
 ) -> tuple[TelephonyVersion, bool]:  # fmt: skip
     """The new current version and True; or the current one and False if `data` changes
     nothing."""
     base = await _base(session, base_version)
-    return await _store(session, actor_id, now, base, await check(session, data))
+    return await _store(session, actor_id, now, base, await check(session, data, runnable))
 
 
 async def revert(
-    session: AsyncSession, actor_id: int, now: datetime, base_version: int, to_version: int
-) -> tuple[TelephonyVersion, bool]:
+    session: AsyncSession, actor_id: int, now: datetime, base_version: int, to_version: int,
+    runnable: Runnable | None = None,
+) -> tuple[TelephonyVersion, bool]:  # fmt: skip
     """`to_version`'s document as the next version (False: it is the current one already)."""
     base = await _base(session, base_version)
-    old = await version(session, to_version)
-    return await _store(session, actor_id, now, base, document_of(old), reverted_from=to_version)
+    old = document_of(await version(session, to_version))
+    runnable_or_refused(runnable, document_of(base), old)
+    return await _store(session, actor_id, now, base, old, reverted_from=to_version)

@@ -1,8 +1,10 @@
-"""A configuration applied to the running centre during live calls (one talking, two queued):
-a new agent, a queue's new strategy and wrap-up, the 110 primary trunk moved to another port.
-Nobody is dropped, the queued callers stay queued, the new agent takes the next call, the
-wrap-up holds the agent back, a transfer to 110 reaches the new port; the old configuration
-applied again brings the old behaviour back, while the removed agent finishes its call."""
+"""A configuration stored by an admin through the HTTP API reaches the running centre during
+live calls (one talking, two queued): a new agent, a queue's new strategy and wrap-up, the 110
+primary trunk moved to another port. Nobody is dropped, the queued callers stay queued, the
+new agent takes the next call and gets a desk ticket, the wrap-up holds the agent back, a
+transfer to 110 reaches the new port, the version shows applied; a stale edit gets 409 and a
+change only a restart applies 422, the centre unchanged; the revert brings the old behaviour
+back live, while the removed agent finishes its call."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from config.settings import Settings
+from crm.domain.enums import Role
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from processes.supervised import ProcessError
@@ -22,12 +26,13 @@ from telephony.actions import blind_transfer
 from telephony.dialplan import CONTEXT_AGENTS
 from telephony.live_config import ApplyError
 from telephony.tracker import Call, CallState
-from tests.e2e.harness import Centre, running_centre
+from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.support.polling import eventually
 
 OLD_PRIMARY, BACKUP, NEW_PRIMARY = free_udp_port(), free_udp_port(), free_udp_port()
 NEW_AGENT_PORT = free_udp_port()
 WRAPUP_S = 3  # the new wrap-up of the hotline queue (the old one is 0)
+ROOT = "/api/admin/telephony"
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +44,43 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
         yield centre
 
 
-def changed(old: Settings) -> Settings:
-    data: dict[str, Any] = old.model_dump()
+def changed_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Settings or a telephony document (as dumped) with 1003 added, the hotline queue on
+    ringall with a wrap-up, the 110 primary trunk moved."""
+    data = dict(data)
     data["agents"] = [*data["agents"], {
         "extension": "1003", "name": "张伟", "skills": ["general"],
         "contact": f"sip:1003@127.0.0.1:{NEW_AGENT_PORT}",
     }]  # fmt: skip
     data["queues"] = [q | {"strategy": "ringall", "wrapup_s": WRAPUP_S} if q["name"] == "hotline"
                       else q for q in data["queues"]]  # fmt: skip
-    data["trunks"]["police"]["primary"] = f"127.0.0.1:{NEW_PRIMARY}"
-    return Settings.model_validate(data)
+    police = data["trunks"]["police"] | {"primary": f"127.0.0.1:{NEW_PRIMARY}"}
+    data["trunks"] = data["trunks"] | {"police": police}
+    return data
+
+
+def changed(old: Settings) -> Settings:
+    return Settings.model_validate(changed_data(old.model_dump()))
+
+
+class AdminApi:
+    """The centre's HTTP API as one admin (a real user with a bearer token)."""
+
+    def __init__(self, client: aiohttp.ClientSession, base: str, token: str) -> None:
+        self.client, self.base = client, base
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        async with self.client.request(
+            method, self.base + path, json=body, headers=self.headers
+        ) as response:
+            return response.status, await response.json()
+
+
+async def desk_ticket(api: AdminApi, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with api.client.post(f"{api.base}/api/desk/ticket", json={}, headers=headers) as answer:
+        return answer.status
 
 
 async def queue_status(centre: Centre) -> tuple[str, set[str], set[str]]:
@@ -88,15 +120,24 @@ async def transfer_reaches_110_primary(centre: Centre, call: Call, port: int, tm
         await ami.action_list("Hangup", Channel="/^PJSIP/trunk-110-primary-/", Cause="16")
 
 
-async def test_a_change_applied_during_calls_drops_nobody_and_reverts(
+async def test_a_change_stored_through_the_api_applies_live_drops_nobody_and_reverts(
     centre: Centre, tmp_path: Path
 ) -> None:
     hotline = centre.hotline
-    old = hotline.settings
+    http = hotline.settings.http
+    admin = await crm_user(centre, "配置管理员", Role.ADMIN)
+    new_agent = await crm_user(centre, "张伟", Role.AGENT, agent="1003")
     async with (
+        aiohttp.ClientSession() as client,
         centre.agents_paused("1002", "1901", reason="会议"),  # 1001 alone takes calls
         AgentPhone(centre.workdir, "127.0.0.1", NEW_AGENT_PORT, ring_ms=800),  # 1003's phone
     ):
+        api = AdminApi(client, f"http://{http.host}:{http.port}", admin)
+        status, current = await api.call("GET", ROOT)
+        assert status == 200, current
+        base = current["version"]
+        assert await desk_ticket(api, new_agent) == 409  # 1003 is no configured agent yet
+
         a = calling(centre, "13900000101", 12)
         talking_a = await in_state(centre, "13900000101", CallState.TALKING)
         b = calling(centre, "13900000102", 30)
@@ -104,24 +145,54 @@ async def test_a_change_applied_during_calls_drops_nobody_and_reverts(
         c = calling(centre, "13900000103", 25)  # queued behind B
         await in_state(centre, "13900000103", CallState.QUEUED)
 
-        started = time.monotonic()
-        change = await hotline.apply_settings(changed(old))
-        applied_s = time.monotonic() - started
-        strategy, members, waiting = await queue_status(centre)
+        # A change only a restart applies is refused at the door, nothing stored.
+        queues = [q | {"strategy": "linear"} for q in current["document"]["queues"]]
+        linear = current["document"] | {"queues": queues}
+        status, body = await api.call("PUT", ROOT, {"base_version": base, "document": linear})
+        assert status == 422 and body["error"]["code"] == "config_not_runnable", body
+        assert "linear" in body["error"]["errors"][0]["message"]
+
+        status, body = await api.call(
+            "PUT", ROOT, {"base_version": base, "document": changed_data(current["document"])}
+        )
+        stored_at = time.monotonic()
+        assert status == 200 and body["version"] == base + 1, body
+        new = body["version"]
+
+        async def asterisk_runs_it() -> bool:
+            strategy, members, _ = await queue_status(centre)
+            return strategy == "ringall" and "PJSIP/1003" in members  # members are added last
+
+        await eventually(asterisk_runs_it, 10, "the stored change in Asterisk", poll_s=0.01)
+        to_asterisk_s = time.monotonic() - stored_at
+        _, _, waiting = await queue_status(centre)
         assert waiting == {"13900000102", "13900000103"}  # still queued
-        assert strategy == "ringall" and "PJSIP/1003" in members
-        assert [r.value for r in change.reloads] == ["pjsip", "queue_parameters", "dialplan"]
-        # The backend follows: 1003 can be consulted, its desk logs into hotline, the wall
-        # shows it serving hotline.
-        follows = hotline.followers
-        assert "1003" in hotline.control.targets and follows.agent_queues["1003"] == [
+        assert "1003" in hotline.control.targets and hotline.followers.agent_queues["1003"] == [
             ("hotline", 0)
         ]
-        assert follows.wall.agent_queues["1003"] == ["hotline"]
+        assert hotline.followers.wall.agent_queues["1003"] == ["hotline"]
+
+        async def applied(version: int) -> bool:
+            _, listed = await api.call("GET", f"{ROOT}/versions")
+            outcome = next(v["applied"] for v in listed["items"] if v["version"] == version)
+            return outcome is not None and outcome["ok"]
+
+        await eventually(lambda: applied(new), 5, f"version {new} shown applied")
+
+        async def ticket_is(status: int) -> bool:
+            return await desk_ticket(api, new_agent) == status
+
+        await eventually(lambda: ticket_is(200), 5, "a desk ticket for the new agent 1003")
+
+        # A second admin's edit on the old version: 409 with the current one, nothing applied.
+        status, body = await api.call("PUT", ROOT, {"base_version": base,
+                                                    "document": current["document"]})  # fmt: skip
+        assert status == 409 and body["error"]["current_version"] == new, body
+        assert (await queue_status(centre))[0] == "ringall"
 
         # The new agent takes the next call (its phone rings 0.8 s first).
         talking_b = await in_state(centre, "13900000102", CallState.TALKING)
-        to_new_agent_s = time.monotonic() - started
+        to_new_agent_s = time.monotonic() - stored_at
         assert talking_b.agent_interface == "PJSIP/1003"
         # A ends; 1001 waits out the new wrap-up before it takes C.
         ended_a = (await a, await centre.log.wait_ended("13900000101"))[1]
@@ -132,15 +203,23 @@ async def test_a_change_applied_during_calls_drops_nobody_and_reverts(
         await transfer_reaches_110_primary(centre, talking_c, NEW_PRIMARY, tmp_path)
         assert (await c).ok
 
-        # Back to the old configuration while 1003 is still talking with B.
-        started = time.monotonic()
-        reverted = await hotline.apply_settings(old)
-        reverted_s = time.monotonic() - started
-        strategy, members, _ = await queue_status(centre)
-        assert strategy == "rrmemory" and "PJSIP/1003" not in members
+        # Back to the previous version while 1003 is still talking with B.
+        status, body = await api.call("POST", f"{ROOT}/versions/{base}/revert",
+                                      {"base_version": new})  # fmt: skip
+        reverted_at = time.monotonic()
+        assert status == 200 and body["reverted_from"] == base, body
+
+        async def asterisk_runs_the_old() -> bool:
+            strategy, members, _ = await queue_status(centre)
+            return strategy == "rrmemory" and "PJSIP/1003" not in members
+
+        await eventually(asterisk_runs_the_old, 10, "the revert in Asterisk", poll_s=0.01)
+        revert_s = time.monotonic() - reverted_at
+        await eventually(lambda: applied(new + 1), 5, f"version {new + 1} shown applied")
         assert (
             "1003" not in hotline.control.targets and "1003" not in hotline.followers.agent_queues
         )
+        await eventually(lambda: ticket_is(409), 5, "no desk ticket for 1003 any more")
         active_b = hotline.tracker.get(talking_b.linkedid)
         assert active_b is not None and active_b.state is CallState.TALKING  # not hung up
         d = calling(centre, "13900000104", 25)
@@ -150,13 +229,15 @@ async def test_a_change_applied_during_calls_drops_nobody_and_reverts(
         assert (await d).ok
         result_b = await b  # 1003's call ran to its end
         assert result_b.ok, result_b.errors
+        _, listed = await api.call("GET", f"{ROOT}/versions")
     ended_b = await centre.log.wait_ended("13900000102")
     assert ended_b.end_reason == "hung up by caller"
+    outcomes = {v["version"]: v["applied"]["reason"] for v in listed["items"] if v["applied"]}
     print(
-        f"\napply (new agent, strategy, wrap-up, trunk): {applied_s * 1000:.0f} ms "
-        f"{[(s, round(t * 1000)) for s, t in change.steps]}; apply → new agent talking "
-        f"(0.8 s ring included): {to_new_agent_s * 1000:.0f} ms; revert: "
-        f"{reverted_s * 1000:.0f} ms {[(s, round(t * 1000)) for s, t in reverted.steps]}"
+        f"\nversion {new}: {outcomes[new]}; version {new + 1}: {outcomes[new + 1]}"
+        f"\nPUT 200 → Asterisk holding the change (new agent, strategy, wrap-up, trunk): "
+        f"{to_asterisk_s * 1000:.0f} ms; PUT 200 → new agent talking (0.8 s ring included): "
+        f"{to_new_agent_s * 1000:.0f} ms; revert 200 → Asterisk back: {revert_s * 1000:.0f} ms"
     )
 
 

@@ -84,6 +84,12 @@ def test_config_commands(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert 'queues.0.skill: 未知技能 "xyz"' in refused.stderr
     assert 'ivr.queues.operator: 未知队列 "hotline"' in refused.stderr
+    linear = tmp_path / "linear.json"
+    queues = [q | {"strategy": "linear"} for q in document["queues"]]
+    linear.write_text(json.dumps(document | {"queues": queues}, ensure_ascii=False))
+    restart = hotline(state, "config", "apply", str(linear), "--base", "2", "--actor", admin_id)
+    assert restart.returncode == 1, restart.stdout
+    assert "需要重启才能生效: queues.hotline.strategy: to or from linear" in restart.stderr
     broken = tmp_path / "broken.json"
     broken.write_text('{"agents": [')
     unreadable = hotline(state, "config", "apply", str(broken), "--base", "2", "--actor", admin_id)
@@ -95,6 +101,9 @@ def test_config_commands(tmp_path: Path) -> None:
     missing = hotline(state, "config", "show", "9")
     assert missing.returncode == 1 and "没有第 9 版电话配置" in missing.stderr
 
+    listing = hotline(state, "config", "versions")
+    assert "applied (UTC)" in listing.stdout.splitlines()[0]
+    assert listing.stdout.splitlines()[1].endswith("|  -")  # no backend ran version 3
     documents, trail = stored(state)
     assert len(documents) == 3 and documents[2] == documents[0]
     assert documents[1]["agents"][2]["sip_password"] == SECRET  # stored for the renderer
