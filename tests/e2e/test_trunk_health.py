@@ -1,0 +1,162 @@
+"""Trunk health with a real Asterisk qualifying 110's legs every second (SIP OPTIONS to SIPp
+far ends that answer them): the primary's far end stopped is found unreachable within a few
+intervals and told once; a transfer to 110 then goes straight to the backup (no INVITE ever
+reaches the primary's port) instead of waiting out the primary's dial timeout; the far end
+back, it is reachable again, told once, and the next transfer takes the primary."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
+from hotline_cli.trunk_status import read_trunks
+from telephony.actions import blind_transfer
+from telephony.dialplan import CONTEXT_AGENTS
+from telephony.tracker import CallState
+from telephony.trunk_health import LegChange, LegState
+from tests.e2e.harness import Centre, running_centre
+from tests.support.polling import eventually
+
+PRIMARY, BACKUP = free_udp_port(), free_udp_port()
+QUALIFY_S = 1
+DIAL_TIMEOUT_S = 5  # what a transfer would wait on a dead primary without the skip
+RING_MS = 300
+
+
+@pytest.fixture(scope="module")
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    police = {
+        "number": "110", "primary": f"127.0.0.1:{PRIMARY}", "backup": f"127.0.0.1:{BACKUP}",
+        "dial_timeout_s": DIAL_TIMEOUT_S, "qualify_s": QUALIFY_S,
+    }  # fmt: skip
+    async with running_centre(tmp_path_factory.mktemp("trunk-health"), trunks={"police": police}
+                              ) as centre:  # fmt: skip
+        yield centre
+
+
+class DeafPort(asyncio.DatagramProtocol):
+    """The stopped far end's port: takes every datagram, answers none, counts requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
+        self.requests.append(data.split(b" ", 1)[0].decode("ascii", "replace"))
+
+    def count(self, method: str) -> int:
+        return self.requests.count(method)
+
+
+def state(centre: Centre, leg: str) -> LegState:
+    return centre.hotline.trunks.health[f"trunk-110-{leg}"].state
+
+
+async def trunk_legs(centre: Centre) -> dict[str, str]:
+    channels = await centre.hotline.ami.action_list("CoreShowChannels")
+    return {
+        c["Channel"].rsplit("-", 1)[0]: c.get("ChannelStateDesc", "")
+        for c in channels
+        if c.get("Channel", "").startswith("PJSIP/trunk-110-")
+    }
+
+
+async def transfer_to_110(centre: Centre, number: str, answering: str) -> tuple[float, set[str]]:
+    """A call answered by an agent, sent on to 110: how long until `answering`'s leg is up,
+    and every 110 leg seen meanwhile; the operator then hangs up."""
+    call = asyncio.create_task(centre.call(
+        [CallerIdentity("周十", number)],
+        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=30_000),
+    ))  # fmt: skip
+    talking = await centre.log.wait_for(
+        lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
+    )
+    started = time.monotonic()
+    await blind_transfer(centre.hotline.ami, talking.call.agent_channel, CONTEXT_AGENTS, "110")
+    seen: set[str] = set()
+    async with asyncio.timeout(2 * DIAL_TIMEOUT_S + 5):
+        while (legs := await trunk_legs(centre)).get(f"PJSIP/trunk-110-{answering}") != "Up":
+            seen |= set(legs)
+            await asyncio.sleep(0.05)
+    took = time.monotonic() - started
+    seen |= set(legs)
+    hung_up = await centre.hotline.ami.action_list(
+        "Hangup", Channel=f"/^PJSIP/trunk-110-{answering}-/", Cause="16"
+    )
+    assert len(hung_up) == 1, hung_up
+    assert (await call).ok  # the caller was not dropped: it took the operator's BYE
+    await centre.log.wait_ended(number)
+    return took, seen
+
+
+async def test_a_dead_primary_is_skipped_and_told_once(centre: Centre, tmp_path: Path) -> None:
+    changes: list[LegChange] = []
+
+    async def told(change: LegChange) -> None:
+        if change.after.line == "110":  # 119's and 120's (the packaged ports) go down too
+            changes.append(change)
+
+    loop = asyncio.get_running_loop()
+    async with AgentPhone(tmp_path, "127.0.0.1", BACKUP, RING_MS):
+        async with AgentPhone(tmp_path, "127.0.0.1", PRIMARY, RING_MS):
+
+            async def both_reachable() -> bool:
+                return all(
+                    state(centre, leg) is LegState.REACHABLE for leg in ("primary", "backup")
+                )
+
+            await eventually(both_reachable, 10, "both 110 legs reachable")
+            centre.hotline.trunks.on_change = (told,)  # what is told from now on
+            snapshot = await read_trunks(centre.hotline.redis)
+            legs = {(leg.line, leg.leg): leg for leg in snapshot.legs}
+            assert legs[("110", "primary")].state == "reachable"
+            assert legs[("110", "primary")].rtt_ms is not None
+            stopped = time.monotonic()
+        deaf = DeafPort()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: deaf, local_addr=("127.0.0.1", PRIMARY)
+        )
+        try:
+
+            async def primary_down() -> bool:
+                return state(centre, "primary") is LegState.UNREACHABLE
+
+            await eventually(primary_down, 6 * QUALIFY_S + 3, "the primary found unreachable")
+            detected_s = time.monotonic() - stopped
+            took, seen = await transfer_to_110(centre, "13911116666", answering="backup")
+            assert "PJSIP/trunk-110-primary" not in seen, seen
+            assert deaf.count("INVITE") == 0, deaf.requests
+            assert took < DIAL_TIMEOUT_S, took  # straight to the backup, no dial timeout
+            # No storm: qualify goes on (three more OPTIONS unanswered), nothing more told.
+            asked = deaf.count("OPTIONS")
+
+            async def three_more() -> bool:
+                return deaf.count("OPTIONS") >= asked + 3
+
+            await eventually(three_more, 10 * QUALIFY_S, "three more OPTIONS to the primary")
+            assert [(c.after.leg, c.after.state) for c in changes] == [
+                ("primary", LegState.UNREACHABLE)
+            ], changes
+            down = await read_trunks(centre.hotline.redis)
+            assert {(leg.leg, leg.state) for leg in down.legs if leg.line == "110"} == {
+                ("primary", "unreachable"), ("backup", "reachable")}  # fmt: skip
+        finally:
+            transport.close()
+        async with AgentPhone(tmp_path, "127.0.0.1", PRIMARY, RING_MS):
+
+            async def primary_up() -> bool:
+                return state(centre, "primary") is LegState.REACHABLE
+
+            await eventually(primary_up, 6 * QUALIFY_S + 3, "the primary reachable again")
+            assert [(c.after.leg, c.after.state) for c in changes] == [
+                ("primary", LegState.UNREACHABLE), ("primary", LegState.REACHABLE)]  # fmt: skip
+            again, seen = await transfer_to_110(centre, "13911117777", answering="primary")
+            assert "PJSIP/trunk-110-backup" not in seen, seen
+    print(f"trunk health: down found in {detected_s:.2f} s (qualify {QUALIFY_S} s); "
+          f"110 transfer to the backup up in {took:.2f} s, to the primary in {again:.2f} s "
+          f"(without the skip: {DIAL_TIMEOUT_S} s of the primary's timeout first)")  # fmt: skip
