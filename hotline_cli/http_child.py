@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -31,6 +32,7 @@ from hotline_cli.http_doc import DOCUMENTED
 from hotline_cli.http_process import JOB_LENGTH, READY, HttpJob
 from hotline_cli.log_format import configure_logging
 from hotline_cli.status_api import add_status_routes
+from hotline_cli.trunk_status import read_trunks
 
 
 def exchange_door(settings: Settings) -> ExchangeDoor:
@@ -60,6 +62,7 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             link_secret=secret, emergency=emergency_rules(settings),
             exchange_door=exchange_door(settings),
             supervisor_phones=supervisor_phones(settings.colleagues),
+            trunk_states=partial(read_trunks, redis),
         )  # fmt: skip
         add_status_routes(app, redis)
         targets = [{"number": a.extension, "name": a.name, "kind": "agent"}

@@ -5,28 +5,20 @@ reader sees how old it is (`reported_at`)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 
-from pydantic import BaseModel
+from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from crm.api.trunks import NONE_REPORTED, TrunkLegOut, TrunksOut
 from telephony.trunk_health import LegHealth
 
+log = logging.getLogger(__name__)
+
 TRUNKS_KEY = "hotline:trunks"
-
-
-class TrunkLegOut(BaseModel):
-    line: str  # 110, 119, 120
-    leg: str  # primary or backup
-    state: str  # reachable, unreachable, unknown
-    since: float | None  # epoch s; None before anything was heard
-    rtt_ms: float | None
-
-
-class TrunksOut(BaseModel):
-    reported_at: float | None  # None: the call process never reported
-    legs: list[TrunkLegOut]
 
 
 def trunks_out(health: Mapping[str, LegHealth], now: float) -> TrunksOut:
@@ -49,7 +41,10 @@ class TrunkStatus:
 
 
 async def read_trunks(redis: Redis) -> TrunksOut:
-    raw = await redis.get(TRUNKS_KEY)
-    return (
-        TrunksOut(reported_at=None, legs=[]) if raw is None else TrunksOut.model_validate_json(raw)
-    )
+    """The last snapshot (none reported, or unreadable: no legs, `reported_at` null)."""
+    try:
+        raw = await redis.get(TRUNKS_KEY)
+        return NONE_REPORTED if raw is None else TrunksOut.model_validate_json(raw)
+    except (RedisError, OSError, ValidationError) as exc:
+        log.warning("no trunk states to serve: %s", type(exc).__name__)
+        return NONE_REPORTED

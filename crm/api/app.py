@@ -18,6 +18,7 @@ from crm.api import (
     recordings,
     spy,
     telephony,
+    trunks,
 )
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
@@ -49,8 +50,16 @@ from crm.repo.calendar import CalendarCache
 from crm.segmenter import Segmenter
 
 ENDPOINTS = (
-    orders.ENDPOINTS + admin.ENDPOINTS + calls.ENDPOINTS + recordings.ENDPOINTS + alerts.ENDPOINTS
-    + handovers.ENDPOINTS + floor.ENDPOINTS + spy.ENDPOINTS + telephony.ENDPOINTS
+    orders.ENDPOINTS
+    + admin.ENDPOINTS
+    + calls.ENDPOINTS
+    + recordings.ENDPOINTS
+    + alerts.ENDPOINTS
+    + handovers.ENDPOINTS
+    + floor.ENDPOINTS
+    + spy.ENDPOINTS
+    + telephony.ENDPOINTS
+    + trunks.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 
@@ -77,6 +86,7 @@ def create_app(
     emergency: EmergencyRules = DEFAULT_RULES,
     exchange_door: exchange.ExchangeDoor | None = None,
     supervisor_phones: Sequence[str] | None = None,
+    trunk_states: trunks.TrunkStates = trunks.none_reported,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -93,6 +103,7 @@ def create_app(
     die with the process). `emergency` is the `[emergency]` settings (the result's due
     time after a hand-over, the duty leaders who read alerts). `exchange_door` opens the
     receiving centres' signed endpoint (`crm.api.exchange`; None: no peers, no route).
+    `trunk_states` reads the trunks' health the call process published (GET /api/trunks).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -107,6 +118,7 @@ def create_app(
     app[AUTH] = Authenticator(sessions, cache_ttl_s)
     app[CALENDAR] = CalendarCache()
     app[USERS_CHANGED] = users_changed
+    app[trunks.TRUNK_STATES] = trunk_states
     key = derive_key(link_secret if link_secret is not None else secrets.token_bytes(32))
     app[RECORDINGS] = RecordingFiles(recordings_dir, key)
     app.on_response_prepare.append(security_headers(connect_src))

@@ -10,9 +10,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
+from crm.domain.enums import Role
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
 from hotline_cli.trunk_status import read_trunks
@@ -20,7 +23,7 @@ from telephony.actions import blind_transfer
 from telephony.dialplan import CONTEXT_AGENTS
 from telephony.tracker import CallState
 from telephony.trunk_health import LegChange, LegState
-from tests.e2e.harness import Centre, running_centre
+from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.support.polling import eventually
 
 PRIMARY, BACKUP = free_udp_port(), free_udp_port()
@@ -51,6 +54,19 @@ class DeafPort(asyncio.DatagramProtocol):
 
     def count(self, method: str) -> int:
         return self.requests.count(method)
+
+
+async def trunks_over_http(centre: Centre, token: str, status: int = 200) -> dict[str, Any]:
+    """GET /api/trunks as the user of `token`: its JSON answer, with that status."""
+    http = centre.hotline.settings.http
+    async with (
+        aiohttp.ClientSession() as client,
+        client.get(f"http://{http.host}:{http.port}/api/trunks",
+                   headers={"Authorization": f"Bearer {token}"}) as response,
+    ):  # fmt: skip
+        body: dict[str, Any] = await response.json()
+        assert response.status == status, body
+        return body
 
 
 def state(centre: Centre, leg: str) -> LegState:
@@ -96,6 +112,9 @@ async def transfer_to_110(centre: Centre, number: str, answering: str) -> tuple[
 
 async def test_a_dead_primary_is_skipped_and_told_once(centre: Centre, tmp_path: Path) -> None:
     changes: list[LegChange] = []
+    supervisor = await crm_user(centre, "孙班长", Role.SUPERVISOR)
+    agent = await crm_user(centre, "钱坐席", Role.AGENT)
+    assert await trunks_over_http(centre, agent, status=403)
 
     async def told(change: LegChange) -> None:
         if change.after.line == "110":  # 119's and 120's (the packaged ports) go down too
@@ -142,9 +161,9 @@ async def test_a_dead_primary_is_skipped_and_told_once(centre: Centre, tmp_path:
             assert [(c.after.leg, c.after.state) for c in changes] == [
                 ("primary", LegState.UNREACHABLE)
             ], changes
-            down = await read_trunks(centre.hotline.redis)
-            assert {(leg.leg, leg.state) for leg in down.legs if leg.line == "110"} == {
-                ("primary", "unreachable"), ("backup", "reachable")}  # fmt: skip
+            down = await trunks_over_http(centre, supervisor)
+            assert {(leg["leg"], leg["state"]) for leg in down["legs"] if leg["line"] == "110"
+                    } == {("primary", "unreachable"), ("backup", "reachable")}  # fmt: skip
         finally:
             transport.close()
         async with AgentPhone(tmp_path, "127.0.0.1", PRIMARY, RING_MS):
