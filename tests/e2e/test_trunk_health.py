@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
 from hotline_cli.trunk_status import read_trunks
 from telephony.actions import blind_transfer
+from telephony.call_control import ControlCode
+from telephony.control_store import ControlFailed
 from telephony.dialplan import CONTEXT_AGENTS
 from telephony.tracker import CallState
 from telephony.trunk_health import LegChange, LegState
@@ -52,6 +55,9 @@ class DeafPort(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
         self.requests.append(data.split(b" ", 1)[0].decode("ascii", "replace"))
+
+    def itself(self) -> DeafPort:
+        return self
 
     def count(self, method: str) -> int:
         return self.requests.count(method)
@@ -171,3 +177,40 @@ async def test_a_dead_primary_is_skipped_and_told_once(centre: Centre, tmp_path:
     print(f"trunk health: down found in {detected_s:.2f} s (qualify {QUALIFY_S} s); "
           f"110 transfer to the backup up in {took:.2f} s, to the primary in {again:.2f} s "
           f"(without the skip: {DIAL_TIMEOUT_S} s of the primary's timeout first)")  # fmt: skip
+
+
+async def test_both_legs_known_down_tell_the_agent_at_once(centre: Centre) -> None:
+    loop = asyncio.get_running_loop()
+    deaf = {port: DeafPort() for port in (PRIMARY, BACKUP)}
+    ends = []
+    for port, listener in deaf.items():
+        transport, _ = await loop.create_datagram_endpoint(
+            partial(DeafPort.itself, listener), local_addr=("127.0.0.1", port)
+        )
+        ends.append(transport)
+    try:
+
+        async def both_down() -> bool:
+            return all(state(centre, leg) is LegState.UNREACHABLE for leg in ("primary", "backup"))
+
+        await eventually(both_down, 6 * QUALIFY_S + 3, "both 110 legs unreachable")
+        number = "13911118888"
+        call = asyncio.create_task(centre.call(
+            [CallerIdentity("郑十一", number)],
+            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=6_000),
+        ))  # fmt: skip
+        talking = await centre.log.wait_for(
+            lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
+        )
+        started = time.monotonic()
+        with pytest.raises(ControlFailed) as failed:
+            await centre.hotline.control.consult(talking.call, "110", "hold")
+        told_s = time.monotonic() - started
+        assert failed.value.code is ControlCode.ALL_TRUNKS_DOWN
+        assert told_s < 2.0, told_s  # nothing dialled: no dial timeout waited out
+        assert [d.count("INVITE") for d in deaf.values()] == [0, 0]
+        assert (await call).ok  # the caller stayed with the agent and hung up itself
+        print(f"both 110 legs known down: the agent told after {told_s * 1000:.0f} ms")
+    finally:
+        for transport in ends:
+            transport.close()
