@@ -18,13 +18,13 @@ import pytest
 
 from crm.domain.enums import Role
 from hotline_cli.demo.ports import free_udp_port
-from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from hotline_cli.trunk_status import read_trunks
 from telephony.actions import blind_transfer
 from telephony.call_control import ControlCode
 from telephony.control_store import ControlFailed
 from telephony.dialplan import CONTEXT_AGENTS
-from telephony.tracker import CallState
+from telephony.tracker import Call, CallState
 from telephony.trunk_health import LegChange, LegState
 from tests.e2e.control_support import channels, trunk_channels
 from tests.e2e.harness import Centre, crm_user, running_centre
@@ -80,18 +80,26 @@ def state(centre: Centre, leg: str) -> LegState:
     return centre.hotline.trunks.health[f"trunk-110-{leg}"].state
 
 
-async def transfer_to_110(centre: Centre, number: str, answering: str) -> tuple[float, set[str]]:
-    """A call answered by an agent, sent on to 110: how long until `answering`'s leg is up,
-    and every 110 leg (primary, backup) seen meanwhile; the operator then hangs up."""
+async def answered(
+    centre: Centre, number: str, hangup_after_ms: int
+) -> tuple[asyncio.Task[CallerResult], Call]:
+    """A SIPp call from `number` (hanging up after `hangup_after_ms`), once an agent talks."""
     call = asyncio.create_task(centre.call(
         [CallerIdentity("周十", number)],
-        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=30_000),
+        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=hangup_after_ms),
     ))  # fmt: skip
     talking = await centre.log.wait_for(
         lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
     )
+    return call, talking.call
+
+
+async def transfer_to_110(centre: Centre, number: str, answering: str) -> tuple[float, set[str]]:
+    """A call answered by an agent, sent on to 110: how long until `answering`'s leg is up,
+    and every 110 leg (primary, backup) seen meanwhile; the operator then hangs up."""
+    call, talking = await answered(centre, number, hangup_after_ms=30_000)
     started = time.monotonic()
-    await blind_transfer(centre.hotline.ami, talking.call.agent_channel, CONTEXT_AGENTS, "110")
+    await blind_transfer(centre.hotline.ami, talking.agent_channel, CONTEXT_AGENTS, "110")
     seen: set[str] = set()
     async with asyncio.timeout(2 * DIAL_TIMEOUT_S + 5):
         while (legs := trunk_channels(await channels(centre), "110")).get(answering) != "Up":
@@ -195,16 +203,10 @@ async def test_both_legs_known_down_tell_the_agent_at_once(centre: Centre) -> No
 
         await eventually(both_down, 6 * QUALIFY_S + 3, "both 110 legs unreachable")
         number = "13911118888"
-        call = asyncio.create_task(centre.call(
-            [CallerIdentity("郑十一", number)],
-            CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=6_000),
-        ))  # fmt: skip
-        talking = await centre.log.wait_for(
-            lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
-        )
+        call, talking = await answered(centre, number, hangup_after_ms=6_000)
         started = time.monotonic()
         with pytest.raises(ControlFailed) as failed:
-            await centre.hotline.control.consult(talking.call, "110", "hold")
+            await centre.hotline.control.consult(talking, "110", "hold")
         told_s = time.monotonic() - started
         assert failed.value.code is ControlCode.ALL_TRUNKS_DOWN
         assert told_s < 2.0, told_s  # nothing dialled: no dial timeout waited out
