@@ -40,7 +40,6 @@ DEFAULT_FILE = Path(__file__).with_name("hotline.toml")
 ENV_PREFIX = "HOTLINE_"
 
 
-
 class SettingsError(ValueError):
     """Settings that cannot run the centre; the message names each bad key."""
 
@@ -196,6 +195,9 @@ class Trunk(Frozen):
     primary: str
     backup: str | None = None
     dial_timeout_s: Annotated[int, Field(ge=3, le=120)] = 10
+    # how often Asterisk sends each leg an OPTIONS (s); 0: never (a far end that does not
+    # answer OPTIONS), its state then unknown and every call tries it
+    qualify_s: Annotated[int, Field(ge=0, le=3600)] = 30
     # pjsip.conf has one transport, UDP; TCP needs a transport of its own rendered first
     transport: Literal["udp"] = "udp"
     # the digest credentials the trunk challenges us with (none: it does not challenge)

@@ -60,6 +60,7 @@ from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.tasks import TaskHealth, Tasks
+from hotline_cli.trunk_status import TrunkStatus
 from hotline_cli.wall_settings import wall_publisher
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
@@ -77,6 +78,8 @@ from telephony.overflow_seats import OverflowControl, Switch
 from telephony.service import Listener, TelephonyService
 from telephony.spy_service import SpyService
 from telephony.tracker import CallTracker
+from telephony.trunk_health import initial_health
+from telephony.trunk_monitor import TrunkMonitor
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,7 @@ class Hotline:
     control: CallControl
     spy: SpyService
     followers: Followers  # what follows a configuration applied live
+    trunks: TrunkMonitor
     versions: VersionApplier | None = None  # the stored versions applied live, once running
     _applying: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -315,10 +319,12 @@ async def running_hotline(
         spy.recover = spy_audit.open_sessions
         spy.refusal_listeners.append(spy_audit.on_session)
         await enter(supervised("spy audit", spy_audit.run))
+        trunks = TrunkMonitor(ami, initial_health(settings), TrunkStatus(redis))
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,
                            *listeners],
-            [control.on_event, desk.on_event, wall.on_event, call_log.on_event, spy.on_event],
+            [control.on_event, desk.on_event, wall.on_event, call_log.on_event, spy.on_event,
+             trunks.on_event],
         ))  # fmt: skip
         await ami.wait_connected(10)
         await service.wait_synced(10)
@@ -369,6 +375,7 @@ async def running_hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
             Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance, overflow),
+            trunks,
         )  # fmt: skip
         await _started(sessions, version)
         hotline.versions = VersionApplier(hotline, file_settings, sessions, version)

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -36,6 +37,7 @@ from hotline_cli.http_doc import DOCUMENTED
 from hotline_cli.http_process import JOB_LENGTH, READY, HttpJob
 from hotline_cli.log_format import configure_logging
 from hotline_cli.status_api import add_status_routes
+from hotline_cli.trunk_status import read_trunks
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             exchange_door=exchange_door(settings),
             supervisor_phones=supervisor_phones(settings.colleagues),
             telephony_hooks=TelephonyHooks(runnable(job.settings), announce(redis)),
+            trunk_states=partial(read_trunks, redis),
         )  # fmt: skip
         add_status_routes(app, redis)
         desk = DeskHttp(sessions, redis, secret, (), job.ws_url, settings.gateway.ticket_ttl_s,

@@ -72,6 +72,8 @@ MODULES = (
     "func_global",
     "func_hangupcause",
     "func_timeout",
+    "func_pjsip_aor",  # PJSIP_AOR, PJSIP_CONTACT: a trunk leg's contact and its state
+    "func_pjsip_contact",
     "codec_ulaw",
     "codec_alaw",
     "codec_a_mu",
@@ -122,6 +124,7 @@ AMI_EVENTS = (
     "ConfbridgeMute",
     "ConfbridgeUnmute",
     "UserEvent",
+    "ContactStatus",  # a trunk leg qualified: Reachable, Unreachable, …
 )
 
 # The AMI user's classes: only what the backend uses (Asterisk grants an action to a user

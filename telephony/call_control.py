@@ -186,12 +186,12 @@ _DOWN = frozenset({"CHANUNAVAIL", "CONGESTION"})
 _LAST_STATUS = {"NOANSWER": ControlCode.NO_ANSWER, "BUSY": ControlCode.BUSY}
 
 
-def failure_reason(consult: Consult) -> ControlCode:
-    """Why a consult that was never answered failed, from its attempts' DialStatus:
-    all_trunks_down only when every leg of an emergency line was down, else what the last
-    leg said (busy, no answer, unavailable)."""
+def failure_reason(consult: Consult, skipped: int = 0) -> ControlCode:
+    """Why a consult that was never answered failed, from its attempts' DialStatus and the
+    legs the dialplan `skipped` (known unreachable): all_trunks_down only when every leg of
+    an emergency line was down, else what the last leg said (busy, no answer, unavailable)."""
     statuses = [a.status for a in consult.attempts]
-    if statuses and all(s in _DOWN for s in statuses):
+    if (statuses or skipped) and all(s in _DOWN for s in statuses):
         if consult.target_kind is TargetKind.EMERGENCY:
             return ControlCode.ALL_TRUNKS_DOWN
         return ControlCode.UNAVAILABLE
@@ -330,7 +330,8 @@ def _trunks_failed(state: ControlState, e: TrunksFailed) -> ControlState:
     if not _is_party(c, e):
         return state
     assert c is not None
-    return _consult(state, state=ConsultState.FAILED, reason=failure_reason(c).value)
+    reason = failure_reason(c, e.skipped).value
+    return _consult(state, state=ConsultState.FAILED, reason=reason)
 
 
 def _created(state: ControlState, e: ChannelCreated) -> ControlState:

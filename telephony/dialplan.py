@@ -32,6 +32,11 @@ USER_PARTY = "hotline_party"
 USER_CONSULT = "hotline_consult"
 # The UserEvent the dialplan raises when every trunk of a line failed.
 EVENT_TRUNK_FAILED = "HotlineTrunkFailed"
+# The legs of an emergency line the dialplan skipped (known unreachable), for that UserEvent;
+# not HOTLINE_-prefixed: no VarSet of it reaches the backend.
+VAR_TRUNKS_SKIPPED = "TRUNKS_SKIPPED"
+# A contact's state, as PJSIP_CONTACT(…,status) and the ContactStatus event say it.
+CONTACT_UNREACHABLE = "Unreachable"
 
 # The Uniqueid the backend gives a consulted party's Local half (the Originate's ChannelId;
 # the half that dials is it + "-2"). It names the call: a consult still ringing (its Local

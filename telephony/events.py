@@ -133,9 +133,22 @@ class DialFailed(ChannelEvent):
 
 @dataclass(frozen=True, slots=True)
 class TrunksFailed(ChannelEvent):
-    """The dialplan tried every trunk of an emergency line and none answered."""
+    """The dialplan tried every trunk of an emergency line and none answered (`skipped`:
+    how many of its legs it did not dial, known unreachable)."""
 
     number: str
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ContactStatusChanged(DomainEvent):
+    """A contact's state as res_pjsip's qualify found it (ContactStatus): `status` is
+    Reachable, Unreachable, Unknown, NonQualified, Created, Removed or Updated; `rtt_us` the
+    OPTIONS' round trip (None when not measured)."""
+
+    aor: str
+    status: str
+    rtt_us: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +301,23 @@ def _dial_begin(h: Mapping[str, str]) -> DialStarted | None:
 def _user_event(h: Mapping[str, str]) -> TrunksFailed | None:
     if h.get("UserEvent") != EVENT_TRUNK_FAILED or "Uniqueid" not in h:
         return None
-    return TrunksFailed(*_channel(h), number=h.get("Number", ""))
+    return TrunksFailed(
+        *_channel(h), number=h.get("Number", ""), skipped=_count(h.get("Skipped", ""))
+    )
+
+
+def _count(value: str) -> int:
+    return int(value) if value.strip().isdigit() else 0
+
+
+def _contact_status(h: Mapping[str, str]) -> ContactStatusChanged:
+    rtt = h.get("RoundtripUsec", "").strip()
+    return ContactStatusChanged(
+        at=timestamp(h),
+        aor=required(h, "AOR"),
+        status=required(h, "ContactStatus"),
+        rtt_us=int(rtt) if rtt.isdigit() and int(rtt) > 0 else None,
+    )
 
 
 def _conference(h: Mapping[str, str]) -> tuple[float, str, str, str, str]:
@@ -362,6 +391,7 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "DialEnd": _dial_end,
     "DialBegin": _dial_begin,
     "UserEvent": _user_event,
+    "ContactStatus": _contact_status,
     "ConfbridgeJoin": lambda h: ConferenceJoined(*_conference(h)),
     "ConfbridgeLeave": lambda h: ConferenceLeft(*_conference(h)),
     "ConfbridgeMute": lambda h: ConferenceMuted(*_conference(h), muted=True),

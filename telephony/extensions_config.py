@@ -10,6 +10,7 @@ from telephony.call_control import Room
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
     BRIDGE_PROFILE,
+    CONTACT_UNREACHABLE,
     CONTEXT_AGENTS,
     CONTEXT_CONSULT,
     CONTEXT_EMERGENCY,
@@ -33,6 +34,7 @@ from telephony.dialplan import (
     VAR_SPY_CALL,
     VAR_SPY_RECORDING,
     VAR_SPYEE,
+    VAR_TRUNKS_SKIPPED,
     interface_of,
 )
 from telephony.position_words import LAST_SAID_POSITION, position_words
@@ -113,17 +115,25 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
 
 def _failover(trunk: Trunk, when_all_failed: str) -> list[str]:
     """An emergency line's extension: its primary trunk for `dial_timeout_s`, then the
-    backup; when none answered, a UserEvent the backend reads, then `when_all_failed`."""
-    lines = [f"exten => {trunk.number},1,NoOp(emergency {trunk.number})"]
-    for role, _hostport in trunk_legs(trunk):
-        leg = interface_of(trunk_endpoint(trunk, role))
+    backup; a leg whose contact qualify found unreachable is skipped (not dialled, counted),
+    so a call does not wait out a dead primary's timeout. When none answered, a UserEvent
+    the backend reads (with the legs skipped), then `when_all_failed`."""
+    legs = [role for role, _hostport in trunk_legs(trunk)]
+    lines = [f"exten => {trunk.number},1,NoOp(emergency {trunk.number})",
+             f" same => n,Set({VAR_TRUNKS_SKIPPED}=0)"]  # fmt: skip
+    for role, after in zip(legs, [*legs[1:], "failed"], strict=True):
+        endpoint = trunk_endpoint(trunk, role)
+        state = f"${{PJSIP_CONTACT(${{PJSIP_AOR({endpoint},contact)}},status)}}"
         lines += [
-            f" same => n,Dial({leg},{trunk.dial_timeout_s})",
-            ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
+            f' same => n({role}),GotoIf($["{state}" = "{CONTACT_UNREACHABLE}"]?{role}-down)',
+            f" same => n,Dial({interface_of(endpoint)},{trunk.dial_timeout_s})",
+            f' same => n,GotoIf($["${{DIALSTATUS}}" = "ANSWER"]?done:{after})',
+            f" same => n({role}-down),Set({VAR_TRUNKS_SKIPPED}=$[${{{VAR_TRUNKS_SKIPPED}}} + 1])",
         ]
     return [
         *lines,
-        f" same => n,UserEvent({EVENT_TRUNK_FAILED},Number: {trunk.number})",
+        f" same => n(failed),UserEvent({EVENT_TRUNK_FAILED},Number: {trunk.number},"
+        f"Skipped: ${{{VAR_TRUNKS_SKIPPED}}})",
         f" same => n,{when_all_failed}",
         " same => n(done),Hangup()",
     ]

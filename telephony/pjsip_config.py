@@ -90,7 +90,10 @@ def pjsip_conf(settings: Settings) -> str:
                 f"aors = {name}",
                 *auth,
             )
-            out += section(name, "type = aor", f"contact = sip:{trunk.number}@{hostport}")
+            out += section(
+                name, "type = aor", f"contact = sip:{trunk.number}@{hostport}",
+                *_qualify(trunk.qualify_s),
+            )  # fmt: skip
             if trunk.username is not None and trunk.password is not None:
                 password = secret_text(trunk.password, f"trunks.{trunk.number}.password")
                 out += section(
@@ -101,3 +104,11 @@ def pjsip_conf(settings: Settings) -> str:
                     f"password = {password}",
                 )
     return out
+
+
+def _qualify(every_s: int) -> tuple[str, ...]:
+    """A trunk leg's OPTIONS every `every_s` (0: none); an answer later than 3 s (or than
+    the interval, if shorter) counts as none: the leg is Unreachable."""
+    if every_s == 0:
+        return ()
+    return (f"qualify_frequency = {every_s}", f"qualify_timeout = {min(3.0, every_s * 0.8):g}")

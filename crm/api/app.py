@@ -18,6 +18,7 @@ from crm.api import (
     recordings,
     spy,
     telephony,
+    trunks,
 )
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
@@ -58,6 +59,7 @@ ENDPOINTS = (
     + floor.ENDPOINTS
     + spy.ENDPOINTS
     + telephony.ENDPOINTS
+    + trunks.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 
@@ -85,6 +87,7 @@ def create_app(
     exchange_door: exchange.ExchangeDoor | None = None,
     supervisor_phones: Sequence[str] | None = None,
     telephony_hooks: telephony.TelephonyHooks | None = None,
+    trunk_states: trunks.TrunkStates = trunks.none_reported,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -102,7 +105,8 @@ def create_app(
     time after a hand-over, the duty leaders who read alerts). `exchange_door` opens the
     receiving centres' signed endpoint (`crm.api.exchange`; None: no peers, no route).
     `telephony_hooks`: the running centre's checks of a telephony configuration and who is
-    told of a new version (`crm.api.telephony`; None: neither).
+    told of a new version (`crm.api.telephony`; None: neither). `trunk_states` reads the
+    trunks' health the call process published (GET /api/trunks).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
@@ -118,6 +122,7 @@ def create_app(
     app[CALENDAR] = CalendarCache()
     app[USERS_CHANGED] = users_changed
     app[telephony.HOOKS] = telephony_hooks or telephony.TelephonyHooks()
+    app[trunks.TRUNK_STATES] = trunk_states
     key = derive_key(link_secret if link_secret is not None else secrets.token_bytes(32))
     app[RECORDINGS] = RecordingFiles(recordings_dir, key)
     app.on_response_prepare.append(security_headers(connect_src))

@@ -1,5 +1,6 @@
 """A caller sent on to 110 when the police trunk's primary is down: the backup takes the call
-(the dialplan tries the primary for `dial_timeout_s`, then the backup)."""
+(the dialplan tries the primary for `dial_timeout_s`, then the backup: a leg not qualified
+is never known down; tests/e2e/test_trunk_health.py has one qualified)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
         "primary": f"127.0.0.1:{PRIMARY}",
         "backup": f"127.0.0.1:{BACKUP}",
         "dial_timeout_s": 3,
+        "qualify_s": 0,  # not qualified: the primary is dialled and waited out
     }
     state = tmp_path_factory.mktemp("failover")
     async with running_centre(state, trunks={"police": police}) as centre:

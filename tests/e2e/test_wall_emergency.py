@@ -23,7 +23,8 @@ POLICE = (free_udp_port(), free_udp_port())
 @pytest.fixture(scope="module")
 async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
     trunks = {"police": {"number": "110", "primary": f"127.0.0.1:{POLICE[0]}",
-                         "backup": f"127.0.0.1:{POLICE[1]}", "dial_timeout_s": 3}}  # fmt: skip
+                         "backup": f"127.0.0.1:{POLICE[1]}", "dial_timeout_s": 3,
+                         "qualify_s": 0}}  # fmt: skip
     up = running_centre(tmp_path_factory.mktemp("wall-emergency"), trunks=trunks)
     async with up as c, c.agents_paused("1002", "1901", reason="会议"):  # 1001 takes the call
         yield c

@@ -123,17 +123,18 @@ def test_spy_context_runs_chanspy_per_mode_and_records_whisper_and_barge(
     files: dict[str, str],
 ) -> None:
     text = files["extensions.conf"]
-    spy = text[text.index("[hotline-spy]"):]
+    spy = text[text.index("[hotline-spy]") :]
     assert "exten => listen,1,ChanSpy(${HOTLINE_SPYEE},qE)" in spy
-    for exten, app in (("whisper", "ChanSpy(${HOTLINE_SPYEE},qEw)"),
-                       ("barge", "ChanSpy(${HOTLINE_SPYEE},qEB)"),
-                       ("room-main",
-                        "ConfBridge(m${HOTLINE_SPY_CALL},hotline_bridge,hotline_party)"),
-                       ("room-consult",
-                        "ConfBridge(c${HOTLINE_SPY_CALL},hotline_bridge,hotline_consult)")):
-        block = spy[spy.index(f"exten => {exten},1,"):]
-        record = block.index("MixMonitor(/srv/hotline/asterisk/spool/monitor/"
-                             "${HOTLINE_SPY_RECORDING})")
+    for exten, app in (
+        ("whisper", "ChanSpy(${HOTLINE_SPYEE},qEw)"),
+        ("barge", "ChanSpy(${HOTLINE_SPYEE},qEB)"),
+        ("room-main", "ConfBridge(m${HOTLINE_SPY_CALL},hotline_bridge,hotline_party)"),
+        ("room-consult", "ConfBridge(c${HOTLINE_SPY_CALL},hotline_bridge,hotline_consult)"),
+    ):
+        block = spy[spy.index(f"exten => {exten},1,") :]
+        record = block.index(
+            "MixMonitor(/srv/hotline/asterisk/spool/monitor/${HOTLINE_SPY_RECORDING})"
+        )
         assert block.index("GotoIf(") < record < block.index(f"same => n(spy),{app}")
     assert "MixMonitor" not in spy[: spy.index("exten => whisper,")]  # listening is not kept
 
@@ -254,7 +255,7 @@ def test_call_control_rooms_consult_context_and_colleagues(settings: Settings) -
     assert "exten => 8001,1,Dial(PJSIP/8001,30)" in consult
     primary = consult.index("Dial(PJSIP/trunk-119-primary,10)")
     backup = consult.index("Dial(PJSIP/trunk-119-backup,10)")
-    failed = consult.index("UserEvent(HotlineTrunkFailed,Number: 119)")
+    failed = consult.index("UserEvent(HotlineTrunkFailed,Number: 119,Skipped: ${TRUNKS_SKIPPED})")
     assert primary < backup < failed and "Congestion" not in consult  # the agent is told at once
     sections = dict(re.findall(r"^\[([^\]]+)\]\n((?:.+\n)+)", files["confbridge.conf"], re.M))
     assert "marked = yes" in sections["hotline_caller"]

@@ -104,7 +104,8 @@ def test_warm_transfer_to_110_its_attempts_and_completion() -> None:
     )
     assert st.consult is not None and st.consult.party_channel == LOCAL1
     assert [(a.line, a.leg, a.status) for a in st.consult.attempts] == [
-        ("110", "primary", "CONGESTION"), ("110", "backup", "ANSWER")
+        ("110", "primary", "CONGESTION"),
+        ("110", "backup", "ANSWER"),
     ]
     assert st.consult.state is ConsultState.RINGING and st.consult.answered_at == 12.0
     st = run(st, joined(LOCAL1, CONSULT, PARTY, 12.01))
@@ -179,6 +180,20 @@ def test_why_a_consult_failed() -> None:
               failed("PJSIP/trunk-110-primary-1", "CHANUNAVAIL", 1.1),
               TrunksFailed(1.2, PARTY, DIAL, "Local/110@x;2", "110"))  # fmt: skip
     assert one.consult is not None and one.consult.reason == "all_trunks_down"
+    # Legs the dialplan skipped (qualify found them unreachable): not dialled, still down.
+    for dialled, skipped, reason in (
+        ((), 2, "all_trunks_down"),  # both known down: told at once, nothing dialled
+        (("CONGESTION",), 1, "all_trunks_down"),  # primary skipped, the backup's 503
+        (("NOANSWER",), 1, "no_answer"),  # primary skipped, the backup rang out
+        ((), 0, "unavailable"),  # nothing dialled, nothing skipped: no line to blame
+    ):
+        st = base
+        for i, status in enumerate(dialled):
+            leg = f"PJSIP/trunk-110-backup-{i}"
+            st = run(st, dial(leg, 1.0 + i), failed(leg, status, 1.1 + i))
+        st = run(st, TrunksFailed(3.0, PARTY, DIAL, "Local/110@x;2", "110", skipped))
+        assert st.consult is not None and st.consult.reason == reason, (dialled, skipped)
+        assert len(st.consult.attempts) == len(dialled)
     agent = started(run(control(), *IN_ROOMS), consult(kind=TargetKind.AGENT))
     for status, reason in (
         ("BUSY", "busy"), ("NOANSWER", "no_answer"), ("CHANUNAVAIL", "unavailable"),

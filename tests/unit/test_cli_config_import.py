@@ -38,7 +38,8 @@ def test_prints_masked_mapping_and_report_writes_clear_file_0600(tmp_path: Path)
     written = tomllib.loads(out.read_text(encoding="utf-8"))
     assert written["agents"][0]["sip_password"] == "Chen-Jing-Phone-2001x"
     police = {"number": "110", "primary": "127.0.0.1:5181", "backup": "127.0.0.1:5182"}
-    assert written["trunks"]["police"] == {**police, "dial_timeout_s": 10, "transport": "udp"}
+    assert written["trunks"]["police"] == {
+        **police, "dial_timeout_s": 10, "transport": "udp", "qualify_s": 30}  # fmt: skip
     assert written["queues"] == shown["queues"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["imported.toml"]  # no var/, no db
 

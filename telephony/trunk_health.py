@@ -1,0 +1,84 @@
+"""Each trunk leg's health as qualify (SIP OPTIONS) finds it, as a pure state machine: the
+legs of the configured trunks, each reachable, unreachable or unknown since a time, with the
+last round trip; a ContactStatus event (or a state read back at a re-sync) moves a leg, and
+a move between reachable and unreachable is a change to tell (an alert, a log line). No I/O,
+no clock: times are Asterisk's (events) or the caller's (re-sync)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from config.settings import Settings
+from telephony.config_sections import trunk_endpoint, trunk_legs
+
+
+class LegState(StrEnum):
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"
+    UNKNOWN = "unknown"  # not qualified (qualify_s = 0), not yet qualified, or removed
+
+
+# ContactStatus (and PJSIP_CONTACT(…,status)) → our state; anything else (Unknown,
+# NonQualified, Created, Removed) is unknown. "Updated" changes nothing (a new RTT only).
+_STATES = {"Reachable": LegState.REACHABLE, "Unreachable": LegState.UNREACHABLE}
+UPDATED = "Updated"
+
+
+@dataclass(frozen=True, slots=True)
+class LegHealth:
+    line: str  # the trunk's number: 110, 119, 120
+    leg: str  # primary or backup
+    state: LegState
+    since: float  # when it entered `state` (epoch s); 0.0 before anything was heard
+    rtt_ms: float | None = None  # the last OPTIONS' round trip
+
+
+@dataclass(frozen=True, slots=True)
+class LegChange:
+    """A leg that went down (reachable/unknown → unreachable) or came back (→ reachable from
+    unreachable): what an alert is raised for, once per change."""
+
+    before: LegHealth
+    after: LegHealth
+
+    @property
+    def down(self) -> bool:
+        return self.after.state is LegState.UNREACHABLE
+
+
+Health = Mapping[str, LegHealth]  # by AOR name (trunk-110-primary)
+
+
+def initial_health(settings: Settings) -> dict[str, LegHealth]:
+    """Every leg of every configured trunk, unknown."""
+    return {
+        trunk_endpoint(t, role): LegHealth(t.number, role, LegState.UNKNOWN, 0.0)
+        for t in settings.trunks.values()
+        for role, _hostport in trunk_legs(t)
+    }
+
+
+def state_of(status: str) -> LegState:
+    return _STATES.get(status, LegState.UNKNOWN)
+
+
+def observed(
+    health: Health, aor: str, status: str, rtt_ms: float | None, at: float
+) -> tuple[LegHealth, LegChange | None] | None:
+    """The leg `aor` after Asterisk said `status` at `at` (None: not a trunk leg we have),
+    and the change to tell if it went down or came back."""
+    before = health.get(aor)
+    if before is None:
+        return None
+    if status == UPDATED:
+        return dataclasses.replace(before, rtt_ms=rtt_ms or before.rtt_ms), None
+    state = state_of(status)
+    rtt = rtt_ms if state is LegState.REACHABLE else None
+    if state is before.state:
+        return dataclasses.replace(before, rtt_ms=rtt if rtt is not None else before.rtt_ms), None
+    after = LegHealth(before.line, before.leg, state, at, rtt)
+    told = state is LegState.UNREACHABLE or before.state is LegState.UNREACHABLE
+    return after, LegChange(before, after) if told and state is not LegState.UNKNOWN else None

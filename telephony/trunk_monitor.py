@@ -1,0 +1,90 @@
+"""The trunk legs' health in the call process: follows Asterisk's ContactStatus events, reads
+every leg's state back at each re-sync (a restart of either side loses nothing), logs each
+leg that goes down or comes back once, and hands the whole table to `publish` on every
+change (the HTTP process reads it from there).
+
+The AMI user may not run PJSIPShowContacts (it needs the `system` write class, which also
+allows restarting Asterisk): the state is read with Getvar of PJSIP_AOR / PJSIP_CONTACT,
+which the `call` class it has allows."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from telephony.actions import AmiActions
+from telephony.ami_connection import AmiActionError, AmiConnectionLost
+from telephony.events import ContactStatusChanged, DomainEvent, QueueMembersListed
+from telephony.trunk_health import LegChange, LegHealth, observed
+
+log = logging.getLogger(__name__)
+
+READ_S = 2.0
+
+Publish = Callable[[Mapping[str, LegHealth]], Awaitable[None]]
+ChangeListener = Callable[[LegChange], Awaitable[None]]
+
+
+class TrunkMonitor:
+    """`health`: the legs to follow (`initial_health(settings)`), kept up to date in place."""
+
+    def __init__(
+        self,
+        ami: AmiActions,
+        health: dict[str, LegHealth],
+        publish: Publish,
+        on_change: tuple[ChangeListener, ...] = (),
+    ) -> None:
+        self.ami = ami
+        self.health = health
+        self.publish = publish
+        self.on_change = on_change
+
+    async def on_event(self, event: DomainEvent) -> None:
+        if isinstance(event, ContactStatusChanged):
+            rtt = None if event.rtt_us is None else event.rtt_us / 1000
+            await self._observed(event.aor, event.status, rtt, event.at)
+        elif isinstance(event, QueueMembersListed):  # a re-sync just ran
+            await self.read_back()
+
+    async def read_back(self) -> None:
+        """Every leg's state as Asterisk holds it now."""
+        now = time.time()
+        for aor in list(self.health):
+            try:
+                status, rtt = await self._read(aor)
+            except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
+                log.warning("trunk leg %s: state not read back (%s)", aor, exc)
+                continue
+            await self._observed(aor, status, rtt, now)
+        await self.publish(dict(self.health))
+
+    async def _read(self, aor: str) -> tuple[str, float | None]:
+        contact = await self._getvar(f"PJSIP_AOR({aor},contact)")
+        if not contact:
+            return "Removed", None
+        status = await self._getvar(f"PJSIP_CONTACT({contact},status)")
+        rtt = await self._getvar(f"PJSIP_CONTACT({contact},rtt)")  # µs, or N/A
+        return status, int(rtt) / 1000 if rtt.isdigit() and int(rtt) > 0 else None
+
+    async def _getvar(self, expression: str) -> str:
+        answer = await self.ami.action("Getvar", READ_S, Variable=expression)
+        return answer.get("Value", "").strip()
+
+    async def _observed(self, aor: str, status: str, rtt_ms: float | None, at: float) -> None:
+        result = observed(self.health, aor, status, rtt_ms, at)
+        if result is None:
+            return
+        leg, change = result
+        changed = leg != self.health[aor]
+        self.health[aor] = leg
+        if change is not None:
+            if change.down:
+                log.warning("trunk %s %s unreachable (qualify)", leg.line, leg.leg)
+            else:
+                log.info("trunk %s %s reachable again (%s ms)", leg.line, leg.leg, leg.rtt_ms)
+            for listener in self.on_change:
+                await listener(change)
+        if changed:
+            await self.publish(dict(self.health))

@@ -1,0 +1,218 @@
+"""Trunk health with a real Asterisk qualifying 110's legs every second (SIP OPTIONS to SIPp
+far ends that answer them): the primary's far end stopped is found unreachable within a few
+intervals and told once; a transfer to 110 then goes straight to the backup (no INVITE ever
+reaches the primary's port) instead of waiting out the primary's dial timeout; the far end
+back, it is reachable again, told once, and the next transfer takes the primary."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from crm.domain.enums import Role
+from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
+from hotline_cli.trunk_status import read_trunks
+from telephony.actions import blind_transfer
+from telephony.call_control import ControlCode
+from telephony.control_store import ControlFailed
+from telephony.dialplan import CONTEXT_AGENTS
+from telephony.tracker import Call, CallState
+from telephony.trunk_health import LegChange, LegState
+from tests.e2e.control_support import channels, trunk_channels
+from tests.e2e.harness import Centre, crm_user, running_centre
+from tests.support.polling import eventually
+
+PRIMARY, BACKUP = free_udp_port(), free_udp_port()
+QUALIFY_S = 1
+DIAL_TIMEOUT_S = 5  # what a transfer would wait on a dead primary without the skip
+RING_MS = 300
+
+
+@pytest.fixture(scope="module")
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    police = {
+        "number": "110", "primary": f"127.0.0.1:{PRIMARY}", "backup": f"127.0.0.1:{BACKUP}",
+        "dial_timeout_s": DIAL_TIMEOUT_S, "qualify_s": QUALIFY_S,
+    }  # fmt: skip
+    async with running_centre(tmp_path_factory.mktemp("trunk-health"), trunks={"police": police}
+                              ) as centre:  # fmt: skip
+        yield centre
+
+
+class DeafPort(asyncio.DatagramProtocol):
+    """The stopped far end's port: takes every datagram, answers none, counts requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
+        self.requests.append(data.split(b" ", 1)[0].decode("ascii", "replace"))
+
+    def itself(self) -> DeafPort:
+        return self
+
+    def count(self, method: str) -> int:
+        return self.requests.count(method)
+
+
+async def trunks_over_http(centre: Centre, token: str, status: int = 200) -> dict[str, Any]:
+    """GET /api/trunks as the user of `token`: its JSON answer, with that status."""
+    http = centre.hotline.settings.http
+    async with (
+        aiohttp.ClientSession() as client,
+        client.get(f"http://{http.host}:{http.port}/api/trunks",
+                   headers={"Authorization": f"Bearer {token}"}) as response,
+    ):  # fmt: skip
+        body: dict[str, Any] = await response.json()
+        assert response.status == status, body
+        return body
+
+
+def state(centre: Centre, leg: str) -> LegState:
+    return centre.hotline.trunks.health[f"trunk-110-{leg}"].state
+
+
+async def answered(
+    centre: Centre, number: str, hangup_after_ms: int
+) -> tuple[asyncio.Task[CallerResult], Call]:
+    """A SIPp call from `number` (hanging up after `hangup_after_ms`), once an agent talks."""
+    call = asyncio.create_task(centre.call(
+        [CallerIdentity("周十", number)],
+        CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=hangup_after_ms),
+    ))  # fmt: skip
+    talking = await centre.log.wait_for(
+        lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
+    )
+    return call, talking.call
+
+
+async def transfer_to_110(centre: Centre, number: str, answering: str) -> tuple[float, set[str]]:
+    """A call answered by an agent, sent on to 110: how long until `answering`'s leg is up,
+    and every 110 leg (primary, backup) seen meanwhile; the operator then hangs up."""
+    call, talking = await answered(centre, number, hangup_after_ms=30_000)
+    started = time.monotonic()
+    await blind_transfer(centre.hotline.ami, talking.agent_channel, CONTEXT_AGENTS, "110")
+    seen: set[str] = set()
+    async with asyncio.timeout(2 * DIAL_TIMEOUT_S + 5):
+        while (legs := trunk_channels(await channels(centre), "110")).get(answering) != "Up":
+            seen |= set(legs)
+            await asyncio.sleep(0.05)
+    took = time.monotonic() - started
+    seen |= set(legs)
+    hung_up = await centre.hotline.ami.action_list(
+        "Hangup", Channel=f"/^PJSIP/trunk-110-{answering}-/", Cause="16"
+    )
+    assert len(hung_up) == 1, hung_up
+    assert (await call).ok  # the caller was not dropped: it took the operator's BYE
+    await centre.log.wait_ended(number)
+    return took, seen
+
+
+async def test_a_dead_primary_is_skipped_and_told_once(centre: Centre, tmp_path: Path) -> None:
+    changes: list[LegChange] = []
+    supervisor = await crm_user(centre, "孙班长", Role.SUPERVISOR)
+    agent = await crm_user(centre, "钱坐席", Role.AGENT)
+    assert await trunks_over_http(centre, agent, status=403)
+
+    async def told(change: LegChange) -> None:
+        if change.after.line == "110":  # 119's and 120's (the packaged ports) go down too
+            changes.append(change)
+
+    loop = asyncio.get_running_loop()
+    async with AgentPhone(tmp_path, "127.0.0.1", BACKUP, RING_MS):
+        async with AgentPhone(tmp_path, "127.0.0.1", PRIMARY, RING_MS):
+
+            async def both_reachable() -> bool:
+                return all(
+                    state(centre, leg) is LegState.REACHABLE for leg in ("primary", "backup")
+                )
+
+            await eventually(both_reachable, 10, "both 110 legs reachable")
+            centre.hotline.trunks.on_change = (told,)  # what is told from now on
+            snapshot = await read_trunks(centre.hotline.redis)
+            legs = {(leg.line, leg.leg): leg for leg in snapshot.legs}
+            assert legs[("110", "primary")].state == "reachable"
+            assert legs[("110", "primary")].rtt_ms is not None
+            stopped = time.monotonic()
+        deaf = DeafPort()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: deaf, local_addr=("127.0.0.1", PRIMARY)
+        )
+        try:
+
+            async def primary_down() -> bool:
+                return state(centre, "primary") is LegState.UNREACHABLE
+
+            await eventually(primary_down, 6 * QUALIFY_S + 3, "the primary found unreachable")
+            detected_s = time.monotonic() - stopped
+            took, seen = await transfer_to_110(centre, "13911116666", answering="backup")
+            assert "primary" not in seen, seen
+            assert deaf.count("INVITE") == 0, deaf.requests
+            assert took < DIAL_TIMEOUT_S, took  # straight to the backup, no dial timeout
+            # No storm: qualify goes on (three more OPTIONS unanswered), nothing more told.
+            asked = deaf.count("OPTIONS")
+
+            async def three_more() -> bool:
+                return deaf.count("OPTIONS") >= asked + 3
+
+            await eventually(three_more, 10 * QUALIFY_S, "three more OPTIONS to the primary")
+            assert [(c.after.leg, c.after.state) for c in changes] == [
+                ("primary", LegState.UNREACHABLE)
+            ], changes
+            down = await trunks_over_http(centre, supervisor)
+            assert {(leg["leg"], leg["state"]) for leg in down["legs"] if leg["line"] == "110"
+                    } == {("primary", "unreachable"), ("backup", "reachable")}  # fmt: skip
+        finally:
+            transport.close()
+        async with AgentPhone(tmp_path, "127.0.0.1", PRIMARY, RING_MS):
+
+            async def primary_up() -> bool:
+                return state(centre, "primary") is LegState.REACHABLE
+
+            await eventually(primary_up, 6 * QUALIFY_S + 3, "the primary reachable again")
+            assert [(c.after.leg, c.after.state) for c in changes] == [
+                ("primary", LegState.UNREACHABLE), ("primary", LegState.REACHABLE)]  # fmt: skip
+            again, seen = await transfer_to_110(centre, "13911117777", answering="primary")
+            assert "backup" not in seen, seen
+    print(f"trunk health: down found in {detected_s:.2f} s (qualify {QUALIFY_S} s); "
+          f"110 transfer to the backup up in {took:.2f} s, to the primary in {again:.2f} s "
+          f"(without the skip: {DIAL_TIMEOUT_S} s of the primary's timeout first)")  # fmt: skip
+
+
+async def test_both_legs_known_down_tell_the_agent_at_once(centre: Centre) -> None:
+    loop = asyncio.get_running_loop()
+    deaf = {port: DeafPort() for port in (PRIMARY, BACKUP)}
+    ends = []
+    for port, listener in deaf.items():
+        transport, _ = await loop.create_datagram_endpoint(
+            partial(DeafPort.itself, listener), local_addr=("127.0.0.1", port)
+        )
+        ends.append(transport)
+    try:
+
+        async def both_down() -> bool:
+            return all(state(centre, leg) is LegState.UNREACHABLE for leg in ("primary", "backup"))
+
+        await eventually(both_down, 6 * QUALIFY_S + 3, "both 110 legs unreachable")
+        number = "13911118888"
+        call, talking = await answered(centre, number, hangup_after_ms=6_000)
+        started = time.monotonic()
+        with pytest.raises(ControlFailed) as failed:
+            await centre.hotline.control.consult(talking, "110", "hold")
+        told_s = time.monotonic() - started
+        assert failed.value.code is ControlCode.ALL_TRUNKS_DOWN
+        assert told_s < 2.0, told_s  # nothing dialled: no dial timeout waited out
+        assert [d.count("INVITE") for d in deaf.values()] == [0, 0]
+        assert (await call).ok  # the caller stayed with the agent and hung up itself
+        print(f"both 110 legs known down: the agent told after {told_s * 1000:.0f} ms")
+    finally:
+        for transport in ends:
+            transport.close()
