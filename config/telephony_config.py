@@ -49,7 +49,12 @@ class DocumentInvalid(ValueError):
 
 
 def parse_document(data: Mapping[str, Any]) -> TelephonyConfig:
-    """The document, checked field by field and then as a whole (`config.telephony_checks`)."""
+    """The document, checked field by field and then as a whole (`config.telephony_checks`).
+    Every section must be there: one left out would silently be reset to its default."""
+    if missing := [name for name in TelephonyConfig.model_fields if name not in data]:
+        raise DocumentInvalid(
+            [FieldProblem(name, "缺少此部分：文档须包含全部配置部分") for name in missing]
+        )
     try:
         document = TelephonyConfig.model_validate(data)
     except ValidationError as exc:
@@ -130,7 +135,7 @@ def unmask(data: Mapping[str, Any], stored: TelephonyConfig) -> dict[str, Any]:
         ]  # fmt: skip
     if isinstance(trunks := data.get("trunks"), Mapping):
         out["trunks"] = {
-            key: _kept(trunk, "password", _trunk_password(stored, key),
+            key: _kept(trunk, "password", _trunk_password(stored, key, trunk),
                        f"trunks.{key}.password", refused)
             for key, trunk in trunks.items()
         }  # fmt: skip
@@ -143,9 +148,16 @@ def _key(item: Any, name: str) -> Any:
     return item.get(name) if isinstance(item, Mapping) else None
 
 
-def _trunk_password(stored: TelephonyConfig, key: str) -> SecretStr | None:
+MOVED = "primary", "backup"  # a trunk's far ends (host:port): its credential goes there
+
+
+def _trunk_password(stored: TelephonyConfig, key: str, sent: Any) -> SecretStr | None:
+    """The stored password kept for trunk `key`, unless the trunk moved (None: a MASK sent
+    for it is refused, the password retyped for the new host)."""
     trunk = stored.trunks.get(key)
-    return None if trunk is None else trunk.password
+    if trunk is None or any(_key(sent, f) != getattr(trunk, f) for f in MOVED):
+        return None
+    return trunk.password
 
 
 def _kept(
@@ -154,8 +166,7 @@ def _kept(
     if _key(item, field) != MASK:
         return item
     if secret is None or not secret.get_secret_value():
-        refused.append(
-            FieldProblem(path, f"{MASK} 表示保留原密码，但此处原来没有密码：请填写新密码")
-        )
+        refused.append(FieldProblem(path, f"{MASK} 表示保留原密码，但此处原来没有密码，"
+                                          "或中继地址已改：请填写新密码"))  # fmt: skip
         return item
     return {**item, field: secret.get_secret_value()}

@@ -20,6 +20,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_gateway.edge.bus import raise_if_cancelling
 from config.secrets import resolve_secrets
@@ -45,11 +46,15 @@ def runtime_settings(file_settings: Settings, document: TelephonyConfig) -> Sett
     return resolve_secrets(settings_with(file_settings, document))
 
 
-def runnable(file_settings: Settings) -> store.Runnable:
+def runnable(
+    file_settings: Settings, running: Callable[[], TelephonyConfig | None] = lambda: None
+) -> store.Runnable:
     """The running centre's check of a change (old → new document): the reasons the
-    infrastructure refuses the new one (`settings_with`), else what only a restart applies."""
+    infrastructure refuses the new one (`settings_with`), else what only a restart applies,
+    compared with the document `running()` (the one the call process runs; None: `old`)."""
 
     def reasons(old: TelephonyConfig, new: TelephonyConfig) -> list[str]:
+        old = running() or old
         try:
             after = runtime_settings(file_settings, new)
         except SettingsError as exc:
@@ -80,29 +85,41 @@ async def follow_versions(
     redis: Redis, check: Callable[[], Awaitable[None]], poll_s: float
 ) -> None:
     """Run `check` on every announcement, at every (re)subscription and every `poll_s`
-    seconds, forever; `check` must not raise."""
+    seconds, forever; whatever `check` raises is logged and the loop goes on."""
     while True:
         try:
             async with redis.pubsub() as pubsub:
                 await pubsub.subscribe(CHANNEL)
-                await check()  # whatever was stored while we were not listening
+                await _unfailing(check)  # whatever was stored while we were not listening
                 while True:
                     message = await pubsub.get_message(timeout=poll_s)  # None: the poll's turn
                     raise_if_cancelling()  # redis-py may have swallowed a cancellation
                     if message is None or message["type"] == "message":
-                        await check()
+                        await _unfailing(check)
         except (RedisError, OSError) as exc:
             log.warning("telephony configuration channel lost (%r); polling meanwhile", exc)
             raise_if_cancelling()
             await asyncio.sleep(poll_s)
-            await check()
+            await _unfailing(check)
 
 
-async def newer_version(sessions: SessionFactory, than: int) -> TelephonyVersion | None:
-    """The current version if it is newer than `than` (database errors: logged, None)."""
+async def _unfailing(check: Callable[[], Awaitable[None]]) -> None:
+    """`check()`; whatever it raises is logged, never ends the loop (the next one tries)."""
+    try:
+        await check()
+    except Exception:
+        log.exception("telephony configuration check failed; following on")
+
+
+async def newer_version(
+    sessions: SessionFactory, than: int, which: Callable[[AsyncSession], Awaitable[int | None]]
+    = current_version,
+) -> TelephonyVersion | None:  # fmt: skip
+    """The current version (or `which` one: `running_version`) if it is newer than `than`
+    (database errors: logged, None)."""
     try:
         async with sessions() as session:
-            number = await current_version(session)
+            number = await which(session)
             if number is None or number <= than:
                 return None
             return await store.version(session, number)
@@ -141,6 +158,9 @@ class VersionApplier:
             except (SettingsError, ApplyError) as exc:
                 ok, reason = False, f"未应用，仍运行原配置: {exc}"
                 log.error("telephony configuration version %d not applied: %s", row.version, exc)
+            except Exception as exc:  # a bug or an unforeseen failure: recorded all the same
+                ok, reason = False, f"未应用（意外错误）: {exc!r}"
+                log.exception("telephony configuration version %d not applied", row.version)
             else:
                 reloads = ", ".join(r.value for r in change.reloads) or "no reload"
                 ok, reason = True, f"已应用 ({reloads}, {change.total_s * 1000:.0f} ms)"

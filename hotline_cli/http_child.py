@@ -24,13 +24,14 @@ from agent_gateway.desk.http import DeskHttp
 from agent_gateway.desk.users import DeskUsers
 from config.emergency_settings import supervisor_phones
 from config.settings import Settings, SettingsError
-from config.telephony_config import settings_with
+from config.telephony_config import TelephonyConfig, settings_with
 from crm.api import create_app as create_crm_app
 from crm.api.access_log import PathOnlyAccessLogger
 from crm.api.exchange import ExchangeDoor
 from crm.api.telephony import TelephonyHooks
 from crm.db.engine import SessionFactory, create_engine, session_factory
 from crm.usecases import telephony_config as store
+from crm.usecases.telephony_applies import running_version
 from hotline_cli.alert_publisher import emergency_rules
 from hotline_cli.config_follow import POLL_S, announce, follow_versions, newer_version, runnable
 from hotline_cli.http_doc import DOCUMENTED
@@ -64,21 +65,26 @@ def desk_follows(desk: DeskHttp, settings: Settings) -> None:
 
 class DeskFollower:
     """The HTTP process's `config_follow.follow_versions` check: the desk's view of the
-    newest stored version (the call process applies it; this one only reads)."""
+    version the call process runs (the newest applied: one it failed to apply is never
+    followed), and that version's document (`document`, what a change is checked against)."""
 
-    def __init__(self, desk: DeskHttp, job: HttpJob, sessions: SessionFactory, version: int):
-        self.desk, self.job, self.sessions, self.version = desk, job, sessions, version
+    def __init__(self, desk: DeskHttp, job: HttpJob, sessions: SessionFactory) -> None:
+        self.desk, self.job, self.sessions = desk, job, sessions
+        self.version = 0
+        self.document: TelephonyConfig | None = None  # None: no apply recorded yet
 
     async def __call__(self) -> None:
-        row = await newer_version(self.sessions, self.version)
+        row = await newer_version(self.sessions, self.version, running_version)
         if row is None:
             return
         self.version = row.version
+        document = store.document_of(row)
         try:
-            desk_follows(self.desk, settings_with(self.job.settings, store.document_of(row)))
+            desk_follows(self.desk, settings_with(self.job.settings, document))
         except SettingsError as exc:
             log.error("telephony configuration version %d not followed: %s", row.version, exc)
             return
+        self.document = document
         log.info("desk tickets follow telephony configuration version %d", row.version)
 
 
@@ -98,6 +104,12 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
         redis = Redis.from_url(job.redis_url)
         stack.push_async_callback(redis.aclose)
         secret = settings.gateway.secret.get_secret_value().encode()
+        desk = DeskHttp(sessions, redis, secret, (), job.ws_url, settings.gateway.ticket_ttl_s,
+                        warn_before_s=settings.emergency.warn_before_s)  # fmt: skip
+        desk_follows(desk, settings)
+        follower = DeskFollower(desk, job, sessions)
+        await follower()  # the version running, once the call process has applied one
+        hooks = TelephonyHooks(runnable(job.settings, lambda: follower.document), announce(redis))
         app = create_crm_app(
             sessions, centre_code=settings.centre.code,
             users_changed=DeskUsers(sessions, redis).changed, documented=DOCUMENTED,
@@ -105,15 +117,10 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             link_secret=secret, emergency=emergency_rules(settings),
             exchange_door=exchange_door(settings),
             supervisor_phones=supervisor_phones(settings.colleagues),
-            telephony_hooks=TelephonyHooks(runnable(job.settings), announce(redis)),
-            trunk_states=partial(read_trunks, redis),
+            telephony_hooks=hooks, trunk_states=partial(read_trunks, redis),
         )  # fmt: skip
         add_status_routes(app, redis)
-        desk = DeskHttp(sessions, redis, secret, (), job.ws_url, settings.gateway.ticket_ttl_s,
-                        warn_before_s=settings.emergency.warn_before_s)  # fmt: skip
-        desk_follows(desk, settings)
         desk.add_routes(app)
-        follower = DeskFollower(desk, job, sessions, 0 if row is None else row.version)
         following = asyncio.create_task(follow_versions(redis, follower, POLL_S))
         stack.push_async_callback(_cancelled, following)
         web_runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)

@@ -81,10 +81,10 @@ async def apply(
         raise ApplyError("这些改动需要重启才能生效: " + "; ".join(plan.restart))
     steps: list[tuple[str, float]] = []
     done: list[tuple[str, Member]] = []
-    started = time.monotonic()
-    _write(etc, plan.files)
-    steps.append(("write files", time.monotonic() - started))
     try:
+        started = time.monotonic()
+        _write(etc, plan.files)
+        steps.append(("write files", time.monotonic() - started))
         for reload in plan.reloads:
             started = time.monotonic()
             await _RELOADS[reload](ami, asterisk)
@@ -100,7 +100,8 @@ async def apply(
             done.append(("added", member))
         if plan.add or plan.remove:
             steps.append(("queue members", time.monotonic() - started))
-    except (AmiActionError, AmiConnectionLost, ProcessError, ApplyError, TimeoutError) as exc:
+    except (AmiActionError, AmiConnectionLost, ProcessError, ApplyError, TimeoutError,
+            OSError) as exc:  # fmt: skip
         log.error("configuration not applied (%s): restoring the old one", exc)
         await _restore(ami, asterisk, etc, plan, done)
         raise ApplyError(f"配置未生效，已恢复原配置: {exc}") from exc
@@ -118,7 +119,10 @@ async def _restore(
     done: list[tuple[str, Member]],
 ) -> None:  # fmt: skip
     """The old files back and reloaded, the member changes made undone (each step tried)."""
-    _write(etc, plan.old_files)
+    try:
+        _write(etc, plan.old_files)
+    except OSError as exc:
+        log.error("restoring the old files in %s failed: %s", etc, exc)
     for reload in plan.reloads:
         try:
             await _RELOADS[reload](ami, asterisk)

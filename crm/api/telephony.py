@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from config.config_diff import diff
 from config.telephony_config import masked_json
 from crm.api.context import Ctx
 from crm.api.endpoint import Endpoint, json
@@ -103,7 +102,7 @@ async def validate_config(ctx: Ctx) -> web.StreamResponse:
     runnable = ctx.request.app[HOOKS].runnable
     document = await store.check(ctx.session, ctx.input(DocumentIn).document, runnable)
     base = store.document_of(await store.current(ctx.session))
-    changes = [ChangeOut.model_validate(c.as_json()) for c in diff(base, document)]
+    changes = [ChangeOut.model_validate(c.as_json()) for c in store.shown_diff(base, document)]
     return json(Validated(valid=True, changes=changes))
 
 

@@ -34,3 +34,11 @@ async def current_version(session: AsyncSession) -> int | None:
     """The newest stored version's number (None: nothing seeded yet); cheap enough to poll."""
     found: int | None = await session.scalar(select(func.max(TelephonyVersion.version)))
     return found
+
+
+async def running_version(session: AsyncSession) -> int | None:
+    """The version the call process runs: the newest whose apply succeeded (None: none yet)."""
+    found: int | None = await session.scalar(
+        select(func.max(TelephonyApply.version)).where(TelephonyApply.ok.is_(True))
+    )
+    return found

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.config_diff import diff, summary
+from config.config_diff import Change, diff, summary
 from config.telephony_config import (
     DocumentInvalid,
     TelephonyConfig,
@@ -29,6 +29,7 @@ from config.telephony_config import (
     unmask,
 )
 from crm.db.telephony_models import TelephonyVersion
+from crm.domain.masking import mask_number
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.repo import admin_changes
 
@@ -134,14 +135,45 @@ async def check(
     """`data` checked as a whole, masked secrets taken from the current version, then by
     `runnable` against the current version."""
     old = document_of(await current(session))
+    document = _checked(lambda: parse_document(unmask(data, old)))
+    runnable_or_refused(runnable, old, document)
+    return document
+
+
+def _checked(parse: Callable[[], TelephonyConfig]) -> TelephonyConfig:
+    """`parse()`'s document; its problems logged and raised as the API's 422."""
     try:
-        document = parse_document(unmask(data, old))
+        return parse()
     except DocumentInvalid as exc:
         fields = ", ".join(p.field for p in exc.problems)
         log.warning("telephony configuration refused, %d bad fields: %s", len(exc.problems), fields)
         raise refused(exc) from None
-    runnable_or_refused(runnable, old, document)
-    return document
+
+
+NUMBERS = "nuisance"  # the section whose keys and values are callers' phone numbers
+
+
+def shown_diff(old: TelephonyConfig, new: TelephonyConfig) -> list[Change]:
+    """The diff as stored, logged and shown: secrets masked (`diff`), and callers' phone
+    numbers too (`nuisance[139****0071]`), as the project masks numbers elsewhere."""
+    return [_numbers_masked(c) for c in diff(old, new)]
+
+
+def _numbers_masked(change: Change) -> Change:
+    head, bracket, rest = change.path.partition("[")
+    if head != NUMBERS:
+        return change
+    number, _, field = rest.partition("]")
+    path = f"{NUMBERS}[{mask_number(number)}]{field}" if bracket else change.path
+    return Change(path, _number_masked(change.old), _number_masked(change.new))
+
+
+def _number_masked(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_number_masked(v) for v in value]
+    if isinstance(value, dict) and isinstance(value.get("number"), str):
+        return {**value, "number": mask_number(value["number"])}
+    return value
 
 
 async def _store(
@@ -152,7 +184,7 @@ async def _store(
     document: TelephonyConfig,
     reverted_from: int | None = None,
 ) -> tuple[TelephonyVersion, bool]:
-    found = diff(document_of(base), document)
+    found = shown_diff(document_of(base), document)
     if not found:
         return base, False
     changes, line = [c.as_json() for c in found], summary(found)
@@ -198,8 +230,10 @@ async def revert(
     session: AsyncSession, actor_id: int, now: datetime, base_version: int, to_version: int,
     runnable: Runnable | None = None,
 ) -> tuple[TelephonyVersion, bool]:  # fmt: skip
-    """`to_version`'s document as the next version (False: it is the current one already)."""
+    """`to_version`'s document as the next version (False: it is the current one already),
+    checked as a whole as a change would be (a seeded version 1 may not pass)."""
     base = await _base(session, base_version)
-    old = document_of(await version(session, to_version))
+    target = document_of(await version(session, to_version))
+    old = _checked(lambda: parse_document(stored_json(target)))
     runnable_or_refused(runnable, document_of(base), old)
     return await _store(session, actor_id, now, base, old, reverted_from=to_version)

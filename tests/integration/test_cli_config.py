@@ -78,8 +78,16 @@ def test_config_commands(tmp_path: Path) -> None:
     denied = hotline(state, "config", "revert", "1", "--base", "2", "--actor", agent_id)
     assert denied.returncode == 1 and f"user {agent_id} is not an active admin" in denied.stderr
 
-    bad = tmp_path / "bad.toml"
-    bad.write_text('inbound_numbers = ["12345"]\n[[queues]]\nname = "q"\nskill = "xyz"\n')
+    partial = tmp_path / "partial.toml"  # as `hotline config import --out` writes it
+    partial.write_text('[[queues]]\nname = "q"\nskill = "xyz"\n')
+    refused = hotline(state, "config", "apply", str(partial), "--base", "2", "--actor", admin_id)
+    assert refused.returncode == 1
+    for section in ("inbound_numbers", "agents", "trunks", "colleagues", "ivr", "overflow",
+                    "hours", "nuisance"):  # fmt: skip
+        assert f"{section}: 缺少此部分" in refused.stderr
+    assert "queues: 缺少此部分" not in refused.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document | {"queues": [{"name": "q", "skill": "xyz"}]}))
     refused = hotline(state, "config", "apply", str(bad), "--base", "2", "--actor", admin_id)
     assert refused.returncode == 1
     assert 'queues.0.skill: 未知技能 "xyz"' in refused.stderr
@@ -108,3 +116,21 @@ def test_config_commands(tmp_path: Path) -> None:
     assert len(documents) == 3 and documents[2] == documents[0]
     assert documents[1]["agents"][2]["sip_password"] == SECRET  # stored for the renderer
     assert trail == [("changed", 2, int(admin_id)), ("reverted", 3, int(admin_id))]
+
+
+def test_config_versions_masks_callers_numbers(tmp_path: Path) -> None:
+    state = tmp_path / "var"
+    state.mkdir()
+    admin = hotline(state, "user", "add", "管理员", "--role", "admin")
+    assert admin.returncode == 0, admin.stderr
+    document = _show(state)["document"]
+    document["nuisance"] = [{"number": "13800138000", "reason": "骚扰"}]
+    change = tmp_path / "change.json"
+    change.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    args = ("--base", "1", "--actor", admin.stdout.split()[1])
+    applied = hotline(state, "config", "apply", str(change), *args)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip() == "version 2 stored: 改动 1 处：nuisance[138****8000] 新增"
+    listing = hotline(state, "config", "versions")
+    assert "nuisance[138****8000]" in listing.stdout and "13800138000" not in listing.stdout
+    assert "13800138000" not in json.dumps(_show(state, "2")["changes"])

@@ -178,3 +178,25 @@ async def test_an_announcement_runs_the_check_at_once_and_the_poll_without_one(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_check_that_raises_never_ends_the_follow_loop(tmp_path: Path) -> None:
+    server = RedisProcess(free_tcp_port(), tmp_path / "redis")
+    async with server:
+        redis = Redis.from_url(server.url)
+        tried: list[float] = []
+
+        async def broken() -> None:
+            tried.append(time.monotonic())
+            raise RuntimeError("a bad version")
+
+        follower = asyncio.create_task(follow_versions(redis, broken, poll_s=0.2))
+        try:
+            await eventually(lambda: _true(len(tried) >= 3), 5, "checks after a raise")
+            await announce(redis)(5)
+            count = len(tried)
+            await eventually(lambda: _true(len(tried) > count), 5, "a check after more raises")
+            assert not follower.done()
+        finally:
+            follower.cancel()
+        await redis.aclose()

@@ -208,3 +208,23 @@ def test_a_mask_with_no_stored_secret_is_refused() -> None:
     with pytest.raises(DocumentInvalid) as caught:
         unmask(edited, stored)
     assert [p.field for p in caught.value.problems] == ["agents.4.sip_password"]
+
+
+def test_a_moved_trunk_sent_with_the_mask_must_retype_its_password() -> None:
+    stored = parse_document(_with_secrets())
+    for leg, far_end in (("primary", "127.0.0.1:5091"), ("backup", "127.0.0.2:5082")):
+        edited = masked_json(stored)
+        edited["trunks"]["police"][leg] = far_end
+        with pytest.raises(DocumentInvalid) as caught:
+            unmask(edited, stored)
+        assert [p.field for p in caught.value.problems] == ["trunks.police.password"]
+        assert "中继地址已改" in caught.value.problems[0].message
+
+
+def test_a_document_missing_sections_is_refused_with_each_named() -> None:
+    data = _settings_data()
+    partial = {name: data[name] for name in ("agents", "queues", "trunks")}
+    assert _problems(partial) == {
+        name: "缺少此部分：文档须包含全部配置部分"
+        for name in ("inbound_numbers", "colleagues", "ivr", "overflow", "hours", "nuisance")
+    }
