@@ -130,7 +130,10 @@ class Hotline:
         changed (`telephony.live_config`), then the parts that read the settings per call
         follow it. Raises ApplyError with the old configuration still running."""
         new = resolve_secrets(new)
-        async with self._applying:  # one change at a time, each from the one before
+        # One change at a time, each from the one before; the overflow control waits until
+        # the new settings are followed (on the old ones it could take out a seat that the
+        # apply found in a queue and left there as the queue's own member now).
+        async with self._applying, self.followers.overflow.members:
             added = desk_agents_added(self.desk, new)
             try:
                 change = await apply(self.ami, self.asterisk, self.layout.etc, self.settings, new)

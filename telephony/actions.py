@@ -72,6 +72,13 @@ async def remove_queue_member(ami: AmiActions, queue: str, extension: str) -> bo
     return True
 
 
+async def set_penalty(ami: AmiActions, queue: str, extension: str, penalty: int) -> None:
+    """A member's penalty changed in place (its pause and its call kept)."""
+    await ami.action(
+        "QueuePenalty", Queue=queue, Interface=interface_of(extension), Penalty=str(penalty)
+    )
+
+
 async def reload_queues(ami: AmiActions, parameters: bool, rules: bool) -> None:
     """Re-read queues.conf's parameters (strategy, timeouts, wrap-up) and/or queuerules.conf;
     members are never re-read (they are dynamic: QueueAdd), and queued callers stay queued."""

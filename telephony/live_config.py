@@ -1,7 +1,8 @@
 """Apply a new configuration to the running private Asterisk: write the rendered files that
-change, run only the reloads they need, confirm each by reading Asterisk back, then log
-agents into and out of their queues. Nothing is hung up: an agent removed while on a call
-keeps its call (QueueRemove only stops new ones).
+change, run only the reloads they need, confirm each by reading Asterisk back, then change
+the queues of the agents logged in, as Asterisk holds them (`reload_plan.member_steps`: an
+agent logged out stays out, a pause is kept, a new penalty is set in place). Nothing is hung
+up: an agent removed while on a call keeps its call (QueueRemove only stops new ones).
 
 Asterisk answers Success to reloads that did nothing (a broken extensions.conf: "Dialplan
 reloaded.", the old dialplan kept), so every reload is confirmed by what Asterisk then
@@ -23,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -34,11 +36,21 @@ from telephony.actions import (
     queue_params,
     reload_queues,
     remove_queue_member,
+    set_penalty,
 )
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.asterisk_config import write_private
 from telephony.control_resync import AmiLists
-from telephony.reload_plan import Member, Reload, ReloadPlan, plan_reload, sections_of
+from telephony.dialplan import extension_of
+from telephony.reload_plan import (
+    Member,
+    MemberSteps,
+    Reload,
+    ReloadPlan,
+    member_steps,
+    plan_reload,
+    sections_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +59,9 @@ DIALPLAN_RELOAD = "dialplan reload"
 CONFIRM_S = 3.0  # how long a reload may take to show
 POLL_S = 0.05
 NOT_CONTEXTS = {"general", "globals"}  # extensions.conf sections that are no dialplan context
+
+
+Undo = tuple[Member, Callable[[], Awaitable[object]]]  # a member step done, and its undoing
 
 
 class ApplyError(RuntimeError):
@@ -80,7 +95,7 @@ async def apply(
     if plan.restart:
         raise ApplyError("这些改动需要重启才能生效: " + "; ".join(plan.restart))
     steps: list[tuple[str, float]] = []
-    done: list[tuple[str, Member]] = []
+    undo: list[Undo] = []
     try:
         started = time.monotonic()
         _write(etc, plan.files)
@@ -90,20 +105,14 @@ async def apply(
             await _RELOADS[reload](ami, asterisk)
             await _confirmed(reload, ami, asterisk, plan, new)
             steps.append((reload.value, time.monotonic() - started))
-        started = time.monotonic()
-        for member in plan.remove:
-            await remove_queue_member(ami, member.queue, member.extension)
-            done.append(("removed", member))
-        for member in plan.add:
-            await add_queue_member(ami, member.queue, member.extension, member.name,
-                                   member.penalty)  # fmt: skip
-            done.append(("added", member))
-        if plan.add or plan.remove:
+        if plan.add or plan.remove or plan.penalty:
+            started = time.monotonic()
+            await _members(ami, member_steps(old, plan, await held_members(ami)), undo)
             steps.append(("queue members", time.monotonic() - started))
     except (AmiActionError, AmiConnectionLost, ProcessError, ApplyError, TimeoutError,
             OSError) as exc:  # fmt: skip
         log.error("configuration not applied (%s): restoring the old one", exc)
-        await _restore(ami, asterisk, etc, plan, done)
+        await _restore(ami, asterisk, etc, plan, undo)
         raise ApplyError(f"配置未生效，已恢复原配置: {exc}") from exc
     log.info("configuration applied: %s", ", ".join(f"{s} {t * 1000:.0f} ms" for s, t in steps))
     return AppliedChange(plan, tuple(steps))
@@ -114,10 +123,40 @@ def _write(etc: Path, files: dict[str, str]) -> None:
         write_private(etc / name, text)  # atomically: Asterisk never reads half a file
 
 
+async def held_members(ami: AmiLists) -> list[Member]:
+    """The agents' queue members Asterisk holds now, with their pause (QueueStatus)."""
+    items = await ami.action_list("QueueStatus", CONFIRM_S)
+    held = []
+    for i in items:
+        ext = extension_of(i.get("Location", ""))
+        if i.get("Event") == "QueueMember" and ext is not None:
+            pause = i.get("PausedReason", "") if i.get("Paused") == "1" else None
+            held.append(
+                Member(i["Queue"], ext, int(i.get("Penalty", "0")), i.get("Name", ""), pause)
+            )
+    return held
+
+
+async def _members(ami: AmiLists, todo: MemberSteps, undo: list[Undo]) -> None:
+    """Do `todo`, noting how to undo each step done."""
+    for m in todo.remove:
+        await remove_queue_member(ami, m.queue, m.extension)
+        undo.append((m, partial(_add, ami, m)))
+    for m in todo.add:
+        await _add(ami, m)
+        undo.append((m, partial(remove_queue_member, ami, m.queue, m.extension)))
+    for m, penalty in todo.penalty:
+        await set_penalty(ami, m.queue, m.extension, penalty)
+        undo.append((m, partial(set_penalty, ami, m.queue, m.extension, m.penalty)))
+
+
+async def _add(ami: AmiLists, m: Member) -> None:
+    await add_queue_member(ami, m.queue, m.extension, m.name, m.penalty, m.paused_reason)
+
+
 async def _restore(
-    ami: AmiLists, asterisk: AsteriskCli, etc: Path, plan: ReloadPlan,
-    done: list[tuple[str, Member]],
-) -> None:  # fmt: skip
+    ami: AmiLists, asterisk: AsteriskCli, etc: Path, plan: ReloadPlan, undo: list[Undo]
+) -> None:
     """The old files back and reloaded, the member changes made undone (each step tried)."""
     try:
         _write(etc, plan.old_files)
@@ -128,12 +167,9 @@ async def _restore(
             await _RELOADS[reload](ami, asterisk)
         except (AmiActionError, AmiConnectionLost, ProcessError, TimeoutError) as exc:
             log.error("restoring %s failed: %s", reload.value, exc)
-    for what, m in reversed(done):
+    for m, step in reversed(undo):
         try:
-            if what == "added":
-                await remove_queue_member(ami, m.queue, m.extension)
-            else:
-                await add_queue_member(ami, m.queue, m.extension, m.name, m.penalty)
+            await step()
         except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
             log.error("restoring member %s of %s failed: %s", m.extension, m.queue, exc)
 

@@ -4,8 +4,11 @@ applied live), each rule of the current settings is evaluated against the tracke
 calls. In: `QueueAdd` of each seat (penalty 0: the queue's default rule holds penalty 1 back
 until the old `overflow_after_s`; paused with its reason when it is paused in its other
 queues); out: `QueueRemove`, which ends no call in progress (the
-seat keeps its caller to the end). Each switch is logged and handed to `on_switch` (the
-supervisors' bus, by the wiring root)."""
+seat keeps its caller to the end), never of an agent the current settings make one of the
+queue's own members (a seat given the queue's skill stays in). Each evaluation holds
+`members`, the lock the live apply holds from reading the members to following the new
+settings. Each switch is logged and handed to `on_switch` (the supervisors' bus, by the
+wiring root)."""
 
 from __future__ import annotations
 
@@ -35,11 +38,16 @@ class Switch:
     at: float  # epoch seconds
 
 
+def own_members(settings: Settings, queue_name: str) -> set[str]:
+    """The extensions of the queue's own members (its skill or old overflow skill serves)."""
+    queue = next((q for q in settings.queues if q.name == queue_name), None)
+    return set() if queue is None else {a.extension for a, _ in settings.queue_members(queue)}
+
+
 def seats_of(settings: Settings, rule: OverflowSeats) -> dict[str, str]:
     """Extension → name of the rule's seats: agents with its skill or named by extension,
-    but not the queue's own members (those the queue's skill or old overflow skill serve)."""
-    queue = next((q for q in settings.queues if q.name == rule.queue), None)
-    own = set() if queue is None else {a.extension for a, _ in settings.queue_members(queue)}
+    but not the queue's own members."""
+    own = own_members(settings, rule.queue)
     return {
         a.extension: a.name
         for a in settings.agents
@@ -63,6 +71,7 @@ class OverflowControl:
         self.seated: dict[str, set[str]] = {}  # queue → the seats it has in now
         self._looked: set[str] = set()  # queues evaluated since start-up
         self._woken = asyncio.Event()
+        self.members = asyncio.Lock()  # the queues' members: one writer at a time
 
     def wake(self) -> None:
         """Evaluate now (a new configuration), not at the end of the interval."""
@@ -76,29 +85,34 @@ class OverflowControl:
             self._woken.clear()
 
     async def evaluate(self) -> None:
+        async with self.members:
+            await self._evaluate()
+
+    async def _evaluate(self) -> None:
         settings, now = self.settings, self.clock()
         rules = {rule.queue: rule for rule in settings.overflow}
         for queue in [q for q in self.seated if q not in rules]:
-            await self._stop(queue, "溢出规则已删除", now)
+            await self._stop(queue, "溢出规则已删除", now, own_members(settings, queue))
         for queue, rule in rules.items():
             pressure = pressure_of(self.tracker.calls.values(), queue, now)
             decision = decide(rule, pressure, queue in self.seated)
-            seats = seats_of(settings, rule)
+            seats, own = seats_of(settings, rule), own_members(settings, queue)
             if decision.on:
-                await self._start(queue, seats, decision.reason, now)
+                await self._start(queue, seats, decision.reason, now, own)
             elif queue in self.seated:
-                await self._stop(queue, decision.reason, now)
+                await self._stop(queue, decision.reason, now, own)
             elif queue not in self._looked:  # left in by a backend that stopped: out
                 for ext in seats:
                     if await remove_queue_member(self.ami, queue, ext):
                         log.info("overflow seat %s left in queue %s at start-up: out", ext, queue)
             self._looked.add(queue)
 
-    async def _start(self, queue: str, seats: dict[str, str], reason: str, now: float) -> None:
+    async def _start(
+        self, queue: str, seats: dict[str, str], reason: str, now: float, own: set[str]
+    ) -> None:
         seated = self.seated.get(queue)
         if seated is not None:  # on already: follow a change of the seats
-            for ext in seated - seats.keys():
-                await remove_queue_member(self.ami, queue, ext)
+            await self._out(queue, seated - seats.keys(), own)
             for ext in seats.keys() - seated:
                 await self._seat(queue, ext, seats[ext])
             self.seated[queue] = set(seats)
@@ -113,10 +127,17 @@ class OverflowControl:
         break, in training: not rung because the queue is busy)."""
         await add_queue_member(self.ami, queue, ext, name, 0, await paused_reason(self.ami, ext))
 
-    async def _stop(self, queue: str, reason: str, now: float) -> None:
-        seats = self.seated[queue]
+    async def _out(self, queue: str, seats: set[str], own: set[str]) -> None:
+        """The seats out of the queue, but those now its own members (kept in, as members)."""
         for ext in seats:
-            await remove_queue_member(self.ami, queue, ext)
+            if ext in own:
+                log.info("overflow seat %s of queue %s is its own member now: kept", ext, queue)
+            else:
+                await remove_queue_member(self.ami, queue, ext)
+
+    async def _stop(self, queue: str, reason: str, now: float, own: set[str]) -> None:
+        seats = self.seated[queue]
+        await self._out(queue, seats, own)
         del self.seated[queue]  # once all are out: a failed removal is tried again
         await self._switched(Switch(queue, False, reason, tuple(sorted(seats)), now))
 

@@ -5,12 +5,14 @@ Pure: two validated `Settings` in, a `ReloadPlan` out. The plan compares the REN
 the rendered text is exactly what Asterisk reads, so every setting that reaches a file is
 caught without a hand-kept map from fields to files that would drift as the renderers grow.
 Queue members are not in any file (agents log in with QueueAdd), so they are compared on
-the settings (`Settings.agent_queues`).
+the settings (`Settings.agent_queues`), and `member_steps` turns that into what to do to the
+members Asterisk holds now: only agents logged in change, each keeping its pause.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from config.settings import Settings
@@ -46,12 +48,15 @@ INFRASTRUCTURE = ("paths", "sip", "ami", "agi", "http", "gateway", "redis", "dat
 
 @dataclass(frozen=True, order=True)
 class Member:
-    """An agent's membership of a queue (QueueAdd's fields)."""
+    """An agent's membership of a queue (QueueAdd's fields). The member name is cosmetic and
+    the pause is the agent's, not the configuration's: neither is compared (a renamed agent
+    is no change)."""
 
     queue: str
     extension: str
-    name: str
     penalty: int
+    name: str = field(default="", compare=False)
+    paused_reason: str | None = field(default=None, compare=False)  # None: not paused
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,14 @@ class ReloadPlan:
     old_files: dict[str, str]  # the same files' old text (what a failed apply restores)
     reloads: tuple[Reload, ...]
     sections: dict[str, tuple[str, ...]]  # file → the sections added, changed or removed
-    add: tuple[Member, ...]  # QueueAdd
-    remove: tuple[Member, ...]  # QueueRemove (an agent on a call keeps its call)
+    add: tuple[Member, ...]  # the configuration's new members
+    remove: tuple[Member, ...]  # its members no more
+    penalty: tuple[Member, ...]  # its members at a new penalty (the new one)
     restart: tuple[str, ...]  # what only a restart applies (why, per item)
 
     @property
     def empty(self) -> bool:
-        return not (self.files or self.add or self.remove)
+        return not (self.files or self.add or self.remove or self.penalty)
 
 
 def sections_of(text: str) -> dict[str, str]:
@@ -91,13 +97,48 @@ def changed_sections(old: str, new: str) -> tuple[str, ...]:
     return tuple(sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)))
 
 
-def members_of(settings: Settings) -> set[Member]:
+@dataclass(frozen=True)
+class MemberSteps:
+    """What a live apply does to the members Asterisk holds."""
+
+    remove: tuple[Member, ...]  # as held: a failed apply adds them back, paused as they were
+    add: tuple[Member, ...]  # paused with the agent's reason if it is paused now
+    penalty: tuple[tuple[Member, int], ...]  # as held, and the new penalty (QueuePenalty)
+
+
+def members_of(settings: Settings) -> dict[tuple[str, str], Member]:
+    """(queue, extension) → the member the settings make of an agent."""
     names = {a.extension: a.name for a in settings.agents}
     return {
-        Member(queue, ext, names[ext], penalty)
+        (queue, ext): Member(queue, ext, penalty, names[ext])
         for ext, serving in settings.agent_queues().items()
         for queue, penalty in serving
     }
+
+
+def member_steps(old: Settings, plan: ReloadPlan, held: Collection[Member]) -> MemberSteps:
+    """The plan's member changes for the agents logged in: those Asterisk holds in a queue
+    `old` has them serve, and agents new to the configuration (logged in as at start-up).
+    An agent logged out at the desk stays out (its desk logs it into the new queues). A new
+    queue joins paused if the agent is paused; a new penalty is set in place (pause kept); a
+    member already held (an overflow seat) is not added again."""
+    at = {(m.queue, m.extension): m for m in held}
+    pauses = {m.extension: m.paused_reason for m in held if m.paused_reason is not None}
+    serving = members_of(old)
+    logged_in = {ext for _, ext in at.keys() & serving.keys()}
+    logged_in |= {m.extension for m in plan.add} - {a.extension for a in old.agents}
+    add, penalty = [], []
+    for m in plan.add:
+        if (was := at.get((m.queue, m.extension))) is not None:
+            if was.penalty != m.penalty:
+                penalty.append((was, m.penalty))
+        elif m.extension in logged_in:
+            add.append(replace(m, paused_reason=pauses.get(m.extension)))
+    for m in plan.penalty:
+        if (was := at.get((m.queue, m.extension))) is not None and was.penalty != m.penalty:
+            penalty.append((was, m.penalty))
+    remove = tuple(at[k] for m in plan.remove if (k := (m.queue, m.extension)) in at)
+    return MemberSteps(remove, tuple(add), tuple(sorted(penalty)))
 
 
 def plan_reload(old: Settings, new: Settings) -> ReloadPlan:
@@ -125,7 +166,8 @@ def plan_reload(old: Settings, new: Settings) -> ReloadPlan:
         old_files={name: before[name] for name in files if name in before},
         reloads=reloads,
         sections=sections,
-        add=tuple(sorted(new_members - old_members)),
-        remove=tuple(sorted(old_members - new_members)),
+        add=tuple(sorted(m for k, m in new_members.items() if k not in old_members)),
+        remove=tuple(sorted(m for k, m in old_members.items() if k not in new_members)),
+        penalty=tuple(sorted(m for k, m in new_members.items() if old_members.get(k, m) != m)),
         restart=tuple(restart),
     )

@@ -300,3 +300,20 @@ async def test_a_change_that_needs_a_restart_is_refused_untouched(centre: Centre
         await hotline.apply_settings(Settings.model_validate(data))
     assert {p.name: p.read_text() for p in etc.iterdir() if p.suffix == ".conf"} == before
     assert hotline.settings is old and "1003" not in hotline.control.targets
+
+
+async def test_a_paused_agent_given_a_queue_stays_paused(centre: Centre) -> None:
+    """1001 in a meeting gains the complaint queue and a new name: it joins complaint paused
+    with its reason, and its hotline membership is left as it was (no QueueRemove/QueueAdd)."""
+    hotline = centre.hotline
+    old = hotline.settings
+    data: dict[str, Any] = old.model_dump()
+    data["agents"] = [a | {"skills": ["general", "complaint"], "name": "王芳芳"}
+                      if a["extension"] == "1001" else a for a in data["agents"]]  # fmt: skip
+    async with centre.agents_paused("1001", reason="会议"):
+        await hotline.apply_settings(Settings.model_validate(data))
+        items = await hotline.ami.action_list("QueueStatus", Member="PJSIP/1001")
+        held = {i["Queue"]: (i["Name"], i["Paused"], i["PausedReason"]) for i in items
+                if i.get("Event") == "QueueMember"}  # fmt: skip
+        await hotline.apply_settings(old)
+    assert held == {"hotline": ("王芳", "1", "会议"), "complaint": ("王芳芳", "1", "会议")}

@@ -4,6 +4,7 @@ a stopped backend left in taken out at start-up."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -114,8 +115,9 @@ def test_the_seats_are_the_skill_and_the_extensions_but_not_the_queue_own(
     assert seats_of(settings, complaint) == {"1001": "王芳"}
 
 
-async def test_a_seat_on_a_break_joins_paused_with_its_reason(settings: Settings) -> None:
-    ami, tracker = RecordingAmi(paused={"PJSIP/1901": "午餐"}), CallTracker()
+async def two_waiting(ami: RecordingAmi, settings: Settings) -> OverflowControl:
+    """A control past start-up, evaluated once with two callers waiting in hotline (on)."""
+    tracker = CallTracker()
 
     async def told(switch: Switch) -> None:
         pass
@@ -125,6 +127,48 @@ async def test_a_seat_on_a_break_joins_paused_with_its_reason(settings: Settings
     queued(tracker, "a", 999.0, CallState.QUEUED)
     queued(tracker, "b", 999.0, CallState.QUEUED)
     await control.evaluate()
+    return control
+
+
+async def test_a_seat_on_a_break_joins_paused_with_its_reason(settings: Settings) -> None:
+    ami = RecordingAmi(paused={"PJSIP/1901": "午餐"})
+    await two_waiting(ami, settings)
     assert ami.actions == [("QueueAdd", "hotline", "PJSIP/1901"),
                            ("QueuePause", "hotline", "PJSIP/1901")]  # fmt: skip
     assert ami.headers[0]["Paused"] == "true" and ami.headers[1]["Reason"] == "午餐"
+
+
+def given_general(settings: Settings, extension: str) -> Settings:
+    data = settings.model_dump()
+    for a in data["agents"]:
+        if a["extension"] == extension:
+            a["skills"] = [*a["skills"], "general"]
+    return Settings.model_validate(data)
+
+
+@pytest.mark.parametrize("waiting", [2, 0])  # still on; drained, off
+async def test_a_seat_given_the_queue_s_skill_stays_in(settings: Settings, waiting: int) -> None:
+    ami = RecordingAmi()
+    control = await two_waiting(ami, settings)
+    assert control.seated == {"hotline": {"1901"}}
+    for linkedid in ("a", "b")[waiting:]:
+        queued(control.tracker, linkedid, 999.0, CallState.TALKING)
+    control.settings = given_general(settings, "1901")  # hotline's own member now (live apply)
+    await control.evaluate()
+    assert [name for name, *_ in ami.actions] == ["QueueAdd"]  # no QueueRemove
+    assert control.seated == ({"hotline": set()} if waiting else {})
+
+
+async def test_an_evaluation_waits_for_the_members_lock(settings: Settings) -> None:
+    ami, tracker = RecordingAmi(), CallTracker()
+
+    async def told(switch: Switch) -> None:
+        pass
+
+    control = OverflowControl(ami, tracker, settings, told, clock=lambda: 1000.0)
+    async with control.members:  # a live apply changing members
+        evaluation = asyncio.create_task(control.evaluate())
+        await asyncio.sleep(0)  # its turn: without the lock it runs to the end (no AMI waits)
+        assert ami.actions == [] and not evaluation.done()
+    await asyncio.wait_for(evaluation, 5)
+    assert ami.actions == [("QueueRemove", "hotline", "PJSIP/1901")]  # start-up's clean-up
