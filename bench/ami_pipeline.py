@@ -22,7 +22,7 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from telephony.ami_headers import MalformedEvent
 from telephony.ami_protocol import AmiParser
-from telephony.events import translate
+from telephony.event_translation import translate
 from telephony.tracker import CallTracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the replay lives in tests/

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from telephony.ami_headers import MalformedEvent
 from telephony.ami_protocol import AmiParser
-from telephony.events import translate
+from telephony.event_translation import translate
 from telephony.tracker import CallTracker, Effect
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ami"

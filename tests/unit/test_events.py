@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from telephony.ami_headers import MalformedEvent
+from telephony.event_translation import translate
 from telephony.events import (
     AgentAnswered,
     AgentCompleted,
@@ -18,7 +19,6 @@ from telephony.events import (
     DialAnswered,
     DialFailed,
     QueueMemberChanged,
-    translate,
 )
 from telephony.list_items import channel_snapshot, queue_entry_snapshot
 from tests.support.ami_replay import ami_events, load_stream

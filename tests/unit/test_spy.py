@@ -10,6 +10,7 @@ import pytest
 from telephony.call_control import Consult, ConsultMode, ConsultState, ControlState, Room
 from telephony.call_control import TargetKind as Kind
 from telephony.dialplan import VAR_SPY_RECORDING
+from telephony.event_translation import translate
 from telephony.events import (
     ChannelCreated,
     ChannelHungUp,
@@ -17,7 +18,6 @@ from telephony.events import (
     ChannelVariableSet,
     ConferenceJoined,
     SpyEvent,
-    translate,
 )
 from telephony.spy import (
     SpyCode,

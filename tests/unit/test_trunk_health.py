@@ -8,7 +8,8 @@ from pathlib import Path
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, Trunk, load_settings
-from telephony.events import ContactStatusChanged, TrunksFailed, translate
+from telephony.event_translation import translate
+from telephony.events import ContactStatusChanged, TrunksFailed
 from telephony.extensions_config import _failover
 from telephony.pjsip_config import pjsip_conf
 from telephony.trunk_health import LegHealth, LegState, initial_health, observed
