@@ -42,6 +42,7 @@ from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.asterisk_config import write_private
 from telephony.control_resync import AmiLists
 from telephony.dialplan import extension_of
+from telephony.list_items import queue_member_snapshot
 from telephony.reload_plan import (
     Member,
     MemberSteps,
@@ -130,10 +131,9 @@ async def held_members(ami: AmiLists) -> list[Member]:
     for i in items:
         ext = extension_of(i.get("Location", ""))
         if i.get("Event") == "QueueMember" and ext is not None:
-            pause = i.get("PausedReason", "") if i.get("Paused") == "1" else None
-            held.append(
-                Member(i["Queue"], ext, int(i.get("Penalty", "0")), i.get("Name", ""), pause)
-            )
+            m = queue_member_snapshot(i, 0)
+            pause = m.paused_reason if m.paused else None
+            held.append(Member(m.queue, ext, int(i.get("Penalty", "0")), m.member_name, pause))
     return held
 
 

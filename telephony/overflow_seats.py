@@ -44,10 +44,12 @@ def own_members(settings: Settings, queue_name: str) -> set[str]:
     return set() if queue is None else {a.extension for a, _ in settings.queue_members(queue)}
 
 
-def seats_of(settings: Settings, rule: OverflowSeats) -> dict[str, str]:
+def seats_of(
+    settings: Settings, rule: OverflowSeats, own: set[str] | None = None
+) -> dict[str, str]:
     """Extension → name of the rule's seats: agents with its skill or named by extension,
-    but not the queue's own members."""
-    own = own_members(settings, rule.queue)
+    but not the queue's own members (`own`, when the caller has them already)."""
+    own = own_members(settings, rule.queue) if own is None else own
     return {
         a.extension: a.name
         for a in settings.agents
@@ -96,7 +98,8 @@ class OverflowControl:
         for queue, rule in rules.items():
             pressure = pressure_of(self.tracker.calls.values(), queue, now)
             decision = decide(rule, pressure, queue in self.seated)
-            seats, own = seats_of(settings, rule), own_members(settings, queue)
+            own = own_members(settings, queue)
+            seats = seats_of(settings, rule, own)
             if decision.on:
                 await self._start(queue, seats, decision.reason, now, own)
             elif queue in self.seated:

@@ -57,8 +57,8 @@ class TrunkMonitor:
             except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
                 log.warning("trunk leg %s: state not read back (%s)", aor, exc)
                 continue
-            await self._observed(aor, status, rtt, now)
-        await self.publish(dict(self.health))
+            await self._observed(aor, status, rtt, now, publish=False)
+        await self.publish(dict(self.health))  # once for the whole read-back
 
     async def _read(self, aor: str) -> tuple[str, float | None]:
         contact = await self._getvar(f"PJSIP_AOR({aor},contact)")
@@ -72,7 +72,9 @@ class TrunkMonitor:
         answer = await self.ami.action("Getvar", READ_S, Variable=expression)
         return answer.get("Value", "").strip()
 
-    async def _observed(self, aor: str, status: str, rtt_ms: float | None, at: float) -> None:
+    async def _observed(
+        self, aor: str, status: str, rtt_ms: float | None, at: float, publish: bool = True
+    ) -> None:
         result = observed(self.health, aor, status, rtt_ms, at)
         if result is None:
             return
@@ -86,5 +88,5 @@ class TrunkMonitor:
                 log.info("trunk %s %s reachable again (%s ms)", leg.line, leg.leg, leg.rtt_ms)
             for listener in self.on_change:
                 await listener(change)
-        if changed:
+        if changed and publish:
             await self.publish(dict(self.health))
