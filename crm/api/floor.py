@@ -1,6 +1,6 @@
 """HTTP handler of the floor's trail: supervisors' actions on agents (supervisors, admins)."""
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -9,9 +9,8 @@ from crm.api.call_schemas import Extension, When
 from crm.api.context import Ctx
 from crm.api.endpoint import Endpoint, json
 from crm.api.schemas import Id, Out
-from crm.api.views import aware, maybe_aware
+from crm.api.views import aware, maybe_aware, query_instant
 from crm.db.floor_models import FloorAction
-from crm.domain.clock import local_midnight_utc
 from crm.domain.enums import Role
 from crm.intake import Strict
 from crm.usecases import floor_actions
@@ -56,16 +55,10 @@ def _out(row: FloorAction) -> FloorActionOut:
     )  # fmt: skip
 
 
-def _instant(value: date | datetime | None) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
-    return local_midnight_utc(value)
-
-
 async def list_floor_actions(ctx: Ctx) -> web.StreamResponse:
     query = ctx.input(FloorQuery)
     rows = await floor_actions.listing(
-        ctx.session, ctx.actor, extension=query.extension, since=_instant(query.since),
+        ctx.session, ctx.actor, extension=query.extension, since=query_instant(query.since),
         before_id=query.before_id, limit=query.limit,
     )  # fmt: skip
     return json(FloorActionList(items=[_out(r) for r in rows]))

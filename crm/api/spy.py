@@ -1,7 +1,7 @@
 """The audit of supervisors' listen / whisper / barge: admins read every session,
 supervisors their own."""
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from aiohttp import web
@@ -11,8 +11,7 @@ from crm.api.call_schemas import LINKEDID_PATTERN, Extension, When
 from crm.api.context import Ctx
 from crm.api.endpoint import Endpoint, json
 from crm.api.schemas import Id, Out
-from crm.api.views import aware, maybe_aware
-from crm.domain.clock import local_midnight_utc
+from crm.api.views import aware, maybe_aware, query_instant
 from crm.domain.enums import Role
 from crm.intake import Strict
 from crm.usecases import spy_sessions
@@ -67,18 +66,12 @@ def _out(view: spy_sessions.SpyView) -> SpySessionOut:
     )  # fmt: skip
 
 
-def _instant(value: date | datetime | None) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
-    return local_midnight_utc(value)
-
-
 async def list_spy_sessions(ctx: Ctx) -> web.StreamResponse:
     query = ctx.input(SpyQuery)
     own = None if ctx.actor.role is Role.ADMIN else ctx.actor.user_id
     wanted = spy_sessions.SpyFilter(
         supervisor_id=query.supervisor_id if own is None else own, linkedid=query.linkedid,
-        agent=query.agent, since=_instant(query.since), before_id=query.before_id,
+        agent=query.agent, since=query_instant(query.since), before_id=query.before_id,
         limit=query.limit,
     )  # fmt: skip
     if own is not None and query.supervisor_id not in (None, own):

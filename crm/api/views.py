@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from crm.api.schemas import CallOut, HistoryItemOut, OrderOut
 from crm.db.models import WorkOrder
 from crm.domain import deadlines, lifecycle
+from crm.domain.clock import local_midnight_utc
 from crm.domain.enums import DUE_STATUSES, OPEN_STATUSES
 from crm.domain.masking import caller_view
 from crm.repo.orders import HistoryItem
@@ -21,6 +22,14 @@ def aware(value: datetime) -> datetime:
 
 def maybe_aware(value: datetime | None) -> datetime | None:
     return aware(value) if value is not None else None
+
+
+def query_instant(value: date | datetime | None) -> datetime | None:
+    """A query's `since`: an instant as naive UTC (the database's), a date as its local
+    midnight."""
+    if value is None or isinstance(value, datetime):
+        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+    return local_midnight_utc(value)
 
 
 def is_overdue(order: OrderLike, today: date, now: datetime) -> bool:
