@@ -55,5 +55,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Before the item's fixtures start anything (a centre's processes inherit it)."""
     if _worker() is not None:
-        timed = item.nodeid.startswith(_TIMED)
-        os.setpriority(os.PRIO_PROCESS, 0, 0 if timed else _BESIDE_NICENESS)
+        wanted = 0 if item.nodeid.startswith(_TIMED) else _BESIDE_NICENESS
+        if os.getpriority(os.PRIO_PROCESS, 0) != wanted:  # back to 0 needs root (the suite's)
+            os.setpriority(os.PRIO_PROCESS, 0, wanted)

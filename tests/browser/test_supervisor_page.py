@@ -12,7 +12,6 @@ from playwright.async_api import expect
 
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
-from telephony.tracker import CallState
 from tests.browser.support import FINAL_CALL_KEPT_MS, DeskPage
 from tests.e2e.harness import Centre, crm_user
 
@@ -32,10 +31,7 @@ async def test_one_page_shows_the_call_and_its_agent_with_their_controls_in_the_
         centre.call([CallerIdentity("钱先生", number)], CallerPlan("2", 500, 6000))
     )
     try:
-        talking = await centre.log.wait_for(
-            lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
-        )
-        linkedid = talking.call.linkedid
+        linkedid = (await centre.log.wait_talking(number, 20)).linkedid
         call_row = page.locator(f'#wall-calls-body tr[data-linkedid="{linkedid}"]')
         await expect(call_row.locator('td[data-field="state"]')).to_have_text("通话中")
         await expect(call_row.locator('td[data-field="caller_name"]')).to_have_text("钱先生")

@@ -11,7 +11,6 @@ from playwright.async_api import expect
 
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
-from telephony.tracker import CallState
 from tests.browser.support import FINAL_CALL_KEPT_MS, DeskPage
 from tests.e2e.harness import Centre, crm_user
 
@@ -46,10 +45,7 @@ async def test_the_wall_shows_a_live_call_and_its_agent(centre: Centre, desk: De
         centre.call([CallerIdentity("孙阿姨", number)], CallerPlan("2", 500, 6000))
     )
     try:
-        talking = await centre.log.wait_for(
-            lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 20
-        )
-        linkedid = talking.call.linkedid
+        linkedid = (await centre.log.wait_talking(number, 20)).linkedid
         call_row = wall.locator(f'#wall-calls-body tr[data-linkedid="{linkedid}"]')
         await expect(call_row).to_contain_text("通话中")
         await expect(call_row.locator('[data-field="agent"]')).to_have_text("1002")

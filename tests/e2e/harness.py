@@ -34,7 +34,7 @@ from hotline_cli.demo.sipp import (
     CallerResult,
     place_calls,
 )
-from telephony.tracker import Call, CallChanged
+from telephony.tracker import Call, CallChanged, CallState
 from tests.support.centre_seed import seed_state
 
 AGENTS = (
@@ -134,6 +134,13 @@ class CallLog:
                     if predicate(effect):
                         return effect
                 await self.changed.wait()
+
+    async def wait_talking(self, caller_number: str, timeout: float = 20) -> Call:
+        effect = await self.wait_for(
+            lambda e: e.call.caller_number == caller_number and e.call.state is CallState.TALKING,
+            timeout,
+        )
+        return effect.call
 
     async def wait_ended(self, caller_number: str, timeout: float = 30) -> Call:
         effect = await self.wait_for(
