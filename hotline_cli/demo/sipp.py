@@ -13,6 +13,7 @@ import string
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -24,7 +25,7 @@ DTMF_PCAPS = Path("/usr/share/sip-tester")
 _DTMF_NAMES = {**{str(d): str(d) for d in range(10)}, "*": "star", "#": "pound"}
 
 # SIPp stops a pcap still playing when the next one starts: the DTMF pcaps last 0.2 s.
-DTMF_PLAY_MS = 500
+DTMF_PCAP_MS = 250
 
 _file_tags = itertools.count(1)
 
@@ -33,6 +34,22 @@ def _play(pcap: Path) -> str:
     if any(ch in str(pcap) for ch in '"<>&'):
         raise ValueError(f"cannot name {pcap} in a scenario")
     return f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
+
+
+class DtmfVia(StrEnum):
+    """How a caller's phone sends a key: in the RTP stream, or as a SIP INFO request."""
+
+    RFC2833 = "rfc2833"  # a telephone-event pcap played into the call's RTP
+    INFO = "info"  # SIP INFO, application/dtmf-relay
+
+
+@dataclass(frozen=True)
+class Press:
+    """One key press, `after_ms` after the previous press (the first: after the answer)."""
+
+    key: str
+    after_ms: int
+    via: DtmfVia = DtmfVia.RFC2833
 
 
 @dataclass(frozen=True)
@@ -45,20 +62,68 @@ class CallerPlan:
     # RTP the caller sends once its choice is made (SIPp plays a pcap for its own length:
     # make it last the whole call), e.g. a tone from tests/support/audio.py.
     audio: Path | None = None
+    # the keys pressed after `dtmf` (an order number, a survey answer, a second try)
+    then: tuple[Press, ...] = ()
+
+    def presses(self) -> tuple[Press, ...]:
+        first = () if self.dtmf is None else (Press(self.dtmf, self.dtmf_after_ms),)
+        return first + self.then
+
+
+def _check_presses(presses: Sequence[Press]) -> None:
+    for before, press in zip((None, *presses), presses, strict=False):
+        if press.key not in _DTMF_NAMES:
+            raise ValueError(f"no DTMF key {press.key!r}")
+        if press.after_ms < 0:
+            raise ValueError(f"a key press cannot come {press.after_ms} ms early")
+        if before is not None and before.via is DtmfVia.RFC2833 and press.after_ms < DTMF_PCAP_MS:
+            raise ValueError(
+                f"{press.key!r} {press.after_ms} ms after an RTP key would cut that key short"
+            )
+
+
+def _info(press: Press, cseq: int) -> str:
+    """A SIP INFO carrying one key (Signal=*, # as they are), and the 200 that answers it."""
+    return f"""  <send>
+    <![CDATA[
+      INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "[field0]" <sip:[field1]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {cseq} INFO
+      Contact: <sip:[field1]@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal={press.key}
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>"""
 
 
 def render_caller(plan: CallerPlan) -> str:
-    if plan.dtmf is not None and plan.dtmf not in _DTMF_NAMES:
-        raise ValueError(f"no DTMF recording for {plan.dtmf!r}")
-    dtmf = ""
-    if plan.dtmf is not None:
-        pcap = DTMF_PCAPS / f"dtmf_2833_{_DTMF_NAMES[plan.dtmf]}.pcap"
-        dtmf = f'  <pause milliseconds="{plan.dtmf_after_ms}"/>\n{_play(pcap)}'
+    presses = plan.presses()
+    _check_presses(presses)
+    steps: list[str] = []
+    cseq = 1  # the INVITE's and the ACK's
+    for press in presses:
+        steps.append(f'  <pause milliseconds="{press.after_ms}"/>')
+        if press.via is DtmfVia.INFO:
+            cseq += 1
+            steps.append(_info(press, cseq))
+        else:
+            steps.append(_play(DTMF_PCAPS / f"dtmf_2833_{_DTMF_NAMES[press.key]}.pcap"))
     if plan.audio is not None:
-        wait = f'  <pause milliseconds="{DTMF_PLAY_MS}"/>\n' if plan.dtmf is not None else ""
-        dtmf += f"\n{wait}{_play(plan.audio)}"
+        if presses and presses[-1].via is DtmfVia.RFC2833:
+            steps.append(f'  <pause milliseconds="{DTMF_PCAP_MS}"/>')
+        steps.append(_play(plan.audio))
     template = string.Template((SCENARIOS / "caller.xml").read_text(encoding="utf-8"))
-    return template.substitute(dtmf=dtmf, hangup_after_ms=plan.hangup_after_ms)
+    return template.substitute(
+        dtmf="\n".join(steps), hangup_after_ms=plan.hangup_after_ms, bye_cseq=cseq + 1
+    )
 
 
 def render_agent(ring_ms: int, audio: Path | None = None) -> str:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, DtmfVia, Press
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre
 
@@ -75,6 +75,29 @@ async def test_dtmf_choice_reaches_the_tracker(
     call = await centre.log.wait_ended(number)
     assert (call.ivr_choice, call.ivr_label, call.queue) == (digit, label, queue)
     assert call.state is CallState.ENDED
+
+
+INVALID_PROMPT_MS = 3200  # the "invalid key" prompt: not interruptible, a key during it is lost
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "label"),
+    [
+        (Press("*", 600), Press("3", INVALID_PROMPT_MS + 800, DtmfVia.INFO), "help"),
+        (Press("#", 600, DtmfVia.INFO), Press("2", INVALID_PROMPT_MS + 800), "complaint"),
+    ],
+)
+async def test_a_second_key_after_an_invalid_one_counts_by_rtp_and_by_sip_info(
+    centre: Centre, first: Press, then: Press, label: str
+) -> None:
+    """The menu replayed after a key it does not know takes the next key, whichever way the
+    phone sends it (RFC 2833 in the RTP, or SIP INFO)."""
+    number = f"1370000001{then.key}"
+    plan = CallerPlan(dtmf=None, hangup_after_ms=3000, then=(first, then))
+    result = await centre.call([CallerIdentity("李四", number)], plan)
+    assert result.ok, result.errors
+    call = await centre.log.wait_ended(number)
+    assert (call.ivr_choice, call.ivr_label) == (then.key, label)
 
 
 async def test_caller_who_hangs_up_in_the_ivr(centre: Centre) -> None:

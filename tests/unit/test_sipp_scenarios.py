@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.demo.sipp import CallerPlan, render_agent, render_caller
+from hotline_cli.demo.sipp import CallerPlan, DtmfVia, Press, render_agent, render_caller
 
 TONE = Path("/srv/tones/caller.pcap")
 
@@ -63,3 +63,40 @@ def test_a_pcap_name_that_would_break_the_xml_is_refused() -> None:
         render_agent(800, Path('/tmp/a"/><exec command="rm.pcap'))
     with pytest.raises(ValueError, match="cannot name"):
         render_caller(CallerPlan(audio=Path("/tmp/<a>.pcap")))
+
+
+def test_keys_go_in_order_by_rtp_or_sip_info_with_rising_cseqs() -> None:
+    plan = CallerPlan(dtmf="4", dtmf_after_ms=300, then=(
+        Press("1", 250), Press("#", 400, DtmfVia.INFO), Press("*", 0, DtmfVia.INFO),
+        Press("9", 300),
+    ))  # fmt: skip
+    scenario = render_caller(plan)
+    s = steps(scenario)
+    after_ack = s[s.index("send", s.index("recv:200")) + 1 :]
+    assert after_ack[:11] == [
+        "pause", "play:dtmf_2833_4.pcap", "pause", "play:dtmf_2833_1.pcap",
+        "pause", "send", "recv:200", "pause", "send", "recv:200", "pause",
+    ]  # fmt: skip
+    assert after_ack[11] == "play:dtmf_2833_9.pcap"
+    root = ET.fromstring(scenario)
+    pauses = [int(p.get("milliseconds", "")) for p in root.iter("pause")]
+    assert pauses == [300, 250, 400, 0, 300]
+    sent = [(e.text or "") for e in root.iter("send")]
+    infos = [m for m in sent if "INFO sip:" in m]
+    assert ["Signal=#" in infos[0], "Signal=*" in infos[1]] == [True, True]
+    lines = [line.strip() for m in sent for line in m.splitlines()]
+    cseqs = [line for line in lines if line.startswith("CSeq:")]
+    assert cseqs == ["CSeq: 1 INVITE", "CSeq: 1 ACK", "CSeq: 2 INFO", "CSeq: 3 INFO",
+                     "CSeq: 4 BYE"]  # fmt: skip
+
+
+def test_a_key_that_would_cut_the_rtp_key_before_it_short_is_refused() -> None:
+    with pytest.raises(ValueError, match="cut that key short"):
+        render_caller(CallerPlan(dtmf="1", then=(Press("2", 100),)))
+    # after a SIP INFO key nothing is still playing
+    render_caller(CallerPlan(dtmf=None, then=(Press("1", 0, DtmfVia.INFO), Press("2", 0))))
+
+
+def test_a_key_no_phone_has_is_refused() -> None:
+    with pytest.raises(ValueError, match="no DTMF key 'x'"):
+        render_caller(CallerPlan(dtmf="1", then=(Press("x", 500, DtmfVia.INFO),)))
