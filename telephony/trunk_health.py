@@ -41,6 +41,7 @@ class LegChange:
     """A leg that went down (reachable/unknown → unreachable) or came back (→ reachable from
     unreachable): what an alert is raised for, once per change."""
 
+    aor: str  # trunk-110-primary
     before: LegHealth
     after: LegHealth
 
@@ -59,6 +60,25 @@ def initial_health(settings: Settings) -> dict[str, LegHealth]:
         for t in settings.trunks.values()
         for role, _hostport in trunk_legs(t)
     }
+
+
+def _targets(settings: Settings) -> dict[str, tuple[str, int]]:
+    """Each leg's far end and qualify interval: what, changed, makes a leg start over."""
+    return {
+        trunk_endpoint(t, role): (hostport, t.qualify_s)
+        for t in settings.trunks.values()
+        for role, hostport in trunk_legs(t)
+    }
+
+
+def followed(health: Health, old: Settings, new: Settings) -> dict[str, LegHealth]:
+    """The legs of `new`: a leg whose far end and qualify are as in `old` keeps its state; a
+    new one, or one moved (host, port) or qualified anew, starts unknown; a removed one goes."""
+    before, kept = _targets(old), initial_health(new)
+    for aor, target in _targets(new).items():
+        if before.get(aor) == target and aor in health:
+            kept[aor] = health[aor]
+    return kept
 
 
 def state_of(status: str) -> LegState:
@@ -81,4 +101,4 @@ def observed(
         return dataclasses.replace(before, rtt_ms=rtt if rtt is not None else before.rtt_ms), None
     after = LegHealth(before.line, before.leg, state, at, rtt)
     told = state is LegState.UNREACHABLE or before.state is LegState.UNREACHABLE
-    return after, LegChange(before, after) if told and state is not LegState.UNKNOWN else None
+    return after, LegChange(aor, before, after) if told and state is not LegState.UNKNOWN else None

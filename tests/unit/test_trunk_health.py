@@ -12,7 +12,7 @@ from telephony.event_translation import translate
 from telephony.events import ContactStatusChanged, TrunksFailed
 from telephony.extensions_config import _failover
 from telephony.pjsip_config import pjsip_conf
-from telephony.trunk_health import LegHealth, LegState, initial_health, observed
+from telephony.trunk_health import LegHealth, LegState, followed, initial_health, observed
 
 UNREACHABLE = {
     "Event": "ContactStatus", "Privilege": "system,all", "Timestamp": "1796168074.731041",
@@ -88,6 +88,25 @@ def test_what_is_not_a_change_to_tell() -> None:
         LegHealth("110", "backup", LegState.UNKNOWN, 9.0), None)  # fmt: skip
     # An agent's phone is no trunk leg.
     assert observed(unknown, "1001", "Unreachable", None, 5.0) is None
+
+
+def test_a_configuration_applied_live_changes_the_legs_followed() -> None:
+    old = police(qualify_s=1)
+    health = {aor: LegHealth(h.line, h.leg, LegState.REACHABLE, 5.0, 1.0)
+              for aor, h in initial_health(old).items()}  # fmt: skip
+    unknown = LegHealth("110", "primary", LegState.UNKNOWN, 0.0)
+    assert followed(health, old, old) == health  # nothing changed: every state kept
+    moved = followed(health, old, police(qualify_s=1, primary="127.0.0.1:5091"))
+    assert moved["trunk-110-primary"] == unknown  # a new far end: heard from anew
+    assert moved["trunk-110-backup"] == health["trunk-110-backup"]
+    requalified = followed(health, old, police(qualify_s=2))
+    assert requalified["trunk-110-primary"] == unknown
+    assert requalified["trunk-110-backup"].state is LegState.UNKNOWN
+    dropped = followed(health, old, police(qualify_s=1, backup=None))
+    assert "trunk-110-backup" not in dropped
+    assert dropped["trunk-110-primary"] == health["trunk-110-primary"]
+    added = followed(dropped, police(qualify_s=1, backup=None), old)
+    assert added["trunk-110-backup"] == LegHealth("110", "backup", LegState.UNKNOWN, 0.0)
 
 
 def test_qualify_rendered_per_leg(tmp_path: Path) -> None:
