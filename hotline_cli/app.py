@@ -327,7 +327,9 @@ async def running_hotline(
         rules, clock_s = emergency_rules(settings), settings.emergency.clock_interval_s
         alerts = await enter(AlertPublisher(sessions, desk.writer.publish, rules, clock_s))
         trunk_alerts = TrunkAlerts(sessions, alerts.wake)  # from the first read-back on
-        trunks = TrunkMonitor(ami, initial_health(settings), TrunkStatus(redis), (trunk_alerts,))
+        status = TrunkStatus(redis, wall.wake)
+        trunks = TrunkMonitor(ami, initial_health(settings), status, (trunk_alerts,))
+        wall.trunks = trunks.health
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,
                            *listeners],

@@ -19,7 +19,7 @@ from config.settings import Settings
 from telephony.actions import AmiActions
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.events import ContactStatusChanged, DomainEvent, QueueMembersListed
-from telephony.trunk_health import LegChange, LegHealth, followed, observed
+from telephony.trunk_health import LegChange, LegHealth, LegState, followed, observed
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ class TrunkMonitor:
     async def follow(self, old: Settings, new: Settings) -> None:
         """The legs of `new` from now on (Asterisk already runs it), read back at once: a
         ContactStatus of a new leg may have come before it was followed."""
+        if dict(old.trunks) == dict(new.trunks):
+            return
         legs = followed(self.health, old, new)
         self.health.clear()
         self.health.update(legs)
@@ -95,7 +97,7 @@ class TrunkMonitor:
         if change is not None:
             if change.down:
                 log.warning("trunk %s %s unreachable (qualify)", leg.line, leg.leg)
-            else:
+            elif change.before.state is LegState.UNREACHABLE:
                 log.info("trunk %s %s reachable again (%s ms)", leg.line, leg.leg, leg.rtt_ms)
             for listener in self.on_change:
                 await listener(change)

@@ -71,9 +71,11 @@ def test_a_leg_down_and_back_is_told_once_each() -> None:
 
 def test_what_is_not_a_change_to_tell() -> None:
     unknown = {"trunk-110-backup": LegHealth("110", "backup", LegState.UNKNOWN, 0.0)}
-    # Found reachable at start: a state, nothing to tell; found unreachable at start: told.
+    # Found reachable or unreachable at start: told (a down told before a restart may be
+    # over: the CRM tells an up only after a down).
     first = observed(unknown, "trunk-110-backup", "Reachable", 3.0, 5.0)
-    assert first == (LegHealth("110", "backup", LegState.REACHABLE, 5.0, 3.0), None)
+    assert first is not None and first[1] is not None and not first[1].down
+    assert first[0] == LegHealth("110", "backup", LegState.REACHABLE, 5.0, 3.0)
     found_down = observed(unknown, "trunk-110-backup", "Unreachable", None, 5.0)
     assert found_down is not None and found_down[1] is not None and found_down[1].down
     # A new round trip of a reachable leg keeps its `since`.
