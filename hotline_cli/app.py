@@ -327,6 +327,7 @@ async def running_hotline(
         rules, clock_s = emergency_rules(settings), settings.emergency.clock_interval_s
         alerts = await enter(AlertPublisher(sessions, desk.writer.publish, rules, clock_s))
         trunk_alerts = TrunkAlerts(sessions, alerts.wake)  # from the first read-back on
+        await enter(supervised("trunk alerts", trunk_alerts.run))
         status = TrunkStatus(redis, wall.wake)
         trunks = TrunkMonitor(ami, initial_health(settings), status, (trunk_alerts,))
         wall.trunks = trunks.health

@@ -6,6 +6,7 @@ leg found down again after a restart is not told twice."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -23,16 +24,25 @@ TRUNK_USER = "中继监测"  # the system user the alerts' audit entries are sig
 
 
 class TrunkAlerts:
-    """A `TrunkMonitor` change listener; `wake` nudges the alert publisher."""
+    """A `TrunkMonitor` change listener that never waits (it runs in the AMI consumer): the
+    changes are stored in order by `run` (a supervised task); `wake` nudges the publisher."""
 
     def __init__(self, sessions: SessionFactory, wake: Callable[[], None]) -> None:
         self.sessions = sessions
         self.wake = wake
         self.actor: Actor | None = None
+        self.changes: asyncio.Queue[LegChange] = asyncio.Queue()
         self.raised = 0
         self.failures = 0
 
     async def __call__(self, change: LegChange) -> None:
+        self.changes.put_nowait(change)
+
+    async def run(self) -> None:
+        while True:
+            await self.store(await self.changes.get())
+
+    async def store(self, change: LegChange) -> None:
         leg = change.after
         kind = AlertKind.TRUNK_DOWN if change.down else AlertKind.TRUNK_UP
         detail = {"line": leg.line, "leg": leg.leg, "since": leg.since}
@@ -43,7 +53,7 @@ class TrunkAlerts:
                 alert_id = await raise_centre_alert(
                     session, kind, change.aor, self.actor, utc_now(), detail
                 )
-        except Exception:  # the monitor goes on; the next change is told
+        except Exception:  # the next change is told
             self.failures += 1
             log.exception("trunk %s: %s alert not stored", change.aor, kind.value)
             return

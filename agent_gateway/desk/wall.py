@@ -189,8 +189,11 @@ def _agent(
 def _calls(figures: DayFigures, calls: Mapping[str, Call]) -> list[WallCall]:
     return [
         WallCall(
-            call_id=c.linkedid, queue=c.queue or None, state=c.state.value,
-            agent_extension=extension_of(c.outcome_owner), queued_at=_queued_at(c, figures),
+            call_id=c.linkedid,
+            queue=c.queue or None,
+            state=c.state.value,
+            agent_extension=extension_of(c.outcome_owner),
+            queued_at=_queued_at(c, figures),
             answered_at=c.answered_at,
         )
         for c in sorted(calls.values(), key=lambda c: (c.queued_at or c.started_at, c.linkedid))
@@ -198,9 +201,9 @@ def _calls(figures: DayFigures, calls: Mapping[str, Call]) -> list[WallCall]:
     ]
 
 
-def _emergencies(floor: LiveFloor, figures: DayFigures, calls: Mapping[str, Call]) -> list[
-    WallEmergency
-]:
+def _emergencies(
+    floor: LiveFloor, figures: DayFigures, calls: Mapping[str, Call]
+) -> list[WallEmergency]:
     found = []
     for linkedid, call in calls.items():
         recorded = figures.emergency_started_at.get(linkedid)
