@@ -43,9 +43,10 @@ def _epoch(value: datetime | None) -> float | None:
 def alert_message(view: AlertView, rules: EmergencyRules, leaders: DutyLeaders) -> Alert:
     a, o = view.alert, view.order
     return Alert(
-        alert_id=a.id, kind=a.kind.value, order_id=o.id, order_number=o.number,
-        order_type=o.order_type.value, severity=o.severity.value,
-        stability_clue=o.stability_clue, line=view.line(), raised_at=a.raised_at.replace(
+        alert_id=a.id, kind=a.kind.value, order_id=a.order_id, subject=a.subject or "",
+        order_number=o.number if o else None, order_type=o.order_type.value if o else None,
+        severity=o.severity.value if o else None, stability_clue=bool(o and o.stability_clue),
+        line=view.line() or None, raised_at=a.raised_at.replace(
             tzinfo=UTC).timestamp(), due_at=_epoch(view.due_at()),
         duty_leaders=leaders.names(), message=view.message(rules), detail=a.detail,
     )  # fmt: skip

@@ -60,6 +60,7 @@ from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.tasks import TaskHealth, Tasks
+from hotline_cli.trunk_alerts import TrunkAlerts
 from hotline_cli.trunk_status import TrunkStatus
 from hotline_cli.wall_settings import wall_publisher
 from ivr.server import FastAgiServer
@@ -141,6 +142,7 @@ class Hotline:
                 desk_agents_dropped(self.desk, added)
                 raise
             follow(new, self.followers)
+            await self.trunks.follow(self.settings, new)
             self.settings = new
             return change
 
@@ -322,7 +324,13 @@ async def running_hotline(
         spy.recover = spy_audit.open_sessions
         spy.refusal_listeners.append(spy_audit.on_session)
         await enter(supervised("spy audit", spy_audit.run))
-        trunks = TrunkMonitor(ami, initial_health(settings), TrunkStatus(redis))
+        rules, clock_s = emergency_rules(settings), settings.emergency.clock_interval_s
+        alerts = await enter(AlertPublisher(sessions, desk.writer.publish, rules, clock_s))
+        trunk_alerts = TrunkAlerts(sessions, alerts.wake)  # from the first read-back on
+        await enter(supervised("trunk alerts", trunk_alerts.run))
+        status = TrunkStatus(redis, wall.wake)
+        trunks = TrunkMonitor(ami, initial_health(settings), status, (trunk_alerts,))
+        wall.trunks = trunks.health
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,
                            *listeners],
@@ -345,10 +353,9 @@ async def running_hotline(
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))
         tasks.watch("supervision sweeps", lambda: TaskHealth(overdue.failures))
-        rules, clock_s = emergency_rules(settings), settings.emergency.clock_interval_s
-        alerts = await enter(AlertPublisher(sessions, desk.writer.publish, rules, clock_s))
         clock = await enter(EmergencyClock(sessions, rules, clock_s, after=alerts.wake))
-        tasks.watch("emergency clock", lambda: TaskHealth(clock.failures + alerts.failures))
+        tasks.watch("emergency clock", lambda: TaskHealth(
+            clock.failures + alerts.failures + trunk_alerts.failures))  # fmt: skip
         await enter(wall)
         tasks.watch("live wall", lambda: TaskHealth(wall.failures))
         sender = await enter(_handover_sender(settings, sessions))

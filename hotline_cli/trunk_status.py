@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from crm.api.trunks import NONE_REPORTED, TrunkLegOut, TrunksOut
-from telephony.trunk_health import LegHealth
+from telephony.trunk_health import LegHealth, ordered
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +25,21 @@ def trunks_out(health: Mapping[str, LegHealth], now: float) -> TrunksOut:
     legs = [
         TrunkLegOut(line=h.line, leg=h.leg, state=h.state.value, since=h.since or None,
                     rtt_ms=h.rtt_ms)
-        for h in sorted(health.values(), key=lambda h: (h.line, h.leg != "primary"))
+        for h in ordered(health)
     ]  # fmt: skip
     return TrunksOut(reported_at=now, legs=legs)
 
 
 class TrunkStatus:
-    """The monitor's `publish`: the snapshot into Redis."""
+    """The monitor's `publish`: the snapshot into Redis, then `after` (the wall's wake-up)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, after: Callable[[], None] = lambda: None) -> None:
         self.redis = redis
+        self.after = after
 
     async def __call__(self, health: Mapping[str, LegHealth]) -> None:
         await self.redis.set(TRUNKS_KEY, trunks_out(health, time.time()).model_dump_json())
+        self.after()
 
 
 async def read_trunks(redis: Redis) -> TrunksOut:

@@ -1,7 +1,7 @@
 """Each trunk leg's health as qualify (SIP OPTIONS) finds it, as a pure state machine: the
 legs of the configured trunks, each reachable, unreachable or unknown since a time, with the
 last round trip; a ContactStatus event (or a state read back at a re-sync) moves a leg, and
-a move between reachable and unreachable is a change to tell (an alert, a log line). No I/O,
+a move into reachable or unreachable is a change to tell (an alert, a log line). No I/O,
 no clock: times are Asterisk's (events) or the caller's (re-sync)."""
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ class LegHealth:
 
 @dataclass(frozen=True, slots=True)
 class LegChange:
-    """A leg that went down (reachable/unknown → unreachable) or came back (→ reachable from
-    unreachable): what an alert is raised for, once per change."""
+    """A leg that went down (reachable/unknown → unreachable) or is up (→ reachable from
+    unreachable, or from unknown: after a restart or a move a down told before may be over;
+    the CRM tells an up only after a down): what an alert is raised for, once per change."""
 
+    aor: str  # trunk-110-primary
     before: LegHealth
     after: LegHealth
 
@@ -59,6 +61,30 @@ def initial_health(settings: Settings) -> dict[str, LegHealth]:
         for t in settings.trunks.values()
         for role, _hostport in trunk_legs(t)
     }
+
+
+def _targets(settings: Settings) -> dict[str, tuple[str, int]]:
+    """Each leg's far end and qualify interval: what, changed, makes a leg start over."""
+    return {
+        trunk_endpoint(t, role): (hostport, t.qualify_s)
+        for t in settings.trunks.values()
+        for role, hostport in trunk_legs(t)
+    }
+
+
+def followed(health: Health, old: Settings, new: Settings) -> dict[str, LegHealth]:
+    """The legs of `new`: a leg whose far end and qualify are as in `old` keeps its state; a
+    new one, or one moved (host, port) or qualified anew, starts unknown; a removed one goes."""
+    before, kept = _targets(old), initial_health(new)
+    for aor, target in _targets(new).items():
+        if before.get(aor) == target and aor in health:
+            kept[aor] = health[aor]
+    return kept
+
+
+def ordered(health: Health) -> list[LegHealth]:
+    """By line, the primary before the backup: as the wall and the API show them."""
+    return sorted(health.values(), key=lambda h: (h.line, h.leg != "primary"))
 
 
 def state_of(status: str) -> LegState:
@@ -80,5 +106,4 @@ def observed(
     if state is before.state:
         return dataclasses.replace(before, rtt_ms=rtt if rtt is not None else before.rtt_ms), None
     after = LegHealth(before.line, before.leg, state, at, rtt)
-    told = state is LegState.UNREACHABLE or before.state is LegState.UNREACHABLE
-    return after, LegChange(before, after) if told and state is not LegState.UNKNOWN else None
+    return after, LegChange(aor, before, after) if state is not LegState.UNKNOWN else None

@@ -1,7 +1,9 @@
 """The trunk legs' health in the call process: follows Asterisk's ContactStatus events, reads
 every leg's state back at each re-sync (a restart of either side loses nothing), logs each
 leg that goes down or comes back once, and hands the whole table to `publish` on every
-change (the HTTP process reads it from there).
+change (the HTTP process reads it from there). A configuration applied live (`follow`)
+changes the legs followed: new and moved ones start unknown and are read back at once,
+removed ones leave the table.
 
 The AMI user may not run PJSIPShowContacts (it needs the `system` write class, which also
 allows restarting Asterisk): the state is read with Getvar of PJSIP_AOR / PJSIP_CONTACT,
@@ -13,10 +15,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
+from config.settings import Settings
 from telephony.actions import AmiActions
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.events import ContactStatusChanged, DomainEvent, QueueMembersListed
-from telephony.trunk_health import LegChange, LegHealth, observed
+from telephony.trunk_health import LegChange, LegHealth, LegState, followed, observed
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,16 @@ class TrunkMonitor:
             await self._observed(event.aor, event.status, rtt, event.at)
         elif isinstance(event, QueueMembersListed):  # a re-sync just ran
             await self.read_back()
+
+    async def follow(self, old: Settings, new: Settings) -> None:
+        """The legs of `new` from now on (Asterisk already runs it), read back at once: a
+        ContactStatus of a new leg may have come before it was followed."""
+        if dict(old.trunks) == dict(new.trunks):
+            return
+        legs = followed(self.health, old, new)
+        self.health.clear()
+        self.health.update(legs)
+        await self.read_back()
 
     async def read_back(self) -> None:
         """Every leg's state as Asterisk holds it now."""
@@ -84,7 +97,7 @@ class TrunkMonitor:
         if change is not None:
             if change.down:
                 log.warning("trunk %s %s unreachable (qualify)", leg.line, leg.leg)
-            else:
+            elif change.before.state is LegState.UNREACHABLE:
                 log.info("trunk %s %s reachable again (%s ms)", leg.line, leg.leg, leg.rtt_ms)
             for listener in self.on_change:
                 await listener(change)

@@ -15,7 +15,7 @@ Each occurrence is raised once (its `raised_at` stays while it lasts) and cleare
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -29,6 +29,7 @@ from agent_gateway.edge.wall_message import (
     WallCounts,
     WallEmergency,
     WallQueue,
+    WallTrunk,
 )
 from crm.domain.clock import local_date
 from crm.domain.deadlines import EMERGENCY_TRANSFER_LIMIT
@@ -64,6 +65,7 @@ class LiveFloor:
     calls: Iterable[Call]
     emergency_started: Mapping[str, float]  # Linkedid → epoch s (the control's memory)
     transfer_due: Mapping[str, float]  # Linkedid → the hand-over limit of its saved order
+    trunks: Sequence[WallTrunk] = ()  # the trunk legs' health, as the call process follows it
 
 
 @dataclass
@@ -187,8 +189,11 @@ def _agent(
 def _calls(figures: DayFigures, calls: Mapping[str, Call]) -> list[WallCall]:
     return [
         WallCall(
-            call_id=c.linkedid, queue=c.queue or None, state=c.state.value,
-            agent_extension=extension_of(c.outcome_owner), queued_at=_queued_at(c, figures),
+            call_id=c.linkedid,
+            queue=c.queue or None,
+            state=c.state.value,
+            agent_extension=extension_of(c.outcome_owner),
+            queued_at=_queued_at(c, figures),
             answered_at=c.answered_at,
         )
         for c in sorted(calls.values(), key=lambda c: (c.queued_at or c.started_at, c.linkedid))
@@ -196,9 +201,9 @@ def _calls(figures: DayFigures, calls: Mapping[str, Call]) -> list[WallCall]:
     ]
 
 
-def _emergencies(floor: LiveFloor, figures: DayFigures, calls: Mapping[str, Call]) -> list[
-    WallEmergency
-]:
+def _emergencies(
+    floor: LiveFloor, figures: DayFigures, calls: Mapping[str, Call]
+) -> list[WallEmergency]:
     found = []
     for linkedid, call in calls.items():
         recorded = figures.emergency_started_at.get(linkedid)
@@ -264,4 +269,5 @@ def build_wall(
         at=now, day=day, goal_s=rule.goal_s, short_abandon_s=rule.short_abandon_s,
         queues=queues, agents=agents, calls=_calls(figures, calls), emergencies=emergencies,
         alerts=wall_alerts(queues, agents, emergencies, limits, raised, now),
+        trunks=list(floor.trunks),
     )  # fmt: skip

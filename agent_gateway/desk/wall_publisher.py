@@ -8,7 +8,8 @@ same transaction as the message. The wrap-up tally (the one figure that only the
 machine knows) is kept in Redis too, so that a restarted backend keeps the day's averages,
 and so is each agent's state and its start (`STATE_STARTS_KEY`): after a re-sync, an agent
 found in the same state and reason keeps its time in state and its long-pause alert (whose
-`raised_at` is read back from the last wall).
+`raised_at` is read back from the last wall). The trunk legs' health is the trunk monitor's
+(`trunks`), which wakes it on every change.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ from agent_gateway.desk.wall import (
 )
 from agent_gateway.edge.protocol import SUPERVISORS
 from agent_gateway.edge.store import WALL_KEY, dumps, read_wall
-from agent_gateway.edge.wall_message import Wall
+from agent_gateway.edge.wall_message import Wall, WallTrunk
 from crm.db.engine import SessionFactory
 from crm.domain.clock import utc_now
 from crm.domain.wall_figures import ServiceRule
 from crm.jobs.periodic import PeriodicJob
 from crm.usecases.wall_figures import WallCounter
 from telephony.events import QueueMembersListed
+from telephony.trunk_health import LegHealth, ordered
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class WallPublisher(PeriodicJob):
         self._restored: dict[str, tuple[AgentPresence, AgentPresence]] = {}
         self._starts: dict[str, StateStart] | None = None  # as written; None before a re-sync
         self._raised: dict[str, float] = {}  # the alerts of the wall before a restart
+        self.trunks: Mapping[str, LegHealth] = {}  # the trunk monitor's, kept up to date
 
     async def start(self) -> None:
         raw = await self.desk.redis.get(WRAP_UP_TALLY_KEY)
@@ -162,6 +165,8 @@ class WallPublisher(PeriodicJob):
             calls=list(desk.tracker.calls.values()),
             emergency_started=desk.control.emergency_started,
             transfer_due=desk.control.transfer_due,
+            trunks=[WallTrunk(line=h.line, leg=h.leg, state=h.state.value, since=h.since or None)
+                    for h in ordered(self.trunks)],
         )  # fmt: skip
         last = self.last
         raised = self._raised if last is None else {a.key: a.raised_at for a in last.alerts}

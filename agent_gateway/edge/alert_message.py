@@ -22,20 +22,26 @@ AlertKindName: TypeAlias = Literal[
     "handover_undelivered",
     "result_overdue",
     "inbound_matter",
+    "trunk_down",
+    "trunk_up",
 ]
 
 
 class Alert(Out):
-    """Something about an order that supervisors (and the duty leaders) must see at once:
-    pushed once to the supervisors' topic when raised; acknowledged through the CRM API."""
+    """Something about an order, or about the centre itself (no order: a trunk leg down),
+    that supervisors (and the duty leaders) must see at once: pushed once to the supervisors'
+    topic when raised; acknowledged through the CRM API."""
 
     type: Literal["alert"] = "alert"
     alert_id: int = Field(description="the CRM's alert id (POST /api/alerts/{id}/ack)")
     kind: AlertKindName
-    order_id: int
-    order_number: str
-    order_type: str
-    severity: str = Field(description="general, major, serious or especially_serious")
+    order_id: int | None = Field(default=None, description="null: a centre alert")
+    subject: str = Field(default="", description="a centre alert's subject (trunk-110-primary)")
+    order_number: str | None = None
+    order_type: str | None = None
+    severity: str | None = Field(
+        default=None, description="general, major, serious or especially_serious"
+    )
     stability_clue: bool = False
     line: str | None = Field(
         default=None,

@@ -91,6 +91,15 @@ class WallAlert(Out):
     call_id: str | None = None
 
 
+class WallTrunk(Out):
+    """An emergency trunk leg as qualify (SIP OPTIONS) finds it."""
+
+    line: str = Field(description="the trunk's number: 110, 119, 120")
+    leg: str = Field(description="primary or backup")
+    state: str = Field(description="reachable, unreachable or unknown")
+    since: float | None = Field(description="epoch s it entered the state; null: none seen")
+
+
 class Wall(Out):
     type: Literal["wall"] = "wall"
     v: int = WALL_VERSION
@@ -103,3 +112,4 @@ class Wall(Out):
     calls: list[WallCall]
     emergencies: list[WallEmergency]
     alerts: list[WallAlert]
+    trunks: list[WallTrunk] = Field(default_factory=list, description="primary first per line")

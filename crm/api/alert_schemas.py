@@ -21,12 +21,16 @@ class AlertQuery(Strict):
 
 
 class AlertOut(Out):
+    """About an order, or (`order_id` null) about the centre itself: then `subject` names
+    what it is about (a trunk leg: trunk-110-primary)."""
+
     id: int
     kind: AlertKind
-    order_id: int
-    order_number: str
-    order_type: OrderType
-    severity: Severity
+    order_id: int | None
+    subject: str = Field(description="a centre alert's subject; empty for an order's")
+    order_number: str | None
+    order_type: OrderType | None
+    severity: Severity | None
     stability_clue: bool
     line: str = Field(description="110, 119, 120 or emergency_centre")
     raised_at: datetime

@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 def alert_out(view: alerts.AlertView, rules: EmergencyRules) -> AlertOut:
     a, o = view.alert, view.order
     return AlertOut(
-        id=a.id, kind=a.kind, order_id=o.id, order_number=o.number, order_type=o.order_type,
-        severity=o.severity, stability_clue=o.stability_clue, line=view.line(),
-        raised_at=aware(a.raised_at), due_at=maybe_aware(view.due_at()),
+        id=a.id, kind=a.kind, order_id=a.order_id, subject=a.subject or "",
+        order_number=o.number if o else None, order_type=o.order_type if o else None,
+        severity=o.severity if o else None, stability_clue=bool(o and o.stability_clue),
+        line=view.line(), raised_at=aware(a.raised_at), due_at=maybe_aware(view.due_at()),
         message=view.message(rules), detail=a.detail, published_at=maybe_aware(a.published_at),
         acknowledged_by=a.acknowledged_by, acknowledged_at=maybe_aware(a.acknowledged_at),
         note=a.note,
@@ -91,10 +92,12 @@ _READERS = CENTRE_ROLES
 
 ENDPOINTS = (
     Endpoint("GET", "/api/alerts", list_alerts,
-             "Alerts about orders, newest first (supervisors, admins, the duty leaders)",
+             "Alerts about orders and the centre's own (a trunk leg down), newest first "
+             "(supervisors, admins, the duty leaders)",
              _READERS, query=AlertQuery, response=AlertList),
     Endpoint("POST", "/api/alerts/{alert_id:\\d+}/ack", acknowledge,
-             "Acknowledge an alert once, with a note (audited on its order)", _READERS,
+             "Acknowledge an alert once, with a note (audited on its order, or in the "
+             "centre's trail)", _READERS,
              body=AckIn, response=AlertOut, errors={"404": "no such alert",
                                                     "409": "already acknowledged"}),
     Endpoint("GET", "/api/figures/emergencies", emergency_figures_route,

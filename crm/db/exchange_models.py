@@ -63,13 +63,14 @@ class ExchangeReceipt(Base):
 
 
 class OrderAlert(Base):
-    """Something supervisors must see at once about an order; pushed to their desks once
-    (`published_at`), kept with the order."""
+    """Something supervisors must see at once about an order, or about the centre itself
+    (no order, a `subject`: since 0015); pushed to their desks once (`published_at`)."""
 
     __tablename__ = "order_alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
     kind: Mapped[AlertKind] = mapped_column(code_enum(AlertKind))
     raised_at: Mapped[datetime] = mapped_column(DateTime)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -182,3 +182,5 @@ class AlertKind(StrEnum):
     HANDOVER_UNDELIVERED = "handover_undelivered"  # still not delivered after retries
     RESULT_OVERDUE = "result_overdue"  # handed over, the result not back in time
     INBOUND_MATTER = "inbound_matter"  # a matter 110 handed to 12345
+    TRUNK_DOWN = "trunk_down"  # an emergency trunk leg stopped answering qualify (no order)
+    TRUNK_UP = "trunk_up"  # that leg answers again (no order)

@@ -1,6 +1,8 @@
 """Alerts about orders (rules §2, §3, §8): raised in the transaction that finds the reason,
 audited on the order, pushed once to the supervisors' desks (`published_at`), acknowledged
-by a supervisor with a note.
+by a supervisor with a note. The centre's own alerts (a trunk leg down, `centre_alerts`) have
+no order: audited in the centre's trail (`admin_changes`, subject `alert`), listed, pushed and
+acknowledged like the others.
 
 Raising goes through SQLAlchemy Core on the caller's connection or session, so registration
 (prepared statements, no ORM) and the lifecycle (ORM) raise alerts the same way.
@@ -17,13 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from crm.db.exchange_models import OrderAlert
 from crm.db.models import User, WorkOrder
 from crm.db.prepared import DriverConnection
+from crm.domain.centre_alerts import CENTRE_KINDS, centre_message, worth_raising
 from crm.domain.emergency import EmergencyRules, alert_message, line_for
 from crm.domain.enums import CENTRE_ROLES, AlertKind, Role, Status
 from crm.domain.lifecycle import Actor
 from crm.errors import Conflict, Denied, NotFound
-from crm.repo import audit
+from crm.repo import admin_changes, audit
 
 ALERT_READERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+CENTRE_SUBJECT = "alert"  # admin_changes.subject of a centre alert's trail
 
 
 async def raise_alert(
@@ -50,6 +54,34 @@ async def raise_alert(
     return alert_id
 
 
+async def raise_centre_alert(
+    session: AsyncSession,
+    kind: AlertKind,
+    subject: str,
+    actor: Actor,
+    now: datetime,
+    detail: dict[str, Any],
+) -> int | None:
+    """Store a centre alert about `subject` (unpublished) and audit it in the centre's trail;
+    its id, or None when not worth raising after the last one of its subject. The caller
+    commits."""
+    last = await session.scalar(
+        select(OrderAlert.kind)
+        .where(OrderAlert.subject == subject, OrderAlert.kind.in_(CENTRE_KINDS))
+        .order_by(OrderAlert.id.desc())
+        .limit(1)
+    )
+    if not worth_raising(kind, last):
+        return None
+    alert = OrderAlert(kind=kind, subject=subject, raised_at=now, detail=detail, note="")
+    session.add(alert)
+    await session.flush()
+    entry = {"kind": kind.value, "subject": subject, **detail}
+    await admin_changes.record(session, actor.user_id, now, CENTRE_SUBJECT, alert.id, "alert",
+                               entry)  # fmt: skip
+    return alert.id
+
+
 async def has_alert(db: AsyncSession | AsyncConnection, order_id: int, kind: AlertKind) -> bool:
     found = await db.scalar(
         select(func.count())
@@ -61,15 +93,20 @@ async def has_alert(db: AsyncSession | AsyncConnection, order_id: int, kind: Ale
 
 @dataclass(frozen=True)
 class AlertView:
-    """An alert with what a supervisor's desk shows of its order (never the caller)."""
+    """An alert with what a supervisor's desk shows of its order (never the caller); a centre
+    alert has none."""
 
     alert: OrderAlert
-    order: WorkOrder
+    order: WorkOrder | None
 
     def line(self) -> str:
+        if self.order is None:
+            return str(self.alert.detail.get("line", ""))
         return line_for(self.order.order_type, self.order.transfer_target).value
 
     def due_at(self) -> datetime | None:
+        if self.order is None:
+            return None
         if self.alert.kind is AlertKind.RESULT_OVERDUE:
             return self.order.result_due_at
         if self.alert.kind in (AlertKind.TRANSFER_WARNING, AlertKind.TRANSFER_ESCALATION):
@@ -77,12 +114,14 @@ class AlertView:
         return None
 
     def message(self, rules: EmergencyRules) -> str:
+        if self.order is None:
+            return centre_message(self.alert.kind, self.alert.detail)
         line = line_for(self.order.order_type, self.order.transfer_target)
         return alert_message(self.alert.kind, self.order.number, self.order.severity, line, rules)
 
 
 def _joined() -> Any:
-    return select(OrderAlert, WorkOrder).join(WorkOrder, WorkOrder.id == OrderAlert.order_id)
+    return select(OrderAlert, WorkOrder).outerjoin(WorkOrder, WorkOrder.id == OrderAlert.order_id)
 
 
 async def unpublished(session: AsyncSession, limit: int = 100) -> list[AlertView]:
@@ -175,10 +214,10 @@ async def list_alerts(
 async def acknowledge(
     session: AsyncSession, alert_id: int, actor: Actor, note: str, now: datetime
 ) -> AlertView:
-    """A supervisor took note of the alert (once); audited on its order."""
-    row = (
-        await session.execute(_joined().where(OrderAlert.id == alert_id).with_for_update())
-    ).first()
+    """A supervisor took note of the alert (once); audited on its order, or in the centre's
+    trail."""
+    locked = _joined().where(OrderAlert.id == alert_id).with_for_update(of=OrderAlert)
+    row = (await session.execute(locked)).first()
     if row is None:
         raise NotFound("alert_not_found", f"no alert {alert_id}")
     alert, order = row
@@ -188,6 +227,10 @@ async def acknowledge(
     await session.flush()
     driver = await DriverConnection.of(session)
     detail = {"alert_id": alert_id, "kind": alert.kind.value, "note": note}
+    if order is None:
+        await admin_changes.record(session, actor.user_id, now, CENTRE_SUBJECT, alert_id,
+                                   "alert_acknowledged", detail)  # fmt: skip
+        return AlertView(alert, None)
     await audit.append(
         driver, order.id, actor, "alert_acknowledged", order.status, order.status, now, detail
     )

@@ -1,12 +1,18 @@
 """The telephony admin page (/admin) on a real centre: an admin adds an agent and changes an
 overflow threshold, and the API's current version has them; a bad change is shown next to
 its fields and stores nothing; a save on a stale base is told someone else changed it; a
-revert asks first; a supervisor gets no page and no link to it."""
+revert asks first; a supervisor gets no page and no link to it. The trunk legs' health on the
+admin page and the supervisors' wall: a 110 leg moved (saved, applied live) onto a far end
+that answers is 正常 on both; that far end gone silent, it is 中断 and the supervisor's
+desk gets the alert."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,8 +21,11 @@ from playwright.async_api import Browser, expect
 
 from crm.domain.enums import Role
 from crm.usecases.telephony_config import current
+from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.sipp import AgentPhone
 from tests.browser.support import DeskPage, open_desk
 from tests.e2e.harness import Centre, crm_user
+from tests.support.trunk_peers import DeafPort
 
 expect.set_options(timeout=10_000)
 
@@ -202,3 +211,57 @@ async def test_only_admins_get_the_page_and_its_link(
         await expect(other.page.locator("#who")).to_contain_text("周管理")
         await other.page.click("#admin-link")
         await expect(other.page.locator("h1")).to_have_text("12345 热线 · 电话系统配置")
+
+
+TRUNK_DOWN_110_PRIMARY = (
+    "n => [...document.querySelectorAll('#alerts-body tr[data-kind=\"trunk_down\"]')]"
+    ".filter((row) => row.textContent.includes('110 主用')).length > n"
+)
+
+
+async def test_a_trunk_leg_going_down_is_shown_and_alerts_the_supervisor(
+    browser: Browser, centre: Centre, desk: DeskPage, admin: Admin, tmp_path: Path
+) -> None:
+    answering = free_udp_port()
+    supervisor = await crm_user(centre, "郑班长", Role.SUPERVISOR)
+    leg = 'tr[data-line="110"] td[data-leg="primary"]'
+    async with open_desk(browser, centre) as wall:
+        await wall.login_supervisor(supervisor)
+        await login(desk, admin.token)
+        on_admin, on_wall = desk.page.locator(f"#trunks-body {leg}"), wall.page.locator(
+            f"#wall-trunks-body {leg}")  # fmt: skip
+        async with AgentPhone(tmp_path, "127.0.0.1", answering, 300):
+            seed = await admin.current()
+            document = seed["document"]
+            moved = {"primary": f"127.0.0.1:{answering}", "qualify_s": 1}
+            document["trunks"]["police"] |= moved | {"password": TRUNK_PASSWORD}  # moved: retyped
+            status, body = await admin.call("PUT", ROOT, {"base_version": seed["version"],
+                                                          "document": document})  # fmt: skip
+            assert status == 200 and body["changed"], body
+            for shown in (on_admin, on_wall):  # applied live: the moved leg followed
+                await expect(shown).to_have_attribute("data-state", "reachable", timeout=20_000)
+                await expect(shown).to_contain_text("正常（自 ")
+            alerts = wall.page.locator('#alerts-body tr[data-kind="trunk_down"]')
+            before = await alerts.filter(has_text="110 主用").count()  # when it was unanswered
+        silent = time.monotonic()
+        deaf = DeafPort()
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: deaf, local_addr=("127.0.0.1", answering)
+        )
+        try:
+            await wall.page.wait_for_function(TRUNK_DOWN_110_PRIMARY, arg=before, polling=20,
+                                              timeout=20_000)  # fmt: skip
+            alerted_ms = (time.monotonic() - silent) * 1000
+            row = alerts.filter(has_text="110 主用").first
+            await expect(row).to_contain_text("中继中断")
+            await expect(row).to_contain_text("紧急转接将跳过该线路")
+            for shown in (on_wall, on_admin):
+                await expect(shown).to_have_attribute("data-state", "unreachable")
+                await expect(shown).to_contain_text("中断（自 ")
+            assert deaf.count("OPTIONS") >= 1  # qualify went on asking the silent far end
+            await wall.screenshot("hotline_wall_trunk_down")
+            await desk.screenshot("hotline_admin_trunk_down")
+        finally:
+            transport.close()
+    print(f"trunk alert: far end silent → the supervisor's desk shows the alert in "
+          f"{alerted_ms:.0f} ms (qualify every 1 s)")  # fmt: skip

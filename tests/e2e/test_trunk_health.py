@@ -1,8 +1,10 @@
 """Trunk health with a real Asterisk qualifying 110's legs every second (SIP OPTIONS to SIPp
 far ends that answer them): the primary's far end stopped is found unreachable within a few
-intervals and told once; a transfer to 110 then goes straight to the backup (no INVITE ever
-reaches the primary's port) instead of waiting out the primary's dial timeout; the far end
-back, it is reachable again, told once, and the next transfer takes the primary."""
+intervals and told once (one centre alert, listed by the alerts API); a transfer to 110 then
+goes straight to the backup (no INVITE ever reaches the primary's port) instead of waiting
+out the primary's dial timeout; the far end back, it is reachable again, told once (a
+notice), and the next transfer takes the primary. Trunks changed by a live apply (moved,
+added, removed) are followed from then on."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from telephony.trunk_health import LegChange, LegState
 from tests.e2e.control_support import channels, trunk_channels
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.support.polling import eventually
+from tests.support.trunk_peers import DeafPort, with_trunks
 
 PRIMARY, BACKUP = free_udp_port(), free_udp_port()
 QUALIFY_S = 1
@@ -47,33 +50,28 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
         yield centre
 
 
-class DeafPort(asyncio.DatagramProtocol):
-    """The stopped far end's port: takes every datagram, answers none, counts requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-
-    def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
-        self.requests.append(data.split(b" ", 1)[0].decode("ascii", "replace"))
-
-    def itself(self) -> DeafPort:
-        return self
-
-    def count(self, method: str) -> int:
-        return self.requests.count(method)
-
-
-async def trunks_over_http(centre: Centre, token: str, status: int = 200) -> dict[str, Any]:
-    """GET /api/trunks as the user of `token`: its JSON answer, with that status."""
+async def over_http(centre: Centre, path: str, token: str, status: int = 200) -> dict[str, Any]:
+    """GET `path` as the user of `token`: its JSON answer, with that status."""
     http = centre.hotline.settings.http
     async with (
         aiohttp.ClientSession() as client,
-        client.get(f"http://{http.host}:{http.port}/api/trunks",
+        client.get(f"http://{http.host}:{http.port}{path}",
                    headers={"Authorization": f"Bearer {token}"}) as response,
     ):  # fmt: skip
         body: dict[str, Any] = await response.json()
         assert response.status == status, body
         return body
+
+
+async def trunks_over_http(centre: Centre, token: str, status: int = 200) -> dict[str, Any]:
+    return await over_http(centre, "/api/trunks", token, status)
+
+
+async def trunk_alerts(centre: Centre, token: str, subject: str) -> list[tuple[str, bool]]:
+    """The alerts about `subject`, oldest first: kind, pushed to the desks."""
+    items = (await over_http(centre, "/api/alerts", token))["items"]
+    return [(a["kind"], a["published_at"] is not None) for a in reversed(items)
+            if a["subject"] == subject and a["order_id"] is None]  # fmt: skip
 
 
 def state(centre: Centre, leg: str) -> LegState:
@@ -136,7 +134,15 @@ async def test_a_dead_primary_is_skipped_and_told_once(centre: Centre, tmp_path:
                 )
 
             await eventually(both_reachable, 10, "both 110 legs reachable")
-            centre.hotline.trunks.on_change = (told,)  # what is told from now on
+            centre.hotline.trunks.on_change += (told,)  # what is told from now on
+            alerted = partial(trunk_alerts, centre, supervisor, "trunk-110-primary")
+
+            async def none_open() -> bool:  # found down at start (no far end yet): now back
+                return (told_before := await alerted()) == [] or told_before[-1] == (
+                    "trunk_up", True)  # fmt: skip
+
+            await eventually(none_open, 5, "no trunk_down alert left open")
+            before = await alerted()
             snapshot = await read_trunks(centre.hotline.redis)
             legs = {(leg.line, leg.leg): leg for leg in snapshot.legs}
             assert legs[("110", "primary")].state == "reachable"
@@ -170,6 +176,11 @@ async def test_a_dead_primary_is_skipped_and_told_once(centre: Centre, tmp_path:
             down = await trunks_over_http(centre, supervisor)
             assert {(leg["leg"], leg["state"]) for leg in down["legs"] if leg["line"] == "110"
                     } == {("primary", "unreachable"), ("backup", "reachable")}  # fmt: skip
+
+            async def pushed_once() -> bool:
+                return await alerted() == [*before, ("trunk_down", True)]
+
+            await eventually(pushed_once, 5, "one trunk_down alert, pushed")
         finally:
             transport.close()
         async with AgentPhone(tmp_path, "127.0.0.1", PRIMARY, RING_MS):
@@ -180,6 +191,11 @@ async def test_a_dead_primary_is_skipped_and_told_once(centre: Centre, tmp_path:
             await eventually(primary_up, 6 * QUALIFY_S + 3, "the primary reachable again")
             assert [(c.after.leg, c.after.state) for c in changes] == [
                 ("primary", LegState.UNREACHABLE), ("primary", LegState.REACHABLE)]  # fmt: skip
+
+            async def noticed_back() -> bool:
+                return await alerted() == [*before, ("trunk_down", True), ("trunk_up", True)]
+
+            await eventually(noticed_back, 5, "the trunk_up notice, pushed")
             again, seen = await transfer_to_110(centre, "13911117777", answering="primary")
             assert "backup" not in seen, seen
     print(f"trunk health: down found in {detected_s:.2f} s (qualify {QUALIFY_S} s); "
@@ -216,3 +232,39 @@ async def test_both_legs_known_down_tell_the_agent_at_once(centre: Centre) -> No
     finally:
         for transport in ends:
             transport.close()
+
+
+async def test_trunks_changed_live_are_followed(centre: Centre, tmp_path: Path) -> None:
+    hotline = centre.hotline
+    before = hotline.settings
+    answering = free_udp_port()
+    qualified = {"primary": f"127.0.0.1:{answering}", "qualify_s": QUALIFY_S}
+
+    async def legs() -> dict[tuple[str, str], str]:
+        return {(leg.line, leg.leg): leg.state for leg in
+                (await read_trunks(hotline.redis)).legs}  # fmt: skip
+
+    async with AgentPhone(tmp_path, "127.0.0.1", answering, RING_MS):
+        try:
+            # 119's primary moved onto a far end that answers, a trunk added on it too
+            added = {"number": "96119", "dial_timeout_s": 5, **qualified}
+            await hotline.apply_settings(with_trunks(before, fire=qualified, forest=added))
+
+            async def moved_and_added_up() -> bool:
+                found = await legs()
+                return found.get(("119", "primary")) == found.get(("96119", "primary")) == (
+                    "reachable")  # fmt: skip
+
+            await eventually(moved_and_added_up, 6 * QUALIFY_S + 3, "moved and added legs up")
+            assert hotline.trunks.health["trunk-96119-primary"].state is LegState.REACHABLE
+            # 119's backup and the added trunk removed: gone from the snapshot
+            await hotline.apply_settings(
+                with_trunks(hotline.settings, fire={"backup": None}, forest=None)
+            )
+            found = await legs()
+            assert ("119", "backup") not in found and ("96119", "primary") not in found
+            assert found[("119", "primary")] == "reachable"  # unchanged: its state kept
+            assert ("110", "primary") in found  # untouched: still followed
+        finally:
+            await hotline.apply_settings(before)
+    assert set(await legs()) >= {("119", "primary"), ("119", "backup")}

@@ -49,7 +49,7 @@ def test_a_warning_as_the_supervisors_desk_gets_it() -> None:
     message = alert_message(AlertView(alert, order), emergency_rules(settings), leaders)
     body = message.model_dump(mode="json")
     assert body == {
-        "type": "alert", "alert_id": 9, "kind": "transfer_warning", "order_id": 5,
+        "type": "alert", "alert_id": 9, "kind": "transfer_warning", "order_id": 5, "subject": "",
         "order_number": "SZ12345-20261201-000005", "order_type": "police",
         "severity": "general", "stability_clue": False, "line": "110",
         "raised_at": RAISED.replace(tzinfo=UTC).timestamp(),
@@ -58,3 +58,18 @@ def test_a_warning_as_the_supervisors_desk_gets_it() -> None:
         "detail": {"line": "110"},
     }  # fmt: skip
     assert "13800000000" not in str(body)
+
+
+def test_a_trunk_alert_has_no_order() -> None:
+    alert = OrderAlert(id=11, kind=AlertKind.TRUNK_DOWN, subject="trunk-110-primary",
+                       raised_at=RAISED, detail={"line": "110", "leg": "primary"})  # fmt: skip
+    settings = load_settings(environ={}, overrides={})
+    body = alert_message(AlertView(alert, None), emergency_rules(settings), DutyLeaders((), ()))
+    assert body.model_dump(mode="json") == {
+        "type": "alert", "alert_id": 11, "kind": "trunk_down", "order_id": None,
+        "subject": "trunk-110-primary", "order_number": None, "order_type": None,
+        "severity": None, "stability_clue": False, "line": "110",
+        "raised_at": RAISED.replace(tzinfo=UTC).timestamp(), "due_at": None, "duty_leaders": [],
+        "message": "110 主用中继线路无应答（探测失败），紧急转接将跳过该线路",
+        "detail": {"line": "110", "leg": "primary"},
+    }  # fmt: skip

@@ -12,7 +12,7 @@ from telephony.event_translation import translate
 from telephony.events import ContactStatusChanged, TrunksFailed
 from telephony.extensions_config import _failover
 from telephony.pjsip_config import pjsip_conf
-from telephony.trunk_health import LegHealth, LegState, initial_health, observed
+from telephony.trunk_health import LegHealth, LegState, followed, initial_health, observed
 
 UNREACHABLE = {
     "Event": "ContactStatus", "Privilege": "system,all", "Timestamp": "1796168074.731041",
@@ -71,9 +71,11 @@ def test_a_leg_down_and_back_is_told_once_each() -> None:
 
 def test_what_is_not_a_change_to_tell() -> None:
     unknown = {"trunk-110-backup": LegHealth("110", "backup", LegState.UNKNOWN, 0.0)}
-    # Found reachable at start: a state, nothing to tell; found unreachable at start: told.
+    # Found reachable or unreachable at start: told (a down told before a restart may be
+    # over: the CRM tells an up only after a down).
     first = observed(unknown, "trunk-110-backup", "Reachable", 3.0, 5.0)
-    assert first == (LegHealth("110", "backup", LegState.REACHABLE, 5.0, 3.0), None)
+    assert first is not None and first[1] is not None and not first[1].down
+    assert first[0] == LegHealth("110", "backup", LegState.REACHABLE, 5.0, 3.0)
     found_down = observed(unknown, "trunk-110-backup", "Unreachable", None, 5.0)
     assert found_down is not None and found_down[1] is not None and found_down[1].down
     # A new round trip of a reachable leg keeps its `since`.
@@ -88,6 +90,25 @@ def test_what_is_not_a_change_to_tell() -> None:
         LegHealth("110", "backup", LegState.UNKNOWN, 9.0), None)  # fmt: skip
     # An agent's phone is no trunk leg.
     assert observed(unknown, "1001", "Unreachable", None, 5.0) is None
+
+
+def test_a_configuration_applied_live_changes_the_legs_followed() -> None:
+    old = police(qualify_s=1)
+    health = {aor: LegHealth(h.line, h.leg, LegState.REACHABLE, 5.0, 1.0)
+              for aor, h in initial_health(old).items()}  # fmt: skip
+    unknown = LegHealth("110", "primary", LegState.UNKNOWN, 0.0)
+    assert followed(health, old, old) == health  # nothing changed: every state kept
+    moved = followed(health, old, police(qualify_s=1, primary="127.0.0.1:5091"))
+    assert moved["trunk-110-primary"] == unknown  # a new far end: heard from anew
+    assert moved["trunk-110-backup"] == health["trunk-110-backup"]
+    requalified = followed(health, old, police(qualify_s=2))
+    assert requalified["trunk-110-primary"] == unknown
+    assert requalified["trunk-110-backup"].state is LegState.UNKNOWN
+    dropped = followed(health, old, police(qualify_s=1, backup=None))
+    assert "trunk-110-backup" not in dropped
+    assert dropped["trunk-110-primary"] == health["trunk-110-primary"]
+    added = followed(dropped, police(qualify_s=1, backup=None), old)
+    assert added["trunk-110-backup"] == LegHealth("110", "backup", LegState.UNKNOWN, 0.0)
 
 
 def test_qualify_rendered_per_leg(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 // base_version): the refused fields shown next to their inputs (422), a change stored by
 // someone else meanwhile told with the current version and a reload (409); the versions
 // with who, when and what, and their revert (admin_versions.js). A user who is not an admin
-// gets no page (the API refuses: 无权限). Everything from the server is shown as text only.
+// gets no page (the API refuses: 无权限). The trunk legs' health is shown above, refreshed
+// (trunks.js). Everything from the server is shown as text only.
 
 import * as api from "./admin_api.js";
 import { clearErrors, showErrors } from "./admin_fields.js";
@@ -11,9 +12,10 @@ import { SECTIONS, outgoing } from "./admin_sections.js";
 import { clearVersions, drawVersions } from "./admin_versions.js";
 import { restoreLogin, showDesk } from "./desk.js";
 import { $, el, setText } from "./dom.js";
+import { watchTrunks } from "./trunks.js";
 
 const SESSION_KEY = "hotline.admin.login";
-const state = { token: null, version: null, document: null, authors: new Map() };
+const state = { token: null, version: null, document: null, authors: new Map(), stopTrunks: () => {} };
 
 function say(text, kind = "") {
   const node = $("save-message");
@@ -128,6 +130,8 @@ async function login(token) {
     sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token }));
     showDesk(true);
     show(detail);
+    state.stopTrunks();
+    state.stopTrunks = watchTrunks(token, $("trunks-body"), $("trunks-note"));
     await loadVersions();
   } catch (exc) {
     if (exc.status === 403) forbidden();
@@ -142,6 +146,8 @@ async function login(token) {
 
 function logout() {
   sessionStorage.removeItem(SESSION_KEY);
+  state.stopTrunks();
+  $("trunks-body").replaceChildren();
   Object.assign(state, { token: null, version: null, document: null });
   showDesk(false);
   $("forbidden").hidden = true;

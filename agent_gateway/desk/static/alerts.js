@@ -1,6 +1,7 @@
 // The supervisor page's alerts (the CRM's, pushed once each on the supervisors' topic as
 // `alert` messages; the unacknowledged ones listed from GET /api/alerts when the page opens)
-// and their acknowledgement (POST /api/alerts/{id}/ack). Shown as text only (dom.js).
+// and their acknowledgement (POST /api/alerts/{id}/ack). A centre alert (a trunk leg down or
+// back) has no order: its order cell shows "—". Shown as text only (dom.js).
 
 import { $, el, formatClock, formatSeconds, setText } from "./dom.js";
 import { describeError, label } from "./labels.js";
@@ -14,6 +15,8 @@ export const ALERT_KIND_LABELS = {
   handover_undelivered: "移交失败",
   result_overdue: "结果逾期",
   inbound_matter: "110 移交",
+  trunk_down: "中继中断",
+  trunk_up: "中继恢复",
 };
 
 const alerts = new Map(); // alert_id → alert (the bus message's shape)
@@ -96,7 +99,7 @@ function renderAlerts() {
       "tr",
       { className: a.acknowledged ? "final" : "alert", dataset: { alertId: String(a.alert_id), kind: String(a.kind) } },
       el("td", {}, label(ALERT_KIND_LABELS, a.kind)),
-      el("td", {}, a.order_number || String(a.order_id ?? "—")),
+      el("td", {}, a.order_number || (a.order_id == null ? "—" : String(a.order_id))),
       el("td", {}, a.line || "—"),
       el("td", { className: "alert-message" }, a.message || ""),
       el("td", { className: "due" }, dueText(a, now)),

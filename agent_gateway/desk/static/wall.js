@@ -1,6 +1,6 @@
 // The supervisors' live wall (实时大屏): the `wall` message drawn at a glance, per queue
 // (排队人数, 最长等待, 15秒接通率 today and in the last hour, 放弃, 坐席状态), per agent, the
-// live calls, the emergency clocks and the wall's alerts. Durations tick on in the page from
+// live calls, the emergency clocks, the wall's alerts and the trunk legs' health (trunks.js). Durations tick on in the page from
 // the instants the message carries. Everything from the server is put in as text (dom.js).
 //
 // Rows are keyed (data-extension, data-linkedid) and kept across updates, so the hook cells
@@ -12,6 +12,7 @@
 
 import { $, el, emergencyClock, formatClock, formatSeconds, setText } from "./dom.js";
 import { CALL_STATE_LABELS, PRESENCE_LABELS, label } from "./labels.js";
+import { trunkRows } from "./trunks.js";
 
 const STATES = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
 const agentHooks = [];
@@ -42,7 +43,7 @@ export function receiveWall(message) {
 
 export function clearWall() {
   wall = null;
-  for (const id of ["wall-queues", "wall-alerts", "wall-emergencies", "wall-agents-body", "wall-calls-body"]) {
+  for (const id of ["wall-queues", "wall-alerts", "wall-emergencies", "wall-agents-body", "wall-calls-body", "wall-trunks-body"]) {
     $(id).replaceChildren();
   }
   $("wall-panel").hidden = true;
@@ -190,6 +191,7 @@ function render() {
       `紧急来电 ${e.call_id}${e.agent_extension ? `（坐席 ${e.agent_extension}）` : ""}：`, node);
   }));
   $("wall-emergencies-empty").hidden = (wall.emergencies || []).length !== 0;
+  $("wall-trunks-body").replaceChildren(...trunkRows(wall.trunks));
   keyedRows($("wall-agents-body"), wall.agents, (a) => a.extension, agentRow, fillAgent);
   renderCalls();
 }

@@ -81,3 +81,26 @@ async def test_users_of_an_older_schema_keep_working_unbound(database_url: str) 
         assert (user.name, user.agent_extension, user.generation) == ("王芳", None, 1)
     finally:
         await engine.dispose()
+
+
+async def test_a_centre_alert_needs_no_order_and_goes_on_downgrade(database_url: str) -> None:
+    engine = create_engine(database_url)
+    insert = text(
+        "INSERT INTO order_alerts (kind, subject, raised_at, detail, note) "
+        "VALUES ('trunk_down', 'trunk-110-primary', '2026-12-02 02:00:00', '{}', '')"
+    )
+    try:
+        async with engine.begin() as conn:  # at head (0015): no order, a subject
+            await conn.execute(insert)
+            columns = await conn.run_sync(lambda c: inspect(c).get_columns("order_alerts"))
+            assert {c["name"]: c["nullable"] for c in columns}["order_id"] is True
+            await conn.run_sync(downgrade, "0014")  # an alert without an order cannot stay
+            assert (await conn.execute(text("SELECT count(*) FROM order_alerts"))).scalar() == 0
+            columns = await conn.run_sync(lambda c: inspect(c).get_columns("order_alerts"))
+            nullable = {c["name"]: c["nullable"] for c in columns}
+            assert "subject" not in nullable and nullable["order_id"] is False
+        await migrate(engine)
+        async with engine.begin() as conn:
+            await conn.execute(insert)
+    finally:
+        await engine.dispose()

@@ -52,7 +52,7 @@ async def _apply(sessions: SessionFactory, oid: int, command: c.Command, actor: 
         await apply_command(session, oid, command, actor, now=at, calendar=CALENDAR, rules=RULES)
 
 
-async def _alerts(sessions: SessionFactory) -> list[tuple[int, AlertKind, datetime]]:
+async def _alerts(sessions: SessionFactory) -> list[tuple[int | None, AlertKind, datetime]]:
     async with sessions() as session:
         rows = await session.execute(
             select(OrderAlert.order_id, OrderAlert.kind, OrderAlert.raised_at).order_by(

@@ -21,9 +21,10 @@ from crm.domain.emergency import EmergencyRules
 from crm.domain.enums import AlertKind, Role
 from crm.domain.lifecycle import Actor
 from crm.errors import Conflict, Denied
+from crm.repo.admin_changes import changes
 from crm.repo.directory import create_user
 from crm.segmenter import Segmenter
-from crm.usecases.alerts import mark_published, unpublished
+from crm.usecases.alerts import mark_published, raise_centre_alert, unpublished
 from crm.usecases.transition import apply_command
 from tests.integration.crm.crm_support import START, Api, FakeClock, seed
 
@@ -271,6 +272,45 @@ async def test_alerts_are_acknowledged_once_and_on_the_trail(loop: Loop) -> None
     assert len(await loop.alerts(query=f"?kind=severity&order_id={oid}")) == 1
     last = (await loop.audit(oid))[-1]
     assert (last["action"], last["detail"]["note"]) == ("alert_acknowledged", "已通知消防支队")
+
+
+async def raise_trunk(loop: Loop, kind: AlertKind) -> int | None:
+    actor = Actor(loop.seed.user_ids["supervisor"], Role.SUPERVISOR, None)
+    async with loop.sessions() as session, session.begin():
+        detail = {"line": "110", "leg": "primary"}
+        return await raise_centre_alert(session, kind, "trunk-110-primary", actor, loop.clock(),
+                                        detail)  # fmt: skip
+
+
+async def test_a_trunk_down_alerts_once_without_an_order(loop: Loop) -> None:
+    oid = (await loop.new_order(order_type="fire", severity="serious"))["id"]
+    down = await raise_trunk(loop, AlertKind.TRUNK_DOWN)
+    assert down is not None
+    assert await raise_trunk(loop, AlertKind.TRUNK_DOWN) is None  # still down: not again
+    centre, order = await loop.alerts()  # newest first; the order's alert still listed
+    assert (order["kind"], order["order_id"], order["subject"]) == ("severity", oid, "")
+    assert centre["id"] == down and centre["order_id"] is None
+    assert (centre["subject"], centre["line"], centre["order_number"]) == (
+        "trunk-110-primary", "110", None)  # fmt: skip
+    assert centre["message"] == "110 主用中继线路无应答（探测失败），紧急转接将跳过该线路"
+    async with loop.sessions() as session:
+        assert {v.alert.id for v in await unpublished(session)} == {down, order["id"]}
+    status, acked = await loop.post(
+        f"/api/alerts/{down}/ack", {"note": "已联系运营商"}, "supervisor"
+    )
+    assert status == 200 and acked["acknowledged_at"] == iso(START), acked
+    status, err = await loop.post(f"/api/alerts/{down}/ack", {}, "supervisor")
+    assert (status, err["error"]["code"]) == (409, "alert_acknowledged")
+    up = await raise_trunk(loop, AlertKind.TRUNK_UP)
+    assert up is not None and await raise_trunk(loop, AlertKind.TRUNK_UP) is None
+    assert [a["kind"] for a in await loop.alerts(query="?unacknowledged=true")] == [
+        "trunk_up", "severity"]  # fmt: skip
+    async with loop.sessions() as session:  # the centre's trail: raised, acknowledged, raised
+        trail = [(c.subject, c.subject_id, c.action) for c in await changes(session)]
+    assert trail == [("alert", down, "alert"), ("alert", down, "alert_acknowledged"),
+                     ("alert", up, "alert")]  # fmt: skip
+    status, figures = await loop.get("/api/figures/emergencies?from=2025-09-29&to=2025-09-29")
+    assert status == 200 and figures["total"]["emergency_orders"] == 1, figures
 
 
 async def test_the_emergency_figures_count_hand_overs_in_time(loop: Loop) -> None:

@@ -95,7 +95,7 @@ async def test_an_alert_reaches_the_supervisors_desk_once(
         Alert.model_validate(message)  # the documented shape
         assert message == {
             "type": "alert", "alert_id": message["alert_id"], "kind": "severity",
-            "order_id": order_id, "order_number": number, "order_type": "fire",
+            "order_id": order_id, "subject": "", "order_number": number, "order_type": "fire",
             "severity": "major", "stability_clue": False, "line": "119",
             "raised_at": REGISTERED.replace(tzinfo=UTC).timestamp(), "due_at": None,
             "duty_leaders": ["值班领导"], "message": f"较大事件工单 {number}，请值班领导及时掌握",
