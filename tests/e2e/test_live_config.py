@@ -158,7 +158,10 @@ async def first_held(checks: Mapping[str, Check], since: float) -> dict[str, flo
                 held[name] = (time.monotonic() - since) * 1000
         return held.keys() == checks.keys()
 
-    await eventually(all_held, 10, f"the running centre holding {list(checks)}", poll_s=0.01)
+    try:
+        await eventually(all_held, 10, "every change held", poll_s=0.01)
+    except AssertionError:
+        raise AssertionError(f"not held within 10 s: {sorted(checks.keys() - held)}") from None
     return held
 
 
@@ -285,7 +288,10 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         await transfer_reaches_110_primary(centre, talking_d, NEW_PRIMARY, tmp_path)
 
         # The nuisance number: refused with the message, never queued, logged.
-        refused = await centre.log.wait_ended(NUISANCE)
+        refused = (await centre.log.wait_for(
+            lambda e: e.call.caller_number == NUISANCE
+            and (not e.call.active or e.call.state is CallState.QUEUED), 30,
+        )).call  # fmt: skip
         assert refused.state is CallState.ENDED and refused.queued_at is None, refused
         assert CallState.QUEUED not in {
             e.call.state for e in centre.log.effects if e.call.linkedid == refused.linkedid
