@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from agent_gateway.edge.protocol import PresenceState
 from config.settings import Settings
 from crm.domain.calls import CallOutcome
 from crm.domain.enums import Role
@@ -127,14 +128,18 @@ async def hang_up(centre: Centre, call: Call) -> None:
     await centre.hotline.ami.action("Hangup", Channel=call.agent_channel, Cause="16")
 
 
-def holding(centre: Centre, *, new: bool) -> dict[str, Check]:
-    """Each change as the running centre holds it: the new one (`new`), else the old one."""
+def holding(centre: Centre, *, new: bool, waiting: list[set[str]]) -> dict[str, Check]:
+    """Each change as the running centre holds it: the new one (`new`), else the old one;
+    `waiting` gets the callers queued at each look at the strategy, the last one when the
+    queues.conf reload is seen (before any member is added: nobody can have taken them)."""
 
     async def agent() -> bool:
         return ("PJSIP/1003" in (await queue_status(centre))[1]) is new
 
     async def strategy() -> bool:  # the wrap-up comes in the same queues.conf reload
-        return (await queue_status(centre))[0] == ("ringall" if new else "rrmemory")
+        strategy, _, queued = await queue_status(centre)
+        waiting.append(queued)
+        return strategy == ("ringall" if new else "rrmemory")
 
     async def trunk() -> bool:
         aor = await centre.hotline.asterisk.cli("pjsip show aor trunk-110-primary")
@@ -179,6 +184,16 @@ async def transfer_reaches_110_primary(centre: Centre, call: Call, port: int, tm
 
         await eventually(primary_up, 10, f"110 answered on port {port} over the primary leg")
         await ami.action_list("Hangup", Channel="/^PJSIP/trunk-110-primary-/", Cause="16")
+
+
+async def desk_available(centre: Centre, extension: str) -> None:
+    """The desk's own wrap-up of the agent's last call is over (its end unpauses the agent:
+    a pause given before it would be undone)."""
+
+    async def available() -> bool:
+        return centre.hotline.desk.presences[extension].state is PresenceState.AVAILABLE
+
+    await eventually(available, 5, f"{extension} available on the desk")
 
 
 async def seat_stays_out(centre: Centre) -> None:
@@ -229,14 +244,14 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         stored_at = time.monotonic()
         assert status == 200 and body["version"] == base + 1, body
         new = body["version"]
-        checks = holding(centre, new=True)
+        waiting: list[set[str]] = []
+        checks = holding(centre, new=True, waiting=waiting)
 
         async def seat_in() -> bool:
             return SEAT in (await queue_status(centre))[1]
 
         applied_ms = await first_held(checks | {"overflow seat in": seat_in}, stored_at)
-        _, _, waiting = await queue_status(centre)
-        assert waiting == {"13900000102", "13900000103"}  # still queued
+        assert waiting[-1] == {"13900000102", "13900000103"}  # still queued
         assert "1003" in hotline.control.targets and hotline.followers.agent_queues["1003"] == [
             ("hotline", 0)
         ]
@@ -301,6 +316,7 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         assert prompt_s - 1 < refused.ended_at - refused.started_at < 30  # heard, then let go
         row = await ended_record(centre, refused.linkedid)
         assert row.outcome is CallOutcome.NUISANCE and row.queued_at is None
+        assert row.end_reason == "refused in IVR: nuisance"
         assert any(
             "refused as a nuisance number" in r.getMessage()
             and mask_number(NUISANCE) in r.getMessage()
@@ -308,6 +324,7 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         ), caplog.text
 
         # Back to the previous version while 1003 talks with B and F waits (1001 paused).
+        await desk_available(centre, "1001")
         async with centre.agents_paused("1001", reason="培训"):
             f = calling(centre, "13900000106")
             await in_state(centre, "13900000106", CallState.QUEUED)
@@ -315,8 +332,8 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
                                           {"base_version": new})  # fmt: skip
             reverted_at = time.monotonic()
             assert status == 200 and body["reverted_from"] == base, body
-            reverted_ms = await first_held(holding(centre, new=False), reverted_at)
-            assert (await queue_status(centre))[2] == {"13900000106"}  # F still queued
+            reverted_ms = await first_held(holding(centre, new=False, waiting=waiting), reverted_at)
+            assert waiting[-1] == {"13900000106"}  # F still queued
             await eventually(lambda: applied(new + 1), 5, f"version {new + 1} shown applied")
             assert (
                 "1003" not in hotline.control.targets
@@ -337,6 +354,7 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         await hang_up(centre, talking_again)
         await hang_up(centre, talking_b)  # 1003's call ran until now
         results = await asyncio.gather(a, b, c, d, refused_task, f, through)
+        await desk_available(centre, "1001")  # the next test pauses it
         _, listed = await api.call("GET", f"{ROOT}/versions")
     assert all(r.ok for r in results), [r.errors for r in results]
     assert (await ended_record(centre, again.linkedid)).outcome is CallOutcome.ANSWERED
