@@ -52,11 +52,13 @@ def e2e_settings(
     max_wrapup_s: float = 0.5,
     recordings: dict[str, Any] | None = None,
     colleagues: Sequence[dict[str, Any]] = (),
+    seats: Mapping[str, int] | None = None,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
-    `colleagues` adds departments' and supervisors' phones), with the secrets generated
-    there."""
+    `colleagues` adds departments' and supervisors' phones, `seats`: the hotline queue's
+    overflow on seats of skill `overflow` with these thresholds instead of penalty 1), with
+    the secrets generated there."""
     rtp_start, rtp_end = rtp_range(100)
     agents = [
         {
@@ -67,46 +69,58 @@ def e2e_settings(
         }
         for ext, name, skills in AGENTS
     ]
-    return resolve_secrets(load_settings(
-        overrides={
-            "paths": {"state_dir": str(state_dir)},
-            "sip": {"port": free_udp_port(), "rtp_start": rtp_start, "rtp_end": rtp_end},
-            "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
-            "agi": {"port": free_tcp_port()},
-            "http": {"port": free_tcp_port()},
-        "gateway": {
-            "port": free_tcp_port(),
-            "secret": secrets.token_hex(16),
-            "max_wrapup_s": max_wrapup_s,
-        },
-            "redis": {"port": free_tcp_port()},
-            "agents": agents,
-            **({"trunks": trunks} if trunks is not None else {}),
-            **({"recordings": recordings} if recordings is not None else {}),
-            **({"colleagues": list(colleagues)} if colleagues else {}),
-            "queues": [
-                {
-                    "name": "hotline",
-                    "skill": "general",
-                    "wrapup_s": 0,
-                    "ring_timeout_s": 10,
-                    "overflow_skill": "overflow",
-                    "overflow_after_s": overflow_after_s,
-                    "announce_position": announce_position,
+    return resolve_secrets(
+        load_settings(
+            overrides={
+                "paths": {"state_dir": str(state_dir)},
+                "sip": {"port": free_udp_port(), "rtp_start": rtp_start, "rtp_end": rtp_end},
+                "ami": {"port": free_tcp_port(), "secret": secrets.token_hex(12)},
+                "agi": {"port": free_tcp_port()},
+                "http": {"port": free_tcp_port()},
+                "gateway": {
+                    "port": free_tcp_port(),
+                    "secret": secrets.token_hex(16),
+                    "max_wrapup_s": max_wrapup_s,
                 },
-                {"name": "complaint", "skill": "complaint", "wrapup_s": 0, "ring_timeout_s": 10},
-            ],
-            "ivr": {
-                "queues": {
-                    "consult": "hotline",
-                    "complaint": "complaint",
-                    "help": "hotline",
-                    "operator": "hotline",
+                "redis": {"port": free_tcp_port()},
+                "agents": agents,
+                **({"trunks": trunks} if trunks is not None else {}),
+                **({"recordings": recordings} if recordings is not None else {}),
+                **({"colleagues": list(colleagues)} if colleagues else {}),
+                **(
+                    {"overflow": [{"queue": "hotline", "skill": "overflow", **seats}]}
+                    if seats
+                    else {}
+                ),
+                "queues": [
+                    {
+                        "name": "hotline",
+                        "skill": "general",
+                        "wrapup_s": 0,
+                        "ring_timeout_s": 10,
+                        "overflow_skill": None if seats else "overflow",
+                        "overflow_after_s": overflow_after_s,
+                        "announce_position": announce_position,
+                    },
+                    {
+                        "name": "complaint",
+                        "skill": "complaint",
+                        "wrapup_s": 0,
+                        "ring_timeout_s": 10,
+                    },
+                ],
+                "ivr": {
+                    "queues": {
+                        "consult": "hotline",
+                        "complaint": "complaint",
+                        "help": "hotline",
+                        "operator": "hotline",
+                    },
+                    "choice_timeout_ms": 2000,
                 },
-                "choice_timeout_ms": 2000,
-            },
-        }
-    ))
+            }
+        )
+    )
 
 
 @dataclass
@@ -170,7 +184,6 @@ class Centre:
             timeout_s=timeout_s,
         )
 
-
     @asynccontextmanager
     async def agents_paused(self, *extensions: str, reason: str) -> AsyncIterator[None]:
         """The agents paused in every queue for the block (a meeting), unpaused after it."""
@@ -196,13 +209,17 @@ async def running_centre(
     max_wrapup_s: float = 0.5,
     recordings: dict[str, Any] | None = None,
     colleagues: Sequence[dict[str, Any]] = (),
+    seats: Mapping[str, int] | None = None,
+    rings: Mapping[str, int] | None = None,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
-    `phone_audio`: extension -> the pcap its phone plays into every call it answers)."""
+    `phone_audio`: extension -> the pcap its phone plays into every call it answers;
+    `rings`: extension -> its phone's ring time in ms instead of `ring_ms`; `seats`: see
+    `e2e_settings`)."""
     settings = e2e_settings(
         state_dir, overflow_after_s, trunks, announce_position,
-        max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues,
+        max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues, seats=seats,
     )  # fmt: skip
     await seed_state(settings)
     log = CallLog()
@@ -213,7 +230,8 @@ async def running_centre(
         for agent in settings.agents:
             host, port = agent.contact.split("@", 1)[1].split(":")
             audio = (phone_audio or {}).get(agent.extension)
-            await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring_ms, audio))
+            ring = (rings or {}).get(agent.extension, ring_ms)
+            await phones.enter_async_context(AgentPhone(workdir, host, int(port), ring, audio))
         yield Centre(hotline, log, workdir)
 
 
@@ -273,7 +291,7 @@ contact = "sip:{ext}@127.0.0.1:{port}"
     path.write_text(
         f"""
 [paths]
-state_dir = "{tmp / 'state'}"
+state_dir = "{tmp / "state"}"
 [sip]
 port = {free_udp_port()}
 [ami]

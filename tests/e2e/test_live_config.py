@@ -1,14 +1,19 @@
-"""A configuration stored by an admin through the HTTP API reaches the running centre during
-live calls (one talking, two queued): a new agent, a queue's new strategy and wrap-up, the 110
-primary trunk moved to another port. Nobody is dropped, the queued callers stay queued, the
-new agent takes the next call and gets a desk ticket, the wrap-up holds the agent back, a
-transfer to 110 reaches the new port, the version shows applied; a stale edit gets 409 and a
-change only a restart applies 422, the centre unchanged; the revert brings the old behaviour
-back live, while the removed agent finishes its call."""
+"""Issue 14's acceptance: a configuration stored by an admin through the HTTP API reaches the
+running centre during live calls (one talking, two queued) in one PUT: a new agent, a queue's
+new strategy and wrap-up, the 110 primary trunk moved to another port, a lower overflow
+threshold, a nuisance number. Nobody is dropped, the queued callers stay queued; the new agent
+takes the next call and gets a desk ticket, the overflow seat comes in for the two waiting
+callers, takes one and leaves the drained queue, the wrap-up holds the agent back, a transfer
+to 110 reaches the new port, the nuisance number is refused with the message, logged and never
+queued; a stale edit gets 409 and a change only a restart applies 422, the centre unchanged.
+The revert through the API brings each old behaviour back live: the old strategy, the removed
+agent finishing its call, 110 on the old port, the seat out for two waiting, the number through.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,21 +23,42 @@ import aiohttp
 import pytest
 
 from config.settings import Settings
+from crm.domain.calls import CallOutcome
 from crm.domain.enums import Role
+from crm.domain.masking import mask_number
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from processes.supervised import ProcessError
-from telephony.actions import blind_transfer
-from telephony.dialplan import CONTEXT_AGENTS
 from telephony.live_config import ApplyError
 from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
+from tests.e2e.live_config_support import (
+    AdminApi,
+    Check,
+    desk_available,
+    desk_ticket,
+    first_held,
+    hang_up,
+    transfer_reaches_110_primary,
+)
+from tests.e2e.queue_support import (
+    ended_record,
+    member_is,
+    overflow_switches,
+    queue_status,
+)
+from tests.support.audio import read_wav
 from tests.support.polling import eventually
 
 OLD_PRIMARY, BACKUP, NEW_PRIMARY = free_udp_port(), free_udp_port(), free_udp_port()
 NEW_AGENT_PORT = free_udp_port()
 WRAPUP_S = 3  # the new wrap-up of the hotline queue (the old one is 0)
+SEAT = "PJSIP/1901"  # the hotline's overflow seat: in at 3 waiting, at 2 after the change
+OLD_SEATS = {"start_waiting": 3, "start_wait_s": 600, "stop_waiting": 0, "stop_wait_s": 599}
+NEW_START_WAITING = 2
+NUISANCE = "13900000109"
 ROOT = "/api/admin/telephony"
+TALKS = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=60_000)  # ended by the test
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +67,17 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
     police = {"number": "110", "primary": f"127.0.0.1:{OLD_PRIMARY}",
               "backup": f"127.0.0.1:{BACKUP}", "dial_timeout_s": 3, "qualify_s": 0}  # fmt: skip
     state = tmp_path_factory.mktemp("live-config")
-    async with running_centre(state, trunks={"police": police}) as centre:
+    # the seat's phone answers after the new agent's (0.8 s): the one to answer is known
+    async with running_centre(
+        state, trunks={"police": police}, seats=OLD_SEATS, rings={"1901": 2000}
+    ) as centre:
         yield centre
 
 
 def changed_data(data: dict[str, Any]) -> dict[str, Any]:
     """Settings or a telephony document (as dumped) with 1003 added, the hotline queue on
-    ringall with a wrap-up, the 110 primary trunk moved."""
+    ringall with a wrap-up, the 110 primary trunk moved, the hotline's overflow seat in at
+    two waiting, a nuisance number."""
     data = dict(data)
     data["agents"] = [*data["agents"], {
         "extension": "1003", "name": "张伟", "skills": ["general"],
@@ -57,6 +87,8 @@ def changed_data(data: dict[str, Any]) -> dict[str, Any]:
                       else q for q in data["queues"]]  # fmt: skip
     police = data["trunks"]["police"] | {"primary": f"127.0.0.1:{NEW_PRIMARY}"}
     data["trunks"] = data["trunks"] | {"police": police}
+    data["overflow"] = [o | {"start_waiting": NEW_START_WAITING} for o in data["overflow"]]
+    data["nuisance"] = [*data["nuisance"], {"number": NUISANCE, "reason": "多次辱骂话务员"}]
     return data
 
 
@@ -64,37 +96,7 @@ def changed(old: Settings) -> Settings:
     return Settings.model_validate(changed_data(old.model_dump()))
 
 
-class AdminApi:
-    """The centre's HTTP API as one admin (a real user with a bearer token)."""
-
-    def __init__(self, client: aiohttp.ClientSession, base: str, token: str) -> None:
-        self.client, self.base = client, base
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        async with self.client.request(
-            method, self.base + path, json=body, headers=self.headers
-        ) as response:
-            return response.status, await response.json()
-
-
-async def desk_ticket(api: AdminApi, token: str) -> int:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with api.client.post(f"{api.base}/api/desk/ticket", json={}, headers=headers) as answer:
-        return answer.status
-
-
-async def queue_status(centre: Centre) -> tuple[str, set[str], set[str]]:
-    """The hotline queue as app_queue holds it: strategy, members, callers waiting."""
-    items = await centre.hotline.ami.action_list("QueueStatus", Queue="hotline")
-    strategy = next(i["Strategy"] for i in items if i.get("Event") == "QueueParams")
-    members = {i["StateInterface"] for i in items if i.get("Event") == "QueueMember"}
-    waiting = {i["CallerIDNum"] for i in items if i.get("Event") == "QueueEntry"}
-    return strategy, members, waiting
-
-
-def calling(centre: Centre, number: str, seconds: float) -> asyncio.Task[CallerResult]:
-    plan = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=int(seconds * 1000))
+def calling(centre: Centre, number: str, plan: CallerPlan = TALKS) -> asyncio.Task[CallerResult]:
     return asyncio.create_task(centre.call([CallerIdentity("市民", number)], plan))
 
 
@@ -105,32 +107,48 @@ async def in_state(centre: Centre, number: str, state: CallState, timeout: float
     return effect.call
 
 
-async def transfer_reaches_110_primary(centre: Centre, call: Call, port: int, tmp: Path) -> None:
-    """The caller blind-transferred to 110 is answered by the far end on `port` over the
-    primary leg (nothing listens on the other primary port nor the backup), then let go."""
-    ami = centre.hotline.ami
-    async with AgentPhone(tmp, "127.0.0.1", port, ring_ms=300):
-        await blind_transfer(ami, call.agent_channel, CONTEXT_AGENTS, "110")
+def holding(centre: Centre, *, new: bool, waiting: list[set[str]]) -> dict[str, Check]:
+    """Each change as the running centre holds it: the new one (`new`), else the old one;
+    `waiting` gets the callers queued at each look at the strategy, the last one when the
+    queues.conf reload is seen (before any member is added: nobody can have taken them)."""
 
-        async def primary_up() -> bool:
-            listed = await ami.action_list("CoreShowChannels")
-            return any(c["Channel"].startswith("PJSIP/trunk-110-primary-")
-                       and c.get("ChannelStateDesc") == "Up" for c in listed)  # fmt: skip
+    async def agent() -> bool:
+        return ("PJSIP/1003" in (await queue_status(centre))[1]) is new
 
-        await eventually(primary_up, 10, f"110 answered on port {port} over the primary leg")
-        await ami.action_list("Hangup", Channel="/^PJSIP/trunk-110-primary-/", Cause="16")
+    async def strategy() -> bool:  # the wrap-up comes in the same queues.conf reload
+        strategy, _, queued = await queue_status(centre)
+        waiting.append(queued)
+        return strategy == ("ringall" if new else "rrmemory")
+
+    async def trunk() -> bool:
+        aor = await centre.hotline.asterisk.cli("pjsip show aor trunk-110-primary")
+        return f"127.0.0.1:{NEW_PRIMARY if new else OLD_PRIMARY}" in aor
+
+    async def nuisance() -> bool:
+        listed = {e.number for e in centre.hotline.followers.nuisance.entries}
+        return (NUISANCE in listed) is new
+
+    return {"agent 1003": agent, "strategy": strategy, "110 primary": trunk,
+            "IVR nuisance list": nuisance}  # fmt: skip
 
 
-async def test_a_change_stored_through_the_api_applies_live_drops_nobody_and_reverts(
-    centre: Centre, tmp_path: Path
+async def seat_stays_out(centre: Centre) -> None:
+    """An evaluation of the overflow control on the callers waiting now left the seat out."""
+    await centre.hotline.followers.overflow.evaluate()
+    assert SEAT not in (await queue_status(centre))[1]
+
+
+async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
+    centre: Centre, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="hotline_cli.nuisance_screen")
     hotline = centre.hotline
     http = hotline.settings.http
     admin = await crm_user(centre, "配置管理员", Role.ADMIN)
     new_agent = await crm_user(centre, "张伟", Role.AGENT, agent="1003")
     async with (
         aiohttp.ClientSession() as client,
-        centre.agents_paused("1002", "1901", reason="会议"),  # 1001 alone takes calls
+        centre.agents_paused("1002", reason="会议"),  # 1001 alone takes calls
         AgentPhone(centre.workdir, "127.0.0.1", NEW_AGENT_PORT, ring_ms=800),  # 1003's phone
     ):
         api = AdminApi(client, f"http://{http.host}:{http.port}", admin)
@@ -139,12 +157,14 @@ async def test_a_change_stored_through_the_api_applies_live_drops_nobody_and_rev
         base = current["version"]
         assert await desk_ticket(api, new_agent) == 409  # 1003 is no configured agent yet
 
-        a = calling(centre, "13900000101", 12)
+        a = calling(centre, "13900000101")
         talking_a = await in_state(centre, "13900000101", CallState.TALKING)
-        b = calling(centre, "13900000102", 30)
+        b = calling(centre, "13900000102")
         await in_state(centre, "13900000102", CallState.QUEUED)
-        c = calling(centre, "13900000103", 25)  # queued behind B
+        c = calling(centre, "13900000103")  # queued behind B
         await in_state(centre, "13900000103", CallState.QUEUED)
+        await seat_stays_out(centre)  # two wait: under the old threshold of three
+        seq = await hotline.bus.last_seq()
 
         # A change only a restart applies is refused at the door, nothing stored.
         queues = [q | {"strategy": "linear"} for q in current["document"]["queues"]]
@@ -153,21 +173,21 @@ async def test_a_change_stored_through_the_api_applies_live_drops_nobody_and_rev
         assert status == 422 and body["error"]["code"] == "config_not_runnable", body
         assert "linear" in body["error"]["errors"][0]["message"]
 
+        # All five changes in one PUT: one version to revert, applied while B and C wait.
         status, body = await api.call(
             "PUT", ROOT, {"base_version": base, "document": changed_data(current["document"])}
         )
         stored_at = time.monotonic()
         assert status == 200 and body["version"] == base + 1, body
         new = body["version"]
+        waiting: list[set[str]] = []
+        checks = holding(centre, new=True, waiting=waiting)
 
-        async def asterisk_runs_it() -> bool:
-            strategy, members, _ = await queue_status(centre)
-            return strategy == "ringall" and "PJSIP/1003" in members  # members are added last
+        async def seat_in() -> bool:
+            return SEAT in (await queue_status(centre))[1]
 
-        await eventually(asterisk_runs_it, 10, "the stored change in Asterisk", poll_s=0.01)
-        to_asterisk_s = time.monotonic() - stored_at
-        _, _, waiting = await queue_status(centre)
-        assert waiting == {"13900000102", "13900000103"}  # still queued
+        applied_ms = await first_held(checks | {"overflow seat in": seat_in}, stored_at)
+        assert waiting[-1] == {"13900000102", "13900000103"}  # still queued
         assert "1003" in hotline.control.targets and hotline.followers.agent_queues["1003"] == [
             ("hotline", 0)
         ]
@@ -179,6 +199,7 @@ async def test_a_change_stored_through_the_api_applies_live_drops_nobody_and_rev
             return outcome is not None and outcome["ok"]
 
         await eventually(lambda: applied(new), 5, f"version {new} shown applied")
+        refused_task = calling(centre, NUISANCE, CallerPlan(dtmf=None, hangup_after_ms=40_000))
 
         async def ticket_is(status: int) -> bool:
             return await desk_ticket(api, new_agent) == status
@@ -191,54 +212,98 @@ async def test_a_change_stored_through_the_api_applies_live_drops_nobody_and_rev
         assert status == 409 and body["error"]["current_version"] == new, body
         assert (await queue_status(centre))[0] == "ringall"
 
-        # The new agent takes the next call (its phone rings 0.8 s first).
+        # The new agent takes the next call (its phone rings 0.8 s, the seat's 2 s), the seat
+        # the one after it, and leaves the drained queue; its call goes on.
         talking_b = await in_state(centre, "13900000102", CallState.TALKING)
         to_new_agent_s = time.monotonic() - stored_at
         assert talking_b.agent_interface == "PJSIP/1003"
-        # A ends; 1001 waits out the new wrap-up before it takes C.
-        ended_a = (await a, await centre.log.wait_ended("13900000101"))[1]
         talking_c = await in_state(centre, "13900000103", CallState.TALKING)
-        assert talking_c.agent_interface == talking_a.agent_interface == "PJSIP/1001"
-        assert ended_a.ended_at is not None and talking_c.answered_at is not None
-        assert talking_c.answered_at - ended_a.ended_at >= WRAPUP_S - 0.2
-        await transfer_reaches_110_primary(centre, talking_c, NEW_PRIMARY, tmp_path)
-        assert (await c).ok
+        assert talking_c.agent_interface == SEAT
+        await member_is(centre, SEAT, False, "the seat out of the drained queue")
+        still_c = hotline.tracker.get(talking_c.linkedid)
+        assert still_c is not None and still_c.state is CallState.TALKING  # not hung up
+        told = await overflow_switches(centre, seq)
+        assert [on for on, _ in told] == [True, False], told
+        assert told[0][1] == "溢出席位启用（hotline）：排队 2 人，达到启用阈值 2 人", told
+        await hang_up(centre, talking_c)
 
-        # Back to the previous version while 1003 is still talking with B.
-        status, body = await api.call("POST", f"{ROOT}/versions/{base}/revert",
-                                      {"base_version": new})  # fmt: skip
-        reverted_at = time.monotonic()
-        assert status == 200 and body["reverted_from"] == base, body
-
-        async def asterisk_runs_the_old() -> bool:
-            strategy, members, _ = await queue_status(centre)
-            return strategy == "rrmemory" and "PJSIP/1003" not in members
-
-        await eventually(asterisk_runs_the_old, 10, "the revert in Asterisk", poll_s=0.01)
-        revert_s = time.monotonic() - reverted_at
-        await eventually(lambda: applied(new + 1), 5, f"version {new + 1} shown applied")
-        assert (
-            "1003" not in hotline.control.targets and "1003" not in hotline.followers.agent_queues
-        )
-        await eventually(lambda: ticket_is(409), 5, "no desk ticket for 1003 any more")
-        active_b = hotline.tracker.get(talking_b.linkedid)
-        assert active_b is not None and active_b.state is CallState.TALKING  # not hung up
-        d = calling(centre, "13900000104", 25)
+        # D waits for 1001; A ends; 1001 waits out the new wrap-up before it takes D.
+        d = calling(centre, "13900000104")
+        await in_state(centre, "13900000104", CallState.QUEUED)
+        await hang_up(centre, talking_a)
+        ended_a = await centre.log.wait_ended("13900000101")
         talking_d = await in_state(centre, "13900000104", CallState.TALKING)
-        assert talking_d.agent_interface == "PJSIP/1001"
-        await transfer_reaches_110_primary(centre, talking_d, OLD_PRIMARY, tmp_path)
-        assert (await d).ok
-        result_b = await b  # 1003's call ran to its end
-        assert result_b.ok, result_b.errors
+        assert talking_d.agent_interface == talking_a.agent_interface == "PJSIP/1001"
+        assert ended_a.ended_at is not None and talking_d.answered_at is not None
+        assert talking_d.answered_at - ended_a.ended_at >= WRAPUP_S - 0.2
+        await transfer_reaches_110_primary(centre, talking_d, NEW_PRIMARY, tmp_path)
+
+        # The nuisance number: refused with the message, never queued, logged.
+        refused = (await centre.log.wait_for(
+            lambda e: e.call.caller_number == NUISANCE
+            and (not e.call.active or e.call.state is CallState.QUEUED), 30,
+        )).call  # fmt: skip
+        assert refused.state is CallState.ENDED and refused.queued_at is None, refused
+        assert CallState.QUEUED not in {
+            e.call.state for e in centre.log.effects if e.call.linkedid == refused.linkedid
+        }
+        assert refused.ended_at is not None and refused.started_at is not None
+        prompt_s = read_wav(hotline.layout.prompts / "hotline-nuisance.wav").duration_s
+        assert prompt_s - 1 < refused.ended_at - refused.started_at < 30  # heard, then let go
+        row = await ended_record(centre, refused.linkedid)
+        assert row.outcome is CallOutcome.NUISANCE and row.queued_at is None
+        assert row.end_reason == "refused in IVR: nuisance"
+        assert any(
+            "refused as a nuisance number" in r.getMessage()
+            and mask_number(NUISANCE) in r.getMessage()
+            for r in caplog.records
+        ), caplog.text
+
+        # Back to the previous version while 1003 talks with B and F waits (1001 paused).
+        await desk_available(centre, "1001")
+        async with centre.agents_paused("1001", reason="培训"):
+            f = calling(centre, "13900000106")
+            await in_state(centre, "13900000106", CallState.QUEUED)
+            status, body = await api.call("POST", f"{ROOT}/versions/{base}/revert",
+                                          {"base_version": new})  # fmt: skip
+            reverted_at = time.monotonic()
+            assert status == 200 and body["reverted_from"] == base, body
+            reverted_ms = await first_held(holding(centre, new=False, waiting=waiting), reverted_at)
+            assert waiting[-1] == {"13900000106"}  # F still queued
+            await eventually(lambda: applied(new + 1), 5, f"version {new + 1} shown applied")
+            assert (
+                "1003" not in hotline.control.targets
+                and "1003" not in hotline.followers.agent_queues
+            )
+            await eventually(lambda: ticket_is(409), 5, "no desk ticket for 1003 any more")
+            active_b = hotline.tracker.get(talking_b.linkedid)
+            assert active_b is not None and active_b.state is CallState.TALKING  # not hung up
+            # The number goes through again, and two waiting leave the seat out.
+            through = calling(centre, NUISANCE)
+            again = await in_state(centre, NUISANCE, CallState.QUEUED)
+            await seat_stays_out(centre)
+        talking_f = await in_state(centre, "13900000106", CallState.TALKING)
+        assert talking_f.agent_interface == "PJSIP/1001"
+        await transfer_reaches_110_primary(centre, talking_f, OLD_PRIMARY, tmp_path)
+        talking_again = await in_state(centre, NUISANCE, CallState.TALKING)
+        assert talking_again.linkedid == again.linkedid
+        await hang_up(centre, talking_again)
+        await hang_up(centre, talking_b)  # 1003's call ran until now
+        results = await asyncio.gather(a, b, c, d, refused_task, f, through)
+        await desk_available(centre, "1001")  # the next test pauses it
         _, listed = await api.call("GET", f"{ROOT}/versions")
+    assert all(r.ok for r in results), [r.errors for r in results]
+    assert (await ended_record(centre, again.linkedid)).outcome is CallOutcome.ANSWERED
     ended_b = await centre.log.wait_ended("13900000102")
-    assert ended_b.end_reason == "hung up by caller"
+    assert ended_b.end_reason == "hung up by agent", ended_b
     outcomes = {v["version"]: v["applied"]["reason"] for v in listed["items"] if v["applied"]}
+    figures = ", ".join(f"{name} {ms:.0f}" for name, ms in applied_ms.items())
+    back = ", ".join(f"{name} {ms:.0f}" for name, ms in reverted_ms.items())
     print(
         f"\nversion {new}: {outcomes[new]}; version {new + 1}: {outcomes[new + 1]}"
-        f"\nPUT 200 → Asterisk holding the change (new agent, strategy, wrap-up, trunk): "
-        f"{to_asterisk_s * 1000:.0f} ms; PUT 200 → new agent talking (0.8 s ring included): "
-        f"{to_new_agent_s * 1000:.0f} ms; revert 200 → Asterisk back: {revert_s * 1000:.0f} ms"
+        f"\nPUT 200 → the centre holding each change (ms): {figures}"
+        f"\nPUT 200 → new agent talking (0.8 s ring included): {to_new_agent_s * 1000:.0f} ms"
+        f"\nrevert 200 → the centre back (ms): {back}"
     )
 
 
@@ -280,14 +345,15 @@ async def test_an_overflow_threshold_reloads_the_queue_rules(centre: Centre) -> 
     hotline = centre.hotline
     old = hotline.settings
     data: dict[str, Any] = old.model_dump()
-    data["queues"] = [q | {"overflow_after_s": 20} if q["name"] == "hotline" else q
-                      for q in data["queues"]]  # fmt: skip
+    # the hotline's overflow is on seats here: the complaint queue gains penalty-1 seats
+    overflow = {"overflow_skill": "overflow", "overflow_after_s": 20}
+    data["queues"] = [q | overflow if q["name"] == "complaint" else q for q in data["queues"]]
     change = await hotline.apply_settings(Settings.model_validate(data))
     assert [r.value for r in change.reloads] == ["queue_rules"]
-    rules = await hotline.asterisk.cli("queue show rules hotline-overflow")
+    rules = await hotline.asterisk.cli("queue show rules complaint-overflow")
     assert "After 20 seconds" in rules, rules
     await hotline.apply_settings(old)
-    assert "After 60 seconds" in await hotline.asterisk.cli("queue show rules hotline-overflow")
+    assert "After 20" not in await hotline.asterisk.cli("queue show rules complaint-overflow")
 
 
 async def test_a_change_that_needs_a_restart_is_refused_untouched(centre: Centre) -> None:

@@ -14,14 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from config.settings import Settings
-from crm.db.call_models import CallEvent, CallRecord
 from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, CallerResult
 from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, running_centre
+from tests.e2e.queue_support import call_record, ended_record
 from tests.support.audio import Audio, read_wav
 from tests.support.polling import eventually
 from tests.support.rtp_capture import RtpCapture
@@ -90,22 +89,6 @@ def states(centre: Centre, linkedid: str) -> set[CallState]:
     return {e.call.state for e in centre.log.effects if e.call.linkedid == linkedid}
 
 
-async def record(centre: Centre, linkedid: str) -> tuple[CallRecord, list[CallEventKind]]:
-    async with centre.hotline.sessions() as session:
-        row = await session.get(CallRecord, linkedid)
-        kinds = await session.scalars(select(CallEvent.kind).where(CallEvent.linkedid == linkedid))
-        assert row is not None, f"no call record for {linkedid}"
-        return row, list(kinds)
-
-
-async def ended_record(centre: Centre, linkedid: str) -> CallRecord:
-    async def over() -> bool:
-        return (await record(centre, linkedid))[0].outcome is not CallOutcome.IN_PROGRESS
-
-    await eventually(over, 20, f"the record of {linkedid} ended")
-    return (await record(centre, linkedid))[0]
-
-
 def envelope(audio: Audio) -> list[float]:
     """Mean loudness of each 20 ms frame."""
     s = audio.samples
@@ -167,7 +150,7 @@ async def test_a_number_added_live_is_refused_with_the_message_on_its_next_call(
     assert CallState.QUEUED not in states(centre, refused.linkedid)
     assert refused_end.queued_at is None and refused_end.answered_at is None
     row = await ended_record(centre, refused.linkedid)
-    kinds = (await record(centre, refused.linkedid))[1]
+    kinds = (await call_record(centre, refused.linkedid))[1]
     assert row.outcome is CallOutcome.NUISANCE
     assert row.end_reason == "refused in IVR: nuisance"
     assert row.queued_at is None and CallEventKind.QUEUED not in kinds

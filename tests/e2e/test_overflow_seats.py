@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from agent_gateway.edge.protocol import SUPERVISORS
 from config.settings import Settings
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, running_centre
+from tests.e2e.queue_support import member_is, overflow_switches, queue_status
 from tests.support.polling import eventually
 
 SEAT = "PJSIP/1901"
@@ -41,15 +41,11 @@ def with_seats(settings: Settings, **limits: int) -> Settings:
 
 
 async def members(centre: Centre) -> set[str]:
-    items = await centre.hotline.ami.action_list("QueueStatus", Queue="hotline")
-    return {i["StateInterface"] for i in items if i.get("Event") == "QueueMember"}
+    return (await queue_status(centre))[1]
 
 
 async def seat_is(centre: Centre, member: bool, what: str, timeout: float = 5) -> None:
-    async def holds() -> bool:
-        return (SEAT in await members(centre)) is member
-
-    await eventually(holds, timeout, what)
+    await member_is(centre, SEAT, member, what, timeout)
 
 
 async def talking(centre: Centre, number: str) -> Call:
@@ -57,11 +53,6 @@ async def talking(centre: Centre, number: str) -> Call:
         lambda e: e.call.caller_number == number and e.call.state is CallState.TALKING, 30
     )
     return effect.call
-
-
-async def switches(centre: Centre, after_seq: int) -> list[tuple[bool, str]]:
-    found = await centre.hotline.bus.since(after_seq, [SUPERVISORS])
-    return [(m.body["on"], m.body["text"]) for m in found if m.body.get("type") == "overflow"]
 
 
 async def test_two_waiting_bring_the_seat_in_until_the_queue_drains(centre: Centre) -> None:
@@ -90,7 +81,7 @@ async def test_two_waiting_bring_the_seat_in_until_the_queue_drains(centre: Cent
         await hotline.ami.action("Hangup", Channel=second.agent_channel, Cause="16")
         result = await asyncio.wait_for(burst, 30)
     assert result.ok, result.errors
-    assert await switches(centre, seq) == [
+    assert await overflow_switches(centre, seq) == [
         (True, "溢出席位启用（hotline）：排队 2 人，达到启用阈值 2 人"),
         (
             False,
@@ -128,7 +119,7 @@ async def test_a_lower_wait_threshold_applied_live_brings_the_seat_in(centre: Ce
         await seat_is(centre, False, "the seat out once nobody waits")
         result = await asyncio.wait_for(calling, 30)
     assert result.ok, result.errors
-    told = await switches(centre, seq)
+    told = await overflow_switches(centre, seq)
     assert [on for on, _ in told] == [True, False]
     assert (
         told[0][1].startswith("溢出席位启用（hotline）：最长等待 ")

@@ -1,0 +1,90 @@
+"""What the E2E tests of the live telephony configuration share: the centre's HTTP API as
+an admin, the first time each of several checks held, a transfer reaching 110's primary, an
+agent's call ended by its side, the desk's wrap-up of an agent over."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from agent_gateway.edge.protocol import PresenceState
+from hotline_cli.demo.sipp import AgentPhone
+from telephony.actions import blind_transfer
+from telephony.dialplan import CONTEXT_AGENTS
+from telephony.tracker import Call
+from tests.e2e.harness import Centre
+from tests.support.polling import eventually
+
+Check = Callable[[], Awaitable[bool]]
+
+
+class AdminApi:
+    """The centre's HTTP API as one admin (a real user with a bearer token)."""
+
+    def __init__(self, client: aiohttp.ClientSession, base: str, token: str) -> None:
+        self.client, self.base = client, base
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        async with self.client.request(
+            method, self.base + path, json=body, headers=self.headers
+        ) as response:
+            return response.status, await response.json()
+
+
+async def desk_ticket(api: AdminApi, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with api.client.post(f"{api.base}/api/desk/ticket", json={}, headers=headers) as answer:
+        return answer.status
+
+
+async def hang_up(centre: Centre, call: Call) -> None:
+    """The agent's side ends the call (the caller's SIPp answers the BYE)."""
+    await centre.hotline.ami.action("Hangup", Channel=call.agent_channel, Cause="16")
+
+
+async def first_held(checks: Mapping[str, Check], since: float) -> dict[str, float]:
+    """Milliseconds from `since` (monotonic) until each check first held, polled together."""
+    held: dict[str, float] = {}
+
+    async def all_held() -> bool:
+        for name, check in checks.items():
+            if name not in held and await check():
+                held[name] = (time.monotonic() - since) * 1000
+        return held.keys() == checks.keys()
+
+    try:
+        await eventually(all_held, 10, "every change held", poll_s=0.01)
+    except AssertionError:
+        raise AssertionError(f"not held within 10 s: {sorted(checks.keys() - held)}") from None
+    return held
+
+
+async def transfer_reaches_110_primary(centre: Centre, call: Call, port: int, tmp: Path) -> None:
+    """The caller blind-transferred to 110 is answered by the far end on `port` over the
+    primary leg (nothing listens on the other primary port nor the backup), then let go."""
+    ami = centre.hotline.ami
+    async with AgentPhone(tmp, "127.0.0.1", port, ring_ms=300):
+        await blind_transfer(ami, call.agent_channel, CONTEXT_AGENTS, "110")
+
+        async def primary_up() -> bool:
+            listed = await ami.action_list("CoreShowChannels")
+            return any(c["Channel"].startswith("PJSIP/trunk-110-primary-")
+                       and c.get("ChannelStateDesc") == "Up" for c in listed)  # fmt: skip
+
+        await eventually(primary_up, 10, f"110 answered on port {port} over the primary leg")
+        await ami.action_list("Hangup", Channel="/^PJSIP/trunk-110-primary-/", Cause="16")
+
+
+async def desk_available(centre: Centre, extension: str) -> None:
+    """The desk's own wrap-up of the agent's last call is over (its end unpauses the agent:
+    a pause given before it would be undone)."""
+
+    async def available() -> bool:
+        return centre.hotline.desk.presences[extension].state is PresenceState.AVAILABLE
+
+    await eventually(available, 5, f"{extension} available on the desk")
