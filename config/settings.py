@@ -308,14 +308,27 @@ class Settings(Frozen):
         return serving
 
     def queue_members(self, queue: Queue) -> list[tuple[Agent, int]]:
-        """Agents serving `queue` with their penalty: 0 for its skill, 1 for overflow seats."""
+        """Agents serving `queue` with their penalty: their own for its skill (0: rung first),
+        and `overflow_penalty` for overflow seats."""
+        seats = self.overflow_penalty(queue)
         members: list[tuple[Agent, int]] = []
         for agent in self.agents:
             if queue.skill in agent.skills:
-                members.append((agent, 0))
+                members.append((agent, agent.penalties.get(queue.skill, 0)))
             elif queue.overflow_skill and queue.overflow_skill in agent.skills:
-                members.append((agent, 1))
+                members.append((agent, seats))
         return members
+
+    def skill_penalty(self, queue: Queue) -> int:
+        """The highest penalty of the agents with the queue's skill: every caller may ring
+        them from the start (the queue's rule lets that far at once)."""
+        return max((a.penalties.get(queue.skill, 0) for a in self.agents
+                    if queue.skill in a.skills), default=0)  # fmt: skip
+
+    def overflow_penalty(self, queue: Queue) -> int:
+        """Overflow seats come after every agent of the skill: one above its highest penalty,
+        reached by the queue's rule after `overflow_after_s`."""
+        return self.skill_penalty(queue) + 1
 
 
 def _unique(key: str, values: list[Any], names: list[str] | None = None) -> None:
