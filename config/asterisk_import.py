@@ -15,7 +15,8 @@ from typing import Any
 from config.asterisk_conf import ConfFile, Entry, Section, parse_conf
 from config.asterisk_findings import Finding, Findings, validated
 from config.asterisk_import_pjsip import Membership, map_pjsip
-from config.settings import Agent, Queue, Trunk
+from config.settings import Agent, Queue
+from config.trunk_settings import Trunk
 
 STRATEGIES = frozenset({"ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"})
 _QUEUE_KEYS = {"strategy", "timeout", "wrapuptime", "announce-position", "member"}

@@ -52,11 +52,12 @@ def e2e_settings(
     max_wrapup_s: float = 0.5,
     recordings: dict[str, Any] | None = None,
     colleagues: Sequence[dict[str, Any]] = (),
+    outbound: dict[str, Any] | None = None,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
-    `colleagues` adds departments' and supervisors' phones), with the secrets generated
-    there."""
+    `colleagues` adds departments' and supervisors' phones, `outbound` the trunk citizens
+    are called through), with the secrets generated there."""
     rtp_start, rtp_end = rtp_range(100)
     agents = [
         {
@@ -84,6 +85,7 @@ def e2e_settings(
             **({"trunks": trunks} if trunks is not None else {}),
             **({"recordings": recordings} if recordings is not None else {}),
             **({"colleagues": list(colleagues)} if colleagues else {}),
+            **({"outbound": outbound} if outbound is not None else {}),
             "queues": [
                 {
                     "name": "hotline",
@@ -196,6 +198,7 @@ async def running_centre(
     max_wrapup_s: float = 0.5,
     recordings: dict[str, Any] | None = None,
     colleagues: Sequence[dict[str, Any]] = (),
+    outbound: dict[str, Any] | None = None,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
@@ -203,6 +206,7 @@ async def running_centre(
     settings = e2e_settings(
         state_dir, overflow_after_s, trunks, announce_position,
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues,
+        outbound=outbound,
     )  # fmt: skip
     await seed_state(settings)
     log = CallLog()

@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from config.asterisk_conf import ConfError
 from config.asterisk_import import Imported, import_asterisk
-from config.settings import Agent, Queue, Trunk
+from config.settings import Agent, Queue
+from config.trunk_settings import Trunk
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "asterisk_import"
 
