@@ -258,10 +258,12 @@ _drains: set[asyncio.Task[bytes]] = set()
 
 
 def backend_config(
-    tmp: Path, agents: Sequence[tuple[str, str, int]], max_wrapup_s: float | None = None
-) -> Path:
+    tmp: Path, agents: Sequence[tuple[str, str, int]], max_wrapup_s: float | None = None,
+    service_level_s: int = 15,
+) -> Path:  # fmt: skip
     """A settings file for a backend in a process of its own: free ports, one `hotline` queue
-    served by `agents` (extension, name, phone port), every IVR choice to it."""
+    served by `agents` (extension, name, phone port) with its answer goal, every IVR choice
+    to it."""
     agent_tables = "".join(
         f"""
 [[agents]]
@@ -298,6 +300,7 @@ port = {free_tcp_port()}
 name = "hotline"
 skill = "general"
 wrapup_s = 0
+service_level_s = {service_level_s}
 [ivr]
 queues = {{ operator = "hotline" }}
 """,
