@@ -1,7 +1,7 @@
 // The supervisors' live wall (实时大屏): the `wall` message drawn at a glance, per queue
 // (排队人数, 最长等待, N秒接通率 within its own goal today and in the last hour, 放弃,
-// 坐席状态), per agent, the live calls, the emergency clocks and the wall's alerts. Durations tick on in the page from
-// the instants the message carries. Everything from the server is put in as text (dom.js).
+// 坐席状态), per agent, the live calls, the emergency clocks and the wall's alerts. Durations
+// tick on in the page from the instants the message carries. Everything from the server is put in as text (dom.js).
 //
 // Rows are keyed (data-extension, data-linkedid) and kept across updates, so the hook cells
 // other modules fill (the floor's agent controls, the listen buttons of a call) stay: their
