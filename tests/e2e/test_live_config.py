@@ -326,13 +326,19 @@ async def members(centre: Centre, queue: str) -> dict[str, dict[str, str]]:
             if i.get("Event") == "QueueMember"}  # fmt: skip
 
 
-async def answered_by(centre: Centre, number: str, seconds: float) -> str:
-    """The agent interface that answers a caller who talks `seconds`, once the call is over."""
-    caller = calling(centre, number, seconds)
+async def answered_by(centre: Centre, number: str) -> str:
+    """The agent interface that answers a caller, once the agent has hung up (a caller's
+    own hang-up could come before a slow answer: the call abandoned, never talking)."""
+    caller = calling(centre, number, 20)
     talking = await in_state(centre, number, CallState.TALKING)
+    await hang_up(centre, talking)
     assert (await caller).ok
     await centre.log.wait_ended(number)
     return talking.agent_interface
+
+
+async def hang_up(centre: Centre, call: Call) -> None:
+    await centre.hotline.ami.action_list("Hangup", Channel=call.agent_channel, Cause="16")
 
 
 async def test_an_agent_s_penalty_rings_it_last_and_changes_in_place(centre: Centre) -> None:
@@ -356,9 +362,9 @@ async def test_an_agent_s_penalty_rings_it_last_and_changes_in_place(centre: Cen
 
     for number in ("13900003001", "13900003002"):
         await eventually(lambda: free("1001"), 10, "1001 free again after its call")
-        assert await answered_by(centre, number, 1.0) == "PJSIP/1001"
+        assert await answered_by(centre, number) == "PJSIP/1001"
     async with centre.agents_paused("1001", reason="会议"):
-        caller = calling(centre, "13900003003", 6)
+        caller = calling(centre, "13900003003", 20)
         talking = await in_state(centre, "13900003003", CallState.TALKING)
         assert talking.agent_interface == "PJSIP/1002"
         await hotline.apply_settings(old)
@@ -366,7 +372,7 @@ async def test_an_agent_s_penalty_rings_it_last_and_changes_in_place(centre: Cen
         assert (now["1002"]["Penalty"], now["1002"]["InCall"]) == ("0", "1")
         assert (now["1001"]["Paused"], now["1001"]["PausedReason"]) == ("1", "会议")
         assert hotline.tracker.calls[talking.linkedid].state is CallState.TALKING
-        await hotline.ami.action_list("Hangup", Channel=talking.agent_channel, Cause="16")
+        await hang_up(centre, talking)
         assert (await caller).ok
 
 
