@@ -15,17 +15,17 @@ from typing import Any
 from config.asterisk_conf import ConfFile, Entry, Section, parse_conf
 from config.asterisk_findings import Finding, Findings, validated
 from config.asterisk_import_pjsip import Membership, map_pjsip
-from config.settings import Agent, Queue, Trunk
+from config.settings import Agent, Queue
+from config.trunk_settings import Trunk
 
 STRATEGIES = frozenset({"ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"})
-_QUEUE_KEYS = {"strategy", "timeout", "wrapuptime", "announce-position", "member"}
+_QUEUE_KEYS = {"strategy", "timeout", "wrapuptime", "servicelevel", "announce-position", "member"}
 _OWN = {
     "musicclass": "hold music is the centre's own",
     "joinempty": "callers always join (the centre's rule)",
     "leavewhenempty": "callers never leave an empty queue (the centre's rule)",
 }
 _WHY = {
-    "servicelevel": "the service-level target is [supervision] service_goal_s",
     "defaultrule": "penalty rules: only overflow_after_s (default 30 s) is carried",
     "context": "exit-on-digit contexts are not in the centre's model",
     "maxlen": "no maximum number of callers in the centre's model",
@@ -120,7 +120,9 @@ def _queue(
             data["strategy"], lines["strategy"] = strategy.value, strategy.line
         else:
             findings.entry(section, strategy, "unmapped", "unknown to the centre: rrmemory used")
-    for key, field in (("timeout", "ring_timeout_s"), ("wrapuptime", "wrapup_s")):
+    carried = (("timeout", "ring_timeout_s"), ("wrapuptime", "wrapup_s"),
+               ("servicelevel", "service_level_s"))  # fmt: skip
+    for key, field in carried:
         if (option := section.last(key)) is not None:
             data[field], lines[field] = option.value, option.line
     if (announce := section.last("announce-position")) is not None:

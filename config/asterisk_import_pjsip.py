@@ -14,7 +14,8 @@ from typing import Any
 
 from config.asterisk_conf import ConfFile, Section
 from config.asterisk_findings import Findings, validated
-from config.settings import Agent, Trunk
+from config.settings import Agent
+from config.trunk_settings import Trunk
 
 # Keys whose value the centre renders itself (telephony/pjsip_config.py): dropped, said so.
 CENTRE_OWN = frozenset(

@@ -27,7 +27,6 @@ from config.fields import (
     Frozen,
     Name,
     Port,
-    host_port,
     loopback,
     plain_name,
     sip_contact_on_loopback,
@@ -35,6 +34,7 @@ from config.fields import (
 )
 from config.supervision_settings import Supervision
 from config.telephony_sections import NuisanceNumber, OverflowSeats, UserId, WorkingHours
+from config.trunk_settings import OutboundTrunk, Trunk
 
 DEFAULT_FILE = Path(__file__).with_name("hotline.toml")
 ENV_PREFIX = "HOTLINE_"
@@ -190,37 +190,6 @@ class Ivr(Frozen):
         return self.queues.get("operator", "hotline")  # the name rendered queues start with
 
 
-class Trunk(Frozen):
-    number: Extension
-    primary: str
-    backup: str | None = None
-    dial_timeout_s: Annotated[int, Field(ge=3, le=120)] = 10
-    # how often Asterisk sends each leg an OPTIONS (s); 0: never (a far end that does not
-    # answer OPTIONS), its state then unknown and every call tries it
-    qualify_s: Annotated[int, Field(ge=0, le=3600)] = 30
-    # pjsip.conf has one transport, UDP; TCP needs a transport of its own rendered first
-    transport: Literal["udp"] = "udp"
-    # the digest credentials the trunk challenges us with (none: it does not challenge)
-    username: Name | None = None
-    password: SecretStr | None = None
-
-    @field_validator("password")
-    @classmethod
-    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
-        return value if value is None else strong_secret(value)
-
-    @model_validator(mode="after")
-    def _credentials(self) -> Trunk:
-        if (self.username is None) != (self.password is None):
-            raise ValueError("username and password go together")
-        return self
-
-    @field_validator("primary", "backup")
-    @classmethod
-    def _on_loopback(cls, value: str | None) -> str | None:
-        return value if value is None else host_port(value)
-
-
 class Settings(Frozen):
     centre: Centre = Centre()
     paths: Paths = Paths()
@@ -237,6 +206,7 @@ class Settings(Frozen):
     queues: tuple[Queue, ...] = ()
     ivr: Ivr = Ivr()
     trunks: Mapping[Name, Trunk] = Field(default_factory=dict)
+    outbound: OutboundTrunk | None = None  # the trunk citizens are called through (回访)
     colleagues: tuple[Colleague, ...] = ()
     emergency: Emergency = Emergency()
     exchange: Exchange = Exchange()
@@ -308,14 +278,27 @@ class Settings(Frozen):
         return serving
 
     def queue_members(self, queue: Queue) -> list[tuple[Agent, int]]:
-        """Agents serving `queue` with their penalty: 0 for its skill, 1 for overflow seats."""
+        """Agents serving `queue` with their penalty: their own for its skill (0: rung first),
+        and `overflow_penalty` for overflow seats."""
+        seats = self.overflow_penalty(queue)
         members: list[tuple[Agent, int]] = []
         for agent in self.agents:
             if queue.skill in agent.skills:
-                members.append((agent, 0))
+                members.append((agent, agent.penalties.get(queue.skill, 0)))
             elif queue.overflow_skill and queue.overflow_skill in agent.skills:
-                members.append((agent, 1))
+                members.append((agent, seats))
         return members
+
+    def skill_penalty(self, queue: Queue) -> int:
+        """The highest penalty of the agents with the queue's skill: every caller may ring
+        them from the start (the queue's rule lets that far at once)."""
+        return max((a.penalties.get(queue.skill, 0) for a in self.agents
+                    if queue.skill in a.skills), default=0)  # fmt: skip
+
+    def overflow_penalty(self, queue: Queue) -> int:
+        """Overflow seats come after every agent of the skill: one above its highest penalty,
+        reached by the queue's rule after `overflow_after_s`."""
+        return self.skill_penalty(queue) + 1
 
 
 def _unique(key: str, values: list[Any], names: list[str] | None = None) -> None:

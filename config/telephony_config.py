@@ -18,9 +18,10 @@ from pydantic_core import to_jsonable_python
 from config.emergency_settings import Colleague
 from config.field_messages import chinese
 from config.fields import Extension, Frozen, Name
-from config.settings import Agent, Ivr, Queue, Settings, Trunk, parse_settings
+from config.settings import Agent, Ivr, Queue, Settings, parse_settings
 from config.telephony_checks import FieldProblem, problems
 from config.telephony_sections import NuisanceNumber, OverflowSeats, WorkingHours
+from config.trunk_settings import Trunk
 
 MASK = "******"
 

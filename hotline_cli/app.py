@@ -62,7 +62,7 @@ from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.tasks import TaskHealth, Tasks
 from hotline_cli.trunk_alerts import TrunkAlerts
 from hotline_cli.trunk_status import TrunkStatus
-from hotline_cli.wall_settings import wall_publisher
+from hotline_cli.wall_settings import service_rule, wall_publisher
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
 from processes.redis_server import RedisProcess
@@ -228,6 +228,7 @@ def _desk(settings: Settings, bus: Bus, redis: Redis, ami: AmiClient, tracker: C
         queues=[q.name for q in settings.queues],
         load_summary=orders.caller_summary, max_wrapup_s=settings.gateway.max_wrapup_s,
         load_recording_paused=orders.recording_paused,
+        goals_s=service_rule(settings).queue_goals_s,
     )  # fmt: skip
 
 

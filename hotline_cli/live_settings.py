@@ -12,7 +12,7 @@ from agent_gateway.desk.service import DeskService
 from agent_gateway.desk.wall_publisher import WallPublisher
 from config.settings import Settings
 from hotline_cli.nuisance_screen import NuisanceScreen
-from hotline_cli.wall_settings import wall_serving
+from hotline_cli.wall_settings import service_rule, wall_serving
 from ivr.welcome import WelcomeFlow
 from telephony.announcer import PositionAnnouncer
 from telephony.call_control_service import CallControl
@@ -56,10 +56,10 @@ class Followers:
 
 def follow(settings: Settings, parts: Followers) -> None:
     """Consult and transfer targets and their dial budget, the IVR's queue per choice, the
-    queues each desk logs into, the queues the desk and the wall show and whom they show
-    serving them, the queues whose callers hear their position, the nuisance numbers the IVR
-    refuses, the overflow seats and their thresholds (evaluated again at once): from
-    `settings` on."""
+    queues each desk logs into, the queues the desk and the wall show, whom they show
+    serving them and each queue's answer goal, the queues whose callers hear their
+    position, the nuisance numbers the IVR refuses, the overflow seats and their thresholds
+    (evaluated again at once): from `settings` on."""
     ivr_queues = {str(k): q for k, q in settings.ivr.queues.items()}
     parts.ivr.route(ivr_queues, settings.ivr.operator_queue)
     parts.control.targets = targets_of(settings)
@@ -68,6 +68,9 @@ def follow(settings: Settings, parts: Followers) -> None:
     parts.agent_queues.update(settings.agent_queues())
     parts.desk.queues = [q.name for q in settings.queues]
     parts.wall.agent_queues = wall_serving(settings)
+    rule = service_rule(settings)
+    parts.wall.follow_rule(rule)
+    parts.desk.figures.goals_s = rule.queue_goals_s
     parts.announcer.queues = frozenset(q.name for q in settings.queues if q.announce_position)
     parts.nuisance.entries = settings.nuisance
     parts.overflow.settings = settings

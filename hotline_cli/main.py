@@ -97,7 +97,8 @@ def describe(settings: Settings, redis_url: str) -> str:
     ]
     for q in s.queues:
         members = ", ".join(
-            f"{a.extension} {a.name}" + (" (overflow)" if p else "") for a, p in s.queue_members(q)
+            f"{a.extension} {a.name}" + ("" if q.skill in a.skills else " (overflow)")
+            for a, _ in s.queue_members(q)
         )
         lines.append(f"  queue {q.name:<10} {members}")
     return "\n".join(lines)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import TYPE_CHECKING, Protocol
 
 from telephony.ami_connection import AmiActionError
-from telephony.dialplan import interface_of
+from telephony.dialplan import CONTEXT_OUTBOUND, interface_of
 
 if TYPE_CHECKING:
     from telephony.control_resync import AmiLists
@@ -211,6 +212,26 @@ async def originate_into_room(
         ami, f"Local/{number}@{dial_context}/n", room_context, room_exten, timeout_s,
         ChannelId=channel_id, OtherChannelId=other_id, CallerID=caller_id,
     )  # fmt: skip
+
+
+OUTBOUND_NUMBER = re.compile(r"[0-9]{3,20}")  # a citizen's number, as the trunk dials it
+
+
+async def call_out(
+    ami: AmiActions, number: str, context: str, exten: str, channel_id: str, timeout_s: float
+) -> None:
+    """Call a citizen's `number` through the outbound trunk (`CONTEXT_OUTBOUND`: primary,
+    then backup, the centre's caller ID) on a Local channel whose half `channel_id` runs
+    `exten`@`context` once the citizen answers within `timeout_s` (an agent's phone:
+    回访); `channel_id`-2 is the half that dials. The number is confidential: never logged,
+    nor put in an error."""
+    if not OUTBOUND_NUMBER.fullmatch(number):
+        raise ValueError("an outbound number is 3 to 20 digits")
+    await _originate_into(
+        ami, f"Local/{number}@{CONTEXT_OUTBOUND}/n", context, exten, timeout_s,
+        ChannelId=channel_id, OtherChannelId=f"{channel_id}-2",
+    )  # fmt: skip
+    log.info("outbound call %s originated towards %s@%s", channel_id, exten, context)
 
 
 async def mute_in_room(ami: AmiActions, room: str, channel: str, muted: bool) -> None:

@@ -269,7 +269,7 @@ def _queues_conf(settings: Settings) -> str:
             "joinempty = yes",
             "leavewhenempty = no",
             "ringinuse = no",
-            "servicelevel = 15",
+            f"servicelevel = {queue.service_level_s}",
             # No MEMBER*/QE* channel variables: nothing reads them, and each is a message
             # to every connected queue call (see DECLINED_STASIS_TYPES).
             "setinterfacevar = no",
@@ -287,12 +287,14 @@ def _rule_name(queue: str) -> str:
 
 
 def _queuerules_conf(settings: Settings) -> str:
-    """Overflow seats have penalty 1: callers start with max penalty 0, widened after a wait."""
+    """Callers start with the highest penalty of the queue's skill (its agents rung by their
+    own penalties), widened to the overflow seats' after `overflow_after_s`."""
     out = ""
     for queue in settings.queues:
-        lines = ["penaltychange => 0,0"]
+        lines = [f"penaltychange => 0,{settings.skill_penalty(queue)}"]
         if queue.overflow_skill:
-            lines.append(f"penaltychange => {queue.overflow_after_s},1")
+            lines.append(f"penaltychange => {queue.overflow_after_s},"
+                         f"{settings.overflow_penalty(queue)}")  # fmt: skip
         out += section(_rule_name(queue.name), *lines)
     return out
 

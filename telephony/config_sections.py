@@ -6,22 +6,22 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from config.settings import Trunk
+from config.trunk_settings import TrunkLegs
 
 
 def section(name: str, *lines: str) -> str:
     return "\n".join([f"[{name}]", *lines]) + "\n\n"
 
 
-def trunk_legs(trunk: Trunk) -> list[tuple[str, str]]:
+def trunk_legs(trunk: TrunkLegs) -> list[tuple[str, str]]:
     legs = [("primary", trunk.primary)]
     if trunk.backup:
         legs.append(("backup", trunk.backup))
     return legs
 
 
-def trunk_endpoint(trunk: Trunk, role: str) -> str:
-    return f"trunk-{trunk.number}-{role}"
+def trunk_endpoint(trunk: TrunkLegs, role: str) -> str:
+    return f"trunk-{trunk.line}-{role}"
 
 
 def secret_text(value: SecretStr, key: str) -> str:

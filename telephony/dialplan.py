@@ -11,6 +11,9 @@ CONTEXT_INBOUND = "hotline-inbound"  # the carrier's calls: IVR, then the queue
 CONTEXT_AGENTS = "hotline-agents"  # agents' phones; blind transfers land here too
 CONTEXT_EMERGENCY = "hotline-emergency"  # 110/119/120 over their trunk, the backup second
 CONTEXT_TRUNK_IN = "hotline-trunk-in"  # anything a trunk sends us: hung up
+# The centre calling a citizen (exten = the number; 回访): the outbound trunk, its backup
+# second, with the centre's caller ID. Rendered only when [outbound] is configured.
+CONTEXT_OUTBOUND = "hotline-outbound"
 CONTEXT_POSITION = "hotline-position"  # plays a queue position, whispered to the caller
 # Call control (exten = the call's Linkedid): ConfBridge rooms the backend moves channels
 # between, and the dialling of a consulted party (exten = its number) into one of them.

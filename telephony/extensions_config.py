@@ -3,9 +3,11 @@ phones and transfers, 110/119/120 with their backup trunk, queue-position whispe
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from config.settings import Settings, Trunk
+from config.settings import Settings
+from config.trunk_settings import Trunk, TrunkLegs
 from telephony.call_control import Room
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
@@ -16,6 +18,7 @@ from telephony.dialplan import (
     CONTEXT_EMERGENCY,
     CONTEXT_HOLD_MUSIC,
     CONTEXT_INBOUND,
+    CONTEXT_OUTBOUND,
     CONTEXT_POSITION,
     CONTEXT_REQUEUE,
     CONTEXT_ROOM_CALLER,
@@ -25,6 +28,7 @@ from telephony.dialplan import (
     CONTEXT_TRUNK_IN,
     EVENT_TRUNK_FAILED,
     REQUEUE_PRIORITY,
+    TECH,
     USER_CALLER,
     USER_CONSULT,
     USER_PARTY,
@@ -108,35 +112,61 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         " same => n,Hangup()",
     )
     return (
-        inbound + agents + emergency + trunk_in + requeue + _control_contexts(settings)
-        + _position_context(layout) + _spy_context(settings, layout)
+        inbound + agents + emergency + trunk_in + requeue + _outbound_context(settings)
+        + _control_contexts(settings) + _position_context(layout) + _spy_context(settings, layout)
     )  # fmt: skip
 
 
 def _failover(trunk: Trunk, when_all_failed: str) -> list[str]:
-    """An emergency line's extension: its primary trunk for `dial_timeout_s`, then the
-    backup; a leg whose contact qualify found unreachable is skipped (not dialled, counted),
-    so a call does not wait out a dead primary's timeout. When none answered, a UserEvent
-    the backend reads (with the legs skipped), then `when_all_failed`."""
+    """An emergency line's extension: its legs in turn (`_legs_in_turn`). When none
+    answered, a UserEvent the backend reads (with the legs skipped), then `when_all_failed`."""
+    return _legs_in_turn(
+        trunk, trunk.number, f"emergency {trunk.number}", interface_of, (),
+        (f"UserEvent({EVENT_TRUNK_FAILED},Number: {trunk.number},"
+         f"Skipped: ${{{VAR_TRUNKS_SKIPPED}}})", when_all_failed),
+    )  # fmt: skip
+
+
+def _outbound_context(settings: Settings) -> str:
+    """The centre calling a citizen (exten = the number): the outbound trunk's legs in turn,
+    the number as the user of each leg's contact, the centre's number as the caller ID.
+    Nothing is logged of the number: no NoOp of it, no UserEvent (the originator learns the
+    outcome from the call itself)."""
+    trunk = settings.outbound
+    if trunk is None:
+        return ""
+    number = trunk.caller_id or settings.centre.inbound_number
+    caller_id = (f"Set(CALLERID(num)={number})",)
+    lines = _legs_in_turn(
+        trunk, "_X.", "outbound call", lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}",
+        caller_id, ("Hangup()",),
+    )  # fmt: skip
+    return section(CONTEXT_OUTBOUND, *lines)
+
+
+def _legs_in_turn(
+    trunk: TrunkLegs, exten: str, note: str, dial: Callable[[str], str],
+    before: Sequence[str], when_all_failed: Sequence[str],
+) -> list[str]:  # fmt: skip
+    """`exten` dialling the trunk's primary leg for `dial_timeout_s`, then its backup; a leg
+    whose contact qualify found unreachable is skipped (not dialled, counted), so a call
+    does not wait out a dead primary's timeout. `dial` names what to dial on a leg's
+    endpoint; `before` runs first, `when_all_failed` when no leg answered."""
     legs = [role for role, _hostport in trunk_legs(trunk)]
-    lines = [f"exten => {trunk.number},1,NoOp(emergency {trunk.number})",
+    lines = [f"exten => {exten},1,NoOp({note})", *(f" same => n,{app}" for app in before),
              f" same => n,Set({VAR_TRUNKS_SKIPPED}=0)"]  # fmt: skip
     for role, after in zip(legs, [*legs[1:], "failed"], strict=True):
         endpoint = trunk_endpoint(trunk, role)
         state = f"${{PJSIP_CONTACT(${{PJSIP_AOR({endpoint},contact)}},status)}}"
         lines += [
             f' same => n({role}),GotoIf($["{state}" = "{CONTACT_UNREACHABLE}"]?{role}-down)',
-            f" same => n,Dial({interface_of(endpoint)},{trunk.dial_timeout_s})",
+            f" same => n,Dial({dial(endpoint)},{trunk.dial_timeout_s})",
             f' same => n,GotoIf($["${{DIALSTATUS}}" = "ANSWER"]?done:{after})',
             f" same => n({role}-down),Set({VAR_TRUNKS_SKIPPED}=$[${{{VAR_TRUNKS_SKIPPED}}} + 1])",
         ]
-    return [
-        *lines,
-        f" same => n(failed),UserEvent({EVENT_TRUNK_FAILED},Number: {trunk.number},"
-        f"Skipped: ${{{VAR_TRUNKS_SKIPPED}}})",
-        f" same => n,{when_all_failed}",
-        " same => n(done),Hangup()",
-    ]
+    first, *rest = when_all_failed
+    return [*lines, f" same => n(failed),{first}", *(f" same => n,{app}" for app in rest),
+            " same => n(done),Hangup()"]  # fmt: skip
 
 
 def _control_contexts(settings: Settings) -> str:

@@ -1,8 +1,8 @@
 """Overflow seats put into their queue and taken out on the queue's thresholds
 (`telephony.overflow_rule`): every `interval_s`, or at once when woken (a configuration
 applied live), each rule of the current settings is evaluated against the tracker's live
-calls. In: `QueueAdd` of each seat (penalty 0: the queue's default rule holds penalty 1 back
-until the old `overflow_after_s`; paused with its reason when it is paused in its other
+calls. In: `QueueAdd` of each seat (penalty 0: the queue's default rule holds its per-caller
+overflow seats back until `overflow_after_s`; paused with its reason when it is paused in its other
 queues); out: `QueueRemove`, which ends no call in progress (the
 seat keeps its caller to the end), never of an agent the current settings make one of the
 queue's own members (a seat given the queue's skill stays in). Each evaluation holds

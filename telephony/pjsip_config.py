@@ -4,6 +4,7 @@ colleagues' phones, the trunks' legs)."""
 from __future__ import annotations
 
 from config.settings import Settings
+from config.trunk_settings import TrunkLegs
 from telephony.config_sections import secret_text, section, trunk_endpoint, trunk_legs
 from telephony.dialplan import CARRIER_ENDPOINT, CONTEXT_AGENTS, CONTEXT_INBOUND, CONTEXT_TRUNK_IN
 
@@ -77,32 +78,40 @@ def pjsip_conf(settings: Settings) -> str:
             "max_contacts = 1",
         )  # fmt: skip
     for trunk in settings.trunks.values():
-        for role, hostport in trunk_legs(trunk):
-            name = trunk_endpoint(trunk, role)
-            # the credentials the trunk challenges us with, if it does
-            auth = () if trunk.username is None else (f"outbound_auth = {name}-auth",)
+        out += _trunk_legs(trunk, f"trunks.{trunk.number}", f"{trunk.number}@")
+    if settings.outbound is not None:  # dialled with the citizen's number as the user
+        out += _trunk_legs(settings.outbound, "outbound", "")
+    return out
+
+
+def _trunk_legs(trunk: TrunkLegs, key: str, user: str) -> str:
+    """A trunk's legs, each an endpoint (called only: whatever it sends reaches the hang-up
+    context) with its AOR (`user`: the user part of its contact) and, if the trunk
+    challenges us, its credentials."""
+    out = ""
+    for role, hostport in trunk_legs(trunk):
+        name = trunk_endpoint(trunk, role)
+        auth = () if trunk.username is None else (f"outbound_auth = {name}-auth",)
+        out += section(
+            name,
+            "type = endpoint",
+            f"context = {CONTEXT_TRUNK_IN}",
+            "identify_by = ip",  # no identify section: nothing reaches it
+            *MEDIA,
+            f"aors = {name}",
+            *auth,
+        )
+        out += section(
+            name, "type = aor", f"contact = sip:{user}{hostport}", *_qualify(trunk.qualify_s)
+        )
+        if trunk.username is not None and trunk.password is not None:
             out += section(
-                name,
-                "type = endpoint",
-                f"context = {CONTEXT_TRUNK_IN}",
-                "identify_by = ip",  # no identify section: nothing reaches it
-                *MEDIA,
-                f"aors = {name}",
-                *auth,
+                f"{name}-auth",
+                "type = auth",
+                "auth_type = userpass",
+                f"username = {trunk.username}",
+                f"password = {secret_text(trunk.password, f'{key}.password')}",
             )
-            out += section(
-                name, "type = aor", f"contact = sip:{trunk.number}@{hostport}",
-                *_qualify(trunk.qualify_s),
-            )  # fmt: skip
-            if trunk.username is not None and trunk.password is not None:
-                password = secret_text(trunk.password, f"trunks.{trunk.number}.password")
-                out += section(
-                    f"{name}-auth",
-                    "type = auth",
-                    "auth_type = userpass",
-                    f"username = {trunk.username}",
-                    f"password = {password}",
-                )
     return out
 
 

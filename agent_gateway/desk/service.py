@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
@@ -91,6 +91,7 @@ class DeskService:
         max_wrapup_s: float = 60.0,
         clock: Callable[[], float] = time.time,
         load_recording_paused: PauseLoader | None = None,
+        goals_s: Mapping[str, float] | None = None,  # queue → its answer goal (15 s if none)
     ) -> None:
         self.redis = redis
         self.ami = ami
@@ -107,7 +108,7 @@ class DeskService:
         self.wrap_ups: dict[str, WrapUp] = {}  # the wrap-ups we started, mirrored in Redis
         self.recording_paused: set[str] = set()  # live calls whose agent paused the recording
         self.control = ControlStates()  # hold, mute and consults of the controlled calls
-        self.figures = QueueFigures()
+        self.figures = QueueFigures(goals_s=goals_s or {})
         self.summaries = CallerSummaries(load_summary)
         self._background: set[asyncio.Task[None]] = set()
         self.writer = OutboxWriter(bus)

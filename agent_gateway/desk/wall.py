@@ -138,7 +138,9 @@ def _queued_at(call: Call, figures: DayFigures) -> float | None:
     return min(known, default=None)
 
 
-def _queue(name: str, floor: LiveFloor, figures: DayFigures, now: float) -> WallQueue:
+def _queue(
+    name: str, floor: LiveFloor, figures: DayFigures, rule: ServiceRule, now: float
+) -> WallQueue:
     waiting = [
         t
         for c in floor.calls
@@ -158,7 +160,7 @@ def _queue(name: str, floor: LiveFloor, figures: DayFigures, now: float) -> Wall
         by_state[out] = by_state.get(out, 0) + len(away)
     oldest = min(waiting, default=None)
     return WallQueue(
-        queue=name, waiting=len(waiting), oldest_queued_at=oldest,
+        queue=name, goal_s=rule.goal_of(name), waiting=len(waiting), oldest_queued_at=oldest,
         longest_wait_s=0.0 if oldest is None else round(max(0.0, now - oldest), 1),
         today=counts_message(figures.today.get(name)),
         last_hour=counts_message(figures.last_hour.get(name)),
@@ -259,7 +261,7 @@ def build_wall(
     """The wall at `now` (epoch s)."""
     day = local_day(now)
     calls = {c.linkedid: c for c in floor.calls if c.state is not CallState.ENDED}
-    queues = [_queue(q, floor, figures, now) for q in floor.queues]
+    queues = [_queue(q, floor, figures, rule, now) for q in floor.queues]
     agents = [
         _agent(floor.presences[ext], floor, figures, calls, tally, day)
         for ext in sorted(floor.presences)

@@ -77,6 +77,11 @@ class WallPublisher(PeriodicJob):
         self._raised: dict[str, float] = {}  # the alerts of the wall before a restart
         self.trunks: Mapping[str, LegHealth] = {}  # the trunk monitor's, kept up to date
 
+    def follow_rule(self, rule: ServiceRule) -> None:
+        """Count by `rule` from the next round on (a goal changed live: today counted again)."""
+        self.rule = rule
+        self.counter.counter.follow(rule)
+
     async def start(self) -> None:
         raw = await self.desk.redis.get(WRAP_UP_TALLY_KEY)
         try:

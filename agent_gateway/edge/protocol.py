@@ -325,8 +325,10 @@ class QueueStats(Out):
     agents_by_state: dict[str, int]
     answered_today: int
     abandoned_today: int
+    goal_s: float = Field(description="the queue's answer goal (its service_level_s)")
     service_level_15s: float | None = Field(
-        description="share (0..1) of today's answered calls answered within 15 s"
+        description="share (0..1) of today's offered calls answered within goal_s (15 s by "
+        "default; the name is kept for compatibility)"
     )
 
 

@@ -23,7 +23,7 @@ class WallCounts(Out):
 
     offered: int = Field(description="answered + abandoned, less the short abandons")
     answered: int
-    answered_in_goal: int = Field(description="answered within goal_s (15 s) of queueing")
+    answered_in_goal: int = Field(description="answered within the queue's goal_s of queueing")
     abandoned: int = Field(description="every caller who gave up in the queue")
     abandoned_short: int = Field(description="gave up in under short_abandon_s: not offered")
     longest_wait_s: float = Field(description="the longest wait decided in the window")
@@ -32,6 +32,7 @@ class WallCounts(Out):
 
 class WallQueue(Out):
     queue: str
+    goal_s: float = Field(description="the queue's answer goal (its service_level_s)")
     waiting: int = Field(description="callers waiting in the queue now")
     oldest_queued_at: float | None = Field(
         description="epoch s: when the longest-waiting caller joined (the longest wait)"
@@ -105,7 +106,10 @@ class Wall(Out):
     v: int = WALL_VERSION
     at: float = Field(description="epoch s the figures were computed at")
     day: str = Field(description="the centre's local day (Asia/Shanghai) the figures are of")
-    goal_s: float = Field(description="the answer goal the service level counts (15 s)")
+    goal_s: float = Field(
+        description="the answer goal of a queue without its own ([supervision] service_goal_s); "
+        "each queue's is its goal_s"
+    )
     short_abandon_s: float
     queues: list[WallQueue]
     agents: list[WallAgent]

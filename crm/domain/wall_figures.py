@@ -6,11 +6,12 @@ it (`answered_at`), or when the caller gave up (`ended_at` of an abandoned call)
 places it in a window ("today": the centre's local day in China; "the last hour"), so a call
 queued at 23:59:50 and answered at 00:00:10 is one of the new day's calls.
 
-Service level = answered within `goal_s` (15 s, the answer goal) / offered, where
+Service level = answered within the queue's answer goal (its `service_level_s`, 15 s by
+default; `ServiceRule.goal_of`) / offered, where
 offered = answered + abandoned after waiting at least `short_abandon_s`. A caller who hung up
 in under `short_abandon_s` (default 5 s: a misdial, a change of mind) is counted as
 `abandoned_short` and is neither offered nor missed; every other abandon is offered and missed
-the goal, whether the caller gave up before the 15 s passed or after. A caller the queue timed
+the goal, whether the caller gave up before the goal passed or after. A caller the queue timed
 out (after its `max_wait_s`: recorded as `failed`, ended while queued) is offered and missed
 (`timed_out`); only the calls lost by Asterisk (`lost_by_asterisk`) are not offered. A call
 answered by an overflow seat counts in its own queue like any other.
@@ -32,8 +33,12 @@ PRUNE_EVERY = timedelta(minutes=1)
 
 @dataclass(frozen=True, slots=True)
 class ServiceRule:
-    goal_s: float = 15.0
+    goal_s: float = 15.0  # the answer goal of a queue without its own (no more configured)
     short_abandon_s: float = 5.0
+    queue_goals_s: Mapping[str, float] = field(default_factory=dict)  # queue → its own goal
+
+    def goal_of(self, queue: str) -> float:
+        return self.queue_goals_s.get(queue, self.goal_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +147,7 @@ def queue_counts(
         c.longest_wait_s = max(c.longest_wait_s, wait)
         if row.answered_at is not None:
             c.answered += 1
-            c.answered_in_goal += wait <= rule.goal_s
+            c.answered_in_goal += wait <= rule.goal_of(row.queue)
         elif row.timed_out:
             c.timed_out += 1
         else:
@@ -217,6 +222,10 @@ class DayCounter:
         self._recent: dict[str, CallRow] = {}  # decided, in the last hour once pruned
         self._live: dict[str, CallRow] = {}  # in progress
         self._pruned_at: datetime | None = None
+
+    def follow(self, rule: ServiceRule) -> None:
+        """Count by `rule` from now on, today's calls counted again (a goal changed live)."""
+        self.rule, self.day = rule, None
 
     def update(self, rows: Iterable[CallRow], answers: Iterable[AnsweredRow]) -> None:
         touched = set()

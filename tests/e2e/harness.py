@@ -53,12 +53,13 @@ def e2e_settings(
     recordings: dict[str, Any] | None = None,
     colleagues: Sequence[dict[str, Any]] = (),
     seats: Mapping[str, int] | None = None,
+    outbound: dict[str, Any] | None = None,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
     `colleagues` adds departments' and supervisors' phones, `seats`: the hotline queue's
-    overflow on seats of skill `overflow` with these thresholds instead of penalty 1), with
-    the secrets generated there."""
+    overflow on seats of skill `overflow` with these thresholds instead of penalty 1,
+    `outbound` the trunk citizens are called through), with the secrets generated there."""
     rtp_start, rtp_end = rtp_range(100)
     agents = [
         {
@@ -87,6 +88,7 @@ def e2e_settings(
                 **({"trunks": trunks} if trunks is not None else {}),
                 **({"recordings": recordings} if recordings is not None else {}),
                 **({"colleagues": list(colleagues)} if colleagues else {}),
+                **({"outbound": outbound} if outbound is not None else {}),
                 **(
                     {"overflow": [{"queue": "hotline", "skill": "overflow", **seats}]}
                     if seats
@@ -211,6 +213,7 @@ async def running_centre(
     colleagues: Sequence[dict[str, Any]] = (),
     seats: Mapping[str, int] | None = None,
     rings: Mapping[str, int] | None = None,
+    outbound: dict[str, Any] | None = None,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
@@ -220,6 +223,7 @@ async def running_centre(
     settings = e2e_settings(
         state_dir, overflow_after_s, trunks, announce_position,
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues, seats=seats,
+        outbound=outbound,
     )  # fmt: skip
     await seed_state(settings)
     log = CallLog()
@@ -272,10 +276,12 @@ _drains: set[asyncio.Task[bytes]] = set()
 
 
 def backend_config(
-    tmp: Path, agents: Sequence[tuple[str, str, int]], max_wrapup_s: float | None = None
-) -> Path:
+    tmp: Path, agents: Sequence[tuple[str, str, int]], max_wrapup_s: float | None = None,
+    service_level_s: int = 15,
+) -> Path:  # fmt: skip
     """A settings file for a backend in a process of its own: free ports, one `hotline` queue
-    served by `agents` (extension, name, phone port), every IVR choice to it."""
+    served by `agents` (extension, name, phone port) with its answer goal, every IVR choice
+    to it."""
     agent_tables = "".join(
         f"""
 [[agents]]
@@ -312,6 +318,7 @@ port = {free_tcp_port()}
 name = "hotline"
 skill = "general"
 wrapup_s = 0
+service_level_s = {service_level_s}
 [ivr]
 queues = {{ operator = "hotline" }}
 """,

@@ -1,10 +1,13 @@
 """A caller sent on to 110 when the police trunk's primary is down: the backup takes the call
 (the dialplan tries the primary for `dial_timeout_s`, then the backup: a leg not qualified
-is never known down; tests/e2e/test_trunk_health.py has one qualified)."""
+is never known down; tests/e2e/test_trunk_health.py has one qualified). The same failover on
+the outbound trunk: a citizen called back (回访) while its primary is down is reached over
+the backup with the centre's caller ID, and an agent joined to the call."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,12 +18,14 @@ from crm.db.call_models import CallEvent, CallRecord
 from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
-from telephony.actions import blind_transfer
+from telephony.actions import blind_transfer, call_out
 from telephony.dialplan import CONTEXT_AGENTS
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre, running_centre
+from tests.support.polling import eventually
 
 PRIMARY, BACKUP = free_udp_port(), free_udp_port()  # nothing ever answers on the primary
+OUT_PRIMARY, OUT_BACKUP = free_udp_port(), free_udp_port()  # the outbound trunk's, alike
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +37,10 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
         "dial_timeout_s": 3,
         "qualify_s": 0,  # not qualified: the primary is dialled and waited out
     }
+    outbound = {"primary": f"127.0.0.1:{OUT_PRIMARY}", "backup": f"127.0.0.1:{OUT_BACKUP}",
+                "dial_timeout_s": 3, "qualify_s": 0, "caller_id": "12345"}  # fmt: skip
     state = tmp_path_factory.mktemp("failover")
-    async with running_centre(state, trunks={"police": police}) as centre:
+    async with running_centre(state, trunks={"police": police}, outbound=outbound) as centre:
         yield centre
 
 
@@ -95,3 +102,47 @@ async def _on_record_as_emergency(centre: Centre, number: str) -> None:
     assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
     taken = [e.detail for e in events if e.kind is CallEventKind.ANSWERED and e.agent == ""]
     assert taken == [{"after_transfer": True, "target": "110"}]
+
+
+async def test_a_citizen_called_back_is_reached_over_the_outbound_backup(
+    centre: Centre, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outbound primary is down: the backup's far end is rung for the citizen's number
+    with the centre's number as caller ID, and once it answers the agent's phone joins it;
+    the backend logs nothing of the number in clear."""
+    number, ami = "13922226666", centre.hotline.ami
+    caplog.set_level(logging.DEBUG)
+    async with AgentPhone(tmp_path, "127.0.0.1", OUT_BACKUP, ring_ms=300):  # the citizen
+        await call_out(ami, number, CONTEXT_AGENTS, "1001", "out-callback-1", timeout_s=15)
+        seen: list[dict[str, str]] = []
+        async with asyncio.timeout(10):
+            while (legs := await trunk_legs(centre)).get("PJSIP/trunk-outbound-backup") != "Up" or (
+                await agent_leg(centre, "1001")
+            ) != "Up":
+                seen.append(legs)
+                await asyncio.sleep(0.2)
+        assert "PJSIP/trunk-outbound-primary" in {leg for legs in seen for leg in legs}
+        assert "PJSIP/trunk-outbound-primary" not in legs  # tried first, then given up
+        citizen = next(c["Channel"] for c in await ami.action_list("CoreShowChannels")
+                       if c["Channel"].startswith("PJSIP/trunk-outbound-backup-"))  # fmt: skip
+        # the INVITE's To and From: the number dialled, and the centre's number it showed
+        dialled, shown = [(await ami.action("Getvar", Channel=citizen,
+                           Variable=f"CHANNEL(pjsip,{uri})"))["Value"]
+                          for uri in ("remote_uri", "local_uri")]  # fmt: skip
+        assert dialled.startswith(f"<sip:{number}@127.0.0.1") and shown.startswith("<sip:12345@")
+        await ami.action_list("Hangup", Channel="/^PJSIP/trunk-outbound-backup-/", Cause="16")
+        await eventually(lambda: gone(centre, "out-callback-1"), 10, "the callback hung up")
+    assert number not in caplog.text
+
+
+async def agent_leg(centre: Centre, extension: str) -> str | None:
+    channels = await centre.hotline.ami.action_list("CoreShowChannels")
+    return next((c.get("ChannelStateDesc") for c in channels
+                 if c["Channel"].startswith(f"PJSIP/{extension}-")), None)  # fmt: skip
+
+
+async def gone(centre: Centre, channel_id: str) -> bool:
+    channels = await centre.hotline.ami.action_list("CoreShowChannels")
+    return not any(c.get("Uniqueid", "").startswith(channel_id) or
+                   c["Channel"].startswith(("PJSIP/1001-", "PJSIP/trunk-outbound-"))
+                   for c in channels)  # fmt: skip

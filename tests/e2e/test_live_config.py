@@ -383,3 +383,82 @@ async def test_a_paused_agent_given_a_queue_stays_paused(centre: Centre) -> None
                 if i.get("Event") == "QueueMember"}  # fmt: skip
         await hotline.apply_settings(old)
     assert held == {"hotline": ("王芳", "1", "会议"), "complaint": ("王芳芳", "1", "会议")}
+
+
+async def members(centre: Centre, queue: str) -> dict[str, dict[str, str]]:
+    """The queue's members as app_queue holds them, by extension."""
+    items = await centre.hotline.ami.action_list("QueueStatus", Queue=queue)
+    return {i["StateInterface"].removeprefix("PJSIP/"): i for i in items
+            if i.get("Event") == "QueueMember"}  # fmt: skip
+
+
+async def answered_by(centre: Centre, number: str) -> str:
+    """The agent interface that answers a caller, once the agent has hung up (a caller's
+    own hang-up could come before a slow answer: the call abandoned, never talking)."""
+    caller = calling(centre, number, 20)
+    talking = await in_state(centre, number, CallState.TALKING)
+    await hang_up(centre, talking)
+    assert (await caller).ok
+    await centre.log.wait_ended(number)
+    return talking.agent_interface
+
+
+async def hang_up(centre: Centre, call: Call) -> None:
+    await centre.hotline.ami.action_list("Hangup", Channel=call.agent_channel, Cause="16")
+
+
+async def test_an_agent_s_penalty_rings_it_last_and_changes_in_place(centre: Centre) -> None:
+    """1002 at penalty 1 in general: two callers one after the other both reach 1001 (the
+    queue's rrmemory would alternate), the overflow seat goes one further; with 1001 in a
+    meeting the next caller reaches 1002, whose penalty set back live is changed in place:
+    its call and 1001's pause kept."""
+    hotline = centre.hotline
+    old = hotline.settings
+    data: dict[str, Any] = old.model_dump()
+    data["agents"] = [a | {"penalties": {"general": 1}} if a["extension"] == "1002" else a
+                      for a in data["agents"]]  # fmt: skip
+    change = await hotline.apply_settings(Settings.model_validate(data))
+    assert [r.value for r in change.reloads] == ["queue_rules"]
+    held = await members(centre, "hotline")
+    assert {ext: m["Penalty"] for ext, m in held.items()} == {"1001": "0", "1002": "1", "1901": "2"}
+
+    async def free(ext: str) -> bool:
+        m = (await members(centre, "hotline"))[ext]
+        return m["Paused"] == "0" and m["InCall"] == "0" and m["Status"] == "1"
+
+    for number in ("13900003001", "13900003002"):
+        await eventually(lambda: free("1001"), 10, "1001 free again after its call")
+        assert await answered_by(centre, number) == "PJSIP/1001"
+    async with centre.agents_paused("1001", reason="会议"):
+        caller = calling(centre, "13900003003", 20)
+        talking = await in_state(centre, "13900003003", CallState.TALKING)
+        assert talking.agent_interface == "PJSIP/1002"
+        await hotline.apply_settings(old)
+        now = await members(centre, "hotline")
+        assert (now["1002"]["Penalty"], now["1002"]["InCall"]) == ("0", "1")
+        assert (now["1001"]["Paused"], now["1001"]["PausedReason"]) == ("1", "会议")
+        assert hotline.tracker.calls[talking.linkedid].state is CallState.TALKING
+        await hang_up(centre, talking)
+        assert (await caller).ok
+
+
+async def test_a_queue_s_service_level_reaches_asterisk_and_the_wall_live(centre: Centre) -> None:
+    hotline = centre.hotline
+    old = hotline.settings
+
+    async def servicelevel() -> str:
+        items = await hotline.ami.action_list("QueueStatus", Queue="hotline")
+        return next(i["ServiceLevel"] for i in items if i.get("Event") == "QueueParams")
+
+    assert await servicelevel() == "15"
+    data: dict[str, Any] = old.model_dump()
+    data["queues"] = [q | {"service_level_s": 20} if q["name"] == "hotline" else q
+                      for q in data["queues"]]  # fmt: skip
+    change = await hotline.apply_settings(Settings.model_validate(data))
+    assert [r.value for r in change.reloads] == ["queue_parameters"]
+    assert await servicelevel() == "20"
+    wall, desk = hotline.followers.wall, hotline.followers.desk
+    assert (wall.rule.goal_of("hotline"), wall.rule.goal_of("complaint")) == (20.0, 15.0)
+    assert desk.figures.goal_of("hotline") == 20.0
+    await hotline.apply_settings(old)
+    assert await servicelevel() == "15" and wall.rule.goal_of("hotline") == 15.0

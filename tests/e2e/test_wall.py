@@ -43,10 +43,11 @@ C_HANGUP_MS = 5000  # C hangs up so long after its choice: about 5 s in the queu
 
 
 def _config(tmp: Path, phone_port: int) -> Path:
-    config = backend_config(tmp, [("1001", "王芳", phone_port)], max_wrapup_s=1)
+    config = backend_config(tmp, [("1001", "王芳", phone_port)], max_wrapup_s=1,
+                            service_level_s=GOAL_S)  # fmt: skip
     with config.open("a", encoding="utf-8") as f:
         f.write(
-            f"[supervision]\nservice_goal_s = {GOAL_S}\nshort_abandon_s = {SHORT_ABANDON_S}\n"
+            f"[supervision]\nshort_abandon_s = {SHORT_ABANDON_S}\n"
             f"longest_wait_alert_s = {LONG_WAIT_ALERT_S}\npause_alert_s = {PAUSE_ALERT_S}\n"
         )
     return config
@@ -199,6 +200,7 @@ async def test_the_wall_counts_a_scripted_run_and_keeps_it_across_a_restart(tmp_
         b_recorded = records[B].queued_at
         assert b_recorded is not None
         assert abs(b_recorded.replace(tzinfo=UTC).timestamp() - b_queued) < 0.01
+        assert queue(done)["goal_s"] == GOAL_S  # the queue's service_level_s
         today = queue(done)["today"]
         assert today == {
             "offered": 3, "answered": 2, "answered_in_goal": 1, "abandoned": 1,

@@ -81,6 +81,23 @@ def test_queues_have_no_static_members_and_overflow_rule(files: dict[str, str]) 
     assert "periodic-announce-frequency = 0" in queues
     rules = files["queuerules.conf"]
     assert "[hotline-overflow]\npenaltychange => 0,0\npenaltychange => 30,1" in rules
+    assert "servicelevel = 15" in queues  # the packaged queues' service_level_s
+
+
+def test_a_queue_s_rule_lets_its_skill_s_penalties_ring_first_and_its_service_level(
+    settings: Settings,
+) -> None:
+    """1002 at penalty 2 in general: hotline's callers may ring up to 2 at once, its overflow
+    seats (penalty 3) after overflow_after_s; the queue's own service level goes into it."""
+    data = settings.model_dump()
+    data["agents"][1]["penalties"] = {"general": 2}
+    data["queues"][0]["service_level_s"] = 20
+    files = render(Settings.model_validate(data), LAYOUT)
+    rules = files["queuerules.conf"]
+    assert "[hotline-overflow]\npenaltychange => 0,2\npenaltychange => 30,3" in rules
+    assert "[complaint-overflow]\npenaltychange => 0,0\n" in rules
+    hotline, complaint = files["queues.conf"].split("[complaint]")
+    assert "servicelevel = 20" in hotline and "servicelevel = 15" in complaint
 
 
 def test_stasis_declines_only_messages_nobody_reads_and_sizes_its_pool(
@@ -292,3 +309,30 @@ def test_trunk_credentials_and_further_inbound_numbers(settings: Settings) -> No
     assert "outbound_auth" not in sections[("trunk-119-primary", "type = endpoint")]
     assert "exten => 96345,1,Goto(hotline-inbound,12345,1)\n" in files["extensions.conf"]
     assert "96345" not in render(settings, LAYOUT)["extensions.conf"]
+
+
+def test_the_outbound_trunk_dials_any_number_in_turn_with_the_centre_s_caller_id(
+    settings: Settings, files: dict[str, str]
+) -> None:
+    """Without [outbound] nothing of it is rendered; with it, each leg is an endpoint whose
+    contact has no user (the citizen's number is dialled as the user), tried in turn."""
+    assert "hotline-outbound" not in files["extensions.conf"]
+    assert "trunk-outbound" not in files["pjsip.conf"]
+    data = settings.model_dump()
+    data["outbound"] = {"primary": "127.0.0.1:5091", "backup": "127.0.0.1:5092",
+                        "dial_timeout_s": 4}  # fmt: skip
+    rendered = render(Settings.model_validate(data), LAYOUT)
+    pjsip, dialplan = rendered["pjsip.conf"], rendered["extensions.conf"]
+    assert "[trunk-outbound-primary]\ntype = aor\ncontact = sip:127.0.0.1:5091\n" in pjsip
+    assert "[trunk-outbound-backup]\ntype = aor\ncontact = sip:127.0.0.1:5092\n" in pjsip
+    outbound = dialplan[dialplan.index("[hotline-outbound]") :].split("\n\n")[0]
+    lines = outbound.splitlines()
+    assert lines[1:3] == ["exten => _X.,1,NoOp(outbound call)",
+                          " same => n,Set(CALLERID(num)=12345)"]  # fmt: skip
+    dials = [line for line in lines if ",Dial(" in line]
+    assert dials == [" same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-primary,4)",
+                     " same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-backup,4)"]  # fmt: skip
+    assert "UserEvent" not in outbound  # nothing of the number reaches the backend's events
+    data["outbound"]["caller_id"] = "96123"
+    again = render(Settings.model_validate(data), LAYOUT)["extensions.conf"]
+    assert " same => n,Set(CALLERID(num)=96123)" in again

@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from config.asterisk_conf import ConfError
 from config.asterisk_import import Imported, import_asterisk
-from config.settings import Agent, Queue, Trunk
+from config.settings import Agent, Queue
+from config.trunk_settings import Trunk
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "asterisk_import"
 
@@ -132,12 +133,14 @@ def test_duplicate_extensions_and_junk_values_are_reported_not_raised() -> None:
         '[x]\ntype=endpoint\naors=x\nauth=a1\ncallerid="丙\\" <9>\n'
         "[x]\ntype=aor\ncontact=not a uri\n"
     )
-    queues = "[客服]\nstrategy=ringall\n[q2]\nwrapuptime=soon\nannounce-position=limit\n"
+    queues = ("[客服]\nstrategy=ringall\n[q2]\nwrapuptime=soon\nannounce-position=limit\n"
+              "servicelevel=20\n")  # fmt: skip
     result = import_asterisk(queues, pjsip)
     assert [a.extension for a in result.agents] == ["1001"]
     assert result.agents[0].name == "甲"
     assert [q.name for q in result.queues] == ["q2"]
     assert result.queues[0].wrapup_s == 3 and result.queues[0].announce_position
+    assert result.queues[0].service_level_s == 20  # the queue's service-level target
     texts = [str(f) for f in result.findings]
     assert any("pjsip.conf:12: invalid: agents.1001: extension used twice" in t for t in texts)
     assert any("queues.conf:1: invalid: queues.客服.name" in t for t in texts)

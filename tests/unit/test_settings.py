@@ -39,6 +39,17 @@ def test_overflow_seats_get_penalty_one() -> None:
     assert members == {"1001": 0, "1002": 0, "1003": 0, "1901": 1}
 
 
+def test_agents_ring_by_their_own_penalty_and_overflow_seats_after_all_of_them() -> None:
+    data = load_settings(environ={}).model_dump()
+    data["agents"][1]["penalties"] = {"general": 2}  # 1002: general's last, complaint's first
+    s = parse_settings(data)
+    hotline, complaint = s.queues  # the packaged ones, in this order
+    assert {a.extension: p for a, p in s.queue_members(hotline)} == {
+        "1001": 0, "1002": 2, "1003": 0, "1901": 3}  # fmt: skip
+    assert s.skill_penalty(hotline) == 2 and s.overflow_penalty(hotline) == 3
+    assert {a.extension: p for a, p in s.queue_members(complaint)}["1002"] == 0
+
+
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.secrets import resolve_secrets
-from config.settings import Settings, Trunk, load_settings
+from config.settings import Settings, load_settings
+from config.trunk_settings import Trunk
 from telephony.event_translation import translate
 from telephony.events import ContactStatusChanged, TrunksFailed
 from telephony.extensions_config import _failover

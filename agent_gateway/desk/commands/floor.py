@@ -152,12 +152,13 @@ async def move_queue(floor: Floor, request: Request) -> Result:
 
 
 async def assign_queue(floor: Floor, request: Request) -> Result:
-    """An overflow seat (penalty 1 in the queue) becomes a first-choice member (penalty 0)."""
+    """A member the queue rings after others (an overflow seat, or an agent whose penalty
+    for the skill is above 0) becomes a first-choice member (penalty 0)."""
     agent = floor.target(request)
     ext, queue = agent.extension, str(request.args["queue"])
     _check_queue(floor, queue)
-    if dict(floor.serving[ext]).get(queue) != 1:
-        raise CommandFailed("not_overflow", f"坐席 {ext} 不是队列 {queue} 的支援席")
+    if not dict(floor.serving[ext]).get(queue):  # not serving it, or first-choice already
+        raise CommandFailed("not_overflow", f"坐席 {ext} 不是队列 {queue} 的支援席或后备坐席")
     member = queue in floor.members(ext)
     if member and await _penalty(floor.ami, queue, ext) == 0:
         raise CommandFailed("already_member", f"坐席 {ext} 已在队列 {queue} 即时接听")

@@ -1,7 +1,8 @@
 // The supervisors' live wall (实时大屏): the `wall` message drawn at a glance, per queue
-// (排队人数, 最长等待, 15秒接通率 today and in the last hour, 放弃, 坐席状态), per agent, the
-// live calls, the emergency clocks, the wall's alerts and the trunk legs' health (trunks.js). Durations tick on in the page from
-// the instants the message carries. Everything from the server is put in as text (dom.js).
+// (排队人数, 最长等待, N秒接通率 within its own goal today and in the last hour, 放弃,
+// 坐席状态), per agent, the live calls, the emergency clocks, the wall's alerts and the trunk
+// legs' health (trunks.js). Durations tick on in the page from the instants the message
+// carries. Everything from the server is put in as text (dom.js).
 //
 // Rows are keyed (data-extension, data-linkedid) and kept across updates, so the hook cells
 // other modules fill (the floor's agent controls, the listen buttons of a call) stay: their
@@ -76,16 +77,17 @@ function queueTile(q) {
   const long = q.waiting && q.longest_wait_s > 0 && (wall.alerts || []).some((a) => a.kind === "long_wait" && a.queue === q.queue);
   const t = q.today;
   const h = q.last_hour;
+  const goal = `${Math.round(q.goal_s ?? wall.goal_s)}秒`;  // the queue's own answer goal
   return el("div", { className: `wall-queue${long ? " alerting" : ""}`, dataset: { queue: q.queue } },
     el("h3", {}, q.queue),
     el("div", { className: "wall-figures" },
       figure("排队人数", String(q.waiting), "waiting"),
       el("div", { className: "wall-figure" }, el("div", { className: "wall-caption" }, "最长等待"), waitCell),
-      figure("15秒接通率（今日）", percent(t.service_level), "service_level_today",
+      figure(`${goal}接通率（今日）`, percent(t.service_level), "service_level_today",
         `${t.answered_in_goal} / ${t.offered}`),
-      figure("15秒接通率（近1小时）", percent(h.service_level), "service_level_hour",
+      figure(`${goal}接通率（近1小时）`, percent(h.service_level), "service_level_hour",
         `${h.answered_in_goal} / ${h.offered}`),
-      figure("今日接通", String(t.answered), "answered_today", `15秒内 ${t.answered_in_goal}`),
+      figure("今日接通", String(t.answered), "answered_today", `${goal}内 ${t.answered_in_goal}`),
       figure("今日放弃", String(t.abandoned), "abandoned_today",
         `其中${formatSeconds(wall.short_abandon_s)}内放弃 ${t.abandoned_short}（不计入）`),
       figure("今日最长等待", formatSeconds(t.longest_wait_s), "longest_wait_today"),
@@ -179,7 +181,7 @@ function render() {
   $("wall-panel").hidden = false;
   setText($("wall-day"), wall.day);
   setText($("wall-updated"), `更新于 ${formatClock(wall.at)}`);
-  setText($("wall-rule"), `15秒接通率 = ${formatSeconds(wall.goal_s)}内接通 ÷ 呼入（接通 + 等待 ${formatSeconds(wall.short_abandon_s)}及以上的放弃）；${formatSeconds(wall.short_abandon_s)}内放弃不计入。`);
+  setText($("wall-rule"), `接通率 = 队列目标时间内接通 ÷ 呼入（接通 + 等待 ${formatSeconds(wall.short_abandon_s)}及以上的放弃）；${formatSeconds(wall.short_abandon_s)}内放弃不计入。`);
   $("wall-queues").replaceChildren(...wall.queues.map(queueTile));
   $("wall-alerts").replaceChildren(...(wall.alerts || []).map((a) =>
     el("div", { className: `wall-alert ${a.kind}`, dataset: { key: a.key, kind: a.kind } },

@@ -204,3 +204,18 @@ def test_a_counter_fed_as_calls_progress_counts_each_call_once() -> None:
     # the next day: the counts start again, the calls over are forgotten
     tomorrow = counter.figures(local(10, 9))
     assert tomorrow.today == {} and tomorrow.agents == {} and counter.rows == {}
+
+
+def test_each_queue_counts_its_own_answer_goal_and_a_new_goal_counts_today_again() -> None:
+    """hotline's goal is 20 s, complaint has none of its own (the wall's 15 s): an answer
+    after 18 s is in hotline's goal and out of complaint's; a goal changed live recounts."""
+    q = local(9, 10)
+    rule = ServiceRule(15.0, 5.0, {"hotline": 20.0})
+    rows = [row("h", q, A, 18.0, 30), row("c", q, A, 18.0, 30, queue="complaint")]
+    counter = DayCounter(rule)
+    counter.update(rows, [])
+    today = counter.figures(local(9, 11)).today
+    assert (today["hotline"].answered_in_goal, today["complaint"].answered_in_goal) == (1, 0)
+    counter.follow(ServiceRule(15.0, 5.0, {"hotline": 10.0, "complaint": 30.0}))
+    today = counter.figures(local(9, 11)).today
+    assert (today["hotline"].answered_in_goal, today["complaint"].answered_in_goal) == (0, 1)

@@ -32,7 +32,7 @@ def test_counts_answered_in_time_late_and_abandoned_once() -> None:
     assert stats == {
         "queue": "hotline", "waiting": 2, "longest_wait_s": 60.0,
         "agents_by_state": {"talking": 2}, "answered_today": 2, "abandoned_today": 1,
-        "service_level_15s": round(1 / 3, 3),
+        "goal_s": 15.0, "service_level_15s": round(1 / 3, 3),
     }  # fmt: skip
 
 
@@ -49,3 +49,13 @@ def test_calls_still_in_the_ivr_are_not_counted() -> None:
     figures.record(call("a", at(9), queue=""), at(9))
     figures.record(call("b", at(9)), at(9))  # queued, not yet answered or abandoned
     assert figures.snapshot("hotline", [], {}, at(9))["answered_today"] == 0
+
+
+def test_each_queue_counts_within_its_own_goal() -> None:
+    figures = QueueFigures(goals_s={"hotline": 20.0})
+    for linkedid, queue in (("a", "hotline"), ("b", "complaint")):
+        figures.record(call(linkedid, at(9), queue=queue, state=CallState.TALKING,
+                            answered_at=at(9, 0, 18)), at(9, 1))  # fmt: skip
+    hotline, complaint = (figures.snapshot(q, [], {}, at(9, 1)) for q in ("hotline", "complaint"))
+    assert (hotline["goal_s"], hotline["service_level_15s"]) == (20.0, 1.0)
+    assert (complaint["goal_s"], complaint["service_level_15s"]) == (15.0, 0.0)

@@ -95,7 +95,9 @@ def test_configured_agents_who_are_no_members_are_logged_out_of_the_queue() -> N
                       "1004": ["overflow"]},
         members={"1001": {"hotline"}, "1002": {"hotline"}, "1003": set(), "1004": set()},
     )  # fmt: skip
-    hotline, overflow = build_wall(floors, figures(), WrapUpTally(), RULE, LIMITS, {}, NOW).queues
+    rule = ServiceRule(queue_goals_s={"hotline": 20.0})  # overflow has none of its own
+    hotline, overflow = build_wall(floors, figures(), WrapUpTally(), rule, LIMITS, {}, NOW).queues
+    assert (hotline.goal_s, overflow.goal_s) == (20.0, 15.0)
     assert hotline.agents_by_state == {"available": 2, "logged_out": 1}
     assert overflow.agents_by_state == {"logged_out": 2}
 
