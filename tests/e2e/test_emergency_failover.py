@@ -94,4 +94,4 @@ async def _on_record_as_emergency(centre: Centre, number: str) -> None:
             await asyncio.sleep(0.1)
     assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
     taken = [e.detail for e in events if e.kind is CallEventKind.ANSWERED and e.agent == ""]
-    assert taken == [{"after_transfer": True, "target": "110"}]
+    assert taken == [{"after_transfer": True, "target": "110", "trunk": "PJSIP/trunk-110-backup"}]
