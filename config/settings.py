@@ -184,7 +184,7 @@ class Ivr(Frozen):
 
     queues: Mapping[IvrLabel, Name] = Field(default_factory=dict)
     # the wait for a key after the greeting and menu (a silent caller: queued within ~8 s)
-    choice_timeout_ms: Annotated[int, Field(ge=1000, le=30000)] = 1500
+    choice_timeout_ms: Annotated[int, Field(ge=1000, le=30000)] = 1000
     # the line key 9 sends the caller to (with its trunk's failover); offered only when a
     # trunk has this number
     emergency_line: Extension | None = "110"

@@ -44,8 +44,11 @@ PROMPTS: Mapping[str, str] = {
     NUISANCE: "您的号码已被限制呼入。紧急情况请直接拨打一一零、一一九或一二零。",
 }
 
-# -s 260 words a minute (espeak-ng's default is 175): brisk, still clear on a phone line.
-_ESPEAK = ("espeak-ng", "-v", "cmn-latn-pinyin", "-s", "260", "-b", "1", "--stdin", "--stdout")
+# -s 260 words a minute (espeak-ng's default is 175): brisk, still clear on a phone line;
+# -z: no pause after the last sentence (the caller would wait through it for nothing).
+_ESPEAK = (
+    "espeak-ng", "-v", "cmn-latn-pinyin", "-s", "260", "-z", "-b", "1", "--stdin", "--stdout",
+)  # fmt: skip
 # -v 0.8 before the input: espeak-ng's peaks clip after resampling otherwise.
 _SOX = ("sox", "-v", "0.8", "-t", "wav", "-", "-t", "wav", "-r", "8000", "-c", "1", "-b", "16")
 # For pieces played back to back (a number syllable by syllable): espeak-ng ends every text

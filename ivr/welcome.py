@@ -65,7 +65,7 @@ class WelcomeFlow:
         *,
         queues: Mapping[str, str] | None = None,
         default_queue: str = DEFAULT_QUEUE,
-        choice_timeout_ms: int = 1500,
+        choice_timeout_ms: int = 1000,
         emergency_line: str | None = None,
         refuse: Refuse = _refuse_nobody,
     ) -> None:

@@ -103,7 +103,6 @@ def e2e_settings(
                     "help": "hotline",
                     "operator": "hotline",
                 },
-                "choice_timeout_ms": 2000,
             },
         }
     ))

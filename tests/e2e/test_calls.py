@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, DtmfVia, Press
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre
+from tests.e2e.ivr_support import asterisk_witness, prompt_ms
+from tests.support.audio import silence, write_rtp_pcap
 
 
 async def test_answered_call_is_tracked_from_ivr_to_hang_up(centre: Centre) -> None:
@@ -157,3 +160,29 @@ async def test_a_name_asterisk_cuts_ends_at_its_last_whole_character(centre: Cen
     call = await centre.log.wait_ended("13900000006")
     name = call.caller_name
     assert name == "xx" + "张" * 25, f"{len(name.encode())} bytes: {name!r}"
+
+
+# The main menu as the caller hears it (Asterisk's log of the files it played) and as
+# Asterisk queues it (answer → QueueCallerJoin on Asterisk's clock).
+WELCOME, MENU, INVALID = "hotline-welcome", "hotline-menu", "hotline-invalid"
+
+
+async def test_a_caller_who_presses_nothing_is_queued_within_about_8_s(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """Greeting and menu in one prompt, then the wait for a key: queued as operator. The
+    caller sends RTP from the answer on, as a real phone does (Asterisk's Answer otherwise
+    waits 0.5 s for the first voice frame)."""
+    number = "13700000100"
+    silence_pcap = write_rtp_pcap(tmp_path / "silence.pcap", [silence(12_000)])
+    plan = CallerPlan(dtmf=None, hangup_after_ms=10_000, audio=silence_pcap)
+    async with asterisk_witness(centre) as witness:
+        result = await centre.call([CallerIdentity("李四", number)], plan)
+        assert result.ok, result.errors
+        call = await centre.log.wait_ended(number)
+        waited = await witness.answer_to_queue_s(call.uniqueid)
+        heard = witness.played(call.channel)
+    print(f"answer → QueueCallerJoin: {waited:.2f} s (greeting and menu, then the wait)")
+    assert heard == [WELCOME]
+    assert waited < prompt_ms(centre, WELCOME) / 1000 + 1.5  # no replay, no second wait
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
