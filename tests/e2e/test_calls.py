@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, DtmfVia, Press
+from hotline_cli.demo.sipp import DTMF_PCAP_MS, CallerIdentity, CallerPlan, DtmfVia, Press
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre
 from tests.e2e.ivr_support import asterisk_witness, prompt_ms
@@ -186,3 +186,73 @@ async def test_a_caller_who_presses_nothing_is_queued_within_about_8_s(
     assert heard == [WELCOME]
     assert waited < prompt_ms(centre, WELCOME) / 1000 + 1.5  # no replay, no second wait
     assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
+
+
+async def test_a_key_during_the_greeting_acts_at_once(centre: Centre) -> None:
+    number = "13700000101"
+    async with asterisk_witness(centre) as witness:
+        result = await centre.call(
+            [CallerIdentity("李四", number)],
+            CallerPlan(dtmf="2", dtmf_after_ms=600, hangup_after_ms=2000),
+        )
+        assert result.ok, result.errors
+        call = await centre.log.wait_ended(number)
+        waited = await witness.answer_to_queue_s(call.uniqueid)
+        heard = witness.played(call.channel)
+    assert heard == [WELCOME] and waited < 2.5  # the greeting cut short, queued at once
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("2", "complaint", "complaint")
+
+
+async def test_three_invalid_keys_replay_the_menu_twice_then_reach_an_operator(
+    centre: Centre,
+) -> None:
+    """8 (order status) counts as invalid while no flow is wired to it."""
+    number = "13700000102"
+    into_the_menu = prompt_ms(centre, INVALID) + 800
+    plan = CallerPlan(dtmf=None, hangup_after_ms=2000, then=(
+        Press("*", 600), Press("8", into_the_menu, DtmfVia.INFO), Press("#", into_the_menu),
+    ))  # fmt: skip
+    async with asterisk_witness(centre) as witness:
+        result = await centre.call([CallerIdentity("李四", number)], plan)
+        assert result.ok, result.errors
+        call = await centre.log.wait_ended(number)
+        await witness.answer_to_queue_s(call.uniqueid)
+        heard = witness.played(call.channel)
+    assert heard == [WELCOME, INVALID, MENU, INVALID, MENU]
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
+
+
+async def test_a_timeout_in_a_retry_replays_the_menu_and_0_then_reaches_an_operator(
+    centre: Centre,
+) -> None:
+    number = "13700000103"
+    timed_out = prompt_ms(centre, INVALID) + prompt_ms(centre, MENU) + 1000  # the wait: 1 s
+    plan = CallerPlan(dtmf=None, hangup_after_ms=2000, then=(
+        Press("5", 600), Press("0", timed_out + 800, DtmfVia.INFO),
+    ))  # fmt: skip
+    async with asterisk_witness(centre) as witness:
+        result = await centre.call([CallerIdentity("李四", number)], plan)
+        assert result.ok, result.errors
+        call = await centre.log.wait_ended(number)
+        await witness.answer_to_queue_s(call.uniqueid)
+        heard = witness.played(call.channel)
+    assert heard == [WELCOME, INVALID, MENU, MENU]  # no "invalid" for a timeout
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("0", "operator", "hotline")
+
+
+async def test_a_run_of_star_and_hash_keys_ends_with_an_operator(centre: Centre) -> None:
+    number = "13700000104"
+    # one by RTP, then a quick run by SIP INFO (an RTP key lasts DTMF_PCAP_MS)
+    info = [Press("#*"[i % 2], DTMF_PCAP_MS if i == 0 else 120, DtmfVia.INFO) for i in range(15)]
+    run = (Press("*", 600), *info)
+    async with asterisk_witness(centre) as witness:
+        result = await centre.call(
+            [CallerIdentity("李四", number)], CallerPlan(dtmf=None, hangup_after_ms=9000, then=run)
+        )
+        assert result.ok, result.errors
+        call = await centre.log.wait_ended(number)
+        await witness.answer_to_queue_s(call.uniqueid)
+        heard = witness.played(call.channel)
+    assert heard[:2] == [WELCOME, INVALID] and heard.count(MENU) == 2, heard
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
+    assert centre.hotline.service.stats.malformed == 0
