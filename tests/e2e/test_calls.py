@@ -188,18 +188,23 @@ async def test_a_caller_who_presses_nothing_is_queued_within_about_8_s(
     assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
 
 
-async def test_a_key_during_the_greeting_acts_at_once(centre: Centre) -> None:
+async def test_a_key_during_the_greeting_and_one_during_the_replayed_menu_act_at_once(
+    centre: Centre,
+) -> None:
     number = "13700000101"
+    into_the_menu = prompt_ms(centre, INVALID) + 400
+    plan = CallerPlan(dtmf=None, hangup_after_ms=2000, then=(
+        Press("*", 600), Press("2", into_the_menu, DtmfVia.INFO),
+    ))  # fmt: skip
     async with asterisk_witness(centre) as witness:
-        result = await centre.call(
-            [CallerIdentity("李四", number)],
-            CallerPlan(dtmf="2", dtmf_after_ms=600, hangup_after_ms=2000),
-        )
+        result = await centre.call([CallerIdentity("李四", number)], plan)
         assert result.ok, result.errors
         call = await centre.log.wait_ended(number)
         waited = await witness.answer_to_queue_s(call.uniqueid)
         heard = witness.played(call.channel)
-    assert heard == [WELCOME] and waited < 2.5  # the greeting cut short, queued at once
+    assert heard == [WELCOME, INVALID, MENU]
+    # both prompts cut short: queued long before the menu could have played out
+    assert waited < (600 + into_the_menu + prompt_ms(centre, MENU) / 2) / 1000
     assert (call.ivr_choice, call.ivr_label, call.queue) == ("2", "complaint", "complaint")
 
 
