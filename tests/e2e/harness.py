@@ -103,6 +103,7 @@ def e2e_settings(
                     "help": "hotline",
                     "operator": "hotline",
                 },
+                "choice_timeout_ms": 2000,
             },
         }
     ))
