@@ -121,9 +121,13 @@ def events(effect: CallChanged) -> tuple[CallEventFact, ...]:
         found.append(
             CallEventFact(CallEventKind.TRANSFERRED, utc(cause.at), agent_extension(call), detail)
         )
-    elif isinstance(cause, DialAnswered):  # who took the caller after a blind transfer
+    elif isinstance(cause, DialAnswered):  # who took the caller: after a blind transfer, or
+        # straight from the IVR (key 9); a trunk's leg (primary or backup) is named
         ext = extension_of(call.transfer_answered_by) or ""
-        taken: dict[str, Any] = {"after_transfer": True, "target": call.transfer_target}
+        after_transfer = call.state is not CallState.IN_IVR
+        taken: dict[str, Any] = {"after_transfer": after_transfer, "target": call.transfer_target}
+        if not ext:
+            taken["trunk"] = call.transfer_answered_by
         found.append(CallEventFact(CallEventKind.ANSWERED, utc(cause.at), ext, taken))
     if call.state in FINAL and call.ended_at is not None and effect.previous not in FINAL:
         detail = {"reason": call.end_reason}

@@ -183,7 +183,11 @@ class Ivr(Frozen):
     """Queue per IVR menu choice; `operator` (key 0, or no key) is also the fallback queue."""
 
     queues: Mapping[IvrLabel, Name] = Field(default_factory=dict)
-    choice_timeout_ms: Annotated[int, Field(ge=1000, le=30000)] = 5000
+    # the wait for a key after the greeting and menu (a silent caller: queued within ~8 s)
+    choice_timeout_ms: Annotated[int, Field(ge=1000, le=30000)] = 1000
+    # the line key 9 sends the caller to (with its trunk's failover); offered only when a
+    # trunk has this number
+    emergency_line: Extension | None = "110"
 
     @property
     def operator_queue(self) -> str:
@@ -250,6 +254,12 @@ class Settings(Frozen):
     @property
     def state_dir(self) -> Path:
         return self.paths.state_dir.resolve()
+
+    @property
+    def emergency_key_line(self) -> str | None:
+        """The line the IVR's key 9 dials: `ivr.emergency_line` if a trunk has it."""
+        line = self.ivr.emergency_line
+        return line if line in {t.number for t in self.trunks.values()} else None
 
     @property
     def recordings_dir(self) -> Path:

@@ -209,6 +209,7 @@ def _welcome(settings: Settings, layout: Layout, refuse: NuisanceScreen) -> Welc
         queues={str(label): queue for label, queue in settings.ivr.queues.items()},
         default_queue=settings.ivr.operator_queue,
         choice_timeout_ms=settings.ivr.choice_timeout_ms,
+        emergency_line=settings.emergency_key_line,
         refuse=refuse,
     )
 

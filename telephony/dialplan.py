@@ -52,6 +52,9 @@ CHANNEL_VARIABLE_PREFIX = "HOTLINE_"
 VAR_IVR_CHOICE = "HOTLINE_IVR_CHOICE"  # the menu key pressed, "" for none
 VAR_IVR_LABEL = "HOTLINE_IVR_LABEL"  # the menu choice's ASCII label
 VAR_QUEUE = "HOTLINE_QUEUE"  # the queue the caller waits in
+# The emergency line (110) the IVR sends the caller to (its key 9), never queued: the dialplan
+# goes on in CONTEXT_EMERGENCY at that number (primary trunk, then backup).
+VAR_EMERGENCY = "HOTLINE_EMERGENCY"
 # Why the IVR refused the caller (the dialplan then hangs up, never queues): REFUSED_NUISANCE.
 VAR_REFUSED = "HOTLINE_REFUSED"
 REFUSED_NUISANCE = "nuisance"  # the caller's number is on the nuisance list (骚扰电话)

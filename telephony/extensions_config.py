@@ -32,6 +32,7 @@ from telephony.dialplan import (
     USER_CALLER,
     USER_CONSULT,
     USER_PARTY,
+    VAR_EMERGENCY,
     VAR_QUEUE,
     VAR_RECORDING,
     VAR_REFUSED,
@@ -74,6 +75,9 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         # a caller the IVR refused (it played why) is hung up, never queued
         f' same => n,ExecIf($["${{{VAR_REFUSED}}}" != ""]?Hangup())',
         *_recording(settings, layout),
+        # key 9: the emergency line the IVR named, with its failover, never queued
+        f' same => n,GotoIf($["${{{VAR_EMERGENCY}}}" != ""]'
+        f"?{CONTEXT_EMERGENCY},${{{VAR_EMERGENCY}}},1)",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
         # t: the agent may transfer; the last argument bounds the caller's wait.
         f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",

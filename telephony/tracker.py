@@ -17,6 +17,7 @@ from typing import Any
 
 from telephony.dialplan import (
     CONTEXT_INBOUND,
+    VAR_EMERGENCY,
     VAR_IVR_CHOICE,
     VAR_IVR_LABEL,
     VAR_QUEUE,
@@ -69,6 +70,7 @@ VARIABLE_FIELDS = {
     VAR_QUEUE: "queue",
     VAR_RECORDING: "recording",
     VAR_REFUSED: "refused",
+    VAR_EMERGENCY: "transfer_target",  # the IVR sent the caller straight to 110
 }
 
 
@@ -228,7 +230,12 @@ def _abandoned(call: Call, e: DomainEvent) -> Call:
 
 
 def _ended_in_ivr(call: Call, e: ChannelHungUp) -> Call:
-    reason = f"refused in IVR: {call.refused}" if call.refused else "caller hung up in IVR"
+    if call.refused:
+        reason = f"refused in IVR: {call.refused}"
+    elif call.transfer_target:  # key 9: the caller talked to (or tried) the emergency line
+        reason = f"sent by the IVR to {call.transfer_target}"
+    else:
+        reason = "caller hung up in IVR"
     return dataclasses.replace(call, state=CallState.ENDED, ended_at=e.at, end_reason=reason)
 
 
@@ -273,7 +280,8 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     # AgentComplete (Reason=transfer) may come first: the transfer event still names the target
     **{(CallTransferred, s): _transferred for s in CONNECTED},
     **{(CallHeld, s): _held for s in CONNECTED},
-    (DialAnswered, CallState.TRANSFERRED): _transfer_answered,
+    # which trunk leg took the caller: after a transfer, or straight from the IVR (key 9)
+    **{(DialAnswered, s): _transfer_answered for s in (CallState.TRANSFERRED, CallState.IN_IVR)},
     (ChannelLeftBridge, CallState.TALKING): _left_bridge,
     **{(kind, CallState.TALKING): _rooms for kind in (ConferenceJoined, ConferenceLeft)},
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},

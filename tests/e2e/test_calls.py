@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
-from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, DtmfVia, Press
-from telephony.tracker import CallState
+from hotline_cli.demo.sipp import DTMF_PCAP_MS, CallerIdentity, CallerPlan, DtmfVia, Press
+from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre
+from tests.e2e.ivr_support import asterisk_witness, prompt_ms
+from tests.support.audio import silence, write_rtp_pcap
 
 
 async def test_answered_call_is_tracked_from_ivr_to_hang_up(centre: Centre) -> None:
@@ -157,3 +160,93 @@ async def test_a_name_asterisk_cuts_ends_at_its_last_whole_character(centre: Cen
     call = await centre.log.wait_ended("13900000006")
     name = call.caller_name
     assert name == "xx" + "张" * 25, f"{len(name.encode())} bytes: {name!r}"
+
+
+# The main menu as the caller hears it (Asterisk's log of the files it played) and as
+# Asterisk queues it (answer → QueueCallerJoin on Asterisk's clock).
+WELCOME, MENU, INVALID = "hotline-welcome", "hotline-menu", "hotline-invalid"
+
+
+async def through_the_menu(
+    centre: Centre, number: str, plan: CallerPlan | None = None, presses: tuple[Press, ...] = ()
+) -> tuple[Call, list[str], float]:
+    """One call from `number` (its `plan`, or these key `presses` and a hang-up 2 s after the
+    last): the call once ended, the prompts Asterisk played to it, and the seconds from its
+    answer to QueueCallerJoin."""
+    plan = plan or CallerPlan(dtmf=None, hangup_after_ms=2000, then=presses)
+    async with asterisk_witness(centre) as witness:
+        result = await centre.call([CallerIdentity("李四", number)], plan)
+        assert result.ok, result.errors
+        call = await centre.log.wait_ended(number)
+        waited = await witness.answer_to_queue_s(call.uniqueid)
+        return call, witness.played(call.channel), waited
+
+
+async def test_a_caller_who_presses_nothing_is_queued_within_about_8_s(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """Greeting and menu in one prompt, then the wait for a key: queued as operator. The
+    caller sends RTP from the answer on, as a real phone does (Asterisk's Answer otherwise
+    waits 0.5 s for the first voice frame)."""
+    number = "13700000100"
+    silence_pcap = write_rtp_pcap(tmp_path / "silence.pcap", [silence(12_000)])
+    plan = CallerPlan(dtmf=None, hangup_after_ms=10_000, audio=silence_pcap)
+    call, heard, waited = await through_the_menu(centre, number, plan)
+    wait_ms = centre.hotline.settings.ivr.choice_timeout_ms  # the harness's; 1000 by default
+    print(f"answer → QueueCallerJoin: {waited:.2f} s (greeting and menu, then {wait_ms} ms)")
+    assert heard == [WELCOME]
+    assert waited < (prompt_ms(centre, WELCOME) + wait_ms + 500) / 1000  # no replay, no 2nd wait
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
+
+
+async def test_a_key_during_the_greeting_and_one_during_the_replayed_menu_act_at_once(
+    centre: Centre,
+) -> None:
+    number = "13700000101"
+    into_the_menu = prompt_ms(centre, INVALID) + 400
+    call, heard, waited = await through_the_menu(centre, number, presses=(
+        Press("*", 600), Press("2", into_the_menu, DtmfVia.INFO),
+    ))  # fmt: skip
+    assert heard == [WELCOME, INVALID, MENU]
+    # both prompts cut short: queued long before the menu could have played out
+    assert waited < (600 + into_the_menu + prompt_ms(centre, MENU) / 2) / 1000
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("2", "complaint", "complaint")
+
+
+async def test_three_invalid_keys_replay_the_menu_twice_then_reach_an_operator(
+    centre: Centre,
+) -> None:
+    """8 (order status) counts as invalid while no flow is wired to it."""
+    number = "13700000102"
+    into_the_menu = prompt_ms(centre, INVALID) + 800
+    call, heard, _waited = await through_the_menu(centre, number, presses=(
+        Press("*", 600), Press("8", into_the_menu, DtmfVia.INFO), Press("#", into_the_menu),
+    ))  # fmt: skip
+    assert heard == [WELCOME, INVALID, MENU, INVALID, MENU]
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
+
+
+async def test_a_timeout_in_a_retry_replays_the_menu_and_0_then_reaches_an_operator(
+    centre: Centre,
+) -> None:
+    number = "13700000103"
+    wait_ms = centre.hotline.settings.ivr.choice_timeout_ms
+    timed_out = prompt_ms(centre, INVALID) + prompt_ms(centre, MENU) + wait_ms
+    call, heard, _waited = await through_the_menu(centre, number, presses=(
+        Press("5", 600), Press("0", timed_out + 800, DtmfVia.INFO),
+    ))  # fmt: skip
+    assert heard == [WELCOME, INVALID, MENU, MENU]  # no "invalid" for a timeout
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("0", "operator", "hotline")
+
+
+async def test_a_run_of_star_and_hash_keys_ends_with_an_operator(centre: Centre) -> None:
+    number = "13700000104"
+    # one by RTP, then a quick run by SIP INFO (an RTP key lasts DTMF_PCAP_MS)
+    info = [Press("#*"[i % 2], DTMF_PCAP_MS if i == 0 else 120, DtmfVia.INFO) for i in range(15)]
+    run = (Press("*", 600), *info)
+    call, heard, _waited = await through_the_menu(
+        centre, number, CallerPlan(dtmf=None, hangup_after_ms=9000, then=run)
+    )
+    assert heard[:2] == [WELCOME, INVALID] and heard.count(MENU) == 2, heard
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
+    assert centre.hotline.service.stats.malformed == 0

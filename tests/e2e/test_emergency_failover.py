@@ -1,8 +1,9 @@
 """A caller sent on to 110 when the police trunk's primary is down: the backup takes the call
 (the dialplan tries the primary for `dial_timeout_s`, then the backup: a leg not qualified
-is never known down; tests/e2e/test_trunk_health.py has one qualified). The same failover on
-the outbound trunk: a citizen called back (回访) while its primary is down is reached over
-the backup with the centre's caller ID, and an agent joined to the call."""
+is never known down; tests/e2e/test_trunk_health.py has one qualified). Sent by an agent's
+transfer, or by the caller's key 9 in the IVR: straight to 110, never queued. The same
+failover on the outbound trunk: a citizen called back (回访) while its primary is down is
+reached over the backup with the centre's caller ID, and an agent joined to the call."""
 
 from __future__ import annotations
 
@@ -17,15 +18,18 @@ from sqlalchemy import select
 from crm.db.call_models import CallEvent, CallRecord
 from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.ports import free_udp_port
-from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, DtmfVia, Press
 from telephony.actions import blind_transfer, call_out
 from telephony.dialplan import CONTEXT_AGENTS
 from telephony.tracker import CallState
 from tests.e2e.harness import Centre, running_centre
+from tests.e2e.ivr_support import AsteriskWitness, asterisk_witness
 from tests.support.polling import eventually
 
-PRIMARY, BACKUP = free_udp_port(), free_udp_port()  # nothing ever answers on the primary
-OUT_PRIMARY, OUT_BACKUP = free_udp_port(), free_udp_port()  # the outbound trunk's, alike
+# nothing answers on the primary but in the test of a primary that answers
+PRIMARY, BACKUP = free_udp_port(), free_udp_port()
+# the outbound trunk's: nothing on its primary either
+OUT_PRIMARY, OUT_BACKUP = free_udp_port(), free_udp_port()
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +90,8 @@ async def test_transfer_to_110_fails_over_to_the_backup_trunk(
     await _on_record_as_emergency(centre, number)
 
 
-async def _on_record_as_emergency(centre: Centre, number: str) -> None:
-    """The call's record says it went to 110, and the backup trunk took the caller."""
+async def _record(centre: Centre, number: str) -> tuple[CallRecord, list[CallEvent]]:
+    """The call's record once it has its outcome, and its events."""
     async with asyncio.timeout(10):
         while True:
             async with centre.hotline.sessions() as session:
@@ -97,11 +101,16 @@ async def _on_record_as_emergency(centre: Centre, number: str) -> None:
                 if record is not None and record.outcome is not CallOutcome.IN_PROGRESS:
                     events = (await session.scalars(select(CallEvent).where(
                         CallEvent.linkedid == record.linkedid))).all()  # fmt: skip
-                    break
+                    return record, list(events)
             await asyncio.sleep(0.1)
+
+
+async def _on_record_as_emergency(centre: Centre, number: str) -> None:
+    """The call's record says it went to 110, and the backup trunk took the caller."""
+    record, events = await _record(centre, number)
     assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
     taken = [e.detail for e in events if e.kind is CallEventKind.ANSWERED and e.agent == ""]
-    assert taken == [{"after_transfer": True, "target": "110"}]
+    assert taken == [{"after_transfer": True, "target": "110", "trunk": "PJSIP/trunk-110-backup"}]
 
 
 async def test_a_citizen_called_back_is_reached_over_the_outbound_backup(
@@ -146,3 +155,53 @@ async def gone(centre: Centre, channel_id: str) -> bool:
     return not any(c.get("Uniqueid", "").startswith(channel_id) or
                    c["Channel"].startswith(("PJSIP/1001-", "PJSIP/trunk-outbound-"))
                    for c in channels)  # fmt: skip
+
+
+async def _key_9_reaches(centre: Centre, witness: AsteriskWitness, number: str, leg: str) -> None:
+    """The caller talks with the 110 trunk's `leg`, never queued; on record as emergency."""
+
+    async def talking() -> bool:
+        return (await trunk_legs(centre)).get(leg) == "Up"
+
+    await eventually(talking, 10, f"the caller talking with {leg}", poll_s=0.2)
+    call = (await centre.log.wait_for(lambda e: e.call.caller_number == number, 5)).call
+    ended = await centre.log.wait_ended(number)
+    assert ended.queued_at is None and ended.end_reason == "sent by the IVR to 110"
+    assert witness.first("QueueCallerJoin", call.uniqueid) is None  # Asterisk never queued it
+    assert witness.played(call.channel) == ["hotline-welcome"]  # cut short by the key
+    record, events = await _record(centre, number)
+    assert (record.ivr_choice, record.ivr_label) == ("9", "emergency")
+    assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
+    assert record.queued_at is None
+    taken = [e.detail for e in events if e.kind is CallEventKind.ANSWERED]
+    assert taken == [{"after_transfer": False, "target": "110", "trunk": leg}]
+
+
+async def test_key_9_in_the_ivr_reaches_the_110_primary(centre: Centre, tmp_path: Path) -> None:
+    number = "13911116666"
+    plan = CallerPlan(dtmf="9", dtmf_after_ms=600, hangup_after_ms=2500)
+    async with (
+        AgentPhone(tmp_path, "127.0.0.1", PRIMARY, ring_ms=200),
+        asterisk_witness(centre) as witness,
+    ):
+        calling = asyncio.create_task(centre.call([CallerIdentity("吴九", number)], plan))
+        await _key_9_reaches(centre, witness, number, "PJSIP/trunk-110-primary")
+        result = await calling
+        assert result.ok, result.errors
+
+
+async def test_key_9_by_sip_info_from_a_hostile_caller_id_reaches_the_110_backup(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """The primary does not answer (dial_timeout_s 3 s): the backup takes the caller."""
+    number = "13911117777"
+    hostile = 'Robert\\" ), Hangup() ${SHELL(id)} ' + "长" * 500
+    plan = CallerPlan(dtmf=None, hangup_after_ms=5500, then=(Press("9", 600, DtmfVia.INFO),))
+    async with (
+        AgentPhone(tmp_path, "127.0.0.1", BACKUP, ring_ms=200),
+        asterisk_witness(centre) as witness,
+    ):
+        calling = asyncio.create_task(centre.call([CallerIdentity(hostile, number)], plan))
+        await _key_9_reaches(centre, witness, number, "PJSIP/trunk-110-backup")
+        result = await calling
+        assert result.ok, result.errors

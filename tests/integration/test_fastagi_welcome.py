@@ -20,6 +20,7 @@ from tests.support.fake_asterisk import (
 SOUNDS = Path("/var/lib/hotline/sounds")
 WELCOME = f'STREAM FILE "{SOUNDS}/hotline-welcome" "#*0123456789"'
 INVALID = f'STREAM FILE "{SOUNDS}/hotline-invalid" ""'
+MENU = f'STREAM FILE "{SOUNDS}/hotline-menu" "#*0123456789"'
 NUISANCE = f'STREAM FILE "{SOUNDS}/hotline-nuisance" ""'
 WAIT = "WAIT FOR DIGIT 4000"
 CLOSE = "<close the socket>"
@@ -52,9 +53,13 @@ async def run_call(
     script: Script,
     queues: Mapping[str, str] | None = None,
     refuse: Refuse = lambda caller_id, uniqueid: False,
+    emergency_line: str | None = None,
     **headers: str,
 ) -> list[str]:
-    flow = WelcomeFlow(SOUNDS, queues=queues, choice_timeout_ms=4000, refuse=refuse)
+    flow = WelcomeFlow(
+        SOUNDS, queues=queues, choice_timeout_ms=4000, emergency_line=emergency_line,
+        refuse=refuse,
+    )  # fmt: skip
     async with FastAgiServer("127.0.0.1", 0, {"ivr": flow}) as server:
         peer = await FakeAsterisk.connect(server.port)
         await peer.send(header_block(**headers))
@@ -94,7 +99,7 @@ async def test_key_pressed_after_greeting() -> None:
     assert variables(commands) == chose("3", "help")
 
 
-async def test_no_key_goes_to_operator_with_empty_choice() -> None:
+async def test_no_key_at_all_goes_to_operator_at_once_with_empty_choice() -> None:
     commands = await run_call(Script(None, None))
     assert commands[1:3] == [WELCOME, WAIT]
     assert variables(commands) == chose("", "operator")
@@ -104,18 +109,34 @@ async def test_zero_is_operator() -> None:
     assert variables(await run_call(Script(key("0")))) == chose("0", "operator")
 
 
-async def test_invalid_key_replays_the_menu_once() -> None:
+async def test_invalid_key_replays_the_menu_alone() -> None:
     commands = await run_call(Script(key("5"), None, None, key("2")))
-    assert commands[1:5] == [WELCOME, INVALID, WELCOME, WAIT]
+    assert commands[1:5] == [WELCOME, INVALID, MENU, WAIT]
     assert variables(commands) == chose("2", "complaint")
 
 
-@pytest.mark.parametrize("second", ["*", "9"])
-async def test_invalid_key_twice_goes_to_operator(second: str) -> None:
-    commands = await run_call(Script(key("#"), None, key(second)))
-    assert commands[1:4] == [WELCOME, INVALID, WELCOME]
-    assert commands.count(WELCOME) == 2
+async def test_a_timeout_after_an_invalid_key_replays_the_menu_without_the_invalid_prompt() -> None:
+    commands = await run_call(Script(key("5"), None, None, None, key("0")))
+    assert commands[1:6] == [WELCOME, INVALID, MENU, WAIT, MENU]
+    assert variables(commands) == chose("0", "operator")
+
+
+@pytest.mark.parametrize("then", ["*", "9"])
+async def test_invalid_keys_replay_the_menu_twice_then_go_to_operator(then: str) -> None:
+    """Without an emergency line 9 is a key like any other the menu lacks."""
+    commands = await run_call(Script(key("#"), None, key("8"), None, key(then)))
+    assert commands[1:6] == [WELCOME, INVALID, MENU, INVALID, MENU]
+    assert commands.count(MENU) == 2
     assert variables(commands) == chose("", "operator")
+
+
+async def test_key_9_sends_the_caller_to_the_emergency_line_and_no_queue() -> None:
+    commands = await run_call(Script(key("9")), emergency_line="110")
+    assert commands[1] == WELCOME
+    assert variables(commands) == {
+        "HOTLINE_IVR_CHOICE": "9", "HOTLINE_IVR_LABEL": "emergency", "HOTLINE_EMERGENCY": "110",
+    }  # fmt: skip
+    assert commands[-1] == 'VERBOSE "hotline IVR: chose emergency, emergency line 110" 1'
 
 
 async def test_queue_per_choice_from_the_constructor() -> None:

@@ -129,7 +129,11 @@ def test_dialplan_ivr_recording_queue_and_trunk_failover(files: dict[str, str]) 
     ivr = text.index("AGI(agi://127.0.0.1:4573/ivr)")
     record = text.index("MixMonitor(/srv/hotline/asterisk/spool/monitor/${HOTLINE_RECORDING},b)")
     queue = text.index("Queue(${HOTLINE_QUEUE},t,,,3600)")
-    assert ivr < record < queue
+    # key 9 (the IVR's HOTLINE_EMERGENCY): recorded, then the 110 line's failover, not queued
+    emergency = text.index(
+        'GotoIf($["${HOTLINE_EMERGENCY}" != ""]?hotline-emergency,${HOTLINE_EMERGENCY},1)'
+    )
+    assert ivr < record < emergency < queue
     primary = text.index("Dial(PJSIP/trunk-110-primary,10)")
     backup = text.index("Dial(PJSIP/trunk-110-backup,10)")
     assert primary < backup

@@ -1,8 +1,20 @@
-"""The menu's decisions: key → choice, invalid key → one replay → operator, label → queue."""
+"""The menu's decisions: key → choice, invalid key or timeout → replays → operator,
+nothing at all → operator at once, key 9 only with an emergency line, label → queue."""
 
 import pytest
 
-from ivr.menu import Choice, Label, choose, queue_map
+from ivr.menu import (
+    MAX_REPLAYS,
+    Attempt,
+    Choice,
+    Label,
+    choose,
+    keys_on_offer,
+    queue_map,
+)
+
+WITH_9 = keys_on_offer(emergency=True)
+FIRST, AFTER_A_KEY = Attempt(), Attempt().again("*")
 
 
 @pytest.mark.parametrize(
@@ -12,27 +24,50 @@ from ivr.menu import Choice, Label, choose, queue_map
         ("2", Choice("2", Label.COMPLAINT)),
         ("3", Choice("3", Label.HELP)),
         ("0", Choice("0", Label.OPERATOR)),
-        (None, Choice("", Label.OPERATOR)),
-        ("", Choice("", Label.OPERATOR)),
+        ("9", Choice("9", Label.EMERGENCY)),
     ],
 )
-def test_menu_keys_and_timeout(key: str | None, choice: Choice) -> None:
-    assert choose(key, replays_left=1) == choice
-    assert choose(key, replays_left=0) == choice
+def test_menu_keys_count_on_every_attempt(key: str, choice: Choice) -> None:
+    for attempt in (FIRST, AFTER_A_KEY, Attempt(MAX_REPLAYS, pressed=True)):
+        assert choose(key, attempt, WITH_9) == choice
 
 
-@pytest.mark.parametrize("key", ["4", "9", "*", "#", "12"])
-def test_other_key_replays_once_then_operator(key: str) -> None:
-    assert choose(key, replays_left=1) is None
-    assert choose(key, replays_left=0) == Choice("", Label.OPERATOR)
+@pytest.mark.parametrize("key", [None, ""])
+def test_a_caller_who_never_pressed_a_key_goes_to_the_operator_at_once(key: str | None) -> None:
+    assert choose(key, FIRST, WITH_9) == Choice("", Label.OPERATOR)
+
+
+@pytest.mark.parametrize("key", ["4", "8", "*", "#", "12", "*#*#", "9" * 300])
+def test_an_invalid_key_replays_the_menu_twice_then_operator(key: str) -> None:
+    attempt = FIRST
+    for _ in range(MAX_REPLAYS):
+        assert choose(key, attempt, WITH_9) is None
+        attempt = attempt.again(key)
+    assert choose(key, attempt, WITH_9) == Choice("", Label.OPERATOR)
+    assert MAX_REPLAYS == 2
+
+
+def test_a_timeout_after_an_invalid_key_is_retried_too() -> None:
+    assert choose(None, AFTER_A_KEY) is None
+    assert choose(None, AFTER_A_KEY.again(None)) == Choice("", Label.OPERATOR)
+    assert AFTER_A_KEY.again(None).pressed  # the caller did press once
+
+
+def test_key_9_is_invalid_without_an_emergency_line() -> None:
+    assert "9" not in keys_on_offer(emergency=False)
+    assert choose("9", FIRST, keys_on_offer(emergency=False)) is None
 
 
 def test_labels_are_ascii_codes() -> None:
-    assert [str(label) for label in Label] == ["consult", "complaint", "help", "operator"]
+    assert [str(label) for label in Label] == [
+        "consult", "complaint", "help", "operator", "emergency"
+    ]  # fmt: skip
 
 
-def test_all_labels_default_to_hotline() -> None:
-    assert queue_map() == dict.fromkeys(Label, "hotline")
+def test_all_queued_labels_default_to_hotline() -> None:
+    assert queue_map() == dict.fromkeys(
+        (Label.CONSULT, Label.COMPLAINT, Label.HELP, Label.OPERATOR), "hotline"
+    )
 
 
 def test_overrides_and_default() -> None:
@@ -45,9 +80,10 @@ def test_overrides_and_default() -> None:
     }
 
 
-def test_unknown_label_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown IVR label 'police'"):
-        queue_map({"police": "q110"})
+@pytest.mark.parametrize("label", ["police", "emergency"])
+def test_unknown_or_unqueued_label_is_refused(label: str) -> None:
+    with pytest.raises(ValueError, match=f"unknown IVR label '{label}'"):
+        queue_map({label: "q110"})
 
 
 @pytest.mark.parametrize("queue", ["a,b", "vip|x", "${EVIL}", ""])
