@@ -20,6 +20,7 @@ from ivr.agi import AgiCommandError
 from ivr.menu import DEFAULT_QUEUE, choose, queue_map
 from ivr.prompts import INVALID, NUISANCE, WELCOME
 from ivr.sanitize import DTMF_KEYS
+from ivr.server import Flow
 from ivr.session import AgiSession
 from telephony.dialplan import (
     REFUSED_NUISANCE,
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 _ENDPOS = re.compile(r"endpos=(\d+)")
 
 _ANY_KEY = "".join(sorted(DTMF_KEYS))
+ORDER_STATUS_KEY = "8"  # order status self-service, when the wiring root gives that flow
 
 Refuse = Callable[[str, str], bool]
 """(the caller ID as Asterisk gives it, the call's uniqueid) → whether the caller is refused as
@@ -49,7 +51,8 @@ class WelcomeFlow:
 
     ``prompt_dir`` is where ``build_prompts`` wrote the WAVs (Asterisk is given the path
     without extension); ``queues`` maps labels to queue names, all ``default_queue`` if absent;
-    ``refuse`` screens each caller against the nuisance list (none refused without it).
+    ``refuse`` screens each caller against the nuisance list (none refused without it);
+    ``order_status`` runs on key 8, then the caller goes on to the operator.
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class WelcomeFlow:
         default_queue: str = DEFAULT_QUEUE,
         choice_timeout_ms: int = 5000,
         refuse: Refuse = _refuse_nobody,
+        order_status: Flow | None = None,
     ) -> None:
         self._welcome = str(prompt_dir / WELCOME)
         self._invalid = str(prompt_dir / INVALID)
@@ -67,6 +71,7 @@ class WelcomeFlow:
         self._refuse = refuse
         self._queues = queue_map(queues, default_queue)
         self._choice_timeout_ms = choice_timeout_ms
+        self._order_status = order_status
 
     def route(self, queues: Mapping[str, str], default_queue: str) -> None:
         """Send the callers who choose from now on to these queues (a configuration applied
@@ -96,7 +101,11 @@ class WelcomeFlow:
     async def _ask(self, session: AgiSession) -> str | None:
         """Play the greeting, interruptible by any key; then wait for one if none came."""
         key = await self._play(session, self._welcome, _ANY_KEY)
-        return key or await session.wait_for_digit(self._choice_timeout_ms)
+        key = key or await session.wait_for_digit(self._choice_timeout_ms)
+        if key == ORDER_STATUS_KEY and self._order_status is not None:
+            await self._order_status(session)  # returns when done or asking for an agent
+            return "0"
+        return key
 
     @staticmethod
     async def _play(session: AgiSession, path: str, escape_digits: str = "") -> str | None:
