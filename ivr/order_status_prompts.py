@@ -2,7 +2,9 @@
 
 Dates are whole words (十月, 九日): 12 month and 31 day prompts said as callers say them, so
 a deadline needs no syllable-by-syllable number and no sound Asterisk lacks (it ships no
-Mandarin digits here). A handling unit's name is synthesised on demand (ivr/order_status.py).
+Mandarin digits here); like the queue positions' syllables they are built with their trailing
+silence cut (hotline_cli/sounds.py), the sentences with the other prompts (ivr/prompts.py).
+A handling unit's name is synthesised on demand (ivr/order_status.py).
 """
 
 from collections.abc import Mapping
@@ -50,7 +52,6 @@ def day_prompt(day: int) -> str:
 
 
 ORDER_STATUS_PROMPTS: Mapping[str, str] = {
-    OWN_BEFORE: "您于",
     OWN_MENU: "登记的工单尚未办结。收听请按一，查询其他工单请按二，人工服务请按零。",
     ASK_ORDER: "请输入工单编号中的十四位数字，以井号键结束。重新输入请按星号键，人工服务请按零。",
     ASK_PHONE: "请输入登记工单时留下的电话号码，固定电话请加区号，以井号键结束。",
@@ -60,6 +61,10 @@ ORDER_STATUS_PROMPTS: Mapping[str, str] = {
     DUE: "办理期限为",
     END_MENU: "重听请按一，查询其他工单请按二，人工服务请按零。",
     **dict(STAGE_PROMPTS.values()),
+}
+DATE_PROMPTS: Mapping[str, str] = {
+    # pieces said back to back (您于 十二月 二日 …): built with prompts.CLIP_END
+    OWN_BEFORE: "您于",
     **{month_prompt(m): chinese_number(m) + "月" for m in range(1, 13)},
     **{day_prompt(d): chinese_number(d) + "日" for d in range(1, 32)},
 }
