@@ -71,9 +71,10 @@ class OrderStatusLookup:
         number = f"{self._centre_code}-{digits[:8]}-{digits[8:]}"
         async with self._sessions() as session:
             found = await order_status(session, number)
+        facts = None if found is None else order_facts(found)
         log.info(
             "IVR %r: order %s looked up: %s (phone %s)",
-            uniqueid, number, "found" if found else "unknown",
-            mask_number(found.caller_number) if found else "-",
+            uniqueid, number, "found" if facts else "unknown",
+            mask_number(facts.phone) if facts else "-",
         )  # fmt: skip
-        return None if found is None else order_facts(found)
+        return facts
