@@ -196,7 +196,7 @@ async def test_an_order_keyed_in_is_read_to_another_phone_that_keys_the_owners_n
     order = orders[OWNER]
     keyed = "0086" + OWNER
     then = (*keys(order.digits, 1500), *keys(keyed, 1500))
-    call, exchanged = await call_and_read(centre, OTHER + "1", then, 12_000)
+    call, exchanged = await call_and_read(centre, OTHER + "1", then, 4000)
     said = heard(exchanged)
     spoken = names(said)
     assert "hotline-os-own" not in spoken  # OTHER has no order of their own
@@ -232,10 +232,10 @@ async def test_a_confidential_order_is_not_read_on_the_caller_id_alone(
     centre: Centre, orders: dict[str, Order]
 ) -> None:
     """Its own caller is not offered it, and must key the number in: with nothing keyed for
-    the number, nothing is said."""
+    the number (# alone), nothing is said."""
     order = orders[SECRET]
-    then = (*keys(order.digits, 1500),)
-    call, exchanged = await call_and_read(centre, SECRET, then, 16_000)
+    then = (*keys(order.digits, 1500), *keys("", 1500))
+    call, exchanged = await call_and_read(centre, SECRET, then, 3000)
     said = heard(exchanged)
     spoken = names(said)
     assert spoken[:3] == ["hotline-welcome", "hotline-os-ask-order", "hotline-os-ask-phone"]
