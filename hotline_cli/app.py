@@ -56,6 +56,7 @@ from hotline_cli.live_settings import (
     follow,
 )
 from hotline_cli.nuisance_screen import NuisanceScreen
+from hotline_cli.order_lookup import OrderStatusLookup
 from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
@@ -63,6 +64,7 @@ from hotline_cli.tasks import TaskHealth, Tasks
 from hotline_cli.trunk_alerts import TrunkAlerts
 from hotline_cli.trunk_status import TrunkStatus
 from hotline_cli.wall_settings import service_rule, wall_publisher
+from ivr.order_status import OrderStatusFlow
 from ivr.server import FastAgiServer
 from ivr.welcome import WelcomeFlow
 from processes.redis_server import RedisProcess
@@ -203,7 +205,10 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         yield client, url
 
 
-def _welcome(settings: Settings, layout: Layout, refuse: NuisanceScreen) -> WelcomeFlow:
+def _welcome(
+    settings: Settings, layout: Layout, refuse: NuisanceScreen, sessions: SessionFactory
+) -> WelcomeFlow:
+    order_status = OrderStatusLookup(sessions, settings.centre.code)
     return WelcomeFlow(
         prompt_dir(layout),
         queues={str(label): queue for label, queue in settings.ivr.queues.items()},
@@ -211,6 +216,7 @@ def _welcome(settings: Settings, layout: Layout, refuse: NuisanceScreen) -> Welc
         choice_timeout_ms=settings.ivr.choice_timeout_ms,
         emergency_line=settings.emergency_key_line,
         refuse=refuse,
+        order_status=OrderStatusFlow(prompt_dir(layout), order_status),
     )
 
 
@@ -298,7 +304,7 @@ async def running_hotline(
         redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)
         nuisance = NuisanceScreen(settings.nuisance)
-        welcome = _welcome(settings, layout, nuisance)
+        welcome = _welcome(settings, layout, nuisance, sessions)
         agent_queues: AgentQueues = dict(settings.agent_queues())
         agi_server = FastAgiServer(settings.agi.host, settings.agi.port, {"ivr": welcome})
         agi = await enter(agi_server)  # before Asterisk sends the first call

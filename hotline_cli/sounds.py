@@ -1,11 +1,12 @@
-"""The audio Asterisk plays: the IVR's and the queue positions' Mandarin prompts, and the
-queue's hold music."""
+"""The audio Asterisk plays: the IVR's, the order status dates' and the queue positions'
+Mandarin prompts, and the queue's hold music."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+from ivr.order_status_prompts import DATE_PROMPTS
 from ivr.prompts import CLIP_END, build_prompts
 from telephony.asterisk_config import Layout
 from telephony.position_words import POSITION_PROMPTS
@@ -42,6 +43,7 @@ def build_sounds(layout: Layout) -> list[Path]:
     """Make whatever audio is missing; files already there are left alone."""
     made = build_prompts(prompt_dir(layout))
     made += build_prompts(prompt_dir(layout), POSITION_PROMPTS, CLIP_END)
+    made += build_prompts(prompt_dir(layout), DATE_PROMPTS, CLIP_END)
     hold = layout.moh / HOLD_MUSIC
     if not hold.exists():
         hold.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ivr.order_status_prompts import ORDER_STATUS_PROMPTS
+
 log = logging.getLogger(__name__)
 
 WELCOME = "hotline-welcome"
@@ -42,6 +44,8 @@ PROMPTS: Mapping[str, str] = {
     SURVEY: "请对本次服务进行评价，满意请按一，基本满意请按二，不满意请按三。",
     # A number on the nuisance list: refused, yet pointed to the emergency lines.
     NUISANCE: "您的号码已被限制呼入。紧急情况请直接拨打一一零、一一九或一二零。",
+    # Order status self-service (key 8): ivr/order_status_rules.py says which are played when.
+    **ORDER_STATUS_PROMPTS,
 }
 
 # -s 260 words a minute (espeak-ng's default is 175): brisk, still clear on a phone line;

@@ -24,6 +24,7 @@ from ivr.agi import AgiCommandError
 from ivr.menu import DEFAULT_QUEUE, Attempt, Choice, Label, choose, keys_on_offer, queue_map
 from ivr.prompts import INVALID, MENU, NUISANCE, WELCOME
 from ivr.sanitize import DTMF_KEYS, check_dialplan_token
+from ivr.server import Flow
 from ivr.session import AgiSession
 from telephony.dialplan import (
     REFUSED_NUISANCE,
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 _ENDPOS = re.compile(r"endpos=(\d+)")
 
 _ANY_KEY = "".join(sorted(DTMF_KEYS))
+ORDER_STATUS_KEY = "8"  # order status self-service, when the wiring root gives that flow
 
 Refuse = Callable[[str, str], bool]
 """(the caller ID as Asterisk gives it, the call's uniqueid) → whether the caller is refused as
@@ -56,7 +58,8 @@ class WelcomeFlow:
     ``prompt_dir`` is where ``build_prompts`` wrote the WAVs (Asterisk is given the path
     without extension); ``queues`` maps labels to queue names, all ``default_queue`` if absent;
     ``emergency_line`` is the number key 9 sends the caller to (no key 9 without it);
-    ``refuse`` screens each caller against the nuisance list (none refused without it).
+    ``refuse`` screens each caller against the nuisance list (none refused without it);
+    ``order_status`` runs on key 8, then the caller goes on to the operator.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class WelcomeFlow:
         choice_timeout_ms: int = 1000,
         emergency_line: str | None = None,
         refuse: Refuse = _refuse_nobody,
+        order_status: Flow | None = None,
     ) -> None:
         self._welcome = str(prompt_dir / WELCOME)
         self._menu = str(prompt_dir / MENU)
@@ -80,6 +84,7 @@ class WelcomeFlow:
             None if emergency_line is None else check_dialplan_token(emergency_line)
         )
         self._keys = keys_on_offer(emergency=self._emergency_line is not None)
+        self._order_status = order_status
 
     def route(self, queues: Mapping[str, str], default_queue: str) -> None:
         """Send the callers who choose from now on to these queues (a configuration applied
@@ -113,6 +118,9 @@ class WelcomeFlow:
         attempt = Attempt()
         while True:
             key = key or await session.wait_for_digit(self._choice_timeout_ms)
+            if key == ORDER_STATUS_KEY and self._order_status is not None:
+                await self._order_status(session)  # returns when done or asking for an agent
+                return Choice("0", Label.OPERATOR)
             choice = choose(key, attempt, self._keys)
             if choice is not None:
                 return choice

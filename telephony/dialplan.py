@@ -58,6 +58,13 @@ VAR_EMERGENCY = "HOTLINE_EMERGENCY"
 # Why the IVR refused the caller (the dialplan then hangs up, never queues): REFUSED_NUISANCE.
 VAR_REFUSED = "HOTLINE_REFUSED"
 REFUSED_NUISANCE = "nuisance"  # the caller's number is on the nuisance list (骚扰电话)
+# What the order-status self-service (key 8) ended with: an order read out to a caller whose
+# identity held, none read (wrong number, unknown order, bad or no input), or the caller asked
+# for an agent first; the call goes on to the operator queue in every case.
+VAR_ORDER_STATUS = "HOTLINE_ORDER_STATUS"
+ORDER_STATUS_READ = "read"
+ORDER_STATUS_REFUSED = "refused"
+ORDER_STATUS_AGENT = "agent"
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged

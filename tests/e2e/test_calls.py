@@ -216,11 +216,11 @@ async def test_a_key_during_the_greeting_and_one_during_the_replayed_menu_act_at
 async def test_three_invalid_keys_replay_the_menu_twice_then_reach_an_operator(
     centre: Centre,
 ) -> None:
-    """8 (order status) counts as invalid while no flow is wired to it."""
+    """Keys the menu lacks (7, * and #), by RTP and by SIP INFO."""
     number = "13700000102"
     into_the_menu = prompt_ms(centre, INVALID) + 800
     call, heard, _waited = await through_the_menu(centre, number, presses=(
-        Press("*", 600), Press("8", into_the_menu, DtmfVia.INFO), Press("#", into_the_menu),
+        Press("*", 600), Press("7", into_the_menu, DtmfVia.INFO), Press("#", into_the_menu),
     ))  # fmt: skip
     assert heard == [WELCOME, INVALID, MENU, INVALID, MENU]
     assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.order_status_prompts import ORDER_STATUS_PROMPTS
 from ivr.prompts import PROMPTS, PromptError, build_prompts, recipe_digest
 
 NAMES = [
@@ -20,6 +21,7 @@ NAMES = [
     "hotline-goodbye",
     "hotline-survey",
     "hotline-nuisance",
+    *ORDER_STATUS_PROMPTS,
 ]
 
 
