@@ -11,6 +11,6 @@ unset PYTHONDONTWRITEBYTECODE
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy; .venv/bin/mypy tests bench
 echo "== lint-imports"; .venv/bin/lint-imports
-# Two workers (tests/conftest.py): the end-to-end and browser tests one after another on one,
-# the unit and integration tests beside them on the other.
+# Two workers (tests/conftest.py): an end-to-end or browser module on each at a time (its
+# tests in order), the unit and integration tests after them.
 echo "== pytest"; exec .venv/bin/pytest -q -p no:cacheprovider -n 2 "$@"

@@ -1,14 +1,15 @@
 """The suite's two workers (`scripts/test.sh`: pytest-xdist `-n 2`).
 
-Every end-to-end and browser test runs in one work unit, on one worker, one after another as
-they always did: they share private Asterisks module by module and measure real timings. The
-unit and integration tests run beside them on the other worker at a lower CPU priority, so
-the timed tests keep the CPU they need. Each worker probes ports from its own share
-(`HOTLINE_PORT_SHARD`, `hotline_cli/demo/ports.py`): two workers never pick the same one.
+Each end-to-end and browser module is one work unit: its tests run in order on one worker,
+sharing the module's private Asterisk (a module-scoped centre), while the other worker runs
+another such module; the modules go first (the largest units), the unit and integration
+tests after them, at a lower CPU priority wherever they run beside a timed module. Each
+worker probes ports from its own share (`HOTLINE_PORT_SHARD`, `hotline_cli/demo/ports.py`):
+two workers never pick the same one.
 
-The unit is made by a scheduler of our own, not by `--dist loadgroup`: with pytest 9.2 that
-mode silently stops grouping (pytest-xdist issue #1386: it renames node ids, which pytest no
-longer lets a plugin do).
+The units are made by a scheduler of our own, not by `--dist loadscope`/`loadgroup`: with
+pytest 9.2 grouping by a mark silently stops (pytest-xdist issue #1386: it renames node ids,
+which pytest no longer lets a plugin do), and only the timed tests are to be grouped.
 """
 
 from __future__ import annotations
@@ -22,17 +23,16 @@ _TIMED = ("tests/e2e/", "tests/browser/")
 _BESIDE_NICENESS = 10  # the unit and integration tests' priority next to the timed ones
 
 
-class _TimedTogether(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no types
-    """Load balancing test by test, except that all timed tests are one unit (the largest,
-    so it is handed out first)."""
+class _TimedByModule(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no types
+    """Load balancing test by test, except that a timed module's tests are one unit."""
 
     def _split_scope(self, nodeid: str) -> str:
-        return "timed" if nodeid.startswith(_TIMED) else nodeid
+        return nodeid.partition("::")[0] if nodeid.startswith(_TIMED) else nodeid
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling:
-    return _TimedTogether(config, log)
+    return _TimedByModule(config, log)
 
 
 def _worker() -> tuple[int, int] | None:
