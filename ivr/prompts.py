@@ -25,6 +25,7 @@ INVALID = "hotline-invalid"
 GOODBYE = "hotline-goodbye"
 SURVEY = "hotline-survey"
 NUISANCE = "hotline-nuisance"
+SURVEY_THANKS = "hotline-survey-thanks"
 
 PROMPTS: Mapping[str, str] = {
     WELCOME: "您好，欢迎致电一二三四五政务服务便民热线。"
@@ -35,6 +36,8 @@ PROMPTS: Mapping[str, str] = {
     SURVEY: "请对本次服务进行评价，满意请按一，基本满意请按二，不满意请按三。",
     # A number on the nuisance list: refused, yet pointed to the emergency lines.
     NUISANCE: "您的号码已被限制呼入。紧急情况请直接拨打一一零、一一九或一二零。",
+    # The satisfaction survey (ivr/survey.py): after an answer; no answer hears GOODBYE.
+    SURVEY_THANKS: "感谢您的评价，再见。",
 }
 
 _ESPEAK = ("espeak-ng", "-v", "cmn-latn-pinyin", "-b", "1", "--stdin", "--stdout")

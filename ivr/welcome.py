@@ -12,12 +12,11 @@ A caller the wiring root's ``refuse`` says is on the nuisance list hears why ins
 """
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ivr.agi import AgiCommandError
 from ivr.menu import DEFAULT_QUEUE, choose, queue_map
+from ivr.playback import play
 from ivr.prompts import INVALID, NUISANCE, WELCOME
 from ivr.sanitize import DTMF_KEYS
 from ivr.session import AgiSession
@@ -30,8 +29,6 @@ from telephony.dialplan import (
 )
 
 log = logging.getLogger(__name__)
-
-_ENDPOS = re.compile(r"endpos=(\d+)")
 
 _ANY_KEY = "".join(sorted(DTMF_KEYS))
 
@@ -101,17 +98,4 @@ class WelcomeFlow:
     @staticmethod
     async def _play(session: AgiSession, path: str, escape_digits: str = "") -> str | None:
         """A missing prompt must not cost the caller the call: log it and go on."""
-        try:
-            return await session.stream_file(path, escape_digits)
-        except AgiCommandError as exc:
-            if _played_some(exc):  # stopped part-way: the caller hung up, nothing is wrong
-                log.info("prompt %s interrupted: %s", path, exc)
-            else:
-                log.warning("prompt %s not played: %s", path, exc)
-            return None
-
-
-def _played_some(exc: AgiCommandError) -> bool:
-    """STREAM FILE's ``result=-1 endpos=N``: N > 0 samples were played before it stopped."""
-    found = _ENDPOS.search(str(exc))
-    return found is not None and int(found.group(1)) > 0
+        return await play(session, path, escape_digits)

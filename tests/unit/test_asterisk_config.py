@@ -111,7 +111,7 @@ def test_dialplan_ivr_recording_queue_and_trunk_failover(files: dict[str, str]) 
     assert "exten => 12345,1," in text
     ivr = text.index("AGI(agi://127.0.0.1:4573/ivr)")
     record = text.index("MixMonitor(/srv/hotline/asterisk/spool/monitor/${HOTLINE_RECORDING},b)")
-    queue = text.index("Queue(${HOTLINE_QUEUE},t,,,3600)")
+    queue = text.index("Queue(${HOTLINE_QUEUE},tc,,,3600)")
     assert ivr < record < queue
     primary = text.index("Dial(PJSIP/trunk-110-primary,10)")
     backup = text.index("Dial(PJSIP/trunk-110-backup,10)")

@@ -19,6 +19,7 @@ NAMES = [
     "hotline-goodbye",
     "hotline-survey",
     "hotline-nuisance",
+    "hotline-survey-thanks",
 ]
 
 
