@@ -23,6 +23,9 @@ class SurveyAnswer(StrEnum):
     NO_ANSWER = "no_answer"  # offered, and no valid key (timeout, invalid keys, hang-up)
 
 
+# What the satisfaction rate (满意率) counts as satisfied.
+SATISFIED_ANSWERS = frozenset({SurveyAnswer.SATISFIED, SurveyAnswer.BASICALLY_SATISFIED})
+
 SURVEY_AUDIT_ACTION = "ivr_survey"  # the audit entry of a survey taken onto an order
 SURVEY_USER = "语音满意度评价"  # the system user the entry is signed by
 

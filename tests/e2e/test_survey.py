@@ -6,6 +6,8 @@ satisfaction (audited); no answer is stored as such; a caller who hangs up first
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,16 +24,33 @@ from crm.repo.directory import create_user
 from crm.usecases.register import CallRef, NewOrder, register_order
 from crm.usecases.transition import apply_command
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, CallerResult, DtmfVia, Press
-from telephony.dialplan import CONTEXT_SURVEY
+from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_SURVEY
 from telephony.tracker import Call
-from tests.e2e.harness import Centre, ended_records
+from tests.e2e import control_support as cs
+from tests.e2e.harness import Centre, ended_records, running_centre
+from tests.support.audio import tone_pcap
 from tests.support.polling import eventually
+from tests.support.trunk_peers import emergency_trunks
 
 pytestmark = pytest.mark.e2e
 
 ANSWER_AFTER_MS = 4000  # after the menu key: the agent has hung up, the survey prompt plays
 INVALID_PROMPT_MS = 3200  # not interruptible: the next key after it
 CENTRE_ENDS = 30_000  # the caller would stay this long: the centre hangs up after the survey
+
+
+@pytest.fixture(scope="module")
+async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
+    """The IVR's centre with the 110/119/120 trunks' far ends on local ports (cs.operator)."""
+    trunks = emergency_trunks(cs.PORTS, cs.DIAL_TIMEOUT_S)
+    async with running_centre(tmp_path_factory.mktemp("survey"), trunks=trunks) as centre:
+        yield centre
+
+
+@pytest.fixture(scope="module")
+def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("tones")
+    return {"operator": tone_pcap(d / "operator.pcap", cs.OPERATOR_HZ, 30)}
 
 
 def calling(centre: Centre, number: str, *then: Press) -> asyncio.Task[CallerResult]:
@@ -149,3 +168,47 @@ async def test_a_caller_who_hangs_up_first_gets_no_survey(centre: Centre) -> Non
     assert result.ok, result.errors
     record = await record_of(centre, number)
     assert record.end_reason == "hung up by caller" and record.survey is None
+
+
+async def _operator_answered(centre: Centre) -> str:
+    """The 110 primary leg's channel once it is up."""
+    name = ""
+
+    async def up() -> bool:
+        nonlocal name
+        listed = await cs.channels(centre)
+        name = next((n for n in listed if n.startswith("PJSIP/trunk-110-")), "")
+        return bool(name) and listed[name].get("ChannelStateDesc") == "Up"
+
+    await eventually(up, 15, "110 answered")
+    return name
+
+
+@pytest.mark.parametrize("how", ["attended", "blind"])
+async def test_a_call_transferred_to_110_gets_no_survey(
+    centre: Centre, tones: dict[str, Path], how: str
+) -> None:
+    """Attended (Atxfer from the agent's leg, the caller left in the queue's bridge with the
+    trunk, whose hang-up Queue takes for the agent's) or blind: 110 hangs up, the centre
+    hangs up the caller; no survey on the record."""
+    number = "1390000021" + ("1" if how == "attended" else "2")
+    ami = centre.hotline.ami
+    async with cs.operator(centre, "110", 0, tones):
+        call = calling(centre, number)
+        talking = await centre.log.wait_talking(number)
+        if how == "attended":
+            await ami.action("Atxfer", Channel=talking.agent_channel, Exten="110",
+                             Context=CONTEXT_AGENTS)  # fmt: skip
+            trunk = await _operator_answered(centre)
+            await ami.action("Hangup", Channel=talking.agent_channel, Cause="16")  # completes
+        else:
+            await ami.action("BlindTransfer", Channel=talking.agent_channel, Exten="110",
+                             Context=CONTEXT_AGENTS)  # fmt: skip
+            trunk = await _operator_answered(centre)
+        await centre.log.wait_for(
+            lambda e: e.call.linkedid == talking.linkedid and e.call.transfer_target == "110", 10
+        )
+        await ami.action("Hangup", Channel=trunk, Cause="16")  # 110 ends its call
+        assert (await asyncio.wait_for(call, 40)).ok
+    record = await record_of(centre, number)
+    assert record.emergency_line == "110" and record.survey is None
