@@ -11,6 +11,7 @@ from typing import Any
 
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
 from crm.domain.calls import CallEventKind, CallOutcome, lost_by_asterisk
+from crm.domain.survey import parse_answer
 from telephony.dialplan import REFUSED_NUISANCE, extension_of, interface_of_channel
 from telephony.events import (
     AgentAnswered,
@@ -96,6 +97,7 @@ def facts(call: Call, cause: DomainEvent | None, emergency_numbers: Collection[s
         agent_name=_clip("agent_name", call.agent_name),
         end_reason=_clip("end_reason", call.end_reason),
         emergency_line=_clip("emergency_line", emergency_line(call, emergency_numbers)),
+        survey=parse_answer(call.survey),
     )
 
 

@@ -60,12 +60,14 @@ from hotline_cli.order_lookup import OrderStatusLookup
 from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds, prompt_dir
 from hotline_cli.status_api import report_health, report_health_forever
+from hotline_cli.survey_offer import SurveyOffer
 from hotline_cli.tasks import TaskHealth, Tasks
 from hotline_cli.trunk_alerts import TrunkAlerts
 from hotline_cli.trunk_status import TrunkStatus
 from hotline_cli.wall_settings import service_rule, wall_publisher
 from ivr.order_status import OrderStatusFlow
-from ivr.server import FastAgiServer
+from ivr.server import FastAgiServer, Flow
+from ivr.survey import SurveyFlow
 from ivr.welcome import WelcomeFlow
 from processes.redis_server import RedisProcess
 from recordings.checker import RecordingChecker
@@ -75,7 +77,7 @@ from telephony.announcer import PositionAnnouncer
 from telephony.asterisk_config import Layout, layout_for, write_config
 from telephony.asterisk_process import AsteriskProcess
 from telephony.call_control_service import CallControl
-from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
+from telephony.dialplan import AGI_ROUTE_IVR, AGI_ROUTE_SURVEY, CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.live_config import AppliedChange, apply
 from telephony.overflow_seats import OverflowControl, Switch
 from telephony.service import Listener, TelephonyService
@@ -306,7 +308,13 @@ async def running_hotline(
         nuisance = NuisanceScreen(settings.nuisance)
         welcome = _welcome(settings, layout, nuisance, sessions)
         agent_queues: AgentQueues = dict(settings.agent_queues())
-        agi_server = FastAgiServer(settings.agi.host, settings.agi.port, {"ivr": welcome})
+        emergency = [t.number for t in settings.trunks.values()]
+        survey = SurveyFlow(
+            prompt_dir(layout), offer=SurveyOffer(tracker, emergency),
+            answer_timeout_ms=settings.ivr.choice_timeout_ms,
+        )  # fmt: skip
+        routes: dict[str, Flow] = {AGI_ROUTE_IVR: welcome, AGI_ROUTE_SURVEY: survey}
+        agi_server = FastAgiServer(settings.agi.host, settings.agi.port, routes)
         agi = await enter(agi_server)  # before Asterisk sends the first call
         asterisk = AsteriskProcess(layout)
         await enter(asterisk)
@@ -318,7 +326,6 @@ async def running_hotline(
             CONTEXT_POSITION,
         )  # fmt: skip
         checker = await enter(RecordingChecker.from_settings(settings, sessions))
-        emergency = [t.number for t in settings.trunks.values()]
         call_log = await enter(
             running_call_log(sessions, tracker, emergency, supervised, checker.wake)
         )

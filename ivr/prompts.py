@@ -28,6 +28,7 @@ INVALID = "hotline-invalid"
 GOODBYE = "hotline-goodbye"
 SURVEY = "hotline-survey"
 NUISANCE = "hotline-nuisance"
+SURVEY_THANKS = "hotline-survey-thanks"
 
 # The main menu (ivrcore). Short on purpose: greeting and menu together last about 7 s, so a
 # caller who presses nothing reaches the queue within about 8 s of being answered. Key 8
@@ -46,6 +47,8 @@ PROMPTS: Mapping[str, str] = {
     NUISANCE: "您的号码已被限制呼入。紧急情况请直接拨打一一零、一一九或一二零。",
     # Order status self-service (key 8): ivr/order_status_rules.py says which are played when.
     **ORDER_STATUS_PROMPTS,
+    # The satisfaction survey (ivr/survey.py): after an answer; no answer hears GOODBYE.
+    SURVEY_THANKS: "感谢您的评价，再见。",
 }
 
 # -s 260 words a minute (espeak-ng's default is 175): brisk, still clear on a phone line;

@@ -23,6 +23,8 @@ CONTEXT_ROOM_CONSULT = "hotline-room-consult"  # agent or third party into the c
 CONTEXT_CONSULT = "hotline-consult"  # dials an agent, a colleague or a trunk (with failover)
 CONTEXT_HOLD_MUSIC = "hotline-hold-music"  # a party playing hold music to a caller alone
 CONTEXT_REQUEUE = "hotline-requeue"  # a caller left with nobody back into its queue, first
+# The satisfaction survey: a caller whose agent hung up (Queue's `c` option) goes on here.
+CONTEXT_SURVEY = "hotline-survey"
 REQUEUE_PRIORITY = 10  # its QUEUE_PRIO: ahead of every caller who joined the usual way (0)
 # A supervisor's phone spying on a call (exten = the mode: listen / whisper / barge, each
 # ChanSpy of the channel in VAR_SPYEE with that mode's options; a Redirect switches mode;
@@ -69,6 +71,15 @@ VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to t
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged
 VAR_SPY_CALL = "HOTLINE_SPY_CALL"  # the spied call's Linkedid: the room a barge joins
+# The caller's satisfaction survey (满意度评价) after the agent hung up: one of SURVEY_ANSWERS,
+# SURVEY_NO_ANSWER once offered (a timeout, no valid key, a hang-up), unset if never offered.
+VAR_SURVEY = "HOTLINE_SURVEY"
+SURVEY_ANSWERS = ("satisfied", "basically_satisfied", "unsatisfied")  # keys 1, 2, 3
+SURVEY_NO_ANSWER = "no_answer"
+
+# The FastAGI routes (agi://host:port/<route>) the dialplan asks for.
+AGI_ROUTE_IVR = "ivr"  # the welcome menu
+AGI_ROUTE_SURVEY = "survey"  # the satisfaction survey
 
 # Every phone and trunk is a PJSIP endpoint; an agent's endpoint is named by its extension.
 TECH = "PJSIP"

@@ -176,7 +176,9 @@ def _attended(h: Mapping[str, str]) -> CallTransferred:
         uniqueid=required(h, "OrigTransfererUniqueid"),
         channel=required(h, "OrigTransfererChannel"),
         kind="attended",
-        target=h.get("SecondTransfererExten", ""),
+        # the extension the transfer reached (Atxfer's Local/110@…): the second transferer is
+        # the agent's own leg again, its Exten the caller's (the centre's number)
+        target=h.get("TransferTargetExten") or h.get("SecondTransfererExten", ""),
     )
 
 

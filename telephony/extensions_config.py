@@ -11,6 +11,8 @@ from config.trunk_settings import Trunk, TrunkLegs
 from telephony.call_control import Room
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
+    AGI_ROUTE_IVR,
+    AGI_ROUTE_SURVEY,
     BRIDGE_PROFILE,
     CONTACT_UNREACHABLE,
     CONTEXT_AGENTS,
@@ -25,6 +27,7 @@ from telephony.dialplan import (
     CONTEXT_ROOM_CONSULT,
     CONTEXT_ROOM_PARTY,
     CONTEXT_SPY,
+    CONTEXT_SURVEY,
     CONTEXT_TRUNK_IN,
     EVENT_TRUNK_FAILED,
     REQUEUE_PRIORITY,
@@ -62,7 +65,7 @@ def _recording(settings: Settings, layout: Layout) -> tuple[str, ...]:
 
 
 def extensions_conf(settings: Settings, layout: Layout) -> str:
-    agi = f"agi://{settings.agi.host}:{settings.agi.port}/ivr"
+    agi = _agi(settings, AGI_ROUTE_IVR)
     inbound = section(
         "general", "static = yes", "writeprotect = yes", "clearglobalvars = yes"
     ) + section(
@@ -79,9 +82,7 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         f' same => n,GotoIf($["${{{VAR_EMERGENCY}}}" != ""]'
         f"?{CONTEXT_EMERGENCY},${{{VAR_EMERGENCY}}},1)",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
-        # t: the agent may transfer; the last argument bounds the caller's wait.
-        f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",
-        " same => n,Hangup()",
+        *_queue(settings),
         # further numbers of the centre (a second carrier's) take the same way in
         *(
             f"exten => {number},1,Goto({CONTEXT_INBOUND},{settings.centre.inbound_number},1)"
@@ -112,13 +113,33 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         CONTEXT_REQUEUE,
         f"exten => _X.,1,Set(QUEUE_PRIO={REQUEUE_PRIORITY})",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
-        f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",
+        *_queue(settings),
+    )
+    survey = section(
+        CONTEXT_SURVEY,
+        f"exten => s,1,AGI({_agi(settings, AGI_ROUTE_SURVEY)})",
         " same => n,Hangup()",
     )
     return (
-        inbound + agents + emergency + trunk_in + requeue + _outbound_context(settings)
+        inbound + agents + emergency + trunk_in + requeue + survey + _outbound_context(settings)
         + _control_contexts(settings) + _position_context(layout) + _spy_context(settings, layout)
     )  # fmt: skip
+
+
+def _agi(settings: Settings, route: str) -> str:
+    return f"agi://{settings.agi.host}:{settings.agi.port}/{route}"
+
+
+def _queue(settings: Settings) -> tuple[str, ...]:
+    """The caller into its queue. t: the agent may transfer; c: the caller stays when the agent
+    hangs up (QUEUESTATUS CONTINUE), for the survey; a caller who hung up, a blind transfer
+    (the caller goes where it was sent) or a Redirect into call control's rooms never gets
+    there. The last argument bounds the caller's wait."""
+    return (
+        f" same => n,Queue(${{{VAR_QUEUE}}},tc,,,{_max_wait(settings)})",
+        f' same => n,GotoIf($["${{QUEUESTATUS}}" = "CONTINUE"]?{CONTEXT_SURVEY},s,1)',
+        " same => n,Hangup()",
+    )
 
 
 def _failover(trunk: Trunk, when_all_failed: str) -> list[str]:

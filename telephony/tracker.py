@@ -23,6 +23,7 @@ from telephony.dialplan import (
     VAR_QUEUE,
     VAR_RECORDING,
     VAR_REFUSED,
+    VAR_SURVEY,
     extension_of,
     interface_of_channel,
     main_room,
@@ -71,6 +72,7 @@ VARIABLE_FIELDS = {
     VAR_RECORDING: "recording",
     VAR_REFUSED: "refused",
     VAR_EMERGENCY: "transfer_target",  # the IVR sent the caller straight to 110
+    VAR_SURVEY: "survey",
 }
 
 
@@ -104,6 +106,7 @@ class Call:
     end_reason: str = ""
     transfer_target: str = ""  # where the last transfer sent the caller (an extension, 110…)
     transfer_answered_by: str = ""  # the interface that took the caller after that transfer
+    survey: str = ""  # the satisfaction survey after the agent hung up (dialplan.VAR_SURVEY)
 
     @property
     def active(self) -> bool:

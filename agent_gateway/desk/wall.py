@@ -123,12 +123,14 @@ def _epoch_or_none(at: datetime | None) -> float | None:
 
 def counts_message(c: QueueCounts | None) -> WallCounts:
     c = c or QueueCounts()
-    level = c.service_level
+    level, rate = c.service_level, c.satisfaction_rate
     return WallCounts(
         offered=c.offered, answered=c.answered, answered_in_goal=c.answered_in_goal,
         abandoned=c.abandoned, abandoned_short=c.abandoned_short,
         longest_wait_s=round(c.longest_wait_s, 1),
         service_level=None if level is None else round(level, 3),
+        surveyed=c.surveyed, satisfied=c.satisfied,
+        satisfaction_rate=None if rate is None else round(rate, 3),
     )  # fmt: skip
 
 

@@ -28,6 +28,9 @@ class WallCounts(Out):
     abandoned_short: int = Field(description="gave up in under short_abandon_s: not offered")
     longest_wait_s: float = Field(description="the longest wait decided in the window")
     service_level: float | None = Field(description="answered_in_goal / offered (0..1)")
+    surveyed: int = Field(description="answered calls whose caller answered the survey")
+    satisfied: int = Field(description="of those, satisfied or basically satisfied")
+    satisfaction_rate: float | None = Field(description="满意率: satisfied / surveyed (0..1)")
 
 
 class WallQueue(Out):

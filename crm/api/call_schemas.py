@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from crm.api.schemas import MAX_DAY, MIN_DAY, Out
 from crm.domain.calls import CallEventKind, CallOutcome, Disposition, RecordingStatus
+from crm.domain.survey import SurveyAnswer
 from crm.intake import PhoneNumber, Strict
 
 LINKEDID_PATTERN = r"[A-Za-z0-9._-]{1,64}"
@@ -89,6 +90,9 @@ class CallRecordOut(Out):
     emergency_line: str = Field(description="110 / 119 / 120 if transferred there, else empty")
     emergency_started_at: datetime | None = Field(
         description="when a consult or transfer to 110 / 119 / 120 began (the 10-minute clock)"
+    )
+    survey: SurveyAnswer | None = Field(
+        description="the caller's satisfaction survey after the agent hung up; null: not offered"
     )
     disposition: Disposition | None
     disposition_note: str

@@ -87,6 +87,7 @@ def _record_out(
         "outcome": record.outcome, "end_reason": record.end_reason,
         "emergency_line": record.emergency_line,
         "emergency_started_at": aware_utc(record.emergency_started_at),
+        "survey": record.survey,
         "disposition": record.disposition,
         "disposition_note": record.disposition_note,
         "disposed_at": aware_utc(record.disposed_at),

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.db.models import Base, code_enum
 from crm.domain.calls import CallEventKind, CallOutcome, Disposition, RecordingStatus
 from crm.domain.enums import Role
+from crm.domain.survey import SurveyAnswer
 
 
 class CallRecord(Base):
@@ -53,6 +54,8 @@ class CallRecord(Base):
     # when the call was first sent towards 110/119/120 (consult or transfer): the 10-minute
     # clock of a call that has no emergency order yet (migration 0008)
     emergency_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # the caller's satisfaction survey after the agent hung up (migration 0016); None: not offered
+    survey: Mapped[SurveyAnswer | None] = mapped_column(code_enum(SurveyAnswer))
     disposition: Mapped[Disposition | None] = mapped_column(code_enum(Disposition))
     disposition_note: Mapped[str] = mapped_column(Text, default="")
     disposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

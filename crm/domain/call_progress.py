@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from crm.domain.calls import CallEventKind, CallOutcome
+from crm.domain.survey import SurveyAnswer
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class CallFacts:
     end_reason: str = ""
     emergency_line: str = ""
     emergency_started_at: datetime | None = None  # a consult or transfer to 110/119/120 began
+    survey: SurveyAnswer | None = None  # the caller's survey after the agent hung up; None: none
 
     @property
     def ended(self) -> bool:
@@ -76,8 +78,9 @@ FIRST_KNOWN = (
     "ivr_choice", "ivr_label", "agent_extension", "agent_name", "emergency_started_at",
 )  # fmt: skip
 # The newest value known: the IVR replaces the dialplan's default queue with the caller's
-# choice; a later transfer to 110 is the one that counts.
-NEWEST_KNOWN = ("queue", "emergency_line")
+# choice; a later transfer to 110 is the one that counts; the survey's answer replaces its
+# "no answer" (set as it is offered).
+NEWEST_KNOWN = ("queue", "emergency_line", "survey")
 # The newest report's: reports arrive in Asterisk's order.
 ENDING = ("outcome", "ended_at", "end_reason")
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from crm.domain.calls import CallOutcome, lost_by_asterisk
 from crm.domain.clock import local_date, local_midnight_utc
+from crm.domain.survey import SATISFIED_ANSWERS, SurveyAnswer, satisfaction_of
 
 LAST_HOUR = timedelta(hours=1)
 PRUNE_EVERY = timedelta(minutes=1)
@@ -53,6 +54,7 @@ class CallRow:
     ended_at: datetime | None = None
     emergency_started_at: datetime | None = None
     end_reason: str = ""
+    survey: SurveyAnswer | None = None
 
     @property
     def timed_out(self) -> bool:
@@ -88,6 +90,8 @@ class QueueCounts:
     abandoned_short: int = 0  # gave up in under short_abandon_s: not offered
     timed_out: int = 0  # the queue ended the wait: offered and missed
     longest_wait_s: float = 0.0  # the longest wait decided in the window
+    surveyed: int = 0  # answered calls whose caller answered the survey (1/2/3)
+    satisfied: int = 0  # of those, satisfied or basically satisfied
 
     @property
     def offered(self) -> int:
@@ -96,6 +100,11 @@ class QueueCounts:
     @property
     def service_level(self) -> float | None:
         return None if self.offered == 0 else self.answered_in_goal / self.offered
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率: satisfied + basically satisfied / survey answers (no answer not counted)."""
+        return None if self.surveyed == 0 else self.satisfied / self.surveyed
 
 
 @dataclass
@@ -148,6 +157,8 @@ def queue_counts(
         if row.answered_at is not None:
             c.answered += 1
             c.answered_in_goal += wait <= rule.goal_of(row.queue)
+            c.surveyed += satisfaction_of(row.survey) is not None
+            c.satisfied += row.survey in SATISFIED_ANSWERS
         elif row.timed_out:
             c.timed_out += 1
         else:
@@ -186,6 +197,8 @@ def _add(into: QueueCounts, part: QueueCounts, sign: int) -> None:
     into.abandoned += sign * part.abandoned
     into.abandoned_short += sign * part.abandoned_short
     into.timed_out += sign * part.timed_out
+    into.surveyed += sign * part.surveyed
+    into.satisfied += sign * part.satisfied
     if sign > 0:  # a decided wait never changes (first known wins): the longest only grows
         into.longest_wait_s = max(into.longest_wait_s, part.longest_wait_s)
 

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from crm.db.engine import SessionFactory
-from crm.db.models import User
 from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
 from crm.jobs.periodic import PeriodicJob
 from crm.repo.calendar import load_calendar
-from crm.repo.directory import create_user
+from crm.repo.directory import system_user
 from crm.usecases.overdue_notices import issue_overdue_notices
 
 log = logging.getLogger(__name__)
@@ -29,12 +26,7 @@ async def system_actor(sessions: SessionFactory, name: str = SYSTEM_USER) -> Act
     """The system user `name` (a supervisor nobody logs in as) that a job's audit entries
     are signed by; created on first use."""
     async with sessions() as session, session.begin():
-        user = await session.scalar(
-            select(User).where(User.name == name, User.role == Role.SUPERVISOR)
-        )
-        if user is None:
-            user, _token = await create_user(session, name, Role.SUPERVISOR, None)
-            user.active = False  # it signs what the job writes; nobody logs in as it
+        user = await system_user(session, name)
         return Actor(user_id=user.id, role=Role.SUPERVISOR, unit_id=None)
 
 

@@ -75,6 +75,18 @@ async def create_user(
     return user, token
 
 
+async def system_user(session: AsyncSession, name: str) -> User:
+    """The system user `name` (a supervisor nobody logs in as) that a job's audit entries
+    are signed by; created on first use, inactive."""
+    user = await session.scalar(
+        select(User).where(User.name == name, User.role == Role.SUPERVISOR).limit(1)
+    )
+    if user is None:
+        user, _token = await create_user(session, name, Role.SUPERVISOR, None)
+        user.active = False  # it signs what the job writes; nobody logs in as it
+    return user
+
+
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 

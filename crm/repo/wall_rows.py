@@ -19,7 +19,7 @@ LONGEST_CALL = timedelta(hours=12)
 _COLUMNS = (
     CallRecord.linkedid, CallRecord.queue, CallRecord.outcome, CallRecord.queued_at,
     CallRecord.answered_at, CallRecord.ended_at, CallRecord.emergency_started_at,
-    CallRecord.end_reason,
+    CallRecord.end_reason, CallRecord.survey,
 )  # fmt: skip
 
 

@@ -18,7 +18,9 @@ from crm.domain.call_progress import (
     wait_s,
 )
 from crm.domain.calls import CallEventKind
+from crm.domain.survey import satisfaction_of
 from crm.repo import call_records as repo
+from crm.usecases.survey import surveys_onto_orders
 
 LOST_REASON = "ended while the backend was away: not found in Asterisk after re-sync"
 
@@ -37,9 +39,15 @@ async def record_progress(
         if stored is None and (record := records.get(linkedid)) is not None:
             stored = repo.facts_of(record)
         merged[linkedid] = update.facts if stored is None else merge(stored, update.facts)
+    answered = {
+        linkedid: facts.survey for linkedid, facts in merged.items()
+        if satisfaction_of(facts.survey) is not None
+        and ((record := records.get(linkedid)) is None or record.survey is not facts.survey)
+    }  # fmt: skip
     for linkedid, facts in merged.items():
         repo.store_facts(session, records.get(linkedid), facts, wait_s(facts), talk_s(facts), now)
     await session.flush()  # the records exist before their events and recordings point at them
+    await surveys_onto_orders(session, answered, now)
     for update in updates:
         await repo.add_events(session, update.facts.linkedid, update.events)
         if update.recording:

@@ -22,7 +22,7 @@ from crm.domain.emergency import DEFAULT_RULES, EMERGENCY_LINES, EmergencyRules,
 from crm.domain.enums import Action, AlertKind, Role, Status, UnitKind, UnitRole
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
 from crm.repo import audit, directory, orders
-from crm.usecases import exchange_outbox
+from crm.usecases import exchange_outbox, survey
 from crm.usecases.alerts import raise_alert
 from crm.usecases.register import RegisteredOrder
 
@@ -262,5 +262,7 @@ async def apply_command(
     await exchange_outbox.after_transition(session, order, transfer, source, now)
     db = await DriverConnection.of(session)
     await audit.append(db, order.id, actor, action.value, source, target, now, detail)
+    if target is Status.ANSWERED:
+        await survey.survey_onto_order(session, order, now)  # the caller may have rated it
     await session.flush()
     return order

@@ -206,6 +206,7 @@ async def test_the_wall_counts_a_scripted_run_and_keeps_it_across_a_restart(tmp_
             "offered": 3, "answered": 2, "answered_in_goal": 1, "abandoned": 1,
             "abandoned_short": 0, "longest_wait_s": round(b_wait, 1),
             "service_level": round(1 / 3, 3),
+            "surveyed": 0, "satisfied": 0, "satisfaction_rate": None,  # no survey answered
         }  # fmt: skip
         assert queue(done)["last_hour"] == today
         assert agent(done)["calls_today"] == 2

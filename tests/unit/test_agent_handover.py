@@ -230,7 +230,7 @@ def test_the_requeue_context_puts_the_caller_first_in_its_queue(tmp_path: Path) 
     text = render(settings, Layout(tmp_path / "asterisk"))["extensions.conf"]
     requeue = text.split("[hotline-requeue]\n", 1)[1].split("\n\n", 1)[0]
     assert requeue.splitlines()[0] == "exten => _X.,1,Set(QUEUE_PRIO=10)"
-    assert "Queue(${HOTLINE_QUEUE},t,," in requeue
+    assert "Queue(${HOTLINE_QUEUE},tc,," in requeue
 
 
 def _control(*targets: str) -> tuple[SuccessfulAmi, CallControl]:

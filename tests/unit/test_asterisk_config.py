@@ -128,7 +128,7 @@ def test_dialplan_ivr_recording_queue_and_trunk_failover(files: dict[str, str]) 
     assert "exten => 12345,1," in text
     ivr = text.index("AGI(agi://127.0.0.1:4573/ivr)")
     record = text.index("MixMonitor(/srv/hotline/asterisk/spool/monitor/${HOTLINE_RECORDING},b)")
-    queue = text.index("Queue(${HOTLINE_QUEUE},t,,,3600)")
+    queue = text.index("Queue(${HOTLINE_QUEUE},tc,,,3600)")
     # key 9 (the IVR's HOTLINE_EMERGENCY): recorded, then the 110 line's failover, not queued
     emergency = text.index(
         'GotoIf($["${HOTLINE_EMERGENCY}" != ""]?hotline-emergency,${HOTLINE_EMERGENCY},1)'

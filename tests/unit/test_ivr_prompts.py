@@ -21,6 +21,7 @@ NAMES = [
     "hotline-goodbye",
     "hotline-survey",
     "hotline-nuisance",
+    "hotline-survey-thanks",
     *ORDER_STATUS_PROMPTS,
 ]
 

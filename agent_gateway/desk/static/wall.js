@@ -91,6 +91,8 @@ function queueTile(q) {
       figure("今日放弃", String(t.abandoned), "abandoned_today",
         `其中${formatSeconds(wall.short_abandon_s)}内放弃 ${t.abandoned_short}（不计入）`),
       figure("今日最长等待", formatSeconds(t.longest_wait_s), "longest_wait_today"),
+      figure("今日满意率", percent(t.satisfaction_rate), "satisfaction_today",
+        `满意及基本满意 ${t.satisfied} / 评价 ${t.surveyed}`),
     ),
     el("div", { className: "wall-states" }, el("span", { className: "wall-caption" }, "坐席状态："), ...states,
       reasons ? el("span", { className: "muted", dataset: { field: "paused_reasons" } }, `（示忙：${reasons}）`) : null),

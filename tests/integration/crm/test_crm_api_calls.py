@@ -9,6 +9,7 @@ from crm.api.context import SESSIONS
 from crm.db.call_models import CallRecord
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
 from crm.domain.calls import CallEventKind, CallOutcome, Disposition
+from crm.domain.survey import SurveyAnswer
 from crm.usecases.call_records import record_progress
 from tests.integration.crm.crm_support import Api
 
@@ -27,7 +28,7 @@ def _calls() -> list[CallUpdate]:
                   caller_number="13812345678", caller_name="张三丰", queue="hotline",
                   queued_at=at(0.1), answered_at=at(0.2), ended_at=at(2),
                   agent_extension="1001", agent_name="王芳", end_reason="hung up by caller",
-                  emergency_started_at=at(1)),
+                  emergency_started_at=at(1), survey=SurveyAnswer.BASICALLY_SATISFIED),
         (CallEventFact(CallEventKind.QUEUED, at(0.1), "", {"queue": "hotline"}),
          CallEventFact(CallEventKind.ANSWERED, at(0.2), "1001", {"queue": "hotline"}),
          CallEventFact(CallEventKind.TRANSFERRED, at(1), "1001", {"target": "1002"}),
@@ -108,6 +109,9 @@ async def test_has_order_and_the_detail(calls: Api) -> None:
     assert call["talk_s"] == 108.0 and call["wait_s"] == 6.0
     assert call["started_at"] == "2025-09-29T02:00:00Z" and call["outcome"] == "answered"
     assert call["emergency_started_at"] == "2025-09-29T02:01:00Z"  # a consult of 110 began
+    assert call["survey"] == "basically_satisfied"
+    status, other = await calls.get("/api/calls/1759111260.5", "agent")
+    assert status == 200 and other["survey"] is None  # never offered
 
 
 async def test_confidential_callers_are_flagged_and_seen_by_the_centre(calls: Api) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from crm.domain.calls import CallOutcome
 from crm.domain.clock import CHINA_TZ
+from crm.domain.survey import SurveyAnswer
 from crm.domain.wall_figures import (
     AnsweredRow,
     CallRow,
@@ -219,3 +221,22 @@ def test_each_queue_counts_its_own_answer_goal_and_a_new_goal_counts_today_again
     counter.follow(ServiceRule(15.0, 5.0, {"hotline": 10.0, "complaint": 30.0}))
     today = counter.figures(local(9, 11)).today
     assert (today["hotline"].answered_in_goal, today["complaint"].answered_in_goal) == (0, 1)
+
+
+def test_satisfaction_rate_counts_survey_answers_and_not_no_answer() -> None:
+    """满意率 = (satisfied + basically satisfied) / answered surveys; a survey stored after the
+    call was first counted (the record written again) replaces that call's share."""
+    q = local(9, 10)
+    s = SurveyAnswer
+    surveyed = [
+        dataclasses.replace(row(name, q, A, 3.0, 60), survey=answer)
+        for name, answer in [("a", s.SATISFIED), ("b", s.BASICALLY_SATISFIED),
+                             ("c", s.UNSATISFIED), ("d", s.NO_ANSWER), ("e", None)]
+    ]  # fmt: skip
+    counter = DayCounter(RULE)
+    counter.update(surveyed, [])
+    today = counter.figures(local(9, 11)).today["hotline"]
+    assert (today.surveyed, today.satisfied, today.satisfaction_rate) == (3, 2, 2 / 3)
+    counter.update([dataclasses.replace(surveyed[4], survey=s.UNSATISFIED)], [])
+    today = counter.figures(local(9, 11)).today["hotline"]
+    assert (today.surveyed, today.satisfied, today.satisfaction_rate) == (4, 2, 0.5)
