@@ -45,6 +45,7 @@ from crm.jobs.overdue_sweep import OverdueSweep
 from crm.usecases import telephony_config as store
 from crm.usecases.telephony_applies import record_apply
 from crm.usecases.telephony_config import seed_if_empty
+from hotline_cli.after_hours import CallerMessages, HoursScreen
 from hotline_cli.alert_publisher import AlertPublisher, Publish, emergency_rules
 from hotline_cli.config_follow import POLL_S, VersionApplier, follow_versions, runtime_settings
 from hotline_cli.http_process import HttpJob, HttpProcess
@@ -62,7 +63,8 @@ from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.tasks import TaskHealth, Tasks
 from hotline_cli.trunk_status import TrunkStatus
 from hotline_cli.wall_settings import wall_publisher
-from ivr.server import FastAgiServer
+from ivr.nobody import NobodyFlow
+from ivr.server import FastAgiServer, Flow
 from ivr.welcome import WelcomeFlow
 from processes.redis_server import RedisProcess
 from recordings.checker import RecordingChecker
@@ -72,7 +74,7 @@ from telephony.announcer import PositionAnnouncer
 from telephony.asterisk_config import Layout, layout_for, write_config
 from telephony.asterisk_process import AsteriskProcess
 from telephony.call_control_service import CallControl
-from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_POSITION
+from telephony.dialplan import AGI_NOBODY, AGI_WELCOME, CONTEXT_AGENTS, CONTEXT_POSITION
 from telephony.live_config import AppliedChange, apply
 from telephony.overflow_seats import OverflowControl, Switch
 from telephony.service import Listener, TelephonyService
@@ -201,13 +203,15 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         yield client, url
 
 
-def _welcome(settings: Settings, layout: Layout, refuse: NuisanceScreen) -> WelcomeFlow:
+def _welcome(settings: Settings, layout: Layout, refuse: NuisanceScreen,
+             hours: HoursScreen) -> WelcomeFlow:  # fmt: skip
     return WelcomeFlow(
         prompt_dir(layout),
         queues={str(label): queue for label, queue in settings.ivr.queues.items()},
         default_queue=settings.ivr.operator_queue,
         choice_timeout_ms=settings.ivr.choice_timeout_ms,
         refuse=refuse,
+        in_hours=hours,
     )
 
 
@@ -293,10 +297,14 @@ async def running_hotline(
         build_sounds(layout)
         redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)
-        nuisance = NuisanceScreen(settings.nuisance)
-        welcome = _welcome(settings, layout, nuisance)
+        nuisance, hours = NuisanceScreen(settings.nuisance), HoursScreen(settings.hours, sessions)
+        welcome = _welcome(settings, layout, nuisance, hours)
+        nobody = NobodyFlow(
+            prompt_dir(layout), layout.monitor, CallerMessages(sessions, settings.centre.code)
+        )
         agent_queues: AgentQueues = dict(settings.agent_queues())
-        agi_server = FastAgiServer(settings.agi.host, settings.agi.port, {"ivr": welcome})
+        routes: dict[str, Flow] = {AGI_WELCOME: welcome, AGI_NOBODY: nobody}
+        agi_server = FastAgiServer(settings.agi.host, settings.agi.port, routes)
         agi = await enter(agi_server)  # before Asterisk sends the first call
         asterisk = AsteriskProcess(layout)
         await enter(asterisk)
@@ -377,7 +385,8 @@ async def running_hotline(
         hotline = Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
-            Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance, overflow),
+            Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance, overflow,
+                      hours),
             trunks,
         )  # fmt: skip
         await _started(sessions, version)

@@ -11,6 +11,7 @@ from agent_gateway.desk.presence import AgentPresence
 from agent_gateway.desk.service import DeskService
 from agent_gateway.desk.wall_publisher import WallPublisher
 from config.settings import Settings
+from hotline_cli.after_hours import HoursScreen
 from hotline_cli.nuisance_screen import NuisanceScreen
 from hotline_cli.wall_settings import wall_serving
 from ivr.welcome import WelcomeFlow
@@ -52,14 +53,15 @@ class Followers:
     announcer: PositionAnnouncer
     nuisance: NuisanceScreen  # the IVR's nuisance list, asked at each call
     overflow: OverflowControl
+    hours: HoursScreen  # the IVR's working hours, asked at each call
 
 
 def follow(settings: Settings, parts: Followers) -> None:
     """Consult and transfer targets and their dial budget, the IVR's queue per choice, the
     queues each desk logs into, the queues the desk and the wall show and whom they show
     serving them, the queues whose callers hear their position, the nuisance numbers the IVR
-    refuses, the overflow seats and their thresholds (evaluated again at once): from
-    `settings` on."""
+    refuses, the working hours it routes by, the overflow seats and their thresholds (evaluated
+    again at once): from `settings` on."""
     ivr_queues = {str(k): q for k, q in settings.ivr.queues.items()}
     parts.ivr.route(ivr_queues, settings.ivr.operator_queue)
     parts.control.targets = targets_of(settings)
@@ -70,5 +72,6 @@ def follow(settings: Settings, parts: Followers) -> None:
     parts.wall.agent_queues = wall_serving(settings)
     parts.announcer.queues = frozenset(q.name for q in settings.queues if q.announce_position)
     parts.nuisance.entries = settings.nuisance
+    parts.hours.hours = settings.hours
     parts.overflow.settings = settings
     parts.overflow.wake()

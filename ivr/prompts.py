@@ -25,6 +25,11 @@ INVALID = "hotline-invalid"
 GOODBYE = "hotline-goodbye"
 SURVEY = "hotline-survey"
 NUISANCE = "hotline-nuisance"
+# 24/7 (duty): outside hours, and nobody able to answer
+AFTER_HOURS = "hotline-after-hours"
+NOBODY = "hotline-nobody"
+MESSAGE_TAKEN = "hotline-message-taken"
+CALLBACK_TAKEN = "hotline-callback-taken"
 
 PROMPTS: Mapping[str, str] = {
     WELCOME: "您好，欢迎致电一二三四五政务服务便民热线。"
@@ -35,6 +40,11 @@ PROMPTS: Mapping[str, str] = {
     SURVEY: "请对本次服务进行评价，满意请按一，基本满意请按二，不满意请按三。",
     # A number on the nuisance list: refused, yet pointed to the emergency lines.
     NUISANCE: "您的号码已被限制呼入。紧急情况请直接拨打一一零、一一九或一二零。",
+    # 24/7 (duty): said before the duty group is rung; then, when nobody can answer.
+    AFTER_HOURS: "现在是非工作时间，正在为您转接值班人员。",
+    NOBODY: "现在暂时无人接听。需要回电请按一；或在提示音后留言，说完请挂机。",
+    MESSAGE_TAKEN: "您的留言已记录，我们会尽快处理。再见。",
+    CALLBACK_TAKEN: "已为您登记回电，我们会尽快给您回电。再见。",
 }
 
 _ESPEAK = ("espeak-ng", "-v", "cmn-latn-pinyin", "-b", "1", "--stdin", "--stdout")

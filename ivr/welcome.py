@@ -7,21 +7,25 @@ The flow only sets channel variables and returns; the dialplan then runs
 - ``HOTLINE_IVR_LABEL``: ``consult``, ``complaint``, ``help`` or ``operator``;
 - ``HOTLINE_QUEUE``: the queue for that label.
 
+Outside the working hours (the wiring root's ``in_hours`` says so) the queue is the duty
+group's (``DUTY_QUEUE``), whatever the choice, and the caller is told before it rings.
+
 A caller the wiring root's ``refuse`` says is on the nuisance list hears why instead and gets
 ``HOTLINE_REFUSED`` (``nuisance``), on which the dialplan hangs up: never queued.
 """
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from ivr.agi import AgiCommandError
 from ivr.menu import DEFAULT_QUEUE, choose, queue_map
-from ivr.prompts import INVALID, NUISANCE, WELCOME
+from ivr.prompts import AFTER_HOURS, INVALID, NUISANCE, WELCOME
 from ivr.sanitize import DTMF_KEYS
 from ivr.session import AgiSession
 from telephony.dialplan import (
+    DUTY_QUEUE,
     REFUSED_NUISANCE,
     VAR_IVR_CHOICE,
     VAR_IVR_LABEL,
@@ -38,6 +42,10 @@ _ANY_KEY = "".join(sorted(DTMF_KEYS))
 Refuse = Callable[[str, str], bool]
 """(the caller ID as Asterisk gives it, the call's uniqueid) → whether the caller is refused as
 a nuisance number; it logs the refusal (the number masked)."""
+
+
+InHours = Callable[[], Awaitable[bool]]
+"""Whether the centre is in its working hours now (the admin's calendar, holidays included)."""
 
 
 def _refuse_nobody(caller_id: str, uniqueid: str) -> bool:
@@ -60,11 +68,14 @@ class WelcomeFlow:
         default_queue: str = DEFAULT_QUEUE,
         choice_timeout_ms: int = 5000,
         refuse: Refuse = _refuse_nobody,
+        in_hours: InHours | None = None,
     ) -> None:
         self._welcome = str(prompt_dir / WELCOME)
         self._invalid = str(prompt_dir / INVALID)
         self._nuisance = str(prompt_dir / NUISANCE)
         self._refuse = refuse
+        self._in_hours = in_hours  # None: always in hours (no duty routing)
+        self._after_hours = str(prompt_dir / AFTER_HOURS)
         self._queues = queue_map(queues, default_queue)
         self._choice_timeout_ms = choice_timeout_ms
 
@@ -87,11 +98,16 @@ class WelcomeFlow:
             replays_left -= 1
             await self._play(session, self._invalid)
         queue = self._queues[choice.label]
+        after_hours = self._in_hours is not None and not await self._in_hours()
+        if after_hours:  # 24/7: the duty group answers outside the working hours
+            queue = DUTY_QUEUE
         await session.set_variable(VAR_IVR_CHOICE, choice.digit)
         await session.set_variable(VAR_IVR_LABEL, choice.label)
         await session.set_variable(VAR_QUEUE, queue)
         log.info("IVR %r: %s → queue %s", uniqueid, choice.label, queue)
         await session.verbose(f"hotline IVR: chose {choice.label}, queue {queue}")
+        if after_hours:
+            await self._play(session, self._after_hours)
 
     async def _ask(self, session: AgiSession) -> str | None:
         """Play the greeting, interruptible by any key; then wait for one if none came."""

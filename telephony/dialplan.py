@@ -52,6 +52,17 @@ VAR_QUEUE = "HOTLINE_QUEUE"  # the queue the caller waits in
 # Why the IVR refused the caller (the dialplan then hangs up, never queues): REFUSED_NUISANCE.
 VAR_REFUSED = "HOTLINE_REFUSED"
 REFUSED_NUISANCE = "nuisance"  # the caller's number is on the nuisance list (骚扰电话)
+# 24/7 (issue 15): the queue of the duty group (值班组), which the IVR gives callers outside
+# the working hours; and what the nobody-answers flow took from a caller nobody could answer
+# (in hours or not): one of the NOBODY_* values.
+DUTY_QUEUE = "hotline-duty"
+VAR_NOBODY = "HOTLINE_NOBODY"  # set once the caller reached the nobody-answers flow
+NOBODY_MESSAGE = "message"  # the caller left a message (an order with its recording)
+NOBODY_CALLBACK = "callback"  # the caller asked to be called back (an order to call back)
+NOBODY_NOTHING = "nothing"  # the caller left neither (hung up, or said nothing)
+# FastAGI routes (agi_network_script) the dialplan asks for.
+AGI_WELCOME = "ivr"
+AGI_NOBODY = "nobody"
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged

@@ -9,6 +9,8 @@ from config.settings import Settings, Trunk
 from telephony.call_control import Room
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
+    AGI_NOBODY,
+    AGI_WELCOME,
     BRIDGE_PROFILE,
     CONTACT_UNREACHABLE,
     CONTEXT_AGENTS,
@@ -57,7 +59,7 @@ def _recording(settings: Settings, layout: Layout) -> tuple[str, ...]:
 
 
 def extensions_conf(settings: Settings, layout: Layout) -> str:
-    agi = f"agi://{settings.agi.host}:{settings.agi.port}/ivr"
+    agi = f"agi://{settings.agi.host}:{settings.agi.port}"
     inbound = section(
         "general", "static = yes", "writeprotect = yes", "clearglobalvars = yes"
     ) + section(
@@ -66,13 +68,20 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         " same => n,Answer()",
         # The operator queue unless the IVR says otherwise (also if the IVR is down).
         f" same => n,Set({VAR_QUEUE}={settings.ivr.operator_queue})",
-        f" same => n,AGI({agi})",
+        f" same => n,AGI({agi}/{AGI_WELCOME})",
         # a caller the IVR refused (it played why) is hung up, never queued
         f' same => n,ExecIf($["${{{VAR_REFUSED}}}" != ""]?Hangup())',
         *_recording(settings, layout),
+        # nobody logged in (every member logged out or unavailable): not queued for nothing
+        f" same => n,GotoIf($[${{QUEUE_MEMBER(${{{VAR_QUEUE}}},logged)}} = 0]?nobody)",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
         # t: the agent may transfer; the last argument bounds the caller's wait.
         f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",
+        # waited to the end, or the last agent left meanwhile: a message, not a hang-up
+        ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]'
+        "?nobody)",
+        " same => n,Hangup()",
+        f" same => n(nobody),AGI({agi}/{AGI_NOBODY})",
         " same => n,Hangup()",
         # further numbers of the centre (a second carrier's) take the same way in
         *(

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
+from config.telephony_sections import DutyGroup
 from telephony.asterisk_config import Layout, render, write_config
 from telephony.asterisk_tables import AMI_EVENTS, MODULES, stasis_pool_size
 
@@ -292,3 +293,28 @@ def test_trunk_credentials_and_further_inbound_numbers(settings: Settings) -> No
     assert "outbound_auth" not in sections[("trunk-119-primary", "type = endpoint")]
     assert "exten => 96345,1,Goto(hotline-inbound,12345,1)\n" in files["extensions.conf"]
     assert "96345" not in render(settings, LAYOUT)["extensions.conf"]
+
+
+def test_nobody_logged_in_or_waited_out_goes_to_the_message_flow(files: dict[str, str]) -> None:
+    text = files["extensions.conf"]
+    record = text.index("MixMonitor(")
+    empty = text.index("GotoIf($[${QUEUE_MEMBER(${HOTLINE_QUEUE},logged)} = 0]?nobody)")
+    queue = text.index("Queue(${HOTLINE_QUEUE},t,,,3600)")
+    waited = text.index('GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]')
+    assert record < empty < queue < waited
+    assert " same => n(nobody),AGI(agi://127.0.0.1:4573/nobody)\n same => n,Hangup()\n" in text
+
+
+def test_the_duty_queue_rings_the_duty_groups_phones_together(
+    settings: Settings, files: dict[str, str]
+) -> None:
+    empty = files["queues.conf"].split("[hotline-duty]\n", 1)[1]
+    assert "strategy = ringall\n" in empty and "member =>" not in empty
+    assert "defaultrule" not in empty  # no overflow to widen to
+    phones = tuple(a.extension for a in settings.agents[:2])
+    group = settings.hours.model_copy(update={"duty_group": DutyGroup(extensions=phones)})
+    queues = render(settings.model_copy(update={"hours": group}), LAYOUT)["queues.conf"]
+    duty = queues.split("[hotline-duty]\n", 1)[1]
+    assert duty.endswith(f"member => PJSIP/{phones[0]}\nmember => PJSIP/{phones[1]}\n\n")
+    others = queues.split("[hotline-duty]\n", 1)[0]
+    assert "member =>" not in others  # the agents' queues: logged into by the desks only
