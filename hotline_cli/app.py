@@ -54,6 +54,7 @@ from hotline_cli.live_settings import (
     Followers,
     desk_agents_added,
     desk_agents_dropped,
+    desk_queues,
     follow,
 )
 from hotline_cli.nuisance_screen import NuisanceScreen
@@ -227,7 +228,7 @@ def _desk(settings: Settings, bus: Bus, redis: Redis, ami: AmiClient, tracker: C
     return DeskService(
         bus, redis, ami, tracker,
         agents={a.extension: a.name for a in settings.agents},
-        queues=[q.name for q in settings.queues],
+        queues=desk_queues(settings),
         load_summary=orders.caller_summary, max_wrapup_s=settings.gateway.max_wrapup_s,
         load_recording_paused=orders.recording_paused,
     )  # fmt: skip

@@ -18,9 +18,17 @@ from ivr.welcome import WelcomeFlow
 from telephony.announcer import PositionAnnouncer
 from telephony.call_control_service import CallControl
 from telephony.call_targets import dial_budget_s, targets_of
+from telephony.dialplan import DUTY_QUEUE
 from telephony.overflow_seats import OverflowControl
 
 AgentQueues = dict[str, Sequence[tuple[str, int]]]
+
+
+def desk_queues(settings: Settings) -> list[str]:
+    """The queues whose figures the desk and the supervisors see: the configured ones and the
+    duty group's if it has phones (after-hours calls wait there)."""
+    duty = [DUTY_QUEUE] if settings.hours.duty_group.extensions else []
+    return [*(q.name for q in settings.queues), *duty]
 
 
 def desk_agents_added(desk: DeskService, settings: Settings) -> list[str]:
@@ -68,7 +76,7 @@ def follow(settings: Settings, parts: Followers) -> None:
     parts.control.dial_budget_s = dial_budget_s(settings)
     parts.agent_queues.clear()
     parts.agent_queues.update(settings.agent_queues())
-    parts.desk.queues = [q.name for q in settings.queues]
+    parts.desk.queues = desk_queues(settings)
     parts.wall.agent_queues = wall_serving(settings)
     parts.announcer.queues = frozenset(q.name for q in settings.queues if q.announce_position)
     parts.nuisance.entries = settings.nuisance

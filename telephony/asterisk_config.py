@@ -249,8 +249,8 @@ def _rtp_conf(settings: Settings) -> str:
 
 def _queues_conf(settings: Settings) -> str:
     """Queues without static members: agents log in and out (QueueAdd/QueueRemove); but the
-    duty group's queue, whose phones (agents' or colleagues') ring together outside the
-    working hours, are its static members (a live change reloads that queue's members)."""
+    duty group's queue (if it has phones), whose phones (agents' or colleagues') ring together
+    outside the working hours, are its static members (a live change reloads them)."""
     out = section(
         "general",
         "persistentmembers = yes",
@@ -264,6 +264,8 @@ def _queues_conf(settings: Settings) -> str:
             *_queue_parameters(queue.ring_timeout_s, queue.wrapup_s, _rule_name(queue.name)),
         )
     duty = settings.hours.duty_group.extensions
+    if not duty:  # the IVR's after-hours callers find no queue: straight to a message
+        return out
     return out + section(
         DUTY_QUEUE,
         "strategy = ringall",

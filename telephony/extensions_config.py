@@ -72,8 +72,9 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         # a caller the IVR refused (it played why) is hung up, never queued
         f' same => n,ExecIf($["${{{VAR_REFUSED}}}" != ""]?Hangup())',
         *_recording(settings, layout),
-        # nobody logged in (every member logged out or unavailable): not queued for nothing
-        f" same => n,GotoIf($[${{QUEUE_MEMBER(${{{VAR_QUEUE}}},logged)}} = 0]?nobody)",
+        # nobody logged in (every member logged out or unavailable), or no such queue (no duty
+        # group): not queued for nothing
+        f" same => n,GotoIf($[0${{QUEUE_MEMBER(${{{VAR_QUEUE}}},logged)}} = 0]?nobody)",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
         # t: the agent may transfer; the last argument bounds the caller's wait.
         f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)})",

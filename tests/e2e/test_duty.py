@@ -155,16 +155,26 @@ async def test_nobody_logged_in_the_caller_leaves_a_message_that_becomes_an_orde
     assert tone_share(windows(audio), CALLER_HZ) >= 0.8, "the caller is not heard in it"
 
 
-async def test_nobody_logged_in_the_callback_key_stores_a_callback_order(centre: Centre) -> None:
+async def test_after_hours_with_no_duty_group_the_callback_key_stores_a_callback_order(
+    centre: Centre,
+) -> None:
+    hotline = centre.hotline
+    hours = {**hours_outside_now(), "duty_group": {}}  # agents logged in, but not on duty
+    await hotline.apply_settings(with_hours(hotline.settings, hours))
     number = "13900001504"
     plan = CallerPlan(
-        dtmf="1", dtmf_after_ms=300, hangup_after_ms=12_000, then=(Press("1", 2500, DtmfVia.INFO),)
-    )
-    async with nobody_logged_in(centre), ami_events(centre) as events:
-        result = await centre.call([CallerIdentity("回电人", number)], plan)
-        assert result.ok, result.errors
-        call = await centre.log.wait_ended(number)
-        order, recording = await order_of(centre, call.linkedid)
+        dtmf="1", dtmf_after_ms=300, hangup_after_ms=14_000,
+        then=(Press("1", 6000, DtmfVia.INFO),),  # after the after-hours words, in the next
+    )  # fmt: skip
+    try:
+        async with ami_events(centre) as events:
+            result = await centre.call([CallerIdentity("回电人", number)], plan)
+            assert result.ok, result.errors
+            call = await centre.log.wait_ended(number)
+            order, recording = await order_of(centre, call.linkedid)
+    finally:
+        await hotline.apply_settings(with_hours(hotline.settings, {}))
+    assert call.queue == DUTY_QUEUE and call.queued_at is None and call.answered_at is None
     assert order.caller_number == number and order.text == CALLBACK_TEXT
     assert recording == ""
     said = [e.get("Value") for e in events

@@ -298,7 +298,7 @@ def test_trunk_credentials_and_further_inbound_numbers(settings: Settings) -> No
 def test_nobody_logged_in_or_waited_out_goes_to_the_message_flow(files: dict[str, str]) -> None:
     text = files["extensions.conf"]
     record = text.index("MixMonitor(")
-    empty = text.index("GotoIf($[${QUEUE_MEMBER(${HOTLINE_QUEUE},logged)} = 0]?nobody)")
+    empty = text.index("GotoIf($[0${QUEUE_MEMBER(${HOTLINE_QUEUE},logged)} = 0]?nobody)")
     queue = text.index("Queue(${HOTLINE_QUEUE},t,,,3600)")
     waited = text.index('GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]')
     assert record < empty < queue < waited
@@ -308,13 +308,12 @@ def test_nobody_logged_in_or_waited_out_goes_to_the_message_flow(files: dict[str
 def test_the_duty_queue_rings_the_duty_groups_phones_together(
     settings: Settings, files: dict[str, str]
 ) -> None:
-    empty = files["queues.conf"].split("[hotline-duty]\n", 1)[1]
-    assert "strategy = ringall\n" in empty and "member =>" not in empty
-    assert "defaultrule" not in empty  # no overflow to widen to
+    assert "[hotline-duty]" not in files["queues.conf"]  # no duty phone: no queue
     phones = tuple(a.extension for a in settings.agents[:2])
     group = settings.hours.model_copy(update={"duty_group": DutyGroup(extensions=phones)})
     queues = render(settings.model_copy(update={"hours": group}), LAYOUT)["queues.conf"]
     duty = queues.split("[hotline-duty]\n", 1)[1]
+    assert "strategy = ringall\n" in duty and "defaultrule" not in duty  # nobody to widen to
     assert duty.endswith(f"member => PJSIP/{phones[0]}\nmember => PJSIP/{phones[1]}\n\n")
     others = queues.split("[hotline-duty]\n", 1)[0]
     assert "member =>" not in others  # the agents' queues: logged into by the desks only

@@ -19,6 +19,10 @@ NAMES = [
     "hotline-goodbye",
     "hotline-survey",
     "hotline-nuisance",
+    "hotline-after-hours",
+    "hotline-nobody",
+    "hotline-message-taken",
+    "hotline-callback-taken",
 ]
 
 
