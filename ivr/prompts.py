@@ -41,10 +41,10 @@ PROMPTS: Mapping[str, str] = {
     # A number on the nuisance list: refused, yet pointed to the emergency lines.
     NUISANCE: "您的号码已被限制呼入。紧急情况请直接拨打一一零、一一九或一二零。",
     # 24/7 (duty): said before the duty group is rung; then, when nobody can answer.
-    AFTER_HOURS: "现在是非工作时间，正在为您转接值班人员。",
-    NOBODY: "现在暂时无人接听。需要回电请按一；或在提示音后留言，说完请挂机。",
-    MESSAGE_TAKEN: "您的留言已记录，我们会尽快处理。再见。",
-    CALLBACK_TAKEN: "已为您登记回电，我们会尽快给您回电。再见。",
+    AFTER_HOURS: "非工作时间，正在转接值班人员。",
+    NOBODY: "暂时无人接听。回电请按一，留言请在提示音后说话。",
+    MESSAGE_TAKEN: "留言已记录，再见。",
+    CALLBACK_TAKEN: "已登记回电，再见。",
 }
 
 _ESPEAK = ("espeak-ng", "-v", "cmn-latn-pinyin", "-b", "1", "--stdin", "--stdout")

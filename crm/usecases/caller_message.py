@@ -26,14 +26,9 @@ _DIALLABLE = re.compile(r"[0-9+*#-]{1,32}")
 
 
 async def take_caller_message(
-    session: AsyncSession,
-    call: TakenCall,
-    actor: Actor,
-    *,
-    centre_code: str,
-    now: datetime,
+    session: AsyncSession, call: TakenCall, actor: Actor, *, centre_code: str, now: datetime,
     calendar: WorkCalendar,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # fmt: skip
     """Register the order of `call` (`recording` "": a callback request); a caller ID that
     is no phone number is left out (hostile or withheld). The message is the call's recording
     (PENDING: the recording checker checks it once the call has ended and attaches it to the

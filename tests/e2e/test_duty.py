@@ -103,7 +103,7 @@ async def test_after_hours_rings_the_duty_phone_and_hours_changed_live_count_nex
     change = await hotline.apply_settings(with_hours(hotline.settings, hours_outside_now()))
     assert Reload.QUEUE_MEMBERS in change.reloads  # the duty phone joined its queue live
     number = "13900001501"
-    task = calling(centre, number, CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=12_000))
+    task = calling(centre, number, CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=9000))
     talking = await centre.log.wait_talking(number, timeout=30)
     # the desk and the wall see the call in the duty queue, answered by the duty phone
     assert talking.queue == DUTY_QUEUE and talking.agent_interface == f"PJSIP/{DUTY}"
@@ -133,7 +133,7 @@ async def test_nobody_logged_in_the_caller_leaves_a_message_that_becomes_an_orde
     centre: Centre, speaking: Path
 ) -> None:
     number = "13900001503"
-    plan = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=16_000, audio=speaking)
+    plan = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=11_000, audio=speaking)
     async with nobody_logged_in(centre):
         result = await centre.call([CallerIdentity("留言人", number)], plan)
         assert result.ok, result.errors
@@ -163,7 +163,7 @@ async def test_after_hours_with_no_duty_group_the_callback_key_stores_a_callback
     await hotline.apply_settings(with_hours(hotline.settings, hours))
     number = "13900001504"
     plan = CallerPlan(
-        dtmf="1", dtmf_after_ms=300, hangup_after_ms=14_000,
+        dtmf="1", dtmf_after_ms=300, hangup_after_ms=12_000,
         then=(Press("1", 6000, DtmfVia.INFO),),  # after the after-hours words, in the next
     )  # fmt: skip
     try:
