@@ -38,17 +38,20 @@ def hours(answer: bool) -> Callable[[], Awaitable[bool]]:
     return in_hours
 
 
-async def test_outside_hours_the_call_is_marked_and_told_before_the_duty_group() -> None:
-    flow = WelcomeFlow(SOUNDS, in_hours=hours(False))
+async def test_outside_hours_the_duty_queue_whatever_the_key_and_the_caller_is_told() -> None:
+    flow = WelcomeFlow(SOUNDS, queues={"complaint": "complaint"}, in_hours=hours(False))
     commands = await converse(flow, Script(key("2"), None))
-    assert variables(commands)["HOTLINE_AFTER_HOURS"] == "1"
-    assert variables(commands)["HOTLINE_IVR_LABEL"] == "complaint"  # the choice still stored
-    assert commands[-1] == AFTER_HOURS
+    assert variables(commands) == {
+        "HOTLINE_IVR_CHOICE": "2", "HOTLINE_IVR_LABEL": "complaint",  # the choice kept
+        "HOTLINE_QUEUE": "hotline-duty",
+    }  # fmt: skip
+    assert commands[-1] == AFTER_HOURS  # said once the variables are set
 
 
 async def test_in_hours_nothing_changes() -> None:
-    commands = await converse(WelcomeFlow(SOUNDS, in_hours=hours(True)), Script(key("1")))
-    assert "HOTLINE_AFTER_HOURS" not in variables(commands) and AFTER_HOURS not in commands
+    flow = WelcomeFlow(SOUNDS, queues={"complaint": "complaint"}, in_hours=hours(True))
+    commands = await converse(flow, Script(key("2")))
+    assert variables(commands)["HOTLINE_QUEUE"] == "complaint" and AFTER_HOURS not in commands
 
 
 class Asterisk:
