@@ -102,6 +102,8 @@ async def test_after_hours_rings_the_duty_phone_and_hours_changed_live_count_nex
     hotline = centre.hotline
     change = await hotline.apply_settings(with_hours(hotline.settings, hours_outside_now()))
     assert Reload.QUEUE_MEMBERS in change.reloads  # the duty phone joined its queue live
+    assert DUTY_QUEUE in hotline.desk.queues  # its figures on the desk and the wall
+    assert DUTY_QUEUE not in hotline.desk.members[DUTY]  # a duty phone is no login
     number = "13900001501"
     task = calling(centre, number, CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=9000))
     talking = await centre.log.wait_talking(number, timeout=30)
@@ -122,6 +124,7 @@ async def test_after_hours_rings_the_duty_phone_and_hours_changed_live_count_nex
 
     # in hours again (around the clock): the next call queues and an agent answers
     await hotline.apply_settings(with_hours(hotline.settings, {}))
+    assert DUTY_QUEUE not in hotline.desk.queues
     number = "13900001502"
     task = calling(centre, number, CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=5000))
     talking = await centre.log.wait_talking(number)
