@@ -17,6 +17,7 @@ from config.asterisk_findings import Finding, Findings, validated
 from config.asterisk_import_pjsip import Membership, map_pjsip
 from config.settings import Agent, Queue
 from config.trunk_settings import Trunk
+from telephony.dialplan import DUTY_QUEUE
 
 STRATEGIES = frozenset({"ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"})
 _QUEUE_KEYS = {"strategy", "timeout", "wrapuptime", "servicelevel", "announce-position", "member"}
@@ -97,6 +98,9 @@ def _queues(
     for section in conf.objects():
         if section.name == "general":
             findings.section(section, "own", "app_queue's general options are the centre's")
+            continue
+        if section.name == DUTY_QUEUE:
+            findings.section(section, "own", "the duty group's queue: from hours.duty_group")
             continue
         queue = _queue(section, members, findings)
         if queue is not None:

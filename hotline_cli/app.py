@@ -45,6 +45,7 @@ from crm.jobs.overdue_sweep import OverdueSweep
 from crm.usecases import telephony_config as store
 from crm.usecases.telephony_applies import record_apply
 from crm.usecases.telephony_config import seed_if_empty
+from hotline_cli.after_hours import CallerMessages, HoursScreen
 from hotline_cli.alert_publisher import AlertPublisher, Publish, emergency_rules
 from hotline_cli.config_follow import POLL_S, VersionApplier, follow_versions, runtime_settings
 from hotline_cli.http_process import HttpJob, HttpProcess
@@ -53,6 +54,7 @@ from hotline_cli.live_settings import (
     Followers,
     desk_agents_added,
     desk_agents_dropped,
+    desk_queues,
     follow,
 )
 from hotline_cli.nuisance_screen import NuisanceScreen
@@ -65,6 +67,7 @@ from hotline_cli.tasks import TaskHealth, Tasks
 from hotline_cli.trunk_alerts import TrunkAlerts
 from hotline_cli.trunk_status import TrunkStatus
 from hotline_cli.wall_settings import service_rule, wall_publisher
+from ivr.nobody import NobodyFlow
 from ivr.order_status import OrderStatusFlow
 from ivr.server import FastAgiServer, Flow
 from ivr.survey import SurveyFlow
@@ -77,7 +80,13 @@ from telephony.announcer import PositionAnnouncer
 from telephony.asterisk_config import Layout, layout_for, write_config
 from telephony.asterisk_process import AsteriskProcess
 from telephony.call_control_service import CallControl
-from telephony.dialplan import AGI_ROUTE_IVR, AGI_ROUTE_SURVEY, CONTEXT_AGENTS, CONTEXT_POSITION
+from telephony.dialplan import (
+    AGI_ROUTE_IVR,
+    AGI_ROUTE_NOBODY,
+    AGI_ROUTE_SURVEY,
+    CONTEXT_AGENTS,
+    CONTEXT_POSITION,
+)
 from telephony.live_config import AppliedChange, apply
 from telephony.overflow_seats import OverflowControl, Switch
 from telephony.service import Listener, TelephonyService
@@ -208,8 +217,10 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
 
 
 def _welcome(
-    settings: Settings, layout: Layout, refuse: NuisanceScreen, sessions: SessionFactory
-) -> WelcomeFlow:
+    settings: Settings, layout: Layout, screens: tuple[NuisanceScreen, HoursScreen],
+    sessions: SessionFactory,
+) -> WelcomeFlow:  # fmt: skip
+    refuse, hours = screens
     order_status = OrderStatusLookup(sessions, settings.centre.code)
     return WelcomeFlow(
         prompt_dir(layout),
@@ -219,6 +230,7 @@ def _welcome(
         emergency_line=settings.emergency_key_line,
         refuse=refuse,
         order_status=OrderStatusFlow(prompt_dir(layout), order_status),
+        in_hours=hours,
     )
 
 
@@ -234,7 +246,7 @@ def _desk(settings: Settings, bus: Bus, redis: Redis, ami: AmiClient, tracker: C
     return DeskService(
         bus, redis, ami, tracker,
         agents={a.extension: a.name for a in settings.agents},
-        queues=[q.name for q in settings.queues],
+        queues=desk_queues(settings),
         load_summary=orders.caller_summary, max_wrapup_s=settings.gateway.max_wrapup_s,
         load_recording_paused=orders.recording_paused,
         goals_s=service_rule(settings).queue_goals_s,
@@ -305,15 +317,20 @@ async def running_hotline(
         build_sounds(layout)
         redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)
-        nuisance = NuisanceScreen(settings.nuisance)
-        welcome = _welcome(settings, layout, nuisance, sessions)
+        nuisance, hours = NuisanceScreen(settings.nuisance), HoursScreen(settings.hours, sessions)
+        welcome = _welcome(settings, layout, (nuisance, hours), sessions)
+        nobody = NobodyFlow(
+            prompt_dir(layout), layout.monitor, CallerMessages(sessions, settings.centre.code)
+        )
         agent_queues: AgentQueues = dict(settings.agent_queues())
         emergency = [t.number for t in settings.trunks.values()]
         survey = SurveyFlow(
             prompt_dir(layout), offer=SurveyOffer(tracker, emergency),
             answer_timeout_ms=settings.ivr.choice_timeout_ms,
         )  # fmt: skip
-        routes: dict[str, Flow] = {AGI_ROUTE_IVR: welcome, AGI_ROUTE_SURVEY: survey}
+        routes: dict[str, Flow] = {
+            AGI_ROUTE_IVR: welcome, AGI_ROUTE_SURVEY: survey, AGI_ROUTE_NOBODY: nobody,
+        }  # fmt: skip
         agi_server = FastAgiServer(settings.agi.host, settings.agi.port, routes)
         agi = await enter(agi_server)  # before Asterisk sends the first call
         asterisk = AsteriskProcess(layout)
@@ -399,7 +416,8 @@ async def running_hotline(
         hotline = Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
-            Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance, overflow),
+            Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance, overflow,
+                      hours),
             trunks,
         )  # fmt: skip
         await _started(sessions, version)

@@ -31,10 +31,15 @@ NUISANCE = "hotline-nuisance"
 SURVEY_THANKS = "hotline-survey-thanks"
 
 # The main menu (ivrcore). Short on purpose: greeting and menu together last about 7 s, so a
-# caller who presses nothing reaches the queue within about 8 s of being answered. Key 8
-# (order status) is announced; it counts once its flow is wired.
+# caller who presses nothing reaches the queue within about 8 s of being answered.
 _GREETING = "紧急情况按九，或拨一一零、一一九、一二零。"
 _MENU = "咨询按一，投诉按二，求助建议按三，查询按八，人工按零。"
+
+# 24/7 (duty): outside hours, and nobody able to answer
+AFTER_HOURS = "hotline-after-hours"
+NOBODY = "hotline-nobody"
+MESSAGE_TAKEN = "hotline-message-taken"
+CALLBACK_TAKEN = "hotline-callback-taken"
 
 PROMPTS: Mapping[str, str] = {
     WELCOME: _GREETING + _MENU,
@@ -49,6 +54,11 @@ PROMPTS: Mapping[str, str] = {
     **ORDER_STATUS_PROMPTS,
     # The satisfaction survey (ivr/survey.py): after an answer; no answer hears GOODBYE.
     SURVEY_THANKS: "感谢您的评价，再见。",
+    # 24/7 (duty): said before the duty group is rung; then, when nobody can answer.
+    AFTER_HOURS: "非工作时间，正在转接值班人员。",
+    NOBODY: "暂时无人接听。回电请按一，留言请在提示音后说话。",
+    MESSAGE_TAKEN: "留言已记录，再见。",
+    CALLBACK_TAKEN: "已登记回电，再见。",
 }
 
 # -s 260 words a minute (espeak-ng's default is 175): brisk, still clear on a phone line;

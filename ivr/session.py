@@ -97,6 +97,14 @@ class AgiSession:
         reply = await self._command("WAIT FOR DIGIT", _int_arg(ms, 0, 600_000))
         return digit_from_code(reply.result)
 
+    async def record_file(self, name: str, max_ms: int, silence_s: int) -> None:
+        """Record the caller to ``name`` (a path without extension) as WAV after a beep, up to
+        ``max_ms``, ended early by ``silence_s`` seconds of silence or by ``#``."""
+        await self._command(
+            "RECORD FILE", quote_trusted(name), "wav", '"#"', _int_arg(max_ms, 1000, 600_000),
+            "BEEP", f"s={_int_arg(silence_s, 1, 60)}",
+        )  # fmt: skip
+
     async def set_variable(self, name: str, value: str) -> None:
         """Set a channel variable; ``value`` is cleaned, capped and quoted (see sanitize)."""
         await self._command("SET VARIABLE", check_variable_name(name), quote_arg(value))

@@ -11,21 +11,25 @@ The flow only sets channel variables and returns; the dialplan then runs
 The greeting and the menu are one interruptible prompt (a key acts at once); the decisions
 (which key counts, when to replay, when to give up) are ``ivr.menu``'s.
 
+Outside the working hours (the wiring root's ``in_hours`` says so) the queue is the duty
+group's (``DUTY_QUEUE``), whatever the choice but key 9, and the caller is told before it rings.
+
 A caller the wiring root's ``refuse`` says is on the nuisance list hears why instead and gets
 ``HOTLINE_REFUSED`` (``nuisance``), on which the dialplan hangs up: never queued.
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from ivr.menu import DEFAULT_QUEUE, Attempt, Choice, Label, choose, keys_on_offer, queue_map
 from ivr.playback import play
-from ivr.prompts import INVALID, MENU, NUISANCE, WELCOME
+from ivr.prompts import AFTER_HOURS, INVALID, MENU, NUISANCE, WELCOME
 from ivr.sanitize import DTMF_KEYS, check_dialplan_token
 from ivr.server import Flow
 from ivr.session import AgiSession
 from telephony.dialplan import (
+    DUTY_QUEUE,
     REFUSED_NUISANCE,
     VAR_EMERGENCY,
     VAR_IVR_CHOICE,
@@ -42,6 +46,10 @@ ORDER_STATUS_KEY = "8"  # order status self-service, when the wiring root gives 
 Refuse = Callable[[str, str], bool]
 """(the caller ID as Asterisk gives it, the call's uniqueid) → whether the caller is refused as
 a nuisance number; it logs the refusal (the number masked)."""
+
+
+InHours = Callable[[], Awaitable[bool]]
+"""Whether the centre is in its working hours now (the admin's calendar, holidays included)."""
 
 
 def _refuse_nobody(caller_id: str, uniqueid: str) -> bool:
@@ -69,12 +77,15 @@ class WelcomeFlow:
         emergency_line: str | None = None,
         refuse: Refuse = _refuse_nobody,
         order_status: Flow | None = None,
+        in_hours: InHours | None = None,
     ) -> None:
         self._welcome = str(prompt_dir / WELCOME)
         self._menu = str(prompt_dir / MENU)
         self._invalid = str(prompt_dir / INVALID)
         self._nuisance = str(prompt_dir / NUISANCE)
         self._refuse = refuse
+        self._in_hours = in_hours  # None: always in hours (no duty routing)
+        self._after_hours = str(prompt_dir / AFTER_HOURS)
         self._queues = queue_map(queues, default_queue)
         self._choice_timeout_ms = choice_timeout_ms
         self._emergency_line = (
@@ -103,11 +114,18 @@ class WelcomeFlow:
         if choice.label is Label.EMERGENCY and self._emergency_line is not None:
             await session.set_variable(VAR_EMERGENCY, self._emergency_line)
             target = f"emergency line {self._emergency_line}"
+            after_hours = False  # an emergency goes through at any hour
         else:
-            target = f"queue {self._queues[choice.label]}"
-            await session.set_variable(VAR_QUEUE, self._queues[choice.label])
+            queue = self._queues[choice.label]
+            after_hours = self._in_hours is not None and not await self._in_hours()
+            if after_hours:  # 24/7: the duty group answers outside the working hours
+                queue = DUTY_QUEUE
+            target = f"queue {queue}"
+            await session.set_variable(VAR_QUEUE, queue)
         log.info("IVR %r: %s → %s", uniqueid, choice.label, target)
         await session.verbose(f"hotline IVR: chose {choice.label}, {target}")
+        if after_hours:
+            await play(session, self._after_hours)
 
     async def _choose(self, session: AgiSession) -> Choice:
         """Greeting and menu (interruptible), a wait for a key if none came, replays."""

@@ -80,12 +80,16 @@ async def set_penalty(ami: AmiActions, queue: str, extension: str, penalty: int)
     )
 
 
-async def reload_queues(ami: AmiActions, parameters: bool, rules: bool) -> None:
-    """Re-read queues.conf's parameters (strategy, timeouts, wrap-up) and/or queuerules.conf;
-    members are never re-read (they are dynamic: QueueAdd), and queued callers stay queued."""
+async def reload_queues(
+    ami: AmiActions, parameters: bool, rules: bool, members: bool = False
+) -> None:
+    """Re-read queues.conf's parameters (strategy, timeouts, wrap-up) and/or queuerules.conf,
+    and with `members` its static members (only the duty queue has any); the agents (dynamic
+    members: QueueAdd) are never touched, and queued callers stay queued."""
     await ami.action(
-        "QueueReload", ACTION_S, Members="no", Parameters=_yes(parameters), Rules=_yes(rules)
-    )
+        "QueueReload", ACTION_S, Members=_yes(members), Parameters=_yes(parameters),
+        Rules=_yes(rules),
+    )  # fmt: skip
 
 
 async def queue_params(ami: AmiLists) -> dict[str, dict[str, str]]:

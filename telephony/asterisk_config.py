@@ -27,13 +27,17 @@ from telephony.config_sections import secret_text, section
 from telephony.dialplan import (
     BRIDGE_PROFILE,
     CHANNEL_VARIABLE_PREFIX,
+    DUTY_QUEUE,
     USER_CALLER,
     USER_CONSULT,
     USER_PARTY,
+    interface_of,
 )
 from telephony.extensions_config import extensions_conf
 from telephony.pjsip_config import pjsip_conf
 from telephony.records_config import cdr_conf, cel_conf, logger_conf
+
+DUTY_RING_S = 30  # each ring of the duty group before it rings again, until the max wait
 
 
 @dataclass(frozen=True)
@@ -244,7 +248,9 @@ def _rtp_conf(settings: Settings) -> str:
 
 
 def _queues_conf(settings: Settings) -> str:
-    """Queues without static members: agents log in and out (QueueAdd/QueueRemove)."""
+    """Queues without static members: agents log in and out (QueueAdd/QueueRemove); but the
+    duty group's queue (if it has phones), whose phones (agents' or colleagues') ring together
+    outside the working hours, are its static members (a live change reloads them)."""
     out = section(
         "general",
         "persistentmembers = yes",
@@ -255,31 +261,52 @@ def _queues_conf(settings: Settings) -> str:
         out += section(
             queue.name,
             f"strategy = {queue.strategy}",
-            "autofill = yes",  # ring free agents for every waiting caller, not the head only
-            f"timeout = {queue.ring_timeout_s}",
-            "retry = 1",
-            f"wrapuptime = {queue.wrapup_s}",
-            # app_queue's own announcements block its loop: a caller hearing one is not
-            # rung, and nobody behind them is either. The backend announces positions by
-            # whisper instead (telephony/announcer.py).
-            "announce-position = no",
-            "announce-frequency = 0",
-            "periodic-announce-frequency = 0",
-            "announce-holdtime = no",
-            "joinempty = yes",
-            "leavewhenempty = no",
-            "ringinuse = no",
-            f"servicelevel = {queue.service_level_s}",
-            # No MEMBER*/QE* channel variables: nothing reads them, and each is a message
-            # to every connected queue call (see DECLINED_STASIS_TYPES).
-            "setinterfacevar = no",
-            "setqueueentryvar = no",
-            "reportholdtime = no",
-            "timeoutpriority = app",
-            f"defaultrule = {_rule_name(queue.name)}",
-            "musicclass = default",
+            *_queue_parameters(
+                queue.ring_timeout_s, queue.wrapup_s, queue.service_level_s, _rule_name(queue.name)
+            ),
         )
-    return out
+    duty = settings.hours.duty_group.extensions
+    if not duty:  # the IVR's after-hours callers find no queue: straight to a message
+        return out
+    operator = settings.ivr.operator_queue
+    goal_s = next(q.service_level_s for q in settings.queues if q.name == operator)
+    return out + section(
+        DUTY_QUEUE,
+        "strategy = ringall",
+        # the operator queue's answer goal; no overflow rule: nobody else to widen to
+        *_queue_parameters(DUTY_RING_S, 0, goal_s),
+        *(f"member => {interface_of(ext)}" for ext in duty),
+    )
+
+
+def _queue_parameters(
+    ring_timeout_s: int, wrapup_s: int, service_level_s: int, rule: str | None = None
+) -> tuple[str, ...]:
+    return (
+        "autofill = yes",  # ring free agents for every waiting caller, not the head only
+        f"timeout = {ring_timeout_s}",
+        "retry = 1",
+        f"wrapuptime = {wrapup_s}",
+        # app_queue's own announcements block its loop: a caller hearing one is not
+        # rung, and nobody behind them is either. The backend announces positions by
+        # whisper instead (telephony/announcer.py).
+        "announce-position = no",
+        "announce-frequency = 0",
+        "periodic-announce-frequency = 0",
+        "announce-holdtime = no",
+        "joinempty = yes",
+        "leavewhenempty = no",
+        "ringinuse = no",
+        f"servicelevel = {service_level_s}",
+        # No MEMBER*/QE* channel variables: nothing reads them, and each is a message
+        # to every connected queue call (see DECLINED_STASIS_TYPES).
+        "setinterfacevar = no",
+        "setqueueentryvar = no",
+        "reportholdtime = no",
+        "timeoutpriority = app",
+        *((f"defaultrule = {rule}",) if rule else ()),
+        "musicclass = default",
+    )
 
 
 def _rule_name(queue: str) -> str:

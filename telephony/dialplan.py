@@ -67,6 +67,14 @@ VAR_ORDER_STATUS = "HOTLINE_ORDER_STATUS"
 ORDER_STATUS_READ = "read"
 ORDER_STATUS_REFUSED = "refused"
 ORDER_STATUS_AGENT = "agent"
+# 24/7 (issue 15): the queue of the duty group (值班组), which the IVR gives callers outside
+# the working hours; and what the nobody-answers flow took from a caller nobody could answer
+# (in hours or not): one of the NOBODY_* values.
+DUTY_QUEUE = "hotline-duty"
+VAR_NOBODY = "HOTLINE_NOBODY"  # set once the caller reached the nobody-answers flow
+NOBODY_MESSAGE = "message"  # the caller left a message (an order with its recording)
+NOBODY_CALLBACK = "callback"  # the caller asked to be called back (an order to call back)
+NOBODY_NOTHING = "nothing"  # the caller left neither (hung up, or said nothing)
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged
@@ -80,6 +88,7 @@ SURVEY_NO_ANSWER = "no_answer"
 # The FastAGI routes (agi://host:port/<route>) the dialplan asks for.
 AGI_ROUTE_IVR = "ivr"  # the welcome menu
 AGI_ROUTE_SURVEY = "survey"  # the satisfaction survey
+AGI_ROUTE_NOBODY = "nobody"  # nobody to answer: a message or a callback request
 
 # Every phone and trunk is a PJSIP endpoint; an agent's endpoint is named by its extension.
 TECH = "PJSIP"

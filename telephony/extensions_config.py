@@ -12,6 +12,7 @@ from telephony.call_control import Room
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
     AGI_ROUTE_IVR,
+    AGI_ROUTE_NOBODY,
     AGI_ROUTE_SURVEY,
     BRIDGE_PROFILE,
     CONTACT_UNREACHABLE,
@@ -81,8 +82,13 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         # key 9: the emergency line the IVR named, with its failover, never queued
         f' same => n,GotoIf($["${{{VAR_EMERGENCY}}}" != ""]'
         f"?{CONTEXT_EMERGENCY},${{{VAR_EMERGENCY}}},1)",
+        # nobody logged in (every member logged out or unavailable), or no such queue (no duty
+        # group): not queued for nothing
+        f" same => n,GotoIf($[0${{QUEUE_MEMBER(${{{VAR_QUEUE}}},logged)}} = 0]?nobody)",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
         *_queue(settings),
+        f" same => n(nobody),AGI({_agi(settings, AGI_ROUTE_NOBODY)})",
+        " same => n,Hangup()",
         # further numbers of the centre (a second carrier's) take the same way in
         *(
             f"exten => {number},1,Goto({CONTEXT_INBOUND},{settings.centre.inbound_number},1)"
@@ -114,6 +120,8 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         f"exten => _X.,1,Set(QUEUE_PRIO={REQUEUE_PRIORITY})",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
         *_queue(settings),
+        f" same => n(nobody),AGI({_agi(settings, AGI_ROUTE_NOBODY)})",
+        " same => n,Hangup()",
     )
     survey = section(
         CONTEXT_SURVEY,
@@ -134,9 +142,13 @@ def _queue(settings: Settings) -> tuple[str, ...]:
     """The caller into its queue. t: the agent may transfer; c: the caller stays when the agent
     hangs up (QUEUESTATUS CONTINUE), for the survey; a caller who hung up, a blind transfer
     (the caller goes where it was sent) or a Redirect into call control's rooms never gets
-    there. The last argument bounds the caller's wait."""
+    there. The last argument bounds the caller's wait; a caller who waited to the end, or
+    whose last agent left meanwhile, goes to the context's `nobody` label (a message or a
+    callback, not a hang-up)."""
     return (
         f" same => n,Queue(${{{VAR_QUEUE}}},tc,,,{_max_wait(settings)})",
+        ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]'
+        "?nobody)",
         f' same => n,GotoIf($["${{QUEUESTATUS}}" = "CONTINUE"]?{CONTEXT_SURVEY},s,1)',
         " same => n,Hangup()",
     )

@@ -41,7 +41,7 @@ from telephony.actions import (
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.asterisk_config import write_private
 from telephony.control_resync import AmiLists
-from telephony.dialplan import extension_of
+from telephony.dialplan import DUTY_QUEUE, extension_of, interface_of
 from telephony.list_items import queue_member_snapshot
 from telephony.reload_plan import (
     Member,
@@ -183,6 +183,9 @@ async def _cli_checked(asterisk: AsteriskCli, command: str, success: str) -> Non
 _RELOADS: dict[Reload, Callable[[AmiLists, AsteriskCli], Awaitable[None]]] = {
     Reload.PJSIP: lambda _ami, cli: _cli_checked(cli, PJSIP_RELOAD, "reloaded successfully"),
     Reload.QUEUE_PARAMETERS: lambda ami, _cli: reload_queues(ami, parameters=True, rules=False),
+    Reload.QUEUE_MEMBERS: lambda ami, _cli: reload_queues(
+        ami, parameters=True, rules=False, members=True
+    ),
     Reload.QUEUE_RULES: lambda ami, _cli: reload_queues(ami, parameters=False, rules=True),
     Reload.DIALPLAN: lambda _ami, cli: _cli_checked(cli, DIALPLAN_RELOAD, "Dialplan reloaded"),
 }
@@ -266,6 +269,17 @@ async def _queues_missing(r: _Readback) -> list[str]:
     return missing
 
 
+async def _members_missing(r: _Readback) -> list[str]:
+    """As `_queues_missing`, and the duty queue's static members the duty group's phones."""
+    items = await r.ami.action_list("QueueStatus", CONFIRM_S, Queue=DUTY_QUEUE)
+    held = {i.get("Location", "") for i in items
+            if i.get("Event") == "QueueMember" and i.get("Membership") == "static"}  # fmt: skip
+    wanted = {interface_of(ext) for ext in r.new.hours.duty_group.extensions}
+    if held != wanted:
+        return [f"duty queue members {sorted(held)}, not {sorted(wanted)}"]
+    return await _queues_missing(r)
+
+
 async def _rules_missing(r: _Readback) -> list[str]:
     """Every changed rule listed by app_queue with as many penalty changes as written."""
     missing = []
@@ -313,6 +327,7 @@ def _priorities(block: str) -> dict[str, int]:
 _MISSING: dict[Reload, Callable[[_Readback], Awaitable[list[str]]]] = {
     Reload.PJSIP: _pjsip_missing,
     Reload.QUEUE_PARAMETERS: _queues_missing,
+    Reload.QUEUE_MEMBERS: _members_missing,
     Reload.QUEUE_RULES: _rules_missing,
     Reload.DIALPLAN: _dialplan_missing,
 }

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from config.settings import Settings
 from telephony.asterisk_config import layout_for, render
+from telephony.dialplan import DUTY_QUEUE
 
 
 class Reload(StrEnum):
@@ -24,6 +25,9 @@ class Reload(StrEnum):
 
     PJSIP = "pjsip"  # res_pjsip: endpoints, AORs, auths (`pjsip reload`)
     QUEUE_PARAMETERS = "queue_parameters"  # app_queue's queue parameters, members and rules kept
+    # QUEUE_PARAMETERS and the static members with them: the duty queue's (its phones; one
+    # reload, since app_queue skips a second read of a file it has just read unchanged)
+    QUEUE_MEMBERS = "queue_members"
     QUEUE_RULES = "queue_rules"  # queuerules.conf (penalty changes: the overflow seats)
     DIALPLAN = "dialplan"  # pbx_config (`dialplan reload`)
 
@@ -159,7 +163,10 @@ def plan_reload(old: Settings, new: Settings) -> ReloadPlan:
         was = old_strategy.get(queue.name)
         if was is not None and was != queue.strategy and LINEAR in (was, queue.strategy):
             restart.append(f"queues.{queue.name}.strategy: to or from linear")
-    reloads = tuple(r for r in Reload if any(RELOAD_OF_FILE.get(f) is r for f in files))
+    wanted = {RELOAD_OF_FILE[f] for f in files if f in RELOAD_OF_FILE}
+    if DUTY_QUEUE in sections.get("queues.conf", ()):  # the one queue with members in the file
+        wanted = (wanted - {Reload.QUEUE_PARAMETERS}) | {Reload.QUEUE_MEMBERS}
+    reloads = tuple(r for r in Reload if r in wanted)
     old_members, new_members = members_of(old), members_of(new)
     return ReloadPlan(
         files=files,

@@ -37,7 +37,7 @@ from agent_gateway.edge.protocol import (
 )
 from crm.domain.caller import MAX_CALLER_NAME, CallerSummary
 from crm.domain.masking import mask_number
-from telephony.dialplan import extension_of
+from telephony.dialplan import DUTY_QUEUE, extension_of
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
@@ -238,10 +238,18 @@ def _members_by_extension(
 ) -> dict[str, list[QueueMemberChanged]]:
     by_ext: dict[str, list[QueueMemberChanged]] = {ext: [] for ext in extensions}
     for member in listed.members:
+        if not is_login(member):
+            continue
         ext = extension_of(member.interface)
         if ext is not None and ext in by_ext:
             by_ext[ext].append(member)
     return by_ext
+
+
+def is_login(member: QueueMemberChanged) -> bool:
+    """Whether a membership is an agent's login (QueueAdd): the duty queue's members are its
+    phones, written in queues.conf, whether their agents are logged in or not."""
+    return member.queue != DUTY_QUEUE
 
 
 def memberships(listed: QueueMembersListed, extensions: Iterable[str]) -> dict[str, set[str]]:

@@ -37,6 +37,7 @@ from agent_gateway.desk.rules import (
     audience,
     call_record,
     call_update,
+    is_login,
     memberships,
     presence_input_for_member,
     presence_input_for_ring_no_answer,
@@ -321,7 +322,7 @@ class DeskService:
 
     async def _member_changed(self, out: Outbox, event: QueueMemberChanged) -> None:
         ext = self._extension(event.interface)
-        if ext is None:
+        if ext is None or not is_login(event):
             return
         queues = self.members[ext]
         if event.removed:

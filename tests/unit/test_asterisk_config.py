@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
+from config.telephony_sections import DutyGroup
 from telephony.asterisk_config import Layout, render, write_config
 from telephony.asterisk_tables import AMI_EVENTS, MODULES, stasis_pool_size
 
@@ -340,3 +341,27 @@ def test_the_outbound_trunk_dials_any_number_in_turn_with_the_centre_s_caller_id
     data["outbound"]["caller_id"] = "96123"
     again = render(Settings.model_validate(data), LAYOUT)["extensions.conf"]
     assert " same => n,Set(CALLERID(num)=96123)" in again
+
+
+def test_nobody_logged_in_or_waited_out_goes_to_the_message_flow(files: dict[str, str]) -> None:
+    text = files["extensions.conf"]
+    record = text.index("MixMonitor(")
+    empty = text.index("GotoIf($[0${QUEUE_MEMBER(${HOTLINE_QUEUE},logged)} = 0]?nobody)")
+    queue = text.index("Queue(${HOTLINE_QUEUE},tc,,,3600)")
+    waited = text.index('GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]')
+    assert record < empty < queue < waited
+    assert " same => n(nobody),AGI(agi://127.0.0.1:4573/nobody)\n same => n,Hangup()\n" in text
+
+
+def test_the_duty_queue_rings_the_duty_groups_phones_together(
+    settings: Settings, files: dict[str, str]
+) -> None:
+    assert "[hotline-duty]" not in files["queues.conf"]  # no duty phone: no queue
+    phones = tuple(a.extension for a in settings.agents[:2])
+    group = settings.hours.model_copy(update={"duty_group": DutyGroup(extensions=phones)})
+    queues = render(settings.model_copy(update={"hours": group}), LAYOUT)["queues.conf"]
+    duty = queues.split("[hotline-duty]\n", 1)[1]
+    assert "strategy = ringall\n" in duty and "defaultrule" not in duty  # nobody to widen to
+    assert duty.endswith(f"member => PJSIP/{phones[0]}\nmember => PJSIP/{phones[1]}\n\n")
+    others = queues.split("[hotline-duty]\n", 1)[0]
+    assert "member =>" not in others  # the agents' queues: logged into by the desks only

@@ -23,6 +23,10 @@ NAMES = [
     "hotline-nuisance",
     "hotline-survey-thanks",
     *ORDER_STATUS_PROMPTS,
+    "hotline-after-hours",
+    "hotline-nobody",
+    "hotline-message-taken",
+    "hotline-callback-taken",
 ]
 
 

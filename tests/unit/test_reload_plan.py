@@ -127,6 +127,18 @@ def test_what_the_backend_alone_reads_reloads_nothing(old: Settings) -> None:
     assert plan_reload(old, queue(old, "hotline", announce_position=False)).empty
 
 
+def test_a_new_duty_group_reloads_the_duty_queue_s_members_and_working_hours_nothing(
+    old: Settings,
+) -> None:
+    duty = {"weekly": {}, "duty_group": {"extensions": [old.agents[0].extension]}}
+    plan = plan_reload(old, changed(old, hours=duty))
+    assert plan.reloads == (Reload.QUEUE_MEMBERS,)
+    assert plan.sections == {"queues.conf": ("hotline-duty",)}
+    assert plan.add == plan.remove == plan.penalty == () and plan.restart == ()
+    weekly = {"weekly": {"mon": [{"start": "08:30", "end": "17:30"}]}}
+    assert plan_reload(old, changed(old, hours=weekly)).empty  # the IVR reads them per call
+
+
 def test_a_dial_timeout_reloads_the_dialplan_only(old: Settings) -> None:
     trunks = {k: t.model_dump() for k, t in old.trunks.items()}
     trunks["fire"]["dial_timeout_s"] = 20

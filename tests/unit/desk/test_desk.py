@@ -25,6 +25,7 @@ from agent_gateway.desk.rules import (
     audience,
     call_record,
     call_update,
+    is_login,
     memberships,
     presence_input_for_member,
     presence_input_for_ring_no_answer,
@@ -37,6 +38,7 @@ from agent_gateway.desk.rules import (
 from agent_gateway.edge.protocol import WRAP_UP_REASON, PresenceState
 from crm.domain.caller import NO_NUMBER, CallerSummary
 from crm.domain.masking import mask_number
+from telephony.dialplan import DUTY_QUEUE
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
@@ -168,6 +170,16 @@ def test_listing_after_reconnect_brings_presence_in_line() -> None:
         ("1002", LoggedIn()),
         ("1003", LoggedOut()),
     ]
+
+
+def test_a_duty_phone_is_no_login() -> None:
+    """The duty queue's static members are phones, not logins: an agent on duty but logged
+    out at the desk stays logged out; its change events are ignored too."""
+    listed = QueueMembersListed(5.0, (member("PJSIP/1001", queue=DUTY_QUEUE),))
+    presences = {"1001": presence("1001", PresenceState.AVAILABLE)}
+    assert memberships(listed, presences) == {"1001": set()}
+    assert presence_inputs_for_listing(listed, presences) == [("1001", LoggedOut())]
+    assert not is_login(member("PJSIP/1001", queue=DUTY_QUEUE)) and is_login(member())
 
 
 # --- presence after a restart or an AMI reconnect: Asterisk's member list is the truth ------
