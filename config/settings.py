@@ -188,6 +188,9 @@ class Ivr(Frozen):
     # the line key 9 sends the caller to (with its trunk's failover); offered only when a
     # trunk has this number
     emergency_line: Extension | None = "110"
+    # the satisfaction survey after the agent hangs up (off: the caller is hung up with the
+    # agent, as in centres that survey by their callbacks only)
+    survey: bool = True
 
     @property
     def operator_queue(self) -> str:

@@ -142,14 +142,19 @@ def _queue(settings: Settings) -> tuple[str, ...]:
     """The caller into its queue. t: the agent may transfer; c: the caller stays when the agent
     hangs up (QUEUESTATUS CONTINUE), for the survey; a caller who hung up, a blind transfer
     (the caller goes where it was sent) or a Redirect into call control's rooms never gets
-    there. The last argument bounds the caller's wait; a caller who waited to the end, or
-    whose last agent left meanwhile, goes to the context's `nobody` label (a message or a
-    callback, not a hang-up)."""
+    there (`ivr.survey` off: no c, no survey). The last argument bounds the caller's wait; a
+    caller who waited to the end, or whose last agent left meanwhile, goes to the context's
+    `nobody` label (a message or a callback, not a hang-up)."""
+    survey = settings.ivr.survey
     return (
-        f" same => n,Queue(${{{VAR_QUEUE}}},tc,,,{_max_wait(settings)})",
+        f" same => n,Queue(${{{VAR_QUEUE}}},{'tc' if survey else 't'},,,{_max_wait(settings)})",
         ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]'
         "?nobody)",
-        f' same => n,GotoIf($["${{QUEUESTATUS}}" = "CONTINUE"]?{CONTEXT_SURVEY},s,1)',
+        *(
+            (f' same => n,GotoIf($["${{QUEUESTATUS}}" = "CONTINUE"]?{CONTEXT_SURVEY},s,1)',)
+            if survey
+            else ()
+        ),
         " same => n,Hangup()",
     )
 

@@ -54,12 +54,15 @@ def e2e_settings(
     colleagues: Sequence[dict[str, Any]] = (),
     seats: Mapping[str, int] | None = None,
     outbound: dict[str, Any] | None = None,
+    survey: bool = False,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
     `colleagues` adds departments' and supervisors' phones, `seats`: the hotline queue's
     overflow on seats of skill `overflow` with these thresholds instead of penalty 1,
-    `outbound` the trunk citizens are called through), with the secrets generated there."""
+    `outbound` the trunk citizens are called through; `survey` off unless asked: a caller
+    whose agent hung up would otherwise sit through it in every test), with the secrets
+    generated there."""
     rtp_start, rtp_end = rtp_range(100)
     agents = [
         {
@@ -119,6 +122,7 @@ def e2e_settings(
                         "operator": "hotline",
                     },
                     "choice_timeout_ms": 2000,
+                    "survey": survey,
                 },
             }
         )
@@ -214,6 +218,7 @@ async def running_centre(
     seats: Mapping[str, int] | None = None,
     rings: Mapping[str, int] | None = None,
     outbound: dict[str, Any] | None = None,
+    survey: bool = False,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
@@ -223,7 +228,7 @@ async def running_centre(
     settings = e2e_settings(
         state_dir, overflow_after_s, trunks, announce_position,
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues, seats=seats,
-        outbound=outbound,
+        outbound=outbound, survey=survey,
     )  # fmt: skip
     await seed_state(settings)
     log = CallLog()

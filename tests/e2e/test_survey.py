@@ -43,7 +43,8 @@ CENTRE_ENDS = 30_000  # the caller would stay this long: the centre hangs up aft
 async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Centre]:
     """The IVR's centre with the 110/119/120 trunks' far ends on local ports (cs.operator)."""
     trunks = emergency_trunks(cs.PORTS, cs.DIAL_TIMEOUT_S)
-    async with running_centre(tmp_path_factory.mktemp("survey"), trunks=trunks) as centre:
+    state = tmp_path_factory.mktemp("survey")
+    async with running_centre(state, trunks=trunks, survey=True) as centre:
         yield centre
 
 

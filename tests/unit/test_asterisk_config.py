@@ -365,3 +365,13 @@ def test_the_duty_queue_rings_the_duty_groups_phones_together(
     assert duty.endswith(f"member => PJSIP/{phones[0]}\nmember => PJSIP/{phones[1]}\n\n")
     others = queues.split("[hotline-duty]\n", 1)[0]
     assert "member =>" not in others  # the agents' queues: logged into by the desks only
+
+
+def test_without_the_survey_the_caller_is_hung_up_with_the_agent(settings: Settings) -> None:
+    """`ivr.survey` off: no c option (the caller does not stay when the agent hangs up), no
+    way into the survey; waiting callers nobody answered still reach the message flow."""
+    ivr = settings.ivr.model_copy(update={"survey": False})
+    text = render(settings.model_copy(update={"ivr": ivr}), LAYOUT)["extensions.conf"]
+    assert "Queue(${HOTLINE_QUEUE},t,,,3600)" in text and ",tc," not in text
+    assert "hotline-survey,s,1" not in text
+    assert 'GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]' in text
