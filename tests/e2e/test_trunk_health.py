@@ -314,23 +314,36 @@ async def test_the_outbound_trunk_put_through_the_api_is_followed_and_used(
         ):  # fmt: skip
             assert response.status == 200, await response.json()
 
-    async def primary_is(state: str) -> bool:
+    async def primary_is(state: str, since: float = 0.0) -> bool:
         legs = (await trunks_over_http(centre, supervisor))["legs"]
         return any(leg["line"] == "outbound" and leg["leg"] == "primary" and leg["state"] == state
-                   for leg in legs)  # fmt: skip
+                   and (leg["since"] or 0) >= since for leg in legs)  # fmt: skip
 
+    async def up_at(port: int, since: float) -> bool:
+        """Asterisk qualified the primary at `port`, and the snapshot says so since then."""
+        ami = centre.hotline.ami
+        aor = await ami.action("Getvar", Variable="PJSIP_AOR(trunk-outbound-primary,contact)")
+        contact = f"PJSIP_CONTACT({aor['Value']},"
+        uri, status = [(await ami.action("Getvar", Variable=f"{contact}{field})"))["Value"]
+                       for field in ("uri", "status")]  # fmt: skip
+        return (uri, status) == (f"sip:127.0.0.1:{port}", "Reachable") and await primary_is(
+            "reachable", since)  # fmt: skip
+
+    settle_s = 6 * QUALIFY_S + 5
     try:
         async with AgentPhone(tmp_path, "127.0.0.1", first, RING_MS):
+            put_at = time.time()
             await put(outbound)
-            await eventually(partial(primary_is, "reachable"), 6 * QUALIFY_S + 5, "qualified")
+            await eventually(partial(up_at, first, put_at), settle_s, "qualified")
             far = await called_back_over(centre, "13933330001", "out-health-1")
             assert far == f"sip:127.0.0.1:{first}"
         async with AgentPhone(tmp_path, "127.0.0.1", second, RING_MS):
+            put_at = time.time()
             await put({**outbound, "primary": f"127.0.0.1:{second}"})
-            await eventually(partial(primary_is, "reachable"), 6 * QUALIFY_S + 5, "moved, up")
+            await eventually(partial(up_at, second, put_at), settle_s, "moved, qualified")
             far = await called_back_over(centre, "13933330002", "out-health-2")
             assert far == f"sip:127.0.0.1:{second}"
-        await eventually(partial(primary_is, "unreachable"), 6 * QUALIFY_S + 5, "told down")
+        await eventually(partial(primary_is, "unreachable"), settle_s, "told down")
 
         async def alerted() -> bool:
             told = await trunk_alerts(centre, supervisor, "trunk-outbound-primary")
