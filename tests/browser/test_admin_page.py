@@ -1,7 +1,9 @@
 """The telephony admin page (/admin) on a real centre: an admin adds an agent and changes an
 overflow threshold, and the API's current version has them; a bad change is shown next to
 its fields and stores nothing; a save on a stale base is told someone else changed it; a
-revert asks first; a supervisor gets no page and no link to it. The trunk legs' health on the
+revert asks first; a supervisor gets no page and no link to it; the outbound trunk added (a
+backup equal to its primary refused next to the field), qualified and shown as 外呼, then
+given a backup Asterisk has at once. The trunk legs' health on the
 admin page and the supervisors' wall: a 110 leg moved (saved, applied live) onto a far end
 that answers is 正常 on both; that far end gone silent, it is 中断 and the supervisor's
 desk gets the alert."""

@@ -4,7 +4,8 @@ intervals and told once (one centre alert, listed by the alerts API); a transfer
 goes straight to the backup (no INVITE ever reaches the primary's port) instead of waiting
 out the primary's dial timeout; the far end back, it is reachable again, told once (a
 notice), and the next transfer takes the primary. Trunks changed by a live apply (moved,
-added, removed) are followed from then on."""
+added, removed) are followed from then on; so is the outbound trunk put and moved through
+the admin API, each next call back (回访) reaching its far end of the moment."""
 
 from __future__ import annotations
 
