@@ -1,5 +1,6 @@
 """An existing Asterisk's queues.conf and pjsip.conf → the centre's agents, queues and trunks
-(pure): a settings-shaped mapping (the TOML's `[[agents]]`, `[[queues]]`, `[trunks.<key>]`),
+(pure): a settings-shaped mapping (the TOML's `[[agents]]`, `[[queues]]`, `[trunks.<key>]`,
+`[outbound]`),
 each item validated by the settings' models, and the report of what did not map.
 
 The centre's model is skill = queue: a queue's skill is its name, a `member` with penalty 0
@@ -16,7 +17,7 @@ from config.asterisk_conf import ConfFile, Entry, Section, parse_conf
 from config.asterisk_findings import Finding, Findings, validated
 from config.asterisk_import_pjsip import Membership, map_pjsip
 from config.settings import Agent, Queue
-from config.trunk_settings import Trunk
+from config.trunk_settings import OutboundTrunk, Trunk
 from telephony.dialplan import DUTY_QUEUE
 
 STRATEGIES = frozenset({"ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"})
@@ -39,6 +40,7 @@ class Imported:
     queues: tuple[Queue, ...]
     trunks: dict[str, Trunk]
     findings: tuple[Finding, ...]
+    outbound: OutboundTrunk | None = None
 
     def as_mapping(self, reveal_secrets: bool = False) -> dict[str, Any]:
         """The TOML's sections; passwords masked unless `reveal_secrets` (a file, 0600)."""
@@ -54,6 +56,8 @@ class Imported:
             "queues": [q.model_dump(mode="json", exclude_none=True) for q in self.queues],
             "trunks": {k: t.model_dump(mode="json", exclude_none=True)
                        for k, t in self.trunks.items()},
+            **({} if self.outbound is None else
+               {"outbound": self.outbound.model_dump(mode="json", exclude_none=True)}),
         }  # fmt: skip
 
 
@@ -88,7 +92,7 @@ def import_asterisk(
             text = f"no agent has skill {queue.skill} (no static members): give agents it"
             q_findings.add(line, "assumed", f"queue {queue.name}: {text}")
     return Imported(tuple(agents), tuple(q for q, _ in queues), pjsip.trunks,
-                    tuple(q_findings.items + p_findings.items))  # fmt: skip
+                    tuple(q_findings.items + p_findings.items), pjsip.outbound)  # fmt: skip
 
 
 def _queues(

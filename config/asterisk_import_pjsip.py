@@ -2,7 +2,9 @@
 
 An endpoint is a trunk when an `identify` section points at it, when its name says so
 (`trunk…`), or when its aor has a static contact and it has no `auth`; it is an agent when it
-has an `auth`. Everything else, and every key the centre does not carry, goes to the report.
+has an `auth`. A trunk leg whose name says `outbound` is the outbound trunk's (回访: any number
+dialled, so no number of its own). Everything else, and every key the centre does not carry,
+goes to the report.
 """
 
 from __future__ import annotations
@@ -10,21 +12,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from config.asterisk_conf import ConfFile, Section
 from config.asterisk_findings import Findings, validated
 from config.settings import Agent
-from config.trunk_settings import Trunk
+from config.trunk_settings import OUTBOUND_LINE, OutboundTrunk, Trunk, TrunkLegs
 
 # Keys whose value the centre renders itself (telephony/pjsip_config.py): dropped, said so.
 CENTRE_OWN = frozenset(
     {"context", "disallow", "allow", "direct_media", "rtp_symmetric", "dtmf_mode",
      "identify_by", "max_contacts", "remove_existing", "auth_type"}
 )  # fmt: skip
+L = TypeVar("L", bound=TrunkLegs)
 WELL_KNOWN_TRUNKS = {"110": "police", "119": "fire", "120": "medical"}
 _CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*(?:<([^>]*)>)?\s*$')
 _CONTACT = re.compile(r"^(sips?):(?:([^@;:]+)@)?([^;:>]+)(?::([0-9]+))?(;.*)?$")
+_OUTBOUND = re.compile(r"(?:^|[-_])outbound(?:[-_]|$)", re.IGNORECASE)
 _ROLE = re.compile(r"[-_](primary|main|backup|secondary|standby)$", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![0-9])([0-9]{2,8})(?![0-9])")
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
@@ -50,6 +54,7 @@ class PjsipImport:
     agents: list[tuple[Agent, int]]  # with the line of its endpoint
     trunks: dict[str, Trunk]
     endpoint_extension: dict[str, str]  # endpoint name → agent extension
+    outbound: OutboundTrunk | None = None
 
 
 def map_pjsip(
@@ -106,8 +111,9 @@ def map_pjsip(
                 findings.section(section, "unmapped", f"an {kind} no endpoint's {kind}"
                                  f"{'s' if kind == 'aor' else ''} names: not imported")  # fmt: skip
     for number, found in legs.items():
-        trunk = _trunk(number, found, findings)
-        if trunk is not None:
+        if number == OUTBOUND_LINE:
+            result.outbound = _trunk(OutboundTrunk, number, found, findings)
+        elif (trunk := _trunk(Trunk, number, found, findings)) is not None:
             result.trunks[WELL_KNOWN_TRUNKS.get(number, f"trunk-{number}")] = trunk
     return result
 
@@ -233,7 +239,8 @@ def _trunk_leg(
     endpoint: Section, contacts: list[tuple[str, int]], ident: Section | None,
     findings: Findings,
 ) -> tuple[str, str, str, int] | None:  # fmt: skip
-    """(number, role, host:port, line) of one trunk leg, or None (reported)."""
+    """(number, role, host:port, line) of one trunk leg, or None (reported); the number of
+    an outbound leg is OUTBOUND_LINE."""
     label = f"trunks.{endpoint.name}"
     if not contacts:
         matched = ident.value("match") if ident else ""
@@ -248,6 +255,11 @@ def _trunk_leg(
         return None
     user, host, port = parsed
     number = user if _EXTENSION.match(user) else ""
+    if _OUTBOUND.search(endpoint.name):
+        number = OUTBOUND_LINE
+        if user:
+            findings.add(line, "unmapped", f"{label}: an outbound leg dials the citizen's "
+                         f"number: contact user {user[:20]!r} dropped")  # fmt: skip
     if not number and (found := _NUMBER.search(endpoint.name)):
         number = found.group(1)
         findings.section(endpoint, "assumed", f"number {number} taken from the name")
@@ -264,8 +276,8 @@ def _trunk_leg(
 
 
 def _trunk(
-    number: str, legs: list[tuple[str, str, Section, int]], findings: Findings
-) -> Trunk | None:
+    model: type[L], number: str, legs: list[tuple[str, str, Section, int]], findings: Findings
+) -> L | None:
     """One trunk from its legs: roles by name, else by order in the file (reported)."""
     primary = [leg for leg in legs if leg[0] == "primary"]
     backup = [leg for leg in legs if leg[0] == "backup"]
@@ -280,8 +292,11 @@ def _trunk(
         findings.section(primary[0][2], "assumed", f"trunk {number}: a backup only, made primary")
     for extra in primary[1:] + backup[1:]:
         findings.section(extra[2], "unmapped", f"trunk {number}: a third leg, not imported")
-    data: dict[str, Any] = {"number": number, "primary": primary[0][1]}
-    lines = {"": primary[0][3], "number": primary[0][3], "primary": primary[0][3]}
+    data: dict[str, Any] = {"primary": primary[0][1]}
+    lines = {"": primary[0][3], "primary": primary[0][3]}
+    if model is Trunk:
+        data["number"], lines["number"] = number, primary[0][3]
     if backup:
         data["backup"], lines["backup"] = backup[0][1], backup[0][3]
-    return validated(Trunk, data, lines, f"trunks.{number}", findings)
+    label = OUTBOUND_LINE if model is OutboundTrunk else f"trunks.{number}"
+    return validated(model, data, lines, label, findings)

@@ -2,7 +2,8 @@
 
 Agents, colleagues, queues, overflow seats and nuisance numbers are matched by their key
 (`agents[1001].skills`, `queues[hotline].strategy`), trunks by their name
-(`trunks.police.primary`), never by their place in a list: moving an agent up is no change.
+(`trunks.police.primary`; the outbound trunk `outbound.backup`, `outbound` added or removed),
+never by their place in a list: moving an agent up is no change.
 A secret that changed shows as MASK → MASK.
 """
 

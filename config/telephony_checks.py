@@ -102,11 +102,18 @@ def _queues(document: TelephonyConfig) -> list[FieldProblem]:
 
 
 def _trunks(document: TelephonyConfig) -> list[FieldProblem]:
-    return [
+    """An emergency line needs a backup (a citizen's 110 call must get through); the outbound
+    trunk may do without (a call back that fails is retried later, nobody waits on it), but
+    its backup is no second route if it is its primary again."""
+    found = [
         FieldProblem(f"trunks.{key}.backup", f"紧急线路 {trunk.number} 必须配置备用线路")
         for key, trunk in document.trunks.items()
         if trunk.number in EMERGENCY_LINES and trunk.backup is None
     ]
+    outbound = document.outbound
+    if outbound is not None and outbound.backup == outbound.primary:
+        found.append(FieldProblem("outbound.backup", "备用线路不能与主用线路相同"))
+    return found
 
 
 def _overflow(document: TelephonyConfig) -> list[FieldProblem]:

@@ -21,7 +21,7 @@ from config.fields import Extension, Frozen, Name
 from config.settings import Agent, Ivr, Queue, Settings, parse_settings
 from config.telephony_checks import FieldProblem, problems
 from config.telephony_sections import NuisanceNumber, OverflowSeats, WorkingHours
-from config.trunk_settings import Trunk
+from config.trunk_settings import OutboundTrunk, Trunk, TrunkLegs
 
 MASK = "******"
 
@@ -34,6 +34,7 @@ class TelephonyConfig(Frozen):
     agents: tuple[Agent, ...] = ()
     queues: tuple[Queue, ...] = ()
     trunks: Mapping[Name, Trunk] = Field(default_factory=dict)
+    outbound: OutboundTrunk | None = None  # None: the centre calls no citizen back
     colleagues: tuple[Colleague, ...] = ()
     ivr: Ivr = Ivr()
     overflow: tuple[OverflowSeats, ...] = ()
@@ -77,6 +78,7 @@ def document_from(settings: Settings) -> TelephonyConfig:
         agents=settings.agents,
         queues=settings.queues,
         trunks=settings.trunks,
+        outbound=settings.outbound,
         colleagues=settings.colleagues,
         ivr=settings.ivr,
         overflow=settings.overflow,
@@ -124,7 +126,8 @@ def masked_json(document: TelephonyConfig) -> dict[str, Any]:
 
 def unmask(data: Mapping[str, Any], stored: TelephonyConfig) -> dict[str, Any]:
     """`data` with every MASK sent back replaced by the stored secret of the same agent
-    (by extension) or trunk (by key); a MASK with nothing stored behind it is refused."""
+    (by extension), trunk (by key) or of the outbound trunk; a MASK with nothing stored
+    behind it is refused."""
     out = dict(data)
     passwords = {a.extension: a.sip_password for a in stored.agents}
     refused: list[FieldProblem] = []
@@ -140,6 +143,9 @@ def unmask(data: Mapping[str, Any], stored: TelephonyConfig) -> dict[str, Any]:
                        f"trunks.{key}.password", refused)
             for key, trunk in trunks.items()
         }  # fmt: skip
+    if isinstance(outbound := data.get("outbound"), Mapping):
+        kept = _legs_password(stored.outbound, outbound)
+        out["outbound"] = _kept(outbound, "password", kept, "outbound.password", refused)
     if refused:
         raise DocumentInvalid(refused)
     return out
@@ -153,9 +159,12 @@ MOVED = "primary", "backup"  # a trunk's far ends (host:port): its credential go
 
 
 def _trunk_password(stored: TelephonyConfig, key: str, sent: Any) -> SecretStr | None:
-    """The stored password kept for trunk `key`, unless the trunk moved (None: a MASK sent
-    for it is refused, the password retyped for the new host)."""
-    trunk = stored.trunks.get(key)
+    return _legs_password(stored.trunks.get(key), sent)
+
+
+def _legs_password(trunk: TrunkLegs | None, sent: Any) -> SecretStr | None:
+    """The stored password kept for `trunk`, unless it moved (None: a MASK sent for it is
+    refused, the password retyped for the new host)."""
     if trunk is None or any(_key(sent, f) != getattr(trunk, f) for f in MOVED):
         return None
     return trunk.password

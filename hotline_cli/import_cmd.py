@@ -80,19 +80,23 @@ def report_text(imported: Imported) -> str:
     summary = ", ".join(f"{counts[k]} {k}" for k in ("invalid", "assumed", "unmapped", "own"))
     lines.append(
         f"# imported {len(imported.agents)} agents, {len(imported.queues)} queues, "
-        f"{len(imported.trunks)} trunks; report: {summary}"
+        f"{len(imported.trunks)} trunks{'' if imported.outbound is None else ', an outbound trunk'}"
+        f"; report: {summary}"
     )
     return "\n".join(lines) + "\n"
 
 
 def as_toml(mapping: dict[str, Any]) -> str:
-    """The settings sections as the TOML file writes them ([[agents]], [[queues]], [trunks.x])."""
+    """The settings sections as the TOML file writes them ([[agents]], [[queues]], [trunks.x],
+    [outbound])."""
     out: list[str] = []
     for table in ("agents", "queues"):
         for item in mapping[table]:
             out += [f"[[{table}]]", *_pairs(item), ""]
     for key, trunk in mapping["trunks"].items():
         out += [f"[trunks.{key}]", *_pairs(trunk), ""]
+    if "outbound" in mapping:
+        out += ["[outbound]", *_pairs(mapping["outbound"]), ""]
     return "\n".join(out)
 
 

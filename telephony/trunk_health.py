@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from config.settings import Settings
+from config.trunk_settings import TrunkLegs
 from telephony.config_sections import trunk_endpoint, trunk_legs
 
 
@@ -29,7 +30,7 @@ UPDATED = "Updated"
 
 @dataclass(frozen=True, slots=True)
 class LegHealth:
-    line: str  # the trunk's number: 110, 119, 120
+    line: str  # the trunk's number (110, 119, 120) or "outbound" (`OUTBOUND_LINE`)
     leg: str  # primary or backup
     state: LegState
     since: float  # when it entered `state` (epoch s); 0.0 before anything was heard
@@ -54,11 +55,17 @@ class LegChange:
 Health = Mapping[str, LegHealth]  # by AOR name (trunk-110-primary)
 
 
+def followed_trunks(settings: Settings) -> tuple[TrunkLegs, ...]:
+    """The trunks whose legs are followed: the lines' and the outbound trunk."""
+    outbound = () if settings.outbound is None else (settings.outbound,)
+    return (*settings.trunks.values(), *outbound)
+
+
 def initial_health(settings: Settings) -> dict[str, LegHealth]:
     """Every leg of every configured trunk, unknown."""
     return {
-        trunk_endpoint(t, role): LegHealth(t.number, role, LegState.UNKNOWN, 0.0)
-        for t in settings.trunks.values()
+        trunk_endpoint(t, role): LegHealth(t.line, role, LegState.UNKNOWN, 0.0)
+        for t in followed_trunks(settings)
         for role, _hostport in trunk_legs(t)
     }
 
@@ -67,7 +74,7 @@ def _targets(settings: Settings) -> dict[str, tuple[str, int]]:
     """Each leg's far end and qualify interval: what, changed, makes a leg start over."""
     return {
         trunk_endpoint(t, role): (hostport, t.qualify_s)
-        for t in settings.trunks.values()
+        for t in followed_trunks(settings)
         for role, hostport in trunk_legs(t)
     }
 

@@ -19,7 +19,14 @@ from config.settings import Settings
 from telephony.actions import AmiActions
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.events import ContactStatusChanged, DomainEvent, QueueMembersListed
-from telephony.trunk_health import LegChange, LegHealth, LegState, followed, observed
+from telephony.trunk_health import (
+    LegChange,
+    LegHealth,
+    LegState,
+    followed,
+    followed_trunks,
+    observed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ class TrunkMonitor:
     async def follow(self, old: Settings, new: Settings) -> None:
         """The legs of `new` from now on (Asterisk already runs it), read back at once: a
         ContactStatus of a new leg may have come before it was followed."""
-        if dict(old.trunks) == dict(new.trunks):
+        if followed_trunks(old) == followed_trunks(new):
             return
         legs = followed(self.health, old, new)
         self.health.clear()

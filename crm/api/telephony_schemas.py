@@ -15,8 +15,8 @@ from crm.intake import Strict
 
 DOCUMENT = Field(
     description="The whole telephony configuration (TelephonyConfig): inbound_numbers, agents, "
-    "queues, trunks, colleagues, ivr, overflow, hours, nuisance. A secret sent back as "
-    '"******" keeps the stored one.'
+    "queues, trunks, outbound (null: none), colleagues, ivr, overflow, hours, nuisance. A "
+    'secret sent back as "******" keeps the stored one.'
 )
 
 

@@ -14,7 +14,7 @@ from crm.domain.enums import Role
 
 
 class TrunkLegOut(BaseModel):
-    line: str = Field(description="the trunk's number: 110, 119, 120")
+    line: str = Field(description="the trunk's number (110, 119, 120) or outbound")
     leg: str = Field(description="primary or backup")
     state: str = Field(description="reachable, unreachable or unknown (not qualified, or "
                        "not yet)")  # fmt: skip

@@ -1,7 +1,9 @@
 """The telephony admin page (/admin) on a real centre: an admin adds an agent and changes an
 overflow threshold, and the API's current version has them; a bad change is shown next to
 its fields and stores nothing; a save on a stale base is told someone else changed it; a
-revert asks first; a supervisor gets no page and no link to it. The trunk legs' health on the
+revert asks first; a supervisor gets no page and no link to it; the outbound trunk added (a
+backup equal to its primary refused next to the field), qualified and shown as 外呼, then
+given a backup Asterisk has at once. The trunk legs' health on the
 admin page and the supervisors' wall: a 110 leg moved (saved, applied live) onto a far end
 that answers is 正常 on both; that far end gone silent, it is 中断 and the supervisor's
 desk gets the alert."""
@@ -9,6 +11,7 @@ desk gets the alert."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -265,3 +268,43 @@ async def test_a_trunk_leg_going_down_is_shown_and_alerts_the_supervisor(
             transport.close()
     print(f"trunk alert: far end silent → the supervisor's desk shows the alert in "
           f"{alerted_ms:.0f} ms (qualify every 1 s)")  # fmt: skip
+
+
+async def test_admin_adds_the_outbound_trunk_then_gives_it_a_backup(
+    centre: Centre, desk: DeskPage, admin: Admin, tmp_path: Path
+) -> None:
+    """None configured at first; added on the page (a backup equal to its primary refused next
+    to the field), applied live: its primary qualified and shown as 外呼 正常; then given a
+    backup, which Asterisk's AOR has once saved."""
+    answering, backup = free_udp_port(), free_udp_port()
+    page, ami = desk.page, centre.hotline.ami
+    assert (await admin.current())["document"]["outbound"] is None
+    await login(desk, admin.token)
+    await page.get_by_role("button", name="配置外呼中继").click()
+    await at(desk, "outbound.primary").fill(f"127.0.0.1:{answering}")
+    await at(desk, "outbound.backup").fill(f"127.0.0.1:{answering}")
+    await at(desk, "outbound.qualify_s").fill("1")
+    await at(desk, "outbound.caller_id").fill("96123")
+    await page.click("#save")
+    await expect(error_at(desk, "outbound.backup")).to_contain_text("备用线路不能与主用线路相同")
+    desk.forgive(ROOT)  # that 422 was the point
+    await at(desk, "outbound.backup").fill("")
+    row = page.locator('#trunks-body tr[data-line="outbound"]')
+    async with AgentPhone(tmp_path, "127.0.0.1", answering, 300):
+        version = (await admin.current())["version"]
+        await page.click("#save")
+        await expect(page.locator("#save-message")).to_contain_text(f"已保存为第 {version + 1} 版")
+        await expect(row.locator("td").first).to_have_text("外呼")
+        await expect(row.locator('td[data-leg="primary"]')).to_have_attribute(
+            "data-state", "reachable", timeout=20_000)  # fmt: skip
+    stored = (await admin.current())["document"]["outbound"]
+    assert (stored["primary"], stored["backup"], stored["caller_id"]) == (
+        f"127.0.0.1:{answering}", None, "96123")  # fmt: skip
+    await at(desk, "outbound.backup").fill(f"127.0.0.1:{backup}")
+    await page.click("#save")
+    await expect(page.locator("#save-message")).to_contain_text(f"已保存为第 {version + 2} 版")
+    assert (await admin.current())["document"]["outbound"]["backup"] == f"127.0.0.1:{backup}"
+    contact = await ami.action("Getvar", Variable="PJSIP_AOR(trunk-outbound-backup,contact)")
+    uri = await ami.action("Getvar", Variable=f"PJSIP_CONTACT({contact['Value']},uri)")
+    assert uri["Value"] == f"sip:127.0.0.1:{backup}", uri  # in Asterisk: applied live
+    await expect(row.locator('td[data-leg="backup"]')).to_contain_text(re.compile("未知|中断"))

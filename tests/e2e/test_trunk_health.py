@@ -4,7 +4,8 @@ intervals and told once (one centre alert, listed by the alerts API); a transfer
 goes straight to the backup (no INVITE ever reaches the primary's port) instead of waiting
 out the primary's dial timeout; the far end back, it is reachable again, told once (a
 notice), and the next transfer takes the primary. Trunks changed by a live apply (moved,
-added, removed) are followed from then on."""
+added, removed) are followed from then on; so is the outbound trunk put and moved through
+the admin API, each next call back (回访) reaching its far end of the moment."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from crm.domain.enums import Role
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from hotline_cli.trunk_status import read_trunks
-from telephony.actions import blind_transfer
+from telephony.actions import blind_transfer, call_out
 from telephony.call_control import ControlCode
 from telephony.control_store import ControlFailed
 from telephony.dialplan import CONTEXT_AGENTS
@@ -268,3 +269,90 @@ async def test_trunks_changed_live_are_followed(centre: Centre, tmp_path: Path) 
         finally:
             await hotline.apply_settings(before)
     assert set(await legs()) >= {("119", "primary"), ("119", "backup")}
+
+
+async def called_back_over(centre: Centre, number: str, channel_id: str) -> str:
+    """`number` called back (回访) with agent 1001: the far end that answered on the outbound
+    primary (its Contact, sip:host:port), once up; then hung up."""
+    ami = centre.hotline.ami
+    await call_out(ami, number, CONTEXT_AGENTS, "1001", channel_id, timeout_s=10)
+
+    async def up() -> bool:
+        return trunk_channels(await channels(centre), "outbound").get("primary") == "Up"
+
+    await eventually(up, 10, "the outbound primary up")
+    leg = next(n for n in await channels(centre) if n.startswith("PJSIP/trunk-outbound-"))
+    far = (await ami.action("Getvar", Channel=leg, Variable="CHANNEL(pjsip,target_uri)"))["Value"]
+    await ami.action_list("Hangup", Channel="/^PJSIP/trunk-outbound-/", Cause="16")
+
+    async def gone() -> bool:
+        return not trunk_channels(await channels(centre), "outbound")
+
+    await eventually(gone, 10, "the call back hung up")
+    return str(far).split(";")[0]
+
+
+async def test_the_outbound_trunk_put_through_the_api_is_followed_and_used(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """Added through the admin API, its primary is qualified (正常 in the trunks' snapshot)
+    and a call back goes out on it; moved through the API onto another far end, the next call
+    back reaches the new one; that far end stopped, it is told down (外呼 主用)."""
+    admin = await crm_user(centre, "吴管理", Role.ADMIN)
+    supervisor = await crm_user(centre, "冯班长", Role.SUPERVISOR)
+    first, second = free_udp_port(), free_udp_port()
+    outbound = {"primary": f"127.0.0.1:{first}", "qualify_s": QUALIFY_S, "dial_timeout_s": 5}
+
+    async def put(changed: dict[str, Any] | None) -> None:
+        current = await over_http(centre, "/api/admin/telephony", admin)
+        document = {**current["document"], "outbound": changed}
+        http = centre.hotline.settings.http
+        async with (
+            aiohttp.ClientSession() as client,
+            client.put(f"http://{http.host}:{http.port}/api/admin/telephony",
+                       json={"base_version": current["version"], "document": document},
+                       headers={"Authorization": f"Bearer {admin}"}) as response,
+        ):  # fmt: skip
+            assert response.status == 200, await response.json()
+
+    async def primary_is(state: str, since: float = 0.0) -> bool:
+        legs = (await trunks_over_http(centre, supervisor))["legs"]
+        return any(leg["line"] == "outbound" and leg["leg"] == "primary" and leg["state"] == state
+                   and (leg["since"] or 0) >= since for leg in legs)  # fmt: skip
+
+    async def up_at(port: int, since: float) -> bool:
+        """Asterisk qualified the primary at `port`, and the snapshot says so since then."""
+        ami = centre.hotline.ami
+        aor = await ami.action("Getvar", Variable="PJSIP_AOR(trunk-outbound-primary,contact)")
+        contact = f"PJSIP_CONTACT({aor['Value']},"
+        uri, status = [(await ami.action("Getvar", Variable=f"{contact}{field})"))["Value"]
+                       for field in ("uri", "status")]  # fmt: skip
+        return (uri, status) == (f"sip:127.0.0.1:{port}", "Reachable") and await primary_is(
+            "reachable", since)  # fmt: skip
+
+    settle_s = 6 * QUALIFY_S + 5
+    try:
+        async with AgentPhone(tmp_path, "127.0.0.1", first, RING_MS):
+            put_at = time.time()
+            await put(outbound)
+            await eventually(partial(up_at, first, put_at), settle_s, "qualified")
+            far = await called_back_over(centre, "13933330001", "out-health-1")
+            assert far == f"sip:127.0.0.1:{first}"
+        async with AgentPhone(tmp_path, "127.0.0.1", second, RING_MS):
+            put_at = time.time()
+            await put({**outbound, "primary": f"127.0.0.1:{second}"})
+            await eventually(partial(up_at, second, put_at), settle_s, "moved, qualified")
+            far = await called_back_over(centre, "13933330002", "out-health-2")
+            assert far == f"sip:127.0.0.1:{second}"
+        await eventually(partial(primary_is, "unreachable"), settle_s, "told down")
+
+        async def alerted() -> bool:
+            told = await trunk_alerts(centre, supervisor, "trunk-outbound-primary")
+            return ("trunk_down", True) in told
+
+        await eventually(alerted, 10, "the outbound primary's down alert pushed")
+        items = (await over_http(centre, "/api/alerts", supervisor))["items"]
+        message = next(a["message"] for a in items if a["subject"] == "trunk-outbound-primary")
+        assert message.startswith("外呼 主用") and "回访外呼" in message, message
+    finally:
+        await put(None)

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from config.asterisk_conf import ConfError
 from config.asterisk_import import Imported, import_asterisk
 from config.settings import Agent, Queue
-from config.trunk_settings import Trunk
+from config.trunk_settings import OutboundTrunk, Trunk
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "asterisk_import"
 
@@ -213,3 +213,23 @@ def test_an_overflow_skill_the_model_refuses_leaves_the_member_on_the_queue_skil
     assert refused == [f"queues.conf:1: invalid: queues.{name}.overflow_skill "
                        f"'{name}-overflow': String should match pattern "
                        "'^[A-Za-z][A-Za-z0-9_-]{0,31}$': default used"]  # fmt: skip
+
+
+def test_legs_named_outbound_are_the_outbound_trunk() -> None:
+    pjsip = (
+        "[trunk-outbound-primary]\ntype=endpoint\naors=trunk-outbound-primary\n"
+        "[trunk-outbound-primary]\ntype=aor\ncontact=sip:127.0.0.1:5191\n"
+        "[carrier_outbound_backup]\ntype=endpoint\naors=ob2\n"
+        "[ob2]\ntype=aor\ncontact=sip:0@127.0.0.1:5192\n"
+    )
+    result = import_asterisk("", pjsip)
+    assert result.trunks == {}
+    assert result.outbound == OutboundTrunk(primary="127.0.0.1:5191", backup="127.0.0.1:5192")
+    assert result.as_mapping()["outbound"] == {
+        "primary": "127.0.0.1:5191", "backup": "127.0.0.1:5192", "dial_timeout_s": 10,
+        "qualify_s": 30, "transport": "udp",
+    }  # fmt: skip
+    assert [f.text for f in result.findings if f.kind == "unmapped"] == [
+        "trunks.carrier_outbound_backup: an outbound leg dials the citizen's number: "
+        "contact user '0' dropped"
+    ]

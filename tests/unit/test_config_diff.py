@@ -89,3 +89,19 @@ def test_a_long_summary_names_the_first_paths() -> None:
 def test_an_empty_document_diffs_against_the_seed() -> None:
     changes = diff(TelephonyConfig(), parse_document(_data()))
     assert {c.path for c in changes} >= {"agents[1001]", "queues[hotline]", "trunks.police"}
+
+
+def test_the_outbound_trunk_added_changed_and_its_password_masked() -> None:
+    old, new = _data(), _data()
+    new["outbound"] = {"primary": "127.0.0.1:5091"}
+    (path, was, now), *rest = _changes(old, new)
+    assert (path, was, now["primary"], rest) == ("outbound", None, "127.0.0.1:5091", [])
+    assert summary(diff(parse_document(old), parse_document(new))) == "改动 1 处：outbound 新增"
+    credentials = {"username": "c", "password": "first-outbound-pass-1"}
+    old = {**new, "outbound": {**new["outbound"], **credentials}}
+    moved = {"backup": "127.0.0.1:5092", "password": "second-outbound-pass-2"}
+    new = {**new, "outbound": {**old["outbound"], **moved}}
+    assert _changes(old, new) == [
+        ("outbound.backup", None, "127.0.0.1:5092"),
+        ("outbound.password", MASK, MASK),
+    ]

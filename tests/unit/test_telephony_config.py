@@ -224,7 +224,49 @@ def test_a_moved_trunk_sent_with_the_mask_must_retype_its_password() -> None:
 def test_a_document_missing_sections_is_refused_with_each_named() -> None:
     data = _settings_data()
     partial = {name: data[name] for name in ("agents", "queues", "trunks")}
-    assert _problems(partial) == {
-        name: "缺少此部分：文档须包含全部配置部分"
-        for name in ("inbound_numbers", "colleagues", "ivr", "overflow", "hours", "nuisance")
-    }
+    missing = ("inbound_numbers", "outbound", "colleagues", "ivr", "overflow", "hours", "nuisance")
+    assert _problems(partial) == {name: "缺少此部分：文档须包含全部配置部分" for name in missing}
+
+
+OUTBOUND = {"primary": "127.0.0.1:5091", "backup": "127.0.0.1:5092", "caller_id": "96123"}
+OUTBOUND_SECRET = "outbound-trunk-password"
+
+
+def test_the_outbound_trunk_is_in_the_document_and_runs() -> None:
+    settings = load_settings(environ={}, overrides={"outbound": OUTBOUND})
+    assert stored_json(document_from(settings))["outbound"]["caller_id"] == "96123"
+    assert settings_with(settings, document_from(settings)) == settings
+    data = _settings_data()
+    assert data["outbound"] is None  # none configured: the centre calls nobody back
+    data["outbound"] = {**OUTBOUND, "dial_timeout_s": 20}
+    applied = settings_with(load_settings(environ={}), parse_document(data))
+    assert applied.outbound is not None and applied.outbound.dial_timeout_s == 20
+
+
+def test_an_outbound_trunk_may_go_without_a_backup_but_not_with_its_primary_again() -> None:
+    data = _settings_data()
+    data["outbound"] = {"primary": "127.0.0.1:5091"}
+    assert parse_document(data).outbound is not None
+    data["outbound"]["backup"] = "127.0.0.1:5091"
+    data["outbound"]["dial_timeout_s"] = 1
+    assert _problems(data) == {"outbound.dial_timeout_s": "不能小于 3"}
+    data["outbound"]["dial_timeout_s"] = 10
+    assert _problems(data) == {"outbound.backup": "备用线路不能与主用线路相同"}
+
+
+def test_the_outbound_password_is_masked_and_kept_unless_the_trunk_moved() -> None:
+    data = _settings_data()
+    data["outbound"] = {**OUTBOUND, "username": "centre", "password": OUTBOUND_SECRET}
+    stored = parse_document(data)
+    shown = masked_json(stored)
+    assert shown["outbound"]["password"] == MASK and OUTBOUND_SECRET not in str(shown)
+    kept = parse_document(unmask(shown, stored)).outbound
+    assert kept is not None and kept.password is not None
+    assert kept.password.get_secret_value() == OUTBOUND_SECRET
+    shown["outbound"]["backup"] = "127.0.0.1:5093"
+    with pytest.raises(DocumentInvalid) as caught:
+        unmask(shown, stored)
+    assert [p.field for p in caught.value.problems] == ["outbound.password"]
+    none_stored = parse_document(_settings_data())
+    with pytest.raises(DocumentInvalid):  # a MASK for an outbound trunk that had none
+        unmask({**masked_json(none_stored), "outbound": shown["outbound"]}, none_stored)

@@ -93,6 +93,24 @@ def test_what_is_not_a_change_to_tell() -> None:
     assert observed(unknown, "1001", "Unreachable", None, 5.0) is None
 
 
+def test_the_outbound_trunk_s_legs_are_followed_as_line_outbound() -> None:
+    outbound = {"primary": "127.0.0.1:5091", "backup": "127.0.0.1:5092"}
+    old = load_settings(overrides={"outbound": outbound})
+    health = initial_health(old)
+    assert health["trunk-outbound-primary"] == LegHealth(
+        "outbound", "primary", LegState.UNKNOWN, 0.0
+    )
+    assert health["trunk-outbound-backup"].leg == "backup"
+    reachable = {aor: LegHealth(h.line, h.leg, LegState.REACHABLE, 5.0, 1.0)
+                 for aor, h in health.items()}  # fmt: skip
+    moved = load_settings(overrides={"outbound": {**outbound, "backup": "127.0.0.1:5093"}})
+    after = followed(reachable, old, moved)
+    assert after["trunk-outbound-primary"] == reachable["trunk-outbound-primary"]
+    assert after["trunk-outbound-backup"].state is LegState.UNKNOWN
+    assert not any(aor.startswith("trunk-outbound") for aor in initial_health(police()))
+    assert not any(aor.startswith("trunk-outbound") for aor in followed(reachable, old, police()))
+
+
 def test_a_configuration_applied_live_changes_the_legs_followed() -> None:
     old = police(qualify_s=1)
     health = {aor: LegHealth(h.line, h.leg, LegState.REACHABLE, 5.0, 1.0)

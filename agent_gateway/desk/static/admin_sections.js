@@ -1,5 +1,5 @@
-// The sections of the admin page's configuration form: 坐席, 队列, 中继, 溢出席位, 骚扰号码,
-// 值班与工作时间, each drawn from the document (the API's, secrets as "******") with
+// The sections of the admin page's configuration form: 坐席, 队列, 中继, 外呼中继, 溢出席位,
+// 骚扰号码, 值班与工作时间, each drawn from the document (the API's, secrets as "******") with
 // fields bound to it (admin_fields.js); adding or removing an item redraws its section.
 // Inbound numbers are edited here too; colleagues and the IVR travel unchanged.
 
@@ -77,7 +77,7 @@ function queues(doc, redraw) {
 }
 
 function trunks(doc, redraw) {
-  const keyInput = el("input", { type: "text", size: 12, placeholder: "如 outbound", "data-new-trunk": "" });
+  const keyInput = el("input", { type: "text", size: 12, placeholder: "如 police", "data-new-trunk": "" });
   const parts = Object.keys(doc.trunks).map((key) => item(`trunks.${key}`, `中继 ${key}（${doc.trunks[key].number}）`, [
     field(doc, `trunks.${key}.number`, "号码", { size: 6 }),
     field(doc, `trunks.${key}.primary`, "主用 主机:端口", { size: 18 }),
@@ -96,6 +96,30 @@ function trunks(doc, redraw) {
     redraw("trunks");
   });
   return [...parts, errorSlot("trunks"), el("label", { className: "field" }, el("span", { className: "field-label" }, "新中继名"), keyInput), add];
+}
+
+// The outbound trunk (回访): none, or one with its legs; a backup is optional here.
+function outbound(doc, redraw) {
+  if (!doc.outbound) {
+    return [el("p", { className: "muted" }, "未配置外呼中继：中心不能回访市民。"), errorSlot("outbound"),
+      addButton("配置外呼中继", () => {
+        doc.outbound = { primary: "", backup: null, dial_timeout_s: 10, qualify_s: 30, transport: "udp",
+          username: null, password: null, caller_id: null };
+        redraw("outbound");
+      })];
+  }
+  return [item("outbound", "外呼中继（回访）", [
+    field(doc, "outbound.primary", "主用 主机:端口", { size: 18 }),
+    field(doc, "outbound.backup", "备用 主机:端口（可不配）", { kind: "optional", size: 18 }),
+    field(doc, "outbound.dial_timeout_s", "拨号超时（秒）", { kind: "int", type: "number" }),
+    field(doc, "outbound.qualify_s", "探测间隔（秒，0 为不探测）", { kind: "int", type: "number" }),
+    field(doc, "outbound.caller_id", "主叫号码（留空：呼入号码）", { kind: "optional", size: 12 }),
+    field(doc, "outbound.username", "认证用户名", { kind: "optional", size: 12 }),
+    field(doc, "outbound.password", "认证密码", { kind: "optional", type: "password", size: 16 }),
+  ], () => {
+    doc.outbound = null;
+    redraw("outbound");
+  })];
 }
 
 function overflow(doc, redraw) {
@@ -142,7 +166,7 @@ function inbound(doc) {
   return [field(doc, "inbound_numbers", "呼入号码（逗号分隔）", { kind: "list", size: 24 }), errorSlot("colleagues"), errorSlot("ivr")];
 }
 
-export const SECTIONS = { inbound_numbers: inbound, agents, queues, trunks, overflow, nuisance, hours };
+export const SECTIONS = { inbound_numbers: inbound, agents, queues, trunks, outbound, overflow, nuisance, hours };
 
 /** The document as the API takes it back: empty weekdays dropped (a day not named is outside
  *  the working hours either way), duty user ids as numbers, secrets left as sent. */

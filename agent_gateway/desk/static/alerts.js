@@ -4,7 +4,7 @@
 // back) has no order: its order cell shows "—". Shown as text only (dom.js).
 
 import { $, el, formatClock, formatSeconds, setText } from "./dom.js";
-import { describeError, label } from "./labels.js";
+import { TRUNK_LINE_LABELS, describeError, label } from "./labels.js";
 
 export const ALERT_KIND_LABELS = {
   transfer_warning: "即将超时",
@@ -100,7 +100,7 @@ function renderAlerts() {
       { className: a.acknowledged ? "final" : "alert", dataset: { alertId: String(a.alert_id), kind: String(a.kind) } },
       el("td", {}, label(ALERT_KIND_LABELS, a.kind)),
       el("td", {}, a.order_number || (a.order_id == null ? "—" : String(a.order_id))),
-      el("td", {}, a.line || "—"),
+      el("td", {}, label(TRUNK_LINE_LABELS, a.line)),
       el("td", { className: "alert-message" }, a.message || ""),
       el("td", { className: "due" }, dueText(a, now)),
       el("td", { className: "muted" }, formatClock(a.raised_at)),

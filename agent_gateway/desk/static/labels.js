@@ -134,6 +134,10 @@ export function describeError(error) {
   return message ? `${name}（${code}：${message}）` : `${name}（${code}）`;
 }
 
+// A trunk line (trunks.js, the centre's alerts): the emergency lines by their number, the
+// outbound trunk (回访) by name.
+export const TRUNK_LINE_LABELS = { outbound: "外呼" };
+
 export const ROLE_LABELS = { agent: "坐席", supervisor: "班长", admin: "管理员" };
 
 // The connection's status (connection.js), as statusShower (desk.js) shows it.

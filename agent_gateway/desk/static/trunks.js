@@ -1,10 +1,10 @@
-// The emergency trunks' legs (110 / 119 / 120, primary and backup) as qualify (SIP OPTIONS)
-// finds them: one row per line, each leg 正常 (reachable), 中断 (unreachable) or 未知 and since
+// The trunks' legs (110 / 119 / 120 and 外呼, the outbound trunk; primary and backup) as
+// qualify (SIP OPTIONS) finds them: one row per line, each leg 正常 (reachable), 中断 (unreachable) or 未知 and since
 // when. Drawn on the supervisors' wall (the `wall` message's `trunks`) and on the admin page
 // (GET /api/trunks, `watchTrunks`). Text only (dom.js).
 
 import { el, formatClock, setText } from "./dom.js";
-import { label } from "./labels.js";
+import { TRUNK_LINE_LABELS, label } from "./labels.js";
 
 export const TRUNK_STATE_LABELS = { reachable: "正常", unreachable: "中断", unknown: "未知" };
 const LEGS = ["primary", "backup"];
@@ -25,7 +25,7 @@ export function trunkRows(legs) {
     lines.get(leg.line)[leg.leg] = leg;
   }
   return [...lines].map(([line, byLeg]) =>
-    el("tr", { dataset: { line } }, el("td", {}, line), ...LEGS.map((name) => legCell(byLeg[name]))));
+    el("tr", { dataset: { line } }, el("td", {}, label(TRUNK_LINE_LABELS, line)), ...LEGS.map((name) => legCell(byLeg[name]))));
 }
 
 // Every POLL_MS, GET /api/trunks with `token` into `body` (a tbody), what it says of the

@@ -52,7 +52,7 @@ async def test_a_document_missing_sections_is_refused_naming_them(api: Api) -> N
     partial = {k: document[k] for k in ("agents", "queues", "trunks")}  # as an import's --out
     status, err = await _put(api, 1, partial)
     assert status == 422, err
-    missing = {"inbound_numbers", "colleagues", "ivr", "overflow", "hours", "nuisance"}
+    missing = {"inbound_numbers", "outbound", "colleagues", "ivr", "overflow", "hours", "nuisance"}
     assert {e["field"] for e in err["error"]["errors"]} == missing
     assert await _versions(api) == [1]
 

@@ -31,3 +31,10 @@ def test_the_desk_reads_which_line_and_leg() -> None:
     assert down == "110 主用中继线路无应答（探测失败），紧急转接将跳过该线路"
     assert centre_message(UP, {"line": "119", "leg": "backup"}) == "119 备用中继线路已恢复应答"
     assert centre_message(DOWN, {"leg": 7}).startswith(" 7中继")  # odd detail: still text
+
+
+def test_the_outbound_trunk_is_named_and_its_consequence_is_the_call_backs() -> None:
+    down = centre_message(DOWN, {"line": "outbound", "leg": "backup"})
+    assert down == "外呼 备用中继线路无应答（探测失败），回访外呼将跳过该线路"
+    up = centre_message(UP, {"line": "outbound", "leg": "primary"})
+    assert up == "外呼 主用中继线路已恢复应答"
