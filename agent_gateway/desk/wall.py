@@ -177,7 +177,8 @@ def _agent(
     talk = None if counts is None else counts.average_talk_s
     return WallAgent(
         extension=p.extension, name=p.name, state=p.state.value, reason=p.reason,
-        since=p.since, queues=sorted(floor.members.get(p.extension, ())), call_id=p.call_id,
+        pending_pause=p.pending_pause, since=p.since,
+        queues=sorted(floor.members.get(p.extension, ())), call_id=p.call_id,
         call_answered_at=answered, calls_today=0 if counts is None else counts.calls,
         average_talk_s=None if talk is None else round(talk, 1),
         average_wrap_up_s=None if (w := tally.average(p.extension, day)) is None else round(w, 1),
@@ -187,8 +188,11 @@ def _agent(
 def _calls(figures: DayFigures, calls: Mapping[str, Call]) -> list[WallCall]:
     return [
         WallCall(
-            call_id=c.linkedid, queue=c.queue or None, state=c.state.value,
-            agent_extension=extension_of(c.outcome_owner), queued_at=_queued_at(c, figures),
+            call_id=c.linkedid,
+            queue=c.queue or None,
+            state=c.state.value,
+            agent_extension=extension_of(c.outcome_owner),
+            queued_at=_queued_at(c, figures),
             answered_at=c.answered_at,
         )
         for c in sorted(calls.values(), key=lambda c: (c.queued_at or c.started_at, c.linkedid))
@@ -196,9 +200,9 @@ def _calls(figures: DayFigures, calls: Mapping[str, Call]) -> list[WallCall]:
     ]
 
 
-def _emergencies(floor: LiveFloor, figures: DayFigures, calls: Mapping[str, Call]) -> list[
-    WallEmergency
-]:
+def _emergencies(
+    floor: LiveFloor, figures: DayFigures, calls: Mapping[str, Call]
+) -> list[WallEmergency]:
     found = []
     for linkedid, call in calls.items():
         recorded = figures.emergency_started_at.get(linkedid)
