@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from agent_gateway.desk.presence import AgentPresence
@@ -114,6 +115,14 @@ def test_agents_show_the_days_calls_talk_and_wrap_up() -> None:
     # another day: the tally starts again
     tomorrow = NOW + 86400
     assert tally.average("1001", local_day(tomorrow)) is None
+
+
+def test_an_agent_on_a_call_shows_the_pause_pending_after_it() -> None:
+    talking = replace(agent("1001", S.TALKING, NOW - 30, "c1"), pending_pause="会议")
+    wall = build_wall(floor([talking], []), figures(), WrapUpTally(), RULE, LIMITS, {}, NOW)
+    a = wall.agents[0]
+    assert (a.state, a.reason, a.pending_pause) == ("talking", None, "会议")
+    assert wall.queues[0].paused_by_reason == {}  # not paused yet: the queue counts it talking
 
 
 def test_alerts_raised_once_per_occurrence_and_cleared_when_over() -> None:
