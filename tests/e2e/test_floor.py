@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -198,14 +199,19 @@ async def test_bad_requests_get_a_clear_error_and_change_nothing(
 MEETING = CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=7000)
 
 
-async def _on_a_call(centre: Centre, agent: Desktop, number: str) -> asyncio.Task[Any]:
-    """A caller put through to 1001 (1002, the other hotline member, is paused meanwhile);
-    returns once 1001 talks to them."""
-    call = asyncio.create_task(centre.call([CallerIdentity("来电人", number)], MEETING))
-    talking = await centre.log.wait_talking(number, timeout=30)
-    assert talking.agent_interface == "PJSIP/1001"
-    await agent.wait_for("presence", extension="1001", state="talking", call_id=talking.linkedid)
-    return call
+@asynccontextmanager
+async def _on_a_call(
+    centre: Centre, agent: Desktop, number: str
+) -> AsyncIterator[asyncio.Task[Any]]:
+    """A caller put through to 1001 (1002, the other hotline member, is paused for the block);
+    enters once 1001 talks to them, with the caller's SIPp run."""
+    async with centre.agents_paused("1002", reason="午饭"):
+        call = asyncio.create_task(centre.call([CallerIdentity("来电人", number)], MEETING))
+        talking = await centre.log.wait_talking(number, timeout=30)
+        assert talking.agent_interface == "PJSIP/1001"
+        await agent.wait_for("presence", extension="1001", state="talking",
+                             call_id=talking.linkedid)  # fmt: skip
+        yield call
 
 
 async def _held_after_the_call(centre: Centre, call: asyncio.Task[Any], number: str) -> None:
@@ -240,33 +246,25 @@ async def agent_paused_in_desk(centre: Centre, reason: str, timeout: float = 20)
     await eventually(paused, timeout, f"1001 paused with {reason} after the call")
 
 
-async def test_an_agents_pause_during_a_call_holds_after_it(
-    centre: Centre, desks: tuple[Desktop, Desktop, str]
+@pytest.mark.parametrize(("by", "number"), [("agent", "13900000001"),
+                                            ("supervisor", "13900000002")])  # fmt: skip
+async def test_a_pause_during_a_call_holds_after_it(
+    centre: Centre, desks: tuple[Desktop, Desktop, str], by: str, number: str
 ) -> None:
+    """The agent's own pause, or a supervisor's force_pause."""
     supervisor, agent, _ = desks
-    number = "13900000001"
-    async with centre.agents_paused("1002", reason="午饭"):
-        call = await _on_a_call(centre, agent, number)
-        result = await agent.command("pause", reason="会议")
+    async with _on_a_call(centre, agent, number) as call:
+        if by == "agent":
+            result = await agent.command("pause", reason="会议")
+        else:
+            result = await supervisor.command("force_pause", **{**PAUSE, "pause_reason": "会议"})
         assert result["ok"], result
         # Pending, on the desk and on the wall's feed; the call goes on.
         await agent.wait_for("presence", extension="1001", state="talking", pending_pause="会议")
         await supervisor.wait_for("presence", extension="1001", pending_pause="会议")
-        await _held_after_the_call(centre, call, number)
-
-
-async def test_a_supervisors_forced_pause_during_a_call_holds_after_it(
-    centre: Centre, desks: tuple[Desktop, Desktop, str]
-) -> None:
-    supervisor, agent, _ = desks
-    number = "13900000002"
-    async with centre.agents_paused("1002", reason="午饭"):
-        call = await _on_a_call(centre, agent, number)
-        result = await supervisor.command("force_pause", **{**PAUSE, "pause_reason": "会议"})
-        assert result["ok"], result
-        await agent.wait_for("floor_notice", action="force_pause")
-        refused = await agent.command("unpause")  # the supervisor's, also while pending
-        assert refused["error"]["code"] == "forced_pause", refused
+        if by == "supervisor":
+            refused = await agent.command("unpause")  # the supervisor's, also while pending
+            assert refused["error"]["code"] == "forced_pause", refused
         await _held_after_the_call(centre, call, number)
 
 
@@ -275,8 +273,7 @@ async def test_an_unpause_during_the_call_cancels_the_pending_pause(
 ) -> None:
     _, agent, _ = desks
     number = "13900000003"
-    async with centre.agents_paused("1002", reason="午饭"):
-        call = await _on_a_call(centre, agent, number)
+    async with _on_a_call(centre, agent, number) as call:
         assert (await agent.command("pause", reason="会议"))["ok"]
         pending = await agent.wait_for("presence", extension="1001", pending_pause="会议")
         assert (await agent.command("unpause"))["ok"]

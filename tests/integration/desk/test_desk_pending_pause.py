@@ -35,15 +35,20 @@ async def _in_state(desk: DeskService, state: PresenceState) -> None:
     await eventually(there, 5, f"1001 {state}")
 
 
+async def _wrapping_up_after_a_meeting_pause(desk: DeskService) -> None:
+    """1001 available, then on a call during which Asterisk pauses it (会议); the call ends."""
+    await desk.on_event(_listing(paused=False))
+
+    async def meeting() -> None:
+        await desk.on_event(_paused(True, "会议"))
+
+    await _a_call_answered_and_ended(desk, during=meeting)
+
+
 async def test_the_wrap_up_ends_in_the_pause_given_during_the_call(redis: Redis) -> None:
     ami = RecordingAmi()
     async with _desk(redis, ami, max_wrapup_s=WRAP_UP_S) as desk:
-        await desk.on_event(_listing(paused=False))
-
-        async def meeting() -> None:
-            await desk.on_event(_paused(True, "会议"))
-
-        await _a_call_answered_and_ended(desk, during=meeting)
+        await _wrapping_up_after_a_meeting_pause(desk)
         wrapping = desk.presences["1001"]
         assert (wrapping.state, wrapping.pending_pause) == (PresenceState.WRAP_UP, "会议")
         await _in_state(desk, PresenceState.PAUSED)  # at the wrap-up's deadline
@@ -55,12 +60,7 @@ async def test_the_wrap_up_ends_in_the_pause_given_during_the_call(redis: Redis)
 async def test_a_pause_cancelled_in_the_wrap_up_leaves_the_wrap_up(redis: Redis) -> None:
     ami = RecordingAmi()
     async with _desk(redis, ami, max_wrapup_s=WRAP_UP_S) as desk:
-        await desk.on_event(_listing(paused=False))
-
-        async def meeting() -> None:
-            await desk.on_event(_paused(True, "会议"))
-
-        await _a_call_answered_and_ended(desk, during=meeting)
+        await _wrapping_up_after_a_meeting_pause(desk)
         await desk.on_event(_paused(False))  # 恢复 in the wrap-up: Asterisk unpaused it
         assert desk.presences["1001"].pending_pause is None
         await _in_state(desk, PresenceState.AVAILABLE)  # the wrap-up ends at its deadline
