@@ -134,7 +134,8 @@ def _through(day: list[PresenceInput]) -> AgentPresence:
 
 
 def test_a_pause_given_while_talking_holds_after_the_wrap_up() -> None:
-    day = [LoggedIn(), Ringing("L7"), Answered("L7"), Paused("会议"), CallEnded("L7"), WrapUpDone()]
+    day: list[PresenceInput] = [LoggedIn(), Ringing("L7"), Answered("L7"), Paused("会议"),
+                                CallEnded("L7"), WrapUpDone()]  # fmt: skip
     assert _through(day) == AgentPresence("1001", "王芳", S.PAUSED, "会议", 6.0, None)
 
 
