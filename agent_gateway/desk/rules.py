@@ -191,11 +191,9 @@ def presence_input_for_member(
         return LoggedIn()
     if event.paused and event.paused_reason == WRAP_UP_REASON:
         return None  # our own pause while the agent wraps up
-    if event.paused and (
-        presence.state is not PresenceState.PAUSED or presence.reason != event.paused_reason
-    ):
+    if event.paused and presence.chosen_pause != event.paused_reason:
         return Paused(event.paused_reason or "暂停")
-    if not event.paused and presence.state is PresenceState.PAUSED:
+    if not event.paused and presence.chosen_pause is not None:
         return Unpaused()
     return None
 
@@ -297,12 +295,14 @@ def _listed_input(
     (None: available)."""
     if not entries:
         return LoggedOut()
+    reason = _chosen_pause(entries)  # on a call: the pause given during it, still pending
     if talking is not None:
-        return FoundTalking(talking)
-    if (reason := _chosen_pause(entries)) is not None:
+        return FoundTalking(talking, reason)
+    running = _running(wrap_up, now)
+    if running is not None and (reason is not None or _held_for_wrap_up(entries)):
+        return FoundWrappingUp(running.call_id, running.deadline, reason)
+    if reason is not None:
         return Paused(reason)
-    if _held_for_wrap_up(entries) and (running := _running(wrap_up, now)) is not None:
-        return FoundWrappingUp(running.call_id, running.deadline)
     return None  # unpaused, or a stale wrap-up pause that is being lifted
 
 
@@ -311,11 +311,14 @@ def _is_already(presence: AgentPresence, wanted: PresenceInput | None) -> bool:
         return presence.state is PresenceState.AVAILABLE
     if isinstance(wanted, Paused):
         return presence.state is PresenceState.PAUSED and presence.reason == wanted.reason
-    if isinstance(wanted, FoundTalking):
-        return presence.state is PresenceState.TALKING and presence.call_id == wanted.call_id
-    if isinstance(wanted, FoundWrappingUp):
-        return presence.state is PresenceState.WRAP_UP and presence.call_id == wanted.call_id
+    if isinstance(wanted, FoundTalking | FoundWrappingUp):
+        return _on_call(presence, wanted) and presence.pending_pause == wanted.pending_pause
     return presence.state is PresenceState.LOGGED_OUT  # LoggedOut
+
+
+def _on_call(presence: AgentPresence, found: FoundTalking | FoundWrappingUp) -> bool:
+    state = PresenceState.TALKING if isinstance(found, FoundTalking) else PresenceState.WRAP_UP
+    return presence.state is state and presence.call_id == found.call_id
 
 
 def _inputs_towards(presence: AgentPresence, wanted: PresenceInput | None) -> list[PresenceInput]:
@@ -324,6 +327,9 @@ def _inputs_towards(presence: AgentPresence, wanted: PresenceInput | None) -> li
         return []
     if isinstance(wanted, LoggedOut):
         return [wanted]
+    if isinstance(wanted, FoundTalking | FoundWrappingUp) and _on_call(presence, wanted):
+        pending = wanted.pending_pause  # the same call: only the pending pause differs
+        return [Unpaused() if pending is None else Paused(pending)]
     state = presence.state
     if isinstance(wanted, Paused) and state in (PresenceState.PAUSED, PresenceState.WRAP_UP):
         return [wanted]

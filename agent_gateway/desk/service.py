@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -29,6 +30,7 @@ from agent_gateway.desk.presence import (
     IllegalTransition,
     PresenceInput,
     TookOver,
+    Unpaused,
     WrapUpDone,
     apply,
 )
@@ -355,8 +357,11 @@ class DeskService:
         out.write_presence(new.extension, message)
         out.publish(agent_topic(new.extension), message)
         out.publish(SUPERVISORS, message)
-        if new.state is PresenceState.WRAP_UP and before is not PresenceState.WRAP_UP:
-            await self._wrap_up(out, new, cause)
+        if new.state is PresenceState.WRAP_UP:
+            if before is not PresenceState.WRAP_UP:
+                await self._wrap_up(out, new, cause)
+            elif isinstance(cause, Unpaused):  # the pending pause cancelled: Asterisk unpaused
+                self._in_background(pause_member(self.ami, new.extension, True, WRAP_UP_REASON))
         elif before is PresenceState.WRAP_UP:
             if self.wrap_ups.pop(new.extension, None) is not None:
                 out.remove_wrap_up(new.extension)
@@ -365,7 +370,9 @@ class DeskService:
 
     async def _wrap_up(self, out: Outbox, new: AgentPresence, cause: PresenceInput) -> None:
         """Pause the agent in Asterisk for the wrap-up and record its deadline where a
-        restarted backend finds it; a wrap-up the re-sync found keeps its pause and deadline."""
+        restarted backend finds it; a wrap-up the re-sync found keeps its pause and deadline.
+        A pause given during the call holds it paused already, with its own reason: kept, so
+        that it outlasts the wrap-up (and a restart of the backend)."""
         if isinstance(cause, FoundWrappingUp):
             deadline = cause.deadline
         elif self.max_wrapup_s <= 0:  # a centre that works without wrap-up time
@@ -373,7 +380,8 @@ class DeskService:
             return
         else:
             deadline = self.clock() + self.max_wrapup_s
-            self._in_background(pause_member(self.ami, new.extension, True, WRAP_UP_REASON))
+            if new.pending_pause is None:
+                self._in_background(pause_member(self.ami, new.extension, True, WRAP_UP_REASON))
         wrap_up = WrapUp(new.call_id or "", deadline)
         self.wrap_ups[new.extension] = wrap_up
         out.write_wrap_up(new.extension, wrap_up.to_record())
@@ -382,7 +390,8 @@ class DeskService:
     async def _end_wrap_up_at(self, wrapping: AgentPresence, deadline: float) -> None:
         """Nobody wraps up forever: at the deadline the agent is available again."""
         await asyncio.sleep(max(0.0, deadline - self.clock()))
-        if self.presences[wrapping.extension] == wrapping:
+        now = self.presences[wrapping.extension]  # the same wrap-up (a pause given meanwhile)
+        if replace(now, pending_pause=None) == replace(wrapping, pending_pause=None):
             log.info("agent %s: wrap-up of %s timed out", wrapping.extension, wrapping.call_id)
             out = Outbox()
             await self._apply(out, wrapping.extension, WrapUpDone(), at=None)

@@ -183,7 +183,8 @@ def _agent(
     talk = None if counts is None else counts.average_talk_s
     return WallAgent(
         extension=p.extension, name=p.name, state=p.state.value, reason=p.reason,
-        since=p.since, queues=sorted(floor.members.get(p.extension, ())), call_id=p.call_id,
+        pending_pause=p.pending_pause, since=p.since,
+        queues=sorted(floor.members.get(p.extension, ())), call_id=p.call_id,
         call_answered_at=answered, calls_today=0 if counts is None else counts.calls,
         average_talk_s=None if talk is None else round(talk, 1),
         average_wrap_up_s=None if (w := tally.average(p.extension, day)) is None else round(w, 1),

@@ -315,6 +315,9 @@ class Presence(Out):
     reason: str | None
     since: float
     call_id: str | None
+    pending_pause: str | None = Field(
+        default=None, description="on a call: the reason of the pause that starts when it is done"
+    )
 
 
 class QueueStats(Out):

@@ -55,6 +55,9 @@ class WallAgent(Out):
     name: str
     state: str
     reason: str | None = Field(description="the pause reason")
+    pending_pause: str | None = Field(
+        default=None, description="on a call: the reason of the pause that starts when it is done"
+    )
     since: float = Field(description="epoch s: in this state since")
     queues: list[str]
     call_id: str | None = Field(description="the Linkedid of the agent's current call")

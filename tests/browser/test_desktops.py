@@ -109,6 +109,11 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
         await expect(page.locator("#order-caller-name")).to_have_value("张秀英")
         await expect(page.locator("#order-call")).to_have_text(f"关联通话 {call_id}")
         await expect(page.locator("#call-state")).to_have_text("通话中")  # the phone answered
+        # A pause given while talking waits for the call's end (and its wrap-up).
+        await page.select_option("#pause-reason", "会议")
+        await page.click("#btn-pause")
+        await expect(page.locator("#presence-pending")).to_have_text("通话结束后暂停：会议")
+        await expect(page.locator("#presence-state")).to_have_text("通话中")
 
         await page.fill("#order-text", "来电人再次反映幸福路小区路灯不亮，请尽快维修")
         await page.fill("#order-location", "幸福路 12 号小区东门")
@@ -134,6 +139,11 @@ async def test_agent_gets_a_screen_pop_from_a_real_call_and_saves_the_order(
 
     call = await centre.log.wait_ended(number)
     assert call.state is CallState.ENDED and call.linkedid == call_id
+    await expect(page.locator("#presence-state")).to_have_text("示忙")  # after the wrap-up
+    await expect(page.locator("#presence-reason")).to_have_text("会议")
+    await expect(page.locator("#presence-pending")).to_be_hidden()
+    await page.click("#btn-unpause")
+    await expect(page.locator("#presence-state")).to_have_text("空闲")
     order = await order_by_number(centre, order_number)
     assert order.order_type is OrderType.COMPLAINT
     assert order.caller_number == number and order.caller_name == "张秀英"

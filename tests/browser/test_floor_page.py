@@ -6,12 +6,14 @@ sent. The agent page has none of the controls."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from crm.domain.enums import Role
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from tests.browser.support import DeskPage, open_desk
 from tests.e2e.harness import Centre, crm_user
 
@@ -25,19 +27,22 @@ async def agent_desk(browser: Browser, centre: Centre) -> AsyncIterator[DeskPage
         yield page
 
 
-async def test_the_supervisor_force_pauses_an_agent_and_the_agents_page_shows_it(
-    centre: Centre, desk: DeskPage, agent_desk: DeskPage
-) -> None:
+async def _logged_in(centre: Centre, desk: DeskPage, agent_desk: DeskPage) -> tuple[Page, Locator]:
+    """王芳 at 1001's page (available), 张三 at the supervisor's: 1001's page and wall row."""
     supervisor_token = await crm_user(centre, "张三", Role.SUPERVISOR)
     agent_token = await crm_user(centre, "王芳", Role.AGENT, "1001")
     await agent_desk.login_agent(agent_token, "1001")
-    agent = agent_desk.page
-    await expect(agent.locator("#presence-state")).to_have_text("空闲")
-    assert await agent.locator("button[data-floor-action]").count() == 0  # no controls there
-
+    await expect(agent_desk.page.locator("#presence-state")).to_have_text("空闲")
     await desk.login_supervisor(supervisor_token)
+    return agent_desk.page, desk.page.locator('#wall-agents-body tr[data-extension="1001"]')
+
+
+async def test_the_supervisor_force_pauses_an_agent_and_the_agents_page_shows_it(
+    centre: Centre, desk: DeskPage, agent_desk: DeskPage
+) -> None:
+    agent, row = await _logged_in(centre, desk, agent_desk)
+    assert await agent.locator("button[data-floor-action]").count() == 0  # no controls there
     page = desk.page
-    row = page.locator('#wall-agents-body tr[data-extension="1001"]')
     pause = row.locator('button[data-floor-action="force_pause"]')
     await expect(pause).to_be_enabled()
     await expect(row.locator('button[data-floor-action="force_unpause"]')).to_be_disabled()
@@ -88,5 +93,30 @@ async def test_the_supervisor_force_pauses_an_agent_and_the_agents_page_shows_it
         resumed = "班长 张三 已为您恢复接听（培训取消）"
         await expect(agent.locator("#floor-notice")).to_contain_text(resumed)
         await desk.screenshot("hotline_floor_supervisor")
+    finally:
+        await centre.hotline.ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+
+
+async def test_a_forced_pause_during_a_call_is_pending_on_the_wall_and_the_agents_page(
+    centre: Centre, desk: DeskPage, agent_desk: DeskPage
+) -> None:
+    agent, row = await _logged_in(centre, desk, agent_desk)
+    number = "13800138077"
+    plan = CallerPlan(dtmf="1", dtmf_after_ms=500, hangup_after_ms=6000)
+    try:
+        async with centre.agents_paused("1002", reason="小休"):  # the call is 1001's
+            calling = asyncio.create_task(centre.call([CallerIdentity("周八", number)], plan))
+            await expect(agent.locator("#presence-state")).to_have_text("通话中")
+            await expect(row).to_contain_text("通话中")
+            await row.locator('button[data-floor-action="force_pause"]').click()
+            await desk.page.select_option("#floor-pause-reason", "会议")
+            await desk.page.fill("#floor-reason", "班前会")
+            await desk.page.click("#floor-submit")
+            await expect(row).to_contain_text("通话结束后暂停：会议")
+            await expect(row.locator('button[data-floor-action="force_unpause"]')).to_be_enabled()
+            await expect(agent.locator("#presence-pending")).to_have_text("通话结束后暂停：会议")
+            assert (await calling).ok
+            await expect(row).to_contain_text("示忙（会议）")  # after the call and its wrap-up
+            await expect(agent.locator("#presence-reason")).to_have_text("会议")
     finally:
         await centre.hotline.ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")

@@ -47,7 +47,9 @@ async def test_one_page_shows_the_call_and_its_agent_with_their_controls_in_the_
         floor = agent_row.locator('td.wall-agent-hook[data-extension="1002"] .floor-controls')
         await expect(floor.locator('[data-floor-action="force_logout"]')).to_be_enabled()
         await expect(floor.locator('[data-floor-action="move_queue"]')).to_be_enabled()
-        await expect(floor.locator('[data-floor-action="force_pause"]')).to_be_disabled()
+        # On a call a forced pause is pending (it starts when the call is done): offered.
+        await expect(floor.locator('[data-floor-action="force_pause"]')).to_be_enabled()
+        await expect(floor.locator('[data-floor-action="force_unpause"]')).to_be_disabled()
 
         # Once on the page: the call, its listen buttons, the agent and its controls.
         await expect(page.locator("tr", has_text=number)).to_have_count(1)

@@ -9,7 +9,9 @@ error and nothing changed in Asterisk or on the trail."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -19,9 +21,13 @@ from websockets.asyncio.client import connect
 
 from crm.db.floor_models import FloorAction
 from crm.domain.enums import Role
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.actions import add_queue_member, pause_member, remove_queue_member
+from telephony.events import AgentRinging
+from telephony.tracker import CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.e2e.test_desktop import Desktop, _ticket
+from tests.support.polling import eventually
 
 PAUSE = {"extension": "1001", "pause_reason": "培训", "reason": "新政策培训"}
 
@@ -104,9 +110,10 @@ async def test_a_forced_pause_in_asterisk_on_the_agents_desk_and_on_the_trail(
         Role.SUPERVISOR, "1001", "force_pause", "培训", "新政策培训", "done",
     )  # fmt: skip
     url = f"http://127.0.0.1:{centre.hotline.settings.http.port}/api/floor/actions?limit=1"
-    async with aiohttp.ClientSession() as http, http.get(
-        url, headers={"Authorization": f"Bearer {token}"}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
         assert response.status == 200
         [served] = (await response.json())["items"]
     assert (served["id"], served["user_name"], served["outcome"]) == (row.id, "张三", "done")
@@ -160,8 +167,12 @@ async def test_an_overflow_seat_gets_a_queue_now(
         ("supervisor", "force_pause", {**PAUSE, "reason": "a\r\nAction: Hangup"}, "invalid_args"),
         ("supervisor", "force_pause", {**PAUSE, "reason": " "}, "invalid_args"),
         ("supervisor", "force_pause", {**PAUSE, "pause_reason": "wrap-up"}, "invalid_args"),
-        ("supervisor", "move_queue", {"extension": "1001", "from_queue": "hotline",
-                                      "to_queue": "nowhere", "reason": "x"}, "unknown_queue"),
+        (
+            "supervisor",
+            "move_queue",
+            {"extension": "1001", "from_queue": "hotline", "to_queue": "nowhere", "reason": "x"},
+            "unknown_queue",
+        ),
         ("supervisor", "pause", {"reason": "培训"}, "forbidden"),
         ("agent", "force_pause", PAUSE, "forbidden"),
         ("agent", "force_logout", {"extension": "1002", "reason": "x"}, "forbidden"),
@@ -181,3 +192,98 @@ async def test_bad_requests_get_a_clear_error_and_change_nothing(
     assert {ext: await standing(centre, ext) for ext in ("1001", "1002")} == before
     assert len(await trail(centre)) == rows
     assert not [f for _, f in agent.frames if f["type"] == "floor_notice"]
+
+
+# --- a pause given while the agent talks: pending, then held after the call ---------------
+
+MEETING = CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=7000)
+
+
+@asynccontextmanager
+async def _on_a_call(
+    centre: Centre, agent: Desktop, number: str
+) -> AsyncIterator[asyncio.Task[Any]]:
+    """A caller put through to 1001 (1002, the other hotline member, is paused for the block);
+    enters once 1001 talks to them, with the caller's SIPp run."""
+    async with centre.agents_paused("1002", reason="午饭"):
+        call = asyncio.create_task(centre.call([CallerIdentity("来电人", number)], MEETING))
+        talking = await centre.log.wait_talking(number, timeout=30)
+        assert talking.agent_interface == "PJSIP/1001"
+        await agent.wait_for("presence", extension="1001", state="talking",
+                             call_id=talking.linkedid)  # fmt: skip
+        yield call
+
+
+async def _held_after_the_call(centre: Centre, call: asyncio.Task[Any], number: str) -> None:
+    """After the call and its wrap-up 1001 is paused with 会议 in Asterisk, and a next caller
+    waits until 1002 is back rather than ring 1001."""
+    await call
+    await centre.log.wait_ended(number)
+    await agent_paused_in_desk(centre, "会议")
+    assert {q: (m["Paused"], m["PausedReason"]) for q, m in (await members(centre, "1001")).items()
+            } == {"hotline": ("1", "会议")}  # fmt: skip
+    nxt = "13900000009"
+    plan = CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=8000)
+    second = asyncio.create_task(centre.call([CallerIdentity("下一位", nxt)], plan))
+    queued = await centre.log.wait_for(
+        lambda e: e.call.caller_number == nxt and e.call.state is CallState.QUEUED, 30
+    )
+    await pause_member(centre.hotline.ami, "1002", False)  # the next caller's only agent
+    answered = await centre.log.wait_talking(nxt, timeout=30)
+    await second
+    rung = {e.cause.interface for e in centre.log.effects if isinstance(e.cause, AgentRinging)
+            and e.call.linkedid == queued.call.linkedid}  # fmt: skip
+    assert (answered.agent_interface, rung) == ("PJSIP/1002", {"PJSIP/1002"})
+
+
+async def agent_paused_in_desk(centre: Centre, reason: str, timeout: float = 20) -> None:
+    """The desk says 1001 is paused with `reason` (past its wrap-up, which lasts 0.5 s)."""
+
+    async def paused() -> bool:
+        p = centre.hotline.desk.presences["1001"]
+        return p.state.value == "paused" and p.reason == reason
+
+    await eventually(paused, timeout, f"1001 paused with {reason} after the call")
+
+
+@pytest.mark.parametrize(("by", "number"), [("agent", "13900000001"),
+                                            ("supervisor", "13900000002")])  # fmt: skip
+async def test_a_pause_during_a_call_holds_after_it(
+    centre: Centre, desks: tuple[Desktop, Desktop, str], by: str, number: str
+) -> None:
+    """The agent's own pause, or a supervisor's force_pause."""
+    supervisor, agent, _ = desks
+    async with _on_a_call(centre, agent, number) as call:
+        if by == "agent":
+            result = await agent.command("pause", reason="会议")
+        else:
+            result = await supervisor.command("force_pause", **{**PAUSE, "pause_reason": "会议"})
+        assert result["ok"], result
+        # Pending, on the desk and on the wall's feed; the call goes on.
+        await agent.wait_for("presence", extension="1001", state="talking", pending_pause="会议")
+        await supervisor.wait_for("presence", extension="1001", pending_pause="会议")
+        if by == "supervisor":
+            refused = await agent.command("unpause")  # the supervisor's, also while pending
+            assert refused["error"]["code"] == "forced_pause", refused
+        await _held_after_the_call(centre, call, number)
+
+
+async def test_an_unpause_during_the_call_cancels_the_pending_pause(
+    centre: Centre, desks: tuple[Desktop, Desktop, str]
+) -> None:
+    _, agent, _ = desks
+    number = "13900000003"
+    async with _on_a_call(centre, agent, number) as call:
+        assert (await agent.command("pause", reason="会议"))["ok"]
+        pending = await agent.wait_for("presence", extension="1001", pending_pause="会议")
+        assert (await agent.command("unpause"))["ok"]
+        since = agent.arrival(pending)
+
+        async def cancelled() -> bool:  # a presence after the pending one: nothing pending
+            return any(f["type"] == "presence" and f["state"] == "talking" and at > since
+                       and f["pending_pause"] is None for at, f in agent.frames)  # fmt: skip
+
+        await eventually(cancelled, 10, "the pending pause cancelled on the desk")
+        await call
+        await agent.wait_for("presence", extension="1001", state="available")
+        assert (await members(centre, "1001"))["hotline"]["Paused"] == "0"

@@ -36,6 +36,7 @@ from tests.e2e.harness import (
     kill_left_asterisk,
     running_centre,
 )
+from tests.support.polling import eventually
 
 WRAP_UP_S = 14.0  # the first backend's max_wrapup_s: outlasts the restart (~4 s) well
 LATER_WRAP_UP_S = 600.0  # the restarted backend's: a fresh timer would release nobody in time
@@ -241,3 +242,55 @@ async def test_presence_after_an_asterisk_restart_comes_from_asterisk(tmp_path: 
         presence = await read_presence(hotline.redis)
         assert presence["1001"]["state"] == "available", presence
         assert (presence["1002"]["state"], presence["1002"]["reason"]) == ("paused", "午餐")
+
+
+async def test_a_pause_given_during_a_call_outlasts_a_backend_restart(tmp_path: Path) -> None:
+    """Asterisk's QueuePause during 1001's call, then the backend dies: the restarted one has
+    the pause pending (Asterisk's member still paused with it), and after the call and its
+    wrap-up 1001 is paused with it, not available."""
+    phone_port = free_udp_port()
+    config = _config(tmp_path, phone_port)
+    settings = resolve_secrets(load_settings(config, overrides={"gateway": {"max_wrapup_s": 1}}))
+    password = settings.redis.password.get_secret_value()
+    first = await backend_process(config)
+    try:
+        async with (
+            _ami(settings) as ami,
+            AgentPhone(tmp_path / "sipp", "127.0.0.1", phone_port, ring_ms=300),
+        ):
+            await ami.wait_connected(10)
+            caller = asyncio.create_task(place_calls(
+                tmp_path / "sipp", target=f"127.0.0.1:{settings.sip.port}",
+                service=settings.centre.inbound_number,
+                callers=[CallerIdentity("郑十", "13900008888")],
+                plan=CallerPlan(dtmf="0", dtmf_after_ms=500, hangup_after_ms=12000),
+                source_ip=settings.carrier.match, timeout_s=60,
+            ))  # fmt: skip
+
+            async def in_call() -> bool:
+                return (await _member(ami, "1001")).get("InCall") == "1"
+
+            await eventually(in_call, 20, "王芳 on the call")
+            await ami.action("QueuePause", Interface="PJSIP/1001", Paused="true", Reason="会议")
+
+            first.kill()  # the backend dies during the call; Asterisk and Redis run on
+            await first.wait()
+            async with running_hotline(settings) as hotline:
+                snapshot = await _snapshot(Centre(hotline, CallLog(), tmp_path / "sipp"))
+                me = snapshot["presence"]["1001"]
+                assert (me["state"], me["pending_pause"]) == ("talking", "会议"), me
+                result = await caller
+                assert result.ok, result.errors
+
+                async def paused() -> bool:  # the call and its wrap-up (1 s) are over
+                    return hotline.desk.presences["1001"].state.value == "paused"
+
+                await eventually(paused, 20, "1001 paused after the call")
+                assert hotline.desk.presences["1001"].reason == "会议"
+                member = await _member(ami, "1001")
+                assert (member["Paused"], member["PausedReason"]) == ("1", "会议")
+    finally:
+        if first.returncode is None:
+            first.kill()
+            await first.wait()
+        await _leave_nothing_behind(tmp_path / "state", settings.redis.port, password)

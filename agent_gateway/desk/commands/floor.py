@@ -21,7 +21,7 @@ from agent_gateway.desk.commands.verb import CommandFailed, Request, Result
 from agent_gateway.desk.floor_audit import FloorAudit
 from agent_gateway.desk.forced_pause import ForcedPauses
 from agent_gateway.desk.outbox import Outbox
-from agent_gateway.desk.presence import AgentPresence
+from agent_gateway.desk.presence import BUSY, AgentPresence
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.protocol import PresenceState, agent_topic
 from agent_gateway.edge.store import FLOOR_NOTICES_KEY
@@ -73,7 +73,7 @@ def _refuse_unless(presence: AgentPresence, states: Sequence[PresenceState], wha
 
 async def force_pause(floor: Floor, request: Request) -> Result:
     agent = floor.target(request)
-    _refuse_unless(agent, (S.AVAILABLE, S.PAUSED), "置暂停")
+    _refuse_unless(agent, (S.AVAILABLE, S.PAUSED, *BUSY), "置暂停")  # on a call: pending
     why = str(request.args["pause_reason"])
     ext = agent.extension
 
@@ -82,7 +82,7 @@ async def force_pause(floor: Floor, request: Request) -> Result:
 
     def done() -> bool:
         now = floor.desk.presences[ext]
-        return now.state is S.PAUSED and now.reason == why
+        return now.chosen_pause == why
 
     async def mark() -> None:  # the agent's own unpause is refused while it holds
         await ForcedPauses(floor.desk.redis).mark(ext, why)
@@ -93,14 +93,15 @@ async def force_pause(floor: Floor, request: Request) -> Result:
 
 async def force_unpause(floor: Floor, request: Request) -> Result:
     agent = floor.target(request)
-    _refuse_unless(agent, (S.PAUSED,), "恢复（未示忙）")
+    if agent.pending_pause is None:  # a pause pending after the call is cancelled likewise
+        _refuse_unless(agent, (S.PAUSED,), "恢复（未示忙）")
     ext = agent.extension
 
     async def act() -> None:
         await floor.ami.action("QueuePause", Interface=interface_of(ext), Paused="false")
 
     def done() -> bool:
-        return floor.desk.presences[ext].state is not S.PAUSED
+        return floor.desk.presences[ext].chosen_pause is None
 
     return await _carry_out(floor, request, "force_unpause", agent, act, done, "已为您恢复接听",
                             after=lambda: ForcedPauses(floor.desk.redis).clear(ext))  # fmt: skip
@@ -191,13 +192,14 @@ async def _add(ami: AmiLists, queue: str, agent: AgentPresence, penalty: int) ->
     """Join `queue`; an agent paused (or wrapping up) joins paused, with its reason, so the new
     queue does not ring it meanwhile nor its presence read as available."""
     interface = interface_of(agent.extension)
-    paused = agent.state in (S.PAUSED, S.WRAP_UP)
+    paused = agent.state in (S.PAUSED, S.WRAP_UP) or agent.pending_pause is not None
+    reason = agent.reason or agent.pending_pause
     await ami.action(
         "QueueAdd", Queue=queue, Interface=interface, MemberName=agent.name,
         StateInterface=interface, Penalty=str(penalty), Paused="true" if paused else "false",
     )  # fmt: skip
-    if paused and agent.reason:
-        await ami.action("QueuePause", Interface=interface, Paused="true", Reason=agent.reason)
+    if paused and reason:
+        await ami.action("QueuePause", Interface=interface, Paused="true", Reason=reason)
 
 
 async def _remove(ami: AmiLists, queue: str, extension: str) -> None:

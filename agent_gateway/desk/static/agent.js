@@ -13,6 +13,7 @@ import {
   callReason,
   describeError,
   label,
+  pendingPauseText,
 } from "./labels.js";
 import { CONTROL_LABELS, renderControl, setDeskTargets, wireControl } from "./control.js";
 import { clearOrder, fillOrderForm, orderCallId, renderOrderSave, wireOrder } from "./order.js";
@@ -199,6 +200,9 @@ function renderPresence() {
   const reason = $("presence-reason");
   reason.hidden = !(presence && presence.reason);
   setText(reason, presence && presence.reason ? presence.reason : "");
+  const pending = $("presence-pending"); // a pause given during the call: after it
+  pending.hidden = !(presence && presence.pending_pause);
+  setText(pending, presence && presence.pending_pause ? pendingPauseText(presence.pending_pause) : "");
   renderSince();
   updateButtons();
 }
@@ -221,8 +225,9 @@ function updateButtons() {
   };
   enable("btn-login", current === "logged_out");
   enable("btn-logout", current !== "logged_out" && current !== "talking" && current !== "ringing");
-  enable("btn-pause", current === "available" || current === "wrap_up" || current === "paused");
-  enable("btn-unpause", current === "paused");
+  const pending = Boolean(state.presence && state.presence.pending_pause);
+  enable("btn-pause", current !== "logged_out");
+  enable("btn-unpause", current === "paused" || pending);
   enable("btn-wrapup-done", current === "wrap_up");
   // Hang-up and transfer act on the call the agent talks on (the backend refuses them while
   // the phone only rings); the order can be saved once its call was answered at this desk,

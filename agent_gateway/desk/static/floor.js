@@ -16,11 +16,13 @@ const TITLES = {
   force_logout: "强制签出",
   move_queue: "调整队列",
 };
+// Each control applies to an agent (its wall row) in these states; on a call, a forced pause
+// is pending until the call is done, and 恢复 cancels it.
 const BUTTONS = [
-  ["force_pause", "强制暂停", (s) => s === "available" || s === "paused"],
-  ["force_unpause", "恢复", (s) => s === "paused"],
-  ["force_logout", "签出", (s) => s !== "logged_out"],
-  ["move_queue", "调整队列", (s) => s !== "logged_out"],
+  ["force_pause", "强制暂停", (a) => a.state !== "logged_out"],
+  ["force_unpause", "恢复", (a) => a.state === "paused" || Boolean(a.pending_pause)],
+  ["force_logout", "签出", (a) => a.state !== "logged_out"],
+  ["move_queue", "调整队列", (a) => a.state !== "logged_out"],
 ];
 
 const floor = { send: null, queues: () => [], form: null, pending: null };
@@ -35,7 +37,7 @@ export function floorControls(cell, agent) {
     cell.append(box);
   }
   for (const [action, , applies] of BUTTONS) {
-    box.querySelector(`button[data-floor-action="${action}"]`).disabled = !applies(agent.state) || floor.send === null;
+    box.querySelector(`button[data-floor-action="${action}"]`).disabled = !applies(agent) || floor.send === null;
   }
 }
 

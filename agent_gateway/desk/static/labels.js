@@ -11,6 +11,11 @@ export const PRESENCE_LABELS = {
   paused: "示忙",
 };
 
+// A pause given during a call: it starts when the call (and its wrap-up) is done.
+export function pendingPauseText(reason) {
+  return `通话结束后暂停：${reason}`;
+}
+
 // Call states: the tracker's (in_ivr … abandoned) and the protocol document's (answered, held).
 export const CALL_STATE_LABELS = {
   in_ivr: "语音导航中",

@@ -12,7 +12,7 @@
 // setExtraCalls adds the calls just ended (the wall drops a call once it is over).
 
 import { $, el, emergencyClock, formatClock, formatSeconds, setText } from "./dom.js";
-import { CALL_STATE_LABELS, PRESENCE_LABELS, label } from "./labels.js";
+import { CALL_STATE_LABELS, PRESENCE_LABELS, label, pendingPauseText } from "./labels.js";
 import { trunkRows } from "./trunks.js";
 
 const STATES = ["available", "ringing", "talking", "wrap_up", "paused", "logged_out"];
@@ -126,7 +126,8 @@ function fillAgent(row, a) {
   row.dataset.state = a.state;
   setText(cell("extension"), a.extension);
   setText(cell("name"), a.name);
-  setText(cell("state"), label(PRESENCE_LABELS, a.state) + (a.reason ? `（${a.reason}）` : ""));
+  const pending = a.pending_pause ? `（${pendingPauseText(a.pending_pause)}）` : "";
+  setText(cell("state"), label(PRESENCE_LABELS, a.state) + (a.reason ? `（${a.reason}）` : "") + pending);
   cell("since").replaceChildren(ticking("", a.since, "since_tick"));
   setText(cell("call"), a.call_id || "—");
   cell("call_duration").replaceChildren(a.call_answered_at ? ticking("", a.call_answered_at, "call_tick") : "—");

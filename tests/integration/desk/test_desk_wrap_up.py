@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from redis.asyncio import Redis
@@ -64,7 +64,10 @@ def _listing(paused: bool, reason: str = "") -> QueueMembersListed:
     return QueueMembersListed(time.time(), (member,))
 
 
-async def _a_call_answered_and_ended(desk: DeskService) -> None:
+async def _a_call_answered_and_ended(
+    desk: DeskService, during: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """1001 answers call L1, which ends (`during`: what happens while they talk)."""
     call = Call("L1", "L1", "PJSIP/carrier-1", "13800001111", "李雷", 1.0, CallState.QUEUED,
                 queue="hotline", queued_at=2.0)  # fmt: skip
     agent = ("L1", "L1", "PJSIP/carrier-1", "hotline", "PJSIP/1001", "王芳", "PJSIP/1001-1")
@@ -72,6 +75,8 @@ async def _a_call_answered_and_ended(desk: DeskService) -> None:
     await desk.on_call(CallChanged(rung, CallState.QUEUED, AgentRinging(3.0, *agent)))
     talking = replace(rung, state=CallState.TALKING, ringing=(), agent_interface="PJSIP/1001")
     await desk.on_call(CallChanged(talking, CallState.RINGING, AgentAnswered(4.0, *agent, 1, 1)))
+    if during is not None:
+        await during()
     ended = replace(talking, state=CallState.ENDED, ended_at=9.0, end_reason="hung up by caller")
     hangup = ChannelHungUp(9.0, "L1", "L1", "PJSIP/carrier-1", 16, "Normal Clearing")
     await desk.on_call(CallChanged(ended, CallState.TALKING, hangup))
@@ -87,7 +92,8 @@ async def test_a_wrap_up_outlives_its_backend_and_ends_at_its_deadline(redis: Re
         await _a_call_answered_and_ended(first)
         assert first.presences["1001"].state is PresenceState.WRAP_UP
         assert (
-            "QueuePause", {"Interface": "PJSIP/1001", "Paused": "true", "Reason": "wrap-up"}
+            "QueuePause",
+            {"Interface": "PJSIP/1001", "Paused": "true", "Reason": "wrap-up"},
         ) in first_ami.actions
         record = json.loads(await redis.hget(KEY, "1001") or "{}")
         assert record["call_id"] == "L1"

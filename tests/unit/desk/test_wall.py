@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from agent_gateway.desk.presence import AgentPresence
@@ -41,7 +42,10 @@ def call(linkedid: str, state: CallState, queued: float, **more: object) -> Call
 
 def figures(**more: object) -> DayFigures:
     base: dict[str, object] = {
-        "day_start": naive(NOW - 36000), "today": {}, "last_hour": {}, "agents": {},
+        "day_start": naive(NOW - 36000),
+        "today": {},
+        "last_hour": {},
+        "agents": {},
     }
     return DayFigures(**{**base, **more})  # type: ignore[arg-type]
 
@@ -52,7 +56,9 @@ def floor(presences: list[AgentPresence], calls: list[Call], **more: object) -> 
         "presences": {p.extension: p for p in presences},
         "members": {p.extension: {"hotline"} for p in presences if p.state is not S.LOGGED_OUT},
         "agent_queues": {p.extension: ["hotline"] for p in presences},
-        "calls": calls, "emergency_started": {}, "transfer_due": {},
+        "calls": calls,
+        "emergency_started": {},
+        "transfer_due": {},
     }
     return LiveFloor(**{**base, **more})  # type: ignore[arg-type]
 
@@ -79,7 +85,8 @@ def test_queue_figures_join_the_records_with_who_waits_now() -> None:
     talking = next(a for a in wall.agents if a.extension == "1004")
     assert (talking.call_id, talking.call_answered_at) == ("t", NOW - 20)
     assert [(c.call_id, c.state, c.agent_extension, c.queued_at) for c in wall.calls] == [
-        ("t", "talking", "1004", NOW - 50), ("w1", "queued", None, NOW - 45),
+        ("t", "talking", "1004", NOW - 50),
+        ("w1", "queued", None, NOW - 45),
         ("w2", "ringing", None, NOW - 10),
     ]
     assert wall.day == "2026-10-09" and wall.alerts == []
@@ -118,13 +125,22 @@ def test_agents_show_the_days_calls_talk_and_wrap_up() -> None:
     assert tally.average("1001", local_day(tomorrow)) is None
 
 
+def test_an_agent_on_a_call_shows_the_pause_pending_after_it() -> None:
+    talking = replace(agent("1001", S.TALKING, NOW - 30, "c1"), pending_pause="会议")
+    wall = build_wall(floor([talking], []), figures(), WrapUpTally(), RULE, LIMITS, {}, NOW)
+    a = wall.agents[0]
+    assert (a.state, a.reason, a.pending_pause) == ("talking", None, "会议")
+    assert wall.queues[0].paused_by_reason == {}  # not paused yet: the queue counts it talking
+
+
 def test_alerts_raised_once_per_occurrence_and_cleared_when_over() -> None:
     paused = agent("1002", S.PAUSED, NOW - 700, reason="休息")
     lunch = agent("1003", S.PAUSED, NOW - 700, reason="午餐")  # allowed 30 minutes
     floors = floor([paused, lunch], [call("w", CallState.QUEUED, NOW - 61)])
     first = build_wall(floors, figures(), WrapUpTally(), RULE, LIMITS, {}, NOW)
     assert [(a.kind, a.raised_at) for a in first.alerts] == [
-        ("long_wait", NOW), ("long_pause", NOW)
+        ("long_wait", NOW),
+        ("long_pause", NOW),
     ]
     assert first.alerts[1].extension == "1002" and "休息" in first.alerts[1].message
     raised = {a.key: a.raised_at for a in first.alerts}
@@ -154,7 +170,8 @@ def test_emergency_clocks_from_the_control_or_the_record_and_their_warning() -> 
     figs = figures(emergency_started_at={"e1": naive(NOW - 500)})
     wall = build_wall(floors, figs, WrapUpTally(), RULE, LIMITS, {}, NOW)
     assert [(e.call_id, e.due_at, e.agent_extension) for e in wall.emergencies] == [
-        ("e1", NOW - 500 + EMERGENCY_LIMIT_S, "1001"), ("e2", NOW + 500, "1002"),
+        ("e1", NOW - 500 + EMERGENCY_LIMIT_S, "1001"),
+        ("e2", NOW + 500, "1002"),
     ]
     assert [a.key for a in wall.alerts] == ["emergency_clock:e1"]  # 100 s left < 120 s
     over = build_wall(floors, figs, WrapUpTally(), RULE, LIMITS, {}, NOW + 101)
