@@ -131,9 +131,8 @@ class Hotline:
         changed (`telephony.live_config`), then the parts that read the settings per call
         follow it. Raises ApplyError with the old configuration still running."""
         new = resolve_secrets(new)
-        # One change at a time, each from the one before; the overflow control waits until
-        # the new settings are followed (on the old ones it could take out a seat that the
-        # apply found in a queue and left there as the queue's own member now).
+        # One change at a time, each from the one before; the overflow control waits until the
+        # new settings are followed (else it could take out a seat the apply left as a member).
         async with self._applying, self.followers.overflow.members:
             added = desk_agents_added(self.desk, new)
             try:
@@ -141,10 +140,16 @@ class Hotline:
             except BaseException:
                 desk_agents_dropped(self.desk, added)
                 raise
+            old, self.settings = self.settings, new  # Asterisk runs `new` from here on
             follow(new, self.followers)
-            await self.trunks.follow(self.settings, new)
-            self.settings = new
-            return change
+            try:
+                legs_changed = await self.trunks.follow(old, new)
+            except Exception:  # the centre runs `new` all the same: the apply stands
+                log.exception("trunk legs of the new configuration not followed")
+                legs_changed = False
+        if legs_changed:  # its per-leg Getvars not under the lock (it logs a leg not read)
+            await self.trunks.read_back()
+        return change
 
 
 @asynccontextmanager

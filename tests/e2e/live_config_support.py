@@ -1,9 +1,11 @@
 """What the E2E tests of the live telephony configuration share: the centre's HTTP API as
 an admin, the first time each of several checks held, a transfer reaching 110's primary, an
-agent's call ended by its side, the desk's wrap-up of an agent over."""
+agent's call ended by its side, the desk's wrap-up of an agent over, a caller placed and
+seen in a state, a queue's members and who answers a caller."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -12,14 +14,16 @@ from typing import Any
 import aiohttp
 
 from agent_gateway.edge.protocol import PresenceState
-from hotline_cli.demo.sipp import AgentPhone
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import blind_transfer
 from telephony.dialplan import CONTEXT_AGENTS
-from telephony.tracker import Call
+from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre
 from tests.support.polling import eventually
 
 Check = Callable[[], Awaitable[bool]]
+TALKS = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=60_000)  # ended by the test
+ANSWERED_SOON = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=20_000)
 
 
 class AdminApi:
@@ -58,7 +62,7 @@ async def first_held(checks: Mapping[str, Check], since: float) -> dict[str, flo
         return held.keys() == checks.keys()
 
     try:
-        await eventually(all_held, 10, "every change held", poll_s=0.01)
+        await eventually(all_held, 10, "every change held", poll_s=0.05)
     except AssertionError:
         raise AssertionError(f"not held within 10 s: {sorted(checks.keys() - held)}") from None
     return held
@@ -88,3 +92,32 @@ async def desk_available(centre: Centre, extension: str) -> None:
         return centre.hotline.desk.presences[extension].state is PresenceState.AVAILABLE
 
     await eventually(available, 5, f"{extension} available on the desk")
+
+
+def calling(centre: Centre, number: str, plan: CallerPlan = TALKS) -> asyncio.Task[CallerResult]:
+    return asyncio.create_task(centre.call([CallerIdentity("市民", number)], plan))
+
+
+async def in_state(centre: Centre, number: str, state: CallState, timeout: float = 20) -> Call:
+    effect = await centre.log.wait_for(
+        lambda e: e.call.caller_number == number and e.call.state is state, timeout
+    )
+    return effect.call
+
+
+async def members(centre: Centre, queue: str) -> dict[str, dict[str, str]]:
+    """The queue's members as app_queue holds them, by extension."""
+    items = await centre.hotline.ami.action_list("QueueStatus", Queue=queue)
+    return {i["StateInterface"].removeprefix("PJSIP/"): i for i in items
+            if i.get("Event") == "QueueMember"}  # fmt: skip
+
+
+async def answered_by(centre: Centre, number: str) -> str:
+    """The agent interface that answers a caller, once the agent has hung up (a caller's
+    own hang-up could come before a slow answer: the call abandoned, never talking)."""
+    caller = calling(centre, number, ANSWERED_SOON)
+    talking = await in_state(centre, number, CallState.TALKING)
+    await hang_up(centre, talking)
+    assert (await caller).ok
+    await centre.log.wait_ended(number)
+    return talking.agent_interface

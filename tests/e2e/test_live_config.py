@@ -27,18 +27,36 @@ from crm.domain.calls import CallOutcome
 from crm.domain.enums import Role
 from crm.domain.masking import mask_number
 from hotline_cli.demo.ports import free_udp_port
-from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
+from hotline_cli.demo.sipp import AgentPhone, CallerPlan
 from processes.supervised import ProcessError
 from telephony.live_config import ApplyError
-from telephony.tracker import Call, CallState
+from telephony.tracker import CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
+from tests.e2e.live_config_changes import (
+    BACKUP,
+    NEW_AGENT_PORT,
+    NEW_PRIMARY,
+    NUISANCE,
+    OLD_PRIMARY,
+    OLD_SEATS,
+    ROOT,
+    SEAT,
+    WRAPUP_S,
+    changed,
+    changed_data,
+    holding,
+)
 from tests.e2e.live_config_support import (
+    ANSWERED_SOON,
     AdminApi,
-    Check,
+    answered_by,
+    calling,
     desk_available,
     desk_ticket,
     first_held,
     hang_up,
+    in_state,
+    members,
     transfer_reaches_110_primary,
 )
 from tests.e2e.queue_support import (
@@ -49,17 +67,6 @@ from tests.e2e.queue_support import (
 )
 from tests.support.audio import read_wav
 from tests.support.polling import eventually
-
-OLD_PRIMARY, BACKUP, NEW_PRIMARY = free_udp_port(), free_udp_port(), free_udp_port()
-NEW_AGENT_PORT = free_udp_port()
-WRAPUP_S = 3  # the new wrap-up of the hotline queue (the old one is 0)
-SEAT = "PJSIP/1901"  # the hotline's overflow seat: in at 3 waiting, at 2 after the change
-OLD_SEATS = {"start_waiting": 3, "start_wait_s": 600, "stop_waiting": 0, "stop_wait_s": 599}
-NEW_START_WAITING = 2
-NUISANCE = "13900000109"
-ROOT = "/api/admin/telephony"
-TALKS = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=60_000)  # ended by the test
-ANSWERED_SOON = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=20_000)
 
 
 @pytest.fixture(scope="module")
@@ -73,64 +80,6 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
         state, trunks={"police": police}, seats=OLD_SEATS, rings={"1901": 2000}
     ) as centre:
         yield centre
-
-
-def changed_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Settings or a telephony document (as dumped) with 1003 added, the hotline queue on
-    ringall with a wrap-up, the 110 primary trunk moved, the hotline's overflow seat in at
-    two waiting, a nuisance number."""
-    data = dict(data)
-    data["agents"] = [*data["agents"], {
-        "extension": "1003", "name": "张伟", "skills": ["general"],
-        "contact": f"sip:1003@127.0.0.1:{NEW_AGENT_PORT}",
-    }]  # fmt: skip
-    data["queues"] = [q | {"strategy": "ringall", "wrapup_s": WRAPUP_S} if q["name"] == "hotline"
-                      else q for q in data["queues"]]  # fmt: skip
-    police = data["trunks"]["police"] | {"primary": f"127.0.0.1:{NEW_PRIMARY}"}
-    data["trunks"] = data["trunks"] | {"police": police}
-    data["overflow"] = [o | {"start_waiting": NEW_START_WAITING} for o in data["overflow"]]
-    data["nuisance"] = [*data["nuisance"], {"number": NUISANCE, "reason": "多次辱骂话务员"}]
-    return data
-
-
-def changed(old: Settings) -> Settings:
-    return Settings.model_validate(changed_data(old.model_dump()))
-
-
-def calling(centre: Centre, number: str, plan: CallerPlan = TALKS) -> asyncio.Task[CallerResult]:
-    return asyncio.create_task(centre.call([CallerIdentity("市民", number)], plan))
-
-
-async def in_state(centre: Centre, number: str, state: CallState, timeout: float = 20) -> Call:
-    effect = await centre.log.wait_for(
-        lambda e: e.call.caller_number == number and e.call.state is state, timeout
-    )
-    return effect.call
-
-
-def holding(centre: Centre, *, new: bool, waiting: list[set[str]]) -> dict[str, Check]:
-    """Each change as the running centre holds it: the new one (`new`), else the old one;
-    `waiting` gets the callers queued at each look at the strategy, the last one when the
-    queues.conf reload is seen (before any member is added: nobody can have taken them)."""
-
-    async def agent() -> bool:
-        return ("PJSIP/1003" in (await queue_status(centre))[1]) is new
-
-    async def strategy() -> bool:  # the wrap-up comes in the same queues.conf reload
-        strategy, _, queued = await queue_status(centre)
-        waiting.append(queued)
-        return strategy == ("ringall" if new else "rrmemory")
-
-    async def trunk() -> bool:
-        aor = await centre.hotline.asterisk.cli("pjsip show aor trunk-110-primary")
-        return f"127.0.0.1:{NEW_PRIMARY if new else OLD_PRIMARY}" in aor
-
-    async def nuisance() -> bool:
-        listed = {e.number for e in centre.hotline.followers.nuisance.entries}
-        return (NUISANCE in listed) is new
-
-    return {"agent 1003": agent, "strategy": strategy, "110 primary": trunk,
-            "IVR nuisance list": nuisance}  # fmt: skip
 
 
 async def seat_stays_out(centre: Centre) -> None:
@@ -386,36 +335,24 @@ async def test_a_paused_agent_given_a_queue_stays_paused(centre: Centre) -> None
     assert held == {"hotline": ("王芳", "1", "会议"), "complaint": ("王芳芳", "1", "会议")}
 
 
-async def members(centre: Centre, queue: str) -> dict[str, dict[str, str]]:
-    """The queue's members as app_queue holds them, by extension."""
-    items = await centre.hotline.ami.action_list("QueueStatus", Queue=queue)
-    return {i["StateInterface"].removeprefix("PJSIP/"): i for i in items
-            if i.get("Event") == "QueueMember"}  # fmt: skip
-
-
-async def answered_by(centre: Centre, number: str) -> str:
-    """The agent interface that answers a caller, once the agent has hung up (a caller's
-    own hang-up could come before a slow answer: the call abandoned, never talking)."""
-    caller = calling(centre, number, ANSWERED_SOON)
-    talking = await in_state(centre, number, CallState.TALKING)
-    await hang_up(centre, talking)
-    assert (await caller).ok
-    await centre.log.wait_ended(number)
-    return talking.agent_interface
-
-
 async def test_an_agent_s_penalty_rings_it_last_and_changes_in_place(centre: Centre) -> None:
     """1002 at penalty 1 in general: two callers one after the other both reach 1001 (the
-    queue's rrmemory would alternate; the hotline's overflow here is on seats); with 1001 in a
-    meeting the next caller reaches 1002, whose penalty set back live is changed in place:
-    its call and 1001's pause kept."""
+    queue's rrmemory would alternate; the hotline's overflow here is on seats). A caller
+    waits (1001 in a meeting, 1002 on a break) while 1002's penalty rises to 2: no rule
+    changes (app_queue keeps the rule a caller joined with: a cap following the penalties
+    would strand it), and 1002 back from its break takes it; its penalty set back live is
+    changed in place: its call and 1001's pause kept."""
     hotline = centre.hotline
     old = hotline.settings
-    data: dict[str, Any] = old.model_dump()
-    data["agents"] = [a | {"penalties": {"general": 1}} if a["extension"] == "1002" else a
-                      for a in data["agents"]]  # fmt: skip
-    change = await hotline.apply_settings(Settings.model_validate(data))
-    assert [r.value for r in change.reloads] == ["queue_rules"]
+
+    def at_penalty(penalty: int) -> Settings:
+        data: dict[str, Any] = old.model_dump()
+        data["agents"] = [a | {"penalties": {"general": penalty}} if a["extension"] == "1002"
+                          else a for a in data["agents"]]  # fmt: skip
+        return Settings.model_validate(data)
+
+    change = await hotline.apply_settings(at_penalty(1))
+    assert change.reloads == ()  # the rules hold no agent's penalty
     held = await members(centre, "hotline")
     assert {ext: m["Penalty"] for ext, m in held.items()} == {"1001": "0", "1002": "1"}
 
@@ -426,9 +363,14 @@ async def test_an_agent_s_penalty_rings_it_last_and_changes_in_place(centre: Cen
     for number in ("13900003001", "13900003002"):
         await eventually(lambda: free("1001"), 10, "1001 free again after its call")
         assert await answered_by(centre, number) == "PJSIP/1001"
+    await desk_available(centre, "1001")
     async with centre.agents_paused("1001", reason="会议"):
-        caller = calling(centre, "13900003003", ANSWERED_SOON)
-        talking = await in_state(centre, "13900003003", CallState.TALKING)
+        async with centre.agents_paused("1002", reason="休息"):
+            caller = calling(centre, "13900003003", ANSWERED_SOON)
+            await in_state(centre, "13900003003", CallState.QUEUED)
+            assert (await hotline.apply_settings(at_penalty(2))).reloads == ()
+            assert (await members(centre, "hotline"))["1002"]["Penalty"] == "2"
+        talking = await in_state(centre, "13900003003", CallState.TALKING, timeout=10)
         assert talking.agent_interface == "PJSIP/1002"
         await hotline.apply_settings(old)
         now = await members(centre, "hotline")

@@ -31,3 +31,16 @@ def test_the_desk_reads_which_line_and_leg() -> None:
     assert down == "110 主用中继线路无应答（探测失败），紧急转接将跳过该线路"
     assert centre_message(UP, {"line": "119", "leg": "backup"}) == "119 备用中继线路已恢复应答"
     assert centre_message(DOWN, {"leg": 7}).startswith(" 7中继")  # odd detail: still text
+
+
+def test_only_an_emergency_line_s_down_speaks_of_the_emergency_transfer() -> None:
+    assert centre_message(DOWN, {"line": "96119", "leg": "primary"}) == (
+        "96119 主用中继线路无应答（探测失败）"
+    )
+    assert centre_message(DOWN, {"line": "outbound", "leg": "primary"}).endswith("（探测失败）")
+    assert centre_message(DOWN, {"line": "120", "leg": "backup"}).endswith("将跳过该线路")
+
+
+def test_a_leg_no_longer_followed_closes_its_down() -> None:
+    stopped = centre_message(UP, {"line": "110", "leg": "backup", "stopped": True})
+    assert stopped == "110 备用中继线路已移除或停止探测，告警关闭"
