@@ -25,7 +25,6 @@ import pytest
 from config.settings import Settings
 from crm.domain.calls import CallOutcome
 from crm.domain.enums import Role
-from crm.domain.masking import mask_number
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerPlan
 from processes.supervised import ProcessError
@@ -39,17 +38,20 @@ from tests.e2e.live_config_changes import (
     NUISANCE,
     OLD_PRIMARY,
     OLD_SEATS,
-    ROOT,
     SEAT,
     WRAPUP_S,
     changed,
     changed_data,
     holding,
+    print_figures,
+    seat_stays_out,
 )
 from tests.e2e.live_config_support import (
     ANSWERED_SOON,
+    ROOT,
     AdminApi,
     answered_by,
+    applied,
     calling,
     desk_available,
     desk_ticket,
@@ -57,6 +59,7 @@ from tests.e2e.live_config_support import (
     hang_up,
     in_state,
     members,
+    refused_as_nuisance,
     transfer_reaches_110_primary,
 )
 from tests.e2e.queue_support import (
@@ -65,7 +68,6 @@ from tests.e2e.queue_support import (
     overflow_switches,
     queue_status,
 )
-from tests.support.audio import read_wav
 from tests.support.polling import eventually
 
 
@@ -82,18 +84,11 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
         yield centre
 
 
-async def seat_stays_out(centre: Centre) -> None:
-    """An evaluation of the overflow control on the callers waiting now left the seat out."""
-    await centre.hotline.followers.overflow.evaluate()
-    assert SEAT not in (await queue_status(centre))[1]
-
-
 async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
     centre: Centre, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="hotline_cli.nuisance_screen")
     hotline = centre.hotline
-    http = hotline.settings.http
     admin = await crm_user(centre, "配置管理员", Role.ADMIN)
     new_agent = await crm_user(centre, "张伟", Role.AGENT, agent="1003")
     async with (
@@ -101,7 +96,7 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         centre.agents_paused("1002", reason="会议"),  # 1001 alone takes calls
         AgentPhone(centre.workdir, "127.0.0.1", NEW_AGENT_PORT, ring_ms=800),  # 1003's phone
     ):
-        api = AdminApi(client, f"http://{http.host}:{http.port}", admin)
+        api = AdminApi(client, centre, admin)
         status, current = await api.call("GET", ROOT)
         assert status == 200, current
         base = current["version"]
@@ -131,24 +126,13 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         assert status == 200 and body["version"] == base + 1, body
         new = body["version"]
         waiting: list[set[str]] = []
-        checks = holding(centre, new=True, waiting=waiting)
-
-        async def seat_in() -> bool:
-            return SEAT in (await queue_status(centre))[1]
-
-        applied_ms = await first_held(checks | {"overflow seat in": seat_in}, stored_at)
+        applied_ms = await first_held(holding(centre, new=True, waiting=waiting), stored_at)
         assert waiting[-1] == {"13900000102", "13900000103"}  # still queued
-        assert "1003" in hotline.control.targets and hotline.followers.agent_queues["1003"] == [
-            ("hotline", 0)
-        ]
-        assert hotline.followers.wall.agent_queues["1003"] == ["hotline"]
+        followers = hotline.followers
+        assert "1003" in hotline.control.targets and followers.wall.agent_queues["1003"] == [
+            "hotline"] and followers.agent_queues["1003"] == [("hotline", 0)]  # fmt: skip
 
-        async def applied(version: int) -> bool:
-            _, listed = await api.call("GET", f"{ROOT}/versions")
-            outcome = next(v["applied"] for v in listed["items"] if v["version"] == version)
-            return outcome is not None and outcome["ok"]
-
-        await eventually(lambda: applied(new), 5, f"version {new} shown applied")
+        await eventually(lambda: applied(api, new), 5, f"version {new} shown applied")
         refused_task = calling(centre, NUISANCE, CallerPlan(dtmf=None, hangup_after_ms=40_000))
 
         async def ticket_is(status: int) -> bool:
@@ -188,26 +172,7 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         assert talking_d.answered_at - ended_a.ended_at >= WRAPUP_S - 0.2
         await transfer_reaches_110_primary(centre, talking_d, NEW_PRIMARY, tmp_path)
 
-        # The nuisance number: refused with the message, never queued, logged.
-        refused = (await centre.log.wait_for(
-            lambda e: e.call.caller_number == NUISANCE
-            and (not e.call.active or e.call.state is CallState.QUEUED), 30,
-        )).call  # fmt: skip
-        assert refused.state is CallState.ENDED and refused.queued_at is None, refused
-        assert CallState.QUEUED not in {
-            e.call.state for e in centre.log.effects if e.call.linkedid == refused.linkedid
-        }
-        assert refused.ended_at is not None and refused.started_at is not None
-        prompt_s = read_wav(hotline.layout.prompts / "hotline-nuisance.wav").duration_s
-        assert prompt_s - 1 < refused.ended_at - refused.started_at < 30  # heard, then let go
-        row = await ended_record(centre, refused.linkedid)
-        assert row.outcome is CallOutcome.NUISANCE and row.queued_at is None
-        assert row.end_reason == "refused in IVR: nuisance"
-        assert any(
-            "refused as a nuisance number" in r.getMessage()
-            and mask_number(NUISANCE) in r.getMessage()
-            for r in caplog.records
-        ), caplog.text
+        await refused_as_nuisance(centre, NUISANCE, caplog)  # never queued, logged
 
         # Back to the previous version while 1003 talks with B and F waits (1001 paused).
         await desk_available(centre, "1001")
@@ -220,11 +185,8 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
             assert status == 200 and body["reverted_from"] == base, body
             reverted_ms = await first_held(holding(centre, new=False, waiting=waiting), reverted_at)
             assert waiting[-1] == {"13900000106"}  # F still queued
-            await eventually(lambda: applied(new + 1), 5, f"version {new + 1} shown applied")
-            assert (
-                "1003" not in hotline.control.targets
-                and "1003" not in hotline.followers.agent_queues
-            )
+            await eventually(lambda: applied(api, new + 1), 5, f"version {new + 1} shown applied")
+            assert "1003" not in hotline.control.targets and "1003" not in followers.agent_queues
             await eventually(lambda: ticket_is(409), 5, "no desk ticket for 1003 any more")
             active_b = hotline.tracker.get(talking_b.linkedid)
             assert active_b is not None and active_b.state is CallState.TALKING  # not hung up
@@ -234,27 +196,23 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
             await seat_stays_out(centre)
         talking_f = await in_state(centre, "13900000106", CallState.TALKING)
         assert talking_f.agent_interface == "PJSIP/1001"
-        await transfer_reaches_110_primary(centre, talking_f, OLD_PRIMARY, tmp_path)
+        await hang_up(centre, talking_f)  # the number, queued behind F, is 1001's next
+        ended_f = await centre.log.wait_ended("13900000106")
         talking_again = await in_state(centre, NUISANCE, CallState.TALKING)
         assert talking_again.linkedid == again.linkedid
-        await hang_up(centre, talking_again)
+        assert talking_again.agent_interface == "PJSIP/1001"
+        assert ended_f.ended_at is not None and talking_again.answered_at is not None
+        assert talking_again.answered_at - ended_f.ended_at < WRAPUP_S  # the wrap-up back to 0
+        await transfer_reaches_110_primary(centre, talking_again, OLD_PRIMARY, tmp_path)
         await hang_up(centre, talking_b)  # 1003's call ran until now
         results = await asyncio.gather(a, b, c, d, refused_task, f, through)
         await desk_available(centre, "1001")  # the next test pauses it
         _, listed = await api.call("GET", f"{ROOT}/versions")
     assert all(r.ok for r in results), [r.errors for r in results]
-    assert (await ended_record(centre, again.linkedid)).outcome is CallOutcome.ANSWERED
+    assert (await ended_record(centre, talking_f.linkedid)).outcome is CallOutcome.ANSWERED
     ended_b = await centre.log.wait_ended("13900000102")
     assert ended_b.end_reason == "hung up by agent", ended_b
-    outcomes = {v["version"]: v["applied"]["reason"] for v in listed["items"] if v["applied"]}
-    figures = ", ".join(f"{name} {ms:.0f}" for name, ms in applied_ms.items())
-    back = ", ".join(f"{name} {ms:.0f}" for name, ms in reverted_ms.items())
-    print(
-        f"\nversion {new}: {outcomes[new]}; version {new + 1}: {outcomes[new + 1]}"
-        f"\nPUT 200 → the centre holding each change (ms): {figures}"
-        f"\nPUT 200 → new agent talking (0.8 s ring included): {to_new_agent_s * 1000:.0f} ms"
-        f"\nrevert 200 → the centre back (ms): {back}"
-    )
+    print_figures(listed, new, applied_ms, to_new_agent_s, reverted_ms)
 
 
 async def test_a_failed_reload_puts_the_old_configuration_back(
@@ -401,3 +359,40 @@ async def test_a_queue_s_service_level_reaches_asterisk_and_the_wall_live(centre
     assert desk.figures.goal_of("hotline") == 20.0
     await hotline.apply_settings(old)
     assert await servicelevel() == "15" and wall.rule.goal_of("hotline") == 15.0
+
+
+async def test_a_lower_longest_wait_threshold_through_the_api_brings_the_seat_in(
+    centre: Centre,
+) -> None:
+    """One caller waits (1001 and 1002 in a meeting): under the seat's thresholds (3 waiting
+    or 600 s). The longest wait's threshold lowered to 1 s through the admin API: the seat
+    comes in (QueueStatus) and takes the caller; the revert leaves it out of the queue."""
+    number = "13900004001"
+    admin = await crm_user(centre, "阈值管理员", Role.ADMIN)
+    for ext in ("1001", "1002"):
+        await desk_available(centre, ext)
+    async with (
+        aiohttp.ClientSession() as client,
+        centre.agents_paused("1001", "1002", reason="会议"),
+    ):
+        api = AdminApi(client, centre, admin)
+        _, current = await api.call("GET", ROOT)
+        caller = calling(centre, number, ANSWERED_SOON)
+        await in_state(centre, number, CallState.QUEUED)
+        await seat_stays_out(centre)
+        overflow = [o | {"start_wait_s": 1, "stop_wait_s": 0}
+                    for o in current["document"]["overflow"]]  # fmt: skip
+        document = current["document"] | {"overflow": overflow}
+        status, body = await api.call(
+            "PUT", ROOT, {"base_version": current["version"], "document": document}
+        )
+        assert status == 200, body
+        await member_is(centre, SEAT, True, "the seat in on the lowered wait threshold")
+        talking = await in_state(centre, number, CallState.TALKING)
+        assert talking.agent_interface == SEAT
+        status, _ = await api.call("POST", f"{ROOT}/versions/{current['version']}/revert",
+                                   {"base_version": body["version"]})  # fmt: skip
+        assert status == 200
+        await hang_up(centre, talking)
+        assert (await caller).ok
+        await member_is(centre, SEAT, False, "the seat out of the drained queue")
