@@ -1,8 +1,9 @@
 """Alerts about the centre itself, not about an order: a trunk leg that stops answering
-qualify (SIP OPTIONS) and the notice that it answers again (or is no longer followed). Named by their subject
-(the leg's AOR, trunk-110-primary), with the line and leg in their detail. Pure: the kinds,
-the Chinese text a desk shows, and whether one is worth raising given the last one raised
-for its subject (a leg found down again after a restart, still down, is not told twice)."""
+qualify (SIP OPTIONS) and the notice that it answers again (or is no longer followed). Named
+by their subject (the leg's AOR, trunk-110-primary), with the line and leg in their detail.
+Pure: the kinds, the Chinese text a desk shows, and whether one is worth raising given the
+last one raised for its subject (a leg found down again after a restart, still down, is not
+told twice)."""
 
 from collections.abc import Mapping
 from typing import Any

@@ -8,7 +8,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from config.settings import Gateway, SettingsError, load_settings, parse_settings
+from config.settings import SEAT_PENALTY, Gateway, SettingsError, load_settings, parse_settings
 
 
 def test_the_packaged_settings_load() -> None:
@@ -74,10 +74,18 @@ def test_agents_ring_by_their_own_penalty_and_overflow_seats_after_all_of_them()
         ),
         ({"ivr": {"queues": {"consult": "nowhere"}}}, "ivr.queues.consult"),
         (  # 99 is the threshold seats' (config.settings.SEAT_PENALTY)
-            {"agents": [{"extension": "1001", "name": "a", "contact": "sip:1@127.0.0.1:5",
-                         "penalties": {"general": 99}}]},
+            {
+                "agents": [
+                    {
+                        "extension": "1001",
+                        "name": "a",
+                        "contact": "sip:1@127.0.0.1:5",
+                        "penalties": {"general": SEAT_PENALTY},
+                    }
+                ]
+            },
             "agents.0.penalties.general",
-        ),  # fmt: skip
+        ),
         ({"ivr": {"queues": {"sing": "hotline"}}}, "ivr.queues.sing"),
         ({"ami": {"port": 5060}}, "ami.port: 5060 is used twice"),
     ],
