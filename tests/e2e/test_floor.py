@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 
+from config.settings import OVERFLOW_PENALTY
 from crm.db.floor_models import FloorAction
 from crm.domain.enums import Role
 from telephony.actions import add_queue_member, pause_member, remove_queue_member
@@ -104,9 +105,10 @@ async def test_a_forced_pause_in_asterisk_on_the_agents_desk_and_on_the_trail(
         Role.SUPERVISOR, "1001", "force_pause", "培训", "新政策培训", "done",
     )  # fmt: skip
     url = f"http://127.0.0.1:{centre.hotline.settings.http.port}/api/floor/actions?limit=1"
-    async with aiohttp.ClientSession() as http, http.get(
-        url, headers={"Authorization": f"Bearer {token}"}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
         assert response.status == 200
         [served] = (await response.json())["items"]
     assert (served["id"], served["user_name"], served["outcome"]) == (row.id, "张三", "done")
@@ -138,7 +140,7 @@ async def test_an_overflow_seat_gets_a_queue_now(
     centre: Centre, desks: tuple[Desktop, Desktop, str]
 ) -> None:
     supervisor, _, _ = desks
-    assert (await members(centre, "1901"))["hotline"]["Penalty"] == "1"
+    assert (await members(centre, "1901"))["hotline"]["Penalty"] == str(OVERFLOW_PENALTY)
     try:
         result = await supervisor.command("assign_queue", extension="1901", queue="hotline",
                                           reason="排队超过 20 人")  # fmt: skip
@@ -149,7 +151,7 @@ async def test_an_overflow_seat_gets_a_queue_now(
         assert again["error"]["code"] == "already_member", again
     finally:
         await centre.hotline.ami.action(
-            "QueuePenalty", Queue="hotline", Interface="PJSIP/1901", Penalty="1"
+            "QueuePenalty", Queue="hotline", Interface="PJSIP/1901", Penalty=str(OVERFLOW_PENALTY)
         )
 
 
@@ -160,8 +162,12 @@ async def test_an_overflow_seat_gets_a_queue_now(
         ("supervisor", "force_pause", {**PAUSE, "reason": "a\r\nAction: Hangup"}, "invalid_args"),
         ("supervisor", "force_pause", {**PAUSE, "reason": " "}, "invalid_args"),
         ("supervisor", "force_pause", {**PAUSE, "pause_reason": "wrap-up"}, "invalid_args"),
-        ("supervisor", "move_queue", {"extension": "1001", "from_queue": "hotline",
-                                      "to_queue": "nowhere", "reason": "x"}, "unknown_queue"),
+        (
+            "supervisor",
+            "move_queue",
+            {"extension": "1001", "from_queue": "hotline", "to_queue": "nowhere", "reason": "x"},
+            "unknown_queue",
+        ),
         ("supervisor", "pause", {"reason": "培训"}, "forbidden"),
         ("agent", "force_pause", PAUSE, "forbidden"),
         ("agent", "force_logout", {"extension": "1002", "reason": "x"}, "forbidden"),
