@@ -127,12 +127,12 @@ class Hotline:
         return joined
 
     async def apply_settings(self, new: Settings) -> AppliedChange:
-        """Run `new` (validated) from now on without a restart: Asterisk reloads only what
-        changed (`telephony.live_config`), then the parts that read the settings per call
-        follow it. Raises ApplyError with the old configuration still running."""
+        """Run `new` (validated) without a restart: Asterisk reloads only what changed
+        (`telephony.live_config`), then the parts reading the settings per call follow it;
+        ApplyError: the old configuration still runs."""
         new = resolve_secrets(new)
-        # One change at a time, each from the one before; the overflow control waits until the
-        # new settings are followed (else it could take out a seat the apply left as a member).
+        # One at a time, each from the one before; the overflow control waits until `new` is
+        # followed (else it could take out a seat the apply left in as a member now).
         async with self._applying, self.followers.overflow.members:
             added = desk_agents_added(self.desk, new)
             try:
@@ -290,8 +290,7 @@ async def running_hotline(
     tracker, tasks = CallTracker(), Tasks()
     async with AsyncExitStack() as stack:
         enter, supervised = stack.enter_async_context, tasks.supervised
-        # The HTTP child's interpreter imports the app (seconds) while the rest comes up;
-        # it ends while the rest stops.
+        # The HTTP child imports the app (seconds) while the rest comes up; ends as it stops.
         web_process = await enter(HttpProcess()) if http else None
         engine = await enter(_database(file_settings, seed))
         sessions = session_factory(engine)
