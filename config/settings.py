@@ -38,6 +38,14 @@ from config.trunk_settings import OutboundTrunk, Trunk
 
 DEFAULT_FILE = Path(__file__).with_name("hotline.toml")
 ENV_PREFIX = "HOTLINE_"
+# Queue penalties, fixed so that no agent's penalty is in a queue rule: app_queue copies a
+# caller's rule when it joins, so a cap that followed the agents' penalties would strand the
+# callers already waiting when a penalty rises live. Every caller may ring up to RULE_CAP at
+# once: the skill's agents (at most SKILL_PENALTY_MAX), then the threshold seats
+# (`[[overflow]]`, SEAT_PENALTY); the per-caller overflow seats after `overflow_after_s`.
+SKILL_PENALTY_MAX = 98
+SEAT_PENALTY = RULE_CAP = 99
+OVERFLOW_PENALTY = 100
 
 
 class SettingsError(ValueError):
@@ -152,7 +160,9 @@ class Agent(Frozen):
     # The phone's digest password towards Asterisk; empty: generated per agent.
     sip_password: SecretStr = SecretStr("")
     # the agent's queue penalty per skill (0: rung first; absent: 0)
-    penalties: Mapping[Name, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
+    penalties: Mapping[Name, Annotated[int, Field(ge=0, le=SKILL_PENALTY_MAX)]] = Field(
+        default_factory=dict
+    )
     crm_user_id: UserId | None = None  # the CRM user this agent is (`hotline user list`)
 
     _check_secret = field_validator("sip_password")(strong_secret)
@@ -292,26 +302,14 @@ class Settings(Frozen):
 
     def queue_members(self, queue: Queue) -> list[tuple[Agent, int]]:
         """Agents serving `queue` with their penalty: their own for its skill (0: rung first),
-        and `overflow_penalty` for overflow seats."""
-        seats = self.overflow_penalty(queue)
+        and OVERFLOW_PENALTY for its per-caller overflow seats."""
         members: list[tuple[Agent, int]] = []
         for agent in self.agents:
             if queue.skill in agent.skills:
                 members.append((agent, agent.penalties.get(queue.skill, 0)))
             elif queue.overflow_skill and queue.overflow_skill in agent.skills:
-                members.append((agent, seats))
+                members.append((agent, OVERFLOW_PENALTY))
         return members
-
-    def skill_penalty(self, queue: Queue) -> int:
-        """The highest penalty of the agents with the queue's skill: every caller may ring
-        them from the start (the queue's rule lets that far at once)."""
-        return max((a.penalties.get(queue.skill, 0) for a in self.agents
-                    if queue.skill in a.skills), default=0)  # fmt: skip
-
-    def overflow_penalty(self, queue: Queue) -> int:
-        """Overflow seats come after every agent of the skill: one above its highest penalty,
-        reached by the queue's rule after `overflow_after_s`."""
-        return self.skill_penalty(queue) + 1
 
 
 def _unique(key: str, values: list[Any], names: list[str] | None = None) -> None:

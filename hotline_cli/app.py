@@ -140,13 +140,12 @@ class Hotline:
         return joined
 
     async def apply_settings(self, new: Settings) -> AppliedChange:
-        """Run `new` (validated) from now on without a restart: Asterisk reloads only what
-        changed (`telephony.live_config`), then the parts that read the settings per call
-        follow it. Raises ApplyError with the old configuration still running."""
+        """Run `new` (validated) without a restart: Asterisk reloads only what changed
+        (`telephony.live_config`), then the parts reading the settings per call follow it;
+        ApplyError: the old configuration still runs."""
         new = resolve_secrets(new)
-        # One change at a time, each from the one before; the overflow control waits until
-        # the new settings are followed (on the old ones it could take out a seat that the
-        # apply found in a queue and left there as the queue's own member now).
+        # One at a time, each from the one before; the overflow control waits until `new` is
+        # followed (else it could take out a seat the apply left in as a member now).
         async with self._applying, self.followers.overflow.members:
             added = desk_agents_added(self.desk, new)
             try:
@@ -154,10 +153,16 @@ class Hotline:
             except BaseException:
                 desk_agents_dropped(self.desk, added)
                 raise
+            old, self.settings = self.settings, new  # Asterisk runs `new` from here on
             follow(new, self.followers)
-            await self.trunks.follow(self.settings, new)
-            self.settings = new
-            return change
+            try:
+                legs_changed = await self.trunks.follow(old, new)
+            except Exception:  # the centre runs `new` all the same: the apply stands
+                log.exception("trunk legs of the new configuration not followed")
+                legs_changed = False
+        if legs_changed:  # its per-leg Getvars not under the lock (it logs a leg not read)
+            await self.trunks.read_back()
+        return change
 
 
 @asynccontextmanager
@@ -305,8 +310,7 @@ async def running_hotline(
     tracker, tasks = CallTracker(), Tasks()
     async with AsyncExitStack() as stack:
         enter, supervised = stack.enter_async_context, tasks.supervised
-        # The HTTP child's interpreter imports the app (seconds) while the rest comes up;
-        # it ends while the rest stops.
+        # The HTTP child imports the app (seconds) while the rest comes up; ends as it stops.
         web_process = await enter(HttpProcess()) if http else None
         engine = await enter(_database(file_settings, seed))
         sessions = session_factory(engine)

@@ -2,7 +2,8 @@
 a CRM alert without an order, which the alert publisher pushes to the supervisors' desks. The
 call process sees the change (telephony) and the CRM stores it (crm imports no telephony), so
 it lives in the wiring root. Whether one is worth raising is the CRM's (`centre_alerts`): a
-leg found down again after a restart is not told twice."""
+leg found down again after a restart is not told twice. A down leg removed (or no longer
+qualified) by a live apply gets the up notice marked `stopped`: its down is closed."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ class TrunkAlerts:
     async def store(self, change: LegChange) -> None:
         leg = change.after
         kind = AlertKind.TRUNK_DOWN if change.down else AlertKind.TRUNK_UP
-        detail = {"line": leg.line, "leg": leg.leg, "since": leg.since}
+        detail: dict[str, object] = {"line": leg.line, "leg": leg.leg, "since": leg.since}
+        if change.stopped:  # removed or no longer qualified: the down's notice closes it
+            detail["stopped"] = True
         try:
             if self.actor is None:
                 self.actor = await system_actor(self.sessions, TRUNK_USER)

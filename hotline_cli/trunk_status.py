@@ -38,7 +38,13 @@ class TrunkStatus:
         self.after = after
 
     async def __call__(self, health: Mapping[str, LegHealth]) -> None:
-        await self.redis.set(TRUNKS_KEY, trunks_out(health, time.time()).model_dump_json())
+        """Never raises: Redis down loses this snapshot only (the next change or re-sync
+        writes the whole table again); the monitor and a live apply go on."""
+        try:
+            await self.redis.set(TRUNKS_KEY, trunks_out(health, time.time()).model_dump_json())
+        except (RedisError, OSError) as exc:
+            log.warning("trunk states not published: %s", type(exc).__name__)
+            return
         self.after()
 
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.settings import Settings
+from config.settings import OVERFLOW_PENALTY, RULE_CAP, Settings
 from telephony.asterisk_tables import (
     AMI_EVENTS,
     AMI_READ_CLASSES,
@@ -314,14 +314,14 @@ def _rule_name(queue: str) -> str:
 
 
 def _queuerules_conf(settings: Settings) -> str:
-    """Callers start with the highest penalty of the queue's skill (its agents rung by their
-    own penalties), widened to the overflow seats' after `overflow_after_s`."""
+    """Callers start at RULE_CAP (the skill's agents, then the threshold seats), widened to
+    the per-caller overflow seats after `overflow_after_s`: no agent's penalty is in a rule
+    (a caller keeps the rule it joined with; `config.settings`)."""
     out = ""
     for queue in settings.queues:
-        lines = [f"penaltychange => 0,{settings.skill_penalty(queue)}"]
+        lines = [f"penaltychange => 0,{RULE_CAP}"]
         if queue.overflow_skill:
-            lines.append(f"penaltychange => {queue.overflow_after_s},"
-                         f"{settings.overflow_penalty(queue)}")  # fmt: skip
+            lines.append(f"penaltychange => {queue.overflow_after_s},{OVERFLOW_PENALTY}")
         out += section(_rule_name(queue.name), *lines)
     return out
 

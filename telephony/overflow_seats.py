@@ -1,9 +1,9 @@
 """Overflow seats put into their queue and taken out on the queue's thresholds
 (`telephony.overflow_rule`): every `interval_s`, or at once when woken (a configuration
 applied live), each rule of the current settings is evaluated against the tracker's live
-calls. In: `QueueAdd` of each seat (penalty 0: the queue's default rule holds its per-caller
-overflow seats back until `overflow_after_s`; paused with its reason when it is paused in its other
-queues); out: `QueueRemove`, which ends no call in progress (the
+calls. In: `QueueAdd` of each seat at SEAT_PENALTY (rung after every agent of the queue's
+skill, at once: within every caller's rule; paused with its reason when it is paused in its
+other queues); out: `QueueRemove`, which ends no call in progress (the
 seat keeps its caller to the end), never of an agent the current settings make one of the
 queue's own members (a seat given the queue's skill stays in). Each evaluation holds
 `members`, the lock the live apply holds from reading the members to following the new
@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from config.settings import Settings
+from config.settings import SEAT_PENALTY, Settings
 from config.telephony_sections import OverflowSeats
 from telephony.actions import add_queue_member, paused_reason, remove_queue_member
 from telephony.control_resync import AmiLists
@@ -128,7 +128,8 @@ class OverflowControl:
     async def _seat(self, queue: str, ext: str, name: str) -> None:
         """A seat joins, paused with its reason if it is paused in its other queues (on a
         break, in training: not rung because the queue is busy)."""
-        await add_queue_member(self.ami, queue, ext, name, 0, await paused_reason(self.ami, ext))
+        reason = await paused_reason(self.ami, ext)
+        await add_queue_member(self.ami, queue, ext, name, SEAT_PENALTY, reason)
 
     async def _out(self, queue: str, seats: set[str], own: set[str]) -> None:
         """The seats out of the queue, but those now its own members (kept in, as members)."""

@@ -51,6 +51,11 @@ class LegChange:
     def down(self) -> bool:
         return self.after.state is LegState.UNREACHABLE
 
+    @property
+    def stopped(self) -> bool:
+        """A down leg no longer followed (removed, or qualify off): its down is over."""
+        return self.after.state is LegState.UNKNOWN
+
 
 Health = Mapping[str, LegHealth]  # by AOR name (trunk-110-primary)
 
@@ -87,6 +92,17 @@ def followed(health: Health, old: Settings, new: Settings) -> dict[str, LegHealt
         if before.get(aor) == target and aor in health:
             kept[aor] = health[aor]
     return kept
+
+
+def stopped(health: Health, new: Settings, at: float) -> list[LegChange]:
+    """The legs down in `health` that `new` removes or stops qualifying: nothing would ever
+    tell them up again (and their open down would hide a later one of the same name)."""
+    probed = {aor for aor, (_hostport, qualify_s) in _targets(new).items() if qualify_s}
+    return [
+        LegChange(aor, leg, LegHealth(leg.line, leg.leg, LegState.UNKNOWN, at))
+        for aor, leg in health.items()
+        if leg.state is LegState.UNREACHABLE and aor not in probed
+    ]
 
 
 def ordered(health: Health) -> list[LegHealth]:

@@ -3,7 +3,7 @@ every leg's state back at each re-sync (a restart of either side loses nothing),
 leg that goes down or comes back once, and hands the whole table to `publish` on every
 change (the HTTP process reads it from there). A configuration applied live (`follow`)
 changes the legs followed: new and moved ones start unknown and are read back at once,
-removed ones leave the table.
+removed ones leave the table (one that was down told stopped, as is one no longer qualified).
 
 The AMI user may not run PJSIPShowContacts (it needs the `system` write class, which also
 allows restarting Asterisk): the state is read with Getvar of PJSIP_AOR / PJSIP_CONTACT,
@@ -26,6 +26,7 @@ from telephony.trunk_health import (
     followed,
     followed_trunks,
     observed,
+    stopped,
 )
 
 log = logging.getLogger(__name__)
@@ -58,15 +59,23 @@ class TrunkMonitor:
         elif isinstance(event, QueueMembersListed):  # a re-sync just ran
             await self.read_back()
 
-    async def follow(self, old: Settings, new: Settings) -> None:
-        """The legs of `new` from now on (Asterisk already runs it), read back at once: a
-        ContactStatus of a new leg may have come before it was followed."""
+    async def follow(self, old: Settings, new: Settings) -> bool:
+        """The legs of `new` from now on (Asterisk already runs it); a down leg that `new`
+        removes or stops qualifying is told stopped. True when the legs changed: the caller
+        then reads them back (a ContactStatus of a new leg may have come before it was
+        followed), outside any lock it holds."""
         if followed_trunks(old) == followed_trunks(new):
-            return
+            return False
+        ended = stopped(self.health, new, time.time())
         legs = followed(self.health, old, new)
         self.health.clear()
         self.health.update(legs)
-        await self.read_back()
+        for change in ended:
+            log.info("trunk %s %s no longer followed while down", change.before.line,
+                     change.before.leg)  # fmt: skip
+            for listener in self.on_change:
+                await listener(change)
+        return True
 
     async def read_back(self) -> None:
         """Every leg's state as Asterisk holds it now."""

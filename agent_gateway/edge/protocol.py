@@ -2,12 +2,11 @@
 
 Pure: no I/O. Client → server messages are validated strictly (unknown fields are refused) so
 a desktop bug shows up as a clear error instead of a half-understood command. Server → client
-models are what the backend uses to build bus bodies; the gateway itself forwards bus bodies
-as they are (plus "seq") and does not re-validate them. docs/agent_protocol.md describes every
-message; docs/agent_protocol.schema.json is generated from this module by `json_schema()`.
-Call outcome/recording commands: `call_commands`; call control: `control_commands`; the
-supervisors' `alert`: `alert_message`, their commands `supervisor_commands`; `message_rules`.
-"""
+models build the bus bodies, which the gateway forwards as they are (plus "seq").
+docs/agent_protocol.md describes every message; docs/agent_protocol.schema.json is generated
+by `json_schema()`. Elsewhere: `call_commands`, `control_commands`, `supervisor_commands`,
+the supervisors' `alert` (`alert_message`, trunk legs down included) and `wall` (`wall_message`,
+the trunk legs' states), `message_rules`."""
 
 from __future__ import annotations
 

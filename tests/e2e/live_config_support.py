@@ -1,32 +1,43 @@
 """What the E2E tests of the live telephony configuration share: the centre's HTTP API as
 an admin, the first time each of several checks held, a transfer reaching 110's primary, an
-agent's call ended by its side, the desk's wrap-up of an agent over."""
+agent's call ended by its side, the desk's wrap-up of an agent over, a caller placed and
+seen in a state, a queue's members and who answers a caller."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from agent_gateway.edge.protocol import PresenceState
-from hotline_cli.demo.sipp import AgentPhone
+from crm.domain.calls import CallOutcome
+from crm.domain.masking import mask_number
+from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import blind_transfer
 from telephony.dialplan import CONTEXT_AGENTS
-from telephony.tracker import Call
+from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre
+from tests.e2e.queue_support import ended_record
+from tests.support.audio import read_wav
 from tests.support.polling import eventually
 
 Check = Callable[[], Awaitable[bool]]
+ROOT = "/api/admin/telephony"  # the telephony configuration's admin API
+TALKS = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=60_000)  # ended by the test
+ANSWERED_SOON = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=20_000)
 
 
 class AdminApi:
     """The centre's HTTP API as one admin (a real user with a bearer token)."""
 
-    def __init__(self, client: aiohttp.ClientSession, base: str, token: str) -> None:
-        self.client, self.base = client, base
+    def __init__(self, client: aiohttp.ClientSession, centre: Centre, token: str) -> None:
+        http = centre.hotline.settings.http
+        self.client, self.base = client, f"http://{http.host}:{http.port}"
         self.headers = {"Authorization": f"Bearer {token}"}
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -58,7 +69,7 @@ async def first_held(checks: Mapping[str, Check], since: float) -> dict[str, flo
         return held.keys() == checks.keys()
 
     try:
-        await eventually(all_held, 10, "every change held", poll_s=0.01)
+        await eventually(all_held, 10, "every change held", poll_s=0.05)
     except AssertionError:
         raise AssertionError(f"not held within 10 s: {sorted(checks.keys() - held)}") from None
     return held
@@ -88,3 +99,64 @@ async def desk_available(centre: Centre, extension: str) -> None:
         return centre.hotline.desk.presences[extension].state is PresenceState.AVAILABLE
 
     await eventually(available, 5, f"{extension} available on the desk")
+
+
+def calling(centre: Centre, number: str, plan: CallerPlan = TALKS) -> asyncio.Task[CallerResult]:
+    return asyncio.create_task(centre.call([CallerIdentity("市民", number)], plan))
+
+
+async def in_state(centre: Centre, number: str, state: CallState, timeout: float = 20) -> Call:
+    effect = await centre.log.wait_for(
+        lambda e: e.call.caller_number == number and e.call.state is state, timeout
+    )
+    return effect.call
+
+
+async def members(centre: Centre, queue: str) -> dict[str, dict[str, str]]:
+    """The queue's members as app_queue holds them, by extension."""
+    items = await centre.hotline.ami.action_list("QueueStatus", Queue=queue)
+    return {i["StateInterface"].removeprefix("PJSIP/"): i for i in items
+            if i.get("Event") == "QueueMember"}  # fmt: skip
+
+
+async def answered_by(centre: Centre, number: str) -> str:
+    """The agent interface that answers a caller, once the agent has hung up (a caller's
+    own hang-up could come before a slow answer: the call abandoned, never talking)."""
+    caller = calling(centre, number, ANSWERED_SOON)
+    talking = await in_state(centre, number, CallState.TALKING)
+    await hang_up(centre, talking)
+    assert (await caller).ok
+    await centre.log.wait_ended(number)
+    return talking.agent_interface
+
+
+async def applied(api: AdminApi, version: int) -> bool:
+    """The versions API shows `version` applied."""
+    _, listed = await api.call("GET", f"{ROOT}/versions")
+    outcome = next(v["applied"] for v in listed["items"] if v["version"] == version)
+    return outcome is not None and outcome["ok"]
+
+
+async def refused_as_nuisance(
+    centre: Centre, number: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The nuisance number's call: refused with the message (heard, then let go), never
+    queued, recorded so, logged with the number masked."""
+    refused = (await centre.log.wait_for(
+        lambda e: e.call.caller_number == number
+        and (not e.call.active or e.call.state is CallState.QUEUED), 30,
+    )).call  # fmt: skip
+    assert refused.state is CallState.ENDED and refused.queued_at is None, refused
+    assert CallState.QUEUED not in {
+        e.call.state for e in centre.log.effects if e.call.linkedid == refused.linkedid
+    }
+    assert refused.ended_at is not None and refused.started_at is not None
+    prompt_s = read_wav(centre.hotline.layout.prompts / "hotline-nuisance.wav").duration_s
+    assert prompt_s - 1 < refused.ended_at - refused.started_at < 30
+    row = await ended_record(centre, refused.linkedid)
+    assert row.outcome is CallOutcome.NUISANCE and row.queued_at is None
+    assert row.end_reason == "refused in IVR: nuisance"
+    assert any(
+        "refused as a nuisance number" in r.getMessage() and mask_number(number) in r.getMessage()
+        for r in caplog.records
+    ), caplog.text

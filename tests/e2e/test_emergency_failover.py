@@ -124,14 +124,15 @@ async def test_a_citizen_called_back_is_reached_over_the_outbound_backup(
     async with AgentPhone(tmp_path, "127.0.0.1", OUT_BACKUP, ring_ms=300):  # the citizen
         await call_out(ami, number, CONTEXT_AGENTS, "1001", "out-callback-1", timeout_s=15)
         seen: list[dict[str, str]] = []
-        async with asyncio.timeout(10):
-            while (legs := await trunk_legs(centre)).get("PJSIP/trunk-outbound-backup") != "Up" or (
-                await agent_leg(centre, "1001")
-            ) != "Up":
-                seen.append(legs)
-                await asyncio.sleep(0.2)
+
+        async def joined() -> bool:
+            seen.append(await trunk_legs(centre))
+            backup_up = seen[-1].get("PJSIP/trunk-outbound-backup") == "Up"
+            return backup_up and await agent_leg(centre, "1001") == "Up"
+
+        await eventually(joined, 10, "the backup answered and the agent's phone joined it", 0.2)
         assert "PJSIP/trunk-outbound-primary" in {leg for legs in seen for leg in legs}
-        assert "PJSIP/trunk-outbound-primary" not in legs  # tried first, then given up
+        assert "PJSIP/trunk-outbound-primary" not in seen[-1]  # tried first, then given up
         citizen = next(c["Channel"] for c in await ami.action_list("CoreShowChannels")
                        if c["Channel"].startswith("PJSIP/trunk-outbound-backup-"))  # fmt: skip
         # the INVITE's To and From: the number dialled, and the centre's number it showed

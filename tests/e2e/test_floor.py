@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 
+from config.settings import OVERFLOW_PENALTY
 from crm.db.floor_models import FloorAction
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
@@ -145,7 +146,7 @@ async def test_an_overflow_seat_gets_a_queue_now(
     centre: Centre, desks: tuple[Desktop, Desktop, str]
 ) -> None:
     supervisor, _, _ = desks
-    assert (await members(centre, "1901"))["hotline"]["Penalty"] == "1"
+    assert (await members(centre, "1901"))["hotline"]["Penalty"] == str(OVERFLOW_PENALTY)
     try:
         result = await supervisor.command("assign_queue", extension="1901", queue="hotline",
                                           reason="排队超过 20 人")  # fmt: skip
@@ -156,7 +157,7 @@ async def test_an_overflow_seat_gets_a_queue_now(
         assert again["error"]["code"] == "already_member", again
     finally:
         await centre.hotline.ami.action(
-            "QueuePenalty", Queue="hotline", Interface="PJSIP/1901", Penalty="1"
+            "QueuePenalty", Queue="hotline", Interface="PJSIP/1901", Penalty=str(OVERFLOW_PENALTY)
         )
 
 

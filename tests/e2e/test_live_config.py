@@ -25,20 +25,41 @@ import pytest
 from config.settings import Settings
 from crm.domain.calls import CallOutcome
 from crm.domain.enums import Role
-from crm.domain.masking import mask_number
 from hotline_cli.demo.ports import free_udp_port
-from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
+from hotline_cli.demo.sipp import AgentPhone, CallerPlan
 from processes.supervised import ProcessError
 from telephony.live_config import ApplyError
-from telephony.tracker import Call, CallState
+from telephony.tracker import CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
+from tests.e2e.live_config_changes import (
+    BACKUP,
+    NEW_AGENT_PORT,
+    NEW_PRIMARY,
+    NUISANCE,
+    OLD_PRIMARY,
+    OLD_SEATS,
+    SEAT,
+    WRAPUP_S,
+    changed,
+    changed_data,
+    holding,
+    print_figures,
+    seat_stays_out,
+)
 from tests.e2e.live_config_support import (
+    ANSWERED_SOON,
+    ROOT,
     AdminApi,
-    Check,
+    answered_by,
+    applied,
+    calling,
     desk_available,
     desk_ticket,
     first_held,
     hang_up,
+    in_state,
+    members,
+    refused_as_nuisance,
     transfer_reaches_110_primary,
 )
 from tests.e2e.queue_support import (
@@ -47,19 +68,7 @@ from tests.e2e.queue_support import (
     overflow_switches,
     queue_status,
 )
-from tests.support.audio import read_wav
 from tests.support.polling import eventually
-
-OLD_PRIMARY, BACKUP, NEW_PRIMARY = free_udp_port(), free_udp_port(), free_udp_port()
-NEW_AGENT_PORT = free_udp_port()
-WRAPUP_S = 3  # the new wrap-up of the hotline queue (the old one is 0)
-SEAT = "PJSIP/1901"  # the hotline's overflow seat: in at 3 waiting, at 2 after the change
-OLD_SEATS = {"start_waiting": 3, "start_wait_s": 600, "stop_waiting": 0, "stop_wait_s": 599}
-NEW_START_WAITING = 2
-NUISANCE = "13900000109"
-ROOT = "/api/admin/telephony"
-TALKS = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=60_000)  # ended by the test
-ANSWERED_SOON = CallerPlan(dtmf="1", dtmf_after_ms=300, hangup_after_ms=20_000)
 
 
 @pytest.fixture(scope="module")
@@ -75,76 +84,11 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
         yield centre
 
 
-def changed_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Settings or a telephony document (as dumped) with 1003 added, the hotline queue on
-    ringall with a wrap-up, the 110 primary trunk moved, the hotline's overflow seat in at
-    two waiting, a nuisance number."""
-    data = dict(data)
-    data["agents"] = [*data["agents"], {
-        "extension": "1003", "name": "张伟", "skills": ["general"],
-        "contact": f"sip:1003@127.0.0.1:{NEW_AGENT_PORT}",
-    }]  # fmt: skip
-    data["queues"] = [q | {"strategy": "ringall", "wrapup_s": WRAPUP_S} if q["name"] == "hotline"
-                      else q for q in data["queues"]]  # fmt: skip
-    police = data["trunks"]["police"] | {"primary": f"127.0.0.1:{NEW_PRIMARY}"}
-    data["trunks"] = data["trunks"] | {"police": police}
-    data["overflow"] = [o | {"start_waiting": NEW_START_WAITING} for o in data["overflow"]]
-    data["nuisance"] = [*data["nuisance"], {"number": NUISANCE, "reason": "多次辱骂话务员"}]
-    return data
-
-
-def changed(old: Settings) -> Settings:
-    return Settings.model_validate(changed_data(old.model_dump()))
-
-
-def calling(centre: Centre, number: str, plan: CallerPlan = TALKS) -> asyncio.Task[CallerResult]:
-    return asyncio.create_task(centre.call([CallerIdentity("市民", number)], plan))
-
-
-async def in_state(centre: Centre, number: str, state: CallState, timeout: float = 20) -> Call:
-    effect = await centre.log.wait_for(
-        lambda e: e.call.caller_number == number and e.call.state is state, timeout
-    )
-    return effect.call
-
-
-def holding(centre: Centre, *, new: bool, waiting: list[set[str]]) -> dict[str, Check]:
-    """Each change as the running centre holds it: the new one (`new`), else the old one;
-    `waiting` gets the callers queued at each look at the strategy, the last one when the
-    queues.conf reload is seen (before any member is added: nobody can have taken them)."""
-
-    async def agent() -> bool:
-        return ("PJSIP/1003" in (await queue_status(centre))[1]) is new
-
-    async def strategy() -> bool:  # the wrap-up comes in the same queues.conf reload
-        strategy, _, queued = await queue_status(centre)
-        waiting.append(queued)
-        return strategy == ("ringall" if new else "rrmemory")
-
-    async def trunk() -> bool:
-        aor = await centre.hotline.asterisk.cli("pjsip show aor trunk-110-primary")
-        return f"127.0.0.1:{NEW_PRIMARY if new else OLD_PRIMARY}" in aor
-
-    async def nuisance() -> bool:
-        listed = {e.number for e in centre.hotline.followers.nuisance.entries}
-        return (NUISANCE in listed) is new
-
-    return {"agent 1003": agent, "strategy": strategy, "110 primary": trunk,
-            "IVR nuisance list": nuisance}  # fmt: skip
-
-
-async def seat_stays_out(centre: Centre) -> None:
-    """An evaluation of the overflow control on the callers waiting now left the seat out."""
-    await centre.hotline.followers.overflow.evaluate()
-    assert SEAT not in (await queue_status(centre))[1]
-
-
 async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
     centre: Centre, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="hotline_cli.nuisance_screen")
     hotline = centre.hotline
-    http = hotline.settings.http
     admin = await crm_user(centre, "配置管理员", Role.ADMIN)
     new_agent = await crm_user(centre, "张伟", Role.AGENT, agent="1003")
     async with (
@@ -152,7 +96,7 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         centre.agents_paused("1002", reason="会议"),  # 1001 alone takes calls
         AgentPhone(centre.workdir, "127.0.0.1", NEW_AGENT_PORT, ring_ms=800),  # 1003's phone
     ):
-        api = AdminApi(client, f"http://{http.host}:{http.port}", admin)
+        api = AdminApi(client, centre, admin)
         status, current = await api.call("GET", ROOT)
         assert status == 200, current
         base = current["version"]
@@ -182,24 +126,13 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         assert status == 200 and body["version"] == base + 1, body
         new = body["version"]
         waiting: list[set[str]] = []
-        checks = holding(centre, new=True, waiting=waiting)
-
-        async def seat_in() -> bool:
-            return SEAT in (await queue_status(centre))[1]
-
-        applied_ms = await first_held(checks | {"overflow seat in": seat_in}, stored_at)
+        applied_ms = await first_held(holding(centre, new=True, waiting=waiting), stored_at)
         assert waiting[-1] == {"13900000102", "13900000103"}  # still queued
-        assert "1003" in hotline.control.targets and hotline.followers.agent_queues["1003"] == [
-            ("hotline", 0)
-        ]
-        assert hotline.followers.wall.agent_queues["1003"] == ["hotline"]
+        followers = hotline.followers
+        assert "1003" in hotline.control.targets and followers.wall.agent_queues["1003"] == [
+            "hotline"] and followers.agent_queues["1003"] == [("hotline", 0)]  # fmt: skip
 
-        async def applied(version: int) -> bool:
-            _, listed = await api.call("GET", f"{ROOT}/versions")
-            outcome = next(v["applied"] for v in listed["items"] if v["version"] == version)
-            return outcome is not None and outcome["ok"]
-
-        await eventually(lambda: applied(new), 5, f"version {new} shown applied")
+        await eventually(lambda: applied(api, new), 5, f"version {new} shown applied")
         refused_task = calling(centre, NUISANCE, CallerPlan(dtmf=None, hangup_after_ms=40_000))
 
         async def ticket_is(status: int) -> bool:
@@ -239,26 +172,7 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
         assert talking_d.answered_at - ended_a.ended_at >= WRAPUP_S - 0.2
         await transfer_reaches_110_primary(centre, talking_d, NEW_PRIMARY, tmp_path)
 
-        # The nuisance number: refused with the message, never queued, logged.
-        refused = (await centre.log.wait_for(
-            lambda e: e.call.caller_number == NUISANCE
-            and (not e.call.active or e.call.state is CallState.QUEUED), 30,
-        )).call  # fmt: skip
-        assert refused.state is CallState.ENDED and refused.queued_at is None, refused
-        assert CallState.QUEUED not in {
-            e.call.state for e in centre.log.effects if e.call.linkedid == refused.linkedid
-        }
-        assert refused.ended_at is not None and refused.started_at is not None
-        prompt_s = read_wav(hotline.layout.prompts / "hotline-nuisance.wav").duration_s
-        assert prompt_s - 1 < refused.ended_at - refused.started_at < 30  # heard, then let go
-        row = await ended_record(centre, refused.linkedid)
-        assert row.outcome is CallOutcome.NUISANCE and row.queued_at is None
-        assert row.end_reason == "refused in IVR: nuisance"
-        assert any(
-            "refused as a nuisance number" in r.getMessage()
-            and mask_number(NUISANCE) in r.getMessage()
-            for r in caplog.records
-        ), caplog.text
+        await refused_as_nuisance(centre, NUISANCE, caplog)  # never queued, logged
 
         # Back to the previous version while 1003 talks with B and F waits (1001 paused).
         await desk_available(centre, "1001")
@@ -271,11 +185,8 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
             assert status == 200 and body["reverted_from"] == base, body
             reverted_ms = await first_held(holding(centre, new=False, waiting=waiting), reverted_at)
             assert waiting[-1] == {"13900000106"}  # F still queued
-            await eventually(lambda: applied(new + 1), 5, f"version {new + 1} shown applied")
-            assert (
-                "1003" not in hotline.control.targets
-                and "1003" not in hotline.followers.agent_queues
-            )
+            await eventually(lambda: applied(api, new + 1), 5, f"version {new + 1} shown applied")
+            assert "1003" not in hotline.control.targets and "1003" not in followers.agent_queues
             await eventually(lambda: ticket_is(409), 5, "no desk ticket for 1003 any more")
             active_b = hotline.tracker.get(talking_b.linkedid)
             assert active_b is not None and active_b.state is CallState.TALKING  # not hung up
@@ -285,27 +196,23 @@ async def test_five_changes_through_the_api_apply_live_drop_nobody_and_revert(
             await seat_stays_out(centre)
         talking_f = await in_state(centre, "13900000106", CallState.TALKING)
         assert talking_f.agent_interface == "PJSIP/1001"
-        await transfer_reaches_110_primary(centre, talking_f, OLD_PRIMARY, tmp_path)
+        await hang_up(centre, talking_f)  # the number, queued behind F, is 1001's next
+        ended_f = await centre.log.wait_ended("13900000106")
         talking_again = await in_state(centre, NUISANCE, CallState.TALKING)
         assert talking_again.linkedid == again.linkedid
-        await hang_up(centre, talking_again)
+        assert talking_again.agent_interface == "PJSIP/1001"
+        assert ended_f.ended_at is not None and talking_again.answered_at is not None
+        assert talking_again.answered_at - ended_f.ended_at < WRAPUP_S  # the wrap-up back to 0
+        await transfer_reaches_110_primary(centre, talking_again, OLD_PRIMARY, tmp_path)
         await hang_up(centre, talking_b)  # 1003's call ran until now
         results = await asyncio.gather(a, b, c, d, refused_task, f, through)
         await desk_available(centre, "1001")  # the next test pauses it
         _, listed = await api.call("GET", f"{ROOT}/versions")
     assert all(r.ok for r in results), [r.errors for r in results]
-    assert (await ended_record(centre, again.linkedid)).outcome is CallOutcome.ANSWERED
+    assert (await ended_record(centre, talking_f.linkedid)).outcome is CallOutcome.ANSWERED
     ended_b = await centre.log.wait_ended("13900000102")
     assert ended_b.end_reason == "hung up by agent", ended_b
-    outcomes = {v["version"]: v["applied"]["reason"] for v in listed["items"] if v["applied"]}
-    figures = ", ".join(f"{name} {ms:.0f}" for name, ms in applied_ms.items())
-    back = ", ".join(f"{name} {ms:.0f}" for name, ms in reverted_ms.items())
-    print(
-        f"\nversion {new}: {outcomes[new]}; version {new + 1}: {outcomes[new + 1]}"
-        f"\nPUT 200 → the centre holding each change (ms): {figures}"
-        f"\nPUT 200 → new agent talking (0.8 s ring included): {to_new_agent_s * 1000:.0f} ms"
-        f"\nrevert 200 → the centre back (ms): {back}"
-    )
+    print_figures(listed, new, applied_ms, to_new_agent_s, reverted_ms)
 
 
 async def test_a_failed_reload_puts_the_old_configuration_back(
@@ -386,36 +293,24 @@ async def test_a_paused_agent_given_a_queue_stays_paused(centre: Centre) -> None
     assert held == {"hotline": ("王芳", "1", "会议"), "complaint": ("王芳芳", "1", "会议")}
 
 
-async def members(centre: Centre, queue: str) -> dict[str, dict[str, str]]:
-    """The queue's members as app_queue holds them, by extension."""
-    items = await centre.hotline.ami.action_list("QueueStatus", Queue=queue)
-    return {i["StateInterface"].removeprefix("PJSIP/"): i for i in items
-            if i.get("Event") == "QueueMember"}  # fmt: skip
-
-
-async def answered_by(centre: Centre, number: str) -> str:
-    """The agent interface that answers a caller, once the agent has hung up (a caller's
-    own hang-up could come before a slow answer: the call abandoned, never talking)."""
-    caller = calling(centre, number, ANSWERED_SOON)
-    talking = await in_state(centre, number, CallState.TALKING)
-    await hang_up(centre, talking)
-    assert (await caller).ok
-    await centre.log.wait_ended(number)
-    return talking.agent_interface
-
-
 async def test_an_agent_s_penalty_rings_it_last_and_changes_in_place(centre: Centre) -> None:
     """1002 at penalty 1 in general: two callers one after the other both reach 1001 (the
-    queue's rrmemory would alternate; the hotline's overflow here is on seats); with 1001 in a
-    meeting the next caller reaches 1002, whose penalty set back live is changed in place:
-    its call and 1001's pause kept."""
+    queue's rrmemory would alternate; the hotline's overflow here is on seats). A caller
+    waits (1001 in a meeting, 1002 on a break) while 1002's penalty rises to 2: no rule
+    changes (app_queue keeps the rule a caller joined with: a cap following the penalties
+    would strand it), and 1002 back from its break takes it; its penalty set back live is
+    changed in place: its call and 1001's pause kept."""
     hotline = centre.hotline
     old = hotline.settings
-    data: dict[str, Any] = old.model_dump()
-    data["agents"] = [a | {"penalties": {"general": 1}} if a["extension"] == "1002" else a
-                      for a in data["agents"]]  # fmt: skip
-    change = await hotline.apply_settings(Settings.model_validate(data))
-    assert [r.value for r in change.reloads] == ["queue_rules"]
+
+    def at_penalty(penalty: int) -> Settings:
+        data: dict[str, Any] = old.model_dump()
+        data["agents"] = [a | {"penalties": {"general": penalty}} if a["extension"] == "1002"
+                          else a for a in data["agents"]]  # fmt: skip
+        return Settings.model_validate(data)
+
+    change = await hotline.apply_settings(at_penalty(1))
+    assert change.reloads == ()  # the rules hold no agent's penalty
     held = await members(centre, "hotline")
     assert {ext: m["Penalty"] for ext, m in held.items()} == {"1001": "0", "1002": "1"}
 
@@ -426,9 +321,14 @@ async def test_an_agent_s_penalty_rings_it_last_and_changes_in_place(centre: Cen
     for number in ("13900003001", "13900003002"):
         await eventually(lambda: free("1001"), 10, "1001 free again after its call")
         assert await answered_by(centre, number) == "PJSIP/1001"
+    await desk_available(centre, "1001")
     async with centre.agents_paused("1001", reason="会议"):
-        caller = calling(centre, "13900003003", ANSWERED_SOON)
-        talking = await in_state(centre, "13900003003", CallState.TALKING)
+        async with centre.agents_paused("1002", reason="休息"):
+            caller = calling(centre, "13900003003", ANSWERED_SOON)
+            await in_state(centre, "13900003003", CallState.QUEUED)
+            assert (await hotline.apply_settings(at_penalty(2))).reloads == ()
+            assert (await members(centre, "hotline"))["1002"]["Penalty"] == "2"
+        talking = await in_state(centre, "13900003003", CallState.TALKING, timeout=10)
         assert talking.agent_interface == "PJSIP/1002"
         await hotline.apply_settings(old)
         now = await members(centre, "hotline")
@@ -459,3 +359,40 @@ async def test_a_queue_s_service_level_reaches_asterisk_and_the_wall_live(centre
     assert desk.figures.goal_of("hotline") == 20.0
     await hotline.apply_settings(old)
     assert await servicelevel() == "15" and wall.rule.goal_of("hotline") == 15.0
+
+
+async def test_a_lower_longest_wait_threshold_through_the_api_brings_the_seat_in(
+    centre: Centre,
+) -> None:
+    """One caller waits (1001 and 1002 in a meeting): under the seat's thresholds (3 waiting
+    or 600 s). The longest wait's threshold lowered to 1 s through the admin API: the seat
+    comes in (QueueStatus) and takes the caller; the revert leaves it out of the queue."""
+    number = "13900004001"
+    admin = await crm_user(centre, "阈值管理员", Role.ADMIN)
+    for ext in ("1001", "1002"):
+        await desk_available(centre, ext)
+    async with (
+        aiohttp.ClientSession() as client,
+        centre.agents_paused("1001", "1002", reason="会议"),
+    ):
+        api = AdminApi(client, centre, admin)
+        _, current = await api.call("GET", ROOT)
+        caller = calling(centre, number, ANSWERED_SOON)
+        await in_state(centre, number, CallState.QUEUED)
+        await seat_stays_out(centre)
+        overflow = [o | {"start_wait_s": 1, "stop_wait_s": 0}
+                    for o in current["document"]["overflow"]]  # fmt: skip
+        document = current["document"] | {"overflow": overflow}
+        status, body = await api.call(
+            "PUT", ROOT, {"base_version": current["version"], "document": document}
+        )
+        assert status == 200, body
+        await member_is(centre, SEAT, True, "the seat in on the lowered wait threshold")
+        talking = await in_state(centre, number, CallState.TALKING)
+        assert talking.agent_interface == SEAT
+        status, _ = await api.call("POST", f"{ROOT}/versions/{current['version']}/revert",
+                                   {"base_version": body["version"]})  # fmt: skip
+        assert status == 200
+        await hang_up(centre, talking)
+        assert (await caller).ok
+        await member_is(centre, SEAT, False, "the seat out of the drained queue")

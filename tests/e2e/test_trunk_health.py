@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from redis.exceptions import RedisError
 
 from crm.domain.enums import Role
 from hotline_cli.demo.ports import free_udp_port
@@ -356,3 +357,52 @@ async def test_the_outbound_trunk_put_through_the_api_is_followed_and_used(
         assert message.startswith("外呼 主用") and "回访外呼" in message, message
     finally:
         await put(None)
+
+
+async def test_a_leg_removed_while_down_closes_its_alert(centre: Centre) -> None:
+    """96119 added live on a far end that answers nothing: down, told without a word of the
+    emergency transfer (not a 110/119/120 line); removed while down: its down closed (已移除或
+    停止探测); added again and down again: told again, not hidden by the first down."""
+    hotline, before = centre.hotline, centre.hotline.settings
+    supervisor = await crm_user(centre, "李班长", Role.SUPERVISOR)
+    silent = {"number": "96119", "primary": f"127.0.0.1:{free_udp_port()}",
+              "dial_timeout_s": 5, "qualify_s": QUALIFY_S}  # fmt: skip
+
+    async def told() -> list[tuple[str, str]]:
+        items = (await over_http(centre, "/api/alerts", supervisor))["items"]
+        return [(a["kind"], a["message"]) for a in reversed(items)
+                if a["subject"] == "trunk-96119-primary"]  # fmt: skip
+
+    async def told_count(count: int) -> bool:
+        return len(await told()) == count
+
+    down = ("trunk_down", "96119 主用中继线路无应答（探测失败）")
+    closed = ("trunk_up", "96119 主用中继线路已移除或停止探测，告警关闭")
+    try:
+        for round_ in (1, 2):
+            await hotline.apply_settings(with_trunks(before, forest=silent))
+            await eventually(partial(told_count, 2 * round_ - 1), 6 * QUALIFY_S + 3, "told")
+            await hotline.apply_settings(before)  # removed while down
+            await eventually(partial(told_count, 2 * round_), 5, "its down closed")
+    finally:
+        await hotline.apply_settings(before)
+    assert await told() == [down, closed, down, closed]
+
+
+async def test_trunk_states_not_published_never_fail_the_apply(
+    centre: Centre, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis refusing the trunks' snapshot: the apply stands, the settings are the new ones."""
+    hotline, before = centre.hotline, centre.hotline.settings
+
+    async def refused(*_args: object, **_kwargs: object) -> None:
+        raise RedisError("Redis is down")
+
+    monkeypatch.setattr(hotline.redis, "set", refused)
+    try:
+        await hotline.apply_settings(with_trunks(before, fire={"backup": None}))
+        assert hotline.settings.trunks["fire"].backup is None
+        assert "trunk-119-backup" not in hotline.trunks.health
+    finally:
+        monkeypatch.undo()
+        await hotline.apply_settings(before)

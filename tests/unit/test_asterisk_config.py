@@ -81,22 +81,24 @@ def test_queues_have_no_static_members_and_overflow_rule(files: dict[str, str]) 
     assert "announce-position = no" in queues and "announce-frequency = 0" in queues
     assert "periodic-announce-frequency = 0" in queues
     rules = files["queuerules.conf"]
-    assert "[hotline-overflow]\npenaltychange => 0,0\npenaltychange => 30,1" in rules
+    assert "[hotline-overflow]\npenaltychange => 0,99\npenaltychange => 30,100" in rules
     assert "servicelevel = 15" in queues  # the packaged queues' service_level_s
 
 
 def test_a_queue_s_rule_lets_its_skill_s_penalties_ring_first_and_its_service_level(
     settings: Settings,
 ) -> None:
-    """1002 at penalty 2 in general: hotline's callers may ring up to 2 at once, its overflow
-    seats (penalty 3) after overflow_after_s; the queue's own service level goes into it."""
+    """1002 at penalty 2 in general: the rules do not follow it (a caller keeps the rule it
+    joined with): up to 99 at once, the overflow seats (100) after overflow_after_s; the
+    queue's own service level goes into it."""
     data = settings.model_dump()
     data["agents"][1]["penalties"] = {"general": 2}
     data["queues"][0]["service_level_s"] = 20
     files = render(Settings.model_validate(data), LAYOUT)
     rules = files["queuerules.conf"]
-    assert "[hotline-overflow]\npenaltychange => 0,2\npenaltychange => 30,3" in rules
-    assert "[complaint-overflow]\npenaltychange => 0,0\n" in rules
+    assert rules == render(settings, LAYOUT)["queuerules.conf"]
+    assert "[hotline-overflow]\npenaltychange => 0,99\npenaltychange => 30,100" in rules
+    assert "[complaint-overflow]\npenaltychange => 0,99\n" in rules
     hotline, complaint = files["queues.conf"].split("[complaint]")
     assert "servicelevel = 20" in hotline and "servicelevel = 15" in complaint
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from config.secrets import resolve_secrets
-from config.settings import Settings, load_settings
+from config.settings import SEAT_PENALTY, Settings, load_settings
 from telephony.overflow_seats import OverflowControl, Switch, seats_of
 from telephony.tracker import Call, CallState, CallTracker
 
@@ -71,8 +71,9 @@ async def test_seats_in_on_the_count_kept_in_between_out_when_drained(settings: 
     await control.evaluate()  # one caller, 1 s: nothing; start-up takes out any seat left
     assert ami.actions == [("QueueRemove", "hotline", "PJSIP/1901")] and switches == []
     queued(tracker, "b", 999.5, CallState.QUEUED)
-    await control.evaluate()  # two waiting: in
+    await control.evaluate()  # two waiting: in, after every own agent of the queue
     assert ami.actions[1:] == [("QueueAdd", "hotline", "PJSIP/1901")]
+    assert ami.headers[1]["Penalty"] == str(SEAT_PENALTY) == "99"
     assert switches == [Switch("hotline", True, "排队 2 人，达到启用阈值 2 人", ("1901",), 1000.0)]
     queued(tracker, "a", 999.0, CallState.TALKING)  # answered by the seat: one left, in
     await control.evaluate()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config.secrets import resolve_secrets
-from config.settings import Settings, load_settings
+from config.settings import SEAT_PENALTY, Settings, load_settings
 from telephony.reload_plan import Member, Reload, member_steps, plan_reload, sections_of
 
 P, Q, R, D = Reload.PJSIP, Reload.QUEUE_PARAMETERS, Reload.QUEUE_RULES, Reload.DIALPLAN
@@ -71,7 +71,7 @@ def test_a_new_agent_gets_its_phone_its_extensions_and_its_queues(old: Settings)
     assert plan.sections["pjsip.conf"] == ("1004", "1004#2", "1004-auth")
     assert plan.sections["extensions.conf"] == ("hotline-agents", "hotline-consult")
     # general is hotline's skill (penalty 0); overflow is the overflow skill of both queues.
-    assert plan.add == (Member("complaint", "1004", 1), Member("hotline", "1004", 0))
+    assert plan.add == (Member("complaint", "1004", 100), Member("hotline", "1004", 0))
     assert [m.name for m in plan.add] == ["刘洋", "刘洋"]
     assert plan.remove == plan.penalty == () and plan.restart == ()
 
@@ -188,8 +188,8 @@ def skills(settings: Settings, extension: str, *names: str) -> Settings:
 HELD = (
     Member("hotline", "1001", 0, "王芳", "培训"),
     Member("hotline", "1003", 0, "张伟", "午休"),
-    Member("hotline", "1901", 1, "赵敏(支援)"),
-    Member("complaint", "1901", 1, "赵敏(支援)"),
+    Member("hotline", "1901", 100, "赵敏(支援)"),
+    Member("complaint", "1901", 100, "赵敏(支援)"),
 )
 
 
@@ -202,7 +202,7 @@ def test_a_paused_agent_joins_a_new_queue_paused_with_its_reason(old: Settings) 
 
 def test_a_new_penalty_is_set_in_place(old: Settings) -> None:
     steps = member_steps(old, plan_reload(old, skills(old, "1901", "overflow", "complaint")), HELD)
-    assert steps.penalty == ((Member("complaint", "1901", 1), 0),)
+    assert steps.penalty == ((Member("complaint", "1901", 100), 0),)
     assert steps.add == steps.remove == ()
 
 
@@ -232,10 +232,8 @@ def test_a_removed_agent_leaves_only_the_queues_it_is_in(old: Settings) -> None:
 def test_an_overflow_seat_given_the_queue_s_skill_is_left_in_place(old: Settings) -> None:
     no_overflow = changed(old, queues=[q.model_dump() | {"overflow_skill": None}
                                        for q in old.queues])  # fmt: skip
-    seated = (Member("hotline", "1901", 0, "赵敏(支援)"),)  # by the overflow control
+    seated = (Member("hotline", "1901", SEAT_PENALTY, "赵敏(支援)"),)  # by the overflow control
     new = skills(no_overflow, "1901", "overflow", "general")
     steps = member_steps(no_overflow, plan_reload(no_overflow, new), seated)
-    assert steps.add == steps.remove == () and steps.penalty == ()
-    at_one = (Member("hotline", "1901", 1, "赵敏(支援)"),)
-    steps = member_steps(no_overflow, plan_reload(no_overflow, new), at_one)
-    assert steps.penalty == ((Member("hotline", "1901", 1), 0),) and steps.add == ()
+    assert steps.penalty == ((Member("hotline", "1901", SEAT_PENALTY), 0),)
+    assert steps.add == steps.remove == ()

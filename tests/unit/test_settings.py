@@ -8,7 +8,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from config.settings import Gateway, SettingsError, load_settings, parse_settings
+from config.settings import SEAT_PENALTY, Gateway, SettingsError, load_settings, parse_settings
 
 
 def test_the_packaged_settings_load() -> None:
@@ -32,11 +32,11 @@ def test_environment_overrides_and_secret_stays_hidden() -> None:
     assert secret not in repr(s) and secret not in str(s.model_dump())
 
 
-def test_overflow_seats_get_penalty_one() -> None:
+def test_overflow_seats_get_the_fixed_overflow_penalty() -> None:
     s = load_settings(environ={})
     hotline = next(q for q in s.queues if q.name == "hotline")
     members = {a.extension: p for a, p in s.queue_members(hotline)}
-    assert members == {"1001": 0, "1002": 0, "1003": 0, "1901": 1}
+    assert members == {"1001": 0, "1002": 0, "1003": 0, "1901": 100}
 
 
 def test_agents_ring_by_their_own_penalty_and_overflow_seats_after_all_of_them() -> None:
@@ -45,8 +45,7 @@ def test_agents_ring_by_their_own_penalty_and_overflow_seats_after_all_of_them()
     s = parse_settings(data)
     hotline, complaint = s.queues  # the packaged ones, in this order
     assert {a.extension: p for a, p in s.queue_members(hotline)} == {
-        "1001": 0, "1002": 2, "1003": 0, "1901": 3}  # fmt: skip
-    assert s.skill_penalty(hotline) == 2 and s.overflow_penalty(hotline) == 3
+        "1001": 0, "1002": 2, "1003": 0, "1901": 100}  # fmt: skip
     assert {a.extension: p for a, p in s.queue_members(complaint)}["1002"] == 0
 
 
@@ -74,6 +73,19 @@ def test_agents_ring_by_their_own_penalty_and_overflow_seats_after_all_of_them()
             "trunks.police.primary",
         ),
         ({"ivr": {"queues": {"consult": "nowhere"}}}, "ivr.queues.consult"),
+        (  # 99 is the threshold seats' (config.settings.SEAT_PENALTY)
+            {
+                "agents": [
+                    {
+                        "extension": "1001",
+                        "name": "a",
+                        "contact": "sip:1@127.0.0.1:5",
+                        "penalties": {"general": SEAT_PENALTY},
+                    }
+                ]
+            },
+            "agents.0.penalties.general",
+        ),
         ({"ivr": {"queues": {"sing": "hotline"}}}, "ivr.queues.sing"),
         ({"ami": {"port": 5060}}, "ami.port: 5060 is used twice"),
     ],

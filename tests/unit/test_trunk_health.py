@@ -13,7 +13,15 @@ from telephony.event_translation import translate
 from telephony.events import ContactStatusChanged, TrunksFailed
 from telephony.extensions_config import _failover
 from telephony.pjsip_config import pjsip_conf
-from telephony.trunk_health import LegHealth, LegState, followed, initial_health, observed
+from telephony.trunk_health import (
+    LegChange,
+    LegHealth,
+    LegState,
+    followed,
+    initial_health,
+    observed,
+    stopped,
+)
 
 UNREACHABLE = {
     "Event": "ContactStatus", "Privilege": "system,all", "Timestamp": "1796168074.731041",
@@ -128,6 +136,18 @@ def test_a_configuration_applied_live_changes_the_legs_followed() -> None:
     assert dropped["trunk-110-primary"] == health["trunk-110-primary"]
     added = followed(dropped, police(qualify_s=1, backup=None), old)
     assert added["trunk-110-backup"] == LegHealth("110", "backup", LegState.UNKNOWN, 0.0)
+
+
+def test_a_down_leg_removed_or_no_longer_qualified_is_told_stopped() -> None:
+    old = police(qualify_s=1)
+    down = LegHealth("110", "backup", LegState.UNREACHABLE, 5.0)
+    health = {"trunk-110-primary": LegHealth("110", "primary", LegState.REACHABLE, 5.0, 1.0),
+              "trunk-110-backup": down}  # fmt: skip
+    assert stopped(health, old, 9.0) == []  # still followed: its up or down comes as ever
+    gone = LegChange("trunk-110-backup", down, LegHealth("110", "backup", LegState.UNKNOWN, 9.0))
+    assert stopped(health, police(qualify_s=1, backup=None), 9.0) == [gone]
+    assert stopped(health, police(qualify_s=0), 9.0) == [gone]  # the primary was not down
+    assert gone.stopped and not gone.down
 
 
 def test_qualify_rendered_per_leg(tmp_path: Path) -> None:

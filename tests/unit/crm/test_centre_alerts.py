@@ -38,3 +38,15 @@ def test_the_outbound_trunk_is_named_and_its_consequence_is_the_call_backs() -> 
     assert down == "外呼 备用中继线路无应答（探测失败），回访外呼将跳过该线路"
     up = centre_message(UP, {"line": "outbound", "leg": "primary"})
     assert up == "外呼 主用中继线路已恢复应答"
+
+
+def test_only_an_emergency_line_s_down_speaks_of_the_emergency_transfer() -> None:
+    assert centre_message(DOWN, {"line": "96119", "leg": "primary"}) == (
+        "96119 主用中继线路无应答（探测失败）"
+    )
+    assert centre_message(DOWN, {"line": "120", "leg": "backup"}).endswith("将跳过该线路")
+
+
+def test_a_leg_no_longer_followed_closes_its_down() -> None:
+    stopped = centre_message(UP, {"line": "110", "leg": "backup", "stopped": True})
+    assert stopped == "110 备用中继线路已移除或停止探测，告警关闭"
