@@ -16,12 +16,11 @@ A caller the wiring root's ``refuse`` says is on the nuisance list hears why ins
 """
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ivr.agi import AgiCommandError
 from ivr.menu import DEFAULT_QUEUE, Attempt, Choice, Label, choose, keys_on_offer, queue_map
+from ivr.playback import play
 from ivr.prompts import INVALID, MENU, NUISANCE, WELCOME
 from ivr.sanitize import DTMF_KEYS, check_dialplan_token
 from ivr.server import Flow
@@ -36,8 +35,6 @@ from telephony.dialplan import (
 )
 
 log = logging.getLogger(__name__)
-
-_ENDPOS = re.compile(r"endpos=(\d+)")
 
 _ANY_KEY = "".join(sorted(DTMF_KEYS))
 ORDER_STATUS_KEY = "8"  # order status self-service, when the wiring root gives that flow
@@ -98,7 +95,7 @@ class WelcomeFlow:
         if self._refuse(session.variables.get("agi_callerid", ""), uniqueid):
             # set first: a caller who hangs up during the message is still on record as refused
             await session.set_variable(VAR_REFUSED, REFUSED_NUISANCE)
-            await self._play(session, self._nuisance)
+            await play(session, self._nuisance)
             return  # the dialplan hangs up
         choice = await self._choose(session)
         await session.set_variable(VAR_IVR_CHOICE, choice.digit)
@@ -114,7 +111,7 @@ class WelcomeFlow:
 
     async def _choose(self, session: AgiSession) -> Choice:
         """Greeting and menu (interruptible), a wait for a key if none came, replays."""
-        key = await self._play(session, self._welcome, _ANY_KEY)
+        key = await play(session, self._welcome, _ANY_KEY)
         attempt = Attempt()
         while True:
             key = key or await session.wait_for_digit(self._choice_timeout_ms)
@@ -126,23 +123,5 @@ class WelcomeFlow:
                 return choice
             attempt = attempt.again(key)
             if key:  # a key the menu does not have; after a timeout the menu alone
-                await self._play(session, self._invalid)
-            key = await self._play(session, self._menu, _ANY_KEY)
-
-    @staticmethod
-    async def _play(session: AgiSession, path: str, escape_digits: str = "") -> str | None:
-        """A missing prompt must not cost the caller the call: log it and go on."""
-        try:
-            return await session.stream_file(path, escape_digits)
-        except AgiCommandError as exc:
-            if _played_some(exc):  # stopped part-way: the caller hung up, nothing is wrong
-                log.info("prompt %s interrupted: %s", path, exc)
-            else:
-                log.warning("prompt %s not played: %s", path, exc)
-            return None
-
-
-def _played_some(exc: AgiCommandError) -> bool:
-    """STREAM FILE's ``result=-1 endpos=N``: N > 0 samples were played before it stopped."""
-    found = _ENDPOS.search(str(exc))
-    return found is not None and int(found.group(1)) > 0
+                await play(session, self._invalid)
+            key = await play(session, self._menu, _ANY_KEY)
