@@ -61,7 +61,9 @@ class CallerPlan:
     # RTP the caller sends once its choice is made (SIPp plays a pcap for its own length:
     # make it last the whole call), e.g. a tone from tests/support/audio.py.
     audio: Path | None = None
-    # the keys pressed after `dtmf` (an order number, a survey answer, a second try)
+    # the keys pressed after `dtmf` (an order number, a survey answer, a second try): by RTP
+    # or SIP INFO, any keys in any order (each RTP key renumbered after the one before it,
+    # hotline_cli/demo/dtmf_pcaps.py); an RTP key needs DTMF_PCAP_MS before the next key
     then: tuple[Press, ...] = ()
 
     def presses(self) -> tuple[Press, ...]:

@@ -25,7 +25,7 @@ def rtp_packets(pcap: bytes) -> list[tuple[int, int, bytes, bytes]]:
 def checksum_holds(addresses: bytes, datagram: bytes) -> bool:
     words = addresses + struct.pack(">BBH", 0, 17, len(datagram)) + datagram
     words += b"\0" * (len(words) % 2)
-    total = sum(struct.unpack(f">{len(words) // 2}H", words))
+    total: int = sum(struct.unpack(f">{len(words) // 2}H", words))
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
     return total == 0xFFFF
