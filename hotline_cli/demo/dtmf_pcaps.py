@@ -5,8 +5,8 @@ numbers (the `1` earlier than the `8`, say), and SIPp plays them as they are. As
 a telephone-event whose timestamp is not after the previous key's for the end of that key:
 a second `8`, or a `1` after an `8`, never reached the dialplan (seen in Asterisk's dtmf log,
 tests/e2e/test_calls.py). So the n-th RTP key of a call plays a copy of the pcap whose
-timestamp and sequence numbers come after the (n-1)-th's; the copies are made once, in a
-directory of their own, and named by key and place.
+timestamp and sequence numbers come after the (n-1)-th's; the copies are kept in a
+directory of their own, named by key and place.
 """
 
 from __future__ import annotations
@@ -26,15 +26,17 @@ _SEQUENCE_APART = 32  # more than the packets of one key's pcap
 
 
 def key_pcap(key: str, place: int, directory: Path = COPIES) -> Path:
-    """The pcap of `key` pressed as the call's `place`-th RTP key (from 0)."""
+    """The pcap of `key` pressed as the call's `place`-th RTP key (from 0); written only when
+    the file there is not already that (left by an earlier run, or another process)."""
     path = directory / f"dtmf_2833_{NAMES[key]}_{place}.pcap"
-    if not path.exists():
-        data = renumbered((SIPP_PCAPS / f"dtmf_2833_{NAMES[key]}.pcap").read_bytes(), place)
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)  # whole or absent, whoever else makes it at the same time
+    data = renumbered((SIPP_PCAPS / f"dtmf_2833_{NAMES[key]}.pcap").read_bytes(), place)
+    if path.is_file() and path.read_bytes() == data:
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(tmp, path)  # whole or absent, whoever else makes it at the same time
     return path
 
 

@@ -50,9 +50,14 @@ def test_a_key_twice_and_a_lower_key_after_a_higher_one_come_later_in_rtp_time()
     ]
 
 
-def test_a_copy_is_made_once_and_named_by_key_and_place(tmp_path: Path) -> None:
+def test_a_copy_is_made_once_named_by_key_and_place_and_a_wrong_one_replaced(
+    tmp_path: Path,
+) -> None:
     first = key_pcap("#", 3, tmp_path)
     assert first.name == "dtmf_2833_pound_3.pcap"
     made = first.stat().st_mtime_ns
     assert key_pcap("#", 3, tmp_path) == first and first.stat().st_mtime_ns == made
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no part file left
+    good = first.read_bytes()
+    first.write_bytes(good[:100])  # cut short, or left by another way of renumbering
+    assert key_pcap("#", 3, tmp_path).read_bytes() == good
