@@ -126,7 +126,7 @@ def events(effect: CallChanged) -> tuple[CallEventFact, ...]:
     elif isinstance(cause, DialAnswered):  # who took the caller: after a blind transfer, or
         # straight from the IVR (key 9); a trunk's leg (primary or backup) is named
         ext = extension_of(call.transfer_answered_by) or ""
-        after_transfer = call.state is not CallState.IN_IVR
+        after_transfer = call.answered_at is not None  # an agent had the caller
         taken: dict[str, Any] = {"after_transfer": after_transfer, "target": call.transfer_target}
         if not ext:
             taken["trunk"] = call.transfer_answered_by

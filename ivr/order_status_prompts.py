@@ -52,14 +52,14 @@ def day_prompt(day: int) -> str:
 
 
 ORDER_STATUS_PROMPTS: Mapping[str, str] = {
-    OWN_MENU: "登记的工单尚未办结。收听请按一，查询其他工单请按二，人工服务请按零。",
-    ASK_ORDER: "请输入工单编号中的十四位数字，以井号键结束。重新输入请按星号键，人工服务请按零。",
-    ASK_PHONE: "请输入登记工单时留下的电话号码，固定电话请加区号，以井号键结束。",
+    OWN_MENU: "登记的工单尚未办结。收听按一，查其他工单按二，人工服务按零。",
+    ASK_ORDER: "请输入十四位工单编号，按井号结束；重输按星号，人工服务按零。",
+    ASK_PHONE: "请输入登记的电话号码，固话加区号，按井号结束。",
     INVALID_ENTRY: "输入有误，请重新输入。",
     NOT_MATCHED: "工单编号或电话号码不正确。",
     UNIT: "承办单位是",
     DUE: "办理期限为",
-    END_MENU: "重听请按一，查询其他工单请按二，人工服务请按零。",
+    END_MENU: "重听按一，查其他工单按二，人工服务按零。",
     **dict(STAGE_PROMPTS.values()),
 }
 DATE_PROMPTS: Mapping[str, str] = {

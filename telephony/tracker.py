@@ -71,7 +71,7 @@ VARIABLE_FIELDS = {
     VAR_QUEUE: "queue",
     VAR_RECORDING: "recording",
     VAR_REFUSED: "refused",
-    VAR_EMERGENCY: "transfer_target",  # the IVR sent the caller straight to 110
+    VAR_EMERGENCY: "transfer_target",  # the IVR sent the caller straight to 110 (_variable)
     VAR_SURVEY: "survey",
 }
 
@@ -233,12 +233,7 @@ def _abandoned(call: Call, e: DomainEvent) -> Call:
 
 
 def _ended_in_ivr(call: Call, e: ChannelHungUp) -> Call:
-    if call.refused:
-        reason = f"refused in IVR: {call.refused}"
-    elif call.transfer_target:  # key 9: the caller talked to (or tried) the emergency line
-        reason = f"sent by the IVR to {call.transfer_target}"
-    else:
-        reason = "caller hung up in IVR"
+    reason = f"refused in IVR: {call.refused}" if call.refused else "caller hung up in IVR"
     return dataclasses.replace(call, state=CallState.ENDED, ended_at=e.at, end_reason=reason)
 
 
@@ -260,16 +255,26 @@ def _agent_leg_in_rooms(call: Call, e: ChannelHungUp) -> bool:
 def _ended_after_talk(call: Call, e: ChannelHungUp) -> Call:
     if e.uniqueid != call.uniqueid:  # the agent's leg in the rooms: the agent ended its part
         return call if call.completed_by else dataclasses.replace(call, completed_by="agent")
-    by = call.completed_by or "caller"
-    return dataclasses.replace(
-        call, state=CallState.ENDED, ended_at=e.at, end_reason=f"hung up by {by}"
-    )
+    if call.answered_at is None:  # key 9: the caller talked to (or tried) the emergency line
+        reason = f"sent by the IVR to {call.transfer_target}"
+    else:
+        reason = f"hung up by {call.completed_by or 'caller'}"
+    return dataclasses.replace(call, state=CallState.ENDED, ended_at=e.at, end_reason=reason)
 
 
 def _variable(call: Call, e: ChannelVariableSet) -> Call:
+    if e.name == VAR_EMERGENCY and call.state is CallState.IN_IVR:
+        return _sent_to_emergency(call, e.value)
     field = VARIABLE_FIELDS.get(e.name)
     changes: dict[str, Any] = {} if field is None else {field: e.value}
     return dataclasses.replace(call, **changes)
+
+
+def _sent_to_emergency(call: Call, line: str) -> Call:
+    """Key 9: the dialplan dials the line at once. The call is with 110 as after a blind
+    transfer there (the wall and the desk show it so), never in the fallback queue the
+    dialplan named before the IVR ran."""
+    return dataclasses.replace(call, state=CallState.TRANSFERRED, transfer_target=line, queue="")
 
 
 _ACTIVE = tuple(s for s in CallState if s not in FINAL)
@@ -283,8 +288,8 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     # AgentComplete (Reason=transfer) may come first: the transfer event still names the target
     **{(CallTransferred, s): _transferred for s in CONNECTED},
     **{(CallHeld, s): _held for s in CONNECTED},
-    # which trunk leg took the caller: after a transfer, or straight from the IVR (key 9)
-    **{(DialAnswered, s): _transfer_answered for s in (CallState.TRANSFERRED, CallState.IN_IVR)},
+    # which leg took the caller: after a transfer, or straight from the IVR (key 9)
+    (DialAnswered, CallState.TRANSFERRED): _transfer_answered,
     (ChannelLeftBridge, CallState.TALKING): _left_bridge,
     **{(kind, CallState.TALKING): _rooms for kind in (ConferenceJoined, ConferenceLeft)},
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},

@@ -5,9 +5,9 @@ The call log (`call_log/`) turns the tracker's calls into `CallUpdate`s; the CRM
 one (a backend restarted mid-call revives the call from Asterisk's lists: no IVR path, no
 recording name, an answer time that is the re-sync's), so `merge` lets fields only fill in:
 times, the caller, the IVR path and the agent who answered keep the first value known, the
-queue the newest; how the call ended comes from the newest report (one that says the call is
-up again is Asterisk's word after a lost link: the call was revived, not ended). Pure: plain
-dataclasses and functions.
+queue the newest (none for a caller the IVR sent straight to 110); how the call ended comes
+from the newest report (one that says the call is up again is Asterisk's word after a lost
+link: the call was revived, not ended). Pure: plain dataclasses and functions.
 """
 
 from __future__ import annotations
@@ -97,6 +97,9 @@ def merge(stored: CallFacts, report: CallFacts) -> CallFacts:
         changes[name] = getattr(report, name)
     if report.ended and changes["emergency_line"]:
         changes["outcome"] = CallOutcome.EMERGENCY  # a revived call forgot its transfer
+    if changes["emergency_line"] and changes["queued_at"] is None:
+        changes["queue"] = ""  # key 9: the IVR sent it to the line; the dialplan's fallback
+        # queue, in the reports before, was never its queue
     return dataclasses.replace(stored, **changes)
 
 

@@ -18,11 +18,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from hotline_cli.demo.dtmf_pcaps import NAMES, key_pcap
 from hotline_cli.demo.ports import free_media_port, free_udp_port, udp_bound
 
 SCENARIOS = Path(__file__).with_name("scenarios")
-DTMF_PCAPS = Path("/usr/share/sip-tester")
-_DTMF_NAMES = {**{str(d): str(d) for d in range(10)}, "*": "star", "#": "pound"}
 
 # SIPp stops a pcap still playing when the next one starts: the DTMF pcaps last 0.2 s.
 DTMF_PCAP_MS = 250
@@ -62,7 +61,9 @@ class CallerPlan:
     # RTP the caller sends once its choice is made (SIPp plays a pcap for its own length:
     # make it last the whole call), e.g. a tone from tests/support/audio.py.
     audio: Path | None = None
-    # the keys pressed after `dtmf` (an order number, a survey answer, a second try)
+    # the keys pressed after `dtmf` (an order number, a survey answer, a second try): by RTP
+    # or SIP INFO, any keys in any order (each RTP key renumbered after the one before it,
+    # hotline_cli/demo/dtmf_pcaps.py); an RTP key needs DTMF_PCAP_MS before the next key
     then: tuple[Press, ...] = ()
 
     def presses(self) -> tuple[Press, ...]:
@@ -72,7 +73,7 @@ class CallerPlan:
 
 def _check_presses(presses: Sequence[Press]) -> None:
     for before, press in zip((None, *presses), presses, strict=False):
-        if press.key not in _DTMF_NAMES:
+        if press.key not in NAMES:
             raise ValueError(f"no DTMF key {press.key!r}")
         if press.after_ms < 0:
             raise ValueError(f"a key press cannot come {press.after_ms} ms early")
@@ -109,13 +110,15 @@ def render_caller(plan: CallerPlan) -> str:
     _check_presses(presses)
     steps: list[str] = []
     cseq = 1  # the INVITE's and the ACK's
+    rtp_keys = 0  # each RTP key after the previous one in RTP time (hotline_cli/demo/dtmf_pcaps)
     for press in presses:
         steps.append(f'  <pause milliseconds="{press.after_ms}"/>')
         if press.via is DtmfVia.INFO:
             cseq += 1
             steps.append(_info(press, cseq))
         else:
-            steps.append(_play(DTMF_PCAPS / f"dtmf_2833_{_DTMF_NAMES[press.key]}.pcap"))
+            steps.append(_play(key_pcap(press.key, rtp_keys)))
+            rtp_keys += 1
     if plan.audio is not None:
         if presses and presses[-1].via is DtmfVia.RFC2833:
             steps.append(f'  <pause milliseconds="{DTMF_PCAP_MS}"/>')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,25 @@ async def test_a_run_of_star_and_hash_keys_ends_with_an_operator(centre: Centre)
     assert heard[:2] == [WELCOME, INVALID] and heard.count(MENU) == 2, heard
     assert (call.ivr_choice, call.ivr_label, call.queue) == ("", "operator", "hotline")
     assert centre.hotline.service.stats.malformed == 0
+
+
+async def test_every_rtp_key_of_a_call_reaches_asterisk_a_key_twice_and_a_lower_one_after(
+    centre: Centre,
+) -> None:
+    """SIPp's key pcaps carry fixed RTP timestamps (7's after 4's): played as they are, a
+    second 7, or a 4 after a 7, was taken by Asterisk for the first key's end and lost. What
+    Asterisk received is read from its own dtmf log."""
+    number, log = "13700000105", centre.hotline.layout.log / "dtmf-received"
+    await centre.hotline.asterisk.cli(f"logger add channel {log} dtmf")
+    try:
+        presses = tuple(Press(k, 600 if i == 0 else 400) for i, k in enumerate("7744"))
+        result = await centre.call(
+            [CallerIdentity("李四", number)],
+            CallerPlan(dtmf=None, hangup_after_ms=800, then=presses),
+        )
+        assert result.ok, result.errors
+        call = await centre.log.wait_ended(number)
+    finally:
+        await centre.hotline.asterisk.cli(f"logger remove channel {log}")
+    ended = re.findall(rf"DTMF end '(.)' received on {re.escape(call.channel)},", log.read_text())
+    assert ended == list("7744")

@@ -166,14 +166,19 @@ async def _key_9_reaches(centre: Centre, witness: AsteriskWitness, number: str, 
 
     await eventually(talking, 10, f"the caller talking with {leg}", poll_s=0.2)
     call = (await centre.log.wait_for(lambda e: e.call.caller_number == number, 5)).call
+    # while it talks with 110, the tracker has it with 110 as a transfer there, in no queue
+    live = centre.hotline.service.tracker.get(call.linkedid)
+    assert live is not None and live.state is CallState.TRANSFERRED, live
+    assert (live.transfer_target, live.queue) == ("110", "")
     ended = await centre.log.wait_ended(number)
     assert ended.queued_at is None and ended.end_reason == "sent by the IVR to 110"
+    assert ended.queue == ""
     assert witness.first("QueueCallerJoin", call.uniqueid) is None  # Asterisk never queued it
     assert witness.played(call.channel) == ["hotline-welcome"]  # cut short by the key
     record, events = await _record(centre, number)
     assert (record.ivr_choice, record.ivr_label) == ("9", "emergency")
     assert record.outcome is CallOutcome.EMERGENCY and record.emergency_line == "110"
-    assert record.queued_at is None
+    assert record.queued_at is None and not record.queue
     taken = [e.detail for e in events if e.kind is CallEventKind.ANSWERED]
     assert taken == [{"after_transfer": False, "target": "110", "trunk": leg}]
 

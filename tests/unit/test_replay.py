@@ -87,3 +87,28 @@ def test_the_event_filter_kept_the_stream_small() -> None:
     assert "Newexten" not in names and not any(n.startswith("RTCP") for n in names)
     varsets = [h["Variable"] for h in ami_events(load_stream("answered")) if h["Event"] == "VarSet"]
     assert varsets and all(v.startswith("HOTLINE_") for v in varsets)
+
+
+@pytest.mark.parametrize("chunk", CHUNKS)
+def test_key_9_is_with_110_as_a_transfer_there_and_in_no_queue(chunk: int) -> None:
+    """The IVR's key 9: with 110 (as after a blind transfer there, for the wall and the desk)
+    from the moment the IVR names the line, never in the fallback queue the dialplan set
+    before the IVR; the trunk leg that answered is known."""
+    tracker, effects, malformed = replay(load_stream("emergency_key"), chunk_size=chunk)
+    assert malformed == 0 and tracker.calls == {}
+    [call] = tracker.ended.values()
+    assert (call.ivr_choice, call.ivr_label, call.queue) == ("9", "emergency", "")
+    assert call.transfer_target == "110" and call.queued_at is None
+    assert call.transfer_answered_by == "PJSIP/trunk-110-primary"
+    assert call.end_reason == "sent by the IVR to 110" and call.answered_at is None
+    states = [(e.call.state, e.call.queue) for e in effects]
+    assert states == [
+        (CallState.IN_IVR, ""),  # Newchannel
+        (CallState.IN_IVR, "hotline"),  # HOTLINE_QUEUE, the dialplan's fallback
+        (CallState.IN_IVR, "hotline"),  # HOTLINE_IVR_CHOICE
+        (CallState.IN_IVR, "hotline"),  # HOTLINE_IVR_LABEL
+        (CallState.TRANSFERRED, ""),  # HOTLINE_EMERGENCY
+        (CallState.TRANSFERRED, ""),  # HOTLINE_RECORDING
+        (CallState.TRANSFERRED, ""),  # DialEnd ANSWER: the trunk's leg took the caller
+        (CallState.ENDED, ""),
+    ]

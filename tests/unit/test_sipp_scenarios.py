@@ -44,7 +44,7 @@ def test_caller_speaks_after_its_choice_not_over_it() -> None:
     s = steps(render_caller(CallerPlan(dtmf="1", audio=TONE)))
     after_ack = s[s.index("send", s.index("recv:200")) + 1 :]
     # Starting a pcap stops the one playing: the tone waits until the DTMF has been sent.
-    assert after_ack[:5] == ["pause", "play:dtmf_2833_1.pcap", "pause", "play:caller.pcap",
+    assert after_ack[:5] == ["pause", "play:dtmf_2833_1_0.pcap", "pause", "play:caller.pcap",
                              "recv:BYE"]  # fmt: skip
 
 
@@ -55,7 +55,7 @@ def test_caller_without_a_choice_speaks_at_once() -> None:
 
 def test_silent_caller_plays_only_its_dtmf() -> None:
     s = steps(render_caller(CallerPlan(dtmf="2")))
-    assert [step for step in s if step.startswith("play:")] == ["play:dtmf_2833_2.pcap"]
+    assert [step for step in s if step.startswith("play:")] == ["play:dtmf_2833_2_0.pcap"]
 
 
 def test_a_pcap_name_that_would_break_the_xml_is_refused() -> None:
@@ -74,10 +74,10 @@ def test_keys_go_in_order_by_rtp_or_sip_info_with_rising_cseqs() -> None:
     s = steps(scenario)
     after_ack = s[s.index("send", s.index("recv:200")) + 1 :]
     assert after_ack[:11] == [
-        "pause", "play:dtmf_2833_4.pcap", "pause", "play:dtmf_2833_1.pcap",
+        "pause", "play:dtmf_2833_4_0.pcap", "pause", "play:dtmf_2833_1_1.pcap",
         "pause", "send", "recv:200", "pause", "send", "recv:200", "pause",
     ]  # fmt: skip
-    assert after_ack[11] == "play:dtmf_2833_9.pcap"
+    assert after_ack[11] == "play:dtmf_2833_9_2.pcap"  # the third RTP key
     root = ET.fromstring(scenario)
     pauses = [int(p.get("milliseconds", "")) for p in root.iter("pause")]
     assert pauses == [300, 250, 400, 0, 300]

@@ -80,10 +80,12 @@ def test_a_caller_the_ivr_refused_as_a_nuisance_ends_as_nuisance_not_ivr_hangup(
 def test_a_caller_the_ivr_sent_to_110_is_on_record_as_emergency_with_the_trunk_leg() -> None:
     t = CallTracker()
     t.apply(ChannelCreated(100.0, L, L, CALLER, "13800000000", "", "hotline-inbound", "12345"))
+    t.apply(ChannelVariableSet(100.1, L, L, CALLER, "HOTLINE_QUEUE", "hotline"))  # dialplan's
     for name, value in (("HOTLINE_IVR_CHOICE", "9"), ("HOTLINE_IVR_LABEL", "emergency")):
         t.apply(ChannelVariableSet(101.0, L, L, CALLER, name, value))
     sent = _last(t, ChannelVariableSet(101.1, L, L, CALLER, "HOTLINE_EMERGENCY", "110"))
     assert sent.facts.emergency_line == "110" and sent.facts.ivr_label == "emergency"
+    assert sent.facts.queue == ""  # never in the fallback queue
     taken = _last(t, DialAnswered(104.0, L, L, CALLER, "PJSIP/trunk-110-backup-00000003"))
     (event,) = taken.events
     assert (event.kind, event.agent) == (CallEventKind.ANSWERED, "")
@@ -94,7 +96,7 @@ def test_a_caller_the_ivr_sent_to_110_is_on_record_as_emergency_with_the_trunk_l
     }
     ended = _last(t, ChannelHungUp(150.0, L, L, CALLER, 16, "Normal Clearing"))
     assert ended.facts.outcome is CallOutcome.EMERGENCY and ended.facts.queued_at is None
-    assert ended.facts.end_reason == "sent by the IVR to 110"
+    assert ended.facts.end_reason == "sent by the IVR to 110" and ended.facts.queue == ""
 
 
 def _talking() -> CallTracker:

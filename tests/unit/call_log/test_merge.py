@@ -55,6 +55,15 @@ def test_a_transfer_to_110_known_before_a_restart_still_makes_it_emergency() -> 
     assert merge(sent, ended).outcome is CallOutcome.EMERGENCY
 
 
+def test_a_caller_the_ivr_sent_to_110_has_no_queue_an_agents_transfer_keeps_its() -> None:
+    """Key 9: the reports before the IVR named the line carry the dialplan's fallback queue."""
+    before = CallFacts(linkedid="1.2", started_at=T0, queue="hotline", ivr_choice="9")
+    sent = merge(before, CallFacts(linkedid="1.2", started_at=T0, emergency_line="110"))
+    assert sent.queue == "" and sent.emergency_line == "110"
+    transferred = merge(FULL, CallFacts(linkedid="1.1", started_at=T0, emergency_line="110"))
+    assert transferred.queue == "hotline"  # it waited there before an agent sent it on
+
+
 def test_a_call_revived_after_a_lost_link_is_in_progress_again() -> None:
     lost = merge(
         FULL,
