@@ -5,8 +5,9 @@ a desktop bug shows up as a clear error instead of a half-understood command. Se
 models are what the backend uses to build bus bodies; the gateway itself forwards bus bodies
 as they are (plus "seq") and does not re-validate them. docs/agent_protocol.md describes every
 message; docs/agent_protocol.schema.json is generated from this module by `json_schema()`.
-Call outcome/recording commands: `call_commands`; call control: `control_commands`; the
-supervisors' `alert`: `alert_message`, their commands `supervisor_commands`; `message_rules`.
+Call outcome/recording commands: `call_commands`; calls back: `revisit_commands`; call control:
+`control_commands`; the supervisors' `alert`: `alert_message`, their commands
+`supervisor_commands`; `message_rules`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from agent_gateway.edge.control_commands import (
     Unmute,
 )
 from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Out, Strict
+from agent_gateway.edge.revisit_commands import RevisitCall, RevisitResult
 from agent_gateway.edge.wall_message import Wall
 
 PROTOCOL_VERSION = 1
@@ -175,14 +177,15 @@ class WrapupDone(CommandMessage):
 Command = Annotated[
     Login | Logout | Pause | Unpause | Hangup | Transfer | WrapupDone | SaveOrder | Dispose
     | RecordingPause | RecordingResume | HoldCall | ResumeCall | Mute | Unmute | Consult
-    | ConsultComplete | ConsultCancel | ThreeWay | Leave,
+    | ConsultComplete | ConsultCancel | ThreeWay | Leave | RevisitCall | RevisitResult,
     Field(discriminator="name"),
 ]  # fmt: skip
 ClientMessage = Annotated[Resume | Ping | Command, Field(discriminator="type")]
 
 COMMAND_NAMES = frozenset(
     ("login", "logout", "pause", "unpause", "hangup", "transfer", "wrapup_done", "save_order",
-     "dispose", "recording_pause", "recording_resume", *CONTROL_COMMAND_NAMES,
+     "dispose", "recording_pause", "recording_resume", "revisit_call", "revisit_result",
+     *CONTROL_COMMAND_NAMES,
      *sup.SUPERVISOR_COMMAND_NAMES)
 )  # fmt: skip
 _CLIENT_TYPES = frozenset(("resume", "ping", "command"))
@@ -366,7 +369,8 @@ BUS_MESSAGES: tuple[type[Out], ...] = (
 DIRECT_MESSAGES: tuple[type[Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
     Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
-    Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS, *sup.SUPERVISOR_COMMANDS,
+    Dispose, RecordingPause, RecordingResume, RevisitCall, RevisitResult, *CONTROL_COMMANDS,
+    *sup.SUPERVISOR_COMMANDS,
 )  # fmt: skip
 
 

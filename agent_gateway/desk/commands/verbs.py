@@ -17,12 +17,13 @@ from agent_gateway.desk.commands import (
     pause,
     queues,
     recording,
+    revisit,
     save_order,
     spy,
     transfer,
     wrap_up,
 )
-from agent_gateway.desk.commands.verb import AGENT_DESK, FLOOR, Handler, Verb
+from agent_gateway.desk.commands.verb import AGENT_DESK, FLOOR, CommandFailed, Handler, Verb
 from agent_gateway.desk.floor_audit import FloorAudit
 from agent_gateway.desk.forced_pause import ForcedPauses
 from agent_gateway.desk.orders import DeskOrders
@@ -45,6 +46,7 @@ class Collaborators:
     transfer_context: str  # the dialplan context a transfer target is dialled in
     control: CallControl  # hold, mute, consults (warm transfer) and three-party calls
     spy: SpyService | None = None  # supervisors' listen / whisper / barge
+    revisits: revisit.Revisits | None = None  # calls back (回访): None without an outbound trunk
 
 
 def _control_verb(c: Collaborators, name: str) -> Handler:
@@ -75,6 +77,12 @@ def _floor_verbs(c: Collaborators) -> dict[str, Verb]:
         ))  # fmt: skip
 
     return {name: on_floor(verb) for name, verb in floor.VERBS.items()}
+
+
+def _revisits(c: Collaborators) -> revisit.Revisits:
+    if c.revisits is None:
+        raise CommandFailed("no_outbound", "未配置外呼线路，无法回访")
+    return c.revisits
 
 
 def _agent_verbs(c: Collaborators) -> dict[str, Handler]:
@@ -109,5 +117,7 @@ def _agent_verbs(c: Collaborators) -> dict[str, Handler]:
         "recording_resume": lambda r: recording.set_recording_paused(
             c.ami, c.desk, c.tracker, c.orders, False, r
         ),
+        "revisit_call": lambda r: revisit.revisit_call(c.ami, _revisits(c), c.desk.presences, r),
+        "revisit_result": lambda r: revisit.revisit_result(c.ami, _revisits(c), r),
         **{name: _control_verb(c, name) for name in control.STEPS},
     }
