@@ -15,6 +15,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from agent_gateway.desk.commands.verb import CommandFailed, Presences, Request, Result
 from agent_gateway.desk.orders import DeskOrders
@@ -41,6 +42,12 @@ class Revisits:
     recorded_call_ended: Callable[[], None] = lambda: None
 
 
+def _new_call_id(now: datetime) -> str:
+    """The callback's Linkedid (its agent leg's Uniqueid), shaped like Asterisk's own
+    (epoch.sequence, as recording names are) with a sequence far above Asterisk's counter."""
+    return f"{int(now.replace(tzinfo=UTC).timestamp())}.{10**12 + secrets.randbelow(10**12)}"
+
+
 def _actor(request: Request) -> Actor:
     return Actor(user_id=request.user_id, role=Role(request.role), unit_id=None)
 
@@ -52,9 +59,9 @@ async def revisit_call(
     if presences[ext].call_id:
         raise CommandFailed("busy", "通话中不能发起回访")
     order_id = int(request.args["order_id"])
-    linkedid = f"revisit-{secrets.token_hex(8)}"
     orders = revisits.orders
     now = orders.clock()
+    linkedid = _new_call_id(now)
     recording = uc.recording_of(linkedid, now) if revisits.recorded else ""
     try:
         async with orders.sessions() as session, session.begin():
