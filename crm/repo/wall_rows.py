@@ -30,7 +30,8 @@ async def calls_since(session: AsyncSession, since: datetime) -> list[CallRow]:
     """Calls that may have been decided since `since` (naive UTC), and every call still in
     progress (two queries, each on its index)."""
     r = CallRecord
-    recent = await session.execute(select(*_COLUMNS).where(_CALLED_IN, r.started_at >= since - LONGEST_CALL)
+    recent = await session.execute(
+        select(*_COLUMNS).where(_CALLED_IN, r.started_at >= since - LONGEST_CALL)
     )
     up = await session.execute(
         select(*_COLUMNS).where(

@@ -22,6 +22,7 @@ from crm.db.call_models import CallRecord
 from crm.db.models import OrderCall
 from crm.db.prepared import DriverConnection
 from crm.domain import lifecycle
+from crm.domain.calendar import WorkCalendar
 from crm.domain.call_progress import CallFacts, CallUpdate
 from crm.domain.calls import CallOutcome
 from crm.domain.enums import Action, Satisfaction
@@ -32,7 +33,6 @@ from crm.domain.revisit import (
     RevisitReport,
     RevisitResult,
 )
-from crm.domain.calendar import WorkCalendar
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
 from crm.repo import audit
 from crm.repo import orders as orders_repo

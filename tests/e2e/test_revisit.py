@@ -18,6 +18,7 @@ from crm.db.call_models import CallRecord, Recording
 from crm.db.models import AuditEntry, OrderCall, WorkOrder
 from crm.domain.calls import CallOutcome, RecordingStatus
 from crm.domain.enums import Role, Satisfaction, Status
+from crm.usecases.recordings import ATTACHED_ACTION
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone
 from tests.e2e.control_support import agent_desktop
@@ -76,7 +77,7 @@ async def attached(centre: Centre, order_id: int, call_id: str) -> tuple[Recordi
         async with centre.hotline.sessions() as session:
             rec = await session.scalar(select(Recording).where(Recording.linkedid == call_id))
             entry = await session.scalar(select(AuditEntry).where(
-                AuditEntry.order_id == order_id, AuditEntry.action == "recording_attached"))  # fmt: skip
+                AuditEntry.order_id == order_id, AuditEntry.action == ATTACHED_ACTION))  # fmt: skip
             if rec is not None and rec.status is RecordingStatus.ATTACHED and entry is not None:
                 found.append((rec, entry))
         return bool(found)
@@ -119,8 +120,10 @@ async def test_an_agent_calls_a_confidential_citizen_back_recorded_and_rated(
         stolen = await other.command("revisit_result", order_id=order_id, call_id=call_id,
                                      result="reached", satisfaction="unsatisfied")  # fmt: skip
         assert stolen["error"]["code"] == "not_your_callback", stolen
-        done = await desk.command("revisit_result", order_id=order_id, call_id=call_id,
-                                  result="reached", satisfaction="satisfied", note="已解决")  # fmt: skip
+        done = await desk.command(
+            "revisit_result", order_id=order_id, call_id=call_id, result="reached",
+            satisfaction="satisfied", note="已解决",
+        )  # fmt: skip
         assert done["ok"] and done["result"]["status"] == "closed", done
 
         async def hung_up() -> bool:

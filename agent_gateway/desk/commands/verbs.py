@@ -92,9 +92,7 @@ def _agent_verbs(c: Collaborators) -> dict[str, Handler]:
         ),
         "logout": lambda r: queues.logout(c.ami, sorted(c.desk.members.get(r.extension, ())), r),
         "pause": lambda r: pause.pause(c.ami, c.desk.presences, ForcedPauses(c.desk.redis), r),
-        "unpause": lambda r: pause.unpause(
-            c.ami, c.desk.presences, ForcedPauses(c.desk.redis), r
-        ),
+        "unpause": lambda r: pause.unpause(c.ami, c.desk.presences, ForcedPauses(c.desk.redis), r),
         "hangup": lambda r: hangup.hangup(c.ami, c.desk.presences, c.tracker, c.control, r),
         "transfer": lambda r: transfer.transfer(
             c.ami, c.desk.presences, c.tracker, c.transfer_context, c.control, r
