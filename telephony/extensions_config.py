@@ -182,7 +182,8 @@ def _outbound_context(settings: Settings) -> str:
     if trunk is None:
         return ""
     number = trunk.caller_id or settings.centre.inbound_number
-    caller_id = (f"Set(CALLERID(num)={number})",)
+    # the centre's number alone: no name (the agent's phone's "回访 …" is not the citizen's)
+    caller_id = ("Set(CALLERID(name)=)", f"Set(CALLERID(num)={number})")
     lines = _legs_in_turn(
         trunk, "_X.", "outbound call", lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}",
         caller_id, ("Hangup()",), options="I",

@@ -333,7 +333,7 @@ def test_the_outbound_trunk_dials_any_number_in_turn_with_the_centre_s_caller_id
     assert "[trunk-outbound-backup]\ntype = aor\ncontact = sip:127.0.0.1:5092\n" in pjsip
     outbound = dialplan[dialplan.index("[hotline-outbound]") :].split("\n\n")[0]
     lines = outbound.splitlines()
-    assert lines[1:3] == ["exten => _X.,1,NoOp(outbound call)",
+    assert lines[1:4] == ["exten => _X.,1,NoOp(outbound call)", " same => n,Set(CALLERID(name)=)",
                           " same => n,Set(CALLERID(num)=12345)"]  # fmt: skip
     dials = [line for line in lines if ",Dial(" in line]
     # I: no connected-line update, the number never shown on the agent's phone
