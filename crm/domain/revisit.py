@@ -12,18 +12,14 @@ from enum import StrEnum
 
 from crm.domain.commands import Callback
 from crm.domain.enums import Satisfaction
+from crm.domain.lifecycle import TransitionError
 
 ATTEMPT_ACTION = "callback_attempt"  # the audit action of a call back that closed nothing
 CALL_LABEL = "revisit"  # a callback's call record (ivr_label): the centre called, none called in
 
 
-class BadReport(ValueError):
-    """A result and a satisfaction that do not go together (`code` stable for clients)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class BadReport(TransitionError):
+    """A result and a satisfaction that do not go together."""
 
 
 class RevisitResult(StrEnum):
