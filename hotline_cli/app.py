@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_gateway.desk.commands.executor import CommandExecutor
+from agent_gateway.desk.commands.revisit import Revisits
 from agent_gateway.desk.orders import DeskOrders
 from agent_gateway.desk.service import DeskService
 from agent_gateway.desk.spy_publisher import SpyPublisher
@@ -269,11 +270,15 @@ def _gateway(settings: Settings, bus: Bus, redis: Redis, desk: DeskService) -> G
 
 def _executor(settings: Settings, bus: Bus, desk: DeskService, ami: AmiClient,
               tracker: CallTracker, orders: DeskOrders, control: CallControl, spy: SpyService,
-              agent_queues: AgentQueues) -> CommandExecutor:  # fmt: skip
+              agent_queues: AgentQueues, checker: RecordingChecker) -> CommandExecutor:  # fmt: skip
+    revisits = None if settings.outbound is None else Revisits(
+        orders, settings.recordings.enabled, recorded_call_ended=checker.wake
+    )  # fmt: skip
     return CommandExecutor(
         bus, desk, ami, tracker, orders, agent_queues, CONTEXT_AGENTS, control,
         settings.gateway.command_max_age_s,
         seal_key=seal_key(settings.gateway.secret.get_secret_value().encode()), spy=spy,
+        revisits=revisits,
     )  # fmt: skip
 
 
@@ -384,7 +389,7 @@ async def running_hotline(
         await enter(supervised("overflow seats", overflow.run))
         if commands:
             executor = _executor(
-                settings, bus, desk, ami, tracker, orders, control, spy, agent_queues
+                settings, bus, desk, ami, tracker, orders, control, spy, agent_queues, checker
             )
             await enter(supervised("agent commands", executor.run))
         overdue = await enter(OverdueSweep(sessions, settings.database.supervision_interval_s))

@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING, Protocol
 
 from telephony.ami_connection import AmiActionError
-from telephony.dialplan import CONTEXT_OUTBOUND, interface_of
+from telephony.dialplan import CONTEXT_REVISIT, VAR_REVISIT_RECORDING, interface_of
 
 if TYPE_CHECKING:
     from telephony.control_resync import AmiLists
@@ -222,20 +222,30 @@ OUTBOUND_NUMBER = re.compile(r"[0-9]{3,20}")  # a citizen's number, as the trunk
 
 
 async def call_out(
-    ami: AmiActions, number: str, context: str, exten: str, channel_id: str, timeout_s: float
+    ami: AmiActions,
+    number: str,
+    extension: str,
+    channel_id: str,
+    timeout_s: float,
+    caller_id: str,
+    recording: str = "",
 ) -> None:
-    """Call a citizen's `number` through the outbound trunk (`CONTEXT_OUTBOUND`: primary,
-    then backup, the centre's caller ID) on a Local channel whose half `channel_id` runs
-    `exten`@`context` once the citizen answers within `timeout_s` (an agent's phone:
-    回访); `channel_id`-2 is the half that dials. The number is confidential: never logged,
-    nor put in an error."""
+    """Call a citizen back (回访): the agent's phone `extension` rings first (showing
+    `caller_id`, never the number), and once answered within `timeout_s` its channel, whose
+    Uniqueid is `channel_id`, dials `number` through the outbound trunk (`CONTEXT_REVISIT`:
+    primary, then backup, the centre's caller ID), recorded in `recording` (relative to the
+    monitor directory; "" for none) while the two talk. The agent never waits on a ringing
+    citizen it was not ready for. The number is confidential: never logged, nor put in an
+    error."""
     if not OUTBOUND_NUMBER.fullmatch(number):
         raise ValueError("an outbound number is 3 to 20 digits")
+    fields = {"ChannelId": channel_id, "CallerID": caller_id}
+    if recording:
+        fields["Variable"] = f"{VAR_REVISIT_RECORDING}={recording}"
     await _originate_into(
-        ami, f"Local/{number}@{CONTEXT_OUTBOUND}/n", context, exten, timeout_s,
-        ChannelId=channel_id, OtherChannelId=f"{channel_id}-2",
-    )  # fmt: skip
-    log.info("outbound call %s originated towards %s@%s", channel_id, exten, context)
+        ami, interface_of(extension), CONTEXT_REVISIT, number, timeout_s, **fields
+    )
+    log.info("outbound call %s originated from agent %s", channel_id, extension)
 
 
 async def mute_in_room(ami: AmiActions, room: str, channel: str, muted: bool) -> None:

@@ -14,6 +14,9 @@ CONTEXT_TRUNK_IN = "hotline-trunk-in"  # anything a trunk sends us: hung up
 # The centre calling a citizen (exten = the number; 回访): the outbound trunk, its backup
 # second, with the centre's caller ID. Rendered only when [outbound] is configured.
 CONTEXT_OUTBOUND = "hotline-outbound"
+# A callback from the desk (exten = the number): the agent's phone, answered first, is
+# recorded (VAR_REVISIT_RECORDING) and dials the citizen through CONTEXT_OUTBOUND.
+CONTEXT_REVISIT = "hotline-revisit"
 CONTEXT_POSITION = "hotline-position"  # plays a queue position, whispered to the caller
 # Call control (exten = the call's Linkedid): ConfBridge rooms the backend moves channels
 # between, and the dialling of a consulted party (exten = its number) into one of them.
@@ -76,6 +79,7 @@ NOBODY_MESSAGE = "message"  # the caller left a message (an order with its recor
 NOBODY_CALLBACK = "callback"  # the caller asked to be called back (an order to call back)
 NOBODY_NOTHING = "nothing"  # the caller left neither (hung up, or said nothing)
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
+VAR_REVISIT_RECORDING = "HOTLINE_REVISIT_RECORDING"  # a callback's file, named by the backend
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged
 VAR_SPY_CALL = "HOTLINE_SPY_CALL"  # the spied call's Linkedid: the room a barge joins

@@ -24,6 +24,7 @@ from telephony.dialplan import (
     CONTEXT_OUTBOUND,
     CONTEXT_POSITION,
     CONTEXT_REQUEUE,
+    CONTEXT_REVISIT,
     CONTEXT_ROOM_CALLER,
     CONTEXT_ROOM_CONSULT,
     CONTEXT_ROOM_PARTY,
@@ -40,6 +41,7 @@ from telephony.dialplan import (
     VAR_QUEUE,
     VAR_RECORDING,
     VAR_REFUSED,
+    VAR_REVISIT_RECORDING,
     VAR_SPY_CALL,
     VAR_SPY_RECORDING,
     VAR_SPYEE,
@@ -130,6 +132,7 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
     )
     return (
         inbound + agents + emergency + trunk_in + requeue + survey + _outbound_context(settings)
+        + _revisit_context(settings, layout)
         + _control_contexts(settings) + _position_context(layout) + _spy_context(settings, layout)
     )  # fmt: skip
 
@@ -173,28 +176,49 @@ def _outbound_context(settings: Settings) -> str:
     """The centre calling a citizen (exten = the number): the outbound trunk's legs in turn,
     the number as the user of each leg's contact, the centre's number as the caller ID.
     Nothing is logged of the number: no NoOp of it, no UserEvent (the originator learns the
-    outcome from the call itself)."""
+    outcome from the call itself); Dial's I keeps the citizen's number off the agent's phone
+    (no connected-line update: a confidential caller's number is dialled, never shown)."""
     trunk = settings.outbound
     if trunk is None:
         return ""
     number = trunk.caller_id or settings.centre.inbound_number
-    caller_id = (f"Set(CALLERID(num)={number})",)
+    # the centre's number alone: no name (the agent's phone's "回访 …" is not the citizen's)
+    caller_id = ("Set(CALLERID(name)=)", f"Set(CALLERID(num)={number})")
     lines = _legs_in_turn(
         trunk, "_X.", "outbound call", lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}",
-        caller_id, ("Hangup()",),
+        caller_id, ("Hangup()",), options="I",
     )  # fmt: skip
     return section(CONTEXT_OUTBOUND, *lines)
 
 
+def _revisit_context(settings: Settings, layout: Layout) -> str:
+    """A callback from the desk: the agent's phone answered (it rings first), its channel is
+    recorded while bridged with the citizen (b: no ringing kept), in the file the backend
+    named, then dials the citizen through the outbound context."""
+    if settings.outbound is None:
+        return ""
+    record = (
+        (f" same => n,MixMonitor({layout.monitor}/${{{VAR_REVISIT_RECORDING}}},b)",)
+        if settings.recordings.enabled
+        else ()
+    )
+    return section(
+        CONTEXT_REVISIT, "exten => _X.,1,NoOp(callback from the desk)", *record,
+        f" same => n,Goto({CONTEXT_OUTBOUND},${{EXTEN}},1)",
+    )  # fmt: skip
+
+
 def _legs_in_turn(
     trunk: TrunkLegs, exten: str, note: str, dial: Callable[[str], str],
-    before: Sequence[str], when_all_failed: Sequence[str],
+    before: Sequence[str], when_all_failed: Sequence[str], options: str = "",
 ) -> list[str]:  # fmt: skip
     """`exten` dialling the trunk's primary leg for `dial_timeout_s`, then its backup; a leg
     whose contact qualify found unreachable is skipped (not dialled, counted), so a call
     does not wait out a dead primary's timeout. `dial` names what to dial on a leg's
-    endpoint; `before` runs first, `when_all_failed` when no leg answered."""
+    endpoint (with Dial's `options`); `before` runs first, `when_all_failed` when no leg
+    answered."""
     legs = [role for role, _hostport in trunk_legs(trunk)]
+    flags = f",{options}" if options else ""
     lines = [f"exten => {exten},1,NoOp({note})", *(f" same => n,{app}" for app in before),
              f" same => n,Set({VAR_TRUNKS_SKIPPED}=0)"]  # fmt: skip
     for role, after in zip(legs, [*legs[1:], "failed"], strict=True):
@@ -202,7 +226,7 @@ def _legs_in_turn(
         state = f"${{PJSIP_CONTACT(${{PJSIP_AOR({endpoint},contact)}},status)}}"
         lines += [
             f' same => n({role}),GotoIf($["{state}" = "{CONTACT_UNREACHABLE}"]?{role}-down)',
-            f" same => n,Dial({dial(endpoint)},{trunk.dial_timeout_s})",
+            f" same => n,Dial({dial(endpoint)},{trunk.dial_timeout_s}{flags})",
             f' same => n,GotoIf($["${{DIALSTATUS}}" = "ANSWER"]?done:{after})',
             f" same => n({role}-down),Set({VAR_TRUNKS_SKIPPED}=$[${{{VAR_TRUNKS_SKIPPED}}} + 1])",
         ]

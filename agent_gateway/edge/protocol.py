@@ -4,9 +4,9 @@ Pure: no I/O. Client → server messages are validated strictly (unknown fields 
 a desktop bug shows up as a clear error instead of a half-understood command. Server → client
 models build the bus bodies, which the gateway forwards as they are (plus "seq").
 docs/agent_protocol.md describes every message; docs/agent_protocol.schema.json is generated
-by `json_schema()`. Elsewhere: `call_commands`, `control_commands`, `supervisor_commands`,
-the supervisors' `alert` (`alert_message`, trunk legs down included) and `wall` (`wall_message`,
-the trunk legs' states), `message_rules`."""
+by `json_schema()`. Elsewhere: `call_commands`, `revisit_commands` (calls back),
+`control_commands`, `supervisor_commands`, the supervisors' `alert` (`alert_message`, trunk
+legs down included) and `wall` (`wall_message`, the trunk legs' states), `message_rules`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ from agent_gateway.edge.control_commands import (
     Unmute,
 )
 from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Out, Strict
+from agent_gateway.edge.revisit_commands import RevisitCall, RevisitResult
 from agent_gateway.edge.wall_message import Wall
 
 PROTOCOL_VERSION = 1
@@ -174,14 +175,15 @@ class WrapupDone(CommandMessage):
 Command = Annotated[
     Login | Logout | Pause | Unpause | Hangup | Transfer | WrapupDone | SaveOrder | Dispose
     | RecordingPause | RecordingResume | HoldCall | ResumeCall | Mute | Unmute | Consult
-    | ConsultComplete | ConsultCancel | ThreeWay | Leave,
+    | ConsultComplete | ConsultCancel | ThreeWay | Leave | RevisitCall | RevisitResult,
     Field(discriminator="name"),
 ]  # fmt: skip
 ClientMessage = Annotated[Resume | Ping | Command, Field(discriminator="type")]
 
 COMMAND_NAMES = frozenset(
     ("login", "logout", "pause", "unpause", "hangup", "transfer", "wrapup_done", "save_order",
-     "dispose", "recording_pause", "recording_resume", *CONTROL_COMMAND_NAMES,
+     "dispose", "recording_pause", "recording_resume", "revisit_call", "revisit_result",
+     *CONTROL_COMMAND_NAMES,
      *sup.SUPERVISOR_COMMAND_NAMES)
 )  # fmt: skip
 _CLIENT_TYPES = frozenset(("resume", "ping", "command"))
@@ -365,7 +367,8 @@ BUS_MESSAGES: tuple[type[Out], ...] = (
 DIRECT_MESSAGES: tuple[type[Out], ...] = (Hello, Snapshot, Error, Pong)
 CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
     Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
-    Dispose, RecordingPause, RecordingResume, *CONTROL_COMMANDS, *sup.SUPERVISOR_COMMANDS,
+    Dispose, RecordingPause, RecordingResume, RevisitCall, RevisitResult, *CONTROL_COMMANDS,
+    *sup.SUPERVISOR_COMMANDS,
 )  # fmt: skip
 
 

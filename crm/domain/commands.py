@@ -60,6 +60,7 @@ class Reply:
 class Callback:
     satisfaction: Satisfaction
     note: str = ""
+    call_id: str = ""  # the call back's Linkedid when the desk placed it (its recording's)
 
     @property
     def action(self) -> Action:

@@ -9,11 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.call_models import CallEvent, CallRecord
 from crm.domain.calls import CallEventKind, CallOutcome
+from crm.domain.revisit import CALL_LABEL
 from crm.domain.wall_figures import AnsweredRow, CallRow
 
 # A call decided in the window started at most this long before it (the bound keeps the
 # query on the started_at index); calls still in progress are read whatever their age.
 LONGEST_CALL = timedelta(hours=12)
+# The centre's own calls back (回访) are no calls in: the wall's figures leave them out.
+_CALLED_IN = CallRecord.ivr_label != CALL_LABEL
 
 
 _COLUMNS = (
@@ -27,10 +30,12 @@ async def calls_since(session: AsyncSession, since: datetime) -> list[CallRow]:
     """Calls that may have been decided since `since` (naive UTC), and every call still in
     progress (two queries, each on its index)."""
     r = CallRecord
-    recent = await session.execute(select(*_COLUMNS).where(r.started_at >= since - LONGEST_CALL))
+    recent = await session.execute(
+        select(*_COLUMNS).where(_CALLED_IN, r.started_at >= since - LONGEST_CALL)
+    )
     up = await session.execute(
         select(*_COLUMNS).where(
-            r.outcome == CallOutcome.IN_PROGRESS, r.started_at < since - LONGEST_CALL
+            _CALLED_IN, r.outcome == CallOutcome.IN_PROGRESS, r.started_at < since - LONGEST_CALL
         )
     )
     return [CallRow(*row) for row in (*recent.all(), *up.all())]
@@ -38,7 +43,7 @@ async def calls_since(session: AsyncSession, since: datetime) -> list[CallRow]:
 
 async def calls_written_since(session: AsyncSession, at: datetime) -> list[CallRow]:
     """The records written (`updated_at`) since `at` (naive UTC)."""
-    result = await session.execute(select(*_COLUMNS).where(CallRecord.updated_at >= at))
+    result = await session.execute(select(*_COLUMNS).where(_CALLED_IN, CallRecord.updated_at >= at))
     return [CallRow(*row) for row in result.all()]
 
 

@@ -135,11 +135,13 @@ async def _carry_out(
         case c.Reply(result=result):
             order.result = result
             return {"result": result}
-        case c.Callback(satisfaction=satisfaction, note=note):
+        case c.Callback(satisfaction=satisfaction, note=note, call_id=call_id):
             order.satisfaction = satisfaction
             if command.action is Action.CALLBACK:
                 order.closed_at = now
-            return {"satisfaction": satisfaction.value, "note": note}
+            return {"satisfaction": satisfaction.value, "note": note} | (
+                {"call_id": call_id} if call_id else {}
+            )
         case c.Reopen(reason=reason):
             order.closed_at = None
             return {"reason": reason}

@@ -122,7 +122,7 @@ async def test_a_citizen_called_back_is_reached_over_the_outbound_backup(
     number, ami = "13922226666", centre.hotline.ami
     caplog.set_level(logging.DEBUG)
     async with AgentPhone(tmp_path, "127.0.0.1", OUT_BACKUP, ring_ms=300):  # the citizen
-        await call_out(ami, number, CONTEXT_AGENTS, "1001", "out-callback-1", timeout_s=15)
+        await call_out(ami, number, "1001", "out-callback-1", 15, "回访")
         seen: list[dict[str, str]] = []
 
         async def joined() -> bool:

@@ -276,7 +276,7 @@ async def called_back_over(centre: Centre, number: str, channel_id: str) -> str:
     """`number` called back (回访) with agent 1001: the far end that answered on the outbound
     primary (its Contact, sip:host:port), once up; then hung up."""
     ami = centre.hotline.ami
-    await call_out(ami, number, CONTEXT_AGENTS, "1001", channel_id, timeout_s=10)
+    await call_out(ami, number, "1001", channel_id, 10, "回访")
 
     async def up() -> bool:
         return trunk_channels(await channels(centre), "outbound").get("primary") == "Up"

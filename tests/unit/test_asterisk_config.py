@@ -324,6 +324,7 @@ def test_the_outbound_trunk_dials_any_number_in_turn_with_the_centre_s_caller_id
     """Without [outbound] nothing of it is rendered; with it, each leg is an endpoint whose
     contact has no user (the citizen's number is dialled as the user), tried in turn."""
     assert "hotline-outbound" not in files["extensions.conf"]
+    assert "hotline-revisit" not in files["extensions.conf"]
     assert "trunk-outbound" not in files["pjsip.conf"]
     data = settings.model_dump()
     data["outbound"] = {"primary": "127.0.0.1:5091", "backup": "127.0.0.1:5092",
@@ -334,12 +335,20 @@ def test_the_outbound_trunk_dials_any_number_in_turn_with_the_centre_s_caller_id
     assert "[trunk-outbound-backup]\ntype = aor\ncontact = sip:127.0.0.1:5092\n" in pjsip
     outbound = dialplan[dialplan.index("[hotline-outbound]") :].split("\n\n")[0]
     lines = outbound.splitlines()
-    assert lines[1:3] == ["exten => _X.,1,NoOp(outbound call)",
+    assert lines[1:4] == ["exten => _X.,1,NoOp(outbound call)", " same => n,Set(CALLERID(name)=)",
                           " same => n,Set(CALLERID(num)=12345)"]  # fmt: skip
     dials = [line for line in lines if ",Dial(" in line]
-    assert dials == [" same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-primary,4)",
-                     " same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-backup,4)"]  # fmt: skip
+    # I: no connected-line update, the number never shown on the agent's phone
+    assert dials == [" same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-primary,4,I)",
+                     " same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-backup,4,I)"]  # fmt: skip
     assert "UserEvent" not in outbound  # nothing of the number reaches the backend's events
+    # the agent's phone, answered first, recorded in the backend's file, dials the citizen
+    revisit = dialplan[dialplan.index("[hotline-revisit]") :].split("\n\n")[0]
+    assert revisit.splitlines()[1:] == [
+        "exten => _X.,1,NoOp(callback from the desk)",
+        f" same => n,MixMonitor({LAYOUT.monitor}/${{HOTLINE_REVISIT_RECORDING}},b)",
+        " same => n,Goto(hotline-outbound,${EXTEN},1)",
+    ]
     data["outbound"]["caller_id"] = "96123"
     again = render(Settings.model_validate(data), LAYOUT)["extensions.conf"]
     assert " same => n,Set(CALLERID(num)=96123)" in again

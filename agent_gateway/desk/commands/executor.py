@@ -44,6 +44,7 @@ from functools import partial
 from typing import Any
 
 from agent_gateway.desk.commands.lanes import Lanes
+from agent_gateway.desk.commands.revisit import Revisits
 from agent_gateway.desk.commands.verb import AGENT_DESK, FLOOR, CommandFailed, Request
 from agent_gateway.desk.commands.verbs import Collaborators, verb_table
 from agent_gateway.desk.orders import DeskOrders
@@ -83,12 +84,13 @@ class CommandExecutor:
         max_in_flight: int = MAX_IN_FLIGHT,
         max_per_desk: int = MAX_PER_DESK,
         spy: SpyService | None = None,
+        revisits: Revisits | None = None,
     ) -> None:
         self.bus = bus
         self.desk = desk
         self.agent_queues = agent_queues  # extension → (queue, penalty) it serves
         self.verbs = verb_table(Collaborators(
-            desk, ami, tracker, orders, agent_queues, transfer_context, control, spy
+            desk, ami, tracker, orders, agent_queues, transfer_context, control, spy, revisits
         ))  # fmt: skip
         self.max_age_s = max_age_s
         self.seal_key = seal_key  # who sent a command is believed only under a gateway's seal

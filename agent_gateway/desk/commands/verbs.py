@@ -17,12 +17,13 @@ from agent_gateway.desk.commands import (
     pause,
     queues,
     recording,
+    revisit,
     save_order,
     spy,
     transfer,
     wrap_up,
 )
-from agent_gateway.desk.commands.verb import AGENT_DESK, FLOOR, Handler, Verb
+from agent_gateway.desk.commands.verb import AGENT_DESK, FLOOR, CommandFailed, Handler, Verb
 from agent_gateway.desk.floor_audit import FloorAudit
 from agent_gateway.desk.forced_pause import ForcedPauses
 from agent_gateway.desk.orders import DeskOrders
@@ -45,6 +46,7 @@ class Collaborators:
     transfer_context: str  # the dialplan context a transfer target is dialled in
     control: CallControl  # hold, mute, consults (warm transfer) and three-party calls
     spy: SpyService | None = None  # supervisors' listen / whisper / barge
+    revisits: revisit.Revisits | None = None  # calls back (回访): None without an outbound trunk
 
 
 def _control_verb(c: Collaborators, name: str) -> Handler:
@@ -77,6 +79,12 @@ def _floor_verbs(c: Collaborators) -> dict[str, Verb]:
     return {name: on_floor(verb) for name, verb in floor.VERBS.items()}
 
 
+def _revisits(c: Collaborators) -> revisit.Revisits:
+    if c.revisits is None:
+        raise CommandFailed("no_outbound", "未配置外呼线路，无法回访")
+    return c.revisits
+
+
 def _agent_verbs(c: Collaborators) -> dict[str, Handler]:
     return {
         "login": lambda r: queues.login(
@@ -84,9 +92,7 @@ def _agent_verbs(c: Collaborators) -> dict[str, Handler]:
         ),
         "logout": lambda r: queues.logout(c.ami, sorted(c.desk.members.get(r.extension, ())), r),
         "pause": lambda r: pause.pause(c.ami, c.desk.presences, ForcedPauses(c.desk.redis), r),
-        "unpause": lambda r: pause.unpause(
-            c.ami, c.desk.presences, ForcedPauses(c.desk.redis), r
-        ),
+        "unpause": lambda r: pause.unpause(c.ami, c.desk.presences, ForcedPauses(c.desk.redis), r),
         "hangup": lambda r: hangup.hangup(c.ami, c.desk.presences, c.tracker, c.control, r),
         "transfer": lambda r: transfer.transfer(
             c.ami, c.desk.presences, c.tracker, c.transfer_context, c.control, r
@@ -109,5 +115,7 @@ def _agent_verbs(c: Collaborators) -> dict[str, Handler]:
         "recording_resume": lambda r: recording.set_recording_paused(
             c.ami, c.desk, c.tracker, c.orders, False, r
         ),
+        "revisit_call": lambda r: revisit.revisit_call(c.ami, _revisits(c), c.desk.presences, r),
+        "revisit_result": lambda r: revisit.revisit_result(c.ami, _revisits(c), r),
         **{name: _control_verb(c, name) for name in control.STEPS},
     }

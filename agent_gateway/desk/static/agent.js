@@ -18,6 +18,7 @@ import {
 import { CONTROL_LABELS, renderControl, setDeskTargets, wireControl } from "./control.js";
 import { clearOrder, fillOrderForm, orderCallId, renderOrderSave, wireOrder } from "./order.js";
 import { renderOutcome, wireOutcome } from "./outcome.js";
+import { renderRevisit, wireRevisit } from "./revisit.js";
 import { RecordingsView } from "./recordings.js";
 
 const CONNECTED_STATES = new Set(["talking", "answered", "held", "transferred"]);
@@ -33,6 +34,8 @@ const COMMAND_LABELS = {
   dispose: "提交处理结果",
   recording_pause: "暂停录音",
   recording_resume: "恢复录音",
+  revisit_call: "发起回访",
+  revisit_result: "记录回访结果",
   ...CONTROL_LABELS,
 };
 const SESSION_KEY = "hotline.agent.login";
@@ -248,6 +251,7 @@ function updateButtons() {
   renderOrderSave(online, answeredHere);
   const callId = state.presence ? state.presence.call_id : null;
   renderOutcome(online, state.presence, callId ? state.calls.get(callId) || null : null);
+  renderRevisit(online);
 }
 
 // --- commands ----------------------------------------------------------------------------
@@ -354,6 +358,7 @@ function wire() {
     return { presence: state.presence, call: callId ? state.calls.get(callId) || null : null };
   };
   wireOutcome(runCommand, current, updateButtons);
+  wireRevisit(runCommand, updateButtons);
   $("btn-recordings").addEventListener("click", () => state.pop && recordings.show(state.pop.call_id));
   setInterval(renderSince, 1000);
   updateButtons();

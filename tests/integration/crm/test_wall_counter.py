@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.db.engine import session_factory
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
 from crm.domain.calls import CallEventKind, CallOutcome
+from crm.domain.revisit import CALL_LABEL
 from crm.domain.wall_figures import ServiceRule
 from crm.usecases.call_records import record_progress
 from crm.usecases.wall_figures import WallCounter
@@ -80,3 +81,21 @@ async def test_the_counter_follows_the_records_as_they_are_written(engine: Async
     assert third.agents["1002"].average_talk_s == 30.0
     assert third.queued_at == {} and whole.today == third.today
     assert whole.agents == third.agents
+
+
+async def test_the_centre_s_calls_back_are_no_calls_in(engine: AsyncEngine) -> None:
+    """A callback (回访) the desk placed has a record of its own (for its recording): the
+    wall counts no such call, neither while it is on nor once it ended."""
+    placed = CallFacts("1.9", at(0), ivr_label=CALL_LABEL, agent_extension="1001")
+    await _write(engine, at(1), answered("a", 0, 3, 60, "1001"), CallUpdate(placed))
+    counter = WallCounter(ServiceRule())
+    sessions = session_factory(engine)
+    async with sessions() as session:
+        first = await counter.figures(session, at(2))
+    ended = CallFacts("1.9", at(0), CallOutcome.ANSWERED, ended_at=at(90), ivr_label=CALL_LABEL)
+    await _write(engine, at(90), CallUpdate(ended))
+    async with sessions() as session:
+        second = await counter.figures(session, at(91))
+    assert set(counter.counter.rows) == {"a"}
+    assert set(first.today) == set(second.today) == {"hotline"}
+    assert second.today["hotline"].offered == 1
