@@ -15,6 +15,8 @@ CONTEXT_TRUNK_IN = "hotline-trunk-in"  # anything a trunk sends us: hung up
 # second, with the centre's caller ID. Rendered only when [outbound] is configured.
 CONTEXT_OUTBOUND = "hotline-outbound"
 CONTEXT_POSITION = "hotline-position"  # plays a queue position, whispered to the caller
+# The estimated wait said after the position (exten = `wait_words.wait_key`, from VAR_WAIT).
+CONTEXT_WAIT = "hotline-wait"
 # Call control (exten = the call's Linkedid): ConfBridge rooms the backend moves channels
 # between, and the dialling of a consulted party (exten = its number) into one of them.
 CONTEXT_ROOM_CALLER = "hotline-room-caller"  # the caller into the main room (marked, MOH alone)
@@ -76,6 +78,7 @@ NOBODY_MESSAGE = "message"  # the caller left a message (an order with its recor
 NOBODY_CALLBACK = "callback"  # the caller asked to be called back (an order to call back)
 NOBODY_NOTHING = "nothing"  # the caller left neither (hung up, or said nothing)
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
+VAR_WAIT = "HOTLINE_WAIT"  # on a position whisper: its wait sentence, "" for none
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged
 VAR_SPY_CALL = "HOTLINE_SPY_CALL"  # the spied call's Linkedid: the room a barge joins
