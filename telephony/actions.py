@@ -178,6 +178,7 @@ async def whisper_into(
     extra = {"Variable": variables} if variables else {}
     await ami.action(
         "Originate",
+        ACTION_S,
         Channel=f"Local/{exten}@{context}/n",
         Application="ChanSpy",
         Data=f"{uniqueid},quWES",

@@ -141,14 +141,14 @@ async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre:
                 timeout_s=150,
             )
         )
-        late: list[asyncio.Task[CallerResult]] = []
+        newcomer: list[asyncio.Task[CallerResult]] = []
         try:
             async with asyncio.timeout(50):
                 while sum(x.rung for x in tap.spells()) < SPELLS_WANTED:
                     assert not calling.done(), calling.result()
                     await asyncio.sleep(0.2)
             # The queue has answered in its backlog: a caller joining now hears its wait.
-            late.append(asyncio.create_task(place_calls(
+            newcomer.append(asyncio.create_task(place_calls(
                 centre.workdir, target=f"{s.sip.host}:{s.sip.port}",
                 service=s.centre.inbound_number, callers=[CallerIdentity("后来者", "13900009999")],
                 plan=CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=60_000),
@@ -159,10 +159,10 @@ async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre:
             pass
         finally:
             spells = tap.spells()
-            for task in (calling, tapping, watching, *tap.hangups, *late):
+            for task in (calling, tapping, watching, *tap.hangups, *newcomer):
                 task.cancel()
             await asyncio.gather(
-                calling, tapping, watching, *tap.hangups, *late, return_exceptions=True
+                calling, tapping, watching, *tap.hangups, *newcomer, return_exceptions=True
             )
     joined = [e for e in tap.events if e.get("Event") == "QueueCallerJoin"]
     assert len(joined) == CALLERS + 1  # the backlog was real: every caller queued, the late one too

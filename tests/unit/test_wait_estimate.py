@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from telephony.wait_estimate import Answer, answer_gaps, estimate_wait_s
@@ -9,7 +11,7 @@ from telephony.wait_estimate import Answer, answer_gaps, estimate_wait_s
 NOW = 10_000.0
 
 
-def backlog(gaps: list[float], end: float = NOW - 1) -> list[Answer]:
+def backlog(gaps: Sequence[float], end: float = NOW - 1) -> list[Answer]:
     """Answers `gaps` apart ending at `end`, every caller queued long before its answer."""
     at = end - sum(gaps)
     out = [Answer(at - 1000, at)]
