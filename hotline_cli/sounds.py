@@ -1,5 +1,5 @@
-"""The audio Asterisk plays: the IVR's, the order status dates' and the queue positions'
-Mandarin prompts, and the queue's hold music."""
+"""The audio Asterisk plays: the IVR's, the order status dates', the queue positions' and
+estimated waits' Mandarin prompts, and the queue's hold music."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ivr.order_status_prompts import DATE_PROMPTS
 from ivr.prompts import CLIP_END, build_prompts
 from telephony.asterisk_config import Layout
 from telephony.position_words import POSITION_PROMPTS
+from telephony.wait_words import WAIT_PROMPTS
 
 HOLD_MUSIC = "hold.wav"
 # A soft two-tone chime, repeated by Asterisk's files mode: enough for callers to know
@@ -43,6 +44,7 @@ def build_sounds(layout: Layout) -> list[Path]:
     """Make whatever audio is missing; files already there are left alone."""
     made = build_prompts(prompt_dir(layout))
     made += build_prompts(prompt_dir(layout), POSITION_PROMPTS, CLIP_END)
+    made += build_prompts(prompt_dir(layout), WAIT_PROMPTS, CLIP_END)
     made += build_prompts(prompt_dir(layout), DATE_PROMPTS, CLIP_END)
     hold = layout.moh / HOLD_MUSIC
     if not hold.exists():

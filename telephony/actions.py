@@ -161,15 +161,24 @@ async def blind_transfer(
 
 
 async def whisper_into(
-    ami: AmiActions, uniqueid: str, context: str, exten: str, channel_id: str, caller_id: str
+    ami: AmiActions,
+    uniqueid: str,
+    context: str,
+    exten: str,
+    channel_id: str,
+    caller_id: str,
+    variables: str = "",
 ) -> None:
     """Play `exten`@`context` into the channel `uniqueid` without its bridge partner hearing
     it or holding anything up: a Local channel whose one half runs the extension and whose
     other half ChanSpies on the channel (u: by Uniqueid, a name prefix could match another
     call; q: no beep; W: private whisper, the spy does not listen; E/S: end with the channel).
-    Its halves are `channel_id` and `channel_id`-2, so it can be hung up by name."""
+    Its halves are `channel_id` and `channel_id`-2, so it can be hung up by name;
+    `variables` ("NAME=value,NAME=value") are set on both (a Local channel copies them)."""
+    extra = {"Variable": variables} if variables else {}
     await ami.action(
         "Originate",
+        ACTION_S,
         Channel=f"Local/{exten}@{context}/n",
         Application="ChanSpy",
         Data=f"{uniqueid},quWES",
@@ -177,6 +186,7 @@ async def whisper_into(
         OtherChannelId=f"{channel_id}-2",
         CallerID=caller_id,
         Async="true",
+        **extra,
     )
 
 

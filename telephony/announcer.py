@@ -5,6 +5,8 @@ private whisper on the caller's Uniqueid) while its other half plays the positio
 (`CONTEXT_POSITION` in the dialplan). The caller hears it over the hold music; app_queue's
 loop never waits for it, so a free agent is rung as soon as app_queue looks (README,
 "free agents left unrung"). The whisper is hung up when the caller's agent starts ringing.
+The estimated wait follows the position (`wait_estimate.py`), from the queue's answers as the
+tracker reports them, kept here: no query per announcement.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable
 
 from telephony.actions import AmiActions, hang_up, whisper_into
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
+from telephony.dialplan import VAR_WAIT
 from telephony.positions import ANNOUNCE_EVERY_S, Announcement, due
 from telephony.tracker import WAITING, CallChanged, CallState, CallTracker
+from telephony.wait_estimate import KEEP_ANSWERS, Answer, estimate_wait_s
+from telephony.wait_words import wait_key
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,7 @@ class PositionAnnouncer:
         self.every_s = every_s
         self.last_said: dict[str, float] = {}  # caller Uniqueid -> when last told
         self.whispers: dict[str, tuple[str, float]] = {}  # caller Uniqueid -> (channel id, at)
+        self.answers: dict[str, deque[Answer]] = {}  # queue -> its latest answers
 
     async def run(self) -> None:
         """Tell every due caller their position, twice a second, until cancelled."""
@@ -58,18 +65,37 @@ class PositionAnnouncer:
     async def on_call(self, effect: CallChanged) -> None:
         """Listener: stop the whisper once the caller stops waiting for a free agent."""
         call = effect.call
+        if (
+            call.state is CallState.TALKING and effect.previous in WAITING
+            and call.queued_at is not None and call.answered_at is not None
+        ):  # fmt: skip
+            answers = self.answers.setdefault(call.queue, deque(maxlen=KEEP_ANSWERS))
+            answers.append(Answer(call.queued_at, call.answered_at))
         if call.state is not CallState.QUEUED:
             await self._stop_whisper(call.uniqueid)
         if call.state not in WAITING:
             self.last_said.pop(call.uniqueid, None)
 
+    def wait_sentence(self, a: Announcement, now: float) -> str:
+        """The `CONTEXT_WAIT` extension that tells `a`'s caller their estimated wait, "" if
+        the queue's recent answers do not tell it."""
+        waiting = [
+            c.queued_at for c in self.tracker.calls.values()
+            if c.queue == a.queue and c.state in WAITING and c.queued_at is not None
+        ]  # fmt: skip
+        wait_s = estimate_wait_s(
+            tuple(self.answers.get(a.queue, ())), a.position, now, min(waiting, default=None)
+        )
+        return "" if wait_s is None else wait_key(wait_s)
+
     async def _announce(self, a: Announcement) -> None:
-        self.last_said[a.uniqueid] = time.time()
+        now = self.last_said[a.uniqueid] = time.time()
         channel_id = f"hotline-pos-{uuid.uuid4().hex[:12]}"
+        wait = self.wait_sentence(a, now)
         try:
             await whisper_into(
                 self.ami, a.uniqueid, self.context, str(a.position), channel_id,
-                f"queue position <{a.position}>",
+                f"queue position <{a.position}>", f"{VAR_WAIT}={wait}" if wait else "",
             )  # fmt: skip
         except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
             log.warning("position announcement for %s in %s failed: %s", a.uniqueid, a.queue, exc)

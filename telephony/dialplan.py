@@ -18,6 +18,8 @@ CONTEXT_OUTBOUND = "hotline-outbound"
 # recorded (VAR_REVISIT_RECORDING) and dials the citizen through CONTEXT_OUTBOUND.
 CONTEXT_REVISIT = "hotline-revisit"
 CONTEXT_POSITION = "hotline-position"  # plays a queue position, whispered to the caller
+# The estimated wait said after the position (exten = `wait_words.wait_key`, from VAR_WAIT).
+CONTEXT_WAIT = "hotline-wait"
 # Call control (exten = the call's Linkedid): ConfBridge rooms the backend moves channels
 # between, and the dialling of a consulted party (exten = its number) into one of them.
 CONTEXT_ROOM_CALLER = "hotline-room-caller"  # the caller into the main room (marked, MOH alone)
@@ -80,6 +82,7 @@ NOBODY_CALLBACK = "callback"  # the caller asked to be called back (an order to 
 NOBODY_NOTHING = "nothing"  # the caller left neither (hung up, or said nothing)
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
 VAR_REVISIT_RECORDING = "HOTLINE_REVISIT_RECORDING"  # a callback's file, named by the backend
+VAR_WAIT = "HOTLINE_WAIT"  # on a position whisper: its wait sentence, "" for none
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged
 VAR_SPY_CALL = "HOTLINE_SPY_CALL"  # the spied call's Linkedid: the room a barge joins

@@ -31,6 +31,7 @@ from telephony.dialplan import (
     CONTEXT_SPY,
     CONTEXT_SURVEY,
     CONTEXT_TRUNK_IN,
+    CONTEXT_WAIT,
     EVENT_TRUNK_FAILED,
     REQUEUE_PRIORITY,
     TECH,
@@ -46,10 +47,12 @@ from telephony.dialplan import (
     VAR_SPY_RECORDING,
     VAR_SPYEE,
     VAR_TRUNKS_SKIPPED,
+    VAR_WAIT,
     interface_of,
 )
 from telephony.position_words import LAST_SAID_POSITION, position_words
 from telephony.spy import ROOM_BARGE, SPY_OPTIONS, SpyMode
+from telephony.wait_words import wait_sentences
 
 if TYPE_CHECKING:
     from telephony.asterisk_config import Layout
@@ -294,21 +297,39 @@ def _spy_context(settings: Settings, layout: Layout) -> str:
 def _position_context(layout: Layout) -> str:
     """The announcer's half of a position whisper (extension = position): the Mandarin
     sentence of `position_words`, one extension per position said exactly, 很多位 beyond.
-    The short wait lets ChanSpy attach to the caller before the first word."""
+    The short wait lets ChanSpy attach to the caller before the first word. The estimated
+    wait follows when the announcer set one (`VAR_WAIT`: an extension of `CONTEXT_WAIT`; no
+    DIALPLAN_EXISTS, func_dialplan is not among the modules loaded)."""
     prompts = "${POSITION_PROMPTS}"
+    wait = f"{CONTEXT_WAIT},${{{VAR_WAIT}}},1"
+    wait_set = f'"${{{VAR_WAIT}}}" != ""'  # a key it lacks would just end the whisper
+
+    def files(words: tuple[str, ...]) -> str:
+        return "&".join(f"{prompts}/{w}" for w in words)
 
     def say(words: tuple[str, ...]) -> str:
-        return "Gosub(say,1(" + "&".join(f"{prompts}/{w}" for w in words) + "))"
+        return f"Gosub(say,1({files(words)}))"
 
-    return section("globals", f"POSITION_PROMPTS={layout.prompts}") + section(
-        CONTEXT_POSITION,
-        *(f"exten => {p},1,{say(position_words(p))}" for p in range(1, LAST_SAID_POSITION + 1)),
-        # Four digits or more (LAST_SAID_POSITION is 999): no overlap with the ones above.
-        f"exten => _[1-9]XXX!,1,{say(position_words(LAST_SAID_POSITION + 1))}",
-        "exten => say,1,Answer()",
-        " same => n,Wait(0.3)",
-        " same => n,Playback(${ARG1})",
-        " same => n,Hangup()",
+    return (
+        section("globals", f"POSITION_PROMPTS={layout.prompts}")
+        + section(
+            CONTEXT_POSITION,
+            *(f"exten => {p},1,{say(position_words(p))}" for p in range(1, LAST_SAID_POSITION + 1)),
+            # Four digits or more (LAST_SAID_POSITION is 999): no overlap with the ones above.
+            f"exten => _[1-9]XXX!,1,{say(position_words(LAST_SAID_POSITION + 1))}",
+            "exten => say,1,Answer()",
+            " same => n,Wait(0.3)",
+            " same => n,Playback(${ARG1})",
+            f" same => n,GotoIf($[{wait_set}]?{wait})",
+            " same => n,Hangup()",
+        )
+        + section(
+            CONTEXT_WAIT,
+            *(
+                f"exten => {key},1,Playback({files(words)})\n same => n,Hangup()"
+                for key, words in wait_sentences().items()
+            ),
+        )
     )
 
 

@@ -1,6 +1,7 @@
 """A burst: many callers wait in one queue, position announcements on, two agents who take
 short calls. Whatever the backlog, an agent who becomes free must be rung within a second,
-and every caller who waits is still told their position.
+and every caller who waits is still told their position; a caller joining once the queue has
+answered in its backlog hears its position, then its estimated wait.
 
 The delay is measured on Asterisk's clock (AMI event timestamps) from the moment app_queue
 sees the agent free (`QueueMemberStatus` not in use and not paused, which after a call is
@@ -22,12 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, place_calls
+from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, CallerResult, place_calls
 from telephony.ami import AmiClient
 from telephony.asterisk_config import layout_for
 from telephony.dialplan import CONTEXT_POSITION
 from tests.e2e.free_agents import AgentLegTap, FreeSpell, free_spells
 from tests.e2e.harness import Centre, running_centre
+from tests.support.polling import eventually
 
 CALLERS = 40
 ARRIVALS_PER_S = 20
@@ -43,6 +45,8 @@ AHEAD = (
     "三十",
     "三十一", "三十二", "三十三", "三十四", "三十五", "三十六", "三十七", "三十八", "三十九",
 )  # fmt: skip
+# Two agents taking half-second calls: every wait is short.
+WAIT_SAID = "预计等待不到一分钟。"
 SAID = {1: "您是下一位，请稍候。"} | {
     position: f"您前面还有{ahead}位来电，请耐心等待。" for position, ahead in enumerate(AHEAD, 2)
 }
@@ -64,11 +68,12 @@ class Tap(AgentLegTap):
 
 class Whispers:
     """Asterisk's own view of the position whispers: every few hundred ms, which files the
-    whisper channels (`Local/<position>@hotline-position`, the half that plays) are playing."""
+    whisper channels (`Local/<position>@hotline-position`, the half that plays) are playing,
+    in order (the position, then the estimated wait once the queue has answered enough)."""
 
     def __init__(self, ami: AmiClient) -> None:
         self.ami = ami
-        self.playing: dict[str, tuple[int, str]] = {}  # channel -> (position, Playback data)
+        self.playing: dict[str, tuple[int, list[str]]] = {}  # channel -> (position, Playbacks)
 
     async def run(self) -> None:
         pattern = re.compile(rf"Local/(\d+)@{CONTEXT_POSITION}-\w+;2")
@@ -78,8 +83,19 @@ class Whispers:
                     found = pattern.fullmatch(channel.get("Channel", ""))
                     if found and channel.get("Application") == "Playback":
                         data = channel.get("ApplicationData", "")
-                        self.playing[channel["Channel"]] = (int(found.group(1)), data)
+                        seen = self.playing.setdefault(
+                            channel["Channel"], (int(found.group(1)), [])
+                        )
+                        if data not in seen[1]:
+                            seen[1].append(data)
             await asyncio.sleep(0.3)
+
+    def heard(self) -> list[tuple[int, list[str]]]:
+        """Each whisper's position and the sentences seen played, in order."""
+        return [(p, [sentence(d) for d in data]) for p, data in self.playing.values()]
+
+    async def told_wait(self) -> bool:
+        return any(said == [SAID[p], WAIT_SAID] for p, said in self.heard())
 
 
 def sentence(playback_data: str) -> str:
@@ -125,20 +141,31 @@ async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre:
                 timeout_s=150,
             )
         )
+        newcomer: list[asyncio.Task[CallerResult]] = []
         try:
             async with asyncio.timeout(50):
                 while sum(x.rung for x in tap.spells()) < SPELLS_WANTED:
                     assert not calling.done(), calling.result()
                     await asyncio.sleep(0.2)
+            # The queue has answered in its backlog: a caller joining now hears its wait.
+            newcomer.append(asyncio.create_task(place_calls(
+                centre.workdir, target=f"{s.sip.host}:{s.sip.port}",
+                service=s.centre.inbound_number, callers=[CallerIdentity("后来者", "13900009999")],
+                plan=CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=60_000),
+                source_ip=s.carrier.match, timeout_s=90,
+            )))  # fmt: skip
+            await eventually(whispers.told_wait, 20, "a position whisper followed by a wait")
         except TimeoutError:
             pass
         finally:
             spells = tap.spells()
-            for task in (calling, tapping, watching, *tap.hangups):
+            for task in (calling, tapping, watching, *tap.hangups, *newcomer):
                 task.cancel()
-            await asyncio.gather(calling, tapping, watching, *tap.hangups, return_exceptions=True)
+            await asyncio.gather(
+                calling, tapping, watching, *tap.hangups, *newcomer, return_exceptions=True
+            )
     joined = [e for e in tap.events if e.get("Event") == "QueueCallerJoin"]
-    assert len(joined) == CALLERS  # the backlog was real: every caller queued
+    assert len(joined) == CALLERS + 1  # the backlog was real: every caller queued, the late one too
     print(describe(spells))  # the figures, for `pytest -s`
     assert sum(x.rung for x in spells) >= SPELLS_WANTED, describe(spells)
     late = [x for x in spells if x.delay_s is not None and x.delay_s >= 1.0]
@@ -146,9 +173,11 @@ async def test_a_free_agent_is_rung_within_a_second_whatever_the_backlog(centre:
     assert not_told(tap.events) == set()
     # The whispers spoke Mandarin, from files Asterisk could open.
     assert len(whispers.playing) >= WHISPERS_WANTED, whispers.playing
-    heard = {position: sentence(data) for position, data in whispers.playing.values()}
-    print(f"{len(whispers.playing)} whispers seen playing:", sorted(heard.items()))
-    assert {p: SAID[p] for p in heard} == heard
+    heard = whispers.heard()
+    print(f"{len(heard)} whispers seen playing:", sorted(heard))
+    # Each said its position, then (once the queue had answered enough) its estimated wait.
+    assert all(said[:1] == [SAID[p]] or said == [WAIT_SAID] for p, said in heard), heard
+    assert all(said[1:] in ([], [WAIT_SAID]) for p, said in heard), heard
     log = (layout_for(s).log / "messages").read_text(encoding="utf-8", errors="replace")
     assert not re.findall(r".*(?:Unable to open|Playback failed).*", log)
 

@@ -17,7 +17,8 @@ from config.secrets import resolve_secrets
 from config.settings import load_settings
 from hotline_cli.sounds import build_sounds
 from telephony.asterisk_config import Layout, render
-from telephony.dialplan import CONTEXT_POSITION
+from telephony.dialplan import CONTEXT_POSITION, CONTEXT_WAIT
+from telephony.wait_words import wait_key, wait_sentences
 
 
 @pytest.fixture(scope="module")
@@ -35,17 +36,20 @@ def sections(text: str) -> dict[str, list[str]]:
     return out
 
 
-def played(layout: Layout) -> dict[str, list[Path]]:
-    """Files each extension of the position context plays, globals expanded."""
+def played(layout: Layout, context: str = CONTEXT_POSITION) -> dict[str, list[Path]]:
+    """Files each extension of the position (or wait) context plays, globals expanded."""
     state = {"HOTLINE_PATHS__STATE_DIR": str(layout.base.parent / "state")}
     settings = resolve_secrets(load_settings(environ=state))
     conf = sections(render(settings, layout)["extensions.conf"])
     variables = dict(line.split("=", 1) for line in conf["globals"])
     out: dict[str, list[Path]] = {}
-    for line in conf[CONTEXT_POSITION]:
-        found = re.fullmatch(r"exten => ([^,]+),1,Gosub\(say,1\((.*)\)\)", line)
+    for line in conf[context]:
+        found = re.fullmatch(
+            r"exten => ([^,]+),1,(?:Gosub\(say,1\((.*)\)\)|Playback\((.*)\))", line
+        )
         if found:
-            files = re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], found.group(2))
+            data = found.group(2) or found.group(3)
+            files = re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], data)
             out[found.group(1)] = [Path(f) for f in files.split("&")]
     assert "exten => say,1,Answer()" in conf[CONTEXT_POSITION]
     assert " same => n,Playback(${ARG1})" in conf[CONTEXT_POSITION]
@@ -80,6 +84,15 @@ def test_each_position_says_the_callers_ahead_in_mandarin(
     layout: Layout, extension: str, sentence: str
 ) -> None:
     assert said(played(layout)[extension]) == sentence
+
+
+def test_each_wait_plays_prompts_that_were_built_and_says_it(layout: Layout) -> None:
+    by_key = played(layout, CONTEXT_WAIT)
+    assert set(by_key) == set(wait_sentences())
+    assert all(f.with_suffix(".wav").is_file() for files in by_key.values() for f in files)
+    assert said(by_key[wait_key(30)]) == "预计等待不到一分钟。"
+    assert said(by_key[wait_key(170)]) == "预计等待约三分钟。"
+    assert said(by_key[wait_key(1500)]) == "预计等待约二十五分钟。"
 
 
 def test_number_pieces_end_without_the_synthesiser_pause(layout: Layout) -> None:
