@@ -185,23 +185,35 @@ async def _operator_answered(centre: Centre) -> str:
     return name
 
 
-@pytest.mark.parametrize("how", ["attended", "blind"])
+async def _operator_rings(centre: Centre) -> None:
+    async def ringing() -> bool:
+        return any(n.startswith("PJSIP/trunk-110-") for n in await cs.channels(centre))
+
+    await eventually(ringing, 15, "110 ringing")
+
+
+@pytest.mark.parametrize("how", ["attended", "blond", "blind"])
 async def test_a_call_transferred_to_110_gets_no_survey(
     centre: Centre, tones: dict[str, Path], how: str
 ) -> None:
     """Attended (Atxfer from the agent's leg, the caller left in the queue's bridge with the
-    trunk, whose hang-up Queue takes for the agent's) or blind: 110 hangs up, the centre
-    hangs up the caller; no survey on the record."""
-    number = "1390000021" + ("1" if how == "attended" else "2")
+    trunk, whose hang-up Queue takes for the agent's; the agent hangs up once 110 answered,
+    or while it rings: a "blond" transfer, whose AttendedTransfer names no target channel)
+    or blind: 110 hangs up, the centre hangs up the caller; no survey on the record."""
+    number = "1390000021" + str(["attended", "blind", "blond"].index(how) + 1)
     ami = centre.hotline.ami
-    async with cs.operator(centre, "110", 0, tones):
+    async with cs.operator(centre, "110", 0, tones, ring_ms=2500 if how == "blond" else 300):
         call = calling(centre, number)
         talking = await centre.log.wait_talking(number)
-        if how == "attended":
+        if how in ("attended", "blond"):
             await ami.action("Atxfer", Channel=talking.agent_channel, Exten="110",
                              Context=CONTEXT_AGENTS)  # fmt: skip
-            trunk = await _operator_answered(centre)
+            if how == "blond":
+                await _operator_rings(centre)
+            else:
+                await _operator_answered(centre)
             await ami.action("Hangup", Channel=talking.agent_channel, Cause="16")  # completes
+            trunk = await _operator_answered(centre)
         else:
             await ami.action("BlindTransfer", Channel=talking.agent_channel, Exten="110",
                              Context=CONTEXT_AGENTS)  # fmt: skip
