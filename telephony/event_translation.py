@@ -182,15 +182,14 @@ def _attended(h: Mapping[str, str]) -> CallTransferred:
 
 def _attended_target(h: Mapping[str, str]) -> str:
     """The extension an attended transfer reached: the target channel's (Atxfer's
-    Local/110@…). When the agent hung up before the target answered (a "blond" transfer)
-    Asterisk names no target channel, and the second transferer is the agent's own leg again,
-    its Exten the caller's (the centre's number): the caller's connected line, updated to the
-    party it now reaches, names the target. A phone's own transfer (a second call) dialled it."""
+    Local/110@…), or the one a phone's own transfer (a second call) dialled. "" when the agent
+    hung up before the target answered (a "blond" transfer): Asterisk names no target channel
+    then, and the second transferer is the agent's own leg again, its Exten the caller's (the
+    centre's number); the tracker knows the Atxfer's extension (`Call.consult_target`)."""
     if target := h.get("TransferTargetExten"):
         return target
     if h.get("SecondTransfererUniqueid") == h.get("OrigTransfererUniqueid"):
-        connected = h.get("TransfereeConnectedLineNum", "")
-        return connected if connected.isdigit() else ""
+        return ""
     return h.get("SecondTransfererExten", "")
 
 

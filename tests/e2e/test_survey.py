@@ -24,7 +24,7 @@ from crm.repo.directory import create_user
 from crm.usecases.register import CallRef, NewOrder, register_order
 from crm.usecases.transition import apply_command
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, CallerResult, DtmfVia, Press
-from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_SURVEY
+from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_SURVEY, extension_of
 from telephony.tracker import Call
 from tests.e2e import control_support as cs
 from tests.e2e.harness import Centre, ended_records, running_centre
@@ -64,16 +64,17 @@ async def agent_hangs_up(centre: Centre, number: str) -> Call:
     in the survey (CoreShowChannels)."""
     talking = await centre.log.wait_talking(number)
     await centre.hotline.ami.action("Hangup", Channel=talking.agent_channel, Cause="16")
-
-    async def surveyed() -> bool:
-        items = await centre.hotline.ami.action_list("CoreShowChannels", 10)
-        return any(
-            i.get("Uniqueid") == talking.uniqueid and i.get("Context") == CONTEXT_SURVEY
-            and i.get("Application") == "AGI" for i in items
-        )  # fmt: skip
-
-    await eventually(surveyed, 10, "the caller in the survey")
+    await eventually(lambda: in_survey(centre, talking.uniqueid), 10, "the caller in the survey")
     return talking
+
+
+async def in_survey(centre: Centre, uniqueid: str) -> bool:
+    """Whether Asterisk has the caller's channel in the survey's AGI (CoreShowChannels)."""
+    items = await centre.hotline.ami.action_list("CoreShowChannels", 10)
+    return any(
+        i.get("Uniqueid") == uniqueid and i.get("Context") == CONTEXT_SURVEY
+        and i.get("Application") == "AGI" for i in items
+    )  # fmt: skip
 
 
 async def answered_order(centre: Centre, linkedid: str) -> int:
@@ -160,6 +161,31 @@ async def test_no_answer_is_stored_as_such_and_never_on_the_order(centre: Centre
     assert (await record_of(centre, number)).survey is SurveyAnswer.NO_ANSWER
     order, audited = await order_and_audit(centre, order_id)
     assert order.satisfaction is None and audited == []
+
+
+async def test_the_agent_wraps_up_while_the_caller_is_in_the_survey(centre: Centre) -> None:
+    """The agent's part of the call ends at its hang-up: its desk (a real websocket) shows
+    wrap-up while Asterisk still has the caller in the survey, and the record's talk ends
+    there, not at the caller's hang-up after the survey."""
+    number = "13900000206"
+    call = calling(centre, number)
+    talking = await centre.log.wait_talking(number)
+    ext = extension_of(talking.agent_interface)
+    assert ext is not None
+    async with cs.agent_desktop(centre, ext) as desk:
+        await agent_hangs_up(centre, number)
+        await desk.wait_for("presence", 10, extension=ext, state="wrap_up",
+                            call_id=talking.linkedid)  # fmt: skip
+        assert await in_survey(centre, talking.uniqueid)
+    left = await centre.log.wait_for(
+        lambda e: e.call.linkedid == talking.linkedid and e.call.agent_left_at is not None, 10
+    )
+    assert (await asyncio.wait_for(call, 40)).ok
+    record = await record_of(centre, number)
+    assert record.answered_at is not None and record.ended_at is not None
+    assert left.call.talk_time_s is not None and record.talk_s is not None
+    assert record.talk_s == pytest.approx(left.call.talk_time_s, abs=0.01)
+    assert (record.ended_at - record.answered_at).total_seconds() - record.talk_s > 2  # survey
 
 
 async def test_a_caller_who_hangs_up_first_gets_no_survey(centre: Centre) -> None:

@@ -144,8 +144,7 @@ ATXFER = {
     [
         ({"TransferTargetChannel": "Local/110@hotline-agents-00000000;1",
           "TransferTargetExten": "110"}, "110"),  # consulted, then the agent hung up
-        ({}, "110"),  # the agent hung up while 110 rang: Asterisk names no target channel
-        ({"TransfereeConnectedLineNum": "<unknown>"}, ""),
+        ({}, ""),  # the agent hung up while 110 rang: Asterisk names no target (the tracker)
         ({"SecondTransfererUniqueid": "1796179726.20", "SecondTransfererExten": "1002"}, "1002"),
     ],
 )  # fmt: skip
