@@ -98,6 +98,7 @@ def facts(call: Call, cause: DomainEvent | None, emergency_numbers: Collection[s
         end_reason=_clip("end_reason", call.end_reason),
         emergency_line=_clip("emergency_line", emergency_line(call, emergency_numbers)),
         survey=parse_answer(call.survey),
+        talk_ended_at=maybe_utc(call.agent_left_at),
     )
 
 

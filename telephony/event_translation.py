@@ -176,10 +176,21 @@ def _attended(h: Mapping[str, str]) -> CallTransferred:
         uniqueid=required(h, "OrigTransfererUniqueid"),
         channel=required(h, "OrigTransfererChannel"),
         kind="attended",
-        # the extension the transfer reached (Atxfer's Local/110@…): the second transferer is
-        # the agent's own leg again, its Exten the caller's (the centre's number)
-        target=h.get("TransferTargetExten") or h.get("SecondTransfererExten", ""),
+        target=_attended_target(h),
     )
+
+
+def _attended_target(h: Mapping[str, str]) -> str:
+    """The extension an attended transfer reached: the target channel's (Atxfer's
+    Local/110@…), or the one a phone's own transfer (a second call) dialled. "" when the agent
+    hung up before the target answered (a "blond" transfer): Asterisk names no target channel
+    then, and the second transferer is the agent's own leg again, its Exten the caller's (the
+    centre's number); the tracker knows the Atxfer's extension (`Call.consult_target`)."""
+    if target := h.get("TransferTargetExten"):
+        return target
+    if h.get("SecondTransfererUniqueid") == h.get("OrigTransfererUniqueid"):
+        return ""
+    return h.get("SecondTransfererExten", "")
 
 
 def _spy(h: Mapping[str, str], started: bool) -> SpyEvent:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from telephony.dialplan import (
+    CONTEXT_AGENTS,
     CONTEXT_INBOUND,
     VAR_EMERGENCY,
     VAR_IVR_CHOICE,
@@ -107,6 +108,17 @@ class Call:
     transfer_target: str = ""  # where the last transfer sent the caller (an extension, 110…)
     transfer_answered_by: str = ""  # the interface that took the caller after that transfer
     survey: str = ""  # the satisfaction survey after the agent hung up (dialplan.VAR_SURVEY)
+    # The agent's leg hung up with the caller still on (Queue's `c`: the survey): the agent's
+    # part, and the talk, ended then; the call goes on until the caller's leg hangs up.
+    agent_left_at: float | None = None
+    # The extension the agent's Atxfer dialled (its Local/<exten>@hotline-agents channel): an
+    # attended transfer the agent completed while the target still rang names no target.
+    consult_target: str = ""
+
+    @property
+    def in_survey(self) -> bool:
+        """The caller is on after the agent hung up (the survey, if it is offered)."""
+        return self.active and self.agent_left_at is not None
 
     @property
     def active(self) -> bool:
@@ -129,9 +141,11 @@ class Call:
 
     @property
     def talk_time_s(self) -> float | None:
-        if self.answered_at is None or self.ended_at is None:
+        """From the answer to the agent's hang-up (a survey after it is no talk) or the end."""
+        until = self.agent_left_at if self.agent_left_at is not None else self.ended_at
+        if self.answered_at is None or until is None:
             return None
-        return max(0.0, self.ended_at - self.answered_at)
+        return max(0.0, until - self.answered_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +165,7 @@ Handler = Callable[[Call, Any], Call]
 _AFRESH: dict[str, Any] = {
     "answered_at": None, "agent_interface": "", "agent_name": "", "agent_channel": "",
     "ringing": (), "in_rooms": False, "held": False, "completed_by": "", "transfer_target": "",
-    "transfer_answered_by": "",
+    "transfer_answered_by": "", "agent_left_at": None, "consult_target": "",
 }  # fmt: skip
 
 
@@ -221,7 +235,8 @@ def _held(call: Call, e: CallHeld) -> Call:
 
 
 def _transferred(call: Call, e: CallTransferred) -> Call:
-    target = e.target or call.transfer_target
+    target = e.target or (call.consult_target if e.kind == "attended" else "")
+    target = target or call.transfer_target
     return dataclasses.replace(call, state=CallState.TRANSFERRED, transfer_target=target)
 
 
@@ -248,13 +263,24 @@ def _rooms(call: Call, e: ConferenceJoined | ConferenceLeft) -> Call:
     return call if call.in_rooms else dataclasses.replace(call, in_rooms=True, completed_by="")
 
 
-def _agent_leg_in_rooms(call: Call, e: ChannelHungUp) -> bool:
-    return call.in_rooms and e.channel == call.agent_channel
+def _agent_leg(call: Call, e: ChannelHungUp) -> bool:
+    """The answering agent's leg hung up while it had the caller: in the rooms, or in the
+    queue's bridge (talking: an attended transfer's start only moves the leg to another
+    bridge, and its end is a transfer first)."""
+    return (
+        bool(call.agent_channel)
+        and e.channel == call.agent_channel
+        and (call.in_rooms or call.state is CallState.TALKING)
+    )
 
 
 def _ended_after_talk(call: Call, e: ChannelHungUp) -> Call:
-    if e.uniqueid != call.uniqueid:  # the agent's leg in the rooms: the agent ended its part
-        return call if call.completed_by else dataclasses.replace(call, completed_by="agent")
+    if e.uniqueid != call.uniqueid:  # the agent's leg: the agent ended its part
+        by = call.completed_by or "agent"
+        if call.in_rooms:
+            return dataclasses.replace(call, completed_by=by)
+        # the caller stays for the survey: the talk is over
+        return dataclasses.replace(call, completed_by=by, agent_left_at=e.at)
     if call.answered_at is None:  # key 9: the caller talked to (or tried) the emergency line
         reason = f"sent by the IVR to {call.transfer_target}"
     else:
@@ -324,7 +350,7 @@ class CallTracker:
             return []
         if (
             isinstance(event, ChannelHungUp) and event.uniqueid != call.uniqueid
-            and not _agent_leg_in_rooms(call, event)
+            and not _agent_leg(call, event)
         ):  # fmt: skip
             return []  # another leg of the call (agent, transfer target) ended
         handler = TRANSITIONS.get((type(event), call.state))
@@ -394,7 +420,10 @@ class CallTracker:
         return effects
 
     def _created(self, e: ChannelCreated) -> list[Effect]:
-        if e.uniqueid != e.linkedid or e.context != self.inbound_context:
+        if e.uniqueid != e.linkedid:
+            self._consulting(e)
+            return []
+        if e.context != self.inbound_context:
             return []
         if e.linkedid in self.calls:
             return []  # already known from a re-sync snapshot
@@ -402,6 +431,16 @@ class CallTracker:
                     caller_number=e.caller_number, caller_name=e.caller_name,
                     started_at=e.at)  # fmt: skip
         return self._store(call, None, e)
+
+    def _consulting(self, e: ChannelCreated) -> None:
+        """The agent's Atxfer dialling an extension (a Local channel into the agents' context)
+        for a talking call: kept quietly, for its transfer's target (`_transferred`)."""
+        call = self.calls.get(e.linkedid)
+        if (
+            call is not None and call.state is CallState.TALKING
+            and e.channel.startswith("Local/") and e.context == CONTEXT_AGENTS and e.exten
+        ):  # fmt: skip
+            self.calls[e.linkedid] = dataclasses.replace(call, consult_target=e.exten)
 
     def _store(
         self, call: Call, previous: CallState | None, cause: DomainEvent | None

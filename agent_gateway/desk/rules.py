@@ -42,6 +42,7 @@ from telephony.events import (
     AgentAnswered,
     AgentRinging,
     AgentRingNoAnswer,
+    ChannelHungUp,
     DialAnswered,
     DomainEvent,
     QueueMemberChanged,
@@ -164,12 +165,23 @@ def presence_inputs_for_call(
     if isinstance(cause, DialAnswered) and call.state is CallState.TRANSFERRED:
         ext = extension_of(call.transfer_answered_by)  # who has the caller now, and its outcome
         return [(ext, TookOver(call.linkedid))] if ext and call.active else []
-    if call.state in FINAL:
-        # Whoever is on this call or ringing for it (the call no longer lists who rang).
+    if call.state in FINAL or _agent_hung_up(effect):
+        # Whoever is on this call or ringing for it (the call no longer lists who rang); an
+        # agent already wrapping it up (its leg hung up before the caller's) stays so.
         return [
-            (p.extension, CallEnded(call.linkedid)) for p in presences if p.call_id == call.linkedid
-        ]
+            (p.extension, CallEnded(call.linkedid)) for p in presences
+            if p.call_id == call.linkedid and p.state is not PresenceState.WRAP_UP
+        ]  # fmt: skip
     return []
+
+
+def _agent_hung_up(effect: CallChanged) -> bool:
+    """The agent's leg hung up, the caller stays (the survey): the agent's part is over."""
+    cause = effect.cause
+    return (
+        isinstance(cause, ChannelHungUp) and cause.uniqueid != effect.call.uniqueid
+        and effect.call.in_survey
+    )  # fmt: skip
 
 
 def presence_input_for_ring_no_answer(event: DomainEvent) -> tuple[str, PresenceInput] | None:

@@ -43,6 +43,9 @@ class CallFacts:
     emergency_line: str = ""
     emergency_started_at: datetime | None = None  # a consult or transfer to 110/119/120 began
     survey: SurveyAnswer | None = None  # the caller's survey after the agent hung up; None: none
+    # The agent hung up, the caller stayed (the survey): kept as the record's talk_s, no column
+    # of its own (every report of the call carries it, from the tracker's call).
+    talk_ended_at: datetime | None = None
 
     @property
     def ended(self) -> bool:
@@ -71,11 +74,13 @@ class CallUpdate:
     recording: str = ""  # relative path (YYYYMMDD/<uniqueid>.wav), only for an answered call
 
 
+NOT_STORED = ("talk_ended_at",)  # facts of the reports the record keeps only as talk_s
 # First value known wins: a later report's guess is poorer (a re-sync's "now" for the answer,
 # the agent's phone's display name for the agent's).
 FIRST_KNOWN = (
     "started_at", "queued_at", "rang_at", "answered_at", "caller_number", "caller_name",
     "ivr_choice", "ivr_label", "agent_extension", "agent_name", "emergency_started_at",
+    "talk_ended_at",
 )  # fmt: skip
 # The newest value known: the IVR replaces the dialplan's default queue with the caller's
 # choice; a later transfer to 110 is the one that counts; the survey's answer replaces its
@@ -112,9 +117,11 @@ def wait_s(facts: CallFacts) -> float | None:
 
 
 def talk_s(facts: CallFacts) -> float | None:
-    if facts.answered_at is None or facts.ended_at is None:
+    """From the answer to the agent's hang-up (a survey after it is no talk) or the end."""
+    until = facts.talk_ended_at or facts.ended_at
+    if facts.answered_at is None or until is None:
         return None
-    return max(0.0, (facts.ended_at - facts.answered_at).total_seconds())
+    return max(0.0, (until - facts.answered_at).total_seconds())
 
 
 def outcome_when_lost(facts: CallFacts) -> CallOutcome:

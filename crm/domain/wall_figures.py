@@ -55,6 +55,14 @@ class CallRow:
     emergency_started_at: datetime | None = None
     end_reason: str = ""
     survey: SurveyAnswer | None = None
+    talk_s: float | None = None  # the record's: until the agent's hang-up (not the survey)
+
+    @property
+    def talk_ended_at(self) -> datetime | None:
+        """When the talk ended: the answer plus the record's talk, else the call's end."""
+        if self.answered_at is None or self.talk_s is None:
+            return self.ended_at
+        return self.answered_at + timedelta(seconds=self.talk_s)
 
     @property
     def timed_out(self) -> bool:
@@ -171,14 +179,15 @@ def agent_counts(
     answers: Iterable[AnsweredRow], rows: Mapping[str, CallRow], since: datetime, until: datetime
 ) -> dict[str, AgentCounts]:
     """Per agent, the calls it took in [since, until) and their talk: from its answer to the
-    next agent's answer of the same call (a transfer) or the call's end."""
+    next agent's answer of the same call (a transfer) or the talk's end (the survey after the
+    agent's hang-up is no talk)."""
     by_call: dict[str, list[AnsweredRow]] = {}
     for answer in answers:
         by_call.setdefault(answer.linkedid, []).append(answer)
     counts: dict[str, AgentCounts] = {}
     for linkedid, taken in by_call.items():
         taken.sort(key=lambda a: a.at)
-        ended = rows[linkedid].ended_at if linkedid in rows else None
+        ended = rows[linkedid].talk_ended_at if linkedid in rows else None
         for i, answer in enumerate(taken):
             if not since <= answer.at < until:
                 continue

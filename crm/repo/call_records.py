@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.call_models import CallEvent, CallRecord, Recording
 from crm.db.models import OrderCall, WorkOrder
-from crm.domain.call_progress import CallEventFact, CallFacts
+from crm.domain.call_progress import NOT_STORED, CallEventFact, CallFacts
 from crm.domain.calls import CallEventKind, CallOutcome, Disposition, RecordingStatus
 
-_FACT_FIELDS = tuple(f.name for f in fields(CallFacts))
+_FACT_FIELDS = tuple(f.name for f in fields(CallFacts) if f.name not in NOT_STORED)
 _INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 

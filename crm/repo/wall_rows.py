@@ -22,7 +22,7 @@ _CALLED_IN = CallRecord.ivr_label != CALL_LABEL
 _COLUMNS = (
     CallRecord.linkedid, CallRecord.queue, CallRecord.outcome, CallRecord.queued_at,
     CallRecord.answered_at, CallRecord.ended_at, CallRecord.emergency_started_at,
-    CallRecord.end_reason, CallRecord.survey,
+    CallRecord.end_reason, CallRecord.survey, CallRecord.talk_s,
 )  # fmt: skip
 
 
@@ -38,13 +38,13 @@ async def calls_since(session: AsyncSession, since: datetime) -> list[CallRow]:
             _CALLED_IN, r.outcome == CallOutcome.IN_PROGRESS, r.started_at < since - LONGEST_CALL
         )
     )
-    return [CallRow(*row) for row in (*recent.all(), *up.all())]
+    return [CallRow(**row._asdict()) for row in (*recent.all(), *up.all())]
 
 
 async def calls_written_since(session: AsyncSession, at: datetime) -> list[CallRow]:
     """The records written (`updated_at`) since `at` (naive UTC)."""
     result = await session.execute(select(*_COLUMNS).where(_CALLED_IN, CallRecord.updated_at >= at))
-    return [CallRow(*row) for row in result.all()]
+    return [CallRow(**row._asdict()) for row in result.all()]
 
 
 async def answers_since(

@@ -24,7 +24,7 @@ from crm.repo.directory import create_user
 from crm.usecases.register import CallRef, NewOrder, register_order
 from crm.usecases.transition import apply_command
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, CallerResult, DtmfVia, Press
-from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_SURVEY
+from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_SURVEY, extension_of
 from telephony.tracker import Call
 from tests.e2e import control_support as cs
 from tests.e2e.harness import Centre, ended_records, running_centre
@@ -64,16 +64,17 @@ async def agent_hangs_up(centre: Centre, number: str) -> Call:
     in the survey (CoreShowChannels)."""
     talking = await centre.log.wait_talking(number)
     await centre.hotline.ami.action("Hangup", Channel=talking.agent_channel, Cause="16")
-
-    async def surveyed() -> bool:
-        items = await centre.hotline.ami.action_list("CoreShowChannels", 10)
-        return any(
-            i.get("Uniqueid") == talking.uniqueid and i.get("Context") == CONTEXT_SURVEY
-            and i.get("Application") == "AGI" for i in items
-        )  # fmt: skip
-
-    await eventually(surveyed, 10, "the caller in the survey")
+    await eventually(lambda: in_survey(centre, talking.uniqueid), 10, "the caller in the survey")
     return talking
+
+
+async def in_survey(centre: Centre, uniqueid: str) -> bool:
+    """Whether Asterisk has the caller's channel in the survey's AGI (CoreShowChannels)."""
+    items = await centre.hotline.ami.action_list("CoreShowChannels", 10)
+    return any(
+        i.get("Uniqueid") == uniqueid and i.get("Context") == CONTEXT_SURVEY
+        and i.get("Application") == "AGI" for i in items
+    )  # fmt: skip
 
 
 async def answered_order(centre: Centre, linkedid: str) -> int:
@@ -162,6 +163,31 @@ async def test_no_answer_is_stored_as_such_and_never_on_the_order(centre: Centre
     assert order.satisfaction is None and audited == []
 
 
+async def test_the_agent_wraps_up_while_the_caller_is_in_the_survey(centre: Centre) -> None:
+    """The agent's part of the call ends at its hang-up: its desk (a real websocket) shows
+    wrap-up while Asterisk still has the caller in the survey, and the record's talk ends
+    there, not at the caller's hang-up after the survey."""
+    number = "13900000206"
+    call = calling(centre, number)
+    talking = await centre.log.wait_talking(number)
+    ext = extension_of(talking.agent_interface)
+    assert ext is not None
+    async with cs.agent_desktop(centre, ext) as desk:
+        await agent_hangs_up(centre, number)
+        await desk.wait_for("presence", 10, extension=ext, state="wrap_up",
+                            call_id=talking.linkedid)  # fmt: skip
+        assert await in_survey(centre, talking.uniqueid)
+    left = await centre.log.wait_for(
+        lambda e: e.call.linkedid == talking.linkedid and e.call.agent_left_at is not None, 10
+    )
+    assert (await asyncio.wait_for(call, 40)).ok
+    record = await record_of(centre, number)
+    assert record.answered_at is not None and record.ended_at is not None
+    assert left.call.talk_time_s is not None and record.talk_s is not None
+    assert record.talk_s == pytest.approx(left.call.talk_time_s, abs=0.01)
+    assert (record.ended_at - record.answered_at).total_seconds() - record.talk_s > 2  # survey
+
+
 async def test_a_caller_who_hangs_up_first_gets_no_survey(centre: Centre) -> None:
     number = "13900000205"
     plan = CallerPlan(dtmf="1", dtmf_after_ms=600, hangup_after_ms=3000)
@@ -185,23 +211,35 @@ async def _operator_answered(centre: Centre) -> str:
     return name
 
 
-@pytest.mark.parametrize("how", ["attended", "blind"])
+async def _operator_rings(centre: Centre) -> None:
+    async def ringing() -> bool:
+        return any(n.startswith("PJSIP/trunk-110-") for n in await cs.channels(centre))
+
+    await eventually(ringing, 15, "110 ringing")
+
+
+@pytest.mark.parametrize("how", ["attended", "blond", "blind"])
 async def test_a_call_transferred_to_110_gets_no_survey(
     centre: Centre, tones: dict[str, Path], how: str
 ) -> None:
     """Attended (Atxfer from the agent's leg, the caller left in the queue's bridge with the
-    trunk, whose hang-up Queue takes for the agent's) or blind: 110 hangs up, the centre
-    hangs up the caller; no survey on the record."""
-    number = "1390000021" + ("1" if how == "attended" else "2")
+    trunk, whose hang-up Queue takes for the agent's; the agent hangs up once 110 answered,
+    or while it rings: a "blond" transfer, whose AttendedTransfer names no target channel)
+    or blind: 110 hangs up, the centre hangs up the caller; no survey on the record."""
+    number = "1390000021" + str(["attended", "blind", "blond"].index(how) + 1)
     ami = centre.hotline.ami
-    async with cs.operator(centre, "110", 0, tones):
+    async with cs.operator(centre, "110", 0, tones, ring_ms=2500 if how == "blond" else 300):
         call = calling(centre, number)
         talking = await centre.log.wait_talking(number)
-        if how == "attended":
+        if how in ("attended", "blond"):
             await ami.action("Atxfer", Channel=talking.agent_channel, Exten="110",
                              Context=CONTEXT_AGENTS)  # fmt: skip
-            trunk = await _operator_answered(centre)
+            if how == "blond":
+                await _operator_rings(centre)
+            else:
+                await _operator_answered(centre)
             await ami.action("Hangup", Channel=talking.agent_channel, Cause="16")  # completes
+            trunk = await _operator_answered(centre)
         else:
             await ami.action("BlindTransfer", Channel=talking.agent_channel, Exten="110",
                              Context=CONTEXT_AGENTS)  # fmt: skip

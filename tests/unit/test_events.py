@@ -128,6 +128,34 @@ def test_transfers() -> None:
     assert isinstance(blind, CallTransferred) and blind.kind == "blind" and blind.target == "110"
 
 
+ATXFER = {
+    "Timestamp": "1796179727.993344", "Result": "Success",
+    "OrigTransfererChannel": "PJSIP/1001-00000001", "OrigTransfererUniqueid": "1796179726.19",
+    "OrigTransfererLinkedid": "1796179725.18", "OrigTransfererExten": "12345",
+    "SecondTransfererChannel": "PJSIP/1001-00000001", "SecondTransfererUniqueid": "1796179726.19",
+    "SecondTransfererExten": "12345", "TransfereeChannel": "PJSIP/carrier-00000000",
+    "TransfereeUniqueid": "1796179725.18", "TransfereeConnectedLineNum": "110",
+    "DestType": "Bridge",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "target"),
+    [
+        ({"TransferTargetChannel": "Local/110@hotline-agents-00000000;1",
+          "TransferTargetExten": "110"}, "110"),  # consulted, then the agent hung up
+        ({}, ""),  # the agent hung up while 110 rang: Asterisk names no target (the tracker)
+        ({"SecondTransfererUniqueid": "1796179726.20", "SecondTransfererExten": "1002"}, "1002"),
+    ],
+)  # fmt: skip
+def test_the_target_of_an_attended_transfer(extra: dict[str, str], target: str) -> None:
+    """(Headers of Asterisk 16's AttendedTransfer after AMI Atxfer from the agent's leg.)"""
+    event = translate("AttendedTransfer", {**ATXFER, **extra})
+    assert isinstance(event, CallTransferred) and event.kind == "attended"
+    assert (event.linkedid, event.uniqueid, event.target) == ("1796179725.18", "1796179726.19",
+                                                              target)  # fmt: skip
+
+
 def test_snapshots() -> None:
     ch = channel_snapshot(
         {

@@ -70,6 +70,26 @@ def test_agent_hangs_up() -> None:
     assert call.completed_by == "agent" and call.end_reason == "hung up by agent"
 
 
+def test_the_agent_hangs_up_and_the_caller_stays_for_the_survey() -> None:
+    """Queue's `c`: the agent's leg hangs up first, the caller answers the survey (key 2) and
+    the centre hangs up; AgentComplete comes only then. The talk ends at the agent's hang-up."""
+    stream = load_stream("agent_hangup_survey")
+    agent_leg_hangup = next(
+        float(h["Timestamp"]) for h in ami_events(stream)
+        if h["Event"] == "Hangup" and h["Channel"].startswith("PJSIP/1001-")
+    )  # fmt: skip
+    _, effects, malformed = replay(stream)
+    left = next(e.call for e in effects if e.call.agent_left_at is not None)
+    assert malformed == 0 and left.in_survey and left.state is CallState.TALKING
+    assert (left.agent_left_at, left.completed_by) == (agent_leg_hangup, "agent")
+    call = effects[-1].call
+    assert call.state is CallState.ENDED and not call.in_survey
+    assert call.end_reason == "hung up by agent" and call.survey == "basically_satisfied"
+    assert call.answered_at is not None and call.ended_at is not None
+    assert call.talk_time_s == agent_leg_hangup - call.answered_at
+    assert call.ended_at - agent_leg_hangup > 3  # the survey: no talk
+
+
 def test_busy_hour_every_call_accounted_for() -> None:
     stream = load_stream("busy_hour")
     tracker, _, malformed = replay(stream, chunk_size=333)

@@ -339,3 +339,40 @@ def test_a_call_never_controlled_keeps_the_bridge_witness() -> None:
     other_room = run(created(), joined(), ringing(), answered(),
                      ConferenceJoined(105.0, L, L, CALLER, "m999.9"))  # fmt: skip
     assert not other_room.calls[L].in_rooms
+
+
+def test_the_agent_hanging_up_before_the_caller_ends_its_talk_not_the_call() -> None:
+    """Queue's `c`: the caller stays for the survey; the talk (and the agent's part) ended."""
+    t = run(created(), joined(), ringing(), answered(),
+            ChannelLeftBridge(108.0, L, "100.2", AGENT_LEG), agent_hangup(108.1))  # fmt: skip
+    call = t.calls[L]
+    assert call.state is CallState.TALKING and call.in_survey and call.completed_by == "agent"
+    assert call.talk_time_s == pytest.approx(5.1)
+    t.apply(hangup(120.0))  # after the survey
+    assert t.ended[L].talk_time_s == pytest.approx(5.1) and not t.ended[L].in_survey
+
+
+def test_an_attended_transfer_is_no_agent_hang_up_at_its_start_nor_at_its_end() -> None:
+    """Atxfer moves the agent's leg into a consultation bridge (it leaves the queue's); its
+    hang-up completes the transfer, and Asterisk says so first."""
+    start = ChannelLeftBridge(105.0, L, "100.2", AGENT_LEG)
+    t = run(created(), joined(), ringing(), answered(), start)
+    assert not t.calls[L].in_survey
+    t.apply(CallTransferred(108.0, L, "100.2", AGENT_LEG, "attended", "110"))
+    t.apply(completed(108.0, CompleteReason.TRANSFER))
+    t.apply(agent_hangup(108.1))
+    call = t.calls[L]
+    assert call.state is CallState.TRANSFERRED and not call.in_survey
+
+
+def test_a_transfer_completed_while_its_target_rang_goes_to_the_atxfer_extension() -> None:
+    """A "blond" transfer: AttendedTransfer names no target; Atxfer's Local channel did."""
+    local = ChannelCreated(105.0, L, "105.1", "Local/110@hotline-agents-00000000;1", "", "",
+                           "hotline-agents", "110")  # fmt: skip
+    t = run(created(), joined(), ringing(), answered(), local)
+    assert t.calls[L].consult_target == "110"
+    t.apply(CallTransferred(106.0, L, "100.2", AGENT_LEG, "attended", ""))
+    assert (t.calls[L].state, t.calls[L].transfer_target) == (CallState.TRANSFERRED, "110")
+    other = run(created(), joined(), ringing(), answered(), local)
+    other.apply(CallTransferred(106.0, L, L, CALLER, "blind", ""))  # only an attended one
+    assert other.calls[L].transfer_target == ""

@@ -49,6 +49,15 @@ def test_the_report_that_ends_the_call_sets_how_it_ended() -> None:
     assert wait_s(merged) == 3.0 and talk_s(merged) == 82.0
 
 
+def test_the_talk_ends_at_the_agents_hang_up_when_the_caller_stayed_for_the_survey() -> None:
+    survey = CallFacts(linkedid="1.1", started_at=T0, talk_ended_at=at(50))
+    in_survey = merge(FULL, survey)
+    assert in_survey.talk_ended_at == at(50) and talk_s(in_survey) == 42.0  # caller still on
+    ended = CallFacts(linkedid="1.1", started_at=T0, outcome=CallOutcome.ANSWERED,
+                      ended_at=at(70), talk_ended_at=at(50))  # fmt: skip
+    assert talk_s(merge(in_survey, ended)) == 42.0
+
+
 def test_a_transfer_to_110_known_before_a_restart_still_makes_it_emergency() -> None:
     sent = merge(FULL, CallFacts(linkedid="1.1", started_at=T0, emergency_line="110"))
     ended = CallFacts(linkedid="1.1", started_at=T0, outcome=CallOutcome.ANSWERED, ended_at=at(9))

@@ -179,6 +179,17 @@ def test_agents_calls_and_talk_split_at_a_transfer() -> None:
     assert (agents["1002"].calls, agents["1002"].average_talk_s) == (1, 60.0)
 
 
+def test_an_agents_talk_ends_at_its_hang_up_not_after_the_survey() -> None:
+    q = local(9, 10)
+    answered = q + timedelta(seconds=5)
+    surveyed = CallRow("s", "hotline", A, q, answered, answered + timedelta(seconds=90),
+                       talk_s=70.0)  # fmt: skip
+    in_survey = CallRow("t", "hotline", P, q, answered, None, talk_s=30.0)  # caller still on
+    answers = [AnsweredRow("s", "1001", answered), AnsweredRow("t", "1001", answered)]
+    agents = day_figures([surveyed, in_survey], answers, local(9, 11), RULE).agents
+    assert (agents["1001"].calls, agents["1001"].average_talk_s) == (2, (70 + 30) / 2)
+
+
 def test_nothing_yet() -> None:
     figures = day_figures([], [], local(9, 8), RULE)
     assert figures.today == {} and figures.agents == {}

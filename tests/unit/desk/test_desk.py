@@ -43,6 +43,7 @@ from telephony.events import (
     AgentAnswered,
     AgentRinging,
     AgentRingNoAnswer,
+    ChannelHungUp,
     DialAnswered,
     QueueMemberChanged,
     QueueMembersListed,
@@ -129,6 +130,21 @@ def test_presence_inputs_for_call_lifecycle() -> None:
     assert presence_inputs_for_call(CallChanged(ended, CallState.TALKING, None), others) == [
         ("1002", CallEnded(L))
     ]
+
+
+def test_the_agent_who_hung_up_wraps_up_while_the_caller_is_in_the_survey() -> None:
+    talking = dataclasses.replace(CALL, state=CallState.TALKING, agent_channel="PJSIP/1002-1")
+    in_survey = dataclasses.replace(talking, agent_left_at=110.0, completed_by="agent")
+    leg = ChannelHungUp(110.0, L, "100.2", "PJSIP/1002-1", 16, "Normal Clearing")
+    on_it = [presence("1002", PresenceState.TALKING, L)]
+    assert presence_inputs_for_call(CallChanged(in_survey, CallState.TALKING, leg), on_it) == [
+        ("1002", CallEnded(L))
+    ]
+    # the caller's own hang-ups and the call's end later tell the wrapping-up agent nothing
+    assert presence_inputs_for_call(CallChanged(talking, CallState.TALKING, leg), on_it) == []
+    ended = dataclasses.replace(in_survey, state=CallState.ENDED)
+    wrapping = [presence("1002", PresenceState.WRAP_UP, L)]
+    assert presence_inputs_for_call(CallChanged(ended, CallState.TALKING, None), wrapping) == []
 
 
 def test_ring_no_answer_frees_the_agent() -> None:
