@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import string
 import subprocess
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -57,7 +58,10 @@ async def speaking_caller(
         '  <pause milliseconds="3000"/>\n'
         f'  <nop><action><exec play_pcap_audio="{SPEECH}"/></action></nop>'
     )
-    caller = caller.replace("$dtmf", actions).replace("$hangup_after_ms", str(hangup_after_ms))
+    # every placeholder filled (substitute raises for one left: SIPp would send it as it is)
+    caller = string.Template(caller).substitute(
+        dtmf=actions, hangup_after_ms=hangup_after_ms, bye_cseq=2
+    )
     workdir = centre.workdir
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = workdir / f"speaking-{number}.xml"
