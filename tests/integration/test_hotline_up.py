@@ -68,7 +68,7 @@ async def test_up_prints_where_everything_listens_and_ctrl_c_stops_it(tmp_path: 
             name: healthy
             for name in ("ami consumer", "desk outbox writer", "call log writer", "agent commands",
                          "supervision sweeps", "emergency clock", "live wall", "hand-over sender",
-                         "recording upkeep", "spy audit", "overflow seats",
+                         "recording upkeep", "spy audit", "overflow seats", "trunk alerts",
                          "queue positions",
                          "desk users", "desk users recheck", "health report",
                          "http process", "recording checks")
