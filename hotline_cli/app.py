@@ -46,10 +46,10 @@ from crm.jobs.overdue_sweep import OverdueSweep
 from crm.usecases import telephony_config as store
 from crm.usecases.telephony_applies import record_apply
 from crm.usecases.telephony_config import seed_if_empty
-from hotline_cli.after_hours import CallerMessages, HoursScreen
 from hotline_cli.alert_publisher import AlertPublisher, Publish, emergency_rules
 from hotline_cli.config_follow import POLL_S, VersionApplier, follow_versions, runtime_settings
 from hotline_cli.http_process import HttpJob, HttpProcess
+from hotline_cli.ivr_routes import ivr_routes
 from hotline_cli.live_settings import (
     AgentQueues,
     Followers,
@@ -58,21 +58,14 @@ from hotline_cli.live_settings import (
     desk_queues,
     follow,
 )
-from hotline_cli.nuisance_screen import NuisanceScreen
-from hotline_cli.order_lookup import OrderStatusLookup
 from hotline_cli.recording_jobs import recording_upkeep
-from hotline_cli.sounds import build_sounds, prompt_dir
+from hotline_cli.sounds import build_sounds
 from hotline_cli.status_api import report_health, report_health_forever
-from hotline_cli.survey_offer import SurveyOffer
 from hotline_cli.tasks import TaskHealth, Tasks
 from hotline_cli.trunk_alerts import TrunkAlerts
 from hotline_cli.trunk_status import TrunkStatus
 from hotline_cli.wall_settings import service_rule, wall_publisher
-from ivr.nobody import NobodyFlow
-from ivr.order_status import OrderStatusFlow
-from ivr.server import FastAgiServer, Flow
-from ivr.survey import SurveyFlow
-from ivr.welcome import WelcomeFlow
+from ivr.server import FastAgiServer
 from processes.redis_server import RedisProcess
 from recordings.checker import RecordingChecker
 from telephony.actions import add_queue_member
@@ -82,9 +75,6 @@ from telephony.asterisk_config import Layout, layout_for, write_config
 from telephony.asterisk_process import AsteriskProcess
 from telephony.call_control_service import CallControl
 from telephony.dialplan import (
-    AGI_ROUTE_IVR,
-    AGI_ROUTE_NOBODY,
-    AGI_ROUTE_SURVEY,
     CONTEXT_AGENTS,
     CONTEXT_POSITION,
 )
@@ -222,24 +212,6 @@ async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         yield client, url
 
 
-def _welcome(
-    settings: Settings, layout: Layout, screens: tuple[NuisanceScreen, HoursScreen],
-    sessions: SessionFactory,
-) -> WelcomeFlow:  # fmt: skip
-    refuse, hours = screens
-    order_status = OrderStatusLookup(sessions, settings.centre.code)
-    return WelcomeFlow(
-        prompt_dir(layout),
-        queues={str(label): queue for label, queue in settings.ivr.queues.items()},
-        default_queue=settings.ivr.operator_queue,
-        choice_timeout_ms=settings.ivr.choice_timeout_ms,
-        emergency_line=settings.emergency_key_line,
-        refuse=refuse,
-        order_status=OrderStatusFlow(prompt_dir(layout), order_status),
-        in_hours=hours,
-    )
-
-
 def _ami(settings: Settings) -> AmiClient:
     return AmiClient(
         host=settings.ami.host, port=settings.ami.port, username=settings.ami.username,
@@ -326,21 +298,10 @@ async def running_hotline(
         build_sounds(layout)
         redis, redis_url = await enter(_redis(settings))
         bus = Bus(redis)
-        nuisance, hours = NuisanceScreen(settings.nuisance), HoursScreen(settings.hours, sessions)
-        welcome = _welcome(settings, layout, (nuisance, hours), sessions)
-        nobody = NobodyFlow(
-            prompt_dir(layout), layout.monitor, CallerMessages(sessions, settings.centre.code)
-        )
+        ivr = ivr_routes(settings, layout, sessions, tracker)
         agent_queues: AgentQueues = dict(settings.agent_queues())
         emergency = [t.number for t in settings.trunks.values()]
-        survey = SurveyFlow(
-            prompt_dir(layout), offer=SurveyOffer(tracker, emergency),
-            answer_timeout_ms=settings.ivr.choice_timeout_ms,
-        )  # fmt: skip
-        routes: dict[str, Flow] = {
-            AGI_ROUTE_IVR: welcome, AGI_ROUTE_SURVEY: survey, AGI_ROUTE_NOBODY: nobody,
-        }  # fmt: skip
-        agi_server = FastAgiServer(settings.agi.host, settings.agi.port, routes)
+        agi_server = FastAgiServer(settings.agi.host, settings.agi.port, ivr.routes)
         agi = await enter(agi_server)  # before Asterisk sends the first call
         asterisk = AsteriskProcess(layout)
         await enter(asterisk)
@@ -425,8 +386,8 @@ async def running_hotline(
         hotline = Hotline(
             settings, layout, asterisk, redis, redis_url, ami, service, agi, engine, sessions,
             bus, desk, gateway, tasks, desk_users, checker, call_log, control, spy,
-            Followers(control, welcome, agent_queues, desk, wall, announcer, nuisance, overflow,
-                      hours),
+            Followers(control, ivr.welcome, agent_queues, desk, wall, announcer, ivr.nuisance,
+                      overflow, ivr.hours),
             trunks,
         )  # fmt: skip
         await _started(sessions, version)
