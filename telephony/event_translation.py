@@ -158,26 +158,24 @@ def _member(h: Mapping[str, str], removed: bool = False) -> QueueMemberChanged:
     )
 
 
-def _blind(h: Mapping[str, str]) -> CallTransferred:
+def _transfer(h: Mapping[str, str], party: str, kind: str, target: str) -> CallTransferred:
+    """The caller's side of a transfer, named by the event's `party` headers."""
     return CallTransferred(
         at=timestamp(h),
-        linkedid=required(h, "TransfereeLinkedid"),
-        uniqueid=required(h, "TransfereeUniqueid"),
-        channel=required(h, "TransfereeChannel"),
-        kind="blind",
-        target=h.get("Extension", ""),
+        linkedid=required(h, f"{party}Linkedid"),
+        uniqueid=required(h, f"{party}Uniqueid"),
+        channel=required(h, f"{party}Channel"),
+        kind=kind,
+        target=target,
     )
+
+
+def _blind(h: Mapping[str, str]) -> CallTransferred:
+    return _transfer(h, "Transferee", "blind", h.get("Extension", ""))
 
 
 def _attended(h: Mapping[str, str]) -> CallTransferred:
-    return CallTransferred(
-        at=timestamp(h),
-        linkedid=required(h, "OrigTransfererLinkedid"),
-        uniqueid=required(h, "OrigTransfererUniqueid"),
-        channel=required(h, "OrigTransfererChannel"),
-        kind="attended",
-        target=_attended_target(h),
-    )
+    return _transfer(h, "OrigTransferer", "attended", _attended_target(h))
 
 
 def _attended_target(h: Mapping[str, str]) -> str:
