@@ -58,7 +58,7 @@ from hotline_cli.app import running_hotline
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from recordings.compress import SOX, make_verified_copy
-from telephony.tracker import CallChanged, CallState
+from telephony.call import CallChanged, CallState
 from tests.support.audio import (
     AGENT_A_HZ,
     CALLER_HZ,

@@ -31,8 +31,8 @@ from config.settings import load_settings
 from hotline_cli.app import running_hotline
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
+from telephony.call import Call, CallChanged, CallState
 from telephony.spy import SpyFailed
-from telephony.tracker import Call, CallChanged, CallState
 from tests.support.audio import AGENT_A_HZ, AGENT_C_HZ, CALLER_HZ, tone_pcap
 
 PHONE = "8001"

@@ -31,9 +31,9 @@ from hotline_cli.app import running_hotline
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.actions import hang_up
+from telephony.call import Call, CallChanged, CallState
 from telephony.call_control import ControlState
 from telephony.control_store import ControlFailed
-from telephony.tracker import Call, CallChanged, CallState
 from tests.support.audio import AGENT_B_HZ, CALLER_HZ, tone_pcap
 
 CONFIRM_S = 20.0

@@ -40,7 +40,7 @@ from crm.domain.calls import CallEventKind, CallOutcome
 from crm.domain.clock import utc_now
 from crm.domain.wall_figures import ServiceRule, day_start
 from crm.usecases.wall_figures import WallCounter
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 
 AGENTS = [f"{1000 + i}" for i in range(60)]
 

@@ -12,8 +12,8 @@ from typing import Any
 from call_log.mapping import agent_extension, facts, utc
 from crm.domain.call_progress import CallEventFact, CallUpdate
 from crm.domain.calls import CallEventKind
+from telephony.call import Call
 from telephony.call_control import Consult, ConsultState, ControlState, TargetKind
-from telephony.tracker import Call
 
 _ENDINGS = {
     ConsultState.FAILED: CallEventKind.CONSULT_FAILED,

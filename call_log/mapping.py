@@ -12,6 +12,7 @@ from typing import Any
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
 from crm.domain.calls import CallEventKind, CallOutcome, lost_by_asterisk
 from crm.domain.survey import parse_answer
+from telephony.call import FINAL, Call, CallChanged, CallState
 from telephony.dialplan import REFUSED_NUISANCE, extension_of, interface_of_channel
 from telephony.events import (
     AgentAnswered,
@@ -22,7 +23,6 @@ from telephony.events import (
     DialAnswered,
     DomainEvent,
 )
-from telephony.tracker import FINAL, Call, CallChanged, CallState
 
 # Column widths of crm.db.call_models.CallRecord (PostgreSQL refuses longer strings).
 WIDTHS = {

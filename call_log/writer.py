@@ -32,9 +32,10 @@ from crm.db.engine import SessionFactory
 from crm.domain.call_progress import CallUpdate
 from crm.domain.clock import utc_now
 from crm.usecases.call_records import end_lost_calls, record_progress
+from telephony.call import FINAL, Call, CallChanged
 from telephony.call_control import ControlState
 from telephony.events import DomainEvent, QueueMembersListed
-from telephony.tracker import FINAL, Call, CallChanged, CallTracker
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
-from telephony.tracker import Call, CallTracker
+from telephony.call import Call
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,10 @@ from collections.abc import Iterable
 
 from telephony.actions import AmiActions, hang_up, whisper_into
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
+from telephony.call import WAITING, CallChanged, CallState
 from telephony.dialplan import VAR_WAIT
 from telephony.positions import ANNOUNCE_EVERY_S, Announcement, due
-from telephony.tracker import WAITING, CallChanged, CallState, CallTracker
+from telephony.tracker import CallTracker
 from telephony.wait_estimate import KEEP_ANSWERS, Answer, estimate_wait_s
 from telephony.wait_words import wait_key
 

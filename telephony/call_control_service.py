@@ -19,6 +19,7 @@ from config.settings import Settings
 from telephony import actions
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.ami_headers import MalformedEvent
+from telephony.call import Call, CallState
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -51,7 +52,7 @@ from telephony.events import (
     QueueMembersListed,
 )
 from telephony.hold_music import HoldMusic
-from telephony.tracker import Call, CallState, CallTracker
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from telephony.ami_connection import AmiActionError
+from telephony.call import Call
 from telephony.call_control import TargetKind
 from telephony.control_store import ControlStore
 from telephony.dialplan import consult_room, main_room
 from telephony.hold_music import HoldMusic
 from telephony.list_items import channel_snapshot
 from telephony.live_control import RebuiltControl, RoomMember, controls_from_snapshot, room_member
-from telephony.tracker import Call
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from telephony.call import Call
 from telephony.call_control import ControlCode, ControlState
-from telephony.tracker import Call, CallTracker
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from telephony.call import Call
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -37,7 +38,6 @@ from telephony.dialplan import (
     main_room,
 )
 from telephony.list_items import ChannelSnapshot
-from telephony.tracker import Call
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from telephony.call import Call, CallState
 from telephony.dialplan import (
     CONTEXT_INBOUND,
     CONTEXT_ROOM_CALLER,
@@ -19,7 +20,6 @@ from telephony.dialplan import (
     interface_of_channel,
 )
 from telephony.list_items import ChannelSnapshot, QueueEntrySnapshot
-from telephony.tracker import Call, CallState
 
 
 def calls_from_snapshot(

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from telephony.tracker import WAITING, Call
+from telephony.call import WAITING, Call
 
 
 class Thresholds(Protocol):

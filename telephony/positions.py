@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from telephony.tracker import WAITING, Call, CallState
+from telephony.call import WAITING, Call, CallState
 
 ANNOUNCE_EVERY_S = 30.0  # as app_queue's announce-frequency was
 

@@ -27,12 +27,13 @@ from telephony.ami_connection import (
 )
 from telephony.ami_headers import MalformedEvent
 from telephony.ami_protocol import clip, clip_headers
+from telephony.call import Call, Effect
 from telephony.dialplan import VAR_RECORDING
 from telephony.event_translation import translate
 from telephony.events import DomainEvent, QueueMembersListed
 from telephony.list_items import channel_snapshot, queue_entry_snapshot, queue_member_snapshot
 from telephony.live_snapshot import calls_from_snapshot
-from telephony.tracker import Call, CallTracker, Effect
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from telephony.call import Call, CallState
 from telephony.call_control import ControlState, Room
 from telephony.dialplan import VAR_SPY_RECORDING, interface_of
 from telephony.events import (
@@ -27,7 +28,6 @@ from telephony.events import (
     DomainEvent,
     SpyEvent,
 )
-from telephony.tracker import Call, CallState
 
 
 class SpyMode(StrEnum):

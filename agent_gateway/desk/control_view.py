@@ -18,10 +18,10 @@ from agent_gateway.edge.control_commands import (
     ConsultInfo,
     TrunkAttemptInfo,
 )
+from telephony.call import Call, CallState
 from telephony.call_control import Consult, ConsultState, ControlState, TargetKind
 from telephony.control_rules import commands_allowed
 from telephony.dialplan import extension_of, interface_of_channel
-from telephony.tracker import Call, CallState
 
 # The control machine's command names → the protocol's.
 _PROTOCOL_NAMES = {"complete": "consult_complete", "cancel": "consult_cancel"}

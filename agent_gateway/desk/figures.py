@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from crm.domain.clock import CHINA_TZ
-from telephony.tracker import WAITING, Call, CallState
+from telephony.call import WAITING, Call, CallState
 
 SERVICE_LEVEL_S = 15.0
 

@@ -24,7 +24,7 @@ from crm.domain.lifecycle import Actor
 from crm.errors import CrmError
 from crm.repo.calendar import CalendarCache
 from crm.usecases import call_disposition, call_order, recording_pause, transition
-from telephony.tracker import Call
+from telephony.call import Call
 
 
 class OrderRejected(ValueError):

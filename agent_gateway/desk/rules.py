@@ -37,6 +37,7 @@ from agent_gateway.edge.protocol import (
 )
 from crm.domain.caller import MAX_CALLER_NAME, CallerSummary
 from crm.domain.masking import mask_number
+from telephony.call import FINAL, Call, CallChanged, CallState
 from telephony.dialplan import DUTY_QUEUE, extension_of
 from telephony.events import (
     AgentAnswered,
@@ -48,7 +49,6 @@ from telephony.events import (
     QueueMemberChanged,
     QueueMembersListed,
 )
-from telephony.tracker import FINAL, Call, CallChanged, CallState
 
 # The order type the IVR choice suggests for the draft order.
 ORDER_TYPE_FOR_LABEL = {

@@ -55,18 +55,11 @@ from agent_gateway.edge.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceSta
 from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
 from crm.domain.caller import CallerSummary
 from telephony.actions import AmiActions, pause_member
+from telephony.call import CONNECTED, FINAL, WAITING, Call, CallChanged, CallState
 from telephony.call_control import ControlState
 from telephony.dialplan import extension_of, interface_of
 from telephony.events import AgentRinging, DomainEvent, QueueMemberChanged, QueueMembersListed
-from telephony.tracker import (
-    CONNECTED,
-    FINAL,
-    WAITING,
-    Call,
-    CallChanged,
-    CallState,
-    CallTracker,
-)
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from agent_gateway.edge.wall_message import (
 from crm.domain.clock import local_date
 from crm.domain.deadlines import EMERGENCY_TRANSFER_LIMIT
 from crm.domain.wall_figures import DayFigures, QueueCounts, ServiceRule
+from telephony.call import CONNECTED, WAITING, Call, CallState
 from telephony.dialplan import extension_of
-from telephony.tracker import CONNECTED, WAITING, Call, CallState
 
 EMERGENCY_LIMIT_S = EMERGENCY_TRANSFER_LIMIT.total_seconds()
 LIVE = WAITING | CONNECTED  # the calls the wall lists

@@ -23,7 +23,7 @@ from crm.usecases.users import add_user
 from hotline_cli.app import Hotline, running_hotline
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult, place_calls
 from hotline_cli.main import describe
-from telephony.tracker import Call, CallChanged
+from telephony.call import Call, CallChanged
 
 
 @dataclass(frozen=True)

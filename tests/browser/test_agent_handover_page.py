@@ -14,8 +14,8 @@ from playwright.async_api import Browser, Page, expect
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.ami_connection import AmiActionError
+from telephony.call import CallState
 from telephony.dialplan import CONTEXT_HOLD_MUSIC, consult_room, main_room
-from telephony.tracker import CallState
 from tests.browser.support import DeskPage
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.support.polling import eventually

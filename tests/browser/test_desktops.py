@@ -18,7 +18,7 @@ from playwright.async_api import Locator, WebSocketRoute, expect
 from agent_gateway.edge.protocol import PresenceState
 from crm.domain.enums import OrderType, Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
-from telephony.tracker import CallState
+from telephony.call import CallState
 from tests.browser.support import DeskPage, order_by_number
 from tests.e2e.harness import Centre, crm_user, register_order_over_http
 

@@ -10,7 +10,7 @@ from playwright.async_api import expect
 
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
-from telephony.tracker import CallState
+from telephony.call import CallState
 from tests.browser.support import DeskPage
 from tests.e2e.harness import Centre, crm_user
 from tests.e2e.test_overflow_seats import with_seats

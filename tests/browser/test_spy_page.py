@@ -20,7 +20,7 @@ from crm.domain.enums import Role
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
 from telephony.actions import hang_up
-from telephony.tracker import CallState
+from telephony.call import CallState
 from tests.browser.support import DeskPage
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.support.audio import AGENT_A_HZ, AGENT_C_HZ, CALLER_HZ, tone_pcap

@@ -28,8 +28,8 @@ from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import hang_up
 from telephony.ami_connection import AmiActionError
+from telephony.call import Call, CallState
 from telephony.dialplan import CONTEXT_HOLD_MUSIC, consult_room, main_room
-from telephony.tracker import Call, CallState
 from tests.browser.support import DeskPage, order_by_number
 from tests.e2e.harness import Centre, crm_user, register_order_over_http, running_centre
 from tests.support.polling import eventually

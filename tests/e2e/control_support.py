@@ -25,8 +25,8 @@ from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import hang_up
 from telephony.ami_connection import AmiActionError
+from telephony.call import Call, CallState
 from telephony.call_control import ControlState
-from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.e2e.test_desktop import Desktop
 from tests.support.audio import (

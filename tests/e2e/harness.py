@@ -34,7 +34,7 @@ from hotline_cli.demo.sipp import (
     CallerResult,
     place_calls,
 )
-from telephony.tracker import Call, CallChanged, CallState
+from telephony.call import Call, CallChanged, CallState
 from tests.support.centre_seed import seed_state
 
 AGENTS = (

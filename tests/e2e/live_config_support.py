@@ -19,8 +19,8 @@ from crm.domain.calls import CallOutcome
 from crm.domain.masking import mask_number
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from telephony.actions import blind_transfer
+from telephony.call import Call, CallState
 from telephony.dialplan import CONTEXT_AGENTS
-from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre
 from tests.e2e.queue_support import ended_record
 from tests.support.audio import read_wav

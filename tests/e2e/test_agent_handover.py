@@ -23,9 +23,9 @@ from pathlib import Path
 from crm.domain.calls import CallEventKind
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.actions import hang_up
+from telephony.call import Call, CallState
 from telephony.call_control import ConsultState, ControlState
 from telephony.dialplan import consult_room, main_room
-from telephony.tracker import Call, CallState
 from tests.e2e.control_support import (  # noqa: F401  (the module's centre, its fixtures)
     PORTS,
     agent_desktop,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from crm.domain.calls import CallOutcome
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
+from telephony.call import CallState
 from telephony.dialplan import CONTEXT_INBOUND
-from telephony.tracker import CallState
 from tests.e2e.harness import Centre, ended_records, running_centre
 
 

@@ -16,10 +16,10 @@ from crm.db.models import AuditEntry, OrderCall
 from crm.repo.directory import active_user_at
 from hotline_cli.demo.sipp import AgentPhone
 from telephony.actions import hang_up
+from telephony.call import CallState
 from telephony.call_control import ConsultState, ControlCode, Room
 from telephony.control_store import ControlFailed
 from telephony.dialplan import consult_room, main_room
-from telephony.tracker import CallState
 from tests.e2e import control_support as cs
 from tests.e2e.control_support import centre, no_call_left, tones  # noqa: F401  (fixtures)
 from tests.e2e.harness import Centre

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from crm.domain.calls import CallEventKind, CallOutcome
+from telephony.call import CallState
 from telephony.call_control import ConsultState, Room
 from telephony.dialplan import consult_room, main_room
-from telephony.tracker import CallState
 from tests.e2e import control_support as cs
 from tests.e2e.control_support import centre, no_call_left, tones  # noqa: F401  (fixtures)
 from tests.e2e.harness import Centre

@@ -15,9 +15,9 @@ from typing import Any
 from crm.db.call_models import CallEvent
 from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.sipp import CallerResult
+from telephony.call import Call, CallState
 from telephony.call_control import ConsultState, Room
 from telephony.dialplan import main_room
-from telephony.tracker import Call, CallState
 from tests.e2e import control_support as cs
 from tests.e2e.control_support import centre, no_call_left, tones  # noqa: F401  (fixtures)
 from tests.e2e.harness import Centre

@@ -15,8 +15,8 @@ from crm.db.call_models import CallEvent, Recording
 from crm.domain.calls import CallEventKind, CallOutcome, RecordingStatus
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.actions import blind_transfer
+from telephony.call import CallState
 from telephony.dialplan import CONTEXT_AGENTS
-from telephony.tracker import CallState
 from tests.e2e.harness import Centre, ended_records
 
 ANSWERED = [CallerIdentity("陈一", "13911110001"), CallerIdentity("陈二", "13911110002")]

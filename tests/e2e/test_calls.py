@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hotline_cli.demo.sipp import DTMF_PCAP_MS, CallerIdentity, CallerPlan, DtmfVia, Press
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 from tests.e2e.harness import Centre
 from tests.e2e.ivr_support import asterisk_witness, prompt_ms
 from tests.support.audio import silence, write_rtp_pcap

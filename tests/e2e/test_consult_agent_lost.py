@@ -13,9 +13,9 @@ from pathlib import Path
 
 from crm.domain.calls import CallEventKind, CallOutcome
 from telephony.actions import hang_up
+from telephony.call import Call
 from telephony.call_control import ConsultState, ControlState
 from telephony.dialplan import consult_room, main_room
-from telephony.tracker import Call
 from tests.e2e.control_support import (  # noqa: F401  (the module's centre, its fixtures)
     answered_call,
     centre,

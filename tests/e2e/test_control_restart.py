@@ -30,9 +30,9 @@ from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, place_calls
 from telephony.ami import AmiClient
 from telephony.ami_connection import AmiActionError
+from telephony.call import CallState
 from telephony.call_control import ConsultState, Room
 from telephony.dialplan import consult_room, main_room
-from telephony.tracker import CallState
 from tests.e2e.harness import backend_config, backend_process, kill_left_asterisk
 from tests.support.audio import AGENT_A_HZ, AGENT_B_HZ, CALLER_HZ, tone_pcap
 from tests.support.polling import eventually

@@ -13,7 +13,7 @@ from config.secrets import resolve_secrets
 from config.settings import Settings, load_settings
 from hotline_cli.demo.ports import free_tcp_port, free_udp_port, rtp_range
 from hotline_cli.demo.run import play_demo
-from telephony.tracker import Call
+from telephony.call import Call
 
 
 def _answered(calls: list[Call]) -> list[str]:

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from crm.db.models import AuditEntry, OrderCall, WorkOrder
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, CallerResult
-from telephony.tracker import CallState
+from telephony.call import CallState
 from tests.e2e.harness import Centre, crm_user, register_order_over_http
 from tests.integration.gateway.gateway_support import gateway_process
 

@@ -20,8 +20,8 @@ from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, DtmfVia, Press
 from telephony.actions import blind_transfer, call_out
+from telephony.call import CallState
 from telephony.dialplan import CONTEXT_AGENTS
-from telephony.tracker import CallState
 from tests.e2e.harness import Centre, running_centre
 from tests.e2e.ivr_support import AsteriskWitness, asterisk_witness
 from tests.support.polling import eventually

@@ -24,8 +24,8 @@ from crm.db.floor_models import FloorAction
 from crm.domain.enums import Role
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.actions import add_queue_member, pause_member, remove_queue_member
+from telephony.call import CallState
 from telephony.events import AgentRinging
-from telephony.tracker import CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.e2e.test_desktop import Desktop, _ticket
 from tests.support.polling import eventually

@@ -28,8 +28,8 @@ from crm.domain.enums import Role
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerPlan
 from processes.supervised import ProcessError
+from telephony.call import CallState
 from telephony.live_config import ApplyError
-from telephony.tracker import CallState
 from tests.e2e.harness import Centre, crm_user, running_centre
 from tests.e2e.live_config_changes import (
     BACKUP,

@@ -18,7 +18,7 @@ import pytest
 from config.settings import Settings
 from crm.domain.calls import CallEventKind, CallOutcome
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, CallerResult
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 from tests.e2e.harness import Centre, running_centre
 from tests.e2e.queue_support import call_record, ended_record
 from tests.support.audio import Audio, read_wav

@@ -26,7 +26,7 @@ from crm.usecases.register import NewOrder, register_order
 from crm.usecases.transition import apply_command
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, DtmfVia, Press
 from ivr.order_status_prompts import UNIT_PREFIX
-from telephony.tracker import FINAL, Call, CallState
+from telephony.call import FINAL, Call, CallState
 from tests.e2e.harness import Centre, running_centre
 from tests.e2e.ivr_support import prompt_ms
 from tests.support.polling import eventually

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
-from telephony.tracker import CallState
+from telephony.call import CallState
 from tests.e2e.harness import Centre, running_centre
 
 OVERFLOW_AFTER_S = 3

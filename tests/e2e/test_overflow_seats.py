@@ -15,7 +15,7 @@ import pytest
 
 from config.settings import Settings
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 from tests.e2e.harness import Centre, running_centre
 from tests.e2e.queue_support import member_is, overflow_switches, queue_status
 from tests.support.polling import eventually

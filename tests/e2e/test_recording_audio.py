@@ -20,8 +20,8 @@ from hotline_cli.demo.sipp import CallerIdentity, CallerPlan
 from telephony.actions import blind_transfer
 from telephony.ami import AmiClient
 from telephony.ami_connection import AmiEvent
+from telephony.call import Call, CallState
 from telephony.dialplan import CONTEXT_AGENTS
-from telephony.tracker import Call, CallState
 from tests.e2e.harness import Centre, running_centre
 from tests.support.audio import (
     AGENT_A_HZ,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hotline_cli.app import running_hotline
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
-from telephony.tracker import CallState
+from telephony.call import CallState
 from tests.e2e.harness import CallLog, Centre, e2e_settings
 from tests.support.audio import CALLER_HZ, tone_pcap
 

@@ -33,7 +33,7 @@ from crm.domain.enums import Role, UnitKind
 from crm.usecases.users import add_user
 from hotline_cli.demo.sipp import SCENARIOS, CallerResult, run_uac
 from recordings.store import FileState, RecordingStore
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 from tests.e2e.harness import Centre, crm_user, post_order, running_centre
 from tests.support.call_rows import recording_id_of_call
 

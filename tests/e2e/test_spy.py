@@ -28,11 +28,11 @@ from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerResult
 from telephony.actions import hang_up
 from telephony.ami_connection import AmiActionError
+from telephony.call import Call
 from telephony.call_control import ConsultState
 from telephony.dialplan import main_room
 from telephony.spy import SpyCode, SpyFailed, SpyMode, SpyPhase, SpySession
 from telephony.spy_service import SpyService
-from telephony.tracker import Call
 from tests.e2e.control_support import (
     PORTS,
     answered_call,

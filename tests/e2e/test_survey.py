@@ -24,8 +24,8 @@ from crm.repo.directory import create_user
 from crm.usecases.register import CallRef, NewOrder, register_order
 from crm.usecases.transition import apply_command
 from hotline_cli.demo.sipp import CallerIdentity, CallerPlan, CallerResult, DtmfVia, Press
+from telephony.call import Call
 from telephony.dialplan import CONTEXT_AGENTS, CONTEXT_SURVEY, extension_of
-from telephony.tracker import Call
 from tests.e2e import control_support as cs
 from tests.e2e.harness import Centre, ended_records, running_centre
 from tests.support.audio import tone_pcap

@@ -25,10 +25,10 @@ from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, CallerResult
 from hotline_cli.trunk_status import read_trunks
 from telephony.actions import blind_transfer, call_out
+from telephony.call import Call, CallState
 from telephony.call_control import ControlCode
 from telephony.control_store import ControlFailed
 from telephony.dialplan import CONTEXT_AGENTS
-from telephony.tracker import Call, CallState
 from telephony.trunk_health import LegChange, LegState
 from tests.e2e.control_support import channels, trunk_channels
 from tests.e2e.harness import Centre, crm_user, running_centre

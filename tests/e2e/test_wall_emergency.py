@@ -14,7 +14,7 @@ from agent_gateway.edge.store import read_wall
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan
 from telephony.actions import hang_up
-from telephony.tracker import CallState
+from telephony.call import CallState
 from tests.e2e.harness import Centre, running_centre
 
 POLICE = (free_udp_port(), free_udp_port())

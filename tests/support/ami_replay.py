@@ -11,8 +11,9 @@ from pathlib import Path
 
 from telephony.ami_headers import MalformedEvent
 from telephony.ami_protocol import AmiParser
+from telephony.call import Effect
 from telephony.event_translation import translate
-from telephony.tracker import CallTracker, Effect
+from telephony.tracker import CallTracker
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ami"
 

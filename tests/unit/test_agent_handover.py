@@ -15,6 +15,7 @@ from config.secrets import resolve_secrets
 from config.settings import load_settings
 from crm.domain.calls import CallEventKind
 from telephony.asterisk_config import Layout, render
+from telephony.call import Call, CallState
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -43,7 +44,7 @@ from telephony.events import (
     TrunksFailed,
 )
 from telephony.positions import positions
-from telephony.tracker import Call, CallState, CallTracker
+from telephony.tracker import CallTracker
 from tests.unit.test_call_control_service import CALL, SuccessfulAmi
 
 L = "1700000000.1"

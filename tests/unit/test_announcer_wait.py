@@ -7,9 +7,10 @@ import time
 from dataclasses import replace
 
 from telephony.announcer import PositionAnnouncer
+from telephony.call import Call, CallChanged, CallState
 from telephony.dialplan import CONTEXT_POSITION
 from telephony.positions import Announcement
-from telephony.tracker import Call, CallChanged, CallState, CallTracker
+from telephony.tracker import CallTracker
 
 
 class Ami:

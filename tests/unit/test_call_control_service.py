@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from telephony.ami_connection import AmiActionError
+from telephony.call import Call, CallState
 from telephony.call_control import ConsultState, ControlCode, ControlState, Room, TargetKind
 from telephony.call_control_service import CallControl
 from telephony.call_targets import Target
@@ -22,7 +23,7 @@ from telephony.events import (
     DialStarted,
     QueueMembersListed,
 )
-from telephony.tracker import Call, CallState, CallTracker
+from telephony.tracker import CallTracker
 
 L = "1700000000.1"
 CALL = Call(L, L, "PJSIP/carrier-00000001", "13900000000", "周到", 1.0,

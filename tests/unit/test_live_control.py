@@ -4,11 +4,11 @@ and the trunk leg it answered on."""
 
 from __future__ import annotations
 
+from telephony.call import Call, CallState
 from telephony.call_control import ConsultMode, ConsultState, Room, TargetKind
 from telephony.dialplan import call_of_consult_party, consult_party_id
 from telephony.list_items import ChannelSnapshot
 from telephony.live_control import RoomMember, controls_from_snapshot, room_member
-from telephony.tracker import Call, CallState
 
 L = "1700000000.1"
 CALLER = "PJSIP/carrier-00000001"

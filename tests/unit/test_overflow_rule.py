@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from telephony.call import Call, CallState
 from telephony.overflow_rule import Pressure, decide, pressure_of
-from telephony.tracker import Call, CallState
 
 
 @dataclass(frozen=True)

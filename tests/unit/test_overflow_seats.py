@@ -11,8 +11,9 @@ import pytest
 
 from config.secrets import resolve_secrets
 from config.settings import SEAT_PENALTY, Settings, load_settings
+from telephony.call import Call, CallState
 from telephony.overflow_seats import OverflowControl, Switch, seats_of
-from telephony.tracker import Call, CallState, CallTracker
+from telephony.tracker import CallTracker
 
 
 class RecordingAmi:

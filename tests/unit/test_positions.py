@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from telephony.call import Call, CallState
 from telephony.positions import Announcement, due, positions
-from telephony.tracker import Call, CallState
 
 
 def waiting(uid: str, queue: str, at: float, state: CallState = CallState.QUEUED) -> Call:

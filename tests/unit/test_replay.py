@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from telephony.tracker import CallState
+from telephony.call import CallState
 from tests.support.ami_replay import ami_events, load_stream, replay
 
 # Chunk sizes that cut messages, lines and UTF-8 characters at every kind of place.

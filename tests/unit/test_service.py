@@ -19,9 +19,10 @@ from telephony.ami_connection import (
     AmiEvent,
     AmiItem,
 )
+from telephony.call import CallChanged, CallState
 from telephony.events import DomainEvent
 from telephony.service import TelephonyService
-from telephony.tracker import CallChanged, CallState, CallTracker
+from telephony.tracker import CallTracker
 from tests.support.ami_replay import ami_events, load_stream
 
 

@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from telephony.call import Call, CallState
 from telephony.call_control import Consult, ConsultMode, ConsultState, ControlState, Room
 from telephony.call_control import TargetKind as Kind
 from telephony.dialplan import VAR_SPY_RECORDING
@@ -30,7 +31,6 @@ from telephony.spy import (
     spyee_of,
     switching,
 )
-from telephony.tracker import Call, CallState
 
 L = "1700000000.1"
 CALLER, AGENT = "PJSIP/carrier-00000001", "PJSIP/1001-00000002"

@@ -12,8 +12,8 @@ from crm.domain.enums import Satisfaction, Status
 from crm.domain.survey import SurveyAnswer, order_takes_survey, parse_answer
 from hotline_cli.survey_offer import survey_due
 from ivr.survey import answer_of
+from telephony.call import Call, CallState
 from telephony.dialplan import SURVEY_ANSWERS, SURVEY_NO_ANSWER
-from telephony.tracker import Call, CallState
 
 EMERGENCY = ("110", "119", "120")
 

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from telephony.call import Call, CallState
 from telephony.events import (
     AgentAnswered,
     AgentCompleted,
@@ -27,12 +28,7 @@ from telephony.events import (
 )
 from telephony.list_items import ChannelSnapshot, QueueEntrySnapshot
 from telephony.live_snapshot import calls_from_snapshot
-from telephony.tracker import (
-    TRANSITIONS,
-    Call,
-    CallState,
-    CallTracker,
-)
+from telephony.tracker import TRANSITIONS, CallTracker
 
 L = "100.1"  # linkedid = caller's uniqueid
 CALLER = "PJSIP/carrier-00000001"

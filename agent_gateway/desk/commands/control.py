@@ -26,10 +26,11 @@ from agent_gateway.desk.commands.verb import (
 from agent_gateway.desk.control_failures import failure_text
 from agent_gateway.desk.control_view import control_info
 from agent_gateway.desk.service import DeskService
+from telephony.call import Call
 from telephony.call_control import ControlState
 from telephony.call_control_service import CallControl
 from telephony.control_store import ControlFailed
-from telephony.tracker import Call, CallTracker
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from agent_gateway.desk.commands.verb import (
 from agent_gateway.desk.orders import CallRefused, DeskOrders
 from agent_gateway.desk.service import DeskService
 from telephony.actions import AmiActions, mute_recording
-from telephony.tracker import CONNECTED, Call, CallTracker
+from telephony.call import CONNECTED, Call
+from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ from typing import Any
 from agent_gateway.desk.presence import AgentPresence
 from agent_gateway.edge.protocol import PresenceState
 from agent_gateway.edge.supervisor_commands import FLOOR_ROLES
+from telephony.call import CONNECTED, Call
 from telephony.call_control import ControlState
 from telephony.control_rules import commands_allowed
 from telephony.dialplan import interface_of
-from telephony.tracker import CONNECTED, Call, CallTracker
+from telephony.tracker import CallTracker
 
 
 class CommandFailed(Exception):

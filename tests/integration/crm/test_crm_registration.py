@@ -22,7 +22,7 @@ from crm.repo.directory import create_user
 from crm.repo.orders import REPEAT_QUERIES
 from crm.segmenter import Segmenter
 from crm.usecases.register import CallRef, NewOrder, register_order
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 from tests.integration.crm.crm_support import START, Api, FakeClock, seed
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

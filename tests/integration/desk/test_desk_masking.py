@@ -12,8 +12,9 @@ from redis.asyncio import Redis
 from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.bus import Bus, BusMessage
 from crm.domain.caller import CallerSummary
+from telephony.call import Call, CallChanged, CallState
 from telephony.events import AgentRinging
-from telephony.tracker import Call, CallChanged, CallState, CallTracker
+from telephony.tracker import CallTracker
 
 
 class NoAmi:

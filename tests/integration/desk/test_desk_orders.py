@@ -24,7 +24,7 @@ from crm.domain.lifecycle import Actor
 from crm.repo.calendar import load_calendar
 from crm.repo.directory import create_unit, create_user
 from crm.usecases.transition import apply_command
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 
 CALL = Call("1700000000.7", "1700000000.7", "PJSIP/carrier-00000007", "13800001111", "李雷",
             1_700_000_000.0, CallState.TALKING, recording="20261122/1700000000.7.wav")  # fmt: skip

@@ -32,11 +32,12 @@ from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from crm.usecases.call_disposition import ensure_call_record
 from telephony.ami_connection import AmiActionError
+from telephony.call import Call, CallChanged, CallState
 from telephony.call_control import TargetKind
 from telephony.call_control_service import CallControl
 from telephony.call_targets import Target
 from telephony.events import AgentAnswered, AgentRinging, ChannelHungUp
-from telephony.tracker import Call, CallChanged, CallState, CallTracker
+from telephony.tracker import CallTracker
 from tests.integration.crm.conftest import (  # noqa: F401  (the fixtures, for both databases)
     database_url,
     postgres_template,

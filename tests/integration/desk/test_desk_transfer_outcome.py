@@ -11,6 +11,7 @@ from agent_gateway.desk.presence import Paused
 from agent_gateway.edge.protocol import PresenceState
 from agent_gateway.edge.store import CALLS_KEY
 from crm.domain.calls import Disposition
+from telephony.call import Call, CallChanged, CallState
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -21,7 +22,6 @@ from telephony.call_control import (
     handed_over,
 )
 from telephony.events import CallTransferred, DialAnswered
-from telephony.tracker import Call, CallChanged, CallState
 from tests.integration.crm.conftest import (  # noqa: F401  (the fixtures, for both databases)
     database_url,
     postgres_template,

@@ -15,6 +15,7 @@ from agent_gateway.desk.service import DeskService
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.protocol import PresenceState
 from crm.domain.caller import NO_NUMBER, CallerSummary
+from telephony.call import Call, CallChanged, CallState
 from telephony.events import (
     AgentAnswered,
     AgentRinging,
@@ -22,7 +23,7 @@ from telephony.events import (
     QueueMemberChanged,
     QueueMembersListed,
 )
-from telephony.tracker import Call, CallChanged, CallState, CallTracker
+from telephony.tracker import CallTracker
 
 KEY = "hotline:wrap_ups"
 

@@ -7,6 +7,7 @@ import dataclasses
 from call_log.control_mapping import control_update
 from call_log.mapping import utc
 from crm.domain.calls import CallEventKind
+from telephony.call import Call, CallState
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -17,7 +18,6 @@ from telephony.call_control import (
     TrunkAttempt,
     caller_hung_up,
 )
-from telephony.tracker import Call, CallState
 
 EMERGENCY = ("110", "119", "120")
 CALL = Call("1.1", "1.1", "PJSIP/carrier-1", "13900000000", "周到", 1.0,

@@ -14,6 +14,7 @@ from agent_gateway.desk.control_view import (
 )
 from agent_gateway.desk.rules import call_record, call_update
 from agent_gateway.edge.protocol import CallUpdate
+from telephony.call import Call, CallState
 from telephony.call_control import (
     Consult,
     ConsultMode,
@@ -24,7 +25,6 @@ from telephony.call_control import (
     TrunkAttempt,
     handed_over,
 )
-from telephony.tracker import Call, CallState
 
 L = "200.1"
 TALKING = Call(

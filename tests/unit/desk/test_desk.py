@@ -38,6 +38,7 @@ from agent_gateway.desk.rules import (
 from agent_gateway.edge.protocol import WRAP_UP_REASON, PresenceState
 from crm.domain.caller import NO_NUMBER, CallerSummary
 from crm.domain.masking import mask_number
+from telephony.call import Call, CallChanged, CallState
 from telephony.dialplan import DUTY_QUEUE
 from telephony.events import (
     AgentAnswered,
@@ -48,7 +49,6 @@ from telephony.events import (
     QueueMemberChanged,
     QueueMembersListed,
 )
-from telephony.tracker import Call, CallChanged, CallState
 
 L = "100.1"
 CALL = Call(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from agent_gateway.desk.figures import QueueFigures
 from crm.domain.clock import CHINA_TZ
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 
 
 def at(hour: int, minute: int = 0, second: float = 0) -> float:

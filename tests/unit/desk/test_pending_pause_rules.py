@@ -19,8 +19,8 @@ from agent_gateway.desk.rules import (
     stale_wrap_up_pauses,
 )
 from agent_gateway.edge.protocol import WRAP_UP_REASON, PresenceState
+from telephony.call import Call, CallState
 from telephony.events import QueueMemberChanged, QueueMembersListed
-from telephony.tracker import Call, CallState
 
 S = PresenceState
 L = "100.1"

@@ -17,7 +17,7 @@ from agent_gateway.desk.wall import (
 )
 from agent_gateway.edge.protocol import PresenceState
 from crm.domain.wall_figures import AgentCounts, DayFigures, QueueCounts, ServiceRule
-from telephony.tracker import Call, CallState
+from telephony.call import Call, CallState
 
 S = PresenceState
 NOW = datetime(2026, 10, 9, 2, 0, tzinfo=UTC).timestamp()  # 10:00 in Beijing
