@@ -25,12 +25,24 @@ class WorkCalendar(Protocol):
 
     def knows(self, day: date) -> bool: ...
 
+    def is_holiday(self, day: date) -> bool: ...
+
 
 @lru_cache(maxsize=8192)
 def _package_is_workday(day: date) -> bool | None:
     """Memoized: the package scans its whole holiday table on every call (~30 us a day)."""
     try:
         return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return None
+
+
+@lru_cache(maxsize=8192)
+def _package_festival(day: date) -> bool | None:
+    """Whether the package names a festival for this day off (a weekend inside the National
+    Day block is one, an ordinary weekend is not); None for a year it lacks."""
+    try:
+        return chinese_calendar.get_holiday_detail(day)[1] is not None
     except NotImplementedError:
         return None
 
@@ -61,3 +73,18 @@ class ChineseWorkCalendar:
 
     def knows(self, day: date) -> bool:
         return day.year in self._published or _package_is_workday(day) is not None
+
+    def is_holiday(self, day: date) -> bool:
+        """A day off for a festival or given in lieu, not an ordinary weekend: the admin's
+        days off (entered for a reason, weekends included), the package's named days, or in a
+        year the package lacks and the admin has not published, the rules' predictions."""
+        if self.is_workday(day):
+            return False
+        if day in self._overrides:
+            return True
+        festival = _package_festival(day)
+        if festival is not None:
+            return festival
+        if day.year in self._published:
+            return day.weekday() < 5
+        return day.weekday() < 5 or day in predicted_holidays(day.year)

@@ -4,8 +4,9 @@ Chinese working calendar (holidays and 调休 included). Pure: the caller passes
 - No weekday named at all: around the clock (12345 answers 24/7 unless told otherwise).
 - A working day by the calendar uses its weekday's ranges; a make-up working weekend (调休)
   has none of its own, so it works the hours of the first working weekday that has ranges.
-- A day off on a weekday is a holiday: outside hours all day. A day off at the weekend keeps
-  its weekday's ranges (a centre open on Saturdays stays open on ordinary Saturdays).
+- A holiday (a festival's days off, weekends inside its block included) is outside hours all
+  day. An ordinary weekend keeps its weekday's ranges (a centre open on Saturdays stays open
+  on ordinary Saturdays, not on the Saturday of the National Day week).
 """
 
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,7 @@ def in_working_hours(weekly: Mapping[str, Ranges], calendar: WorkCalendar, at: d
     if calendar.is_workday(day):
         if not ranges and weekday in ("sat", "sun"):
             ranges = next((weekly[d] for d in WEEKDAYS[:5] if weekly.get(d)), ())
-    elif weekday not in ("sat", "sun"):
+    elif weekday not in ("sat", "sun") or calendar.is_holiday(day):
         return False
     now = local.time().replace(tzinfo=None)
     return any(start <= now < end for start, end in ranges)

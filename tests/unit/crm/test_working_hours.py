@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time
 
 from crm.domain.calendar import ChineseWorkCalendar
 from crm.domain.clock import CHINA_TZ
+from crm.domain.holidays import predicted_holidays
 from crm.domain.working_hours import in_working_hours
 
 OFFICE = {d: [(time(8, 30), time(12)), (time(13), time(17, 30))]
@@ -51,3 +52,23 @@ def test_an_admin_holiday_override_is_outside_hours() -> None:
 def test_a_centre_open_on_saturdays_keeps_them() -> None:
     weekly = {**OFFICE, "sat": [(time(9), time(12))]}
     assert in_working_hours(weekly, CALENDAR, at(2024, 10, 19, 10))
+
+
+def test_a_holiday_on_a_saturday_closes_a_centre_open_on_saturdays() -> None:
+    weekly = {**OFFICE, "sat": [(time(9), time(12))]}
+    assert not in_working_hours(weekly, CALENDAR, at(2024, 10, 5, 10))  # 国庆 week's Saturday
+    assert in_working_hours(weekly, CALENDAR, at(2024, 10, 19, 10))  # an ordinary one
+
+
+def test_a_weekend_day_off_the_admin_entered_is_a_holiday() -> None:
+    weekly = {**OFFICE, "sat": [(time(9), time(12))]}
+    calendar = ChineseWorkCalendar({at(2031, 10, 4, 0).date(): False})  # a year the package lacks
+    assert not in_working_hours(weekly, calendar, at(2031, 10, 4, 10))
+    assert in_working_hours(weekly, calendar, at(2031, 10, 18, 10))  # an ordinary Saturday
+
+
+def test_a_predicted_festival_on_a_saturday_of_an_unknown_year_closes() -> None:
+    weekly = {**OFFICE, "sat": [(time(9), time(12))]}
+    saturday = next(day for day in predicted_holidays(2031) if day.weekday() == 5)
+    opening = datetime.combine(saturday, time(10), CHINA_TZ)
+    assert not in_working_hours(weekly, CALENDAR, opening)
