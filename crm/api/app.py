@@ -9,6 +9,7 @@ from aiohttp import web
 from crm.api import (
     admin,
     alerts,
+    callbacks,
     calls,
     exchange,
     floor,
@@ -62,6 +63,7 @@ ENDPOINTS = (
     + telephony.ENDPOINTS
     + trunks.ENDPOINTS
     + unit_calls.ENDPOINTS
+    + callbacks.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 
