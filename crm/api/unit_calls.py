@@ -13,7 +13,6 @@ The wiring root passes the `Dialler` (over AMI), so the CRM knows nothing of Ast
 """
 
 import logging
-import secrets
 from typing import Annotated, Literal, Protocol
 
 from aiohttp import web
@@ -83,12 +82,6 @@ class UnitResultOut(Out):
     status: str = Field(description="the order's status after the result")
 
 
-def _new_call_id(ctx: Ctx) -> str:
-    """The call's Linkedid (its first leg's Uniqueid), shaped like Asterisk's own
-    (epoch.sequence) with a sequence far above Asterisk's counter."""
-    return f"{int(ctx.now.timestamp())}.{10**12 + secrets.randbelow(10**12)}"
-
-
 async def _phone(ctx: Ctx) -> str | None:
     """The phone the handler works at (None: none bound)."""
     user = await directory.get_user(ctx.session, ctx.actor.user_id)
@@ -107,7 +100,7 @@ async def place_call(ctx: Ctx) -> web.StreamResponse:
     order_id = ctx.int_param("order_id")
     dialler = _dialler(ctx)
     extension = await _phone(ctx)
-    call_id = _new_call_id(ctx)
+    call_id = uc.new_call_id(ctx.now)
     dialling = await uc.start(ctx.session, order_id, ctx.actor, extension, call_id, ctx.now,
                               purpose)  # fmt: skip
     recording = uc.recording_of(call_id, ctx.now) if dialler.recorded else ""

@@ -14,9 +14,10 @@ dialled.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +53,12 @@ class Dialling:
     number: str
     order_number: str
     extension: str  # the phone rung first
+
+
+def new_call_id(now: datetime) -> str:
+    """A placed call's Linkedid (its first leg's Uniqueid), shaped like Asterisk's own
+    (epoch.sequence, as recording names are) with a sequence far above Asterisk's counter."""
+    return f"{int(now.replace(tzinfo=UTC).timestamp())}.{10**12 + secrets.randbelow(10**12)}"
 
 
 def recording_of(linkedid: str, started_at: datetime) -> str:
