@@ -37,6 +37,12 @@ def supervisor_phones(colleagues: Iterable[Colleague]) -> tuple[str, ...]:
     return tuple(c.extension for c in colleagues if c.kind == "supervisor")
 
 
+def department_phones(colleagues: Iterable[Colleague]) -> tuple[str, ...]:
+    """The departments' phones: the ones department handlers may be bound to, rung first when
+    a handler calls a citizen through the centre."""
+    return tuple(c.extension for c in colleagues if c.kind == "department")
+
+
 class Emergency(Frozen):
     """The 10-minute clock of emergencies (rules §2) and what follows a hand-over."""
 

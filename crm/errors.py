@@ -65,3 +65,9 @@ class Throttled(CrmError):
     def __init__(self, retry_after: int) -> None:
         super().__init__("too_many_attempts", f"too many failed attempts, retry in {retry_after} s")
         self.retry_after = retry_after
+
+
+class Unavailable(CrmError):
+    """A part outside the CRM it needs (Asterisk) did not answer: nothing was done."""
+
+    status = 503

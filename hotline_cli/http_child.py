@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from agent_gateway.desk.http import DeskHttp
 from agent_gateway.desk.users import DeskUsers
-from config.emergency_settings import supervisor_phones
+from config.emergency_settings import department_phones, supervisor_phones
 from config.settings import Settings, SettingsError
 from config.telephony_config import TelephonyConfig, settings_with
 from crm.api import create_app as create_crm_app
@@ -39,6 +39,7 @@ from hotline_cli.http_process import JOB_LENGTH, READY, HttpJob
 from hotline_cli.log_format import configure_logging
 from hotline_cli.status_api import add_status_routes
 from hotline_cli.trunk_status import read_trunks
+from hotline_cli.unit_dialler import AmiDialler
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,13 @@ def exchange_door(settings: Settings) -> ExchangeDoor:
         secrets={line: p.secret.get_secret_value().encode() for line, p in exchange.peers.items()},
         max_body_bytes=exchange.max_body_bytes, max_clock_skew_s=exchange.max_clock_skew_s,
     )  # fmt: skip
+
+
+def unit_dialler(settings: Settings) -> AmiDialler | None:
+    """The handling units' calls to citizens, with an outbound trunk configured at start."""
+    if settings.outbound is None:
+        return None
+    return AmiDialler(settings.ami, settings.recordings.enabled)
 
 
 def desk_follows(desk: DeskHttp, settings: Settings) -> None:
@@ -117,7 +125,9 @@ async def serving(job: HttpJob) -> AsyncIterator[None]:
             link_secret=secret, emergency=emergency_rules(settings),
             exchange_door=exchange_door(settings),
             supervisor_phones=supervisor_phones(settings.colleagues),
+            department_phones=department_phones(settings.colleagues),
             telephony_hooks=hooks, trunk_states=partial(read_trunks, redis),
+            unit_dialler=unit_dialler(settings),
         )  # fmt: skip
         add_status_routes(app, redis)
         desk.add_routes(app)

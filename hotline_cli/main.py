@@ -136,13 +136,16 @@ def _run_user_work(args: argparse.Namespace, work: UserWork) -> int:
 
 
 def _configured_phone(args: argparse.Namespace, extension: str | None) -> str | None:
-    """An agent's extension or a supervisor's phone of the settings (else refused)."""
+    """An agent's extension, a supervisor's or a department's phone of the settings (else
+    refused)."""
     settings = _settings(args)
-    phones = {a.extension for a in settings.agents} | set(_supervisor_phones(args))
+    phones = {a.extension for a in settings.agents} | {
+        c.extension for c in settings.colleagues if c.kind in ("supervisor", "department")
+    }
     if extension is not None and extension not in phones:
         raise SettingsError(
             f"extension {extension} is neither a configured agent (see [[agents]]) nor a "
-            "supervisor's phone ([[colleagues]] of kind supervisor)"
+            "supervisor's or department's phone ([[colleagues]] of kind supervisor, department)"
         )
     return extension
 
@@ -151,6 +154,12 @@ def _supervisor_phones(args: argparse.Namespace) -> tuple[str, ...]:
     from config.emergency_settings import supervisor_phones
 
     return supervisor_phones(_settings(args).colleagues)
+
+
+def _department_phones(args: argparse.Namespace) -> tuple[str, ...]:
+    from config.emergency_settings import department_phones
+
+    return department_phones(_settings(args).colleagues)
 
 
 # Open desktops of a user changed here are closed once the running backend has re-read the
@@ -178,7 +187,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             raise SystemExit(f"hotline: no unit with code {args.unit}")
         unit_id = unit.id if unit is not None else None
         user, token = await add_user(session, None, now, args.name, Role(args.role), unit_id,
-                                     extension, phones)  # fmt: skip
+                                     extension, phones, _department_phones(args))  # fmt: skip
         desk = f", {'agent' if args.role == 'agent' else 'phone'} {extension}" if extension else ""
         return f"user {user.id} {args.name} ({args.role}{desk}); bearer token (shown once): {token}"
 
@@ -209,7 +218,12 @@ def cmd_user_change(args: argparse.Namespace) -> int:
     changes: dict[str, dict[str, Any]] = {
         "disable": {"active": False},
         "enable": {"active": True},
-        "bind": {"agent_extension": extension, "rebind": True, "supervisor_phones": phones},
+        "bind": {
+            "agent_extension": extension,
+            "rebind": True,
+            "supervisor_phones": phones,
+            "department_phones": _department_phones(args),
+        },
         "unbind": {"agent_extension": None, "rebind": True},
     }
     change = changes[args.user_command]
@@ -292,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--agent", metavar="EXTENSION", help="the agent an agent user works as")
     add.add_argument("--phone", metavar="EXTENSION",
                      help="the supervisor's phone a supervisor or admin works at (listen, "
-                     "whisper, barge ring it)")  # fmt: skip
+                     "whisper, barge ring it), or the department's phone a handler works at "
+                     "(rung first for its calls to citizens)")  # fmt: skip
     add.add_argument("--unit", metavar="CODE", help="the unit's code (required for handlers)")
     add.set_defaults(func=cmd_user_add)
     user_sub.add_parser("list", help="users, their agents and state").set_defaults(
@@ -302,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("disable", "disable a user (its open desktops are closed)", cmd_user_change),
         ("enable", "enable a disabled user", cmd_user_change),
         ("bind", "bind a user to the phone it works at (agent: its extension; supervisor, "
-         "admin: a supervisor's phone)", cmd_user_change),
+         "admin: a supervisor's phone; handler: a department's phone)", cmd_user_change),
         ("unbind", "unbind a user from its phone", cmd_user_change),
         ("rotate-token", "give a user a new token (printed once); the old one stops working",
          cmd_user_rotate_token),

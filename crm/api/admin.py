@@ -89,7 +89,7 @@ async def create_user(ctx: Ctx) -> web.StreamResponse:
     try:
         user, token = await users.add_user(
             ctx.session, ctx.actor.user_id, ctx.now, body.name, body.role, body.unit_id,
-            body.agent_extension, ctx.settings.supervisor_phones,
+            body.agent_extension, ctx.settings.supervisor_phones, ctx.settings.department_phones,
         )  # fmt: skip
     except IntegrityError as exc:  # a concurrent admin bound the extension first
         raise Conflict("extension_taken", "extension bound meanwhile", "agent_extension") from exc
@@ -107,6 +107,7 @@ async def update_user(ctx: Ctx) -> web.StreamResponse:
             agent_extension=body.agent_extension,
             rebind="agent_extension" in body.model_fields_set,
             supervisor_phones=ctx.settings.supervisor_phones,
+            department_phones=ctx.settings.department_phones,
         )  # fmt: skip
     except IntegrityError as exc:
         raise Conflict("extension_taken", "extension bound meanwhile", "agent_extension") from exc

@@ -9,6 +9,7 @@ from aiohttp import web
 from crm.api import (
     admin,
     alerts,
+    callbacks,
     calls,
     exchange,
     floor,
@@ -19,6 +20,7 @@ from crm.api import (
     spy,
     telephony,
     trunks,
+    unit_calls,
 )
 from crm.api.caches import CACHE_TTL_S, Authenticator
 from crm.api.context import (
@@ -60,6 +62,8 @@ ENDPOINTS = (
     + spy.ENDPOINTS
     + telephony.ENDPOINTS
     + trunks.ENDPOINTS
+    + unit_calls.ENDPOINTS
+    + callbacks.ENDPOINTS
 )
 API_VERSION = "1.0.0"
 
@@ -86,8 +90,10 @@ def create_app(
     emergency: EmergencyRules = DEFAULT_RULES,
     exchange_door: exchange.ExchangeDoor | None = None,
     supervisor_phones: Sequence[str] | None = None,
+    department_phones: Sequence[str] | None = None,
     telephony_hooks: telephony.TelephonyHooks | None = None,
     trunk_states: trunks.TrunkStates = trunks.none_reported,
+    unit_dialler: unit_calls.Dialler | None = None,
 ) -> web.Application:
     """Build the REST API on a session factory; the caller owns (and disposes) the engine.
 
@@ -106,12 +112,14 @@ def create_app(
     receiving centres' signed endpoint (`crm.api.exchange`; None: no peers, no route).
     `telephony_hooks`: the running centre's checks of a telephony configuration and who is
     told of a new version (`crm.api.telephony`; None: neither). `trunk_states` reads the
-    trunks' health the call process published (GET /api/trunks).
+    trunks' health the call process published (GET /api/trunks). `unit_dialler` places the
+    handling units' calls to citizens (`crm.api.unit_calls`; None: no outbound trunk).
     """
     if not valid_centre_code(centre_code):
         raise ValueError(f"invalid centre code {centre_code!r}")
     phones = None if supervisor_phones is None else tuple(supervisor_phones)
-    settings = Settings(centre_code, max_body_bytes, emergency, phones)
+    departments = None if department_phones is None else tuple(department_phones)
+    settings = Settings(centre_code, max_body_bytes, emergency, phones, departments)
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
     app[SESSIONS] = sessions
     app[ENGINE] = bound_engine(sessions)
@@ -123,6 +131,8 @@ def create_app(
     app[USERS_CHANGED] = users_changed
     app[telephony.HOOKS] = telephony_hooks or telephony.TelephonyHooks()
     app[trunks.TRUNK_STATES] = trunk_states
+    if unit_dialler is not None:
+        app[unit_calls.DIALLER] = unit_dialler
     key = derive_key(link_secret if link_secret is not None else secrets.token_bytes(32))
     app[RECORDINGS] = RecordingFiles(recordings_dir, key)
     app.on_response_prepare.append(security_headers(connect_src))

@@ -34,6 +34,8 @@ class Settings:
     emergency: EmergencyRules = DEFAULT_RULES  # the `[emergency]` settings
     # the phones supervisors and admins may be bound to (None: not checked)
     supervisor_phones: tuple[str, ...] | None = None
+    # the departments' phones handlers may be bound to (None: not checked)
+    department_phones: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class Return:
 @dataclass(frozen=True)
 class LogContact:
     note: str
+    call_id: str = ""  # the contact call's Linkedid when placed through the centre
 
     @property
     def action(self) -> Action:
@@ -50,6 +51,7 @@ class LogContact:
 @dataclass(frozen=True)
 class Reply:
     result: str
+    call_id: str = ""  # the reply call's Linkedid when placed through the centre
 
     @property
     def action(self) -> Action:

@@ -130,11 +130,11 @@ async def _carry_out(
             return {"note": note}
         case c.Return(reason=reason):
             return {"reason": reason, "unit_id": order.lead_unit_id}
-        case c.LogContact(note=note):
-            return {"note": note}
-        case c.Reply(result=result):
+        case c.LogContact(note=note, call_id=call_id):
+            return {"note": note} | ({"call_id": call_id} if call_id else {})
+        case c.Reply(result=result, call_id=call_id):
             order.result = result
-            return {"result": result}
+            return {"result": result} | ({"call_id": call_id} if call_id else {})
         case c.Callback(satisfaction=satisfaction, note=note, call_id=call_id):
             order.satisfaction = satisfaction
             if command.action is Action.CALLBACK:

@@ -2,7 +2,9 @@
 
 The same rules for the API and the `hotline user` command: a user is bound to the phone it
 works at (`agent_extension`): an agent to its agent extension, a supervisor or an admin to a
-supervisor's phone (the one ChanSpy rings for listen / whisper / barge); one active user
+supervisor's phone (the one ChanSpy rings for listen / whisper / barge), a department handler
+to a department's phone (rung first when the handler calls a citizen through the centre: the
+same column, since it means the same, the phone the user works at); one active user
 per extension, and every change is recorded in the users'
 trail (`actor_id` None: the command line on the server). A change that must end the user's
 open desktops bumps `generation`; the wiring root publishes it to the gateways.
@@ -18,7 +20,8 @@ from crm.domain.enums import Role
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.repo import directory
 
-PHONE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+SUPERVISOR_PHONE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+PHONE_ROLES = frozenset({Role.AGENT, Role.HANDLER}) | SUPERVISOR_PHONE_ROLES
 
 
 async def _check_binding(
@@ -28,25 +31,39 @@ async def _check_binding(
     user_id: int | None = None,
     active: bool = True,
     supervisor_phones: Collection[str] | None = None,
+    department_phones: Collection[str] | None = None,
 ) -> None:
-    """Agents, supervisors and admins are bound (supervisors and admins to one of
-    `supervisor_phones`, when given); an active one to an extension no other active user
-    holds."""
+    """Agents, supervisors, admins and handlers are bound (supervisors and admins to one of
+    `supervisor_phones`, handlers to one of `department_phones`, when given); an active one
+    to an extension no other active user holds."""
     if extension is None:
         return
     if role not in PHONE_ROLES:
         raise InvalidInput(
             "binding_needs_agent",
             "only agents (to their agent extension), supervisors and admins (to a "
-            "supervisor's phone) work at a phone", "agent_extension",
+            "supervisor's phone) and handlers (to a department's phone) work at a phone",
+            "agent_extension",
+        )  # fmt: skip
+    if (
+        role is Role.HANDLER
+        and department_phones is not None
+        and (extension not in department_phones)
+    ):
+        raise InvalidInput(
+            "not_a_department_phone",
+            f"{extension} is not a department's phone ([[colleagues]] of kind department)",
+            "agent_extension",
         )  # fmt: skip
     if role is Role.AGENT and supervisor_phones is not None and extension in supervisor_phones:
         raise InvalidInput(
             "not_an_agent_extension", f"{extension} is a supervisor's phone, not an agent's",
             "agent_extension",
         )  # fmt: skip
-    if role is not Role.AGENT and supervisor_phones is not None and (
-        extension not in supervisor_phones
+    if (
+        role in SUPERVISOR_PHONE_ROLES
+        and supervisor_phones is not None
+        and (extension not in supervisor_phones)
     ):
         raise InvalidInput(
             "not_a_supervisor_phone",
@@ -70,14 +87,16 @@ async def add_user(
     unit_id: int | None,
     agent_extension: str | None = None,
     supervisor_phones: Collection[str] | None = None,
+    department_phones: Collection[str] | None = None,
 ) -> tuple[User, str]:
     """The new user and its bearer token (shown once); never a peer (created by the exchange
     itself, `crm.usecases.exchange_peers`)."""
     if role is Role.PEER:
         raise InvalidInput("role_not_creatable", "peer users are created by the exchange", "role")
     await _check_binding(
-        session, role, agent_extension, supervisor_phones=supervisor_phones
-    )
+        session, role, agent_extension, supervisor_phones=supervisor_phones,
+        department_phones=department_phones,
+    )  # fmt: skip
     user, token = await directory.create_user(
         session, name, role, unit_id, agent_extension=agent_extension
     )
@@ -104,14 +123,16 @@ async def change_user(
     agent_extension: str | None = None,
     rebind: bool = False,
     supervisor_phones: Collection[str] | None = None,
+    department_phones: Collection[str] | None = None,
 ) -> bool:
     """Enable/disable the user, and with `rebind` set its binding to `agent_extension`
     (None: unbound). Returns whether anything changed."""
     new_active = user.active if active is None else active
     new_extension = agent_extension if rebind else user.agent_extension
     await _check_binding(
-        session, user.role, new_extension, user.id, new_active, supervisor_phones
-    )
+        session, user.role, new_extension, user.id, new_active, supervisor_phones,
+        department_phones,
+    )  # fmt: skip
     changes: dict[str, list[object]] = {}
     if new_active != user.active:
         changes["active"] = [user.active, new_active]

@@ -60,3 +60,34 @@ async def test_the_page_calls_back_and_records_the_result(
         assert order is not None and order.status is Status.CLOSED
         assert order.satisfaction is Satisfaction.SATISFIED
     assert number not in await page.content()
+
+
+async def test_the_due_list_shows_the_replied_orders_and_a_click_fills_the_form(
+    centre: Centre, desk: DeskPage
+) -> None:
+    """回访待办: the replied orders, the oldest first, the confidential number masked; a click
+    puts the order into the 回访 form, and a result stored counts as an attempt in the list."""
+    page = desk.page
+    older = await replied_order(centre, "13811112222", confidential=True)
+    newer = await replied_order(centre, "13933334444", confidential=False)
+    await desk.login_agent(await crm_user(centre, "钱待办", Role.AGENT, "1001"), "1001")
+    rows = page.locator("#revisit-due-body tr")
+    mine = rows.filter(has_text="咨询：回访测试")
+    await expect(mine).to_have_count(2)
+    ids = [await r.get_attribute("data-order-id") for r in await mine.all()]
+    assert ids == [str(older), str(newer)]
+    first = page.locator(f'#revisit-due-body tr[data-order-id="{older}"]')
+    await expect(first).to_contain_text("138****2222")
+    await expect(first).to_contain_text("0 次")
+    await expect(page.locator(f'#revisit-due-body tr[data-order-id="{newer}"]')).to_contain_text(
+        "13933334444"
+    )
+    await first.click()
+    await expect(page.locator("#revisit-order")).to_have_value(str(older))
+    await page.locator("#btn-revisit-call").click()
+    await expect(page.locator("#revisit-state")).to_have_text(f"回访中（工单 {older}）")
+    await page.locator("#revisit-result").select_option("no_answer")
+    await page.locator("#btn-revisit-result").click()
+    await expect(page.locator("#revisit-state")).to_have_text("—")
+    await expect(first).to_contain_text("1 次")  # the list read again once the result was stored
+    assert "13811112222" not in await page.content()

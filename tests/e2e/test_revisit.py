@@ -2,25 +2,36 @@
 first, then the citizen (a SIPp phone on the outbound trunk's far end) is dialled; the call is
 recorded and the file attached to the order, whose callback step holds the result and the
 satisfaction. A confidential caller's number never reaches the desk nor the backend's log;
-another agent's desk can neither call the same order meanwhile nor report that call."""
+another agent's desk can neither call the same order meanwhile nor report that call.
+
+The handling unit's first-contact and reply calls ("2+1") go the same way from the API: the
+handler's department phone first, then the citizen; only the lead unit's handlers may."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select, update
 
 from crm.db.call_models import CallRecord, Recording
 from crm.db.models import AuditEntry, OrderCall, WorkOrder
 from crm.domain.calls import CallOutcome, RecordingStatus
-from crm.domain.enums import Role, Satisfaction, Status
+from crm.domain.clock import utc_now
+from crm.domain.enums import Role, Satisfaction, Status, UnitKind
+from crm.repo import directory
 from crm.usecases.recordings import ATTACHED_ACTION
-from hotline_cli.demo.ports import free_udp_port
+from crm.usecases.users import add_user, change_user
+from hotline_cli.demo.ports import free_tcp_port, free_udp_port
 from hotline_cli.demo.sipp import AgentPhone
+from hotline_cli.http_child import serving
+from hotline_cli.http_process import HttpJob
 from tests.e2e.control_support import agent_desktop
 from tests.e2e.harness import Centre, crm_user, post_order, running_centre
 from tests.e2e.ivr_support import AsteriskWitness, asterisk_witness
@@ -29,6 +40,13 @@ from tests.support.polling import eventually
 
 CITIZEN = free_udp_port()  # the outbound trunk's primary: the citizen's phone
 SPEAK_S = 20.0
+UNIT_PHONE = free_udp_port()  # the lead unit's department phone (8101)
+DEPARTMENTS = [
+    {"extension": "8101", "name": "市城管局值班室", "kind": "department",
+     "contact": f"sip:8101@127.0.0.1:{UNIT_PHONE}"},
+    {"extension": "8102", "name": "市水务局值班室", "kind": "department",
+     "contact": f"sip:8102@127.0.0.1:{free_udp_port()}"},  # never rung here
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +56,8 @@ async def centre(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cent
                 "dial_timeout_s": 5, "qualify_s": 0, "caller_id": "12345"}  # fmt: skip
     audio = {"1001": tone_pcap(tones / "1001.pcap", 440, SPEAK_S)}
     state = tmp_path_factory.mktemp("revisit")
-    async with running_centre(state, outbound=outbound, phone_audio=audio) as centre:
+    up = running_centre(state, outbound=outbound, phone_audio=audio, colleagues=DEPARTMENTS)
+    async with up as centre:
         yield centre
 
 
@@ -173,3 +192,175 @@ async def test_a_citizen_not_reached_leaves_the_order_open_with_the_attempt(
         assert entry.detail["call_id"] == call_id
         rec = await session.scalar(select(Recording).where(Recording.linkedid == call_id))
         assert rec is None  # nobody picked up: no file expected
+
+
+@dataclass(frozen=True)
+class Units:
+    """The order's lead and assisting units' handlers, an unrelated unit's, and a lead
+    handler bound to no phone: their bearer tokens."""
+
+    lead: str
+    assist: str
+    stranger: str
+    phoneless: str
+
+
+async def accepted_order(centre: Centre, number: str, code: str) -> tuple[int, Units]:
+    """An order registered and dispatched over the API (lead unit with its handler at 8101, an
+    assisting unit's at 8102), then signed for by the lead unit: its first contact is due."""
+    now = utc_now()
+    async with centre.hotline.sessions() as session, session.begin():
+        for phone in ("8101", "8102"):  # from the handlers of an earlier test
+            if (holder := await directory.active_user_at(session, phone)) is not None:
+                await change_user(session, None, now, holder, agent_extension=None, rebind=True)
+        units = [await directory.create_unit(session, f"{code}{i}", f"单位{code}{i}",
+                                             UnitKind.DEPARTMENT) for i in range(3)]  # fmt: skip
+        tokens = [
+            (await add_user(session, None, now, name, Role.HANDLER, unit.id, phone))[1]
+            for name, unit, phone in (("城管张", units[0], "8101"), ("水务李", units[1], "8102"),
+                                      ("园林赵", units[2], None), ("城管王", units[0], None))
+        ]  # fmt: skip
+    agent = await crm_user(centre, "受理员", Role.AGENT)
+    order = await post_order(base_of(centre), agent, {
+        "order_type": "complaint", "text": "投诉：路灯不亮", "caller_name": "孙保密",
+        "caller_number": number, "confidential": True,
+    })  # fmt: skip
+    order_id = int(order["id"])
+    dispatch = {"action": "dispatch", "lead_unit_id": units[0].id,
+                "assist_unit_ids": [units[1].id]}  # fmt: skip
+    for token, body in ((agent, dispatch), (tokens[0], {"action": "accept"})):
+        status, answer = await call_api(centre, token, f"/api/orders/{order_id}/transitions", body)
+        assert status == 200, answer
+    return order_id, Units(*tokens)
+
+
+def base_of(centre: Centre) -> str:
+    return f"http://127.0.0.1:{centre.hotline.settings.http.port}"
+
+
+async def call_api(
+    centre: Centre, token: str, path: str, body: dict[str, Any], base: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """A POST of the centre's HTTP API (or the one at `base`): status and JSON answer."""
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(
+            f"{base or base_of(centre)}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,  # fmt: skip
+    ):
+        return response.status, await response.json()
+
+
+@asynccontextmanager
+async def http_app_here(centre: Centre) -> AsyncIterator[str]:
+    """The centre's HTTP app as its child process serves it (`http_child.serving`), here in
+    the test's process on a port of its own, so that caplog sees every line it logs."""
+    settings = centre.hotline.settings
+    port = free_tcp_port()
+    moved = settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
+    job = HttpJob(moved, centre.hotline.redis_url, "ws://127.0.0.1:9/", logging.DEBUG)
+    async with serving(job):
+        yield f"http://127.0.0.1:{port}"
+
+
+async def test_a_unit_s_first_contact_call_reaches_the_citizen_recorded_on_the_step(
+    centre: Centre, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The lead unit's handler calls a confidential citizen through the centre: its phone
+    first, then the citizen; reached, the order is CONTACTED with the call on the step and its
+    recording attached. The assisting unit's handler is refused (403), an unrelated unit's
+    does not see the order (404), a handler without a phone is told so; the number is in no
+    answer, log line or trail entry."""
+    number = "13955556666"
+    caplog.set_level(logging.DEBUG)
+    order_id, units = await accepted_order(centre, number, "FC")
+    path = f"/api/orders/{order_id}/unit-calls"
+    first = {"purpose": "first_contact"}
+    handler_tone = tone_pcap(tmp_path / "handler.pcap", 660, SPEAK_S)
+    citizen_tone = tone_pcap(tmp_path / "citizen.pcap", 880, SPEAK_S)
+    answers: list[dict[str, Any]] = []
+    async with (
+        http_app_here(centre) as base,
+        AgentPhone(tmp_path, "127.0.0.1", UNIT_PHONE, ring_ms=300, audio=handler_tone),
+        AgentPhone(tmp_path, "127.0.0.1", CITIZEN, ring_ms=300, audio=citizen_tone),
+        asterisk_witness(centre) as witness,
+    ):
+        for token, status, code in ((units.assist, 403, "not_lead_unit"),
+                                    (units.stranger, 404, "order_not_found"),
+                                    (units.phoneless, 409, "no_phone")):  # fmt: skip
+            got, refused = await call_api(centre, token, path, first, base)
+            answers.append(refused)
+            assert (got, refused["error"]["code"]) == (status, code), refused
+        got, started = await call_api(centre, units.lead, path, first, base)
+        answers.append(started)
+        assert got == 201 and set(started) == {"order_id", "call_id", "purpose"}, started
+        call_id = started["call_id"]
+
+        async def talking() -> bool:
+            channels = await centre.hotline.ami.action_list("CoreShowChannels")
+            states = {c["Channel"].rsplit("-", 1)[0]: c.get("ChannelStateDesc") for c in channels}
+            return states.get("PJSIP/trunk-outbound-primary") == "Up" == states.get("PJSIP/8101")
+
+        await eventually(talking, 15, "the handler talking with the citizen", poll_s=0.2)
+        citizen_rang_after_agent_answered(witness, call_id)
+        got, busy = await call_api(centre, units.lead, path, first, base)
+        answers.append(busy)
+        assert (got, busy["error"]["code"]) == (409, "callback_busy"), busy
+        result = {"result": "reached", "note": "已电话联系市民，约定明日现场查看"}
+        got, done = await call_api(centre, units.lead, f"{path}/{call_id}/result", result, base)
+        answers.append(done)
+        assert (got, done["status"]) == (200, "contacted"), done
+
+        async def hung_up() -> bool:
+            channels = await centre.hotline.ami.action_list("CoreShowChannels")
+            return not any(c["Channel"].startswith(("PJSIP/trunk-outbound-", "PJSIP/8101"))
+                           for c in channels)  # fmt: skip
+
+        await eventually(hung_up, 10, "the result hung the call up")
+    recording, entry = await attached(centre, order_id, call_id)
+    assert (centre.hotline.layout.monitor / recording.path).stat().st_size > 44
+    async with centre.hotline.sessions() as session:
+        order = await session.get(WorkOrder, order_id)
+        assert order is not None and order.status is Status.CONTACTED
+        trail = list(await session.scalars(
+            select(AuditEntry).where(AuditEntry.order_id == order_id)))  # fmt: skip
+        step = next(e for e in trail if e.action == "log_contact")
+        assert step.detail == {"note": result["note"], "call_id": call_id}
+        record = await session.get(CallRecord, call_id)
+        assert record is not None and record.outcome is CallOutcome.ANSWERED
+        assert (record.agent_extension, record.ivr_label) == ("8101", "unit_contact")
+        link = await session.scalar(select(OrderCall).where(OrderCall.linkedid == call_id))
+        assert link is not None and link.recording == recording.path == entry.detail["path"]
+    assert f"calls order id {order_id} from 8101 for first_contact" in caplog.text
+    assert number not in caplog.text
+    assert number not in repr(answers) + repr([e.detail for e in trail])
+
+
+async def test_a_unit_s_reply_call_not_answered_is_an_attempt_that_moves_nothing(
+    centre: Centre,
+) -> None:
+    """Nobody answers the reply call: the attempt is on the order's trail, the order still
+    CONTACTED; a reply logged by other means (the transition) stays possible."""
+    order_id, units = await accepted_order(centre, "13944443333", "RP")
+    path = f"/api/orders/{order_id}/unit-calls"
+    contact = {"action": "log_contact", "note": "已当面联系"}
+    got, _ = await call_api(centre, units.lead, f"/api/orders/{order_id}/transitions", contact)
+    assert got == 200
+    async with AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300):
+        got, started = await call_api(centre, units.lead, path, {"purpose": "reply"})
+        assert got == 201, started
+        call_id = started["call_id"]
+        body = {"result": "no_answer"}
+        got, done = await call_api(centre, units.lead, f"{path}/{call_id}/result", body)
+        assert (got, done["status"]) == (200, "contacted"), done
+        got, again = await call_api(centre, units.lead, f"{path}/{call_id}/result", body)
+        assert (got, again["error"]["code"]) == (409, "callback_done"), again
+    async with centre.hotline.sessions() as session:
+        entry = await session.scalar(select(AuditEntry).where(
+            AuditEntry.order_id == order_id, AuditEntry.action == "reply_attempt"))  # fmt: skip
+        assert entry is not None and entry.detail["call_id"] == call_id
+        assert entry.from_status is entry.to_status is Status.CONTACTED
+        order = await session.get(WorkOrder, order_id)
+        assert order is not None and order.status is Status.CONTACTED

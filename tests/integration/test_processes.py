@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from crm.db.engine import create_engine, session_factory
-from crm.domain.enums import Role
-from crm.repo.directory import user_by_token
+from crm.domain.enums import Role, UnitKind
+from crm.repo.directory import create_unit, user_by_token
 from hotline_cli.demo.ports import free_tcp_port
 from processes.redis_server import RedisProcess
 from processes.supervised import ProcessError
@@ -185,6 +185,34 @@ async def test_cli_binds_a_supervisor_to_a_supervisors_phone(tmp_path: Path) -> 
         run_cli, *common, "李班长", "--role", "supervisor", "--phone", "1001"
     )  # an agent's extension: not a supervisor's phone
     assert unknown.returncode == 1 and "not a supervisor's phone" in unknown.stderr
+
+
+async def test_cli_binds_a_handler_to_a_department_phone(tmp_path: Path) -> None:
+    """A handler works at its department's phone (rung first for its calls to citizens),
+    never at a supervisor's."""
+    config = tmp_path / "hotline.toml"
+    packaged = (Path(__file__).parents[2] / "config" / "hotline.toml").read_text(encoding="utf-8")
+    config.write_text(packaged + "".join(
+        f'\n[[colleagues]]\nextension = "{ext}"\nname = "{name}"\nkind = "{kind}"\n'
+        f'contact = "sip:{ext}@127.0.0.1:{port}"\n'
+        for ext, name, kind, port in (("8101", "城管值班室", "department", 5092),
+                                      ("8001", "张班长话机", "supervisor", 5091))
+    ), encoding="utf-8")  # fmt: skip
+    common = ("--config", str(config), "--state-dir", str(tmp_path), "user")
+    first = await asyncio.to_thread(run_cli, *common, "add", "管理员", "--role", "admin")
+    assert first.returncode == 0, first.stderr  # the database made
+    engine = create_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await create_unit(session, "CG", "城市管理局", UnitKind.DEPARTMENT)
+    finally:
+        await engine.dispose()
+    add = (*common, "add", "城管张", "--role", "handler", "--unit", "CG", "--phone")
+    added = await asyncio.to_thread(run_cli, *add, "8101")
+    assert added.returncode == 0, added.stderr
+    assert "城管张 (handler, phone 8101)" in added.stdout
+    wrong = await asyncio.to_thread(run_cli, *add, "8001")
+    assert wrong.returncode == 1 and "not a department's phone" in wrong.stderr
 
 
 def test_cli_rejects_bad_settings_naming_the_key(tmp_path: Path) -> None:

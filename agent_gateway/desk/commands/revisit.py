@@ -12,10 +12,8 @@ report hangs the call up if it is still on, and is the order's callback step.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from agent_gateway.desk.commands.verb import CommandFailed, Presences, Request, Result
 from agent_gateway.desk.orders import DeskOrders
@@ -42,12 +40,6 @@ class Revisits:
     recorded_call_ended: Callable[[], None] = lambda: None
 
 
-def _new_call_id(now: datetime) -> str:
-    """The callback's Linkedid (its agent leg's Uniqueid), shaped like Asterisk's own
-    (epoch.sequence, as recording names are) with a sequence far above Asterisk's counter."""
-    return f"{int(now.replace(tzinfo=UTC).timestamp())}.{10**12 + secrets.randbelow(10**12)}"
-
-
 def _actor(request: Request) -> Actor:
     return Actor(user_id=request.user_id, role=Role(request.role), unit_id=None)
 
@@ -61,7 +53,7 @@ async def revisit_call(
     order_id = int(request.args["order_id"])
     orders = revisits.orders
     now = orders.clock()
-    linkedid = _new_call_id(now)
+    linkedid = uc.new_call_id(now)
     recording = uc.recording_of(linkedid, now) if revisits.recorded else ""
     try:
         async with orders.sessions() as session, session.begin():

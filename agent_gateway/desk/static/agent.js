@@ -19,6 +19,7 @@ import { CONTROL_LABELS, renderControl, setDeskTargets, wireControl } from "./co
 import { clearOrder, fillOrderForm, orderCallId, renderOrderSave, wireOrder } from "./order.js";
 import { renderOutcome, wireOutcome } from "./outcome.js";
 import { renderRevisit, wireRevisit } from "./revisit.js";
+import { wireRevisitDue } from "./revisit_due.js";
 import { RecordingsView } from "./recordings.js";
 
 const CONNECTED_STATES = new Set(["talking", "answered", "held", "transferred"]);
@@ -52,6 +53,7 @@ const state = {
 
 const showStatus = statusShower(SESSION_KEY, () => updateButtons());
 const recordings = new RecordingsView($("recording-list"), $("recording-message"), () => state.connection?.token);
+let loadDue = async () => {}; // 回访待办, once wired
 
 async function login(token, extension) {
   const options = {
@@ -69,6 +71,7 @@ async function login(token, extension) {
   if (connection) {
     state.connection = connection;
     setDeskTargets(connection.ticket, extension);
+    loadDue();
   }
 }
 
@@ -358,7 +361,8 @@ function wire() {
     return { presence: state.presence, call: callId ? state.calls.get(callId) || null : null };
   };
   wireOutcome(runCommand, current, updateButtons);
-  wireRevisit(runCommand, updateButtons);
+  loadDue = wireRevisitDue(() => state.connection?.token, updateButtons);
+  wireRevisit(runCommand, updateButtons, () => loadDue());
   $("btn-recordings").addEventListener("click", () => state.pop && recordings.show(state.pop.call_id));
   setInterval(renderSince, 1000);
   updateButtons();

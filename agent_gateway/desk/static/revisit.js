@@ -26,8 +26,9 @@ export function renderRevisit(online) {
   setText($("revisit-state"), placed ? `回访中（工单 ${open.orderId}）` : "—");
 }
 
-// `runCommand(name, args)` sends a command and resolves to its command_result.
-export function wireRevisit(runCommand, refresh) {
+// `runCommand(name, args)` sends a command and resolves to its command_result; `stored()` is
+// called once a result is on the order (the 回访待办 list changes).
+export function wireRevisit(runCommand, refresh, stored = () => {}) {
   fill($("revisit-result"), REVISIT_RESULT_LABELS);
   fill($("revisit-satisfaction"), SATISFACTION_LABELS);
   $("revisit-result").addEventListener("change", refresh);
@@ -47,6 +48,7 @@ export function wireRevisit(runCommand, refresh) {
     if (result && (result.ok || result.error?.code === "callback_done")) {
       Object.assign(open, { orderId: null, callId: null });
       $("revisit-note").value = "";
+      stored();
     }
     refresh();
   });

@@ -142,6 +142,7 @@ async def api(engine: AsyncEngine, clock: FakeClock, segmenter: Segmenter) -> As
     sessions = session_factory(engine)
     seeded = await seed(sessions)
     app = create_app(sessions, centre_code="SZ12345", clock=clock, segmenter=segmenter,
-                     max_body_bytes=64 * 1024, supervisor_phones=["8001"])  # fmt: skip
+                     max_body_bytes=64 * 1024, supervisor_phones=["8001"],
+                     department_phones=["8101"])  # fmt: skip
     async with TestClient(TestServer(app)) as client:
         yield Api(client, seeded, clock)

@@ -143,7 +143,21 @@ async def test_unknown_user_and_bad_binding_are_refused(api: Api) -> None:
     status, err = await _patch(api, api.seed.user_ids["supervisor"], body)
     assert (status, err["error"]["code"]) == (400, "not_a_supervisor_phone")
     status, err = await _patch(api, api.seed.user_ids["urban"], {"agent_extension": "1003"})
-    assert (status, err["error"]["code"]) == (400, "binding_needs_agent")
+    assert (status, err["error"]["code"]) == (400, "not_a_department_phone")
+    status, err = await _patch(api, api.seed.user_ids["urban"], {"agent_extension": "8001"})
+    assert (status, err["error"]["code"]) == (400, "not_a_department_phone")
+    status, err = await _patch(api, api.seed.user_ids["supervisor"], {"agent_extension": "8101"})
+    assert (status, err["error"]["code"]) == (400, "not_a_supervisor_phone")
+
+
+async def test_a_handler_works_at_a_department_phone(api: Api) -> None:
+    """A handler is bound to its department's phone, rung first for its calls to citizens."""
+    urban = api.seed.user_ids["urban"]
+    status, body = await _patch(api, urban, {"agent_extension": "8101"})
+    assert (status, body["agent_extension"]) == (200, "8101")
+    assert await _changes(api, urban) == [
+        (api.seed.user_ids["admin"], "changed", {"agent_extension": [None, "8101"]})
+    ]
 
 
 async def test_the_users_trail_is_append_only_in_the_database(api: Api) -> None:
