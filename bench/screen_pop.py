@@ -78,7 +78,8 @@ def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
 
 
 async def serve_backend(raw: str, http: bool = False) -> None:
-    """Child-process mode: the whole hotline from these overrides, until SIGTERM."""
+    """Child-process mode: the whole hotline from these overrides, until SIGTERM (its Redis
+    and its Asterisk's pid on the READY line)."""
     from config.settings import load_settings
     from hotline_cli.app import running_hotline
 
@@ -87,7 +88,7 @@ async def serve_backend(raw: str, http: bool = False) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with running_hotline(settings, http=http) as hotline:
         await hotline.staff_queues()
-        print(f"READY {hotline.redis_url}", flush=True)
+        print(f"READY {hotline.redis_url} asterisk={hotline.asterisk.pid}", flush=True)
         await stop.wait()
 
 
