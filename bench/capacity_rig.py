@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -25,15 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import screen_pop
 from backlog import overrides
-from screen_pop import Child, child, desk_users, proc_cpu_s, proc_rss_mb
+from screen_pop import (
+    Child,
+    ami_tap,
+    backend_child,
+    child,
+    desk_users,
+    proc_cpu_s,
+    proc_rss_mb,
+)
 from websockets.asyncio.client import ClientConnection, connect
 
 from agent_gateway.edge.tickets import issue_ticket
 from hotline_cli.demo.ports import free_udp_port
 from hotline_cli.demo.sipp import AgentPhone
-from telephony.ami_protocol import AmiParser
 from tests.support.audio import tone_pcap
 
 # What the figures are read from: the queue's and its members' events, and the whispers.
@@ -51,19 +56,11 @@ AGENT_HZ = 440.0
 
 async def tap_queue_events(raw: str, out: Path) -> None:
     """Child-process mode: see the module's docstring."""
-    ami = json.loads(raw)
-    reader, writer = await asyncio.open_connection("127.0.0.1", ami["port"])
-    writer.write(f"Action: Login\r\nUsername: hotline\r\nSecret: {ami['secret']}\r\n\r\n".encode())
-    await writer.drain()
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     per_second: Counter[int] = Counter()
-    parser = AmiParser()
     with out.open("w", encoding="utf-8") as kept:
         try:
-            while data := await reader.read(65536):
-                for headers in parser.feed(data):
+            async with ami_tap(json.loads(raw)) as messages:
+                async for headers in messages:
                     if "Response" in headers:  # the login's answer
                         if headers["Response"] != "Success":
                             raise SystemExit(f"tap login refused: {headers.get('Message')}")
@@ -76,7 +73,6 @@ async def tap_queue_events(raw: str, out: Path) -> None:
         except asyncio.CancelledError:
             pass
         finally:
-            writer.close()
             kept.write(json.dumps({"per_second": per_second}) + "\n")
 
 
@@ -270,8 +266,7 @@ async def capacity_rig(agents: int, plan: DeskPlan, speak_s: float) -> AsyncIter
         conf = capacity_overrides(state, agents, phone_port)
         secret = conf["gateway"]["secret"].encode()
         async with AsyncExitStack() as stack:
-            serve = [sys.executable, screen_pop.__file__, "--serve-backend", json.dumps(conf)]
-            backend = await stack.enter_async_context(child(serve, r"READY (\S+) asterisk=(\d+)"))
+            backend = await stack.enter_async_context(backend_child(conf))
             redis_url, asterisk_pid = backend.found.group(1), int(backend.found.group(2))
             pcap = tone_pcap(state / "agent.pcap", AGENT_HZ, speak_s)
             phones = AgentPhone(state / "sipp", "127.0.0.1", phone_port, ring_ms=300, audio=pcap)
