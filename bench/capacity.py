@@ -14,14 +14,15 @@ Per phase, measured outside the backend: SIPp's own counts of calls placed and f
 answered within 15 s of joining the queue, % of the calls placed (Asterisk's QueueCallerJoin
 and AgentConnect); free agent to ring (`tests/e2e/free_agents.py`: from app_queue seeing the
 agent free again, after AgentComplete and the desk's wrap-up, to AgentCalled, while callers
-waited unrung); pop latency from AgentCalled's timestamp to the desk; lost pops (rings a desk
-never popped); AMI events/s Asterisk sent the tap's login; CPU (% of one core) of Asterisk,
-the backend, the SIPp callers, the SIPp phones, the tap and this process, from /proc; the
-backend's peak RSS. Everything shares the machine's cores: look at `load_1m`.
+waited unrung); pop latency from AgentCalled's timestamp to the desk, and of it Asterisk's own
+delivery of AgentCalled to the tap; lost pops (rings a desk never popped); AMI events/s
+Asterisk sent the tap's login; CPU (% of one core) of Asterisk, the backend, the SIPp
+callers, the SIPp phones, the tap and this process, from /proc; the backend's peak RSS.
+Everything shares the machine's cores: look at `load_1m`.
 
     .venv/bin/python bench/capacity.py [--rates 10,20,30,40,50,60] [--duration-s 60]
         [--agents 200] [--talk-s 2] [--order-share 0.3] [--backlog 300] [--backlog-rate 40]
-        [--backlog-agents 8] [--backlog-talk-s 0.5]
+        [--backlog-agents 8] [--backlog-talk-s 0.5] [--profile-backend FILE]
     .venv/bin/python bench/capacity.py --rates 5,10 --duration-s 15 --agents 30 \\
         --backlog 40 --backlog-rate 10 --backlog-agents 2       # a small smoke run
 
@@ -36,6 +37,7 @@ import argparse
 import asyncio
 import json
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -51,6 +53,8 @@ from tests.e2e.free_agents import free_spells
 PATIENT_MS = 600_000  # callers wait for an agent, who ends the call
 SETTLE_TIMEOUT_S = 60.0
 BUSY_STATES = ("ringing", "talking", "wrap_up")
+PROFILE_TOP = 25
+OUR_CODE = r"/(telephony|agent_gateway|crm|call_log|recordings|ivr|hotline_cli)/"
 
 
 async def settled(desks: list[AgentDesk]) -> None:
@@ -99,7 +103,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     speak_s = max(args.talk_s, args.backlog_talk_s) + 5
     phases: list[Phase] = []
     first = 0
-    async with capacity_rig(args.agents, plan, speak_s) as rig:
+    async with capacity_rig(args.agents, plan, speak_s, args.profile_backend) as rig:
         for rate in args.rates:
             callers = round(rate * args.duration_s)
             phase = await run_phase(rig, f"{rate:g}/s", rate, callers, first,
@@ -143,7 +147,8 @@ def describe(f: dict[str, Any]) -> str:
         f"{f['phase']}: placed {f['placed']} failed {f['failed']} (SIPp), answered ≤15 s "
         f"{f['answered_15s_pct']} %, up to {f['most_waiting']} waiting\n"
         f"    pops p50 {f['pop_p50_ms']} p99 {f['pop_p99_ms']} max {f['pop_max_ms']} ms, "
-        f"lost {f['lost_pops']} of {f['rings']}; free→ring p50 {f['free_to_ring_p50_ms']} "
+        f"lost {f['lost_pops']} of {f['rings']} (AMI delivery p50 {f['ami_delivery_p50_ms']} "
+        f"p99 {f['ami_delivery_p99_ms']} ms); free→ring p50 {f['free_to_ring_p50_ms']} "
         f"p99 {f['free_to_ring_p99_ms']} ms ({f['free_spells_rung']} spells)\n"
         f"    AMI {f['ami_events_per_s']} events/s (peak {f['ami_events_peak_per_s']}); "
         f"CPU % of a core: {cpu}; backend RSS {f['backend_rss_mb']} MB\n"
@@ -164,7 +169,16 @@ def main() -> None:
     parser.add_argument("--backlog-rate", type=float, default=40.0)
     parser.add_argument("--backlog-agents", type=int, default=8)
     parser.add_argument("--backlog-talk-s", type=float, default=0.5)
-    figures = asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--profile-backend", type=Path, metavar="FILE",
+        help="the backend under cProfile (slower), its statistics to FILE",
+    )  # fmt: skip
+    args = parser.parse_args()
+    figures = asyncio.run(run(args))
+    if args.profile_backend:  # where the backend's own time went (its event loop's thread)
+        stats = pstats.Stats(str(args.profile_backend))
+        stats.sort_stats("tottime").print_stats(PROFILE_TOP)
+        stats.sort_stats("cumulative").print_stats(OUR_CODE, PROFILE_TOP)
     for phase in [*figures["rates"], *([figures["backlog"]] if figures["backlog"] else [])]:
         print(describe(phase))
     print(

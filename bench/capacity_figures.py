@@ -66,11 +66,9 @@ def phase_figures(
     """Every figure of the issue for one phase."""
     start, end = phase.start, phase.end
     inside = [e for e in events if start <= float(e.get("Timestamp", "0")) < end]
-    rung = {
-        (e["Linkedid"], e["Interface"].split("/", 1)[1])
-        for e in inside
-        if e.get("Event") == "AgentCalled"
-    }
+    calls = [e for e in inside if e.get("Event") == "AgentCalled"]
+    rung = {(e["Linkedid"], e["Interface"].split("/", 1)[1]) for e in calls}
+    delivery = _ms([1000 * (float(e["Received"]) - float(e["Timestamp"])) for e in calls])
     latencies = [1000 * (at - ts) for at, ts in pops.values() if start <= ts < end]
     joined = {
         e["Uniqueid"]: float(e["Timestamp"]) for e in inside if e["Event"] == "QueueCallerJoin"
@@ -116,6 +114,9 @@ def phase_figures(
         "pop_p99_ms": pop["p99_ms"],
         "pop_max_ms": pop["max_ms"],
         "lost_pops": len(rung - set(pops)),
+        # of the pops' latency, Asterisk's own delivery of AgentCalled (to the tap's login)
+        "ami_delivery_p50_ms": delivery["p50_ms"],
+        "ami_delivery_p99_ms": delivery["p99_ms"],
         "whispers": sum(1 for e in inside if e["Event"] == "ChanSpyStart"),
         "ami_events_per_s": round(sum(counted) / wall_s, 1) if wall_s > 0 else None,
         "ami_events_peak_per_s": max(counted, default=0),

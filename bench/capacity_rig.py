@@ -3,8 +3,9 @@ with audio for every agent, a websocket desktop per agent that works its calls a
 would, an AMI tap in a process of its own, and the CPU and memory of every part from /proc.
 
 Run as a script it is the tap (`capacity_rig.py '{"port": …, "secret": …}' OUT`): every
-queue and agent event Asterisk sends a login of its own, one JSON line each in OUT, and
-at SIGTERM the count of all events per second of Asterisk's clock as the last line.
+queue and agent event Asterisk sends a login of its own, one JSON line each in OUT with
+when the tap got it, and at SIGTERM the count of all events per second of Asterisk's clock
+as the last line.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ async def tap_queue_events(raw: str, out: Path) -> None:
                     per_second[int(float(headers.get("Timestamp", time.time())))] += 1
                     if headers.get("Event") in KEPT_EVENTS:
                         line = {k: headers[k] for k in KEPT_HEADERS if k in headers}
+                        line["Received"] = f"{time.time():.6f}"  # Asterisk's delivery delay
                         kept.write(json.dumps(line) + "\n")
         except asyncio.CancelledError:
             pass
@@ -258,15 +260,18 @@ def capacity_overrides(state: Path, agents: int, phone_port: int) -> dict[str, A
 
 
 @asynccontextmanager
-async def capacity_rig(agents: int, plan: DeskPlan, speak_s: float) -> AsyncIterator[Rig]:
-    """Everything running; the agents' phones speak a tone for `speak_s` on every call."""
+async def capacity_rig(
+    agents: int, plan: DeskPlan, speak_s: float, profile: Path | None = None
+) -> AsyncIterator[Rig]:
+    """Everything running; the agents' phones speak a tone for `speak_s` on every call (with
+    `profile`, the backend under cProfile: `screen_pop.backend_child`)."""
     with tempfile.TemporaryDirectory(prefix="hotline-capacity-") as tmp:
         state = Path(tmp)
         phone_port = free_udp_port()
         conf = capacity_overrides(state, agents, phone_port)
         secret = conf["gateway"]["secret"].encode()
         async with AsyncExitStack() as stack:
-            backend = await stack.enter_async_context(backend_child(conf))
+            backend = await stack.enter_async_context(backend_child(conf, profile=profile))
             redis_url, asterisk_pid = backend.found.group(1), int(backend.found.group(2))
             pcap = tone_pcap(state / "agent.pcap", AGENT_HZ, speak_s)
             phones = AgentPhone(state / "sipp", "127.0.0.1", phone_port, ring_ms=300, audio=pcap)

@@ -135,10 +135,14 @@ async def child(args: list[str], ready: str) -> AsyncIterator[Child]:
             await process.wait()
 
 
-def backend_child(conf: dict[str, Any], http: bool = False) -> AbstractAsyncContextManager[Child]:
-    """The backend serving `conf` in a child process (`serve_backend`); its match has the
-    Redis URL (group 1) and Asterisk's pid (group 2)."""
-    serve = [sys.executable, __file__, "--serve-backend", json.dumps(conf)]
+def backend_child(
+    conf: dict[str, Any], http: bool = False, profile: Path | None = None
+) -> AbstractAsyncContextManager[Child]:
+    """The backend serving `conf` in a child process (`serve_backend`; with `profile`, under
+    cProfile, its statistics written there when it stops); its match has the Redis URL
+    (group 1) and Asterisk's pid (group 2)."""
+    python = [sys.executable] + ([] if profile is None else ["-m", "cProfile", "-o", str(profile)])
+    serve = [*python, __file__, "--serve-backend", json.dumps(conf)]
     return child(serve + (["--with-http"] if http else []), r"READY (\S+) asterisk=(\d+)")
 
 
