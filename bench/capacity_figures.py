@@ -14,6 +14,7 @@ from backlog import percentile
 from tests.e2e.free_agents import FreeSpell
 
 SERVICE_LEVEL_S = 15.0
+SLOWEST_SPELLS = 3
 
 Pops = Mapping[tuple[str, str], tuple[float, float]]  # (Linkedid, ext) -> (arrival, ami_ts)
 
@@ -80,11 +81,11 @@ def phase_figures(
         1 for u, at in joined.items() if u in connected and connected[u] - at <= SERVICE_LEVEL_S
     )
     placed = int(phase.sipp.get("TotalCallCreated", "0"))
-    delays = [
-        1000 * s.delay_s
-        for s in spells
-        if s.rung and s.delay_s is not None and start <= s.free_at < end
+    rung_spells = [
+        s for s in spells if s.rung and s.delay_s is not None and start <= s.free_at < end
     ]
+    delays = [1000 * (s.delay_s or 0.0) for s in rung_spells]
+    slowest = sorted(rung_spells, key=lambda s: -(s.delay_s or 0.0))[:SLOWEST_SPELLS]
     counted = [n for second, n in per_second.items() if start <= second < end]
     wall_s = end - start
     pop = _ms(latencies)
@@ -108,6 +109,17 @@ def phase_figures(
         "free_to_ring_p99_ms": ring["p99_ms"],
         "free_to_ring_max_ms": ring["max_ms"],
         "free_spells_rung": len(delays),
+        # the longest waits of a free agent: who, when (s into the phase), callers waiting, ringing
+        "slowest_free_spells": [
+            [
+                s.interface,
+                round(s.free_at - start, 3),
+                round(s.delay_s or 0.0, 3),
+                s.waiting,
+                s.ringing,
+            ]
+            for s in slowest
+        ],
         "rings": len(rung),
         "pops": len(latencies),
         "pop_p50_ms": pop["p50_ms"],
