@@ -10,15 +10,16 @@ queue, position whispers on. Each rate in `--rates` runs `--duration-s`; then th
 `--backlog` callers at `--backlog-rate` for only `--backlog-agents` agents (the others
 paused from their desks) who talk `--backlog-talk-s`, so callers pile up.
 
-Per phase, measured outside the backend: SIPp's own counts of calls placed and failed;
-answered within 15 s of joining the queue, % of the calls placed (Asterisk's QueueCallerJoin
-and AgentConnect); free agent to ring (`tests/e2e/free_agents.py`: from app_queue seeing the
-agent free again, after AgentComplete and the desk's wrap-up, to AgentCalled, while callers
-waited unrung); pop latency from AgentCalled's timestamp to the desk, and of it Asterisk's own
-delivery of AgentCalled to the tap; lost pops (rings a desk never popped); AMI events/s
-Asterisk sent the tap's login; CPU (% of one core) of Asterisk, the backend, the SIPp
-callers, the SIPp phones, the tap and this process, from /proc; the backend's peak RSS.
-Everything shares the machine's cores: look at `load_1m`.
+Per phase, measured outside the backend: SIPp's own counts of calls placed and failed; answered
+within 15 s of joining the queue, % of the calls placed (Asterisk's QueueCallerJoin and
+AgentConnect); free agent to ring (`tests/e2e/free_agents.py`: from app_queue seeing the agent
+free again, after AgentComplete and the desk's wrap-up, to AgentCalled, while a caller waited
+unrung: a spell ends uncounted once another agent rings for every waiting caller); pop latency
+from AgentCalled's timestamp to the desk, and of it Asterisk's own delivery of AgentCalled to
+the tap; lost pops (rings a desk never popped); AMI events/s Asterisk sent the tap's login; CPU
+(% of one core) of Asterisk, the backend, the SIPp callers, the SIPp phones, the tap and this
+process, from /proc; the backend's peak RSS. Everything shares the machine's cores: look at
+`load_1m`.
 
     .venv/bin/python bench/capacity.py [--rates 10,20,30,40,50,60] [--duration-s 60]
         [--agents 200] [--talk-s 2] [--order-share 0.3] [--backlog 300] [--backlog-rate 40]
@@ -126,7 +127,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         pops = first_pops(
             (at, call_id, d.extension, ts) for d in rig.desks.values() for at, call_id, ts in d.pops
         )
-        spells = free_spells(events, QUEUE, rig.interfaces)
+        spells = free_spells(events, QUEUE, rig.interfaces, until_served=True)
     rates = [phase_figures(p, events, per_second, pops, spells) for p in phases]
     backlog_figures = phase_figures(backlog, events, per_second, pops, spells) if backlog else None
     return {
