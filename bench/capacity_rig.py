@@ -38,7 +38,7 @@ from screen_pop import (
 from websockets.asyncio.client import ClientConnection, connect
 
 from agent_gateway.edge.tickets import issue_ticket
-from hotline_cli.demo.ports import free_udp_port
+from hotline_cli.demo.ports import free_udp_port, rtp_range
 from hotline_cli.demo.sipp import AgentPhone
 from tests.support.audio import tone_pcap
 
@@ -53,6 +53,7 @@ KEPT_HEADERS = ("Event", "Timestamp", "Queue", "Interface", "Uniqueid", "Linkedi
 COMMAND_TIMEOUT_S = 30.0
 SAMPLE_EVERY_S = 0.5
 AGENT_HZ = 440.0
+RTP_PORTS = 4000
 
 
 async def tap_queue_events(raw: str, out: Path) -> None:
@@ -250,9 +251,12 @@ class Rig:
 
 
 def capacity_overrides(state: Path, agents: int, phone_port: int) -> dict[str, Any]:
-    """The backlog bench's centre (position whispers on), recording on, no survey (the caller
-    is hung up with the agent), wrap-up ended from the desk (the backend's limit a safety)."""
+    """The backlog bench's centre (position whispers on) with more RTP ports, recording on,
+    no survey (the caller is hung up with the agent), wrap-up ended from the desk (the
+    backend's limit a safety)."""
     conf = overrides(state, agents, phone_port, announce_position=True)
+    # RTP for some 300 calls up at once (60 calls/s, or the backlog's waiting callers)
+    conf["sip"]["rtp_start"], conf["sip"]["rtp_end"] = rtp_range(RTP_PORTS)
     conf["gateway"]["max_wrapup_s"] = 30
     conf["recordings"] = {"enabled": True}
     conf["ivr"]["survey"] = False
