@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,8 @@ def overrides(state_dir: Path, agents: int, phone_port: int) -> dict[str, Any]:
 
 
 async def serve_backend(raw: str, http: bool = False) -> None:
-    """Child-process mode: the whole hotline from these overrides, until SIGTERM."""
+    """Child-process mode: the whole hotline from these overrides, until SIGTERM (its Redis
+    and its Asterisk's pid on the READY line)."""
     from config.settings import load_settings
     from hotline_cli.app import running_hotline
 
@@ -87,7 +88,7 @@ async def serve_backend(raw: str, http: bool = False) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with running_hotline(settings, http=http) as hotline:
         await hotline.staff_queues()
-        print(f"READY {hotline.redis_url}", flush=True)
+        print(f"READY {hotline.redis_url} asterisk={hotline.asterisk.pid}", flush=True)
         await stop.wait()
 
 
@@ -134,6 +135,17 @@ async def child(args: list[str], ready: str) -> AsyncIterator[Child]:
             await process.wait()
 
 
+def backend_child(
+    conf: dict[str, Any], http: bool = False, profile: Path | None = None
+) -> AbstractAsyncContextManager[Child]:
+    """The backend serving `conf` in a child process (`serve_backend`; with `profile`, under
+    cProfile, its statistics written there when it stops); its match has the Redis URL
+    (group 1) and Asterisk's pid (group 2)."""
+    python = [sys.executable] + ([] if profile is None else ["-m", "cProfile", "-o", str(profile)])
+    serve = [*python, __file__, "--serve-backend", json.dumps(conf)]
+    return child(serve + (["--with-http"] if http else []), r"READY (\S+) asterisk=(\d+)")
+
+
 class PopDesk:
     """One agent's desktop: the arrival time of every screen pop."""
 
@@ -177,23 +189,38 @@ async def desk_users(
         await engine.dispose()
 
 
-async def tap_agent_called(raw: str) -> None:
-    """Child-process mode: Asterisk's own count of rings, every AgentCalled (Linkedid,
-    extension) on a login of its own, with how late it reached us after its Timestamp
-    (Asterisk's own delivery delay); printed as JSON at SIGTERM."""
-    ami = json.loads(raw)["ami"]
+@asynccontextmanager
+async def ami_tap(ami: dict[str, Any]) -> AsyncIterator[AsyncIterator[dict[str, str]]]:
+    """A login of its own on Asterisk's AMI (a tap process's): every message Asterisk sends
+    it. SIGTERM cancels the task reading them, the tap's way to stop."""
     reader, writer = await asyncio.open_connection("127.0.0.1", ami["port"])
     writer.write(f"Action: Login\r\nUsername: hotline\r\nSecret: {ami['secret']}\r\n\r\n".encode())
     await writer.drain()
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    print("TAPPING", flush=True)
-    seen: list[tuple[str, str, float, float]] = []
-    parser = AmiParser()
-    try:
+
+    async def messages() -> AsyncIterator[dict[str, str]]:
+        parser = AmiParser()
         while data := await reader.read(65536):
             for headers in parser.feed(data):
+                yield headers
+
+    try:
+        yield messages()
+    finally:
+        writer.close()
+
+
+async def tap_agent_called(raw: str) -> None:
+    """Child-process mode: Asterisk's own count of rings, every AgentCalled (Linkedid,
+    extension) on a login of its own, with how late it reached us after its Timestamp
+    (Asterisk's own delivery delay); printed as JSON at SIGTERM."""
+    seen: list[tuple[str, str, float, float]] = []
+    try:
+        async with ami_tap(json.loads(raw)["ami"]) as messages:
+            print("TAPPING", flush=True)
+            async for headers in messages:
                 if headers.get("Event") == "AgentCalled":
                     at = float(headers["Timestamp"])
                     ext = headers["Interface"].split("/")[1]
@@ -201,7 +228,6 @@ async def tap_agent_called(raw: str) -> None:
     except asyncio.CancelledError:
         pass
     finally:
-        writer.close()
         print(json.dumps(seen), flush=True)
 
 
@@ -243,10 +269,7 @@ async def pop_rig(
         conf = overrides(state, desktops, phone_port)
         secret = conf["gateway"]["secret"].encode()
         async with AsyncExitStack() as stack:
-            serve = [sys.executable, __file__, "--serve-backend", json.dumps(conf)]
-            backend = await stack.enter_async_context(
-                child(serve + (["--with-http"] if http else []), r"READY (\S+)")
-            )
+            backend = await stack.enter_async_context(backend_child(conf, http))
             redis_url = backend.found.group(1)
             os.environ["BENCH_GATEWAY_SECRET"] = secret.decode()
             gateway_process = [

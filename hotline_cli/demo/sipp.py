@@ -144,10 +144,13 @@ class _SippProcess:
     """One SIPp run; what it prints goes to `<name>.log` in the work directory (a pipe nobody
     reads would fill up and stop SIPp in the middle of a call)."""
 
-    def __init__(self, workdir: Path, args: Sequence[str], name: str) -> None:
+    def __init__(
+        self, workdir: Path, args: Sequence[str], name: str, own_session: bool = False
+    ) -> None:
         self.workdir = workdir
         self.args = list(args)
         self.log = workdir / f"{name}.log"
+        self.own_session = own_session  # its own session and process group, signalled apart
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -160,6 +163,7 @@ class _SippProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=log,
+                start_new_session=self.own_session,
             )
 
     async def stop(self) -> None:
@@ -297,14 +301,28 @@ async def place_calls(
     source_ip: str = "127.0.0.2",
     rate_per_s: float = 1.0,
     timeout_s: float = 120.0,
+    stats: Path | None = None,
+    own_session: bool = False,
 ) -> CallerResult:
-    """Place one call per identity through SIPp and wait until all have ended."""
+    """Place one call per identity through SIPp and wait until all have ended (`stats`: SIPp's
+    own counts written there, `sipp_stats` reads them; `own_session`: SIPp in a process
+    group of its own, a load generator apart from ours)."""
     scenario, injection, errors = _caller_files(workdir, plan, callers)
+    counts = [] if stats is None else ["-trace_stat", "-stf", str(stats), "-fd", "1"]
     return await run_uac(
         workdir, scenario, errors, target=target, service=service, source_ip=source_ip,
         calls=len(callers), rate_per_s=rate_per_s, timeout_s=timeout_s,
-        extra_args=["-inf", str(injection)],
+        extra_args=["-inf", str(injection), *counts], own_session=own_session,
     )  # fmt: skip
+
+
+def sipp_stats(path: Path) -> dict[str, str]:
+    """The last line of a SIPp statistics file (`-trace_stat`), by column: its own count of
+    calls created (`TotalCallCreated`), `SuccessfulCall(C)`, `FailedCall(C)`…"""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(lines) < 2:
+        return {}
+    return dict(zip(lines[0].split(";"), lines[-1].split(";"), strict=False))
 
 
 async def run_uac(
@@ -319,6 +337,7 @@ async def run_uac(
     rate_per_s: float = 1.0,
     timeout_s: float = 120.0,
     extra_args: Sequence[str] = (),
+    own_session: bool = False,
 ) -> CallerResult:
     """Run SIPp as a client on `scenario` for `calls` calls and wait until all have ended."""
     rate_period_ms = 1000
@@ -356,6 +375,7 @@ async def run_uac(
             str(errors),
         ],
         errors.stem,
+        own_session,
     )
     await proc.start()
     assert proc.process is not None

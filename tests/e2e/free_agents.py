@@ -54,23 +54,34 @@ class _Member:
 
 
 def free_spells(
-    events: Iterable[Mapping[str, str]], queue: str, interfaces: Iterable[str]
+    events: Iterable[Mapping[str, str]],
+    queue: str,
+    interfaces: Iterable[str],
+    *,
+    until_served: bool = False,
 ) -> list[FreeSpell]:
     """Every free spell of `interfaces` in `queue` that began while a caller of the queue
-    was waiting and not already ringing someone (so app_queue had somebody to ring)."""
+    was waiting and not already ringing someone (so app_queue had somebody to ring).
+
+    With `until_served`, a spell lasts only while some caller waits unrung: it ends, not
+    rung, once every waiting caller rings someone (another free agent took them: with agents
+    to spare, one left free is no delay), and starts again when a caller waits unrung."""
     members = {i: _Member() for i in interfaces}
     waiting = 0
     ringing: set[str] = set()  # caller Uniqueids currently ringing an agent
     spells: list[FreeSpell] = []
 
+    def close(interface: str, member: _Member, at: float, rung: bool) -> None:
+        if member.free_since is not None and member.waiting > member.ringing:
+            since, waited, rang = member.free_since, member.waiting, member.ringing
+            spells.append(FreeSpell(interface, since, waited, rang, at, rung))
+        member.free_since = None
+
     def update(interface: str, member: _Member, at: float, rung: bool = False) -> None:
         if member.free and member.free_since is None:
             member.free_since, member.waiting, member.ringing = at, waiting, len(ringing)
         elif (rung or not member.free) and member.free_since is not None:
-            if member.waiting > member.ringing:
-                since, waited, rang = member.free_since, member.waiting, member.ringing
-                spells.append(FreeSpell(interface, since, waited, rang, at, rung))
-            member.free_since = None
+            close(interface, member, at, rung)
 
     for event in events:
         if event.get("Queue") != queue:
@@ -82,19 +93,24 @@ def free_spells(
             waiting = int(event.get("Count", "0"))
         if name in ("QueueCallerLeave", "QueueCallerAbandon", "AgentRingNoAnswer", "AgentDump"):
             ringing.discard(event.get("Uniqueid", ""))
-        if member is None:
-            continue
-        if name == "QueueMemberStatus":
-            member.status = event.get("Status", "")
-            member.paused = event.get("Paused") == "1"
-            update(interface, member, at)
-        elif name == "QueueMemberPause":
-            member.paused = event.get("Paused") == "1"
-            update(interface, member, at)
-        elif name == "AgentCalled":
-            ringing.add(event.get("Uniqueid", ""))
-            update(interface, member, at, rung=True)
-            member.status = RINGING  # until app_queue says otherwise
+        if member is not None:
+            if name == "QueueMemberStatus":
+                member.status = event.get("Status", "")
+                member.paused = event.get("Paused") == "1"
+                update(interface, member, at)
+            elif name == "QueueMemberPause":
+                member.paused = event.get("Paused") == "1"
+                update(interface, member, at)
+            elif name == "AgentCalled":
+                ringing.add(event.get("Uniqueid", ""))
+                update(interface, member, at, rung=True)
+                member.status = RINGING  # until app_queue says otherwise
+        if until_served:
+            for other, free in members.items():
+                if waiting > len(ringing):
+                    update(other, free, at)
+                elif free.free_since is not None:
+                    close(other, free, at, rung=False)
     for interface, member in members.items():
         if member.free_since is not None and member.waiting > member.ringing:
             spells.append(

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.demo.sipp import CallerPlan, DtmfVia, Press, render_agent, render_caller
+from hotline_cli.demo.sipp import (
+    CallerPlan,
+    DtmfVia,
+    Press,
+    render_agent,
+    render_caller,
+    sipp_stats,
+)
 
 TONE = Path("/srv/tones/caller.pcap")
 
@@ -100,3 +107,15 @@ def test_a_key_that_would_cut_the_rtp_key_before_it_short_is_refused() -> None:
 def test_a_key_no_phone_has_is_refused() -> None:
     with pytest.raises(ValueError, match="no DTMF key 'x'"):
         render_caller(CallerPlan(dtmf="1", then=(Press("x", 500, DtmfVia.INFO),)))
+
+
+def test_sipp_statistics_are_read_from_their_last_dump(tmp_path: Path) -> None:
+    # A real file: `sipp -sn uac 127.0.0.1:9 -m 2 -trace_stat -stf F -fd 1 -timeout 3s`,
+    # nobody answering; SIPp dumps its counts every second and once more at its end.
+    real = Path(__file__).parents[1] / "fixtures" / "sipp" / "two_failed_calls.csv"
+    counts = sipp_stats(real)
+    assert (counts["TotalCallCreated"], counts["SuccessfulCall(C)"]) == ("2", "0")
+    assert (counts["FailedCall(C)"], counts["CurrentCall"]) == ("2", "0")
+    header_only = tmp_path / "none.csv"
+    header_only.write_text(real.read_text().splitlines()[0] + "\n")
+    assert sipp_stats(header_only) == {}  # SIPp quit before its first dump
