@@ -210,14 +210,23 @@ def cases(centre: Centre, order: str) -> list[Case]:
             *hostile, *order_status]  # fmt: skip
 
 
+Calls = dict[str, Call | BaseException]
+
+
 @pytest.fixture(scope="module")
-async def calls(centre: Centre, witness: AsteriskWitness, order_digits: str) -> dict[str, Call]:
-    """Every case's caller, all at once: by tag, the call once ended and queued."""
+async def calls(centre: Centre, order_digits: str) -> Calls:
+    """Every case's caller, all at once: by tag, the call once ended (or why it failed, for
+    that case's test to raise)."""
     placing = cases(centre, order_digits)
-    done = await asyncio.gather(*(placed(centre, case) for case in placing))
-    for call in done:
-        await witness.answer_to_queue_s(call.uniqueid)
+    done = await asyncio.gather(*(placed(centre, case) for case in placing), return_exceptions=True)
     return {case.tag: call for case, call in zip(placing, done, strict=True)}
+
+
+def call_of(calls: Calls, tag: str) -> Call:
+    call = calls[tag]
+    if isinstance(call, BaseException):
+        raise call
+    return call
 
 
 def queue_joined(witness: AsteriskWitness, call: Call) -> str:
@@ -230,9 +239,9 @@ def queue_joined(witness: AsteriskWitness, call: Call) -> str:
 @pytest.mark.parametrize("via", [RTP, INFO])
 @pytest.mark.parametrize("key", list(MATTERS))
 async def test_each_matter_key_in_the_greeting_acts_at_once_and_joins_its_queue(
-    centre: Centre, witness: AsteriskWitness, calls: dict[str, Call], key: str, via: DtmfVia
+    centre: Centre, witness: AsteriskWitness, calls: Calls, key: str, via: DtmfVia
 ) -> None:
-    call = calls[f"matter-{key}-{via}"]
+    call = call_of(calls, f"matter-{key}-{via}")
     label, queue = MATTERS[key]
     assert queue_joined(witness, call) == queue
     assert (call.ivr_choice, call.ivr_label, call.queue) == (key, label, queue)
@@ -244,19 +253,19 @@ async def test_each_matter_key_in_the_greeting_acts_at_once_and_joins_its_queue(
 
 @pytest.mark.parametrize("via", [RTP, INFO])
 async def test_an_invalid_key_then_silence_replays_the_menu_twice_then_the_operator(
-    witness: AsteriskWitness, calls: dict[str, Call], via: DtmfVia
+    witness: AsteriskWitness, calls: Calls, via: DtmfVia
 ) -> None:
-    call = calls[f"invalid-then-silent-{via}"]
+    call = call_of(calls, f"invalid-then-silent-{via}")
     assert witness.played(call.channel) == [WELCOME, INVALID, MENU, MENU]
     assert queue_joined(witness, call) == "hotline"
     assert (call.ivr_choice, call.ivr_label) == ("", "operator")
 
 
 async def test_a_run_of_forty_digits_costs_two_replays_then_the_operator(
-    witness: AsteriskWitness, calls: dict[str, Call]
+    witness: AsteriskWitness, calls: Calls
 ) -> None:
     """Keys during the "invalid" prompt are lost, each that reaches a menu is one strike."""
-    call = calls["long-run"]
+    call = call_of(calls, "long-run")
     assert witness.played(call.channel) == [WELCOME, INVALID, MENU, INVALID, MENU]
     assert queue_joined(witness, call) == "hotline"
     assert (call.ivr_choice, call.ivr_label) == ("", "operator")
@@ -264,9 +273,9 @@ async def test_a_run_of_forty_digits_costs_two_replays_then_the_operator(
 
 @pytest.mark.parametrize("name", list(HOSTILE))
 async def test_a_caller_id_that_is_no_number_goes_on_to_its_queue_and_is_logged(
-    witness: AsteriskWitness, calls: dict[str, Call], logged: Records, name: str
+    witness: AsteriskWitness, calls: Calls, logged: Records, name: str
 ) -> None:
-    call = calls[f"hostile-{name}"]
+    call = call_of(calls, f"hostile-{name}")
     assert queue_joined(witness, call) == "complaint"
     assert (call.ivr_choice, call.ivr_label) == ("2", "complaint")
     assert witness.played(call.channel) == [WELCOME]
@@ -276,11 +285,11 @@ async def test_a_caller_id_that_is_no_number_goes_on_to_its_queue_and_is_logged(
 
 
 async def test_a_caller_id_with_the_owners_number_in_it_is_refused_the_order(
-    centre: Centre, witness: AsteriskWitness, calls: dict[str, Call]
+    centre: Centre, witness: AsteriskWitness, calls: Calls
 ) -> None:
     """Key 8 by SIP INFO; never offered the order its caller ID almost names, asked for the
     phone after the order number, refused on # alone, then an agent."""
-    call = calls["os-letters"]
+    call = call_of(calls, "os-letters")
     exchanged = exchanges(read_log(centre), call.channel)
     spoken = names(heard(exchanged))
     assert spoken == [WELCOME, "hotline-os-ask-order", "hotline-os-ask-phone"]
@@ -289,10 +298,10 @@ async def test_a_caller_id_with_the_owners_number_in_it_is_refused_the_order(
 
 
 async def test_a_withheld_caller_keying_the_order_and_its_phone_hears_it(
-    centre: Centre, witness: AsteriskWitness, calls: dict[str, Call], order_digits: str
+    centre: Centre, witness: AsteriskWitness, calls: Calls, order_digits: str
 ) -> None:
     """What the caller heard, in order: each prompt and the digits GET DATA collected."""
-    call = calls["os-withheld"]
+    call = call_of(calls, "os-withheld")
     exchanged = exchanges(read_log(centre), call.channel)
     said = heard(exchanged)
     assert names(said) == [WELCOME, "hotline-os-ask-order", "hotline-os-ask-phone",
@@ -304,7 +313,7 @@ async def test_a_withheld_caller_keying_the_order_and_its_phone_hears_it(
 
 
 async def test_a_star_hash_run_in_the_survey_is_asked_again_and_the_next_key_stored(
-    centre: Centre, witness: AsteriskWitness, calls: dict[str, Call]
+    centre: Centre, witness: AsteriskWitness, calls: Calls
 ) -> None:
     """From a caller ID with HTML in it: the run (by SIP INFO) is one invalid answer, the
     keys after the first lost in the "invalid" prompt; 2 by RTP after it is the answer."""
@@ -325,7 +334,7 @@ async def test_a_star_hash_run_in_the_survey_is_asked_again_and_the_next_key_sto
 
 
 async def test_a_name_with_control_characters_nobody_answers_still_leaves_a_callback(
-    centre: Centre, calls: dict[str, Call]
+    centre: Centre, calls: Calls
 ) -> None:
     """Every agent logged out; the phone sends ESC and BEL in its name, HTML in its number:
     the callback request (1 by SIP INFO) is an order, without the number, the name cleaned."""
@@ -344,7 +353,7 @@ async def test_a_name_with_control_characters_nobody_answers_still_leaves_a_call
 
 
 async def test_the_fastagi_server_serves_the_next_caller_and_no_flow_failed(
-    centre: Centre, witness: AsteriskWitness, calls: dict[str, Call], logged: Records
+    centre: Centre, witness: AsteriskWitness, calls: Calls, logged: Records
 ) -> None:
     call = await placed(centre, Case("next", "13700007000", (Press("3", 600, INFO),), 2500))
     assert queue_joined(witness, call) == "help"
