@@ -13,6 +13,7 @@ characters) can neither match a listed number nor fail the call.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -22,6 +23,8 @@ MAX_CALLER_ID = 32  # longer is no phone number (ITU: 15 digits, with prefixes w
 _SEPARATORS = str.maketrans("", "", " -()")
 _DIGITS = re.compile(r"\+?[0-9]{3,24}", re.ASCII)
 _MOBILE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
+# what carriers and phones put for a number withheld (Asterisk says "unknown" for none)
+WITHHELD = frozenset({"anonymous", "unknown", "restricted", "private", "unavailable"})
 
 
 def national_number(caller_id: str) -> str | None:
@@ -41,6 +44,27 @@ def national_number(caller_id: str) -> str | None:
     if digits.startswith("0") and _MOBILE.fullmatch(digits[1:]):
         return digits[1:]
     return digits
+
+
+def why_no_number(caller_id: str) -> str | None:
+    """Why `national_number` reads no number in `caller_id`, in a few words a log may say
+    (never the caller ID itself: it is personal data, or an attack on whoever reads the log);
+    None when it is a number."""
+    if national_number(caller_id) is not None:
+        return None
+    if not caller_id.strip():
+        return "empty"
+    if caller_id.strip().lower() in WITHHELD:
+        return "withheld"
+    if len(caller_id) > MAX_CALLER_ID:
+        return f"longer than {MAX_CALLER_ID} characters"
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in caller_id):
+        return "control characters"
+    if not caller_id.isascii():
+        return "non-ASCII characters"
+    if caller_id.strip().translate(_SEPARATORS).lstrip("+").isdigit():
+        return "too few or too many digits"
+    return "letters or symbols"
 
 
 def listed(

@@ -57,6 +57,12 @@ Prose = Annotated[
 ]
 
 
+def as_line(value: str) -> str:
+    """Outside text that is no form's (a caller's name as the network sent it) made a `Line`:
+    its control characters dropped, where a form's are refused."""
+    return _LINE_BAD.sub("", value)
+
+
 def iso_day(value: Any) -> Any:
     """A date is written YYYY-MM-DD: pydantic alone would read "0" as a Unix timestamp."""
     if not isinstance(value, str):

@@ -54,7 +54,8 @@ class OrderStatusLookup:
 
     async def open_order_of(self, caller_id: str, uniqueid: str) -> OrderFacts | None:
         number = national_number(caller_id)
-        if number is None:
+        if number is None:  # withheld or hostile: the caller keys the order and the phone in
+            log.info("IVR %r: caller ID is no phone number: no order offered", uniqueid)
             return None
         async with self._sessions() as session:
             # the order keeps the number as the call or the agent gave it

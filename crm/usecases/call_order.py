@@ -20,6 +20,7 @@ from crm.domain.deadlines import PROVISIONAL_NOTE
 from crm.domain.lifecycle import Actor
 from crm.intake import OrderIn, new_order, order_form
 from crm.repo import orders
+from crm.text import as_line
 from crm.usecases.amend import AMENDABLE, amend_order
 from crm.usecases.register import register_order
 
@@ -38,12 +39,13 @@ class TakenCall:
 
 
 def intake(form: Mapping[str, Any], call: TakenCall) -> OrderIn:
-    """The desktop's form as the CRM's order form: the call fills in the caller (the name cut
-    to the CRM's limit) unless the form gives one, and is the order's one call; the form's
+    """The desktop's form as the CRM's order form: the call fills in the caller (the name as
+    a `Line`, cut to the CRM's limit: a control character a phone sent in it cannot cost the
+    order) unless the form gives one, and is the order's one call; the form's
     `call_id` is the desk's. InvalidInput names the first bad field."""
     fields = {k: v for k, v in form.items() if k != "call_id"}
     fields.setdefault("caller_number", call.caller_number)
-    fields.setdefault("caller_name", call.caller_name[:MAX_CALLER_NAME])
+    fields.setdefault("caller_name", as_line(call.caller_name)[:MAX_CALLER_NAME])
     fields["calls"] = [{"linkedid": call.linkedid, "recording": call.recording}]
     return order_form(fields)
 

@@ -55,14 +55,17 @@ def e2e_settings(
     seats: Mapping[str, int] | None = None,
     outbound: dict[str, Any] | None = None,
     survey: bool = False,
+    more_queues: Sequence[str] = (),
+    ivr_queues: Mapping[str, str] | None = None,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
     `colleagues` adds departments' and supervisors' phones, `seats`: the hotline queue's
     overflow on seats of skill `overflow` with these thresholds instead of penalty 1,
     `outbound` the trunk citizens are called through; `survey` off unless asked: a caller
-    whose agent hung up would otherwise sit through it in every test), with the secrets
-    generated there."""
+    whose agent hung up would otherwise sit through it in every test; `more_queues`: queues
+    of skill `general` beside `hotline` and `complaint`, `ivr_queues` the IVR's queue per
+    label instead of the usual), with the secrets generated there."""
     rtp_start, rtp_end = rtp_range(100)
     agents = [
         {
@@ -113,9 +116,14 @@ def e2e_settings(
                         "wrapup_s": 0,
                         "ring_timeout_s": 10,
                     },
+                    *(
+                        {"name": name, "skill": "general", "wrapup_s": 0, "ring_timeout_s": 10}
+                        for name in more_queues
+                    ),
                 ],
                 "ivr": {
-                    "queues": {
+                    "queues": ivr_queues
+                    or {
                         "consult": "hotline",
                         "complaint": "complaint",
                         "help": "hotline",
@@ -219,16 +227,18 @@ async def running_centre(
     rings: Mapping[str, int] | None = None,
     outbound: dict[str, Any] | None = None,
     survey: bool = False,
+    more_queues: Sequence[str] = (),
+    ivr_queues: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
     `phone_audio`: extension -> the pcap its phone plays into every call it answers;
-    `rings`: extension -> its phone's ring time in ms instead of `ring_ms`; `seats`: see
-    `e2e_settings`)."""
+    `rings`: extension -> its phone's ring time in ms instead of `ring_ms`; `seats`,
+    `more_queues`, `ivr_queues`: see `e2e_settings`)."""
     settings = e2e_settings(
         state_dir, overflow_after_s, trunks, announce_position,
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues, seats=seats,
-        outbound=outbound, survey=survey,
+        outbound=outbound, survey=survey, more_queues=more_queues, ivr_queues=ivr_queues,
     )  # fmt: skip
     await seed_state(settings)
     log = CallLog()

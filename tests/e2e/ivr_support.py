@@ -23,8 +23,9 @@ from tests.e2e.harness import Centre
 from tests.support.polling import eventually
 
 _LOG_NAME = "ivr-witness.log"
-# file.c, ast_streamfile: "<PJSIP/carrier-00000003> Playing '/…/hotline-welcome.slin' …"
-_PLAYING = re.compile(r"<(?P<channel>[^>]+)> Playing '(?P<file>[^']+)'")
+# file.c, ast_streamfile: "<PJSIP/carrier-00000003> Playing '/…/hotline-welcome.slin' …";
+# within one line: with AGI debug on, "AGI Rx << …" lines would otherwise start a match
+_PLAYING = re.compile(r"<(?P<channel>[^>\n]+)> Playing '(?P<file>[^'\n]+)'")
 
 
 def prompt_ms(centre: Centre, name: str) -> int:

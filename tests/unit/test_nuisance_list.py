@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from config.nuisance_list import listed, national_number
+from config.nuisance_list import listed, national_number, why_no_number
 from config.telephony_sections import NuisanceNumber
 from hotline_cli.nuisance_screen import NuisanceScreen
 
@@ -67,6 +67,48 @@ def test_one_number_in_the_forms_carriers_send(caller_id: str, expected: str) ->
 def test_a_caller_id_that_is_no_phone_number_matches_nothing(caller_id: str) -> None:
     assert national_number(caller_id) is None
     assert listed([entry(), entry("1" * 20)], caller_id, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("caller_id", "why"),
+    [
+        (MOBILE, None),
+        ("+86 138-0013-8000", None),
+        ("", "empty"),
+        ("  ", "empty"),
+        ("anonymous", "withheld"),
+        ("Unknown", "withheld"),
+        ("9" * 80, "longer than 32 characters"),
+        ("139\x7f0000\t0302", "control characters"),
+        ("139\u20280303", "control characters"),
+        ("139\x00", "control characters"),
+        ("１３９００００", "non-ASCII characters"),  # full-width digits
+        ("12", "too few or too many digits"),
+        ("1'OR'1'='1--", "letters or symbols"),
+        ("<script>alert(1)</script>", "letters or symbols"),
+        ("1390000%s%n", "letters or symbols"),
+    ],
+)
+def test_what_is_wrong_with_a_caller_id_in_words_a_log_may_say(
+    caller_id: str, why: str | None
+) -> None:
+    assert why_no_number(caller_id) == why
+
+
+def test_the_screen_logs_what_was_wrong_with_a_caller_id_never_the_caller_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="hotline_cli.nuisance_screen")
+    screen = NuisanceScreen([entry()], clock=lambda: NOW)
+    hostile = "<script>13800138000</script>"
+    assert screen(hostile, "1700000000.11") is False
+    assert screen("anonymous", "1700000000.12") is False
+    bad, withheld = caplog.records
+    assert (bad.levelno, withheld.levelno) == (logging.WARNING, logging.INFO)
+    assert "'1700000000.11'" in bad.message and "letters or symbols" in bad.message
+    assert f"{len(hostile)} characters" in bad.message
+    assert "script" not in bad.message and "8000" not in bad.message
+    assert "'1700000000.12'" in withheld.message and "withheld" in withheld.message
 
 
 def test_a_listed_number_in_another_form_is_refused() -> None:

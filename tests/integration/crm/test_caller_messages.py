@@ -74,3 +74,14 @@ async def test_a_callback_request_is_an_order_and_a_hostile_caller_id_is_left_ou
     assert (order.caller_number, order.text, recording) == ("", CALLBACK_TEXT, "")
     async with session_factory(engine)() as session:
         assert (await session.scalars(select(Recording))).all() == []
+
+
+async def test_a_callers_name_with_control_characters_still_leaves_the_callback(
+    engine: AsyncEngine,
+) -> None:
+    """A phone may send ESC, BEL or DEL in its display name (SIP carries them, Asterisk passes
+    them on): the order is registered, the name without them; refused, the callback was lost."""
+    take = CallerMessages(session_factory(engine), "LY")
+    assert await take(Message("13800138000", "市民\x1b[31m\x07张\x7f", "1700000000.7"))
+    ((order, _recording),) = await orders_of(engine, "1700000000.7")
+    assert (order.caller_name, order.caller_number) == ("市民[31m张", "13800138000")

@@ -87,3 +87,23 @@ async def test_the_callers_newest_open_order_by_caller_id(sessions: SessionFacto
     assert await lookup.open_order_of("13900000000", "1.3") is None
     assert await lookup.open_order_of("anonymous", "1.3") is None  # no number: no query
     assert lookup.national("0086 138-0013-8002") == "13800138002"
+
+
+async def test_a_caller_id_with_an_orders_number_in_it_is_offered_nothing_and_logged(
+    sessions: SessionFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Letters, SQL or control characters around the order's phone make no phone number: no
+    order is offered (the caller keys the number in), and the log says so without the ID."""
+    await registered(sessions, "13800138003")
+    lookup = OrderStatusLookup(sessions, CENTRE)
+    caplog.set_level(logging.INFO, logger="hotline_cli.order_lookup")
+    for hostile in (
+        "13800138003'--",
+        "13800138003\x7f",
+        "<b>13800138003</b>",
+        "１３８００１３８００３",
+    ):
+        assert await lookup.open_order_of(hostile, "1.4") is None
+        assert lookup.national(hostile) is None
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["IVR '1.4': caller ID is no phone number: no order offered"] * 4
