@@ -13,4 +13,5 @@ echo "== mypy"; .venv/bin/mypy; .venv/bin/mypy tests bench
 echo "== lint-imports"; .venv/bin/lint-imports
 # Two workers (tests/conftest.py): an end-to-end or browser module on each at a time (its
 # tests in order), the unit and integration tests after them.
-echo "== pytest"; exec .venv/bin/pytest -q -p no:cacheprovider -n 2 "$@"
+# The slowest tests are listed at the end: what to look at when the suite grows slow.
+echo "== pytest"; exec .venv/bin/pytest -q -p no:cacheprovider -n 2 --durations=30 "$@"
