@@ -55,14 +55,15 @@ def e2e_settings(
     seats: Mapping[str, int] | None = None,
     outbound: dict[str, Any] | None = None,
     survey: bool = False,
+    callback: dict[str, Any] | None = None,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
     `colleagues` adds departments' and supervisors' phones, `seats`: the hotline queue's
     overflow on seats of skill `overflow` with these thresholds instead of penalty 1,
-    `outbound` the trunk citizens are called through; `survey` off unless asked: a caller
-    whose agent hung up would otherwise sit through it in every test), with the secrets
-    generated there."""
+    `outbound` the trunk citizens are called through, `callback` the [callback] settings;
+    `survey` off unless asked: a caller whose agent hung up would otherwise sit through it
+    in every test), with the secrets generated there."""
     rtp_start, rtp_end = rtp_range(100)
     agents = [
         {
@@ -92,6 +93,7 @@ def e2e_settings(
                 **({"recordings": recordings} if recordings is not None else {}),
                 **({"colleagues": list(colleagues)} if colleagues else {}),
                 **({"outbound": outbound} if outbound is not None else {}),
+                **({"callback": callback} if callback is not None else {}),
                 **(
                     {"overflow": [{"queue": "hotline", "skill": "overflow", **seats}]}
                     if seats
@@ -219,6 +221,7 @@ async def running_centre(
     rings: Mapping[str, int] | None = None,
     outbound: dict[str, Any] | None = None,
     survey: bool = False,
+    callback: dict[str, Any] | None = None,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
@@ -228,7 +231,7 @@ async def running_centre(
     settings = e2e_settings(
         state_dir, overflow_after_s, trunks, announce_position,
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues, seats=seats,
-        outbound=outbound, survey=survey,
+        outbound=outbound, survey=survey, callback=callback,
     )  # fmt: skip
     await seed_state(settings)
     log = CallLog()

@@ -12,7 +12,6 @@ report hangs the call up if it is still on, and is the order's callback step.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
 from crm.errors import CrmError
 from crm.usecases import revisit as uc
-from telephony.actions import AmiActions, call_out, hang_up
+from telephony.actions import AmiActions, call_out, hang_up, own_uniqueid
 from telephony.ami_connection import AmiActionError
 
 log = logging.getLogger(__name__)
@@ -43,9 +42,8 @@ class Revisits:
 
 
 def _new_call_id(now: datetime) -> str:
-    """The callback's Linkedid (its agent leg's Uniqueid), shaped like Asterisk's own
-    (epoch.sequence, as recording names are) with a sequence far above Asterisk's counter."""
-    return f"{int(now.replace(tzinfo=UTC).timestamp())}.{10**12 + secrets.randbelow(10**12)}"
+    """The callback's Linkedid (its agent leg's Uniqueid)."""
+    return own_uniqueid(now.replace(tzinfo=UTC).timestamp())
 
 
 def _actor(request: Request) -> Actor:
