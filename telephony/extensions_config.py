@@ -16,7 +16,6 @@ from telephony.dialplan import (
     AGI_ROUTE_NOBODY,
     AGI_ROUTE_SURVEY,
     BRIDGE_PROFILE,
-    CALLBACK_OFFER_PROMPT,
     CALLBACK_POSITION,
     CALLBACK_UNREACHED_PROMPT,
     CONTACT_UNREACHABLE,
@@ -28,7 +27,6 @@ from telephony.dialplan import (
     CONTEXT_HOLD_MUSIC,
     CONTEXT_INBOUND,
     CONTEXT_OUTBOUND,
-    CONTEXT_POSITION,
     CONTEXT_QUEUE_KEYS,
     CONTEXT_REQUEUE,
     CONTEXT_REVISIT,
@@ -38,7 +36,6 @@ from telephony.dialplan import (
     CONTEXT_SPY,
     CONTEXT_SURVEY,
     CONTEXT_TRUNK_IN,
-    CONTEXT_WAIT,
     EVENT_TRUNK_FAILED,
     REQUEUE_PRIORITY,
     TECH,
@@ -48,7 +45,6 @@ from telephony.dialplan import (
     VAR_CALLBACK_REQUESTED,
     VAR_CALLBACK_RESULT,
     VAR_EMERGENCY,
-    VAR_OFFER,
     VAR_QUEUE,
     VAR_QUEUED_AT,
     VAR_RECORDING,
@@ -58,12 +54,10 @@ from telephony.dialplan import (
     VAR_SPY_RECORDING,
     VAR_SPYEE,
     VAR_TRUNKS_SKIPPED,
-    VAR_WAIT,
     interface_of,
 )
-from telephony.position_words import LAST_SAID_POSITION, position_words
+from telephony.position_dialplan import position_contexts
 from telephony.spy import ROOM_BARGE, SPY_OPTIONS, SpyMode
-from telephony.wait_words import wait_sentences
 
 if TYPE_CHECKING:
     from telephony.asterisk_config import Layout
@@ -148,7 +142,7 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
     return (
         inbound + agents + emergency + trunk_in + requeue + survey + _outbound_context(settings)
         + _revisit_context(settings, layout) + _callback_contexts(settings, layout)
-        + _control_contexts(settings) + _position_context(layout, _offer(settings))
+        + _control_contexts(settings) + position_contexts(settings, layout)
         + _spy_context(settings, layout)
     )  # fmt: skip
 
@@ -360,55 +354,6 @@ def _spy_context(settings: Settings, layout: Layout) -> str:
             lines.append(f"exten => {exten},1,{spy}")
         lines.append(" same => n,Hangup()")
     return section(CONTEXT_SPY, *lines)
-
-
-def _offer(settings: Settings) -> str:
-    """The prompt offering the callback key after a position (VAR_OFFER set), "" for none."""
-    return "" if settings.outbound is None else f"{CALLBACK_OFFER_PROMPT}{settings.callback.key}"
-
-
-def _position_context(layout: Layout, offer: str) -> str:
-    """The announcer's half of a position whisper (extension = position): the Mandarin
-    sentence of `position_words`, one extension per position said exactly, 很多位 beyond.
-    The short wait lets ChanSpy attach to the caller before the first word. The estimated
-    wait follows when the announcer set one (`VAR_WAIT`: an extension of `CONTEXT_WAIT`; no
-    DIALPLAN_EXISTS, func_dialplan is not among the modules loaded); then the callback's
-    offer, when the announcer set `VAR_OFFER`."""
-    prompts = "${POSITION_PROMPTS}"
-    wait = f"{CONTEXT_WAIT},${{{VAR_WAIT}}},1"
-    wait_set = f'"${{{VAR_WAIT}}}" != ""'  # a key it lacks would just end the whisper
-    end = (
-        f' same => n,ExecIf($["${{{VAR_OFFER}}}" != ""]?Playback({prompts}/{offer}))\n'
-        if offer else ""
-    ) + " same => n,Hangup()"  # fmt: skip
-
-    def files(words: tuple[str, ...]) -> str:
-        return "&".join(f"{prompts}/{w}" for w in words)
-
-    def say(words: tuple[str, ...]) -> str:
-        return f"Gosub(say,1({files(words)}))"
-
-    return (
-        section("globals", f"POSITION_PROMPTS={layout.prompts}")
-        + section(
-            CONTEXT_POSITION,
-            *(f"exten => {p},1,{say(position_words(p))}" for p in range(1, LAST_SAID_POSITION + 1)),
-            # Four digits or more (LAST_SAID_POSITION is 999): no overlap with the ones above.
-            f"exten => _[1-9]XXX!,1,{say(position_words(LAST_SAID_POSITION + 1))}",
-            "exten => say,1,Answer()",
-            " same => n,Wait(0.3)",
-            " same => n,Playback(${ARG1})",
-            f" same => n,GotoIf($[{wait_set}]?{wait})",
-            end,
-        )
-        + section(
-            CONTEXT_WAIT,
-            *(
-                f"exten => {key},1,Playback({files(words)})\n{end}"
-                for key, words in wait_sentences().items()
-            ),
-        )
-    )
 
 
 def _max_wait(settings: Settings) -> int:
