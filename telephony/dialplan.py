@@ -175,11 +175,13 @@ def placeholder_channel(request_id: int) -> str:
 
 
 def request_of_channel(channel: str) -> int | None:
-    """Local/7@hotline-callback-place-0000002a;2 → 7: the request a placeholder holds the
-    place of; None for any other channel."""
+    """Local/7@hotline-callback-place-0000002a;2 → 7: the request whose place that half
+    holds; None for any other channel (its ;1 half too, which lists the same context until
+    an agent answers)."""
     resource = channel.removeprefix("Local/")
     request, sep, rest = resource.partition("@")
-    if resource == channel or not sep or not rest.startswith(f"{CONTEXT_CALLBACK_PLACE}-"):
+    place = rest.startswith(f"{CONTEXT_CALLBACK_PLACE}-") and rest.endswith(";2")
+    if resource == channel or not sep or not place:
         return None
     return int(request) if request.isdigit() else None
 

@@ -285,11 +285,11 @@ _drains: set[asyncio.Task[bytes]] = set()
 
 def backend_config(
     tmp: Path, agents: Sequence[tuple[str, str, int]], max_wrapup_s: float | None = None,
-    service_level_s: int = 15,
+    service_level_s: int = 15, extra: str = "",
 ) -> Path:  # fmt: skip
     """A settings file for a backend in a process of its own: free ports, one `hotline` queue
     served by `agents` (extension, name, phone port) with its answer goal, every IVR choice
-    to it."""
+    to it; `extra`: more tables (TOML) at its end."""
     agent_tables = "".join(
         f"""
 [[agents]]
@@ -329,6 +329,7 @@ wrapup_s = 0
 service_level_s = {service_level_s}
 [ivr]
 queues = {{ operator = "hotline" }}
+{extra}
 """,
         encoding="utf-8",
     )

@@ -107,9 +107,13 @@ def test_a_caller_who_left_for_a_callback_ends_so_on_its_record() -> None:
 
 def test_a_resync_finds_a_placeholder_waiting_in_its_place() -> None:
     channel = ChannelSnapshot(P2, P1, LOCAL, "hotline-callback-place", "Queue", "", CITIZEN, "", 30)
+    # its ;1 half (Uniqueid = Linkedid) lists the same context until an agent answers
+    half = ChannelSnapshot(P1, P1, LOCAL.replace(";2", ";1"), "hotline-callback-place", "",
+                           "", CITIZEN, "", 30)  # fmt: skip
     entry = QueueEntrySnapshot("hotline", P2, 30)
-    calls = calls_from_snapshot([channel], [entry], 100.0)
+    calls = calls_from_snapshot([channel, half], [entry], 100.0)
     assert calls[P1].callback == "7" and calls[P1].state is CallState.QUEUED
+    assert calls[P1].uniqueid == P2
 
 
 def call(uniqueid: str, queued_at: float, first: str = "", **more: str) -> Call:
@@ -164,6 +168,7 @@ def test_a_request_that_cannot_be_kept_is_refused(variables: dict[str, str]) -> 
 def test_the_placeholders_channel_names_its_request() -> None:
     assert placeholder_channel(7) == "Local/7@hotline-callback-place/n"
     assert request_of_channel(LOCAL) == 7
+    assert request_of_channel(LOCAL.replace(";2", ";1")) is None  # the half that dials
     assert request_of_channel("Local/7@hotline-agents-00000002;2") is None
     assert request_of_channel("PJSIP/carrier-00000001") is None
     assert dialable(CITIZEN) and not dialable("١٣٩٠٠٠٠٠٠٠٢")  # no other script's digits
