@@ -248,3 +248,37 @@ async def test_a_key_before_the_threshold_keeps_the_caller_in_its_place(centre: 
     await hang_up(centre, b_talking.channel)
     for run in (x_run, a_run, b_run):
         await asyncio.wait_for(run, 30)
+
+
+async def test_a_caller_with_no_number_to_call_back_is_refused_and_keeps_its_place(
+    centre: Centre,
+) -> None:
+    """An anonymous caller ID pressing the key past the threshold: told it cannot be done,
+    back in the queue at its position, nothing stored."""
+    x, a = "13800000041", "anonymous"
+    async with asterisk_witness(centre) as witness:
+        x_run = caller(centre, x, queued())
+        x_call = await call_of(centre, x, CallState.TALKING)
+        a_run = caller(centre, a, queued(key_after_ms=OFFER_AFTER_S * 1000 + 5000))
+        a_call = await call_of(centre, a, CallState.QUEUED)
+
+        def joins() -> list[dict[str, str]]:
+            return [e for e in witness.events if e.get("Event") == "QueueCallerJoin"
+                    and e.get("Uniqueid") == a_call.uniqueid]  # fmt: skip
+
+        async def back() -> bool:
+            return len(joins()) >= 2
+
+        await eventually(back, 30, "A refused and back in the queue")
+        assert joins()[1]["Position"] == "1", joins()
+        assert "hotline-callback-refused" in witness.played(a_call.channel)
+        assert "hotline-callback-placed" not in witness.played(a_call.channel)
+    async with centre.hotline.sessions() as session:
+        row = await session.scalar(
+            select(QueueCallbackRow).where(QueueCallbackRow.linkedid == a_call.linkedid)
+        )
+    assert row is None
+    for ch in (x_call.channel, a_call.channel):
+        await hang_up(centre, ch)
+    for run in (x_run, a_run):
+        await asyncio.wait_for(run, 30)
