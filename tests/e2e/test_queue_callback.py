@@ -25,7 +25,7 @@ from hotline_cli.demo.sipp import AgentPhone, CallerIdentity, CallerPlan, Press
 from telephony.call import Call, CallState
 from tests.e2e.control_support import agent_desktop
 from tests.e2e.harness import Centre, running_centre
-from tests.e2e.ivr_support import asterisk_witness
+from tests.e2e.ivr_support import AsteriskWitness, asterisk_witness
 from tests.e2e.queue_support import ended_record
 from tests.support.polling import eventually
 
@@ -74,21 +74,46 @@ async def entries(centre: Centre) -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def request_of(centre: Centre, linkedid: str) -> QueueCallbackRow:
-    async def stored() -> bool:
-        async with centre.hotline.sessions() as session:
-            row = await session.scalar(
-                select(QueueCallbackRow).where(QueueCallbackRow.linkedid == linkedid)
-            )
-        return row is not None
-
-    await eventually(stored, 10, f"the callback request of {linkedid}")
+async def stored_request(centre: Centre, linkedid: str) -> QueueCallbackRow | None:
+    """The callback request of the call `linkedid`, None if none was stored."""
     async with centre.hotline.sessions() as session:
-        row = await session.scalar(
+        return await session.scalar(
             select(QueueCallbackRow).where(QueueCallbackRow.linkedid == linkedid)
         )
-        assert row is not None
-        return row
+
+
+async def request_of(centre: Centre, linkedid: str) -> QueueCallbackRow:
+    async def stored() -> bool:
+        return await stored_request(centre, linkedid) is not None
+
+    await eventually(stored, 10, f"the callback request of {linkedid}")
+    row = await stored_request(centre, linkedid)
+    assert row is not None
+    return row
+
+
+async def back_at_its_place(witness: AsteriskWitness, uniqueid: str, what: str) -> None:
+    """The caller left the queue on its key and joined it again at position 1."""
+
+    def joins() -> list[dict[str, str]]:
+        return [e for e in witness.events if e.get("Event") == "QueueCallerJoin"
+                and e.get("Uniqueid") == uniqueid]  # fmt: skip
+
+    async def back() -> bool:
+        return len(joins()) >= 2
+
+    await eventually(back, 30, what)
+    assert joins()[1]["Position"] == "1", joins()
+    left = [e for e in witness.events if e.get("Event") == "QueueCallerLeave"
+            and e.get("Uniqueid") == uniqueid]  # fmt: skip
+    assert left and left[0]["Position"] == "1", left
+
+
+async def end_all(centre: Centre, channels: list[str], runs: list[asyncio.Task[object]]) -> None:
+    for channel in channels:
+        await hang_up(centre, channel)
+    for run in runs:
+        await asyncio.wait_for(run, 30)
 
 
 async def request_state(centre: Centre, request_id: int) -> QueueCallbackRow:
@@ -222,32 +247,13 @@ async def test_a_key_before_the_threshold_keeps_the_caller_in_its_place(centre: 
         a_call = await call_of(centre, a, CallState.QUEUED)
         b_run = caller(centre, b, queued())
         await call_of(centre, b, CallState.QUEUED)
-
-        def joins() -> list[dict[str, str]]:
-            return [e for e in witness.events if e.get("Event") == "QueueCallerJoin"
-                    and e.get("Uniqueid") == a_call.uniqueid]  # fmt: skip
-
-        async def pressed_and_back() -> bool:
-            return len(joins()) >= 2
-
-        await eventually(pressed_and_back, 20, "A left on its key and joined again")
-        assert joins()[1]["Position"] == "1", joins()
-        left = [e for e in witness.events if e.get("Event") == "QueueCallerLeave"
-                and e.get("Uniqueid") == a_call.uniqueid]  # fmt: skip
-        assert left and left[0]["Position"] == "1", left
+        await back_at_its_place(witness, a_call.uniqueid, "A left on its key and joined again")
     assert [(p, n) for p, _, n in await entries(centre)] == [(1, a), (2, b)]
     assert centre.hotline.tracker.calls[a_call.linkedid].active
-    async with centre.hotline.sessions() as session:
-        row = await session.scalar(
-            select(QueueCallbackRow).where(QueueCallbackRow.linkedid == a_call.linkedid)
-        )
-    assert row is None
-    for ch in (x_call.channel, a_call.channel):
-        await hang_up(centre, ch)
+    assert await stored_request(centre, a_call.linkedid) is None
+    await end_all(centre, [x_call.channel, a_call.channel], [])
     b_talking = await call_of(centre, b, CallState.TALKING)
-    await hang_up(centre, b_talking.channel)
-    for run in (x_run, a_run, b_run):
-        await asyncio.wait_for(run, 30)
+    await end_all(centre, [b_talking.channel], [x_run, a_run, b_run])
 
 
 async def test_a_caller_with_no_number_to_call_back_is_refused_and_keeps_its_place(
@@ -261,24 +267,8 @@ async def test_a_caller_with_no_number_to_call_back_is_refused_and_keeps_its_pla
         x_call = await call_of(centre, x, CallState.TALKING)
         a_run = caller(centre, a, queued(key_after_ms=OFFER_AFTER_S * 1000 + 5000))
         a_call = await call_of(centre, a, CallState.QUEUED)
-
-        def joins() -> list[dict[str, str]]:
-            return [e for e in witness.events if e.get("Event") == "QueueCallerJoin"
-                    and e.get("Uniqueid") == a_call.uniqueid]  # fmt: skip
-
-        async def back() -> bool:
-            return len(joins()) >= 2
-
-        await eventually(back, 30, "A refused and back in the queue")
-        assert joins()[1]["Position"] == "1", joins()
+        await back_at_its_place(witness, a_call.uniqueid, "A refused and back in the queue")
         assert "hotline-callback-refused" in witness.played(a_call.channel)
         assert "hotline-callback-placed" not in witness.played(a_call.channel)
-    async with centre.hotline.sessions() as session:
-        row = await session.scalar(
-            select(QueueCallbackRow).where(QueueCallbackRow.linkedid == a_call.linkedid)
-        )
-    assert row is None
-    for ch in (x_call.channel, a_call.channel):
-        await hang_up(centre, ch)
-    for run in (x_run, a_run):
-        await asyncio.wait_for(run, 30)
+    assert await stored_request(centre, a_call.linkedid) is None
+    await end_all(centre, [x_call.channel, a_call.channel], [x_run, a_run])
