@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0  # due retries are looked for this often (a new request wakes the task at once)
 MARGIN_S = 60  # a placeholder outlives the queue's longest wait by this much
+# A placeholder the link to Asterisk lost is placed again this much later: if Asterisk ran on,
+# the re-sync has found it again by then, and it is adopted instead (never placed twice).
+LOST_GRACE = timedelta(seconds=5)
 
 
 def offer_after_s(settings: Settings) -> float | None:
@@ -74,7 +78,7 @@ class QueueCallbacks:
         await self._recover(tracker)
         while True:
             self._wake.clear()
-            await self._place_due(ami)
+            await self._place_due(ami, tracker)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), TICK_S)
 
@@ -87,8 +91,8 @@ class QueueCallbacks:
         request, now = int(call.callback), utc_now()
         try:
             async with self.sessions() as session, session.begin():
-                if lost_by_asterisk(call.end_reason):
-                    await uc.place_again(session, request, now)
+                if lost_by_asterisk(call.end_reason):  # after the re-sync: it may be alive
+                    await uc.place_again(session, request, now, now + LOST_GRACE)
                     log.info("callback %d: placeholder lost (%s); placed again", request,
                              call.end_reason)  # fmt: skip
                 else:
@@ -111,13 +115,19 @@ class QueueCallbacks:
                 if row.placeholder and row.placeholder not in live:
                     await uc.place_again(session, row.id, utc_now())
 
-    async def _place_due(self, ami: AmiActions) -> None:
+    async def _place_due(self, ami: AmiActions, tracker: CallTracker) -> None:
         async with self.sessions() as session:
             due = [
                 (r.id, r.number, r.queue, r.position, r.queued_at)
                 for r in await uc.due_requests(session, utc_now())
             ]
+        live = {c.callback: c.linkedid for c in tracker.calls.values() if c.callback}
         for request, number, queue, position, queued_at in due:
+            if (held := live.get(str(request))) is not None:  # Asterisk still holds it
+                async with self.sessions() as session, session.begin():
+                    await uc.mark_placed(session, request, held, utc_now())
+                log.info("callback %d: placeholder %s found again", request, held)
+                continue
             placeholder = own_uniqueid(time.time())
             try:
                 await place_callback(ami, request, number, queue, position, queued_at,

@@ -92,15 +92,12 @@ async def record_attempt(
     return outcome.state
 
 
-async def place_again(session: AsyncSession, request_id: int, now: datetime) -> None:
+async def place_again(
+    session: AsyncSession, request_id: int, now: datetime, at: datetime | None = None
+) -> None:
     """A placed request whose placeholder Asterisk no longer holds (it restarted): placed
-    again at once, at the front, the attempt not counted."""
+    again at `at` (at once by default), at the front, the attempt not counted."""
     row = await session.get(QueueCallbackRow, request_id)
     if row is not None and row.state is CallbackState.PLACED:
-        row.state, row.next_at, row.position, row.queued_at, row.updated_at = (
-            CallbackState.WAITING,
-            now,
-            FRONT,
-            0,
-            now,
-        )
+        row.state, row.position, row.queued_at = CallbackState.WAITING, FRONT, 0
+        row.next_at, row.updated_at = at or now, now
