@@ -272,3 +272,52 @@ async def test_a_caller_with_no_number_to_call_back_is_refused_and_keeps_its_pla
         assert "hotline-callback-placed" not in witness.played(a_call.channel)
     assert await stored_request(centre, a_call.linkedid) is None
     await end_all(centre, [x_call.channel, a_call.channel], [x_run, a_run])
+
+
+async def test_an_asterisk_crash_places_the_placeholder_again_at_the_front(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """Asterisk killed while the placeholder waits (this module's last test: its calls are
+    gone): once Asterisk is back, the request is placed again, first, without counting an
+    attempt, and the citizen is reached."""
+    hotline = centre.hotline
+    x, a = "13800000051", "13900000052"
+    x_run = caller(centre, x, queued())
+    await call_of(centre, x, CallState.TALKING)
+    a_run = caller(centre, a, queued(key_after_ms=OFFER_AFTER_S * 1000 + 5000))
+    a_ended = await centre.log.wait_ended(a, 40)
+    request = await request_of(centre, a_ended.linkedid)
+
+    async def placed() -> bool:
+        return any(ch.startswith(f"Local/{request.id}@") for _, ch, _ in await entries(centre))
+
+    await eventually(placed, 10, "the placeholder in the queue")
+    first = (await request_state(centre, request.id)).placeholder
+    hotline.asterisk.kill()
+    lost = await centre.log.wait_for(lambda e: e.call.linkedid == first and not e.call.active, 10)
+    assert lost.call.end_reason.startswith("asterisk connection lost"), lost.call.end_reason
+    x_run.cancel()
+    await hotline.asterisk.start()
+    await hotline.ami.wait_connected(10)
+    await hotline.service.wait_synced(10)
+    async with AgentPhone(tmp_path, "127.0.0.1", CITIZEN, ring_ms=300):
+        talking = await centre.log.wait_for(
+            lambda e: e.call.callback == str(request.id) and e.call.linkedid != first
+            and e.call.state is CallState.TALKING, 40,
+        )  # fmt: skip
+
+        async def citizen_up() -> bool:
+            channels = await hotline.ami.action_list("CoreShowChannels")
+            return any(c["Channel"].startswith("PJSIP/trunk-outbound-") and c.get("BridgeId")
+                       for c in channels)  # fmt: skip
+
+        await eventually(citizen_up, 20, "the citizen talking with 1001", 0.2)
+        await hang_up(centre, talking.call.agent_channel)
+
+        async def reached() -> bool:
+            return (await request_state(centre, request.id)).state is CallbackState.REACHED
+
+        await eventually(reached, 15, "the request reached after the crash")
+    row = await request_state(centre, request.id)
+    assert row.attempts == 1 and row.placeholder == talking.call.linkedid, row.attempts
+    await asyncio.wait_for(a_run, 30)
