@@ -68,6 +68,8 @@ def outcome(call: Call, emergency_numbers: Collection[str]) -> CallOutcome:
         return CallOutcome.EMERGENCY
     if call.answered_at is not None:
         return CallOutcome.ANSWERED
+    if call.callback_requested:
+        return CallOutcome.CALLBACK  # its place kept by a placeholder, the citizen called back
     if call.refused == REFUSED_NUISANCE:
         return CallOutcome.NUISANCE  # told why and hung up by the IVR, never queued
     if lost_by_asterisk(call.end_reason):

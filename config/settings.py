@@ -33,7 +33,13 @@ from config.fields import (
     strong_secret,
 )
 from config.supervision_settings import Supervision
-from config.telephony_sections import NuisanceNumber, OverflowSeats, UserId, WorkingHours
+from config.telephony_sections import (
+    NuisanceNumber,
+    OverflowSeats,
+    QueueCallback,
+    UserId,
+    WorkingHours,
+)
 from config.trunk_settings import OutboundTrunk, Trunk
 
 DEFAULT_FILE = Path(__file__).with_name("hotline.toml")
@@ -231,6 +237,7 @@ class Settings(Frozen):
     overflow: tuple[OverflowSeats, ...] = ()
     hours: WorkingHours = WorkingHours()
     nuisance: tuple[NuisanceNumber, ...] = ()
+    callback: QueueCallback = QueueCallback()  # 回拨保留排队位置 (needs `outbound`)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -62,6 +62,17 @@ class WorkingHours(Frozen):
     duty_group: DutyGroup = DutyGroup()
 
 
+class QueueCallback(Frozen):
+    """A caller waiting past `offer_after_s` may press `key` to be called back in their turn
+    (回拨保留排队位置): offered only with an outbound trunk and a dialable caller number. The
+    citizen is dialled up to `attempts` times, `retry_after_s` apart."""
+
+    offer_after_s: Annotated[int, Field(ge=1, le=3600)] = 60
+    key: Annotated[str, StringConstraints(pattern=r"^[1-9]$")] = "1"
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    retry_after_s: Annotated[int, Field(ge=1, le=86400)] = 120
+
+
 class NuisanceNumber(Frozen):
     """A caller refused with a message (骚扰电话), until `until` (None: until removed)."""
 

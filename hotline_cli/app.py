@@ -58,6 +58,7 @@ from hotline_cli.live_settings import (
     desk_queues,
     follow,
 )
+from hotline_cli.queue_callbacks import offer_after_s
 from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds
 from hotline_cli.status_api import report_health, report_health_forever
@@ -310,7 +311,7 @@ async def running_hotline(
         desk = await enter(_desk(settings, bus, redis, ami, tracker, orders))
         announcer = PositionAnnouncer(
             ami, tracker, [q.name for q in settings.queues if q.announce_position],
-            CONTEXT_POSITION,
+            CONTEXT_POSITION, offer_after_s=offer_after_s(settings),
         )  # fmt: skip
         checker = await enter(RecordingChecker.from_settings(settings, sessions))
         call_log = await enter(
@@ -335,7 +336,7 @@ async def running_hotline(
         wall.trunks = trunks.health
         service = await enter(TelephonyService(
             ami, tracker, [desk.on_call, wall.on_call, announcer.on_call, call_log.on_call,
-                           *listeners],
+                           *ivr.call_listeners, *listeners],
             [control.on_event, desk.on_event, wall.on_event, call_log.on_event, spy.on_event,
              trunks.on_event],
         ))  # fmt: skip
@@ -344,6 +345,9 @@ async def running_hotline(
         tasks.watch("ami consumer", lambda: TaskHealth(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
+        if ivr.callbacks is not None:  # after the first re-sync: it knows the live placeholders
+            callbacks = partial(ivr.callbacks.run, ami, tracker)
+            await enter(supervised("queue callbacks", callbacks, ivr.callbacks.health))
         tasks.watch("spy audit", lambda: TaskHealth(spy_audit.dropped))
         to_wall = partial(_overflow_to_wall, desk.writer.publish)
         overflow = OverflowControl(ami, tracker, settings, to_wall)

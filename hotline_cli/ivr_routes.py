@@ -1,25 +1,34 @@
 """The IVR's FastAGI routes, wired: the welcome menu (nuisance screen, working hours, order
-status), the satisfaction survey and the nobody-answers flow, each given its ports over the
-CRM and the tracker. The screens are kept for the live followers (`live_settings.py`)."""
+status), the satisfaction survey, the nobody-answers flow and the callback key (its backend
+task kept here, for the wiring root to start), each given its ports over the CRM and the
+tracker. The screens are kept for the live followers (`live_settings.py`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from config.settings import Settings
 from crm.db.engine import SessionFactory
 from hotline_cli.after_hours import CallerMessages, HoursScreen
 from hotline_cli.nuisance_screen import NuisanceScreen
 from hotline_cli.order_lookup import OrderStatusLookup
+from hotline_cli.queue_callbacks import QueueCallbacks
 from hotline_cli.sounds import prompt_dir
 from hotline_cli.survey_offer import SurveyOffer
+from ivr.callback import CallbackFlow
 from ivr.nobody import NobodyFlow
 from ivr.order_status import OrderStatusFlow
 from ivr.server import Flow
 from ivr.survey import SurveyFlow
 from ivr.welcome import WelcomeFlow
 from telephony.asterisk_config import Layout
-from telephony.dialplan import AGI_ROUTE_IVR, AGI_ROUTE_NOBODY, AGI_ROUTE_SURVEY
+from telephony.dialplan import (
+    AGI_ROUTE_CALLBACK,
+    AGI_ROUTE_IVR,
+    AGI_ROUTE_NOBODY,
+    AGI_ROUTE_SURVEY,
+)
+from telephony.service import Listener
 from telephony.tracker import CallTracker
 
 
@@ -29,6 +38,8 @@ class IvrRoutes:
     welcome: WelcomeFlow
     nuisance: NuisanceScreen
     hours: HoursScreen
+    callbacks: QueueCallbacks | None = None  # the callback keeping the place, if offered
+    call_listeners: list[Listener] = field(default_factory=list)
 
 
 def ivr_routes(
@@ -55,4 +66,8 @@ def ivr_routes(
     routes: dict[str, Flow] = {
         AGI_ROUTE_IVR: welcome, AGI_ROUTE_SURVEY: survey, AGI_ROUTE_NOBODY: nobody,
     }  # fmt: skip
-    return IvrRoutes(routes, welcome, nuisance, hours)
+    if settings.outbound is None:  # nobody to call back through: no callback key
+        return IvrRoutes(routes, welcome, nuisance, hours)
+    callbacks = QueueCallbacks(settings, sessions)
+    routes[AGI_ROUTE_CALLBACK] = CallbackFlow(prompts, callbacks.take)
+    return IvrRoutes(routes, welcome, nuisance, hours, callbacks, [callbacks.on_call])

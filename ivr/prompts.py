@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ivr.callback_prompts import CALLBACK_PROMPTS
 from ivr.order_status_prompts import ORDER_STATUS_PROMPTS
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ PROMPTS: Mapping[str, str] = {
     NOBODY: "暂时无人接听。回电请按一，留言请在提示音后说话。",
     MESSAGE_TAKEN: "留言已记录，再见。",
     CALLBACK_TAKEN: "已登记回电，再见。",
+    # Callback keeping the place (ivr/callback.py, the position announcements, the agent).
+    **CALLBACK_PROMPTS,
 }
 
 # -s 260 words a minute (espeak-ng's default is 175): brisk, still clear on a phone line;

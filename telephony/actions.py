@@ -6,10 +6,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from typing import TYPE_CHECKING, Protocol
 
 from telephony.ami_connection import AmiActionError
-from telephony.dialplan import CONTEXT_REVISIT, VAR_REVISIT_RECORDING, interface_of
+from telephony.dialplan import (
+    CALLBACK_POSITION,
+    CONTEXT_CALLBACK_DIAL,
+    CONTEXT_REVISIT,
+    REQUEUE_PRIORITY,
+    VAR_QUEUE,
+    VAR_QUEUED_AT,
+    VAR_REVISIT_RECORDING,
+    interface_of,
+    placeholder_channel,
+)
 
 if TYPE_CHECKING:
     from telephony.control_resync import AmiLists
@@ -228,6 +239,12 @@ async def originate_into_room(
     )  # fmt: skip
 
 
+def own_uniqueid(epoch_s: float) -> str:
+    """A Uniqueid for a channel the backend originates, shaped like Asterisk's own
+    (epoch.sequence, as recording names are) with a sequence far above Asterisk's counter."""
+    return f"{int(epoch_s)}.{10**12 + secrets.randbelow(10**12)}"
+
+
 OUTBOUND_NUMBER = re.compile(r"[0-9]{3,20}")  # a citizen's number, as the trunk dials it
 
 
@@ -277,6 +294,28 @@ async def wait_bridged(ami: AmiActions, channel: str, settle_s: float = BRIDGE_S
         if asyncio.get_running_loop().time() > deadline:
             return False
         await asyncio.sleep(0.05)
+
+
+async def place_callback(
+    ami: AmiActions, request_id: int, number: str, queue: str, position: int, first_queued_at: int,
+    channel_id: str, timeout_s: float,
+) -> None:  # fmt: skip
+    """Place callback request `request_id`'s placeholder in `queue` at `position` (with
+    QUEUE_PRIO, ahead of every usual caller, when `first_queued_at` is 0: a retry or a
+    re-placement). Its ;1 half, Uniqueid `channel_id`, shows `number` as its caller; once an
+    agent answers it dials `number` (`CONTEXT_CALLBACK_DIAL`). Asterisk drops it after
+    `timeout_s` unanswered. The number is never logged."""
+    if not OUTBOUND_NUMBER.fullmatch(number):
+        raise ValueError("an outbound number is 3 to 20 digits")
+    variables = [f"{VAR_QUEUE}={queue}", f"{CALLBACK_POSITION}={position}",
+                 f"{VAR_QUEUED_AT}={first_queued_at}"]  # fmt: skip
+    if not first_queued_at:
+        variables.append(f"QUEUE_PRIO={REQUEUE_PRIORITY}")
+    await _originate_into(
+        ami, placeholder_channel(request_id), CONTEXT_CALLBACK_DIAL, number, timeout_s,
+        ChannelId=channel_id, CallerID=number, Variable=",".join(variables),
+    )  # fmt: skip
+    log.info("callback %d placed in %s at %d as %s", request_id, queue, position, channel_id)
 
 
 async def originate_spy(

@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from telephony.actions import AmiActions, hang_up, whisper_into
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.call import WAITING, CallChanged, CallState
-from telephony.dialplan import VAR_WAIT
-from telephony.positions import ANNOUNCE_EVERY_S, Announcement, due
+from telephony.dialplan import VAR_OFFER, VAR_WAIT
+from telephony.positions import ANNOUNCE_EVERY_S, Announcement, due, offered
 from telephony.tracker import CallTracker
 from telephony.wait_estimate import KEEP_ANSWERS, Answer, estimate_wait_s
 from telephony.wait_words import wait_key
@@ -42,12 +42,14 @@ class PositionAnnouncer:
         queues: Iterable[str],
         context: str,
         every_s: float = ANNOUNCE_EVERY_S,
+        offer_after_s: float | None = None,
     ) -> None:
         self.ami = ami
         self.tracker = tracker
         self.queues = frozenset(queues)
         self.context = context
         self.every_s = every_s
+        self.offer_after_s = offer_after_s  # the callback key offered after that wait; None: never
         self.last_said: dict[str, float] = {}  # caller Uniqueid -> when last told
         self.whispers: dict[str, tuple[str, float]] = {}  # caller Uniqueid -> (channel id, at)
         self.answers: dict[str, deque[Answer]] = {}  # queue -> its latest answers
@@ -93,10 +95,16 @@ class PositionAnnouncer:
         now = self.last_said[a.uniqueid] = time.time()
         channel_id = f"hotline-pos-{uuid.uuid4().hex[:12]}"
         wait = self.wait_sentence(a, now)
+        call = self.tracker.calls.get(a.uniqueid)  # a caller's channel names its call
+        offer = (
+            self.offer_after_s is not None and call is not None
+            and offered(call, now, self.offer_after_s)
+        )  # fmt: skip
+        variables = [f"{VAR_WAIT}={wait}"] * bool(wait) + [f"{VAR_OFFER}=1"] * offer
         try:
             await whisper_into(
                 self.ami, a.uniqueid, self.context, str(a.position), channel_id,
-                f"queue position <{a.position}>", f"{VAR_WAIT}={wait}" if wait else "",
+                f"queue position <{a.position}>", ",".join(variables),
             )  # fmt: skip
         except (AmiActionError, AmiConnectionLost, TimeoutError) as exc:
             log.warning("position announcement for %s in %s failed: %s", a.uniqueid, a.queue, exc)

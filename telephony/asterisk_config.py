@@ -27,6 +27,7 @@ from telephony.config_sections import secret_text, section
 from telephony.dialplan import (
     BRIDGE_PROFILE,
     CHANNEL_VARIABLE_PREFIX,
+    CONTEXT_QUEUE_KEYS,
     DUTY_QUEUE,
     USER_CALLER,
     USER_CONSULT,
@@ -264,6 +265,8 @@ def _queues_conf(settings: Settings) -> str:
             *_queue_parameters(
                 queue.ring_timeout_s, queue.wrapup_s, queue.service_level_s, _rule_name(queue.name)
             ),
+            # a waiting caller's callback key leaves the queue there (no trunk: no offer)
+            *((f"context = {CONTEXT_QUEUE_KEYS}",) if settings.outbound else ()),
         )
     duty = settings.hours.duty_group.extensions
     if not duty:  # the IVR's after-hours callers find no queue: straight to a message

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from telephony.dialplan import (
+    VAR_CALLBACK_REQUESTED,
+    VAR_CALLBACK_RESULT,
     VAR_EMERGENCY,
     VAR_IVR_CHOICE,
     VAR_IVR_LABEL,
     VAR_QUEUE,
+    VAR_QUEUED_AT,
     VAR_RECORDING,
     VAR_REFUSED,
     VAR_SURVEY,
@@ -45,6 +48,9 @@ VARIABLE_FIELDS = {
     VAR_REFUSED: "refused",
     VAR_EMERGENCY: "transfer_target",  # the IVR sent the caller straight to 110 (_variable)
     VAR_SURVEY: "survey",
+    VAR_CALLBACK_REQUESTED: "callback_requested",
+    VAR_CALLBACK_RESULT: "callback_result",
+    VAR_QUEUED_AT: "first_queued_at",
 }
 
 
@@ -85,6 +91,21 @@ class Call:
     # The extension the agent's Atxfer dialled (its Local/<exten>@hotline-agents channel): an
     # attended transfer the agent completed while the target still rang names no target.
     consult_target: str = ""
+    # Callback keeping the place: on a caller's call, the request it left the line with; on a
+    # placeholder's call (its ;2 half is the "caller"), the request it holds the place of,
+    # and how its dial of the citizen ended (${DIALSTATUS}; ANSWER once the citizen answered).
+    callback_requested: str = ""
+    callback: str = ""
+    callback_result: str = ""
+    # ${EPOCH} when the caller first joined its queue (a placeholder: its caller's; "0" for
+    # a retry placed first): the queue's order, which a re-join at a position keeps.
+    first_queued_at: str = ""
+
+    def place_since(self) -> float | None:
+        """When the caller's place in its queue was taken (its first join), else None."""
+        if self.first_queued_at.isdigit():
+            return float(self.first_queued_at)
+        return self.queued_at
 
     @property
     def in_survey(self) -> bool:

@@ -30,6 +30,23 @@ CONTEXT_HOLD_MUSIC = "hotline-hold-music"  # a party playing hold music to a cal
 CONTEXT_REQUEUE = "hotline-requeue"  # a caller left with nobody back into its queue, first
 # The satisfaction survey: a caller whose agent hung up (Queue's `c` option) goes on here.
 CONTEXT_SURVEY = "hotline-survey"
+# Callback keeping the place (回拨保留排队位置, `[callback]`): queues.conf's `context` lets a
+# waiting caller's key leave the queue into CONTEXT_QUEUE_KEYS (the key its extension): too
+# early, refused or not stored, the caller goes back at its `${QUEUEPOSITION}`; else the
+# FastAGI route AGI_ROUTE_CALLBACK stores the request. Its placeholder is a Local channel
+# Local/<request id>@CONTEXT_CALLBACK_PLACE whose ;2 half waits in the queue in the caller's
+# place; once an agent answers it, the ;1 half goes on in CONTEXT_CALLBACK_DIAL (exten = the
+# number): recorded, the citizen dialled through the outbound trunk.
+CONTEXT_QUEUE_KEYS = "hotline-queue-keys"
+CONTEXT_CALLBACK_PLACE = "hotline-callback-place"
+CONTEXT_CALLBACK_DIAL = "hotline-callback-dial"
+# The placeholder's position in its queue (not HOTLINE_: no VarSet of it reaches the backend).
+CALLBACK_POSITION = "CALLBACK_POSITION"
+CALLBACK_KEYS = "123456789"  # a key a waiting caller may press (queues.conf `context`: a digit)
+# The prompt offering the key after a position (+ the key; the text: ivr/callback_prompts.py),
+# and what the agent hears when the citizen is not reached.
+CALLBACK_OFFER_PROMPT = "hotline-callback-offer-"
+CALLBACK_UNREACHED_PROMPT = "hotline-callback-unreached"
 REQUEUE_PRIORITY = 10  # its QUEUE_PRIO: ahead of every caller who joined the usual way (0)
 # A supervisor's phone spying on a call (exten = the mode: listen / whisper / barge, each
 # ChanSpy of the channel in VAR_SPYEE with that mode's options; a Redirect switches mode;
@@ -82,6 +99,12 @@ NOBODY_CALLBACK = "callback"  # the caller asked to be called back (an order to 
 NOBODY_NOTHING = "nothing"  # the caller left neither (hung up, or said nothing)
 VAR_RECORDING = "HOTLINE_RECORDING"  # the call's MixMonitor file, relative to the monitor dir
 VAR_REVISIT_RECORDING = "HOTLINE_REVISIT_RECORDING"  # a callback's file, named by the backend
+VAR_QUEUED_AT = "HOTLINE_QUEUED_AT"  # ${EPOCH} when the caller first joined its queue
+# On a caller's call: the callback request (its id) the caller asked for and left the line.
+VAR_CALLBACK_REQUESTED = "HOTLINE_CALLBACK_REQUESTED"
+# On a placeholder's call: how its dial of the citizen ended (${DIALSTATUS}, ANSWER if reached).
+VAR_CALLBACK_RESULT = "HOTLINE_CALLBACK_RESULT"
+VAR_OFFER = "HOTLINE_OFFER"  # on a position whisper: "1" to offer the callback key after it
 VAR_WAIT = "HOTLINE_WAIT"  # on a position whisper: its wait sentence, "" for none
 VAR_SPYEE = "HOTLINE_SPYEE"  # the full channel name a supervisor's phone spies on
 VAR_SPY_RECORDING = "HOTLINE_SPY_RECORDING"  # its MixMonitor file once it whispered/barged
@@ -96,6 +119,7 @@ SURVEY_NO_ANSWER = "no_answer"
 AGI_ROUTE_IVR = "ivr"  # the welcome menu
 AGI_ROUTE_SURVEY = "survey"  # the satisfaction survey
 AGI_ROUTE_NOBODY = "nobody"  # nobody to answer: a message or a callback request
+AGI_ROUTE_CALLBACK = "callback"  # a waiting caller's key: a callback keeping the place
 
 # Every phone and trunk is a PJSIP endpoint; an agent's endpoint is named by its extension.
 TECH = "PJSIP"
@@ -142,3 +166,27 @@ def call_of_consult_party(uniqueid: str) -> str | None:
         return None
     linkedid, sep, token = uniqueid.removeprefix(CONSULT_PARTY_PREFIX).rpartition("-")
     return linkedid if sep and linkedid and token else None
+
+
+def placeholder_channel(request_id: int) -> str:
+    """The Local channel whose ;2 half holds callback request `request_id`'s place (/n:
+    never optimised away, so that half stays the call's "caller" with the agent)."""
+    return f"Local/{request_id}@{CONTEXT_CALLBACK_PLACE}/n"
+
+
+def request_of_channel(channel: str) -> int | None:
+    """Local/7@hotline-callback-place-0000002a;2 → 7: the request whose place that half
+    holds; None for any other channel (its ;1 half too, which lists the same context until
+    an agent answers)."""
+    resource = channel.removeprefix("Local/")
+    request, sep, rest = resource.partition("@")
+    place = rest.startswith(f"{CONTEXT_CALLBACK_PLACE}-") and rest.endswith(";2")
+    if resource == channel or not sep or not place:
+        return None
+    return int(request) if request.isdigit() else None
+
+
+def dialable(number: str) -> bool:
+    """Whether a caller's number can be called back through the outbound trunk: 3 to 20
+    digits (a withheld, anonymous or hostile caller ID cannot), as the trunk dials them."""
+    return number.isascii() and number.isdigit() and 3 <= len(number) <= 20

@@ -207,7 +207,10 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
     "VarSet": _varset,
     "Hangup": _hangup,
     "QueueCallerJoin": lambda h: CallerJoinedQueue(
-        *_channel(h), queue=required(h, "Queue"), position=integer(h, "Position")
+        *_channel(h),
+        queue=required(h, "Queue"),
+        position=integer(h, "Position"),
+        caller_number=known(h.get("CallerIDNum")),
     ),
     "QueueCallerAbandon": lambda h: CallerAbandonedQueue(
         *_channel(h), queue=required(h, "Queue"), hold_time_s=integer(h, "HoldTime")

@@ -47,6 +47,7 @@ class ChannelHungUp(ChannelEvent):
 class CallerJoinedQueue(ChannelEvent):
     queue: str
     position: int
+    caller_number: str = ""  # a callback's placeholder has its caller ID from here on
 
 
 @dataclass(frozen=True, slots=True)

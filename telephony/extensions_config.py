@@ -11,18 +11,23 @@ from config.trunk_settings import Trunk, TrunkLegs
 from telephony.call_control import Room
 from telephony.config_sections import section, trunk_endpoint, trunk_legs
 from telephony.dialplan import (
+    AGI_ROUTE_CALLBACK,
     AGI_ROUTE_IVR,
     AGI_ROUTE_NOBODY,
     AGI_ROUTE_SURVEY,
     BRIDGE_PROFILE,
+    CALLBACK_POSITION,
+    CALLBACK_UNREACHED_PROMPT,
     CONTACT_UNREACHABLE,
     CONTEXT_AGENTS,
+    CONTEXT_CALLBACK_DIAL,
+    CONTEXT_CALLBACK_PLACE,
     CONTEXT_CONSULT,
     CONTEXT_EMERGENCY,
     CONTEXT_HOLD_MUSIC,
     CONTEXT_INBOUND,
     CONTEXT_OUTBOUND,
-    CONTEXT_POSITION,
+    CONTEXT_QUEUE_KEYS,
     CONTEXT_REQUEUE,
     CONTEXT_REVISIT,
     CONTEXT_ROOM_CALLER,
@@ -31,15 +36,17 @@ from telephony.dialplan import (
     CONTEXT_SPY,
     CONTEXT_SURVEY,
     CONTEXT_TRUNK_IN,
-    CONTEXT_WAIT,
     EVENT_TRUNK_FAILED,
     REQUEUE_PRIORITY,
     TECH,
     USER_CALLER,
     USER_CONSULT,
     USER_PARTY,
+    VAR_CALLBACK_REQUESTED,
+    VAR_CALLBACK_RESULT,
     VAR_EMERGENCY,
     VAR_QUEUE,
+    VAR_QUEUED_AT,
     VAR_RECORDING,
     VAR_REFUSED,
     VAR_REVISIT_RECORDING,
@@ -47,12 +54,10 @@ from telephony.dialplan import (
     VAR_SPY_RECORDING,
     VAR_SPYEE,
     VAR_TRUNKS_SKIPPED,
-    VAR_WAIT,
     interface_of,
 )
-from telephony.position_words import LAST_SAID_POSITION, position_words
+from telephony.position_dialplan import position_contexts
 from telephony.spy import ROOM_BARGE, SPY_OPTIONS, SpyMode
-from telephony.wait_words import wait_sentences
 
 if TYPE_CHECKING:
     from telephony.asterisk_config import Layout
@@ -91,6 +96,7 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
         # group): not queued for nothing
         f" same => n,GotoIf($[0${{QUEUE_MEMBER(${{{VAR_QUEUE}}},logged)}} = 0]?nobody)",
         " same => n,Set(QUEUE_MAX_PENALTY=0)",
+        *((f" same => n,Set({VAR_QUEUED_AT}=${{EPOCH}})",) if settings.outbound else ()),
         *_queue(settings),
         f" same => n(nobody),AGI({_agi(settings, AGI_ROUTE_NOBODY)})",
         " same => n,Hangup()",
@@ -135,8 +141,9 @@ def extensions_conf(settings: Settings, layout: Layout) -> str:
     )
     return (
         inbound + agents + emergency + trunk_in + requeue + survey + _outbound_context(settings)
-        + _revisit_context(settings, layout)
-        + _control_contexts(settings) + _position_context(layout) + _spy_context(settings, layout)
+        + _revisit_context(settings, layout) + _callback_contexts(settings, layout)
+        + _control_contexts(settings) + position_contexts(settings, layout)
+        + _spy_context(settings, layout)
     )  # fmt: skip
 
 
@@ -144,16 +151,17 @@ def _agi(settings: Settings, route: str) -> str:
     return f"agi://{settings.agi.host}:{settings.agi.port}/{route}"
 
 
-def _queue(settings: Settings) -> tuple[str, ...]:
+def _queue(settings: Settings, position: str = "") -> tuple[str, ...]:
     """The caller into its queue. t: the agent may transfer; c: the caller stays when the agent
     hangs up (QUEUESTATUS CONTINUE), for the survey; a caller who hung up, a blind transfer
     (the caller goes where it was sent) or a Redirect into call control's rooms never gets
     there (`ivr.survey` off: no c, no survey). The last argument bounds the caller's wait; a
     caller who waited to the end, or whose last agent left meanwhile, goes to the context's
-    `nobody` label (a message or a callback, not a hang-up)."""
+    `nobody` label (a message or a callback, not a hang-up). `position`: where it joins."""
     survey = settings.ivr.survey
+    at = f",,,,,{position}" if position else ""
     return (
-        f" same => n,Queue(${{{VAR_QUEUE}}},{'tc' if survey else 't'},,,{_max_wait(settings)})",
+        f" same => n,Queue(${{{VAR_QUEUE}}},{'tc' if survey else 't'},,,{_max_wait(settings)}{at})",
         ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]'
         "?nobody)",
         *(
@@ -175,6 +183,55 @@ def _failover(trunk: Trunk, when_all_failed: str) -> list[str]:
     )  # fmt: skip
 
 
+def _callback_contexts(settings: Settings, layout: Layout) -> str:
+    """Callback keeping the place (only with an outbound trunk). The key leaves the queue
+    into CONTEXT_QUEUE_KEYS: before `offer_after_s` (its first join's ${EPOCH}), or refused
+    by the flow, the caller goes back in at its `${QUEUEPOSITION}`. The placeholder's ;2
+    half waits unanswered in the queue at the caller's place (CALLBACK_POSITION); an agent
+    taking it answers its ;1 half, which goes on in CONTEXT_CALLBACK_DIAL: recorded, the
+    citizen dialled (the centre's caller ID, Dial's I); not reached, the agent hears so and
+    the dial's status reaches the backend."""
+    trunk = settings.outbound
+    if trunk is None:
+        return ""
+    cb = settings.callback
+    flow = _agi(settings, AGI_ROUTE_CALLBACK)
+    keys = section(
+        CONTEXT_QUEUE_KEYS,
+        f"exten => {cb.key},1,GotoIf($[${{EPOCH}} - 0${{{VAR_QUEUED_AT}}} < {cb.offer_after_s}]"
+        "?back)",
+        f" same => n,AGI({flow},${{{VAR_QUEUE}}},${{QUEUEPOSITION}},${{{VAR_QUEUED_AT}}})",
+        f' same => n,GotoIf($["${{{VAR_CALLBACK_REQUESTED}}}" != ""]?done)',
+        " same => n(back),NoOp(back at ${QUEUEPOSITION})",
+        *_queue(settings, "${QUEUEPOSITION}"),
+        f" same => n(nobody),AGI({_agi(settings, AGI_ROUTE_NOBODY)})",
+        " same => n,Hangup()",
+        " same => n(done),Hangup()",
+    )
+    place = section(
+        CONTEXT_CALLBACK_PLACE,
+        "exten => _X!,1,Set(QUEUE_MAX_PENALTY=0)",  # the request id: one digit or more
+        f" same => n,Queue(${{{VAR_QUEUE}}},t,,,{_max_wait(settings)},,,,,"
+        f"${{{CALLBACK_POSITION}}})",
+        " same => n,Hangup()",
+    )
+    recording = (line.removeprefix(" same => n,") for line in _recording(settings, layout))
+    before = (*_centre_caller_id(settings), *recording)
+    unreached = (f"Set({VAR_CALLBACK_RESULT}=${{DIALSTATUS}})",
+                 f"Playback({layout.prompts}/{CALLBACK_UNREACHED_PROMPT})", "Hangup()")  # fmt: skip
+    # U: on the citizen's answer, its leg runs the context's `s` (the same call: the VarSet
+    # of the result reaches the backend before the talk)
+    answered = f"U({CONTEXT_CALLBACK_DIAL})"
+    dial = _legs_in_turn(
+        trunk, "_X.", "callback keeping the place",
+        lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}", before, unreached, options=f"I{answered}",
+    )  # fmt: skip
+    return keys + place + section(
+        CONTEXT_CALLBACK_DIAL, *dial,
+        f"exten => s,1,Set({VAR_CALLBACK_RESULT}=ANSWER)", " same => n,Return()",
+    )  # fmt: skip
+
+
 def _outbound_context(settings: Settings) -> str:
     """The centre calling a citizen (exten = the number): the outbound trunk's legs in turn,
     the number as the user of each leg's contact, the centre's number as the caller ID.
@@ -184,14 +241,19 @@ def _outbound_context(settings: Settings) -> str:
     trunk = settings.outbound
     if trunk is None:
         return ""
-    number = trunk.caller_id or settings.centre.inbound_number
-    # the centre's number alone: no name (the agent's phone's "回访 …" is not the citizen's)
-    caller_id = ("Set(CALLERID(name)=)", f"Set(CALLERID(num)={number})")
     lines = _legs_in_turn(
         trunk, "_X.", "outbound call", lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}",
-        caller_id, ("Hangup()",), options="I",
+        _centre_caller_id(settings), ("Hangup()",), options="I",
     )  # fmt: skip
     return section(CONTEXT_OUTBOUND, *lines)
+
+
+def _centre_caller_id(settings: Settings) -> tuple[str, ...]:
+    """The centre's number alone, as the citizen called sees it: no name (the agent's
+    phone's "回访 …" is not the citizen's)."""
+    trunk = settings.outbound
+    number = (trunk.caller_id if trunk else "") or settings.centre.inbound_number
+    return ("Set(CALLERID(name)=)", f"Set(CALLERID(num)={number})")
 
 
 def _revisit_context(settings: Settings, layout: Layout) -> str:
@@ -292,45 +354,6 @@ def _spy_context(settings: Settings, layout: Layout) -> str:
             lines.append(f"exten => {exten},1,{spy}")
         lines.append(" same => n,Hangup()")
     return section(CONTEXT_SPY, *lines)
-
-
-def _position_context(layout: Layout) -> str:
-    """The announcer's half of a position whisper (extension = position): the Mandarin
-    sentence of `position_words`, one extension per position said exactly, 很多位 beyond.
-    The short wait lets ChanSpy attach to the caller before the first word. The estimated
-    wait follows when the announcer set one (`VAR_WAIT`: an extension of `CONTEXT_WAIT`; no
-    DIALPLAN_EXISTS, func_dialplan is not among the modules loaded)."""
-    prompts = "${POSITION_PROMPTS}"
-    wait = f"{CONTEXT_WAIT},${{{VAR_WAIT}}},1"
-    wait_set = f'"${{{VAR_WAIT}}}" != ""'  # a key it lacks would just end the whisper
-
-    def files(words: tuple[str, ...]) -> str:
-        return "&".join(f"{prompts}/{w}" for w in words)
-
-    def say(words: tuple[str, ...]) -> str:
-        return f"Gosub(say,1({files(words)}))"
-
-    return (
-        section("globals", f"POSITION_PROMPTS={layout.prompts}")
-        + section(
-            CONTEXT_POSITION,
-            *(f"exten => {p},1,{say(position_words(p))}" for p in range(1, LAST_SAID_POSITION + 1)),
-            # Four digits or more (LAST_SAID_POSITION is 999): no overlap with the ones above.
-            f"exten => _[1-9]XXX!,1,{say(position_words(LAST_SAID_POSITION + 1))}",
-            "exten => say,1,Answer()",
-            " same => n,Wait(0.3)",
-            " same => n,Playback(${ARG1})",
-            f" same => n,GotoIf($[{wait_set}]?{wait})",
-            " same => n,Hangup()",
-        )
-        + section(
-            CONTEXT_WAIT,
-            *(
-                f"exten => {key},1,Playback({files(words)})\n same => n,Hangup()"
-                for key, words in wait_sentences().items()
-            ),
-        )
-    )
 
 
 def _max_wait(settings: Settings) -> int:

@@ -12,12 +12,14 @@ from collections.abc import Iterable
 
 from telephony.call import Call, CallState
 from telephony.dialplan import (
+    CONTEXT_CALLBACK_PLACE,
     CONTEXT_INBOUND,
     CONTEXT_ROOM_CALLER,
     CONTEXT_ROOM_CONSULT,
     CONTEXT_ROOM_PARTY,
     extension_of,
     interface_of_channel,
+    request_of_channel,
 )
 from telephony.list_items import ChannelSnapshot, QueueEntrySnapshot
 
@@ -39,7 +41,10 @@ def calls_from_snapshot(
     for ch in channels:
         # A call under control runs in its ConfBridge room (the caller moved out of the queue).
         in_room = ch.context == CONTEXT_ROOM_CALLER
-        if ch.uniqueid != ch.linkedid or (ch.context != inbound_context and not in_room):
+        # a callback's placeholder: its half holding the place is the call's "caller"
+        request = request_of_channel(ch.channel) if ch.context == CONTEXT_CALLBACK_PLACE else None
+        caller = ch.uniqueid == ch.linkedid and (ch.context == inbound_context or in_room)
+        if not caller and request is None:
             continue
         call = Call(
             linkedid=ch.linkedid,
@@ -48,6 +53,7 @@ def calls_from_snapshot(
             caller_number=ch.caller_number,
             caller_name=ch.caller_name,
             started_at=at - ch.duration_s,
+            callback="" if request is None else str(request),
         )
         entry = waiting.get(ch.uniqueid)
         peers = [p for p in by_bridge.get(ch.bridge_id, []) if p.uniqueid != ch.uniqueid]

@@ -25,6 +25,7 @@ from telephony.call import (
 )
 from telephony.dialplan import (
     CONTEXT_AGENTS,
+    CONTEXT_CALLBACK_PLACE,
     CONTEXT_INBOUND,
     VAR_EMERGENCY,
     extension_of,
@@ -54,6 +55,10 @@ from telephony.events import (
 
 Handler = Callable[[Call, Any], Call]
 
+CALLBACK_REQUESTED = "callback requested"  # the end reason of a call that left to be called back
+CITIZEN_ANSWERED = "ANSWER"  # the placeholder's dial result once the citizen answered
+PLACEHOLDER_UNSERVED = "callback placeholder ended before an agent answered"
+
 
 # What a call into a queue (from the IVR, or back from call control's rooms) starts afresh.
 _AFRESH: dict[str, Any] = {
@@ -64,9 +69,11 @@ _AFRESH: dict[str, Any] = {
 
 
 def _queued(call: Call, e: CallerJoinedQueue) -> Call:
+    # a placeholder's ;2 half gets its caller ID (the citizen's number) only once dialled
+    number = e.caller_number if call.callback and e.caller_number else call.caller_number
     return dataclasses.replace(
         call, state=CallState.QUEUED, queue=e.queue, queued_at=e.at,
-        requeued=call.state in CONNECTED, **_AFRESH,
+        requeued=call.state in CONNECTED, caller_number=number, **_AFRESH,
     )  # fmt: skip
 
 
@@ -135,6 +142,11 @@ def _transferred(call: Call, e: CallTransferred) -> Call:
 
 
 def _abandoned(call: Call, e: DomainEvent) -> Call:
+    # it left the line to be called back in its turn; a placeholder nobody took (timed out)
+    ended = CALLBACK_REQUESTED if call.callback_requested else PLACEHOLDER_UNSERVED
+    if call.callback_requested or call.callback:
+        return dataclasses.replace(call, state=CallState.ENDED, ended_at=e.at, ringing=(),
+                                   end_reason=ended)  # fmt: skip
     reason = "caller hung up while waiting in queue"
     return dataclasses.replace(
         call, state=CallState.ABANDONED, ended_at=e.at, ringing=(), end_reason=reason
@@ -179,6 +191,10 @@ def _ended_after_talk(call: Call, e: ChannelHungUp) -> Call:
         reason = f"sent by the IVR to {call.transfer_target}"
     else:
         reason = f"hung up by {call.completed_by or 'caller'}"
+    if call.callback:  # the callback's result first: its record says whether it reached
+        result = call.callback_result
+        got = "reached" if result == CITIZEN_ANSWERED else f"not reached ({result or 'NOANSWER'})"
+        reason = f"callback {got}; {reason}"
     return dataclasses.replace(call, state=CallState.ENDED, ended_at=e.at, end_reason=reason)
 
 
@@ -314,6 +330,8 @@ class CallTracker:
         return effects
 
     def _created(self, e: ChannelCreated) -> list[Effect]:
+        if e.context == CONTEXT_CALLBACK_PLACE and e.channel.startswith("Local/"):
+            return self._placeholder(e)
         if e.uniqueid != e.linkedid:
             self._consulting(e)
             return []
@@ -324,6 +342,17 @@ class CallTracker:
         call = Call(linkedid=e.linkedid, uniqueid=e.uniqueid, channel=e.channel,
                     caller_number=e.caller_number, caller_name=e.caller_name,
                     started_at=e.at)  # fmt: skip
+        return self._store(call, None, e)
+
+    def _placeholder(self, e: ChannelCreated) -> list[Effect]:
+        """A callback's placeholder: its half in the callback context (exten = the request)
+        waits in the queue in the caller's place, so it is the call's "caller"; the half the
+        backend originated (Uniqueid = Linkedid) dials the citizen once an agent answered."""
+        if e.uniqueid == e.linkedid or e.linkedid in self.calls or not e.exten.isdigit():
+            return []
+        call = Call(linkedid=e.linkedid, uniqueid=e.uniqueid, channel=e.channel,
+                    caller_number=e.caller_number, caller_name=e.caller_name,
+                    started_at=e.at, callback=e.exten)  # fmt: skip
         return self._store(call, None, e)
 
     def _consulting(self, e: ChannelCreated) -> None:

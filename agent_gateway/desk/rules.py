@@ -93,6 +93,7 @@ def screen_pop(
             "confidential": confidential,
             "text": "",
         },
+        callback=bool(call.callback),
     )
 
 

@@ -285,6 +285,11 @@ class ScreenPop(Out):
     history: list[dict[str, Any]] = Field(description="summaries of the caller's earlier orders")
     open_orders: list[dict[str, Any]]
     draft_order: dict[str, Any]
+    callback: bool = Field(
+        default=False,
+        description="a callback keeping the caller's place (回拨): the agent answers first, "
+        "then the caller's number is dialled",
+    )
 
 
 class CallUpdate(Out):

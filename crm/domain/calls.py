@@ -50,6 +50,7 @@ class CallOutcome(StrEnum):
     EMERGENCY = "emergency"  # transferred to 110/119/120
     FAILED = "failed"  # lost: Asterisk went away, or the call could not be carried
     NUISANCE = "nuisance"  # refused by the IVR: the number is on the nuisance list (骚扰电话)
+    CALLBACK = "callback"  # left the queue to be called back in its turn (回拨保留排队位置)
 
 
 class Disposition(StrEnum):

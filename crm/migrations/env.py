@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from crm.db import (
     call_models,  # noqa: F401  (registers the call log's tables)
+    callback_models,  # noqa: F401  (registers the queue callbacks)
     exchange_models,  # noqa: F401  (registers the emergency loop's tables)
     floor_models,  # noqa: F401  (registers the floor's trail)
     telephony_models,  # noqa: F401  (registers the telephony configuration's versions)

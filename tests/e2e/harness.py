@@ -57,15 +57,17 @@ def e2e_settings(
     survey: bool = False,
     more_queues: Sequence[str] = (),
     ivr_queues: Mapping[str, str] | None = None,
+    callback: dict[str, Any] | None = None,
 ) -> Settings:
     """The packaged settings, moved onto free ports and a private state directory (`trunks`
     replaces the packaged 110/119/120 trunks, `recordings` the [recordings] settings,
     `colleagues` adds departments' and supervisors' phones, `seats`: the hotline queue's
     overflow on seats of skill `overflow` with these thresholds instead of penalty 1,
-    `outbound` the trunk citizens are called through; `survey` off unless asked: a caller
-    whose agent hung up would otherwise sit through it in every test; `more_queues`: queues
-    of skill `general` beside `hotline` and `complaint`, `ivr_queues` the IVR's queue per
-    label instead of the usual), with the secrets generated there."""
+    `outbound` the trunk citizens are called through, `callback` the [callback] settings;
+    `survey` off unless asked: a caller whose agent hung up would otherwise sit through it
+    in every test; `more_queues`: queues of skill `general` beside `hotline` and
+    `complaint`, `ivr_queues` the IVR's queue per label instead of the usual), with the
+    secrets generated there."""
     rtp_start, rtp_end = rtp_range(100)
     agents = [
         {
@@ -95,6 +97,7 @@ def e2e_settings(
                 **({"recordings": recordings} if recordings is not None else {}),
                 **({"colleagues": list(colleagues)} if colleagues else {}),
                 **({"outbound": outbound} if outbound is not None else {}),
+                **({"callback": callback} if callback is not None else {}),
                 **(
                     {"overflow": [{"queue": "hotline", "skill": "overflow", **seats}]}
                     if seats
@@ -229,6 +232,7 @@ async def running_centre(
     survey: bool = False,
     more_queues: Sequence[str] = (),
     ivr_queues: Mapping[str, str] | None = None,
+    callback: dict[str, Any] | None = None,
 ) -> AsyncIterator[Centre]:
     """A whole hotline with every agent logged in and a SIPp phone on every agent's desk
     (`commands=False`: without the command executor, for tests that run their own;
@@ -239,6 +243,7 @@ async def running_centre(
         state_dir, overflow_after_s, trunks, announce_position,
         max_wrapup_s=max_wrapup_s, recordings=recordings, colleagues=colleagues, seats=seats,
         outbound=outbound, survey=survey, more_queues=more_queues, ivr_queues=ivr_queues,
+        callback=callback,
     )  # fmt: skip
     await seed_state(settings)
     log = CallLog()
@@ -292,11 +297,11 @@ _drains: set[asyncio.Task[bytes]] = set()
 
 def backend_config(
     tmp: Path, agents: Sequence[tuple[str, str, int]], max_wrapup_s: float | None = None,
-    service_level_s: int = 15,
+    service_level_s: int = 15, extra: str = "",
 ) -> Path:  # fmt: skip
     """A settings file for a backend in a process of its own: free ports, one `hotline` queue
     served by `agents` (extension, name, phone port) with its answer goal, every IVR choice
-    to it."""
+    to it; `extra`: more tables (TOML) at its end."""
     agent_tables = "".join(
         f"""
 [[agents]]
@@ -336,6 +341,7 @@ wrapup_s = 0
 service_level_s = {service_level_s}
 [ivr]
 queues = {{ operator = "hotline" }}
+{extra}
 """,
         encoding="utf-8",
     )

@@ -53,3 +53,20 @@ async def test_without_answers_the_whisper_says_only_the_position() -> None:
     announcer = PositionAnnouncer(ami, tracker, ["hotline"], CONTEXT_POSITION)
     await announcer._announce(Announcement("U1", "hotline", 1))
     assert "Variable" not in ami.sent[-1]
+
+
+async def test_a_caller_waiting_past_the_threshold_is_offered_the_callback_key() -> None:
+    now = time.time()
+    ami, tracker = Ami(), CallTracker()
+    announcer = PositionAnnouncer(ami, tracker, ["hotline"], CONTEXT_POSITION, offer_after_s=60)
+    long_ = replace(call(1, now - 90), linkedid="U1", first_queued_at=str(int(now - 90)))
+    short = replace(call(2, now - 10), linkedid="U2", first_queued_at=str(int(now - 10)))
+    withheld = replace(long_, linkedid="U3", uniqueid="U3", caller_number="")
+    for c in (long_, short, withheld):
+        tracker.calls[c.linkedid] = c
+    for c in (long_, short, withheld):
+        await announcer._announce(Announcement(c.uniqueid, "hotline", 1))
+    assert [sent.get("Variable", "") for sent in ami.sent] == ["HOTLINE_OFFER=1", "", ""]
+    never = PositionAnnouncer(Ami(), tracker, ["hotline"], CONTEXT_POSITION)  # no trunk
+    await never._announce(Announcement("U1", "hotline", 1))
+    assert never.ami.sent[-1].get("Variable", "") == ""  # type: ignore[attr-defined]

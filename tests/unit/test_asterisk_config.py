@@ -386,3 +386,28 @@ def test_without_the_survey_the_caller_is_hung_up_with_the_agent(settings: Setti
     assert "Queue(${HOTLINE_QUEUE},t,,,3600)" in text and ",tc," not in text
     assert "hotline-survey,s,1" not in text
     assert 'GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]' in text
+
+
+def test_the_callback_key_needs_the_outbound_trunk_and_keeps_the_place(
+    settings: Settings, files: dict[str, str]
+) -> None:
+    """No outbound trunk: no queue lets a key out, no callback contexts. With one: each queue
+    lets the key out into the keys context, which sends an early key back at its position,
+    and the placeholder waits at its position unanswered (no Answer() before Queue)."""
+    assert "context = hotline-queue-keys" not in files["queues.conf"]
+    assert "hotline-queue-keys" not in files["extensions.conf"]
+    data = settings.model_dump()
+    data["outbound"] = {"primary": "127.0.0.1:5091", "backup": "127.0.0.1:5092"}
+    data["callback"] = {"offer_after_s": 45, "key": "2"}
+    rendered = render(Settings.model_validate(data), LAYOUT)
+    queues, dialplan = rendered["queues.conf"], rendered["extensions.conf"]
+    assert queues.count("context = hotline-queue-keys") == len(settings.queues)
+    keys = dialplan[dialplan.index("[hotline-queue-keys]") :].split("\n\n")[0].splitlines()
+    assert keys[1] == "exten => 2,1,GotoIf($[${EPOCH} - 0${HOTLINE_QUEUED_AT} < 45]?back)"
+    assert any(",,,,,${QUEUEPOSITION})" in line and "Queue(" in line for line in keys)
+    place = dialplan[dialplan.index("[hotline-callback-place]") :].split("\n\n")[0]
+    assert "Answer" not in place and ",,,,,${CALLBACK_POSITION})" in place
+    dial = dialplan[dialplan.index("[hotline-callback-dial]") :].split("\n\n")[0]
+    assert "Dial(PJSIP/${EXTEN}@trunk-outbound-primary,10,IU(hotline-callback-dial))" in dial
+    assert "exten => s,1,Set(HOTLINE_CALLBACK_RESULT=ANSWER)" in dial
+    assert "Playback(${POSITION_PROMPTS}/hotline-callback-offer-2)" in dialplan

@@ -27,6 +27,10 @@ NAMES = [
     "hotline-nobody",
     "hotline-message-taken",
     "hotline-callback-taken",
+    *(f"hotline-callback-offer-{key}" for key in "123456789"),
+    "hotline-callback-placed",
+    "hotline-callback-refused",
+    "hotline-callback-unreached",
 ]
 
 
@@ -60,6 +64,15 @@ def test_wav_is_8khz_mono_16bit_speech(built: tuple[Path, list[Path]], name: str
     samples = memoryview(frames).cast("h")
     assert max(abs(s) for s in samples) > 3000, "audible"
     assert max(abs(s) for s in samples) < 32767, "not clipped"
+
+
+def test_the_callback_offer_names_its_key() -> None:
+    assert PROMPTS["hotline-callback-offer-1"] == "如需回拨，请按一。"
+    assert PROMPTS["hotline-callback-offer-9"] == "如需回拨，请按九。"
+    assert (
+        "回拨" in PROMPTS["hotline-callback-placed"]
+        and "挂机" in PROMPTS["hotline-callback-placed"]
+    )
 
 
 def test_welcome_points_to_the_emergency_lines_and_key_9_then_the_menu() -> None:

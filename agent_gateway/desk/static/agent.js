@@ -305,6 +305,7 @@ function showPop(pop) {
   const caller = pop.caller || {};
   setText($("pop-number"), caller.number || "未知号码");
   $("pop-masked").hidden = !caller.masked;
+  $("pop-callback").hidden = !pop.callback;
   setText($("pop-name"), caller.name || "（未提供）");
   const ivr = pop.ivr || {};
   const ivrText = ivr.label ? label(IVR_LABELS, ivr.label) : "—";

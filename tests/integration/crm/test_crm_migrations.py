@@ -16,7 +16,7 @@ TABLES = {
     "user_changes", "admin_changes", "published_years",
     "call_records", "call_events", "recordings", "recording_access",
     "handovers", "exchange_receipts", "order_alerts",
-    "floor_actions", "spy_sessions", "telephony_versions", "telephony_applies",
+    "floor_actions", "spy_sessions", "telephony_versions", "telephony_applies", "queue_callbacks",
 }  # fmt: skip
 
 
