@@ -265,6 +265,17 @@ async def http_app_here(centre: Centre) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
+async def unit_call_talking(centre: Centre) -> None:
+    """Until, in Asterisk, the department phone 8101 and the citizen's trunk leg are Up."""
+
+    async def talking() -> bool:
+        channels = await centre.hotline.ami.action_list("CoreShowChannels")
+        states = {c["Channel"].rsplit("-", 1)[0]: c.get("ChannelStateDesc") for c in channels}
+        return states.get("PJSIP/trunk-outbound-primary") == "Up" == states.get("PJSIP/8101")
+
+    await eventually(talking, 15, "the handler talking with the citizen", poll_s=0.2)
+
+
 async def test_a_unit_s_first_contact_call_reaches_the_citizen_recorded_on_the_step(
     centre: Centre, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -297,13 +308,7 @@ async def test_a_unit_s_first_contact_call_reaches_the_citizen_recorded_on_the_s
         answers.append(started)
         assert got == 201 and set(started) == {"order_id", "call_id", "purpose"}, started
         call_id = started["call_id"]
-
-        async def talking() -> bool:
-            channels = await centre.hotline.ami.action_list("CoreShowChannels")
-            states = {c["Channel"].rsplit("-", 1)[0]: c.get("ChannelStateDesc") for c in channels}
-            return states.get("PJSIP/trunk-outbound-primary") == "Up" == states.get("PJSIP/8101")
-
-        await eventually(talking, 15, "the handler talking with the citizen", poll_s=0.2)
+        await unit_call_talking(centre)
         citizen_rang_after_agent_answered(witness, call_id)
         got, busy = await call_api(centre, units.lead, path, first, base)
         answers.append(busy)
@@ -341,17 +346,31 @@ async def test_a_unit_s_first_contact_call_reaches_the_citizen_recorded_on_the_s
 async def test_a_unit_s_reply_call_not_answered_is_an_attempt_that_moves_nothing(
     centre: Centre,
 ) -> None:
-    """Nobody answers the reply call: the attempt is on the order's trail, the order still
-    CONTACTED; a reply logged by other means (the transition) stays possible."""
+    """Nobody answers the reply call (in Asterisk: the call over, its trunk leg never Up): the
+    attempt is on the order's trail, the order still CONTACTED; the reply is then logged by
+    other means (the transition)."""
     order_id, units = await accepted_order(centre, "13944443333", "RP")
     path = f"/api/orders/{order_id}/unit-calls"
     contact = {"action": "log_contact", "note": "已当面联系"}
     got, _ = await call_api(centre, units.lead, f"/api/orders/{order_id}/transitions", contact)
     assert got == 200
-    async with AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300):
+    async with (
+        AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300),
+        asterisk_witness(centre) as witness,
+    ):
         got, started = await call_api(centre, units.lead, path, {"purpose": "reply"})
         assert got == 201, started
         call_id = started["call_id"]
+
+        async def over_unanswered() -> bool:
+            ups = [e for e in witness.events if e.get("Event") == "Newstate"
+                   and e.get("ChannelStateDesc") == "Up"]  # fmt: skip
+            assert not [e for e in ups if e.get("Channel", "").startswith("PJSIP/trunk-outb")]
+            return any(e.get("Uniqueid") == call_id for e in ups) and any(
+                e.get("Event") == "Hangup" and e.get("Uniqueid") == call_id for e in witness.events
+            )
+
+        await eventually(over_unanswered, 20, "the handler's call over, the trunk unanswered")
         body = {"result": "no_answer"}
         got, done = await call_api(centre, units.lead, f"{path}/{call_id}/result", body)
         assert (got, done["status"]) == (200, "contacted"), done
@@ -362,5 +381,125 @@ async def test_a_unit_s_reply_call_not_answered_is_an_attempt_that_moves_nothing
             AuditEntry.order_id == order_id, AuditEntry.action == "reply_attempt"))  # fmt: skip
         assert entry is not None and entry.detail["call_id"] == call_id
         assert entry.from_status is entry.to_status is Status.CONTACTED
-        order = await session.get(WorkOrder, order_id)
-        assert order is not None and order.status is Status.CONTACTED
+    reply = {"action": "reply", "result": "已书面答复：路灯已修复"}
+    got, replied = await call_api(centre, units.lead, f"/api/orders/{order_id}/transitions", reply)
+    assert (got, replied["status"]) == (200, "replied"), replied
+
+
+async def lead_unit_order(centre: Centre, order_id: int, number: str) -> int:
+    """Another order dispatched to `order_id`'s lead unit alone, signed for by `units.lead`
+    (setup): ACCEPTED, visible to the same handlers."""
+    async with centre.hotline.sessions() as session:
+        first = await session.get(WorkOrder, order_id)
+        assert first is not None and first.lead_unit_id is not None
+        lead_unit = first.lead_unit_id
+    agent = await crm_user(centre, "受理员", Role.AGENT)
+    order = await post_order(base_of(centre), agent, {
+        "order_type": "complaint", "text": "投诉：井盖缺失", "caller_name": "周先生",
+        "caller_number": number, "confidential": False,
+    })  # fmt: skip
+    path = f"/api/orders/{order['id']}/transitions"
+    status, answer = await call_api(centre, agent, path, {"action": "dispatch",
+                                                          "lead_unit_id": lead_unit})  # fmt: skip
+    assert status == 200, answer
+    return int(order["id"])
+
+
+async def test_a_unit_s_reply_call_reached_is_the_reply_only_its_phone_reports(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """The lead's reply call while the citizen talks: the assisting unit's handler and a lead
+    handler at no phone are refused its result (403), an unrelated unit learns nothing even
+    of a made-up call id (404 order_not_found), the call's id on another order of the unit is
+    no call of that order (404), and the lead's phone cannot place a second call meanwhile
+    (409 phone_busy). Reached, the order is REPLIED with the note as its result and the call
+    on the reply's audit entry."""
+    order_id, units = await accepted_order(centre, "13933332222", "RR")
+    contact = {"action": "log_contact", "note": "已当面联系"}
+    got, _ = await call_api(centre, units.lead, f"/api/orders/{order_id}/transitions", contact)
+    assert got == 200
+    other_id = await lead_unit_order(centre, order_id, "13933331111")
+    got, _ = await call_api(centre, units.lead, f"/api/orders/{other_id}/transitions",
+                            {"action": "accept"})  # fmt: skip
+    assert got == 200
+    path = f"/api/orders/{order_id}/unit-calls"
+    handler_tone = tone_pcap(tmp_path / "handler.pcap", 660, SPEAK_S)
+    citizen_tone = tone_pcap(tmp_path / "citizen.pcap", 880, SPEAK_S)
+    async with (
+        AgentPhone(tmp_path, "127.0.0.1", UNIT_PHONE, ring_ms=300, audio=handler_tone),
+        AgentPhone(tmp_path, "127.0.0.1", CITIZEN, ring_ms=300, audio=citizen_tone),
+    ):
+        got, started = await call_api(centre, units.lead, path, {"purpose": "reply"})
+        assert got == 201, started
+        call_id = started["call_id"]
+        await unit_call_talking(centre)
+        result = {"result": "reached", "note": "路灯已修复，市民表示认可"}
+        for token, order, call, status, code in (
+            (units.assist, order_id, call_id, 403, "not_your_callback"),
+            (units.phoneless, order_id, call_id, 403, "not_your_callback"),
+            (units.stranger, order_id, "1700000000.42", 404, "order_not_found"),
+            (units.lead, other_id, call_id, 404, "no_callback"),
+        ):
+            got, refused = await call_api(
+                centre, token, f"/api/orders/{order}/unit-calls/{call}/result", result
+            )
+            assert (got, refused["error"]["code"]) == (status, code), (token, refused)
+        got, busy = await call_api(centre, units.lead, f"/api/orders/{other_id}/unit-calls",
+                                   {"purpose": "first_contact"})  # fmt: skip
+        assert (got, busy["error"]["code"]) == (409, "phone_busy"), busy
+        got, done = await call_api(centre, units.lead, f"{path}/{call_id}/result", result)
+        assert (got, done["status"], done["refused"]) == (200, "replied", ""), done
+    async with centre.hotline.sessions() as session:
+        replied = await session.get(WorkOrder, order_id)
+        assert replied is not None and replied.status is Status.REPLIED
+        assert replied.result == result["note"]
+        step = await session.scalar(select(AuditEntry).where(
+            AuditEntry.order_id == order_id, AuditEntry.action == "reply"))  # fmt: skip
+        assert step is not None and step.detail == {"result": result["note"], "call_id": call_id}
+        record = await session.get(CallRecord, call_id)
+        assert record is not None and record.outcome is CallOutcome.ANSWERED
+
+
+async def test_a_reached_call_whose_step_was_taken_meanwhile_ends_as_an_attempt(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """The first contact is logged by other means while the handler's call is on: reporting
+    it reached is refused as the step (said so), yet hangs the call up and ends its record as
+    an attempt, so the phone places the next call (the reply)."""
+    order_id, units = await accepted_order(centre, "13922221111", "RF")
+    path = f"/api/orders/{order_id}/unit-calls"
+    citizen_tone = tone_pcap(tmp_path / "citizen.pcap", 880, SPEAK_S)
+    async with (
+        AgentPhone(tmp_path, "127.0.0.1", UNIT_PHONE, ring_ms=300),
+        AgentPhone(tmp_path, "127.0.0.1", CITIZEN, ring_ms=300, audio=citizen_tone),
+    ):
+        got, started = await call_api(centre, units.lead, path, {"purpose": "first_contact"})
+        assert got == 201, started
+        call_id = started["call_id"]
+        await unit_call_talking(centre)
+        contact = {"action": "log_contact", "note": "市民来电，已当面沟通"}
+        transitions = f"/api/orders/{order_id}/transitions"
+        got, _ = await call_api(centre, units.lead, transitions, contact)
+        assert got == 200
+        result = {"result": "reached", "note": "已联系市民"}
+        got, done = await call_api(centre, units.lead, f"{path}/{call_id}/result", result)
+        assert (got, done["status"]) == (200, "contacted"), done
+        assert "记为尝试" in done["refused"], done
+
+        async def hung_up() -> bool:
+            channels = await centre.hotline.ami.action_list("CoreShowChannels")
+            return not any(c["Uniqueid"] == call_id for c in channels)
+
+        await eventually(hung_up, 10, "the result hung the call up")
+        got, again = await call_api(centre, units.lead, path, {"purpose": "reply"})
+        assert got == 201, again
+        got, _ = await call_api(centre, units.lead, f"{path}/{again['call_id']}/result",
+                                {"result": "no_answer"})  # fmt: skip
+        assert got == 200
+    async with centre.hotline.sessions() as session:
+        record = await session.get(CallRecord, call_id)
+        assert record is not None and record.outcome is CallOutcome.ANSWERED
+        entry = await session.scalar(select(AuditEntry).where(
+            AuditEntry.order_id == order_id, AuditEntry.action == "contact_attempt"))  # fmt: skip
+        assert entry is not None and entry.detail["call_id"] == call_id
+        assert entry.detail["result"] == "reached" and "记为尝试" in entry.detail["refused"]
