@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -503,3 +504,51 @@ async def test_a_reached_call_whose_step_was_taken_meanwhile_ends_as_an_attempt(
             AuditEntry.order_id == order_id, AuditEntry.action == "contact_attempt"))  # fmt: skip
         assert entry is not None and entry.detail["call_id"] == call_id
         assert entry.detail["result"] == "reached" and "记为尝试" in entry.detail["refused"]
+
+
+async def test_a_call_left_unreported_no_longer_holds_its_order_or_phone(
+    centre: Centre,
+) -> None:
+    """The handler who placed a call is unbound before reporting it: another handler of the
+    lead unit closes it as not reached (audited for the phone), never as reached. A record
+    still open after ring time and an hour's talk (the process that placed it long gone)
+    blocks no new call on its order."""
+    order_id, units = await accepted_order(centre, "13911110000", "ST")
+    path = f"/api/orders/{order_id}/unit-calls"
+    async with AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300):
+        got, started = await call_api(centre, units.lead, path, {"purpose": "first_contact"})
+        assert got == 201, started
+        call_id = started["call_id"]
+        async with centre.hotline.sessions() as session, session.begin():
+            lead = await directory.active_user_at(session, "8101")
+            assert lead is not None
+            lead_id = lead.id
+            await change_user(session, None, utc_now(), lead, agent_extension=None, rebind=True)
+        result = f"{path}/{call_id}/result"
+        reached = {"result": "reached", "note": "已联系"}
+        got, refused = await call_api(centre, units.phoneless, result, reached)
+        assert (got, refused["error"]["code"]) == (403, "not_your_callback"), refused
+        got, closed = await call_api(centre, units.phoneless, result, {"result": "no_answer"})
+        assert (got, closed["status"]) == (200, "accepted"), closed
+    async with centre.hotline.sessions() as session:
+        record = await session.get(CallRecord, call_id)
+        assert record is not None and record.outcome is CallOutcome.FAILED
+        entry = await session.scalar(select(AuditEntry).where(
+            AuditEntry.order_id == order_id, AuditEntry.action == "contact_attempt"))  # fmt: skip
+        assert entry is not None and entry.detail["closed_for"] == "8101"
+        assert entry.actor_id != lead_id
+
+    order_id, units = await accepted_order(centre, "13911112222", "OL")
+    path = f"/api/orders/{order_id}/unit-calls"
+    async with AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300):
+        got, started = await call_api(centre, units.lead, path, {"purpose": "first_contact"})
+        assert got == 201, started
+        async with centre.hotline.sessions() as session, session.begin():
+            record = await session.get(CallRecord, started["call_id"])
+            assert record is not None
+            record.started_at = utc_now() - timedelta(hours=1, minutes=1)
+        got, again = await call_api(centre, units.lead, path, {"purpose": "first_contact"})
+        assert got == 201, again
+        got, _ = await call_api(centre, units.lead, f"{path}/{again['call_id']}/result",
+                                {"result": "no_answer"})  # fmt: skip
+        assert got == 200
