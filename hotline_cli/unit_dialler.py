@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from config.settings import Ami
 from crm.errors import Unavailable
-from telephony.actions import RING_S, call_out, hang_up
+from telephony.actions import RING_S, AmiActions, call_out, hang_up
 from telephony.ami import AmiClient
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 
@@ -29,7 +29,7 @@ CONNECT_S = 5.0  # Asterisk's AMI on loopback answers a login in milliseconds
 class AmiLine:
     """One logged-in AMI session's calls."""
 
-    ami: AmiClient
+    ami: AmiActions
     ring_s: float
 
     async def call_out(

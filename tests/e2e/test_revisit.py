@@ -9,7 +9,9 @@ handler's department phone first, then the citizen; only the lead unit's handler
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from hotline_cli.demo.ports import free_tcp_port, free_udp_port
 from hotline_cli.demo.sipp import AgentPhone
 from hotline_cli.http_child import serving
 from hotline_cli.http_process import HttpJob
+from hotline_cli.unit_dialler import CONNECT_S
 from tests.e2e.control_support import agent_desktop
 from tests.e2e.harness import Centre, crm_user, post_order, running_centre
 from tests.e2e.ivr_support import AsteriskWitness, asterisk_witness
@@ -255,12 +258,16 @@ async def call_api(
 
 
 @asynccontextmanager
-async def http_app_here(centre: Centre) -> AsyncIterator[str]:
+async def http_app_here(centre: Centre, ami_port: int | None = None) -> AsyncIterator[str]:
     """The centre's HTTP app as its child process serves it (`http_child.serving`), here in
-    the test's process on a port of its own, so that caplog sees every line it logs."""
+    the test's process on a port of its own, so that caplog sees every line it logs (its
+    dialler's AMI at `ami_port` when given)."""
     settings = centre.hotline.settings
     port = free_tcp_port()
     moved = settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
+    if ami_port is not None:
+        ami = settings.ami.model_copy(update={"port": ami_port})
+        moved = moved.model_copy(update={"ami": ami})
     job = HttpJob(moved, centre.hotline.redis_url, "ws://127.0.0.1:9/", logging.DEBUG)
     async with serving(job):
         yield f"http://127.0.0.1:{port}"
@@ -552,3 +559,50 @@ async def test_a_call_left_unreported_no_longer_holds_its_order_or_phone(
         got, _ = await call_api(centre, units.lead, f"{path}/{again['call_id']}/result",
                                 {"result": "no_answer"})  # fmt: skip
         assert got == 200
+
+
+@asynccontextmanager
+async def silent_listener(accepted: list[asyncio.StreamWriter]) -> AsyncIterator[int]:
+    """A TCP port that accepts connections and never says a word (an AMI hung at login)."""
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_unit_call_waiting_on_the_ami_login_holds_no_lock_on_the_order(
+    centre: Centre,
+) -> None:
+    """The dialler's AMI session hangs at its login: the call is refused (503) once the
+    login's wait is over, and meanwhile the order is not locked: its contact logged by other
+    means (the centre's HTTP process) does not wait for it."""
+    order_id, units = await accepted_order(centre, "13900001111", "LK")
+    accepted: list[asyncio.StreamWriter] = []
+    async with silent_listener(accepted) as port, http_app_here(centre, port) as base:
+        placing = asyncio.create_task(call_api(
+            centre, units.lead, f"/api/orders/{order_id}/unit-calls",
+            {"purpose": "first_contact"}, base,
+        ))  # fmt: skip
+
+        async def logging_in() -> bool:
+            return bool(accepted)
+
+        await eventually(logging_in, 10, "the dialler connected to the silent AMI")
+        contact = {"action": "log_contact", "note": "市民来电，已当面沟通"}
+        began = time.monotonic()
+        got, moved = await call_api(
+            centre, units.lead, f"/api/orders/{order_id}/transitions", contact
+        )
+        waited = time.monotonic() - began
+        assert waited < CONNECT_S / 2, f"the step waited {waited:.1f} s for the dialler's login"
+        assert (got, moved["status"]) == (200, "contacted"), moved
+        got, refused = await placing
+        assert (got, refused["error"]["code"]) == (503, "asterisk_unavailable"), refused
