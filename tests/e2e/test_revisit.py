@@ -284,6 +284,24 @@ async def unit_call_talking(centre: Centre) -> None:
     await eventually(talking, 15, "the handler talking with the citizen", poll_s=0.2)
 
 
+@asynccontextmanager
+async def talking_unit_call(
+    centre: Centre, tmp_path: Path, token: str, path: str, purpose: str
+) -> AsyncIterator[str]:
+    """A unit's call placed at `path` for `purpose`, the department phone 8101 and the
+    citizen talking in Asterisk: the call's id."""
+    handler_tone = tone_pcap(tmp_path / "handler.pcap", 660, SPEAK_S)
+    citizen_tone = tone_pcap(tmp_path / "citizen.pcap", 880, SPEAK_S)
+    async with (
+        AgentPhone(tmp_path, "127.0.0.1", UNIT_PHONE, ring_ms=300, audio=handler_tone),
+        AgentPhone(tmp_path, "127.0.0.1", CITIZEN, ring_ms=300, audio=citizen_tone),
+    ):
+        got, started = await call_api(centre, token, path, {"purpose": purpose})
+        assert got == 201, started
+        await unit_call_talking(centre)
+        yield started["call_id"]
+
+
 async def test_a_unit_s_first_contact_call_reaches_the_citizen_recorded_on_the_step(
     centre: Centre, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -431,16 +449,7 @@ async def test_a_unit_s_reply_call_reached_is_the_reply_only_its_phone_reports(
                             {"action": "accept"})  # fmt: skip
     assert got == 200
     path = f"/api/orders/{order_id}/unit-calls"
-    handler_tone = tone_pcap(tmp_path / "handler.pcap", 660, SPEAK_S)
-    citizen_tone = tone_pcap(tmp_path / "citizen.pcap", 880, SPEAK_S)
-    async with (
-        AgentPhone(tmp_path, "127.0.0.1", UNIT_PHONE, ring_ms=300, audio=handler_tone),
-        AgentPhone(tmp_path, "127.0.0.1", CITIZEN, ring_ms=300, audio=citizen_tone),
-    ):
-        got, started = await call_api(centre, units.lead, path, {"purpose": "reply"})
-        assert got == 201, started
-        call_id = started["call_id"]
-        await unit_call_talking(centre)
+    async with talking_unit_call(centre, tmp_path, units.lead, path, "reply") as call_id:
         result = {"result": "reached", "note": "路灯已修复，市民表示认可"}
         for token, order, call, status, code in (
             (units.assist, order_id, call_id, 403, "not_your_callback"),
@@ -476,15 +485,7 @@ async def test_a_reached_call_whose_step_was_taken_meanwhile_ends_as_an_attempt(
     an attempt, so the phone places the next call (the reply)."""
     order_id, units = await accepted_order(centre, "13922221111", "RF")
     path = f"/api/orders/{order_id}/unit-calls"
-    citizen_tone = tone_pcap(tmp_path / "citizen.pcap", 880, SPEAK_S)
-    async with (
-        AgentPhone(tmp_path, "127.0.0.1", UNIT_PHONE, ring_ms=300),
-        AgentPhone(tmp_path, "127.0.0.1", CITIZEN, ring_ms=300, audio=citizen_tone),
-    ):
-        got, started = await call_api(centre, units.lead, path, {"purpose": "first_contact"})
-        assert got == 201, started
-        call_id = started["call_id"]
-        await unit_call_talking(centre)
+    async with talking_unit_call(centre, tmp_path, units.lead, path, "first_contact") as call_id:
         contact = {"action": "log_contact", "note": "市民来电，已当面沟通"}
         transitions = f"/api/orders/{order_id}/transitions"
         got, _ = await call_api(centre, units.lead, transitions, contact)
