@@ -520,7 +520,7 @@ async def test_a_call_left_unreported_no_longer_holds_its_order_or_phone(
     """The handler who placed a call is unbound before reporting it: another handler of the
     lead unit closes it as not reached (audited for the phone), never as reached. A record
     still open after ring time and an hour's talk (the process that placed it long gone)
-    blocks no new call on its order."""
+    blocks no new call on its order, and a supervisor closes it."""
     order_id, units = await accepted_order(centre, "13911110000", "ST")
     path = f"/api/orders/{order_id}/unit-calls"
     async with AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300):
@@ -560,6 +560,10 @@ async def test_a_call_left_unreported_no_longer_holds_its_order_or_phone(
         got, _ = await call_api(centre, units.lead, f"{path}/{again['call_id']}/result",
                                 {"result": "no_answer"})  # fmt: skip
         assert got == 200
+        supervisor = await crm_user(centre, "值班长", Role.SUPERVISOR)
+        old = f"{path}/{started['call_id']}/result"
+        got, closed = await call_api(centre, supervisor, old, {"result": "no_answer"})
+        assert (got, closed["status"]) == (200, "accepted"), closed
 
 
 @asynccontextmanager
