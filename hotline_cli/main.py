@@ -138,10 +138,13 @@ def _run_user_work(args: argparse.Namespace, work: UserWork) -> int:
 def _configured_phone(args: argparse.Namespace, extension: str | None) -> str | None:
     """An agent's extension, a supervisor's or a department's phone of the settings (else
     refused)."""
+    from config.emergency_settings import department_phones, supervisor_phones
+
     settings = _settings(args)
-    phones = {a.extension for a in settings.agents} | {
-        c.extension for c in settings.colleagues if c.kind in ("supervisor", "department")
-    }
+    colleagues = settings.colleagues
+    phones = {a.extension for a in settings.agents}.union(
+        supervisor_phones(colleagues), department_phones(colleagues)
+    )
     if extension is not None and extension not in phones:
         raise SettingsError(
             f"extension {extension} is neither a configured agent (see [[agents]]) nor a "

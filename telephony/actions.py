@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 BRIDGE_SETTLE_S = 2.0
 ACTION_S = 10.0
+RING_S = 30.0  # a call out: the agent's (or handler's) phone, then the citizen's, ringing
 
 
 class AmiActions(Protocol):

@@ -13,6 +13,7 @@ The wiring root passes the `Dialler` (over AMI), so the CRM knows nothing of Ast
 """
 
 import logging
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Annotated, Literal, Protocol
 
 from aiohttp import web
@@ -28,6 +29,7 @@ from crm.errors import Conflict, NotFound
 from crm.intake import Strict
 from crm.repo import directory
 from crm.usecases import revisit as uc
+from crm.usecases import transition
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +37,32 @@ ORDER_CALLS = "/api/orders/{order_id:\\d+}/unit-calls"
 CALL_RESULT = ORDER_CALLS + "/{call_id:" + LINKEDID_PATTERN + "}/result"
 
 
+class DiallerLine(Protocol):
+    """A session with Asterisk, open before the order is locked (only its actions run while
+    the lock is held)."""
+
+    async def call_out(
+        self, number: str, extension: str, call_id: str, caller_id: str, recording: str
+    ) -> None:
+        """Place a call: `extension`'s phone first (showing `caller_id`), then `number`
+        through the outbound trunk, recorded in `recording` ("" for none), the first leg's
+        Uniqueid `call_id`. Raises ValueError for a number that cannot be dialled (without
+        it in the message) and `crm.errors.Unavailable` when Asterisk refused or did not
+        answer."""
+
+    async def hang_up(self, call_id: str) -> None:
+        """The call's legs, if still up (never raises)."""
+
+
 class Dialler(Protocol):
-    """Places a call through the centre: `extension`'s phone first (showing `caller_id`),
-    then `number` through the outbound trunk, recorded in `recording` ("" for none), the
-    first leg's Uniqueid `call_id`. Raises ValueError for a number that cannot be dialled
-    (without it in the message) and `crm.errors.Unavailable` when Asterisk refused or did
-    not answer."""
+    """Places calls through the centre."""
 
     @property
     def recorded(self) -> bool:
         """Whether calls are recorded (no file is expected otherwise)."""
 
-    async def call_out(
-        self, number: str, extension: str, call_id: str, caller_id: str, recording: str
-    ) -> None: ...
-
-    async def hang_up(self, call_id: str) -> None:
-        """The call's legs, if still up (never raises for a call already over)."""
+    def line(self) -> AbstractAsyncContextManager[DiallerLine]:
+        """A logged-in session (`crm.errors.Unavailable` when Asterisk does not answer)."""
 
 
 DIALLER = web.AppKey("crm_unit_dialler", Dialler)
@@ -80,6 +91,11 @@ class UnitResultOut(Out):
     order_id: int
     call_id: str
     status: str = Field(description="the order's status after the result")
+    refused: str = Field(
+        "",
+        description="why a reached call was stored as an attempt (the step taken by other "
+        "means meanwhile); empty when it was the step",
+    )
 
 
 async def _phone(ctx: Ctx) -> str | None:
@@ -101,36 +117,51 @@ async def place_call(ctx: Ctx) -> web.StreamResponse:
     dialler = _dialler(ctx)
     extension = await _phone(ctx)
     call_id = uc.new_call_id(ctx.now)
-    dialling = await uc.start(ctx.session, order_id, ctx.actor, extension, call_id, ctx.now,
-                              purpose)  # fmt: skip
-    recording = uc.recording_of(call_id, ctx.now) if dialler.recorded else ""
-    caller_id = f"{RULES[purpose].word} <{dialling.order_number}>"
-    try:
-        await dialler.call_out(dialling.number, dialling.extension, call_id, caller_id, recording)
-    except ValueError:  # the order's number is no number to dial (said without it)
-        raise Conflict("bad_number", "该工单的号码无法外呼") from None
+    async with dialler.line() as line:  # logged in before the order is locked
+        dialling = await uc.start(ctx.session, order_id, ctx.actor, extension, call_id,
+                                  ctx.now, purpose)  # fmt: skip
+        recording = uc.recording_of(call_id, ctx.now) if dialler.recorded else ""
+        caller_id = f"{RULES[purpose].word} <{dialling.order_number}>"
+        try:
+            await line.call_out(dialling.number, dialling.extension, call_id, caller_id,
+                                recording)  # fmt: skip
+        except ValueError:  # the order's number is no number to dial (said without it)
+            log.warning("order id %d: its number cannot be dialled (call %s refused)",
+                        order_id, call_id)  # fmt: skip
+            raise Conflict("bad_number", "该工单的号码无法外呼") from None
     log.info("handler %d calls order id %d from %s for %s (call %s)",
              ctx.actor.user_id, order_id, dialling.extension, purpose, call_id)  # fmt: skip
     out = UnitCallOut(order_id=order_id, call_id=call_id, purpose=purpose.value)
     return json(out, status=201)
 
 
+async def _no_hang_up() -> None:
+    """No dialler at the process's start: a call placed before is left to ring out."""
+
+
 async def report_result(ctx: Ctx) -> web.StreamResponse:
     body = ctx.input(UnitResultIn)
     order_id, call_id = ctx.int_param("order_id"), ctx.request.match_info["call_id"]
-    dialler = _dialler(ctx)
-    extension = await _phone(ctx)
+    await transition.load_visible(ctx.session, order_id, ctx.actor)  # 404 before any call's
     purpose = await uc.purpose_placed(ctx.session, order_id, call_id)
     if purpose not in UNIT_PURPOSES:
         raise NotFound("no_callback", f"该工单没有这个单位通话（{call_id}）")
     report = uc.report_of(body.result, None, call_id, body.note, purpose)
-    status = await uc.finish(
-        ctx.session, order_id, ctx.actor, extension, report, ctx.now, await ctx.calendar(),
-        dialler.recorded, before=lambda: dialler.hang_up(call_id),
-    )  # fmt: skip
-    log.info("handler %d reported call %s of order id %d: %s",
-             ctx.actor.user_id, call_id, order_id, body.result)  # fmt: skip
-    return json(UnitResultOut(order_id=order_id, call_id=call_id, status=status))
+    extension = await _phone(ctx)
+    dialler = ctx.request.app.get(DIALLER)
+    line = nullcontext(None) if dialler is None else dialler.line()
+    async with line as ami:
+        finished = await uc.finish(
+            ctx.session, order_id, ctx.actor, extension, report, ctx.now,
+            await ctx.calendar(), dialler is not None and dialler.recorded,
+            before=_no_hang_up if ami is None else lambda: ami.hang_up(call_id),
+        )  # fmt: skip
+    how = " (its step refused: an attempt)" if finished.refused else ""
+    log.info("user %d reported call %s of order id %d: %s%s",
+             ctx.actor.user_id, call_id, order_id, body.result, how)  # fmt: skip
+    out = UnitResultOut(order_id=order_id, call_id=call_id, status=finished.status,
+                        refused=finished.refused)  # fmt: skip
+    return json(out)
 
 
 HANDLERS = frozenset({Role.HANDLER})
@@ -143,6 +174,7 @@ ENDPOINTS = (
                      "not due", "503": "Asterisk refused or did not answer"}),
     Endpoint("POST", CALL_RESULT, report_result,
              "The unit's call's result: reached is the contact or reply step with the call, "
-             "otherwise an attempt on the trail", HANDLERS, body=UnitResultIn,
-             response=UnitResultOut),
+             "otherwise an attempt on the trail; a lead unit's handler or a supervisor may "
+             "close another's stale call as not reached", HANDLERS | {Role.SUPERVISOR},
+             body=UnitResultIn, response=UnitResultOut),
 )  # fmt: skip

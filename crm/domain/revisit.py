@@ -11,8 +11,11 @@ attempt knows what was tried.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 from crm.domain.commands import Callback, Command, LogContact, Reply
 from crm.domain.enums import Action, Satisfaction
@@ -40,21 +43,29 @@ class PurposeRules:
     word: str  # what the call is called, in Chinese
 
 
-RULES: dict[Purpose, PurposeRules] = {
-    Purpose.CALLBACK: PurposeRules(
-        Action.CALLBACK, "revisit", "callback_started", "callback_attempt", "回访"
-    ),
-    Purpose.FIRST_CONTACT: PurposeRules(
-        Action.LOG_CONTACT, "unit_contact", "contact_call_started", "contact_attempt", "首次联系"
-    ),
-    Purpose.REPLY: PurposeRules(
-        Action.REPLY, "unit_reply", "reply_call_started", "reply_attempt", "答复"
-    ),
-}
+RULES: Mapping[Purpose, PurposeRules] = MappingProxyType(
+    {
+        Purpose.CALLBACK: PurposeRules(
+            Action.CALLBACK, "revisit", "callback_started", "callback_attempt", "回访"
+        ),
+        Purpose.FIRST_CONTACT: PurposeRules(
+            Action.LOG_CONTACT,
+            "unit_contact",
+            "contact_call_started",
+            "contact_attempt",
+            "首次联系",
+        ),
+        Purpose.REPLY: PurposeRules(
+            Action.REPLY, "unit_reply", "reply_call_started", "reply_attempt", "答复"
+        ),
+    }
+)
 CALL_LABEL = RULES[Purpose.CALLBACK].label
 ATTEMPT_ACTION = RULES[Purpose.CALLBACK].attempt
 CALL_LABELS = tuple(r.label for r in RULES.values())  # every call placed from an order
-ATTEMPT_ACTIONS = tuple(r.attempt for r in RULES.values())
+# a placed call's record still open after its ring time (30 s) and an hour's talk was never
+# reported (the reporter gone, the process stopped): it no longer holds its order or phone
+OPEN_AT_MOST = timedelta(seconds=30) + timedelta(hours=1)
 UNIT_PURPOSES = (Purpose.FIRST_CONTACT, Purpose.REPLY)  # the handling unit's calls
 
 

@@ -14,6 +14,7 @@ dialled.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,26 +24,31 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.call_models import CallRecord
-from crm.db.models import OrderCall
+from crm.db.models import OrderCall, WorkOrder
 from crm.db.prepared import DriverConnection
 from crm.domain import lifecycle
 from crm.domain.calendar import WorkCalendar
 from crm.domain.call_progress import CallFacts, CallUpdate
 from crm.domain.calls import CallOutcome
-from crm.domain.enums import Satisfaction
+from crm.domain.enums import Role, Satisfaction
 from crm.domain.revisit import (
+    CALL_LABELS,
+    OPEN_AT_MOST,
     RULES,
     BadReport,
     Purpose,
+    PurposeRules,
     RevisitReport,
     RevisitResult,
     purpose_of,
 )
 from crm.errors import Conflict, Denied, InvalidInput, NotFound
-from crm.repo import audit
+from crm.repo import audit, directory
 from crm.repo import orders as orders_repo
 from crm.usecases import transition
 from crm.usecases.call_records import record_progress
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,14 +93,7 @@ async def start(
         )
     if not order.caller_number:
         raise Conflict("no_number", f"该工单没有来电号码，无法{rules.word}")
-    busy = await session.scalar(
-        select(CallRecord.agent_extension)
-        .join(OrderCall, OrderCall.linkedid == CallRecord.linkedid)
-        .where(OrderCall.order_id == order.id, CallRecord.ivr_label == rules.label)
-        .where(CallRecord.outcome == CallOutcome.IN_PROGRESS)
-    )
-    if busy is not None:
-        raise Conflict("callback_busy", f"分机 {busy} 正在为该工单{rules.word}")
+    await _check_free(session, order.id, rules, extension, now)
     facts = CallFacts(linkedid, now, ivr_label=rules.label, agent_extension=extension)
     await record_progress(session, [CallUpdate(facts)], now)
     await session.refresh(order, ["calls"])
@@ -104,6 +103,41 @@ async def start(
     await audit.append(db, order.id, actor, rules.started, order.status, order.status, now, detail)
     await session.flush()
     return Dialling(order.caller_number, order.number, extension)
+
+
+async def _check_free(
+    session: AsyncSession, order_id: int, rules: PurposeRules, extension: str, now: datetime
+) -> None:
+    """Nobody calls the citizen for this step already, and the phone places no other call
+    (a record open longer than a call can last was never reported: it holds nothing)."""
+    still_open = (CallRecord.outcome == CallOutcome.IN_PROGRESS) & (
+        CallRecord.started_at > now - OPEN_AT_MOST
+    )
+    busy = await session.scalar(
+        select(CallRecord.agent_extension)
+        .join(OrderCall, OrderCall.linkedid == CallRecord.linkedid)
+        .where(OrderCall.order_id == order_id, CallRecord.ivr_label == rules.label, still_open)
+        .limit(1)
+    )
+    if busy is not None:
+        raise Conflict("callback_busy", f"分机 {busy} 正在为该工单{rules.word}")
+    placing = await session.scalar(
+        select(CallRecord.linkedid)
+        .where(CallRecord.agent_extension == extension, CallRecord.ivr_label.in_(CALL_LABELS))
+        .where(still_open)
+        .limit(1)
+    )
+    if placing is not None:
+        raise Conflict("phone_busy", f"分机 {extension} 正在进行另一通外呼（{placing}）")
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The order's status after the result; `refused`: why a reached call was stored as an
+    attempt (its step was taken by other means meanwhile), "" when it was the step."""
+
+    status: str
+    refused: str = ""
 
 
 async def finish(
@@ -116,10 +150,11 @@ async def finish(
     calendar: WorkCalendar,
     recorded: bool,
     before: Callable[[], Awaitable[None]],
-) -> str:
+) -> Finished:
     """Store the result of a call placed from `extension` on the order (`recorded`: a file to
-    expect when the citizen picked up); returns the order's status. `before` runs once the
-    call is known to be this phone's and still open (the caller hangs the call up)."""
+    expect when the citizen picked up). `before` runs once the call is known to be this
+    phone's (or a stale one the actor may close), still open, and what its result is on the
+    order (the caller hangs the call up); nothing after it refuses."""
     order = await transition.load_visible(session, order_id, actor, for_update=True)
     record = await session.get(CallRecord, report.call_id)
     linked = await session.scalar(
@@ -131,21 +166,30 @@ async def finish(
     if record is None or linked is None or record.ivr_label != rules.label:
         raise NotFound("no_callback", f"该工单没有这个{rules.word}通话（{report.call_id}）")
     if record.agent_extension != extension:
-        raise Denied("not_your_callback", f"该{rules.word}通话不是您的电话发起的")
+        await _check_closer(session, order, actor, record, report, now)
     if record.outcome is not CallOutcome.IN_PROGRESS:
         raise Conflict("callback_done", f"该{rules.word}通话的结果已记录")
+    step, refused = report.step(), ""
+    if step is not None:
+        try:  # decided before hanging up: a refused step still ends the call, as an attempt
+            lifecycle.decide(transition.facts(order), actor, step.action)
+        except lifecycle.TransitionError as exc:
+            step, refused = None, f"{rules.word}步骤已无法记录（{exc.message}），本次通话记为尝试"
+            log.info("call %s of order id %d reached, its step refused (%s): an attempt",
+                     report.call_id, order.id, exc.code)  # fmt: skip
     await before()
-    step = report.step()
     if step is not None:
         order = await transition.apply_command(
             session, order.id, step, actor, now=now, calendar=calendar
         )
     else:
+        detail = report.attempt_detail() | ({"refused": refused} if refused else {})
+        if record.agent_extension != extension:
+            detail["closed_for"] = record.agent_extension or ""
         db = await DriverConnection.of(session)
         await audit.append(
-            db, order.id, actor, rules.attempt, order.status, order.status, now,
-            report.attempt_detail(),
-        )  # fmt: skip
+            db, order.id, actor, rules.attempt, order.status, order.status, now, detail
+        )
     reason = f"{rules.word}: {report.result}"
     ended = CallFacts(
         record.linkedid, record.started_at, ended_at=now, end_reason=reason,
@@ -154,7 +198,27 @@ async def finish(
     expect = recorded and report.answered
     path = recording_of(record.linkedid, record.started_at) if expect else ""
     await record_progress(session, [CallUpdate(ended, recording=path)], now)
-    return order.status.value
+    return Finished(order.status.value, refused)
+
+
+async def _check_closer(
+    session: AsyncSession,
+    order: WorkOrder,
+    actor: lifecycle.Actor,
+    record: CallRecord,
+    report: RevisitReport,
+    now: datetime,
+) -> None:
+    """Someone other than the phone that placed the call may only close it as not reached,
+    once it is stale (older than a call lasts, or its phone bound to nobody now), and only a
+    supervisor or a handler of the order's lead unit."""
+    word = report.rules.word
+    lead = actor.role is Role.HANDLER and actor.unit_id == order.lead_unit_id
+    stale = record.started_at <= now - OPEN_AT_MOST or (
+        await directory.active_user_at(session, record.agent_extension or "") is None
+    )
+    if not stale or report.answered or not (lead or actor.role is Role.SUPERVISOR):
+        raise Denied("not_your_callback", f"该{word}通话不是您的电话发起的")
 
 
 async def purpose_placed(session: AsyncSession, order_id: int, call_id: str) -> Purpose:

@@ -55,11 +55,13 @@ async def _check_binding(
             f"{extension} is not a department's phone ([[colleagues]] of kind department)",
             "agent_extension",
         )  # fmt: skip
-    if role is Role.AGENT and supervisor_phones is not None and extension in supervisor_phones:
-        raise InvalidInput(
-            "not_an_agent_extension", f"{extension} is a supervisor's phone, not an agent's",
-            "agent_extension",
-        )  # fmt: skip
+    if role is Role.AGENT:  # a desk's ticket is refused at a colleague's phone
+        for kind, phones in (("supervisor", supervisor_phones), ("department", department_phones)):
+            if phones is not None and extension in phones:
+                raise InvalidInput(
+                    "not_an_agent_extension", f"{extension} is a {kind}'s phone, not an agent's",
+                    "agent_extension",
+                )  # fmt: skip
     if (
         role in SUPERVISOR_PHONE_ROLES
         and supervisor_phones is not None

@@ -9,10 +9,13 @@ handler's department phone first, then the citizen; only the lead unit's handler
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ from hotline_cli.demo.ports import free_tcp_port, free_udp_port
 from hotline_cli.demo.sipp import AgentPhone
 from hotline_cli.http_child import serving
 from hotline_cli.http_process import HttpJob
+from hotline_cli.unit_dialler import CONNECT_S
 from tests.e2e.control_support import agent_desktop
 from tests.e2e.harness import Centre, crm_user, post_order, running_centre
 from tests.e2e.ivr_support import AsteriskWitness, asterisk_witness
@@ -254,15 +258,48 @@ async def call_api(
 
 
 @asynccontextmanager
-async def http_app_here(centre: Centre) -> AsyncIterator[str]:
+async def http_app_here(centre: Centre, ami_port: int | None = None) -> AsyncIterator[str]:
     """The centre's HTTP app as its child process serves it (`http_child.serving`), here in
-    the test's process on a port of its own, so that caplog sees every line it logs."""
+    the test's process on a port of its own, so that caplog sees every line it logs (its
+    dialler's AMI at `ami_port` when given)."""
     settings = centre.hotline.settings
     port = free_tcp_port()
     moved = settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
+    if ami_port is not None:
+        ami = settings.ami.model_copy(update={"port": ami_port})
+        moved = moved.model_copy(update={"ami": ami})
     job = HttpJob(moved, centre.hotline.redis_url, "ws://127.0.0.1:9/", logging.DEBUG)
     async with serving(job):
         yield f"http://127.0.0.1:{port}"
+
+
+async def unit_call_talking(centre: Centre) -> None:
+    """Until, in Asterisk, the department phone 8101 and the citizen's trunk leg are Up."""
+
+    async def talking() -> bool:
+        channels = await centre.hotline.ami.action_list("CoreShowChannels")
+        states = {c["Channel"].rsplit("-", 1)[0]: c.get("ChannelStateDesc") for c in channels}
+        return states.get("PJSIP/trunk-outbound-primary") == "Up" == states.get("PJSIP/8101")
+
+    await eventually(talking, 15, "the handler talking with the citizen", poll_s=0.2)
+
+
+@asynccontextmanager
+async def talking_unit_call(
+    centre: Centre, tmp_path: Path, token: str, path: str, purpose: str
+) -> AsyncIterator[str]:
+    """A unit's call placed at `path` for `purpose`, the department phone 8101 and the
+    citizen talking in Asterisk: the call's id."""
+    handler_tone = tone_pcap(tmp_path / "handler.pcap", 660, SPEAK_S)
+    citizen_tone = tone_pcap(tmp_path / "citizen.pcap", 880, SPEAK_S)
+    async with (
+        AgentPhone(tmp_path, "127.0.0.1", UNIT_PHONE, ring_ms=300, audio=handler_tone),
+        AgentPhone(tmp_path, "127.0.0.1", CITIZEN, ring_ms=300, audio=citizen_tone),
+    ):
+        got, started = await call_api(centre, token, path, {"purpose": purpose})
+        assert got == 201, started
+        await unit_call_talking(centre)
+        yield started["call_id"]
 
 
 async def test_a_unit_s_first_contact_call_reaches_the_citizen_recorded_on_the_step(
@@ -297,13 +334,7 @@ async def test_a_unit_s_first_contact_call_reaches_the_citizen_recorded_on_the_s
         answers.append(started)
         assert got == 201 and set(started) == {"order_id", "call_id", "purpose"}, started
         call_id = started["call_id"]
-
-        async def talking() -> bool:
-            channels = await centre.hotline.ami.action_list("CoreShowChannels")
-            states = {c["Channel"].rsplit("-", 1)[0]: c.get("ChannelStateDesc") for c in channels}
-            return states.get("PJSIP/trunk-outbound-primary") == "Up" == states.get("PJSIP/8101")
-
-        await eventually(talking, 15, "the handler talking with the citizen", poll_s=0.2)
+        await unit_call_talking(centre)
         citizen_rang_after_agent_answered(witness, call_id)
         got, busy = await call_api(centre, units.lead, path, first, base)
         answers.append(busy)
@@ -341,17 +372,31 @@ async def test_a_unit_s_first_contact_call_reaches_the_citizen_recorded_on_the_s
 async def test_a_unit_s_reply_call_not_answered_is_an_attempt_that_moves_nothing(
     centre: Centre,
 ) -> None:
-    """Nobody answers the reply call: the attempt is on the order's trail, the order still
-    CONTACTED; a reply logged by other means (the transition) stays possible."""
+    """Nobody answers the reply call (in Asterisk: the call over, its trunk leg never Up): the
+    attempt is on the order's trail, the order still CONTACTED; the reply is then logged by
+    other means (the transition)."""
     order_id, units = await accepted_order(centre, "13944443333", "RP")
     path = f"/api/orders/{order_id}/unit-calls"
     contact = {"action": "log_contact", "note": "已当面联系"}
     got, _ = await call_api(centre, units.lead, f"/api/orders/{order_id}/transitions", contact)
     assert got == 200
-    async with AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300):
+    async with (
+        AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300),
+        asterisk_witness(centre) as witness,
+    ):
         got, started = await call_api(centre, units.lead, path, {"purpose": "reply"})
         assert got == 201, started
         call_id = started["call_id"]
+
+        async def over_unanswered() -> bool:
+            ups = [e for e in witness.events if e.get("Event") == "Newstate"
+                   and e.get("ChannelStateDesc") == "Up"]  # fmt: skip
+            assert not [e for e in ups if e.get("Channel", "").startswith("PJSIP/trunk-outb")]
+            return any(e.get("Uniqueid") == call_id for e in ups) and any(
+                e.get("Event") == "Hangup" and e.get("Uniqueid") == call_id for e in witness.events
+            )
+
+        await eventually(over_unanswered, 20, "the handler's call over, the trunk unanswered")
         body = {"result": "no_answer"}
         got, done = await call_api(centre, units.lead, f"{path}/{call_id}/result", body)
         assert (got, done["status"]) == (200, "contacted"), done
@@ -362,5 +407,207 @@ async def test_a_unit_s_reply_call_not_answered_is_an_attempt_that_moves_nothing
             AuditEntry.order_id == order_id, AuditEntry.action == "reply_attempt"))  # fmt: skip
         assert entry is not None and entry.detail["call_id"] == call_id
         assert entry.from_status is entry.to_status is Status.CONTACTED
-        order = await session.get(WorkOrder, order_id)
-        assert order is not None and order.status is Status.CONTACTED
+    reply = {"action": "reply", "result": "已书面答复：路灯已修复"}
+    got, replied = await call_api(centre, units.lead, f"/api/orders/{order_id}/transitions", reply)
+    assert (got, replied["status"]) == (200, "replied"), replied
+
+
+async def lead_unit_order(centre: Centre, order_id: int, number: str) -> int:
+    """Another order dispatched to `order_id`'s lead unit alone, signed for by `units.lead`
+    (setup): ACCEPTED, visible to the same handlers."""
+    async with centre.hotline.sessions() as session:
+        first = await session.get(WorkOrder, order_id)
+        assert first is not None and first.lead_unit_id is not None
+        lead_unit = first.lead_unit_id
+    agent = await crm_user(centre, "受理员", Role.AGENT)
+    order = await post_order(base_of(centre), agent, {
+        "order_type": "complaint", "text": "投诉：井盖缺失", "caller_name": "周先生",
+        "caller_number": number, "confidential": False,
+    })  # fmt: skip
+    path = f"/api/orders/{order['id']}/transitions"
+    status, answer = await call_api(centre, agent, path, {"action": "dispatch",
+                                                          "lead_unit_id": lead_unit})  # fmt: skip
+    assert status == 200, answer
+    return int(order["id"])
+
+
+async def test_a_unit_s_reply_call_reached_is_the_reply_only_its_phone_reports(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """The lead's reply call while the citizen talks: the assisting unit's handler and a lead
+    handler at no phone are refused its result (403), an unrelated unit learns nothing even
+    of a made-up call id (404 order_not_found), the call's id on another order of the unit is
+    no call of that order (404), and the lead's phone cannot place a second call meanwhile
+    (409 phone_busy). Reached, the order is REPLIED with the note as its result and the call
+    on the reply's audit entry."""
+    order_id, units = await accepted_order(centre, "13933332222", "RR")
+    contact = {"action": "log_contact", "note": "已当面联系"}
+    got, _ = await call_api(centre, units.lead, f"/api/orders/{order_id}/transitions", contact)
+    assert got == 200
+    other_id = await lead_unit_order(centre, order_id, "13933331111")
+    got, _ = await call_api(centre, units.lead, f"/api/orders/{other_id}/transitions",
+                            {"action": "accept"})  # fmt: skip
+    assert got == 200
+    path = f"/api/orders/{order_id}/unit-calls"
+    async with talking_unit_call(centre, tmp_path, units.lead, path, "reply") as call_id:
+        result = {"result": "reached", "note": "路灯已修复，市民表示认可"}
+        for token, order, call, status, code in (
+            (units.assist, order_id, call_id, 403, "not_your_callback"),
+            (units.phoneless, order_id, call_id, 403, "not_your_callback"),
+            (units.stranger, order_id, "1700000000.42", 404, "order_not_found"),
+            (units.lead, other_id, call_id, 404, "no_callback"),
+        ):
+            got, refused = await call_api(
+                centre, token, f"/api/orders/{order}/unit-calls/{call}/result", result
+            )
+            assert (got, refused["error"]["code"]) == (status, code), (token, refused)
+        got, busy = await call_api(centre, units.lead, f"/api/orders/{other_id}/unit-calls",
+                                   {"purpose": "first_contact"})  # fmt: skip
+        assert (got, busy["error"]["code"]) == (409, "phone_busy"), busy
+        got, done = await call_api(centre, units.lead, f"{path}/{call_id}/result", result)
+        assert (got, done["status"], done["refused"]) == (200, "replied", ""), done
+    async with centre.hotline.sessions() as session:
+        replied = await session.get(WorkOrder, order_id)
+        assert replied is not None and replied.status is Status.REPLIED
+        assert replied.result == result["note"]
+        step = await session.scalar(select(AuditEntry).where(
+            AuditEntry.order_id == order_id, AuditEntry.action == "reply"))  # fmt: skip
+        assert step is not None and step.detail == {"result": result["note"], "call_id": call_id}
+        record = await session.get(CallRecord, call_id)
+        assert record is not None and record.outcome is CallOutcome.ANSWERED
+
+
+async def test_a_reached_call_whose_step_was_taken_meanwhile_ends_as_an_attempt(
+    centre: Centre, tmp_path: Path
+) -> None:
+    """The first contact is logged by other means while the handler's call is on: reporting
+    it reached is refused as the step (said so), yet hangs the call up and ends its record as
+    an attempt, so the phone places the next call (the reply)."""
+    order_id, units = await accepted_order(centre, "13922221111", "RF")
+    path = f"/api/orders/{order_id}/unit-calls"
+    async with talking_unit_call(centre, tmp_path, units.lead, path, "first_contact") as call_id:
+        contact = {"action": "log_contact", "note": "市民来电，已当面沟通"}
+        transitions = f"/api/orders/{order_id}/transitions"
+        got, _ = await call_api(centre, units.lead, transitions, contact)
+        assert got == 200
+        result = {"result": "reached", "note": "已联系市民"}
+        got, done = await call_api(centre, units.lead, f"{path}/{call_id}/result", result)
+        assert (got, done["status"]) == (200, "contacted"), done
+        assert "记为尝试" in done["refused"], done
+
+        async def hung_up() -> bool:
+            channels = await centre.hotline.ami.action_list("CoreShowChannels")
+            return not any(c["Uniqueid"] == call_id for c in channels)
+
+        await eventually(hung_up, 10, "the result hung the call up")
+        got, again = await call_api(centre, units.lead, path, {"purpose": "reply"})
+        assert got == 201, again
+        got, _ = await call_api(centre, units.lead, f"{path}/{again['call_id']}/result",
+                                {"result": "no_answer"})  # fmt: skip
+        assert got == 200
+    async with centre.hotline.sessions() as session:
+        record = await session.get(CallRecord, call_id)
+        assert record is not None and record.outcome is CallOutcome.ANSWERED
+        entry = await session.scalar(select(AuditEntry).where(
+            AuditEntry.order_id == order_id, AuditEntry.action == "contact_attempt"))  # fmt: skip
+        assert entry is not None and entry.detail["call_id"] == call_id
+        assert entry.detail["result"] == "reached" and "记为尝试" in entry.detail["refused"]
+
+
+async def test_a_call_left_unreported_no_longer_holds_its_order_or_phone(
+    centre: Centre,
+) -> None:
+    """The handler who placed a call is unbound before reporting it: another handler of the
+    lead unit closes it as not reached (audited for the phone), never as reached. A record
+    still open after ring time and an hour's talk (the process that placed it long gone)
+    blocks no new call on its order, and a supervisor closes it."""
+    order_id, units = await accepted_order(centre, "13911110000", "ST")
+    path = f"/api/orders/{order_id}/unit-calls"
+    async with AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300):
+        got, started = await call_api(centre, units.lead, path, {"purpose": "first_contact"})
+        assert got == 201, started
+        call_id = started["call_id"]
+        async with centre.hotline.sessions() as session, session.begin():
+            lead = await directory.active_user_at(session, "8101")
+            assert lead is not None
+            lead_id = lead.id
+            await change_user(session, None, utc_now(), lead, agent_extension=None, rebind=True)
+        result = f"{path}/{call_id}/result"
+        reached = {"result": "reached", "note": "已联系"}
+        got, refused = await call_api(centre, units.phoneless, result, reached)
+        assert (got, refused["error"]["code"]) == (403, "not_your_callback"), refused
+        got, closed = await call_api(centre, units.phoneless, result, {"result": "no_answer"})
+        assert (got, closed["status"]) == (200, "accepted"), closed
+    async with centre.hotline.sessions() as session:
+        record = await session.get(CallRecord, call_id)
+        assert record is not None and record.outcome is CallOutcome.FAILED
+        entry = await session.scalar(select(AuditEntry).where(
+            AuditEntry.order_id == order_id, AuditEntry.action == "contact_attempt"))  # fmt: skip
+        assert entry is not None and entry.detail["closed_for"] == "8101"
+        assert entry.actor_id != lead_id
+
+    order_id, units = await accepted_order(centre, "13911112222", "OL")
+    path = f"/api/orders/{order_id}/unit-calls"
+    async with AgentPhone(centre.workdir, "127.0.0.1", UNIT_PHONE, ring_ms=300):
+        got, started = await call_api(centre, units.lead, path, {"purpose": "first_contact"})
+        assert got == 201, started
+        async with centre.hotline.sessions() as session, session.begin():
+            record = await session.get(CallRecord, started["call_id"])
+            assert record is not None
+            record.started_at = utc_now() - timedelta(hours=1, minutes=1)
+        got, again = await call_api(centre, units.lead, path, {"purpose": "first_contact"})
+        assert got == 201, again
+        got, _ = await call_api(centre, units.lead, f"{path}/{again['call_id']}/result",
+                                {"result": "no_answer"})  # fmt: skip
+        assert got == 200
+        supervisor = await crm_user(centre, "值班长", Role.SUPERVISOR)
+        old = f"{path}/{started['call_id']}/result"
+        got, closed = await call_api(centre, supervisor, old, {"result": "no_answer"})
+        assert (got, closed["status"]) == (200, "accepted"), closed
+
+
+@asynccontextmanager
+async def silent_listener(accepted: list[asyncio.StreamWriter]) -> AsyncIterator[int]:
+    """A TCP port that accepts connections and never says a word (an AMI hung at login)."""
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_unit_call_waiting_on_the_ami_login_holds_no_lock_on_the_order(
+    centre: Centre,
+) -> None:
+    """The dialler's AMI session hangs at its login: the call is refused (503) once the
+    login's wait is over, and meanwhile the order is not locked: its contact logged by other
+    means (the centre's HTTP process) does not wait for it."""
+    order_id, units = await accepted_order(centre, "13900001111", "LK")
+    accepted: list[asyncio.StreamWriter] = []
+    async with silent_listener(accepted) as port, http_app_here(centre, port) as base:
+        placing = asyncio.create_task(call_api(
+            centre, units.lead, f"/api/orders/{order_id}/unit-calls",
+            {"purpose": "first_contact"}, base,
+        ))  # fmt: skip
+
+        async def logging_in() -> bool:
+            return bool(accepted)
+
+        await eventually(logging_in, 10, "the dialler connected to the silent AMI")
+        contact = {"action": "log_contact", "note": "市民来电，已当面沟通"}
+        began = time.monotonic()
+        got, moved = await call_api(
+            centre, units.lead, f"/api/orders/{order_id}/transitions", contact
+        )
+        waited = time.monotonic() - began
+        assert waited < CONNECT_S / 2, f"the step waited {waited:.1f} s for the dialler's login"
+        assert (got, moved["status"]) == (200, "contacted"), moved
+        got, refused = await placing
+        assert (got, refused["error"]["code"]) == (503, "asterisk_unavailable"), refused

@@ -21,12 +21,10 @@ from crm.domain.enums import Role
 from crm.domain.lifecycle import Actor
 from crm.errors import CrmError
 from crm.usecases import revisit as uc
-from telephony.actions import AmiActions, call_out, hang_up
+from telephony.actions import RING_S, AmiActions, call_out, hang_up
 from telephony.ami_connection import AmiActionError
 
 log = logging.getLogger(__name__)
-
-RING_S = 30.0  # the agent's phone, then the citizen's: how long the whole call may ring
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ async def revisit_result(ami: AmiActions, revisits: Revisits, request: Request) 
         )
         async with orders.sessions() as session, session.begin():
             calendar = await orders.calendar.get(session)
-            status = await uc.finish(
+            finished = await uc.finish(
                 session, order_id, _actor(request), request.extension, report,
                 orders.clock(), calendar, revisits.recorded,
                 before=lambda: _hang_up(ami, call_id),
@@ -87,7 +85,10 @@ async def revisit_result(ami: AmiActions, revisits: Revisits, request: Request) 
         raise CommandFailed(exc.code, exc.message) from None
     if report.answered and revisits.recorded:
         revisits.recorded_call_ended()
-    return {"order_id": order_id, "call_id": call_id, "status": status}
+    result: Result = {"order_id": order_id, "call_id": call_id, "status": finished.status}
+    if finished.refused:  # reached, but the order's step was taken meanwhile: an attempt
+        result["refused"] = finished.refused
+    return result
 
 
 async def _hang_up(ami: AmiActions, call_id: str) -> None:

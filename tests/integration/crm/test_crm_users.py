@@ -148,6 +148,11 @@ async def test_unknown_user_and_bad_binding_are_refused(api: Api) -> None:
     assert (status, err["error"]["code"]) == (400, "not_a_department_phone")
     status, err = await _patch(api, api.seed.user_ids["supervisor"], {"agent_extension": "8101"})
     assert (status, err["error"]["code"]) == (400, "not_a_supervisor_phone")
+    status, err = await _patch(api, api.seed.user_ids["agent"], {"agent_extension": "8101"})
+    assert (status, err["error"]["code"]) == (400, "not_an_agent_extension"), err
+    body = {"name": "李娜", "role": "agent", "agent_extension": "8101"}
+    status, err = await api.post("/api/users", body, "admin")
+    assert (status, err["error"]["code"]) == (400, "not_an_agent_extension"), err
 
 
 async def test_a_handler_works_at_a_department_phone(api: Api) -> None:

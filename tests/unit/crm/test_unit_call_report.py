@@ -38,8 +38,10 @@ def test_a_unit_call_not_reached_is_an_attempt_of_its_own(
 ) -> None:
     report = RevisitReport(result, None, "1.2", "", purpose)
     assert report.step() is None
-    assert report.rules.attempt not in ("callback_attempt", RULES[Purpose.CALLBACK].attempt)
-    assert report.rules.label != CALL_LABEL  # not counted as the centre's callback
+    expected = {Purpose.FIRST_CONTACT: ("contact_attempt", "unit_contact"),
+                Purpose.REPLY: ("reply_attempt", "unit_reply")}  # fmt: skip
+    assert (report.rules.attempt, report.rules.label) == expected[purpose]
+    assert CALL_LABEL == "revisit"  # the centre's callback, counted apart
 
 
 @pytest.mark.parametrize("purpose", [Purpose.FIRST_CONTACT, Purpose.REPLY])
@@ -55,10 +57,15 @@ def test_a_unit_call_takes_no_satisfaction_and_a_reached_one_needs_a_note(
 
 
 def test_each_purpose_is_told_by_its_call_label_alone() -> None:
-    labels = {p: RULES[p].label for p in Purpose}
-    assert len(set(labels.values())) == len(Purpose)
-    assert {purpose_of(label) for label in labels.values()} == set(Purpose)
+    assert purpose_of("revisit") is Purpose.CALLBACK
+    assert purpose_of("unit_contact") is Purpose.FIRST_CONTACT
+    assert purpose_of("unit_reply") is Purpose.REPLY
     assert purpose_of("") is None and purpose_of("menu_1") is None
     assert (RULES[Purpose.FIRST_CONTACT].action, RULES[Purpose.REPLY].action) == (
         Action.LOG_CONTACT, Action.REPLY,
     )  # fmt: skip
+
+
+def test_the_rules_are_read_only() -> None:
+    with pytest.raises(TypeError):
+        RULES[Purpose.REPLY] = RULES[Purpose.CALLBACK]  # type: ignore[index]
