@@ -18,8 +18,9 @@ unrung: a spell ends uncounted once another agent rings for every waiting caller
 from AgentCalled's timestamp to the desk, and of it Asterisk's own delivery of AgentCalled to
 the tap; lost pops (rings a desk never popped); AMI events/s Asterisk sent the tap's login; CPU
 (% of one core) of Asterisk, the backend, the SIPp callers, the SIPp phones, the tap and this
-process, from /proc; the backend's peak RSS. Everything shares the machine's cores: look at
-`load_1m`.
+process, from /proc, and the backend's and Asterisk's CPU ms per call placed (robust to the
+other work on the machine, which the latencies are not); the backend's peak RSS. Everything
+shares the machine's cores: look at `load_1m`.
 
     .venv/bin/python bench/capacity.py [--rates 10,20,30,40,50,60] [--duration-s 60]
         [--agents 200] [--talk-s 2] [--order-share 0.3] [--backlog 300] [--backlog-rate 40]
@@ -153,6 +154,8 @@ def describe(f: dict[str, Any]) -> str:
         f"p99 {f['free_to_ring_p99_ms']} ms ({f['free_spells_rung']} spells)\n"
         f"    AMI {f['ami_events_per_s']} events/s (peak {f['ami_events_peak_per_s']}); "
         f"CPU % of a core: {cpu}; backend RSS {f['backend_rss_mb']} MB\n"
+        f"    CPU ms per call: backend {f['backend_cpu_ms_per_call']}, "
+        f"Asterisk {f['asterisk_cpu_ms_per_call']}\n"
         f"    orders saved {f['orders_saved']}, desk errors {f['desk_errors']} "
         f"{f['desk_error_kinds'][:3]}"
     )

@@ -57,6 +57,10 @@ def _ms(values: list[float]) -> dict[str, float | None]:
     }
 
 
+def _per_call(cpu_s: float | None, placed: int) -> float | None:
+    return round(1000 * cpu_s / placed, 1) if cpu_s is not None and placed else None
+
+
 def phase_figures(
     phase: Phase,
     events: list[dict[str, str]],
@@ -133,6 +137,9 @@ def phase_figures(
         "ami_events_per_s": round(sum(counted) / wall_s, 1) if wall_s > 0 else None,
         "ami_events_peak_per_s": max(counted, default=0),
         "cpu_pct": {part: round(100 * s / wall_s, 1) for part, s in sorted(phase.cpu_s.items())},
+        # CPU per call placed: robust to the other work on the machine, unlike the latencies
+        "backend_cpu_ms_per_call": _per_call(phase.cpu_s.get("backend"), placed),
+        "asterisk_cpu_ms_per_call": _per_call(phase.cpu_s.get("asterisk"), placed),
         "backend_rss_mb": round(phase.backend_rss_mb, 1),
         "orders_saved": phase.orders,
         "desk_errors": len(phase.desk_errors),
