@@ -56,6 +56,16 @@ async def open_requests(session: AsyncSession) -> Sequence[QueueCallbackRow]:
     return rows.all()
 
 
+async def placed_before(session: AsyncSession, at: datetime) -> Sequence[QueueCallbackRow]:
+    """Requests placed (or found again) before `at`."""
+    rows = await session.scalars(
+        select(QueueCallbackRow).where(
+            QueueCallbackRow.state == CallbackState.PLACED, QueueCallbackRow.updated_at < at
+        )
+    )
+    return rows.all()
+
+
 async def mark_placed(
     session: AsyncSession, request_id: int, placeholder: str, now: datetime
 ) -> None:
@@ -101,3 +111,11 @@ async def place_again(
     if row is not None and row.state is CallbackState.PLACED:
         row.state, row.position, row.queued_at = CallbackState.WAITING, FRONT, 0
         row.next_at, row.updated_at = at or now, now
+
+
+async def unplace(session: AsyncSession, request_id: int, placeholder: str, now: datetime) -> None:
+    """The Originate of `placeholder` failed: the request waits again (its place unchanged),
+    tried at once; the placeholder's id is kept so the next try asks whether it is alive."""
+    row = await session.get(QueueCallbackRow, request_id)
+    if row is not None and row.state is CallbackState.PLACED and row.placeholder == placeholder:
+        row.state, row.next_at, row.updated_at = CallbackState.WAITING, now, now
