@@ -153,11 +153,11 @@ class QueueCallbacks:
     async def _place_due(self, ami: AmiCalls, tracker: CallTracker) -> None:
         async with self.sessions() as session:
             due = [
-                (r.id, r.number, r.queue, r.position, r.queued_at, r.placeholder)
+                (r.id, r.number, r.queue, r.position, r.queued_at, r.front, r.placeholder)
                 for r in await uc.due_requests(session, utc_now())
             ]
         live = {c.callback: c.linkedid for c in tracker.calls.values() if c.callback}
-        for request, number, queue, position, queued_at, before in due:
+        for request, number, queue, position, queued_at, front, before in due:
             try:
                 held = live.get(str(request)) or (before and await _held(ami, request))
             except PLACE_ERRORS as exc:
@@ -174,7 +174,7 @@ class QueueCallbacks:
             async with self.sessions() as session, session.begin():
                 await uc.mark_placed(session, request, placeholder, utc_now())
             try:
-                await place_callback(ami, request, number, queue, position, queued_at,
+                await place_callback(ami, request, number, queue, position, queued_at, front,
                                      placeholder, self.timeout_s)  # fmt: skip
             except PLACE_ERRORS as exc:
                 self.health.failures += 1

@@ -46,8 +46,9 @@ def ask_of(get: Callable[[str], str]) -> CallbackAsk | None:
         return None
     if not queue or not dialable(number) or not get("agi_uniqueid"):
         return None
-    since = int(queued_at) if queued_at.isdigit() and len(queued_at) <= 12 else 0
-    return CallbackAsk(get("agi_uniqueid"), queue, number, int(position), since)
+    if not (queued_at.isdigit() and 0 < int(queued_at) < 10**12):  # its first join unknown
+        return None
+    return CallbackAsk(get("agi_uniqueid"), queue, number, int(position), int(queued_at))
 
 
 class CallbackFlow:

@@ -198,8 +198,9 @@ def _callback_contexts(settings: Settings, layout: Layout) -> str:
     flow = _agi(settings, AGI_ROUTE_CALLBACK)
     keys = section(
         CONTEXT_QUEUE_KEYS,
-        f"exten => {cb.key},1,GotoIf($[${{EPOCH}} - 0${{{VAR_QUEUED_AT}}} < {cb.offer_after_s}]"
-        "?back)",
+        # its first join unknown (the variable missing): too early, never offered at once
+        f'exten => {cb.key},1,GotoIf($["${{{VAR_QUEUED_AT}}}" = "" | '
+        f"${{EPOCH}} - 0${{{VAR_QUEUED_AT}}} < {cb.offer_after_s}]?back)",
         f" same => n,AGI({flow},${{{VAR_QUEUE}}},${{QUEUEPOSITION}},${{{VAR_QUEUED_AT}}})",
         f' same => n,GotoIf($["${{{VAR_CALLBACK_REQUESTED}}}" != ""]?done)',
         " same => n(back),NoOp(back at ${QUEUEPOSITION})",

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.db.callback_models import QueueCallbackRow
 from crm.domain.queue_callback import OPEN, CallbackState, after_attempt
 
-# A retry, or a request Asterisk lost, is placed first in its queue (queued_at 0: with the
+# A retry, or a request Asterisk lost, is placed first in its queue (`front`: with the
 # requeued callers' priority).
 FRONT = 1
 
@@ -33,7 +33,7 @@ async def store_request(
         return known
     row = QueueCallbackRow(
         linkedid=linkedid, queue=queue, number=number, position=max(1, position),
-        queued_at=queued_at, requested_at=now, attempts=0, state=CallbackState.WAITING,
+        queued_at=queued_at, front=False, requested_at=now, attempts=0, state=CallbackState.WAITING,
         next_at=now, last_result="", placeholder="", updated_at=now,
     )  # fmt: skip
     session.add(row)
@@ -98,7 +98,7 @@ async def record_attempt(
         now,
     )
     if outcome.state is CallbackState.WAITING:
-        row.position, row.queued_at = FRONT, 0
+        row.position, row.front = FRONT, True
     return outcome.state
 
 
@@ -109,7 +109,7 @@ async def place_again(
     again at `at` (at once by default), at the front, the attempt not counted."""
     row = await session.get(QueueCallbackRow, request_id)
     if row is not None and row.state is CallbackState.PLACED:
-        row.state, row.position, row.queued_at = CallbackState.WAITING, FRONT, 0
+        row.state, row.position, row.front = CallbackState.WAITING, FRONT, True
         row.next_at, row.updated_at = at or now, now
 
 

@@ -403,7 +403,10 @@ def test_the_callback_key_needs_the_outbound_trunk_and_keeps_the_place(
     queues, dialplan = rendered["queues.conf"], rendered["extensions.conf"]
     assert queues.count("context = hotline-queue-keys") == len(settings.queues)
     keys = dialplan[dialplan.index("[hotline-queue-keys]") :].split("\n\n")[0].splitlines()
-    assert keys[1] == "exten => 2,1,GotoIf($[${EPOCH} - 0${HOTLINE_QUEUED_AT} < 45]?back)"
+    assert keys[1] == (
+        'exten => 2,1,GotoIf($["${HOTLINE_QUEUED_AT}" = "" | ${EPOCH} - 0${HOTLINE_QUEUED_AT} < 45]'
+        "?back)"
+    )
     assert any(",,,,,${QUEUEPOSITION})" in line and "Queue(" in line for line in keys)
     place = dialplan[dialplan.index("[hotline-callback-place]") :].split("\n\n")[0]
     assert "Answer" not in place and ",,,,,${CALLBACK_POSITION})" in place

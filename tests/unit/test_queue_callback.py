@@ -155,6 +155,9 @@ def test_the_offer(number: str, waited_s: float, callback: str, offer: bool) -> 
         {"agi_arg_2": "1e3"},
         {"agi_arg_1": ""},
         {"agi_uniqueid": ""},
+        {"agi_arg_3": ""},  # its first join unknown: never a request placed first
+        {"agi_arg_3": "0"},
+        {"agi_arg_3": "17961886OO"},
     ],
 )
 def test_a_request_that_cannot_be_kept_is_refused(variables: dict[str, str]) -> None:

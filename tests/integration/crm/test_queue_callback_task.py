@@ -36,6 +36,7 @@ class Ami:
     def __init__(self, sessions: SessionFactory) -> None:
         self.sessions = sessions
         self.originates: list[tuple[str, CallbackState | None]] = []
+        self.variables: list[str] = []
         self.channels: list[dict[str, str]] = []
         self.fail = False
 
@@ -44,6 +45,7 @@ class Ami:
         async with self.sessions() as s:
             row = await s.get(QueueCallbackRow, request)
             self.originates.append((headers["ChannelId"], None if row is None else row.state))
+        self.variables.append(headers["Variable"])
         if self.fail:
             raise AmiActionError("Originate", {"Message": "failed"})
         return {}
@@ -100,6 +102,7 @@ async def test_nothing_is_placed_before_the_link_is_re_synced(engine: AsyncEngin
     assert len(ami.originates) == 1
     placeholder, state = ami.originates[0]
     assert state is CallbackState.PLACED  # marked before the Originate
+    assert "QUEUE_PRIO" not in ami.variables[0]  # placed in its turn, not first
     assert (await row_of(sessions, request)).placeholder == placeholder
 
 
@@ -150,6 +153,7 @@ async def test_a_placeholder_never_seen_is_placed_again(engine: AsyncEngine) -> 
     async with running(a_task(sessions), ami, lambda: True):
         await eventually(lambda: originated(ami, 1), 10, "the request placed again")
     assert ami.originates[0][0] != "1796188700.9"
+    assert "QUEUE_PRIO=" in ami.variables[0] and "HOTLINE_QUEUED_AT=0" in ami.variables[0]
 
 
 async def test_a_database_error_does_not_stop_the_loop(engine: AsyncEngine) -> None:

@@ -34,7 +34,8 @@ async def test_a_request_from_its_call_to_its_last_attempt(engine: AsyncEngine) 
     async with sessions() as s:
         row = await s.get(QueueCallbackRow, request)
         assert row is not None
-        assert (row.attempts, row.position, row.queued_at) == (1, 1, 0)  # at the front now
+        assert (row.attempts, row.position, row.front) == (1, 1, True)  # at the front now
+        assert row.queued_at == 1796188600
         assert row.next_at == NOW + timedelta(seconds=60)
         assert await uc.due_requests(s, NOW) == []
         assert [r.id for r in await uc.due_requests(s, NOW + timedelta(seconds=60))] == [request]
