@@ -226,6 +226,7 @@ def _callback_contexts(settings: Settings, layout: Layout) -> str:
     dial = _legs_in_turn(
         trunk, "_X.", "callback keeping the place",
         lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}", before, unreached, options=f"I{answered}",
+        citizen=True,
     )  # fmt: skip
     return keys + place + section(
         CONTEXT_CALLBACK_DIAL, *dial,
@@ -244,7 +245,7 @@ def _outbound_context(settings: Settings) -> str:
         return ""
     lines = _legs_in_turn(
         trunk, "_X.", "outbound call", lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}",
-        _centre_caller_id(settings), ("Hangup()",), options="I",
+        _centre_caller_id(settings), ("Hangup()",), options="I", citizen=True,
     )  # fmt: skip
     return section(CONTEXT_OUTBOUND, *lines)
 
@@ -277,12 +278,14 @@ def _revisit_context(settings: Settings, layout: Layout) -> str:
 def _legs_in_turn(
     trunk: TrunkLegs, exten: str, note: str, dial: Callable[[str], str],
     before: Sequence[str], when_all_failed: Sequence[str], options: str = "",
+    citizen: bool = False,
 ) -> list[str]:  # fmt: skip
     """`exten` dialling the trunk's primary leg for `dial_timeout_s`, then its backup; a leg
     whose contact qualify found unreachable is skipped (not dialled, counted), so a call
     does not wait out a dead primary's timeout. `dial` names what to dial on a leg's
     endpoint (with Dial's `options`); `before` runs first, `when_all_failed` when no leg
-    answered."""
+    answered. Dialling a `citizen`, only a leg that could not carry the call falls over
+    (CHANUNAVAIL, CONGESTION): their NOANSWER or BUSY is their answer, never rung again."""
     legs = [role for role, _hostport in trunk_legs(trunk)]
     flags = f",{options}" if options else ""
     lines = [f"exten => {exten},1,NoOp({note})", *(f" same => n,{app}" for app in before),
@@ -293,12 +296,21 @@ def _legs_in_turn(
         lines += [
             f' same => n({role}),GotoIf($["{state}" = "{CONTACT_UNREACHABLE}"]?{role}-down)',
             f" same => n,Dial({dial(endpoint)},{trunk.dial_timeout_s}{flags})",
-            f' same => n,GotoIf($["${{DIALSTATUS}}" = "ANSWER"]?done:{after})',
+            *_after_dial(after, citizen),
             f" same => n({role}-down),Set({VAR_TRUNKS_SKIPPED}=$[${{{VAR_TRUNKS_SKIPPED}}} + 1])",
         ]
     first, *rest = when_all_failed
     return [*lines, f" same => n(failed),{first}", *(f" same => n,{app}" for app in rest),
             " same => n(done),Hangup()"]  # fmt: skip
+
+
+def _after_dial(after: str, citizen: bool) -> list[str]:
+    answered = '"${DIALSTATUS}" = "ANSWER"'
+    if not citizen:
+        return [f" same => n,GotoIf($[{answered}]?done:{after})"]
+    unreachable = '"${DIALSTATUS}" = "CHANUNAVAIL" | "${DIALSTATUS}" = "CONGESTION"'
+    return [f" same => n,GotoIf($[{answered}]?done)",
+            f" same => n,GotoIf($[{unreachable}]?{after}:failed)"]  # fmt: skip
 
 
 def _control_contexts(settings: Settings) -> str:
