@@ -151,17 +151,19 @@ def _agi(settings: Settings, route: str) -> str:
     return f"agi://{settings.agi.host}:{settings.agi.port}/{route}"
 
 
-def _queue(settings: Settings, position: str = "") -> tuple[str, ...]:
+def _queue(settings: Settings, position: str = "", wait: str = "") -> tuple[str, ...]:
     """The caller into its queue. t: the agent may transfer; c: the caller stays when the agent
     hangs up (QUEUESTATUS CONTINUE), for the survey; a caller who hung up, a blind transfer
     (the caller goes where it was sent) or a Redirect into call control's rooms never gets
     there (`ivr.survey` off: no c, no survey). The last argument bounds the caller's wait; a
     caller who waited to the end, or whose last agent left meanwhile, goes to the context's
-    `nobody` label (a message or a callback, not a hang-up). `position`: where it joins."""
+    `nobody` label (a message or a callback, not a hang-up). `position`: where it joins;
+    `wait`: its bound, if not the longest wait."""
     survey = settings.ivr.survey
     at = f",,,,,{position}" if position else ""
+    bound = wait or str(_max_wait(settings))
     return (
-        f" same => n,Queue(${{{VAR_QUEUE}}},{'tc' if survey else 't'},,,{_max_wait(settings)}{at})",
+        f" same => n,Queue(${{{VAR_QUEUE}}},{'tc' if survey else 't'},,,{bound}{at})",
         ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]'
         "?nobody)",
         *(
@@ -204,7 +206,8 @@ def _callback_contexts(settings: Settings, layout: Layout) -> str:
         f" same => n,AGI({flow},${{{VAR_QUEUE}}},${{QUEUEPOSITION}},${{{VAR_QUEUED_AT}}})",
         f' same => n,GotoIf($["${{{VAR_CALLBACK_REQUESTED}}}" != ""]?done)',
         " same => n(back),NoOp(back at ${QUEUEPOSITION})",
-        *_queue(settings, "${QUEUEPOSITION}"),
+        *_wait_left(settings),
+        *_queue(settings, "${QUEUEPOSITION}", f"${{{WAIT_LEFT}}}"),
         f" same => n(nobody),AGI({_agi(settings, AGI_ROUTE_NOBODY)})",
         " same => n,Hangup()",
         " same => n(done),Hangup()",
@@ -367,6 +370,20 @@ def _spy_context(settings: Settings, layout: Layout) -> str:
             lines.append(f"exten => {exten},1,{spy}")
         lines.append(" same => n,Hangup()")
     return section(CONTEXT_SPY, *lines)
+
+
+WAIT_LEFT = "HOTLINE_WAIT_LEFT"
+
+
+def _wait_left(settings: Settings) -> tuple[str, ...]:
+    """A caller back in its queue after the key waits what was left of its bound, not the
+    whole bound again (its first join unknown: the whole bound; at least 1 s)."""
+    longest, since = _max_wait(settings), f"${{{VAR_QUEUED_AT}}}"
+    return (
+        f" same => n,Set({WAIT_LEFT}=$[{longest} - ${{EPOCH}} + 0{since}])",
+        f' same => n,ExecIf($["{since}" = ""]?Set({WAIT_LEFT}={longest}))',
+        f" same => n,ExecIf($[${{{WAIT_LEFT}}} < 1]?Set({WAIT_LEFT}=1))",
+    )
 
 
 def _max_wait(settings: Settings) -> int:

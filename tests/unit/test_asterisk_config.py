@@ -413,6 +413,14 @@ def test_the_callback_key_needs_the_outbound_trunk_and_keeps_the_place(
         "?back)"
     )
     assert any(",,,,,${QUEUEPOSITION})" in line and "Queue(" in line for line in keys)
+    # back in the queue, it waits what was left of the longest wait, not all of it again
+    longest = max(q.max_wait_s for q in settings.queues)
+    assert (
+        f" same => n,Set(HOTLINE_WAIT_LEFT=$[{longest} - ${{EPOCH}} + 0${{HOTLINE_QUEUED_AT}}])"
+        in keys
+    )
+    assert any("Queue(" in line and ",${HOTLINE_WAIT_LEFT},,,,,${QUEUEPOSITION})" in line
+               for line in keys)  # fmt: skip
     place = dialplan[dialplan.index("[hotline-callback-place]") :].split("\n\n")[0]
     assert "Answer" not in place and ",,,,,${CALLBACK_POSITION})" in place
     dial = dialplan[dialplan.index("[hotline-callback-dial]") :].split("\n\n")[0]
