@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.callback_models import QueueCallbackRow
-from crm.domain.queue_callback import OPEN, CallbackState, after_attempt
+from crm.domain.queue_callback import OPEN, CallbackState, after_attempt, counts
 
 # A retry, or a request Asterisk lost, is placed first in its queue (`front`: with the
 # requeued callers' priority).
@@ -89,7 +89,7 @@ async def record_attempt(
     row = await session.get(QueueCallbackRow, request_id)
     if row is None or row.state is not CallbackState.PLACED or row.placeholder != placeholder:
         return None
-    row.attempts += 1
+    row.attempts += int(counts(result))
     outcome = after_attempt(result, row.attempts, max_attempts, now, retry_after_s)
     row.state, row.next_at, row.last_result, row.updated_at = (
         outcome.state,

@@ -44,6 +44,11 @@ def test_an_unreached_citizen_is_tried_again_later_then_the_request_fails() -> N
     assert last.state is CallbackState.FAILED and last.next_at is None
 
 
+def test_a_placeholder_no_agent_took_is_no_attempt_and_never_ends_the_request() -> None:
+    again = after_attempt(NOT_SERVED, 2, 2, NOW, 120)
+    assert again.state is CallbackState.WAITING and again.next_at == NOW + timedelta(seconds=120)
+
+
 def test_an_attempt_no_agent_took_is_not_served() -> None:
     assert result_of("", agent_answered=False) == NOT_SERVED
     assert result_of("", agent_answered=True) == "NOANSWER"  # the agent hung up first
