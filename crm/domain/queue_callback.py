@@ -26,6 +26,9 @@ class CallbackState(StrEnum):
 
 
 OPEN = frozenset({CallbackState.WAITING, CallbackState.PLACED})
+# A placeholder's call record: no call in (the caller's own call was offered; the wall's
+# figures leave the placeholder out, its wait counting from its own join)
+PLACEHOLDER_LABEL = "queue_callback"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from call_log.mapping import outcome
+from call_log.mapping import facts, outcome
 from crm.domain.calls import CallOutcome
 from crm.domain.queue_callback import NOT_SERVED, CallbackState, after_attempt, result_of
 from ivr.callback import ask_of
@@ -97,6 +97,7 @@ def test_a_placeholder_nobody_took_is_not_an_abandoned_call() -> None:
     tracker.apply(ChannelHungUp(50.0, P1, P2, LOCAL, 16, "Normal Clearing"))
     call = tracker.ended[P1]
     assert call.state is CallState.ENDED and outcome(call, ()) is not CallOutcome.ABANDONED
+    assert facts(call, None, ()).ivr_label == "queue_callback"  # no call in on the wall
 
 
 def test_a_caller_who_left_for_a_callback_ends_so_on_its_record() -> None:
