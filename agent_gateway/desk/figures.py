@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from crm.domain.clock import CHINA_TZ
-from telephony.call import WAITING, Call, CallState
+from telephony.call import Call, CallState
 
 SERVICE_LEVEL_S = 15.0
 
@@ -69,7 +69,7 @@ class QueueFigures:
     ) -> dict[str, object]:
         """The `queue_stats` figures of one queue at `now`."""
         self._roll(now)
-        waiting = [c for c in live if c.queue == queue and c.state in WAITING]
+        waiting = [c for c in live if c.queue == queue and c.in_queue]
         # a placeholder's wait counts from its own join: no caller's longest wait
         waits = [now - c.queued_at for c in waiting if c.queued_at is not None and not c.callback]
         counts = self.counts.get(queue, DayCounts())

@@ -146,7 +146,7 @@ def _queue(
     queued = [
         (c.callback, t)
         for c in floor.calls
-        if c.queue == name and c.state in WAITING and (t := _queued_at(c, figures)) is not None
+        if c.queue == name and c.in_queue and (t := _queued_at(c, figures)) is not None
     ]
     waiting = [t for placeholder, t in queued if not placeholder]  # a placeholder's: its own join
     members = [ext for ext, qs in floor.members.items() if name in qs and ext in floor.presences]

@@ -17,6 +17,7 @@ from telephony.dialplan import dialable, placeholder_channel, request_of_channel
 from telephony.events import (
     AgentAnswered,
     CallerJoinedQueue,
+    CallerLeftQueue,
     ChannelCreated,
     ChannelHungUp,
     ChannelVariableSet,
@@ -181,3 +182,19 @@ def test_the_placeholders_channel_names_its_request() -> None:
     assert request_of_channel("Local/7@hotline-agents-00000002;2") is None
     assert request_of_channel("PJSIP/carrier-00000001") is None
     assert dialable(CITIZEN) and not dialable("١٣٩٠٠٠٠٠٠٠٢")  # no other script's digits
+
+
+def test_a_caller_out_of_the_queue_for_the_key_is_no_waiting_caller() -> None:
+    """Its AGI runs while the placeholder joins: one caller waiting, at position 1, never
+    two; back in the queue (the key too early, or refused) it waits again."""
+    tracker, caller = CallTracker(), "PJSIP/carrier-00000001"
+    tracker.apply(ChannelCreated(1.0, "1.1", "1.1", caller, CITIZEN, "", "hotline-inbound", "1"))
+    tracker.apply(CallerJoinedQueue(2.0, "1.1", "1.1", caller, "hotline", 1))
+    tracker.apply(CallerLeftQueue(70.0, "1.1", "1.1", caller, "hotline"))
+    for event in placeholder_events()[:2]:
+        tracker.apply(event)  # type: ignore[arg-type]
+    calls = tracker.calls.values()
+    assert not tracker.calls["1.1"].in_queue
+    assert positions(calls, ["hotline"]) == {P2: 1}
+    tracker.apply(CallerJoinedQueue(71.0, "1.1", "1.1", caller, "hotline", 2))
+    assert tracker.calls["1.1"].in_queue
