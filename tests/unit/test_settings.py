@@ -149,3 +149,9 @@ def test_a_callback_offered_only_past_every_queue_s_longest_wait_is_refused() ->
     kept = load_settings(environ={}, overrides=offered)
     assert kept.callback.offer_after_s == longest - 1
     assert load_settings(environ={}, overrides={"callback": {"offer_after_s": longest}})  # no trunk
+
+
+def test_a_callback_retried_sooner_than_30_s_is_refused() -> None:
+    with pytest.raises(SettingsError, match=r"callback\.retry_after_s"):
+        load_settings(environ={}, overrides={"callback": {"retry_after_s": 29}})
+    assert load_settings(environ={}, overrides={"callback": {"retry_after_s": 30}})
