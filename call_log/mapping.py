@@ -11,6 +11,7 @@ from typing import Any
 
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
 from crm.domain.calls import CallEventKind, CallOutcome, lost_by_asterisk
+from crm.domain.queue_callback import PLACEHOLDER_LABEL
 from crm.domain.survey import parse_answer
 from telephony.call import FINAL, Call, CallChanged, CallState
 from telephony.dialplan import REFUSED_NUISANCE, extension_of, interface_of_channel
@@ -89,7 +90,7 @@ def facts(call: Call, cause: DomainEvent | None, emergency_numbers: Collection[s
         caller_number=_clip("caller_number", call.caller_number),
         caller_name=_clip("caller_name", call.caller_name),
         ivr_choice=_clip("ivr_choice", call.ivr_choice),
-        ivr_label=_clip("ivr_label", call.ivr_label),
+        ivr_label=PLACEHOLDER_LABEL if call.callback else _clip("ivr_label", call.ivr_label),
         queue=_clip("queue", call.queue),
         queued_at=maybe_utc(call.queued_at),
         rang_at=utc(cause.at) if isinstance(cause, AgentRinging) else None,

@@ -259,6 +259,12 @@ class Settings(Frozen):
         for i, q in enumerate(self.queues):
             if q.skill not in skills:
                 raise ValueError(f"queues.{i}.skill: no agent has skill {q.skill!r}")
+        longest = max((q.max_wait_s for q in self.queues), default=0)
+        if self.outbound is not None and self.callback.offer_after_s >= longest:
+            raise ValueError(
+                f"callback.offer_after_s: {self.callback.offer_after_s} s reaches every queue's"
+                f" max_wait_s (longest {longest} s): the callback would never be offered"
+            )
         ports = {
             "sip.port": self.sip.port,
             "ami.port": self.ami.port,

@@ -70,7 +70,8 @@ class QueueCallback(Frozen):
     offer_after_s: Annotated[int, Field(ge=1, le=3600)] = 60
     key: Annotated[str, StringConstraints(pattern=r"^[1-9]$")] = "1"
     attempts: Annotated[int, Field(ge=1, le=10)] = 3
-    retry_after_s: Annotated[int, Field(ge=1, le=86400)] = 120
+    # at least 30 s: a citizen just not reached is not rung again at once
+    retry_after_s: Annotated[int, Field(ge=30, le=86400)] = 120
 
 
 class NuisanceNumber(Frozen):

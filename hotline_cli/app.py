@@ -346,7 +346,7 @@ async def running_hotline(
             service.stats.listener_errors + service.stats.consumer_errors))  # fmt: skip
         tasks.watch("desk outbox writer", lambda: TaskHealth(desk.writer.failures))
         if ivr.callbacks is not None:  # after the first re-sync: it knows the live placeholders
-            callbacks = partial(ivr.callbacks.run, ami, tracker)
+            callbacks = partial(ivr.callbacks.run, ami, tracker, service.synced)
             await enter(supervised("queue callbacks", callbacks, ivr.callbacks.health))
         tasks.watch("spy audit", lambda: TaskHealth(spy_audit.dropped))
         to_wall = partial(_overflow_to_wall, desk.writer.publish)

@@ -15,7 +15,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,18 +29,28 @@ from crm.domain.queue_callback import result_of
 from crm.usecases import queue_callbacks as uc
 from hotline_cli.tasks import TaskHealth
 from ivr.callback import CallbackAsk
-from telephony.actions import AmiActions, own_uniqueid, place_callback
+from telephony.actions import own_uniqueid, place_callback
 from telephony.ami_connection import AmiActionError, AmiConnectionLost
 from telephony.call import FINAL, CallChanged
+from telephony.dialplan import request_of_channel
 from telephony.tracker import CallTracker
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0  # due retries are looked for this often (a new request wakes the task at once)
 MARGIN_S = 60  # a placeholder outlives the queue's longest wait by this much
-# A placeholder the link to Asterisk lost is placed again this much later: if Asterisk ran on,
-# the re-sync has found it again by then, and it is adopted instead (never placed twice).
-LOST_GRACE = timedelta(seconds=5)
+# A placed request whose placeholder the tracker has not seen this long after it was placed
+# (the Originate failed in Asterisk, its context missing) is placed again.
+PLACED_WATCH = timedelta(seconds=30)
+PLACE_ERRORS = (AmiActionError, AmiConnectionLost, TimeoutError, ValueError)
+
+
+class AmiCalls(Protocol):
+    async def action(self, name: str, timeout: float = ..., **headers: str) -> dict[str, str]: ...
+
+    async def action_list(
+        self, name: str, timeout: float = ..., **headers: str
+    ) -> list[dict[str, str]]: ...
 
 
 def offer_after_s(settings: Settings) -> float | None:
@@ -72,13 +84,24 @@ class QueueCallbacks:
         self._wake.set()
         return request
 
-    async def run(self, ami: AmiActions, tracker: CallTracker) -> None:
+    async def run(self, ami: AmiCalls, tracker: CallTracker, synced: Callable[[], bool]) -> None:
         """Place again what Asterisk no longer holds (the backend restarted), then place due
-        requests until cancelled."""
-        await self._recover(tracker)
+        requests until cancelled: only while `synced` (the AMI link up and re-synced since
+        it was lost: before, the tracker does not know the live placeholders). A database
+        error is logged and the loop goes on."""
+        recovered = False
         while True:
             self._wake.clear()
-            await self._place_due(ami, tracker)
+            if synced():
+                try:
+                    if not recovered:
+                        await self._recover(tracker)
+                        recovered = True
+                    await self._watch_placed(tracker)
+                    await self._place_due(ami, tracker)
+                except SQLAlchemyError:
+                    self.health.failures += 1
+                    log.exception("callback requests: database error (tried again shortly)")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), TICK_S)
 
@@ -92,7 +115,7 @@ class QueueCallbacks:
         try:
             async with self.sessions() as session, session.begin():
                 if lost_by_asterisk(call.end_reason):  # after the re-sync: it may be alive
-                    await uc.place_again(session, request, now, now + LOST_GRACE)
+                    await uc.place_again(session, request, now)  # once re-synced
                     log.info("callback %d: placeholder lost (%s); placed again", request,
                              call.end_reason)  # fmt: skip
                 else:
@@ -115,26 +138,55 @@ class QueueCallbacks:
                 if row.placeholder and row.placeholder not in live:
                     await uc.place_again(session, row.id, utc_now())
 
-    async def _place_due(self, ami: AmiActions, tracker: CallTracker) -> None:
+    async def _watch_placed(self, tracker: CallTracker) -> None:
+        """A request placed over PLACED_WATCH ago whose placeholder the tracker does not hold
+        is placed again (its Originate failed in Asterisk, or its end was missed)."""
+        live = {c.linkedid for c in tracker.calls.values() if c.callback}
+        now = utc_now()
+        async with self.sessions() as session, session.begin():
+            for row in await uc.placed_before(session, now - PLACED_WATCH):
+                if row.placeholder not in live:
+                    await uc.place_again(session, row.id, now)
+                    log.warning("callback %d: placeholder %s never seen; placed again", row.id,
+                                row.placeholder)  # fmt: skip
+
+    async def _place_due(self, ami: AmiCalls, tracker: CallTracker) -> None:
         async with self.sessions() as session:
             due = [
-                (r.id, r.number, r.queue, r.position, r.queued_at)
+                (r.id, r.number, r.queue, r.position, r.queued_at, r.front, r.placeholder)
                 for r in await uc.due_requests(session, utc_now())
             ]
         live = {c.callback: c.linkedid for c in tracker.calls.values() if c.callback}
-        for request, number, queue, position, queued_at in due:
-            if (held := live.get(str(request))) is not None:  # Asterisk still holds it
+        for request, number, queue, position, queued_at, front, before in due:
+            try:
+                held = live.get(str(request)) or (before and await _held(ami, request))
+            except PLACE_ERRORS as exc:
+                log.warning("callback %d: channels not listed (tried again shortly): %s",
+                            request, exc)  # fmt: skip
+                continue
+            if held:  # Asterisk still holds it
                 async with self.sessions() as session, session.begin():
                     await uc.mark_placed(session, request, held, utc_now())
                 log.info("callback %d: placeholder %s found again", request, held)
                 continue
             placeholder = own_uniqueid(time.time())
-            try:
-                await place_callback(ami, request, number, queue, position, queued_at,
-                                     placeholder, self.timeout_s)  # fmt: skip
-            except (AmiActionError, AmiConnectionLost, TimeoutError, ValueError) as exc:
-                self.health.failures += 1
-                log.warning("callback %d not placed (tried again shortly): %s", request, exc)
-                continue
+            # marked first: a restart after the Originate finds the request placed
             async with self.sessions() as session, session.begin():
                 await uc.mark_placed(session, request, placeholder, utc_now())
+            try:
+                await place_callback(ami, request, number, queue, position, queued_at, front,
+                                     placeholder, self.timeout_s)  # fmt: skip
+            except PLACE_ERRORS as exc:
+                self.health.failures += 1
+                log.warning("callback %d not placed (tried again shortly): %s", request, exc)
+                async with self.sessions() as session, session.begin():
+                    await uc.unplace(session, request, placeholder, utc_now())
+
+
+async def _held(ami: AmiCalls, request: int) -> str:
+    """The Linkedid of the placeholder of `request` Asterisk holds, "" if none: asked before
+    a request placed before is placed again (never a second placeholder)."""
+    for channel in await ami.action_list("CoreShowChannels"):
+        if request_of_channel(channel.get("Channel", "")) == request:
+            return channel.get("Linkedid", "") or channel.get("Uniqueid", "")
+    return ""

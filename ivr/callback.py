@@ -5,8 +5,8 @@ The dialplan runs this route only once the caller waited past `[callback] offer_
 (earlier, the key just puts the caller back), with the queue and the caller's position as
 its arguments. A number that cannot be dialled back (withheld, anonymous, hostile), a bad
 argument or a request the backend could not store is refused with a short prompt; else
-``HOTLINE_CALLBACK_REQUESTED`` names the request on the call (its record says so) and the
-dialplan hangs up after the confirmation.
+``HOTLINE_CALLBACK_REQUESTED`` names the request on the call (its record says so; `pending`
+while it is stored, cleared if it was not) and the dialplan hangs up after the confirmation.
 """
 
 import logging
@@ -22,6 +22,7 @@ from telephony.dialplan import VAR_CALLBACK_REQUESTED, dialable
 log = logging.getLogger(__name__)
 
 MAX_POSITION = 100_000
+PENDING = "pending"  # HOTLINE_CALLBACK_REQUESTED while the request is being stored
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,9 @@ def ask_of(get: Callable[[str], str]) -> CallbackAsk | None:
         return None
     if not queue or not dialable(number) or not get("agi_uniqueid"):
         return None
-    since = int(queued_at) if queued_at.isdigit() and len(queued_at) <= 12 else 0
-    return CallbackAsk(get("agi_uniqueid"), queue, number, int(position), since)
+    if not (queued_at.isdigit() and 0 < int(queued_at) < 10**12):  # its first join unknown
+        return None
+    return CallbackAsk(get("agi_uniqueid"), queue, number, int(position), int(queued_at))
 
 
 class CallbackFlow:
@@ -59,8 +61,14 @@ class CallbackFlow:
     async def __call__(self, session: AgiSession) -> None:
         uniqueid = session.variables.get("agi_uniqueid", "")
         ask = ask_of(lambda name: session.variables.get(name, ""))
-        request = None if ask is None else await self._take(ask)
+        request = None
+        if ask is not None:
+            # marked first: a hang-up while the request is stored leaves no "abandoned" call
+            await session.set_variable(VAR_CALLBACK_REQUESTED, PENDING)
+            request = await self._take(ask)
         if ask is None or request is None:
+            if ask is not None:
+                await session.set_variable(VAR_CALLBACK_REQUESTED, "")
             log.info("callback %r refused (no number to call back, or not stored)", uniqueid)
             await play(session, self._refused)
             return  # the dialplan puts the caller back at its place

@@ -299,18 +299,20 @@ async def wait_bridged(ami: AmiActions, channel: str, settle_s: float = BRIDGE_S
 
 async def place_callback(
     ami: AmiActions, request_id: int, number: str, queue: str, position: int, first_queued_at: int,
-    channel_id: str, timeout_s: float,
+    front: bool, channel_id: str, timeout_s: float,
 ) -> None:  # fmt: skip
-    """Place callback request `request_id`'s placeholder in `queue` at `position` (with
-    QUEUE_PRIO, ahead of every usual caller, when `first_queued_at` is 0: a retry or a
-    re-placement). Its ;1 half, Uniqueid `channel_id`, shows `number` as its caller; once an
-    agent answers it dials `number` (`CONTEXT_CALLBACK_DIAL`). Asterisk drops it after
+    """Place callback request `request_id`'s placeholder in `queue` at `position` (`front`:
+    a retry or a re-placement, with QUEUE_PRIO ahead of every usual caller, its first join
+    shown as 0 so the tracker orders it first too). Its ;1 half, Uniqueid `channel_id`,
+    shows `number` as its caller; once an agent answers it dials `number`
+    (`CONTEXT_CALLBACK_DIAL`). Asterisk drops it after
     `timeout_s` unanswered. The number is never logged."""
     if not OUTBOUND_NUMBER.fullmatch(number):
         raise ValueError("an outbound number is 3 to 20 digits")
+    since = 0 if front else first_queued_at
     variables = [f"{VAR_QUEUE}={queue}", f"{CALLBACK_POSITION}={position}",
-                 f"{VAR_QUEUED_AT}={first_queued_at}"]  # fmt: skip
-    if not first_queued_at:
+                 f"{VAR_QUEUED_AT}={since}"]  # fmt: skip
+    if front:
         variables.append(f"QUEUE_PRIO={REQUEUE_PRIORITY}")
     await _originate_into(
         ami, placeholder_channel(request_id), CONTEXT_CALLBACK_DIAL, number, timeout_s,

@@ -74,9 +74,9 @@ class PositionAnnouncer:
         ):  # fmt: skip
             answers = self.answers.setdefault(call.queue, deque(maxlen=KEEP_ANSWERS))
             answers.append(Answer(call.queued_at, call.answered_at))
-        if call.state is not CallState.QUEUED:
+        if call.state is not CallState.QUEUED or call.left_queue:
             await self._stop_whisper(call.uniqueid)
-        if call.state not in WAITING:
+        if not call.in_queue:
             self.last_said.pop(call.uniqueid, None)
 
     def wait_sentence(self, a: Announcement, now: float) -> str:
@@ -84,7 +84,7 @@ class PositionAnnouncer:
         the queue's recent answers do not tell it."""
         waiting = [
             c.queued_at for c in self.tracker.calls.values()
-            if c.queue == a.queue and c.state in WAITING and c.queued_at is not None
+            if c.queue == a.queue and c.in_queue and c.queued_at is not None
         ]  # fmt: skip
         wait_s = estimate_wait_s(
             tuple(self.answers.get(a.queue, ())), a.position, now, min(waiting, default=None)

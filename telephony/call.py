@@ -100,6 +100,14 @@ class Call:
     # ${EPOCH} when the caller first joined its queue (a placeholder: its caller's; "0" for
     # a retry placed first): the queue's order, which a re-join at a position keeps.
     first_queued_at: str = ""
+    # out of its queue while still waiting (QueueCallerLeave): the callback key's AGI, or an
+    # answer under way; a join or an answer ends it
+    left_queue: bool = False
+
+    @property
+    def in_queue(self) -> bool:
+        """Waiting in its queue now: counted, given a position, whispered to."""
+        return self.state in WAITING and not self.left_queue
 
     def place_since(self) -> float | None:
         """When the caller's place in its queue was taken (its first join), else None."""

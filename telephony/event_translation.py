@@ -18,6 +18,7 @@ from telephony.events import (
     AgentRingNoAnswer,
     CallerAbandonedQueue,
     CallerJoinedQueue,
+    CallerLeftQueue,
     CallHeld,
     CallTransferred,
     ChannelCreated,
@@ -212,6 +213,7 @@ _TRANSLATORS: dict[str, Callable[[Mapping[str, str]], DomainEvent | None]] = {
         position=integer(h, "Position"),
         caller_number=known(h.get("CallerIDNum")),
     ),
+    "QueueCallerLeave": lambda h: CallerLeftQueue(*_channel(h), queue=required(h, "Queue")),
     "QueueCallerAbandon": lambda h: CallerAbandonedQueue(
         *_channel(h), queue=required(h, "Queue"), hold_time_s=integer(h, "HoldTime")
     ),

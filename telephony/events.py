@@ -51,6 +51,13 @@ class CallerJoinedQueue(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class CallerLeftQueue(ChannelEvent):
+    """QueueCallerLeave: out of the queue (answered, or into the queue's keys context)."""
+
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallerAbandonedQueue(ChannelEvent):
     queue: str
     hold_time_s: int

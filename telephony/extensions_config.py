@@ -151,17 +151,19 @@ def _agi(settings: Settings, route: str) -> str:
     return f"agi://{settings.agi.host}:{settings.agi.port}/{route}"
 
 
-def _queue(settings: Settings, position: str = "") -> tuple[str, ...]:
+def _queue(settings: Settings, position: str = "", wait: str = "") -> tuple[str, ...]:
     """The caller into its queue. t: the agent may transfer; c: the caller stays when the agent
     hangs up (QUEUESTATUS CONTINUE), for the survey; a caller who hung up, a blind transfer
     (the caller goes where it was sent) or a Redirect into call control's rooms never gets
     there (`ivr.survey` off: no c, no survey). The last argument bounds the caller's wait; a
     caller who waited to the end, or whose last agent left meanwhile, goes to the context's
-    `nobody` label (a message or a callback, not a hang-up). `position`: where it joins."""
+    `nobody` label (a message or a callback, not a hang-up). `position`: where it joins;
+    `wait`: its bound, if not the longest wait."""
     survey = settings.ivr.survey
     at = f",,,,,{position}" if position else ""
+    bound = wait or str(_max_wait(settings))
     return (
-        f" same => n,Queue(${{{VAR_QUEUE}}},{'tc' if survey else 't'},,,{_max_wait(settings)}{at})",
+        f" same => n,Queue(${{{VAR_QUEUE}}},{'tc' if survey else 't'},,,{bound}{at})",
         ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "LEAVEEMPTY"]'
         "?nobody)",
         *(
@@ -198,12 +200,14 @@ def _callback_contexts(settings: Settings, layout: Layout) -> str:
     flow = _agi(settings, AGI_ROUTE_CALLBACK)
     keys = section(
         CONTEXT_QUEUE_KEYS,
-        f"exten => {cb.key},1,GotoIf($[${{EPOCH}} - 0${{{VAR_QUEUED_AT}}} < {cb.offer_after_s}]"
-        "?back)",
+        # its first join unknown (the variable missing): too early, never offered at once
+        f'exten => {cb.key},1,GotoIf($["${{{VAR_QUEUED_AT}}}" = "" | '
+        f"${{EPOCH}} - 0${{{VAR_QUEUED_AT}}} < {cb.offer_after_s}]?back)",
         f" same => n,AGI({flow},${{{VAR_QUEUE}}},${{QUEUEPOSITION}},${{{VAR_QUEUED_AT}}})",
         f' same => n,GotoIf($["${{{VAR_CALLBACK_REQUESTED}}}" != ""]?done)',
         " same => n(back),NoOp(back at ${QUEUEPOSITION})",
-        *_queue(settings, "${QUEUEPOSITION}"),
+        *_wait_left(settings),
+        *_queue(settings, "${QUEUEPOSITION}", f"${{{WAIT_LEFT}}}"),
         f" same => n(nobody),AGI({_agi(settings, AGI_ROUTE_NOBODY)})",
         " same => n,Hangup()",
         " same => n(done),Hangup()",
@@ -225,6 +229,7 @@ def _callback_contexts(settings: Settings, layout: Layout) -> str:
     dial = _legs_in_turn(
         trunk, "_X.", "callback keeping the place",
         lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}", before, unreached, options=f"I{answered}",
+        citizen=True,
     )  # fmt: skip
     return keys + place + section(
         CONTEXT_CALLBACK_DIAL, *dial,
@@ -243,7 +248,7 @@ def _outbound_context(settings: Settings) -> str:
         return ""
     lines = _legs_in_turn(
         trunk, "_X.", "outbound call", lambda endpoint: f"{TECH}/${{EXTEN}}@{endpoint}",
-        _centre_caller_id(settings), ("Hangup()",), options="I",
+        _centre_caller_id(settings), ("Hangup()",), options="I", citizen=True,
     )  # fmt: skip
     return section(CONTEXT_OUTBOUND, *lines)
 
@@ -276,12 +281,14 @@ def _revisit_context(settings: Settings, layout: Layout) -> str:
 def _legs_in_turn(
     trunk: TrunkLegs, exten: str, note: str, dial: Callable[[str], str],
     before: Sequence[str], when_all_failed: Sequence[str], options: str = "",
+    citizen: bool = False,
 ) -> list[str]:  # fmt: skip
     """`exten` dialling the trunk's primary leg for `dial_timeout_s`, then its backup; a leg
     whose contact qualify found unreachable is skipped (not dialled, counted), so a call
     does not wait out a dead primary's timeout. `dial` names what to dial on a leg's
     endpoint (with Dial's `options`); `before` runs first, `when_all_failed` when no leg
-    answered."""
+    answered. Dialling a `citizen`, only a leg that could not carry the call falls over
+    (CHANUNAVAIL, CONGESTION): their NOANSWER or BUSY is their answer, never rung again."""
     legs = [role for role, _hostport in trunk_legs(trunk)]
     flags = f",{options}" if options else ""
     lines = [f"exten => {exten},1,NoOp({note})", *(f" same => n,{app}" for app in before),
@@ -292,12 +299,21 @@ def _legs_in_turn(
         lines += [
             f' same => n({role}),GotoIf($["{state}" = "{CONTACT_UNREACHABLE}"]?{role}-down)',
             f" same => n,Dial({dial(endpoint)},{trunk.dial_timeout_s}{flags})",
-            f' same => n,GotoIf($["${{DIALSTATUS}}" = "ANSWER"]?done:{after})',
+            *_after_dial(after, citizen),
             f" same => n({role}-down),Set({VAR_TRUNKS_SKIPPED}=$[${{{VAR_TRUNKS_SKIPPED}}} + 1])",
         ]
     first, *rest = when_all_failed
     return [*lines, f" same => n(failed),{first}", *(f" same => n,{app}" for app in rest),
             " same => n(done),Hangup()"]  # fmt: skip
+
+
+def _after_dial(after: str, citizen: bool) -> list[str]:
+    answered = '"${DIALSTATUS}" = "ANSWER"'
+    if not citizen:
+        return [f" same => n,GotoIf($[{answered}]?done:{after})"]
+    unreachable = '"${DIALSTATUS}" = "CHANUNAVAIL" | "${DIALSTATUS}" = "CONGESTION"'
+    return [f" same => n,GotoIf($[{answered}]?done)",
+            f" same => n,GotoIf($[{unreachable}]?{after}:failed)"]  # fmt: skip
 
 
 def _control_contexts(settings: Settings) -> str:
@@ -354,6 +370,20 @@ def _spy_context(settings: Settings, layout: Layout) -> str:
             lines.append(f"exten => {exten},1,{spy}")
         lines.append(" same => n,Hangup()")
     return section(CONTEXT_SPY, *lines)
+
+
+WAIT_LEFT = "HOTLINE_WAIT_LEFT"
+
+
+def _wait_left(settings: Settings) -> tuple[str, ...]:
+    """A caller back in its queue after the key waits what was left of its bound, not the
+    whole bound again (its first join unknown: the whole bound; at least 1 s)."""
+    longest, since = _max_wait(settings), f"${{{VAR_QUEUED_AT}}}"
+    return (
+        f" same => n,Set({WAIT_LEFT}=$[{longest} - ${{EPOCH}} + 0{since}])",
+        f' same => n,ExecIf($["{since}" = ""]?Set({WAIT_LEFT}={longest}))',
+        f" same => n,ExecIf($[${{{WAIT_LEFT}}} < 1]?Set({WAIT_LEFT}=1))",
+    )
 
 
 def _max_wait(settings: Settings) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from telephony.call import WAITING, Call
+from telephony.call import Call
 
 
 class Thresholds(Protocol):
@@ -44,7 +44,7 @@ def pressure_of(calls: Iterable[Call], queue: str, now: float) -> Pressure:
     waits = [
         now - c.queued_at
         for c in calls
-        if c.queue == queue and c.state in WAITING and c.queued_at is not None
+        if c.queue == queue and c.in_queue and c.queued_at is not None
     ]
     return Pressure(len(waits), max(waits, default=0.0))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from telephony.call import WAITING, Call, CallState
+from telephony.call import Call, CallState
 from telephony.dialplan import dialable
 
 ANNOUNCE_EVERY_S = 30.0  # as app_queue's announce-frequency was
@@ -30,7 +30,7 @@ def positions(calls: Iterable[Call], queues: Iterable[str]) -> dict[str, int]:
     back at its place (or a callback's placeholder in it) keeps its first join's order."""
     wanted = set(queues)
     waiting = sorted(
-        (c for c in calls if c.state in WAITING and c.queue in wanted and c.queued_at),
+        (c for c in calls if c.in_queue and c.queue in wanted and c.queued_at),
         key=lambda c: (not c.requeued, c.place_since() or 0.0, c.uniqueid),
     )
     out: dict[str, int] = {}

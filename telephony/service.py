@@ -108,6 +108,11 @@ class TelephonyService:
         """Wait for the re-sync that follows the current connection."""
         await asyncio.wait_for(self._resynced.wait(), timeout)
 
+    def synced(self) -> bool:
+        """The link is up and re-synced since it was last lost: the tracker knows the live
+        calls."""
+        return self._resynced.is_set()
+
     async def _consume(self) -> None:
         while True:
             item = await self.ami.events.get()

@@ -39,6 +39,7 @@ from telephony.events import (
     AgentRingNoAnswer,
     CallerAbandonedQueue,
     CallerJoinedQueue,
+    CallerLeftQueue,
     CallHeld,
     CallTransferred,
     ChannelCreated,
@@ -64,7 +65,7 @@ PLACEHOLDER_UNSERVED = "callback placeholder ended before an agent answered"
 _AFRESH: dict[str, Any] = {
     "answered_at": None, "agent_interface": "", "agent_name": "", "agent_channel": "",
     "ringing": (), "in_rooms": False, "held": False, "completed_by": "", "transfer_target": "",
-    "transfer_answered_by": "", "agent_left_at": None, "consult_target": "",
+    "transfer_answered_by": "", "agent_left_at": None, "consult_target": "", "left_queue": False,
 }  # fmt: skip
 
 
@@ -104,7 +105,12 @@ def _answered(call: Call, e: AgentAnswered) -> Call:
         agent_channel=e.agent_channel,
         ringing=(),
         queue=e.queue,
+        left_queue=False,
     )
+
+
+def _left(call: Call, e: CallerLeftQueue) -> Call:
+    return dataclasses.replace(call, left_queue=True)
 
 
 def _completed(call: Call, e: AgentCompleted) -> Call:
@@ -229,6 +235,7 @@ TRANSITIONS: Mapping[tuple[type[DomainEvent], CallState], Handler] = {
     (ChannelLeftBridge, CallState.TALKING): _left_bridge,
     **{(kind, CallState.TALKING): _rooms for kind in (ConferenceJoined, ConferenceLeft)},
     **{(CallerAbandonedQueue, s): _abandoned for s in WAITING},
+    **{(CallerLeftQueue, s): _left for s in WAITING},
     (ChannelHungUp, CallState.IN_IVR): _ended_in_ivr,
     **{(ChannelHungUp, s): _abandoned for s in WAITING},
     **{(ChannelHungUp, s): _ended_after_talk for s in CONNECTED},

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from crm.domain.clock import CHINA_TZ
-from telephony.call import WAITING, Call, CallState
+from telephony.call import Call, CallState
 
 SERVICE_LEVEL_S = 15.0
 
@@ -45,9 +45,10 @@ class QueueFigures:
     _counted: set[str] = field(default_factory=set)
 
     def record(self, call: Call, at: float) -> None:
-        """Count a call once, when it is answered or abandoned in a queue."""
+        """Count a call once, when it is answered or abandoned in a queue (a callback's
+        placeholder never: the caller's own call was)."""
         self._roll(at)
-        if not call.queue or call.linkedid in self._counted:
+        if not call.queue or call.callback or call.linkedid in self._counted:
             return
         counts = self.counts.setdefault(call.queue, DayCounts())
         if call.answered_at is not None:
@@ -68,16 +69,14 @@ class QueueFigures:
     ) -> dict[str, object]:
         """The `queue_stats` figures of one queue at `now`."""
         self._roll(now)
-        waits = [
-            now - c.queued_at
-            for c in live
-            if c.queue == queue and c.state in WAITING and c.queued_at is not None
-        ]
+        waiting = [c for c in live if c.queue == queue and c.in_queue]
+        # a placeholder's wait counts from its own join: no caller's longest wait
+        waits = [now - c.queued_at for c in waiting if c.queued_at is not None and not c.callback]
         counts = self.counts.get(queue, DayCounts())
         level = counts.service_level
         return {
             "queue": queue,
-            "waiting": len(waits),
+            "waiting": len(waiting),
             "longest_wait_s": round(max(waits, default=0.0), 1),
             "agents_by_state": dict(agents_by_state),
             "answered_today": counts.answered,

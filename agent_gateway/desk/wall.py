@@ -143,11 +143,12 @@ def _queued_at(call: Call, figures: DayFigures) -> float | None:
 def _queue(
     name: str, floor: LiveFloor, figures: DayFigures, rule: ServiceRule, now: float
 ) -> WallQueue:
-    waiting = [
-        t
+    queued = [
+        (c.callback, t)
         for c in floor.calls
-        if c.queue == name and c.state in WAITING and (t := _queued_at(c, figures)) is not None
+        if c.queue == name and c.in_queue and (t := _queued_at(c, figures)) is not None
     ]
+    waiting = [t for placeholder, t in queued if not placeholder]  # a placeholder's: its own join
     members = [ext for ext, qs in floor.members.items() if name in qs and ext in floor.presences]
     by_state: dict[str, int] = {}
     by_reason: dict[str, int] = {}
@@ -162,7 +163,7 @@ def _queue(
         by_state[out] = by_state.get(out, 0) + len(away)
     oldest = min(waiting, default=None)
     return WallQueue(
-        queue=name, goal_s=rule.goal_of(name), waiting=len(waiting), oldest_queued_at=oldest,
+        queue=name, goal_s=rule.goal_of(name), waiting=len(queued), oldest_queued_at=oldest,
         longest_wait_s=0.0 if oldest is None else round(max(0.0, now - oldest), 1),
         today=counts_message(figures.today.get(name)),
         last_hour=counts_message(figures.last_hour.get(name)),

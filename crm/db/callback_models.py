@@ -4,7 +4,7 @@ one; times are naive UTC."""
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.db.models import Base, code_enum
@@ -20,6 +20,8 @@ class QueueCallbackRow(Base):
     number: Mapped[str] = mapped_column(String(32))  # dialled back; never logged
     position: Mapped[int] = mapped_column(Integer)  # the caller's place when it left
     queued_at: Mapped[int] = mapped_column(Integer)  # its first join (epoch s): the queue's order
+    # placed first in its queue (QUEUE_PRIO): a retry, or a placeholder Asterisk lost
+    front: Mapped[bool] = mapped_column(Boolean, default=False)
     requested_at: Mapped[datetime] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # placeholders that reached a dial
     state: Mapped[CallbackState] = mapped_column(code_enum(CallbackState))

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 ANSWERED = "ANSWER"  # ${DIALSTATUS} of a dial the citizen answered
-# An attempt that never reached an agent (the placeholder was hung up or timed out): it
-# counts, so a request cannot loop for ever.
+# A placeholder no agent took (it timed out, or was hung up): no dial attempt, the citizen
+# was never rung; the request is placed again later, first in its queue.
 NOT_SERVED = "NOT_SERVED"
 
 
@@ -26,6 +26,9 @@ class CallbackState(StrEnum):
 
 
 OPEN = frozenset({CallbackState.WAITING, CallbackState.PLACED})
+# A placeholder's call record: no call in (the caller's own call was offered; the wall's
+# figures leave the placeholder out, its wait counting from its own join)
+PLACEHOLDER_LABEL = "queue_callback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +43,18 @@ def after_attempt(
     result: str, attempts: int, max_attempts: int, now: datetime, retry_after_s: int
 ) -> AttemptOutcome:
     """The citizen answered: reached. Else another attempt `retry_after_s` later while fewer
-    than `max_attempts` were made, then failed."""
+    than `max_attempts` were made (`attempts` counts this one unless it was NOT_SERVED:
+    never an end), then failed."""
     if result == ANSWERED:
         return AttemptOutcome(CallbackState.REACHED, None)
-    if attempts < max_attempts:
+    if result == NOT_SERVED or attempts < max_attempts:
         return AttemptOutcome(CallbackState.WAITING, now + timedelta(seconds=retry_after_s))
     return AttemptOutcome(CallbackState.FAILED, None)
+
+
+def counts(result: str) -> bool:
+    """Whether an attempt's result is a dial of the citizen (counted against `attempts`)."""
+    return result != NOT_SERVED
 
 
 def result_of(dial_status: str, agent_answered: bool) -> str:

@@ -9,15 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.call_models import CallEvent, CallRecord
 from crm.domain.calls import CallEventKind, CallOutcome
+from crm.domain.queue_callback import PLACEHOLDER_LABEL
 from crm.domain.revisit import CALL_LABELS
 from crm.domain.wall_figures import AnsweredRow, CallRow
 
 # A call decided in the window started at most this long before it (the bound keeps the
 # query on the started_at index); calls still in progress are read whatever their age.
 LONGEST_CALL = timedelta(hours=12)
-# The calls placed from an order (回访, the units' contact and reply calls) are no calls in:
-# the wall's figures leave them out.
-_CALLED_IN = CallRecord.ivr_label.not_in(CALL_LABELS)
+# The calls placed from an order (回访, the units' contact and reply calls) and the callback's
+# placeholders are no calls in: the wall's figures leave them out.
+_CALLED_IN = CallRecord.ivr_label.not_in((*CALL_LABELS, PLACEHOLDER_LABEL))
 
 
 _COLUMNS = (

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.callback_models import QueueCallbackRow
-from crm.domain.queue_callback import OPEN, CallbackState, after_attempt
+from crm.domain.queue_callback import OPEN, CallbackState, after_attempt, counts
 
-# A retry, or a request Asterisk lost, is placed first in its queue (queued_at 0: with the
+# A retry, or a request Asterisk lost, is placed first in its queue (`front`: with the
 # requeued callers' priority).
 FRONT = 1
 
@@ -33,7 +33,7 @@ async def store_request(
         return known
     row = QueueCallbackRow(
         linkedid=linkedid, queue=queue, number=number, position=max(1, position),
-        queued_at=queued_at, requested_at=now, attempts=0, state=CallbackState.WAITING,
+        queued_at=queued_at, front=False, requested_at=now, attempts=0, state=CallbackState.WAITING,
         next_at=now, last_result="", placeholder="", updated_at=now,
     )  # fmt: skip
     session.add(row)
@@ -53,6 +53,16 @@ async def due_requests(session: AsyncSession, now: datetime) -> Sequence[QueueCa
 
 async def open_requests(session: AsyncSession) -> Sequence[QueueCallbackRow]:
     rows = await session.scalars(select(QueueCallbackRow).where(QueueCallbackRow.state.in_(OPEN)))
+    return rows.all()
+
+
+async def placed_before(session: AsyncSession, at: datetime) -> Sequence[QueueCallbackRow]:
+    """Requests placed (or found again) before `at`."""
+    rows = await session.scalars(
+        select(QueueCallbackRow).where(
+            QueueCallbackRow.state == CallbackState.PLACED, QueueCallbackRow.updated_at < at
+        )
+    )
     return rows.all()
 
 
@@ -79,7 +89,7 @@ async def record_attempt(
     row = await session.get(QueueCallbackRow, request_id)
     if row is None or row.state is not CallbackState.PLACED or row.placeholder != placeholder:
         return None
-    row.attempts += 1
+    row.attempts += int(counts(result))
     outcome = after_attempt(result, row.attempts, max_attempts, now, retry_after_s)
     row.state, row.next_at, row.last_result, row.updated_at = (
         outcome.state,
@@ -88,7 +98,7 @@ async def record_attempt(
         now,
     )
     if outcome.state is CallbackState.WAITING:
-        row.position, row.queued_at = FRONT, 0
+        row.position, row.front = FRONT, True
     return outcome.state
 
 
@@ -99,5 +109,13 @@ async def place_again(
     again at `at` (at once by default), at the front, the attempt not counted."""
     row = await session.get(QueueCallbackRow, request_id)
     if row is not None and row.state is CallbackState.PLACED:
-        row.state, row.position, row.queued_at = CallbackState.WAITING, FRONT, 0
+        row.state, row.position, row.front = CallbackState.WAITING, FRONT, True
         row.next_at, row.updated_at = at or now, now
+
+
+async def unplace(session: AsyncSession, request_id: int, placeholder: str, now: datetime) -> None:
+    """The Originate of `placeholder` failed: the request waits again (its place unchanged),
+    tried at once; the placeholder's id is kept so the next try asks whether it is alive."""
+    row = await session.get(QueueCallbackRow, request_id)
+    if row is not None and row.state is CallbackState.PLACED and row.placeholder == placeholder:
+        row.state, row.next_at, row.updated_at = CallbackState.WAITING, now, now

@@ -31,7 +31,7 @@ dial_timeout_s = 5
 qualify_s = 0
 [callback]
 offer_after_s = {OFFER_AFTER_S}
-retry_after_s = 2
+retry_after_s = 30
 attempts = 2
 """
 

@@ -342,6 +342,11 @@ def test_the_outbound_trunk_dials_any_number_in_turn_with_the_centre_s_caller_id
     assert dials == [" same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-primary,4,I)",
                      " same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-backup,4,I)"]  # fmt: skip
     assert "UserEvent" not in outbound  # nothing of the number reaches the backend's events
+    # the citizen's NOANSWER or BUSY ends the call: only a leg that cannot carry it falls over
+    after = lines[lines.index(dials[0]) + 1 : lines.index(dials[0]) + 3]
+    assert after == [' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
+                     ' same => n,GotoIf($["${DIALSTATUS}" = "CHANUNAVAIL" | '
+                     '"${DIALSTATUS}" = "CONGESTION"]?backup:failed)']  # fmt: skip
     # the agent's phone, answered first, recorded in the backend's file, dials the citizen
     revisit = dialplan[dialplan.index("[hotline-revisit]") :].split("\n\n")[0]
     assert revisit.splitlines()[1:] == [
@@ -403,11 +408,23 @@ def test_the_callback_key_needs_the_outbound_trunk_and_keeps_the_place(
     queues, dialplan = rendered["queues.conf"], rendered["extensions.conf"]
     assert queues.count("context = hotline-queue-keys") == len(settings.queues)
     keys = dialplan[dialplan.index("[hotline-queue-keys]") :].split("\n\n")[0].splitlines()
-    assert keys[1] == "exten => 2,1,GotoIf($[${EPOCH} - 0${HOTLINE_QUEUED_AT} < 45]?back)"
+    assert keys[1] == (
+        'exten => 2,1,GotoIf($["${HOTLINE_QUEUED_AT}" = "" | ${EPOCH} - 0${HOTLINE_QUEUED_AT} < 45]'
+        "?back)"
+    )
     assert any(",,,,,${QUEUEPOSITION})" in line and "Queue(" in line for line in keys)
+    # back in the queue, it waits what was left of the longest wait, not all of it again
+    longest = max(q.max_wait_s for q in settings.queues)
+    assert (
+        f" same => n,Set(HOTLINE_WAIT_LEFT=$[{longest} - ${{EPOCH}} + 0${{HOTLINE_QUEUED_AT}}])"
+        in keys
+    )
+    assert any("Queue(" in line and ",${HOTLINE_WAIT_LEFT},,,,,${QUEUEPOSITION})" in line
+               for line in keys)  # fmt: skip
     place = dialplan[dialplan.index("[hotline-callback-place]") :].split("\n\n")[0]
     assert "Answer" not in place and ",,,,,${CALLBACK_POSITION})" in place
     dial = dialplan[dialplan.index("[hotline-callback-dial]") :].split("\n\n")[0]
     assert "Dial(PJSIP/${EXTEN}@trunk-outbound-primary,10,IU(hotline-callback-dial))" in dial
     assert "exten => s,1,Set(HOTLINE_CALLBACK_RESULT=ANSWER)" in dial
+    assert '"${DIALSTATUS}" = "CONGESTION"]?backup:failed)' in dial  # no NOANSWER rung again
     assert "Playback(${POSITION_PROMPTS}/hotline-callback-offer-2)" in dialplan

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from call_log.mapping import outcome
+from call_log.mapping import facts, outcome
 from crm.domain.calls import CallOutcome
 from crm.domain.queue_callback import NOT_SERVED, CallbackState, after_attempt, result_of
 from ivr.callback import ask_of
@@ -17,6 +17,7 @@ from telephony.dialplan import dialable, placeholder_channel, request_of_channel
 from telephony.events import (
     AgentAnswered,
     CallerJoinedQueue,
+    CallerLeftQueue,
     ChannelCreated,
     ChannelHungUp,
     ChannelVariableSet,
@@ -42,6 +43,11 @@ def test_an_unreached_citizen_is_tried_again_later_then_the_request_fails() -> N
     assert again.state is CallbackState.WAITING and again.next_at == NOW + timedelta(seconds=120)
     last = after_attempt("BUSY", 2, 2, NOW, 120)
     assert last.state is CallbackState.FAILED and last.next_at is None
+
+
+def test_a_placeholder_no_agent_took_is_no_attempt_and_never_ends_the_request() -> None:
+    again = after_attempt(NOT_SERVED, 2, 2, NOW, 120)
+    assert again.state is CallbackState.WAITING and again.next_at == NOW + timedelta(seconds=120)
 
 
 def test_an_attempt_no_agent_took_is_not_served() -> None:
@@ -92,6 +98,7 @@ def test_a_placeholder_nobody_took_is_not_an_abandoned_call() -> None:
     tracker.apply(ChannelHungUp(50.0, P1, P2, LOCAL, 16, "Normal Clearing"))
     call = tracker.ended[P1]
     assert call.state is CallState.ENDED and outcome(call, ()) is not CallOutcome.ABANDONED
+    assert facts(call, None, ()).ivr_label == "queue_callback"  # no call in on the wall
 
 
 def test_a_caller_who_left_for_a_callback_ends_so_on_its_record() -> None:
@@ -155,6 +162,9 @@ def test_the_offer(number: str, waited_s: float, callback: str, offer: bool) -> 
         {"agi_arg_2": "1e3"},
         {"agi_arg_1": ""},
         {"agi_uniqueid": ""},
+        {"agi_arg_3": ""},  # its first join unknown: never a request placed first
+        {"agi_arg_3": "0"},
+        {"agi_arg_3": "17961886OO"},
     ],
 )
 def test_a_request_that_cannot_be_kept_is_refused(variables: dict[str, str]) -> None:
@@ -172,3 +182,19 @@ def test_the_placeholders_channel_names_its_request() -> None:
     assert request_of_channel("Local/7@hotline-agents-00000002;2") is None
     assert request_of_channel("PJSIP/carrier-00000001") is None
     assert dialable(CITIZEN) and not dialable("١٣٩٠٠٠٠٠٠٠٢")  # no other script's digits
+
+
+def test_a_caller_out_of_the_queue_for_the_key_is_no_waiting_caller() -> None:
+    """Its AGI runs while the placeholder joins: one caller waiting, at position 1, never
+    two; back in the queue (the key too early, or refused) it waits again."""
+    tracker, caller = CallTracker(), "PJSIP/carrier-00000001"
+    tracker.apply(ChannelCreated(1.0, "1.1", "1.1", caller, CITIZEN, "", "hotline-inbound", "1"))
+    tracker.apply(CallerJoinedQueue(2.0, "1.1", "1.1", caller, "hotline", 1))
+    tracker.apply(CallerLeftQueue(70.0, "1.1", "1.1", caller, "hotline"))
+    for event in placeholder_events()[:2]:
+        tracker.apply(event)  # type: ignore[arg-type]
+    calls = tracker.calls.values()
+    assert not tracker.calls["1.1"].in_queue
+    assert positions(calls, ["hotline"]) == {P2: 1}
+    tracker.apply(CallerJoinedQueue(71.0, "1.1", "1.1", caller, "hotline", 2))
+    assert tracker.calls["1.1"].in_queue

@@ -33,6 +33,7 @@ def test_answered_call(chunk: int) -> None:
         CallState.IN_IVR,  # HOTLINE_RECORDING
         CallState.QUEUED,
         CallState.RINGING,
+        CallState.RINGING,  # QueueCallerLeave (Asterisk sends it before AgentConnect): out of it
         CallState.TALKING,
         CallState.TALKING,  # AgentComplete (before any BridgeLeave here): who ended it
         CallState.ENDED,

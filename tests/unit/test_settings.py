@@ -137,3 +137,21 @@ def test_a_placeholder_phone_password_is_refused() -> None:
              "sip_password": "change-me-in-env"}  # fmt: skip
     with pytest.raises(SettingsError, match=r"agents\.0\.sip_password: is a published placeholder"):
         parse_settings({"agents": [agent]})
+
+
+def test_a_callback_offered_only_past_every_queue_s_longest_wait_is_refused() -> None:
+    outbound = {"primary": "127.0.0.1:5091"}
+    longest = max(q.max_wait_s for q in load_settings(environ={}, overrides={}).queues)
+    with pytest.raises(SettingsError, match=r"callback\.offer_after_s"):
+        load_settings(environ={}, overrides={"outbound": outbound,
+                                             "callback": {"offer_after_s": longest}})  # fmt: skip
+    offered = {"outbound": outbound, "callback": {"offer_after_s": longest - 1}}
+    kept = load_settings(environ={}, overrides=offered)
+    assert kept.callback.offer_after_s == longest - 1
+    assert load_settings(environ={}, overrides={"callback": {"offer_after_s": longest}})  # no trunk
+
+
+def test_a_callback_retried_sooner_than_30_s_is_refused() -> None:
+    with pytest.raises(SettingsError, match=r"callback\.retry_after_s"):
+        load_settings(environ={}, overrides={"callback": {"retry_after_s": 29}})
+    assert load_settings(environ={}, overrides={"callback": {"retry_after_s": 30}})

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("queued_at", sa.Integer(), nullable=False),
+        sa.Column("front", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("requested_at", sa.DateTime(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=32), nullable=False),

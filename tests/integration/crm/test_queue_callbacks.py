@@ -34,11 +34,18 @@ async def test_a_request_from_its_call_to_its_last_attempt(engine: AsyncEngine) 
     async with sessions() as s:
         row = await s.get(QueueCallbackRow, request)
         assert row is not None
-        assert (row.attempts, row.position, row.queued_at) == (1, 1, 0)  # at the front now
+        assert (row.attempts, row.position, row.front) == (1, 1, True)  # at the front now
+        assert row.queued_at == 1796188600
         assert row.next_at == NOW + timedelta(seconds=60)
         assert await uc.due_requests(s, NOW) == []
         assert [r.id for r in await uc.due_requests(s, NOW + timedelta(seconds=60))] == [request]
     async with sessions() as s, s.begin():
+        await uc.mark_placed(s, request, "p2", NOW)
+        unserved = await uc.record_attempt(s, request, "p2", "NOT_SERVED", NOW, 2, 60)
+    assert unserved is CallbackState.WAITING  # no agent took it: the citizen was never rung
+    async with sessions() as s, s.begin():
+        row = await s.get(QueueCallbackRow, request)
+        assert row is not None and (row.attempts, row.front) == (1, True)
         await uc.mark_placed(s, request, "p2", NOW)
         await uc.place_again(s, request, NOW)  # Asterisk lost it: not an attempt
         assert [r.id for r in await uc.due_requests(s, NOW)] == [request]

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.db.engine import session_factory
 from crm.domain.call_progress import CallEventFact, CallFacts, CallUpdate
 from crm.domain.calls import CallEventKind, CallOutcome
+from crm.domain.queue_callback import PLACEHOLDER_LABEL
 from crm.domain.revisit import CALL_LABEL
 from crm.domain.wall_figures import ServiceRule
 from crm.usecases.call_records import record_progress
@@ -99,3 +100,20 @@ async def test_the_centre_s_calls_back_are_no_calls_in(engine: AsyncEngine) -> N
     assert set(counter.counter.rows) == {"a"}
     assert set(first.today) == set(second.today) == {"hotline"}
     assert second.today["hotline"].offered == 1
+
+
+async def test_a_callback_s_placeholder_is_no_call_in(engine: AsyncEngine) -> None:
+    """The placeholder holding a caller's place (its record labelled so by the call log) is
+    neither offered, nor answered in the goal, nor the longest wait: the caller's own call
+    was counted."""
+    placeholder = CallFacts(
+        "1.8", at(0), CallOutcome.ANSWERED, queue="hotline", queued_at=at(0),
+        answered_at=at(400), ended_at=at(460), ivr_label=PLACEHOLDER_LABEL,
+    )  # fmt: skip
+    await _write(engine, at(461), answered("a", 0, 3, 60, "1001"), CallUpdate(placeholder))
+    counter = WallCounter(ServiceRule())
+    async with session_factory(engine)() as session:
+        figures = await counter.figures(session, at(462))
+    assert set(counter.counter.rows) == {"a"}
+    assert figures.today["hotline"].offered == 1
+    assert figures.today["hotline"].longest_wait_s == 3

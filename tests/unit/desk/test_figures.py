@@ -36,6 +36,17 @@ def test_counts_answered_in_time_late_and_abandoned_once() -> None:
     }  # fmt: skip
 
 
+def test_a_callback_s_placeholder_is_neither_offered_nor_the_longest_wait() -> None:
+    """It waits in the caller's place from its own join: the caller's call was counted."""
+    figures = QueueFigures()
+    served = call("p", at(9), callback="7", state=CallState.TALKING, answered_at=at(9, 0, 5))
+    figures.record(served, at(9, 2))
+    waiting = [call("q", at(8), callback="8"), call("d", at(9, 1))]
+    stats = figures.snapshot("hotline", waiting, {}, at(9, 2))
+    assert (stats["waiting"], stats["longest_wait_s"]) == (2, 60.0)
+    assert (stats["answered_today"], stats["service_level_15s"]) == (0, None)
+
+
 def test_a_new_day_starts_from_zero() -> None:
     figures = QueueFigures()
     figures.record(call("a", at(23), state=CallState.TALKING, answered_at=at(23, 0, 5)), at(23))
