@@ -288,7 +288,8 @@ def _legs_in_turn(
     does not wait out a dead primary's timeout. `dial` names what to dial on a leg's
     endpoint (with Dial's `options`); `before` runs first, `when_all_failed` when no leg
     answered. Dialling a `citizen`, only a leg that could not carry the call falls over
-    (CHANUNAVAIL, CONGESTION): their NOANSWER or BUSY is their answer, never rung again."""
+    (CHANUNAVAIL, CONGESTION, or no answer without any ringing: a dead leg qualify did not
+    catch): the citizen's NOANSWER after ringing, or BUSY, is their answer, never rung again."""
     legs = [role for role, _hostport in trunk_legs(trunk)]
     flags = f",{options}" if options else ""
     lines = [f"exten => {exten},1,NoOp({note})", *(f" same => n,{app}" for app in before),
@@ -311,7 +312,8 @@ def _after_dial(after: str, citizen: bool) -> list[str]:
     answered = '"${DIALSTATUS}" = "ANSWER"'
     if not citizen:
         return [f" same => n,GotoIf($[{answered}]?done:{after})"]
-    unreachable = '"${DIALSTATUS}" = "CHANUNAVAIL" | "${DIALSTATUS}" = "CONGESTION"'
+    unreachable = ('"${DIALSTATUS}" = "CHANUNAVAIL" | "${DIALSTATUS}" = "CONGESTION"'
+                   ' | ("${DIALSTATUS}" = "NOANSWER" & 0${RINGTIME_MS} = 0)')  # fmt: skip
     return [f" same => n,GotoIf($[{answered}]?done)",
             f" same => n,GotoIf($[{unreachable}]?{after}:failed)"]  # fmt: skip
 

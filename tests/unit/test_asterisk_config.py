@@ -342,11 +342,13 @@ def test_the_outbound_trunk_dials_any_number_in_turn_with_the_centre_s_caller_id
     assert dials == [" same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-primary,4,I)",
                      " same => n,Dial(PJSIP/${EXTEN}@trunk-outbound-backup,4,I)"]  # fmt: skip
     assert "UserEvent" not in outbound  # nothing of the number reaches the backend's events
-    # the citizen's NOANSWER or BUSY ends the call: only a leg that cannot carry it falls over
+    # the citizen's NOANSWER after ringing, or BUSY, ends the call: only a leg that cannot
+    # carry it (unavailable, congested, or silent: no ringing at all) falls over
     after = lines[lines.index(dials[0]) + 1 : lines.index(dials[0]) + 3]
     assert after == [' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
                      ' same => n,GotoIf($["${DIALSTATUS}" = "CHANUNAVAIL" | '
-                     '"${DIALSTATUS}" = "CONGESTION"]?backup:failed)']  # fmt: skip
+                     '"${DIALSTATUS}" = "CONGESTION" | ("${DIALSTATUS}" = "NOANSWER" & '
+                     '0${RINGTIME_MS} = 0)]?backup:failed)']  # fmt: skip
     # the agent's phone, answered first, recorded in the backend's file, dials the citizen
     revisit = dialplan[dialplan.index("[hotline-revisit]") :].split("\n\n")[0]
     assert revisit.splitlines()[1:] == [
@@ -426,5 +428,5 @@ def test_the_callback_key_needs_the_outbound_trunk_and_keeps_the_place(
     dial = dialplan[dialplan.index("[hotline-callback-dial]") :].split("\n\n")[0]
     assert "Dial(PJSIP/${EXTEN}@trunk-outbound-primary,10,IU(hotline-callback-dial))" in dial
     assert "exten => s,1,Set(HOTLINE_CALLBACK_RESULT=ANSWER)" in dial
-    assert '"${DIALSTATUS}" = "CONGESTION"]?backup:failed)' in dial  # no NOANSWER rung again
+    assert '0${RINGTIME_MS} = 0)]?backup:failed)' in dial  # no NOANSWER after ringing again
     assert "Playback(${POSITION_PROMPTS}/hotline-callback-offer-2)" in dialplan
