@@ -4,7 +4,7 @@ Pure: no I/O. Client → server messages are validated strictly (unknown fields 
 a desktop bug shows up as a clear error instead of a half-understood command. Server → client
 models build the bus bodies, which the gateway forwards as they are (plus "seq").
 docs/agent_protocol.md describes every message; docs/agent_protocol.schema.json is generated
-by `json_schema()`. Elsewhere: `call_commands`, `revisit_commands` (calls back),
+from them by `protocol_schema.py`. Elsewhere: `call_commands`, `revisit_commands` (calls back),
 `control_commands`, `supervisor_commands`, the supervisors' `alert` (`alert_message`, trunk
 legs down included) and `wall` (`wall_message`, the trunk legs' states), `message_rules`."""
 
@@ -23,14 +23,11 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from pydantic.json_schema import models_json_schema
 
 from agent_gateway.edge import supervisor_commands as sup
-from agent_gateway.edge.alert_message import Alert
 from agent_gateway.edge.call_commands import Dispose, RecordingPause, RecordingResume, SaveOrder
 from agent_gateway.edge.control_commands import (
     CONTROL_COMMAND_NAMES,
-    CONTROL_COMMANDS,
     CallControlInfo,
     Consult,
     ConsultCancel,
@@ -44,7 +41,6 @@ from agent_gateway.edge.control_commands import (
 )
 from agent_gateway.edge.message_rules import CONTROL, CommandMessage, NoArgs, OneLine, Out, Strict
 from agent_gateway.edge.revisit_commands import RevisitCall, RevisitResult
-from agent_gateway.edge.wall_message import Wall
 
 PROTOCOL_VERSION = 1
 SUPERVISORS = "supervisors"  # the bus topic of every supervisor's and admin's desktop
@@ -364,48 +360,6 @@ class Pong(Out):
     type: Literal["pong"] = "pong"
 
 
-# Messages the backend publishes on the bus; the gateway adds "seq" when forwarding them.
-BUS_MESSAGES: tuple[type[Out], ...] = (
-    ScreenPop, CallUpdate, Presence, QueueStats, CommandResult, Alert, Wall,
-    *sup.SUPERVISOR_MESSAGES,
-)  # fmt: skip
-DIRECT_MESSAGES: tuple[type[Out], ...] = (Hello, Snapshot, Error, Pong)
-CLIENT_MESSAGES: tuple[type[BaseModel], ...] = (
-    Resume, Ping, Login, Logout, Pause, Unpause, Hangup, Transfer, WrapupDone, SaveOrder,
-    Dispose, RecordingPause, RecordingResume, RevisitCall, RevisitResult, *CONTROL_COMMANDS,
-    *sup.SUPERVISOR_COMMANDS,
-)  # fmt: skip
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of every message, as kept in docs/agent_protocol.schema.json."""
-    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
-        (m, "validation") for m in CLIENT_MESSAGES
-    ]
-    models += [(m, "serialization") for m in (*DIRECT_MESSAGES, *BUS_MESSAGES)]
-    _, schema = models_json_schema(models, ref_template="#/$defs/{model}")
-    defs: dict[str, Any] = schema["$defs"]
-    for model in BUS_MESSAGES:
-        # Forwarded bus messages carry their position on the bus; a command_result sent
-        # directly by the gateway (a refused command) has none.
-        props = defs[model.__name__]["properties"]
-        props["seq"] = {"type": "integer", "description": "position on the bus (resume point)"}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": f"hotline agent protocol v{PROTOCOL_VERSION}",
-        "client_to_server": [{"$ref": f"#/$defs/{m.__name__}"} for m in CLIENT_MESSAGES],
-        "server_to_client": [
-            {"$ref": f"#/$defs/{m.__name__}"} for m in (*DIRECT_MESSAGES, *BUS_MESSAGES)
-        ],
-        "$defs": defs,
-    }
-
-
 def encode(message: BaseModel) -> str:
     """A server message as the text frame sent to desktops."""
     return message.model_dump_json()
-
-
-if __name__ == "__main__":
-    # python -m agent_gateway.edge.protocol > docs/agent_protocol.schema.json
-    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))

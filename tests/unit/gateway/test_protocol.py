@@ -20,9 +20,9 @@ from agent_gateway.edge.protocol import (
     Resume,
     ScreenPop,
     Transfer,
-    json_schema,
     parse_client_message,
 )
+from agent_gateway.edge.protocol_schema import json_schema
 
 SCHEMA_FILE = Path(__file__).parents[3] / "docs" / "agent_protocol.schema.json"
 
@@ -204,6 +204,6 @@ def test_screen_pop_builds_the_documented_body() -> None:
 
 def test_schema_file_is_up_to_date() -> None:
     """Regenerate:
-    .venv/bin/python -m agent_gateway.edge.protocol > docs/agent_protocol.schema.json"""
+    .venv/bin/python -m agent_gateway.edge.protocol_schema > docs/agent_protocol.schema.json"""
     expected = json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
     assert SCHEMA_FILE.read_text(encoding="utf-8") == expected
