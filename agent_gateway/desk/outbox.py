@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
 
@@ -204,3 +205,24 @@ class OutboxWriter:
                     level = logging.INFO if failures else logging.ERROR
                     log.log(level, "Redis refused %r: %s", write, reply)
             return
+
+
+async def reset_mirror(
+    redis: Redis,
+    queue_stats: Mapping[str, dict[str, Any]],
+    presences: Mapping[str, dict[str, Any]],
+    dropped: Sequence[str],
+) -> None:
+    """The snapshot hashes at the backend's start, in one transaction: no live call (the
+    tracker's re-sync announces them again), each queue's figures and each agent's presence
+    as they start, the `dropped` wrap-up records gone (unusable, or of an extension no longer
+    configured)."""
+    async with redis.pipeline(transaction=True) as pipeline:
+        pipeline.delete(CALLS_KEY, QUEUE_STATS_KEY)
+        if queue_stats:
+            pipeline.hset(QUEUE_STATS_KEY, mapping={q: dumps(f) for q, f in queue_stats.items()})
+        if dropped:
+            pipeline.hdel(WRAP_UPS_KEY, *dropped)
+        if presences:
+            pipeline.hset(PRESENCE_KEY, mapping={e: dumps(m) for e, m in presences.items()})
+        await pipeline.execute()

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from agent_gateway.desk.control_view import ControlStates, agent_left, taker
 from agent_gateway.desk.figures import QueueFigures
-from agent_gateway.desk.outbox import WRAP_UPS_KEY, Outbox, OutboxWriter
+from agent_gateway.desk.outbox import WRAP_UPS_KEY, Outbox, OutboxWriter, reset_mirror
 from agent_gateway.desk.presence import (
     AgentPresence,
     CallEnded,
@@ -52,7 +52,7 @@ from agent_gateway.desk.rules import (
 from agent_gateway.desk.summaries import CallerSummaries, SummaryLoader
 from agent_gateway.edge.bus import Bus
 from agent_gateway.edge.protocol import SUPERVISORS, WRAP_UP_REASON, PresenceState, agent_topic
-from agent_gateway.edge.store import CALLS_KEY, PRESENCE_KEY, QUEUE_STATS_KEY, dumps, text
+from agent_gateway.edge.store import text
 from crm.domain.caller import CallerSummary
 from telephony.actions import AmiActions, pause_member
 from telephony.call import CONNECTED, FINAL, WAITING, Call, CallChanged, CallState
@@ -119,20 +119,12 @@ class DeskService:
         self.wrap_ups = {ext: w for ext, w in found.items() if ext in self.presences}
         if bad:
             log.warning("unusable wrap-up records of %s dropped", ", ".join(sorted(bad)))
-        dropped = [ext for ext in (*found, *bad) if ext not in self.wrap_ups]
-        async with self.redis.pipeline(transaction=True) as pipeline:
-            pipeline.delete(CALLS_KEY, QUEUE_STATS_KEY)
-            if self.queues:
-                figures: dict[Any, str] = {q: dumps(self._queue_stats(q)) for q in self.queues}
-                pipeline.hset(QUEUE_STATS_KEY, mapping=figures)
-            if dropped:  # unusable, or of an extension no longer configured
-                pipeline.hdel(WRAP_UPS_KEY, *dropped)
-            if self.presences:
-                mirror: dict[Any, str] = {
-                    ext: dumps(_json(p.to_message())) for ext, p in self.presences.items()
-                }
-                pipeline.hset(PRESENCE_KEY, mapping=mirror)
-            await pipeline.execute()
+        await reset_mirror(
+            self.redis,
+            {q: self._queue_stats(q) for q in self.queues},
+            {ext: _json(p.to_message()) for ext, p in self.presences.items()},
+            dropped=[ext for ext in (*found, *bad) if ext not in self.wrap_ups],
+        )
         await self.writer.__aenter__()
         return self
 
