@@ -35,19 +35,14 @@ from call_log.spy_audit import SpyAudit
 from call_log.writer import CallLog, running_call_log
 from config.emergency_settings import supervisor_phones
 from config.secrets import resolve_secrets
-from config.settings import Settings, SettingsError
-from config.telephony_config import TelephonyConfig, document_from
-from crm.db.engine import SessionFactory, create_engine, session_factory
-from crm.db.migrate import migrate
-from crm.domain.clock import utc_now
+from config.settings import Settings
+from config.telephony_config import document_from
+from crm.db.engine import SessionFactory, session_factory
 from crm.jobs.emergency_clock import EmergencyClock
 from crm.jobs.handover_sender import HandoverSender, Peer
 from crm.jobs.overdue_sweep import OverdueSweep
-from crm.usecases import telephony_config as store
-from crm.usecases.telephony_applies import record_apply
-from crm.usecases.telephony_config import seed_if_empty
 from hotline_cli.alert_publisher import AlertPublisher, Publish, emergency_rules
-from hotline_cli.config_follow import POLL_S, VersionApplier, follow_versions, runtime_settings
+from hotline_cli.config_follow import POLL_S, VersionApplier, follow_versions
 from hotline_cli.http_process import HttpJob, HttpProcess
 from hotline_cli.ivr_routes import ivr_routes
 from hotline_cli.live_settings import (
@@ -61,6 +56,7 @@ from hotline_cli.live_settings import (
 from hotline_cli.queue_callbacks import offer_after_s
 from hotline_cli.recording_jobs import recording_upkeep
 from hotline_cli.sounds import build_sounds
+from hotline_cli.startup_store import record_started, stored_database, stored_settings
 from hotline_cli.status_api import report_health, report_health_forever
 from hotline_cli.tasks import TaskHealth, Tasks
 from hotline_cli.trunk_alerts import TrunkAlerts
@@ -158,46 +154,6 @@ class Hotline:
 
 
 @asynccontextmanager
-async def _database(settings: Settings, seed: TelephonyConfig) -> AsyncIterator[AsyncEngine]:
-    """The migrated database, with the telephony configuration's version 1 from `seed` (the
-    settings file's) if it has none yet."""
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        async with session_factory(engine)() as session, session.begin():
-            if await seed_if_empty(session, seed, utc_now()):
-                log.info("telephony configuration version 1 seeded from the settings file")
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-async def _stored_settings(
-    file_settings: Settings, sessions: SessionFactory
-) -> tuple[Settings, int]:
-    """The runtime settings: the file's infrastructure running the database's current
-    telephony configuration, and its version. One the infrastructure cannot run is recorded
-    as not applied and stops the start (SettingsError, saying why)."""
-    async with sessions() as session:
-        row = await store.current(session)
-    try:
-        return runtime_settings(file_settings, store.document_of(row)), row.version
-    except SettingsError as exc:
-        async with sessions() as session, session.begin():
-            await record_apply(session, row.version, utc_now(), False, f"启动时无法运行: {exc}")
-        raise SettingsError(
-            f"telephony configuration version {row.version} (the database's current one) "
-            f"cannot run on this settings file's infrastructure: {exc}; revert to a version "
-            "that can (hotline config revert) or fix the settings file"
-        ) from exc
-
-
-async def _started(sessions: SessionFactory, version: int) -> None:
-    async with sessions() as session, session.begin():
-        await record_apply(session, version, utc_now(), True, "启动时应用")
-
-
-@asynccontextmanager
 async def _redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
     async with AsyncExitStack() as stack:
         url = settings.redis.url
@@ -290,10 +246,10 @@ async def running_hotline(
         enter, supervised = stack.enter_async_context, tasks.supervised
         # The HTTP child imports the app (seconds) while the rest comes up; ends as it stops.
         web_process = await enter(HttpProcess()) if http else None
-        engine = await enter(_database(file_settings, seed))
+        engine = await enter(stored_database(file_settings, seed))
         sessions = session_factory(engine)
         # Hotline.settings carries the secrets in use
-        settings, version = await _stored_settings(file_settings, sessions)
+        settings, version = await stored_settings(file_settings, sessions)
         layout = layout_for(settings)
         write_config(settings, layout)
         build_sounds(layout)
@@ -394,7 +350,7 @@ async def running_hotline(
                       overflow, ivr.hours),
             trunks,
         )  # fmt: skip
-        await _started(sessions, version)
+        await record_started(sessions, version)
         hotline.versions = VersionApplier(hotline, file_settings, sessions, version)
         follower = partial(follow_versions, redis, hotline.versions, POLL_S)
         await enter(supervised("telephony configuration", follower))

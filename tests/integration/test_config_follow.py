@@ -26,9 +26,9 @@ from crm.domain.clock import utc_now
 from crm.domain.enums import Role
 from crm.repo.directory import create_user
 from crm.usecases.telephony_config import apply_change, seed_if_empty
-from hotline_cli.app import _stored_settings
 from hotline_cli.config_follow import VersionApplier, announce, follow_versions
 from hotline_cli.demo.ports import free_tcp_port
+from hotline_cli.startup_store import stored_settings
 from processes.redis_server import RedisProcess
 from telephony.live_config import AppliedChange, ApplyError
 from telephony.reload_plan import plan_reload
@@ -71,7 +71,7 @@ async def _outcomes(sessions: SessionFactory) -> dict[int, tuple[bool, str]]:
 async def test_the_start_runs_the_stored_version_not_the_file(store: Any) -> None:
     settings, sessions, admin = store
     await _store(sessions, admin, 1, _wrapup(settings, 17))
-    runtime, version = await _stored_settings(settings, sessions)
+    runtime, version = await stored_settings(settings, sessions)
     assert version == 2 and runtime.queues[0].wrapup_s == 17 != settings.queues[0].wrapup_s
     assert runtime.agents[0].sip_password.get_secret_value()  # secrets resolved
 
@@ -86,7 +86,7 @@ async def test_a_seed_older_than_the_documents_rules_runs_as_the_file_did(store:
         await session.execute(text("DROP TRIGGER telephony_versions_no_delete"))
         await session.execute(delete(TelephonyVersion))
         await seed_if_empty(session, document_from(file_settings), utc_now())
-    runtime, version = await _stored_settings(file_settings, sessions)
+    runtime, version = await stored_settings(file_settings, sessions)
     assert version == 1 and runtime.trunks["police"].backup is None
 
 
@@ -98,7 +98,7 @@ async def test_a_stored_version_the_infrastructure_cannot_run_stops_the_start(
     data["trunks"] = {k: v for k, v in data["trunks"].items() if v["number"] != "110"}
     await _store(sessions, admin, 1, data)  # no hooks: stored by an older backend, say
     with pytest.raises(SettingsError, match=r"version 2 .*exchange\.peers\.110"):
-        await _stored_settings(settings, sessions)
+        await stored_settings(settings, sessions)
     ok, reason = (await _outcomes(sessions))[2]
     assert not ok and "exchange.peers.110" in reason
 
@@ -122,7 +122,7 @@ async def test_the_applier_takes_the_newest_records_it_and_never_retries_a_failu
     store: Any,
 ) -> None:
     settings, sessions, admin = store
-    running, _ = await _stored_settings(settings, sessions)
+    running, _ = await stored_settings(settings, sessions)
     centre = FakeCentre(running)
     applier = VersionApplier(centre, settings, sessions, 1)
     await applier()
